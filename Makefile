@@ -1,0 +1,45 @@
+# chaosctl — see `make help`.
+GO       ?= go
+BIN      ?= bin/chaosctl
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -s -w -X main.version=$(VERSION)
+PKGS     := ./...
+FUZZTIME ?= 10s
+BENCHTIME ?= 1x
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## list the targets with a line each
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: build
+build: ## build bin/chaosctl (static, CGO_ENABLED=0)
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/chaosctl
+
+.PHONY: test
+test: vet ## vet, then every test with -race, then a short fuzz run of the experiment decoder
+	$(GO) test -race -count=1 -timeout 20m $(PKGS)
+	@if grep -q 'func FuzzDecode' experiments/*_test.go 2>/dev/null; then \
+		$(GO) test -run='^$$' -fuzz=FuzzDecode -fuzztime=$(FUZZTIME) ./experiments/; fi
+
+.PHONY: test-long
+test-long: ## the long tests too (checker detection rates over many seeds)
+	CHAOSCTL_LONG=1 $(GO) test -race -count=1 -timeout 60m $(PKGS)
+
+.PHONY: vet
+vet: ## go vet over every package
+	$(GO) vet $(PKGS)
+
+.PHONY: lint
+lint: vet ## gofmt check, go vet, and the duplicates report when the tool is installed
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	@if command -v duplicates >/dev/null 2>&1; then duplicates . || true; fi
+
+.PHONY: bench
+bench: ## benchmarks: cache hit path, ring, storage, generator, cluster throughput
+	$(GO) test -run='^$$' -bench=. -benchtime=$(BENCHTIME) -timeout 30m $(PKGS)
+
+.PHONY: clean
+clean: ## remove build output
+	rm -rf bin chaosctl-out

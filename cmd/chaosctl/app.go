@@ -1,0 +1,186 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"runtime/debug"
+	"strings"
+
+	"github.com/sirupsen/logrus"
+	"github.com/urfave/cli/v2"
+)
+
+// version is set at build time with -ldflags "-X main.version=v1.2.3".
+var version = ""
+
+// chaosctlVersion returns the build's version: the linked-in one, or the module
+// version, or "dev".
+func chaosctlVersion() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
+}
+
+// env holds what commands read and write besides their flags, so the app can be
+// driven end to end in tests with captured output.
+type env struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	log            *logrus.Logger
+}
+
+func newEnv(stdin io.Reader, stdout, stderr io.Writer) *env {
+	l := logrus.New()
+	l.SetOutput(stderr)
+	return &env{stdin: stdin, stdout: stdout, stderr: stderr, log: l}
+}
+
+func newApp(e *env) *cli.App {
+	app := &cli.App{
+		Name:    "chaosctl",
+		Usage:   "run chaos experiments and judge them against SLO error budgets",
+		Version: chaosctlVersion(),
+		Description: "chaosctl runs declarative experiments (YAML) that inject faults into the bundled demo\n" +
+			"cluster or your own services while it drives a workload, probes metrics, checks\n" +
+			"consistency, and judges pass or fail against SLO error budgets.",
+		Writer:                 e.stdout,
+		ErrWriter:              e.stderr,
+		HideVersion:            false,
+		UseShortOptionHandling: false,
+		CustomAppHelpTemplate:  cli.AppHelpTemplate + "\n" + exitCodesHelp + "\n",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "log-level", Value: "info", Usage: "log level: debug, info, warn, error"},
+			&cli.StringFlag{Name: "log-format", Value: "text", Usage: "log format on stderr: text or json"},
+		},
+		Before: func(c *cli.Context) error { return configureLog(e.log, c.String("log-level"), c.String("log-format")) },
+		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
+			return usageError(err)
+		},
+		ExitErrHandler: func(*cli.Context, error) {}, // exit codes are mapped in main
+		Commands: []*cli.Command{
+			versionCommand(e),
+			clusterCommand(e),
+			nodeCommand(e),
+		},
+	}
+	for _, c := range app.Commands {
+		setUsageErrors(c)
+	}
+	return app
+}
+
+func setUsageErrors(c *cli.Command) {
+	c.OnUsageError = func(_ *cli.Context, err error, _ bool) error { return usageError(err) }
+	for _, sub := range c.Subcommands {
+		setUsageErrors(sub)
+	}
+}
+
+func configureLog(l *logrus.Logger, level, format string) error {
+	lv, err := logrus.ParseLevel(level)
+	if err != nil {
+		return usageError(fmt.Errorf("--log-level %q: allowed are debug, info, warn, error", level))
+	}
+	l.SetLevel(lv)
+	switch format {
+	case "text":
+		l.SetFormatter(&logrus.TextFormatter{FullTimestamp: true, TimestampFormat: "15:04:05.000"})
+	case "json":
+		l.SetFormatter(&logrus.JSONFormatter{})
+	default:
+		return usageError(fmt.Errorf("--log-format %q: allowed are text, json", format))
+	}
+	return nil
+}
+
+func versionCommand(e *env) *cli.Command {
+	return &cli.Command{
+		Name:  "version",
+		Usage: "print the chaosctl version",
+		Action: func(c *cli.Context) error {
+			_, err := fmt.Fprintf(e.stdout, "chaosctl %s\n", chaosctlVersion())
+			return err
+		},
+	}
+}
+
+// reorderArgs lets flags follow positional arguments, as people type them
+// (`chaosctl run quickstart.yaml --out x`): for every token after the command
+// words, flags and their values are moved in front of the positional ones.
+// A "--" ends flag handling.
+func reorderArgs(args []string) []string {
+	if len(args) < 2 {
+		return args
+	}
+	app := newApp(newEnv(nil, io.Discard, io.Discard))
+	out := []string{args[0]}
+	rest := args[1:]
+	// Global flags before the command stay where they are.
+	for len(rest) > 0 && strings.HasPrefix(rest[0], "-") {
+		out = append(out, rest[0])
+		if !strings.Contains(rest[0], "=") && takesValue(app.Flags, rest[0]) && len(rest) > 1 {
+			out = append(out, rest[1])
+			rest = rest[1:]
+		}
+		rest = rest[1:]
+	}
+	cmds := app.Commands
+	var flags []cli.Flag
+	for len(rest) > 0 {
+		cmd := findCommand(cmds, rest[0])
+		if cmd == nil {
+			break
+		}
+		out = append(out, rest[0])
+		rest = rest[1:]
+		cmds, flags = cmd.Subcommands, cmd.Flags
+	}
+	if flags == nil {
+		return append(out, rest...)
+	}
+	var flagArgs, positional []string
+	for i := 0; i < len(rest); i++ {
+		a := rest[i]
+		if a == "--" {
+			positional = append(positional, rest[i:]...)
+			break
+		}
+		if strings.HasPrefix(a, "-") && a != "-" {
+			flagArgs = append(flagArgs, a)
+			if !strings.Contains(a, "=") && takesValue(flags, a) && i+1 < len(rest) {
+				flagArgs = append(flagArgs, rest[i+1])
+				i++
+			}
+			continue
+		}
+		positional = append(positional, a)
+	}
+	out = append(out, flagArgs...)
+	return append(out, positional...)
+}
+
+func findCommand(cmds []*cli.Command, name string) *cli.Command {
+	for _, c := range cmds {
+		if c.HasName(name) {
+			return c
+		}
+	}
+	return nil
+}
+
+func takesValue(flags []cli.Flag, arg string) bool {
+	name := strings.TrimLeft(arg, "-")
+	for _, f := range flags {
+		for _, n := range f.Names() {
+			if n == name {
+				_, isBool := f.(*cli.BoolFlag)
+				return !isBool
+			}
+		}
+	}
+	return false
+}

@@ -1,0 +1,297 @@
+package member
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/chaosctl/chaosctl/targets/demo"
+	"github.com/chaosctl/chaosctl/targets/demo/api"
+	"github.com/chaosctl/chaosctl/targets/demo/hlc"
+	"github.com/chaosctl/chaosctl/targets/demo/metrics"
+	"github.com/chaosctl/chaosctl/targets/demo/node"
+	"github.com/chaosctl/chaosctl/targets/demo/storage"
+)
+
+// ShutdownGrace bounds a graceful stop: in-flight requests, write-behind flush.
+const ShutdownGrace = 5 * time.Second
+
+// Options are the process-level inputs of a member beside its config.
+type Options struct {
+	ControlToken string        // bearer token of the control endpoints; "" disables them
+	Listener     net.Listener  // optional: an already bound listener (tests)
+	Log          *logrus.Entry // required
+	// Ready, when set, is called once the member serves requests.
+	Ready func(addr string)
+}
+
+// role is what differs between a gateway and a store node.
+type role interface {
+	Handler() http.Handler
+	Run(ctx context.Context) error // background work until ctx ends
+	Close(ctx context.Context) error
+}
+
+// Run serves one member until ctx ends, then stops gracefully.
+func Run(ctx context.Context, cfg demo.MemberConfig, opts Options) error {
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("member %s: %w", cfg.ID, err)
+	}
+	log := opts.Log.WithFields(logrus.Fields{"member": cfg.ID, "role": cfg.Role})
+	m := metrics.New(cfg.ID)
+
+	ln := opts.Listener
+	if ln == nil {
+		var err error
+		ln, err = net.Listen("tcp", cfg.Listen)
+		if err != nil {
+			return fmt.Errorf("member %s: listen on %s: %w", cfg.ID, cfg.Listen, err)
+		}
+	}
+	defer ln.Close()
+
+	var (
+		r       role
+		control *controls
+		err     error
+	)
+	switch cfg.Role {
+	case demo.RoleNode:
+		var nr *nodeRole
+		nr, err = newNodeRole(cfg, m, log)
+		r = nr
+		if nr != nil {
+			control = &controls{node: nr.node}
+		}
+	case demo.RoleGateway:
+		r, err = newGatewayRole(cfg, m, log)
+		control = &controls{}
+	}
+	if err != nil {
+		return fmt.Errorf("member %s: %w", cfg.ID, err)
+	}
+
+	var ready atomic.Bool
+	mux := http.NewServeMux()
+	mux.Handle("/", r.Handler())
+	mux.Handle("/metrics", m.Handler())
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if !ready.Load() {
+			api.Error(w, http.StatusServiceUnavailable, "starting")
+			return
+		}
+		_, _ = w.Write([]byte("ready\n"))
+	})
+	control.id, control.role, control.token = cfg.ID, cfg.Role, opts.ControlToken
+	control.metrics, control.log = m, log
+	mux.Handle("/control/v1/", control)
+
+	srv := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 5 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          nil,
+	}
+	bgCtx, bgCancel := context.WithCancel(context.Background())
+	bgDone := make(chan error, 1)
+	go func() { bgDone <- r.Run(bgCtx) }()
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	ready.Store(true)
+	log.WithField("addr", ln.Addr().String()).Info("member ready")
+	if opts.Ready != nil {
+		opts.Ready(ln.Addr().String())
+	}
+
+	var result error
+	select {
+	case <-ctx.Done():
+	case err := <-serveErr:
+		if !errors.Is(err, http.ErrServerClosed) {
+			result = fmt.Errorf("member %s: serve: %w", cfg.ID, err)
+		}
+	}
+	ready.Store(false)
+	shutCtx, cancel := context.WithTimeout(context.Background(), ShutdownGrace)
+	defer cancel()
+	// Order matters: stop taking requests, then let the role finish (flush the
+	// write-behind queue, drain replication), then close storage.
+	if err := srv.Shutdown(shutCtx); err != nil {
+		log.WithError(err).Warn("graceful shutdown cut short")
+	}
+	bgCancel()
+	if err := <-bgDone; err != nil && result == nil {
+		result = err
+	}
+	if err := r.Close(shutCtx); err != nil && result == nil {
+		result = fmt.Errorf("member %s: close: %w", cfg.ID, err)
+	}
+	log.Info("member stopped")
+	return result
+}
+
+// nodeRole is a store node with its storage and clock.
+type nodeRole struct {
+	node   *node.Node
+	engine storage.Engine
+	admit  func(http.Handler) http.Handler
+}
+
+func newNodeRole(cfg demo.MemberConfig, m *metrics.Member, log *logrus.Entry) (*nodeRole, error) {
+	var (
+		eng storage.Engine
+		err error
+	)
+	if cfg.Cluster.Persistence == demo.PersistDisk {
+		if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+			return nil, fmt.Errorf("create data dir: %w", err)
+		}
+		eng, err = storage.OpenBolt(filepath.Join(cfg.DataDir, "data.db"))
+		if err != nil {
+			return nil, fmt.Errorf("open storage: %w", err)
+		}
+	} else {
+		eng = storage.OpenMemory()
+	}
+	s := cfg.Cluster
+	n, err := node.New(node.Config{
+		ID:          cfg.ID,
+		Nodes:       s.NodeIDs(),
+		VNodes:      s.VNodes,
+		N:           s.Replication.N,
+		W:           s.Replication.W,
+		R:           s.Replication.R,
+		Consistency: s.Consistency,
+		Peers:       cfg.Peers,
+		Timeout:     s.Resilience.Timeout,
+	}, eng, hlc.New(nil), m, log)
+	if err != nil {
+		eng.Close()
+		return nil, err
+	}
+	return &nodeRole{node: n, engine: eng, admit: admission(cfg, m, log)}, nil
+}
+
+func (n *nodeRole) Handler() http.Handler {
+	h := n.node.Handler()
+	admitted := n.admit(h)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Only the client API goes through admission control; replica traffic
+		// between nodes is bounded by the callers' deadlines.
+		if strings.HasPrefix(r.URL.Path, api.KVPrefix) {
+			admitted.ServeHTTP(w, r)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+func (n *nodeRole) Run(ctx context.Context) error { return n.node.Run(ctx) }
+
+func (n *nodeRole) Close(context.Context) error {
+	if err := n.engine.Close(); err != nil {
+		return fmt.Errorf("close storage: %w", err)
+	}
+	return nil
+}
+
+// memberRand returns the member's seeded randomness: the run's seed mixed with
+// the member id, so members differ but a run repeats.
+func memberRand(cfg demo.MemberConfig) *rand.Rand {
+	h := fnv.New64a()
+	_, _ = h.Write([]byte(cfg.ID))
+	return rand.New(rand.NewPCG(uint64(cfg.Seed), h.Sum64()))
+}
+
+// controls serves the control endpoints.
+type controls struct {
+	id, role, token string
+	node            *node.Node
+	metrics         *metrics.Member
+	log             *logrus.Entry
+}
+
+func (c *controls) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	want := "Bearer " + c.token
+	if c.token == "" || subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), []byte(want)) != 1 {
+		api.Error(w, http.StatusUnauthorized, "control endpoint: missing or wrong bearer token")
+		return
+	}
+	action := strings.TrimPrefix(r.URL.Path, "/control/v1/")
+	if action == "status" && r.Method == http.MethodGet {
+		st := map[string]any{"id": c.id, "role": c.role, "pid": os.Getpid()}
+		if c.node != nil {
+			st["clockOffset"] = c.node.ClockOffset().String()
+		}
+		writeJSON(w, st)
+		return
+	}
+	if r.Method != http.MethodPost {
+		api.Error(w, http.StatusMethodNotAllowed, "use POST")
+		return
+	}
+	if c.node == nil {
+		api.Error(w, http.StatusNotFound, "control action "+action+" is only for store nodes")
+		return
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16))
+	dec.DisallowUnknownFields()
+	switch action {
+	case "clock-skew":
+		var req struct {
+			Offset string `json:"offset"`
+		}
+		if err := dec.Decode(&req); err != nil {
+			api.Error(w, http.StatusBadRequest, "clock-skew: body must be {\"offset\":\"DURATION\"}: "+err.Error())
+			return
+		}
+		d, err := time.ParseDuration(req.Offset)
+		if err != nil {
+			api.Error(w, http.StatusBadRequest, "clock-skew: offset: "+err.Error())
+			return
+		}
+		c.node.SetClockOffset(d)
+		c.log.WithField("offset", d).Warn("clock skew set")
+		writeJSON(w, map[string]string{"offset": d.String()})
+	case "corrupt":
+		var req struct {
+			Count int   `json:"count"`
+			Seed  int64 `json:"seed"`
+		}
+		if err := dec.Decode(&req); err != nil || req.Count < 1 {
+			api.Error(w, http.StatusBadRequest, "corrupt: body must be {\"count\":N (≥1),\"seed\":S}")
+			return
+		}
+		keys, err := c.node.Corrupt(req.Count, req.Seed)
+		if err != nil {
+			api.Error(w, http.StatusInternalServerError, err.Error())
+			return
+		}
+		c.log.WithField("keys", len(keys)).Warn("stored values corrupted")
+		writeJSON(w, map[string]any{"keys": keys})
+	default:
+		api.Error(w, http.StatusNotFound, "unknown control action "+action+"; allowed: clock-skew, corrupt, status")
+	}
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(v)
+}

@@ -1,0 +1,120 @@
+package metrics
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Namespace prefixes every metric the demo cluster exports.
+const Namespace = "chaosdemo"
+
+// LatencyBuckets has a bucket boundary at each common SLO latency threshold, so a
+// "requests slower than T" ratio can be read exactly from the histogram.
+var LatencyBuckets = []float64{
+	0.0005, 0.001, 0.0025, 0.005, 0.01, 0.02, 0.025, 0.05, 0.1, 0.15, 0.2, 0.25,
+	0.3, 0.5, 0.75, 1, 1.5, 2, 2.5, 5, 10,
+}
+
+// Breaker states as exported by chaosdemo_breaker_state.
+const (
+	BreakerClosed   = 0
+	BreakerHalfOpen = 1
+	BreakerOpen     = 2
+)
+
+// Member holds one member's metrics. Fields are safe for concurrent use.
+type Member struct {
+	Registry *prometheus.Registry
+	member   string
+
+	Requests        *prometheus.CounterVec   // chaosdemo_requests_total{member,op,code}
+	Duration        *prometheus.HistogramVec // chaosdemo_request_duration_seconds{member,op}
+	Inflight        prometheus.Gauge         // chaosdemo_inflight_requests
+	Shed            prometheus.Counter       // chaosdemo_shed_total
+	RateLimited     prometheus.Counter       // chaosdemo_rate_limited_total
+	DeadlineDropped *prometheus.CounterVec   // chaosdemo_deadline_dropped_total{stage}
+	BreakerState    *prometheus.GaugeVec     // chaosdemo_breaker_state{peer}
+	Retries         *prometheus.CounterVec   // chaosdemo_retries_total{peer}
+	BulkheadFull    *prometheus.CounterVec   // chaosdemo_bulkhead_rejected_total{peer}
+	Failovers       prometheus.Counter       // chaosdemo_failovers_total
+	CacheRequests   *prometheus.CounterVec   // chaosdemo_cache_requests_total{result}
+	CacheLoads      prometheus.Counter       // chaosdemo_cache_loads_total
+	CacheRefreshes  prometheus.Counter       // chaosdemo_cache_early_refreshes_total
+	WriteBehind     prometheus.Gauge         // chaosdemo_writebehind_queue_depth
+	WriteFlushes    *prometheus.CounterVec   // chaosdemo_writebehind_flushes_total{result}
+	QuorumFailures  *prometheus.CounterVec   // chaosdemo_quorum_failures_total{op}
+	ReplicaRequests *prometheus.CounterVec   // chaosdemo_replica_requests_total{peer,code}
+	ReadRepairs     prometheus.Counter       // chaosdemo_read_repairs_total
+	Corruptions     *prometheus.CounterVec   // chaosdemo_corruptions_total{event} (detected, repaired, injected)
+	Hints           *prometheus.CounterVec   // chaosdemo_hints_total{event} (stored, delivered)
+	HintsPending    prometheus.Gauge         // chaosdemo_hints_pending
+	ClockOffset     prometheus.Gauge         // chaosdemo_clock_offset_seconds
+}
+
+// New creates the metrics of one member and registers them, with the Go and
+// process collectors, in a fresh registry.
+func New(member string) *Member {
+	r := prometheus.NewRegistry()
+	m := &Member{Registry: r, member: member}
+	f := func(name, help string) prometheus.CounterOpts {
+		return prometheus.CounterOpts{Namespace: Namespace, Name: name, Help: help}
+	}
+	g := func(name, help string) prometheus.GaugeOpts {
+		return prometheus.GaugeOpts{Namespace: Namespace, Name: name, Help: help}
+	}
+	m.Requests = prometheus.NewCounterVec(f("requests_total", "Client API requests answered, by member, operation and status code."), []string{"member", "op", "code"})
+	m.Duration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Namespace: Namespace, Name: "request_duration_seconds",
+		Help:    "Client API request duration, by member and operation.",
+		Buckets: LatencyBuckets,
+	}, []string{"member", "op"})
+	m.Inflight = prometheus.NewGauge(g("inflight_requests", "Client API requests being served now."))
+	m.Shed = prometheus.NewCounter(f("shed_total", "Requests refused with 503 because in-flight requests exceeded the limit."))
+	m.RateLimited = prometheus.NewCounter(f("rate_limited_total", "Requests refused with 429 by the token-bucket rate limit."))
+	m.DeadlineDropped = prometheus.NewCounterVec(f("deadline_dropped_total", "Requests not worked on because their caller's deadline had passed, by stage (admit, replica)."), []string{"stage"})
+	m.BreakerState = prometheus.NewGaugeVec(g("breaker_state", "Circuit breaker state per peer: 0 closed, 1 half-open, 2 open."), []string{"peer"})
+	m.Retries = prometheus.NewCounterVec(f("retries_total", "Attempts after the first towards a peer."), []string{"peer"})
+	m.BulkheadFull = prometheus.NewCounterVec(f("bulkhead_rejected_total", "Calls refused because the peer's bulkhead was full."), []string{"peer"})
+	m.Failovers = prometheus.NewCounter(f("failovers_total", "Requests moved to the next node of the preference list."))
+	m.CacheRequests = prometheus.NewCounterVec(f("cache_requests_total", "Cache lookups by result: hit, miss, stale, negative."), []string{"result"})
+	m.CacheLoads = prometheus.NewCounter(f("cache_loads_total", "Reads the cache sent to the store (after singleflight)."))
+	m.CacheRefreshes = prometheus.NewCounter(f("cache_early_refreshes_total", "Probabilistic early refreshes (XFetch) started."))
+	m.WriteBehind = prometheus.NewGauge(g("writebehind_queue_depth", "Acknowledged writes waiting in the write-behind queue."))
+	m.WriteFlushes = prometheus.NewCounterVec(f("writebehind_flushes_total", "Write-behind flushes by result (ok, error)."), []string{"result"})
+	m.QuorumFailures = prometheus.NewCounterVec(f("quorum_failures_total", "Operations that could not reach their quorum, by operation."), []string{"op"})
+	m.ReplicaRequests = prometheus.NewCounterVec(f("replica_requests_total", "Replica calls to peers by peer and status code (or error class)."), []string{"peer", "code"})
+	m.ReadRepairs = prometheus.NewCounter(f("read_repairs_total", "Stale or corrupt replica copies rewritten after a read."))
+	m.Corruptions = prometheus.NewCounterVec(f("corruptions_total", "Checksum failures by event: injected, detected, repaired."), []string{"event"})
+	m.Hints = prometheus.NewCounterVec(f("hints_total", "Hinted handoff by event: stored, delivered."), []string{"event"})
+	m.HintsPending = prometheus.NewGauge(g("hints_pending", "Hints held for unreachable home replicas."))
+	m.ClockOffset = prometheus.NewGauge(g("clock_offset_seconds", "Clock skew injected into this member's hybrid logical clock."))
+
+	r.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		m.Requests, m.Duration, m.Inflight, m.Shed, m.RateLimited, m.DeadlineDropped,
+		m.BreakerState, m.Retries, m.BulkheadFull, m.Failovers, m.CacheRequests,
+		m.CacheLoads, m.CacheRefreshes, m.WriteBehind, m.WriteFlushes, m.QuorumFailures,
+		m.ReplicaRequests, m.ReadRepairs, m.Corruptions, m.Hints, m.HintsPending, m.ClockOffset,
+	)
+	return m
+}
+
+// Member returns the member name the metrics are labelled with.
+func (m *Member) Member() string { return m.member }
+
+// ObserveRequest counts one answered client API request and its duration.
+func (m *Member) ObserveRequest(op string, code int, d time.Duration) {
+	m.Requests.WithLabelValues(m.member, op, strconv.Itoa(code)).Inc()
+	m.Duration.WithLabelValues(m.member, op).Observe(d.Seconds())
+}
+
+// Handler serves the registry in the Prometheus exposition format.
+func (m *Member) Handler() http.Handler {
+	return promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{Registry: m.Registry})
+}

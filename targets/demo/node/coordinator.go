@@ -1,0 +1,286 @@
+package node
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/chaosctl/chaosctl/targets/demo/hlc"
+	"github.com/chaosctl/chaosctl/targets/demo/storage"
+)
+
+// Read coordinates a read of key under the node's consistency mode. found is
+// false when no replica of the quorum holds the key; a tombstone is returned as
+// found with rec.Tombstone set.
+func (n *Node) Read(ctx context.Context, key, rid string) (rec storage.Record, found bool, err error) {
+	peers := n.ring.Preference(key, n.cfg.N)
+	bg, cancel := n.detached(ctx)
+	replies := n.startReads(bg, peers, key, rid, false)
+
+	got, rest := collect(ctx, replies, len(peers), n.cfg.R)
+	if len(got) < n.cfg.R {
+		cancel()
+		return rec, false, n.quorumError(ctx, "read "+key, peers, n.cfg.R, got, rest)
+	}
+	newest, have := newestOf(got)
+
+	if n.cfg.Consistency == Linearizable && newest.found && len(have) < len(got) {
+		// ABD read phase 2: before answering, make sure a write quorum holds the
+		// value, or a later read could return an older one.
+		targets := without(peers, have)
+		acks := n.startWrites(bg, targets, key, newest.rec, rid)
+		ok, last := awaitAcks(ctx, acks, len(targets), n.cfg.W-len(have))
+		if !ok {
+			cancel()
+			return rec, false, &QuorumError{Op: "read " + key + " (write-back)", Need: n.cfg.W, Got: len(have), Replicas: peers, DeadlinePassed: ctx.Err() != nil, Last: last}
+		}
+		n.countRepairs(len(targets))
+		n.background.Go(func() { defer cancel(); drainErrs(bg, acks) })
+		return newest.rec, true, nil
+	}
+
+	// Repair stale, missing and corrupt copies without holding up the answer.
+	// Linearizable reads whose quorum agreed still repair corrupt copies here.
+	n.background.Go(func() {
+		defer cancel()
+		all := append(got, drain(bg, replies, len(peers)-len(got)-len(rest))...)
+		all = append(all, rest...)
+		n.readRepair(bg, key, newest, all, rid)
+	})
+	return newest.rec, newest.found, nil
+}
+
+// Write coordinates a put (or, with tombstone, a delete) of key and returns the
+// version it was stored under.
+func (n *Node) Write(ctx context.Context, key string, value []byte, tombstone bool, rid string) (storage.Version, error) {
+	peers := n.ring.Preference(key, n.cfg.N)
+	bg, cancel := n.detached(ctx)
+
+	var v storage.Version
+	switch n.cfg.Consistency {
+	case Linearizable:
+		// ABD write phase 1: learn the highest version a read quorum has seen.
+		replies := n.startReads(bg, peers, key, rid, true)
+		got, rest := collect(ctx, replies, len(peers), n.cfg.R)
+		if len(got) < n.cfg.R {
+			cancel()
+			return v, n.quorumError(ctx, "write "+key+" (version query)", peers, n.cfg.R, got, rest)
+		}
+		newest, _ := newestOf(got)
+		v = storage.Version{Time: newest.rec.Version.Time + 1, Node: n.index, Seq: n.seq.Add(1)}
+	default:
+		ts := n.clock.Now()
+		v = storage.Version{Time: ts.Wall, Logical: ts.Logical, Node: n.index, Seq: n.seq.Add(1)}
+	}
+	rec := storage.Seal(key, storage.Record{Version: v, Value: value, Tombstone: tombstone})
+
+	var acks <-chan error
+	if n.cfg.Consistency == Eventual {
+		acks = n.startSloppyWrites(bg, peers, key, rec, rid)
+	} else {
+		acks = n.startWrites(bg, peers, key, rec, rid)
+	}
+	ok, last := awaitAcks(ctx, acks, len(peers), n.cfg.W)
+	if !ok {
+		cancel()
+		return v, &QuorumError{Op: "write " + key, Need: n.cfg.W, Replicas: peers, DeadlinePassed: ctx.Err() != nil, Indeterminate: true, Last: last}
+	}
+	// The other replicas keep receiving the write after the answer.
+	n.background.Go(func() { defer cancel(); drainErrs(bg, acks) })
+	return v, nil
+}
+
+// detached returns a context with ctx's deadline that is not cancelled when the
+// client's request ends, so replication and repair can finish after the answer.
+func (n *Node) detached(ctx context.Context) (context.Context, context.CancelFunc) {
+	dl, ok := ctx.Deadline()
+	if !ok {
+		dl = time.Now().Add(n.cfg.Timeout)
+	}
+	return context.WithDeadline(n.bgCtx, dl)
+}
+
+func (n *Node) startReads(ctx context.Context, peers []string, key, rid string, meta bool) <-chan reply {
+	ch := make(chan reply, len(peers))
+	for _, p := range peers {
+		n.background.Go(func() { ch <- n.readReplica(ctx, p, key, rid, meta) })
+	}
+	return ch
+}
+
+func (n *Node) startWrites(ctx context.Context, peers []string, key string, rec storage.Record, rid string) <-chan error {
+	ch := make(chan error, len(peers))
+	for _, p := range peers {
+		n.background.Go(func() { ch <- n.writeReplica(ctx, p, key, rec, "", rid) })
+	}
+	return ch
+}
+
+// startSloppyWrites writes to the home replicas; a home replica that cannot be
+// reached is replaced by the next node on the ring beyond them, which keeps the
+// record as a hint for it (sloppy quorum with hinted handoff).
+func (n *Node) startSloppyWrites(ctx context.Context, home []string, key string, rec storage.Record, rid string) <-chan error {
+	walk := n.ring.Preference(key, len(n.cfg.Nodes))
+	var mu sync.Mutex
+	fallbacks := walk[len(home):]
+	nextFallback := func() (string, bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(fallbacks) == 0 {
+			return "", false
+		}
+		f := fallbacks[0]
+		fallbacks = fallbacks[1:]
+		return f, true
+	}
+	ch := make(chan error, len(home))
+	for _, p := range home {
+		n.background.Go(func() {
+			err := n.writeReplica(ctx, p, key, rec, "", rid)
+			for err != nil && ctx.Err() == nil {
+				f, ok := nextFallback()
+				if !ok {
+					break
+				}
+				err = n.writeReplica(ctx, f, key, rec, p, rid)
+			}
+			ch <- err
+		})
+	}
+	return ch
+}
+
+// collect gathers replies until need of them are usable (answered, copy intact)
+// or every peer has answered or ctx ends. rest holds the unusable replies.
+func collect(ctx context.Context, ch <-chan reply, total, need int) (got, rest []reply) {
+	for len(got)+len(rest) < total && len(got) < need {
+		select {
+		case r := <-ch:
+			if r.err != nil || r.corrupt {
+				rest = append(rest, r)
+				continue
+			}
+			got = append(got, r)
+		case <-ctx.Done():
+			return got, rest
+		}
+	}
+	return got, rest
+}
+
+// drain waits (within ctx) for up to count more replies.
+func drain(ctx context.Context, ch <-chan reply, count int) []reply {
+	var out []reply
+	for ; count > 0; count-- {
+		select {
+		case r := <-ch:
+			out = append(out, r)
+		case <-ctx.Done():
+			return out
+		}
+	}
+	return out
+}
+
+func drainErrs(ctx context.Context, ch <-chan error) {
+	for {
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// awaitAcks waits for need successful writes out of total. need ≤ 0 is met at once.
+func awaitAcks(ctx context.Context, ch <-chan error, total, need int) (ok bool, last error) {
+	if need <= 0 {
+		return true, nil
+	}
+	got := 0
+	for i := 0; i < total; i++ {
+		select {
+		case err := <-ch:
+			if err != nil {
+				last = err
+				continue
+			}
+			if got++; got >= need {
+				return true, nil
+			}
+		case <-ctx.Done():
+			return false, ctx.Err()
+		}
+	}
+	return false, last
+}
+
+// newestOf returns the reply with the highest version and the peers whose reply
+// carries exactly that version (or, when nothing is found, agree on absence).
+func newestOf(replies []reply) (newest reply, have []string) {
+	for _, r := range replies {
+		if r.found && (!newest.found || r.rec.Version.Compare(newest.rec.Version) > 0) {
+			newest = r
+		}
+	}
+	for _, r := range replies {
+		if r.found == newest.found && (!r.found || r.rec.Version == newest.rec.Version) {
+			have = append(have, r.peer)
+		}
+	}
+	return newest, have
+}
+
+// readRepair rewrites the newest copy to every replica that answered with an
+// older, missing or corrupt one.
+func (n *Node) readRepair(ctx context.Context, key string, newest reply, all []reply, rid string) {
+	if !newest.found {
+		return
+	}
+	for _, r := range all {
+		stale := r.err == nil && (r.corrupt || !r.found || r.rec.Version.Compare(newest.rec.Version) < 0)
+		if !stale {
+			continue
+		}
+		if err := n.writeReplica(ctx, r.peer, key, newest.rec, "", rid); err == nil {
+			n.countRepairs(1)
+			if r.corrupt && n.metrics != nil {
+				n.metrics.Corruptions.WithLabelValues("repaired").Inc()
+			}
+		}
+	}
+}
+
+func (n *Node) countRepairs(k int) {
+	if n.metrics != nil && k > 0 {
+		n.metrics.ReadRepairs.Add(float64(k))
+	}
+}
+
+func (n *Node) quorumError(ctx context.Context, op string, peers []string, need int, got, rest []reply) error {
+	qe := &QuorumError{Op: op, Need: need, Got: len(got), Replicas: peers, DeadlinePassed: ctx.Err() != nil}
+	for _, r := range rest {
+		if r.err != nil {
+			qe.Last = r.err
+		}
+	}
+	return qe
+}
+
+func without(peers, drop []string) []string {
+	var out []string
+	for _, p := range peers {
+		keep := true
+		for _, d := range drop {
+			if p == d {
+				keep = false
+			}
+		}
+		if keep {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func hlcOf(v storage.Version) hlc.Timestamp { return hlc.Timestamp{Wall: v.Time, Logical: v.Logical} }

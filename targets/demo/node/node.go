@@ -1,0 +1,352 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/chaosctl/chaosctl/targets/demo/api"
+	"github.com/chaosctl/chaosctl/targets/demo/hlc"
+	"github.com/chaosctl/chaosctl/targets/demo/metrics"
+	"github.com/chaosctl/chaosctl/targets/demo/ring"
+	"github.com/chaosctl/chaosctl/targets/demo/storage"
+)
+
+// Consistency modes.
+const (
+	Linearizable = "linearizable"
+	Quorum       = "quorum"
+	Eventual     = "eventual"
+)
+
+// Defaults used when a Config field is zero.
+const (
+	DefaultTimeout      = time.Second
+	DefaultHintInterval = 200 * time.Millisecond
+)
+
+// Config describes one store node.
+type Config struct {
+	ID           string
+	Nodes        []string          // every store node id, in ring order
+	VNodes       int               // virtual nodes per node on the ring
+	N, W, R      int               // replicas, write quorum, read quorum
+	Consistency  string            // linearizable | quorum | eventual
+	Peers        map[string]string // node id -> host:port as this node reaches it
+	Timeout      time.Duration     // coordinator budget when the caller states none
+	HintInterval time.Duration     // how often hinted handoff retries delivery
+}
+
+func (c *Config) validate() error {
+	if c.ID == "" {
+		return errors.New("node id is empty")
+	}
+	idx := -1
+	for i, n := range c.Nodes {
+		if n == c.ID {
+			idx = i
+		}
+	}
+	if idx < 0 {
+		return fmt.Errorf("node %s is not in the node list %v", c.ID, c.Nodes)
+	}
+	switch c.Consistency {
+	case "":
+		c.Consistency = Linearizable
+	case Linearizable, Quorum, Eventual:
+	default:
+		return fmt.Errorf("consistency %q unknown; allowed: linearizable, quorum, eventual", c.Consistency)
+	}
+	if c.Consistency == Eventual {
+		c.W, c.R = 1, 1
+	}
+	if err := CheckQuorums(len(c.Nodes), c.N, c.W, c.R, c.Consistency); err != nil {
+		return err
+	}
+	for _, n := range c.Nodes {
+		if n != c.ID && c.Peers[n] == "" {
+			return fmt.Errorf("no address for peer %s", n)
+		}
+	}
+	if c.Timeout <= 0 {
+		c.Timeout = DefaultTimeout
+	}
+	if c.HintInterval <= 0 {
+		c.HintInterval = DefaultHintInterval
+	}
+	return nil
+}
+
+// CheckQuorums reports an impossible replication setting: n replicas on nodes
+// nodes with write quorum w and read quorum r under the given mode.
+func CheckQuorums(nodes, n, w, r int, mode string) error {
+	switch {
+	case n < 1:
+		return fmt.Errorf("replicas n=%d; it must be at least 1", n)
+	case n > nodes:
+		return fmt.Errorf("replicas n=%d exceeds the %d store nodes; n must be 1..%d", n, nodes, nodes)
+	case w < 1 || w > n:
+		return fmt.Errorf("write quorum w=%d; it must be 1..n (n=%d)", w, n)
+	case r < 1 || r > n:
+		return fmt.Errorf("read quorum r=%d; it must be 1..n (n=%d)", r, n)
+	case mode == Linearizable && r+w <= n:
+		return fmt.Errorf("linearizable mode needs overlapping quorums, r+w > n; got r=%d w=%d n=%d (majorities: r=w=%d)", r, w, n, n/2+1)
+	}
+	return nil
+}
+
+// Node is one store node. Create it with New, serve Handler, run Run.
+type Node struct {
+	cfg     Config
+	index   uint32 // 1-based position in cfg.Nodes, the tie-breaker in versions
+	ring    *ring.Ring
+	engine  storage.Engine
+	clock   *hlc.Clock
+	metrics *metrics.Member
+	log     *logrus.Entry
+	client  *http.Client
+	seq     atomic.Uint32
+
+	background sync.WaitGroup // replication and read repair still under way
+	bgCtx      context.Context
+	bgCancel   context.CancelFunc
+}
+
+// New creates a node. The engine and clock belong to the caller, who closes the
+// engine after the node's Run has returned.
+func New(cfg Config, engine storage.Engine, clock *hlc.Clock, m *metrics.Member, log *logrus.Entry) (*Node, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, fmt.Errorf("configure node: %w", err)
+	}
+	r, err := ring.New(cfg.Nodes, cfg.VNodes)
+	if err != nil {
+		return nil, fmt.Errorf("build ring: %w", err)
+	}
+	n := &Node{cfg: cfg, ring: r, engine: engine, clock: clock, metrics: m, log: log}
+	for i, id := range cfg.Nodes {
+		if id == cfg.ID {
+			n.index = uint32(i + 1)
+		}
+	}
+	// A node that restarts must not reuse the (counter, node, seq) of a write it
+	// made before it died, so the sequence starts from the clock.
+	n.seq.Store(uint32(time.Now().UnixNano() >> 12))
+	n.client = &http.Client{Transport: newTransport()}
+	n.bgCtx, n.bgCancel = context.WithCancel(context.Background())
+	if m != nil {
+		m.ClockOffset.Set(clock.Offset().Seconds())
+	}
+	n.countHints()
+	return n, nil
+}
+
+func newTransport() *http.Transport {
+	return &http.Transport{
+		Proxy:               nil,
+		DialContext:         (&net.Dialer{Timeout: time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConns:        1024,
+		MaxIdleConnsPerHost: 256,
+		IdleConnTimeout:     90 * time.Second,
+		DisableCompression:  true,
+	}
+}
+
+// Ring returns the node's view of the ring.
+func (n *Node) Ring() *ring.Ring { return n.ring }
+
+// Config returns the node's configuration with defaults filled in.
+func (n *Node) Config() Config { return n.cfg }
+
+// Handler serves the client API (/kv/), the replica API and /debug/ring. The
+// caller wraps the client API with admission control (shedding, deadlines).
+func (n *Node) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc(api.KVPrefix, n.serveClient)
+	mux.HandleFunc(replicaPrefix, n.serveReplica)
+	mux.HandleFunc("/debug/ring", n.serveRing)
+	return mux
+}
+
+// Run delivers hinted handoffs until ctx ends, then waits for background
+// replication to finish or be cancelled.
+func (n *Node) Run(ctx context.Context) error {
+	t := time.NewTicker(n.cfg.HintInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			n.bgCancel()
+			n.background.Wait()
+			n.client.CloseIdleConnections()
+			return nil
+		case <-t.C:
+			n.deliverHints(ctx)
+		}
+	}
+}
+
+// SetClockOffset applies a clock-skew fault to the node's hybrid logical clock.
+func (n *Node) SetClockOffset(d time.Duration) {
+	n.clock.SetOffset(d)
+	if n.metrics != nil {
+		n.metrics.ClockOffset.Set(d.Seconds())
+	}
+}
+
+// Corrupt flips a bit in up to count stored values (the corrupt fault) and
+// returns the keys it damaged.
+func (n *Node) Corrupt(count int, seed int64) ([]string, error) {
+	keys, err := n.engine.Corrupt(count, newRand(seed))
+	if err != nil {
+		return nil, fmt.Errorf("corrupt %d values: %w", count, err)
+	}
+	if n.metrics != nil {
+		n.metrics.Corruptions.WithLabelValues("injected").Add(float64(len(keys)))
+	}
+	return keys, nil
+}
+
+func (n *Node) serveRing(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, struct {
+		ring.Description
+		Replicas    int    `json:"replicas"`
+		W           int    `json:"writeQuorum"`
+		R           int    `json:"readQuorum"`
+		Consistency string `json:"consistency"`
+		Member      string `json:"member"`
+	}{n.ring.Describe(), n.cfg.N, n.cfg.W, n.cfg.R, n.cfg.Consistency, n.cfg.ID})
+}
+
+// serveClient is the coordinator side of the client API.
+func (n *Node) serveClient(w http.ResponseWriter, r *http.Request) {
+	key, _ := api.KeyFromPath(r.URL.Path)
+	if err := api.ValidateKey(key); err != nil {
+		api.Error(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	ctx, cancel, expired := api.IncomingContext(r, n.cfg.Timeout)
+	defer cancel()
+	if expired {
+		if n.metrics != nil {
+			n.metrics.DeadlineDropped.WithLabelValues("coordinator").Inc()
+		}
+		api.Error(w, http.StatusGatewayTimeout, "deadline passed before the request was worked on")
+		return
+	}
+	rid := r.Header.Get(api.HeaderRequestID)
+	switch r.Method {
+	case http.MethodGet, http.MethodHead:
+		rec, found, err := n.Read(ctx, key, rid)
+		if err != nil {
+			n.writeError(w, "get", err)
+			return
+		}
+		if !found || rec.Tombstone {
+			w.Header().Set(api.HeaderVersion, rec.Version.String())
+			api.Error(w, http.StatusNotFound, "not found")
+			return
+		}
+		w.Header().Set(api.HeaderVersion, rec.Version.String())
+		w.Header().Set("Content-Type", "application/octet-stream")
+		w.WriteHeader(http.StatusOK)
+		if r.Method == http.MethodGet {
+			_, _ = w.Write(rec.Value)
+		}
+	case http.MethodPut, http.MethodDelete:
+		var value []byte
+		tomb := r.Method == http.MethodDelete
+		if !tomb {
+			var err error
+			value, err = readBody(r)
+			if err == nil {
+				err = api.ValidateValue(value)
+			}
+			if err != nil {
+				api.Error(w, http.StatusBadRequest, err.Error())
+				return
+			}
+		}
+		op := api.OpName(r.Method)
+		v, err := n.Write(ctx, key, value, tomb, rid)
+		if err != nil {
+			n.writeError(w, op, err)
+			return
+		}
+		w.Header().Set(api.HeaderVersion, v.String())
+		w.WriteHeader(http.StatusNoContent)
+	default:
+		w.Header().Set("Allow", "GET, HEAD, PUT, DELETE")
+		api.Error(w, http.StatusMethodNotAllowed, "method not allowed; use GET, PUT or DELETE")
+	}
+}
+
+func readBody(r *http.Request) ([]byte, error) {
+	if r.ContentLength > api.MaxValueLen {
+		return nil, fmt.Errorf("value is %d bytes; the limit is %d bytes", r.ContentLength, api.MaxValueLen)
+	}
+	b, err := io.ReadAll(io.LimitReader(r.Body, api.MaxValueLen+1))
+	if err != nil {
+		return nil, fmt.Errorf("read value: %w", err)
+	}
+	if len(b) > api.MaxValueLen {
+		return nil, fmt.Errorf("value exceeds the limit of %d bytes", api.MaxValueLen)
+	}
+	return b, nil
+}
+
+// writeError maps a coordinator error to the client API's status codes.
+func (n *Node) writeError(w http.ResponseWriter, op string, err error) {
+	var qe *QuorumError
+	switch {
+	case errors.As(err, &qe):
+		if n.metrics != nil {
+			n.metrics.QuorumFailures.WithLabelValues(op).Inc()
+		}
+		switch {
+		case qe.DeadlinePassed:
+			api.Error(w, http.StatusGatewayTimeout, err.Error())
+		case qe.Indeterminate:
+			api.Error(w, http.StatusInternalServerError, "indeterminate: "+err.Error())
+		default:
+			api.Error(w, http.StatusServiceUnavailable, err.Error())
+		}
+	case errors.Is(err, context.DeadlineExceeded):
+		api.Error(w, http.StatusGatewayTimeout, err.Error())
+	case errors.Is(err, context.Canceled):
+		api.Error(w, http.StatusServiceUnavailable, "caller went away")
+	default:
+		api.Error(w, http.StatusInternalServerError, err.Error())
+	}
+}
+
+// QuorumError says that too few replicas answered.
+type QuorumError struct {
+	Op             string
+	Need, Got      int
+	Replicas       []string
+	DeadlinePassed bool
+	// Indeterminate: the write reached some replicas but not a quorum, so it
+	// may still take effect (a later read can find and spread it).
+	Indeterminate bool
+	Last          error
+}
+
+func (e *QuorumError) Error() string {
+	s := fmt.Sprintf("%s: quorum not reached: %d of %d needed replicas answered (replicas %s)", e.Op, e.Got, e.Need, strings.Join(e.Replicas, ","))
+	if e.Last != nil {
+		s += ": " + e.Last.Error()
+	}
+	return s
+}
+
+// ClockOffset returns the clock skew currently applied.
+func (n *Node) ClockOffset() time.Duration { return n.clock.Offset() }

@@ -1,0 +1,244 @@
+package demo
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/chaosctl/chaosctl/targets/demo/node"
+)
+
+// Defaults of a cluster, reused as flag defaults by the CLI.
+const (
+	DefaultNodes       = 5
+	DefaultGateways    = 1
+	DefaultVNodes      = 64
+	DefaultReplicas    = 3
+	DefaultWriteQuorum = 2
+	DefaultReadQuorum  = 2
+	DefaultConsistency = node.Linearizable
+
+	DefaultTimeout      = 500 * time.Millisecond
+	DefaultRetries      = 2
+	DefaultRetryBase    = 10 * time.Millisecond
+	DefaultRetryCap     = 200 * time.Millisecond
+	DefaultBreakerFails = 5
+	DefaultBreakerOpen  = 2 * time.Second
+	DefaultBulkhead     = 32
+	DefaultMaxInflight  = 512
+
+	DefaultCacheSize        = 10000
+	DefaultCacheTTL         = 10 * time.Second
+	DefaultNegativeTTL      = time.Second
+	DefaultWriteBehindQueue = 1024
+
+	MaxNodes    = 64
+	MaxGateways = 16
+)
+
+// Persistence modes.
+const (
+	PersistMemory = "memory"
+	PersistDisk   = "disk"
+)
+
+// Write modes of the gateway cache.
+const (
+	WriteInvalidate = "invalidate"
+	WriteThrough    = "through"
+	WriteBehind     = "behind"
+)
+
+// ClusterSpec is a whole demo cluster.
+type ClusterSpec struct {
+	Nodes       int         `json:"nodes"`
+	Gateways    int         `json:"gateways"`
+	VNodes      int         `json:"vnodes"`
+	Replication Replication `json:"replication"`
+	Consistency string      `json:"consistency"`
+	Persistence string      `json:"persistence"`
+	Cache       CacheSpec   `json:"cache"`
+	Resilience  Resilience  `json:"resilience"`
+}
+
+// Replication is n replicas per key with write quorum w and read quorum r.
+type Replication struct {
+	N int `json:"n"`
+	W int `json:"w"`
+	R int `json:"r"`
+}
+
+// CacheSpec configures the gateways' cache. Policy "none" (the default) turns it off.
+type CacheSpec struct {
+	Policy           string        `json:"policy"` // none | lru | arc | 2q
+	Size             int           `json:"size"`
+	TTL              time.Duration `json:"ttl"`
+	TTLJitter        float64       `json:"ttlJitter"` // fraction 0..1
+	NegativeTTL      time.Duration `json:"negativeTTL"`
+	WriteMode        string        `json:"writeMode"`        // invalidate | through | behind
+	WriteBehindQueue int           `json:"writeBehindQueue"` // queued writes at most (behind)
+	NoSingleflight   bool          `json:"noSingleflight"`   // let every miss reach the store (to show a stampede)
+	EarlyRefreshBeta float64       `json:"earlyRefreshBeta"` // XFetch β; 0 = default 1, <0 = off
+	StaleIfError     time.Duration `json:"staleIfError"`
+}
+
+// Resilience configures the gateways' calls to the store and every member's
+// admission control.
+type Resilience struct {
+	Timeout     time.Duration `json:"timeout"`
+	Retries     Retries       `json:"retries"`
+	Breaker     Breaker       `json:"breaker"`
+	Bulkhead    int           `json:"bulkhead"`
+	MaxInflight int           `json:"maxInflight"`
+	RateLimit   float64       `json:"rateLimit"` // requests/s per gateway, 0 = off
+}
+
+// Retries is exponential backoff with full jitter.
+type Retries struct {
+	Max  int           `json:"max"`
+	Base time.Duration `json:"base"`
+	Cap  time.Duration `json:"cap"`
+}
+
+// Breaker opens after Failures consecutive failures, for OpenFor.
+type Breaker struct {
+	Failures int           `json:"failures"` // 0 = default; <0 = no breaker
+	OpenFor  time.Duration `json:"openFor"`
+}
+
+// DefaultClusterSpec returns the defaults of DESIGN.md section 4.
+func DefaultClusterSpec() ClusterSpec {
+	s := ClusterSpec{Gateways: DefaultGateways}
+	_ = s.Validate()
+	return s
+}
+
+// Validate fills zero fields with defaults (except Gateways: a cluster may have
+// none) and rejects impossible settings.
+func (s *ClusterSpec) Validate() error {
+	var errs []error
+	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	def := func(v *int, d int) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	defD := func(v *time.Duration, d time.Duration) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	def(&s.Nodes, DefaultNodes)
+	def(&s.VNodes, DefaultVNodes)
+	if s.Consistency == "" {
+		s.Consistency = DefaultConsistency
+	}
+	if s.Consistency == node.Eventual {
+		def(&s.Replication.W, 1)
+		def(&s.Replication.R, 1)
+	}
+	def(&s.Replication.N, min(DefaultReplicas, max(s.Nodes, 1)))
+	def(&s.Replication.W, s.Replication.N/2+1)
+	def(&s.Replication.R, s.Replication.N/2+1)
+	if s.Persistence == "" {
+		s.Persistence = PersistMemory
+	}
+	if s.Nodes < 1 || s.Nodes > MaxNodes {
+		bad("nodes %d: must be 1..%d", s.Nodes, MaxNodes)
+	}
+	if s.Gateways < 0 || s.Gateways > MaxGateways {
+		bad("gateways %d: must be 0..%d", s.Gateways, MaxGateways)
+	}
+	if s.VNodes < 1 || s.VNodes > 4096 {
+		bad("vnodes %d: must be 1..4096", s.VNodes)
+	}
+	switch s.Consistency {
+	case node.Linearizable, node.Quorum:
+	case node.Eventual:
+		if s.Replication.W != 1 || s.Replication.R != 1 {
+			bad("eventual consistency uses w=1 r=1; got w=%d r=%d", s.Replication.W, s.Replication.R)
+		}
+	default:
+		bad("consistency %q: allowed are linearizable, quorum, eventual", s.Consistency)
+	}
+	if err := node.CheckQuorums(s.Nodes, s.Replication.N, s.Replication.W, s.Replication.R, s.Consistency); err != nil {
+		errs = append(errs, err)
+	}
+	switch s.Persistence {
+	case PersistMemory, PersistDisk:
+	default:
+		bad("persistence %q: allowed are memory, disk", s.Persistence)
+	}
+
+	c := &s.Cache
+	if c.Policy == "" {
+		c.Policy = "none"
+	}
+	switch c.Policy {
+	case "none", "lru", "arc", "2q":
+	default:
+		bad("cache policy %q: allowed are none, lru, arc, 2q", c.Policy)
+	}
+	def(&c.Size, DefaultCacheSize)
+	defD(&c.TTL, DefaultCacheTTL)
+	defD(&c.NegativeTTL, DefaultNegativeTTL)
+	def(&c.WriteBehindQueue, DefaultWriteBehindQueue)
+	if c.WriteMode == "" {
+		c.WriteMode = WriteInvalidate
+	}
+	switch c.WriteMode {
+	case WriteInvalidate, WriteThrough, WriteBehind:
+	default:
+		bad("cache writeMode %q: allowed are invalidate, through, behind", c.WriteMode)
+	}
+	if c.TTLJitter < 0 || c.TTLJitter > 1 {
+		bad("cache ttlJitter %g: must be 0..1 (0%%..100%%)", c.TTLJitter)
+	}
+	if c.Size < 1 || c.TTL < 0 || c.NegativeTTL < 0 || c.StaleIfError < 0 || c.WriteBehindQueue < 1 {
+		bad("cache size must be ≥ 1 and ttl, negativeTTL, staleIfError ≥ 0")
+	}
+
+	r := &s.Resilience
+	defD(&r.Timeout, DefaultTimeout)
+	if r.Retries == (Retries{}) {
+		r.Retries = Retries{Max: DefaultRetries, Base: DefaultRetryBase, Cap: DefaultRetryCap}
+	}
+	defD(&r.Retries.Base, DefaultRetryBase)
+	defD(&r.Retries.Cap, DefaultRetryCap)
+	def(&r.Breaker.Failures, DefaultBreakerFails)
+	defD(&r.Breaker.OpenFor, DefaultBreakerOpen)
+	def(&r.Bulkhead, DefaultBulkhead)
+	def(&r.MaxInflight, DefaultMaxInflight)
+	switch {
+	case r.Timeout <= 0:
+		bad("resilience timeout %s: must be > 0", r.Timeout)
+	case r.Retries.Max < 0 || r.Retries.Max > 10:
+		bad("resilience retries.max %d: must be 0..10", r.Retries.Max)
+	case r.Retries.Base <= 0 || r.Retries.Cap < r.Retries.Base:
+		bad("resilience retries: base %s must be > 0 and cap %s ≥ base", r.Retries.Base, r.Retries.Cap)
+	case r.Bulkhead < 1 || r.MaxInflight < 1:
+		bad("resilience bulkhead %d and maxInflight %d must be ≥ 1", r.Bulkhead, r.MaxInflight)
+	case r.RateLimit < 0:
+		bad("resilience rateLimit %g: must be ≥ 0 (0 = off)", r.RateLimit)
+	case r.Breaker.OpenFor < 0:
+		bad("resilience breaker.openFor %s: must be ≥ 0", r.Breaker.OpenFor)
+	}
+	return errors.Join(errs...)
+}
+
+// NodeIDs returns n1..nN.
+func (s ClusterSpec) NodeIDs() []string { return ids("n", s.Nodes) }
+
+// GatewayIDs returns g1..gG.
+func (s ClusterSpec) GatewayIDs() []string { return ids("g", s.Gateways) }
+
+// MemberIDs returns the gateways, then the store nodes.
+func (s ClusterSpec) MemberIDs() []string { return append(s.GatewayIDs(), s.NodeIDs()...) }
+
+func ids(prefix string, n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("%s%d", prefix, i+1)
+	}
+	return out
+}

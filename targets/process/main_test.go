@@ -1,0 +1,155 @@
+package process_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/chaosctl/chaosctl/targets/demo"
+	"github.com/chaosctl/chaosctl/targets/faultplane"
+	"github.com/chaosctl/chaosctl/targets/process"
+	"github.com/chaosctl/chaosctl/targets/process/processtest"
+)
+
+func TestMain(m *testing.M) { processtest.Main(m) }
+
+func testLog(t testing.TB) *logrus.Entry {
+	l := logrus.New()
+	l.SetOutput(io.Discard)
+	if testing.Verbose() {
+		l.SetOutput(os.Stderr)
+	}
+	return l.WithField("test", t.Name())
+}
+
+// startCluster starts spec as real processes. With proxied, every node→node
+// link goes through an embedded toxiproxy proxy, returned in the plane. The
+// cleanup stops everything and asserts no member process is left.
+func startCluster(t *testing.T, spec demo.ClusterSpec, proxied bool) (*process.Cluster, *faultplane.Plane) {
+	t.Helper()
+	if err := spec.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	opts := process.Options{Binary: processtest.Binary(t), Dir: t.TempDir(), Log: testLog(t), Seed: 1}
+	var plane *faultplane.Plane
+	if proxied {
+		addrs, err := process.AllocateAddrs(spec.MemberIDs(), "", 0, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		plane, err = faultplane.StartEmbedded(ctx, "t", testLog(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		peer := map[faultplane.Link]string{}
+		for _, from := range spec.MemberIDs() {
+			for _, to := range spec.NodeIDs() {
+				if from == to {
+					continue
+				}
+				l := faultplane.Link{From: from, To: to}
+				a, err := plane.AddProxy(l, "127.0.0.1:0", addrs[to])
+				if err != nil {
+					t.Fatal(err)
+				}
+				peer[l] = a
+			}
+		}
+		opts.Ports = process.PortsOf(addrs)
+		opts.PeerAddr = func(from, to string) string { return peer[faultplane.Link{From: from, To: to}] }
+	}
+	c, err := process.Start(ctx, spec, opts)
+	if err != nil {
+		if plane != nil {
+			plane.Close()
+		}
+		t.Fatalf("start cluster: %v", err)
+	}
+	t.Cleanup(func() {
+		members := c.Members()
+		_ = c.Stop(context.Background())
+		if plane != nil {
+			if err := plane.Close(); err != nil {
+				t.Errorf("close fault plane: %v", err)
+			}
+		}
+		for _, m := range members {
+			if m.PID > 0 && syscall.Kill(m.PID, 0) == nil && !isZombie(m.PID) {
+				t.Errorf("member %s (pid %d) still running after Stop", m.ID, m.PID)
+			}
+		}
+	})
+	return c, plane
+}
+
+func isZombie(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return true
+	}
+	f := strings.Fields(string(b))
+	return len(f) > 2 && f[2] == "Z"
+}
+
+// kv is a tiny client of the demo cluster's API for tests.
+type kv struct {
+	c *http.Client
+}
+
+func newKV(timeout time.Duration) *kv {
+	return &kv{c: &http.Client{Timeout: timeout, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}}
+}
+
+func (k *kv) put(addr, key, value string) (int, error) {
+	req, _ := http.NewRequest(http.MethodPut, "http://"+addr+"/kv/"+key, strings.NewReader(value))
+	resp, err := k.c.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode, nil
+}
+
+func (k *kv) get(addr, key string) (int, string, error) {
+	resp, err := k.c.Get("http://" + addr + "/kv/" + key)
+	if err != nil {
+		return 0, "", err
+	}
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode, string(b), err
+}
+
+func (k *kv) del(addr, key string) (int, error) {
+	req, _ := http.NewRequest(http.MethodDelete, "http://"+addr+"/kv/"+key, nil)
+	resp, err := k.c.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode, nil
+}
+
+// eventually polls cond every 10ms until it holds or the deadline passes.
+func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not true within %s", what, within)
+		}
+		time.Sleep(10 * time.Millisecond) // polling interval of a condition with a deadline
+	}
+}

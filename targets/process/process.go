@@ -1,0 +1,569 @@
+package process
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/chaosctl/chaosctl/targets/demo"
+)
+
+// Defaults.
+const (
+	DefaultHost         = "127.0.0.1"
+	DefaultReadyTimeout = 15 * time.Second
+	DefaultStopGrace    = 5 * time.Second
+)
+
+// Options configure how a cluster is started.
+type Options struct {
+	Binary       string        // executable that serves `node`; default: this executable
+	Host         string        // bind address; default 127.0.0.1
+	BasePort     int           // first port (members take consecutive ports); 0 = free ports
+	Dir          string        // run directory for member logs and data; required
+	Seed         int64         // passed to members for their own randomness
+	Log          *logrus.Entry // required
+	LogLevel     string        // members' log level; default info
+	ReadyTimeout time.Duration // per start; default DefaultReadyTimeout
+	StopGrace    time.Duration // SIGTERM to SIGKILL; default DefaultStopGrace
+	// PeerAddr, when set, gives the address member from uses to reach member to
+	// (the fault plane points it at a proxy). It is called after ports are known.
+	PeerAddr func(from, to string) string
+	// Ports, when set, fixes the port of each member id (overrides BasePort).
+	Ports map[string]int
+}
+
+// PortInUseError says a port the cluster needs is taken. Nothing was started.
+type PortInUseError struct {
+	Member, Addr string
+	Err          error
+}
+
+func (e *PortInUseError) Error() string {
+	return fmt.Sprintf("port for %s: %s is in use (%v); choose another --base-port, or 0 for free ports", e.Member, e.Addr, e.Err)
+}
+
+func (e *PortInUseError) Unwrap() error { return e.Err }
+
+// MemberInfo describes a running member.
+type MemberInfo struct {
+	ID      string `json:"id"`
+	Role    string `json:"role"`
+	Addr    string `json:"addr"`
+	PID     int    `json:"pid"`
+	Log     string `json:"log"`
+	Running bool   `json:"running"`
+	Paused  bool   `json:"paused"`
+}
+
+// Cluster is a running demo cluster of child processes.
+type Cluster struct {
+	spec  demo.ClusterSpec
+	opts  Options
+	token string
+	order []string
+
+	mu      sync.Mutex
+	members map[string]*member
+}
+
+type member struct {
+	cfg     demo.MemberConfig
+	logPath string
+	cmd     *exec.Cmd
+	exited  chan struct{} // closed when cmd has been waited for
+	paused  bool
+}
+
+// Start starts every member of spec and waits until all are ready.
+func Start(ctx context.Context, spec demo.ClusterSpec, opts Options) (*Cluster, error) {
+	if err := spec.Validate(); err != nil {
+		return nil, fmt.Errorf("cluster spec: %w", err)
+	}
+	if opts.Log == nil {
+		return nil, errors.New("process runtime: Options.Log is required")
+	}
+	if opts.Dir == "" {
+		return nil, errors.New("process runtime: Options.Dir is required")
+	}
+	if opts.Binary == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return nil, fmt.Errorf("find own executable: %w", err)
+		}
+		opts.Binary = exe
+	}
+	if opts.Host == "" {
+		opts.Host = DefaultHost
+	}
+	if opts.LogLevel == "" {
+		opts.LogLevel = "info"
+	}
+	if opts.ReadyTimeout <= 0 {
+		opts.ReadyTimeout = DefaultReadyTimeout
+	}
+	if opts.StopGrace <= 0 {
+		opts.StopGrace = DefaultStopGrace
+	}
+	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
+		return nil, fmt.Errorf("create run directory: %w", err)
+	}
+	c := &Cluster{spec: spec, opts: opts, token: NewToken(), order: spec.MemberIDs(), members: map[string]*member{}}
+
+	addrs, err := c.allocate()
+	if err != nil {
+		return nil, err
+	}
+	peerAddr := opts.PeerAddr
+	if peerAddr == nil {
+		peerAddr = func(_, to string) string { return addrs[to] }
+	}
+	for i, id := range c.order {
+		cfg := demo.MemberConfig{
+			ID:      id,
+			Role:    demo.RoleOf(id),
+			Listen:  addrs[id],
+			Peers:   map[string]string{},
+			Cluster: spec,
+			Seed:    opts.Seed + int64(i),
+		}
+		for _, n := range spec.NodeIDs() {
+			if n != id {
+				cfg.Peers[n] = peerAddr(id, n)
+			}
+		}
+		if cfg.Role == demo.RoleNode {
+			cfg.DataDir = filepath.Join(opts.Dir, id)
+		}
+		c.members[id] = &member{cfg: cfg, logPath: filepath.Join(opts.Dir, id+".log")}
+	}
+
+	// Start store nodes first so gateways find them, but do not wait between
+	// members: readiness is awaited for all at once.
+	starting := append(spec.NodeIDs(), spec.GatewayIDs()...)
+	for _, id := range starting {
+		if err := c.spawn(id); err != nil {
+			_ = c.Stop(context.Background())
+			return nil, err
+		}
+	}
+	if err := c.waitReady(ctx, starting...); err != nil {
+		_ = c.Stop(context.Background())
+		return nil, err
+	}
+	return c, nil
+}
+
+// allocate picks each member's address and checks every port is free.
+func (c *Cluster) allocate() (map[string]string, error) {
+	return AllocateAddrs(c.order, c.opts.Host, c.opts.BasePort, c.opts.Ports)
+}
+
+// AllocateAddrs gives each member id an address on host: the port fixed in
+// ports, else base+i, else (base 0) a free port. Every port is checked free; a
+// taken one is a *PortInUseError. Callers that must know addresses before the
+// cluster starts (to put proxies in front of members) call it, then pass the
+// ports in Options.Ports.
+func AllocateAddrs(ids []string, host string, base int, ports map[string]int) (map[string]string, error) {
+	if host == "" {
+		host = DefaultHost
+	}
+	addrs := map[string]string{}
+	var held []net.Listener
+	defer func() {
+		for _, ln := range held {
+			_ = ln.Close()
+		}
+	}()
+	for i, id := range ids {
+		port := 0
+		switch {
+		case ports[id] != 0:
+			port = ports[id]
+		case base != 0:
+			port = base + i
+		}
+		addr := net.JoinHostPort(host, strconv.Itoa(port))
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return nil, &PortInUseError{Member: id, Addr: addr, Err: err}
+		}
+		// Held until all are chosen, so two members never get the same free port.
+		held = append(held, ln)
+		addrs[id] = ln.Addr().String()
+	}
+	return addrs, nil
+}
+
+// PortsOf turns addresses from AllocateAddrs into Options.Ports.
+func PortsOf(addrs map[string]string) map[string]int {
+	out := map[string]int{}
+	for id, a := range addrs {
+		_, p, err := net.SplitHostPort(a)
+		if err == nil {
+			out[id], _ = strconv.Atoi(p)
+		}
+	}
+	return out
+}
+
+// Token returns the bearer token of the members' control endpoints.
+func (c *Cluster) Token() string { return c.token }
+
+// Spec returns the cluster's specification, defaults filled in.
+func (c *Cluster) Spec() demo.ClusterSpec { return c.spec }
+
+// Dir returns the run directory.
+func (c *Cluster) Dir() string { return c.opts.Dir }
+
+// Members describes every member: gateways first, then store nodes.
+func (c *Cluster) Members() []MemberInfo {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]MemberInfo, 0, len(c.order))
+	for _, id := range c.order {
+		out = append(out, c.infoLocked(id))
+	}
+	return out
+}
+
+// Member describes one member.
+func (c *Cluster) Member(id string) (MemberInfo, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.members[id]; !ok {
+		return MemberInfo{}, false
+	}
+	return c.infoLocked(id), true
+}
+
+func (c *Cluster) infoLocked(id string) MemberInfo {
+	m := c.members[id]
+	info := MemberInfo{ID: id, Role: m.cfg.Role, Addr: m.cfg.Listen, Log: m.logPath, Paused: m.paused}
+	if m.cmd != nil && m.cmd.Process != nil {
+		info.PID = m.cmd.Process.Pid
+		select {
+		case <-m.exited:
+		default:
+			info.Running = true
+		}
+	}
+	return info
+}
+
+// Addrs returns the client addresses of the given role's members.
+func (c *Cluster) Addrs(role string) []string {
+	var out []string
+	for _, m := range c.Members() {
+		if m.Role == role {
+			out = append(out, m.Addr)
+		}
+	}
+	return out
+}
+
+func (c *Cluster) lookup(id string) (*member, error) {
+	m, ok := c.members[id]
+	if !ok {
+		return nil, fmt.Errorf("no member %q; members are %v", id, c.order)
+	}
+	return m, nil
+}
+
+// spawn starts member id's process (which must not be running).
+func (c *Cluster) spawn(id string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	m, err := c.lookup(id)
+	if err != nil {
+		return err
+	}
+	if m.cmd != nil {
+		select {
+		case <-m.exited:
+		default:
+			return fmt.Errorf("start %s: already running (pid %d)", id, m.cmd.Process.Pid)
+		}
+	}
+	conf, err := m.cfg.Encode()
+	if err != nil {
+		return fmt.Errorf("start %s: encode config: %w", id, err)
+	}
+	logf, err := os.OpenFile(m.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return fmt.Errorf("start %s: open log: %w", id, err)
+	}
+	cmd := exec.Command(c.opts.Binary, "--log-level", c.opts.LogLevel, "node", "--config", conf)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.Env = append(os.Environ(),
+		demo.EnvControlToken+"="+c.token,
+		demo.EnvParentPID+"="+strconv.Itoa(os.Getpid()),
+	)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		return fmt.Errorf("start %s: %w", id, err)
+	}
+	logf.Close() // the child holds its own copy
+	m.cmd, m.paused = cmd, false
+	m.exited = make(chan struct{})
+	go func(done chan struct{}) {
+		_ = cmd.Wait()
+		close(done)
+	}(m.exited)
+	c.opts.Log.WithFields(logrus.Fields{"member": id, "pid": cmd.Process.Pid, "addr": m.cfg.Listen}).Debug("member started")
+	return nil
+}
+
+// waitReady polls /readyz of the given members until all answer 200.
+func (c *Cluster) waitReady(ctx context.Context, ids ...string) error {
+	ctx, cancel := context.WithTimeout(ctx, c.opts.ReadyTimeout)
+	defer cancel()
+	client := &http.Client{Timeout: 500 * time.Millisecond}
+	defer client.CloseIdleConnections()
+	pending := slices.Clone(ids)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for len(pending) > 0 {
+		var still []string
+		for _, id := range pending {
+			c.mu.Lock()
+			m := c.members[id]
+			exited := m.exited
+			c.mu.Unlock()
+			select {
+			case <-exited:
+				return fmt.Errorf("start %s: the process exited before it was ready: %s", id, tail(m.logPath, 5))
+			default:
+			}
+			resp, err := client.Get("http://" + m.cfg.Listen + "/readyz")
+			if err == nil {
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusOK {
+					continue
+				}
+			}
+			still = append(still, id)
+		}
+		pending = still
+		if len(pending) == 0 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("members %v not ready within %s: %w", pending, c.opts.ReadyTimeout, ctx.Err())
+		case <-tick.C:
+		}
+	}
+	return nil
+}
+
+// StartMember starts a member that is not running (after Kill or StopMember),
+// keeping its data directory, and waits until it is ready.
+func (c *Cluster) StartMember(ctx context.Context, id string) error {
+	if err := c.spawn(id); err != nil {
+		return err
+	}
+	return c.waitReady(ctx, id)
+}
+
+// Signal sends sig to a running member.
+func (c *Cluster) Signal(id string, sig syscall.Signal) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	m, err := c.lookup(id)
+	if err != nil {
+		return err
+	}
+	if m.cmd == nil || m.cmd.Process == nil {
+		return fmt.Errorf("signal %s: not started", id)
+	}
+	select {
+	case <-m.exited:
+		return fmt.Errorf("signal %s: not running", id)
+	default:
+	}
+	if err := m.cmd.Process.Signal(sig); err != nil {
+		return fmt.Errorf("signal %s (pid %d) with %v: %w", id, m.cmd.Process.Pid, sig, err)
+	}
+	switch sig {
+	case syscall.SIGSTOP:
+		m.paused = true
+	case syscall.SIGCONT:
+		m.paused = false
+	}
+	return nil
+}
+
+// Kill sends SIGKILL to a member and waits until it is gone.
+func (c *Cluster) Kill(ctx context.Context, id string) error {
+	if err := c.Signal(id, syscall.SIGKILL); err != nil {
+		return err
+	}
+	return c.waitExit(ctx, id)
+}
+
+// Pause freezes a member with SIGSTOP.
+func (c *Cluster) Pause(id string) error { return c.Signal(id, syscall.SIGSTOP) }
+
+// Resume thaws a paused member with SIGCONT.
+func (c *Cluster) Resume(id string) error { return c.Signal(id, syscall.SIGCONT) }
+
+// StopMember stops one member gracefully (SIGTERM, SIGKILL after the grace).
+func (c *Cluster) StopMember(ctx context.Context, id string) error {
+	c.mu.Lock()
+	m, err := c.lookup(id)
+	c.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	return c.stop(ctx, m)
+}
+
+func (c *Cluster) stop(ctx context.Context, m *member) error {
+	c.mu.Lock()
+	cmd, exited := m.cmd, m.exited
+	paused := m.paused
+	m.paused = false
+	c.mu.Unlock()
+	if cmd == nil || cmd.Process == nil {
+		return nil
+	}
+	select {
+	case <-exited:
+		return nil
+	default:
+	}
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	if paused {
+		_ = cmd.Process.Signal(syscall.SIGCONT) // a stopped process cannot act on SIGTERM
+	}
+	t := time.NewTimer(c.opts.StopGrace)
+	defer t.Stop()
+	select {
+	case <-exited:
+		return nil
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	c.opts.Log.WithField("member", m.cfg.ID).Warn("member did not stop within the grace period; killing it")
+	_ = cmd.Process.Kill()
+	<-exited
+	return nil
+}
+
+func (c *Cluster) waitExit(ctx context.Context, id string) error {
+	c.mu.Lock()
+	m, err := c.lookup(id)
+	c.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	select {
+	case <-m.exited:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("wait for %s to exit: %w", id, ctx.Err())
+	}
+}
+
+// Stop stops every member: gateways first (so they flush), then store nodes,
+// each gracefully within the grace period. It is safe to call more than once.
+func (c *Cluster) Stop(ctx context.Context) error {
+	var wg sync.WaitGroup
+	stopAll := func(ids []string) {
+		for _, id := range ids {
+			c.mu.Lock()
+			m := c.members[id]
+			c.mu.Unlock()
+			wg.Go(func() { _ = c.stop(ctx, m) })
+		}
+		wg.Wait()
+	}
+	stopAll(c.spec.GatewayIDs())
+	stopAll(c.spec.NodeIDs())
+	return nil
+}
+
+// State is the JSON written by `cluster up --state FILE`.
+type State struct {
+	Gateways []StateMember `json:"gateways"`
+	Nodes    []StateMember `json:"nodes"`
+	Control  string        `json:"control"`
+	Token    string        `json:"token,omitempty"`
+	Dir      string        `json:"dir"`
+}
+
+// StateMember is one member in the state file.
+type StateMember struct {
+	ID   string `json:"id"`
+	Addr string `json:"addr"`
+	PID  int    `json:"pid"`
+}
+
+// State returns the cluster's state file content; control is the address of
+// the control API serving it ("" when none).
+func (c *Cluster) State(control string) State {
+	s := State{Control: control, Token: c.token, Dir: c.opts.Dir, Gateways: []StateMember{}, Nodes: []StateMember{}}
+	for _, m := range c.Members() {
+		sm := StateMember{ID: m.ID, Addr: m.Addr, PID: m.PID}
+		if m.Role == demo.RoleGateway {
+			s.Gateways = append(s.Gateways, sm)
+		} else {
+			s.Nodes = append(s.Nodes, sm)
+		}
+	}
+	return s
+}
+
+// WriteState writes the state atomically with mode 0600 (it holds the token).
+func WriteState(path string, s State) error {
+	b, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o600); err != nil {
+		return fmt.Errorf("write state file: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("write state file: %w", err)
+	}
+	return nil
+}
+
+// NewToken returns a random bearer token.
+func NewToken() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// tail returns the last n lines of a file, for error messages.
+func tail(path string, n int) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "(no log)"
+	}
+	lines := bytes.Split(bytes.TrimSpace(b), []byte("\n"))
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return "last log lines of " + path + ":\n" + string(bytes.Join(lines, []byte("\n")))
+}

@@ -1,0 +1,89 @@
+// Package processtest lets a test binary serve as the demo cluster's member
+// executable, so tests start real member processes (race-instrumented like the
+// test itself) without building chaosctl first:
+//
+//	func TestMain(m *testing.M) { processtest.Main(m) }
+//
+// and start clusters with process.Options{Binary: processtest.Binary(t)}.
+package processtest
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"testing"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/chaosctl/chaosctl/targets/demo"
+	"github.com/chaosctl/chaosctl/targets/demo/member"
+)
+
+// Main runs the member when the process was started as one (`... node --config
+// JSON`, as the process runtime does), and the tests otherwise.
+func Main(m *testing.M) {
+	if cfg, level, ok := memberArgs(os.Args[1:]); ok {
+		os.Exit(runMember(cfg, level))
+	}
+	os.Exit(m.Run())
+}
+
+// Binary is the executable to pass as process.Options.Binary.
+func Binary(t testing.TB) string {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatalf("find test executable: %v", err)
+	}
+	return exe
+}
+
+func memberArgs(args []string) (cfg, level string, ok bool) {
+	level = "info"
+	for i := 0; i < len(args); i++ {
+		switch args[i] {
+		case "--log-level":
+			if i+1 < len(args) {
+				level = args[i+1]
+				i++
+			}
+		case "node":
+			if i+2 < len(args) && args[i+1] == "--config" {
+				return args[i+2], level, true
+			}
+			return "", "", false
+		default:
+			return "", "", false
+		}
+	}
+	return "", "", false
+}
+
+func runMember(conf, level string) int {
+	log := logrus.New()
+	log.SetOutput(os.Stderr)
+	if lv, err := logrus.ParseLevel(level); err == nil {
+		log.SetLevel(lv)
+	}
+	cfg, err := demo.DecodeMemberConfig(conf)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go member.WatchParent(ctx, cancel)
+	err = member.Run(ctx, cfg, member.Options{
+		ControlToken: os.Getenv(demo.EnvControlToken),
+		Log:          log.WithField("component", "member"),
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return 0
+}
