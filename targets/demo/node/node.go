@@ -216,14 +216,21 @@ func (n *Node) Corrupt(count int, seed int64) ([]string, error) {
 }
 
 func (n *Node) serveRing(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, struct {
+	view := struct {
 		ring.Description
-		Replicas    int    `json:"replicas"`
-		W           int    `json:"writeQuorum"`
-		R           int    `json:"readQuorum"`
-		Consistency string `json:"consistency"`
-		Member      string `json:"member"`
-	}{n.ring.Describe(), n.cfg.N, n.cfg.W, n.cfg.R, n.cfg.Consistency, n.cfg.ID})
+		Replicas    int      `json:"replicas"`
+		W           int      `json:"writeQuorum"`
+		R           int      `json:"readQuorum"`
+		Consistency string   `json:"consistency"`
+		Member      string   `json:"member"`
+		Key         string   `json:"key,omitempty"`
+		Preference  []string `json:"preference,omitempty"`
+	}{Description: n.ring.Describe(), Replicas: n.cfg.N, W: n.cfg.W, R: n.cfg.R, Consistency: n.cfg.Consistency, Member: n.cfg.ID}
+	// ?key=K adds that key's preference list (its home replicas, in order).
+	if key := r.URL.Query().Get("key"); key != "" {
+		view.Key, view.Preference = key, n.ring.Preference(key, n.cfg.N)
+	}
+	writeJSON(w, view)
 }
 
 // serveClient is the coordinator side of the client API.
