@@ -207,10 +207,7 @@ func TestCorruptReplicaIsDetectedAndRepaired(t *testing.T) {
 func TestEventualModeHandsOffHintsWhenTheHomeReplicaReturns(t *testing.T) {
 	spec := demo.ClusterSpec{Nodes: 4, Replication: demo.Replication{N: 2}, Consistency: "eventual"}
 	c, plane := startCluster(t, spec, true)
-	nodes := map[string]string{}
-	for _, m := range c.Members() {
-		nodes[m.ID] = m.Addr
-	}
+	nodes := memberAddrs(c)
 	client := newKV(2 * time.Second)
 
 	// Cut n1 off from n2 in both directions... only n1's outgoing link matters:

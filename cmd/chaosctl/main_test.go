@@ -1,0 +1,243 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// binary is chaosctl built once for the end-to-end tests of this package.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "chaosctl-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "chaosctl")
+	build := exec.Command("go", "build", "-o", binary, ".")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build chaosctl:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// run runs chaosctl to completion and returns its output and exit code.
+func run(t *testing.T, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err := cmd.Run()
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &ee):
+		code = ee.ExitCode()
+	default:
+		t.Fatalf("run chaosctl %v: %v", args, err)
+	}
+	return o.String(), e.String(), code
+}
+
+// noMembersLeft fails when any `chaosctl node` process whose command line
+// mentions marker is still alive.
+func noMembersLeft(t *testing.T, marker string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		left := membersRunning(marker)
+		if len(left) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("member processes left behind: %v", left)
+		}
+		time.Sleep(20 * time.Millisecond) // polling a condition with a deadline
+	}
+}
+
+func membersRunning(marker string) []string {
+	var out []string
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil {
+			continue
+		}
+		cl := strings.ReplaceAll(string(b), "\x00", " ")
+		if strings.Contains(cl, binary) && strings.Contains(cl, " node ") && strings.Contains(cl, marker) {
+			st, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+			if f := strings.Fields(string(st)); len(f) > 2 && f[2] == "Z" {
+				continue
+			}
+			out = append(out, e.Name()+": "+cl[:min(len(cl), 120)])
+		}
+	}
+	return out
+}
+
+func TestVersionAndHelpDocumentExitCodes(t *testing.T) {
+	out, _, code := run(t, "version")
+	if code != 0 || !strings.HasPrefix(out, "chaosctl ") {
+		t.Fatalf("version: %q exit %d", out, code)
+	}
+	out, _, code = run(t, "--help")
+	if code != 0 || !strings.Contains(out, "EXIT CODES") || !strings.Contains(out, "inconclusive") {
+		t.Fatalf("--help lacks exit codes: %s", out)
+	}
+	if strings.Contains(out, " node ") {
+		t.Fatalf("the internal node command must be hidden:\n%s", out)
+	}
+}
+
+func TestClusterUpBadInputExits2AndStartsNothing(t *testing.T) {
+	dir := t.TempDir()
+	cases := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"w > n", []string{"--replicas", "3", "--write-quorum", "4"}, "write quorum w=4"},
+		{"n > nodes", []string{"--nodes", "2", "--replicas", "3"}, "exceeds the 2 store nodes"},
+		{"no overlap", []string{"--replicas", "3", "--write-quorum", "1", "--read-quorum", "1"}, "r+w > n"},
+		{"bad mode", []string{"--consistency", "strong"}, "allowed are linearizable, quorum, eventual"},
+		{"bad persistence", []string{"--persistence", "tape"}, "allowed are memory, disk"},
+		{"unknown flag", []string{"--nodez", "3"}, "nodez"},
+		{"bad number", []string{"--nodes", "three"}, "three"},
+		{"eventual quorum", []string{"--consistency", "eventual", "--write-quorum", "2"}, "eventual consistency uses w=1"},
+		{"stray argument", []string{"extra"}, "takes no arguments"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			marker := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "-"))
+			args := append([]string{"cluster", "up", "--base-port", "0", "--data-dir", marker}, tc.args...)
+			_, stderr, code := run(t, args...)
+			if code != 2 {
+				t.Fatalf("exit %d, want 2; stderr:\n%s", code, stderr)
+			}
+			if !strings.Contains(stderr, tc.want) {
+				t.Fatalf("stderr does not say %q:\n%s", tc.want, stderr)
+			}
+			noMembersLeft(t, marker)
+		})
+	}
+}
+
+func TestClusterUpPortInUseExits2(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	port := ln.Addr().(*net.TCPAddr).Port
+	marker := t.TempDir()
+	// g1 takes base, n1 base+1: make n1's port the taken one.
+	_, stderr, code := run(t, "cluster", "up", "--nodes", "3", "--base-port", fmt.Sprint(port-1), "--data-dir", marker)
+	if code != 2 || !strings.Contains(stderr, "in use") {
+		t.Fatalf("exit %d, want 2 with 'in use'; stderr:\n%s", code, stderr)
+	}
+	noMembersLeft(t, marker)
+}
+
+type stateFile struct {
+	Gateways []struct {
+		ID, Addr string
+		PID      int
+	}
+	Nodes []struct {
+		ID, Addr string
+		PID      int
+	}
+	Control string
+}
+
+// startClusterUp starts `chaosctl cluster up` and waits for its state file.
+func startClusterUp(t *testing.T, args ...string) (*exec.Cmd, stateFile, *bytes.Buffer) {
+	t.Helper()
+	state := filepath.Join(t.TempDir(), "state.json")
+	cmd := exec.Command(binary, append([]string{"cluster", "up", "--base-port", "0", "--state", state}, args...)...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _, _ = cmd.Process.Wait() })
+	var st stateFile
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		b, err := os.ReadFile(state)
+		if err == nil && json.Unmarshal(b, &st) == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no state file within 15s; output:\n%s", out.String())
+		}
+		time.Sleep(10 * time.Millisecond) // polling for the state file
+	}
+	if fi, err := os.Stat(state); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("state file mode %v (err %v), want 0600: it holds the control token", fi.Mode(), err)
+	}
+	return cmd, st, &out
+}
+
+func TestClusterUpStopsEveryMemberOnSIGTERMAndSIGINT(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
+		t.Run(sig.String(), func(t *testing.T) {
+			cmd, st, out := startClusterUp(t, "--nodes", "3", "--gateways", "0")
+			if len(st.Nodes) != 3 || st.Control == "" {
+				t.Fatalf("state file: %+v", st)
+			}
+			if err := cmd.Process.Signal(sig); err != nil {
+				t.Fatal(err)
+			}
+			if err := cmd.Wait(); err != nil {
+				t.Fatalf("cluster up after %v: %v\n%s", sig, err, out)
+			}
+			for _, n := range st.Nodes {
+				if syscall.Kill(n.PID, 0) == nil {
+					t.Errorf("member %s (pid %d) still alive after %v", n.ID, n.PID, sig)
+				}
+			}
+		})
+	}
+}
+
+func TestKilledClusterUpLeavesNoMemberBehind(t *testing.T) {
+	cmd, st, _ := startClusterUp(t, "--nodes", "3", "--gateways", "0")
+	if err := cmd.Process.Kill(); err != nil { // SIGKILL: no chance to clean up
+		t.Fatal(err)
+	}
+	_, _ = cmd.Process.Wait()
+	deadline := time.Now().Add(5 * time.Second)
+	for _, n := range st.Nodes {
+		for syscall.Kill(n.PID, 0) == nil {
+			if time.Now().After(deadline) {
+				t.Fatalf("member %s (pid %d) outlived its SIGKILLed parent", n.ID, n.PID)
+			}
+			time.Sleep(10 * time.Millisecond) // polling a condition with a deadline
+		}
+	}
+}
+
+func TestFlagsMayFollowArguments(t *testing.T) {
+	got := reorderArgs([]string{"chaosctl", "--log-level", "debug", "cluster", "up", "extra", "--nodes", "3", "--state", "x.json"})
+	want := "chaosctl --log-level debug cluster up --nodes 3 --state x.json extra"
+	if strings.Join(got, " ") != want {
+		t.Fatalf("reorderArgs = %q, want %q", strings.Join(got, " "), want)
+	}
+}

@@ -1,0 +1,73 @@
+package demo
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestQuorumArithmetic(t *testing.T) {
+	cases := []struct {
+		nodes, n, w, r int
+		mode           string
+		err            string
+	}{
+		{5, 3, 2, 2, "linearizable", ""},
+		{3, 3, 3, 1, "linearizable", ""},
+		{3, 3, 1, 3, "linearizable", ""},
+		{5, 5, 3, 3, "linearizable", ""},
+		{3, 3, 1, 1, "quorum", ""},
+		{3, 3, 2, 1, "linearizable", "r+w > n"},
+		{4, 4, 2, 2, "linearizable", "r+w > n"},
+		{2, 3, 2, 2, "quorum", "exceeds the 2 store nodes"},
+		{3, 3, 4, 2, "quorum", "write quorum w=4"},
+		{3, 3, 2, -1, "quorum", "read quorum r=-1"},
+		{3, -1, 1, 1, "quorum", "at least 1"},
+	}
+	for _, tc := range cases {
+		s := ClusterSpec{Nodes: tc.nodes, Consistency: tc.mode, Replication: Replication{N: tc.n, W: tc.w, R: tc.r}}
+		err := s.Validate()
+		switch {
+		case tc.err == "" && err != nil:
+			t.Errorf("%+v: unexpected error %v", tc, err)
+		case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
+			t.Errorf("%+v: error %v, want one containing %q", tc, err, tc.err)
+		}
+	}
+}
+
+func TestDefaultsFollowNodeCountAndMode(t *testing.T) {
+	s := ClusterSpec{Nodes: 1}
+	if err := s.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if s.Replication != (Replication{N: 1, W: 1, R: 1}) {
+		t.Fatalf("1 node: replication %+v, want n=w=r=1", s.Replication)
+	}
+	s = ClusterSpec{Nodes: 5, Consistency: "eventual"}
+	if err := s.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if s.Replication != (Replication{N: 3, W: 1, R: 1}) {
+		t.Fatalf("eventual: replication %+v, want n=3 w=r=1", s.Replication)
+	}
+	d := DefaultClusterSpec()
+	if d.Nodes != DefaultNodes || d.Gateways != DefaultGateways || d.Resilience.Timeout != 500*time.Millisecond ||
+		d.Resilience.Retries.Max != 2 || d.Cache.Policy != "none" || d.Replication != (Replication{3, 2, 2}) {
+		t.Fatalf("defaults differ from DESIGN.md section 4: %+v", d)
+	}
+}
+
+func TestMemberConfigRoundTripRejectsUnknownFields(t *testing.T) {
+	m := MemberConfig{ID: "n1", Role: RoleNode, Listen: "127.0.0.1:1", Cluster: ClusterSpec{Nodes: 1}}
+	enc, err := m.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := DecodeMemberConfig(enc); err != nil {
+		t.Fatalf("round trip: %v", err)
+	}
+	if _, err := DecodeMemberConfig(strings.Replace(enc, `"role"`, `"rol":1,"role"`, 1)); err == nil {
+		t.Fatal("an unknown field was accepted")
+	}
+}
