@@ -7,10 +7,30 @@ import (
 
 	"github.com/chaosctl/chaosctl/targets/demo"
 	"github.com/chaosctl/chaosctl/targets/demo/metrics"
+	"github.com/chaosctl/chaosctl/targets/demo/resilience"
 )
 
-// admission wraps a member's client API with admission control.
-// TODO(lead): replace with resilience.Middleware once it lands.
+// resilienceConfig translates the cluster's resilience section.
+func resilienceConfig(s demo.Resilience) (resilience.Config, error) {
+	return resilience.Config{
+		Timeout:     s.Timeout,
+		Retries:     resilience.RetryConfig{Max: s.Retries.Max, Base: s.Retries.Base, Cap: s.Retries.Cap},
+		Breaker:     resilience.BreakerConfig{Failures: s.Breaker.Failures, OpenFor: s.Breaker.OpenFor},
+		Bulkhead:    s.Bulkhead,
+		MaxInflight: s.MaxInflight,
+		RateLimit:   s.RateLimit,
+	}.Validate()
+}
+
+// admission wraps a store node's client API with request ids, load shedding
+// and deadlines (rate limiting is the gateways' job).
 func admission(cfg demo.MemberConfig, m *metrics.Member, log *logrus.Entry) func(http.Handler) http.Handler {
-	return func(h http.Handler) http.Handler { return h }
+	rc, err := resilienceConfig(cfg.Cluster.Resilience)
+	if err != nil {
+		rc = resilience.DefaultConfig()
+	}
+	rc.RateLimit = 0
+	mc := rc.MiddlewareConfig(m)
+	mc.Limiter = nil
+	return func(h http.Handler) http.Handler { return resilience.Middleware(mc, m, log, h) }
 }

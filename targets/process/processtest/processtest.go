@@ -10,8 +10,11 @@ package processtest
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 	"testing"
 
@@ -26,6 +29,9 @@ import (
 func Main(m *testing.M) {
 	if cfg, level, ok := memberArgs(os.Args[1:]); ok {
 		os.Exit(runMember(cfg, level))
+	}
+	if len(os.Args) == 3 && os.Args[1] == BaselineArg {
+		os.Exit(serveBaseline(os.Args[2]))
 	}
 	os.Exit(m.Run())
 }
@@ -82,6 +88,49 @@ func runMember(conf, level string) int {
 		Log:          log.WithField("component", "member"),
 	})
 	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return 0
+}
+
+// BaselineArg starts the test binary as the minimal key-value HTTP server that
+// benchmarks compare the demo cluster with: `TESTBINARY -baseline-kv ADDR`.
+const BaselineArg = "-baseline-kv"
+
+// serveBaseline is the least a Go key-value server over HTTP can do: one map
+// behind a mutex, the same API shape as the demo cluster.
+func serveBaseline(addr string) int {
+	var (
+		mu sync.Mutex
+		m  = map[string][]byte{}
+	)
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		key := r.URL.Path
+		switch r.Method {
+		case http.MethodPut:
+			b, _ := io.ReadAll(r.Body)
+			mu.Lock()
+			m[key] = b
+			mu.Unlock()
+			w.WriteHeader(http.StatusNoContent)
+		case http.MethodDelete:
+			mu.Lock()
+			delete(m, key)
+			mu.Unlock()
+			w.WriteHeader(http.StatusNoContent)
+		default:
+			mu.Lock()
+			v, ok := m[key]
+			mu.Unlock()
+			if !ok {
+				w.WriteHeader(http.StatusNotFound)
+				return
+			}
+			_, _ = w.Write(v)
+		}
+	})
+	if err := http.ListenAndServe(addr, h); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
