@@ -47,6 +47,9 @@ type Options struct {
 	PeerAddr func(from, to string) string
 	// Ports, when set, fixes the port of each member id (overrides BasePort).
 	Ports map[string]int
+	// OnSpawn, when set, is called after each member process starts (also on
+	// restarts), before readiness: callers record pids for crash recovery.
+	OnSpawn func(id string, pid int)
 }
 
 // PortInUseError says a port the cluster needs is taken. Nothing was started.
@@ -328,6 +331,9 @@ func (c *Cluster) spawn(id string) error {
 		close(done)
 	}(m.exited)
 	c.opts.Log.WithFields(logrus.Fields{"member": id, "pid": cmd.Process.Pid, "addr": m.cfg.Listen}).Debug("member started")
+	if c.opts.OnSpawn != nil {
+		c.opts.OnSpawn(id, cmd.Process.Pid)
+	}
 	return nil
 }
 

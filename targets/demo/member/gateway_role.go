@@ -1,14 +1,61 @@
 package member
 
 import (
-	"errors"
+	"context"
+	"net/http"
 
 	"github.com/sirupsen/logrus"
 
 	"github.com/chaosctl/chaosctl/targets/demo"
+	"github.com/chaosctl/chaosctl/targets/demo/cache"
+	"github.com/chaosctl/chaosctl/targets/demo/gateway"
 	"github.com/chaosctl/chaosctl/targets/demo/metrics"
 )
 
+// gatewayRole is a gateway: cache and resilience kit in front of the store.
+type gatewayRole struct{ gw *gateway.Gateway }
+
 func newGatewayRole(cfg demo.MemberConfig, m *metrics.Member, log *logrus.Entry) (role, error) {
-	return nil, errors.New("gateway not wired yet")
+	s := cfg.Cluster
+	rc, err := resilienceConfig(s.Resilience)
+	if err != nil {
+		return nil, err
+	}
+	c := s.Cache
+	gw, err := gateway.New(gateway.Config{
+		ID:       cfg.ID,
+		Nodes:    s.NodeIDs(),
+		VNodes:   s.VNodes,
+		Replicas: s.Replication.N,
+		Peers:    cfg.Peers,
+		Cache: cache.Config{
+			Policy:              cache.Policy(c.Policy),
+			Size:                c.Size,
+			TTL:                 c.TTL,
+			TTLJitter:           min(c.TTLJitter, 0.999),
+			NegativeTTL:         c.NegativeTTL,
+			DisableSingleflight: c.NoSingleflight,
+			EarlyRefreshBeta:    max(c.EarlyRefreshBeta, 0),
+			DisableEarlyRefresh: c.EarlyRefreshBeta < 0,
+			StaleIfError:        c.StaleIfError,
+		},
+		WriteMode:        gateway.WriteMode(c.WriteMode),
+		WriteBehindQueue: c.WriteBehindQueue,
+		Resilience:       rc,
+	}, m, log, memberRand(cfg))
+	if err != nil {
+		return nil, err
+	}
+	return &gatewayRole{gw: gw}, nil
 }
+
+func (g *gatewayRole) Handler() http.Handler { return g.gw.Handler() }
+
+func (g *gatewayRole) Run(ctx context.Context) error {
+	<-ctx.Done()
+	return nil
+}
+
+// Close flushes the write-behind queue (graceful stop only: a killed gateway
+// loses it, which is the lesson of write-behind).
+func (g *gatewayRole) Close(ctx context.Context) error { return g.gw.Close(ctx) }

@@ -1,0 +1,108 @@
+package cache
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Policy names an eviction policy.
+type Policy string
+
+// The eviction policies. PolicyNone turns the cache off: every read goes to the
+// loader (no singleflight either, so a read never returns a value loaded before it
+// was invoked).
+const (
+	PolicyNone Policy = "none"
+	PolicyLRU  Policy = "lru"
+	Policy2Q   Policy = "2q"
+	PolicyARC  Policy = "arc"
+)
+
+// Policies lists the valid policy names, for error messages and flag help.
+var Policies = []Policy{PolicyNone, PolicyLRU, Policy2Q, PolicyARC}
+
+// Defaults filled in by Config.Validate for zero fields.
+const (
+	DefaultSize             = 10000
+	DefaultTTL              = 10 * time.Second
+	DefaultEarlyRefreshBeta = 1.0
+)
+
+// ErrInvalidConfig is wrapped by every error Config.Validate returns.
+var ErrInvalidConfig = errors.New("invalid cache config")
+
+// Config configures a Cache. The zero value is a valid, disabled cache (policy
+// none); zero fields take the defaults noted on each.
+type Config struct {
+	// Policy is the eviction policy; "" means PolicyNone.
+	Policy Policy
+	// Size is the maximum number of entries; 0 means DefaultSize.
+	Size int
+	// TTL is how long a found value is served; 0 means DefaultTTL.
+	TTL time.Duration
+	// TTLJitter spreads expiries so keys loaded together do not expire together:
+	// each entry lives TTL·(1 ± TTLJitter·u), u uniform in [0, 1). In [0, 1).
+	TTLJitter float64
+	// NegativeTTL is how long a not-found answer is served from the cache; 0
+	// turns negative caching off (not-found loads are not stored).
+	NegativeTTL time.Duration
+	// DisableSingleflight lets every concurrent miss of a key load it on its own
+	// (a cache stampede). Singleflight is on by default: N concurrent misses of one
+	// key make one load.
+	DisableSingleflight bool
+	// EarlyRefreshBeta is XFetch's β: larger refreshes earlier. 0 means
+	// DefaultEarlyRefreshBeta; must not be negative.
+	EarlyRefreshBeta float64
+	// DisableEarlyRefresh turns probabilistic early refresh off: entries are
+	// reloaded only after they expire.
+	DisableEarlyRefresh bool
+	// StaleIfError serves an expired entry up to this long past its expiry when
+	// reloading it fails (outcome stale). 0 turns it off.
+	StaleIfError time.Duration
+}
+
+// Validate checks c, fills defaults and returns the completed config. Every error
+// names the field and its bound and wraps ErrInvalidConfig.
+func (c Config) Validate() (Config, error) {
+	if c.Policy == "" {
+		c.Policy = PolicyNone
+	}
+	c.Policy = Policy(strings.ToLower(string(c.Policy)))
+	known := false
+	for _, p := range Policies {
+		known = known || p == c.Policy
+	}
+	if !known {
+		names := make([]string, len(Policies))
+		for i, p := range Policies {
+			names[i] = string(p)
+		}
+		return c, fmt.Errorf("cache policy %q is unknown (valid: %s): %w", c.Policy, strings.Join(names, ", "), ErrInvalidConfig)
+	}
+	switch {
+	case c.Size < 0:
+		return c, fmt.Errorf("cache size %d is negative; use 0 for the default %d: %w", c.Size, DefaultSize, ErrInvalidConfig)
+	case c.TTL < 0:
+		return c, fmt.Errorf("cache ttl %s is negative: %w", c.TTL, ErrInvalidConfig)
+	case c.TTLJitter < 0 || c.TTLJitter >= 1 || c.TTLJitter != c.TTLJitter:
+		return c, fmt.Errorf("cache ttlJitter %v is outside [0, 1): %w", c.TTLJitter, ErrInvalidConfig)
+	case c.NegativeTTL < 0:
+		return c, fmt.Errorf("cache negativeTTL %s is negative; use 0 to turn negative caching off: %w", c.NegativeTTL, ErrInvalidConfig)
+	case c.EarlyRefreshBeta < 0 || c.EarlyRefreshBeta != c.EarlyRefreshBeta:
+		return c, fmt.Errorf("cache earlyRefreshBeta %v is negative; use disableEarlyRefresh to turn it off: %w", c.EarlyRefreshBeta, ErrInvalidConfig)
+	case c.StaleIfError < 0:
+		return c, fmt.Errorf("cache staleIfError %s is negative: %w", c.StaleIfError, ErrInvalidConfig)
+	}
+	if c.Size == 0 {
+		c.Size = DefaultSize
+	}
+	if c.TTL == 0 {
+		c.TTL = DefaultTTL
+	}
+	if c.EarlyRefreshBeta == 0 {
+		c.EarlyRefreshBeta = DefaultEarlyRefreshBeta
+	}
+	return c, nil
+}

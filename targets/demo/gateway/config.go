@@ -1,0 +1,118 @@
+package gateway
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/chaosctl/chaosctl/targets/demo/cache"
+	"github.com/chaosctl/chaosctl/targets/demo/resilience"
+	"github.com/chaosctl/chaosctl/targets/demo/ring"
+)
+
+// WriteMode says how a gateway's writes meet its cache.
+type WriteMode string
+
+// The write modes.
+const (
+	// WriteInvalidate writes to the store, then drops the cached entry
+	// (cache-aside).
+	WriteInvalidate WriteMode = "invalidate"
+	// WriteThrough writes to the store, then caches the written value.
+	WriteThrough WriteMode = "through"
+	// WriteBehind caches the value, queues the write and answers at once; a
+	// background flusher writes to the store later. Queued writes die with the
+	// gateway. With cache policy none nothing is cached, so reads do not see
+	// queued writes until they are flushed.
+	WriteBehind WriteMode = "behind"
+)
+
+// WriteModes lists the valid write modes.
+var WriteModes = []WriteMode{WriteInvalidate, WriteThrough, WriteBehind}
+
+// Defaults filled in by Config.Validate for zero fields.
+const (
+	DefaultVNodes           = 64
+	DefaultReplicas         = 3
+	DefaultWriteBehindQueue = 1024
+)
+
+// Resilience is the gateway's resilience config: timeout, retries, breakers,
+// bulkheads, shedding and rate limit (see resilience.Config).
+type Resilience = resilience.Config
+
+// ErrInvalidConfig is wrapped by every error Config.Validate returns.
+var ErrInvalidConfig = errors.New("invalid gateway config")
+
+// Config configures a gateway.
+type Config struct {
+	ID       string            // member name, e.g. g1
+	Nodes    []string          // store node ids, e.g. n1..n5
+	VNodes   int               // tokens per node on the ring; 0 = DefaultVNodes
+	Replicas int               // preference list length n; 0 = DefaultReplicas, capped at len(Nodes)
+	Peers    map[string]string // node id -> "host:port" as this gateway reaches it (may be a proxy)
+	Cache    cache.Config
+	// WriteMode is how writes meet the cache; "" = WriteInvalidate.
+	WriteMode WriteMode
+	// WriteBehindQueue bounds the acknowledged writes not yet flushed in behind
+	// mode (beyond it writes get 503); 0 = DefaultWriteBehindQueue.
+	WriteBehindQueue int
+	Resilience       Resilience
+}
+
+// Validate checks c, fills defaults and returns the completed config. Errors name
+// the field and wrap ErrInvalidConfig.
+func (c Config) Validate() (Config, error) {
+	if c.ID == "" {
+		return c, fmt.Errorf("gateway id is empty: %w", ErrInvalidConfig)
+	}
+	if len(c.Nodes) == 0 {
+		return c, fmt.Errorf("gateway %s: nodes is empty; a gateway needs store nodes: %w", c.ID, ErrInvalidConfig)
+	}
+	for _, n := range c.Nodes {
+		if c.Peers[n] == "" {
+			return c, fmt.Errorf("gateway %s: node %s has no address in peers: %w", c.ID, n, ErrInvalidConfig)
+		}
+	}
+	switch {
+	case c.VNodes < 0 || c.VNodes > ring.MaxVNodes:
+		return c, fmt.Errorf("gateway %s: vnodes %d outside [0, %d]: %w", c.ID, c.VNodes, ring.MaxVNodes, ErrInvalidConfig)
+	case c.Replicas < 0:
+		return c, fmt.Errorf("gateway %s: replicas %d is negative: %w", c.ID, c.Replicas, ErrInvalidConfig)
+	case c.WriteBehindQueue < 0:
+		return c, fmt.Errorf("gateway %s: writeBehindQueue %d is negative: %w", c.ID, c.WriteBehindQueue, ErrInvalidConfig)
+	}
+	if c.WriteMode == "" {
+		c.WriteMode = WriteInvalidate
+	}
+	c.WriteMode = WriteMode(strings.ToLower(string(c.WriteMode)))
+	known := false
+	for _, w := range WriteModes {
+		known = known || w == c.WriteMode
+	}
+	if !known {
+		names := make([]string, len(WriteModes))
+		for i, w := range WriteModes {
+			names[i] = string(w)
+		}
+		return c, fmt.Errorf("gateway %s: writeMode %q is unknown (valid: %s): %w", c.ID, c.WriteMode, strings.Join(names, ", "), ErrInvalidConfig)
+	}
+	var err error
+	if c.Cache, err = c.Cache.Validate(); err != nil {
+		return c, fmt.Errorf("gateway %s: %w", c.ID, err)
+	}
+	if c.Resilience, err = c.Resilience.Validate(); err != nil {
+		return c, fmt.Errorf("gateway %s: %w", c.ID, err)
+	}
+	if c.VNodes == 0 {
+		c.VNodes = DefaultVNodes
+	}
+	if c.Replicas == 0 {
+		c.Replicas = DefaultReplicas
+	}
+	c.Replicas = min(c.Replicas, len(c.Nodes))
+	if c.WriteBehindQueue == 0 {
+		c.WriteBehindQueue = DefaultWriteBehindQueue
+	}
+	return c, nil
+}

@@ -1,0 +1,141 @@
+package gateway
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+
+	"github.com/chaosctl/chaosctl/targets/demo/api"
+	"github.com/chaosctl/chaosctl/targets/demo/resilience"
+	"github.com/chaosctl/chaosctl/targets/demo/ring"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Handler serves the client API on /kv/{key} behind resilience.Middleware
+// (request id, rate limit, shedding, deadline, metrics, one log line per request)
+// and GET /debug/ring. The member wiring adds /metrics, /healthz and /readyz.
+func (g *Gateway) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle(api.KVPrefix, resilience.Middleware(g.mw, g.m, g.log, http.HandlerFunc(g.serveKV)))
+	mux.HandleFunc("GET /debug/ring", g.serveRing)
+	return mux
+}
+
+func (g *Gateway) serveKV(w http.ResponseWriter, r *http.Request) {
+	key, _ := api.KeyFromPath(r.URL.Path)
+	if err := api.ValidateKey(key); err != nil {
+		api.Error(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	ctx := r.Context()
+	switch r.Method {
+	case http.MethodGet, http.MethodHead:
+		e, err := g.Get(ctx, key)
+		if err != nil {
+			g.fail(w, r, err)
+			return
+		}
+		if !e.Found {
+			api.Error(w, http.StatusNotFound, "not found")
+			return
+		}
+		if e.Version != "" {
+			w.Header().Set(api.HeaderVersion, e.Version)
+		}
+		w.Header().Set("Content-Type", "application/octet-stream")
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write(e.Value)
+	case http.MethodPut:
+		value, err := readValue(w, r)
+		if err != nil {
+			api.Error(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		version, err := g.Put(ctx, key, value)
+		if err != nil {
+			g.fail(w, r, err)
+			return
+		}
+		answerWritten(w, version)
+	case http.MethodDelete:
+		version, err := g.Delete(ctx, key)
+		if err != nil {
+			g.fail(w, r, err)
+			return
+		}
+		answerWritten(w, version)
+	default:
+		w.Header().Set("Allow", "GET, HEAD, PUT, DELETE")
+		api.Error(w, http.StatusMethodNotAllowed, fmt.Sprintf("method %s not allowed", r.Method))
+	}
+}
+
+func answerWritten(w http.ResponseWriter, version string) {
+	if version != "" {
+		w.Header().Set(api.HeaderVersion, version)
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// readValue reads a PUT body of at most api.MaxValueLen bytes.
+func readValue(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	if r.ContentLength > api.MaxValueLen {
+		return nil, fmt.Errorf("value is %d bytes; the limit is %d bytes", r.ContentLength, api.MaxValueLen)
+	}
+	v, err := io.ReadAll(http.MaxBytesReader(w, r.Body, api.MaxValueLen))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return nil, fmt.Errorf("value exceeds the limit of %d bytes", api.MaxValueLen)
+		}
+		return nil, fmt.Errorf("read value: %w", err)
+	}
+	if err := api.ValidateValue(v); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// fail answers a failed request; the full error goes to the debug log, the
+// short reason to X-Error (and the middleware's request line).
+func (g *Gateway) fail(w http.ResponseWriter, r *http.Request, err error) {
+	code, reason := statusOf(err)
+	g.log.WithField("request_id", resilience.RequestIDFrom(r.Context())).WithError(err).Debug("request failed")
+	api.Error(w, code, reason)
+}
+
+// RingView is the JSON of GET /debug/ring: the ring, plus this gateway's view of
+// the nodes (their addresses and breaker states) and, for ?key=K, K's preference
+// list.
+type RingView struct {
+	ring.Description
+	Member     string            `json:"member"`
+	Replicas   int               `json:"replicas"`
+	Peers      map[string]string `json:"peers"`
+	Breakers   map[string]string `json:"breakers"`
+	Key        string            `json:"key,omitempty"`
+	Preference []string          `json:"preference,omitempty"`
+}
+
+func (g *Gateway) serveRing(w http.ResponseWriter, r *http.Request) {
+	view := RingView{
+		Description: g.ring.Describe(),
+		Member:      g.cfg.ID,
+		Replicas:    g.cfg.Replicas,
+		Peers:       g.cfg.Peers,
+		Breakers:    g.breakers.States(),
+	}
+	if k := r.URL.Query().Get("key"); k != "" {
+		view.Key, view.Preference = k, g.ring.Preference(k, g.cfg.Replicas)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(view)
+}
+
+func (g *Gateway) replicaCalls(node, class string) prometheus.Counter {
+	return g.m.ReplicaRequests.WithLabelValues(node, class)
+}

@@ -1,0 +1,161 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/chaosctl/chaosctl/targets/demo/api"
+	"github.com/chaosctl/chaosctl/targets/demo/cache"
+	"github.com/chaosctl/chaosctl/targets/demo/resilience"
+	"github.com/chaosctl/chaosctl/targets/demo/ring"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/sirupsen/logrus"
+)
+
+// Write-behind tuning. Flushers run in parallel; a key always goes to the same
+// one, so the writes of a key reach the store in the order they were
+// acknowledged.
+const (
+	writeBehindFlushers = 4
+	// writeBehindAttempts bounds the store calls (each with its own failover and
+	// retries) made for one queued write before it is given up as lost.
+	writeBehindAttempts = 8
+)
+
+var (
+	errQueueFull = errors.New("write-behind queue full")
+	errClosing   = errors.New("gateway closing: write-behind queue no longer accepts writes")
+)
+
+// queuedWrite is an acknowledged write waiting for the store.
+type queuedWrite struct {
+	op    storeOp
+	reqID string
+}
+
+// writeBehind acknowledges writes at once and flushes them to the store in the
+// background. Its depth (chaosdemo_writebehind_queue_depth) counts acknowledged
+// writes the store has not confirmed, queued or being flushed: what a crash of
+// the gateway would lose.
+type writeBehind struct {
+	g       *Gateway
+	limit   int64
+	depth   atomic.Int64
+	gauge   prometheus.Gauge
+	ok, bad prometheus.Counter
+
+	// mu orders enqueue (cache update and queueing, as one step, so the cache
+	// and the queue agree on the last write of a key) against close.
+	mu     sync.Mutex
+	closed bool
+	queues []chan queuedWrite
+
+	ctx    context.Context // flush context, canceled when Close gives up
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+func newWriteBehind(g *Gateway) *writeBehind {
+	w := &writeBehind{
+		g:     g,
+		limit: int64(g.cfg.WriteBehindQueue),
+		gauge: g.m.WriteBehind,
+		ok:    g.m.WriteFlushes.WithLabelValues("ok"),
+		bad:   g.m.WriteFlushes.WithLabelValues("error"),
+	}
+	w.ctx, w.cancel = context.WithCancel(context.Background())
+	for range writeBehindFlushers {
+		// Each queue can hold the whole limit, so a send admitted by the depth
+		// check never blocks.
+		q := make(chan queuedWrite, g.cfg.WriteBehindQueue)
+		w.queues = append(w.queues, q)
+		w.wg.Go(func() { w.flusher(q) })
+	}
+	return w
+}
+
+// enqueue acknowledges op: it caches entry and queues the write, or refuses
+// (errQueueFull, errClosing) without changing anything.
+func (w *writeBehind) enqueue(op storeOp, reqID string, entry cache.Entry) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return errClosing
+	}
+	if w.depth.Load() >= w.limit {
+		return fmt.Errorf("%s %s: %w (%d writes waiting)", op.method, op.key, errQueueFull, w.limit)
+	}
+	w.depth.Add(1)
+	w.gauge.Inc()
+	w.g.cache.Set(op.key, entry)
+	w.queues[ring.KeyHash(op.key)%uint64(len(w.queues))] <- queuedWrite{op: op, reqID: reqID}
+	return nil
+}
+
+func (w *writeBehind) flusher(q <-chan queuedWrite) {
+	for qw := range q {
+		if err := w.flush(qw); err != nil {
+			w.bad.Inc()
+			w.g.log.WithFields(logrus.Fields{"request_id": qw.reqID, "op": api.OpName(qw.op.method), "key": qw.op.key}).
+				WithError(err).Error("write-behind: acknowledged write lost")
+		} else {
+			w.ok.Inc()
+		}
+		w.depth.Add(-1)
+		w.gauge.Dec()
+	}
+}
+
+// flush writes qw to the store, retrying with backoff until it lands, the node
+// refuses it for good (4xx), writeBehindAttempts calls failed, or Close gave up.
+func (w *writeBehind) flush(qw queuedWrite) error {
+	res := w.g.cfg.Resilience
+	var err error
+	for attempt := range writeBehindAttempts {
+		if attempt > 0 {
+			if serr := resilience.Sleep(w.ctx, resilience.Backoff(attempt-1, res.Retries.Base, res.Retries.Cap, w.g.rng)); serr != nil {
+				return fmt.Errorf("flush stopped after %d attempts: %w (last error: %v)", attempt, serr, err)
+			}
+		}
+		ctx, cancel := context.WithTimeout(resilience.WithRequestID(w.ctx, qw.reqID), res.Timeout)
+		_, err = w.g.call(ctx, qw.op)
+		cancel()
+		var se *StatusError
+		if err == nil || errors.As(err, &se) || w.ctx.Err() != nil {
+			return err
+		}
+	}
+	return fmt.Errorf("flush gave up after %d attempts: %w", writeBehindAttempts, err)
+}
+
+// close refuses new writes and waits for the queue to drain within ctx; when ctx
+// ends first, the flushers' calls are canceled and what is left is lost.
+func (w *writeBehind) close(ctx context.Context) error {
+	w.mu.Lock()
+	if !w.closed {
+		w.closed = true
+		for _, q := range w.queues {
+			close(q)
+		}
+	}
+	w.mu.Unlock()
+
+	drained := make(chan struct{})
+	go func() {
+		w.wg.Wait()
+		close(drained)
+	}()
+	select {
+	case <-drained:
+		w.cancel()
+		return nil
+	case <-ctx.Done():
+		left := w.depth.Load()
+		w.cancel()
+		<-drained // quick: every remaining call fails at once
+		return fmt.Errorf("flush write-behind queue: %d acknowledged writes not flushed: %w", left, ctx.Err())
+	}
+}

@@ -1,0 +1,136 @@
+package resilience
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+
+	"github.com/chaosctl/chaosctl/targets/demo/metrics"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/sirupsen/logrus"
+	"github.com/sony/gobreaker/v2"
+)
+
+// ErrBreakerOpen is wrapped by Breakers.Allow when a peer's breaker refuses a
+// call: it is open, or half-open with its probe already in flight. A refused call
+// was not sent, so failing over is always safe.
+var ErrBreakerOpen = errors.New("circuit breaker open")
+
+// Breakers holds one circuit breaker per peer (sony/gobreaker, two-step form). A
+// breaker opens after BreakerConfig.Failures consecutive failures, refuses calls
+// for OpenFor, then lets one probe through (half-open): success closes it, failure
+// opens it again. Every state change is exported as chaosdemo_breaker_state{peer}
+// and logged.
+type Breakers struct {
+	cfg   BreakerConfig
+	state *prometheus.GaugeVec
+	log   *logrus.Entry
+
+	mu     sync.RWMutex
+	byPeer map[string]*gobreaker.TwoStepCircuitBreaker[struct{}]
+}
+
+// NewBreakers builds closed breakers for peers (more are added on first use) and
+// sets their gauges to 0. log may be nil.
+func NewBreakers(cfg BreakerConfig, peers []string, m *metrics.Member, log *logrus.Entry) (*Breakers, error) {
+	cfg, err := cfg.Validate()
+	if err != nil {
+		return nil, fmt.Errorf("create circuit breakers: %w", err)
+	}
+	if log == nil {
+		log = discardLog()
+	}
+	b := &Breakers{cfg: cfg, state: m.BreakerState, log: log, byPeer: make(map[string]*gobreaker.TwoStepCircuitBreaker[struct{}], len(peers))}
+	for _, p := range peers {
+		b.get(p)
+	}
+	return b, nil
+}
+
+// Config returns the validated breaker config.
+func (b *Breakers) Config() BreakerConfig { return b.cfg }
+
+func (b *Breakers) get(peer string) *gobreaker.TwoStepCircuitBreaker[struct{}] {
+	b.mu.RLock()
+	cb := b.byPeer[peer]
+	b.mu.RUnlock()
+	if cb != nil {
+		return cb
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if cb = b.byPeer[peer]; cb != nil {
+		return cb
+	}
+	failures := uint32(b.cfg.Failures)
+	gauge := b.state.WithLabelValues(peer)
+	gauge.Set(metrics.BreakerClosed)
+	cb = gobreaker.NewTwoStepCircuitBreaker[struct{}](gobreaker.Settings{
+		Name:        peer,
+		MaxRequests: 1, // one half-open probe
+		Timeout:     b.cfg.OpenFor,
+		ReadyToTrip: func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= failures },
+		// A caller that went away says nothing about the peer.
+		IsExcluded: func(err error) bool { return errors.Is(err, context.Canceled) },
+		OnStateChange: func(name string, from, to gobreaker.State) {
+			gauge.Set(stateValue(to))
+			b.log.WithFields(logrus.Fields{"peer": name, "from": from.String(), "to": to.String()}).Warn("circuit breaker changed state")
+		},
+	})
+	b.byPeer[peer] = cb
+	return cb
+}
+
+func stateValue(s gobreaker.State) float64 {
+	switch s {
+	case gobreaker.StateOpen:
+		return metrics.BreakerOpen
+	case gobreaker.StateHalfOpen:
+		return metrics.BreakerHalfOpen
+	}
+	return metrics.BreakerClosed
+}
+
+// State returns peer's breaker state, moving an open breaker whose OpenFor has
+// passed to half-open. It never consumes the half-open probe.
+func (b *Breakers) State(peer string) gobreaker.State {
+	return b.get(peer).State()
+}
+
+// Open reports whether peer's breaker is open, without consuming the half-open
+// probe: the question candidate selection asks before Allow.
+func (b *Breakers) Open(peer string) bool {
+	return b.State(peer) == gobreaker.StateOpen
+}
+
+// Allow asks peer's breaker for a call. On success the caller must report the
+// call's outcome through done exactly once: nil is a success, an error wrapping
+// context.Canceled is not counted, any other error is a failure. When the breaker
+// refuses, err wraps ErrBreakerOpen.
+func (b *Breakers) Allow(peer string) (done func(error), err error) {
+	done, err = b.get(peer).Allow()
+	if err != nil {
+		return nil, fmt.Errorf("call %s: %w (%v)", peer, ErrBreakerOpen, err)
+	}
+	return done, nil
+}
+
+// States returns every known peer's state name (closed, half-open, open), for
+// debug endpoints. Like State it applies due open → half-open transitions, so
+// calling it keeps the gauges current while no traffic flows.
+func (b *Breakers) States() map[string]string {
+	b.mu.RLock()
+	peers := make([]string, 0, len(b.byPeer))
+	for p := range b.byPeer {
+		peers = append(peers, p)
+	}
+	b.mu.RUnlock()
+	sort.Strings(peers)
+	out := make(map[string]string, len(peers))
+	for _, p := range peers {
+		out[p] = b.State(p).String()
+	}
+	return out
+}

@@ -1,0 +1,137 @@
+package resilience
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"time"
+)
+
+// Defaults filled in by Config.Validate for zero fields (DESIGN.md section 4).
+const (
+	DefaultTimeout         = 500 * time.Millisecond
+	DefaultRetryBase       = 10 * time.Millisecond
+	DefaultRetryCap        = 200 * time.Millisecond
+	DefaultBreakerFailures = 5
+	DefaultBreakerOpenFor  = 2 * time.Second
+	DefaultBulkhead        = 32
+	DefaultMaxInflight     = 512
+)
+
+// ErrInvalidConfig is wrapped by every validation error of this package.
+var ErrInvalidConfig = errors.New("invalid resilience config")
+
+// RetryConfig bounds the retries of an idempotent call: at most Max attempts after
+// the first, separated by full-jitter exponential backoff from Base up to Cap.
+type RetryConfig struct {
+	Max  int           // attempts after the first; 0 = no retries
+	Base time.Duration // first backoff ceiling; 0 = DefaultRetryBase
+	Cap  time.Duration // largest backoff ceiling; 0 = DefaultRetryCap
+}
+
+// BreakerConfig configures each per-peer circuit breaker.
+type BreakerConfig struct {
+	Failures int           // consecutive failures that open the breaker; 0 = DefaultBreakerFailures
+	OpenFor  time.Duration // how long it stays open before a half-open probe; 0 = DefaultBreakerOpenFor
+}
+
+// Config is the resilience section of the experiment file, shared by gateways
+// (everything) and store nodes (Timeout, MaxInflight, RateLimit through the
+// middleware). Zero fields take the defaults noted on each.
+type Config struct {
+	Timeout     time.Duration // per request budget, propagated as a deadline; 0 = DefaultTimeout
+	Retries     RetryConfig
+	Breaker     BreakerConfig
+	Bulkhead    int     // concurrent calls per peer; 0 = DefaultBulkhead
+	MaxInflight int     // requests served at once before shedding (503); 0 = DefaultMaxInflight
+	RateLimit   float64 // requests/s admitted (429 beyond); 0 = off
+	RateBurst   int     // token bucket depth; 0 = ceil(RateLimit)
+}
+
+// DefaultConfig is the configuration of DESIGN.md's example: 500ms timeout, two
+// retries backing off from 10ms to 200ms, breakers opening after 5 failures for
+// 2s, bulkheads of 32, shedding beyond 512 in flight, no rate limit.
+func DefaultConfig() Config {
+	return Config{
+		Timeout:  DefaultTimeout,
+		Retries:  RetryConfig{Max: 2, Base: DefaultRetryBase, Cap: DefaultRetryCap},
+		Breaker:  BreakerConfig{Failures: DefaultBreakerFailures, OpenFor: DefaultBreakerOpenFor},
+		Bulkhead: DefaultBulkhead, MaxInflight: DefaultMaxInflight,
+	}
+}
+
+// Validate checks c, fills defaults and returns the completed config. Errors name
+// the field and its bound and wrap ErrInvalidConfig.
+func (c Config) Validate() (Config, error) {
+	switch {
+	case c.Timeout < 0:
+		return c, fmt.Errorf("resilience timeout %s is negative: %w", c.Timeout, ErrInvalidConfig)
+	case c.Bulkhead < 0:
+		return c, fmt.Errorf("resilience bulkhead %d is negative: %w", c.Bulkhead, ErrInvalidConfig)
+	case c.MaxInflight < 0:
+		return c, fmt.Errorf("resilience maxInflight %d is negative: %w", c.MaxInflight, ErrInvalidConfig)
+	case c.RateLimit < 0 || math.IsNaN(c.RateLimit) || math.IsInf(c.RateLimit, 0):
+		return c, fmt.Errorf("resilience rateLimit %v must be a finite number >= 0 (0 = off): %w", c.RateLimit, ErrInvalidConfig)
+	case c.RateBurst < 0:
+		return c, fmt.Errorf("resilience rateBurst %d is negative: %w", c.RateBurst, ErrInvalidConfig)
+	}
+	var err error
+	if c.Retries, err = c.Retries.Validate(); err != nil {
+		return c, err
+	}
+	if c.Breaker, err = c.Breaker.Validate(); err != nil {
+		return c, err
+	}
+	if c.Timeout == 0 {
+		c.Timeout = DefaultTimeout
+	}
+	if c.Bulkhead == 0 {
+		c.Bulkhead = DefaultBulkhead
+	}
+	if c.MaxInflight == 0 {
+		c.MaxInflight = DefaultMaxInflight
+	}
+	if c.RateLimit > 0 && c.RateBurst == 0 {
+		c.RateBurst = max(1, int(math.Ceil(c.RateLimit)))
+	}
+	return c, nil
+}
+
+// Validate checks r and fills defaults.
+func (r RetryConfig) Validate() (RetryConfig, error) {
+	switch {
+	case r.Max < 0:
+		return r, fmt.Errorf("resilience retries.max %d is negative: %w", r.Max, ErrInvalidConfig)
+	case r.Base < 0:
+		return r, fmt.Errorf("resilience retries.base %s is negative: %w", r.Base, ErrInvalidConfig)
+	case r.Cap < 0:
+		return r, fmt.Errorf("resilience retries.cap %s is negative: %w", r.Cap, ErrInvalidConfig)
+	}
+	if r.Base == 0 {
+		r.Base = DefaultRetryBase
+	}
+	if r.Cap == 0 {
+		r.Cap = max(DefaultRetryCap, r.Base)
+	}
+	if r.Cap < r.Base {
+		return r, fmt.Errorf("resilience retries.cap %s is below retries.base %s: %w", r.Cap, r.Base, ErrInvalidConfig)
+	}
+	return r, nil
+}
+
+// Validate checks b and fills defaults.
+func (b BreakerConfig) Validate() (BreakerConfig, error) {
+	switch {
+	case b.Failures < 0:
+		return b, fmt.Errorf("resilience breaker.failures %d is negative: %w", b.Failures, ErrInvalidConfig)
+	case b.OpenFor < 0:
+		return b, fmt.Errorf("resilience breaker.openFor %s is negative: %w", b.OpenFor, ErrInvalidConfig)
+	}
+	if b.Failures == 0 {
+		b.Failures = DefaultBreakerFailures
+	}
+	if b.OpenFor == 0 {
+		b.OpenFor = DefaultBreakerOpenFor
+	}
+	return b, nil
+}

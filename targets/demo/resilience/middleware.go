@@ -1,0 +1,151 @@
+package resilience
+
+import (
+	"context"
+	"io"
+	"math"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/chaosctl/chaosctl/targets/demo/api"
+	"github.com/chaosctl/chaosctl/targets/demo/metrics"
+	"github.com/sirupsen/logrus"
+)
+
+// MiddlewareConfig configures Middleware. Nil Shedder and Limiter turn shedding
+// and rate limiting off.
+type MiddlewareConfig struct {
+	// Timeout is the budget of a request that states none in X-Request-Timeout
+	// (a stated budget is tightened to it); <= 0: no default budget.
+	Timeout time.Duration
+	Shedder *Shedder
+	Limiter *RateLimiter
+}
+
+// MiddlewareConfig builds the middleware's parts from a validated Config: its
+// Timeout, a Shedder of MaxInflight and a RateLimiter of RateLimit/RateBurst.
+func (c Config) MiddlewareConfig(m *metrics.Member) MiddlewareConfig {
+	return MiddlewareConfig{
+		Timeout: c.Timeout,
+		Shedder: NewShedder(c.MaxInflight, m),
+		Limiter: NewRateLimiter(c.RateLimit, c.RateBurst, m),
+	}
+}
+
+// Middleware wraps a member's client API handler (gateways and store nodes alike)
+// and applies, in order:
+//
+//  1. request id: X-Request-Id is taken from the request or made up, set on the
+//     request, the answer and the context (RequestIDFrom);
+//  2. rate limit: 429 with Retry-After when the token bucket is empty;
+//  3. load shedding: 503 when MaxInflight requests are being served;
+//  4. deadline: the context gets the budget from X-Request-Timeout or Timeout; a
+//     budget already spent on arrival gets 504 without calling next, counted in
+//     chaosdemo_deadline_dropped_total{stage="admit"}.
+//
+// Every answered request, refused ones included, is counted with
+// m.ObserveRequest(op, code, duration) and logged at info level with the fields
+// member, request_id, op, key, code, duration (and error, the X-Error reason, on
+// error answers). log may be nil.
+func Middleware(cfg MiddlewareConfig, m *metrics.Member, log *logrus.Entry, next http.Handler) http.Handler {
+	if log == nil {
+		log = discardLog()
+	}
+	member := m.Member()
+	admitDropped := m.DeadlineDropped.WithLabelValues("admit")
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		id := api.RequestID(r)
+		r.Header.Set(api.HeaderRequestID, id)
+		w.Header().Set(api.HeaderRequestID, id)
+		op := api.OpName(r.Method)
+		if op == "" {
+			op = "other"
+		}
+		rec := &statusRecorder{ResponseWriter: w}
+		defer func() {
+			code, d := rec.status(), time.Since(start)
+			m.ObserveRequest(op, code, d)
+			if !log.Logger.IsLevelEnabled(logrus.InfoLevel) {
+				return
+			}
+			key, _ := api.KeyFromPath(r.URL.Path)
+			fields := logrus.Fields{"member": member, "request_id": id, "op": op, "key": key, "code": code, "duration": d}
+			if reason := rec.Header().Get(api.HeaderError); reason != "" {
+				fields["error"] = reason
+			}
+			log.WithFields(fields).Info("request")
+		}()
+
+		if ok, retryAfter := cfg.Limiter.Allow(); !ok {
+			rec.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(retryAfter.Seconds()))))
+			api.Error(rec, http.StatusTooManyRequests, "rate limited")
+			return
+		}
+		if !cfg.Shedder.Admit() {
+			api.Error(rec, http.StatusServiceUnavailable, "overloaded: load shed")
+			return
+		}
+		defer cfg.Shedder.Done()
+		ctx, cancel, expired := api.IncomingContext(r, cfg.Timeout)
+		defer cancel()
+		if expired {
+			admitDropped.Inc()
+			api.Error(rec, http.StatusGatewayTimeout, "deadline exceeded on arrival")
+			return
+		}
+		next.ServeHTTP(rec, r.WithContext(WithRequestID(ctx, id)))
+	})
+}
+
+// statusRecorder remembers the status code a handler answered with.
+type statusRecorder struct {
+	http.ResponseWriter
+	code int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if s.code == 0 {
+		s.code = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	if s.code == 0 {
+		s.code = http.StatusOK
+	}
+	return s.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+func (s *statusRecorder) status() int {
+	if s.code == 0 {
+		return http.StatusOK // nothing written: net/http answers 200
+	}
+	return s.code
+}
+
+type requestIDKey struct{}
+
+// WithRequestID returns ctx carrying a request id for the next hop.
+func WithRequestID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, requestIDKey{}, id)
+}
+
+// RequestIDFrom returns the request id Middleware (or WithRequestID) put in ctx,
+// or "".
+func RequestIDFrom(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}
+
+func discardLog() *logrus.Entry {
+	l := logrus.New()
+	l.SetOutput(io.Discard)
+	l.SetLevel(logrus.PanicLevel)
+	return logrus.NewEntry(l)
+}

@@ -1,0 +1,49 @@
+package targets
+
+import (
+	"context"
+	"errors"
+
+	"github.com/chaosctl/chaosctl/targets/faultplane"
+)
+
+// ErrUnsupported is wrapped by a Target operation its runtime cannot do.
+var ErrUnsupported = errors.New("not supported by this runtime")
+
+// Member describes one member of a running target.
+type Member struct {
+	ID   string `json:"id"`
+	Role string `json:"role"` // gateway, node, or member (external)
+	Addr string `json:"addr"` // where it listens (direct, not through a proxy)
+	PID  int    `json:"pid,omitempty"`
+}
+
+// Target is a running system under test.
+type Target interface {
+	// Runtime names the runtime: process, docker, external.
+	Runtime() string
+	// Members lists the members.
+	Members() []Member
+	// ClientAddrs are the addresses the workload sends to (the client→gateway
+	// proxies for the demo cluster).
+	ClientAddrs() []string
+	// Plane is the fault plane in front of the target's links.
+	Plane() *faultplane.Plane
+
+	// Kill stops a member at once (SIGKILL, container kill); its data stays.
+	Kill(ctx context.Context, id string) error
+	// Start starts a member that is not running and waits until it is ready.
+	Start(ctx context.Context, id string) error
+	// Stop stops a member gracefully.
+	Stop(ctx context.Context, id string) error
+	// Pause freezes a member (SIGSTOP, cgroup freezer); Resume thaws it.
+	Pause(ctx context.Context, id string) error
+	Resume(ctx context.Context, id string) error
+	// Control calls a demo member's control endpoint: action is "clock-skew"
+	// or "corrupt", body its JSON request; the answer is decoded into out
+	// when it is not nil.
+	Control(ctx context.Context, id, action string, body, out any) error
+
+	// Close stops every member and removes the fault plane. It is idempotent.
+	Close(ctx context.Context) error
+}
