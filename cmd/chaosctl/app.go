@@ -62,6 +62,8 @@ func newApp(e *env) *cli.App {
 		},
 		ExitErrHandler: func(*cli.Context, error) {}, // exit codes are mapped in main
 		Commands: []*cli.Command{
+			runCommand(e),
+			validateCommand(e),
 			versionCommand(e),
 			clusterCommand(e),
 			nodeCommand(e),

@@ -1,0 +1,234 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/chaosctl/chaosctl/experiments"
+	"github.com/chaosctl/chaosctl/experiments/report"
+)
+
+func runCommand(e *env) *cli.Command {
+	return &cli.Command{
+		Name:      "run",
+		Usage:     "run experiments and judge them",
+		ArgsUsage: "FILE|DIR...",
+		Description: "Validates every file first (nothing starts if one is invalid), then runs them in\n" +
+			"sequence: starts the target, drives the workload, applies and reverts the faults on\n" +
+			"schedule, judges SLOs, probes and checks, and writes the output folder. The exit\n" +
+			"code is the worst verdict. The first Ctrl-C reverts every fault and exits 3; a\n" +
+			"second one cannot skip the revert.\n\n" +
+			"   chaosctl run examples/quickstart.yaml\n" +
+			"   chaosctl run --dry-run examples/quickstart.yaml --seed 7\n\n" + exitCodesHelp,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "target", Usage: "runtime: process (overrides target.runtime)"},
+			&cli.StringFlag{Name: "out", Usage: "output folder (default chaosctl-out/<name>-<UTC time>; with several files, one subfolder each)"},
+			&cli.Int64Flag{Name: "seed", Usage: "seed for every random choice (overrides the file's seed)"},
+			&cli.BoolFlag{Name: "dry-run", Usage: "validate, resolve targets and print the plan; change nothing"},
+			&cli.StringFlag{Name: "state-dir", EnvVars: []string{"CHAOSCTL_STATE_DIR"}, Usage: "where the fault ledger lives (default: the user's state directory)"},
+		},
+		Action: func(c *cli.Context) error { return runExperiments(c, e) },
+	}
+}
+
+// loadAll validates every file (folders: their *.yaml and *.yml) and reports
+// every problem; nothing runs if one file is invalid.
+func loadAll(e *env, args []string) (files []string, exps []*experiments.Experiment, sources [][]byte, err error) {
+	if len(args) == 0 {
+		return nil, nil, nil, usageError(errors.New("no experiment file given; usage: chaosctl run FILE|DIR..."))
+	}
+	for _, a := range args {
+		fi, err := os.Stat(a)
+		if err != nil {
+			return nil, nil, nil, usageError(fmt.Errorf("experiment %s: %w", a, err))
+		}
+		if !fi.IsDir() {
+			files = append(files, a)
+			continue
+		}
+		var found []string
+		for _, pat := range []string{"*.yaml", "*.yml"} {
+			m, _ := filepath.Glob(filepath.Join(a, pat))
+			found = append(found, m...)
+		}
+		sort.Strings(found)
+		if len(found) == 0 {
+			return nil, nil, nil, usageError(fmt.Errorf("folder %s has no *.yaml experiment", a))
+		}
+		files = append(files, found...)
+	}
+	bad := 0
+	for _, f := range files {
+		src, rerr := os.ReadFile(f)
+		var x *experiments.Experiment
+		if rerr == nil {
+			x, rerr = experiments.Decode(f, src)
+		}
+		if rerr != nil {
+			bad++
+			fmt.Fprintln(e.stderr, rerr)
+			continue
+		}
+		exps = append(exps, x)
+		sources = append(sources, src)
+	}
+	if bad > 0 {
+		return nil, nil, nil, &exitError{code: exitUsage, err: fmt.Errorf("%d of %d files invalid; nothing was started", bad, len(files)), reported: false}
+	}
+	return files, exps, sources, nil
+}
+
+func runExperiments(c *cli.Context, e *env) error {
+	files, exps, sources, err := loadAll(e, c.Args().Slice())
+	if err != nil {
+		return err
+	}
+	if rt := c.String("target"); rt != "" && rt != "process" {
+		return usageError(fmt.Errorf("--target %q: this version runs the process runtime; docker comes with the docker runtime", rt))
+	}
+	var seed *int64
+	if c.IsSet("seed") {
+		s := c.Int64("seed")
+		seed = &s
+	}
+	if c.Bool("dry-run") {
+		for i, x := range exps {
+			s := int64(0)
+			switch {
+			case seed != nil:
+				s = *seed
+			case x.Seed != nil:
+				s = *x.Seed
+			}
+			p, err := x.Plan(s)
+			if err != nil {
+				return usageError(fmt.Errorf("%s: %w", files[i], err))
+			}
+			if i > 0 {
+				fmt.Fprintln(e.stdout)
+			}
+			if err := p.Format(e.stdout); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+
+	// The first signal cancels the run, which reverts every fault; later
+	// signals are only acknowledged: nothing may skip the revert.
+	ctx, cancel := context.WithCancel(c.Context)
+	defer cancel()
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	go func() {
+		n := 0
+		for sig := range sigs {
+			n++
+			if n == 1 {
+				e.log.WithField("signal", sig.String()).Warn("interrupted: reverting every fault, then exiting (code 3)")
+				cancel()
+				continue
+			}
+			e.log.WithField("signal", sig.String()).Warn("still reverting faults; chaosctl exits as soon as every fault is reverted")
+		}
+	}()
+
+	var progress *os.File
+	if f, ok := e.stdout.(*os.File); ok && isTerminal(f) {
+		progress = f
+	}
+	worst := exitPass
+	for i, x := range exps {
+		out := c.String("out")
+		if out != "" && len(exps) > 1 {
+			out = filepath.Join(out, x.Metadata.Name)
+		}
+		opts := experiments.RunOptions{
+			File: files[i], Source: sources[i], Seed: seed, Runtime: c.String("target"), OutDir: out,
+			StateDir: c.String("state-dir"), Version: chaosctlVersion(), Log: e.log.WithField("experiment", x.Metadata.Name),
+			MemberLogLevel: c.String("log-level"),
+		}
+		if progress != nil {
+			opts.Progress = progress
+		}
+		outcome, err := experiments.Run(ctx, x, opts)
+		code := exitPass
+		if outcome != nil && outcome.Result != nil {
+			_ = report.Terminal(e.stdout, outcome.Result, progress != nil)
+			fmt.Fprintf(e.stdout, "output: %s\n", outcome.Dir)
+			code = verdictCode(outcome.Result.Verdict)
+		}
+		switch {
+		case errors.Is(err, experiments.ErrInterrupted):
+			return &exitError{code: exitInterrupted, err: err}
+		case errors.Is(err, experiments.ErrEnvironment):
+			code = exitEnvironment
+			fmt.Fprintf(e.stderr, "chaosctl: %s: %v\n", files[i], err)
+		case err != nil:
+			return withCode(exitEnvironment, fmt.Errorf("%s: %w", files[i], err))
+		}
+		worst = worseCode(worst, code)
+	}
+	if worst != exitPass {
+		return &exitError{code: worst, reported: true}
+	}
+	return nil
+}
+
+func verdictCode(v string) int {
+	switch v {
+	case report.Pass:
+		return exitPass
+	case report.Fail:
+		return exitFail
+	default:
+		return exitInconclusive
+	}
+}
+
+// worseCode orders exit codes by severity: environment > fail > inconclusive > pass.
+func worseCode(a, b int) int {
+	rank := map[int]int{exitPass: 0, exitInconclusive: 1, exitFail: 2, exitEnvironment: 3}
+	if rank[b] > rank[a] {
+		return b
+	}
+	return a
+}
+
+func isTerminal(f *os.File) bool {
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+func validateCommand(e *env) *cli.Command {
+	return &cli.Command{
+		Name:      "validate",
+		Usage:     "check experiment files; errors are FILE:LINE:COL: message",
+		ArgsUsage: "FILE|DIR...",
+		Action: func(c *cli.Context) error {
+			files, _, _, err := loadAll(e, c.Args().Slice())
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stdout, "%d experiment file%s valid: %s\n", len(files), plural(len(files)), strings.Join(files, ", "))
+			return nil
+		},
+	}
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}

@@ -1,0 +1,137 @@
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// Verdicts, as in result.json.
+const (
+	Pass         = "pass"
+	Fail         = "fail"
+	Inconclusive = "inconclusive"
+)
+
+// Result is result.json (DESIGN.md section 3).
+type Result struct {
+	Experiment      string         `json:"experiment"`
+	Description     string         `json:"description,omitempty"`
+	File            string         `json:"file,omitempty"`
+	Verdict         string         `json:"verdict"`
+	Reason          string         `json:"reason"`
+	Seed            int64          `json:"seed"`
+	Started         time.Time      `json:"started"`
+	Ended           time.Time      `json:"ended"`
+	ChaosctlVersion string         `json:"chaosctlVersion"`
+	Runtime         string         `json:"runtime"`
+	Workload        WorkloadResult `json:"workload"`
+	SLOs            []SLOResult    `json:"slos"`
+	Probes          []ProbeResult  `json:"probes"`
+	Checks          []CheckResult  `json:"checks"`
+	Faults          []FaultResult  `json:"faults"`
+	StopCondition   *StopCondition `json:"stopCondition"`
+	Interrupted     bool           `json:"interrupted,omitempty"`
+	Errors          []string       `json:"errors,omitempty"`
+}
+
+// WorkloadResult sums the measured phase of the workload (warmup excluded).
+type WorkloadResult struct {
+	Rate        float64 `json:"rate"`
+	Duration    string  `json:"duration"`
+	Warmup      string  `json:"warmup"`
+	Requests    int64   `json:"requests"`
+	Errors      int64   `json:"errors"`
+	Dropped     int64   `json:"dropped"`
+	ErrorRatio  float64 `json:"errorRatio"`
+	LatencyP50  float64 `json:"latencyP50"` // seconds, from intended send time
+	LatencyP99  float64 `json:"latencyP99"`
+	LatencyP999 float64 `json:"latencyP999"`
+}
+
+// SLOResult is one SLO's budget and verdict.
+type SLOResult struct {
+	Name      string  `json:"name"`
+	SLI       string  `json:"sli"`
+	Op        string  `json:"op,omitempty"`
+	Threshold string  `json:"threshold,omitempty"`
+	Objective float64 `json:"objective"`
+	Total     int64   `json:"total"`
+	Bad       int64   `json:"bad"`
+	Budget    float64 `json:"budget"`   // bad events allowed
+	Consumed  float64 `json:"consumed"` // fraction of the budget
+	BurnRate  float64 `json:"burnRate"`
+	Verdict   string  `json:"verdict"`
+	Reason    string  `json:"reason"`
+}
+
+// ProbeResult is one probe judged in one phase.
+type ProbeResult struct {
+	Name    string  `json:"name"`
+	Phase   string  `json:"phase"` // before | during | after
+	Metric  string  `json:"metric,omitempty"`
+	Value   float64 `json:"value"`
+	Bound   string  `json:"bound,omitempty"`
+	Samples int     `json:"samples"`
+	Verdict string  `json:"verdict"`
+	Reason  string  `json:"reason"`
+}
+
+// CheckResult is one consistency check.
+type CheckResult struct {
+	Name       string         `json:"name"`
+	Verdict    string         `json:"verdict"`
+	Operations int            `json:"operations"`
+	Keys       int            `json:"keys,omitempty"`
+	Anomalies  int            `json:"anomalies"`
+	ByKind     map[string]int `json:"anomaliesByKind,omitempty"`
+	Took       string         `json:"took,omitempty"`
+	Detail     string         `json:"detail"`
+}
+
+// FaultResult is one fault with when it was applied and reverted.
+type FaultResult struct {
+	Name      string     `json:"name"`
+	Kind      string     `json:"kind"`
+	Targets   []string   `json:"targets"`
+	Links     []string   `json:"links,omitempty"`
+	Scheduled string     `json:"scheduled"` // offset from the run start
+	Applied   *time.Time `json:"applied"`
+	Reverted  *time.Time `json:"reverted"`
+	Error     string     `json:"error,omitempty"`
+}
+
+// StopCondition says why and when a run was stopped early.
+type StopCondition struct {
+	Reason string    `json:"reason"`
+	At     time.Time `json:"at"`
+	SLO    string    `json:"slo,omitempty"`
+	Burn   float64   `json:"burnRate,omitempty"`
+}
+
+// WriteJSON writes result.json into dir.
+func (r *Result) WriteJSON(dir string) error {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode result: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "result.json"), append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("write result.json: %w", err)
+	}
+	return nil
+}
+
+// ReadJSON reads result.json from dir.
+func ReadJSON(dir string) (*Result, error) {
+	b, err := os.ReadFile(filepath.Join(dir, "result.json"))
+	if err != nil {
+		return nil, err
+	}
+	var r Result
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("decode %s: %w", filepath.Join(dir, "result.json"), err)
+	}
+	return &r, nil
+}

@@ -1,0 +1,107 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// ANSI colours, used only when the output is a terminal.
+const (
+	red    = "\x1b[31m"
+	green  = "\x1b[32m"
+	yellow = "\x1b[33m"
+	bold   = "\x1b[1m"
+	reset  = "\x1b[0m"
+)
+
+// Terminal writes the run summary: verdict, SLO table, probes, checks and
+// faults with their windows. colour adds ANSI colours (a terminal only).
+func Terminal(w io.Writer, r *Result, colour bool) error {
+	paint := func(v string) string {
+		if !colour {
+			return v
+		}
+		switch v {
+		case Pass:
+			return green + v + reset
+		case Fail:
+			return red + v + reset
+		case Inconclusive:
+			return yellow + v + reset
+		}
+		return v
+	}
+	p := func(format string, a ...any) { fmt.Fprintf(w, format, a...) }
+	p("\nexperiment %s  seed %d  runtime %s  %s\n", r.Experiment, r.Seed, r.Runtime, r.Ended.Sub(r.Started).Round(time.Millisecond))
+	wl := r.Workload
+	p("workload   %d requests at %.0f/s over %s (warmup %s excluded): %d errors (%.3f%%), %d dropped, p50 %s p99 %s\n",
+		wl.Requests, wl.Rate, wl.Duration, wl.Warmup, wl.Errors, 100*wl.ErrorRatio, wl.Dropped, secs(wl.LatencyP50), secs(wl.LatencyP99))
+
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	if len(r.SLOs) > 0 {
+		fmt.Fprintln(tw, "\nSLO\tOBJECTIVE\tBAD/TOTAL\tBUDGET USED\tBURN\tVERDICT")
+		for _, s := range r.SLOs {
+			name := s.Name
+			if s.Op != "" || s.Threshold != "" {
+				name += " (" + strings.TrimSpace(s.SLI+" "+s.Op+" "+s.Threshold) + ")"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%.1f%%\t%.2f\t%s\n", name, pct(s.Objective), s.Bad, s.Total, 100*s.Consumed, s.BurnRate, paint(s.Verdict))
+		}
+	}
+	if len(r.Probes) > 0 {
+		fmt.Fprintln(tw, "\nPROBE\tPHASE\tVALUE\tBOUND\tVERDICT")
+		for _, pr := range r.Probes {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", pr.Name, pr.Phase, probeValue(pr), pr.Bound, paint(pr.Verdict))
+		}
+	}
+	if len(r.Checks) > 0 {
+		fmt.Fprintln(tw, "\nCHECK\tOPERATIONS\tANOMALIES\tVERDICT\tDETAIL")
+		for _, c := range r.Checks {
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\n", c.Name, c.Operations, c.Anomalies, paint(c.Verdict), c.Detail)
+		}
+	}
+	if len(r.Faults) > 0 {
+		fmt.Fprintln(tw, "\nFAULT\tKIND\tTARGETS\tAPPLIED\tREVERTED")
+		for _, f := range r.Faults {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", f.Name, f.Kind, strings.Join(f.Targets, ","), offset(r.Started, f.Applied), offset(r.Started, f.Reverted))
+		}
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if r.StopCondition != nil {
+		p("\nstopped: %s at %s\n", r.StopCondition.Reason, offset(r.Started, &r.StopCondition.At))
+	}
+	v := paint(r.Verdict)
+	if colour {
+		v = bold + v
+	}
+	_, err := fmt.Fprintf(w, "\nverdict: %s — %s\n", v, r.Reason)
+	return err
+}
+
+func pct(f float64) string { return strings.TrimRight(strings.TrimRight(fmt.Sprintf("%.3f", 100*f), "0"), ".") + "%" }
+
+func secs(s float64) string {
+	return time.Duration(s * float64(time.Second)).Round(10 * time.Microsecond).String()
+}
+
+func probeValue(p ProbeResult) string {
+	if p.Samples == 0 {
+		return "no data"
+	}
+	if strings.HasPrefix(p.Metric, "latency") || strings.HasSuffix(p.Metric, "latency_p99") {
+		return secs(p.Value)
+	}
+	return fmt.Sprintf("%.4g", p.Value)
+}
+
+func offset(start time.Time, t *time.Time) string {
+	if t == nil {
+		return "—"
+	}
+	return "+" + t.Sub(start).Round(time.Millisecond).String()
+}

@@ -1,0 +1,561 @@
+package experiments
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io"
+	mrand "math/rand/v2"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/chaosctl/chaosctl/experiments/report"
+	"github.com/chaosctl/chaosctl/injectors"
+	"github.com/chaosctl/chaosctl/probes/workload"
+	"github.com/chaosctl/chaosctl/targets"
+	"github.com/chaosctl/chaosctl/targets/demo"
+	"github.com/chaosctl/chaosctl/targets/faultplane"
+)
+
+// Errors the CLI maps to exit codes.
+var (
+	// ErrInterrupted: the run was cancelled (SIGINT/SIGTERM); every fault was
+	// reverted before Run returned.
+	ErrInterrupted = errors.New("interrupted; every fault was reverted")
+	// ErrEnvironment wraps failures of the environment: the target did not
+	// start, a revert failed.
+	ErrEnvironment = errors.New("environment error")
+)
+
+// RunOptions configure Run.
+type RunOptions struct {
+	// File is the experiment file's path and Source its bytes (copied into the
+	// output folder and named in the reports).
+	File   string
+	Source []byte
+	// Seed overrides the file's seed when set.
+	Seed *int64
+	// Runtime overrides target.runtime when set (--target).
+	Runtime string
+	// OutDir is the output folder; "" means chaosctl-out/<name>-<UTC time>.
+	OutDir string
+	// StateDir holds the ledger; "" means injectors.StateDir().
+	StateDir string
+	// Binary runs the demo cluster's members; "" means this executable.
+	Binary string
+	// Version is written into result.json.
+	Version string
+	Log     *logrus.Entry
+	// Progress, when set, receives a progress line about once a second (the
+	// CLI passes a terminal; nil keeps quiet).
+	Progress io.Writer
+	// MemberLogLevel is the demo members' log level (their logs go to files in
+	// the output folder); "" means info.
+	MemberLogLevel string
+}
+
+// Outcome is what Run produced.
+type Outcome struct {
+	Result *report.Result
+	Dir    string // the output folder
+}
+
+// runState is one run in progress.
+type runState struct {
+	e       *Experiment
+	plan    *Plan
+	opts    RunOptions
+	log     *logrus.Entry
+	runID   string
+	dir     string
+	journal *report.Journal
+	res     *report.Result
+
+	mu      sync.Mutex
+	seconds []secondSample
+	faults  map[string]*report.FaultResult
+	active  map[string]bool
+}
+
+// secondSample is what a closed second of the workload leaves for probes.
+type secondSample struct {
+	Index                   int
+	Warmup                  bool
+	Length                  time.Duration
+	Total, OK, Bad, Dropped int64
+	P50, P90, P99, P999     time.Duration
+	ActiveFaults            int
+}
+
+// Run runs an experiment end to end: start the target, drive the workload,
+// apply and revert the faults on schedule, judge steady state and SLOs, stop
+// the target and write the output folder. Every fault is reverted on every
+// path out of Run (normal end, error, cancellation, panic). The returned error
+// is nil whatever the verdict; it wraps ErrInterrupted or ErrEnvironment when
+// the run could not be judged normally (Outcome.Result is still written).
+func Run(ctx context.Context, e *Experiment, opts RunOptions) (out *Outcome, err error) {
+	seed := newSeed()
+	if e.Seed != nil {
+		seed = *e.Seed
+	}
+	if opts.Seed != nil {
+		seed = *opts.Seed
+	}
+	runtime := string(e.Target.Runtime)
+	if opts.Runtime != "" {
+		runtime = opts.Runtime
+	}
+	plan, err := e.Plan(seed)
+	if err != nil {
+		return nil, err
+	}
+	started := time.Now().UTC()
+	dir := opts.OutDir
+	if dir == "" {
+		dir = filepath.Join("chaosctl-out", e.Metadata.Name+"-"+started.Format("20060102T150405Z"))
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("create output folder: %w: %w", ErrEnvironment, err)
+	}
+	if len(opts.Source) > 0 {
+		_ = os.WriteFile(filepath.Join(dir, "experiment.yaml"), opts.Source, 0o644)
+	}
+	log := opts.Log
+	if log == nil {
+		l := logrus.New()
+		l.SetOutput(io.Discard)
+		log = logrus.NewEntry(l)
+	}
+	r := &runState{
+		e: e, plan: plan, opts: opts, dir: dir,
+		runID:  e.Metadata.Name + "-" + started.Format("20060102t150405") + "-" + randomHex(3),
+		faults: map[string]*report.FaultResult{}, active: map[string]bool{},
+	}
+	r.log = log.WithFields(logrus.Fields{"component": "runner", "run": r.runID})
+	r.res = &report.Result{
+		Experiment: e.Metadata.Name, Description: e.Metadata.Description, File: opts.File,
+		Seed: seed, Started: started, ChaosctlVersion: opts.Version, Runtime: runtime,
+		SLOs: []report.SLOResult{}, Probes: []report.ProbeResult{}, Checks: []report.CheckResult{}, Faults: []report.FaultResult{},
+	}
+	for _, pf := range plan.Faults {
+		fr := &report.FaultResult{Name: pf.Name, Kind: string(pf.Kind), Targets: pf.Targets, Scheduled: "+" + pf.Start.String()}
+		for _, l := range pf.Links {
+			fr.Links = append(fr.Links, l.String())
+		}
+		r.faults[pf.Name] = fr
+	}
+	if r.journal, err = report.OpenJournal(dir); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrEnvironment, err)
+	}
+	defer r.journal.Close()
+	r.journal.Add("run-start", map[string]any{"run": r.runID, "experiment": e.Metadata.Name, "seed": seed, "runtime": runtime})
+	r.log.WithFields(logrus.Fields{"seed": seed, "dir": dir}).Info("run starting")
+
+	runErr := r.execute(ctx, runtime)
+
+	r.res.Ended = time.Now().UTC()
+	r.finishFaults()
+	if runErr != nil {
+		r.res.Errors = append(r.res.Errors, runErr.Error())
+	}
+	r.judge(runErr)
+	r.journal.Add("verdict", map[string]any{"verdict": r.res.Verdict, "reason": r.res.Reason})
+	if err := r.res.WriteJSON(dir); err != nil && runErr == nil {
+		runErr = fmt.Errorf("%w: %w", ErrEnvironment, err)
+	}
+	return &Outcome{Result: r.res, Dir: dir}, runErr
+}
+
+// execute runs the target, workload and faults. Whatever happens in it, the
+// faults are reverted and the target is stopped before it returns.
+func (r *runState) execute(ctx context.Context, runtime string) (err error) {
+	demoSpec, err := r.demoSpec(runtime)
+	if err != nil {
+		return err
+	}
+	maxCtx, cancelMax := context.WithTimeout(ctx, r.e.Abort.MaxDuration)
+	defer cancelMax()
+
+	stateDir := r.opts.StateDir
+	if stateDir == "" {
+		if stateDir, err = injectors.StateDir(); err != nil {
+			return fmt.Errorf("state directory: %w: %w", ErrEnvironment, err)
+		}
+	}
+	ledger, err := injectors.CreateLedger(stateDir, injectors.RunInfo{Run: r.runID, Runtime: runtime, Dir: r.dir, PlaneEmbedded: true})
+	if err != nil {
+		return fmt.Errorf("open the fault ledger: %w: %w", ErrEnvironment, err)
+	}
+	defer ledger.Close()
+
+	startCtx, cancelStart := context.WithTimeout(maxCtx, 60*time.Second)
+	target, err := targets.StartProcessDemo(startCtx, demoSpec, targets.ProcessOptions{
+		Run: r.runID, Dir: filepath.Join(r.dir, "members"), Binary: r.opts.Binary, Seed: r.res.Seed,
+		Log: r.log.WithField("component", "target"), LogLevel: r.opts.MemberLogLevel,
+		OnStarted: ledger.OnStarted,
+	})
+	cancelStart()
+	if err != nil {
+		if ctx.Err() != nil {
+			return ErrInterrupted
+		}
+		return fmt.Errorf("start the demo cluster: %w: %w", ErrEnvironment, err)
+	}
+	if err := ledger.Plane(target.Plane().URL(), true); err != nil {
+		_ = target.Close(context.Background())
+		return fmt.Errorf("fault ledger: %w: %w", ErrEnvironment, err)
+	}
+	tracker := injectors.NewTracker(injectors.DefaultRegistry(), target, ledger, r.log.WithField("component", "injectors"))
+
+	// Every path out reverts, then stops the target: a fresh context, so a
+	// cancelled run (the first Ctrl-C) still reverts; the CLI ignores further
+	// signals until this is done.
+	defer func() {
+		rec := recover()
+		cleanup, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		if rerr := tracker.RevertAll(cleanup); rerr != nil {
+			r.log.WithError(rerr).Error("REVERT FAILED: these faults may remain")
+			err = errors.Join(err, fmt.Errorf("revert: %w: %w", ErrEnvironment, rerr))
+		}
+		if cerr := target.Close(cleanup); cerr != nil {
+			r.log.WithError(cerr).Warn("stop the target")
+		}
+		outcome := "completed"
+		if err != nil || rec != nil {
+			outcome = "error"
+		}
+		if lerr := ledger.End(outcome); lerr != nil {
+			r.log.WithError(lerr).Warn("close the fault ledger")
+		}
+		if rec != nil {
+			panic(rec)
+		}
+	}()
+
+	return r.drive(maxCtx, ctx, target, tracker)
+}
+
+// drive runs the workload with the fault schedule beside it.
+func (r *runState) drive(ctx, userCtx context.Context, target targets.Target, tracker *injectors.Tracker) error {
+	w := r.e.Workload
+	cfg := workload.Config{
+		Rate: w.Rate, Warmup: w.Warmup, Duration: w.Duration,
+		Keys: w.Keys, Distribution: workload.Distribution(w.Distribution), ReadRatio: float64(w.ReadRatio),
+		ValueSize: int(w.ValueSize), Timeout: w.Timeout, LatencyThresholds: r.latencyThresholds(),
+		OnSecond: r.onSecond,
+	}
+	var history *os.File
+	if len(r.e.Checks) > 0 {
+		var err error
+		if history, err = os.Create(filepath.Join(r.dir, "history.ndjson")); err != nil {
+			return fmt.Errorf("create history: %w: %w", ErrEnvironment, err)
+		}
+		defer history.Close()
+		cfg.History = history
+	}
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("workload: %w", err)
+	}
+	urls := make([]string, 0)
+	for _, a := range target.ClientAddrs() {
+		urls = append(urls, "http://"+a)
+	}
+	driver, err := workload.NewKVDriver(urls, workload.NewHTTPClient(cfg.MaxInFlight))
+	if err != nil {
+		return fmt.Errorf("workload driver: %w", err)
+	}
+	gen, err := workload.New(cfg, driver, mrand.New(mrand.NewPCG(uint64(r.res.Seed), 0x5eed)))
+	if err != nil {
+		return fmt.Errorf("workload: %w", err)
+	}
+
+	wctx, stopWorkload := context.WithCancel(ctx)
+	defer stopWorkload()
+	t0 := time.Now()
+	schedDone := make(chan error, 1)
+	go func() { schedDone <- r.schedule(wctx, t0, tracker) }()
+	progressDone := make(chan struct{})
+	go r.progress(wctx, gen, progressDone)
+
+	sum, runErr := gen.Run(wctx)
+	stopWorkload()
+	<-progressDone
+	schedErr := <-schedDone
+	if sum != nil {
+		r.summarize(sum)
+	}
+	switch {
+	case userCtx.Err() != nil:
+		r.res.Interrupted = true
+		return ErrInterrupted
+	case ctx.Err() != nil:
+		r.res.StopCondition = &report.StopCondition{Reason: fmt.Sprintf("maxDuration %s reached", r.e.Abort.MaxDuration), At: time.Now().UTC()}
+		return nil
+	case runErr != nil:
+		return fmt.Errorf("workload: %w", runErr)
+	}
+	return schedErr
+}
+
+// schedule applies and reverts the faults at their planned offsets from t0.
+func (r *runState) schedule(ctx context.Context, t0 time.Time, tracker *injectors.Tracker) (err error) {
+	defer func() {
+		if rec := recover(); rec != nil {
+			err = fmt.Errorf("fault scheduler panicked: %v: %w", rec, ErrEnvironment)
+		}
+	}()
+	type event struct {
+		at      time.Duration
+		apply   bool
+		planned PlannedFault
+	}
+	var events []event
+	for _, pf := range r.plan.Faults {
+		events = append(events, event{pf.Start, true, pf}, event{pf.End, false, pf})
+	}
+	// Reverts before applies at the same instant, so back-to-back faults on
+	// one member do not overlap.
+	sort.SliceStable(events, func(i, j int) bool {
+		if events[i].at != events[j].at {
+			return events[i].at < events[j].at
+		}
+		return !events[i].apply && events[j].apply
+	})
+	var errs []error
+	for _, ev := range events {
+		wait := time.Until(t0.Add(ev.at))
+		if wait > 0 {
+			t := time.NewTimer(wait)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return errors.Join(errs...)
+			case <-t.C:
+			}
+		} else if ctx.Err() != nil {
+			return errors.Join(errs...)
+		}
+		name := ev.planned.Name
+		lateness := time.Since(t0.Add(ev.at))
+		if ev.apply {
+			err := tracker.Apply(ctx, r.injectorFault(ev.planned))
+			now := time.Now().UTC()
+			r.mu.Lock()
+			fr := r.faults[name]
+			if err != nil {
+				fr.Error = err.Error()
+				errs = append(errs, fmt.Errorf("apply fault %s: %w", name, err))
+			} else {
+				fr.Applied = &now
+				r.active[name] = true
+			}
+			r.mu.Unlock()
+			r.journal.Add("fault-applied", map[string]any{"fault": name, "kind": ev.planned.Kind, "targets": ev.planned.Targets, "lateness": lateness.String(), "error": errString(err)})
+			r.log.WithFields(logrus.Fields{"fault": name, "kind": ev.planned.Kind, "targets": ev.planned.Targets, "lateness": lateness}).Info("fault applied")
+			continue
+		}
+		if !r.isActive(name) {
+			continue
+		}
+		err := tracker.Revert(ctx, name)
+		now := time.Now().UTC()
+		r.mu.Lock()
+		if err != nil {
+			r.faults[name].Error = err.Error()
+			errs = append(errs, fmt.Errorf("revert fault %s: %w", name, err))
+		} else {
+			r.faults[name].Reverted = &now
+			delete(r.active, name)
+		}
+		r.mu.Unlock()
+		r.journal.Add("fault-reverted", map[string]any{"fault": name, "lateness": lateness.String(), "error": errString(err)})
+		r.log.WithFields(logrus.Fields{"fault": name, "lateness": lateness}).Info("fault reverted")
+	}
+	return errors.Join(errs...)
+}
+
+func (r *runState) isActive(name string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.active[name]
+}
+
+// finishFaults records the revert time of faults reverted by the final
+// RevertAll and copies the fault results in plan order.
+func (r *runState) finishFaults() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	now := r.res.Ended
+	for _, pf := range r.plan.Faults {
+		fr := r.faults[pf.Name]
+		if fr.Applied != nil && fr.Reverted == nil {
+			t := now
+			fr.Reverted = &t
+		}
+		r.res.Faults = append(r.res.Faults, *fr)
+	}
+}
+
+// injectorFault translates a planned fault for the injectors.
+func (r *runState) injectorFault(pf PlannedFault) injectors.Fault {
+	f := injectors.Fault{Name: pf.Name, Kind: string(pf.Kind), Targets: pf.Targets, Seed: r.res.Seed ^ int64(hashName(pf.Name))}
+	for _, l := range pf.Links {
+		f.Links = append(f.Links, faultplane.Link{From: l.From, To: l.To})
+	}
+	src := pf.Fault
+	switch {
+	case src.Partition != nil:
+		f.Behavior = string(src.Partition.Behavior)
+	case src.Latency != nil:
+		f.Delay, f.Jitter = src.Latency.Delay, src.Latency.Jitter
+	case src.Bandwidth != nil:
+		f.BytesPerSecond = int64(src.Bandwidth.Rate)
+	case src.ClockSkew != nil:
+		f.Offset = src.ClockSkew.Offset
+	case src.Corrupt != nil:
+		f.Ratio = float64(src.Corrupt.Ratio)
+	}
+	return f
+}
+
+// demoSpec translates target.demo for the demo cluster's runtime.
+func (r *runState) demoSpec(runtime string) (demo.ClusterSpec, error) {
+	d := r.e.Target.Demo
+	if d == nil {
+		return demo.ClusterSpec{}, fmt.Errorf("target.external is not supported by this version of the runner yet: %w", ErrEnvironment)
+	}
+	if runtime != string(RuntimeProcess) {
+		return demo.ClusterSpec{}, fmt.Errorf("runtime %q is not supported by this version of the runner yet (process is): %w", runtime, ErrEnvironment)
+	}
+	s := demo.ClusterSpec{
+		Nodes: d.Nodes, Gateways: d.Gateways, VNodes: d.VNodes,
+		Replication: demo.Replication{N: d.Replication.N, W: d.Replication.W, R: d.Replication.R},
+		Consistency: string(d.Consistency), Persistence: string(d.Persistence),
+		Cache: demo.CacheSpec{
+			Policy: string(d.Cache.Policy), Size: d.Cache.Size, TTL: d.Cache.TTL, TTLJitter: float64(d.Cache.TTLJitter),
+			NegativeTTL: d.Cache.NegativeTTL, WriteMode: string(d.Cache.WriteMode),
+		},
+		Resilience: demo.Resilience{
+			Timeout:     d.Resilience.Timeout,
+			Retries:     demo.Retries{Max: d.Resilience.Retries.Max, Base: d.Resilience.Retries.Base, Cap: d.Resilience.Retries.Cap},
+			Breaker:     demo.Breaker{Failures: d.Resilience.Breaker.Failures, OpenFor: d.Resilience.Breaker.OpenFor},
+			Bulkhead:    d.Resilience.Bulkhead,
+			MaxInflight: d.Resilience.MaxInflight,
+			RateLimit:   d.Resilience.RateLimit,
+		},
+	}
+	if s.Resilience.Retries.Max == 0 {
+		s.Resilience.Retries.Max = -1 // the file said no retries; the spec's zero means default
+	}
+	if err := s.Validate(); err != nil {
+		return s, fmt.Errorf("demo cluster: %w", err)
+	}
+	return s, nil
+}
+
+// onSecond keeps what probes need of each closed second and journals it.
+func (r *runState) onSecond(s *workload.Second) {
+	a := s.All
+	smp := secondSample{
+		Index: s.Index, Warmup: s.Warmup, Length: s.Length,
+		Total: a.Total, OK: a.OK, Bad: a.Bad(), Dropped: a.Dropped,
+	}
+	if a.Latency != nil && a.Latency.TotalCount() > 0 {
+		smp.P50 = workload.LatencyAt(a.Latency, 50)
+		smp.P90 = workload.LatencyAt(a.Latency, 90)
+		smp.P99 = workload.LatencyAt(a.Latency, 99)
+		smp.P999 = workload.LatencyAt(a.Latency, 99.9)
+	}
+	r.mu.Lock()
+	smp.ActiveFaults = len(r.active)
+	active := make([]string, 0, len(r.active))
+	for n := range r.active {
+		active = append(active, n)
+	}
+	r.seconds = append(r.seconds, smp)
+	r.mu.Unlock()
+	sort.Strings(active)
+	r.journal.Add("second", map[string]any{
+		"second": s.Index, "warmup": s.Warmup, "sent": a.Sent, "ok": a.OK, "bad": a.Bad(), "dropped": a.Dropped,
+		"p50": smp.P50.Seconds(), "p99": smp.P99.Seconds(), "faults": active,
+	})
+}
+
+// progress prints a progress line about once a second while the run lasts.
+func (r *runState) progress(ctx context.Context, gen *workload.Workload, done chan<- struct{}) {
+	defer close(done)
+	if r.opts.Progress == nil {
+		return
+	}
+	total := r.e.Workload.Warmup + r.e.Workload.Duration
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	defer fmt.Fprint(r.opts.Progress, "\r\x1b[K")
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		p := gen.Progress()
+		r.mu.Lock()
+		active := make([]string, 0, len(r.active))
+		for n := range r.active {
+			active = append(active, n)
+		}
+		r.mu.Unlock()
+		sort.Strings(active)
+		phase := ""
+		if p.Warmup {
+			phase = " warmup"
+		}
+		fmt.Fprintf(r.opts.Progress, "\r\x1b[K[%s/%s]%s rate %.0f/s  errors %.2f%%  p99 %s  faults: %s",
+			p.Elapsed.Round(time.Second), total, phase, p.SendRate, 100*p.ErrorRatio, p.P99.Round(100*time.Microsecond), orNone(active))
+	}
+}
+
+func orNone(s []string) string {
+	if len(s) == 0 {
+		return "none"
+	}
+	return strings.Join(s, ",")
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+func newSeed() int64 {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	var s int64
+	for _, x := range b[:6] {
+		s = s<<8 | int64(x)
+	}
+	return s
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func hashName(s string) uint64 {
+	h := fnv.New64a()
+	_, _ = h.Write([]byte(s))
+	return h.Sum64()
+}

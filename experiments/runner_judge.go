@@ -1,0 +1,376 @@
+package experiments
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/chaosctl/chaosctl/experiments/report"
+	"github.com/chaosctl/chaosctl/probes/workload"
+	"github.com/chaosctl/chaosctl/slo"
+)
+
+// latencyThresholds are the latency SLOs' thresholds, counted exactly by the
+// workload.
+func (r *runState) latencyThresholds() []time.Duration {
+	var out []time.Duration
+	for _, s := range r.e.SLOs {
+		if s.SLI == SLILatency {
+			out = append(out, s.Threshold)
+		}
+	}
+	return out
+}
+
+// summarize turns the workload's measured phase into the workload section and
+// the SLO budgets.
+func (r *runState) summarize(sum *workload.Summary) {
+	m := sum.Measured.All
+	wl := &r.res.Workload
+	wl.Rate, wl.Duration, wl.Warmup = r.e.Workload.Rate, r.e.Workload.Duration.String(), r.e.Workload.Warmup.String()
+	wl.Requests, wl.Errors, wl.Dropped, wl.ErrorRatio = m.Total, m.Bad(), m.Dropped, m.ErrorRatio()
+	if m.Latency != nil && m.Latency.TotalCount() > 0 {
+		wl.LatencyP50 = workload.LatencyAt(m.Latency, 50).Seconds()
+		wl.LatencyP99 = workload.LatencyAt(m.Latency, 99).Seconds()
+		wl.LatencyP999 = workload.LatencyAt(m.Latency, 99.9).Seconds()
+	}
+	for _, s := range r.e.SLOs {
+		r.res.SLOs = append(r.res.SLOs, r.sloResult(s, sum))
+	}
+}
+
+// opStats sums the workload's measured stats for an SLO's op ("" all, read,
+// write).
+func opStats(sum *workload.Summary, op string) *workload.OpStats {
+	switch op {
+	case OpRead:
+		if s := sum.Measured.Ops[workload.OpGet]; s != nil {
+			return s
+		}
+	case OpWrite:
+		out := &workload.OpStats{Latency: workload.NewLatencyHistogram(), SlowerThan: map[time.Duration]int64{}}
+		for _, k := range []workload.OpKind{workload.OpPut, workload.OpDelete} {
+			if s := sum.Measured.Ops[k]; s != nil {
+				out.Merge(s)
+			}
+		}
+		return out
+	default:
+		return sum.Measured.All
+	}
+	return &workload.OpStats{}
+}
+
+// sloResult computes one SLO's budget over the measured period. A request the
+// generator dropped (could not send on time) is a bad event: the user intended
+// it, so an overloaded generator cannot hide an overloaded system.
+func (r *runState) sloResult(s SLO, sum *workload.Summary) report.SLOResult {
+	st := opStats(sum, s.Op)
+	out := report.SLOResult{Name: s.Name, SLI: string(s.SLI), Op: s.Op, Objective: float64(s.Objective)}
+	var b slo.Budget
+	switch s.SLI {
+	case SLIAvailability:
+		b = slo.Budget{Objective: float64(s.Objective), Total: st.Total + st.Dropped, Bad: st.Bad() + st.Dropped}
+	case SLILatency:
+		out.Threshold = s.Threshold.String()
+		b = slo.Budget{Objective: float64(s.Objective), Total: st.OK + st.Dropped, Bad: st.SlowerThan[s.Threshold] + st.Dropped}
+	default:
+		out.Verdict, out.Reason = report.Inconclusive, fmt.Sprintf("%s SLIs need a Prometheus server; they are not measured by this version", s.SLI)
+		return out
+	}
+	out.Total, out.Bad = b.Total, b.Bad
+	out.Budget, out.BurnRate = b.Allowed(), b.BurnRate()
+	out.Consumed = finite(b.Consumed())
+	v, reason := b.Verdict()
+	out.Verdict, out.Reason = string(v), reason
+	return out
+}
+
+func finite(f float64) float64 {
+	if math.IsInf(f, 1) || math.IsNaN(f) {
+		return math.MaxFloat64
+	}
+	return f
+}
+
+// judge evaluates steady state and checks, then sets the verdict and reason.
+func (r *runState) judge(runErr error) {
+	r.judgeSteadyState()
+	r.runChecks()
+	res := r.res
+	switch {
+	case errors.Is(runErr, ErrInterrupted):
+		res.Verdict, res.Reason = report.Inconclusive, "interrupted before the end; every fault was reverted"
+		return
+	case runErr != nil && res.Workload.Requests == 0:
+		res.Verdict, res.Reason = report.Inconclusive, "the run did not complete: "+runErr.Error()
+		return
+	}
+	var fails, inconclusive []string
+	for _, s := range res.SLOs {
+		switch s.Verdict {
+		case report.Fail:
+			fails = append(fails, fmt.Sprintf("SLO %s: %s", s.Name, s.Reason))
+		case report.Inconclusive:
+			inconclusive = append(inconclusive, fmt.Sprintf("SLO %s: %s", s.Name, s.Reason))
+		}
+	}
+	for _, p := range res.Probes {
+		switch p.Verdict {
+		case report.Fail:
+			fails = append(fails, fmt.Sprintf("probe %s (%s): %s", p.Name, p.Phase, p.Reason))
+		case report.Inconclusive:
+			inconclusive = append(inconclusive, fmt.Sprintf("probe %s (%s): %s", p.Name, p.Phase, p.Reason))
+		}
+	}
+	for _, c := range res.Checks {
+		switch c.Verdict {
+		case report.Fail:
+			fails = append(fails, fmt.Sprintf("check %s: %s", c.Name, c.Detail))
+		case report.Inconclusive:
+			inconclusive = append(inconclusive, fmt.Sprintf("check %s: %s", c.Name, c.Detail))
+		}
+	}
+	for _, f := range res.Faults {
+		if f.Error != "" {
+			inconclusive = append(inconclusive, fmt.Sprintf("fault %s: %s", f.Name, f.Error))
+		}
+	}
+	switch {
+	case res.StopCondition != nil:
+		res.Verdict, res.Reason = report.Fail, "stop condition: "+res.StopCondition.Reason
+	case len(fails) > 0:
+		res.Verdict, res.Reason = report.Fail, joinReasons(fails)
+	case len(inconclusive) > 0:
+		res.Verdict, res.Reason = report.Inconclusive, joinReasons(inconclusive)
+	case len(res.SLOs)+len(res.Probes)+len(res.Checks) == 0:
+		res.Verdict, res.Reason = report.Inconclusive, "nothing to judge: the experiment has no SLOs, probes or checks"
+	default:
+		res.Verdict, res.Reason = report.Pass, fmt.Sprintf("%d SLOs within budget, %d probe judgements and %d checks held", len(res.SLOs), len(res.Probes), len(res.Checks))
+	}
+}
+
+func joinReasons(rs []string) string {
+	if len(rs) > 3 {
+		return fmt.Sprintf("%s; %s; %s; and %d more", rs[0], rs[1], rs[2], len(rs)-3)
+	}
+	out := ""
+	for i, s := range rs {
+		if i > 0 {
+			out += "; "
+		}
+		out += s
+	}
+	return out
+}
+
+// faultSpan is the measured seconds from the first fault's start to the last
+// fault's end (indices from the end of warmup); ok false without faults.
+func (r *runState) faultSpan() (first, last time.Duration, ok bool) {
+	for i, pf := range r.plan.Faults {
+		s, e := pf.Start-r.plan.Warmup, pf.End-r.plan.Warmup
+		if i == 0 || s < first {
+			first = s
+		}
+		if i == 0 || e > last {
+			last = e
+		}
+		ok = true
+	}
+	return first, last, ok
+}
+
+// judgeSteadyState evaluates the steady-state probes on workload metrics:
+// before the first fault over the window, after the last fault within
+// recoveryWithin (the first window after it in which the probe holds), and
+// during the faults (every second) for probes that ask.
+func (r *runState) judgeSteadyState() {
+	ss := r.e.SteadyState
+	if len(ss.Probes) == 0 {
+		return
+	}
+	r.mu.Lock()
+	seconds := append([]secondSample(nil), r.seconds...)
+	r.mu.Unlock()
+	var measured []secondSample
+	for _, s := range seconds {
+		if !s.Warmup {
+			measured = append(measured, s)
+		}
+	}
+	first, last, haveFaults := r.faultSpan()
+	if !haveFaults {
+		first, last = r.plan.Duration, r.plan.Duration
+	}
+	window := max(ss.Window, time.Second)
+	secOf := func(d time.Duration) int { return int(d / time.Second) }
+	between := func(from, to int) []secondSample {
+		var out []secondSample
+		for _, s := range measured {
+			if s.Index >= from && s.Index < to && s.Length >= 900*time.Millisecond {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	for _, p := range ss.Probes {
+		if p.Prometheus != nil || p.HTTP != nil || p.Metric.Scraped() {
+			r.res.Probes = append(r.res.Probes, report.ProbeResult{Name: p.Name, Phase: "before", Metric: string(p.Metric),
+				Verdict: report.Inconclusive, Reason: "server-side, prometheus and http probes are not measured by this version"})
+			continue
+		}
+		// Before: the window that ends where the first fault starts.
+		before := between(secOf(first)-secOf(window), secOf(first))
+		r.res.Probes = append(r.res.Probes, evalProbe(p, "before", before))
+		if haveFaults {
+			// After: the first window, starting within recoveryWithin of the
+			// last fault's end, in which the probe holds.
+			start, limit := secOf(last+time.Second-1), secOf(last+ss.RecoveryWithin)
+			var res report.ProbeResult
+			for s := start; s <= limit; s++ {
+				res = evalProbe(p, "after", between(s, s+secOf(window)))
+				if res.Verdict == report.Pass || res.Samples == 0 {
+					break
+				}
+			}
+			if res.Samples == 0 {
+				res.Reason = fmt.Sprintf("no complete second of workload after the last fault ended at +%s (the workload ends at +%s): give the workload time to recover", last, r.plan.Duration)
+			} else if res.Verdict == report.Fail {
+				res.Reason += fmt.Sprintf(" in every window starting within recoveryWithin %s of the last fault", ss.RecoveryWithin)
+			}
+			r.res.Probes = append(r.res.Probes, res)
+		}
+		if p.During && haveFaults {
+			during := between(secOf(first), secOf(last))
+			worst := report.ProbeResult{Name: p.Name, Phase: "during", Metric: string(p.Metric), Verdict: report.Inconclusive, Reason: "no complete second during the faults"}
+			for i := range during {
+				res := evalProbe(p, "during", during[i:i+1])
+				if worst.Verdict != report.Fail && (res.Verdict == report.Fail || worst.Samples == 0) {
+					worst = res
+				}
+				worst.Samples = len(during)
+			}
+			r.res.Probes = append(r.res.Probes, worst)
+		}
+	}
+}
+
+// evalProbe judges a workload-metric probe over a window of seconds.
+func evalProbe(p Probe, phase string, window []secondSample) report.ProbeResult {
+	out := report.ProbeResult{Name: p.Name, Phase: phase, Metric: string(p.Metric), Samples: len(window), Bound: boundsText(p.Max, p.Min)}
+	if len(window) == 0 {
+		out.Verdict, out.Reason = report.Inconclusive, "no samples in the window"
+		return out
+	}
+	var total, bad, ok, dropped int64
+	var length time.Duration
+	var worst time.Duration
+	for _, s := range window {
+		total += s.Total
+		bad += s.Bad
+		ok += s.OK
+		dropped += s.Dropped
+		length += s.Length
+		var q time.Duration
+		switch p.Metric {
+		case MetricLatencyP50:
+			q = s.P50
+		case MetricLatencyP90:
+			q = s.P90
+		case MetricLatencyP99:
+			q = s.P99
+		case MetricLatencyP999:
+			q = s.P999
+		}
+		worst = max(worst, q)
+	}
+	switch p.Metric {
+	case MetricThroughput:
+		out.Value = float64(ok) / length.Seconds()
+	case MetricErrorRatio:
+		if total == 0 {
+			out.Verdict, out.Reason = report.Inconclusive, "no completed requests in the window"
+			return out
+		}
+		out.Value = float64(bad) / float64(total)
+	case MetricDropped:
+		out.Value = float64(dropped)
+	default: // latency: the worst second's percentile in the window
+		if ok == 0 {
+			out.Verdict, out.Reason = report.Inconclusive, "no successful requests in the window"
+			return out
+		}
+		out.Value = worst.Seconds()
+	}
+	out.Verdict, out.Reason = report.Pass, fmt.Sprintf("%s = %.4g over %d s", p.Metric, out.Value, len(window))
+	if p.Max != nil && out.Value > p.Max.Value {
+		out.Verdict, out.Reason = report.Fail, fmt.Sprintf("%s = %.4g exceeds max %.4g over %d s", p.Metric, out.Value, p.Max.Value, len(window))
+	}
+	if p.Min != nil && out.Value < p.Min.Value {
+		out.Verdict, out.Reason = report.Fail, fmt.Sprintf("%s = %.4g below min %.4g over %d s", p.Metric, out.Value, p.Min.Value, len(window))
+	}
+	return out
+}
+
+// runChecks runs the consistency checks on the recorded history.
+func (r *runState) runChecks() {
+	for _, c := range r.e.Checks {
+		switch c {
+		case CheckLinearizable:
+			r.res.Checks = append(r.res.Checks, r.checkLinearizable())
+		default:
+			r.res.Checks = append(r.res.Checks, report.CheckResult{Name: string(c), Verdict: report.Inconclusive,
+				Detail: "the " + string(c) + " checker is not available in this version"})
+		}
+	}
+}
+
+func (r *runState) checkLinearizable() report.CheckResult {
+	out := report.CheckResult{Name: string(CheckLinearizable)}
+	f, err := os.Open(filepath.Join(r.dir, "history.ndjson"))
+	if err != nil {
+		out.Verdict, out.Detail = report.Inconclusive, "no history: "+err.Error()
+		return out
+	}
+	defer f.Close()
+	var ops []slo.Op
+	err = workload.ReadHistory(f, func(h workload.HistoryOp) error {
+		ops = append(ops, historyToSLO(h))
+		return nil
+	})
+	if err != nil {
+		out.Verdict, out.Detail = report.Inconclusive, "read history: "+err.Error()
+		return out
+	}
+	res := slo.CheckLinearizable(ops, 30*time.Second)
+	out.Verdict, out.Detail, out.Operations, out.Keys = string(res.Verdict), res.Detail, res.Operations, res.Keys
+	out.Took = res.Took.Round(time.Millisecond).String()
+	out.Anomalies = len(res.BadKeys)
+	if len(res.BadKeys) > 0 {
+		out.ByKind = map[string]int{"non-linearizable keys": len(res.BadKeys)}
+	}
+	return out
+}
+
+// historyToSLO converts one recorded operation for the checkers.
+func historyToSLO(h workload.HistoryOp) slo.Op {
+	op := slo.Op{ID: h.ID, Client: h.Client, Key: h.Key, Value: h.Value, Invoke: h.Invoke, Outcome: slo.Outcome(h.Outcome.String())}
+	switch h.Op {
+	case workload.OpGet:
+		op.Kind = slo.OpGet
+	case workload.OpDelete:
+		op.Kind = slo.OpDelete
+	default:
+		op.Kind = slo.OpPut
+	}
+	if h.Complete != nil {
+		op.Complete = *h.Complete
+	} else {
+		op.Complete = math.MaxInt64
+		op.Outcome = slo.OutcomeUnknown
+	}
+	return op
+}
