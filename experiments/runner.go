@@ -80,6 +80,10 @@ type runState struct {
 	journal *report.Journal
 	res     *report.Result
 
+	// final is every written key's value read back after the run (nil:
+	// absent), for no-lost-writes; a key that could not be read is missing.
+	final map[string]*string
+
 	mu      sync.Mutex
 	seconds []secondSample
 	faults  map[string]*report.FaultResult
@@ -242,7 +246,13 @@ func (r *runState) execute(ctx context.Context, runtime string) (err error) {
 		}
 	}()
 
-	return r.drive(maxCtx, ctx, target, tracker)
+	if err := r.drive(maxCtx, ctx, target, tracker); err != nil {
+		return err
+	}
+	if slicesContains(r.e.Checks, CheckNoLostWrites) {
+		return r.readBack(maxCtx, target, tracker)
+	}
+	return nil
 }
 
 // drive runs the workload with the fault schedule beside it.

@@ -321,6 +321,8 @@ func (r *runState) runChecks() {
 		switch c {
 		case CheckLinearizable:
 			r.res.Checks = append(r.res.Checks, r.checkLinearizable())
+		case CheckNoLostWrites:
+			r.res.Checks = append(r.res.Checks, r.checkNoLostWrites())
 		default:
 			r.res.Checks = append(r.res.Checks, report.CheckResult{Name: string(c), Verdict: report.Inconclusive,
 				Detail: "the " + string(c) + " checker is not available in this version"})
@@ -328,12 +330,11 @@ func (r *runState) runChecks() {
 	}
 }
 
-func (r *runState) checkLinearizable() report.CheckResult {
-	out := report.CheckResult{Name: string(CheckLinearizable)}
+// history reads the recorded operations for the checkers.
+func (r *runState) history() ([]slo.Op, error) {
 	f, err := os.Open(filepath.Join(r.dir, "history.ndjson"))
 	if err != nil {
-		out.Verdict, out.Detail = report.Inconclusive, "no history: "+err.Error()
-		return out
+		return nil, fmt.Errorf("no history: %w", err)
 	}
 	defer f.Close()
 	var ops []slo.Op
@@ -342,7 +343,46 @@ func (r *runState) checkLinearizable() report.CheckResult {
 		return nil
 	})
 	if err != nil {
-		out.Verdict, out.Detail = report.Inconclusive, "read history: "+err.Error()
+		return nil, fmt.Errorf("read history: %w", err)
+	}
+	return ops, nil
+}
+
+func (r *runState) checkNoLostWrites() report.CheckResult {
+	out := report.CheckResult{Name: string(CheckNoLostWrites)}
+	ops, err := r.history()
+	if err != nil || r.final == nil {
+		out.Verdict, out.Detail = report.Inconclusive, "no read-back after the run"
+		if err != nil {
+			out.Detail = err.Error()
+		}
+		return out
+	}
+	t0 := time.Now()
+	res := slo.CheckNoLostWrites(ops, r.final)
+	out.Verdict, out.Detail, out.Keys = string(res.Verdict), res.Detail, res.Keys
+	out.Operations = res.Acknowledged
+	out.Took = time.Since(t0).Round(time.Millisecond).String()
+	for k, n := range res.ByKind {
+		out.Anomalies += n
+		if n > 0 {
+			if out.ByKind == nil {
+				out.ByKind = map[string]int{}
+			}
+			out.ByKind[k] = n
+		}
+	}
+	for _, a := range res.Anomalies {
+		out.Listed = append(out.Listed, fmt.Sprintf("%s: key %s op %d wrote %q, read %q", a.Kind, a.Key, a.Op, a.Value, a.Found))
+	}
+	return out
+}
+
+func (r *runState) checkLinearizable() report.CheckResult {
+	out := report.CheckResult{Name: string(CheckLinearizable)}
+	ops, err := r.history()
+	if err != nil {
+		out.Verdict, out.Detail = report.Inconclusive, err.Error()
 		return out
 	}
 	res := slo.CheckLinearizable(ops, 30*time.Second)

@@ -64,6 +64,7 @@ func newApp(e *env) *cli.App {
 		Commands: []*cli.Command{
 			runCommand(e),
 			validateCommand(e),
+			recoverCommand(e),
 			versionCommand(e),
 			clusterCommand(e),
 			nodeCommand(e),

@@ -89,6 +89,8 @@ type CheckResult struct {
 	ByKind     map[string]int `json:"anomaliesByKind,omitempty"`
 	Took       string         `json:"took,omitempty"`
 	Detail     string         `json:"detail"`
+	// Listed names the first anomalies (at most 20).
+	Listed []string `json:"listed,omitempty"`
 }
 
 // FaultResult is one fault with when it was applied and reverted.

@@ -83,7 +83,9 @@ func Terminal(w io.Writer, r *Result, colour bool) error {
 	return err
 }
 
-func pct(f float64) string { return strings.TrimRight(strings.TrimRight(fmt.Sprintf("%.3f", 100*f), "0"), ".") + "%" }
+func pct(f float64) string {
+	return strings.TrimRight(strings.TrimRight(fmt.Sprintf("%.3f", 100*f), "0"), ".") + "%"
+}
 
 func secs(s float64) string {
 	return time.Duration(s * float64(time.Second)).Round(10 * time.Microsecond).String()

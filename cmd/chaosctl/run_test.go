@@ -1,0 +1,172 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/chaosctl/chaosctl/experiments/report"
+)
+
+// runExperiment runs `chaosctl run FILE --out DIR` with its own state dir.
+func runExperiment(t *testing.T, file string, extra ...string) (res *report.Result, stdout, stderr string, code int) {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "out")
+	args := append([]string{"run", file, "--out", out, "--state-dir", filepath.Join(t.TempDir(), "state")}, extra...)
+	stdout, stderr, code = run(t, args...)
+	if r, err := report.ReadJSON(out); err == nil {
+		res = r
+	}
+	noMembersLeft(t, out)
+	return res, stdout, stderr, code
+}
+
+func TestValidateReportsEveryProblemWithPositionsAndExits2(t *testing.T) {
+	_, stderr, code := run(t, "validate", "testdata/bad.yaml")
+	if code != 2 {
+		t.Fatalf("exit %d, want 2\n%s", code, stderr)
+	}
+	for _, want := range []string{"testdata/bad.yaml:8:", "n9", "testdata/bad.yaml:9:", "durration"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+	out, _, code := run(t, "validate", "../../examples")
+	if code != 0 {
+		t.Fatalf("the examples do not validate (exit %d):\n%s", code, out)
+	}
+}
+
+func TestRunInvalidFileStartsNothing(t *testing.T) {
+	res, _, stderr, code := runExperiment(t, "testdata/bad.yaml")
+	if code != 2 || res != nil {
+		t.Fatalf("exit %d (result %v), want 2 and no output folder\n%s", code, res, stderr)
+	}
+}
+
+func TestQuickstartPasses(t *testing.T) {
+	res, stdout, stderr, code := runExperiment(t, "../../examples/quickstart.yaml")
+	if code != 0 || res == nil || res.Verdict != report.Pass {
+		t.Fatalf("quickstart: exit %d, verdict %v\nstdout:\n%s\nstderr:\n%s", code, res, stdout, tail(stderr, 30))
+	}
+	for _, f := range res.Faults {
+		if f.Applied == nil || f.Reverted == nil {
+			t.Errorf("fault %s applied %v reverted %v", f.Name, f.Applied, f.Reverted)
+		}
+	}
+}
+
+func TestMinorityPartitionPasses(t *testing.T) {
+	res, stdout, stderr, code := runExperiment(t, "testdata/minority.yaml")
+	if code != 0 || res == nil || res.Verdict != report.Pass {
+		t.Fatalf("exit %d, verdict %+v\nstdout:\n%s\nstderr:\n%s", code, res, stdout, tail(stderr, 30))
+	}
+}
+
+func TestPartitionWithoutMajorityFailsAvailability(t *testing.T) {
+	res, stdout, _, code := runExperiment(t, "testdata/no-majority.yaml")
+	if code != 1 || res == nil || res.Verdict != report.Fail {
+		t.Fatalf("exit %d, want 1 (fail)\n%s", code, stdout)
+	}
+	if len(res.SLOs) != 1 || res.SLOs[0].Verdict != report.Fail || res.SLOs[0].Consumed <= 1 {
+		t.Fatalf("availability SLO: %+v", res.SLOs)
+	}
+}
+
+// startRun starts `chaosctl run` in the background and waits until its
+// journal shows every fault applied.
+func startRun(t *testing.T, file string, faults int) (cmd *exec.Cmd, out, state string, output *bytes.Buffer) {
+	t.Helper()
+	out, state = filepath.Join(t.TempDir(), "out"), filepath.Join(t.TempDir(), "state")
+	cmd = exec.Command(binary, "run", file, "--out", out, "--state-dir", state)
+	output = &bytes.Buffer{}
+	cmd.Stdout, cmd.Stderr = output, output
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _, _ = cmd.Process.Wait() })
+	deadline := time.Now().Add(30 * time.Second)
+	for countApplied(filepath.Join(out, "journal.ndjson")) < faults {
+		if time.Now().After(deadline) {
+			t.Fatalf("faults not applied within 30s:\n%s", output)
+		}
+		time.Sleep(20 * time.Millisecond) // polling the journal
+	}
+	return cmd, out, state, output
+}
+
+func countApplied(journal string) int {
+	f, err := os.Open(journal)
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	n := 0
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var ev struct{ Type string }
+		if json.Unmarshal(sc.Bytes(), &ev) == nil && ev.Type == "fault-applied" {
+			n++
+		}
+	}
+	return n
+}
+
+func TestSIGINTMidFaultRevertsEverythingAndExits3(t *testing.T) {
+	cmd, out, _, output := startRun(t, "testdata/long-pause.yaml", 2)
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	// A second signal must not skip the revert.
+	time.Sleep(50 * time.Millisecond) // spacing two signals as a user would
+	_ = cmd.Process.Signal(syscall.SIGINT)
+	err := cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 3 {
+		t.Fatalf("exit %v, want 3\n%s", err, output)
+	}
+	res, err := report.ReadJSON(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range res.Faults {
+		if f.Applied == nil || f.Reverted == nil {
+			t.Errorf("fault %s: applied %v reverted %v", f.Name, f.Applied, f.Reverted)
+		}
+	}
+	noMembersLeft(t, out)
+}
+
+func TestSIGKILLedRunIsRecovered(t *testing.T) {
+	cmd, out, state, _ := startRun(t, "testdata/long-pause.yaml", 2)
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_, _ = cmd.Process.Wait()
+	stdout, stderr, code := run(t, "recover", "--state-dir", state)
+	if code != 0 || !strings.Contains(stdout, "recovered") {
+		t.Fatalf("recover: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	t.Logf("recover said:\n%s", stdout)
+	noMembersLeft(t, out)
+	stdout, _, code = run(t, "recover", "--state-dir", state)
+	if code != 0 || !strings.Contains(stdout, "nothing to recover") {
+		t.Fatalf("second recover: exit %d\n%s", code, stdout)
+	}
+}
+
+func tail(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}

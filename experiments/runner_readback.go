@@ -1,0 +1,112 @@
+package experiments
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/chaosctl/chaosctl/injectors"
+	"github.com/chaosctl/chaosctl/probes/workload"
+	"github.com/chaosctl/chaosctl/targets"
+	"github.com/chaosctl/chaosctl/targets/demo/api"
+)
+
+func slicesContains[T comparable](s []T, v T) bool { return slices.Contains(s, v) }
+
+// readBack reverts every fault, lets the cluster settle for recoveryWithin,
+// then reads every key the workload wrote, for the no-lost-writes check.
+func (r *runState) readBack(ctx context.Context, target targets.Target, tracker *injectors.Tracker) error {
+	if err := tracker.RevertAll(ctx); err != nil {
+		return fmt.Errorf("revert before the read-back: %w: %w", ErrEnvironment, err)
+	}
+	settle := r.e.SteadyState.RecoveryWithin
+	r.log.WithField("settle", settle).Info("faults reverted; letting the cluster settle before reading back every written key")
+	select {
+	case <-ctx.Done():
+		return nil
+	case <-time.After(settle):
+	}
+	keys, err := r.writtenKeys()
+	if err != nil {
+		return fmt.Errorf("read back: %w", err)
+	}
+	addrs := target.ClientAddrs()
+	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
+	defer client.CloseIdleConnections()
+	final := make(map[string]*string, len(keys))
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 16)
+	for i, key := range keys {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			// A few attempts: a read that fails says nothing about the data.
+			for attempt := 0; attempt < 3 && ctx.Err() == nil; attempt++ {
+				v, ok := readKey(ctx, client, addrs[(i+attempt)%len(addrs)], key)
+				if ok {
+					mu.Lock()
+					final[key] = v
+					mu.Unlock()
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	r.final = final
+	r.journal.Add("read-back", map[string]any{"keys": len(keys), "read": len(final)})
+	return nil
+}
+
+// readKey GETs one key; ok is false when the answer says nothing (error, 5xx).
+func readKey(ctx context.Context, c *http.Client, addr, key string) (*string, bool) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+api.KVPrefix+key, nil)
+	if err != nil {
+		return nil, false
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return nil, false
+	}
+	defer resp.Body.Close()
+	switch resp.StatusCode {
+	case http.StatusOK:
+		b, err := io.ReadAll(io.LimitReader(resp.Body, api.MaxValueLen+1))
+		if err != nil {
+			return nil, false
+		}
+		v := string(b)
+		return &v, true
+	case http.StatusNotFound:
+		return nil, true
+	}
+	return nil, false
+}
+
+// writtenKeys lists the keys the history wrote to, in first-write order.
+func (r *runState) writtenKeys() ([]string, error) {
+	f, err := os.Open(filepath.Join(r.dir, "history.ndjson"))
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	seen := map[string]bool{}
+	var keys []string
+	err = workload.ReadHistory(f, func(h workload.HistoryOp) error {
+		if h.Op != workload.OpGet && !seen[h.Key] {
+			seen[h.Key] = true
+			keys = append(keys, h.Key)
+		}
+		return nil
+	})
+	return keys, err
+}
