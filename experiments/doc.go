@@ -1,0 +1,95 @@
+// Package experiments is the experiment model of chaosctl: it reads an
+// experiment file (format version 1, DESIGN.md section 4) strictly,
+// validates it, fills in its defaults, and resolves its random choices
+// into a Plan.
+//
+// # Use
+//
+//	exp, err := experiments.Load("examples/quickstart.yaml")
+//	var verr *experiments.ValidationError
+//	if errors.As(err, &verr) {
+//		// verr.Problems, one per mistake, sorted by position;
+//		// err.Error() prints them as FILE:LINE:COL: message.
+//	}
+//	seed := 42 // --seed, else *exp.Seed, else random; print it
+//	plan, err := exp.Plan(seed)
+//	err = plan.Format(os.Stdout) // the --dry-run text
+//
+// Load reads at most MaxFileSize bytes; Decode takes bytes already read.
+// Both return either a valid *Experiment with every default filled in, or a
+// *ValidationError listing every problem (up to 100), each naming the
+// field path (faults[2].partition.groups[0][1]) and what is allowed. The
+// package prints nothing.
+//
+// # Strictness
+//
+// The decoder walks the yaml.Node tree itself, guided by the model's types
+// and their yaml tags, so every value has a line and column. Errors are:
+// unknown fields at any depth (with the allowed fields and a "did you
+// mean" hint), duplicate keys, wrong types (a quoted number where a number
+// belongs, a number without a unit where a duration belongs), values
+// outside their range, unknown names in selectors and partition groups,
+// faults outside the workload, contradictory faults, impossible quorums,
+// more than one YAML document, files over MaxFileSize (1 MiB), lists or
+// mappings over MaxListItems, more than MaxFaults faults, and aliases that
+// expand to more than 20000 values (alias bombs stop within milliseconds).
+// YAML anchors, aliases and merge keys (<<) are otherwise allowed. An
+// empty section ("faults:" with every item commented out) counts as
+// absent. A misspelt key is reported once, as an unknown field with a
+// hint, not again as the required field it probably was.
+//
+// # Units
+//
+// Durations are Go durations ("250ms", "2s"; a bare 0 is allowed).
+// Percentages are "99.5%" or 0.995 and decode to a Percent holding the
+// fraction. Sizes are 32 or "64KiB" (ByteSize); bandwidth is "64KiB/s"
+// (ByteRate). Probe bounds are a Threshold in the metric's unit: latency
+// metrics take durations (held in seconds), ratios take 1% or 0.01, counts
+// and rates take plain numbers.
+//
+// # Time and faults
+//
+// A fault's at is an offset from the end of warmup. A fault must start
+// before the workload ends (0 <= at < workload.duration) and end no later
+// than it (at + duration <= workload.duration; for crash, at +
+// restartAfter). A missing duration means until the workload ends; crash
+// and corrupt take none (crash ends at restartAfter, or stays down;
+// corrupt is instantaneous), and restart's duration is the time between
+// its graceful stop and start (0 without one). Decode fills
+// Fault.Duration in accordingly.
+//
+// Selectors are nodes: [...], pick: {count, from} (count defaults to 1,
+// from to the store nodes, or to the external members or proxies) or, for
+// external targets, proxies: [...]. On the demo cluster, link faults
+// (latency, bandwidth, reset, blackhole) select n*, g* or client and act on
+// every link with a selected member at either end; crash, pause, restart
+// and clockSkew select n* or g*; corrupt selects n*. On an external target
+// link faults select proxies and crash, pause, restart select members;
+// partition, clockSkew, corrupt and checks need the demo cluster.
+//
+// Contradictions are errors: one member crashed, paused or restarted by
+// two faults whose windows overlap (a crash without restartAfter lasts to
+// the end), and overlapping clock skews of one member. A pick counts as
+// touching every candidate, since the choice is made later. Two
+// partitions may overlap in time only when both give explicit groups that
+// name disjoint members: healing one partition must not heal links the
+// other still cuts. Latency, bandwidth, reset and blackhole may overlap
+// freely (their toxics stack).
+//
+// # Plan
+//
+// Experiment.Plan(seed) lists the members (g1.., n1.., or the external
+// members), the fault plane's links (client->g*, g*->n*, every ordered
+// n*->n*; or the declared proxies) and each fault with its window from the
+// start of the run (warmup + at) and its concrete targets and links. Picks
+// and partition modes are drawn from a PCG stream seeded by the seed and
+// the fault's name. Modes work on the store nodes: isolate (one node vs the
+// rest), majority-minority (groups: majority, minority), halves, ring (each
+// node keeps only its two ring neighbours) and bridge (two halves, one
+// bridge node that sees both). A partition cuts every plane link between
+// members of different groups; oneWay cuts only the first group's outgoing
+// links.
+//
+// Defaults are exported (DefaultNodes, DefaultResilienceTimeout, ...,
+// DefaultDemoCluster) so the command line uses the same values for flags.
+package experiments

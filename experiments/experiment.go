@@ -1,0 +1,697 @@
+package experiments
+
+import (
+	"fmt"
+	"time"
+)
+
+// The yaml tags below are read by this package's own strict decoder
+// (decode.go), not by yaml.Unmarshal: they name each field in the file.
+// ",inline" flattens an embedded struct's fields into its parent.
+
+// APIVersion is the only experiment format version this package reads.
+const APIVersion = "chaosctl/v1"
+
+// KindExperiment is the kind of an experiment file.
+const KindExperiment = "Experiment"
+
+// ClientName names the workload's side of the client→gateway links in
+// selectors and partition groups.
+const ClientName = "client"
+
+// Experiment is one decoded and validated experiment file. Every default
+// is filled in by Decode, so a zero value in a decoded Experiment means
+// zero (or "off"), never "unset".
+type Experiment struct {
+	APIVersion string   `yaml:"apiVersion"`
+	Kind       string   `yaml:"kind"`
+	Metadata   Metadata `yaml:"metadata"`
+	// Seed is the file's seed, nil when it has none; --seed overrides it.
+	Seed        *int64      `yaml:"seed"`
+	Target      Target      `yaml:"target"`
+	Workload    Workload    `yaml:"workload"`
+	SteadyState SteadyState `yaml:"steadyState"`
+	Faults      []Fault     `yaml:"faults"`
+	SLOs        []SLO       `yaml:"slos"`
+	Abort       Abort       `yaml:"abort"`
+	Checks      []Check     `yaml:"checks"`
+}
+
+// Metadata names and describes an experiment.
+type Metadata struct {
+	// Name matches [a-z0-9-]+; it names the output folder and the reports.
+	Name        string `yaml:"name"`
+	Description string `yaml:"description"`
+}
+
+// Runtime is how the target's members are started and stopped.
+type Runtime string
+
+// Runtimes.
+const (
+	RuntimeProcess  Runtime = "process"  // local processes (default for the demo cluster)
+	RuntimeDocker   Runtime = "docker"   // containers on a run-owned network
+	RuntimeExternal Runtime = "external" // the user's own services (target.external)
+)
+
+func (Runtime) allowed() []string { return []string{"process", "docker", "external"} }
+
+// Target is what faults land on: the bundled demo cluster or the user's
+// own services. After Decode exactly one of Demo and External is set; a
+// file without a target gets the default demo cluster.
+type Target struct {
+	// Runtime defaults to process for the demo cluster and is external for
+	// target.external.
+	Runtime  Runtime         `yaml:"runtime"`
+	Demo     *DemoCluster    `yaml:"demo"`
+	External *ExternalTarget `yaml:"external"`
+}
+
+// DemoCluster configures the bundled demo key-value store.
+type DemoCluster struct {
+	Nodes       int         `yaml:"nodes"`    // store nodes n1..nN
+	Gateways    int         `yaml:"gateways"` // gateways g1..gG
+	VNodes      int         `yaml:"vnodes"`   // virtual nodes per store node on the hash ring
+	Replication Replication `yaml:"replication"`
+	Consistency Consistency `yaml:"consistency"`
+	Persistence Persistence `yaml:"persistence"`
+	Cache       Cache       `yaml:"cache"`
+	Resilience  Resilience  `yaml:"resilience"`
+}
+
+// NodeNames returns n1..nN.
+func (c *DemoCluster) NodeNames() []string { return numberedNames("n", c.Nodes) }
+
+// GatewayNames returns g1..gG.
+func (c *DemoCluster) GatewayNames() []string { return numberedNames("g", c.Gateways) }
+
+// numberedNames returns prefix1..prefixN. Counts outside 0..MaxNodes give
+// none: defaults run before range checks, and a hostile count must not
+// allocate (validation reports it).
+func numberedNames(prefix string, count int) []string {
+	if count < 0 || count > MaxNodes {
+		return nil
+	}
+	names := make([]string, count)
+	for i := range names {
+		names[i] = fmt.Sprintf("%s%d", prefix, i+1)
+	}
+	return names
+}
+
+// Replication is the demo store's replica count and quorums.
+type Replication struct {
+	N int `yaml:"n"` // replicas per key
+	W int `yaml:"w"` // write quorum
+	R int `yaml:"r"` // read quorum
+}
+
+// Consistency is the demo store's replication mode.
+type Consistency string
+
+// Consistency modes.
+const (
+	ConsistencyLinearizable Consistency = "linearizable"
+	ConsistencyQuorum       Consistency = "quorum"
+	ConsistencyEventual     Consistency = "eventual"
+)
+
+func (Consistency) allowed() []string { return []string{"linearizable", "quorum", "eventual"} }
+
+// Persistence is where demo store nodes keep their data.
+type Persistence string
+
+// Persistence modes.
+const (
+	PersistenceMemory Persistence = "memory"
+	PersistenceDisk   Persistence = "disk"
+)
+
+func (Persistence) allowed() []string { return []string{"memory", "disk"} }
+
+// Cache configures the gateways' cache in front of the store.
+type Cache struct {
+	Policy      CachePolicy   `yaml:"policy"`
+	Size        int           `yaml:"size"`        // entries per gateway
+	TTL         time.Duration `yaml:"ttl"`         // 0: entries do not expire
+	TTLJitter   Percent       `yaml:"ttlJitter"`   // each TTL is shortened by up to this share
+	NegativeTTL time.Duration `yaml:"negativeTTL"` // 0: misses are not cached
+	WriteMode   WriteMode     `yaml:"writeMode"`
+}
+
+// CachePolicy is the gateway cache's eviction policy; none turns it off.
+type CachePolicy string
+
+// Cache policies.
+const (
+	CacheNone CachePolicy = "none"
+	CacheLRU  CachePolicy = "lru"
+	CacheARC  CachePolicy = "arc"
+	Cache2Q   CachePolicy = "2q"
+)
+
+func (CachePolicy) allowed() []string { return []string{"none", "lru", "arc", "2q"} }
+
+// WriteMode is how the gateway cache treats writes.
+type WriteMode string
+
+// Write modes.
+const (
+	WriteInvalidate WriteMode = "invalidate"
+	WriteThrough    WriteMode = "through"
+	WriteBehind     WriteMode = "behind"
+)
+
+func (WriteMode) allowed() []string { return []string{"invalidate", "through", "behind"} }
+
+// Resilience configures the gateways' calls to the store.
+type Resilience struct {
+	Timeout     time.Duration `yaml:"timeout"` // per request, propagated as a deadline
+	Retries     Retries       `yaml:"retries"`
+	Breaker     Breaker       `yaml:"breaker"`
+	Bulkhead    int           `yaml:"bulkhead"`    // concurrent calls per peer
+	MaxInflight int           `yaml:"maxInflight"` // beyond this a member sheds load (503)
+	RateLimit   float64       `yaml:"rateLimit"`   // requests/s per gateway; 0 = off
+}
+
+// Retries is exponential backoff with full jitter.
+type Retries struct {
+	Max  int           `yaml:"max"` // retries after the first attempt
+	Base time.Duration `yaml:"base"`
+	Cap  time.Duration `yaml:"cap"`
+}
+
+// Breaker is a per-peer circuit breaker.
+type Breaker struct {
+	Failures int           `yaml:"failures"` // consecutive failures that open it
+	OpenFor  time.Duration `yaml:"openFor"`
+}
+
+// ExternalTarget is the user's own services: members chaosctl starts
+// (command) or finds (container), and toxiproxy proxies in front of them.
+type ExternalTarget struct {
+	Members []Member `yaml:"members"`
+	Proxies []Proxy  `yaml:"proxies"`
+	// Toxiproxy, when set, is an existing toxiproxy server to create the
+	// proxies in; otherwise chaosctl embeds one.
+	Toxiproxy *Toxiproxy `yaml:"toxiproxy"`
+}
+
+// Member is one of the user's services. Exactly one of Command and
+// Container is set.
+type Member struct {
+	Name      string            `yaml:"name"`
+	Command   []string          `yaml:"command"` // argv; chaosctl starts it
+	Env       map[string]string `yaml:"env"`     // added to chaosctl's environment
+	Dir       string            `yaml:"dir"`     // working directory
+	Ready     *Readiness        `yaml:"ready"`   // when it is ready to serve
+	Container *ContainerRef     `yaml:"container"`
+	Ports     []int             `yaml:"ports"` // TCP ports it listens on, for the plan and readiness
+}
+
+// Readiness is how chaosctl waits for a member: exactly one of an HTTP URL
+// that must answer 2xx, or a TCP address that must accept connections.
+type Readiness struct {
+	HTTP string `yaml:"http"`
+	TCP  string `yaml:"tcp"`
+}
+
+// ContainerRef finds a running container by name or by label ("key=value").
+type ContainerRef struct {
+	Name  string `yaml:"name"`
+	Label string `yaml:"label"`
+}
+
+// Proxy is a toxiproxy proxy that link faults act on.
+type Proxy struct {
+	Name     string `yaml:"name"`
+	Listen   string `yaml:"listen"`   // host:port clients connect to
+	Upstream string `yaml:"upstream"` // host:port of the service
+}
+
+// Toxiproxy is an existing toxiproxy server.
+type Toxiproxy struct {
+	URL string `yaml:"url"`
+}
+
+// Workload is the open-model load generator: the synthetic traffic that is
+// also the active probe.
+type Workload struct {
+	Rate     float64       `yaml:"rate"` // requests per second, constant arrival
+	Duration time.Duration `yaml:"duration"`
+	Warmup   time.Duration `yaml:"warmup"` // before Duration, excluded from SLOs
+	// Keys, Distribution, ReadRatio and ValueSize apply to the demo cluster.
+	Keys         int           `yaml:"keys"`
+	Distribution Distribution  `yaml:"distribution"`
+	ReadRatio    Percent       `yaml:"readRatio"`
+	ValueSize    ByteSize      `yaml:"valueSize"`
+	Timeout      time.Duration `yaml:"timeout"` // per request
+	// HTTP lists the request classes sent to an external target, chosen in
+	// proportion to their weights.
+	HTTP []HTTPRequest `yaml:"http"`
+}
+
+// Distribution is how the demo workload picks keys.
+type Distribution string
+
+// Key distributions.
+const (
+	DistributionUniform Distribution = "uniform"
+	DistributionZipf    Distribution = "zipf"
+)
+
+func (Distribution) allowed() []string { return []string{"uniform", "zipf"} }
+
+// HTTPRequest is one request class of an HTTP workload.
+type HTTPRequest struct {
+	// Name labels the class in reports and SLO ops; defaults to "METHOD URL".
+	Name    string            `yaml:"name"`
+	Method  HTTPMethod        `yaml:"method"`
+	URL     string            `yaml:"url"`
+	Headers map[string]string `yaml:"headers"`
+	Body    string            `yaml:"body"`
+	Expect  int               `yaml:"expect"` // the status that counts as success
+	Weight  float64           `yaml:"weight"` // relative share of the rate
+}
+
+// HTTPMethod is a request method.
+type HTTPMethod string
+
+func (HTTPMethod) allowed() []string {
+	return []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
+}
+
+// SteadyState is what must hold before the first fault and again after the
+// last one.
+type SteadyState struct {
+	Window         time.Duration `yaml:"window"`         // probes are judged over this window
+	RecoveryWithin time.Duration `yaml:"recoveryWithin"` // after the last fault is reverted
+	Probes         []Probe       `yaml:"probes"`
+}
+
+// Probe is one steady-state probe: exactly one of Metric, Prometheus and
+// HTTP is set.
+type Probe struct {
+	Name string `yaml:"name"`
+	// Metric is a workload or member metric, bounded by Max and/or Min in
+	// the metric's unit (see Metric.Unit).
+	Metric     Metric           `yaml:"metric"`
+	Max        *Threshold       `yaml:"max"`
+	Min        *Threshold       `yaml:"min"`
+	Prometheus *PrometheusProbe `yaml:"prometheus"`
+	HTTP       *HTTPProbe       `yaml:"http"`
+	// During also judges the probe while faults are active; by default it is
+	// judged only before the first fault and after the last.
+	During bool `yaml:"during"`
+}
+
+// PrometheusProbe is a PromQL query whose result is bounded.
+type PrometheusProbe struct {
+	URL   string     `yaml:"url"`
+	Query string     `yaml:"query"`
+	Max   *Threshold `yaml:"max"`
+	Min   *Threshold `yaml:"min"`
+}
+
+// HTTPProbe is a GET that must answer Status within MaxLatency.
+type HTTPProbe struct {
+	URL        string        `yaml:"url"`
+	Status     int           `yaml:"status"`
+	MaxLatency time.Duration `yaml:"maxLatency"` // 0: no latency bound
+}
+
+// Metric names a probe metric.
+type Metric string
+
+// Workload metrics.
+const (
+	MetricThroughput  Metric = "throughput"
+	MetricErrorRatio  Metric = "error_ratio"
+	MetricLatencyP50  Metric = "latency_p50"
+	MetricLatencyP90  Metric = "latency_p90"
+	MetricLatencyP99  Metric = "latency_p99"
+	MetricLatencyP999 Metric = "latency_p999"
+	MetricDropped     Metric = "dropped"
+)
+
+// Metrics scraped from the demo cluster's members.
+const (
+	MetricServerErrorRatio Metric = "server_error_ratio"
+	MetricServerLatencyP99 Metric = "server_latency_p99"
+	MetricCPUUtilization   Metric = "cpu_utilization"
+	MetricInflight         Metric = "inflight"
+	MetricShedRate         Metric = "shed_rate"
+	MetricBreakerOpen      Metric = "breaker_open"
+	MetricCacheHitRatio    Metric = "cache_hit_ratio"
+)
+
+// metricUnits is the one table of probe metrics and their units.
+var metricUnits = []struct {
+	metric  Metric
+	unit    MetricUnit
+	scraped bool // from members' /metrics rather than the workload
+}{
+	{MetricThroughput, UnitPerSecond, false},
+	{MetricErrorRatio, UnitRatio, false},
+	{MetricLatencyP50, UnitSeconds, false},
+	{MetricLatencyP90, UnitSeconds, false},
+	{MetricLatencyP99, UnitSeconds, false},
+	{MetricLatencyP999, UnitSeconds, false},
+	{MetricDropped, UnitCount, false},
+	{MetricServerErrorRatio, UnitRatio, true},
+	{MetricServerLatencyP99, UnitSeconds, true},
+	{MetricCPUUtilization, UnitRatio, true},
+	{MetricInflight, UnitCount, true},
+	{MetricShedRate, UnitPerSecond, true},
+	{MetricBreakerOpen, UnitCount, true},
+	{MetricCacheHitRatio, UnitRatio, true},
+}
+
+func (Metric) allowed() []string {
+	names := make([]string, len(metricUnits))
+	for i, m := range metricUnits {
+		names[i] = string(m.metric)
+	}
+	return names
+}
+
+// MetricUnit is the unit a probe metric is measured and bounded in.
+type MetricUnit int
+
+// Metric units.
+const (
+	UnitCount     MetricUnit = iota // a plain count
+	UnitPerSecond                   // events per second
+	UnitRatio                       // a fraction between 0 and 1; bounds may be written as 1%
+	UnitSeconds                     // a latency; bounds are written as durations
+)
+
+// Unit returns the metric's unit.
+func (m Metric) Unit() MetricUnit {
+	for _, u := range metricUnits {
+		if u.metric == m {
+			return u.unit
+		}
+	}
+	return UnitCount
+}
+
+// Scraped reports whether the metric comes from the members' /metrics
+// (the demo cluster only) rather than from the workload.
+func (m Metric) Scraped() bool {
+	for _, u := range metricUnits {
+		if u.metric == m {
+			return u.scraped
+		}
+	}
+	return false
+}
+
+// FaultKind names a fault.
+type FaultKind string
+
+// Fault kinds.
+const (
+	FaultPartition FaultKind = "partition"
+	FaultLatency   FaultKind = "latency"
+	FaultBandwidth FaultKind = "bandwidth"
+	FaultReset     FaultKind = "reset"
+	FaultBlackhole FaultKind = "blackhole"
+	FaultCrash     FaultKind = "crash"
+	FaultPause     FaultKind = "pause"
+	FaultRestart   FaultKind = "restart"
+	FaultClockSkew FaultKind = "clockSkew"
+	FaultCorrupt   FaultKind = "corrupt"
+)
+
+// Fault is one scheduled fault. Exactly one of the kind fields is set;
+// Kind says which.
+type Fault struct {
+	Name string `yaml:"name"`
+	// At is the offset from the end of warmup.
+	At time.Duration `yaml:"at"`
+	// Duration is how long the fault is active. Decode fills it in when the
+	// file leaves it out: until the workload ends; for crash, restartAfter
+	// (or until the workload ends without one); for restart without a
+	// duration and for corrupt, 0 (instantaneous).
+	Duration time.Duration `yaml:"duration"`
+
+	Partition *Partition `yaml:"partition"`
+	Latency   *Latency   `yaml:"latency"`
+	Bandwidth *Bandwidth `yaml:"bandwidth"`
+	Reset     *Reset     `yaml:"reset"`
+	Blackhole *Blackhole `yaml:"blackhole"`
+	Crash     *Crash     `yaml:"crash"`
+	Pause     *Pause     `yaml:"pause"`
+	Restart   *Restart   `yaml:"restart"`
+	ClockSkew *ClockSkew `yaml:"clockSkew"`
+	Corrupt   *Corrupt   `yaml:"corrupt"`
+}
+
+// Kind returns which fault this is, "" when no kind field is set.
+func (f *Fault) Kind() FaultKind {
+	kinds := f.kinds()
+	if len(kinds) == 0 {
+		return ""
+	}
+	return kinds[0]
+}
+
+// End returns the offset from the end of warmup at which the fault ends.
+func (f *Fault) End() time.Duration { return f.At + f.Duration }
+
+// kinds lists every kind field that is set, in declaration order.
+func (f *Fault) kinds() []FaultKind {
+	var kinds []FaultKind
+	for _, k := range []struct {
+		kind FaultKind
+		set  bool
+	}{
+		{FaultPartition, f.Partition != nil}, {FaultLatency, f.Latency != nil},
+		{FaultBandwidth, f.Bandwidth != nil}, {FaultReset, f.Reset != nil},
+		{FaultBlackhole, f.Blackhole != nil}, {FaultCrash, f.Crash != nil},
+		{FaultPause, f.Pause != nil}, {FaultRestart, f.Restart != nil},
+		{FaultClockSkew, f.ClockSkew != nil}, {FaultCorrupt, f.Corrupt != nil},
+	} {
+		if k.set {
+			kinds = append(kinds, k.kind)
+		}
+	}
+	return kinds
+}
+
+// Selector returns the fault's target selector; nil for a partition, whose
+// groups or mode say what it cuts.
+func (f *Fault) Selector() *Selector {
+	switch {
+	case f.Latency != nil:
+		return &f.Latency.Selector
+	case f.Bandwidth != nil:
+		return &f.Bandwidth.Selector
+	case f.Reset != nil:
+		return &f.Reset.Selector
+	case f.Blackhole != nil:
+		return &f.Blackhole.Selector
+	case f.Crash != nil:
+		return &f.Crash.Selector
+	case f.Pause != nil:
+		return &f.Pause.Selector
+	case f.Restart != nil:
+		return &f.Restart.Selector
+	case f.ClockSkew != nil:
+		return &f.ClockSkew.Selector
+	case f.Corrupt != nil:
+		return &f.Corrupt.Selector
+	}
+	return nil
+}
+
+// Selector names what a fault touches: exactly one of Nodes, Pick and
+// Proxies. Nodes and Pick name demo members (n1.., g1.., client for link
+// faults) or external members; Proxies names external proxies.
+type Selector struct {
+	Nodes   []string `yaml:"nodes"`
+	Pick    *Pick    `yaml:"pick"`
+	Proxies []string `yaml:"proxies"`
+}
+
+// Pick chooses Count names from From with the run's seed. Decode fills
+// From with the kind's candidates when the file leaves it out (the store
+// nodes, or the external members or proxies).
+type Pick struct {
+	Count int      `yaml:"count"`
+	From  []string `yaml:"from"`
+}
+
+// Partition cuts the links between groups of members.
+type Partition struct {
+	// Groups or Mode: exactly one is set.
+	Groups [][]string    `yaml:"groups"`
+	Mode   PartitionMode `yaml:"mode"`
+	// OneWay cuts only the first group's outgoing links.
+	OneWay   bool              `yaml:"oneWay"`
+	Behavior PartitionBehavior `yaml:"behavior"`
+}
+
+// PartitionMode is a partition shape over the store nodes, resolved with
+// the seed by Plan.
+type PartitionMode string
+
+// Partition modes.
+const (
+	// ModeIsolate cuts one node from the rest.
+	ModeIsolate PartitionMode = "isolate"
+	// ModeMajorityMinority splits the nodes into a majority and a minority
+	// (groups in that order).
+	ModeMajorityMinority PartitionMode = "majority-minority"
+	// ModeHalves splits the nodes into two halves.
+	ModeHalves PartitionMode = "halves"
+	// ModeRing puts the nodes on a ring and cuts each from its
+	// non-neighbours.
+	ModeRing PartitionMode = "ring"
+	// ModeBridge splits the nodes into two halves joined by one bridge node
+	// that sees both.
+	ModeBridge PartitionMode = "bridge"
+)
+
+func (PartitionMode) allowed() []string {
+	return []string{"isolate", "majority-minority", "halves", "ring", "bridge"}
+}
+
+// minNodes is the fewest store nodes the mode can split meaningfully.
+func (m PartitionMode) minNodes() int {
+	switch m {
+	case ModeMajorityMinority, ModeBridge:
+		return 3
+	case ModeRing:
+		return 4 // with 3 every node neighbours every other
+	default:
+		return 2
+	}
+}
+
+// PartitionBehavior is what a cut link does.
+type PartitionBehavior string
+
+// Partition behaviours.
+const (
+	BehaviorDrop   PartitionBehavior = "drop"   // data is dropped, callers time out
+	BehaviorReject PartitionBehavior = "reject" // connections are refused
+)
+
+func (PartitionBehavior) allowed() []string { return []string{"drop", "reject"} }
+
+// Latency delays the selected links.
+type Latency struct {
+	Selector `yaml:",inline"`
+	Delay    time.Duration `yaml:"delay"`
+	Jitter   time.Duration `yaml:"jitter"`
+}
+
+// Bandwidth limits the selected links.
+type Bandwidth struct {
+	Selector `yaml:",inline"`
+	Rate     ByteRate `yaml:"rate"`
+}
+
+// Reset resets the connections of the selected links.
+type Reset struct {
+	Selector `yaml:",inline"`
+}
+
+// Blackhole stops the data on the selected links; connections stay open.
+type Blackhole struct {
+	Selector `yaml:",inline"`
+}
+
+// Crash kills the selected members (SIGKILL or container kill); their data
+// directories are kept.
+type Crash struct {
+	Selector `yaml:",inline"`
+	// RestartAfter starts the member again after this long; 0 leaves it down
+	// until the workload ends.
+	RestartAfter time.Duration `yaml:"restartAfter"`
+}
+
+// Pause freezes the selected members (SIGSTOP or container pause).
+type Pause struct {
+	Selector `yaml:",inline"`
+}
+
+// Restart stops the selected members gracefully and starts them again
+// after the fault's duration (at once when it has none).
+type Restart struct {
+	Selector `yaml:",inline"`
+}
+
+// ClockSkew shifts the selected demo members' clocks by Offset.
+type ClockSkew struct {
+	Selector `yaml:",inline"`
+	Offset   time.Duration `yaml:"offset"`
+}
+
+// Corrupt flips bits in stored values on the selected demo store nodes.
+type Corrupt struct {
+	Selector `yaml:",inline"`
+	// Ratio is the share of the node's stored values that are corrupted.
+	Ratio Percent `yaml:"ratio"`
+}
+
+// SLI is what an SLO measures.
+type SLI string
+
+// SLIs.
+const (
+	// SLIAvailability: a request is bad when it errs (5xx, 429, timeout,
+	// transport error); a read of a missing key is good.
+	SLIAvailability SLI = "availability"
+	// SLILatency: a request is bad when it takes longer than Threshold,
+	// timed from its intended send time.
+	SLILatency SLI = "latency"
+	// SLIRatio: good and total events are PromQL queries against URL.
+	SLIRatio SLI = "ratio"
+)
+
+func (SLI) allowed() []string { return []string{"availability", "latency", "ratio"} }
+
+// SLO is a service level objective with its error budget.
+type SLO struct {
+	Name      string  `yaml:"name"`
+	SLI       SLI     `yaml:"sli"`
+	Objective Percent `yaml:"objective"` // share of good events, below 100%
+	// Op narrows availability and latency SLOs to "read" or "write" (demo
+	// cluster) or to an HTTP request class name; "" means every request.
+	Op        string        `yaml:"op"`
+	Threshold time.Duration `yaml:"threshold"` // latency SLOs
+	// Good, Total and URL define a ratio SLO: PromQL counters of good and
+	// of all events, queried from the Prometheus server at URL.
+	Good  string `yaml:"good"`
+	Total string `yaml:"total"`
+	URL   string `yaml:"url"`
+}
+
+// Ops of the demo workload that SLOs may narrow to.
+const (
+	OpRead  = "read"
+	OpWrite = "write"
+)
+
+// Abort says when a run stops early; faults are reverted at once.
+type Abort struct {
+	// BurnRate fails the run when any SLO burns its budget faster than this
+	// over Window; 0 turns it off.
+	BurnRate    float64       `yaml:"burnRate"`
+	Window      time.Duration `yaml:"window"`
+	MaxDuration time.Duration `yaml:"maxDuration"` // the whole run, warmup included
+}
+
+// Check is a consistency checker run on the operation history.
+type Check string
+
+// Checks.
+const (
+	CheckLinearizable Check = "linearizable"
+	CheckNoLostWrites Check = "no-lost-writes"
+)
+
+func (Check) allowed() []string { return []string{"linearizable", "no-lost-writes"} }

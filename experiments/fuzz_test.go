@@ -1,0 +1,98 @@
+package experiments
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+// fuzzSnippets are tricky inputs beyond the examples: aliases, merge keys,
+// odd scalars, deep nesting, bombs and near-valid files.
+var fuzzSnippets = []string{
+	"",
+	"~",
+	"[]",
+	"- - - -",
+	"a: &a [*a]",
+	"a: &a {<<: *a}",
+	"{<<: [{a: 1}, [b]]}",
+	"apiVersion: !!binary aGk=\n",
+	"? [complex, key]\n: value\n",
+	"seed: 99999999999999999999999\n",
+	"workload: {rate: .nan, duration: 1e9h}\n",
+	"workload: {rate: .inf, duration: -0s, warmup: 9223372036854775807ns}\n",
+	strings.Repeat("[", 200) + strings.Repeat("]", 200),
+	"---\n---\n",
+	"\xef\xbb\xbfapiVersion: chaosctl/v1\n",
+	"faults: [{name: a, at: 1s, partition: {groups: [[*x]]}}]\n",
+	minimalWith("faults: [{name: a, at: 1s, partition: {groups: &g [[n1], *g]}}]\n"),
+	minimalWith("faults: [{name: a, at: 1s, crash: {pick: {count: -1}}}, {name: b, at: 1s, crash: {pick: {count: 9}}}]\n"),
+	minimalWith("target: {demo: {nodes: 0}}\nfaults: [{name: a, at: 1s, partition: {mode: ring}}]\n"),
+	minimalWith("target: {demo: {nodes: 32, gateways: 8}}\nfaults: [{name: a, at: 1s, partition: {mode: bridge, oneWay: true}}]\n"),
+	minimalWith("steadyState: {probes: [{name: a, metric: latency_p99, max: 1%, min: -5ms}]}\n"),
+	minimalWith("abort: {burnRate: 1e308, window: 0, maxDuration: 1ns}\n"),
+	minimalWith("target: {demo: {nodes: -1, gateways: 999999999}}\nfaults: [{name: a, at: 1s, crash: {pick: {count: 1}}}]\n"),
+	fullDemo,
+	fullExternal,
+}
+
+// FuzzDecode checks that Decode never panics, that every rejection is a
+// *ValidationError whose problems have positions, and that every accepted
+// experiment plans and formats.
+//
+//	go test -run=^$ -fuzz=FuzzDecode -fuzztime=10s ./experiments/
+func FuzzDecode(f *testing.F) {
+	for _, data := range exampleFiles(f) {
+		f.Add(data, int64(1))
+	}
+	for i, s := range fuzzSnippets {
+		f.Add([]byte(s), int64(i))
+	}
+	f.Add([]byte(billionLaughs()), int64(0))
+	f.Add([]byte(mergeBomb()), int64(0))
+	f.Fuzz(func(t *testing.T, data []byte, seed int64) {
+		e, err := Decode("fuzz.yaml", data)
+		if err != nil {
+			var verr *ValidationError
+			if !errors.As(err, &verr) || len(verr.Problems) == 0 {
+				t.Fatalf("Decode error %v (%T) is not a *ValidationError with problems", err, err)
+			}
+			for i, p := range verr.Problems {
+				if p.File != "fuzz.yaml" || p.Line < 1 || p.Col < 1 || p.Msg == "" {
+					t.Fatalf("problem without a position or message: %+v", p)
+				}
+				if i > 0 && (verr.Problems[i-1].Line > p.Line || (verr.Problems[i-1].Line == p.Line && verr.Problems[i-1].Col > p.Col)) {
+					t.Fatalf("problems not sorted: %v", err)
+				}
+			}
+			if e != nil {
+				t.Fatal("Decode returned an experiment with an error")
+			}
+			return
+		}
+		p, err := e.Plan(seed)
+		if err != nil {
+			t.Fatalf("valid experiment does not plan: %v\n%s", err, data)
+		}
+		runEnd := e.Workload.Warmup + e.Workload.Duration
+		for _, pf := range p.Faults {
+			if pf.Start < e.Workload.Warmup || pf.End > runEnd || pf.End < pf.Start {
+				t.Fatalf("fault %s window %v..%v outside the workload %v..%v", pf.Name, pf.Start, pf.End, e.Workload.Warmup, runEnd)
+			}
+		}
+		var a, b strings.Builder
+		if err := p.Format(&a); err != nil {
+			t.Fatal(err)
+		}
+		again, err := e.Plan(seed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := again.Format(&b); err != nil {
+			t.Fatal(err)
+		}
+		if a.String() != b.String() {
+			t.Fatal("the same seed gave two different plans")
+		}
+	})
+}

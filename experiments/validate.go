@@ -1,0 +1,1231 @@
+package experiments
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Defaults, filled in by Decode in one place (setDefaults) and exported so
+// the command line can use them as flag defaults.
+const (
+	DefaultRuntime           = RuntimeProcess
+	DefaultNodes             = 3
+	DefaultGateways          = 1
+	DefaultVNodes            = 64
+	DefaultReplicas          = 3
+	DefaultWriteQuorum       = 2
+	DefaultReadQuorum        = 2
+	DefaultConsistency       = ConsistencyLinearizable
+	DefaultPersistence       = PersistenceMemory
+	DefaultCachePolicy       = CacheNone
+	DefaultCacheSize         = 10000
+	DefaultCacheWriteMode    = WriteInvalidate
+	DefaultResilienceTimeout = 500 * time.Millisecond
+	DefaultRetryMax          = 2
+	DefaultRetryBase         = 10 * time.Millisecond
+	DefaultRetryCap          = 200 * time.Millisecond
+	DefaultBreakerFailures   = 5
+	DefaultBreakerOpenFor    = 2 * time.Second
+	DefaultBulkhead          = 32
+	DefaultMaxInflight       = 512
+	DefaultRateLimit         = 0.0
+
+	DefaultWarmup                     = 2 * time.Second
+	DefaultKeys                       = 1000
+	DefaultDistribution               = DistributionUniform
+	DefaultReadRatio       Percent    = 0.9
+	DefaultValueSize       ByteSize   = 32
+	DefaultWorkloadTimeout            = time.Second
+	DefaultHTTPMethod      HTTPMethod = "GET"
+	DefaultHTTPExpect                 = 200
+	DefaultHTTPWeight                 = 1.0
+
+	DefaultSteadyStateWindow = 5 * time.Second
+	DefaultRecoveryWithin    = 10 * time.Second
+	DefaultHTTPProbeStatus   = 200
+
+	DefaultPickCount                 = 1
+	DefaultPartitionBehavior         = BehaviorDrop
+	DefaultCorruptRatio      Percent = 1
+
+	DefaultAbortWindow = 5 * time.Second
+	// DefaultAbortMaxDuration bounds a run; Decode raises it to twice
+	// warmup+duration for longer workloads.
+	DefaultAbortMaxDuration = 10 * time.Minute
+)
+
+// Bounds of the values the file may give.
+const (
+	MaxNodes       = 32
+	MaxGateways    = 8
+	MaxVNodes      = 1024
+	MaxRate        = 100000.0 // requests per second
+	MaxRunDuration = 24 * time.Hour
+	MaxKeys        = 10_000_000
+	MaxValueSize   = ByteSize(1 << 20)
+	MaxRetries     = 10
+	MaxFaults      = 1000
+)
+
+// DefaultDemoCluster returns the demo cluster a file gets when it gives no
+// target, with every default filled in.
+func DefaultDemoCluster() DemoCluster {
+	return DemoCluster{
+		Nodes:       DefaultNodes,
+		Gateways:    DefaultGateways,
+		VNodes:      DefaultVNodes,
+		Replication: Replication{N: DefaultReplicas, W: DefaultWriteQuorum, R: DefaultReadQuorum},
+		Consistency: DefaultConsistency,
+		Persistence: DefaultPersistence,
+		Cache:       Cache{Policy: DefaultCachePolicy, Size: DefaultCacheSize, WriteMode: DefaultCacheWriteMode},
+		Resilience: Resilience{
+			Timeout:     DefaultResilienceTimeout,
+			Retries:     Retries{Max: DefaultRetryMax, Base: DefaultRetryBase, Cap: DefaultRetryCap},
+			Breaker:     Breaker{Failures: DefaultBreakerFailures, OpenFor: DefaultBreakerOpenFor},
+			Bulkhead:    DefaultBulkhead,
+			MaxInflight: DefaultMaxInflight,
+			RateLimit:   DefaultRateLimit,
+		},
+	}
+}
+
+// setDefaults fills every field the file left out. Presence, not the zero
+// value, decides: "retries: {max: 0}" stays 0.
+func setDefaults(e *Experiment, d *decoder) {
+	if e.Target.Demo == nil && e.Target.External == nil {
+		demo := DefaultDemoCluster()
+		e.Target.Demo = &demo
+	} else if c := e.Target.Demo; c != nil {
+		setDemoDefaults(c, d)
+	}
+	if !d.has("target.runtime") {
+		e.Target.Runtime = DefaultRuntime
+		if e.Target.External != nil && e.Target.Demo == nil {
+			e.Target.Runtime = RuntimeExternal
+		}
+	}
+
+	w := &e.Workload
+	set(d, "workload.warmup", &w.Warmup, DefaultWarmup)
+	set(d, "workload.timeout", &w.Timeout, DefaultWorkloadTimeout)
+	if e.Target.Demo != nil {
+		set(d, "workload.keys", &w.Keys, DefaultKeys)
+		set(d, "workload.distribution", &w.Distribution, DefaultDistribution)
+		set(d, "workload.readRatio", &w.ReadRatio, DefaultReadRatio)
+		set(d, "workload.valueSize", &w.ValueSize, DefaultValueSize)
+	}
+	for i := range w.HTTP {
+		p := fmt.Sprintf("workload.http[%d]", i)
+		r := &w.HTTP[i]
+		set(d, p+".method", &r.Method, DefaultHTTPMethod)
+		set(d, p+".expect", &r.Expect, DefaultHTTPExpect)
+		set(d, p+".weight", &r.Weight, DefaultHTTPWeight)
+		set(d, p+".name", &r.Name, string(r.Method)+" "+r.URL)
+	}
+
+	s := &e.SteadyState
+	set(d, "steadyState.window", &s.Window, DefaultSteadyStateWindow)
+	set(d, "steadyState.recoveryWithin", &s.RecoveryWithin, DefaultRecoveryWithin)
+	for i := range s.Probes {
+		if h := s.Probes[i].HTTP; h != nil {
+			set(d, fmt.Sprintf("steadyState.probes[%d].http.status", i), &h.Status, DefaultHTTPProbeStatus)
+		}
+	}
+
+	for i := range e.Faults {
+		setFaultDefaults(e, &e.Faults[i], fmt.Sprintf("faults[%d]", i), d)
+	}
+
+	set(d, "abort.window", &e.Abort.Window, DefaultAbortWindow)
+	set(d, "abort.maxDuration", &e.Abort.MaxDuration, max(DefaultAbortMaxDuration, 2*(w.Warmup+w.Duration)))
+}
+
+func setDemoDefaults(c *DemoCluster, d *decoder) {
+	def := DefaultDemoCluster()
+	const p = "target.demo."
+	set(d, p+"nodes", &c.Nodes, def.Nodes)
+	set(d, p+"gateways", &c.Gateways, def.Gateways)
+	set(d, p+"vnodes", &c.VNodes, def.VNodes)
+	set(d, p+"replication.n", &c.Replication.N, def.Replication.N)
+	set(d, p+"replication.w", &c.Replication.W, def.Replication.W)
+	set(d, p+"replication.r", &c.Replication.R, def.Replication.R)
+	set(d, p+"consistency", &c.Consistency, def.Consistency)
+	set(d, p+"persistence", &c.Persistence, def.Persistence)
+	set(d, p+"cache.policy", &c.Cache.Policy, def.Cache.Policy)
+	set(d, p+"cache.size", &c.Cache.Size, def.Cache.Size)
+	set(d, p+"cache.writeMode", &c.Cache.WriteMode, def.Cache.WriteMode)
+	r, dr := &c.Resilience, def.Resilience
+	set(d, p+"resilience.timeout", &r.Timeout, dr.Timeout)
+	set(d, p+"resilience.retries.max", &r.Retries.Max, dr.Retries.Max)
+	set(d, p+"resilience.retries.base", &r.Retries.Base, dr.Retries.Base)
+	set(d, p+"resilience.retries.cap", &r.Retries.Cap, dr.Retries.Cap)
+	set(d, p+"resilience.breaker.failures", &r.Breaker.Failures, dr.Breaker.Failures)
+	set(d, p+"resilience.breaker.openFor", &r.Breaker.OpenFor, dr.Breaker.OpenFor)
+	set(d, p+"resilience.bulkhead", &r.Bulkhead, dr.Bulkhead)
+	set(d, p+"resilience.maxInflight", &r.MaxInflight, dr.MaxInflight)
+	set(d, p+"resilience.rateLimit", &r.RateLimit, dr.RateLimit)
+}
+
+func setFaultDefaults(e *Experiment, f *Fault, p string, d *decoder) {
+	if !d.has(p + ".duration") {
+		switch {
+		case f.Crash != nil && f.Crash.RestartAfter > 0:
+			f.Duration = f.Crash.RestartAfter
+		case f.Restart != nil, f.Corrupt != nil:
+			f.Duration = 0
+		default:
+			f.Duration = max(0, e.Workload.Duration-f.At)
+		}
+	}
+	if f.Partition != nil {
+		set(d, p+".partition.behavior", &f.Partition.Behavior, DefaultPartitionBehavior)
+	}
+	if f.Corrupt != nil {
+		set(d, p+".corrupt.ratio", &f.Corrupt.Ratio, DefaultCorruptRatio)
+	}
+	sel := f.Selector()
+	if sel == nil || sel.Pick == nil {
+		return
+	}
+	sp := p + "." + string(f.Kind()) + ".pick"
+	set(d, sp+".count", &sel.Pick.Count, DefaultPickCount)
+	if !d.has(sp + ".from") {
+		sel.Pick.From = defaultPickFrom(&e.Target, f.Kind())
+	}
+}
+
+// set stores def in *field unless the file gave a value at path.
+func set[T any](d *decoder, path string, field *T, def T) {
+	if !d.has(path) && !d.bad[path] {
+		*field = def
+	}
+}
+
+func isLinkFault(k FaultKind) bool {
+	return k == FaultLatency || k == FaultBandwidth || k == FaultReset || k == FaultBlackhole
+}
+
+func isMemberStateFault(k FaultKind) bool {
+	return k == FaultCrash || k == FaultPause || k == FaultRestart
+}
+
+// selectable returns the names a fault of kind k may select, and whether
+// they are proxies.
+func selectable(t *Target, k FaultKind) ([]string, bool) {
+	if c := t.Demo; c != nil {
+		switch {
+		case k == FaultCorrupt:
+			return c.NodeNames(), false
+		case isLinkFault(k):
+			return append(append([]string{ClientName}, c.GatewayNames()...), c.NodeNames()...), false
+		default:
+			return append(c.GatewayNames(), c.NodeNames()...), false
+		}
+	}
+	if x := t.External; x != nil {
+		if isLinkFault(k) {
+			return proxyNames(x), true
+		}
+		if isMemberStateFault(k) {
+			return memberNames(x), false
+		}
+	}
+	return nil, false
+}
+
+// defaultPickFrom is what pick chooses from when the file gives no from:
+// the store nodes, or the external members or proxies.
+func defaultPickFrom(t *Target, k FaultKind) []string {
+	if c := t.Demo; c != nil {
+		return c.NodeNames()
+	}
+	names, _ := selectable(t, k)
+	return names
+}
+
+func memberNames(x *ExternalTarget) []string {
+	names := make([]string, len(x.Members))
+	for i, m := range x.Members {
+		names[i] = m.Name
+	}
+	return names
+}
+
+func proxyNames(x *ExternalTarget) []string {
+	names := make([]string, len(x.Proxies))
+	for i, p := range x.Proxies {
+		names[i] = p.Name
+	}
+	return names
+}
+
+// validator checks a decoded experiment, reporting at the positions the
+// decoder recorded.
+type validator struct {
+	d *decoder
+	e *Experiment
+}
+
+func validate(e *Experiment, d *decoder) {
+	v := &validator{d: d, e: e}
+	v.top()
+	v.target()
+	v.workload()
+	v.steadyState()
+	v.faults()
+	v.slos()
+	v.abort()
+	v.checks()
+}
+
+// node returns the node nearest to path: its value, its key, or the
+// nearest ancestor's value.
+func (v *validator) node(path string) *yaml.Node {
+	for {
+		if n, ok := v.d.values[path]; ok {
+			return n
+		}
+		if n, ok := v.d.keys[path]; ok {
+			return n
+		}
+		if path == "" {
+			return nil
+		}
+		path = parentPath(path)
+	}
+}
+
+// position returns the line and column of the key (or value) at path.
+func (v *validator) position(path string) (line, col int) {
+	n, ok := v.d.keys[path]
+	if !ok {
+		n = v.node(path)
+	}
+	if n == nil {
+		return 0, 0
+	}
+	return n.Line, n.Column
+}
+
+// namesKnown reports whether the target's member names can be trusted
+// for checking selectors: a bad node count would make every name unknown.
+func (v *validator) namesKnown() bool {
+	return v.ok("target.demo.nodes", "target.demo.gateways", "target.external.members", "target.external.proxies")
+}
+
+// parentPath strips the last ".name" or "[i]" from path.
+func parentPath(path string) string {
+	i := strings.LastIndexAny(path, ".[")
+	if i < 0 {
+		return ""
+	}
+	return path[:i]
+}
+
+func lastName(path string) string {
+	return path[strings.LastIndexAny(path, ".[")+1:]
+}
+
+// suppressed reports whether path was already complained about, or lies
+// in a value that could not be decoded.
+func (v *validator) suppressed(path string) bool {
+	if v.d.bad[path] {
+		return true
+	}
+	for p := path; ; p = parentPath(p) {
+		if v.d.broken[p] {
+			return true
+		}
+		if p == "" {
+			return false
+		}
+	}
+}
+
+// errorf reports a problem with the value at path, unless decoding already
+// complained about it.
+func (v *validator) errorf(path, format string, args ...any) {
+	if v.suppressed(path) {
+		return
+	}
+	v.report(v.node(path), path, format, args...)
+}
+
+// keyErrorf reports a problem at the key of path (a field that should not
+// be there).
+func (v *validator) keyErrorf(path, format string, args ...any) {
+	if v.suppressed(path) {
+		return
+	}
+	n, ok := v.d.keys[path]
+	if !ok {
+		n = v.node(path)
+	}
+	v.report(n, path, format, args...)
+}
+
+// report records a problem at n; the message is prefixed with the path,
+// or for a missing field with its parent's path.
+func (v *validator) report(n *yaml.Node, path, format string, args ...any) {
+	v.d.bad[path] = true
+	if v.d.full() {
+		return
+	}
+	line, col := 1, 1
+	if n != nil {
+		line, col = n.Line, n.Column
+	}
+	shown := path
+	if strings.HasPrefix(format, "missing required field") {
+		shown = parentPath(path)
+	}
+	v.d.problemAt(line, col, path, displayPath(shown)+": "+fmt.Sprintf(format, args...))
+}
+
+// ok reports whether no path was complained about.
+func (v *validator) ok(paths ...string) bool {
+	for _, p := range paths {
+		if v.suppressed(p) {
+			return false
+		}
+	}
+	return true
+}
+
+// required reports a missing field at its parent and returns whether it is
+// present. When a whole section is missing it is reported once, as the
+// section; when its mapping has a misspelt key, not at all (the unknown
+// field problem says it better).
+func (v *validator) required(path string) bool {
+	if v.d.has(path) {
+		return true
+	}
+	missing := path
+	for p := parentPath(path); p != "" && !v.d.has(p); p = parentPath(p) {
+		missing = p
+	}
+	parent := parentPath(missing)
+	if v.suppressed(missing) || v.d.misspelt[parent] || v.d.broken[parent] {
+		return false
+	}
+	v.report(v.node(parent), missing, "missing required field %s", lastName(missing))
+	return false
+}
+
+// notAllowed reports each present path as a field that does not apply.
+func (v *validator) notAllowed(why string, paths ...string) {
+	for _, p := range paths {
+		if v.d.has(p) {
+			v.keyErrorf(p, "%s", why)
+		}
+	}
+}
+
+// exactlyOne checks that exactly one of the fields under parent is given;
+// it returns the one given, or "".
+func (v *validator) exactlyOne(parent string, fields ...string) string {
+	var given []string
+	for _, f := range fields {
+		if v.d.has(joinPath(parent, f)) || v.d.bad[joinPath(parent, f)] {
+			given = append(given, f)
+		}
+	}
+	// Name them in file order and complain at the later one.
+	sort.SliceStable(given, func(i, j int) bool {
+		li, ci := v.position(joinPath(parent, given[i]))
+		lj, cj := v.position(joinPath(parent, given[j]))
+		return li < lj || (li == lj && ci < cj)
+	})
+	switch len(given) {
+	case 0:
+		if v.ok(parent) && !v.d.misspelt[parent] {
+			v.errorf(parent, "needs one of %s", strings.Join(fields, ", "))
+		}
+		return ""
+	case 1:
+		return given[0]
+	default:
+		v.keyErrorf(joinPath(parent, given[1]), "%s and %s are exclusive; give one of %s", given[0], given[1], strings.Join(fields, ", "))
+		return ""
+	}
+}
+
+var nameRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?$`)
+
+// name checks a name used in labels, file names and selectors.
+func (v *validator) name(path, name string) {
+	if !v.required(path) {
+		return
+	}
+	if len(name) > 63 || !nameRE.MatchString(name) {
+		v.errorf(path, "bad name %q: use lower-case letters, digits and dashes ([a-z0-9-]+, at most 63)", name)
+	}
+}
+
+// unique reports names used twice in one list.
+func (v *validator) unique(what string, names []string, pathOf func(int) string) {
+	first := map[string]int{}
+	for i, n := range names {
+		if n == "" {
+			continue
+		}
+		if j, dup := first[n]; dup {
+			v.errorf(pathOf(i), "%s %q is already used by %s", what, n, pathOf(j))
+			continue
+		}
+		first[n] = i
+	}
+}
+
+func (v *validator) intRange(path string, val, lo, hi int) {
+	if v.d.has(path) && (val < lo || val > hi) {
+		v.errorf(path, "%d is out of range; allowed: %d to %d", val, lo, hi)
+	}
+}
+
+func (v *validator) durationRange(path string, val, lo, hi time.Duration) {
+	if v.d.has(path) && (val < lo || val > hi) {
+		if lo == 0 && val < 0 {
+			v.errorf(path, "%s is negative; allowed: 0 to %s", val, hi)
+			return
+		}
+		v.errorf(path, "%s is out of range; allowed: %s to %s", val, lo, hi)
+	}
+}
+
+// positiveDuration checks that a duration, when given, is above zero and
+// at most hi.
+func (v *validator) positiveDuration(path string, val, hi time.Duration) {
+	if v.d.has(path) && (val <= 0 || val > hi) {
+		v.errorf(path, "%s is out of range; allowed: above 0 up to %s", val, hi)
+	}
+}
+
+func (v *validator) percentRange(path string, val Percent, lo, hi float64) {
+	if v.d.has(path) && (float64(val) < lo || float64(val) > hi) {
+		v.errorf(path, "%s is out of range; allowed: %s to %s", val, Percent(lo), Percent(hi))
+	}
+}
+
+func (v *validator) httpURL(path, raw string) {
+	if !v.d.has(path) {
+		return
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		v.errorf(path, "bad URL %q: want http://host[:port]/path or https://...", raw)
+	}
+}
+
+func (v *validator) hostPort(path, addr string) {
+	if !v.d.has(path) {
+		return
+	}
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		v.errorf(path, "bad address %q: want host:port, e.g. 127.0.0.1:8080", addr)
+		return
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		v.errorf(path, "bad port in %q; allowed: 1 to 65535", addr)
+	}
+}
+
+func (v *validator) top() {
+	e := v.e
+	if v.required("apiVersion") && e.APIVersion != APIVersion {
+		v.errorf("apiVersion", "unsupported version %q; allowed: %s", e.APIVersion, APIVersion)
+	}
+	if v.required("kind") && e.Kind != KindExperiment {
+		v.errorf("kind", "bad kind %q; allowed: %s", e.Kind, KindExperiment)
+	}
+	v.name("metadata.name", e.Metadata.Name)
+}
+
+func (v *validator) target() {
+	t := &v.e.Target
+	if v.d.has("target.demo") && v.d.has("target.external") {
+		v.keyErrorf("target.external", "demo and external are exclusive; a target is the demo cluster or your own services")
+		t.External = nil // judge the rest against the demo cluster only
+	}
+	switch {
+	case t.External != nil && t.Runtime != RuntimeExternal:
+		v.errorf("target.runtime", "%s cannot run target.external; leave runtime out (external services are started by command or found as containers)", t.Runtime)
+	case t.Demo != nil && t.Runtime == RuntimeExternal:
+		v.errorf("target.runtime", "external needs target.external; the demo cluster runs as process or docker")
+	}
+	if t.Demo != nil {
+		v.demo(t.Demo)
+	}
+	if t.External != nil {
+		v.external(t.External)
+	}
+}
+
+func (v *validator) demo(c *DemoCluster) {
+	const p = "target.demo."
+	v.intRange(p+"nodes", c.Nodes, 1, MaxNodes)
+	v.intRange(p+"gateways", c.Gateways, 1, MaxGateways)
+	v.intRange(p+"vnodes", c.VNodes, 1, MaxVNodes)
+
+	rep := c.Replication
+	if v.ok(p+"nodes", p+"replication.n", p+"replication.w", p+"replication.r") {
+		switch {
+		case rep.N < 1:
+			v.errorf(p+"replication.n", "%d replicas; allowed: 1 to the node count (%d)", rep.N, c.Nodes)
+		case rep.N > c.Nodes:
+			v.errorf(p+"replication.n", "%d replicas need at least %d nodes, the cluster has %d", rep.N, rep.N, c.Nodes)
+		}
+		switch {
+		case rep.W < 1 || rep.W > rep.N:
+			v.errorf(p+"replication.w", "write quorum %d is impossible with n=%d replicas; allowed: 1 to %d", rep.W, rep.N, max(rep.N, 1))
+		case rep.R < 1 || rep.R > rep.N:
+			v.errorf(p+"replication.r", "read quorum %d is impossible with n=%d replicas; allowed: 1 to %d", rep.R, rep.N, max(rep.N, 1))
+		case c.Consistency == ConsistencyLinearizable && rep.R+rep.W <= rep.N:
+			v.errorf(p+"replication", "linearizable needs overlapping quorums (r+w > n); r=%d w=%d n=%d do not overlap", rep.R, rep.W, rep.N)
+		}
+	}
+
+	cache := c.Cache
+	if cache.Policy != CacheNone {
+		v.intRange(p+"cache.size", cache.Size, 1, 100_000_000)
+	}
+	v.durationRange(p+"cache.ttl", cache.TTL, 0, MaxRunDuration)
+	v.percentRange(p+"cache.ttlJitter", cache.TTLJitter, 0, 1)
+	v.durationRange(p+"cache.negativeTTL", cache.NegativeTTL, 0, MaxRunDuration)
+
+	r := c.Resilience
+	v.positiveDuration(p+"resilience.timeout", r.Timeout, time.Minute)
+	v.intRange(p+"resilience.retries.max", r.Retries.Max, 0, MaxRetries)
+	v.positiveDuration(p+"resilience.retries.base", r.Retries.Base, time.Minute)
+	v.positiveDuration(p+"resilience.retries.cap", r.Retries.Cap, time.Minute)
+	if v.ok(p+"resilience.retries.base", p+"resilience.retries.cap") && r.Retries.Cap < r.Retries.Base {
+		v.errorf(p+"resilience.retries.cap", "cap %s is below base %s", r.Retries.Cap, r.Retries.Base)
+	}
+	v.intRange(p+"resilience.breaker.failures", r.Breaker.Failures, 1, 1_000_000)
+	v.positiveDuration(p+"resilience.breaker.openFor", r.Breaker.OpenFor, time.Hour)
+	v.intRange(p+"resilience.bulkhead", r.Bulkhead, 1, 1_000_000)
+	v.intRange(p+"resilience.maxInflight", r.MaxInflight, 1, 1_000_000)
+	if v.d.has(p+"resilience.rateLimit") && (r.RateLimit < 0 || r.RateLimit > MaxRate) {
+		v.errorf(p+"resilience.rateLimit", "%g is out of range; allowed: 0 (off) to %g", r.RateLimit, MaxRate)
+	}
+}
+
+func (v *validator) external(x *ExternalTarget) {
+	const p = "target.external"
+	if len(x.Members) == 0 && len(x.Proxies) == 0 {
+		v.errorf(p, "needs members, proxies or both")
+	}
+	for i, m := range x.Members {
+		mp := fmt.Sprintf("%s.members[%d]", p, i)
+		v.name(mp+".name", m.Name)
+		if m.Name == ClientName {
+			v.errorf(mp+".name", "%q names the workload's side of the links; choose another name", ClientName)
+		}
+		switch v.exactlyOne(mp, "command", "container") {
+		case "command":
+			if len(m.Command) == 0 {
+				v.errorf(mp+".command", "is empty; give the program and its arguments")
+			}
+		case "container":
+			v.notAllowed("applies to members started with command, not to containers", mp+".env", mp+".dir")
+			if v.exactlyOne(mp+".container", "name", "label") == "label" && strings.HasPrefix(m.Container.Label, "=") {
+				v.errorf(mp+".container.label", "bad label %q: want key or key=value", m.Container.Label)
+			}
+		}
+		if m.Ready != nil {
+			switch v.exactlyOne(mp+".ready", "http", "tcp") {
+			case "http":
+				v.httpURL(mp+".ready.http", m.Ready.HTTP)
+			case "tcp":
+				v.hostPort(mp+".ready.tcp", m.Ready.TCP)
+			}
+		}
+		for k := range m.Env {
+			if k == "" || strings.ContainsAny(k, "= \t") {
+				v.errorf(mp+".env."+k, "bad environment variable name %q", k)
+			}
+		}
+		seen := map[int]bool{}
+		for j, port := range m.Ports {
+			pp := fmt.Sprintf("%s.ports[%d]", mp, j)
+			v.intRange(pp, port, 1, 65535)
+			if seen[port] {
+				v.errorf(pp, "port %d is listed twice", port)
+			}
+			seen[port] = true
+		}
+	}
+	v.unique("member", memberNames(x), func(i int) string { return fmt.Sprintf("%s.members[%d].name", p, i) })
+
+	listens := make([]string, len(x.Proxies))
+	for i, px := range x.Proxies {
+		pp := fmt.Sprintf("%s.proxies[%d]", p, i)
+		v.name(pp+".name", px.Name)
+		if px.Name == ClientName {
+			v.errorf(pp+".name", "%q names the workload's side of the links; choose another name", ClientName)
+		}
+		if v.required(pp + ".listen") {
+			v.hostPort(pp+".listen", px.Listen)
+		}
+		if v.required(pp + ".upstream") {
+			v.hostPort(pp+".upstream", px.Upstream)
+		}
+		listens[i] = px.Listen
+	}
+	v.unique("proxy", proxyNames(x), func(i int) string { return fmt.Sprintf("%s.proxies[%d].name", p, i) })
+	v.unique("listen address", listens, func(i int) string { return fmt.Sprintf("%s.proxies[%d].listen", p, i) })
+	if x.Toxiproxy != nil && v.required(p+".toxiproxy.url") {
+		v.httpURL(p+".toxiproxy.url", x.Toxiproxy.URL)
+	}
+}
+
+func (v *validator) workload() {
+	w := &v.e.Workload
+	const p = "workload"
+	if v.required(p+".rate") && (w.Rate <= 0 || w.Rate > MaxRate) {
+		v.errorf(p+".rate", "%g requests/s is out of range; allowed: above 0 up to %g", w.Rate, MaxRate)
+	}
+	if v.required(p + ".duration") {
+		v.positiveDuration(p+".duration", w.Duration, MaxRunDuration)
+	}
+	v.durationRange(p+".warmup", w.Warmup, 0, MaxRunDuration)
+	v.positiveDuration(p+".timeout", w.Timeout, time.Minute)
+
+	if v.e.Target.External != nil {
+		v.notAllowed("applies to the demo cluster's key-value workload; an external target uses workload.http",
+			p+".keys", p+".distribution", p+".readRatio", p+".valueSize")
+		if len(w.HTTP) == 0 && v.ok(p+".http") {
+			v.required(p + ".http")
+			if v.d.has(p + ".http") {
+				v.errorf(p+".http", "needs at least one request class")
+			}
+		}
+	} else {
+		v.notAllowed("needs target.external; the demo cluster's workload is set by keys, readRatio and valueSize", p+".http")
+		v.intRange(p+".keys", w.Keys, 1, MaxKeys)
+		v.percentRange(p+".readRatio", w.ReadRatio, 0, 1)
+		if v.d.has(p+".valueSize") && (w.ValueSize < 1 || w.ValueSize > MaxValueSize) {
+			v.errorf(p+".valueSize", "%s is out of range; allowed: 1B to %s", w.ValueSize, MaxValueSize)
+		}
+	}
+
+	names := make([]string, len(w.HTTP))
+	for i, r := range w.HTTP {
+		rp := fmt.Sprintf("%s.http[%d]", p, i)
+		if v.required(rp + ".url") {
+			v.httpURL(rp+".url", r.URL)
+		}
+		v.intRange(rp+".expect", r.Expect, 100, 599)
+		if v.d.has(rp+".weight") && r.Weight <= 0 {
+			v.errorf(rp+".weight", "%g is out of range; allowed: above 0", r.Weight)
+		}
+		names[i] = r.Name
+	}
+	v.unique("request class", names, func(i int) string {
+		if rp := fmt.Sprintf("%s.http[%d].name", p, i); v.d.has(rp) {
+			return rp
+		}
+		return fmt.Sprintf("%s.http[%d]", p, i)
+	})
+}
+
+func (v *validator) steadyState() {
+	s := &v.e.SteadyState
+	const p = "steadyState"
+	v.positiveDuration(p+".window", s.Window, time.Hour)
+	v.durationRange(p+".recoveryWithin", s.RecoveryWithin, 0, time.Hour)
+	names := make([]string, len(s.Probes))
+	for i := range s.Probes {
+		pr := &s.Probes[i]
+		pp := fmt.Sprintf("%s.probes[%d]", p, i)
+		v.name(pp+".name", pr.Name)
+		names[i] = pr.Name
+		switch v.exactlyOne(pp, "metric", "prometheus", "http") {
+		case "metric":
+			v.metricProbe(pp, pr)
+		case "prometheus":
+			v.notAllowed("belongs inside prometheus", pp+".max", pp+".min")
+			q := pr.Prometheus
+			if v.required(pp + ".prometheus.url") {
+				v.httpURL(pp+".prometheus.url", q.URL)
+			}
+			if v.required(pp+".prometheus.query") && strings.TrimSpace(q.Query) == "" {
+				v.errorf(pp+".prometheus.query", "is empty; give a PromQL query")
+			}
+			v.bounds(pp+".prometheus", q.Max, q.Min)
+		case "http":
+			v.notAllowed("applies to metric probes", pp+".max", pp+".min")
+			h := pr.HTTP
+			if v.required(pp + ".http.url") {
+				v.httpURL(pp+".http.url", h.URL)
+			}
+			v.intRange(pp+".http.status", h.Status, 100, 599)
+			v.durationRange(pp+".http.maxLatency", h.MaxLatency, 0, time.Minute)
+		}
+	}
+	v.unique("probe name", names, func(i int) string { return fmt.Sprintf("%s.probes[%d].name", p, i) })
+}
+
+func (v *validator) metricProbe(pp string, pr *Probe) {
+	m := pr.Metric
+	if m.Scraped() && v.e.Target.Demo == nil {
+		v.errorf(pp+".metric", "%s is scraped from the demo cluster's members; against an external target use a prometheus probe", m)
+	}
+	for _, b := range []struct {
+		field string
+		t     *Threshold
+	}{{"max", pr.Max}, {"min", pr.Min}} {
+		if b.t == nil {
+			continue
+		}
+		bp := pp + "." + b.field
+		switch unit := m.Unit(); {
+		case unit == UnitSeconds && b.t.Unit != ThresholdDuration:
+			v.errorf(bp, "%s is a latency; write the bound as a duration, e.g. 150ms", m)
+		case unit == UnitRatio && b.t.Unit == ThresholdDuration:
+			v.errorf(bp, "%s is a ratio; write the bound as 1%% or 0.01", m)
+		case unit == UnitRatio && (b.t.Value < 0 || b.t.Value > 1):
+			v.errorf(bp, "%s is out of range for the ratio %s; allowed: 0 to 100%%", b.t, m)
+		case (unit == UnitCount || unit == UnitPerSecond) && b.t.Unit != ThresholdNumber:
+			v.errorf(bp, "%s is a number; write the bound as a plain number", m)
+		case b.t.Value < 0:
+			v.errorf(bp, "%s is negative; %s is never below 0", b.t, m)
+		}
+	}
+	v.bounds(pp, pr.Max, pr.Min)
+}
+
+// bounds checks that at least one of max and min is given, and min <= max.
+func (v *validator) bounds(p string, maxT, minT *Threshold) {
+	if maxT == nil && minT == nil {
+		if v.ok(p+".max", p+".min") {
+			v.errorf(p, "needs max, min or both")
+		}
+		return
+	}
+	if maxT != nil && minT != nil && minT.Value > maxT.Value {
+		v.errorf(p+".min", "min %s is above max %s", minT, maxT)
+	}
+}
+
+func (v *validator) faults() {
+	e := v.e
+	if len(e.Faults) > MaxFaults {
+		v.errorf("faults", "%d faults; at most %d are allowed", len(e.Faults), MaxFaults)
+		return
+	}
+	names := make([]string, len(e.Faults))
+	for i := range e.Faults {
+		v.fault(i, &e.Faults[i])
+		names[i] = e.Faults[i].Name
+	}
+	v.unique("fault name", names, func(i int) string { return fmt.Sprintf("faults[%d].name", i) })
+	v.contradictions()
+}
+
+var faultKindFields = []string{"partition", "latency", "bandwidth", "reset", "blackhole", "crash", "pause", "restart", "clockSkew", "corrupt"}
+
+func (v *validator) fault(i int, f *Fault) {
+	p := fmt.Sprintf("faults[%d]", i)
+	v.name(p+".name", f.Name)
+	kind := FaultKind(v.exactlyOne(p, faultKindFields...))
+	kp := p + "." + string(kind)
+	if kind == "" || !v.ok(kp) {
+		return
+	}
+
+	// Timing: at counts from the end of warmup; the fault must start before
+	// the workload ends and end no later than it.
+	end := v.e.Workload.Duration
+	known := v.workloadDurationKnown()
+	if v.required(p+".at") && known {
+		switch {
+		case f.At < 0:
+			v.errorf(p+".at", "%s is negative; at counts from the end of warmup", f.At)
+		case f.At >= end:
+			v.errorf(p+".at", "the fault starts at %s, not before the workload ends at %s (at counts from the end of warmup)", f.At, end)
+		}
+	}
+	switch {
+	case kind == FaultCrash:
+		v.notAllowed("crash takes no duration; use crash.restartAfter to bring the member back", p+".duration")
+	case kind == FaultCorrupt:
+		v.notAllowed("corrupt is instantaneous and takes no duration", p+".duration")
+	case v.d.has(p + ".duration"):
+		if f.Duration <= 0 {
+			v.errorf(p+".duration", "%s is out of range; allowed: above 0 (leave it out to last until the workload ends)", f.Duration)
+		} else if known && v.ok(p+".at") && f.At >= 0 && f.At < end && f.End() > end {
+			v.errorf(p+".duration", "the fault ends at %s (at %s + %s), after the workload ends at %s", f.End(), f.At, f.Duration, end)
+		}
+	}
+
+	if kind == FaultPartition {
+		v.partition(kp, f.Partition)
+		return
+	}
+	if c := v.e.Target.Demo; c == nil && (kind == FaultClockSkew || kind == FaultCorrupt) {
+		v.keyErrorf(kp, "%s needs the demo cluster; an external target supports partition-free link faults (latency, bandwidth, reset, blackhole) and crash, pause, restart", kind)
+		return
+	}
+	v.selector(kp, kind, f.Selector())
+
+	switch kind {
+	case FaultLatency:
+		if v.required(kp + ".delay") {
+			v.positiveDuration(kp+".delay", f.Latency.Delay, time.Minute)
+		}
+		v.durationRange(kp+".jitter", f.Latency.Jitter, 0, time.Minute)
+	case FaultBandwidth:
+		if v.required(kp+".rate") && f.Bandwidth.Rate <= 0 {
+			v.errorf(kp+".rate", "%s is out of range; allowed: above 0", f.Bandwidth.Rate)
+		}
+	case FaultCrash:
+		ra := f.Crash.RestartAfter
+		if v.d.has(kp + ".restartAfter") {
+			if ra <= 0 {
+				v.errorf(kp+".restartAfter", "%s is out of range; allowed: above 0 (leave it out to keep the member down)", ra)
+			} else if known && v.ok(p+".at") && f.At >= 0 && f.At < end && f.At+ra > end {
+				v.errorf(kp+".restartAfter", "the restart comes at %s (at %s + %s), after the workload ends at %s", f.At+ra, f.At, ra, end)
+			}
+		}
+	case FaultClockSkew:
+		if v.required(kp+".offset") && (f.ClockSkew.Offset == 0 || f.ClockSkew.Offset.Abs() > MaxRunDuration) {
+			v.errorf(kp+".offset", "%s is out of range; allowed: a non-zero offset up to ±%s", f.ClockSkew.Offset, MaxRunDuration)
+		}
+	case FaultCorrupt:
+		if v.d.has(kp+".ratio") && (f.Corrupt.Ratio <= 0 || f.Corrupt.Ratio > 1) {
+			v.errorf(kp+".ratio", "%s is out of range; allowed: above 0%% up to 100%%", f.Corrupt.Ratio)
+		}
+	}
+}
+
+// workloadDurationKnown reports whether fault times can be checked
+// against the workload's duration.
+func (v *validator) workloadDurationKnown() bool {
+	return v.d.has("workload.duration") && v.ok("workload.duration") && v.e.Workload.Duration > 0
+}
+
+func (v *validator) selector(kp string, kind FaultKind, s *Selector) {
+	allowed, proxies := selectable(&v.e.Target, kind)
+	demo := v.e.Target.Demo != nil
+	switch v.exactlyOne(kp, "nodes", "pick", "proxies") {
+	case "nodes":
+		if !demo && proxies {
+			v.keyErrorf(kp+".nodes", "%s on an external target acts on proxies; use proxies: [%s]", kind, strings.Join(allowed, ", "))
+			return
+		}
+		if len(s.Nodes) == 0 {
+			v.errorf(kp+".nodes", "is empty; allowed: %s", strings.Join(allowed, ", "))
+		}
+		v.names(kp+".nodes", s.Nodes, allowed, "node")
+	case "proxies":
+		if demo {
+			v.keyErrorf(kp+".proxies", "proxies name target.external proxies; select the demo cluster's links with nodes")
+			return
+		}
+		if !proxies {
+			v.keyErrorf(kp+".proxies", "%s acts on members; use nodes: [...] (proxies take latency, bandwidth, reset and blackhole)", kind)
+			return
+		}
+		if len(s.Proxies) == 0 {
+			v.errorf(kp+".proxies", "is empty; allowed: %s", strings.Join(allowed, ", "))
+		}
+		v.names(kp+".proxies", s.Proxies, allowed, "proxy")
+	case "pick":
+		pp := kp + ".pick"
+		what := "node"
+		if proxies {
+			what = "proxy"
+		}
+		if v.d.has(pp + ".from") {
+			if len(s.Pick.From) == 0 {
+				v.errorf(pp+".from", "is empty; allowed: %s", strings.Join(allowed, ", "))
+			}
+			v.names(pp+".from", s.Pick.From, allowed, what)
+		}
+		if v.ok(pp+".count", pp+".from") && v.namesKnown() && (s.Pick.Count < 1 || s.Pick.Count > len(s.Pick.From)) {
+			v.errorf(pp+".count", "%d is out of range; allowed: 1 to %d (the candidates: %s)", s.Pick.Count, len(s.Pick.From), strings.Join(s.Pick.From, ", "))
+		}
+	}
+}
+
+// names checks a list of selected names against the allowed ones.
+func (v *validator) names(path string, list, allowed []string, what string) {
+	if !v.namesKnown() {
+		return
+	}
+	seen := map[string]bool{}
+	for i, n := range list {
+		np := fmt.Sprintf("%s[%d]", path, i)
+		switch {
+		case !contains(allowed, n):
+			v.errorf(np, "unknown %s %q; allowed: %s%s", what, n, strings.Join(allowed, ", "), suggest(n, allowed))
+		case seen[n]:
+			v.errorf(np, "%s %q is listed twice", what, n)
+		}
+		seen[n] = true
+	}
+}
+
+func (v *validator) partition(kp string, pt *Partition) {
+	c := v.e.Target.Demo
+	if c == nil {
+		v.keyErrorf(kp, "partition needs the demo cluster's fault plane; against an external target use blackhole or reset on proxies")
+		return
+	}
+	switch v.exactlyOne(kp, "groups", "mode") {
+	case "groups":
+		allowed := append(append([]string{ClientName}, c.GatewayNames()...), c.NodeNames()...)
+		if len(pt.Groups) < 2 {
+			v.errorf(kp+".groups", "needs at least two groups, e.g. [[n1], [n2, n3]]")
+			return
+		}
+		valid := true
+		where := map[string]string{}
+		for gi, g := range pt.Groups {
+			gp := fmt.Sprintf("%s.groups[%d]", kp, gi)
+			if len(g) == 0 {
+				v.errorf(gp, "is an empty group")
+				valid = false
+			}
+			for ni, n := range g {
+				np := fmt.Sprintf("%s[%d]", gp, ni)
+				if !contains(allowed, n) {
+					if !v.namesKnown() {
+						valid = false
+						continue
+					}
+					v.errorf(np, "unknown node %q; allowed: %s%s", n, strings.Join(allowed, ", "), suggest(n, allowed))
+					valid = false
+					continue
+				}
+				if first, dup := where[n]; dup {
+					v.errorf(np, "%s is already in %s; a member belongs to one group", n, first)
+					valid = false
+					continue
+				}
+				where[n] = np
+			}
+		}
+		if valid && v.ok(kp+".groups") && len(cutLinks(pt.Groups, pt.OneWay, demoLinks(c))) == 0 {
+			v.errorf(kp+".groups", "cuts no link of the fault plane (client->g*, g*->n*, n*->n*); put store nodes, gateways or the client on both sides")
+		}
+	case "mode":
+		if min := pt.Mode.minNodes(); c.Nodes < min && v.ok("target.demo.nodes") {
+			v.errorf(kp+".mode", "%s needs at least %d store nodes, the cluster has %d", pt.Mode, min, c.Nodes)
+		}
+		if pt.Mode == ModeRing && pt.OneWay {
+			v.keyErrorf(kp+".oneWay", "a ring has no first group; oneWay applies to groups and to the other modes")
+		}
+	}
+}
+
+// window is where a fault is active, as offsets from the end of warmup.
+// An instantaneous fault occupies one nanosecond so it still collides with
+// faults active at that moment.
+func faultWindow(f *Fault) (start, end time.Duration) {
+	return f.At, max(f.End(), f.At+1)
+}
+
+// touched returns the members a fault may touch: its nodes, or every
+// candidate of its pick (the choice is made later, with the seed).
+func touched(f *Fault) (names []string, picked bool) {
+	s := f.Selector()
+	switch {
+	case s == nil:
+		return nil, false
+	case s.Pick != nil:
+		return s.Pick.From, true
+	default:
+		return s.Nodes, false
+	}
+}
+
+// contradictions reports faults that cannot both hold: a member crashed,
+// paused or restarted by two overlapping faults; two overlapping clock
+// skews of one member; overlapping partitions that could cut the same link.
+func (v *validator) contradictions() {
+	faults := v.e.Faults
+	for j := range faults {
+		if len(v.d.problems) >= maxProblems {
+			return
+		}
+		fj := &faults[j]
+		kj := fj.Kind()
+		if kj == "" || !v.timed(j) {
+			continue
+		}
+		sj, ej := faultWindow(fj)
+		for i := range j {
+			fi := &faults[i]
+			ki := fi.Kind()
+			if ki == "" || !v.timed(i) {
+				continue
+			}
+			si, ei := faultWindow(fi)
+			if !(si < ej && sj < ei) {
+				continue
+			}
+			kp := fmt.Sprintf("faults[%d].%s", j, kj)
+			other := fmt.Sprintf("faults[%d] (%s, %s from %s to %s)", i, fi.Name, ki, fi.At, fi.End())
+			switch {
+			case isMemberStateFault(ki) && isMemberStateFault(kj):
+				if n, picked := v.shared(fi, fj); n != "" {
+					v.errorf(kp, "%s of %s from %s to %s overlaps %s on %s; a member is crashed, paused or restarted by one fault at a time%s",
+						kj, n, fj.At, fj.End(), other, n, pickNote(picked))
+				}
+			case ki == FaultClockSkew && kj == FaultClockSkew:
+				if n, picked := v.shared(fi, fj); n != "" {
+					v.errorf(kp, "clock skew of %s overlaps %s; a member's clock takes one skew at a time%s", n, other, pickNote(picked))
+				}
+			case ki == FaultPartition && kj == FaultPartition:
+				if n := sharedPartitionMember(fi.Partition, fj.Partition); n != "" {
+					v.errorf(kp, "overlaps %s on %s; partitions may overlap in time only when both give groups naming disjoint members (healing one must not heal the other's links)", other, n)
+				}
+			}
+		}
+	}
+}
+
+// timed reports whether fault i has a usable window.
+func (v *validator) timed(i int) bool {
+	p := fmt.Sprintf("faults[%d]", i)
+	return v.d.has(p+".at") && v.ok(p+".at", p+".duration", p+"."+string(v.e.Faults[i].Kind()))
+}
+
+func pickNote(picked bool) string {
+	if picked {
+		return " (a pick may choose any of its candidates)"
+	}
+	return ""
+}
+
+// shared returns a member both faults may touch, and whether a pick is
+// involved.
+func (v *validator) shared(a, b *Fault) (string, bool) {
+	na, pa := touched(a)
+	nb, pb := touched(b)
+	for _, n := range nb {
+		if contains(na, n) {
+			return n, pa || pb
+		}
+	}
+	return "", false
+}
+
+// sharedPartitionMember returns a member named by both partitions, or
+// "store nodes" when either is a mode (which spans every store node).
+func sharedPartitionMember(a, b *Partition) string {
+	if a.Mode != "" || b.Mode != "" {
+		return "the store nodes (a mode spans all of them)"
+	}
+	in := map[string]bool{}
+	for _, g := range a.Groups {
+		for _, n := range g {
+			in[n] = true
+		}
+	}
+	for _, g := range b.Groups {
+		for _, n := range g {
+			if in[n] {
+				return n
+			}
+		}
+	}
+	return ""
+}
+
+func (v *validator) slos() {
+	e := v.e
+	ops := []string{OpRead, OpWrite}
+	if e.Target.External != nil {
+		ops = nil
+		for _, r := range e.Workload.HTTP {
+			ops = append(ops, r.Name)
+		}
+	}
+	names := make([]string, len(e.SLOs))
+	for i, s := range e.SLOs {
+		p := fmt.Sprintf("slos[%d]", i)
+		names[i] = s.Name
+		v.name(p+".name", s.Name)
+		v.required(p + ".sli")
+		if v.required(p+".objective") && (s.Objective <= 0 || s.Objective >= 1) {
+			v.errorf(p+".objective", "%s is out of range; allowed: above 0%% and below 100%% (100%% leaves no error budget)", s.Objective)
+		}
+		if v.d.has(p+".op") && !contains(ops, s.Op) {
+			v.errorf(p+".op", "unknown op %q; allowed: %s%s", s.Op, strings.Join(ops, ", "), suggest(s.Op, ops))
+		}
+		switch s.SLI {
+		case SLIAvailability:
+			v.notAllowed("applies to latency SLOs", p+".threshold")
+			v.notAllowed("applies to ratio SLOs", p+".good", p+".total", p+".url")
+		case SLILatency:
+			if v.required(p + ".threshold") {
+				v.positiveDuration(p+".threshold", s.Threshold, time.Minute)
+			}
+			v.notAllowed("applies to ratio SLOs", p+".good", p+".total", p+".url")
+		case SLIRatio:
+			v.notAllowed("applies to availability and latency SLOs", p+".op", p+".threshold")
+			for _, q := range []string{"good", "total"} {
+				if v.required(p+"."+q) && strings.TrimSpace(map[string]string{"good": s.Good, "total": s.Total}[q]) == "" {
+					v.errorf(p+"."+q, "is empty; give a PromQL query")
+				}
+			}
+			if v.required(p + ".url") {
+				v.httpURL(p+".url", s.URL)
+			}
+		}
+	}
+	v.unique("SLO name", names, func(i int) string { return fmt.Sprintf("slos[%d].name", i) })
+	if len(e.SLOs) == 0 && len(e.SteadyState.Probes) == 0 && len(e.Checks) == 0 && v.ok("slos", "steadyState", "steadyState.probes", "checks") {
+		v.errorf("", "nothing to judge: give at least one of slos, steadyState.probes or checks (a run with no criteria would pass vacuously)")
+	}
+}
+
+func (v *validator) abort() {
+	a := &v.e.Abort
+	w := &v.e.Workload
+	const p = "abort"
+	if v.d.has(p+".burnRate") && a.BurnRate < 0 {
+		v.errorf(p+".burnRate", "%g is negative; allowed: 0 (off) or above", a.BurnRate)
+	}
+	if a.BurnRate > 0 && len(v.e.SLOs) == 0 {
+		v.errorf(p+".burnRate", "needs at least one SLO to measure a burn rate")
+	}
+	if !(a.BurnRate > 0) && v.d.has(p+".window") {
+		v.keyErrorf(p+".window", "applies only with burnRate")
+	}
+	v.positiveDuration(p+".window", a.Window, time.Hour)
+	if v.d.has(p+".maxDuration") && v.ok("workload.warmup", "workload.duration") {
+		if run := w.Warmup + w.Duration; a.MaxDuration < run || a.MaxDuration > MaxRunDuration {
+			v.errorf(p+".maxDuration", "%s is out of range; allowed: from the run's length (warmup %s + duration %s = %s) up to %s", a.MaxDuration, w.Warmup, w.Duration, run, MaxRunDuration)
+		}
+	}
+}
+
+func (v *validator) checks() {
+	seen := map[Check]int{}
+	for i, c := range v.e.Checks {
+		p := fmt.Sprintf("checks[%d]", i)
+		if c == "" {
+			continue
+		}
+		if j, dup := seen[c]; dup {
+			v.errorf(p, "%s is already listed at checks[%d]", c, j)
+		}
+		seen[c] = i
+		if v.e.Target.Demo == nil {
+			v.errorf(p, "%s reads the demo workload's operation history; an external target has none", c)
+		}
+	}
+}
