@@ -1,0 +1,174 @@
+package workload
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"time"
+)
+
+// Distribution is how keys are chosen.
+type Distribution string
+
+// Key distributions.
+const (
+	// DistributionUniform picks every key with the same probability.
+	DistributionUniform Distribution = "uniform"
+	// DistributionZipf picks key k with probability proportional to
+	// (ZipfV + k)^(-ZipfS) (math/rand/v2's Zipf): k0 is the hottest key.
+	DistributionZipf Distribution = "zipf"
+)
+
+// Defaults filled in by Config.Validate. They are exported so that flags and the
+// experiment file can use the same values.
+const (
+	DefaultKeys         = 1000
+	DefaultDistribution = DistributionUniform
+	// DefaultReadRatio is the read share the experiment file uses when it says
+	// nothing. Validate does not fill it: 0 is a valid ratio (writes only).
+	DefaultReadRatio = 0.9
+	DefaultValueSize = 32
+	DefaultTimeout   = time.Second
+	// DefaultZipfS and DefaultZipfV: with 1000 keys, k0 draws about 18 % of the
+	// operations and the ten hottest keys about 48 %.
+	DefaultZipfS = 1.1
+	DefaultZipfV = 1.0
+	// DefaultMaxLateness is how long a request may wait for a free in-flight slot
+	// past its intended send time before it is dropped.
+	DefaultMaxLateness = 10 * time.Millisecond
+	// MinMaxInFlight and MaxMaxInFlight bound the default in-flight limit,
+	// 4 × rate × timeout. Every request in flight may hold a connection, and
+	// through the fault plane's proxy in the same process two more file
+	// descriptors: 4096 stays well inside common descriptor limits.
+	MinMaxInFlight = 16
+	MaxMaxInFlight = 4096
+)
+
+// Limits checked by Validate.
+const (
+	MaxRate      = 1e6
+	MaxValueSize = 1 << 20
+)
+
+// Config describes one workload run. The zero values of optional fields are
+// replaced by defaults in Validate.
+type Config struct {
+	// Rate is the constant arrival rate in requests per second (open model):
+	// request i is intended at i/Rate after the start. Required.
+	Rate float64
+	// Warmup is a phase before the measured one. Its requests are sent like any
+	// other, recorded in the history, and reported apart (Second.Warmup,
+	// Summary.Warmup) so that SLOs can leave them out.
+	Warmup time.Duration
+	// Duration is the length of the measured phase. Required.
+	Duration time.Duration
+
+	// Keys is the number of keys, named k0..k{Keys-1}.
+	Keys int
+	// Distribution picks keys: uniform (default) or zipf.
+	Distribution Distribution
+	// ZipfS (> 1) and ZipfV (>= 1) parameterise the zipf distribution.
+	ZipfS, ZipfV float64
+	// ReadRatio is the share of gets, in [0, 1]. Zero means writes only.
+	ReadRatio float64
+	// DeleteRatio is the share of deletes, in [0, 1 - ReadRatio]; the rest are puts.
+	DeleteRatio float64
+	// ValueSize is the size of written values in bytes.
+	ValueSize int
+
+	// Timeout bounds each request, counted from its actual send time.
+	Timeout time.Duration
+	// MaxInFlight bounds concurrent requests (the worker pool). The default is
+	// 4 × Rate × Timeout, at least MinMaxInFlight and at most MaxMaxInFlight.
+	MaxInFlight int
+	// MaxLateness is the drop rule: a request that has found no free worker by
+	// its intended time plus MaxLateness is dropped and counted, never queued.
+	MaxLateness time.Duration
+
+	// LatencyThresholds are the latencies for which each OpStats counts exactly
+	// how many good requests were slower (SlowerThan), for latency SLIs.
+	LatencyThresholds []time.Duration
+
+	// History, when set, receives every operation as one JSON line (DESIGN.md
+	// section 4) as it completes. It is written through a buffer and flushed
+	// before Run returns; Run does not close it.
+	History io.Writer
+	// OnSecond, when set, is called with every one-second bucket as it closes
+	// (its time has passed and all its requests have completed, so up to about
+	// Timeout after its end), in order, from one goroutine. It must not block
+	// for long: later seconds wait for it. The Second is never modified
+	// afterwards and may be kept. Run returns only after the last call.
+	OnSecond func(*Second)
+}
+
+// Validate fills defaults and checks every field, naming the field and the bound
+// in its error.
+func (c *Config) Validate() error {
+	if c.Keys == 0 {
+		c.Keys = DefaultKeys
+	}
+	if c.Distribution == "" {
+		c.Distribution = DefaultDistribution
+	}
+	if c.ZipfS == 0 {
+		c.ZipfS = DefaultZipfS
+	}
+	if c.ZipfV == 0 {
+		c.ZipfV = DefaultZipfV
+	}
+	if c.ValueSize == 0 {
+		c.ValueSize = DefaultValueSize
+	}
+	if c.Timeout == 0 {
+		c.Timeout = DefaultTimeout
+	}
+	if c.MaxLateness == 0 {
+		c.MaxLateness = DefaultMaxLateness
+	}
+	switch {
+	case !(c.Rate > 0) || c.Rate > MaxRate:
+		return fmt.Errorf("workload rate must be > 0 and <= %g requests/s, got %g", float64(MaxRate), c.Rate)
+	case c.Duration <= 0:
+		return fmt.Errorf("workload duration must be > 0, got %s", c.Duration)
+	case c.Warmup < 0:
+		return fmt.Errorf("workload warmup must be >= 0, got %s", c.Warmup)
+	case c.Keys < 1:
+		return fmt.Errorf("workload keys must be >= 1, got %d", c.Keys)
+	case c.Distribution != DistributionUniform && c.Distribution != DistributionZipf:
+		return fmt.Errorf("workload distribution must be uniform or zipf, got %q", c.Distribution)
+	case !(c.ZipfS > 1):
+		return fmt.Errorf("workload zipf s must be > 1, got %g", c.ZipfS)
+	case !(c.ZipfV >= 1):
+		return fmt.Errorf("workload zipf v must be >= 1, got %g", c.ZipfV)
+	case !(c.ReadRatio >= 0 && c.ReadRatio <= 1):
+		return fmt.Errorf("workload readRatio must be in [0, 1], got %g", c.ReadRatio)
+	case !(c.DeleteRatio >= 0 && c.DeleteRatio <= 1-c.ReadRatio):
+		return fmt.Errorf("workload deleteRatio must be in [0, 1 - readRatio = %g], got %g", 1-c.ReadRatio, c.DeleteRatio)
+	case c.ValueSize < 1 || c.ValueSize > MaxValueSize:
+		return fmt.Errorf("workload valueSize must be in [1, %d] bytes, got %d", MaxValueSize, c.ValueSize)
+	case c.Timeout < 0:
+		return fmt.Errorf("workload timeout must be > 0, got %s", c.Timeout)
+	case c.MaxLateness < 0:
+		return fmt.Errorf("workload maxLateness must be > 0, got %s", c.MaxLateness)
+	case c.MaxInFlight < 0:
+		return fmt.Errorf("workload maxInFlight must be >= 1, got %d", c.MaxInFlight)
+	}
+	for i, t := range c.LatencyThresholds {
+		if t <= 0 {
+			return fmt.Errorf("workload latencyThresholds[%d] must be > 0, got %s", i, t)
+		}
+	}
+	if c.MaxInFlight == 0 {
+		c.MaxInFlight = DefaultMaxInFlight(c.Rate, c.Timeout)
+	}
+	return nil
+}
+
+// DefaultMaxInFlight is 4 × rate × timeout, clamped to [MinMaxInFlight,
+// MaxMaxInFlight]: four times the requests a system that answers every request
+// just before its timeout would hold, so that in-flight exhaustion means the
+// generator, not the system, is the limit.
+func DefaultMaxInFlight(rate float64, timeout time.Duration) int {
+	n := math.Ceil(4 * rate * timeout.Seconds())
+	return int(min(max(n, MinMaxInFlight), MaxMaxInFlight))
+}

@@ -1,0 +1,189 @@
+package workload
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// Header names of the demo cluster's API (DESIGN.md section 5).
+const (
+	headerRequestID      = "X-Request-Id"
+	headerRequestTimeout = "X-Request-Timeout"
+)
+
+// maxReadBody bounds the body of a get the driver keeps; the demo cluster's
+// values are at most 1 MiB.
+const maxReadBody = 16 << 20
+
+// NewHTTPClient returns a client tuned for a load generator with up to
+// maxInFlight concurrent requests: keep-alive connections, as many idle
+// connections per host as requests in flight (so a burst does not close and
+// reopen connections), no compression, no HTTP/2 (one request per connection
+// keeps the requests independent), no client-level timeout (each request has
+// its own deadline).
+func NewHTTPClient(maxInFlight int) *http.Client {
+	maxInFlight = max(maxInFlight, 1)
+	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
+	return &http.Client{
+		Transport: &http.Transport{
+			Proxy:                 nil, // a chaos run must reach what it names, not an environment proxy
+			DialContext:           dialer.DialContext,
+			MaxIdleConns:          maxInFlight,
+			MaxIdleConnsPerHost:   maxInFlight,
+			IdleConnTimeout:       90 * time.Second,
+			DisableCompression:    true,
+			ForceAttemptHTTP2:     false,
+			ExpectContinueTimeout: 0,
+		},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+// KVDriver runs operations against the demo cluster's key-value API (DESIGN.md
+// section 5) over HTTP, round-robin over the base URLs (the gateways):
+//
+//	get    → GET    {base}/kv/{key}: 200 ok with the body; 404 ok, not found
+//	put    → PUT    {base}/kv/{key} with the value: 2xx ok
+//	delete → DELETE {base}/kv/{key}: 2xx or 404 ok
+//
+// Outcomes of bad requests follow what the system may have done:
+//   - a read that failed in any way is OutcomeFail: it changed nothing;
+//   - a write answered 429 or another 4xx, or whose connection was refused, is
+//     OutcomeFail: it was rejected before any work;
+//   - a write answered 5xx (including 503), timed out or lost its connection
+//     after being sent is OutcomeUnknown: the demo cluster answers 503 when a
+//     quorum write reached too few replicas, and the replicas it did reach keep
+//     the value, so a later read may see it.
+//
+// Every request carries X-Request-Id "op-<id>" and X-Request-Timeout with the
+// remaining budget, so the cluster neither works past the deadline nor loses the
+// trail.
+type KVDriver struct {
+	client *http.Client
+	bases  []string
+	next   atomic.Uint64
+}
+
+var _ Driver = (*KVDriver)(nil)
+
+// NewKVDriver returns a driver that round-robins over baseURLs (such as
+// "http://127.0.0.1:8080"). A nil client gets NewHTTPClient(MinMaxInFlight);
+// pass NewHTTPClient(cfg.MaxInFlight) to size the connection pool to the run.
+func NewKVDriver(baseURLs []string, client *http.Client) (*KVDriver, error) {
+	if len(baseURLs) == 0 {
+		return nil, errors.New("create kv driver: no base URLs")
+	}
+	d := &KVDriver{client: client, bases: make([]string, len(baseURLs))}
+	if d.client == nil {
+		d.client = NewHTTPClient(MinMaxInFlight)
+	}
+	for i, b := range baseURLs {
+		u, err := url.Parse(b)
+		if err != nil {
+			return nil, fmt.Errorf("create kv driver: base URL %q: %w", b, err)
+		}
+		if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("create kv driver: base URL %q: want http://host:port or https://host:port", b)
+		}
+		d.bases[i] = strings.TrimSuffix(b, "/")
+	}
+	return d, nil
+}
+
+// Do runs one operation. It returns when the answer is in or ctx is done.
+func (d *KVDriver) Do(ctx context.Context, op Op) Result {
+	var method string
+	var body io.Reader
+	switch op.Kind {
+	case OpGet:
+		method = http.MethodGet
+	case OpPut:
+		method = http.MethodPut
+		body = bytes.NewReader(op.Value)
+	case OpDelete:
+		method = http.MethodDelete
+	default:
+		return Result{Outcome: OutcomeFail, Class: ClassUnexpected,
+			Err: fmt.Errorf("kv driver: operation %s is not supported", op.Kind)}
+	}
+	base := d.bases[(d.next.Add(1)-1)%uint64(len(d.bases))]
+	req, err := http.NewRequestWithContext(ctx, method, base+"/kv/"+url.PathEscape(op.Key), body)
+	if err != nil {
+		return Result{Outcome: OutcomeFail, Class: ClassUnexpected, Err: fmt.Errorf("build %s request: %w", op.Kind, err)}
+	}
+	req.Header.Set(headerRequestID, "op-"+strconv.FormatUint(op.ID, 10))
+	if dl, ok := ctx.Deadline(); ok {
+		req.Header.Set(headerRequestTimeout, max(time.Until(dl), time.Microsecond).String())
+	}
+	if op.Kind == OpPut {
+		req.Header.Set("Content-Type", "application/octet-stream")
+	}
+	resp, err := d.client.Do(req)
+	if err != nil {
+		return transportResult(ctx, op.Kind, fmt.Errorf("%s %s: %w", op.Kind, op.Key, err))
+	}
+	defer resp.Body.Close()
+
+	res := Result{Code: resp.StatusCode}
+	if op.Kind == OpGet && resp.StatusCode == http.StatusOK {
+		v, err := io.ReadAll(io.LimitReader(resp.Body, maxReadBody))
+		if err != nil {
+			return transportResult(ctx, op.Kind, fmt.Errorf("read %s %s answer: %w", op.Kind, op.Key, err))
+		}
+		res.Outcome, res.Found, res.Value = OutcomeOK, true, v
+		return res
+	}
+	// Drain a little so the connection can be reused.
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+
+	code := resp.StatusCode
+	switch {
+	case code == http.StatusNotFound && (op.Kind == OpGet || op.Kind == OpDelete):
+		res.Outcome = OutcomeOK
+	case code >= 200 && code < 300 && op.Kind != OpGet:
+		res.Outcome = OutcomeOK
+	case code == http.StatusTooManyRequests:
+		res.Outcome, res.Class = OutcomeFail, ClassRateLimited
+	case code >= 500:
+		res.Outcome, res.Class = OutcomeUnknown, ClassServerError
+		if op.Kind == OpGet {
+			res.Outcome = OutcomeFail
+		}
+	default:
+		res.Outcome, res.Class = OutcomeFail, ClassUnexpected
+	}
+	if res.Outcome != OutcomeOK {
+		res.Err = fmt.Errorf("%s %s: status %d", op.Kind, op.Key, code)
+	}
+	return res
+}
+
+// transportResult classifies a request that got no complete answer.
+func transportResult(ctx context.Context, kind OpKind, err error) Result {
+	res := Result{Outcome: OutcomeUnknown, Class: ClassTransport, Err: err}
+	var ne net.Error
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) ||
+		errors.As(err, &ne) && ne.Timeout() {
+		res.Class = ClassTimeout
+	}
+	var oe *net.OpError
+	if errors.Is(err, syscall.ECONNREFUSED) || errors.As(err, &oe) && oe.Op == "dial" {
+		// No connection, so nothing was sent: the write certainly did not happen.
+		res.Outcome = OutcomeFail
+	}
+	if kind == OpGet {
+		res.Outcome = OutcomeFail
+	}
+	return res
+}

@@ -1,0 +1,283 @@
+package workload
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+)
+
+// OpKind is what an operation does to a key.
+type OpKind uint8
+
+// Operation kinds. The generator issues get, put and delete; cas exists so that
+// histories recorded by other clients (and future drivers) can be read back.
+const (
+	OpGet OpKind = iota + 1
+	OpPut
+	OpDelete
+	OpCAS
+)
+
+// String returns the kind's name as written in the history: get, put, delete, cas.
+func (k OpKind) String() string {
+	switch k {
+	case OpGet:
+		return "get"
+	case OpPut:
+		return "put"
+	case OpDelete:
+		return "delete"
+	case OpCAS:
+		return "cas"
+	}
+	return "OpKind(" + strconv.Itoa(int(k)) + ")"
+}
+
+// IsWrite reports whether the operation may change the store.
+func (k OpKind) IsWrite() bool { return k == OpPut || k == OpDelete || k == OpCAS }
+
+// MarshalText implements encoding.TextMarshaler.
+func (k OpKind) MarshalText() ([]byte, error) {
+	if k < OpGet || k > OpCAS {
+		return nil, fmt.Errorf("marshal op kind: unknown kind %d", k)
+	}
+	return []byte(k.String()), nil
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (k *OpKind) UnmarshalText(b []byte) error {
+	switch string(b) {
+	case "get":
+		*k = OpGet
+	case "put":
+		*k = OpPut
+	case "delete":
+		*k = OpDelete
+	case "cas":
+		*k = OpCAS
+	default:
+		return fmt.Errorf("unknown op %q (valid: get, put, delete, cas)", b)
+	}
+	return nil
+}
+
+// Op is one operation handed to a Driver.
+type Op struct {
+	// ID is the operation's position in the schedule (0, 1, 2, ...). Dropped
+	// requests keep their ID, so IDs in a history may have gaps.
+	ID uint64
+	// Client is the logical client (Jepsen's "process") that issues the
+	// operation. A client runs one operation at a time; after an operation whose
+	// outcome is unknown the client is retired and its worker takes a new number,
+	// because the old operation may still take effect at any later time.
+	Client int
+	Kind   OpKind
+	Key    string
+	// Value is the value a put writes (unique per operation, see MakeValue).
+	Value []byte
+	// Expect is a cas's expected old value. The generator never sets it.
+	Expect []byte
+}
+
+// Outcome says whether an operation took effect.
+//
+// The zero value is OutcomeUnknown so that a driver that says nothing claims
+// nothing.
+type Outcome uint8
+
+// Outcomes, as in Jepsen's :ok, :fail and :info.
+const (
+	// OutcomeUnknown: the operation may or may not have taken effect, now or at
+	// any later time (a write that timed out, lost its connection after being
+	// sent, or was answered 5xx by a system that may have applied it partly).
+	OutcomeUnknown Outcome = iota
+	// OutcomeOK: the operation took effect (a read returned a value or a
+	// definite not-found).
+	OutcomeOK
+	// OutcomeFail: the operation certainly did not take effect.
+	OutcomeFail
+)
+
+// String returns the outcome as written in the history: ok, fail, unknown.
+func (o Outcome) String() string {
+	switch o {
+	case OutcomeOK:
+		return "ok"
+	case OutcomeFail:
+		return "fail"
+	case OutcomeUnknown:
+		return "unknown"
+	}
+	return "Outcome(" + strconv.Itoa(int(o)) + ")"
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (o Outcome) MarshalText() ([]byte, error) {
+	if o > OutcomeFail {
+		return nil, fmt.Errorf("marshal outcome: unknown outcome %d", o)
+	}
+	return []byte(o.String()), nil
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (o *Outcome) UnmarshalText(b []byte) error {
+	switch string(b) {
+	case "ok":
+		*o = OutcomeOK
+	case "fail":
+		*o = OutcomeFail
+	case "unknown":
+		*o = OutcomeUnknown
+	default:
+		return fmt.Errorf("unknown outcome %q (valid: ok, fail, unknown)", b)
+	}
+	return nil
+}
+
+// ErrorClass says why a request counts as bad for availability.
+type ErrorClass uint8
+
+// Error classes. ClassNone is a good request.
+const (
+	ClassNone ErrorClass = iota
+	// ClassServerError: the server answered 5xx (503 shed or no quorum, 504
+	// deadline passed, 500).
+	ClassServerError
+	// ClassRateLimited: the server answered 429.
+	ClassRateLimited
+	// ClassTimeout: no answer within the per-request timeout.
+	ClassTimeout
+	// ClassTransport: the connection failed (refused, reset, closed early).
+	ClassTransport
+	// ClassUnexpected: any other answer the driver did not expect (e.g. 400).
+	ClassUnexpected
+)
+
+// String names the class as used in reports: none, 5xx, 429, timeout,
+// transport, unexpected.
+func (c ErrorClass) String() string {
+	switch c {
+	case ClassNone:
+		return "none"
+	case ClassServerError:
+		return "5xx"
+	case ClassRateLimited:
+		return "429"
+	case ClassTimeout:
+		return "timeout"
+	case ClassTransport:
+		return "transport"
+	case ClassUnexpected:
+		return "unexpected"
+	}
+	return "ErrorClass(" + strconv.Itoa(int(c)) + ")"
+}
+
+// Result is what a Driver reports for one operation.
+type Result struct {
+	// Outcome decides how the history records the operation. A request is good
+	// for availability exactly when Outcome is OutcomeOK.
+	Outcome Outcome
+	// Class says why a request that is not OK is bad. A driver that leaves it
+	// ClassNone on a bad request gets ClassUnexpected.
+	Class ErrorClass
+	// Code is the protocol's status code (HTTP status), 0 when there was none.
+	Code int
+	// Found is false for a read of a missing key (an OK outcome).
+	Found bool
+	// Value is the value read, for a get that found its key.
+	Value []byte
+	// Err explains a bad request; nil for a good one.
+	Err error
+}
+
+// Driver executes operations against a system. Do must return when ctx is done
+// (the workload gives every operation a deadline of Config.Timeout) and must be
+// safe for concurrent use.
+type Driver interface {
+	Do(ctx context.Context, op Op) Result
+}
+
+// DriverFunc adapts a function to the Driver interface.
+type DriverFunc func(ctx context.Context, op Op) Result
+
+// Do calls f(ctx, op).
+func (f DriverFunc) Do(ctx context.Context, op Op) Result { return f(ctx, op) }
+
+// OpGenerator draws the sequence of operations: for each ID in order, a kind by
+// the read and delete ratios and a key by the distribution. It is a pure function
+// of the seed and the configuration: identical seeds give identical sequences.
+// Values are not drawn; the worker that runs a put fills it with MakeValue.
+// An OpGenerator is not safe for concurrent use.
+type OpGenerator struct {
+	rng         *rand.Rand
+	zipf        *rand.Zipf
+	keys        []string
+	readRatio   float64
+	deleteRatio float64
+	next        uint64
+}
+
+// NewOpGenerator returns a generator over cfg's keys, kinds and distribution.
+// cfg must have passed Validate.
+func NewOpGenerator(cfg Config, rng *rand.Rand) *OpGenerator {
+	g := &OpGenerator{
+		rng:         rng,
+		keys:        make([]string, cfg.Keys),
+		readRatio:   cfg.ReadRatio,
+		deleteRatio: cfg.DeleteRatio,
+	}
+	for i := range g.keys {
+		g.keys[i] = KeyName(i)
+	}
+	if cfg.Distribution == DistributionZipf {
+		g.zipf = rand.NewZipf(rng, cfg.ZipfS, cfg.ZipfV, uint64(cfg.Keys-1))
+	}
+	return g
+}
+
+// Next returns the next operation with ID, Kind and Key set.
+func (g *OpGenerator) Next() Op {
+	op := Op{ID: g.next}
+	g.next++
+	// Always draw both numbers so the key sequence does not depend on the kind
+	// sequence (changing readRatio keeps the keys of a given seed).
+	u := g.rng.Float64()
+	var k int
+	if g.zipf != nil {
+		k = int(g.zipf.Uint64())
+	} else {
+		k = g.rng.IntN(len(g.keys))
+	}
+	switch {
+	case u < g.readRatio:
+		op.Kind = OpGet
+	case u < g.readRatio+g.deleteRatio:
+		op.Kind = OpDelete
+	default:
+		op.Kind = OpPut
+	}
+	op.Key = g.keys[k]
+	return op
+}
+
+// KeyName is the name of key number i: k0, k1, ...
+func KeyName(i int) string { return "k" + strconv.Itoa(i) }
+
+// MakeValue returns the value that client writes in operation id:
+// "v-<client>-<id>-" padded with 'x' to size bytes. The prefix makes every
+// written value unique within a run, so a checker can tell which write a read
+// saw; when size is smaller than the prefix the value is the prefix alone.
+func MakeValue(client int, id uint64, size int) []byte {
+	b := make([]byte, 0, max(size, 24))
+	b = append(b, "v-"...)
+	b = strconv.AppendInt(b, int64(client), 10)
+	b = append(b, '-')
+	b = strconv.AppendUint(b, id, 10)
+	b = append(b, '-')
+	for len(b) < size {
+		b = append(b, 'x')
+	}
+	return b
+}
