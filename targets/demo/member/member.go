@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"strings"
@@ -101,6 +102,9 @@ func Run(ctx context.Context, cfg demo.MemberConfig, opts Options) error {
 	control.id, control.role, control.token = cfg.ID, cfg.Role, opts.ControlToken
 	control.metrics, control.log = m, log
 	mux.Handle("/control/v1/", control)
+	// Profiles, for finding where a member spends its time under load.
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 
 	srv := &http.Server{
 		Handler:           mux,

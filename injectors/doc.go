@@ -1,0 +1,43 @@
+// Package injectors applies faults to a running target and takes them away
+// again (DESIGN.md sections 4 and 6).
+//
+// One small interface, one file per kind: an Injector applies a Fault to a
+// targets.Target and returns its Revert, which is idempotent. A Registry maps
+// kinds to injectors; DefaultRegistry holds every built-in kind:
+//
+//	link faults, through the target's fault plane (toxiproxy):
+//	  partition  drop: `timeout` toxic (0) on both streams of each cut link;
+//	             reject: the cut links' proxies disabled (connections refused)
+//	  latency    `latency` toxic on the answers (downstream), Delay ± Jitter
+//	  bandwidth  `bandwidth` toxic on both streams
+//	  reset      `reset_peer` toxic on both streams
+//	  blackhole  `timeout` toxic (0) on both streams of the selected links
+//	membership faults, through the target's runtime:
+//	  crash      Kill; revert Start (data kept)
+//	  pause      Pause; revert Resume
+//	  restart    Stop; revert Start
+//	  clockSkew  control clock-skew offset; revert offset 0 (demo nodes)
+//	  corrupt    control corrupt; nothing to revert (demo nodes repair)
+//
+// Toxics are named after their fault (ToxicName), so a revert removes only
+// its own and two faults can share a link. A fault on several targets is
+// applied to all or, when one fails, to none.
+//
+// A Tracker is what a runner uses: it applies faults through a registry,
+// keeps their reverts (RevertAll on every exit path, newest first) and
+// journals everything in the run's Ledger, an fsynced NDJSON file in the state
+// directory (StateDir) whose intent record precedes every change. After
+// chaosctl was killed, Recover reads the ledgers of unfinished runs and
+// removes what they left: member processes (verified, never a process that
+// reused a pid), the run's proxies, a temporary run directory.
+//
+//	ledger, err := injectors.CreateLedger(stateDir, injectors.RunInfo{Run: id, Runtime: "process", Dir: dir, TempDir: true})
+//	target, err := targets.StartProcessDemo(ctx, spec, targets.ProcessOptions{..., OnStarted: ledger.OnStarted})
+//	err = ledger.Plane(target.Plane().URL(), true)
+//	tr := injectors.NewTracker(injectors.DefaultRegistry(), target, ledger, log)
+//	defer tr.RevertAll(context.WithoutCancel(ctx))
+//	err = tr.Apply(ctx, injectors.Fault{Name: "slow-n2", Kind: injectors.KindLatency, Targets: []string{"n2"}, Delay: 100 * time.Millisecond})
+//	...
+//	err = tr.Revert(ctx, "slow-n2")
+//	err = ledger.End(injectors.OutcomeCompleted)
+package injectors

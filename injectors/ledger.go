@@ -1,0 +1,354 @@
+package injectors
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/chaosctl/chaosctl/targets"
+)
+
+// EnvStateDir overrides the state directory.
+const EnvStateDir = "CHAOSCTL_STATE_DIR"
+
+// StateDir returns chaosctl's state directory: $CHAOSCTL_STATE_DIR, else
+// $XDG_STATE_HOME/chaosctl, else ~/.local/state/chaosctl.
+func StateDir() (string, error) {
+	if d := os.Getenv(EnvStateDir); d != "" {
+		return d, nil
+	}
+	if d := os.Getenv("XDG_STATE_HOME"); d != "" {
+		return filepath.Join(d, "chaosctl"), nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", fmt.Errorf("find the state directory (set %s): %w", EnvStateDir, err)
+	}
+	return filepath.Join(home, ".local", "state", "chaosctl"), nil
+}
+
+// LedgerDir is the folder of the ledgers in stateDir, one file per run.
+func LedgerDir(stateDir string) string { return filepath.Join(stateDir, "ledger") }
+
+// RecordType says what a ledger record is.
+type RecordType string
+
+// Ledger record types.
+const (
+	RecordRunStart          RecordType = "run-start"           // the run, its chaosctl process, runtime and directory
+	RecordPlane             RecordType = "plane"               // the toxiproxy server of the fault plane
+	RecordMember            RecordType = "member"              // a member process started (also on restarts)
+	RecordFaultIntent       RecordType = "fault-intent"        // about to apply a fault: written before anything is touched
+	RecordFaultApplied      RecordType = "fault-applied"       // the fault is in place
+	RecordFaultFailed       RecordType = "fault-failed"        // applying failed; nothing of it remains
+	RecordFaultReverted     RecordType = "fault-reverted"      // the fault is gone
+	RecordFaultRevertFailed RecordType = "fault-revert-failed" // reverting failed; the fault may remain
+	RecordRecoveryFailed    RecordType = "recovery-failed"     // `chaosctl recover` could not finish; it will try again
+	RecordRunEnd            RecordType = "run-end"             // nothing of the run remains
+)
+
+// Outcomes of a run-end record written by chaosctl itself (runners may
+// write their own, such as a verdict).
+const (
+	OutcomeCompleted = "completed"
+	OutcomeRecovered = "recovered" // written by Recover
+)
+
+// Record is one line of a ledger. Fields not used by its type are empty.
+type Record struct {
+	Time time.Time  `json:"time"`
+	Type RecordType `json:"type"`
+	Run  string     `json:"run"`
+
+	// run-start: chaosctl's process (PIDStart and BootID tell a reused pid
+	// apart), the runtime, the run directory and whether it is temporary.
+	PID      int    `json:"pid,omitempty"`
+	PIDStart uint64 `json:"pidStart,omitempty"`
+	BootID   string `json:"bootId,omitempty"`
+	Runtime  string `json:"runtime,omitempty"`
+	Dir      string `json:"dir,omitempty"`
+	TempDir  bool   `json:"tempDir,omitempty"`
+	// run-start or plane: the toxiproxy API, and whether chaosctl embedded
+	// it (it then dies with chaosctl).
+	PlaneURL      string `json:"planeUrl,omitempty"`
+	PlaneEmbedded bool   `json:"planeEmbedded,omitempty"`
+
+	// member: the process started.
+	Member *ProcessRef `json:"member,omitempty"`
+
+	// fault-*: the fault (whole in the intent, by name after), the
+	// processes of its targets at the time (intent), and the error.
+	Fault     *Fault       `json:"fault,omitempty"`
+	FaultName string       `json:"faultName,omitempty"`
+	Processes []ProcessRef `json:"processes,omitempty"`
+	Error     string       `json:"error,omitempty"`
+
+	// run-end.
+	Outcome string `json:"outcome,omitempty"`
+}
+
+// ProcessRef names a member's process so that recovery finds it again and
+// never mistakes another process that reused the pid for it.
+type ProcessRef struct {
+	ID    string `json:"id"`
+	Role  string `json:"role,omitempty"`
+	Addr  string `json:"addr,omitempty"`
+	PID   int    `json:"pid"`
+	Start uint64 `json:"start,omitempty"` // start time in clock ticks since boot
+}
+
+// RunInfo describes a run when its ledger is created.
+type RunInfo struct {
+	Run           string // run id: letters, digits, '.', '_', '-'
+	Runtime       string // process, docker, external
+	Dir           string // run directory
+	TempDir       bool   // the run directory is temporary: recovery removes it
+	PlaneURL      string // toxiproxy API, when known now (else see Ledger.Plane)
+	PlaneEmbedded bool
+	// PID is chaosctl's process; 0 means this process.
+	PID int
+}
+
+var runIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$`)
+
+// ErrLedgerClosed is returned by writes after End or Close.
+var ErrLedgerClosed = errors.New("ledger closed")
+
+// Ledger is a run's append-only NDJSON journal of what chaosctl started and
+// applied, every record fsynced before the call returns, so `chaosctl
+// recover` can undo it after chaosctl was killed. While open, the ledger
+// holds an exclusive flock on its file: recovery never touches a run whose
+// chaosctl still holds it. It is safe for concurrent use.
+type Ledger struct {
+	run  string
+	path string
+
+	mu      sync.Mutex
+	f       *os.File
+	hookErr error // first failure of the OnStarted hook, which cannot return it
+}
+
+// CreateLedger creates the ledger of a new run in stateDir and writes its
+// run-start record.
+func CreateLedger(stateDir string, info RunInfo) (*Ledger, error) {
+	if !runIDPattern.MatchString(info.Run) {
+		return nil, fmt.Errorf("create ledger: run id %q: use letters, digits, '.', '_' or '-'", info.Run)
+	}
+	dir := LedgerDir(stateDir)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create ledger: %w", err)
+	}
+	path := filepath.Join(dir, info.Run+".ndjson")
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("create ledger: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("create ledger: lock %s: %w", path, err)
+	}
+	l := &Ledger{run: info.Run, path: path, f: f}
+	pid := info.PID
+	if pid == 0 {
+		pid = os.Getpid()
+	}
+	err = l.write(Record{
+		Type: RecordRunStart, PID: pid, PIDStart: procStart(pid), BootID: bootID(),
+		Runtime: info.Runtime, Dir: info.Dir, TempDir: info.TempDir,
+		PlaneURL: info.PlaneURL, PlaneEmbedded: info.PlaneEmbedded,
+	})
+	if err == nil {
+		err = syncDir(dir) // the new file's name must survive a crash too
+	}
+	if err != nil {
+		f.Close()
+		_ = os.Remove(path)
+		return nil, fmt.Errorf("create ledger: %w", err)
+	}
+	return l, nil
+}
+
+// Path is the ledger's file.
+func (l *Ledger) Path() string { return l.path }
+
+// Run is the run id.
+func (l *Ledger) Run() string { return l.run }
+
+// Plane records the fault plane's toxiproxy API once it is known.
+func (l *Ledger) Plane(url string, embedded bool) error {
+	return l.write(Record{Type: RecordPlane, PlaneURL: url, PlaneEmbedded: embedded})
+}
+
+// Members records started member processes.
+func (l *Ledger) Members(members []targets.Member) error {
+	var errs []error
+	for _, m := range members {
+		ref := ProcessRef{ID: m.ID, Role: m.Role, Addr: m.Addr, PID: m.PID, Start: procStart(m.PID)}
+		errs = append(errs, l.write(Record{Type: RecordMember, Member: &ref}))
+	}
+	return errors.Join(errs...)
+}
+
+// OnStarted is Members in the shape of targets.ProcessOptions.OnStarted; a
+// failure is kept and returned by Err (and by End).
+func (l *Ledger) OnStarted(members []targets.Member) {
+	if err := l.Members(members); err != nil {
+		l.mu.Lock()
+		if l.hookErr == nil {
+			l.hookErr = err
+		}
+		l.mu.Unlock()
+	}
+}
+
+// Err returns the first failure of OnStarted.
+func (l *Ledger) Err() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.hookErr
+}
+
+// Intent records that f is about to be applied; procs are its targets'
+// processes as they are now.
+func (l *Ledger) Intent(f Fault, procs []ProcessRef) error {
+	return l.write(Record{Type: RecordFaultIntent, Fault: &f, FaultName: f.Name, Processes: procs})
+}
+
+// Applied records that fault name is in place.
+func (l *Ledger) Applied(name string) error {
+	return l.write(Record{Type: RecordFaultApplied, FaultName: name})
+}
+
+// ApplyFailed records that applying fault name failed and nothing remains.
+func (l *Ledger) ApplyFailed(name string, cause error) error {
+	return l.write(Record{Type: RecordFaultFailed, FaultName: name, Error: errText(cause)})
+}
+
+// Reverted records that fault name is gone.
+func (l *Ledger) Reverted(name string) error {
+	return l.write(Record{Type: RecordFaultReverted, FaultName: name})
+}
+
+// RevertFailed records that reverting fault name failed.
+func (l *Ledger) RevertFailed(name string, cause error) error {
+	return l.write(Record{Type: RecordFaultRevertFailed, FaultName: name, Error: errText(cause)})
+}
+
+// End writes the run-end record and closes the ledger; recovery then leaves
+// the run alone. It returns the OnStarted failure, if any, too.
+func (l *Ledger) End(outcome string) error {
+	err := l.write(Record{Type: RecordRunEnd, Outcome: outcome})
+	return errors.Join(err, l.Err(), l.Close())
+}
+
+// Close closes the ledger without an end record: the run stays recoverable
+// (after this process is gone). It is idempotent.
+func (l *Ledger) Close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.f == nil {
+		return nil
+	}
+	err := l.f.Close() // releases the flock
+	l.f = nil
+	if err != nil {
+		return fmt.Errorf("close ledger %s: %w", l.path, err)
+	}
+	return nil
+}
+
+func (l *Ledger) write(r Record) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.f == nil {
+		return fmt.Errorf("ledger %s: %w", l.path, ErrLedgerClosed)
+	}
+	return appendRecord(l.f, l.run, r)
+}
+
+// appendRecord writes r as one line and fsyncs it.
+func appendRecord(f *os.File, run string, r Record) error {
+	r.Run = run
+	if r.Time.IsZero() {
+		r.Time = time.Now().UTC()
+	}
+	b, err := json.Marshal(r)
+	if err != nil {
+		return fmt.Errorf("ledger: encode %s record: %w", r.Type, err)
+	}
+	if _, err := f.Write(append(b, '\n')); err != nil {
+		return fmt.Errorf("ledger: append %s record: %w", r.Type, err)
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("ledger: sync %s record: %w", r.Type, err)
+	}
+	return nil
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("sync %s: %w", dir, err)
+	}
+	return nil
+}
+
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+// ReadLedger reads every record of a ledger file. A torn last line (chaosctl
+// killed in the middle of a write) is ignored; a bad line elsewhere is an
+// error.
+func ReadLedger(path string) ([]Record, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read ledger: %w", err)
+	}
+	return parseLedger(path, b)
+}
+
+func parseLedger(path string, b []byte) ([]Record, error) {
+	var out []Record
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	sc.Buffer(make([]byte, 0, 64<<10), 16<<20)
+	line := 0
+	for sc.Scan() {
+		line++
+		text := bytes.TrimSpace(sc.Bytes())
+		if len(text) == 0 {
+			continue
+		}
+		var r Record
+		if err := json.Unmarshal(text, &r); err != nil {
+			if !bytes.HasSuffix(b, []byte("\n")) && isLastLine(b, sc.Bytes()) {
+				break // torn final write
+			}
+			return out, fmt.Errorf("read ledger %s:%d: %w", path, line, err)
+		}
+		out = append(out, r)
+	}
+	if err := sc.Err(); err != nil {
+		return out, fmt.Errorf("read ledger %s: %w", path, err)
+	}
+	return out, nil
+}
+
+func isLastLine(all, line []byte) bool {
+	return bytes.HasSuffix(all, line)
+}

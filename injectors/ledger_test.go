@@ -1,0 +1,84 @@
+package injectors_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/chaosctl/chaosctl/injectors"
+)
+
+func TestStateDir(t *testing.T) {
+	home, err := os.UserHomeDir()
+	if err != nil {
+		t.Skip("no home directory")
+	}
+	tests := []struct {
+		name, env, xdg, want string
+	}{
+		{"explicit", "/srv/chaos", "/x", "/srv/chaos"},
+		{"xdg", "", "/x", "/x/chaosctl"},
+		{"default", "", "", filepath.Join(home, ".local", "state", "chaosctl")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv(injectors.EnvStateDir, tt.env)
+			t.Setenv("XDG_STATE_HOME", tt.xdg)
+			got, err := injectors.StateDir()
+			if err != nil || got != tt.want {
+				t.Fatalf("StateDir() = %q, %v; want %q", got, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestLedgerRecordsAndTornLastLine(t *testing.T) {
+	dir := t.TempDir()
+	l, err := injectors.CreateLedger(dir, injectors.RunInfo{Run: "r1", Runtime: "process", Dir: "/tmp/r1", TempDir: true, PlaneURL: "http://127.0.0.1:1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := injectors.CreateLedger(dir, injectors.RunInfo{Run: "r1"}); err == nil {
+		t.Error("a second ledger for run r1 was created")
+	}
+	if _, err := injectors.CreateLedger(dir, injectors.RunInfo{Run: "../escape"}); err == nil {
+		t.Error("a ledger with run id ../escape was created")
+	}
+	if err := l.Intent(injectors.Fault{Name: "f", Kind: injectors.KindPause}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Applied("f"); err == nil {
+		t.Error("a write after Close succeeded")
+	}
+	// chaosctl killed in the middle of a write leaves a torn last line.
+	f, err := os.OpenFile(l.Path(), os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString(`{"time":"2026-01-01T00:00:00Z","type":"fault-app`); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	recs, err := injectors.ReadLedger(l.Path())
+	if err != nil {
+		t.Fatalf("read a ledger with a torn last line: %v", err)
+	}
+	if len(recs) != 2 || recs[0].Type != injectors.RecordRunStart || recs[1].Type != injectors.RecordFaultIntent {
+		t.Fatalf("records %+v, want run-start and fault-intent", recs)
+	}
+	st := recs[0]
+	if st.Run != "r1" || st.PID != os.Getpid() || st.PIDStart == 0 || st.Dir != "/tmp/r1" || !st.TempDir || st.PlaneURL != "http://127.0.0.1:1" {
+		t.Errorf("run-start record %+v does not describe the run", st)
+	}
+	if info, err := os.Stat(l.Path()); err != nil || info.Mode().Perm() != 0o600 {
+		t.Errorf("ledger file mode: %v, %v; want 0600", info.Mode(), err)
+	}
+	b, _ := os.ReadFile(l.Path())
+	if lines := strings.Count(string(b), "\n"); lines != 2 {
+		t.Errorf("ledger has %d complete lines, want 2", lines)
+	}
+}

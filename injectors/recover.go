@@ -1,0 +1,515 @@
+package injectors
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	toxiclient "github.com/Shopify/toxiproxy/v2/client"
+	"github.com/sirupsen/logrus"
+
+	"github.com/chaosctl/chaosctl/targets/faultplane"
+)
+
+// Process actions of a recovery.
+const (
+	ActionKilled   = "killed"       // thawed (SIGCONT), then SIGKILL
+	ActionGone     = "already gone" // nothing to do
+	ActionResumed  = "resumed"      // a paused process chaosctl did not start was thawed
+	ActionLeftOver = "left alone"   // the pid is no longer the recorded process
+	ActionFailed   = "failed"
+)
+
+// RecoveryReport says what Recover found and did.
+type RecoveryReport struct {
+	StateDir string `json:"stateDir"`
+	// Runs are the runs chaosctl left behind, each with what was done.
+	Runs []RunRecovery `json:"runs"`
+	// Live are unfinished runs that were left alone: their chaosctl still runs.
+	Live []LiveRun `json:"live,omitempty"`
+}
+
+// LiveRun is an unfinished run whose chaosctl still runs.
+type LiveRun struct {
+	Run    string `json:"run"`
+	PID    int    `json:"pid,omitempty"`
+	Ledger string `json:"ledger"`
+	Reason string `json:"reason"`
+}
+
+// RunRecovery is what Recover did for one run.
+type RunRecovery struct {
+	Run     string    `json:"run"`
+	Ledger  string    `json:"ledger"`
+	PID     int       `json:"pid,omitempty"` // the chaosctl that is gone
+	Started time.Time `json:"started,omitzero"`
+	Runtime string    `json:"runtime,omitempty"`
+	// OpenFaults were applied (or about to be) and never reverted.
+	OpenFaults []string        `json:"openFaults,omitempty"`
+	Processes  []ProcessAction `json:"processes,omitempty"`
+	// Proxies says what happened to the run's toxiproxy proxies (deleting a
+	// proxy removes its toxics, so every link fault goes with it).
+	Proxies string `json:"proxies"`
+	// Dir and DirAction: the run directory and what happened to it.
+	Dir       string `json:"dir,omitempty"`
+	DirAction string `json:"dirAction,omitempty"`
+	// Done: every step succeeded and a run-end record was appended, so the
+	// next Recover leaves the run alone. Otherwise Errors say what failed,
+	// and the next Recover tries again.
+	Done   bool     `json:"done"`
+	Errors []string `json:"errors,omitempty"`
+}
+
+// ProcessAction is what happened to one recorded process.
+type ProcessAction struct {
+	ID     string `json:"id"`
+	PID    int    `json:"pid"`
+	Action string `json:"action"`
+	Detail string `json:"detail,omitempty"`
+}
+
+// Timeouts of a recovery.
+const (
+	recoverKillWait  = 5 * time.Second // for a killed process to be gone
+	recoverPlanePing = 2 * time.Second // for the toxiproxy API to answer
+)
+
+// Recover finishes the runs that a killed chaosctl left behind: runs whose
+// ledger in stateDir has no end record and whose chaosctl process is gone
+// (its ledger lock is free and its pid is dead or reused). For each it thaws
+// and kills the member processes still alive (each verified to be that
+// member: same start time, a `node --config` command line with the member's
+// id, its data or log in the run directory; another process that reused the
+// pid is never touched), thaws paused processes it did not start, deletes the
+// run's proxies on a still reachable toxiproxy server, removes the run
+// directory when it was temporary, and appends a run-end record with outcome
+// "recovered". It is idempotent: a second call finds nothing to do.
+//
+// The report is complete even when err is not nil; err joins every run that
+// could not be fully recovered (the next call retries those).
+func Recover(ctx context.Context, stateDir string, log *logrus.Entry) (*RecoveryReport, error) {
+	rep := &RecoveryReport{StateDir: stateDir, Runs: []RunRecovery{}}
+	paths, err := filepath.Glob(filepath.Join(LedgerDir(stateDir), "*.ndjson"))
+	if err != nil {
+		return rep, fmt.Errorf("recover: list ledgers: %w", err)
+	}
+	slices.Sort(paths)
+	var errs []error
+	for _, path := range paths {
+		if err := ctx.Err(); err != nil {
+			errs = append(errs, fmt.Errorf("recover: %w", err))
+			break
+		}
+		rr, live, err := recoverRun(ctx, path, log)
+		switch {
+		case err != nil:
+			errs = append(errs, fmt.Errorf("recover %s: %w", path, err))
+		case live != nil:
+			rep.Live = append(rep.Live, *live)
+		case rr != nil:
+			rep.Runs = append(rep.Runs, *rr)
+			if !rr.Done {
+				errs = append(errs, fmt.Errorf("recover run %s: %s", rr.Run, strings.Join(rr.Errors, "; ")))
+			}
+		}
+	}
+	return rep, errors.Join(errs...)
+}
+
+// recoverRun recovers the run of one ledger. It returns nil, nil, nil for a
+// finished run.
+func recoverRun(ctx context.Context, path string, log *logrus.Entry) (*RunRecovery, *LiveRun, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer f.Close() // releases the lock
+	b, err := io.ReadAll(f)
+	if err != nil {
+		return nil, nil, err
+	}
+	recs, err := parseLedger(path, b)
+	if err != nil {
+		return nil, nil, err
+	}
+	run := strings.TrimSuffix(filepath.Base(path), ".ndjson")
+	var start Record
+	for _, r := range recs {
+		if r.Type == RecordRunStart {
+			start = r
+			break
+		}
+	}
+	for _, r := range recs {
+		if r.Type == RecordRunEnd {
+			return nil, nil, nil
+		}
+	}
+	// The run's chaosctl holds an exclusive lock for as long as it runs.
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, &LiveRun{Run: run, PID: start.PID, Ledger: path,
+				Reason: "the ledger is locked: its chaosctl still runs (or another recover is at it)"}, nil
+		}
+		return nil, nil, fmt.Errorf("lock ledger: %w", err)
+	}
+	// Re-read under the lock: the run may have ended meanwhile.
+	if b, err = os.ReadFile(path); err != nil {
+		return nil, nil, err
+	}
+	if recs, err = parseLedger(path, b); err != nil {
+		return nil, nil, err
+	}
+	for _, r := range recs {
+		if r.Type == RecordRunEnd {
+			return nil, nil, nil
+		}
+	}
+	sameBoot := start.BootID == "" || start.BootID == bootID()
+	if sameBoot && start.PID > 0 {
+		st, err := readProc(start.PID)
+		if err == nil && st.running() && (start.PIDStart == 0 || st.start == start.PIDStart) {
+			return nil, &LiveRun{Run: run, PID: start.PID, Ledger: path,
+				Reason: fmt.Sprintf("its chaosctl (pid %d) still runs, though it does not hold the ledger", start.PID)}, nil
+		}
+	}
+
+	rr := &RunRecovery{Run: run, Ledger: path, PID: start.PID, Started: start.Time, Runtime: start.Runtime, Dir: start.Dir}
+	log = log.WithFields(logrus.Fields{"component": "recover", "run": run})
+	members, paused, open, planeURL, planeEmbedded := summarise(recs)
+	rr.OpenFaults = open
+	var errs []string
+
+	memberPIDs := map[int]bool{}
+	for _, m := range members {
+		memberPIDs[m.PID] = true
+		act := killMember(ctx, m, start.Dir, sameBoot)
+		rr.Processes = append(rr.Processes, act)
+		if act.Action == ActionFailed {
+			errs = append(errs, fmt.Sprintf("member %s (pid %d): %s", m.ID, m.PID, act.Detail))
+		}
+	}
+	for _, p := range paused {
+		if memberPIDs[p.PID] {
+			continue
+		}
+		act := resumeProcess(p, sameBoot)
+		rr.Processes = append(rr.Processes, act)
+		if act.Action == ActionFailed {
+			errs = append(errs, fmt.Sprintf("resume %s (pid %d): %s", p.ID, p.PID, act.Detail))
+		}
+	}
+
+	proxies, err := cleanupPlane(ctx, run, planeURL, planeEmbedded)
+	rr.Proxies = proxies
+	if err != nil {
+		errs = append(errs, err.Error())
+	}
+
+	rr.DirAction, err = removeRunDir(start)
+	if err != nil {
+		errs = append(errs, err.Error())
+	}
+
+	if len(errs) == 0 {
+		if err := appendRecord(f, run, Record{Type: RecordRunEnd, Outcome: OutcomeRecovered}); err != nil {
+			errs = append(errs, err.Error())
+		} else {
+			rr.Done = true
+		}
+	} else if err := appendRecord(f, run, Record{Type: RecordRecoveryFailed, Error: strings.Join(errs, "; ")}); err != nil {
+		errs = append(errs, err.Error())
+	}
+	rr.Errors = errs
+	log.WithFields(logrus.Fields{"done": rr.Done, "openFaults": rr.OpenFaults}).Info("run recovered")
+	return rr, nil, nil
+}
+
+// summarise reads a run's records: its member processes (each pid once),
+// the processes of pause faults never reverted, the faults never reverted,
+// and the last toxiproxy API recorded.
+func summarise(recs []Record) (members, paused []ProcessRef, open []string, planeURL string, planeEmbedded bool) {
+	seenPID := map[int]bool{}
+	state := map[string]RecordType{}
+	var order []string
+	intents := map[string]Record{}
+	for _, r := range recs {
+		switch r.Type {
+		case RecordRunStart, RecordPlane:
+			if r.PlaneURL != "" {
+				planeURL, planeEmbedded = r.PlaneURL, r.PlaneEmbedded
+			}
+		case RecordMember:
+			if r.Member != nil && r.Member.PID > 0 && !seenPID[r.Member.PID] {
+				seenPID[r.Member.PID] = true
+				members = append(members, *r.Member)
+			}
+		case RecordFaultIntent:
+			if _, ok := state[r.FaultName]; !ok {
+				order = append(order, r.FaultName)
+			}
+			intents[r.FaultName] = r
+			state[r.FaultName] = r.Type
+		case RecordFaultApplied, RecordFaultFailed, RecordFaultReverted, RecordFaultRevertFailed:
+			state[r.FaultName] = r.Type
+		}
+	}
+	for _, name := range order {
+		switch state[name] {
+		case RecordFaultFailed, RecordFaultReverted:
+			continue
+		}
+		open = append(open, name)
+		if in := intents[name]; in.Fault != nil && in.Fault.Kind == KindPause {
+			paused = append(paused, in.Processes...)
+		}
+	}
+	return members, paused, open, planeURL, planeEmbedded
+}
+
+// killMember thaws and kills a recorded member process if it is still that
+// member.
+func killMember(ctx context.Context, m ProcessRef, runDir string, sameBoot bool) ProcessAction {
+	act := ProcessAction{ID: m.ID, PID: m.PID}
+	if !sameBoot {
+		act.Action, act.Detail = ActionGone, "the machine rebooted since"
+		return act
+	}
+	st, err := readProc(m.PID)
+	if err != nil {
+		act.Action, act.Detail = ActionFailed, err.Error()
+		return act
+	}
+	if !st.running() {
+		act.Action = ActionGone
+		return act
+	}
+	if why := notTheMember(m, st, runDir); why != "" {
+		act.Action, act.Detail = ActionLeftOver, why
+		return act
+	}
+	// A stopped process is killed by SIGKILL too; SIGCONT first anyway so
+	// it goes at once whatever freezes it.
+	_ = syscall.Kill(m.PID, syscall.SIGCONT)
+	if err := syscall.Kill(m.PID, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
+		act.Action, act.Detail = ActionFailed, "SIGKILL: "+err.Error()
+		return act
+	}
+	if err := waitGone(ctx, m.PID, st.start); err != nil {
+		act.Action, act.Detail = ActionFailed, err.Error()
+		return act
+	}
+	act.Action = ActionKilled
+	return act
+}
+
+// notTheMember returns why the live process st at m.PID is not member m
+// of the run in runDir, or "" when it is.
+func notTheMember(m ProcessRef, st procState, runDir string) string {
+	if m.Start != 0 && st.start != m.Start {
+		return "the pid now belongs to another process (its start time differs)"
+	}
+	cmd, ok := readMemberCmdline(m.PID)
+	if !ok {
+		return "the pid now belongs to a process that is not a demo member"
+	}
+	if cmd.ID != m.ID {
+		return fmt.Sprintf("the pid now belongs to member %s, not %s", cmd.ID, m.ID)
+	}
+	if runDir != "" {
+		if within(cmd.DataDir, runDir) {
+			return ""
+		}
+		for _, out := range procOutputs(m.PID) {
+			if within(out, runDir) {
+				return ""
+			}
+		}
+		return "the pid belongs to a member of another run (neither its data nor its log is in " + runDir + ")"
+	}
+	if m.Addr != "" && cmd.Listen == m.Addr {
+		return ""
+	}
+	return "cannot tell the process is this run's member"
+}
+
+// resumeProcess thaws a paused process chaosctl did not start, if it is
+// still the same process.
+func resumeProcess(p ProcessRef, sameBoot bool) ProcessAction {
+	act := ProcessAction{ID: p.ID, PID: p.PID}
+	if !sameBoot {
+		act.Action, act.Detail = ActionGone, "the machine rebooted since"
+		return act
+	}
+	st, err := readProc(p.PID)
+	switch {
+	case err != nil:
+		act.Action, act.Detail = ActionFailed, err.Error()
+	case !st.running():
+		act.Action = ActionGone
+	case p.Start == 0 || st.start != p.Start:
+		act.Action, act.Detail = ActionLeftOver, "cannot tell the pid is still the paused process"
+	default:
+		if err := syscall.Kill(p.PID, syscall.SIGCONT); err != nil && !errors.Is(err, syscall.ESRCH) {
+			act.Action, act.Detail = ActionFailed, "SIGCONT: "+err.Error()
+		} else {
+			act.Action = ActionResumed
+		}
+	}
+	return act
+}
+
+// waitGone polls until the process pid (started at start) is gone or a zombie.
+func waitGone(ctx context.Context, pid int, start uint64) error {
+	deadline := time.Now().Add(recoverKillWait)
+	for {
+		st, err := readProc(pid)
+		if err == nil && (!st.running() || st.start != start) {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("still alive %s after SIGKILL", recoverKillWait)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("wait for pid %d to exit: %w", pid, ctx.Err())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+// cleanupPlane deletes the run's proxies on the toxiproxy server at url.
+func cleanupPlane(ctx context.Context, run, url string, embedded bool) (string, error) {
+	if url == "" {
+		return "no fault plane recorded", nil
+	}
+	pctx, cancel := context.WithTimeout(ctx, recoverPlanePing)
+	defer cancel()
+	if err := pingToxiproxy(pctx, url); err != nil {
+		if embedded {
+			return "the embedded toxiproxy at " + url + " died with chaosctl, and its proxies with it", nil
+		}
+		msg := fmt.Sprintf("toxiproxy at %s does not answer (%v): proxies %s%s-* may remain on it", url, err, faultplane.NamePrefix, run)
+		return msg, errors.New(msg)
+	}
+	client := toxiclient.NewClient(url)
+	all, err := client.Proxies()
+	if err != nil {
+		msg := fmt.Sprintf("list proxies on %s: %v", url, err)
+		return msg, errors.New(msg)
+	}
+	prefix := faultplane.NamePrefix + run + "-"
+	n := 0
+	for name := range all {
+		if strings.HasPrefix(name, prefix) {
+			n++
+		}
+	}
+	if n == 0 {
+		return "no proxy of the run left on " + url, nil
+	}
+	if err := faultplane.Cleanup(client, run); err != nil {
+		msg := fmt.Sprintf("delete proxies on %s: %v", url, err)
+		return msg, errors.New(msg)
+	}
+	return fmt.Sprintf("deleted %d proxies (and their toxics) on %s", n, url), nil
+}
+
+func pingToxiproxy(ctx context.Context, url string) error {
+	if !strings.Contains(url, "://") {
+		url = "http://" + url
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(url, "/")+"/version", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET /version: status %d", resp.StatusCode)
+	}
+	return nil
+}
+
+// removeRunDir removes a temporary run directory.
+func removeRunDir(start Record) (string, error) {
+	switch {
+	case start.Dir == "":
+		return "", nil
+	case !start.TempDir:
+		return "kept (not temporary)", nil
+	case !safeToRemove(start.Dir):
+		return "kept (the path is too close to the root to remove safely)", nil
+	}
+	if _, err := os.Lstat(start.Dir); errors.Is(err, os.ErrNotExist) {
+		return "already gone", nil
+	}
+	if err := os.RemoveAll(start.Dir); err != nil {
+		return "removal failed", fmt.Errorf("remove run directory: %w", err)
+	}
+	return "removed", nil
+}
+
+// safeToRemove refuses relative paths, the root, the home directory and the
+// temporary directory itself, whatever a ledger says.
+func safeToRemove(dir string) bool {
+	if !filepath.IsAbs(dir) {
+		return false
+	}
+	clean := filepath.Clean(dir)
+	if strings.Count(clean, string(filepath.Separator)) < 2 || clean == filepath.Clean(os.TempDir()) {
+		return false
+	}
+	if home, err := os.UserHomeDir(); err == nil && clean == filepath.Clean(home) {
+		return false
+	}
+	return true
+}
+
+// String renders the report for people.
+func (r *RecoveryReport) String() string {
+	var b strings.Builder
+	if len(r.Runs) == 0 && len(r.Live) == 0 {
+		fmt.Fprintf(&b, "nothing to recover in %s\n", r.StateDir)
+		return b.String()
+	}
+	for _, rr := range r.Runs {
+		status := "recovered"
+		if !rr.Done {
+			status = "NOT fully recovered (run `chaosctl recover` again)"
+		}
+		fmt.Fprintf(&b, "run %s (chaosctl pid %d gone; ledger %s): %s\n", rr.Run, rr.PID, rr.Ledger, status)
+		if len(rr.OpenFaults) > 0 {
+			fmt.Fprintf(&b, "  faults never reverted: %s\n", strings.Join(rr.OpenFaults, ", "))
+		}
+		for _, p := range rr.Processes {
+			line := fmt.Sprintf("  %s (pid %d): %s", p.ID, p.PID, p.Action)
+			if p.Detail != "" {
+				line += ": " + p.Detail
+			}
+			b.WriteString(line + "\n")
+		}
+		fmt.Fprintf(&b, "  proxies: %s\n", rr.Proxies)
+		if rr.DirAction != "" {
+			fmt.Fprintf(&b, "  run directory %s: %s\n", rr.Dir, rr.DirAction)
+		}
+		for _, e := range rr.Errors {
+			fmt.Fprintf(&b, "  error: %s\n", e)
+		}
+	}
+	for _, l := range r.Live {
+		fmt.Fprintf(&b, "run %s: left alone: %s\n", l.Run, l.Reason)
+	}
+	return b.String()
+}
