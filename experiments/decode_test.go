@@ -760,7 +760,7 @@ checks: [linearizable, linearizable]
 				`6:48: workload.readRatio: 200% is out of range; allowed: 0% to 100%`,
 				`8:33: faults[0].duration: the fault ends at 21s (at 1s + 20s), after the workload ends at 10s`,
 				`8:56: faults[0].latency.nodes[0]: unknown node "n4"; allowed: client, g1, n1, n2, n3; did you mean "n1"?`,
-				`8:68: faults[0].latency.delay: 0s is out of range; allowed: above 0 up to 1m0s`,
+				`8:68: faults[0].latency.delay: 0s is out of range; allowed: 1ms to 1m0s`,
 				`9:8: slos[0]: missing required field threshold`,
 				`10:24: checks[1]: linearizable is already listed at checks[0]`,
 			},

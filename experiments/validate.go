@@ -2,6 +2,7 @@ package experiments
 
 import (
 	"fmt"
+	"github.com/chaosctl/chaosctl/injectors"
 	"net"
 	"net/url"
 	"regexp"
@@ -880,13 +881,17 @@ func (v *validator) fault(i int, f *Fault) {
 
 	switch kind {
 	case FaultLatency:
+		// The fault plane (toxiproxy) delays in whole milliseconds.
 		if v.required(kp + ".delay") {
-			v.positiveDuration(kp+".delay", f.Latency.Delay, time.Minute)
+			v.durationRange(kp+".delay", f.Latency.Delay, injectors.MinDelay, time.Minute)
 		}
 		v.durationRange(kp+".jitter", f.Latency.Jitter, 0, time.Minute)
+		if f.Latency.Jitter > f.Latency.Delay && v.d.has(kp+".jitter") {
+			v.errorf(kp+".jitter", "%s exceeds the delay %s; allowed: 0 to the delay", f.Latency.Jitter, f.Latency.Delay)
+		}
 	case FaultBandwidth:
-		if v.required(kp+".rate") && f.Bandwidth.Rate <= 0 {
-			v.errorf(kp+".rate", "%s is out of range; allowed: above 0", f.Bandwidth.Rate)
+		if v.required(kp+".rate") && f.Bandwidth.Rate < injectors.MinBytesPerSecond {
+			v.errorf(kp+".rate", "%s is out of range; allowed: at least 1000B/s (the fault plane limits in KB/s)", f.Bandwidth.Rate)
 		}
 	case FaultCrash:
 		ra := f.Crash.RestartAfter

@@ -9,7 +9,7 @@
 //	GET  /readyz                     200 once the member serves requests
 //	GET  /debug/ring                 ring ownership and replication settings
 //	POST /control/v1/clock-skew      {"offset":"2s"}           (store nodes)
-//	POST /control/v1/corrupt         {"count":3,"seed":42}     (store nodes)
+//	POST /control/v1/corrupt         {"count":3,"seed":42} or {"ratio":0.1,"seed":42}  (store nodes)
 //	GET  /control/v1/status          member id, role, pid, clock offset
 //
 // The control endpoints are for faults only the demo cluster can take. They

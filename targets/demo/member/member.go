@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"math"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -276,11 +277,22 @@ func (c *controls) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, map[string]string{"offset": d.String()})
 	case "corrupt":
 		var req struct {
-			Count int   `json:"count"`
-			Seed  int64 `json:"seed"`
+			Count int     `json:"count"`
+			Ratio float64 `json:"ratio"`
+			Seed  int64   `json:"seed"`
 		}
-		if err := dec.Decode(&req); err != nil || req.Count < 1 {
-			api.Error(w, http.StatusBadRequest, "corrupt: body must be {\"count\":N (≥1),\"seed\":S}")
+		err := dec.Decode(&req)
+		if err == nil && req.Count == 0 && req.Ratio > 0 && req.Ratio <= 1 {
+			// A share of the values stored now, at least one.
+			n, lerr := c.node.StoredValues()
+			if lerr != nil {
+				api.Error(w, http.StatusInternalServerError, lerr.Error())
+				return
+			}
+			req.Count = max(1, int(math.Ceil(req.Ratio*float64(n))))
+		}
+		if err != nil || req.Count < 1 {
+			api.Error(w, http.StatusBadRequest, "corrupt: body must be {\"count\":N (≥1)} or {\"ratio\":R (0<R≤1)}, with an optional \"seed\"")
 			return
 		}
 		keys, err := c.node.Corrupt(req.Count, req.Seed)

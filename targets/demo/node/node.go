@@ -357,3 +357,7 @@ func (e *QuorumError) Error() string {
 
 // ClockOffset returns the clock skew currently applied.
 func (n *Node) ClockOffset() time.Duration { return n.clock.Offset() }
+
+// StoredValues counts the records this node stores (the base of a corrupt
+// ratio).
+func (n *Node) StoredValues() (int, error) { return n.engine.Len() }
