@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"sync"
@@ -318,6 +319,11 @@ func (c *Cluster) spawn(id string) error {
 		demo.EnvControlToken+"="+c.token,
 		demo.EnvParentPID+"="+strconv.Itoa(os.Getpid()),
 	)
+	if os.Getenv("GOMAXPROCS") == "" {
+		// Members share this machine's cores: one scheduler per core each
+		// would spend the CPU spinning for work.
+		cmd.Env = append(cmd.Env, "GOMAXPROCS="+strconv.Itoa(max(1, runtime.NumCPU()/len(c.order))))
+	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		logf.Close()

@@ -15,7 +15,12 @@ import (
 func (n *Node) Read(ctx context.Context, key, rid string) (rec storage.Record, found bool, err error) {
 	peers := n.ring.Preference(key, n.cfg.N)
 	bg, cancel := n.detached(ctx)
-	replies := n.startReads(bg, peers, key, rid, false)
+	var replies <-chan reply
+	if n.cfg.Consistency == Linearizable {
+		replies = n.startTargetedReads(bg, peers, key, rid, false)
+	} else {
+		replies = n.startReads(bg, peers, key, rid, false)
+	}
 
 	got, rest := collect(ctx, replies, len(peers), n.cfg.R)
 	if len(got) < n.cfg.R {
@@ -24,9 +29,10 @@ func (n *Node) Read(ctx context.Context, key, rid string) (rec storage.Record, f
 	}
 	newest, have := newestOf(got)
 
-	if n.cfg.Consistency == Linearizable && newest.found && len(have) < len(got) {
+	if n.cfg.Consistency == Linearizable && newest.found && len(have) < n.cfg.W {
 		// ABD read phase 2: before answering, make sure a write quorum holds the
-		// value, or a later read could return an older one.
+		// value, or a later read could return an older one. Replies that
+		// already carry it count towards that quorum.
 		targets := without(peers, have)
 		acks := n.startWrites(bg, targets, key, newest.rec, rid)
 		ok, last := awaitAcks(ctx, acks, len(targets), n.cfg.W-len(have))
@@ -37,6 +43,16 @@ func (n *Node) Read(ctx context.Context, key, rid string) (rec storage.Record, f
 		n.countRepairs(len(targets))
 		n.background.Go(func() { defer cancel(); drainErrs(bg, acks) })
 		return newest.rec, true, nil
+	}
+	if n.cfg.Consistency == Linearizable {
+		// The quorum agreed. Copies found corrupt on the way are rewritten
+		// now; replicas that were not asked are left to later reads and
+		// writes (ABD needs only a quorum).
+		n.background.Go(func() {
+			defer cancel()
+			n.readRepair(bg, key, newest, rest, rid)
+		})
+		return newest.rec, newest.found, nil
 	}
 
 	// Repair stale, missing and corrupt copies without holding up the answer.
@@ -60,7 +76,7 @@ func (n *Node) Write(ctx context.Context, key string, value []byte, tombstone bo
 	switch n.cfg.Consistency {
 	case Linearizable:
 		// ABD write phase 1: learn the highest version a read quorum has seen.
-		replies := n.startReads(bg, peers, key, rid, true)
+		replies := n.startTargetedReads(bg, peers, key, rid, true)
 		got, rest := collect(ctx, replies, len(peers), n.cfg.R)
 		if len(got) < n.cfg.R {
 			cancel()
@@ -105,6 +121,65 @@ func (n *Node) startReads(ctx context.Context, peers []string, key, rid string, 
 	for _, p := range peers {
 		n.background.Go(func() { ch <- n.readReplica(ctx, p, key, rid, meta) })
 	}
+	return ch
+}
+
+// startTargetedReads asks only R replicas first — this node when it is one,
+// then the others in preference order — and the rest when one of those fails
+// or the hedge delay passes without enough answers (speculative retry, as
+// Cassandra does). A healthy read then costs R replica calls, not N.
+func (n *Node) startTargetedReads(ctx context.Context, peers []string, key, rid string, meta bool) <-chan reply {
+	ordered := make([]string, 0, len(peers))
+	for _, p := range peers {
+		if p == n.cfg.ID {
+			ordered = append(ordered, p)
+		}
+	}
+	for _, p := range peers {
+		if p != n.cfg.ID {
+			ordered = append(ordered, p)
+		}
+	}
+	first, backup := ordered[:min(n.cfg.R, len(ordered))], ordered[min(n.cfg.R, len(ordered)):]
+	ch := make(chan reply, len(peers))
+	if len(backup) == 0 {
+		for _, p := range first {
+			n.background.Go(func() { ch <- n.readReplica(ctx, p, key, rid, meta) })
+		}
+		return ch
+	}
+	var once sync.Once
+	launchBackups := func() {
+		once.Do(func() {
+			for _, p := range backup {
+				n.background.Go(func() { ch <- n.readReplica(ctx, p, key, rid, meta) })
+			}
+		})
+	}
+	var pending sync.WaitGroup
+	for _, p := range first {
+		pending.Add(1)
+		n.background.Go(func() {
+			defer pending.Done()
+			r := n.readReplica(ctx, p, key, rid, meta)
+			if r.err != nil || r.corrupt {
+				launchBackups()
+			}
+			ch <- r
+		})
+	}
+	n.background.Go(func() {
+		done := make(chan struct{})
+		go func() { pending.Wait(); close(done) }()
+		t := time.NewTimer(n.cfg.HedgeDelay)
+		defer t.Stop()
+		select {
+		case <-done:
+		case <-t.C:
+			launchBackups()
+		case <-ctx.Done():
+		}
+	})
 	return ch
 }
 

@@ -32,6 +32,7 @@ const (
 const (
 	DefaultTimeout      = time.Second
 	DefaultHintInterval = 200 * time.Millisecond
+	DefaultHedgeDelay   = 20 * time.Millisecond
 )
 
 // Config describes one store node.
@@ -44,6 +45,9 @@ type Config struct {
 	Peers        map[string]string // node id -> host:port as this node reaches it
 	Timeout      time.Duration     // coordinator budget when the caller states none
 	HintInterval time.Duration     // how often hinted handoff retries delivery
+	// HedgeDelay is how long a linearizable read waits on the first R
+	// replicas before it asks the others too.
+	HedgeDelay time.Duration
 }
 
 func (c *Config) validate() error {
@@ -82,6 +86,9 @@ func (c *Config) validate() error {
 	}
 	if c.HintInterval <= 0 {
 		c.HintInterval = DefaultHintInterval
+	}
+	if c.HedgeDelay <= 0 {
+		c.HedgeDelay = min(DefaultHedgeDelay, c.Timeout/10)
 	}
 	return nil
 }
