@@ -46,10 +46,11 @@ func StartProcessDemo(ctx context.Context, spec demo.ClusterSpec, opts ProcessOp
 	if err := spec.Validate(); err != nil {
 		return nil, fmt.Errorf("demo cluster: %w", err)
 	}
-	addrs, err := process.AllocateAddrs(spec.MemberIDs(), "", 0, nil)
+	addrs, release, err := process.ReserveAddrs(spec.MemberIDs(), "", 0, nil)
 	if err != nil {
 		return nil, err
 	}
+	defer release()
 	plane, err := faultplane.StartEmbedded(ctx, opts.Run, opts.Log.WithField("component", "faultplane"))
 	if err != nil {
 		return nil, err
@@ -91,6 +92,7 @@ func StartProcessDemo(ctx context.Context, spec demo.ClusterSpec, opts ProcessOp
 			d.clients = append(d.clients, peer[faultplane.Link{From: faultplane.ClientSide, To: n}])
 		}
 	}
+	release()
 	d.cluster, err = process.Start(ctx, spec, process.Options{
 		Binary:   opts.Binary,
 		Dir:      opts.Dir,

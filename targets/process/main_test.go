@@ -43,10 +43,11 @@ func startCluster(t *testing.T, spec demo.ClusterSpec, proxied bool) (*process.C
 	opts := process.Options{Binary: processtest.Binary(t), Dir: t.TempDir(), Log: testLog(t), Seed: 1}
 	var plane *faultplane.Plane
 	if proxied {
-		addrs, err := process.AllocateAddrs(spec.MemberIDs(), "", 0, nil)
+		addrs, release, err := process.ReserveAddrs(spec.MemberIDs(), "", 0, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
+		defer release()
 		plane, err = faultplane.StartEmbedded(ctx, "t", testLog(t))
 		if err != nil {
 			t.Fatal(err)
@@ -66,6 +67,7 @@ func startCluster(t *testing.T, spec demo.ClusterSpec, proxied bool) (*process.C
 			}
 		}
 		opts.Ports = process.PortsOf(addrs)
+		release()
 		opts.PeerAddr = func(from, to string) string { return peer[faultplane.Link{From: from, To: to}] }
 	}
 	c, err := process.Start(ctx, spec, opts)

@@ -182,19 +182,32 @@ func (c *Cluster) allocate() (map[string]string, error) {
 // AllocateAddrs gives each member id an address on host: the port fixed in
 // ports, else base+i, else (base 0) a free port. Every port is checked free; a
 // taken one is a *PortInUseError. Callers that must know addresses before the
-// cluster starts (to put proxies in front of members) call it, then pass the
-// ports in Options.Ports.
+// cluster starts (to put proxies in front of members) use ReserveAddrs.
 func AllocateAddrs(ids []string, host string, base int, ports map[string]int) (map[string]string, error) {
+	addrs, release, err := ReserveAddrs(ids, host, base, ports)
+	if err != nil {
+		return nil, err
+	}
+	release()
+	return addrs, nil
+}
+
+// ReserveAddrs is AllocateAddrs that keeps the ports bound until release is
+// called, so that listeners opened meanwhile on port 0 (the fault plane's
+// proxies) cannot take a member's port. Release just before starting the
+// members; pass the ports in Options.Ports.
+func ReserveAddrs(ids []string, host string, base int, ports map[string]int) (addrs map[string]string, release func(), err error) {
 	if host == "" {
 		host = DefaultHost
 	}
-	addrs := map[string]string{}
+	addrs = map[string]string{}
 	var held []net.Listener
-	defer func() {
+	release = func() {
 		for _, ln := range held {
 			_ = ln.Close()
 		}
-	}()
+		held = nil
+	}
 	for i, id := range ids {
 		port := 0
 		switch {
@@ -206,13 +219,14 @@ func AllocateAddrs(ids []string, host string, base int, ports map[string]int) (m
 		addr := net.JoinHostPort(host, strconv.Itoa(port))
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {
-			return nil, &PortInUseError{Member: id, Addr: addr, Err: err}
+			release()
+			return nil, nil, &PortInUseError{Member: id, Addr: addr, Err: err}
 		}
 		// Held until all are chosen, so two members never get the same free port.
 		held = append(held, ln)
 		addrs[id] = ln.Addr().String()
 	}
-	return addrs, nil
+	return addrs, release, nil
 }
 
 // PortsOf turns addresses from AllocateAddrs into Options.Ports.
