@@ -80,6 +80,9 @@ type runState struct {
 	journal *report.Journal
 	res     *report.Result
 
+	burn    *burnTracker
+	stopRun context.CancelFunc // ends the workload when the stop condition fires
+
 	// final is every written key's value read back after the run (nil:
 	// absent), for no-lost-writes; a key that could not be read is missing.
 	final map[string]*string
@@ -143,6 +146,7 @@ func Run(ctx context.Context, e *Experiment, opts RunOptions) (out *Outcome, err
 		e: e, plan: plan, opts: opts, dir: dir,
 		runID:  e.Metadata.Name + "-" + started.Format("20060102t150405") + "-" + randomHex(3),
 		faults: map[string]*report.FaultResult{}, active: map[string]bool{},
+		burn: newBurnTracker(e),
 	}
 	r.log = log.WithFields(logrus.Fields{"component": "runner", "run": r.runID})
 	r.res = &report.Result{
@@ -291,6 +295,9 @@ func (r *runState) drive(ctx, userCtx context.Context, target targets.Target, tr
 
 	wctx, stopWorkload := context.WithCancel(ctx)
 	defer stopWorkload()
+	r.mu.Lock()
+	r.stopRun = stopWorkload
+	r.mu.Unlock()
 	t0 := time.Now()
 	schedDone := make(chan error, 1)
 	go func() { schedDone <- r.schedule(wctx, t0, tracker) }()
@@ -310,6 +317,8 @@ func (r *runState) drive(ctx, userCtx context.Context, target targets.Target, tr
 		return ErrInterrupted
 	case ctx.Err() != nil:
 		r.res.StopCondition = &report.StopCondition{Reason: fmt.Sprintf("maxDuration %s reached", r.e.Abort.MaxDuration), At: time.Now().UTC()}
+		return nil
+	case r.stopped():
 		return nil
 	case runErr != nil:
 		return fmt.Errorf("workload: %w", runErr)
@@ -392,6 +401,13 @@ func (r *runState) schedule(ctx context.Context, t0 time.Time, tracker *injector
 		r.log.WithFields(logrus.Fields{"fault": name, "lateness": lateness}).Info("fault reverted")
 	}
 	return errors.Join(errs...)
+}
+
+// stopped reports whether the stop condition fired.
+func (r *runState) stopped() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.res.StopCondition != nil
 }
 
 func (r *runState) isActive(name string) bool {
@@ -499,6 +515,7 @@ func (r *runState) onSecond(s *workload.Second) {
 		"second": s.Index, "warmup": s.Warmup, "sent": a.Sent, "ok": a.OK, "bad": a.Bad(), "dropped": a.Dropped,
 		"p50": smp.P50.Seconds(), "p99": smp.P99.Seconds(), "faults": active,
 	})
+	r.checkStop(s)
 }
 
 // progress prints a progress line about once a second while the run lasts.

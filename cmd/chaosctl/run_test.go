@@ -170,3 +170,32 @@ func tail(s string, n int) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+func TestStopConditionEndsATotalOutageEarly(t *testing.T) {
+	res, stdout, _, code := runExperiment(t, "testdata/outage.yaml")
+	if code != 1 || res == nil || res.Verdict != report.Fail || res.StopCondition == nil {
+		t.Fatalf("exit %d, want 1 with a stop condition\n%s", code, stdout)
+	}
+	f := res.Faults[0]
+	if f.Applied == nil || f.Reverted == nil {
+		t.Fatalf("fault not applied and reverted: %+v", f)
+	}
+	// The outage starts with the fault; the condition must fire within two
+	// probe intervals (1 s each) of the window filling with bad seconds,
+	// and long before the fault's own end (+20 s).
+	fired := res.StopCondition.At.Sub(*f.Applied)
+	t.Logf("stop condition fired %s after the outage began: %s", fired, res.StopCondition.Reason)
+	if fired > 2*time.Second+2*time.Second {
+		t.Fatalf("stop condition fired %s after the outage began; want within the 2 s window plus two 1 s probe intervals", fired)
+	}
+	if !strings.Contains(res.Reason, "stop condition") {
+		t.Fatalf("reason %q does not name the stop condition", res.Reason)
+	}
+}
+
+func TestNoFalseStopInAFaultFreeRun(t *testing.T) {
+	res, stdout, _, code := runExperiment(t, "testdata/calm.yaml")
+	if code != 0 || res == nil || res.StopCondition != nil {
+		t.Fatalf("exit %d, stop %+v\n%s", code, res.StopCondition, stdout)
+	}
+}
