@@ -58,6 +58,9 @@ type RunOptions struct {
 	// Progress, when set, receives a progress line about once a second (the
 	// CLI passes a terminal; nil keeps quiet).
 	Progress io.Writer
+	// PrometheusURL is the Prometheus server of prometheus probes and ratio
+	// SLOs that name none (--prometheus-url).
+	PrometheusURL string
 	// MemberLogLevel is the demo members' log level (their logs go to files in
 	// the output folder); "" means info.
 	MemberLogLevel string
@@ -81,6 +84,7 @@ type runState struct {
 	res     *report.Result
 
 	burn    *burnTracker
+	live    *liveProbes
 	stopRun context.CancelFunc // ends the workload when the stop condition fires
 
 	// final is every written key's value read back after the run (nil:
@@ -123,6 +127,9 @@ func Run(ctx context.Context, e *Experiment, opts RunOptions) (out *Outcome, err
 	}
 	plan, err := e.Plan(seed)
 	if err != nil {
+		return nil, err
+	}
+	if err := (&runState{e: e, opts: opts}).checkProbeURLs(); err != nil {
 		return nil, err
 	}
 	started := time.Now().UTC()
@@ -179,6 +186,19 @@ func Run(ctx context.Context, e *Experiment, opts RunOptions) (out *Outcome, err
 	r.journal.Add("verdict", map[string]any{"verdict": r.res.Verdict, "reason": r.res.Reason})
 	if err := r.res.WriteJSON(dir); err != nil && runErr == nil {
 		runErr = fmt.Errorf("%w: %w", ErrEnvironment, err)
+	}
+	// The reports read the journal: flush it first.
+	if err := r.journal.Close(); err != nil {
+		r.log.WithError(err).Warn("close the journal")
+	}
+	if err := report.Render(dir); err != nil {
+		r.log.WithError(err).Warn("render the reports")
+	} else if md, err := os.ReadFile(filepath.Join(dir, "summary.md")); err == nil {
+		if path, err := report.AppendGitHubStepSummary(md); err != nil {
+			r.log.WithError(err).Warn("append to the GitHub step summary")
+		} else if path != "" {
+			r.log.WithField("file", path).Info("summary appended to the GitHub step summary")
+		}
 	}
 	return &Outcome{Result: r.res, Dir: dir}, runErr
 }
@@ -303,13 +323,21 @@ func (r *runState) drive(ctx, userCtx context.Context, target targets.Target, tr
 	go func() { schedDone <- r.schedule(wctx, t0, tracker) }()
 	progressDone := make(chan struct{})
 	go r.progress(wctx, gen, progressDone)
+	probesDone := make(chan struct{})
+	go func() { defer close(probesDone); r.runProbes(wctx, t0, target) }()
 
 	sum, runErr := gen.Run(wctx)
 	stopWorkload()
 	<-progressDone
+	<-probesDone
 	schedErr := <-schedDone
 	if sum != nil {
 		r.summarize(sum)
+	}
+	for i, s := range r.e.SLOs {
+		if s.SLI == SLIRatio && userCtx.Err() == nil {
+			r.res.SLOs[i] = r.ratioSLO(context.Background(), s, time.Now())
+		}
 	}
 	switch {
 	case userCtx.Err() != nil:

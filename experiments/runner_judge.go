@@ -218,8 +218,7 @@ func (r *runState) judgeSteadyState() {
 	}
 	for _, p := range ss.Probes {
 		if p.Prometheus != nil || p.HTTP != nil || p.Metric.Scraped() {
-			r.res.Probes = append(r.res.Probes, report.ProbeResult{Name: p.Name, Phase: "before", Metric: string(p.Metric),
-				Verdict: report.Inconclusive, Reason: "server-side, prometheus and http probes are not measured by this version"})
+			r.judgeSeriesProbe(p, first, last, haveFaults, window)
 			continue
 		}
 		// Before: the window that ends where the first fault starts.
@@ -413,4 +412,40 @@ func historyToSLO(h workload.HistoryOp) slo.Op {
 		op.Outcome = slo.OutcomeUnknown
 	}
 	return op
+}
+
+// judgeSeriesProbe judges a scraped, prometheus or http probe in the same
+// windows as the workload probes.
+func (r *runState) judgeSeriesProbe(p Probe, first, last time.Duration, haveFaults bool, window time.Duration) {
+	series := r.seriesFor(p)
+	secOf := func(d time.Duration) int { return int(d / time.Second) }
+	between := func(from, to int) []probeSample {
+		var out []probeSample
+		for _, s := range series {
+			if s.Index >= from && s.Index < to {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	r.res.Probes = append(r.res.Probes, evalSeries(p, "before", between(secOf(first)-secOf(window), secOf(first))))
+	if !haveFaults {
+		return
+	}
+	rw := r.e.SteadyState.RecoveryWithin
+	start, limit := secOf(last+time.Second-1), secOf(last+rw)
+	var res report.ProbeResult
+	for s := start; s <= limit; s++ {
+		res = evalSeries(p, "after", between(s, s+secOf(window)))
+		if res.Verdict == report.Pass || res.Samples == 0 {
+			break
+		}
+	}
+	if res.Verdict == report.Fail {
+		res.Reason += fmt.Sprintf(" in every window starting within recoveryWithin %s of the last fault", rw)
+	}
+	r.res.Probes = append(r.res.Probes, res)
+	if p.During {
+		r.res.Probes = append(r.res.Probes, evalSeries(p, "during", between(secOf(first), secOf(last))))
+	}
 }

@@ -756,7 +756,8 @@ func (v *validator) steadyState() {
 		case "prometheus":
 			v.notAllowed("belongs inside prometheus", pp+".max", pp+".min")
 			q := pr.Prometheus
-			if v.required(pp + ".prometheus.url") {
+			// The URL may come from --prometheus-url instead (checked by Run).
+			if v.d.has(pp + ".prometheus.url") {
 				v.httpURL(pp+".prometheus.url", q.URL)
 			}
 			if v.required(pp+".prometheus.query") && strings.TrimSpace(q.Query) == "" {
@@ -1186,7 +1187,7 @@ func (v *validator) slos() {
 					v.errorf(p+"."+q, "is empty; give a PromQL query")
 				}
 			}
-			if v.required(p + ".url") {
+			if v.d.has(p + ".url") {
 				v.httpURL(p+".url", s.URL)
 			}
 		}

@@ -65,6 +65,7 @@ func newApp(e *env) *cli.App {
 			runCommand(e),
 			validateCommand(e),
 			recoverCommand(e),
+			reportCommand(e),
 			versionCommand(e),
 			clusterCommand(e),
 			nodeCommand(e),

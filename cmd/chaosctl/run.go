@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -35,6 +36,8 @@ func runCommand(e *env) *cli.Command {
 			&cli.Int64Flag{Name: "seed", Usage: "seed for every random choice (overrides the file's seed)"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "validate, resolve targets and print the plan; change nothing"},
 			&cli.StringFlag{Name: "state-dir", EnvVars: []string{"CHAOSCTL_STATE_DIR"}, Usage: "where the fault ledger lives (default: the user's state directory)"},
+			&cli.StringFlag{Name: "junit", Usage: "also write one combined JUnit XML file for every experiment run"},
+			&cli.StringFlag{Name: "prometheus-url", EnvVars: []string{"CHAOSCTL_PROMETHEUS_URL"}, Usage: "Prometheus server for prometheus probes and ratio SLOs that name none"},
 		},
 		Action: func(c *cli.Context) error { return runExperiments(c, e) },
 	}
@@ -148,6 +151,15 @@ func runExperiments(c *cli.Context, e *env) error {
 		progress = f
 	}
 	worst := exitPass
+	var results []*report.Result
+	// The combined JUnit file is written whatever happens after a run.
+	defer func() {
+		if path := c.String("junit"); path != "" && len(results) > 0 {
+			if err := report.WriteJUnitFile(path, results...); err != nil {
+				e.log.WithError(err).Error("write the JUnit file")
+			}
+		}
+	}()
 	for i, x := range exps {
 		out := c.String("out")
 		if out != "" && len(exps) > 1 {
@@ -156,14 +168,18 @@ func runExperiments(c *cli.Context, e *env) error {
 		opts := experiments.RunOptions{
 			File: files[i], Source: sources[i], Seed: seed, Runtime: c.String("target"), OutDir: out,
 			StateDir: c.String("state-dir"), Version: chaosctlVersion(), Log: e.log.WithField("experiment", x.Metadata.Name),
-			MemberLogLevel: c.String("log-level"),
+			MemberLogLevel: c.String("log-level"), PrometheusURL: c.String("prometheus-url"),
 		}
 		if progress != nil {
 			opts.Progress = progress
 		}
 		outcome, err := experiments.Run(ctx, x, opts)
+		if errors.Is(err, experiments.ErrUsage) {
+			return usageError(fmt.Errorf("%s: %w", files[i], err))
+		}
 		code := exitPass
 		if outcome != nil && outcome.Result != nil {
+			results = append(results, outcome.Result)
 			_ = report.Terminal(e.stdout, outcome.Result, progress != nil)
 			fmt.Fprintf(e.stdout, "output: %s\n", outcome.Dir)
 			code = verdictCode(outcome.Result.Verdict)
@@ -231,4 +247,48 @@ func plural(n int) string {
 		return ""
 	}
 	return "s"
+}
+
+func reportCommand(e *env) *cli.Command {
+	return &cli.Command{
+		Name:      "report",
+		Usage:     "render the reports of a run from its output folder",
+		ArgsUsage: "DIR",
+		Description: "Reads result.json, journal.ndjson and experiment.yaml from a run's output folder and\n" +
+			"writes report.html (self-contained, charts as SVG), summary.md and junit.xml there.",
+		Flags: []cli.Flag{
+			&cli.StringSliceFlag{Name: "format", Usage: "html, md or junit (repeatable; default: all)"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 1 {
+				return usageError(errors.New("report takes one output folder: chaosctl report DIR"))
+			}
+			dir := c.Args().First()
+			var formats []string
+			for _, f := range c.StringSlice("format") {
+				for _, one := range strings.Split(f, ",") {
+					formats = append(formats, strings.TrimSpace(one))
+				}
+			}
+			for _, f := range formats {
+				if !slices.Contains(report.Formats(), f) {
+					return usageError(fmt.Errorf("--format %q: allowed are %s", f, strings.Join(report.Formats(), ", ")))
+				}
+			}
+			if _, err := os.Stat(filepath.Join(dir, "result.json")); err != nil {
+				return usageError(fmt.Errorf("%s is not a run's output folder: %w", dir, err))
+			}
+			if err := report.Render(dir, formats...); err != nil {
+				return withCode(exitEnvironment, err)
+			}
+			if len(formats) == 0 {
+				formats = report.Formats()
+			}
+			for _, f := range formats {
+				name, _ := report.FormatFile(f)
+				fmt.Fprintln(e.stdout, filepath.Join(dir, name))
+			}
+			return nil
+		},
+	}
 }
