@@ -1,9 +1,40 @@
 // Package report renders a run: the result.json schema (Result), the journal
-// of events (journal.ndjson), and the terminal summary. Every renderer reads
-// a Result, so `chaosctl report DIR` can re-render a finished run from its
-// output folder.
+// of events (journal.ndjson), and the reports made from them: the terminal
+// summary, junit.xml, summary.md and report.html. Every renderer reads a
+// Result (and, where it draws over time, the journal), so `chaosctl report
+// DIR` can re-render a finished run from its output folder.
 //
 // result.json is a stable schema: fields are only ever added. Times are
 // RFC 3339 with milliseconds in UTC; fractions are fractions (consumed 1.0 is
 // the whole budget), durations in probe values are seconds.
+//
+// # Reports
+//
+// Re-render a run folder (all formats, or the ones named):
+//
+//	if err := report.Render(dir); err != nil { ... }           // report.html, summary.md, junit.xml
+//	if err := report.Render(dir, report.FormatHTML); err != nil { ... }
+//
+// Or render a run held in memory, or several runs into one JUnit file:
+//
+//	run, err := report.LoadRun(dir)                    // result.json + journal.ndjson + experiment.yaml
+//	err = report.WriteHTML(w, run)                     // one self-contained page, charts as inline SVG
+//	err = report.WriteMarkdown(w, run)                 // GitHub-flavoured summary
+//	err = report.WriteJUnitFile("junit.xml", a, b)     // one testsuite per run
+//	path, err := report.AppendGitHubStepSummary(md)    // when $GITHUB_STEP_SUMMARY is set
+//
+// JUnit has one test case per SLO, per probe judgement and per check (plus
+// the stop condition, fault errors and run errors when there are any); a
+// failure's message carries the figures, an inconclusive judgement is
+// skipped with its reason. The shape is the common junit.xsd that Jenkins,
+// GitLab and GitHub's reporters read.
+//
+// report.html draws, over seconds from the end of warmup (the origin of a
+// fault's `at`): throughput, error ratio and p50/p99 latency with every
+// fault window shaded and labelled; the error-budget burn-down per SLO
+// (from "burn" events, else computed from the per-second counts for an
+// availability SLO over all operations, else a no-data panel saying why);
+// and a USE panel per member (CPU, in-flight, shed rate) from "member"
+// events, or a note that there are none. The charts are drawn with
+// gonum/plot into SVG on the server; the page loads nothing.
 package report

@@ -1,0 +1,402 @@
+package report
+
+import (
+	"bytes"
+	_ "embed"
+	"fmt"
+	"html"
+	"html/template"
+	"image/color"
+	"io"
+	"math"
+	"sort"
+	"strings"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/vg"
+)
+
+//go:embed report.html.tmpl
+var htmlTemplateText string
+
+var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
+	"verdictWord": verdictWord,
+}).Parse(htmlTemplateText))
+
+// WriteHTML writes report.html: one self-contained page (no scripts, no
+// external stylesheets, fonts or images) with the charts drawn server-side
+// as inline SVG: throughput, error ratio and latency over time with every
+// fault window shaded and labelled, the error-budget burn-down per SLO,
+// per-member USE panels, the verdict tables, the experiment file and the
+// seed. Panels without data say so instead of drawing nothing.
+func WriteHTML(w io.Writer, run *Run) error {
+	v, err := newHTMLView(run)
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	if err := htmlTemplate.Execute(&buf, v); err != nil {
+		return fmt.Errorf("render report.html: %w", err)
+	}
+	if _, err := w.Write(buf.Bytes()); err != nil {
+		return fmt.Errorf("write report.html: %w", err)
+	}
+	return nil
+}
+
+// figure is one chart on the page, or the reason it has none.
+type figure struct {
+	Title   string
+	Caption string
+	SVG     template.HTML
+	Legend  []legendItem
+	NoData  string
+}
+
+type legendItem struct {
+	Name   string
+	Colour template.CSS
+	Dashed bool
+	Band   bool
+}
+
+type htmlView struct {
+	R              *Result
+	Verdict        string
+	Meta           []string
+	Workload       string
+	Stop           string
+	TimeSeries     []figure
+	TimeNote       string
+	Burn           []figure
+	Members        []figure
+	MembersNote    string
+	SLOs           []sloRow
+	Probes         []probeRow
+	Checks         []checkRow
+	Faults         []faultRow
+	FaultOrigin    template.HTML
+	Experiment     string
+	MalformedLines int
+}
+
+// Chart sizes in points (the SVG's user units); the page scales them to
+// its width.
+const (
+	wideW, wideH     = 10 * vg.Inch, 2.5 * vg.Inch
+	panelW, panelH   = 5 * vg.Inch, 2.3 * vg.Inch
+	memberW, memberH = 5 * vg.Inch, 4.2 * vg.Inch
+)
+
+func newHTMLView(run *Run) (*htmlView, error) {
+	r := run.Result
+	v := &htmlView{R: r, Verdict: r.Verdict, Workload: workloadLine(r), Stop: stopLine(r),
+		SLOs: sloRows(r), Probes: probeRows(r), Checks: checkRows(r), Experiment: string(run.Experiment),
+		MalformedLines: run.Timeline.Malformed}
+	if v.Verdict != Pass && v.Verdict != Fail {
+		v.Verdict = Inconclusive
+	}
+	v.Meta = append(v.Meta, fmt.Sprintf("seed %d", r.Seed))
+	if r.ChaosctlVersion != "" {
+		v.Meta = append(v.Meta, "chaosctl "+r.ChaosctlVersion)
+	}
+	if r.Runtime != "" {
+		v.Meta = append(v.Meta, "runtime "+r.Runtime)
+	}
+	if r.File != "" {
+		v.Meta = append(v.Meta, "file "+r.File)
+	}
+	if !r.Started.IsZero() {
+		v.Meta = append(v.Meta, "started "+r.Started.UTC().Format("2006-01-02 15:04:05 UTC"), "ran "+runDuration(r))
+	}
+	var origin string
+	v.Faults, origin = faultRows(run)
+	v.FaultOrigin = template.HTML(strings.ReplaceAll(html.EscapeString(origin), "`at`", "<code>at</code>")) //nolint:gosec // escaped above
+
+	ax, ok := newTimeAxis(run)
+	if !ok {
+		v.TimeNote = "The journal has no workload seconds (journal.ndjson is missing or the workload never ran), so there is nothing to draw over time."
+		v.MembersNote = "No member samples: nothing was recorded over time."
+		for _, o := range r.SLOs {
+			v.Burn = append(v.Burn, figure{Title: "SLO " + o.Name, NoData: "No data over time."})
+		}
+		return v, nil
+	}
+	var err error
+	if v.TimeSeries, err = timeSeriesFigures(run, ax); err != nil {
+		return nil, err
+	}
+	if v.Burn, err = burnFigures(run, ax); err != nil {
+		return nil, err
+	}
+	if v.Members, err = memberFigures(run, ax); err != nil {
+		return nil, err
+	}
+	if len(v.Members) == 0 {
+		v.MembersNote = "No member samples in the journal: this run recorded no per-member scrapes (\"member\" events), so there are no USE panels."
+	}
+	return v, nil
+}
+
+// timeAxis is the shared time axis: seconds from the end of warmup.
+type timeAxis struct {
+	Min, Max float64
+	Bands    []band // warmup, then the faults
+	Rules    []rule // the stop condition
+	Legend   []legendItem
+}
+
+const timeLabel = "seconds from the end of warmup"
+
+func newTimeAxis(run *Run) (timeAxis, bool) {
+	secs := run.Timeline.Seconds
+	if len(secs) == 0 {
+		return timeAxis{}, false
+	}
+	ax := timeAxis{Min: float64(secs[0].Second), Max: float64(secs[len(secs)-1].Second + 1)}
+	if ax.Min < 0 {
+		ax.Bands = append(ax.Bands, band{From: ax.Min, To: 0, Label: "warmup", Fill: colourWarmupBand, Text: colourWarmupText})
+	}
+	ws, _ := run.faultWindows()
+	for _, w := range ws {
+		ax.Bands = append(ax.Bands, band{From: w.Start, To: w.End, Label: w.Name, Fill: colourFaultBand, Text: colourFaultText})
+	}
+	if len(ws) > 0 {
+		ax.Legend = append(ax.Legend, legendItem{Name: "fault window", Colour: cssColour(colourFaultBand), Band: true})
+	}
+	if at, ok := run.stopSecond(); ok {
+		ax.Rules = append(ax.Rules, rule{At: at, Vertical: true, Label: "stop condition", Colour: colourRed})
+		ax.Legend = append(ax.Legend, legendItem{Name: "stop condition", Colour: cssColour(colourRed), Dashed: true})
+	}
+	return ax, true
+}
+
+func (ax timeAxis) chart(yLabel string, ss ...series) chart {
+	return chart{XLabel: timeLabel, YLabel: yLabel, Series: ss, Bands: ax.Bands, Rules: append([]rule(nil), ax.Rules...), XMin: ax.Min, XMax: ax.Max}
+}
+
+func (ax timeAxis) legend(ss ...series) []legendItem {
+	var out []legendItem
+	for _, s := range ss {
+		out = append(out, legendItem{Name: s.Name, Colour: cssColour(s.Colour), Dashed: s.Dashed})
+	}
+	return append(out, ax.Legend...)
+}
+
+func timeSeriesFigures(run *Run, ax timeAxis) ([]figure, error) {
+	secs := run.Timeline.Seconds
+	n := len(secs)
+	xs := make([]float64, n)
+	sent, ok, dropped := make([]float64, n), make([]float64, n), make([]float64, n)
+	errRatio, p50, p99 := make([]float64, n), make([]float64, n), make([]float64, n)
+	anyDropped := false
+	for i, s := range secs {
+		xs[i] = float64(s.Second) + 0.5
+		sent[i], ok[i], dropped[i] = float64(s.Sent), float64(s.OK), float64(s.Dropped)
+		anyDropped = anyDropped || s.Dropped > 0
+		errRatio[i], p50[i], p99[i] = math.NaN(), math.NaN(), math.NaN()
+		if done := s.OK + s.Bad; done > 0 {
+			errRatio[i] = 100 * float64(s.Bad) / float64(done)
+		}
+		if s.OK > 0 {
+			p50[i], p99[i] = 1000*s.P50, 1000*s.P99
+		}
+	}
+
+	var figs []figure
+	tput := []series{
+		{Name: "sent/s", X: xs, Y: sent, Colour: colourGrey, Dashed: true},
+		{Name: "ok/s", X: xs, Y: ok, Colour: colourBlue},
+	}
+	if anyDropped {
+		tput = append(tput, series{Name: "dropped/s", X: xs, Y: dropped, Colour: colourRed})
+	}
+	errs := []series{{Name: "error ratio %", X: xs, Y: errRatio, Colour: colourRed}}
+	lat := []series{
+		{Name: "p50", X: xs, Y: p50, Colour: colourBlue},
+		{Name: "p99", X: xs, Y: p99, Colour: colourPurple},
+	}
+	specs := []struct {
+		title, caption, yLabel string
+		ss                     []series
+		yMax                   float64
+		logY                   bool
+	}{
+		{"Throughput", "Requests per second: sent by the open-model generator, answered successfully, and dropped (could not be sent on time).", "requests/s", tput, 1, false},
+		{"Error ratio", "Bad answers (5xx, 429, timeouts, transport errors) as a share of the answers completed in each second; gaps are seconds with no answer at all.", "errors %", errs, 1, false},
+		{"Latency", "p50 and p99 per second of successful requests, timed from the intended send time; gaps are seconds with no successful request. The axis is logarithmic when p99 and p50 are far apart.", "ms", lat, 0.001, true},
+	}
+	for _, sp := range specs {
+		ch := ax.chart(sp.yLabel, sp.ss...)
+		ch.YMaxAtLeast, ch.LogY = sp.yMax, sp.logY
+		p, err := ch.newPlot()
+		if err != nil {
+			return nil, err
+		}
+		svg, err := svgOf(sp.title+" over time", wideW, wideH, p)
+		if err != nil {
+			return nil, err
+		}
+		figs = append(figs, figure{Title: sp.title, Caption: sp.caption, SVG: svg, Legend: ax.legend(sp.ss...)})
+	}
+	return figs, nil
+}
+
+// burnFigures draws each SLO's consumed budget over time: from "burn" events
+// when the journal has them; otherwise, for an availability SLO over all
+// operations, computed from the per-second counts (bad + dropped, over the
+// run's final budget); otherwise a no-data panel saying why.
+func burnFigures(run *Run, ax timeAxis) ([]figure, error) {
+	bySLO := map[string][]BurnPoint{}
+	for _, b := range run.Timeline.Burns {
+		bySLO[b.SLO] = append(bySLO[b.SLO], b)
+	}
+	var figs []figure
+	for _, o := range run.Result.SLOs {
+		fig := figure{Title: "SLO " + o.Name}
+		var xs, ys []float64
+		switch pts := bySLO[o.Name]; {
+		case len(pts) > 0:
+			xs, ys = []float64{0}, []float64{0}
+			for _, b := range pts {
+				xs = append(xs, float64(b.Second+1))
+				ys = append(ys, clampPct(b.Consumed))
+			}
+			last := pts[len(pts)-1]
+			fig.Caption = fmt.Sprintf("From the journal's burn events: %s of the budget consumed, burn rate %s at the last sample.", consumedPct(last.Consumed), burnText(last.BurnRate))
+		case o.SLI == "availability" && o.Op == "":
+			budget := o.Budget
+			if budget <= 0 {
+				var total int64
+				for _, s := range run.Timeline.Seconds {
+					if !s.Warmup {
+						total += s.OK + s.Bad + s.Dropped
+					}
+				}
+				budget = (1 - o.Objective) * float64(total)
+			}
+			if budget <= 0 {
+				fig.NoData = "No data: the SLO has no error budget (objective 100% or no events)."
+				figs = append(figs, fig)
+				continue
+			}
+			var bad int64
+			xs, ys = []float64{0}, []float64{0}
+			for _, s := range run.Timeline.Seconds {
+				if s.Warmup {
+					continue
+				}
+				bad += s.Bad + s.Dropped
+				xs = append(xs, float64(s.Second+1))
+				ys = append(ys, clampPct(float64(bad)/budget))
+			}
+			fig.Caption = fmt.Sprintf("Computed from the journal's per-second counts (bad + dropped over a budget of %.1f bad events); the journal has no burn events for this SLO.", budget)
+		default:
+			fig.NoData = fmt.Sprintf("No data: the journal has no burn events for this SLO, and a %s SLI cannot be computed from the per-second counts. Final: %s consumed.", sloKind(o), consumedPct(o.Consumed))
+			figs = append(figs, fig)
+			continue
+		}
+		s := series{Name: "budget consumed %", X: xs, Y: ys, Colour: colourBlue}
+		ch := ax.chart("budget consumed %", s)
+		ch.XMin = math.Min(0, ax.Min)
+		ch.YMaxAtLeast = 110
+		ch.Rules = append(ch.Rules, rule{At: 100, Label: "budget exhausted", Colour: colourRed})
+		p, err := ch.newPlot()
+		if err != nil {
+			return nil, err
+		}
+		if fig.SVG, err = svgOf("SLO "+o.Name+" error budget consumed over time", panelW, panelH, p); err != nil {
+			return nil, err
+		}
+		fig.Legend = ax.legend(s)
+		figs = append(figs, fig)
+	}
+	return figs, nil
+}
+
+func sloKind(o SLOResult) string {
+	if o.Op != "" {
+		return o.SLI + " (" + o.Op + ")"
+	}
+	return o.SLI
+}
+
+// clampPct turns a consumed fraction into a percentage a chart can hold.
+func clampPct(f float64) float64 {
+	return math.Min(100*f, 1e6)
+}
+
+// memberFigures draws one USE panel per member: CPU, in-flight requests and
+// shed rate, with the seconds the member was down shaded.
+func memberFigures(run *Run, ax timeAxis) ([]figure, error) {
+	byMember := map[string][]MemberPoint{}
+	for _, m := range run.Timeline.Members {
+		byMember[m.Member] = append(byMember[m.Member], m)
+	}
+	var figs []figure
+	for _, name := range run.Timeline.members() {
+		pts := byMember[name]
+		sort.SliceStable(pts, func(i, j int) bool { return pts[i].Second < pts[j].Second })
+		xs := make([]float64, len(pts))
+		cpu, infl, shed := make([]float64, len(pts)), make([]float64, len(pts)), make([]float64, len(pts))
+		var down []band
+		downSeconds := 0
+		for i, m := range pts {
+			xs[i] = float64(m.Second) + 0.5
+			cpu[i], infl[i], shed[i] = 100*m.CPU, m.Inflight, m.ShedRate
+			if !m.Up {
+				downSeconds++
+				cpu[i], infl[i], shed[i] = math.NaN(), math.NaN(), math.NaN()
+				from, to := float64(m.Second), float64(m.Second+1)
+				if k := len(down) - 1; k >= 0 && down[k].To == from {
+					down[k].To = to
+				} else {
+					down = append(down, band{From: from, To: to, Label: "down", Fill: colourDownBand, Text: colourDownText})
+				}
+			}
+		}
+		bands := append(append([]band(nil), ax.Bands...), down...)
+		rows := []struct {
+			label string
+			s     series
+		}{
+			{"CPU %", series{Name: "CPU % of one core", X: xs, Y: cpu, Colour: colourBlue}},
+			{"in-flight", series{Name: "in-flight requests", X: xs, Y: infl, Colour: colourPurple}},
+			{"shed/s", series{Name: "shed requests/s", X: xs, Y: shed, Colour: colourRed}},
+		}
+		plots := make([]*plot.Plot, 0, len(rows))
+		legend := make([]legendItem, 0, len(rows)+2)
+		for i, row := range rows {
+			ch := ax.chart(row.label, row.s)
+			ch.Bands = bands
+			ch.YMaxAtLeast = 1
+			ch.NoBandLabels = i > 0
+			if i < len(rows)-1 {
+				ch.XLabel, ch.HideXTickLbl = "", true
+			}
+			p, err := ch.newPlot()
+			if err != nil {
+				return nil, err
+			}
+			plots = append(plots, p)
+			legend = append(legend, legendItem{Name: row.s.Name, Colour: cssColour(row.s.Colour)})
+		}
+		legend = append(legend, ax.Legend...)
+		caption := fmt.Sprintf("%d samples", len(pts))
+		if downSeconds > 0 {
+			legend = append(legend, legendItem{Name: "member down", Colour: cssColour(colourDownBand), Band: true})
+			caption += fmt.Sprintf("; down for %d s", downSeconds)
+		}
+		svg, err := svgOf("member "+name+" utilisation and saturation", memberW, memberH, plots...)
+		if err != nil {
+			return nil, err
+		}
+		figs = append(figs, figure{Title: "Member " + name, Caption: caption + ".", SVG: svg, Legend: legend})
+	}
+	return figs, nil
+}
+
+func cssColour(c color.Color) template.CSS {
+	r, g, b, _ := c.RGBA()
+	return template.CSS(fmt.Sprintf("#%02x%02x%02x", r>>8, g>>8, b>>8))
+}

@@ -1,0 +1,381 @@
+package report
+
+import (
+	"bytes"
+	"encoding/xml"
+	"fmt"
+	"io"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// JUnit XML, in the shape of the common junit.xsd that Jenkins, GitLab and
+// GitHub's test reporters read: testsuites > testsuite > testcase >
+// failure | error | skipped. One testsuite per run (the experiment), one
+// testcase per SLO, per probe judgement (probe and phase) and per check;
+// plus a failing "stop condition" case when one fired, an erroring case per
+// fault that could not be applied or reverted, and an erroring "run" case
+// when the run itself failed or was interrupted. Inconclusive judgements are
+// skipped, with the reason as the message: never a pass.
+
+type junitSuites struct {
+	XMLName  xml.Name     `xml:"testsuites"`
+	Name     string       `xml:"name,attr"`
+	Tests    int          `xml:"tests,attr"`
+	Failures int          `xml:"failures,attr"`
+	Errors   int          `xml:"errors,attr"`
+	Time     string       `xml:"time,attr"`
+	Suites   []junitSuite `xml:"testsuite"`
+}
+
+type junitSuite struct {
+	Name       string          `xml:"name,attr"`
+	Tests      int             `xml:"tests,attr"`
+	Failures   int             `xml:"failures,attr"`
+	Errors     int             `xml:"errors,attr"`
+	Skipped    int             `xml:"skipped,attr"`
+	Time       string          `xml:"time,attr"`
+	Timestamp  string          `xml:"timestamp,attr,omitempty"`
+	File       string          `xml:"file,attr,omitempty"`
+	Properties []junitProperty `xml:"properties>property"`
+	Cases      []junitCase     `xml:"testcase"`
+	SystemOut  string          `xml:"system-out,omitempty"`
+}
+
+type junitProperty struct {
+	Name  string `xml:"name,attr"`
+	Value string `xml:"value,attr"`
+}
+
+type junitCase struct {
+	Name      string        `xml:"name,attr"`
+	Classname string        `xml:"classname,attr"`
+	Time      string        `xml:"time,attr"`
+	Failure   *junitProblem `xml:"failure"`
+	Error     *junitProblem `xml:"error"`
+	Skipped   *junitProblem `xml:"skipped"`
+	SystemOut string        `xml:"system-out,omitempty"`
+}
+
+type junitProblem struct {
+	Message string `xml:"message,attr"`
+	Type    string `xml:"type,attr,omitempty"`
+	Body    string `xml:",cdata"`
+}
+
+// Failure and error types in junit.xml.
+const (
+	junitSLOExhausted = "slo-budget-exhausted"
+	junitProbeFailed  = "probe-violated"
+	junitCheckFailed  = "check-failed"
+	junitStopped      = "stop-condition"
+	junitFaultError   = "fault-error"
+	junitRunError     = "run-error"
+)
+
+// WriteJUnit writes junit.xml for one or more runs, one testsuite per run in
+// the order given (`chaosctl run a.yaml b.yaml --junit FILE` writes them all
+// in one file).
+func WriteJUnit(w io.Writer, results ...*Result) error {
+	doc := junitSuites{Name: "chaosctl"}
+	var total float64
+	for _, r := range results {
+		if r == nil {
+			continue
+		}
+		s := junitSuiteOf(r)
+		doc.Tests += s.Tests
+		doc.Failures += s.Failures
+		doc.Errors += s.Errors
+		total += runSeconds(r)
+		doc.Suites = append(doc.Suites, s)
+	}
+	doc.Time = junitSeconds(total)
+	var buf bytes.Buffer
+	for i := range doc.Suites {
+		for j := range doc.Suites[i].Cases {
+			c := &doc.Suites[i].Cases[j]
+			for _, pr := range []*junitProblem{c.Failure, c.Error, c.Skipped} {
+				if pr != nil {
+					pr.Body = xmlSafe(pr.Body)
+				}
+			}
+		}
+	}
+	buf.WriteString(xml.Header)
+	enc := xml.NewEncoder(&buf)
+	enc.Indent("", "  ")
+	if err := enc.Encode(doc); err != nil {
+		return fmt.Errorf("encode junit.xml: %w", err)
+	}
+	buf.WriteByte('\n')
+	if _, err := w.Write(buf.Bytes()); err != nil {
+		return fmt.Errorf("write junit.xml: %w", err)
+	}
+	return nil
+}
+
+// WriteJUnitFile writes junit.xml for one or more runs to path, replacing it
+// whole (a reader never sees half a file).
+func WriteJUnitFile(path string, results ...*Result) error {
+	var buf bytes.Buffer
+	if err := WriteJUnit(&buf, results...); err != nil {
+		return err
+	}
+	return writeFileAtomic(path, buf.Bytes())
+}
+
+func junitSuiteOf(r *Result) junitSuite {
+	s := junitSuite{
+		Name:      r.Experiment,
+		Time:      junitSeconds(runSeconds(r)),
+		Timestamp: junitTimestamp(r.Started),
+		File:      r.File,
+		SystemOut: fmt.Sprintf("verdict: %s: %s", r.Verdict, r.Reason),
+	}
+	prop := func(name, value string) {
+		if value != "" {
+			s.Properties = append(s.Properties, junitProperty{Name: name, Value: value})
+		}
+	}
+	prop("seed", strconv.FormatInt(r.Seed, 10))
+	prop("chaosctlVersion", r.ChaosctlVersion)
+	prop("runtime", r.Runtime)
+	prop("verdict", r.Verdict)
+	prop("reason", r.Reason)
+	prop("started", timeText(r.Started))
+	prop("ended", timeText(r.Ended))
+	prop("description", r.Description)
+
+	add := func(c junitCase) {
+		c.Classname = r.Experiment
+		s.Tests++
+		switch {
+		case c.Failure != nil:
+			s.Failures++
+		case c.Error != nil:
+			s.Errors++
+		case c.Skipped != nil:
+			s.Skipped++
+		}
+		s.Cases = append(s.Cases, c)
+	}
+	measured := junitSeconds(r.measuredDuration().Seconds())
+	for _, o := range r.SLOs {
+		c := junitCase{Name: "SLO " + o.Name, Time: measured, SystemOut: sloFigures(o)}
+		switch o.Verdict {
+		case Fail:
+			c.Failure = &junitProblem{Message: fmt.Sprintf("SLO %s: %s", o.Name, sloFigures(o)), Type: junitSLOExhausted, Body: sloDetail(o)}
+		case Pass:
+		default:
+			c.Skipped = &junitProblem{Message: inconclusiveMessage(o.Reason)}
+		}
+		add(c)
+	}
+	for _, p := range r.Probes {
+		c := junitCase{Name: fmt.Sprintf("probe %s (%s)", p.Name, p.Phase), Time: junitSeconds(float64(p.Samples)), SystemOut: probeFigures(p)}
+		switch p.Verdict {
+		case Fail:
+			c.Failure = &junitProblem{Message: fmt.Sprintf("probe %s (%s): %s", p.Name, p.Phase, probeFigures(p)), Type: junitProbeFailed, Body: p.Reason}
+		case Pass:
+		default:
+			c.Skipped = &junitProblem{Message: inconclusiveMessage(p.Reason)}
+		}
+		add(c)
+	}
+	for _, ch := range r.Checks {
+		took, _ := time.ParseDuration(ch.Took)
+		c := junitCase{Name: "check " + ch.Name, Time: junitSeconds(took.Seconds()), SystemOut: ch.Detail}
+		switch ch.Verdict {
+		case Fail:
+			c.Failure = &junitProblem{Message: fmt.Sprintf("check %s: %s", ch.Name, checkFigures(ch)), Type: junitCheckFailed, Body: checkDetail(ch)}
+		case Pass:
+		default:
+			c.Skipped = &junitProblem{Message: inconclusiveMessage(ch.Detail)}
+		}
+		add(c)
+	}
+	if sc := r.StopCondition; sc != nil {
+		msg := "stop condition: " + sc.Reason
+		body := msg
+		if !sc.At.IsZero() {
+			body += "\nfired at " + timeText(sc.At) + " (" + offsetText(r.Started, sc.At) + " from the run start)"
+		}
+		if sc.SLO != "" {
+			body += fmt.Sprintf("\nSLO %s burn rate %.2f", sc.SLO, sc.Burn)
+		}
+		add(junitCase{Name: "stop condition", Time: "0.000", Failure: &junitProblem{Message: msg, Type: junitStopped, Body: body}})
+	}
+	for _, f := range r.Faults {
+		if f.Error != "" {
+			add(junitCase{Name: "fault " + f.Name, Time: "0.000", Error: &junitProblem{Message: fmt.Sprintf("fault %s (%s): %s", f.Name, f.Kind, f.Error), Type: junitFaultError, Body: f.Error}})
+		}
+	}
+	if r.Interrupted || len(r.Errors) > 0 {
+		msg := "the run did not complete normally"
+		if r.Interrupted {
+			msg = "interrupted before the end; every fault was reverted"
+		}
+		add(junitCase{Name: "run", Time: junitSeconds(runSeconds(r)), Error: &junitProblem{Message: msg, Type: junitRunError, Body: strings.Join(r.Errors, "\n")}})
+	}
+	return s
+}
+
+// xmlSafe drops the characters XML 1.0 cannot carry (a CDATA section is
+// written as is; attributes and text are escaped by encoding/xml).
+func xmlSafe(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r == '\t' || r == '\n' || r == '\r':
+			return r
+		case r < 0x20, r == 0xFFFE, r == 0xFFFF, r >= 0xD800 && r <= 0xDFFF:
+			return '\uFFFD'
+		}
+		return r
+	}, s)
+}
+
+func inconclusiveMessage(reason string) string {
+	if reason == "" {
+		return "inconclusive"
+	}
+	return "inconclusive: " + reason
+}
+
+// sloFigures is the one-line figures of an SLO: bad/total, budget consumed
+// and burn rate.
+func sloFigures(o SLOResult) string {
+	return fmt.Sprintf("%d bad of %d (%s), objective %s, budget %.1f bad events, %s consumed, burn rate %s",
+		o.Bad, o.Total, ratioPct(o.Bad, o.Total), pct(o.Objective), o.Budget, consumedPct(o.Consumed), burnText(o.BurnRate))
+}
+
+func sloDetail(o SLOResult) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "SLO %s: SLI %s", o.Name, o.SLI)
+	if o.Op != "" {
+		fmt.Fprintf(&b, ", op %s", o.Op)
+	}
+	if o.Threshold != "" {
+		fmt.Fprintf(&b, ", threshold %s", o.Threshold)
+	}
+	fmt.Fprintf(&b, ", objective %s\n", pct(o.Objective))
+	fmt.Fprintf(&b, "events: %d, bad: %d (%s)\n", o.Total, o.Bad, ratioPct(o.Bad, o.Total))
+	fmt.Fprintf(&b, "error budget: %.1f bad events allowed, %s consumed\n", o.Budget, consumedPct(o.Consumed))
+	fmt.Fprintf(&b, "burn rate: %s\n", burnText(o.BurnRate))
+	if o.Reason != "" {
+		fmt.Fprintf(&b, "verdict: %s: %s", o.Verdict, o.Reason)
+	}
+	return b.String()
+}
+
+func probeFigures(p ProbeResult) string {
+	metric := p.Metric
+	if metric == "" {
+		metric = "value"
+	}
+	if p.Samples == 0 {
+		return fmt.Sprintf("%s: no samples, bound %s", metric, strings.TrimSpace(p.Bound))
+	}
+	return fmt.Sprintf("%s = %s, bound %s, over %d s", metric, probeValueText(p), strings.TrimSpace(p.Bound), p.Samples)
+}
+
+func checkFigures(c CheckResult) string {
+	s := fmt.Sprintf("%d anomalies in %d operations", c.Anomalies, c.Operations)
+	if c.Keys > 0 {
+		s += fmt.Sprintf(" on %d keys", c.Keys)
+	}
+	return s
+}
+
+func checkDetail(c CheckResult) string {
+	var b strings.Builder
+	b.WriteString(c.Detail)
+	kinds := make([]string, 0, len(c.ByKind))
+	for k := range c.ByKind {
+		kinds = append(kinds, k)
+	}
+	sort.Strings(kinds)
+	for _, k := range kinds {
+		fmt.Fprintf(&b, "\n%s: %d", k, c.ByKind[k])
+	}
+	for _, l := range c.Listed {
+		b.WriteString("\n- " + l)
+	}
+	return b.String()
+}
+
+// probeValueText formats a probe's value in its metric's unit: latencies as
+// durations, ratios as percentages.
+func probeValueText(p ProbeResult) string {
+	switch {
+	case p.Samples == 0:
+		return "no data"
+	case strings.Contains(p.Metric, "latency"):
+		return secs(p.Value)
+	case strings.HasSuffix(p.Metric, "ratio"):
+		return pct(p.Value)
+	}
+	return strconv.FormatFloat(p.Value, 'g', 4, 64)
+}
+
+func ratioPct(bad, total int64) string {
+	if total == 0 {
+		return "no events"
+	}
+	return fmt.Sprintf("%.3f%%", 100*float64(bad)/float64(total))
+}
+
+// consumedPct formats a consumed budget fraction; a run with events but no
+// budget (objective 100%) has consumed "all of a zero budget".
+func consumedPct(c float64) string {
+	if c >= math.MaxFloat64/2 || math.IsInf(c, 1) {
+		return "infinite (zero budget)"
+	}
+	return fmt.Sprintf("%.1f%%", 100*c)
+}
+
+func burnText(b float64) string {
+	if b >= math.MaxFloat64/2 || math.IsInf(b, 1) {
+		return "infinite"
+	}
+	return strconv.FormatFloat(b, 'f', 2, 64)
+}
+
+// junitSeconds formats seconds for the time attributes: digits and a point,
+// no exponent, never negative (the schema's pattern).
+func junitSeconds(s float64) string {
+	if s < 0 || math.IsNaN(s) || math.IsInf(s, 0) {
+		s = 0
+	}
+	return strconv.FormatFloat(s, 'f', 3, 64)
+}
+
+// junitTimestamp is ISO 8601 without a zone, as Ant writes it; chaosctl
+// writes UTC.
+func junitTimestamp(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format("2006-01-02T15:04:05")
+}
+
+func runSeconds(r *Result) float64 {
+	if r.Started.IsZero() || r.Ended.Before(r.Started) {
+		return 0
+	}
+	return r.Ended.Sub(r.Started).Seconds()
+}
+
+func timeText(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format("2006-01-02T15:04:05.000Z07:00")
+}
+
+func offsetText(start, t time.Time) string {
+	return "+" + t.Sub(start).Round(time.Millisecond).String()
+}

@@ -1,0 +1,187 @@
+package report
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"strings"
+)
+
+// GitHubStepSummaryEnv names the file GitHub Actions renders as the job
+// summary.
+const GitHubStepSummaryEnv = "GITHUB_STEP_SUMMARY"
+
+// WriteMarkdown writes summary.md: the verdict line, the SLO table, probes,
+// checks, faults with their windows and the seed, in GitHub-flavoured
+// Markdown. The verdict is spelled out (PASS, FAIL, INCONCLUSIVE), so it
+// reads the same without colour or emoji.
+func WriteMarkdown(w io.Writer, run *Run) error {
+	var b bytes.Buffer
+	r := run.Result
+	p := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
+
+	p("## chaosctl experiment %s: %s\n\n", mdCode(r.Experiment), verdictWord(r.Verdict))
+	p("**Verdict: %s.** %s\n\n", verdictWord(r.Verdict), mdText(r.Reason))
+	if r.Description != "" {
+		p("%s\n\n", mdText(r.Description))
+	}
+	meta := []string{"seed " + mdCode(fmt.Sprint(r.Seed))}
+	if r.ChaosctlVersion != "" {
+		meta = append(meta, "chaosctl "+mdCode(r.ChaosctlVersion))
+	}
+	if r.Runtime != "" {
+		meta = append(meta, "runtime "+mdCode(r.Runtime))
+	}
+	if r.File != "" {
+		meta = append(meta, "file "+mdCode(r.File))
+	}
+	if !r.Started.IsZero() {
+		meta = append(meta, "started "+r.Started.UTC().Format("2006-01-02 15:04:05 UTC"), "ran "+runDuration(r))
+	}
+	p("%s\n\n", strings.Join(meta, " · "))
+	p("**Workload:** %s.\n\n", mdText(workloadLine(r)))
+	if s := stopLine(r); s != "" {
+		p("**Stopped early:** %s.\n\n", mdText(s))
+	}
+	if r.Interrupted {
+		p("**Interrupted:** the run was cancelled before the end; every fault was reverted.\n\n")
+	}
+
+	p("### SLOs\n\n")
+	if rows := sloRows(r); len(rows) == 0 {
+		p("No SLOs in this experiment.\n\n")
+	} else {
+		p("| SLO | SLI | Objective | Bad / total | Budget consumed | Burn rate | Verdict | Reason |\n")
+		p("|---|---|---:|---:|---:|---:|---|---|\n")
+		for _, s := range rows {
+			p("| %s | %s | %s | %s | %s | %s | %s | %s |\n", mdCell(s.Name), mdCell(s.SLI), s.Objective, s.BadTotal,
+				s.Consumed, s.Burn, mdVerdict(s.Verdict), mdCell(s.Reason))
+		}
+		p("\n")
+	}
+
+	p("### Steady-state probes\n\n")
+	if rows := probeRows(r); len(rows) == 0 {
+		p("No steady-state probes in this experiment.\n\n")
+	} else {
+		p("| Probe | Phase | Metric | Value | Bound | Samples | Verdict | Reason |\n")
+		p("|---|---|---|---:|---|---:|---|---|\n")
+		for _, pr := range rows {
+			p("| %s | %s | %s | %s | %s | %s | %s | %s |\n", mdCell(pr.Name), pr.Phase, mdCell(pr.Metric), mdCell(pr.Value),
+				mdCell(pr.Bound), pr.Samples, mdVerdict(pr.Verdict), mdCell(pr.Reason))
+		}
+		p("\n")
+	}
+
+	p("### Consistency checks\n\n")
+	if rows := checkRows(r); len(rows) == 0 {
+		p("No consistency checks in this experiment.\n\n")
+	} else {
+		p("| Check | Operations | Keys | Anomalies | Verdict | Detail |\n")
+		p("|---|---:|---:|---:|---|---|\n")
+		for _, c := range rows {
+			p("| %s | %s | %s | %s | %s | %s |\n", mdCell(c.Name), c.Operations, c.Keys, c.Anomalies, mdVerdict(c.Verdict), mdCell(c.Detail))
+		}
+		p("\n")
+		for _, c := range rows {
+			if len(c.ByKind)+len(c.Listed) == 0 {
+				continue
+			}
+			p("Anomalies of %s (%s):\n\n", mdCode(c.Name), mdText(strings.Join(c.ByKind, ", ")))
+			for _, l := range c.Listed {
+				p("- %s\n", mdText(l))
+			}
+			p("\n")
+		}
+	}
+
+	p("### Faults\n\n")
+	rows, origin := faultRows(run)
+	if len(rows) == 0 {
+		p("No faults in this experiment.\n\n")
+	} else {
+		p("Windows in %s.\n\n", origin)
+		p("| Fault | Kind | Targets | Window | Duration | Note |\n")
+		p("|---|---|---|---|---:|---|\n")
+		for _, f := range rows {
+			p("| %s | %s | %s | %s | %s | %s |\n", mdCell(f.Name), mdCell(f.Kind), mdCell(f.Targets), f.Window, f.Duration, mdCell(f.Note))
+		}
+		p("\n")
+	}
+	if len(r.Errors) > 0 {
+		p("### Errors\n\n")
+		for _, e := range r.Errors {
+			p("- %s\n", mdText(e))
+		}
+		p("\n")
+	}
+	p("Seed %s: run again with `--seed %d` to repeat every random choice.\n", mdCode(fmt.Sprint(r.Seed)), r.Seed)
+	if _, err := w.Write(b.Bytes()); err != nil {
+		return fmt.Errorf("write summary.md: %w", err)
+	}
+	return nil
+}
+
+// AppendGitHubStepSummary appends a Markdown summary to the file named by
+// $GITHUB_STEP_SUMMARY, separated from what is already there by a blank
+// line. It returns the file's path, or "" when the variable is not set
+// (nothing is written then).
+func AppendGitHubStepSummary(markdown []byte) (string, error) {
+	path := os.Getenv(GitHubStepSummaryEnv)
+	if path == "" {
+		return "", nil
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return path, fmt.Errorf("open $%s: %w", GitHubStepSummaryEnv, err)
+	}
+	if st, err := f.Stat(); err == nil && st.Size() > 0 {
+		markdown = append([]byte("\n"), markdown...)
+	}
+	if _, err := f.Write(markdown); err != nil {
+		_ = f.Close()
+		return path, fmt.Errorf("append to $%s: %w", GitHubStepSummaryEnv, err)
+	}
+	if err := f.Close(); err != nil {
+		return path, fmt.Errorf("close $%s: %w", GitHubStepSummaryEnv, err)
+	}
+	return path, nil
+}
+
+// htmlStart matches what GitHub would take as the start of an HTML tag or
+// comment.
+var htmlStart = regexp.MustCompile(`<([A-Za-z/!?])`)
+
+// htmlEntity matches what would be read as a character reference.
+var htmlEntity = regexp.MustCompile(`&([A-Za-z#][A-Za-z0-9]*;)`)
+
+// mdText makes text safe in a Markdown paragraph: no raw HTML, one line.
+func mdText(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	s = htmlEntity.ReplaceAllString(s, "&amp;$1")
+	return htmlStart.ReplaceAllString(s, "&lt;$1")
+}
+
+// mdCell makes text safe in a table cell: also no pipes.
+func mdCell(s string) string {
+	if s == "" {
+		return ""
+	}
+	return strings.ReplaceAll(mdText(s), "|", `\|`)
+}
+
+func mdCode(s string) string {
+	if strings.Contains(s, "`") {
+		return "``" + s + "``"
+	}
+	return "`" + s + "`"
+}
+
+func mdVerdict(v string) string {
+	if v == Fail {
+		return "**" + verdictWord(v) + "**"
+	}
+	return verdictWord(v)
+}

@@ -1,0 +1,149 @@
+package report
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+)
+
+// The rows of the verdict tables, shared by the Markdown and HTML reports so
+// both say the same thing in the same words.
+
+type sloRow struct {
+	Name, SLI, Objective, BadTotal, Consumed, Burn, Verdict, Reason string
+}
+
+type probeRow struct {
+	Name, Phase, Metric, Value, Bound, Samples, Verdict, Reason string
+}
+
+type checkRow struct {
+	Name, Operations, Keys, Anomalies, Verdict, Detail string
+	ByKind, Listed                                     []string
+}
+
+type faultRow struct {
+	Name, Kind, Targets, Window, Duration, Note string
+}
+
+// verdictWord is the verdict in capitals, for a verdict line that needs no
+// colour to be read.
+func verdictWord(v string) string {
+	if v == "" {
+		return "UNKNOWN"
+	}
+	return strings.ToUpper(v)
+}
+
+func sloRows(r *Result) []sloRow {
+	out := make([]sloRow, 0, len(r.SLOs))
+	for _, o := range r.SLOs {
+		sli := o.SLI
+		if o.Op != "" {
+			sli += " " + o.Op
+		}
+		if o.Threshold != "" {
+			sli += " < " + o.Threshold
+		}
+		row := sloRow{Name: o.Name, SLI: sli, Objective: pct(o.Objective), Verdict: o.Verdict, Reason: o.Reason,
+			BadTotal: fmt.Sprintf("%d / %d", o.Bad, o.Total), Consumed: consumedPct(o.Consumed), Burn: burnText(o.BurnRate)}
+		if o.Total == 0 {
+			row.Consumed, row.Burn = "no data", "no data"
+		}
+		out = append(out, row)
+	}
+	return out
+}
+
+func probeRows(r *Result) []probeRow {
+	out := make([]probeRow, 0, len(r.Probes))
+	for _, p := range r.Probes {
+		out = append(out, probeRow{Name: p.Name, Phase: p.Phase, Metric: p.Metric, Value: probeValueText(p),
+			Bound: strings.TrimSpace(p.Bound), Samples: fmt.Sprint(p.Samples), Verdict: p.Verdict, Reason: p.Reason})
+	}
+	return out
+}
+
+func checkRows(r *Result) []checkRow {
+	out := make([]checkRow, 0, len(r.Checks))
+	for _, c := range r.Checks {
+		row := checkRow{Name: c.Name, Operations: fmt.Sprint(c.Operations), Keys: fmt.Sprint(c.Keys),
+			Anomalies: fmt.Sprint(c.Anomalies), Verdict: c.Verdict, Detail: c.Detail, Listed: c.Listed}
+		kinds := make([]string, 0, len(c.ByKind))
+		for k := range c.ByKind {
+			kinds = append(kinds, k)
+		}
+		sort.Strings(kinds)
+		for _, k := range kinds {
+			row.ByKind = append(row.ByKind, fmt.Sprintf("%s: %d", k, c.ByKind[k]))
+		}
+		out = append(out, row)
+	}
+	return out
+}
+
+// faultRows places the faults in time. With a journal the windows are in
+// seconds from the end of warmup, like `at` in the experiment file and the
+// charts' time axis; without one, offsets from the run start. origin says
+// which.
+func faultRows(run *Run) (rows []faultRow, origin string) {
+	r := run.Result
+	t0, anchored := run.measuredStart()
+	origin = "seconds from the end of warmup, as `at` in the experiment file"
+	if !anchored {
+		t0 = r.Started
+		origin = "offsets from the run start (the journal has no workload seconds to anchor them)"
+	}
+	for _, f := range r.Faults {
+		row := faultRow{Name: f.Name, Kind: f.Kind, Targets: strings.Join(f.Targets, ", ")}
+		switch {
+		case f.Applied == nil:
+			row.Window, row.Duration = "not applied", "—"
+		default:
+			from := f.Applied.Sub(t0).Seconds()
+			if f.Reverted == nil {
+				row.Window, row.Duration = fmt.Sprintf("%.1f s → not reverted", from), "—"
+			} else {
+				row.Window = fmt.Sprintf("%.1f s → %.1f s", from, f.Reverted.Sub(t0).Seconds())
+				row.Duration = f.Reverted.Sub(*f.Applied).Round(time.Millisecond).String()
+			}
+		}
+		row.Note = f.Error
+		if row.Note == "" && len(f.Links) > 0 {
+			row.Note = "links " + strings.Join(f.Links, ", ")
+		}
+		rows = append(rows, row)
+	}
+	return rows, origin
+}
+
+// workloadLine sums the measured workload in one sentence.
+func workloadLine(r *Result) string {
+	wl := r.Workload
+	if wl.Requests == 0 && wl.Dropped == 0 {
+		return "no measured requests"
+	}
+	return fmt.Sprintf("%d requests at %.0f/s over %s (warmup %s excluded): %d errors (%s), %d dropped; latency p50 %s, p99 %s, p99.9 %s",
+		wl.Requests, wl.Rate, wl.Duration, wl.Warmup, wl.Errors, pct(wl.ErrorRatio), wl.Dropped,
+		secs(wl.LatencyP50), secs(wl.LatencyP99), secs(wl.LatencyP999))
+}
+
+func runDuration(r *Result) string {
+	return time.Duration(runSeconds(r) * float64(time.Second)).Round(100 * time.Millisecond).String()
+}
+
+func stopLine(r *Result) string {
+	sc := r.StopCondition
+	if sc == nil {
+		return ""
+	}
+	s := sc.Reason
+	if !sc.At.IsZero() {
+		s += " at " + offsetText(r.Started, sc.At) + " from the run start"
+	}
+	if sc.SLO != "" {
+		s += fmt.Sprintf(" (SLO %s burning at %.1f×)", sc.SLO, sc.Burn)
+	}
+	return s
+}
