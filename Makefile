@@ -17,9 +17,14 @@ help: ## list the targets with a line each
 build: ## build bin/chaosctl (static, CGO_ENABLED=0)
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/chaosctl
 
+# The end-to-end runs of cmd/chaosctl judge latency SLOs of a real cluster: they
+# run on their own after the other packages, not beside them on a 2-core machine.
+E2E := ./cmd/chaosctl
+
 .PHONY: test
-test: vet ## vet, then every test with -race, then a short fuzz run of the experiment decoder
-	$(GO) test -race -count=1 -timeout 20m $(PKGS)
+test: vet ## vet, then every test with -race (end-to-end runs last, alone), then a short fuzz run
+	$(GO) test -race -count=1 -timeout 20m $$($(GO) list $(PKGS) | grep -v '/cmd/chaosctl$$')
+	$(GO) test -race -count=1 -timeout 20m $(E2E)
 	@if grep -q 'func FuzzDecode' experiments/*_test.go 2>/dev/null; then \
 		$(GO) test -run='^$$' -fuzz=FuzzDecode -fuzztime=$(FUZZTIME) ./experiments/; fi
 
