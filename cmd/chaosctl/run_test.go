@@ -199,3 +199,40 @@ func TestNoFalseStopInAFaultFreeRun(t *testing.T) {
 		t.Fatalf("exit %d, stop %+v\n%s", code, res.StopCondition, stdout)
 	}
 }
+
+func TestDataCorruptionExampleIsDetectedAndRepaired(t *testing.T) {
+	res, stdout, _, code := runExperiment(t, "../../examples/data-corruption.yaml")
+	if code != 0 || res == nil || res.Verdict != report.Pass {
+		t.Fatalf("exit %d\n%s", code, stdout)
+	}
+	if res.Faults[0].Applied == nil || res.Faults[0].Error != "" {
+		t.Fatalf("corrupt fault not applied: %+v", res.Faults[0])
+	}
+	for _, c := range res.Checks {
+		if c.Verdict != report.Pass || c.Operations == 0 {
+			t.Fatalf("check %s: %+v", c.Name, c)
+		}
+	}
+}
+
+func TestReportCommandReRendersARun(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "out")
+	_, _, code := run(t, "run", "testdata/calm.yaml", "--out", out, "--state-dir", filepath.Join(t.TempDir(), "state"))
+	if code != 0 {
+		t.Fatalf("run exit %d", code)
+	}
+	if err := os.Remove(filepath.Join(out, "report.html")); err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr, code := run(t, "report", out, "--format", "html")
+	if code != 0 || !strings.Contains(stdout, "report.html") {
+		t.Fatalf("report: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	b, err := os.ReadFile(filepath.Join(out, "report.html"))
+	if err != nil || !bytes.Contains(b, []byte("<svg")) {
+		t.Fatalf("report.html not re-rendered with charts: %v", err)
+	}
+	if _, _, code := run(t, "report", out, "--format", "pdf"); code != 2 {
+		t.Fatalf("unknown format: exit %d, want 2", code)
+	}
+}
