@@ -930,8 +930,10 @@ func TestAliasBombIsRejectedQuickly(t *testing.T) {
 			if tt.budget && !strings.Contains(err.Error(), "alias bomb") {
 				t.Errorf("Decode = %v, want an alias bomb problem", err)
 			}
-			if elapsed > 250*time.Millisecond {
-				t.Errorf("Decode took %v, want well under a second", elapsed)
+			// Unprotected, these expand for minutes or exhaust memory; the
+			// bound leaves room for -race on a busy 2-core machine.
+			if elapsed > time.Second {
+				t.Errorf("Decode took %v, want under a second", elapsed)
 			}
 			t.Logf("rejected in %v", elapsed)
 		})

@@ -3,6 +3,7 @@ package injectors_test
 import (
 	"context"
 	"errors"
+	"github.com/chaosctl/chaosctl/targets/process/processtest"
 	"io"
 	"net"
 	"slices"
@@ -63,7 +64,7 @@ func startEcho(b *testing.B) string {
 // front of it.
 func echoBehindProxy(b *testing.B) (target planeTarget, l faultplane.Link, echo, proxy string) {
 	echo = startEcho(b)
-	plane, err := faultplane.StartEmbedded(context.Background(), "bench", testLog(b))
+	plane, err := faultplane.StartEmbedded(context.Background(), "bench", processtest.Log(b))
 	if err != nil {
 		b.Fatal(err)
 	}

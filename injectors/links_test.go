@@ -2,6 +2,7 @@ package injectors_test
 
 import (
 	"context"
+	"github.com/chaosctl/chaosctl/targets/process/processtest"
 	"io"
 	"net/http"
 	"slices"
@@ -71,7 +72,7 @@ func chaosctlToxics(t *testing.T, d targets.Target, l faultplane.Link) []string 
 }
 
 func TestLinkFaultsCutExactlyTheirLinks(t *testing.T) {
-	d := startDemo(t, demo.ClusterSpec{Nodes: 3, Gateways: 1}, targets.ProcessOptions{})
+	d := processtest.StartDemo(t, demo.ClusterSpec{Nodes: 3, Gateways: 1}, targets.ProcessOptions{})
 	all := d.Plane().Links()
 	twoWay := []faultplane.Link{link("n1", "n2"), link("n1", "n3"), link("n2", "n1"), link("n3", "n1")}
 	oneWay := []faultplane.Link{link("n1", "n2"), link("n1", "n3")}
@@ -150,7 +151,7 @@ func medianRTT(t *testing.T, addr string, n int) (p50 time.Duration, samples []t
 }
 
 func TestLatencyAddsTheConfiguredDelay(t *testing.T) {
-	d := startDemo(t, demo.ClusterSpec{Nodes: 2, Gateways: 0}, targets.ProcessOptions{})
+	d := processtest.StartDemo(t, demo.ClusterSpec{Nodes: 2, Gateways: 0}, targets.ProcessOptions{})
 	ctx := context.Background()
 	slowed, other := link("n1", "n2"), link("n2", "n1")
 	const tolerance = 15 * time.Millisecond
@@ -205,7 +206,7 @@ func TestLatencyAddsTheConfiguredDelay(t *testing.T) {
 }
 
 func TestBandwidthLimitsTheRate(t *testing.T) {
-	d := startDemo(t, demo.ClusterSpec{Nodes: 2, Gateways: 0}, targets.ProcessOptions{})
+	d := processtest.StartDemo(t, demo.ClusterSpec{Nodes: 2, Gateways: 0}, targets.ProcessOptions{})
 	ctx := context.Background()
 	l := link("n1", "n2")
 	fetch := func() (int, time.Duration) {
@@ -252,7 +253,7 @@ func TestBandwidthLimitsTheRate(t *testing.T) {
 }
 
 func TestTwoFaultsOnOneLinkDoNotCollide(t *testing.T) {
-	d := startDemo(t, demo.ClusterSpec{Nodes: 2, Gateways: 0}, targets.ProcessOptions{})
+	d := processtest.StartDemo(t, demo.ClusterSpec{Nodes: 2, Gateways: 0}, targets.ProcessOptions{})
 	ctx := context.Background()
 	l := link("n1", "n2")
 	revertA, err := injectors.Latency{}.Inject(ctx, d, injectors.Fault{Name: "a", Links: []faultplane.Link{l}, Delay: 5 * time.Millisecond})
@@ -285,7 +286,7 @@ func TestTwoFaultsOnOneLinkDoNotCollide(t *testing.T) {
 }
 
 func TestRejectPartitionsSharingALinkReconnectWithTheLast(t *testing.T) {
-	d := startDemo(t, demo.ClusterSpec{Nodes: 3, Gateways: 0}, targets.ProcessOptions{})
+	d := processtest.StartDemo(t, demo.ClusterSpec{Nodes: 3, Gateways: 0}, targets.ProcessOptions{})
 	ctx := context.Background()
 	p := &injectors.Partition{}
 	shared := link("n1", "n2")
@@ -309,7 +310,7 @@ func TestRejectPartitionsSharingALinkReconnectWithTheLast(t *testing.T) {
 }
 
 func TestFailedLinkFaultLeavesNothing(t *testing.T) {
-	d := startDemo(t, demo.ClusterSpec{Nodes: 3, Gateways: 0}, targets.ProcessOptions{})
+	d := processtest.StartDemo(t, demo.ClusterSpec{Nodes: 3, Gateways: 0}, targets.ProcessOptions{})
 	ctx := context.Background()
 	first, second := link("n1", "n2"), link("n2", "n3")
 	// A toxic of the same name already on the second link makes the
@@ -332,7 +333,7 @@ func TestFailedLinkFaultLeavesNothing(t *testing.T) {
 }
 
 func TestInvalidFaultsAreRejectedBeforeAnythingIsTouched(t *testing.T) {
-	d := startDemo(t, demo.ClusterSpec{Nodes: 2, Gateways: 0}, targets.ProcessOptions{})
+	d := processtest.StartDemo(t, demo.ClusterSpec{Nodes: 2, Gateways: 0}, targets.ProcessOptions{})
 	l := []faultplane.Link{link("n1", "n2")}
 	tests := []struct {
 		name    string

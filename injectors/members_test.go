@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/chaosctl/chaosctl/targets/process/processtest"
 	"net/http"
 	"os"
 	"strconv"
@@ -45,7 +46,7 @@ func ready(addr string) bool {
 }
 
 func TestMembershipFaults(t *testing.T) {
-	d := startDemo(t, demo.ClusterSpec{Nodes: 3, Gateways: 1}, targets.ProcessOptions{})
+	d := processtest.StartDemo(t, demo.ClusterSpec{Nodes: 3, Gateways: 1}, targets.ProcessOptions{})
 	ctx := context.Background()
 
 	t.Run("crash kills, revert starts again", func(t *testing.T) {
@@ -79,7 +80,7 @@ func TestMembershipFaults(t *testing.T) {
 			t.Fatal(err)
 		}
 		// SIGSTOP is delivered asynchronously.
-		eventually(t, time.Second, "n2 is stopped (state T)", func() bool { return procState(m.PID) == "T" })
+		processtest.Eventually(t, time.Second, "n2 is stopped (state T)", func() bool { return procState(m.PID) == "T" })
 		if o := probe(m.Addr, probeTimeout); o != outcomeTimeout {
 			t.Errorf("request to the paused n2: %s, want timeout", o)
 		}
@@ -125,16 +126,16 @@ func TestMembershipFaults(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := scrape(t, n2.Addr, metric, nil); got != 2 {
+		if got := processtest.Metric(t, n2.Addr, metric, nil); got != 2 {
 			t.Errorf("%s on n2 = %g during the skew, want 2", metric, got)
 		}
-		if got := scrape(t, member(t, d, "n1").Addr, metric, nil); got != 0 {
+		if got := processtest.Metric(t, member(t, d, "n1").Addr, metric, nil); got != 0 {
 			t.Errorf("%s on n1 = %g, want 0: it is not a target", metric, got)
 		}
 		if err := revert(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if got := scrape(t, n2.Addr, metric, nil); got != 0 {
+		if got := processtest.Metric(t, n2.Addr, metric, nil); got != 0 {
 			t.Errorf("%s on n2 = %g after the revert, want 0", metric, got)
 		}
 	})
@@ -144,7 +145,7 @@ func TestMembershipFaults(t *testing.T) {
 		if err == nil {
 			t.Fatal("clock skew on a gateway succeeded")
 		}
-		if got := scrape(t, member(t, d, "n1").Addr, "chaosdemo_clock_offset_seconds", nil); got != 0 {
+		if got := processtest.Metric(t, member(t, d, "n1").Addr, "chaosdemo_clock_offset_seconds", nil); got != 0 {
 			t.Errorf("n1's clock offset is %g after the failed fault, want 0 (undone)", got)
 		}
 	})
@@ -177,12 +178,12 @@ func TestMembershipFaults(t *testing.T) {
 		}
 		n1 := member(t, d, "n1")
 		injected := map[string]string{"event": "injected"}
-		before := scrape(t, n1.Addr, "chaosdemo_corruptions_total", injected)
+		before := processtest.Metric(t, n1.Addr, "chaosdemo_corruptions_total", injected)
 		revert, err := injectors.Corrupt{}.Inject(ctx, d, injectors.Fault{Name: "rot", Targets: []string{"n1"}, Count: 5, Seed: 7})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := scrape(t, n1.Addr, "chaosdemo_corruptions_total", injected) - before; got != 5 {
+		if got := processtest.Metric(t, n1.Addr, "chaosdemo_corruptions_total", injected) - before; got != 5 {
 			t.Errorf("injected corruptions on n1 grew by %g, want 5", got)
 		}
 		if err := revert(ctx); err != nil {
@@ -190,7 +191,7 @@ func TestMembershipFaults(t *testing.T) {
 		}
 
 		t.Run("ratio", func(t *testing.T) {
-			before := scrape(t, n1.Addr, "chaosdemo_corruptions_total", injected)
+			before := processtest.Metric(t, n1.Addr, "chaosdemo_corruptions_total", injected)
 			_, err := injectors.Corrupt{}.Inject(ctx, d, injectors.Fault{Name: "rot2", Targets: []string{"n1"}, Ratio: 0.1, Seed: 8})
 			if errors.Is(err, injectors.ErrRatioUnsupported) {
 				t.Skipf("the member has no ratio support yet (member.go): %v", err)
@@ -199,7 +200,7 @@ func TestMembershipFaults(t *testing.T) {
 				t.Fatal(err)
 			}
 			// 10% of the 30 values n1 holds (a few may still be on their way).
-			if got := scrape(t, n1.Addr, "chaosdemo_corruptions_total", injected) - before; got < 1 || got > 3 {
+			if got := processtest.Metric(t, n1.Addr, "chaosdemo_corruptions_total", injected) - before; got < 1 || got > 3 {
 				t.Errorf("injected corruptions on n1 grew by %g, want 3 (10%% of about 30)", got)
 			}
 		})

@@ -2,6 +2,7 @@ package injectors_test
 
 import (
 	"context"
+	"github.com/chaosctl/chaosctl/targets/process/processtest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -38,11 +39,11 @@ func TestRecoverFinishesARunWhoseChaosctlDied(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := startDemo(t, demo.ClusterSpec{Nodes: 2, Gateways: 1}, targets.ProcessOptions{Run: "crashed", Dir: runDir, OnStarted: ledger.OnStarted})
+	d := processtest.StartDemo(t, demo.ClusterSpec{Nodes: 2, Gateways: 1}, targets.ProcessOptions{Run: "crashed", Dir: runDir, OnStarted: ledger.OnStarted})
 	if err := ledger.Plane(d.Plane().URL(), true); err != nil {
 		t.Fatal(err)
 	}
-	tr := injectors.NewTracker(injectors.DefaultRegistry(), d, ledger, testLog(t))
+	tr := injectors.NewTracker(injectors.DefaultRegistry(), d, ledger, processtest.Log(t))
 	if err := tr.Apply(ctx, injectors.Fault{Name: "freeze", Kind: injectors.KindPause, Targets: []string{"n1"}}); err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +79,7 @@ func TestRecoverFinishesARunWhoseChaosctlDied(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	rep, err := injectors.Recover(ctx, stateDir, testLog(t))
+	rep, err := injectors.Recover(ctx, stateDir, processtest.Log(t))
 	if err != nil {
 		t.Fatalf("Recover: %v\n%s", err, rep)
 	}
@@ -134,7 +135,7 @@ func TestRecoverFinishesARunWhoseChaosctlDied(t *testing.T) {
 		t.Errorf("last record %+v, want a run-end with outcome recovered", last)
 	}
 
-	again, err := injectors.Recover(ctx, stateDir, testLog(t))
+	again, err := injectors.Recover(ctx, stateDir, processtest.Log(t))
 	if err != nil {
 		t.Fatalf("second Recover: %v", err)
 	}

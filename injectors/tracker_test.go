@@ -2,6 +2,7 @@ package injectors_test
 
 import (
 	"context"
+	"github.com/chaosctl/chaosctl/targets/process/processtest"
 	"slices"
 	"strconv"
 	"strings"
@@ -25,12 +26,12 @@ func TestTrackerAppliesRevertsAndJournals(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := startDemo(t, demo.ClusterSpec{Nodes: 3, Gateways: 1}, targets.ProcessOptions{Run: "tracked", OnStarted: ledger.OnStarted})
+	d := processtest.StartDemo(t, demo.ClusterSpec{Nodes: 3, Gateways: 1}, targets.ProcessOptions{Run: "tracked", OnStarted: ledger.OnStarted})
 	if err := ledger.Plane(d.Plane().URL(), true); err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	tr := injectors.NewTracker(injectors.DefaultRegistry(), d, ledger, testLog(t))
+	tr := injectors.NewTracker(injectors.DefaultRegistry(), d, ledger, processtest.Log(t))
 
 	faults := []injectors.Fault{
 		{Name: "slow", Kind: injectors.KindLatency, Links: []faultplane.Link{link("n1", "n2")}, Delay: 20 * time.Millisecond},
@@ -87,7 +88,7 @@ func TestTrackerAppliesRevertsAndJournals(t *testing.T) {
 	if o := probe(member(t, d, "n3").Addr, 5*time.Second); o != outcomeOK {
 		t.Errorf("n3 after RevertAll: %s, want ok (thawed)", o)
 	}
-	if got := scrape(t, member(t, d, "n2").Addr, "chaosdemo_clock_offset_seconds", nil); got != 0 {
+	if got := processtest.Metric(t, member(t, d, "n2").Addr, "chaosdemo_clock_offset_seconds", nil); got != 0 {
 		t.Errorf("n2's clock offset after RevertAll = %g, want 0", got)
 	}
 	// With n1 running again, the retry succeeds.
@@ -150,8 +151,8 @@ func TestTrackerConcurrentApplyAndRevertAll(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ledger.End(injectors.OutcomeCompleted)
-	d := startDemo(t, demo.ClusterSpec{Nodes: 3, Gateways: 0}, targets.ProcessOptions{Run: "concurrent"})
-	tr := injectors.NewTracker(injectors.DefaultRegistry(), d, ledger, testLog(t))
+	d := processtest.StartDemo(t, demo.ClusterSpec{Nodes: 3, Gateways: 0}, targets.ProcessOptions{Run: "concurrent"})
+	tr := injectors.NewTracker(injectors.DefaultRegistry(), d, ledger, processtest.Log(t))
 	ctx := context.Background()
 	links := d.Plane().Links()
 	errs := make(chan error, len(links))

@@ -6,54 +6,20 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/sirupsen/logrus"
 
 	"github.com/chaosctl/chaosctl/probes"
 	"github.com/chaosctl/chaosctl/targets"
-	"github.com/chaosctl/chaosctl/targets/demo"
 	"github.com/chaosctl/chaosctl/targets/process/processtest"
 )
 
 // The test binary doubles as the demo cluster's member executable.
 func TestMain(m *testing.M) { processtest.Main(m) }
-
-func testLog(t testing.TB) *logrus.Entry {
-	l := logrus.New()
-	l.SetOutput(io.Discard)
-	if testing.Verbose() {
-		l.SetOutput(os.Stderr)
-	}
-	return l.WithField("test", t.Name())
-}
-
-// startDemo starts a demo cluster of real member processes behind the fault
-// plane; the cleanup closes it.
-func startDemo(t *testing.T, spec demo.ClusterSpec) *targets.ProcessDemo {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	d, err := targets.StartProcessDemo(ctx, spec, targets.ProcessOptions{
-		Run: "probes", Dir: t.TempDir(), Binary: processtest.Binary(t), Seed: 1, Log: testLog(t), LogLevel: "warn",
-	})
-	if err != nil {
-		t.Fatalf("start demo cluster: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := d.Close(ctx); err != nil {
-			t.Errorf("close demo cluster: %v", err)
-		}
-	})
-	return d
-}
 
 // driveTraffic sends about rate requests per second (a tenth of them writes)
 // to the addresses until the test ends, with a seeded key sequence.
@@ -128,7 +94,7 @@ func runScraper(t *testing.T, members func() []targets.Member, interval time.Dur
 	rounds := make(chan round, 1024)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	s := probes.NewScraper(members, interval, nil, testLog(t))
+	s := probes.NewScraper(members, interval, nil, processtest.Log(t))
 	go func() {
 		done <- s.Run(ctx, func(second time.Time, samples []probes.MemberSample) {
 			select {

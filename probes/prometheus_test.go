@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/chaosctl/chaosctl/targets"
+	"github.com/chaosctl/chaosctl/targets/process/processtest"
 	"net/http"
 	"os"
 	"os/exec"
@@ -125,7 +127,7 @@ scrape_configs:
 // TestPrometheusProbes answers a prometheus probe and a ratio SLI from a real
 // Prometheus server scraping a demo cluster under traffic.
 func TestPrometheusProbes(t *testing.T) {
-	d := startDemo(t, demo.ClusterSpec{Nodes: 3, Gateways: 1})
+	d := processtest.StartDemo(t, demo.ClusterSpec{Nodes: 3, Gateways: 1}, targets.ProcessOptions{Run: "probes", LogLevel: "warn"})
 	var addrs []string
 	for _, m := range d.Members() {
 		addrs = append(addrs, m.Addr)

@@ -3,6 +3,7 @@ package probes_test
 import (
 	"context"
 	"fmt"
+	"github.com/chaosctl/chaosctl/targets/process/processtest"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -105,7 +106,7 @@ func TestScraperRunNeedsEmit(t *testing.T) {
 // TestScraperOnDemoCluster scrapes a real demo cluster (3 store nodes, 1
 // gateway) under traffic, then pauses a node, then kills two.
 func TestScraperOnDemoCluster(t *testing.T) {
-	d := startDemo(t, demo.ClusterSpec{Nodes: 3, Gateways: 1})
+	d := processtest.StartDemo(t, demo.ClusterSpec{Nodes: 3, Gateways: 1}, targets.ProcessOptions{Run: "probes", LogLevel: "warn"})
 	driveTraffic(t, d.ClientAddrs(), 200)
 	const interval = time.Second
 	rounds := runScraper(t, d.Members, interval)

@@ -105,7 +105,7 @@ func startBenchCluster(b *testing.B, spec demo.ClusterSpec) *process.Cluster {
 	b.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	c, err := process.Start(ctx, spec, process.Options{Binary: processtest.Binary(b), Dir: b.TempDir(), Log: testLog(b), LogLevel: "warn"})
+	c, err := process.Start(ctx, spec, process.Options{Binary: processtest.Binary(b), Dir: b.TempDir(), Log: processtest.Log(b), LogLevel: "warn"})
 	if err != nil {
 		b.Fatal(err)
 	}

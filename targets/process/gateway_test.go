@@ -3,6 +3,7 @@ package process_test
 import (
 	"context"
 	"fmt"
+	"github.com/chaosctl/chaosctl/targets/process/processtest"
 	"net/http"
 	"sort"
 	"sync"
@@ -64,7 +65,7 @@ func TestBreakerOpensOnAFrozenNodeAndClosesAfterItReturns(t *testing.T) {
 	gw := c.Addrs(demo.RoleGateway)[0]
 	client := newKV(2 * time.Second)
 	breaker := func() float64 {
-		return scrape(t, gw, "chaosdemo_breaker_state", map[string]string{"peer": "n1"})
+		return processtest.Metric(t, gw, "chaosdemo_breaker_state", map[string]string{"peer": "n1"})
 	}
 	if b := breaker(); b != 0 {
 		t.Fatalf("breaker for n1 starts at %v, want 0 (closed)", b)
@@ -74,7 +75,7 @@ func TestBreakerOpensOnAFrozenNodeAndClosesAfterItReturns(t *testing.T) {
 	}
 	// Traffic over many keys reaches n1 first for about a third of them.
 	var i int
-	eventually(t, 10*time.Second, "breaker for n1 opens (2)", func() bool {
+	processtest.Eventually(t, 10*time.Second, "breaker for n1 opens (2)", func() bool {
 		for j := 0; j < 10; j++ {
 			i++
 			_, _, _ = client.get(gw, fmt.Sprintf("key-%d", i))
@@ -90,7 +91,7 @@ func TestBreakerOpensOnAFrozenNodeAndClosesAfterItReturns(t *testing.T) {
 	if err := c.Resume("n1"); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 10*time.Second, "breaker for n1 closes (0)", func() bool {
+	processtest.Eventually(t, 10*time.Second, "breaker for n1 closes (0)", func() bool {
 		for j := 0; j < 10; j++ {
 			i++
 			_, _, _ = client.get(gw, fmt.Sprintf("key-%d", i))
@@ -133,7 +134,7 @@ func TestShedding503sUnderABurstWhileAdmittedRequestsStayFast(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	shed := scrape(t, gw, "chaosdemo_shed_total", nil)
+	shed := processtest.Metric(t, gw, "chaosdemo_shed_total", nil)
 	sort.Slice(admitted, func(i, j int) bool { return admitted[i] < admitted[j] })
 	t.Logf("burst of 200 with maxInflight 8: %d admitted (slowest %s), %d shed (counter %v)", len(admitted), admitted[len(admitted)-1], len(shedAt), shed)
 	if len(shedAt) == 0 || shed < float64(len(shedAt)) {
@@ -165,7 +166,7 @@ func TestSingleflightSendsOneLoadForAStampedeOnAColdKey(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			before := scrape(t, gw, "chaosdemo_cache_loads_total", nil)
+			before := processtest.Metric(t, gw, "chaosdemo_cache_loads_total", nil)
 			var wg sync.WaitGroup
 			for i := 0; i < 200; i++ {
 				wg.Go(func() {
@@ -175,7 +176,7 @@ func TestSingleflightSendsOneLoadForAStampedeOnAColdKey(t *testing.T) {
 				})
 			}
 			wg.Wait()
-			loads := scrape(t, gw, "chaosdemo_cache_loads_total", nil) - before
+			loads := processtest.Metric(t, gw, "chaosdemo_cache_loads_total", nil) - before
 			t.Logf("%s: 200 concurrent misses of one cold key sent %v loads to the store", tc.name, loads)
 			if !tc.noSingleflight && loads != 1 {
 				t.Fatalf("with singleflight: %v store loads, want 1", loads)
@@ -208,7 +209,7 @@ func TestWriteBehindLosesQueuedWritesWhenTheGatewayIsKilled(t *testing.T) {
 			t.Fatalf("write-behind put took %s: it must be acknowledged before the store is written", d)
 		}
 	}
-	depth := scrape(t, gw, "chaosdemo_writebehind_queue_depth", nil)
+	depth := processtest.Metric(t, gw, "chaosdemo_writebehind_queue_depth", nil)
 	if depth < 1 {
 		t.Fatalf("queue depth %v right after 40 acknowledged writes to a slow store, want > 0", depth)
 	}

@@ -11,8 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sirupsen/logrus"
-
 	"github.com/chaosctl/chaosctl/targets/demo"
 	"github.com/chaosctl/chaosctl/targets/faultplane"
 	"github.com/chaosctl/chaosctl/targets/process"
@@ -20,15 +18,6 @@ import (
 )
 
 func TestMain(m *testing.M) { processtest.Main(m) }
-
-func testLog(t testing.TB) *logrus.Entry {
-	l := logrus.New()
-	l.SetOutput(io.Discard)
-	if testing.Verbose() {
-		l.SetOutput(os.Stderr)
-	}
-	return l.WithField("test", t.Name())
-}
 
 // startCluster starts spec as real processes. With proxied, every node→node
 // link goes through an embedded toxiproxy proxy, returned in the plane. The
@@ -40,7 +29,7 @@ func startCluster(t *testing.T, spec demo.ClusterSpec, proxied bool) (*process.C
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	opts := process.Options{Binary: processtest.Binary(t), Dir: t.TempDir(), Log: testLog(t), Seed: 1}
+	opts := process.Options{Binary: processtest.Binary(t), Dir: t.TempDir(), Log: processtest.Log(t), Seed: 1}
 	var plane *faultplane.Plane
 	if proxied {
 		addrs, release, err := process.ReserveAddrs(spec.MemberIDs(), "", 0, nil)
@@ -48,7 +37,7 @@ func startCluster(t *testing.T, spec demo.ClusterSpec, proxied bool) (*process.C
 			t.Fatal(err)
 		}
 		defer release()
-		plane, err = faultplane.StartEmbedded(ctx, "t", testLog(t))
+		plane, err = faultplane.StartEmbedded(ctx, "t", processtest.Log(t))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -142,16 +131,4 @@ func (k *kv) del(addr, key string) (int, error) {
 	io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	return resp.StatusCode, nil
-}
-
-// eventually polls cond every 10ms until it holds or the deadline passes.
-func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not true within %s", what, within)
-		}
-		time.Sleep(10 * time.Millisecond) // polling interval of a condition with a deadline
-	}
 }

@@ -1,6 +1,7 @@
 package process_test
 
 import (
+	"github.com/chaosctl/chaosctl/targets/process/processtest"
 	"net/http"
 	"strings"
 	"testing"
@@ -46,11 +47,11 @@ func TestQuorumModeReadRepairsAStaleReplica(t *testing.T) {
 	if code, v, err := client.get(nodes["n1"], "rr"); err != nil || code != http.StatusOK || v != "fresh" {
 		t.Fatalf("read: %d %q %v", code, v, err)
 	}
-	eventually(t, 5*time.Second, "n3 repaired", func() bool {
+	processtest.Eventually(t, 5*time.Second, "n3 repaired", func() bool {
 		ok, v := replicaCopy(t, nodes["n3"], "rr")
 		return ok && v == "fresh"
 	})
-	if r := scrape(t, nodes["n1"], "chaosdemo_read_repairs_total", nil); r < 1 {
+	if r := processtest.Metric(t, nodes["n1"], "chaosdemo_read_repairs_total", nil); r < 1 {
 		t.Fatalf("chaosdemo_read_repairs_total = %v, want ≥ 1", r)
 	}
 }
@@ -83,7 +84,7 @@ func TestQuorumModeLastWriteWinsLosesUpdatesUnderClockSkew(t *testing.T) {
 		t.Fatalf("second write: %d %v", code, err)
 	}
 	// Both were acknowledged, one after the other; the second is lost.
-	eventually(t, 5*time.Second, "replicas converge", func() bool {
+	processtest.Eventually(t, 5*time.Second, "replicas converge", func() bool {
 		_, a := replicaCopy(t, nodes["n1"], "lww")
 		_, b := replicaCopy(t, nodes["n2"], "lww")
 		_, d := replicaCopy(t, nodes["n3"], "lww")

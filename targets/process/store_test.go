@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/chaosctl/chaosctl/targets/process/processtest"
 	"io"
 	"net/http"
 	"strings"
@@ -12,54 +13,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
-
 	"github.com/chaosctl/chaosctl/targets/demo"
 	"github.com/chaosctl/chaosctl/targets/faultplane"
 )
-
-// scrape reads one member's metric (summing every series matching labels).
-func scrape(t *testing.T, addr, name string, labels map[string]string) float64 {
-	t.Helper()
-	resp, err := http.Get("http://" + addr + "/metrics")
-	if err != nil {
-		t.Fatalf("scrape %s: %v", addr, err)
-	}
-	defer resp.Body.Close()
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	fams, err := parser.TextToMetricFamilies(resp.Body)
-	if err != nil {
-		t.Fatalf("parse metrics of %s: %v", addr, err)
-	}
-	fam, ok := fams[name]
-	if !ok {
-		return 0
-	}
-	sum := 0.0
-	for _, m := range fam.GetMetric() {
-		match := true
-		for k, v := range labels {
-			found := false
-			for _, lp := range m.GetLabel() {
-				if lp.GetName() == k && lp.GetValue() == v {
-					found = true
-				}
-			}
-			match = match && found
-		}
-		if !match {
-			continue
-		}
-		switch {
-		case m.Counter != nil:
-			sum += m.GetCounter().GetValue()
-		case m.Gauge != nil:
-			sum += m.GetGauge().GetValue()
-		}
-	}
-	return sum
-}
 
 // replicaCopy reads a node's own stored copy through the internal replica API.
 func replicaCopy(t *testing.T, addr, key string) (found bool, value string) {
@@ -141,7 +97,7 @@ func TestCorruptReplicaIsDetectedAndRepaired(t *testing.T) {
 		}
 	}
 	// Let background replication reach all three copies.
-	eventually(t, 5*time.Second, "all replicas hold k0..k49", func() bool {
+	processtest.Eventually(t, 5*time.Second, "all replicas hold k0..k49", func() bool {
 		for i := 0; i < 50; i++ {
 			for _, n := range nodes {
 				if ok, _ := replicaCopy(t, n, fmt.Sprintf("k%d", i)); !ok {
@@ -184,7 +140,7 @@ func TestCorruptReplicaIsDetectedAndRepaired(t *testing.T) {
 			}
 		}
 	}
-	eventually(t, 5*time.Second, "corrupt copies repaired", func() bool {
+	processtest.Eventually(t, 5*time.Second, "corrupt copies repaired", func() bool {
 		for _, key := range out.Keys {
 			if ok, v := replicaCopy(t, nodes[1], key); !ok || v != "value-"+strings.TrimPrefix(key, "k") {
 				return false
@@ -194,12 +150,12 @@ func TestCorruptReplicaIsDetectedAndRepaired(t *testing.T) {
 	})
 	detected := 0.0
 	for _, n := range nodes {
-		detected += scrape(t, n, "chaosdemo_corruptions_total", map[string]string{"event": "detected"})
+		detected += processtest.Metric(t, n, "chaosdemo_corruptions_total", map[string]string{"event": "detected"})
 	}
 	if detected < 10 {
 		t.Fatalf("chaosdemo_corruptions_total{event=detected} = %v over the cluster, want ≥ 10", detected)
 	}
-	if inj := scrape(t, nodes[1], "chaosdemo_corruptions_total", map[string]string{"event": "injected"}); inj != 10 {
+	if inj := processtest.Metric(t, nodes[1], "chaosdemo_corruptions_total", map[string]string{"event": "injected"}); inj != 10 {
 		t.Fatalf("injected = %v, want 10", inj)
 	}
 }
@@ -228,17 +184,17 @@ func TestEventualModeHandsOffHintsWhenTheHomeReplicaReturns(t *testing.T) {
 		}
 		written[key] = val
 	}
-	eventually(t, 5*time.Second, "hints stored", func() bool {
+	processtest.Eventually(t, 5*time.Second, "hints stored", func() bool {
 		total := 0.0
 		for _, a := range nodes {
-			total += scrape(t, a, "chaosdemo_hints_total", map[string]string{"event": "stored"})
+			total += processtest.Metric(t, a, "chaosdemo_hints_total", map[string]string{"event": "stored"})
 		}
 		return total >= 1
 	})
 	if err := plane.Proxy(faultplane.Link{From: "n1", To: "n2"}).Enable(); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 10*time.Second, "every write reaches its home replica n2", func() bool {
+	processtest.Eventually(t, 10*time.Second, "every write reaches its home replica n2", func() bool {
 		for key, want := range written {
 			if ok, v := replicaCopy(t, nodes["n2"], key); !ok || v != want {
 				return false

@@ -1,0 +1,111 @@
+package processtest
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+	"github.com/sirupsen/logrus"
+
+	"github.com/chaosctl/chaosctl/targets"
+	"github.com/chaosctl/chaosctl/targets/demo"
+)
+
+// Log is a logger for a test: silent unless the test runs with -v.
+func Log(t testing.TB) *logrus.Entry {
+	l := logrus.New()
+	l.SetOutput(io.Discard)
+	if testing.Verbose() {
+		l.SetOutput(os.Stderr)
+	}
+	return l.WithField("test", t.Name())
+}
+
+// Eventually polls cond every 10 ms until it holds, failing the test when
+// within passes first. It is how tests wait: on a condition, with a deadline.
+func Eventually(t testing.TB, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not true within %s", what, within)
+		}
+		time.Sleep(10 * time.Millisecond) // the polling interval, not a synchronisation
+	}
+}
+
+// StartDemo starts the demo cluster as real member processes (this test
+// binary) behind an embedded toxiproxy, and closes it when the test ends.
+// Zero fields of opts get test defaults.
+func StartDemo(t testing.TB, spec demo.ClusterSpec, opts targets.ProcessOptions) *targets.ProcessDemo {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if opts.Run == "" {
+		opts.Run = "t"
+	}
+	if opts.Dir == "" {
+		opts.Dir = t.TempDir()
+	}
+	if opts.Log == nil {
+		opts.Log = Log(t)
+	}
+	if opts.Seed == 0 {
+		opts.Seed = 1
+	}
+	opts.Binary = Binary(t)
+	d, err := targets.StartProcessDemo(ctx, spec, opts)
+	if err != nil {
+		t.Fatalf("start demo cluster: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := d.Close(ctx); err != nil {
+			t.Errorf("close demo cluster: %v", err)
+		}
+	})
+	return d
+}
+
+// Metric sums the series of metric name on the member at addr whose labels
+// include labels (counters and gauges).
+func Metric(t testing.TB, addr, name string, labels map[string]string) float64 {
+	t.Helper()
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatalf("scrape %s: %v", addr, err)
+	}
+	defer resp.Body.Close()
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := parser.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		t.Fatalf("parse metrics of %s: %v", addr, err)
+	}
+	sum := 0.0
+	for _, m := range fams[name].GetMetric() {
+		match := true
+		for k, v := range labels {
+			found := false
+			for _, lp := range m.GetLabel() {
+				found = found || (lp.GetName() == k && lp.GetValue() == v)
+			}
+			match = match && found
+		}
+		if !match {
+			continue
+		}
+		switch {
+		case m.Counter != nil:
+			sum += m.GetCounter().GetValue()
+		case m.Gauge != nil:
+			sum += m.GetGauge().GetValue()
+		}
+	}
+	return sum
+}
