@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/chaosctl/chaosctl/targets/demo/internal/demotest"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -13,8 +14,6 @@ import (
 	"time"
 
 	"github.com/chaosctl/chaosctl/targets/demo/metrics"
-	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
 )
 
 // fakeClock is an injectable clock that moves only when told to.
@@ -116,27 +115,6 @@ func mustGet(t testing.TB, c *Cache, key string, load Loader) (Entry, Outcome) {
 		t.Fatalf("Get(%q): %v", key, err)
 	}
 	return e, o
-}
-
-func counterValue(t testing.TB, c prometheus.Counter) float64 {
-	t.Helper()
-	var m dto.Metric
-	if err := c.Write(&m); err != nil {
-		t.Fatalf("read counter: %v", err)
-	}
-	return m.GetCounter().GetValue()
-}
-
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
 }
 
 func TestConfigValidate(t *testing.T) {
@@ -391,7 +369,7 @@ func TestSingleflight(t *testing.T) {
 					errs <- err
 				})
 			}
-			waitFor(t, fmt.Sprintf("%d loads in flight", tt.waitForLoads), func() bool { return s.total.Load() >= tt.waitForLoads })
+			demotest.WaitFor(t, 5*time.Second, fmt.Sprintf("%d loads in flight", tt.waitForLoads), func() bool { return s.total.Load() >= tt.waitForLoads })
 			close(gate)
 			wg.Wait()
 			close(errs)
@@ -427,7 +405,7 @@ func TestSingleflightCallerCancelDoesNotCancelSharedLoad(t *testing.T) {
 		_, _, err := c.Get(ctx, "k", s.Load)
 		firstErr <- err
 	}()
-	waitFor(t, "the first load", func() bool { return s.total.Load() == 1 })
+	demotest.WaitFor(t, 5*time.Second, "the first load", func() bool { return s.total.Load() == 1 })
 	second := make(chan Entry, 1)
 	go func() {
 		e, _, _ := c.Get(context.Background(), "k", s.Load)
@@ -509,7 +487,7 @@ func TestEarlyRefreshBeforeExpiry(t *testing.T) {
 	// 50ms from expiry each hit refreshes with probability e^-0.5 ≈ 0.61.
 	s.set("k", "v2")
 	clock.Advance(expiry.Sub(clock.Now()) - 50*time.Millisecond)
-	for i := 0; counterValue(t, m.CacheRefreshes) == 0; i++ {
+	for i := 0; demotest.Value(t, m.CacheRefreshes) == 0; i++ {
 		if i == 1000 {
 			t.Fatal("1000 hits 50ms before expiry started no refresh")
 		}
@@ -517,11 +495,11 @@ func TestEarlyRefreshBeforeExpiry(t *testing.T) {
 			t.Fatalf("outcome %s, want hit while the refresh runs", o)
 		}
 	}
-	waitFor(t, "the refreshed value", func() bool {
+	demotest.WaitFor(t, 5*time.Second, "the refreshed value", func() bool {
 		it, ok := c.store.Peek("k")
 		return ok && string(it.entry.Value) == "v2"
 	})
-	if n := counterValue(t, m.CacheRefreshes); n != 1 {
+	if n := demotest.Value(t, m.CacheRefreshes); n != 1 {
 		t.Fatalf("cache_early_refreshes_total = %v, want 1", n)
 	}
 	if !clock.Now().Before(expiry) {
@@ -611,7 +589,7 @@ func TestWriteWinsOverLoadInFlight(t *testing.T) {
 				defer close(done)
 				_, _, _ = c.Get(context.Background(), "k", s.Load)
 			}()
-			waitFor(t, "the load", func() bool { return s.total.Load() == 1 })
+			demotest.WaitFor(t, 5*time.Second, "the load", func() bool { return s.total.Load() == 1 })
 			tt.write(c)
 			close(gate)
 			<-done
@@ -669,11 +647,11 @@ func TestMetrics(t *testing.T) {
 	mustGet(t, c, "k", s.Load) // stale
 	want := map[string]float64{"hit": 1, "miss": 2, "negative": 1, "stale": 1}
 	for result, n := range want {
-		if got := counterValue(t, m.CacheRequests.WithLabelValues(result)); got != n {
+		if got := demotest.Value(t, m.CacheRequests.WithLabelValues(result)); got != n {
 			t.Errorf("cache_requests_total{result=%q} = %v, want %v", result, got, n)
 		}
 	}
-	if got := counterValue(t, m.CacheLoads); got != 3 {
+	if got := demotest.Value(t, m.CacheLoads); got != 3 {
 		t.Errorf("cache_loads_total = %v, want 3", got)
 	}
 }

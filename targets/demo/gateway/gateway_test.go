@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/chaosctl/chaosctl/targets/demo/internal/demotest"
 	"net/http"
 	"slices"
 	"strings"
@@ -141,7 +142,7 @@ func TestFailover(t *testing.T) {
 				"retries_total{" + prefs[1] + "}":             {g.m.Retries.WithLabelValues(prefs[1]), 1},
 				"replica_requests_total{n1," + tt.class + "}": {g.m.ReplicaRequests.WithLabelValues("n1", tt.class), 1},
 			} {
-				if v := metricValue(t, want.m); v != want.want {
+				if v := demotest.Value(t, want.m); v != want.want {
 					t.Errorf("%s = %v, want %v", name, v, want.want)
 				}
 			}
@@ -198,7 +199,7 @@ func TestBreakerOpensSkipsNodeAndCloses(t *testing.T) {
 	for i := range 3 {
 		get(i)
 	}
-	if v := metricValue(t, gauge); v != metrics.BreakerOpen {
+	if v := demotest.Value(t, gauge); v != metrics.BreakerOpen {
 		t.Fatalf("breaker_state{n1} after 3 failures = %v, want 2 (open)", v)
 	}
 	before := nodes["n1"].callCount()
@@ -211,10 +212,10 @@ func TestBreakerOpensSkipsNodeAndCloses(t *testing.T) {
 
 	nodes["n1"].mode.Store(modeOK)
 	i := 0
-	waitFor(t, "n1's breaker to close", func() bool {
+	demotest.WaitFor(t, 10*time.Second, "n1's breaker to close", func() bool {
 		get(i)
 		i++
-		return metricValue(t, gauge) == metrics.BreakerClosed
+		return demotest.Value(t, gauge) == metrics.BreakerClosed
 	})
 	if nodes["n1"].callCount() == before {
 		t.Fatal("the breaker closed without a probe reaching n1")
@@ -255,9 +256,9 @@ func TestStampede(t *testing.T) {
 				wg.Go(func() { codes <- do(t, http.MethodGet, g.url+"/kv/"+k, "", nil).code })
 			}
 			if tt.singleflight {
-				waitFor(t, "every client in flight", func() bool { return metricValue(t, g.m.Inflight) == clients })
+				demotest.WaitFor(t, 10*time.Second, "every client in flight", func() bool { return demotest.Value(t, g.m.Inflight) == clients })
 			} else {
-				waitFor(t, "a load per client", func() bool { return primary.callCount() == clients })
+				demotest.WaitFor(t, 10*time.Second, "a load per client", func() bool { return primary.callCount() == clients })
 			}
 			release()
 			wg.Wait()
@@ -270,7 +271,7 @@ func TestStampede(t *testing.T) {
 			if n := primary.callCount(); n != tt.wantLoads {
 				t.Fatalf("store saw %d reads, want %d", n, tt.wantLoads)
 			}
-			if v := metricValue(t, g.m.CacheLoads); v != float64(tt.wantLoads) {
+			if v := demotest.Value(t, g.m.CacheLoads); v != float64(tt.wantLoads) {
 				t.Fatalf("cache_loads_total = %v, want %d", v, tt.wantLoads)
 			}
 		})
@@ -300,7 +301,7 @@ func TestSheddingUnderBurst(t *testing.T) {
 			t.Fatalf("answer while the admitted requests are held: %d %q, want 503 load shed", a.code, a.header.Get(api.HeaderError))
 		}
 	}
-	if v := metricValue(t, g.m.Inflight); v != limit {
+	if v := demotest.Value(t, g.m.Inflight); v != limit {
 		t.Fatalf("inflight_requests = %v, want %d", v, limit)
 	}
 	release()
@@ -311,7 +312,7 @@ func TestSheddingUnderBurst(t *testing.T) {
 			t.Fatalf("admitted request answered %d, want 200", a.code)
 		}
 	}
-	if v := metricValue(t, g.m.Shed); v != burst-limit {
+	if v := demotest.Value(t, g.m.Shed); v != burst-limit {
 		t.Fatalf("shed_total = %v, want %d", v, burst-limit)
 	}
 }
@@ -335,7 +336,7 @@ func TestRateLimit(t *testing.T) {
 	if ok < 2 || ok > 3 {
 		t.Fatalf("%d requests passed, want the burst of 2 (3 if a token arrived)", ok)
 	}
-	if v := metricValue(t, g.m.RateLimited); v != float64(limited) {
+	if v := demotest.Value(t, g.m.RateLimited); v != float64(limited) {
 		t.Fatalf("rate_limited_total = %v, want %d", v, limited)
 	}
 }
@@ -483,7 +484,7 @@ func TestWriteBehindAcknowledgesFirstAndFlushesInOrder(t *testing.T) {
 	if _, ok := n1.get("k"); ok {
 		t.Fatal("the store has the write before the flush was let through")
 	}
-	if v := metricValue(t, g.m.WriteBehind); v != float64(len(writes)) {
+	if v := demotest.Value(t, g.m.WriteBehind); v != float64(len(writes)) {
 		t.Fatalf("writebehind_queue_depth = %v, want %d", v, len(writes))
 	}
 	if a := do(t, http.MethodGet, g.url+"/kv/k", "", nil); a.code != http.StatusOK || a.body != "v3" {
@@ -492,7 +493,7 @@ func TestWriteBehindAcknowledgesFirstAndFlushesInOrder(t *testing.T) {
 
 	releasePuts()
 	releaseDeletes()
-	waitFor(t, "the queue to drain", func() bool { return metricValue(t, g.m.WriteBehind) == 0 })
+	demotest.WaitFor(t, 10*time.Second, "the queue to drain", func() bool { return demotest.Value(t, g.m.WriteBehind) == 0 })
 	if v, _ := n1.get("k"); v != "v3" {
 		t.Fatalf("store holds %q after the flush, want v3", v)
 	}
@@ -506,7 +507,7 @@ func TestWriteBehindAcknowledgesFirstAndFlushesInOrder(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Fatalf("store saw %q, want %q in order", got, want)
 	}
-	if v := metricValue(t, g.m.WriteFlushes.WithLabelValues("ok")); v != float64(len(writes)) {
+	if v := demotest.Value(t, g.m.WriteFlushes.WithLabelValues("ok")); v != float64(len(writes)) {
 		t.Fatalf("writebehind_flushes_total{ok} = %v, want %d", v, len(writes))
 	}
 }
@@ -543,7 +544,7 @@ func TestWriteBehindCloseFlushes(t *testing.T) {
 		defer cancel()
 		closed <- g.Close(ctx)
 	}()
-	waitFor(t, "writes to be refused once closing", func() bool {
+	demotest.WaitFor(t, 10*time.Second, "writes to be refused once closing", func() bool {
 		return do(t, http.MethodPut, g.url+"/kv/late", "x", nil).code == http.StatusServiceUnavailable
 	})
 	release()
@@ -555,7 +556,7 @@ func TestWriteBehindCloseFlushes(t *testing.T) {
 			t.Fatalf("k%d = %q, %v after Close; want %d flushed", i, v, ok, i)
 		}
 	}
-	if v := metricValue(t, g.m.WriteBehind); v != 0 {
+	if v := demotest.Value(t, g.m.WriteBehind); v != 0 {
 		t.Fatalf("writebehind_queue_depth = %v after Close, want 0", v)
 	}
 }
@@ -577,7 +578,7 @@ func TestWriteBehindCloseLosesWhatItCannotFlush(t *testing.T) {
 	if err == nil || !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "3 acknowledged writes not flushed") {
 		t.Fatalf("Close = %v, want a deadline error counting 3 lost writes", err)
 	}
-	if v := metricValue(t, g.m.WriteFlushes.WithLabelValues("error")); v != writes {
+	if v := demotest.Value(t, g.m.WriteFlushes.WithLabelValues("error")); v != writes {
 		t.Fatalf("writebehind_flushes_total{error} = %v, want %d", v, writes)
 	}
 }

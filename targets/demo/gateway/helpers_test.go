@@ -18,8 +18,6 @@ import (
 	"github.com/chaosctl/chaosctl/targets/demo/metrics"
 	"github.com/chaosctl/chaosctl/targets/demo/resilience"
 	"github.com/chaosctl/chaosctl/targets/demo/ring"
-	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
 )
 
 // Node behaviours.
@@ -237,30 +235,6 @@ func do(t testing.TB, method, url, body string, header map[string]string) answer
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return answer{code: resp.StatusCode, body: string(b), header: resp.Header, elapsed: time.Since(start)}
-}
-
-func metricValue(t testing.TB, c prometheus.Metric) float64 {
-	t.Helper()
-	var m dto.Metric
-	if err := c.Write(&m); err != nil {
-		t.Fatalf("read metric: %v", err)
-	}
-	if m.Gauge != nil {
-		return m.GetGauge().GetValue()
-	}
-	return m.GetCounter().GetValue()
-}
-
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
 }
 
 // keysWithPrimary returns count keys whose preference list starts with node.

@@ -2,6 +2,7 @@ package resilience
 
 import (
 	"context"
+	"github.com/chaosctl/chaosctl/targets/demo/internal/demotest"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -77,7 +78,7 @@ func TestMiddlewareLogsAndCountsEveryRequest(t *testing.T) {
 	if _, ok := entries[0].Data["duration"].(time.Duration); !ok {
 		t.Errorf("log field duration = %v, want a time.Duration", entries[0].Data["duration"])
 	}
-	if v := metricValue(t, m.Requests.WithLabelValues("g1", "put", "204")); v != 1 {
+	if v := demotest.Value(t, m.Requests.WithLabelValues("g1", "put", "204")); v != 1 {
 		t.Fatalf("requests_total{put,204} = %v, want 1", v)
 	}
 }
@@ -113,7 +114,7 @@ func TestMiddlewareShedsBurst(t *testing.T) {
 	if n := shedder.Inflight(); n != limit {
 		t.Fatalf("in flight %d, want %d", n, limit)
 	}
-	if v := metricValue(t, m.Inflight); v != limit {
+	if v := demotest.Value(t, m.Inflight); v != limit {
 		t.Fatalf("inflight_requests = %v, want %d", v, limit)
 	}
 	close(gate)
@@ -124,11 +125,11 @@ func TestMiddlewareShedsBurst(t *testing.T) {
 			t.Fatalf("admitted request answered %d, want 200", c)
 		}
 	}
-	if v := metricValue(t, m.Shed); v != burst-limit {
+	if v := demotest.Value(t, m.Shed); v != burst-limit {
 		t.Fatalf("shed_total = %v, want %d", v, burst-limit)
 	}
-	waitFor(t, "inflight back to 0", func() bool { return metricValue(t, m.Inflight) == 0 })
-	if v := metricValue(t, m.Requests.WithLabelValues("n1", "get", "503")); v != burst-limit {
+	demotest.WaitFor(t, 5*time.Second, "inflight back to 0", func() bool { return demotest.Value(t, m.Inflight) == 0 })
+	if v := demotest.Value(t, m.Requests.WithLabelValues("n1", "get", "503")); v != burst-limit {
 		t.Fatalf("requests_total{get,503} = %v, want %d", v, burst-limit)
 	}
 }
@@ -157,7 +158,7 @@ func TestMiddlewareRateLimit(t *testing.T) {
 	if ok < 3 || ok > 4 {
 		t.Fatalf("%d requests allowed, want 3 (burst) or 4", ok)
 	}
-	if v := metricValue(t, m.RateLimited); v != float64(limited) {
+	if v := demotest.Value(t, m.RateLimited); v != float64(limited) {
 		t.Fatalf("rate_limited_total = %v, want %d", v, limited)
 	}
 }
@@ -190,7 +191,7 @@ func TestMiddlewareRefusesSpentBudget(t *testing.T) {
 			if !tt.wantCalled {
 				wantDropped = 1
 			}
-			if v := metricValue(t, m.DeadlineDropped.WithLabelValues("admit")); v != wantDropped {
+			if v := demotest.Value(t, m.DeadlineDropped.WithLabelValues("admit")); v != wantDropped {
 				t.Fatalf("deadline_dropped_total{admit} = %v, want %v", v, wantDropped)
 			}
 		})

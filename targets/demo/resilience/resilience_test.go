@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/chaosctl/chaosctl/targets/demo/internal/demotest"
 	"math"
 	"math/rand/v2"
 	"net/http"
@@ -15,34 +16,8 @@ import (
 	"time"
 
 	"github.com/chaosctl/chaosctl/targets/demo/metrics"
-	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
 	"github.com/sony/gobreaker/v2"
 )
-
-func metricValue(t testing.TB, c prometheus.Metric) float64 {
-	t.Helper()
-	var m dto.Metric
-	if err := c.Write(&m); err != nil {
-		t.Fatalf("read metric: %v", err)
-	}
-	if m.Gauge != nil {
-		return m.GetGauge().GetValue()
-	}
-	return m.GetCounter().GetValue()
-}
-
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
 
 func TestConfigValidate(t *testing.T) {
 	tests := []struct {
@@ -133,7 +108,7 @@ func TestBreakerTripsHalfOpensAndCloses(t *testing.T) {
 		t.Fatal(err)
 	}
 	gauge := m.BreakerState.WithLabelValues("n1")
-	if v := metricValue(t, gauge); v != metrics.BreakerClosed {
+	if v := demotest.Value(t, gauge); v != metrics.BreakerClosed {
 		t.Fatalf("initial breaker_state = %v, want 0", v)
 	}
 
@@ -143,8 +118,8 @@ func TestBreakerTripsHalfOpensAndCloses(t *testing.T) {
 			t.Fatalf("call %d refused before %d failures", i+1, failures)
 		}
 	}
-	if !b.Open("n1") || metricValue(t, gauge) != metrics.BreakerOpen {
-		t.Fatalf("after %d failures: Open = %v, breaker_state = %v; want true, 2", failures, b.Open("n1"), metricValue(t, gauge))
+	if !b.Open("n1") || demotest.Value(t, gauge) != metrics.BreakerOpen {
+		t.Fatalf("after %d failures: Open = %v, breaker_state = %v; want true, 2", failures, b.Open("n1"), demotest.Value(t, gauge))
 	}
 	if refused, err := callThrough(b, "n1", srv.URL); !refused || !errors.Is(err, ErrBreakerOpen) {
 		t.Fatalf("call while open: refused %v, err %v; want refused with ErrBreakerOpen", refused, err)
@@ -154,8 +129,8 @@ func TestBreakerTripsHalfOpensAndCloses(t *testing.T) {
 	}
 
 	// After OpenFor the breaker half-opens; asking does not use the probe.
-	waitFor(t, "half-open", func() bool { return b.State("n1") == gobreaker.StateHalfOpen })
-	if v := metricValue(t, gauge); v != metrics.BreakerHalfOpen {
+	demotest.WaitFor(t, 5*time.Second, "half-open", func() bool { return b.State("n1") == gobreaker.StateHalfOpen })
+	if v := demotest.Value(t, gauge); v != metrics.BreakerHalfOpen {
 		t.Fatalf("breaker_state = %v, want 1 (half-open)", v)
 	}
 	for range 5 {
@@ -172,17 +147,17 @@ func TestBreakerTripsHalfOpensAndCloses(t *testing.T) {
 		t.Fatalf("second half-open call err = %v, want ErrBreakerOpen", err)
 	}
 	done(errors.New("probe failed")) // a failed probe opens it again
-	if v := metricValue(t, gauge); v != metrics.BreakerOpen {
+	if v := demotest.Value(t, gauge); v != metrics.BreakerOpen {
 		t.Fatalf("after failed probe breaker_state = %v, want 2", v)
 	}
 
 	srv.failing.Store(false)
-	waitFor(t, "half-open again", func() bool { return b.State("n1") == gobreaker.StateHalfOpen })
+	demotest.WaitFor(t, 5*time.Second, "half-open again", func() bool { return b.State("n1") == gobreaker.StateHalfOpen })
 	if _, err := callThrough(b, "n1", srv.URL); err != nil {
 		t.Fatalf("probe to a healthy server: %v", err)
 	}
-	if b.State("n1") != gobreaker.StateClosed || metricValue(t, gauge) != metrics.BreakerClosed {
-		t.Fatalf("after a good probe: state %v, breaker_state %v; want closed, 0", b.State("n1"), metricValue(t, gauge))
+	if b.State("n1") != gobreaker.StateClosed || demotest.Value(t, gauge) != metrics.BreakerClosed {
+		t.Fatalf("after a good probe: state %v, breaker_state %v; want closed, 0", b.State("n1"), demotest.Value(t, gauge))
 	}
 }
 
@@ -272,7 +247,7 @@ func TestBulkhead(t *testing.T) {
 	if got.Load() != 3 || n1.InUse() != 3 {
 		t.Fatalf("acquired %d, in use %d; want 3, 3", got.Load(), n1.InUse())
 	}
-	if v := metricValue(t, m.BulkheadFull.WithLabelValues("n1")); v != 7 {
+	if v := demotest.Value(t, m.BulkheadFull.WithLabelValues("n1")); v != 7 {
 		t.Fatalf("bulkhead_rejected_total{n1} = %v, want 7", v)
 	}
 	if !bhs.For("n2").TryAcquire() {
