@@ -160,11 +160,11 @@ func TestDecodeEveryDemoField(t *testing.T) {
 			Nodes: 5, Gateways: 2, VNodes: 128,
 			Replication: Replication{N: 3, W: 2, R: 1},
 			Consistency: ConsistencyQuorum, Persistence: PersistenceDisk,
-			Cache: Cache{Policy: CacheARC, Size: 50, TTL: 10 * time.Second, TTLJitter: 0.1, NegativeTTL: time.Second, WriteMode: WriteThrough},
+			Cache: Cache{Policy: CacheARC, Size: 50, TTL: 10 * time.Second, TTLJitter: 0.1, NegativeTTL: time.Second, WriteMode: WriteThrough, Singleflight: true},
 			Resilience: Resilience{
 				Timeout:  250 * time.Millisecond,
 				Retries:  Retries{Max: 0, Base: 5 * time.Millisecond, Cap: 50 * time.Millisecond},
-				Breaker:  Breaker{Failures: 3, OpenFor: time.Second},
+				Breaker:  Breaker{Enabled: true, Failures: 3, OpenFor: time.Second},
 				Bulkhead: 8, MaxInflight: 64, RateLimit: 100.5,
 			},
 		}},
@@ -293,7 +293,7 @@ func TestDefaults(t *testing.T) {
 		t.Errorf("target = %+v %+v, want the default demo cluster", e.Target.Runtime, e.Target.Demo)
 	}
 	if demo.Nodes != 3 || demo.Gateways != 1 || demo.Replication != (Replication{3, 2, 2}) || demo.Resilience.Timeout != 500*time.Millisecond ||
-		demo.Resilience.Retries != (Retries{2, 10 * time.Millisecond, 200 * time.Millisecond}) || demo.Resilience.Breaker != (Breaker{5, 2 * time.Second}) ||
+		demo.Resilience.Retries != (Retries{2, 10 * time.Millisecond, 200 * time.Millisecond}) || demo.Resilience.Breaker != (Breaker{true, 5, 2 * time.Second}) ||
 		demo.Resilience.Bulkhead != 32 || demo.Resilience.MaxInflight != 512 || demo.Resilience.RateLimit != 0 || demo.VNodes != 64 ||
 		demo.Cache.Policy != CacheNone || demo.Consistency != ConsistencyLinearizable || demo.Persistence != PersistenceMemory {
 		t.Errorf("DefaultDemoCluster() = %+v, not the documented defaults", demo)

@@ -137,6 +137,9 @@ type Cache struct {
 	TTLJitter   Percent       `yaml:"ttlJitter"`   // each TTL is shortened by up to this share
 	NegativeTTL time.Duration `yaml:"negativeTTL"` // 0: misses are not cached
 	WriteMode   WriteMode     `yaml:"writeMode"`
+	// Singleflight (default true) makes concurrent misses of one key share
+	// one load; false lets a stampede reach the store.
+	Singleflight bool `yaml:"singleflight"`
 }
 
 // CachePolicy is the gateway cache's eviction policy; none turns it off.
@@ -183,6 +186,9 @@ type Retries struct {
 
 // Breaker is a per-peer circuit breaker.
 type Breaker struct {
+	// Enabled (default true): false never opens the breaker, to show what
+	// retries do to a struggling store without one.
+	Enabled  bool          `yaml:"enabled"`
 	Failures int           `yaml:"failures"` // consecutive failures that open it
 	OpenFor  time.Duration `yaml:"openFor"`
 }

@@ -435,6 +435,9 @@ func (p *Plan) formatTarget(t *textWriter) {
 		} else {
 			t.printf("  cache: %s, %d entries, ttl %s (jitter %s), negative ttl %s, writes %s\n",
 				c.Cache.Policy, c.Cache.Size, c.Cache.TTL, c.Cache.TTLJitter, c.Cache.NegativeTTL, c.Cache.WriteMode)
+			if !c.Cache.Singleflight {
+				t.printf("  cache singleflight: off (every concurrent miss loads from the store)\n")
+			}
 		}
 		rs := c.Resilience
 		rate := "off"
@@ -443,6 +446,9 @@ func (p *Plan) formatTarget(t *textWriter) {
 		}
 		t.printf("  resilience: timeout %s, retries %d (base %s, cap %s), breaker %d failures open %s, bulkhead %d, max inflight %d, rate limit %s\n",
 			rs.Timeout, rs.Retries.Max, rs.Retries.Base, rs.Retries.Cap, rs.Breaker.Failures, rs.Breaker.OpenFor, rs.Bulkhead, rs.MaxInflight, rate)
+		if !rs.Breaker.Enabled {
+			t.printf("  circuit breakers: off\n")
+		}
 		return
 	}
 	x := e.Target.External

@@ -498,11 +498,12 @@ func (r *runState) demoSpec(runtime string) (demo.ClusterSpec, error) {
 		Cache: demo.CacheSpec{
 			Policy: string(d.Cache.Policy), Size: d.Cache.Size, TTL: d.Cache.TTL, TTLJitter: float64(d.Cache.TTLJitter),
 			NegativeTTL: d.Cache.NegativeTTL, WriteMode: string(d.Cache.WriteMode),
+			NoSingleflight: !d.Cache.Singleflight,
 		},
 		Resilience: demo.Resilience{
 			Timeout:     d.Resilience.Timeout,
 			Retries:     demo.Retries{Max: d.Resilience.Retries.Max, Base: d.Resilience.Retries.Base, Cap: d.Resilience.Retries.Cap},
-			Breaker:     demo.Breaker{Failures: d.Resilience.Breaker.Failures, OpenFor: d.Resilience.Breaker.OpenFor},
+			Breaker:     demo.Breaker{Failures: d.Resilience.Breaker.Failures, OpenFor: d.Resilience.Breaker.OpenFor, Disabled: !d.Resilience.Breaker.Enabled},
 			Bulkhead:    d.Resilience.Bulkhead,
 			MaxInflight: d.Resilience.MaxInflight,
 			RateLimit:   d.Resilience.RateLimit,

@@ -228,13 +228,9 @@ func (r *runState) judgeSteadyState() {
 			// After: the first window, starting within recoveryWithin of the
 			// last fault's end, in which the probe holds.
 			start, limit := secOf(last+time.Second-1), secOf(last+ss.RecoveryWithin)
-			var res report.ProbeResult
-			for s := start; s <= limit; s++ {
-				res = evalProbe(p, "after", between(s, s+secOf(window)))
-				if res.Verdict == report.Pass || res.Samples == 0 {
-					break
-				}
-			}
+			res := firstHolding(start, limit, func(s int) report.ProbeResult {
+				return evalProbe(p, "after", between(s, s+secOf(window)))
+			})
 			if res.Samples == 0 {
 				res.Reason = fmt.Sprintf("no complete second of workload after the last fault ended at +%s (the workload ends at +%s): give the workload time to recover", last, r.plan.Duration)
 			} else if res.Verdict == report.Fail {
@@ -434,13 +430,9 @@ func (r *runState) judgeSeriesProbe(p Probe, first, last time.Duration, haveFaul
 	}
 	rw := r.e.SteadyState.RecoveryWithin
 	start, limit := secOf(last+time.Second-1), secOf(last+rw)
-	var res report.ProbeResult
-	for s := start; s <= limit; s++ {
-		res = evalSeries(p, "after", between(s, s+secOf(window)))
-		if res.Verdict == report.Pass || res.Samples == 0 {
-			break
-		}
-	}
+	res := firstHolding(start, limit, func(s int) report.ProbeResult {
+		return evalSeries(p, "after", between(s, s+secOf(window)))
+	})
 	if res.Verdict == report.Fail {
 		res.Reason += fmt.Sprintf(" in every window starting within recoveryWithin %s of the last fault", rw)
 	}
@@ -448,4 +440,28 @@ func (r *runState) judgeSeriesProbe(p Probe, first, last time.Duration, haveFaul
 	if p.During {
 		r.res.Probes = append(r.res.Probes, evalSeries(p, "during", between(secOf(first), secOf(last))))
 	}
+}
+
+// firstHolding judges the windows starting at seconds start..limit in order
+// and returns the first in which the probe holds; else the last window that
+// had samples and failed; else (no samples anywhere) the last, inconclusive.
+// A window without samples (a member restarting, a gap) does not end the
+// search: recovery may come later within recoveryWithin.
+func firstHolding(start, limit int, eval func(start int) report.ProbeResult) report.ProbeResult {
+	var failed, last report.ProbeResult
+	haveFailed := false
+	for s := start; s <= limit; s++ {
+		res := eval(s)
+		if res.Verdict == report.Pass {
+			return res
+		}
+		if res.Samples > 0 {
+			failed, haveFailed = res, true
+		}
+		last = res
+	}
+	if haveFailed {
+		return failed
+	}
+	return last
 }

@@ -86,11 +86,11 @@ func DefaultDemoCluster() DemoCluster {
 		Replication: Replication{N: DefaultReplicas, W: DefaultWriteQuorum, R: DefaultReadQuorum},
 		Consistency: DefaultConsistency,
 		Persistence: DefaultPersistence,
-		Cache:       Cache{Policy: DefaultCachePolicy, Size: DefaultCacheSize, WriteMode: DefaultCacheWriteMode},
+		Cache:       Cache{Policy: DefaultCachePolicy, Size: DefaultCacheSize, WriteMode: DefaultCacheWriteMode, Singleflight: true},
 		Resilience: Resilience{
 			Timeout:     DefaultResilienceTimeout,
 			Retries:     Retries{Max: DefaultRetryMax, Base: DefaultRetryBase, Cap: DefaultRetryCap},
-			Breaker:     Breaker{Failures: DefaultBreakerFailures, OpenFor: DefaultBreakerOpenFor},
+			Breaker:     Breaker{Enabled: true, Failures: DefaultBreakerFailures, OpenFor: DefaultBreakerOpenFor},
 			Bulkhead:    DefaultBulkhead,
 			MaxInflight: DefaultMaxInflight,
 			RateLimit:   DefaultRateLimit,
@@ -163,11 +163,13 @@ func setDemoDefaults(c *DemoCluster, d *decoder) {
 	set(d, p+"cache.policy", &c.Cache.Policy, def.Cache.Policy)
 	set(d, p+"cache.size", &c.Cache.Size, def.Cache.Size)
 	set(d, p+"cache.writeMode", &c.Cache.WriteMode, def.Cache.WriteMode)
+	set(d, p+"cache.singleflight", &c.Cache.Singleflight, def.Cache.Singleflight)
 	r, dr := &c.Resilience, def.Resilience
 	set(d, p+"resilience.timeout", &r.Timeout, dr.Timeout)
 	set(d, p+"resilience.retries.max", &r.Retries.Max, dr.Retries.Max)
 	set(d, p+"resilience.retries.base", &r.Retries.Base, dr.Retries.Base)
 	set(d, p+"resilience.retries.cap", &r.Retries.Cap, dr.Retries.Cap)
+	set(d, p+"resilience.breaker.enabled", &r.Breaker.Enabled, dr.Breaker.Enabled)
 	set(d, p+"resilience.breaker.failures", &r.Breaker.Failures, dr.Breaker.Failures)
 	set(d, p+"resilience.breaker.openFor", &r.Breaker.OpenFor, dr.Breaker.OpenFor)
 	set(d, p+"resilience.bulkhead", &r.Bulkhead, dr.Bulkhead)

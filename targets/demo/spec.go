@@ -102,8 +102,9 @@ type Retries struct {
 
 // Breaker opens after Failures consecutive failures, for OpenFor.
 type Breaker struct {
-	Failures int           `json:"failures"` // 0 = default; <0 = no breaker
+	Failures int           `json:"failures"` // 0 = default
 	OpenFor  time.Duration `json:"openFor"`
+	Disabled bool          `json:"disabled"` // never open (to show life without a breaker)
 }
 
 // DefaultClusterSpec returns the defaults of DESIGN.md section 4.

@@ -71,7 +71,7 @@ func (b *Breakers) get(peer string) *gobreaker.TwoStepCircuitBreaker[struct{}] {
 		Name:        peer,
 		MaxRequests: 1, // one half-open probe
 		Timeout:     b.cfg.OpenFor,
-		ReadyToTrip: func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= failures },
+		ReadyToTrip: func(c gobreaker.Counts) bool { return !b.cfg.Disabled && c.ConsecutiveFailures >= failures },
 		// A caller that went away says nothing about the peer.
 		IsExcluded: func(err error) bool { return errors.Is(err, context.Canceled) },
 		OnStateChange: func(name string, from, to gobreaker.State) {

@@ -33,6 +33,9 @@ type RetryConfig struct {
 type BreakerConfig struct {
 	Failures int           // consecutive failures that open the breaker; 0 = DefaultBreakerFailures
 	OpenFor  time.Duration // how long it stays open before a half-open probe; 0 = DefaultBreakerOpenFor
+	// Disabled breakers never open: every call goes through, as if there
+	// were none (what an experiment compares the breaker against).
+	Disabled bool
 }
 
 // Config is the resilience section of the experiment file, shared by gateways
