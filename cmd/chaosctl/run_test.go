@@ -236,3 +236,23 @@ func TestReportCommandReRendersARun(t *testing.T) {
 		t.Fatalf("unknown format: exit %d, want 2", code)
 	}
 }
+
+// The cascade pair teaches what a circuit breaker buys: the same slow store
+// node fails the latency SLO without a breaker and passes with one.
+func TestCascadeExamplesReachTheirVerdicts(t *testing.T) {
+	for _, tc := range []struct {
+		file    string
+		verdict string
+		code    int
+	}{
+		{"../../examples/cascade-no-breaker.yaml", report.Fail, 1},
+		{"../../examples/cascade-with-breaker.yaml", report.Pass, 0},
+	} {
+		t.Run(filepath.Base(tc.file), func(t *testing.T) {
+			res, stdout, _, code := runExperiment(t, tc.file)
+			if code != tc.code || res == nil || res.Verdict != tc.verdict {
+				t.Fatalf("exit %d, want %d (%s)\n%s", code, tc.code, tc.verdict, stdout)
+			}
+		})
+	}
+}
