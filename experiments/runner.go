@@ -238,6 +238,9 @@ func (r *runState) execute(ctx context.Context, runtime string) (err error) {
 		}
 		return fmt.Errorf("start the demo cluster: %w: %w", ErrEnvironment, err)
 	}
+	if err := writePrometheusTargets(r.dir, r.runID, target.Members()); err != nil {
+		r.log.WithError(err).Warn("write prometheus-targets.json")
+	}
 	if err := ledger.Plane(target.Plane().URL(), true); err != nil {
 		_ = target.Close(context.Background())
 		return fmt.Errorf("fault ledger: %w: %w", ErrEnvironment, err)

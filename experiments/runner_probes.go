@@ -2,9 +2,12 @@ package experiments
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -252,4 +255,29 @@ func (r *runState) ratioSLO(ctx context.Context, s SLO, at time.Time) report.SLO
 	v, reason := b.Verdict()
 	out.Verdict, out.Reason = string(v), fmt.Sprintf("%s (good %.0f of %.0f from Prometheus)", reason, res.Good, res.Total)
 	return out
+}
+
+// PrometheusTargetsFile is written into the output folder once the members
+// run: a file_sd target list, so a Prometheus server can scrape the demo
+// cluster of a run (file_sd_configs: [{files: [DIR/prometheus-targets.json]}]).
+const PrometheusTargetsFile = "prometheus-targets.json"
+
+func writePrometheusTargets(dir, run string, members []targets.Member) error {
+	type group struct {
+		Targets []string          `json:"targets"`
+		Labels  map[string]string `json:"labels"`
+	}
+	var groups []group
+	for _, m := range members {
+		groups = append(groups, group{Targets: []string{m.Addr}, Labels: map[string]string{"chaosctl_run": run, "chaosctl_member": m.ID, "chaosctl_role": m.Role}})
+	}
+	b, err := json.MarshalIndent(groups, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := filepath.Join(dir, PrometheusTargetsFile+".tmp")
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, filepath.Join(dir, PrometheusTargetsFile))
 }

@@ -1,0 +1,109 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/chaosctl/chaosctl/experiments/report"
+)
+
+// prometheusBinary finds the Prometheus server, or skips (fails where
+// CHAOSCTL_REQUIRE_INTEGRATION=1).
+func prometheusBinary(t *testing.T) string {
+	t.Helper()
+	if p, err := exec.LookPath("prometheus"); err == nil {
+		return p
+	}
+	if _, err := os.Stat("/usr/bin/prometheus"); err == nil {
+		return "/usr/bin/prometheus"
+	}
+	if os.Getenv("CHAOSCTL_REQUIRE_INTEGRATION") == "1" {
+		t.Fatal("prometheus is not installed and CHAOSCTL_REQUIRE_INTEGRATION=1: apt-get install prometheus")
+	}
+	t.Skip("prometheus is not installed: apt-get install prometheus")
+	return ""
+}
+
+func TestRunJudgedThroughARealPrometheus(t *testing.T) {
+	bin := prometheusBinary(t)
+	out := filepath.Join(t.TempDir(), "out")
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	cfg := filepath.Join(t.TempDir(), "prometheus.yml")
+	conf := fmt.Sprintf(`global: {scrape_interval: 1s, evaluation_interval: 1s}
+scrape_configs:
+  - job_name: chaosctl
+    file_sd_configs: [{files: [%q], refresh_interval: 1s}]
+`, filepath.Join(out, "prometheus-targets.json"))
+	if err := os.WriteFile(cfg, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	prom := exec.Command(bin, "--config.file="+cfg, "--storage.tsdb.path="+t.TempDir(), "--web.listen-address="+addr)
+	prom.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := prom.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = prom.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { _, _ = prom.Process.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			_ = prom.Process.Kill()
+			<-done
+		}
+	})
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get("http://" + addr + "/-/ready")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("prometheus not ready within 30s: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond) // polling a condition with a deadline
+	}
+
+	stdout, stderr, code := run(t, "run", "testdata/prometheus.yaml", "--out", out,
+		"--state-dir", filepath.Join(t.TempDir(), "state"), "--prometheus-url", "http://"+addr)
+	res, err := report.ReadJSON(out)
+	if err != nil {
+		t.Fatalf("no result (exit %d): %v\n%s\n%s", code, err, stdout, tail(stderr, 20))
+	}
+	if code != 0 || res.Verdict != report.Pass {
+		t.Fatalf("exit %d verdict %s: %s\n%s", code, res.Verdict, res.Reason, stdout)
+	}
+	var probes int
+	for _, p := range res.Probes {
+		if p.Metric == "prometheus" && p.Verdict == report.Pass && p.Value >= 20 {
+			probes++
+		}
+	}
+	if probes != 2 {
+		t.Fatalf("prometheus probe judgements: %+v, want before and after passing", res.Probes)
+	}
+	s := res.SLOs[0]
+	if s.SLI != "ratio" || s.Total < 500 || s.Verdict != report.Pass {
+		t.Fatalf("ratio SLO from Prometheus: %+v", s)
+	}
+	t.Logf("prometheus probe %v/s before; ratio SLO %d bad of %d events", res.Probes[0].Value, s.Bad, s.Total)
+}
