@@ -155,10 +155,16 @@ func setDemoDefaults(c *DemoCluster, d *decoder) {
 	set(d, p+"nodes", &c.Nodes, def.Nodes)
 	set(d, p+"gateways", &c.Gateways, def.Gateways)
 	set(d, p+"vnodes", &c.VNodes, def.VNodes)
-	set(d, p+"replication.n", &c.Replication.N, def.Replication.N)
-	set(d, p+"replication.w", &c.Replication.W, def.Replication.W)
-	set(d, p+"replication.r", &c.Replication.R, def.Replication.R)
 	set(d, p+"consistency", &c.Consistency, def.Consistency)
+	// Eventual mode is w = r = 1 (a sloppy quorum); the others default to
+	// majorities.
+	quorumW, quorumR := def.Replication.W, def.Replication.R
+	if c.Consistency == ConsistencyEventual {
+		quorumW, quorumR = 1, 1
+	}
+	set(d, p+"replication.n", &c.Replication.N, def.Replication.N)
+	set(d, p+"replication.w", &c.Replication.W, quorumW)
+	set(d, p+"replication.r", &c.Replication.R, quorumR)
 	set(d, p+"persistence", &c.Persistence, def.Persistence)
 	set(d, p+"cache.policy", &c.Cache.Policy, def.Cache.Policy)
 	set(d, p+"cache.size", &c.Cache.Size, def.Cache.Size)

@@ -256,3 +256,62 @@ func TestCascadeExamplesReachTheirVerdicts(t *testing.T) {
 		})
 	}
 }
+
+// The CAP and write-mode examples teach by their verdicts: each must reach the
+// one its header promises, for the reason it gives.
+func TestConsistencyExamplesReachTheirVerdicts(t *testing.T) {
+	if testing.Short() {
+		t.Skip("long end-to-end runs")
+	}
+	check := func(res *report.Result, name string) string {
+		for _, c := range res.Checks {
+			if c.Name == name {
+				return c.Verdict
+			}
+		}
+		return ""
+	}
+	cases := []struct {
+		file   string
+		code   int
+		assert func(t *testing.T, res *report.Result)
+	}{
+		{"cap-cp.yaml", 0, func(t *testing.T, res *report.Result) {
+			if check(res, "linearizable") != report.Pass || check(res, "no-lost-writes") != report.Pass {
+				t.Errorf("CP: checks %+v, want both pass", res.Checks)
+			}
+			if res.SLOs[0].Bad == 0 {
+				t.Errorf("CP: no request failed; the minority side should have been refused")
+			}
+		}},
+		{"cap-ap.yaml", 1, func(t *testing.T, res *report.Result) {
+			if check(res, "linearizable") != report.Fail {
+				t.Errorf("AP: linearizable %q, want fail (stale reads)", check(res, "linearizable"))
+			}
+			if res.SLOs[0].Verdict != report.Pass {
+				t.Errorf("AP: availability %+v, want pass", res.SLOs[0])
+			}
+		}},
+		{"write-behind-crash.yaml", 1, func(t *testing.T, res *report.Result) {
+			for _, c := range res.Checks {
+				if c.Name == "no-lost-writes" && (c.Verdict != report.Fail || len(c.Listed) == 0) {
+					t.Errorf("write-behind: %+v, want fail naming the lost writes", c)
+				}
+			}
+		}},
+		{"write-through-crash.yaml", 0, func(t *testing.T, res *report.Result) {
+			if check(res, "no-lost-writes") != report.Pass {
+				t.Errorf("write-through: no-lost-writes %q, want pass", check(res, "no-lost-writes"))
+			}
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.file, func(t *testing.T) {
+			res, stdout, _, code := runExperiment(t, "../../examples/"+tc.file)
+			if res == nil || code != tc.code {
+				t.Fatalf("exit %d, want %d\n%s", code, tc.code, stdout)
+			}
+			tc.assert(t, res)
+		})
+	}
+}
