@@ -358,6 +358,9 @@ func (r *runState) drive(ctx, userCtx context.Context, target targets.Target, tr
 }
 
 // schedule applies and reverts the faults at their planned offsets from t0.
+// A fault that fails to apply is recorded on its result (the verdict becomes
+// inconclusive); one that fails to revert stays active for the final
+// RevertAll. Only a panic is an error.
 func (r *runState) schedule(ctx context.Context, t0 time.Time, tracker *injectors.Tracker) (err error) {
 	defer func() {
 		if rec := recover(); rec != nil {
@@ -381,7 +384,6 @@ func (r *runState) schedule(ctx context.Context, t0 time.Time, tracker *injector
 		}
 		return !events[i].apply && events[j].apply
 	})
-	var errs []error
 	for _, ev := range events {
 		wait := time.Until(t0.Add(ev.at))
 		if wait > 0 {
@@ -389,11 +391,11 @@ func (r *runState) schedule(ctx context.Context, t0 time.Time, tracker *injector
 			select {
 			case <-ctx.Done():
 				t.Stop()
-				return errors.Join(errs...)
+				return nil
 			case <-t.C:
 			}
 		} else if ctx.Err() != nil {
-			return errors.Join(errs...)
+			return nil
 		}
 		name := ev.planned.Name
 		lateness := time.Since(t0.Add(ev.at))
@@ -403,8 +405,9 @@ func (r *runState) schedule(ctx context.Context, t0 time.Time, tracker *injector
 			r.mu.Lock()
 			fr := r.faults[name]
 			if err != nil {
+				// Judged (inconclusive) through the fault's result; the run
+				// goes on.
 				fr.Error = err.Error()
-				errs = append(errs, fmt.Errorf("apply fault %s: %w", name, err))
 			} else {
 				fr.Applied = &now
 				r.active[name] = true
@@ -417,12 +420,18 @@ func (r *runState) schedule(ctx context.Context, t0 time.Time, tracker *injector
 		if !r.isActive(name) {
 			continue
 		}
-		err := tracker.Revert(ctx, name)
+		// A revert must not be cut short by the end of the workload: it gets
+		// its own deadline.
+		rctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		err := tracker.Revert(rctx, name)
+		cancel()
 		now := time.Now().UTC()
 		r.mu.Lock()
 		if err != nil {
-			r.faults[name].Error = err.Error()
-			errs = append(errs, fmt.Errorf("revert fault %s: %w", name, err))
+			// Not a run error: the fault stays active in the tracker and the
+			// final RevertAll retries it (a member may have been down); only
+			// that one's failure means a fault may remain.
+			r.log.WithError(err).WithField("fault", name).Warn("revert failed; retried when the run ends")
 		} else {
 			r.faults[name].Reverted = &now
 			delete(r.active, name)
@@ -431,7 +440,7 @@ func (r *runState) schedule(ctx context.Context, t0 time.Time, tracker *injector
 		r.journal.Add("fault-reverted", map[string]any{"fault": name, "lateness": lateness.String(), "error": errString(err)})
 		r.log.WithFields(logrus.Fields{"fault": name, "lateness": lateness}).Info("fault reverted")
 	}
-	return errors.Join(errs...)
+	return nil
 }
 
 // stopped reports whether the stop condition fired.

@@ -315,3 +315,15 @@ func TestConsistencyExamplesReachTheirVerdicts(t *testing.T) {
 		})
 	}
 }
+
+func TestClockSkewExampleLosesUpdatesToLastWriteWins(t *testing.T) {
+	res, stdout, _, code := runExperiment(t, "../../examples/lww-clock-skew.yaml")
+	if code != 1 || res == nil {
+		t.Fatalf("exit %d, want 1\n%s", code, stdout)
+	}
+	for _, c := range res.Checks {
+		if c.Verdict != report.Fail || c.Anomalies == 0 {
+			t.Errorf("check %s: %s with %d anomalies, want fail with anomalies", c.Name, c.Verdict, c.Anomalies)
+		}
+	}
+}

@@ -401,10 +401,14 @@ func (c *Cluster) waitReady(ctx context.Context, ids ...string) error {
 }
 
 // StartMember starts a member that is not running (after Kill or StopMember),
-// keeping its data directory, and waits until it is ready.
+// keeping its data directory, and waits until it is ready. A member that is
+// already running is only waited for: starting is idempotent, so a revert
+// that was interrupted after the spawn can be retried.
 func (c *Cluster) StartMember(ctx context.Context, id string) error {
-	if err := c.spawn(id); err != nil {
-		return err
+	if info, ok := c.Member(id); !ok || !info.Running {
+		if err := c.spawn(id); err != nil {
+			return err
+		}
 	}
 	return c.waitReady(ctx, id)
 }
