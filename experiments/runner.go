@@ -58,6 +58,8 @@ type RunOptions struct {
 	// Progress, when set, receives a progress line about once a second (the
 	// CLI passes a terminal; nil keeps quiet).
 	Progress io.Writer
+	// CheckBudget bounds the linearizability check (0: DefaultCheckBudget).
+	CheckBudget time.Duration
 	// PrometheusURL is the Prometheus server of prometheus probes and ratio
 	// SLOs that name none (--prometheus-url).
 	PrometheusURL string
@@ -65,6 +67,9 @@ type RunOptions struct {
 	// the output folder); "" means info.
 	MemberLogLevel string
 }
+
+// DefaultCheckBudget is the linearizability checker's default time budget.
+const DefaultCheckBudget = 30 * time.Second
 
 // Outcome is what Run produced.
 type Outcome struct {

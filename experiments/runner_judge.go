@@ -334,7 +334,7 @@ func (r *runState) history() ([]slo.Op, error) {
 	defer f.Close()
 	var ops []slo.Op
 	err = workload.ReadHistory(f, func(h workload.HistoryOp) error {
-		ops = append(ops, historyToSLO(h))
+		ops = append(ops, slo.OpFromHistory(h))
 		return nil
 	})
 	if err != nil {
@@ -380,34 +380,29 @@ func (r *runState) checkLinearizable() report.CheckResult {
 		out.Verdict, out.Detail = report.Inconclusive, err.Error()
 		return out
 	}
-	res := slo.CheckLinearizable(ops, 30*time.Second)
+	res := slo.CheckLinearizable(ops, r.checkBudget())
 	out.Verdict, out.Detail, out.Operations, out.Keys = string(res.Verdict), res.Detail, res.Operations, res.Keys
+	for i, v := range res.Violations {
+		if i == slo.MaxListed {
+			break
+		}
+		out.Listed = append(out.Listed, v.String())
+	}
+	if res.Verdict == slo.Fail {
+		// porcupine's visualisation of the keys that cannot be ordered.
+		path := filepath.Join(r.dir, "linearizability.html")
+		if err := slo.WriteVisualization(res, path); err != nil {
+			r.log.WithError(err).Warn("write the linearizability visualisation")
+		} else {
+			out.Detail += " (see linearizability.html)"
+		}
+	}
 	out.Took = res.Took.Round(time.Millisecond).String()
 	out.Anomalies = len(res.BadKeys)
 	if len(res.BadKeys) > 0 {
 		out.ByKind = map[string]int{"non-linearizable keys": len(res.BadKeys)}
 	}
 	return out
-}
-
-// historyToSLO converts one recorded operation for the checkers.
-func historyToSLO(h workload.HistoryOp) slo.Op {
-	op := slo.Op{ID: h.ID, Client: h.Client, Key: h.Key, Value: h.Value, Invoke: h.Invoke, Outcome: slo.Outcome(h.Outcome.String())}
-	switch h.Op {
-	case workload.OpGet:
-		op.Kind = slo.OpGet
-	case workload.OpDelete:
-		op.Kind = slo.OpDelete
-	default:
-		op.Kind = slo.OpPut
-	}
-	if h.Complete != nil {
-		op.Complete = *h.Complete
-	} else {
-		op.Complete = math.MaxInt64
-		op.Outcome = slo.OutcomeUnknown
-	}
-	return op
 }
 
 // judgeSeriesProbe judges a scraped, prometheus or http probe in the same
@@ -464,4 +459,13 @@ func firstHolding(start, limit int, eval func(start int) report.ProbeResult) rep
 		return failed
 	}
 	return last
+}
+
+// checkBudget is the linearizability checker's time budget (--check-budget,
+// default 30 s); when it runs out the check is inconclusive, never pass.
+func (r *runState) checkBudget() time.Duration {
+	if r.opts.CheckBudget > 0 {
+		return r.opts.CheckBudget
+	}
+	return DefaultCheckBudget
 }

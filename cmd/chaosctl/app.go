@@ -66,6 +66,7 @@ func newApp(e *env) *cli.App {
 			validateCommand(e),
 			recoverCommand(e),
 			reportCommand(e),
+			checkCommand(e),
 			versionCommand(e),
 			clusterCommand(e),
 			nodeCommand(e),

@@ -37,6 +37,7 @@ func runCommand(e *env) *cli.Command {
 			&cli.BoolFlag{Name: "dry-run", Usage: "validate, resolve targets and print the plan; change nothing"},
 			&cli.StringFlag{Name: "state-dir", EnvVars: []string{"CHAOSCTL_STATE_DIR"}, Usage: "where the fault ledger lives (default: the user's state directory)"},
 			&cli.StringFlag{Name: "junit", Usage: "also write one combined JUnit XML file for every experiment run"},
+			&cli.DurationFlag{Name: "check-budget", Value: experiments.DefaultCheckBudget, Usage: "time allowed to the linearizability check; past it the check is inconclusive"},
 			&cli.StringFlag{Name: "prometheus-url", EnvVars: []string{"CHAOSCTL_PROMETHEUS_URL"}, Usage: "Prometheus server for prometheus probes and ratio SLOs that name none"},
 		},
 		Action: func(c *cli.Context) error { return runExperiments(c, e) },
@@ -168,7 +169,7 @@ func runExperiments(c *cli.Context, e *env) error {
 		opts := experiments.RunOptions{
 			File: files[i], Source: sources[i], Seed: seed, Runtime: c.String("target"), OutDir: out,
 			StateDir: c.String("state-dir"), Version: chaosctlVersion(), Log: e.log.WithField("experiment", x.Metadata.Name),
-			MemberLogLevel: c.String("log-level"), PrometheusURL: c.String("prometheus-url"),
+			MemberLogLevel: c.String("log-level"), PrometheusURL: c.String("prometheus-url"), CheckBudget: c.Duration("check-budget"),
 		}
 		if progress != nil {
 			opts.Progress = progress

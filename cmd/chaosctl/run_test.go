@@ -327,3 +327,29 @@ func TestClockSkewExampleLosesUpdatesToLastWriteWins(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckCommandOnJepsenAndOwnHistories(t *testing.T) {
+	dir, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/anishathalye/porcupine").Output()
+	if err != nil {
+		t.Fatalf("find porcupine in the module cache: %v", err)
+	}
+	jepsen := filepath.Join(strings.TrimSpace(string(dir)), "test_data", "jepsen")
+	html := t.TempDir()
+	// etcd_000 is not linearizable (porcupine's own tests say so); etcd_002 is.
+	stdout, _, code := run(t, "check", "--html", html, filepath.Join(jepsen, "etcd_000.log"))
+	if code != 1 || !strings.Contains(stdout, "fail") {
+		t.Fatalf("etcd_000: exit %d, want 1\n%s", code, stdout)
+	}
+	if _, err := os.Stat(filepath.Join(html, "etcd_000.html")); err != nil {
+		t.Fatalf("no visualisation: %v", err)
+	}
+	if stdout, _, code := run(t, "check", filepath.Join(jepsen, "etcd_002.log")); code != 0 {
+		t.Fatalf("etcd_002: exit %d, want 0\n%s", code, stdout)
+	}
+	if _, _, code := run(t, "check", "--time-budget", "0s", filepath.Join(jepsen, "etcd_002.log")); code != 2 {
+		t.Fatalf("zero budget: exit %d, want 2", code)
+	}
+	if _, _, code := run(t, "check", "testdata/bad.yaml"); code != 2 {
+		t.Fatalf("not a history: exit %d, want 2", code)
+	}
+}

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/chaosctl/chaosctl/experiments"
+	"github.com/chaosctl/chaosctl/slo"
+)
+
+func checkCommand(e *env) *cli.Command {
+	return &cli.Command{
+		Name:      "check",
+		Usage:     "check recorded histories for linearizability, offline",
+		ArgsUsage: "HISTORY...",
+		Description: "Reads each history — a run's history.ndjson (DESIGN.md section 4) or a Jepsen\n" +
+			"register log (:invoke/:ok/:fail/:info lines with :read, :write, :cas, as in the\n" +
+			"published etcd histories) — and checks it with porcupine against a register model,\n" +
+			"per key. Exit 0 when every history is linearizable, 1 when one is not, 4 when a\n" +
+			"check ran out of its time budget or had nothing to check.",
+		Flags: []cli.Flag{
+			&cli.DurationFlag{Name: "time-budget", Value: experiments.DefaultCheckBudget, Usage: "time allowed per history; past it the verdict is inconclusive"},
+			&cli.StringFlag{Name: "html", Usage: "write porcupine's visualisation of a violation into this folder (one file per history)"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() == 0 {
+				return usageError(errors.New("no history given; usage: chaosctl check HISTORY..."))
+			}
+			if c.Duration("time-budget") <= 0 {
+				return usageError(fmt.Errorf("--time-budget %s: must be above 0", c.Duration("time-budget")))
+			}
+			worst := exitPass
+			for _, path := range c.Args().Slice() {
+				res, err := slo.CheckFile(path, c.Duration("time-budget"))
+				if err != nil {
+					return usageError(fmt.Errorf("check %s: %w", path, err))
+				}
+				detail := strings.TrimSpace(res.Detail)
+				if len(res.Violations) > 0 {
+					detail = fmt.Sprintf("%d of %d keys cannot be ordered", len(res.BadKeys), res.Keys)
+				}
+				fmt.Fprintf(e.stdout, "%s: %s — %d operations on %d keys: %s (%s)\n", path, res.Verdict, res.Operations, res.Keys, detail, res.Took.Round(time.Millisecond))
+				for i, v := range res.Violations {
+					if i == slo.MaxListed {
+						break
+					}
+					fmt.Fprintf(e.stdout, "  %s\n", v.String())
+				}
+				if dir := c.String("html"); dir != "" && res.Verdict == slo.Fail {
+					if err := os.MkdirAll(dir, 0o755); err != nil {
+						return withCode(exitEnvironment, err)
+					}
+					out := filepath.Join(dir, strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))+".html")
+					if err := slo.WriteVisualization(res, out); err != nil {
+						return withCode(exitEnvironment, err)
+					}
+					fmt.Fprintf(e.stdout, "  visualisation: %s\n", out)
+				}
+				worst = worseCode(worst, verdictCode(string(res.Verdict)))
+			}
+			if worst != exitPass {
+				return &exitError{code: worst, reported: true}
+			}
+			return nil
+		},
+	}
+}
