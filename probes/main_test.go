@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/chaosctl/chaosctl/probes"
 	"github.com/chaosctl/chaosctl/targets"
 	"github.com/chaosctl/chaosctl/targets/process/processtest"
