@@ -84,6 +84,7 @@ func (r *runState) sloResult(s SLO, sum *workload.Summary) report.SLOResult {
 	out.Total, out.Bad = b.Total, b.Bad
 	out.Budget, out.BurnRate = b.Allowed(), b.BurnRate()
 	out.Consumed = finite(b.Consumed())
+	out.Remaining = 1 - out.Consumed
 	v, reason := b.Verdict()
 	out.Verdict, out.Reason = string(v), reason
 	return out

@@ -252,6 +252,7 @@ func (r *runState) ratioSLO(ctx context.Context, s SLO, at time.Time) report.SLO
 	b := slo.Budget{Objective: float64(s.Objective), Total: int64(res.Total + 0.5), Bad: int64(res.Total - res.Good + 0.5)}
 	out.Total, out.Bad = b.Total, b.Bad
 	out.Budget, out.BurnRate, out.Consumed = b.Allowed(), b.BurnRate(), finite(b.Consumed())
+	out.Remaining = 1 - out.Consumed
 	v, reason := b.Verdict()
 	out.Verdict, out.Reason = string(v), fmt.Sprintf("%s (good %.0f of %.0f from Prometheus)", reason, res.Good, res.Total)
 	return out

@@ -60,8 +60,9 @@ type SLOResult struct {
 	Objective float64 `json:"objective"`
 	Total     int64   `json:"total"`
 	Bad       int64   `json:"bad"`
-	Budget    float64 `json:"budget"`   // bad events allowed
-	Consumed  float64 `json:"consumed"` // fraction of the budget
+	Budget    float64 `json:"budget"`    // bad events allowed
+	Consumed  float64 `json:"consumed"`  // fraction of the budget
+	Remaining float64 `json:"remaining"` // 1 − consumed (negative once exhausted)
 	BurnRate  float64 `json:"burnRate"`
 	Verdict   string  `json:"verdict"`
 	Reason    string  `json:"reason"`
