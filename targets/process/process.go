@@ -50,6 +50,7 @@ type Options struct {
 	Ports map[string]int
 	// OnSpawn, when set, is called after each member process starts (also on
 	// restarts), before readiness: callers record pids for crash recovery.
+	// It runs with the cluster's lock held and must not call the Cluster.
 	OnSpawn func(id string, pid int)
 }
 
