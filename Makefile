@@ -21,6 +21,10 @@ build: ## build bin/chaosctl (static, CGO_ENABLED=0)
 # run on their own after the other packages, not beside them on a 2-core machine.
 E2E := ./cmd/chaosctl
 
+.PHONY: image
+image: build ## build the FROM-scratch container image chaosctl:<version> through the Docker API
+	$(BIN) image build
+
 .PHONY: test
 test: vet ## vet, then every test with -race (end-to-end runs last, alone), then a short fuzz run
 	$(GO) test -race -count=1 -timeout 20m $$($(GO) list $(PKGS) | grep -v '/cmd/chaosctl$$')

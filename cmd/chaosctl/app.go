@@ -67,6 +67,7 @@ func newApp(e *env) *cli.App {
 			recoverCommand(e),
 			reportCommand(e),
 			checkCommand(e),
+			imageCommand(e),
 			versionCommand(e),
 			clusterCommand(e),
 			nodeCommand(e),

@@ -1,0 +1,161 @@
+package docker
+
+import (
+	"archive/tar"
+	"bufio"
+	"bytes"
+	"context"
+	"debug/elf"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/docker/docker/api/types/build"
+	"github.com/docker/docker/client"
+)
+
+// Image naming and labels.
+const (
+	ImageRepo   = "chaosctl"
+	LabelRun    = "io.chaosctl.run"
+	LabelMember = "io.chaosctl.member"
+	// LabelImage marks images chaosctl built.
+	LabelImage = "io.chaosctl.image"
+)
+
+// ErrNoEngine wraps failures to reach the Docker engine.
+var ErrNoEngine = errors.New("no Docker engine reachable")
+
+// Connect returns a client of the engine named by DOCKER_HOST (or the default
+// socket) after a ping, with an error that says which engine and why.
+func Connect(ctx context.Context) (*client.Client, error) {
+	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	if err != nil {
+		return nil, fmt.Errorf("docker client: %w: %w", ErrNoEngine, err)
+	}
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if _, err := cli.Ping(pctx); err != nil {
+		host := os.Getenv("DOCKER_HOST")
+		if host == "" {
+			host = cli.DaemonHost() + " (DOCKER_HOST is not set)"
+		}
+		why := err.Error()
+		if strings.Contains(why, "permission denied") {
+			why = "permission denied on the socket: add your user to the docker group or run as root"
+		}
+		_ = cli.Close()
+		return nil, fmt.Errorf("%w at %s: %s", ErrNoEngine, host, why)
+	}
+	return cli, nil
+}
+
+// ImageRef is the image of a chaosctl version.
+func ImageRef(version string) string {
+	tag := strings.NewReplacer("+", "-", "/", "-").Replace(version)
+	if tag == "" {
+		tag = "dev"
+	}
+	return ImageRepo + ":" + tag
+}
+
+// CheckStatic fails unless binary is a statically linked ELF executable
+// (CGO_ENABLED=0): a FROM-scratch image has no libc to load.
+func CheckStatic(binary string) error {
+	f, err := elf.Open(binary)
+	if err != nil {
+		return fmt.Errorf("image binary %s: %w", binary, err)
+	}
+	defer f.Close()
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP {
+			return fmt.Errorf("image binary %s is dynamically linked; build it with CGO_ENABLED=0 (make build)", binary)
+		}
+	}
+	return nil
+}
+
+// EnsureImage returns the image of version, building it from binary when the
+// engine does not have it yet. built says whether it was built now.
+func EnsureImage(ctx context.Context, cli *client.Client, binary, version string) (ref string, built bool, err error) {
+	ref = ImageRef(version)
+	if _, err := cli.ImageInspect(ctx, ref); err == nil && version != "dev" {
+		return ref, false, nil
+	}
+	if err := BuildImage(ctx, cli, binary, ref); err != nil {
+		return ref, false, err
+	}
+	return ref, true, nil
+}
+
+// dockerfile is the whole image: the binary on nothing.
+const dockerfile = `FROM scratch
+COPY chaosctl /chaosctl
+ENTRYPOINT ["/chaosctl"]
+`
+
+// BuildImage builds ref FROM scratch with binary as /chaosctl through the
+// Docker API (no Dockerfile on disk, nothing pulled).
+func BuildImage(ctx context.Context, cli *client.Client, binary, ref string) error {
+	if err := CheckStatic(binary); err != nil {
+		return err
+	}
+	bin, err := os.ReadFile(binary)
+	if err != nil {
+		return fmt.Errorf("read image binary: %w", err)
+	}
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, f := range []struct {
+		name string
+		mode int64
+		data []byte
+	}{{"Dockerfile", 0o644, []byte(dockerfile)}, {"chaosctl", 0o755, bin}} {
+		if err := tw.WriteHeader(&tar.Header{Name: f.name, Mode: f.mode, Size: int64(len(f.data)), ModTime: time.Unix(0, 0)}); err != nil {
+			return err
+		}
+		if _, err := tw.Write(f.data); err != nil {
+			return err
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return err
+	}
+	resp, err := cli.ImageBuild(ctx, &buf, build.ImageBuildOptions{
+		Tags:        []string{ref},
+		Dockerfile:  "Dockerfile",
+		Remove:      true,
+		ForceRemove: true,
+		PullParent:  false,
+		Labels:      map[string]string{LabelImage: ref},
+	})
+	if err != nil {
+		return fmt.Errorf("build image %s: %w", ref, err)
+	}
+	defer resp.Body.Close()
+	// The build streams JSON messages; an error arrives as one of them.
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64*1024), 1<<20)
+	for sc.Scan() {
+		var msg struct {
+			Error       string `json:"error"`
+			ErrorDetail struct {
+				Message string `json:"message"`
+			} `json:"errorDetail"`
+		}
+		if json.Unmarshal(sc.Bytes(), &msg) == nil && msg.Error != "" {
+			return fmt.Errorf("build image %s: %s", ref, msg.Error)
+		}
+	}
+	if err := sc.Err(); err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("build image %s: %w", ref, err)
+	}
+	if _, err := cli.ImageInspect(ctx, ref); err != nil {
+		return fmt.Errorf("build image %s: not present after the build: %w", ref, err)
+	}
+	return nil
+}

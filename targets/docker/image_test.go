@@ -1,0 +1,115 @@
+package docker_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/client"
+	"github.com/docker/docker/pkg/stdcopy"
+
+	"github.com/chaosctl/chaosctl/targets/docker"
+)
+
+// engine connects to the Docker engine or skips (fails where
+// CHAOSCTL_REQUIRE_INTEGRATION=1).
+func engine(t *testing.T) *client.Client {
+	t.Helper()
+	cli, err := docker.Connect(context.Background())
+	if err != nil {
+		if os.Getenv("CHAOSCTL_REQUIRE_INTEGRATION") == "1" {
+			t.Fatalf("CHAOSCTL_REQUIRE_INTEGRATION=1 but %v", err)
+		}
+		t.Skipf("no Docker engine: %v", err)
+	}
+	t.Cleanup(func() { _ = cli.Close() })
+	return cli
+}
+
+// staticBinary builds chaosctl with CGO_ENABLED=0.
+func staticBinary(t *testing.T, cgo string) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "chaosctl")
+	cmd := exec.Command("go", "build", "-o", bin, "../../cmd/chaosctl")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED="+cgo)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build chaosctl: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func TestImageIsBuiltFromScratchAndRunsChaosctl(t *testing.T) {
+	cli := engine(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	bin := staticBinary(t, "0")
+	version := fmt.Sprintf("test-%d", time.Now().UnixNano())
+	ref, built, err := docker.EnsureImage(ctx, cli, bin, version)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_, _ = cli.ImageRemove(context.Background(), ref, image.RemoveOptions{Force: true, PruneChildren: true})
+	})
+	if !built {
+		t.Fatalf("image %s reported as reused on first build", ref)
+	}
+	insp, err := cli.ImageInspect(ctx, ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if insp.Config == nil || insp.Config.Labels[docker.LabelImage] != ref || len(insp.RootFS.Layers) != 1 {
+		t.Fatalf("image %s: labels %v, %d layers; want the chaosctl label and one layer (FROM scratch)", ref, insp.Config.Labels, len(insp.RootFS.Layers))
+	}
+	// A second call reuses it.
+	if _, built, err := docker.EnsureImage(ctx, cli, bin, version); err != nil || built {
+		t.Fatalf("second EnsureImage: built=%v err=%v, want reuse", built, err)
+	}
+
+	// The image runs the binary: `chaosctl version` in a labelled container.
+	c, err := cli.ContainerCreate(ctx, &container.Config{Image: ref, Cmd: []string{"version"},
+		Labels: map[string]string{docker.LabelRun: "image-test"}}, nil, nil, nil, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cli.ContainerRemove(context.Background(), c.ID, container.RemoveOptions{Force: true})
+	})
+	if err := cli.ContainerStart(ctx, c.ID, container.StartOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitC, errC := cli.ContainerWait(ctx, c.ID, container.WaitConditionNotRunning)
+	select {
+	case w := <-waitC:
+		if w.StatusCode != 0 {
+			t.Fatalf("chaosctl version exited %d in the container", w.StatusCode)
+		}
+	case err := <-errC:
+		t.Fatal(err)
+	}
+	logs, err := cli.ContainerLogs(ctx, c.ID, container.LogsOptions{ShowStdout: true, ShowStderr: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logs.Close()
+	var out, errb bytes.Buffer
+	_, _ = stdcopy.StdCopy(&out, &errb, logs)
+	if !bytes.HasPrefix(out.Bytes(), []byte("chaosctl ")) {
+		t.Fatalf("container printed %q / %q, want the chaosctl version", out.String(), errb.String())
+	}
+}
+
+func TestDynamicBinaryIsRefused(t *testing.T) {
+	bin := staticBinary(t, "1")
+	if err := docker.CheckStatic(bin); err == nil {
+		// Some toolchains link a pure-Go program statically even with cgo on.
+		t.Skip("this toolchain linked the binary statically even with CGO_ENABLED=1")
+	}
+}
