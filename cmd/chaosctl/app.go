@@ -68,6 +68,7 @@ func newApp(e *env) *cli.App {
 			reportCommand(e),
 			checkCommand(e),
 			imageCommand(e),
+			proxyCommand(e),
 			versionCommand(e),
 			clusterCommand(e),
 			nodeCommand(e),

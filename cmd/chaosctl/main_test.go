@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +14,10 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/chaosctl/chaosctl/targets/faultplane"
 )
 
 // binary is chaosctl built once for the end-to-end tests of this package.
@@ -239,5 +244,50 @@ func TestFlagsMayFollowArguments(t *testing.T) {
 	want := "chaosctl --log-level debug cluster up --nodes 3 --state x.json extra"
 	if strings.Join(got, " ") != want {
 		t.Fatalf("reorderArgs = %q, want %q", strings.Join(got, " "), want)
+	}
+}
+
+func TestProxyCommandServesToxiproxyAPI(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	cmd := exec.Command(binary, "proxy", "--listen", addr)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _, _ = cmd.Process.Wait() }()
+	plane, err := faultplane.Connect(context.Background(), "ptest", "http://"+addr, logrus.NewEntry(logrus.New()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	upstream, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer upstream.Close()
+	link := faultplane.Link{From: "a", To: "b"}
+	listen, err := plane.AddProxy(link, "127.0.0.1:0", upstream.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := net.Dial("tcp", listen)
+	if err != nil {
+		t.Fatalf("dial through the proxy: %v", err)
+	}
+	conn.Close()
+	if err := plane.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := plane.Client().Proxies(); err != nil || len(n) != 0 {
+		t.Fatalf("proxies left after Close: %v %v", n, err)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("proxy after SIGTERM: %v", err)
 	}
 }

@@ -45,10 +45,35 @@ type Plane struct {
 	proxies map[Link]*toxiclient.Proxy
 }
 
+// newServer is the toxiproxy API server chaosctl runs (embedded, or as the
+// `chaosctl proxy` process of the docker runtime's fault-plane container).
+func newServer() *toxiproxy.ApiServer {
+	return toxiproxy.NewServer(toxiproxy.NewMetricsContainer(prometheus.NewRegistry()), zerolog.Nop())
+}
+
+// Serve runs a toxiproxy API server on ln until ctx ends, then stops every
+// proxy it holds. It is `chaosctl proxy`.
+func Serve(ctx context.Context, ln net.Listener) error {
+	server := newServer()
+	srv := &http.Server{Handler: server.Routes(), ReadHeaderTimeout: 5 * time.Second}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	select {
+	case err := <-done:
+		return fmt.Errorf("fault plane API: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(sctx)
+	server.Collection.Clear()
+	return nil
+}
+
 // StartEmbedded starts an in-process toxiproxy server whose API listens on a
 // free 127.0.0.1 port, and returns a plane driving it.
 func StartEmbedded(ctx context.Context, run string, log *logrus.Entry) (*Plane, error) {
-	server := toxiproxy.NewServer(toxiproxy.NewMetricsContainer(prometheus.NewRegistry()), zerolog.Nop())
+	server := newServer()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("fault plane: listen: %w", err)
