@@ -1,12 +1,17 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/chaosctl/chaosctl/injectors"
+	"github.com/chaosctl/chaosctl/targets/docker"
 )
 
 func recoverCommand(e *env) *cli.Command {
@@ -31,6 +36,9 @@ func recoverCommand(e *env) *cli.Command {
 			rep, err := injectors.Recover(c.Context, dir, e.log.WithField("component", "recover"))
 			if rep != nil {
 				printRecovery(e, rep)
+				if derr := recoverContainers(c.Context, e, dir, rep); derr != nil && err == nil {
+					err = derr
+				}
 			}
 			if err != nil {
 				return withCode(exitEnvironment, fmt.Errorf("recovery incomplete (run recover again): %w", err))
@@ -71,4 +79,44 @@ func printRecovery(e *env, rep *injectors.RecoveryReport) {
 			fmt.Fprintf(w, "  error: %s\n", er)
 		}
 	}
+}
+
+// recoverContainers removes the containers and networks of runs this state
+// directory knows and that are no longer live. Objects of runs it has no
+// ledger for are listed, never touched: they may belong to another user's
+// state directory.
+func recoverContainers(ctx context.Context, e *env, stateDir string, rep *injectors.RecoveryReport) error {
+	cli, err := docker.Connect(ctx)
+	if err != nil {
+		fmt.Fprintf(e.stdout, "docker: not checked (%v)\n", err)
+		return nil
+	}
+	defer cli.Close()
+	left, err := docker.Leftovers(ctx, cli)
+	if err != nil {
+		return err
+	}
+	live := map[string]bool{}
+	for _, l := range rep.Live {
+		live[l.Run] = true
+	}
+	var errs []error
+	for run, objs := range left {
+		_, known := os.Stat(filepath.Join(injectors.LedgerDir(stateDir), run+".ndjson"))
+		switch {
+		case live[run]:
+			fmt.Fprintf(e.stdout, "run %s: %d docker objects left alone (the run is in progress)\n", run, len(objs))
+		case known != nil:
+			fmt.Fprintf(e.stdout, "run %s: %d docker objects not touched (no ledger in %s): %s\n", run, len(objs), stateDir, strings.Join(objs, ", "))
+		default:
+			removed, err := docker.RemoveRun(ctx, cli, run)
+			for _, r := range removed {
+				fmt.Fprintf(e.stdout, "run %s: removed %s\n", run, r)
+			}
+			if err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return errors.Join(errs...)
 }
