@@ -46,18 +46,27 @@ func (j *Journal) Add(typ string, data map[string]any) {
 	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
+	if j.f == nil {
+		return
+	}
 	_, _ = j.w.Write(append(b, '\n'))
 }
 
-// Close flushes and closes the journal.
+// Close flushes and closes the journal. It is idempotent; events added after
+// it are dropped.
 func (j *Journal) Close() error {
 	if j == nil {
 		return nil
 	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	if err := j.w.Flush(); err != nil {
-		return err
+	if j.f == nil {
+		return nil
 	}
-	return j.f.Close()
+	err := j.w.Flush()
+	if cerr := j.f.Close(); err == nil {
+		err = cerr
+	}
+	j.f = nil
+	return err
 }
