@@ -11,6 +11,7 @@ import (
 	mrand "math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -281,7 +282,7 @@ func (r *runState) execute(ctx context.Context, runtime string) (err error) {
 	if err := r.drive(maxCtx, ctx, target, tracker); err != nil {
 		return err
 	}
-	if slicesContains(r.e.Checks, CheckNoLostWrites) {
+	if slices.Contains(r.e.Checks, CheckNoLostWrites) {
 		return r.readBack(maxCtx, target, tracker)
 	}
 	return nil
@@ -525,9 +526,6 @@ func (r *runState) demoSpec(runtime string) (demo.ClusterSpec, error) {
 			MaxInflight: d.Resilience.MaxInflight,
 			RateLimit:   d.Resilience.RateLimit,
 		},
-	}
-	if s.Resilience.Retries.Max == 0 {
-		s.Resilience.Retries.Max = -1 // the file said no retries; the spec's zero means default
 	}
 	if err := s.Validate(); err != nil {
 		return s, fmt.Errorf("demo cluster: %w", err)

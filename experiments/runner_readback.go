@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"slices"
 	"sync"
 	"time"
 
@@ -16,8 +15,6 @@ import (
 	"github.com/chaosctl/chaosctl/targets"
 	"github.com/chaosctl/chaosctl/targets/demo/api"
 )
-
-func slicesContains[T comparable](s []T, v T) bool { return slices.Contains(s, v) }
 
 // readBack reverts every fault, lets the cluster settle for recoveryWithin,
 // then reads every key the workload wrote, for the no-lost-writes check.

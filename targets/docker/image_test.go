@@ -3,6 +3,7 @@ package docker_test
 import (
 	"bytes"
 	"context"
+	"debug/elf"
 	"fmt"
 	"os"
 	"os/exec"
@@ -106,10 +107,25 @@ func TestImageIsBuiltFromScratchAndRunsChaosctl(t *testing.T) {
 	}
 }
 
-func TestDynamicBinaryIsRefused(t *testing.T) {
-	bin := staticBinary(t, "1")
-	if err := docker.CheckStatic(bin); err == nil {
-		// Some toolchains link a pure-Go program statically even with cgo on.
-		t.Skip("this toolchain linked the binary statically even with CGO_ENABLED=1")
+// CheckStatic agrees with the ELF program headers: a binary with an
+// interpreter (dynamically linked) is refused, the CGO_ENABLED=0 one is not.
+func TestCheckStaticFollowsTheELFInterpreter(t *testing.T) {
+	for _, cgo := range []string{"0", "1"} {
+		bin := staticBinary(t, cgo)
+		f, err := elf.Open(bin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dynamic := false
+		for _, p := range f.Progs {
+			dynamic = dynamic || p.Type == elf.PT_INTERP
+		}
+		f.Close()
+		if cgo == "0" && dynamic {
+			t.Fatal("CGO_ENABLED=0 produced a dynamically linked binary")
+		}
+		if err := docker.CheckStatic(bin); (err != nil) != dynamic {
+			t.Errorf("CGO_ENABLED=%s: dynamic=%v but CheckStatic = %v", cgo, dynamic, err)
+		}
 	}
 }

@@ -1,0 +1,34 @@
+package experiments
+
+import "testing"
+
+// The file's resilience settings reach the demo cluster as written: "no
+// retries" stays zero retries, and the switches come through.
+func TestDemoSpecFromTheFile(t *testing.T) {
+	src := []byte(`apiVersion: chaosctl/v1
+kind: Experiment
+metadata: {name: spec}
+target:
+  demo:
+    nodes: 3
+    cache: {policy: lru, singleflight: false}
+    resilience: {retries: {max: 0}, breaker: {enabled: false}}
+workload: {rate: 10, duration: 5s}
+slos:
+  - {name: availability, sli: availability, objective: 99%}
+`)
+	e, err := Decode("spec.yaml", src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := (&runState{e: e}).demoSpec(string(RuntimeProcess))
+	if err != nil {
+		t.Fatalf("demoSpec: %v", err)
+	}
+	if s.Resilience.Retries.Max != 0 || !s.Resilience.Breaker.Disabled || !s.Cache.NoSingleflight || s.Cache.Policy != "lru" {
+		t.Fatalf("demo spec %+v does not say what the file says", s)
+	}
+	if _, err := (&runState{e: e}).demoSpec("docker"); err == nil {
+		t.Fatal("an unsupported runtime was accepted")
+	}
+}
