@@ -429,6 +429,19 @@ target: {external: {members: [{name: web, comand: [x]}]}}
 			want: []string{`6:1: duplicate key "workload" at top level (first on line 4)`},
 		},
 		{
+			name: "isolate: not one way, not the client, not a bridge",
+			src: minimalWith(`faults:
+  - {name: a, at: 1s, duration: 1s, partition: {groups: [[n1], [n2]], oneWay: true, behavior: isolate}}
+  - {name: b, at: 3s, duration: 1s, partition: {groups: [[client], [g1]], behavior: isolate}}
+  - {name: c, at: 5s, duration: 1s, partition: {mode: bridge, behavior: isolate}}
+`),
+			want: []string{
+				`7:71: faults[0].partition.oneWay: isolate takes members off the network both ways`,
+				`8:58: faults[1].partition.groups[0]: isolate takes the first group's members off the network; client is the workload's side`,
+				`9:73: faults[2].partition.behavior: isolate takes the first group off the network; mode bridge has no group to isolate`,
+			},
+		},
+		{
 			name: "duplicate key in a flow mapping",
 			src:  minimalWith("faults: [{name: a, at: 1s, at: 2s, crash: {nodes: [n1]}}]\n"),
 			want: []string{`6:28: duplicate key "at" in faults[0] (first on line 6)`},

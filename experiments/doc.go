@@ -88,7 +88,9 @@
 // node keeps only its two ring neighbours) and bridge (two halves, one
 // bridge node that sees both). A partition cuts every plane link between
 // members of different groups; oneWay cuts only the first group's outgoing
-// links.
+// links. Behaviour isolate instead takes the first group's members off the
+// network: its targets are those members and its links every link from or to
+// them (the docker runtime disconnects their containers).
 //
 // Defaults are exported (DefaultNodes, DefaultResilienceTimeout, ...,
 // DefaultDemoCluster) so the command line uses the same values for flags.

@@ -583,9 +583,14 @@ type PartitionBehavior string
 const (
 	BehaviorDrop   PartitionBehavior = "drop"   // data is dropped, callers time out
 	BehaviorReject PartitionBehavior = "reject" // connections are refused
+	// BehaviorIsolate takes every member of the first group off the network:
+	// on the docker runtime its container is disconnected from the run's
+	// network (reconnected on revert); elsewhere every link from or to it is
+	// rejected, the client's and the other isolated members' included.
+	BehaviorIsolate PartitionBehavior = "isolate"
 )
 
-func (PartitionBehavior) allowed() []string { return []string{"drop", "reject"} }
+func (PartitionBehavior) allowed() []string { return []string{"drop", "reject", "isolate"} }
 
 // Latency delays the selected links.
 type Latency struct {

@@ -179,6 +179,17 @@ func cutLinks(groups [][]string, oneWay bool, plane []Link) []Link {
 	return cut
 }
 
+// isolateLinks returns the plane's links from or to any of members.
+func isolateLinks(members []string, plane []Link) []Link {
+	var cut []Link
+	for _, l := range plane {
+		if slices.Contains(members, l.From) || slices.Contains(members, l.To) {
+			cut = append(cut, l)
+		}
+	}
+	return cut
+}
+
 func (p *Plan) planFault(f *Fault) (PlannedFault, error) {
 	e := p.Experiment
 	start := e.Workload.Warmup + f.At
@@ -247,6 +258,13 @@ func (p *Plan) planPartition(pf PlannedFault, pt *Partition, src *rand.PCG) (Pla
 	if pf.Ring != nil {
 		pf.Targets = sortNames(pf.Ring)
 		pf.Links = ringCuts(pf.Ring, p.Links)
+		return pf, nil
+	}
+	if pt.Behavior == BehaviorIsolate {
+		// The first group leaves the network: its members are the targets,
+		// every link from or to one of them is cut.
+		pf.Targets = sortNames(pf.Groups[0])
+		pf.Links = isolateLinks(pf.Targets, p.Links)
 		return pf, nil
 	}
 	for _, g := range pf.Groups {
@@ -490,6 +508,9 @@ func (p *Plan) formatFault(t *textWriter, pf PlannedFault) {
 	case f.Partition != nil:
 		pt := f.Partition
 		how := "both ways"
+		if pt.Behavior == BehaviorIsolate {
+			how = "first group off the network"
+		}
 		if pt.OneWay {
 			how = "one way (first group's outgoing links)"
 		}

@@ -24,6 +24,7 @@ import (
 	"github.com/chaosctl/chaosctl/probes/workload"
 	"github.com/chaosctl/chaosctl/targets"
 	"github.com/chaosctl/chaosctl/targets/demo"
+	"github.com/chaosctl/chaosctl/targets/docker"
 	"github.com/chaosctl/chaosctl/targets/faultplane"
 )
 
@@ -225,29 +226,29 @@ func (r *runState) execute(ctx context.Context, runtime string) (err error) {
 			return fmt.Errorf("state directory: %w: %w", ErrEnvironment, err)
 		}
 	}
-	ledger, err := injectors.CreateLedger(stateDir, injectors.RunInfo{Run: r.runID, Runtime: runtime, Dir: r.dir, PlaneEmbedded: true})
+	embedded := runtime == string(RuntimeProcess)
+	ledger, err := injectors.CreateLedger(stateDir, injectors.RunInfo{Run: r.runID, Runtime: runtime, Dir: r.dir, PlaneEmbedded: embedded})
 	if err != nil {
 		return fmt.Errorf("open the fault ledger: %w: %w", ErrEnvironment, err)
 	}
 	defer ledger.Close()
 
-	startCtx, cancelStart := context.WithTimeout(maxCtx, 60*time.Second)
-	target, err := targets.StartProcessDemo(startCtx, demoSpec, targets.ProcessOptions{
-		Run: r.runID, Dir: filepath.Join(r.dir, "members"), Binary: r.opts.Binary, Seed: r.res.Seed,
-		Log: r.log.WithField("component", "target"), LogLevel: r.opts.MemberLogLevel,
-		OnStarted: ledger.OnStarted,
-	})
+	startCtx, cancelStart := context.WithTimeout(maxCtx, startTimeout(runtime))
+	began := time.Now()
+	target, err := r.startTarget(startCtx, runtime, demoSpec, ledger)
 	cancelStart()
 	if err != nil {
 		if ctx.Err() != nil {
 			return ErrInterrupted
 		}
-		return fmt.Errorf("start the demo cluster: %w: %w", ErrEnvironment, err)
+		return fmt.Errorf("start the demo cluster on %s: %w: %w", runtime, ErrEnvironment, err)
 	}
+	r.journal.Add("target-ready", map[string]any{"runtime": runtime, "seconds": time.Since(began).Seconds()})
+	r.log.WithFields(logrus.Fields{"runtime": runtime, "took": time.Since(began).Round(time.Millisecond)}).Info("target ready")
 	if err := writePrometheusTargets(r.dir, r.runID, target.Members()); err != nil {
 		r.log.WithError(err).Warn("write prometheus-targets.json")
 	}
-	if err := ledger.Plane(target.Plane().URL(), true); err != nil {
+	if err := ledger.Plane(target.Plane().URL(), embedded); err != nil {
 		_ = target.Close(context.Background())
 		return fmt.Errorf("fault ledger: %w: %w", ErrEnvironment, err)
 	}
@@ -286,6 +287,38 @@ func (r *runState) execute(ctx context.Context, runtime string) (err error) {
 		return r.readBack(maxCtx, target, tracker)
 	}
 	return nil
+}
+
+// startTimeout bounds starting the target: a docker run may build its image
+// first.
+func startTimeout(runtime string) time.Duration {
+	if runtime == string(RuntimeDocker) {
+		return 3 * time.Minute
+	}
+	return 60 * time.Second
+}
+
+// startTarget starts the demo cluster on runtime; on error nothing of it is
+// left.
+func (r *runState) startTarget(ctx context.Context, runtime string, spec demo.ClusterSpec, ledger *injectors.Ledger) (targets.Target, error) {
+	log := r.log.WithField("component", "target")
+	members := filepath.Join(r.dir, "members")
+	if runtime == string(RuntimeDocker) {
+		return docker.StartDemo(ctx, spec, docker.DemoOptions{
+			Run: r.runID, Dir: members, Binary: r.opts.Binary, Version: r.opts.Version, Seed: r.res.Seed,
+			Log: log, LogLevel: r.opts.MemberLogLevel,
+			OnPlane: func(url string) {
+				if err := ledger.Plane(url, false); err != nil {
+					log.WithError(err).Warn("fault ledger: record the fault plane")
+				}
+			},
+		})
+	}
+	return targets.StartProcessDemo(ctx, spec, targets.ProcessOptions{
+		Run: r.runID, Dir: members, Binary: r.opts.Binary, Seed: r.res.Seed,
+		Log: log, LogLevel: r.opts.MemberLogLevel,
+		OnStarted: ledger.OnStarted,
+	})
 }
 
 // drive runs the workload with the fault schedule beside it.
@@ -506,8 +539,10 @@ func (r *runState) demoSpec(runtime string) (demo.ClusterSpec, error) {
 	if d == nil {
 		return demo.ClusterSpec{}, fmt.Errorf("target.external is not supported by this version of the runner yet: %w", ErrEnvironment)
 	}
-	if runtime != string(RuntimeProcess) {
-		return demo.ClusterSpec{}, fmt.Errorf("runtime %q is not supported by this version of the runner yet (process is): %w", runtime, ErrEnvironment)
+	switch Runtime(runtime) {
+	case RuntimeProcess, RuntimeDocker:
+	default:
+		return demo.ClusterSpec{}, fmt.Errorf("runtime %q cannot run the demo cluster; allowed: process, docker: %w", runtime, ErrUsage)
 	}
 	s := demo.ClusterSpec{
 		Nodes: d.Nodes, Gateways: d.Gateways, VNodes: d.VNodes,

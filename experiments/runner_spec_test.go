@@ -1,6 +1,9 @@
 package experiments
 
-import "testing"
+import (
+	"errors"
+	"testing"
+)
 
 // The file's resilience settings reach the demo cluster as written: "no
 // retries" stays zero retries, and the switches come through.
@@ -28,7 +31,10 @@ slos:
 	if s.Resilience.Retries.Max != 0 || !s.Resilience.Breaker.Disabled || !s.Cache.NoSingleflight || s.Cache.Policy != "lru" {
 		t.Fatalf("demo spec %+v does not say what the file says", s)
 	}
-	if _, err := (&runState{e: e}).demoSpec("docker"); err == nil {
-		t.Fatal("an unsupported runtime was accepted")
+	if _, err := (&runState{e: e}).demoSpec("docker"); err != nil {
+		t.Fatalf("docker: %v", err)
+	}
+	if _, err := (&runState{e: e}).demoSpec("kubernetes"); !errors.Is(err, ErrUsage) {
+		t.Fatalf("an unsupported runtime: %v, want a usage error", err)
 	}
 }

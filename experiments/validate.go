@@ -996,6 +996,9 @@ func (v *validator) partition(kp string, pt *Partition) {
 		v.keyErrorf(kp, "partition needs the demo cluster's fault plane; against an external target use blackhole or reset on proxies")
 		return
 	}
+	if pt.Behavior == BehaviorIsolate && pt.OneWay {
+		v.keyErrorf(kp+".oneWay", "isolate takes members off the network both ways; oneWay applies to drop and reject")
+	}
 	switch v.exactlyOne(kp, "groups", "mode") {
 	case "groups":
 		allowed := append(append([]string{ClientName}, c.GatewayNames()...), c.NodeNames()...)
@@ -1030,10 +1033,17 @@ func (v *validator) partition(kp string, pt *Partition) {
 				where[n] = np
 			}
 		}
-		if valid && v.ok(kp+".groups") && len(cutLinks(pt.Groups, pt.OneWay, demoLinks(c))) == 0 {
+		if pt.Behavior == BehaviorIsolate && len(pt.Groups) > 0 && contains(pt.Groups[0], ClientName) {
+			v.errorf(kp+".groups[0]", "isolate takes the first group's members off the network; %s is the workload's side and cannot be; put it in another group", ClientName)
+			valid = false
+		}
+		if valid && v.ok(kp+".groups") && pt.Behavior != BehaviorIsolate && len(cutLinks(pt.Groups, pt.OneWay, demoLinks(c))) == 0 {
 			v.errorf(kp+".groups", "cuts no link of the fault plane (client->g*, g*->n*, n*->n*); put store nodes, gateways or the client on both sides")
 		}
 	case "mode":
+		if pt.Behavior == BehaviorIsolate && (pt.Mode == ModeRing || pt.Mode == ModeBridge) {
+			v.errorf(kp+".behavior", "isolate takes the first group off the network; mode %s has no group to isolate (use isolate, majority-minority, halves or groups)", pt.Mode)
+		}
 		if min := pt.Mode.minNodes(); c.Nodes < min && v.ok("target.demo.nodes") {
 			v.errorf(kp+".mode", "%s needs at least %d store nodes, the cluster has %d", pt.Mode, min, c.Nodes)
 		}

@@ -33,6 +33,11 @@ const (
 	BehaviorDrop = "drop"
 	// BehaviorReject refuses connections on cut links and closes open ones.
 	BehaviorReject = "reject"
+	// BehaviorIsolate takes the fault's Targets off the network: a target
+	// that is a targets.Isolator disconnects them (docker: network
+	// disconnect, reconnect on revert); on any other target the fault's
+	// Links (every link from or to them) are rejected.
+	BehaviorIsolate = "isolate"
 )
 
 // Fault is one concrete fault: its kind, what it acts on (already resolved:

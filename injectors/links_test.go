@@ -97,6 +97,9 @@ func TestLinkFaultsCutExactlyTheirLinks(t *testing.T) {
 		{"partition reject, both ways", injectors.Fault{Kind: injectors.KindPartition, Behavior: injectors.BehaviorReject, Links: twoWay}, twoWay, outcomeRefused},
 		{"partition drop, one way", injectors.Fault{Kind: injectors.KindPartition, Links: oneWay}, oneWay, outcomeTimeout},
 		{"partition reject, one way", injectors.Fault{Kind: injectors.KindPartition, Behavior: injectors.BehaviorReject, Links: oneWay}, oneWay, outcomeRefused},
+		// The process runtime has no network to leave: isolate rejects every
+		// link of the member (the planner passes them all).
+		{"partition isolate without an Isolator", injectors.Fault{Kind: injectors.KindPartition, Behavior: injectors.BehaviorIsolate, Targets: []string{"n3"}, Links: touchingN3}, touchingN3, outcomeRefused},
 		{"blackhole of a member's links", injectors.Fault{Kind: injectors.KindBlackhole, Targets: []string{"n3"}}, touchingN3, outcomeTimeout},
 		{"reset of one link", injectors.Fault{Kind: injectors.KindReset, Links: []faultplane.Link{link("n2", "n3")}}, []faultplane.Link{link("n2", "n3")}, outcomeBroken},
 	}

@@ -41,3 +41,11 @@ func start(ctx context.Context, t targets.Target, id string) error  { return t.S
 func stop(ctx context.Context, t targets.Target, id string) error   { return t.Stop(ctx, id) }
 func pause(ctx context.Context, t targets.Target, id string) error  { return t.Pause(ctx, id) }
 func resume(ctx context.Context, t targets.Target, id string) error { return t.Resume(ctx, id) }
+
+func isolate(ctx context.Context, t targets.Target, id string) error {
+	return t.(targets.Isolator).Isolate(ctx, id)
+}
+
+func rejoin(ctx context.Context, t targets.Target, id string) error {
+	return t.(targets.Isolator).Rejoin(ctx, id)
+}

@@ -40,8 +40,8 @@ func (p *Partition) Inject(ctx context.Context, t targets.Target, f Fault) (Reve
 		return nil, err
 	}
 	// A partition's targets are its groups' members, not what it cuts: only
-	// explicit links say that.
-	if len(f.Links) == 0 {
+	// explicit links say that (isolate on an Isolator needs only targets).
+	if _, iso := t.(targets.Isolator); len(f.Links) == 0 && !(iso && f.Behavior == BehaviorIsolate) {
 		return nil, fmt.Errorf("partition %s: no links to cut", f.Name)
 	}
 	switch f.Behavior {
@@ -49,8 +49,13 @@ func (p *Partition) Inject(ctx context.Context, t targets.Target, f Fault) (Reve
 		return injectToxic(ctx, t, f, KindPartition, dropToxic)
 	case BehaviorReject:
 		return p.reject(ctx, t, f)
+	case BehaviorIsolate:
+		if _, ok := t.(targets.Isolator); ok {
+			return onEachMember(ctx, t, f, KindPartition, "rejoin", isolate, rejoin)
+		}
+		return p.reject(ctx, t, f)
 	default:
-		return nil, fmt.Errorf("partition %s: behavior %q: allowed are %s, %s", f.Name, f.Behavior, BehaviorDrop, BehaviorReject)
+		return nil, fmt.Errorf("partition %s: behavior %q: allowed are %s, %s, %s", f.Name, f.Behavior, BehaviorDrop, BehaviorReject, BehaviorIsolate)
 	}
 }
 

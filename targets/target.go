@@ -47,3 +47,15 @@ type Target interface {
 	// Close stops every member and removes the fault plane. It is idempotent.
 	Close(ctx context.Context) error
 }
+
+// Isolator is a Target that can take a member off the network entirely (the
+// docker runtime disconnects its container from the run's network). A
+// partition with behaviour isolate uses it where the target has it, and
+// rejects every link of the member otherwise.
+type Isolator interface {
+	// Isolate cuts member id off: nothing reaches it, it reaches nothing.
+	Isolate(ctx context.Context, id string) error
+	// Rejoin undoes Isolate and waits until the member is ready again when
+	// it runs. It is idempotent.
+	Rejoin(ctx context.Context, id string) error
+}

@@ -88,6 +88,11 @@ func printRecovery(e *env, rep *injectors.RecoveryReport) {
 func recoverContainers(ctx context.Context, e *env, stateDir string, rep *injectors.RecoveryReport) error {
 	cli, err := docker.Connect(ctx)
 	if err != nil {
+		for _, r := range rep.Runs {
+			if r.Runtime == "docker" {
+				return fmt.Errorf("run %s ran on docker, and its containers cannot be removed: %w", r.Run, err)
+			}
+		}
 		fmt.Fprintf(e.stdout, "docker: not checked (%v)\n", err)
 		return nil
 	}

@@ -83,20 +83,20 @@ func TestPartitionWithoutMajorityFailsAvailability(t *testing.T) {
 
 // startRun starts `chaosctl run` in the background and waits until its
 // journal shows every fault applied.
-func startRun(t *testing.T, file string, faults int) (cmd *exec.Cmd, out, state string, output *bytes.Buffer) {
+func startRun(t *testing.T, file string, faults int, extra ...string) (cmd *exec.Cmd, out, state string, output *bytes.Buffer) {
 	t.Helper()
 	out, state = filepath.Join(t.TempDir(), "out"), filepath.Join(t.TempDir(), "state")
-	cmd = exec.Command(binary, "run", file, "--out", out, "--state-dir", state)
+	cmd = exec.Command(binary, append([]string{"run", file, "--out", out, "--state-dir", state}, extra...)...)
 	output = &bytes.Buffer{}
 	cmd.Stdout, cmd.Stderr = output, output
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _, _ = cmd.Process.Wait() })
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(90 * time.Second)
 	for countApplied(filepath.Join(out, "journal.ndjson")) < faults {
 		if time.Now().After(deadline) {
-			t.Fatalf("faults not applied within 30s:\n%s", output)
+			t.Fatalf("faults not applied within 90s:\n%s", output)
 		}
 		time.Sleep(20 * time.Millisecond) // polling the journal
 	}

@@ -5,14 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/api/types/volume"
 	"github.com/docker/docker/client"
 )
 
-// Leftovers lists, by run id, the containers and networks labelled
+// Leftovers lists, by run id, the containers, networks and volumes labelled
 // io.chaosctl.run that exist on the engine. Nothing unlabelled is listed.
 func Leftovers(ctx context.Context, cli *client.Client) (map[string][]string, error) {
 	f := filters.NewArgs(filters.Arg("label", LabelRun))
@@ -35,14 +37,22 @@ func Leftovers(ctx context.Context, cli *client.Client) (map[string][]string, er
 	for _, n := range ns {
 		out[n.Labels[LabelRun]] = append(out[n.Labels[LabelRun]], "network "+n.Name)
 	}
+	vs, err := cli.VolumeList(ctx, volume.ListOptions{Filters: f})
+	if err != nil {
+		return nil, fmt.Errorf("list volumes: %w", err)
+	}
+	for _, v := range vs.Volumes {
+		out[v.Labels[LabelRun]] = append(out[v.Labels[LabelRun]], "volume "+v.Name)
+	}
 	for _, v := range out {
 		sort.Strings(v)
 	}
 	return out, nil
 }
 
-// RemoveRun removes every container (running or not, with its anonymous
-// volumes) and then every network labelled io.chaosctl.run=run, and returns
+// RemoveRun removes every container (running, paused or stopped, with its
+// anonymous volumes), then every network and every volume labelled
+// io.chaosctl.run=run, and returns
 // what it removed. Only labelled objects are touched. It is idempotent.
 func RemoveRun(ctx context.Context, cli *client.Client, run string) ([]string, error) {
 	if run == "" {
@@ -63,7 +73,11 @@ func RemoveRun(ctx context.Context, cli *client.Client, run string) ([]string, e
 			errs = append(errs, fmt.Errorf("remove container %s: %w", c.ID[:12], err))
 			continue
 		}
-		removed = append(removed, "container "+c.ID[:12])
+		name := c.ID[:12]
+		if len(c.Names) > 0 {
+			name = strings.TrimPrefix(c.Names[0], "/")
+		}
+		removed = append(removed, "container "+name)
 	}
 	ns, err := cli.NetworkList(ctx, network.ListOptions{Filters: f})
 	if err != nil {
@@ -78,6 +92,20 @@ func RemoveRun(ctx context.Context, cli *client.Client, run string) ([]string, e
 			continue
 		}
 		removed = append(removed, "network "+n.Name)
+	}
+	vs, err := cli.VolumeList(ctx, volume.ListOptions{Filters: f})
+	if err != nil {
+		return removed, errors.Join(append(errs, fmt.Errorf("list volumes of run %s: %w", run, err))...)
+	}
+	for _, v := range vs.Volumes {
+		if v.Labels[LabelRun] != run {
+			continue
+		}
+		if err := cli.VolumeRemove(ctx, v.Name, true); err != nil && !client.IsErrNotFound(err) {
+			errs = append(errs, fmt.Errorf("remove volume %s: %w", v.Name, err))
+			continue
+		}
+		removed = append(removed, "volume "+v.Name)
 	}
 	return removed, errors.Join(errs...)
 }

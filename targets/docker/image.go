@@ -5,7 +5,9 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"debug/elf"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -63,6 +65,32 @@ func ImageRef(version string) string {
 	return ImageRepo + ":" + tag
 }
 
+// IsDevVersion says whether version names a development build.
+func IsDevVersion(version string) bool {
+	return version == "" || version == "dev" || strings.HasSuffix(version, "-dirty")
+}
+
+// ImageRefFor is the image of binary at version: ImageRef(version), with the
+// binary's hash appended for a development build.
+func ImageRefFor(binary, version string) (string, error) {
+	if !IsDevVersion(version) {
+		return ImageRef(version), nil
+	}
+	f, err := os.Open(binary)
+	if err != nil {
+		return "", fmt.Errorf("image binary: %w", err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", fmt.Errorf("image binary %s: %w", binary, err)
+	}
+	if version == "" {
+		version = "dev"
+	}
+	return ImageRef(version + "-" + hex.EncodeToString(h.Sum(nil))[:12]), nil
+}
+
 // CheckStatic fails unless binary is a statically linked ELF executable
 // (CGO_ENABLED=0): a FROM-scratch image has no libc to load.
 func CheckStatic(binary string) error {
@@ -80,10 +108,17 @@ func CheckStatic(binary string) error {
 }
 
 // EnsureImage returns the image of version, building it from binary when the
-// engine does not have it yet. built says whether it was built now.
+// engine does not have it yet. built says whether it was built now. A
+// development build (version "", "dev" or ending in "-dirty") is tagged with
+// the version and the first 12 hex digits of the binary's SHA-256
+// (chaosctl:dev-0123456789ab), so a rebuilt binary gets a new image and an
+// unchanged one reuses its image.
 func EnsureImage(ctx context.Context, cli *client.Client, binary, version string) (ref string, built bool, err error) {
-	ref = ImageRef(version)
-	if _, err := cli.ImageInspect(ctx, ref); err == nil && version != "dev" {
+	ref, err = ImageRefFor(binary, version)
+	if err != nil {
+		return "", false, err
+	}
+	if _, err := cli.ImageInspect(ctx, ref); err == nil {
 		return ref, false, nil
 	}
 	if err := BuildImage(ctx, cli, binary, ref); err != nil {

@@ -1,0 +1,216 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/client"
+
+	"github.com/chaosctl/chaosctl/experiments/report"
+	"github.com/chaosctl/chaosctl/injectors"
+	"github.com/chaosctl/chaosctl/targets/docker"
+)
+
+// dockerEngine connects to the Docker engine or skips the test (fails where
+// CHAOSCTL_REQUIRE_INTEGRATION=1).
+func dockerEngine(t *testing.T) *client.Client {
+	t.Helper()
+	cli, err := docker.Connect(context.Background())
+	if err != nil {
+		if os.Getenv("CHAOSCTL_REQUIRE_INTEGRATION") == "1" {
+			t.Fatalf("CHAOSCTL_REQUIRE_INTEGRATION=1 but %v", err)
+		}
+		t.Skipf("no Docker engine: %v", err)
+	}
+	t.Cleanup(func() { _ = cli.Close() })
+	return cli
+}
+
+// removeTestImage removes the image the docker tests built from this
+// package's binary (tagged by its hash), if any.
+func removeTestImage() {
+	cli, err := docker.Connect(context.Background())
+	if err != nil {
+		return
+	}
+	defer cli.Close()
+	if ref, err := docker.ImageRefFor(binary, ""); err == nil {
+		_, _ = cli.ImageRemove(context.Background(), ref, image.RemoveOptions{PruneChildren: true})
+	}
+}
+
+// runsIn returns the run ids whose ledgers are in state.
+func runsIn(t *testing.T, state string) []string {
+	t.Helper()
+	paths, err := filepath.Glob(filepath.Join(injectors.LedgerDir(state), "*.ndjson"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var runs []string
+	for _, p := range paths {
+		runs = append(runs, strings.TrimSuffix(filepath.Base(p), ".ndjson"))
+	}
+	return runs
+}
+
+// noDockerLeftovers fails when any container, network or volume of the
+// runs recorded in state remains.
+func noDockerLeftovers(t *testing.T, cli *client.Client, state string) {
+	t.Helper()
+	runs := runsIn(t, state)
+	if len(runs) == 0 {
+		t.Fatalf("no run recorded in %s", state)
+	}
+	left, err := docker.Leftovers(context.Background(), cli)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range runs {
+		if len(left[r]) > 0 {
+			t.Errorf("run %s left %v", r, left[r])
+		}
+	}
+}
+
+// runOn runs file on runtime with its own state dir and checks that no
+// docker object of the run remains.
+func runOn(t *testing.T, cli *client.Client, file, runtime string) (*report.Result, string, int) {
+	t.Helper()
+	out, state := filepath.Join(t.TempDir(), "out"), filepath.Join(t.TempDir(), "state")
+	stdout, stderr, code := run(t, "run", file, "--target", runtime, "--out", out, "--state-dir", state)
+	res, err := report.ReadJSON(out)
+	if err != nil {
+		t.Fatalf("%s on %s: exit %d, no result: %v\n%s\n%s", file, runtime, code, err, stdout, tail(stderr, 30))
+	}
+	if res.Runtime != runtime {
+		t.Fatalf("result says runtime %q, want %q", res.Runtime, runtime)
+	}
+	noDockerLeftovers(t, cli, state)
+	noMembersLeft(t, out)
+	return res, stdout + tail(stderr, 30), code
+}
+
+func TestDockerRuntimeReachesTheProcessRuntimesVerdicts(t *testing.T) {
+	cli := dockerEngine(t)
+	for _, file := range []string{"../../examples/quickstart.yaml", "../../examples/container-faults.yaml"} {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			onDocker, out, code := runOn(t, cli, file, "docker")
+			if code != 0 || onDocker.Verdict != report.Pass {
+				t.Fatalf("docker: exit %d, verdict %s (%s)\n%s", code, onDocker.Verdict, onDocker.Reason, out)
+			}
+			for _, f := range onDocker.Faults {
+				if f.Applied == nil || f.Reverted == nil || f.Error != "" {
+					t.Errorf("docker: fault %s applied %v reverted %v error %q", f.Name, f.Applied, f.Reverted, f.Error)
+				}
+			}
+			if filepath.Base(file) == "quickstart.yaml" {
+				return // TestQuickstartPasses runs it on processes
+			}
+			onProcess, out, code := runOn(t, cli, file, "process")
+			if onProcess.Verdict != onDocker.Verdict || code != 0 {
+				t.Fatalf("process: exit %d, verdict %s (%s); docker said %s\n%s", code, onProcess.Verdict, onProcess.Reason, onDocker.Verdict, out)
+			}
+			for i := range onDocker.Faults {
+				d, p := onDocker.Faults[i], onProcess.Faults[i]
+				if strings.Join(d.Targets, ",") != strings.Join(p.Targets, ",") {
+					t.Errorf("fault %s hit %v on docker and %v on processes; one seed must pick the same members", d.Name, d.Targets, p.Targets)
+				}
+			}
+		})
+	}
+}
+
+func TestDockerRunInterruptedOrKilledLeavesNothing(t *testing.T) {
+	cli := dockerEngine(t)
+	t.Run("SIGINT", func(t *testing.T) {
+		cmd, out, state, output := startRun(t, "testdata/docker-long.yaml", 3)
+		if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+			t.Fatal(err)
+		}
+		err := cmd.Wait()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 3 {
+			t.Fatalf("exit %v, want 3\n%s", err, output)
+		}
+		res, err := report.ReadJSON(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range res.Faults {
+			if f.Applied == nil || f.Reverted == nil {
+				t.Errorf("fault %s: applied %v reverted %v", f.Name, f.Applied, f.Reverted)
+			}
+		}
+		noDockerLeftovers(t, cli, state)
+		// The members' logs were saved before their containers went.
+		if _, err := os.Stat(filepath.Join(out, "members", "n1.log")); err != nil {
+			t.Errorf("member log: %v", err)
+		}
+	})
+	t.Run("SIGKILL then recover", func(t *testing.T) {
+		cmd, _, state, _ := startRun(t, "testdata/docker-long.yaml", 3)
+		if err := cmd.Process.Kill(); err != nil {
+			t.Fatal(err)
+		}
+		_, _ = cmd.Process.Wait()
+		runs := runsIn(t, state)
+		left, err := docker.Leftovers(context.Background(), cli)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// 4 members + the fault plane, the network, 3 volumes.
+		if len(runs) != 1 || len(left[runs[0]]) != 9 {
+			t.Fatalf("before recover, run %v has %v; want 5 containers, a network and 3 volumes", runs, left)
+		}
+		stdout, stderr, code := run(t, "recover", "--state-dir", state)
+		if code != 0 || !strings.Contains(stdout, "recovered") || !strings.Contains(stdout, "removed network") {
+			t.Fatalf("recover: exit %d\n%s\n%s", code, stdout, stderr)
+		}
+		t.Logf("recover said:\n%s", stdout)
+		noDockerLeftovers(t, cli, state)
+		stdout, _, code = run(t, "recover", "--state-dir", state)
+		if code != 0 || !strings.Contains(stdout, "nothing to recover") {
+			t.Fatalf("second recover: exit %d\n%s", code, stdout)
+		}
+	})
+}
+
+func TestDockerRunWithoutAnEngineExits5NamingDOCKER_HOST(t *testing.T) {
+	host := "unix://" + filepath.Join(t.TempDir(), "no-such.sock")
+	out, state := filepath.Join(t.TempDir(), "out"), filepath.Join(t.TempDir(), "state")
+	cmd := exec.Command(binary, "run", "../../examples/quickstart.yaml", "--target", "docker", "--out", out, "--state-dir", state)
+	cmd.Env = append(os.Environ(), "DOCKER_HOST="+host)
+	b, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 5 {
+		t.Fatalf("exit %v, want 5\n%s", err, b)
+	}
+	if !strings.Contains(string(b), "no Docker engine reachable") || !strings.Contains(string(b), host) {
+		t.Fatalf("the error does not name the engine:\n%s", b)
+	}
+	// Nothing was injected: the run ended before any fault.
+	res, err := report.ReadJSON(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range res.Faults {
+		if f.Applied != nil {
+			t.Errorf("fault %s was applied", f.Name)
+		}
+	}
+}
+
+// An unknown runtime is a usage error before anything starts.
+func TestUnknownTargetExits2(t *testing.T) {
+	_, stderr, code := run(t, "run", "../../examples/quickstart.yaml", "--target", "kubernetes")
+	if code != 2 || !strings.Contains(stderr, "allowed are process and docker") {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+}

@@ -1,0 +1,763 @@
+package docker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/mount"
+	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/api/types/volume"
+	"github.com/docker/docker/client"
+	"github.com/docker/docker/pkg/stdcopy"
+	"github.com/docker/go-connections/nat"
+	"github.com/sirupsen/logrus"
+
+	"github.com/chaosctl/chaosctl/targets"
+	"github.com/chaosctl/chaosctl/targets/demo"
+	"github.com/chaosctl/chaosctl/targets/faultplane"
+	"github.com/chaosctl/chaosctl/targets/process"
+)
+
+// Ports inside the run's containers. Every member has its own network
+// namespace, so all of them use MemberPort; the fault-plane container serves
+// the toxiproxy API on PlanePort and the proxy of the i-th link (in plane
+// order) on FirstLinkPort+i.
+const (
+	MemberPort    = 7000
+	PlanePort     = 8474
+	FirstLinkPort = 20000
+	// PlaneAlias is the fault-plane container's name on the run's network.
+	PlaneAlias = "faultplane"
+	// MemberDataDir is where a store node keeps its data (a named volume
+	// when persistence is disk).
+	MemberDataDir = "/data"
+	// LabelNetwork is the io.chaosctl.member label of the run's network and
+	// LabelPlane that of its fault-plane container.
+	LabelNetwork = "network"
+	LabelPlane   = "faultplane"
+)
+
+// Defaults.
+const (
+	DefaultReadyTimeout = 60 * time.Second
+	DefaultStopGrace    = 5 * time.Second
+)
+
+// DemoOptions configure StartDemo.
+type DemoOptions struct {
+	// Run is the run id: every object carries io.chaosctl.run=Run and is
+	// named chaosctl-<Run>[-<member>].
+	Run string
+	// Dir receives the members' logs (<id>.log) when the target closes.
+	Dir string
+	// Binary is the static chaosctl put in the image when the engine lacks
+	// it; default this executable.
+	Binary string
+	// Version tags the image (see EnsureImage).
+	Version  string
+	Seed     int64
+	Log      *logrus.Entry // required
+	LogLevel string        // members' log level; default info
+	// ReadyTimeout bounds each wait for members to answer /readyz.
+	ReadyTimeout time.Duration
+	// StopGrace is a graceful stop's time before SIGKILL.
+	StopGrace time.Duration
+	// OnPlane, when set, is called with the fault plane's API URL as soon as
+	// it answers, before members start (the ledger records it, so `chaosctl
+	// recover` can delete the proxies of a killed run).
+	OnPlane func(url string)
+}
+
+// Demo is the demo cluster on the docker runtime: one container per member
+// of chaosctl's FROM-scratch image on a bridge network of the run's own, and
+// a fault-plane container (`chaosctl proxy`) through whose toxiproxy every
+// link passes (client→g*, g*→n*, n*→n*), driven through toxiproxy's client.
+// Only the client links' proxies and the toxiproxy API are published, on
+// 127.0.0.1; chaosctl reaches members (readiness, metrics, control) at their
+// addresses on the run's network. Membership faults use the Docker API:
+// kill and start (a disk node's data volume is kept), pause and unpause (the
+// cgroup freezer), stop, and network disconnect and reconnect (Isolate).
+type Demo struct {
+	cli     *client.Client
+	spec    demo.ClusterSpec
+	opts    DemoOptions
+	token   string
+	image   string
+	netID   string
+	netName string
+	plane   *faultplane.Plane
+	clients []string
+	http    *http.Client
+	order   []string
+
+	mu      sync.Mutex
+	members map[string]*memberContainer
+	closed  bool
+}
+
+type memberContainer struct {
+	id        string // member id
+	container string // container id
+	ip        string // address on the run's network ("" while disconnected)
+	running   bool
+	paused    bool
+	isolated  bool
+}
+
+// ObjectName is the name of a run's object: chaosctl-<run>[-<member>].
+func ObjectName(run, member string) string {
+	if member == "" {
+		return "chaosctl-" + run
+	}
+	return "chaosctl-" + run + "-" + member
+}
+
+// StartDemo connects to the engine, makes sure the image exists, and starts
+// the run's network, fault plane and members, returning once every member
+// answers /readyz. On error everything it created is removed again.
+func StartDemo(ctx context.Context, spec demo.ClusterSpec, opts DemoOptions) (_ *Demo, err error) {
+	if err := spec.Validate(); err != nil {
+		return nil, fmt.Errorf("demo cluster: %w", err)
+	}
+	if opts.Log == nil {
+		return nil, errors.New("docker runtime: DemoOptions.Log is required")
+	}
+	if opts.Run == "" {
+		return nil, errors.New("docker runtime: DemoOptions.Run is required")
+	}
+	if opts.LogLevel == "" {
+		opts.LogLevel = "info"
+	}
+	if opts.ReadyTimeout <= 0 {
+		opts.ReadyTimeout = DefaultReadyTimeout
+	}
+	if opts.StopGrace <= 0 {
+		opts.StopGrace = DefaultStopGrace
+	}
+	if opts.Binary == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return nil, fmt.Errorf("find own executable: %w", err)
+		}
+		opts.Binary = exe
+	}
+	cli, err := Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	image, built, err := EnsureImage(ctx, cli, opts.Binary, opts.Version)
+	if err != nil {
+		_ = cli.Close()
+		return nil, err
+	}
+	opts.Log.WithFields(logrus.Fields{"image": image, "built": built}).Debug("image ready")
+	d := &Demo{
+		cli: cli, spec: spec, opts: opts, token: process.NewToken(), image: image,
+		netName: ObjectName(opts.Run, ""), order: spec.MemberIDs(),
+		http: &http.Client{Timeout: 5 * time.Second}, members: map[string]*memberContainer{},
+	}
+	defer func() {
+		if err != nil {
+			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+			defer cancel()
+			_ = d.Close(cctx)
+		}
+	}()
+	if err := d.createNetwork(ctx); err != nil {
+		return nil, err
+	}
+	links := d.links()
+	if err := d.startPlane(ctx, links); err != nil {
+		return nil, err
+	}
+	if err := d.startMembers(ctx, links); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+func (d *Demo) labels(member string) map[string]string {
+	return map[string]string{LabelRun: d.opts.Run, LabelMember: member}
+}
+
+func (d *Demo) createNetwork(ctx context.Context) error {
+	resp, err := d.cli.NetworkCreate(ctx, d.netName, network.CreateOptions{
+		Driver: "bridge",
+		Labels: d.labels(LabelNetwork),
+		// Members talk to each other and to the host, never to the outside.
+		Options: map[string]string{"com.docker.network.bridge.enable_ip_masquerade": "false"},
+	})
+	if err != nil {
+		return fmt.Errorf("create network %s: %w", d.netName, err)
+	}
+	d.netID = resp.ID
+	return nil
+}
+
+// links lists the fault plane's links in a fixed order: client→gateways
+// (client→nodes when there is no gateway), then every member to every other
+// store node. The i-th listens on FirstLinkPort+i in the plane container.
+func (d *Demo) links() []faultplane.Link {
+	var out []faultplane.Link
+	front := d.spec.GatewayIDs()
+	if len(front) == 0 {
+		front = d.spec.NodeIDs()
+	}
+	for _, to := range front {
+		out = append(out, faultplane.Link{From: faultplane.ClientSide, To: to})
+	}
+	for _, from := range d.spec.MemberIDs() {
+		for _, to := range d.spec.NodeIDs() {
+			if from != to {
+				out = append(out, faultplane.Link{From: from, To: to})
+			}
+		}
+	}
+	return out
+}
+
+func linkPort(i int) int { return FirstLinkPort + i }
+
+// startPlane starts the fault-plane container, publishes its API and the
+// client links on 127.0.0.1, and creates every link's proxy.
+func (d *Demo) startPlane(ctx context.Context, links []faultplane.Link) error {
+	exposed := nat.PortSet{}
+	bindings := nat.PortMap{}
+	publish := func(port int) nat.Port {
+		p := nat.Port(strconv.Itoa(port) + "/tcp")
+		exposed[p] = struct{}{}
+		bindings[p] = []nat.PortBinding{{HostIP: "127.0.0.1", HostPort: "0"}}
+		return p
+	}
+	apiPort := publish(PlanePort)
+	clientPorts := map[int]nat.Port{}
+	for i, l := range links {
+		if l.From == faultplane.ClientSide {
+			clientPorts[i] = publish(linkPort(i))
+		}
+	}
+	id, err := d.createContainer(ctx, LabelPlane, PlaneAlias,
+		[]string{"--log-level", d.opts.LogLevel, "proxy", "--listen", net.JoinHostPort("0.0.0.0", strconv.Itoa(PlanePort))},
+		nil, exposed, bindings, nil)
+	if err != nil {
+		return err
+	}
+	if err := d.cli.ContainerStart(ctx, id, container.StartOptions{}); err != nil {
+		return fmt.Errorf("start the fault-plane container: %w", err)
+	}
+	insp, err := d.cli.ContainerInspect(ctx, id)
+	if err != nil {
+		return fmt.Errorf("inspect the fault-plane container: %w", err)
+	}
+	hostAddr := func(p nat.Port) (string, error) {
+		bs := insp.NetworkSettings.Ports[p]
+		if len(bs) == 0 || bs[0].HostPort == "" {
+			return "", fmt.Errorf("fault-plane container: port %s is not published", p)
+		}
+		return net.JoinHostPort("127.0.0.1", bs[0].HostPort), nil
+	}
+	api, err := hostAddr(apiPort)
+	if err != nil {
+		return err
+	}
+	d.plane, err = faultplane.Connect(ctx, d.opts.Run, "http://"+api, d.opts.Log.WithField("component", "faultplane"))
+	if err != nil {
+		return fmt.Errorf("%w (fault-plane container logs: %s)", err, d.logsTail(id, 5))
+	}
+	if d.opts.OnPlane != nil {
+		d.opts.OnPlane(d.plane.URL())
+	}
+	for i, l := range links {
+		listen := net.JoinHostPort("0.0.0.0", strconv.Itoa(linkPort(i)))
+		if _, err := d.plane.AddProxy(l, listen, net.JoinHostPort(l.To, strconv.Itoa(MemberPort))); err != nil {
+			return err
+		}
+		if p, ok := clientPorts[i]; ok {
+			a, err := hostAddr(p)
+			if err != nil {
+				return err
+			}
+			d.clients = append(d.clients, a)
+		}
+	}
+	return nil
+}
+
+// createContainer creates one container of the run on its network.
+func (d *Demo) createContainer(ctx context.Context, member, alias string, cmd, env []string,
+	exposed nat.PortSet, bindings nat.PortMap, mounts []mount.Mount) (string, error) {
+	name := ObjectName(d.opts.Run, member)
+	resp, err := d.cli.ContainerCreate(ctx,
+		&container.Config{
+			Image: d.image, Cmd: cmd, Env: env, Labels: d.labels(member),
+			Hostname: alias, ExposedPorts: exposed,
+		},
+		&container.HostConfig{PortBindings: bindings, Mounts: mounts, NetworkMode: container.NetworkMode(d.netName)},
+		&network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{
+			d.netName: {Aliases: []string{alias}},
+		}},
+		nil, name)
+	if err != nil {
+		return "", fmt.Errorf("create container %s: %w", name, err)
+	}
+	return resp.ID, nil
+}
+
+// startMembers creates and starts every member's container (store nodes
+// first) and waits until all answer /readyz.
+func (d *Demo) startMembers(ctx context.Context, links []faultplane.Link) error {
+	linkAt := map[faultplane.Link]int{}
+	for i, l := range links {
+		linkAt[l] = i
+	}
+	procs := max(1, runtime.NumCPU()/len(d.order))
+	for i, id := range d.order {
+		cfg := demo.MemberConfig{
+			ID: id, Role: demo.RoleOf(id),
+			Listen:  net.JoinHostPort("0.0.0.0", strconv.Itoa(MemberPort)),
+			Peers:   map[string]string{},
+			Cluster: d.spec,
+			Seed:    d.opts.Seed + int64(i),
+		}
+		for _, n := range d.spec.NodeIDs() {
+			if n != id {
+				cfg.Peers[n] = net.JoinHostPort(PlaneAlias, strconv.Itoa(linkPort(linkAt[faultplane.Link{From: id, To: n}])))
+			}
+		}
+		var mounts []mount.Mount
+		if cfg.Role == demo.RoleNode {
+			cfg.DataDir = MemberDataDir
+			if d.spec.Persistence == demo.PersistDisk {
+				vol := ObjectName(d.opts.Run, id)
+				if _, err := d.cli.VolumeCreate(ctx, volume.CreateOptions{Name: vol, Labels: d.labels(id)}); err != nil {
+					return fmt.Errorf("create volume %s: %w", vol, err)
+				}
+				mounts = append(mounts, mount.Mount{Type: mount.TypeVolume, Source: vol, Target: MemberDataDir})
+			}
+		}
+		conf, err := cfg.Encode()
+		if err != nil {
+			return fmt.Errorf("member %s: encode config: %w", id, err)
+		}
+		env := []string{demo.EnvControlToken + "=" + d.token, "GOMAXPROCS=" + strconv.Itoa(procs)}
+		cid, err := d.createContainer(ctx, id, id, []string{"--log-level", d.opts.LogLevel, "node", "--config", conf}, env, nil, nil, mounts)
+		if err != nil {
+			return err
+		}
+		d.mu.Lock()
+		d.members[id] = &memberContainer{id: id, container: cid}
+		d.mu.Unlock()
+	}
+	starting := append(d.spec.NodeIDs(), d.spec.GatewayIDs()...)
+	for _, id := range starting {
+		if err := d.startContainer(ctx, id); err != nil {
+			return err
+		}
+	}
+	return d.waitReady(ctx, starting...)
+}
+
+// startContainer starts member id's container and records its address.
+func (d *Demo) startContainer(ctx context.Context, id string) error {
+	m, err := d.member(id)
+	if err != nil {
+		return err
+	}
+	if err := d.cli.ContainerStart(ctx, m.container, container.StartOptions{}); err != nil {
+		return fmt.Errorf("start container of %s: %w", id, err)
+	}
+	return d.refresh(ctx, id)
+}
+
+// refresh reads member id's state and address from the engine.
+func (d *Demo) refresh(ctx context.Context, id string) error {
+	m, err := d.member(id)
+	if err != nil {
+		return err
+	}
+	insp, err := d.cli.ContainerInspect(ctx, m.container)
+	if err != nil {
+		return fmt.Errorf("inspect container of %s: %w", id, err)
+	}
+	ip := ""
+	if insp.NetworkSettings != nil {
+		if ep := insp.NetworkSettings.Networks[d.netName]; ep != nil {
+			ip = ep.IPAddress
+		}
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	m.running = insp.State != nil && insp.State.Running
+	m.paused = insp.State != nil && insp.State.Paused
+	if ip != "" {
+		m.ip = ip
+	}
+	m.isolated = insp.NetworkSettings == nil || insp.NetworkSettings.Networks[d.netName] == nil
+	return nil
+}
+
+func (d *Demo) member(id string) (*memberContainer, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	m, ok := d.members[id]
+	if !ok {
+		return nil, fmt.Errorf("no member %q; members are %v", id, d.order)
+	}
+	return m, nil
+}
+
+func (d *Demo) addr(id string) string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if m := d.members[id]; m != nil && m.ip != "" {
+		return net.JoinHostPort(m.ip, strconv.Itoa(MemberPort))
+	}
+	return ""
+}
+
+// waitReady polls /readyz of the given members until all answer 200; a
+// container that exits meanwhile is an error carrying its last log lines.
+func (d *Demo) waitReady(ctx context.Context, ids ...string) error {
+	ctx, cancel := context.WithTimeout(ctx, d.opts.ReadyTimeout)
+	defer cancel()
+	hc := &http.Client{Timeout: 500 * time.Millisecond}
+	defer hc.CloseIdleConnections()
+	pending := slices.Clone(ids)
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for polls := 0; len(pending) > 0; polls++ {
+		var still []string
+		for _, id := range pending {
+			if polls%25 == 24 { // about every half second: did it die?
+				if err := d.refresh(ctx, id); err == nil {
+					if m, _ := d.member(id); m != nil && !m.running {
+						return fmt.Errorf("start %s: the container exited before it was ready: %s", id, d.logsTail(m.container, 5))
+					}
+				}
+			}
+			if a := d.addr(id); a != "" {
+				if resp, err := hc.Get("http://" + a + "/readyz"); err == nil {
+					resp.Body.Close()
+					if resp.StatusCode == http.StatusOK {
+						continue
+					}
+				}
+			}
+			still = append(still, id)
+		}
+		if pending = still; len(pending) == 0 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("members %v not ready within %s (is %s reachable from this host?): %w",
+				pending, d.opts.ReadyTimeout, d.netName, ctx.Err())
+		case <-tick.C:
+		}
+	}
+	return nil
+}
+
+// logsTail returns the last n lines of a container's output.
+func (d *Demo) logsTail(containerID string, n int) string {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	rc, err := d.cli.ContainerLogs(ctx, containerID, container.LogsOptions{ShowStdout: true, ShowStderr: true, Tail: strconv.Itoa(n)})
+	if err != nil {
+		return "(no logs: " + err.Error() + ")"
+	}
+	defer rc.Close()
+	var buf limitedBuffer
+	_, _ = stdcopy.StdCopy(&buf, &buf, rc)
+	return string(buf.b)
+}
+
+type limitedBuffer struct{ b []byte }
+
+func (l *limitedBuffer) Write(p []byte) (int, error) {
+	if room := 4096 - len(l.b); room > 0 {
+		l.b = append(l.b, p[:min(room, len(p))]...)
+	}
+	return len(p), nil
+}
+
+// Runtime implements targets.Target.
+func (d *Demo) Runtime() string { return "docker" }
+
+// Network is the run's network name.
+func (d *Demo) Network() string { return d.netName }
+
+// Image is the image the run's containers use.
+func (d *Demo) Image() string { return d.image }
+
+// Token is the members' control token.
+func (d *Demo) Token() string { return d.token }
+
+// Container returns the container id of member id.
+func (d *Demo) Container(id string) (string, error) {
+	m, err := d.member(id)
+	if err != nil {
+		return "", err
+	}
+	return m.container, nil
+}
+
+// Members implements targets.Target: each member's address on the run's
+// network (reachable from this host); PID is 0, members are containers.
+func (d *Demo) Members() []targets.Member {
+	out := make([]targets.Member, 0, len(d.order))
+	for _, id := range d.order {
+		out = append(out, targets.Member{ID: id, Role: demo.RoleOf(id), Addr: d.addr(id)})
+	}
+	return out
+}
+
+// ClientAddrs implements targets.Target: the published client→gateway proxies.
+func (d *Demo) ClientAddrs() []string { return slices.Clone(d.clients) }
+
+// Plane implements targets.Target.
+func (d *Demo) Plane() *faultplane.Plane { return d.plane }
+
+// Kill implements targets.Target: SIGKILL to the container (paused or not),
+// then wait until the engine reports it stopped. Its volume is kept.
+func (d *Demo) Kill(ctx context.Context, id string) error {
+	m, err := d.member(id)
+	if err != nil {
+		return err
+	}
+	if err := d.cli.ContainerKill(ctx, m.container, "KILL"); err != nil && !isNotRunning(err) {
+		return fmt.Errorf("kill %s: %w", id, err)
+	}
+	if err := d.waitStopped(ctx, id, m.container); err != nil {
+		return err
+	}
+	return d.refresh(ctx, id)
+}
+
+func (d *Demo) waitStopped(ctx context.Context, id, cid string) error {
+	ch, errc := d.cli.ContainerWait(ctx, cid, container.WaitConditionNotRunning)
+	select {
+	case <-ch:
+		return nil
+	case err := <-errc:
+		return fmt.Errorf("wait for %s to stop: %w", id, err)
+	case <-ctx.Done():
+		return fmt.Errorf("wait for %s to stop: %w", id, ctx.Err())
+	}
+}
+
+// isNotRunning says the engine refused because the container is not running.
+func isNotRunning(err error) bool {
+	return err != nil && (cerrdefs.IsConflict(err) || containsAny(err.Error(), "is not running"))
+}
+
+func containsAny(s string, subs ...string) bool {
+	for _, sub := range subs {
+		if strings.Contains(s, sub) {
+			return true
+		}
+	}
+	return false
+}
+
+// Start implements targets.Target: start a stopped container and wait until
+// it is ready. A running one is only waited for, so a retried revert works.
+func (d *Demo) Start(ctx context.Context, id string) error {
+	if err := d.refresh(ctx, id); err != nil {
+		return err
+	}
+	m, _ := d.member(id)
+	d.mu.Lock()
+	running := m.running
+	d.mu.Unlock()
+	if !running {
+		if err := d.startContainer(ctx, id); err != nil {
+			return err
+		}
+	}
+	d.mu.Lock()
+	isolated := m.isolated
+	d.mu.Unlock()
+	if isolated {
+		return nil // not reachable until rejoined; Rejoin waits for it
+	}
+	return d.waitReady(ctx, id)
+}
+
+// Stop implements targets.Target: SIGTERM, then SIGKILL after StopGrace.
+func (d *Demo) Stop(ctx context.Context, id string) error {
+	m, err := d.member(id)
+	if err != nil {
+		return err
+	}
+	grace := int(d.opts.StopGrace.Seconds())
+	if err := d.cli.ContainerStop(ctx, m.container, container.StopOptions{Timeout: &grace}); err != nil {
+		return fmt.Errorf("stop %s: %w", id, err)
+	}
+	return d.refresh(ctx, id)
+}
+
+// Pause implements targets.Target: the cgroup freezer (docker pause).
+func (d *Demo) Pause(ctx context.Context, id string) error {
+	m, err := d.member(id)
+	if err != nil {
+		return err
+	}
+	if err := d.cli.ContainerPause(ctx, m.container); err != nil {
+		return fmt.Errorf("pause %s: %w", id, err)
+	}
+	d.mu.Lock()
+	m.paused = true
+	d.mu.Unlock()
+	return nil
+}
+
+// Resume implements targets.Target (docker unpause). A container that is not
+// paused (killed meanwhile, or resumed already) is left as it is.
+func (d *Demo) Resume(ctx context.Context, id string) error {
+	m, err := d.member(id)
+	if err != nil {
+		return err
+	}
+	if err := d.refresh(ctx, id); err != nil {
+		return err
+	}
+	d.mu.Lock()
+	paused := m.paused
+	d.mu.Unlock()
+	if !paused {
+		return nil
+	}
+	if err := d.cli.ContainerUnpause(ctx, m.container); err != nil {
+		return fmt.Errorf("unpause %s: %w", id, err)
+	}
+	return d.refresh(ctx, id)
+}
+
+// Isolate implements targets.Isolator: the member's container is
+// disconnected from the run's network, so nothing reaches it and it reaches
+// nothing (not even the other isolated members).
+func (d *Demo) Isolate(ctx context.Context, id string) error {
+	m, err := d.member(id)
+	if err != nil {
+		return err
+	}
+	if err := d.cli.NetworkDisconnect(ctx, d.netID, m.container, true); err != nil && !containsAny(err.Error(), "is not connected") {
+		return fmt.Errorf("disconnect %s from %s: %w", id, d.netName, err)
+	}
+	d.mu.Lock()
+	m.isolated = true
+	d.mu.Unlock()
+	return nil
+}
+
+// Rejoin implements targets.Isolator: the container is connected to the
+// run's network again under its member name and, when running, waited for.
+func (d *Demo) Rejoin(ctx context.Context, id string) error {
+	m, err := d.member(id)
+	if err != nil {
+		return err
+	}
+	if err := d.refresh(ctx, id); err != nil {
+		return err
+	}
+	d.mu.Lock()
+	isolated := m.isolated
+	d.mu.Unlock()
+	if isolated {
+		err := d.cli.NetworkConnect(ctx, d.netID, m.container, &network.EndpointSettings{Aliases: []string{id}})
+		if err != nil && !containsAny(err.Error(), "already exists", "already attached") {
+			return fmt.Errorf("reconnect %s to %s: %w", id, d.netName, err)
+		}
+		if err := d.refresh(ctx, id); err != nil {
+			return err
+		}
+	}
+	d.mu.Lock()
+	ready := m.running && !m.paused
+	d.mu.Unlock()
+	if !ready {
+		return nil
+	}
+	return d.waitReady(ctx, id)
+}
+
+// Control implements targets.Target.
+func (d *Demo) Control(ctx context.Context, id, action string, body, out any) error {
+	a := d.addr(id)
+	if a == "" {
+		return fmt.Errorf("control %s: member %q has no address (not a member, or disconnected)", action, id)
+	}
+	return targets.CallControl(ctx, d.http, a, d.token, action, body, out)
+}
+
+// Close implements targets.Target: the members' logs are copied to Dir, the
+// proxies deleted, and every container, volume and the network of the run
+// removed (by label, so a half-started run is cleaned up too). It is
+// idempotent.
+func (d *Demo) Close(ctx context.Context) error {
+	d.mu.Lock()
+	if d.closed {
+		d.mu.Unlock()
+		return nil
+	}
+	d.closed = true
+	members := make([]*memberContainer, 0, len(d.members))
+	for _, id := range d.order {
+		if m := d.members[id]; m != nil {
+			members = append(members, m)
+		}
+	}
+	d.mu.Unlock()
+	var errs []error
+	if d.opts.Dir != "" {
+		if err := os.MkdirAll(d.opts.Dir, 0o755); err == nil {
+			for _, m := range members {
+				if err := d.saveLogs(ctx, m); err != nil {
+					d.opts.Log.WithError(err).WithField("member", m.id).Warn("save member log")
+				}
+			}
+		}
+	}
+	// The proxies go with the fault-plane container: deleting them one by
+	// one through the API would wait on links to frozen members.
+	if _, err := RemoveRun(ctx, d.cli, d.opts.Run); err != nil {
+		errs = append(errs, err)
+	}
+	d.http.CloseIdleConnections()
+	errs = append(errs, d.cli.Close())
+	return errors.Join(errs...)
+}
+
+func (d *Demo) saveLogs(ctx context.Context, m *memberContainer) error {
+	f, err := os.Create(filepath.Join(d.opts.Dir, m.id+".log"))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	rc, err := d.cli.ContainerLogs(ctx, m.container, container.LogsOptions{ShowStdout: true, ShowStderr: true})
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	_, err = stdcopy.StdCopy(f, f, rc)
+	return err
+}
+
+var (
+	_ targets.Target   = (*Demo)(nil)
+	_ targets.Isolator = (*Demo)(nil)
+)
