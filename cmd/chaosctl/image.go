@@ -18,8 +18,9 @@ func imageCommand(e *env) *cli.Command {
 			Name:  "build",
 			Usage: "build the FROM-scratch image of this chaosctl (reused when present)",
 			Description: "Builds, through the Docker API, an image holding only this binary (which must be\n" +
-				"static: CGO_ENABLED=0, as `make build` makes it), tagged chaosctl:<version>. Nothing\n" +
-				"is pulled. A non-dev version already present is reused.",
+				"static: CGO_ENABLED=0, as `make build` makes it), tagged chaosctl:<version>, or\n" +
+				"chaosctl:dev-<hash of the binary> for a development build. Nothing is pulled. An\n" +
+				"image already present is reused.",
 			Flags: []cli.Flag{
 				&cli.StringFlag{Name: "binary", Usage: "the static chaosctl to put in the image (default: this executable)"},
 			},
