@@ -68,6 +68,11 @@ type RunOptions struct {
 	// MemberLogLevel is the demo members' log level (their logs go to files in
 	// the output folder); "" means info.
 	MemberLogLevel string
+	// Target, when set, is an already running target (a GameDay's shared
+	// one): Run neither starts nor stops it, and the experiment's own
+	// target section only describes it. Faults are still reverted on every
+	// path out of Run.
+	Target targets.Target
 }
 
 // DefaultCheckBudget is the linearizability checker's default time budget.
@@ -131,6 +136,9 @@ func Run(ctx context.Context, e *Experiment, opts RunOptions) (out *Outcome, err
 	runtime := string(e.Target.Runtime)
 	if opts.Runtime != "" {
 		runtime = opts.Runtime
+	}
+	if opts.Target != nil {
+		runtime = opts.Target.Runtime()
 	}
 	plan, err := e.Plan(seed)
 	if err != nil {
@@ -235,7 +243,12 @@ func (r *runState) execute(ctx context.Context, runtime string) (err error) {
 
 	startCtx, cancelStart := context.WithTimeout(maxCtx, startTimeout(runtime))
 	began := time.Now()
-	target, err := r.startTarget(startCtx, runtime, demoSpec, ledger)
+	target, err := r.opts.Target, error(nil)
+	if target == nil {
+		target, err = r.startTarget(startCtx, runtime, demoSpec, ledger)
+	} else {
+		target = shared(target)
+	}
 	cancelStart()
 	if err != nil {
 		if ctx.Err() != nil {
@@ -287,6 +300,25 @@ func (r *runState) execute(ctx context.Context, runtime string) (err error) {
 		return r.readBack(maxCtx, target, tracker)
 	}
 	return nil
+}
+
+// sharedTarget is a target Run did not start: closing it is its owner's job.
+type sharedTarget struct{ targets.Target }
+
+func (sharedTarget) Close(context.Context) error { return nil }
+
+// sharedIsolator is a shared target that can isolate members.
+type sharedIsolator struct {
+	sharedTarget
+	targets.Isolator
+}
+
+// shared wraps t so that Run does not close it, keeping what it can do.
+func shared(t targets.Target) targets.Target {
+	if iso, ok := t.(targets.Isolator); ok {
+		return sharedIsolator{sharedTarget{t}, iso}
+	}
+	return sharedTarget{t}
 }
 
 // startTimeout bounds starting the target: a docker run may build its image
