@@ -25,6 +25,7 @@ import (
 	"github.com/chaosctl/chaosctl/targets"
 	"github.com/chaosctl/chaosctl/targets/demo"
 	"github.com/chaosctl/chaosctl/targets/docker"
+	"github.com/chaosctl/chaosctl/targets/external"
 	"github.com/chaosctl/chaosctl/targets/faultplane"
 )
 
@@ -221,9 +222,13 @@ func Run(ctx context.Context, e *Experiment, opts RunOptions) (out *Outcome, err
 // execute runs the target, workload and faults. Whatever happens in it, the
 // faults are reverted and the target is stopped before it returns.
 func (r *runState) execute(ctx context.Context, runtime string) (err error) {
-	demoSpec, err := r.demoSpec(runtime)
-	if err != nil {
-		return err
+	var demoSpec demo.ClusterSpec
+	if r.e.Target.Demo != nil {
+		if demoSpec, err = r.demoSpec(runtime); err != nil {
+			return err
+		}
+	} else if runtime != string(RuntimeExternal) {
+		return fmt.Errorf("target.external runs on the external runtime, not %q: %w", runtime, ErrUsage)
 	}
 	maxCtx, cancelMax := context.WithTimeout(ctx, r.e.Abort.MaxDuration)
 	defer cancelMax()
@@ -234,7 +239,8 @@ func (r *runState) execute(ctx context.Context, runtime string) (err error) {
 			return fmt.Errorf("state directory: %w: %w", ErrEnvironment, err)
 		}
 	}
-	embedded := runtime == string(RuntimeProcess)
+	embedded := runtime == string(RuntimeProcess) ||
+		(runtime == string(RuntimeExternal) && r.e.Target.External.Toxiproxy == nil)
 	ledger, err := injectors.CreateLedger(stateDir, injectors.RunInfo{Run: r.runID, Runtime: runtime, Dir: r.dir, PlaneEmbedded: embedded})
 	if err != nil {
 		return fmt.Errorf("open the fault ledger: %w: %w", ErrEnvironment, err)
@@ -302,6 +308,28 @@ func (r *runState) execute(ctx context.Context, runtime string) (err error) {
 	return nil
 }
 
+// externalSpec translates target.external.
+func externalSpec(x *ExternalTarget) external.Spec {
+	var s external.Spec
+	if x.Toxiproxy != nil {
+		s.ToxiproxyURL = x.Toxiproxy.URL
+	}
+	for _, m := range x.Members {
+		ms := external.MemberSpec{Name: m.Name, Command: m.Command, Env: m.Env, Dir: m.Dir, Ports: m.Ports}
+		if m.Ready != nil {
+			ms.ReadyHTTP, ms.ReadyTCP = m.Ready.HTTP, m.Ready.TCP
+		}
+		if m.Container != nil {
+			ms.ContainerName, ms.ContainerLabel = m.Container.Name, m.Container.Label
+		}
+		s.Members = append(s.Members, ms)
+	}
+	for _, p := range x.Proxies {
+		s.Proxies = append(s.Proxies, external.ProxySpec{Name: p.Name, Listen: p.Listen, Upstream: p.Upstream})
+	}
+	return s
+}
+
 // sharedTarget is a target Run did not start: closing it is its owner's job.
 type sharedTarget struct{ targets.Target }
 
@@ -335,6 +363,9 @@ func startTimeout(runtime string) time.Duration {
 func (r *runState) startTarget(ctx context.Context, runtime string, spec demo.ClusterSpec, ledger *injectors.Ledger) (targets.Target, error) {
 	log := r.log.WithField("component", "target")
 	members := filepath.Join(r.dir, "members")
+	if x := r.e.Target.External; x != nil {
+		return external.Start(ctx, externalSpec(x), external.Options{Run: r.runID, Dir: members, Log: log})
+	}
 	if runtime == string(RuntimeDocker) {
 		return docker.StartDemo(ctx, spec, docker.DemoOptions{
 			Run: r.runID, Dir: members, Binary: r.opts.Binary, Version: r.opts.Version, Seed: r.res.Seed,
@@ -374,13 +405,33 @@ func (r *runState) drive(ctx, userCtx context.Context, target targets.Target, tr
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("workload: %w", err)
 	}
-	urls := make([]string, 0)
-	for _, a := range target.ClientAddrs() {
-		urls = append(urls, "http://"+a)
-	}
-	driver, err := workload.NewKVDriver(urls, workload.NewHTTPClient(cfg.MaxInFlight))
-	if err != nil {
-		return fmt.Errorf("workload driver: %w", err)
+	var driver workload.Driver
+	if len(w.HTTP) > 0 {
+		// Users' own services: the request classes, by weight.
+		cfg.ReadRatio, cfg.Keys = 1, 1
+		var classes []workload.HTTPClass
+		for _, h := range w.HTTP {
+			cfg.Classes = append(cfg.Classes, workload.Class{Name: h.Name, Weight: h.Weight})
+			classes = append(classes, workload.HTTPClass{Name: h.Name, Method: string(h.Method), URL: h.URL, Headers: h.Headers, Body: h.Body, Expect: h.Expect})
+		}
+		if err := cfg.Validate(); err != nil {
+			return fmt.Errorf("workload: %w", err)
+		}
+		d, err := workload.NewHTTPDriver(classes, workload.NewHTTPClient(cfg.MaxInFlight))
+		if err != nil {
+			return fmt.Errorf("workload driver: %w", err)
+		}
+		driver = d
+	} else {
+		urls := make([]string, 0)
+		for _, a := range target.ClientAddrs() {
+			urls = append(urls, "http://"+a)
+		}
+		d, err := workload.NewKVDriver(urls, workload.NewHTTPClient(cfg.MaxInFlight))
+		if err != nil {
+			return fmt.Errorf("workload driver: %w", err)
+		}
+		driver = d
 	}
 	gen, err := workload.New(cfg, driver, mrand.New(mrand.NewPCG(uint64(r.res.Seed), 0x5eed)))
 	if err != nil {
@@ -547,6 +598,11 @@ func (r *runState) finishFaults() {
 func (r *runState) injectorFault(pf PlannedFault) injectors.Fault {
 	f := injectors.Fault{Name: pf.Name, Kind: string(pf.Kind), Targets: pf.Targets, Seed: r.res.Seed ^ int64(hashName(pf.Name))}
 	for _, l := range pf.Links {
+		if l.Proxy != "" {
+			// A declared proxy of an external target.
+			f.Links = append(f.Links, external.ProxyLink(l.Proxy))
+			continue
+		}
 		f.Links = append(f.Links, faultplane.Link{From: l.From, To: l.To})
 	}
 	src := pf.Fault

@@ -58,8 +58,12 @@ func opStats(sum *workload.Summary, op string) *workload.OpStats {
 			}
 		}
 		return out
-	default:
+	case "":
 		return sum.Measured.All
+	default:
+		if s := sum.Measured.Classes[op]; s != nil {
+			return s // a request class of an HTTP workload
+		}
 	}
 	return &workload.OpStats{}
 }

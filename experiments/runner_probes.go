@@ -117,6 +117,9 @@ func (r *runState) runProbes(ctx context.Context, t0 time.Time, target targets.T
 					for _, p := range live {
 						inner.Go(func() {
 							s := r.sampleProbe(ctx, p, idx)
+							if ctx.Err() != nil {
+								return // cut short by the end of the run: no sample
+							}
 							r.live.mu.Lock()
 							r.live.series[p.Name] = append(r.live.series[p.Name], s)
 							r.live.mu.Unlock()

@@ -49,8 +49,12 @@ func secondCounts(s SLO, sec *workload.Second) counts {
 				st.Merge(o)
 			}
 		}
-	default:
+	case "":
 		st.Merge(sec.All)
+	default:
+		if o := sec.Classes[s.Op]; o != nil {
+			st.Merge(o)
+		}
 	}
 	if s.SLI == SLILatency {
 		return counts{total: st.OK + st.Dropped, bad: st.SlowerThan[s.Threshold] + st.Dropped}

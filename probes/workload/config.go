@@ -99,6 +99,18 @@ type Config struct {
 	// for long: later seconds wait for it. The Second is never modified
 	// afterwards and may be kept. Run returns only after the last call.
 	OnSecond func(*Second)
+
+	// Classes, when set, split the requests into named classes (an HTTP
+	// workload's request classes): each operation is given one, drawn by
+	// weight from the same seeded source, and every Second and Phase keeps
+	// stats per class (Classes) beside the stats per kind.
+	Classes []Class
+}
+
+// Class is one request class and its relative share of the rate.
+type Class struct {
+	Name   string
+	Weight float64
 }
 
 // Validate fills defaults and checks every field, naming the field and the bound
@@ -152,6 +164,18 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("workload maxLateness must be > 0, got %s", c.MaxLateness)
 	case c.MaxInFlight < 0:
 		return fmt.Errorf("workload maxInFlight must be >= 1, got %d", c.MaxInFlight)
+	}
+	seen := map[string]bool{}
+	for i, cl := range c.Classes {
+		switch {
+		case cl.Name == "":
+			return fmt.Errorf("workload classes[%d] has no name", i)
+		case seen[cl.Name]:
+			return fmt.Errorf("workload classes[%d]: %q is named twice", i, cl.Name)
+		case !(cl.Weight > 0):
+			return fmt.Errorf("workload classes[%d] (%s): weight must be > 0, got %g", i, cl.Name, cl.Weight)
+		}
+		seen[cl.Name] = true
 	}
 	for i, t := range c.LatencyThresholds {
 		if t <= 0 {

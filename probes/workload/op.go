@@ -78,6 +78,8 @@ type Op struct {
 	Value []byte
 	// Expect is a cas's expected old value. The generator never sets it.
 	Expect []byte
+	// Class is the request class (Config.Classes), "" when there are none.
+	Class string
 }
 
 // Outcome says whether an operation took effect.
@@ -217,6 +219,8 @@ type OpGenerator struct {
 	readRatio   float64
 	deleteRatio float64
 	next        uint64
+	classes     []Class
+	classTotal  float64
 }
 
 // NewOpGenerator returns a generator over cfg's keys, kinds and distribution.
@@ -230,6 +234,10 @@ func NewOpGenerator(cfg Config, rng *rand.Rand) *OpGenerator {
 	}
 	for i := range g.keys {
 		g.keys[i] = KeyName(i)
+	}
+	g.classes = cfg.Classes
+	for _, c := range cfg.Classes {
+		g.classTotal += c.Weight
 	}
 	if cfg.Distribution == DistributionZipf {
 		g.zipf = rand.NewZipf(rng, cfg.ZipfS, cfg.ZipfV, uint64(cfg.Keys-1))
@@ -259,6 +267,19 @@ func (g *OpGenerator) Next() Op {
 		op.Kind = OpPut
 	}
 	op.Key = g.keys[k]
+	if len(g.classes) > 0 {
+		// A third draw, only with classes: sequences without them are the
+		// same as before classes existed.
+		x := g.rng.Float64() * g.classTotal
+		op.Class = g.classes[len(g.classes)-1].Name
+		for _, c := range g.classes {
+			if x < c.Weight {
+				op.Class = c.Name
+				break
+			}
+			x -= c.Weight
+		}
+	}
 	return op
 }
 

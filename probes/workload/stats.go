@@ -166,6 +166,8 @@ type Second struct {
 	Warmup bool
 	// Ops holds the kinds the configuration generates.
 	Ops map[OpKind]*OpStats
+	// Classes holds every configured request class (nil without classes).
+	Classes map[string]*OpStats
 	// All sums Ops.
 	All *OpStats
 }
@@ -186,14 +188,22 @@ type Phase struct {
 	// Ops holds the kinds the configuration generates (no deletes when
 	// DeleteRatio is 0, and so on).
 	Ops map[OpKind]*OpStats
+	// Classes holds every configured request class (nil without classes).
+	Classes map[string]*OpStats
 	// All sums Ops.
 	All *OpStats
 }
 
-func newPhase(kinds []OpKind, thresholds []time.Duration) Phase {
+func newPhase(kinds []OpKind, classes []Class, thresholds []time.Duration) Phase {
 	p := Phase{Ops: make(map[OpKind]*OpStats, len(kinds)), All: newOpStats(thresholds)}
 	for _, k := range kinds {
 		p.Ops[k] = newOpStats(thresholds)
+	}
+	if len(classes) > 0 {
+		p.Classes = make(map[string]*OpStats, len(classes))
+		for _, c := range classes {
+			p.Classes[c.Name] = newOpStats(thresholds)
+		}
 	}
 	return p
 }
@@ -203,6 +213,9 @@ func (p *Phase) add(s *Second) {
 	p.Length += s.Length
 	for k, st := range s.Ops {
 		p.Ops[k].Merge(st)
+	}
+	for c, st := range s.Classes {
+		p.Classes[c].Merge(st)
 	}
 	p.All.Merge(s.All)
 }

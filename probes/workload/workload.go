@@ -56,6 +56,7 @@ type bucket struct {
 	sec         Second
 	end         time.Duration
 	ops         [OpCAS + 1]*OpStats // by kind, allocated on first use
+	classes     map[string]*OpStats // by class, allocated on first use
 	outstanding int                 // sent and not yet completed
 	scheduled   bool                // no more requests will be assigned
 }
@@ -108,8 +109,8 @@ func New(cfg Config, driver Driver, rng *rand.Rand) (*Workload, error) {
 			end: end,
 		})
 	}
-	w.warmup = newPhase(w.kinds, cfg.LatencyThresholds)
-	w.measured = newPhase(w.kinds, cfg.LatencyThresholds)
+	w.warmup = newPhase(w.kinds, cfg.Classes, cfg.LatencyThresholds)
+	w.measured = newPhase(w.kinds, cfg.Classes, cfg.LatencyThresholds)
 	w.lateness = NewLatencyHistogram()
 	w.serviceTime = NewLatencyHistogram()
 	w.firstErrors = make(map[ErrorClass]string)
@@ -320,7 +321,7 @@ func (w *Workload) dispatch(done <-chan struct{}, intended time.Duration) bool {
 	for !ok {
 		wait := time.Until(w.start.Add(intended + w.cfg.MaxLateness))
 		if wait <= 0 {
-			w.recordDropped(b, op.Kind)
+			w.recordDropped(b, op)
 			return true
 		}
 		w.timer.Reset(wait)
@@ -340,9 +341,10 @@ func (w *Workload) dispatch(done <-chan struct{}, intended time.Duration) bool {
 		w.workers.Go(func() { w.work(slot, ch) })
 	}
 	w.mu.Lock()
-	st := w.stats(b, op.Kind)
-	st.Scheduled++
-	st.Sent++
+	for _, st := range w.stats(b, op) {
+		st.Scheduled++
+		st.Sent++
+	}
 	b.outstanding++
 	w.progress.Scheduled++
 	w.progress.Sent++
@@ -355,22 +357,33 @@ func (w *Workload) dispatch(done <-chan struct{}, intended time.Duration) bool {
 	return true
 }
 
-func (w *Workload) recordDropped(b *bucket, kind OpKind) {
+func (w *Workload) recordDropped(b *bucket, op Op) {
 	w.mu.Lock()
-	st := w.stats(b, kind)
-	st.Scheduled++
-	st.Dropped++
+	for _, st := range w.stats(b, op) {
+		st.Scheduled++
+		st.Dropped++
+	}
 	w.progress.Scheduled++
 	w.progress.Dropped++
 	w.mu.Unlock()
 }
 
-// stats returns the bucket's stats for kind, allocating them. Callers hold mu.
-func (w *Workload) stats(b *bucket, kind OpKind) *OpStats {
-	if b.ops[kind] == nil {
-		b.ops[kind] = newOpStats(w.cfg.LatencyThresholds)
+// stats returns the bucket's stats that op counts in — its kind's, and its
+// class's when it has one — allocating them. Callers hold mu.
+func (w *Workload) stats(b *bucket, op Op) []*OpStats {
+	if b.ops[op.Kind] == nil {
+		b.ops[op.Kind] = newOpStats(w.cfg.LatencyThresholds)
 	}
-	return b.ops[kind]
+	if op.Class == "" {
+		return []*OpStats{b.ops[op.Kind]}
+	}
+	if b.classes == nil {
+		b.classes = map[string]*OpStats{}
+	}
+	if b.classes[op.Class] == nil {
+		b.classes[op.Class] = newOpStats(w.cfg.LatencyThresholds)
+	}
+	return []*OpStats{b.ops[op.Kind], b.classes[op.Class]}
 }
 
 // work runs the requests handed to one worker slot until its channel closes.
@@ -441,31 +454,37 @@ func (w *Workload) finish(slot int, enc *historyEncoder, j job, op Op, res Resul
 	}
 	w.inflight[slot].active = false
 	w.progress.InFlight--
-	st := w.stats(j.b, op.Kind)
+	all := w.stats(j.b, op)
 	switch {
 	case cut:
-		st.Unfinished++
+		for _, st := range all {
+			st.Unfinished++
+		}
 	case res.Outcome == OutcomeOK:
-		st.Total++
-		st.OK++
 		latency := complete - j.intended
-		recordLatency(st.Latency, latency)
-		recordLatency(w.serviceTime, complete-invoke)
-		for t := range st.SlowerThan {
-			if latency > t {
-				st.SlowerThan[t]++
+		for _, st := range all {
+			st.Total++
+			st.OK++
+			recordLatency(st.Latency, latency)
+			for t := range st.SlowerThan {
+				if latency > t {
+					st.SlowerThan[t]++
+				}
 			}
 		}
+		recordLatency(w.serviceTime, complete-invoke)
 		w.progress.Completed++
 	default:
 		class := res.Class
 		if class == ClassNone {
 			class = ClassUnexpected
 		}
-		st.Total++
-		st.Errors.add(class, 1)
-		if res.Outcome == OutcomeUnknown {
-			st.Indeterminate++
+		for _, st := range all {
+			st.Total++
+			st.Errors.add(class, 1)
+			if res.Outcome == OutcomeUnknown {
+				st.Indeterminate++
+			}
 		}
 		if _, seen := w.firstErrors[class]; !seen {
 			msg := fmt.Sprintf("%s %s: outcome %s, status %d", op.Kind, op.Key, res.Outcome, res.Code)
@@ -515,6 +534,16 @@ func (w *Workload) closeBucket(b *bucket) {
 		s.Ops[k] = st
 		s.All.Merge(st)
 	}
+	if len(w.cfg.Classes) > 0 {
+		s.Classes = make(map[string]*OpStats, len(w.cfg.Classes))
+		for _, c := range w.cfg.Classes {
+			st := b.classes[c.Name]
+			if st == nil {
+				st = newOpStats(w.cfg.LatencyThresholds)
+			}
+			s.Classes[c.Name] = st
+		}
+	}
 	if s.Warmup {
 		w.warmup.add(s)
 	} else {
@@ -540,7 +569,9 @@ func (w *Workload) finalize() {
 		}
 		f.active = false
 		w.progress.InFlight--
-		w.stats(f.b, f.op.Kind).Unfinished++
+		for _, st := range w.stats(f.b, f.op) {
+			st.Unfinished++
+		}
 		f.b.outstanding--
 		if f.invoke < 0 {
 			continue // handed over but never sent: nothing to write

@@ -1,0 +1,52 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"testing"
+
+	"github.com/chaosctl/chaosctl/experiments/report"
+)
+
+// needPython skips (fails where CHAOSCTL_REQUIRE_INTEGRATION=1) without
+// python3, whose http.server plays the user's service.
+func needPython(t *testing.T) {
+	t.Helper()
+	if _, err := exec.LookPath("python3"); err != nil {
+		if os.Getenv("CHAOSCTL_REQUIRE_INTEGRATION") == "1" {
+			t.Fatalf("CHAOSCTL_REQUIRE_INTEGRATION=1 but python3 is missing: %v", err)
+		}
+		t.Skipf("python3 is missing: %v", err)
+	}
+}
+
+func TestExternalHTTPExamplePasses(t *testing.T) {
+	needPython(t)
+	res, stdout, stderr, code := runExperiment(t, "../../examples/external-http.yaml")
+	if code != 0 || res == nil || res.Verdict != report.Pass || res.Runtime != "external" {
+		t.Fatalf("exit %d, result %+v\n%s\n%s", code, res, stdout, tail(stderr, 20))
+	}
+	if res.Workload.Requests == 0 || res.Workload.LatencyP99 < 0.3 {
+		t.Fatalf("workload %+v: want requests and the 300ms proxy latency in the p99", res.Workload)
+	}
+}
+
+func TestExternalOutageFailsTheAvailabilitySLOPerRequestClass(t *testing.T) {
+	needPython(t)
+	res, stdout, stderr, code := runExperiment(t, "testdata/external-outage.yaml")
+	if code != 1 || res == nil || res.Verdict != report.Fail {
+		t.Fatalf("exit %d, result %+v\n%s\n%s", code, res, stdout, tail(stderr, 20))
+	}
+	if len(res.SLOs) != 2 {
+		t.Fatalf("SLOs %+v", res.SLOs)
+	}
+	for _, s := range res.SLOs {
+		if s.Verdict != report.Fail || s.Bad == 0 || s.Total == 0 {
+			t.Errorf("SLO %s: %+v, want a failed budget with bad events", s.Name, s)
+		}
+	}
+	// Weights 3:1 split the requests.
+	if h, m := res.SLOs[0].Total, res.SLOs[1].Total; h < 2*m {
+		t.Errorf("home %d vs missing %d requests, want about 3:1", h, m)
+	}
+}
