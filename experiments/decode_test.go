@@ -684,12 +684,30 @@ checks: [linearizable]
 			want: []string{
 				`6:55: target.external.members[0].ready.http: bad URL "ftp://x"`,
 				`7:35: target.external.proxies[0].listen: bad address "127.0.0.1"`,
-				`8:36: workload.keys: applies to the demo cluster's key-value workload`,
+				`8:36: workload.keys: applies to a key-value workload (the demo cluster's, or workload.redis)`,
 				`10:33: faults[0].latency.nodes: latency on an external target acts on proxies; use proxies: [web]`,
 				`11:31: faults[1].crash.proxies: crash acts on members; use nodes`,
 				`12:23: faults[2].partition: partition needs the demo cluster's fault plane`,
 				`13:57: slos[0].op: unknown op "read"; allowed: GET http://127.0.0.1:1/`,
-				`14:10: checks[0]: linearizable reads the demo workload's operation history`,
+				`14:10: checks[0]: linearizable reads a key-value workload's operation history`,
+			},
+		},
+		{
+			name: "redis workload misuse",
+			src: `apiVersion: chaosctl/v1
+kind: Experiment
+metadata: {name: t}
+target:
+  external:
+    members: [{name: db, command: [redis-server], ready: {tcp: "127.0.0.1:6379"}}]
+workload: {rate: 1, duration: 10s, redis: {addr: "127.0.0.1", db: 16}, http: [{url: "http://127.0.0.1:1/"}]}
+slos: [{name: s, sli: availability, objective: 99%, op: read}]
+checks: [linearizable, no-lost-writes]
+`,
+			want: []string{
+				`7:50: workload.redis.addr: bad address "127.0.0.1"`,
+				`7:67: workload.redis.db: 16 is out of range; allowed: 0 to 15`,
+				`7:72: workload.http: is the HTTP workload; workload.redis sends the key-value workload, give one of the two`,
 			},
 		},
 		{

@@ -255,6 +255,16 @@ type Workload struct {
 	// HTTP lists the request classes sent to an external target, chosen in
 	// proportion to their weights.
 	HTTP []HTTPRequest `yaml:"http"`
+	// Redis sends the key-value workload (keys, readRatio, valueSize) to a
+	// Redis server of an external target as GET and SET; the consistency
+	// checks apply to it as to the demo cluster.
+	Redis *RedisWorkload `yaml:"redis"`
+}
+
+// RedisWorkload is where the Redis workload connects.
+type RedisWorkload struct {
+	Addr string `yaml:"addr"` // host:port, usually a proxy's listen address
+	DB   int    `yaml:"db"`
 }
 
 // Distribution is how the demo workload picks keys.

@@ -482,8 +482,11 @@ func (p *Plan) formatWorkload(t *textWriter) {
 	w := p.Experiment.Workload
 	t.printf("workload: %s req/s for %s after a %s warmup (the run lasts %s), timeout %s\n",
 		strconv.FormatFloat(w.Rate, 'f', -1, 64), w.Duration, w.Warmup, w.Warmup+w.Duration, w.Timeout)
-	if p.Experiment.Target.Demo != nil {
+	if p.Experiment.Target.Demo != nil || w.Redis != nil {
 		t.printf("  %d keys (%s), reads %s, values %s\n", w.Keys, w.Distribution, w.ReadRatio, w.ValueSize)
+	}
+	if w.Redis != nil {
+		t.printf("  redis at %s (db %d): GET, SET through the go-redis client\n", w.Redis.Addr, w.Redis.DB)
 	}
 	for _, r := range w.HTTP {
 		name := ""

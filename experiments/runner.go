@@ -422,6 +422,11 @@ func (r *runState) drive(ctx, userCtx context.Context, target targets.Target, tr
 			return fmt.Errorf("workload driver: %w", err)
 		}
 		driver = d
+	} else if rw := w.Redis; rw != nil {
+		// A Redis server of the user's: the key-value workload as GET/SET.
+		d := workload.NewRedisDriver(rw.Addr, rw.DB, cfg.MaxInFlight)
+		defer d.Close()
+		driver = d
 	} else {
 		urls := make([]string, 0)
 		for _, a := range target.ClientAddrs() {

@@ -29,13 +29,26 @@ func (r *runState) readBack(ctx context.Context, target targets.Target, tracker 
 		return nil
 	case <-time.After(settle):
 	}
+	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
+	defer client.CloseIdleConnections()
 	keys, err := r.writtenKeys()
 	if err != nil {
 		return fmt.Errorf("read back: %w", err)
 	}
-	addrs := target.ClientAddrs()
-	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
-	defer client.CloseIdleConnections()
+	read := func(ctx context.Context, i, attempt int, key string) (*string, bool) {
+		addrs := target.ClientAddrs()
+		return readKey(ctx, client, addrs[(i+attempt)%len(addrs)], key)
+	}
+	if rw := r.e.Workload.Redis; rw != nil {
+		rd := workload.NewRedisDriver(rw.Addr, rw.DB, 16)
+		defer rd.Close()
+		read = func(ctx context.Context, _, _ int, key string) (*string, bool) {
+			rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+			defer cancel()
+			v, err := rd.Get(rctx, key)
+			return v, err == nil
+		}
+	}
 	final := make(map[string]*string, len(keys))
 	var mu sync.Mutex
 	var wg sync.WaitGroup
@@ -48,7 +61,7 @@ func (r *runState) readBack(ctx context.Context, target targets.Target, tracker 
 			defer func() { <-sem }()
 			// A few attempts: a read that fails says nothing about the data.
 			for attempt := 0; attempt < 3 && ctx.Err() == nil; attempt++ {
-				v, ok := readKey(ctx, client, addrs[(i+attempt)%len(addrs)], key)
+				v, ok := read(ctx, i, attempt, key)
 				if ok {
 					mu.Lock()
 					final[key] = v

@@ -117,7 +117,7 @@ func setDefaults(e *Experiment, d *decoder) {
 	w := &e.Workload
 	set(d, "workload.warmup", &w.Warmup, DefaultWarmup)
 	set(d, "workload.timeout", &w.Timeout, DefaultWorkloadTimeout)
-	if e.Target.Demo != nil {
+	if e.Target.Demo != nil || w.Redis != nil {
 		set(d, "workload.keys", &w.Keys, DefaultKeys)
 		set(d, "workload.distribution", &w.Distribution, DefaultDistribution)
 		set(d, "workload.readRatio", &w.ReadRatio, DefaultReadRatio)
@@ -709,8 +709,19 @@ func (v *validator) workload() {
 	v.durationRange(p+".warmup", w.Warmup, 0, MaxRunDuration)
 	v.positiveDuration(p+".timeout", w.Timeout, time.Minute)
 
-	if v.e.Target.External != nil {
-		v.notAllowed("applies to the demo cluster's key-value workload; an external target uses workload.http",
+	if v.e.Target.External != nil && w.Redis != nil {
+		v.notAllowed("is the HTTP workload; workload.redis sends the key-value workload, give one of the two", p+".http")
+		if v.required(p + ".redis.addr") {
+			v.hostPort(p+".redis.addr", w.Redis.Addr)
+		}
+		v.intRange(p+".redis.db", w.Redis.DB, 0, 15)
+		v.intRange(p+".keys", w.Keys, 1, MaxKeys)
+		v.percentRange(p+".readRatio", w.ReadRatio, 0, 1)
+		if v.d.has(p+".valueSize") && (w.ValueSize < 1 || w.ValueSize > MaxValueSize) {
+			v.errorf(p+".valueSize", "%s is out of range; allowed: 1B to %s", w.ValueSize, MaxValueSize)
+		}
+	} else if v.e.Target.External != nil {
+		v.notAllowed("applies to a key-value workload (the demo cluster's, or workload.redis); give workload.redis, or use workload.http",
 			p+".keys", p+".distribution", p+".readRatio", p+".valueSize")
 		if len(w.HTTP) == 0 && v.ok(p+".http") {
 			v.required(p + ".http")
@@ -719,7 +730,7 @@ func (v *validator) workload() {
 			}
 		}
 	} else {
-		v.notAllowed("needs target.external; the demo cluster's workload is set by keys, readRatio and valueSize", p+".http")
+		v.notAllowed("needs target.external; the demo cluster's workload is set by keys, readRatio and valueSize", p+".http", p+".redis")
 		v.intRange(p+".keys", w.Keys, 1, MaxKeys)
 		v.percentRange(p+".readRatio", w.ReadRatio, 0, 1)
 		if v.d.has(p+".valueSize") && (w.ValueSize < 1 || w.ValueSize > MaxValueSize) {
@@ -1171,7 +1182,7 @@ func sharedPartitionMember(a, b *Partition) string {
 func (v *validator) slos() {
 	e := v.e
 	ops := []string{OpRead, OpWrite}
-	if e.Target.External != nil {
+	if e.Target.External != nil && e.Workload.Redis == nil {
 		ops = nil
 		for _, r := range e.Workload.HTTP {
 			ops = append(ops, r.Name)
@@ -1248,8 +1259,8 @@ func (v *validator) checks() {
 			v.errorf(p, "%s is already listed at checks[%d]", c, j)
 		}
 		seen[c] = i
-		if v.e.Target.Demo == nil {
-			v.errorf(p, "%s reads the demo workload's operation history; an external target has none", c)
+		if v.e.Target.Demo == nil && v.e.Workload.Redis == nil {
+			v.errorf(p, "%s reads a key-value workload's operation history; an HTTP workload has none (workload.redis has one)", c)
 		}
 	}
 }

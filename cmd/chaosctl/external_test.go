@@ -50,3 +50,46 @@ func TestExternalOutageFailsTheAvailabilitySLOPerRequestClass(t *testing.T) {
 		t.Errorf("home %d vs missing %d requests, want about 3:1", h, m)
 	}
 }
+
+// needRedis skips (fails where CHAOSCTL_REQUIRE_INTEGRATION=1) without
+// Debian's redis-server.
+func needRedis(t *testing.T) {
+	t.Helper()
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		if os.Getenv("CHAOSCTL_REQUIRE_INTEGRATION") == "1" {
+			t.Fatalf("CHAOSCTL_REQUIRE_INTEGRATION=1 but redis-server is missing (apt-get install redis-server): %v", err)
+		}
+		t.Skipf("redis-server is missing (apt-get install redis-server): %v", err)
+	}
+}
+
+// A real Redis behind a proxy: latency and a 2 s partition of its clients,
+// judged by SLOs and both consistency checks.
+func TestRedisExamplePasses(t *testing.T) {
+	needRedis(t)
+	res, stdout, stderr, code := runExperiment(t, "../../examples/external-redis.yaml")
+	if code != 0 || res == nil || res.Verdict != report.Pass {
+		t.Fatalf("exit %d, result %+v\n%s\n%s", code, res, stdout, tail(stderr, 20))
+	}
+	if res.Workload.Errors < 100 {
+		t.Errorf("%d errors; the 2 s partition at 100 requests/s should cost about 200", res.Workload.Errors)
+	}
+	for _, c := range res.Checks {
+		if c.Verdict != report.Pass || c.Operations == 0 {
+			t.Errorf("check %s: %+v", c.Name, c)
+		}
+	}
+}
+
+// Redis without persistence promises no durability across a crash, and the
+// checker must show what it lost.
+func TestRedisCrashWithoutPersistenceShowsLostWrites(t *testing.T) {
+	needRedis(t)
+	res, stdout, stderr, code := runExperiment(t, "testdata/redis-crash.yaml")
+	if code != 1 || res == nil || res.Verdict != report.Fail || len(res.Checks) != 1 {
+		t.Fatalf("exit %d, result %+v\n%s\n%s", code, res, stdout, tail(stderr, 20))
+	}
+	if c := res.Checks[0]; c.Name != "no-lost-writes" || c.Anomalies == 0 {
+		t.Fatalf("check %+v: want lost writes", c)
+	}
+}
