@@ -305,8 +305,8 @@ type SteadyState struct {
 	Probes         []Probe       `yaml:"probes"`
 }
 
-// Probe is one steady-state probe: exactly one of Metric, Prometheus and
-// HTTP is set.
+// Probe is one steady-state probe: exactly one of Metric, Prometheus, HTTP
+// and TCP is set.
 type Probe struct {
 	Name string `yaml:"name"`
 	// Metric is a workload or member metric, bounded by Max and/or Min in
@@ -316,6 +316,7 @@ type Probe struct {
 	Min        *Threshold       `yaml:"min"`
 	Prometheus *PrometheusProbe `yaml:"prometheus"`
 	HTTP       *HTTPProbe       `yaml:"http"`
+	TCP        *TCPProbe        `yaml:"tcp"`
 	// During also judges the probe while faults are active; by default it is
 	// judged only before the first fault and after the last.
 	During bool `yaml:"during"`
@@ -334,6 +335,16 @@ type HTTPProbe struct {
 	URL        string        `yaml:"url"`
 	Status     int           `yaml:"status"`
 	MaxLatency time.Duration `yaml:"maxLatency"` // 0: no latency bound
+}
+
+// TCPProbe connects to Addr and, when Send is set, writes it and reads
+// until the answer contains Expect (or, without Expect, any answer); all
+// within MaxLatency. An echo service answers what it is sent.
+type TCPProbe struct {
+	Addr       string        `yaml:"addr"`
+	Send       string        `yaml:"send"`
+	Expect     string        `yaml:"expect"`
+	MaxLatency time.Duration `yaml:"maxLatency"` // 0: the default timeout
 }
 
 // Metric names a probe metric.

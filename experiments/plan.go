@@ -478,6 +478,23 @@ func (p *Plan) formatTarget(t *textWriter) {
 	}
 }
 
+// tcpProbeText says what a TCP probe does.
+func tcpProbeText(c *TCPProbe) string {
+	s := "TCP connect to " + c.Addr
+	if c.Send != "" {
+		s += fmt.Sprintf(", send %q", c.Send)
+		if c.Expect != "" {
+			s += fmt.Sprintf(", expect %q", c.Expect)
+		} else {
+			s += ", expect an answer"
+		}
+	}
+	if c.MaxLatency > 0 {
+		s += " within " + c.MaxLatency.String()
+	}
+	return s
+}
+
 func (p *Plan) formatWorkload(t *textWriter) {
 	w := p.Experiment.Workload
 	t.printf("workload: %s req/s for %s after a %s warmup (the run lasts %s), timeout %s\n",
@@ -585,6 +602,8 @@ func (p *Plan) formatJudgement(t *textWriter) {
 				latency = " within " + pr.HTTP.MaxLatency.String()
 			}
 			t.printf("  %s: GET %s answers %d%s%s\n", pr.Name, pr.HTTP.URL, pr.HTTP.Status, latency, during)
+		case pr.TCP != nil:
+			t.printf("  %s: %s%s\n", pr.Name, tcpProbeText(pr.TCP), during)
 		default:
 			t.printf("  %s: %s%s%s\n", pr.Name, pr.Metric, boundsText(pr.Max, pr.Min), during)
 		}

@@ -222,7 +222,7 @@ func (r *runState) judgeSteadyState() {
 		return out
 	}
 	for _, p := range ss.Probes {
-		if p.Prometheus != nil || p.HTTP != nil || p.Metric.Scraped() {
+		if p.Prometheus != nil || p.HTTP != nil || p.TCP != nil || p.Metric.Scraped() {
 			r.judgeSeriesProbe(p, first, last, haveFaults, window)
 			continue
 		}

@@ -99,7 +99,7 @@ func (r *runState) runProbes(ctx context.Context, t0 time.Time, target targets.T
 	}
 	var live []Probe
 	for _, p := range r.e.SteadyState.Probes {
-		if p.Prometheus != nil || p.HTTP != nil {
+		if p.Prometheus != nil || p.HTTP != nil || p.TCP != nil {
 			live = append(live, p)
 		}
 	}
@@ -148,6 +148,9 @@ func (r *runState) sampleProbe(ctx context.Context, p Probe, idx int) probeSampl
 	case p.HTTP != nil:
 		res := probes.CheckHTTP(cctx, p.HTTP.URL, p.HTTP.Status, p.HTTP.MaxLatency)
 		s.Have, s.Value, s.OK, s.Note = true, res.Latency.Seconds(), res.OK, res.Reason
+	case p.TCP != nil:
+		res := probes.CheckTCP(cctx, p.TCP.Addr, p.TCP.Send, p.TCP.Expect, p.TCP.MaxLatency)
+		s.Have, s.Value, s.OK, s.Note = true, res.Latency.Seconds(), res.OK, res.Reason
 	}
 	return s
 }
@@ -159,7 +162,7 @@ func (r *runState) seriesFor(p Probe) []probeSample {
 	}
 	r.live.mu.Lock()
 	defer r.live.mu.Unlock()
-	if p.Prometheus != nil || p.HTTP != nil {
+	if p.Prometheus != nil || p.HTTP != nil || p.TCP != nil {
 		return append([]probeSample(nil), r.live.series[p.Name]...)
 	}
 	var out []probeSample
@@ -190,6 +193,9 @@ func evalSeries(p Probe, phase string, window []probeSample) report.ProbeResult 
 		if p.HTTP.MaxLatency > 0 {
 			out.Bound += fmt.Sprintf(", latency <= %s", p.HTTP.MaxLatency)
 		}
+	}
+	if p.TCP != nil {
+		out.Bound = tcpProbeText(p.TCP)
 	}
 	first := true
 	note := ""
@@ -237,6 +243,8 @@ func probeMetricName(p Probe) string {
 		return "prometheus"
 	case p.HTTP != nil:
 		return "http_latency"
+	case p.TCP != nil:
+		return "tcp_latency"
 	}
 	return string(p.Metric)
 }

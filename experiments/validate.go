@@ -769,7 +769,7 @@ func (v *validator) steadyState() {
 		pp := fmt.Sprintf("%s.probes[%d]", p, i)
 		v.name(pp+".name", pr.Name)
 		names[i] = pr.Name
-		switch v.exactlyOne(pp, "metric", "prometheus", "http") {
+		switch v.exactlyOne(pp, "metric", "prometheus", "http", "tcp") {
 		case "metric":
 			v.metricProbe(pp, pr)
 		case "prometheus":
@@ -791,6 +791,16 @@ func (v *validator) steadyState() {
 			}
 			v.intRange(pp+".http.status", h.Status, 100, 599)
 			v.durationRange(pp+".http.maxLatency", h.MaxLatency, 0, time.Minute)
+		case "tcp":
+			v.notAllowed("applies to metric probes", pp+".max", pp+".min")
+			c := pr.TCP
+			if v.required(pp + ".tcp.addr") {
+				v.hostPort(pp+".tcp.addr", c.Addr)
+			}
+			if c.Expect != "" && c.Send == "" && v.d.has(pp+".tcp.expect") {
+				v.errorf(pp+".tcp.expect", "needs send: the probe reads an answer only after sending")
+			}
+			v.durationRange(pp+".tcp.maxLatency", c.MaxLatency, 0, time.Minute)
 		}
 	}
 	v.unique("probe name", names, func(i int) string { return fmt.Sprintf("%s.probes[%d].name", p, i) })

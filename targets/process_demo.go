@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -38,6 +39,15 @@ type ProcessOptions struct {
 	// before the function waits for readiness (the ledger records them, so
 	// `chaosctl recover` can find them after a crash).
 	OnStarted func(members []Member)
+	// ClientPorts, when set, gives every member listed in it a client→member
+	// proxy listening on 127.0.0.1 at that port (0 = a free port; the
+	// workload's side always has one), so that
+	// what people reach by hand passes through the fault plane too (`chaosctl
+	// cluster up` advertises these addresses). A taken port is a
+	// *process.PortInUseError and nothing is started. When nil, only the
+	// gateways get client proxies (the store nodes when there are no
+	// gateways): what a workload needs.
+	ClientPorts map[string]int
 }
 
 // StartProcessDemo starts the fault plane and the demo cluster behind it. On
@@ -46,6 +56,21 @@ func StartProcessDemo(ctx context.Context, spec demo.ClusterSpec, opts ProcessOp
 	if err := spec.Validate(); err != nil {
 		return nil, fmt.Errorf("demo cluster: %w", err)
 	}
+	clientSide := clientSideMembers(spec, opts.ClientPorts)
+	// Fixed client ports are checked (and held) before anything else, so a
+	// taken one is a clean usage error and no free port picked below can be
+	// one of them.
+	var fixed []string
+	for _, id := range clientSide {
+		if opts.ClientPorts[id] != 0 {
+			fixed = append(fixed, id)
+		}
+	}
+	clientAddrs, releaseClients, err := process.ReserveAddrs(fixed, "", 0, opts.ClientPorts)
+	if err != nil {
+		return nil, err
+	}
+	defer releaseClients()
 	addrs, release, err := process.ReserveAddrs(spec.MemberIDs(), "", 0, nil)
 	if err != nil {
 		return nil, err
@@ -62,35 +87,40 @@ func StartProcessDemo(ctx context.Context, spec demo.ClusterSpec, opts ProcessOp
 	}()
 	d := &ProcessDemo{plane: plane, http: &http.Client{Timeout: 5 * time.Second}}
 	peer := map[faultplane.Link]string{}
-	add := func(from, to string) error {
+	add := func(from, to, listen string) error {
 		l := faultplane.Link{From: from, To: to}
-		a, err := plane.AddProxy(l, "127.0.0.1:0", addrs[to])
+		a, err := plane.AddProxy(l, listen, addrs[to])
 		peer[l] = a
 		return err
 	}
-	for _, g := range spec.GatewayIDs() {
-		if err := add(faultplane.ClientSide, g); err != nil {
-			return nil, err
-		}
-		d.clients = append(d.clients, peer[faultplane.Link{From: faultplane.ClientSide, To: g}])
-	}
+	// Proxies on free ports first, while the fixed ones are still held.
 	for _, from := range spec.MemberIDs() {
 		for _, to := range spec.NodeIDs() {
 			if from != to {
-				if err := add(from, to); err != nil {
+				if err := add(from, to, "127.0.0.1:0"); err != nil {
 					return nil, err
 				}
 			}
 		}
 	}
-	if len(spec.GatewayIDs()) == 0 {
-		// No gateways: the workload talks to the store nodes directly.
-		for _, n := range spec.NodeIDs() {
-			if err := add(faultplane.ClientSide, n); err != nil {
-				return nil, err
-			}
-			d.clients = append(d.clients, peer[faultplane.Link{From: faultplane.ClientSide, To: n}])
+	releaseClients()
+	for _, id := range clientSide {
+		listen := "127.0.0.1:0"
+		if a, ok := clientAddrs[id]; ok {
+			listen = a
 		}
+		if err := add(faultplane.ClientSide, id, listen); err != nil {
+			return nil, err
+		}
+	}
+	// The workload talks to the gateways, or to the store nodes when there
+	// are no gateways.
+	workloadSide := spec.GatewayIDs()
+	if len(workloadSide) == 0 {
+		workloadSide = spec.NodeIDs()
+	}
+	for _, id := range workloadSide {
+		d.clients = append(d.clients, peer[faultplane.Link{From: faultplane.ClientSide, To: id}])
 	}
 	release()
 	d.cluster, err = process.Start(ctx, spec, process.Options{
@@ -111,6 +141,29 @@ func StartProcessDemo(ctx context.Context, spec demo.ClusterSpec, opts ProcessOp
 		return nil, err
 	}
 	return d, nil
+}
+
+// clientSideMembers returns the members that get a client→member proxy, in
+// member order: the workload's side (the gateways, or the store nodes when
+// there are none) and every member listed in ports.
+func clientSideMembers(spec demo.ClusterSpec, ports map[string]int) []string {
+	workload := spec.GatewayIDs()
+	if len(workload) == 0 {
+		workload = spec.NodeIDs()
+	}
+	var out []string
+	for _, id := range spec.MemberIDs() {
+		if _, listed := ports[id]; listed || slices.Contains(workload, id) {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// ClientAddr returns where the client→member proxy of member id listens, or
+// "" when it has none.
+func (d *ProcessDemo) ClientAddr(id string) string {
+	return d.plane.Addr(faultplane.Link{From: faultplane.ClientSide, To: id})
 }
 
 // Runtime implements Target.

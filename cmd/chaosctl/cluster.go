@@ -2,10 +2,7 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
@@ -15,6 +12,8 @@ import (
 	"github.com/sirupsen/logrus"
 	"github.com/urfave/cli/v2"
 
+	"github.com/chaosctl/chaosctl/injectors"
+	"github.com/chaosctl/chaosctl/targets"
 	"github.com/chaosctl/chaosctl/targets/demo"
 	"github.com/chaosctl/chaosctl/targets/process"
 )
@@ -28,13 +27,23 @@ func clusterCommand(e *env) *cli.Command {
 		Usage: "run the bundled demo cluster",
 		Subcommands: []*cli.Command{{
 			Name:  "up",
-			Usage: "run the demo cluster in the foreground until Ctrl-C",
-			Description: "Starts every member as a child process of this binary, waits until all are ready,\n" +
-				"prints their addresses and serves until SIGINT or SIGTERM, then stops them all.\n" +
-				"Members take consecutive ports from --base-port: gateways first, then store nodes.\n\n" +
-				"   chaosctl cluster up --nodes 3 --state cluster.json\n" +
+			Usage: "run the demo cluster behind a fault plane in the foreground until Ctrl-C",
+			Description: "Starts every member as a child process of this binary behind an embedded fault plane\n" +
+				"(toxiproxy: one proxy per link client→member, g*→n*, n*→n*), waits until all are ready,\n" +
+				"prints their addresses and serves until SIGINT or SIGTERM; then it reverts every live\n" +
+				"fault and stops the members. The printed ADDRESS of each member passes through the fault\n" +
+				"plane and takes consecutive ports from --base-port (gateways first, then store nodes);\n" +
+				"the members themselves listen on free ports (LISTEN).\n\n" +
+				"The cluster registers in the state directory as cluster/NAME.json (mode 0600: control\n" +
+				"address and token, removed on exit), where `chaosctl inject`, `heal` and `status` find\n" +
+				"it. Without --name it is \"default\", or default-2, default-3, ... when that one runs\n" +
+				"already; an explicit --name that is taken is an error. Every fault is journalled in the\n" +
+				"ledger, so `chaosctl recover` cleans up after a SIGKILL.\n\n" +
+				"   chaosctl cluster up --nodes 3\n" +
 				"   curl -X PUT --data-binary world http://127.0.0.1:7100/kv/hello\n" +
-				"   curl http://127.0.0.1:7100/kv/hello",
+				"   chaosctl inject latency --nodes g1 --delay 200ms --ttl 2m\n" +
+				"   chaosctl status\n" +
+				"   chaosctl heal --all",
 			Flags: []cli.Flag{
 				&cli.IntFlag{Name: "nodes", Value: demo.DefaultNodes, Usage: "store nodes n1..nN"},
 				&cli.IntFlag{Name: "gateways", Value: demo.DefaultGateways, Usage: "gateways g1..gG"},
@@ -49,7 +58,9 @@ func clusterCommand(e *env) *cli.Command {
 				&cli.StringFlag{Name: "cache", Value: "none", Usage: "gateway cache policy: none, lru, arc, 2q"},
 				&cli.StringFlag{Name: "write-mode", Value: demo.WriteInvalidate, Usage: "gateway cache write mode: invalidate, through, behind"},
 				&cli.Float64Flag{Name: "rate-limit", Usage: "requests/s per gateway, 0 = off"},
-				&cli.StringFlag{Name: "state", Usage: "write a JSON state file here once every member is ready (mode 0600)"},
+				&cli.StringFlag{Name: "state", Usage: "also write the JSON state file here once every member is ready (mode 0600)"},
+				&cli.StringFlag{Name: "state-dir", EnvVars: []string{injectors.EnvStateDir}, Usage: "state directory: the cluster registers in cluster/NAME.json there, and journals faults in its ledger (default: the user's state directory)"},
+				&cli.StringFlag{Name: "name", Value: defaultClusterName, Usage: "the cluster's name for inject, heal and status (--cluster); unset and taken: NAME-2, NAME-3, ...; set and taken: an error"},
 			},
 			Action: func(c *cli.Context) error { return clusterUp(c, e) },
 		}},
@@ -89,18 +100,35 @@ func clusterSpecFromFlags(c *cli.Context) (demo.ClusterSpec, error) {
 	return s, nil
 }
 
-func clusterUp(c *cli.Context, e *env) error {
+func clusterUp(c *cli.Context, e *env) (err error) {
 	if c.NArg() > 0 {
 		return usageError(fmt.Errorf("cluster up takes no arguments; got %q", c.Args().Slice()))
 	}
-	spec, err := clusterSpecFromFlags(c)
-	if err != nil {
-		return usageError(err)
+	spec, serr := clusterSpecFromFlags(c)
+	if serr != nil {
+		return usageError(serr)
 	}
+	ids := spec.MemberIDs()
 	base := c.Int("base-port")
-	if base < 0 || base+len(spec.MemberIDs()) > 65535 {
-		return usageError(fmt.Errorf("--base-port %d: must be 0 (free ports) or leave room for %d ports below 65536", base, len(spec.MemberIDs())))
+	if base < 0 || base+len(ids) > 65535 {
+		return usageError(fmt.Errorf("--base-port %d: must be 0 (free ports) or leave room for %d ports below 65536", base, len(ids)))
 	}
+	stateDir := c.String("state-dir")
+	if stateDir == "" {
+		if stateDir, err = injectors.StateDir(); err != nil {
+			return withCode(exitEnvironment, err)
+		}
+	}
+	claim, err := claimClusterName(stateDir, c.String("name"), c.IsSet("name"))
+	if err != nil {
+		return err
+	}
+	defer claim.release()
+	log := e.log.WithFields(logrus.Fields{"component": "cluster", "cluster": claim.name})
+	if claim.name != c.String("name") {
+		log.Warnf("a cluster named %s is already running; this one is %s (inject, heal, status: --cluster %s)", c.String("name"), claim.name, claim.name)
+	}
+
 	dir := c.String("data-dir")
 	keep := dir != ""
 	if !keep {
@@ -109,80 +137,120 @@ func clusterUp(c *cli.Context, e *env) error {
 		}
 		defer os.RemoveAll(dir)
 	}
-	log := e.log.WithField("component", "cluster")
+	run := "cluster-" + claim.name + "-" + time.Now().UTC().Format("20060102T150405Z") + "-" + process.NewToken()[:6]
+	ledger, err := injectors.CreateLedger(stateDir, injectors.RunInfo{Run: run, Runtime: "process", Dir: dir, TempDir: !keep, PlaneEmbedded: true})
+	if err != nil {
+		return withCode(exitEnvironment, err)
+	}
+	// Without an end record the run stays recoverable; End is written once
+	// every fault is reverted and every member stopped.
+	defer ledger.Close()
 
 	ctx, stop := signal.NotifyContext(c.Context, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	start := time.Now()
-	cl, err := process.Start(ctx, spec, process.Options{
-		BasePort: base,
-		Dir:      dir,
-		Log:      log,
-		LogLevel: c.String("log-level"),
+	ports := map[string]int{}
+	for i, id := range ids {
+		ports[id] = 0
+		if base != 0 {
+			ports[id] = base + i
+		}
+	}
+	target, err := targets.StartProcessDemo(ctx, spec, targets.ProcessOptions{
+		Run:         run,
+		Dir:         dir,
+		Log:         log,
+		LogLevel:    c.String("log-level"),
+		OnStarted:   ledger.OnStarted,
+		ClientPorts: ports,
 	})
 	if err != nil {
+		_ = ledger.End(injectors.OutcomeCompleted)
 		return err
 	}
+	if err := ledger.Plane(target.Plane().URL(), true); err != nil {
+		log.WithError(err).Warn("ledger: cannot record the fault plane")
+	}
+	tracker := injectors.NewTracker(injectors.DefaultRegistry(), target, ledger, log.WithField("component", "injectors"))
+	top := clusterTopology{members: ids, nodes: spec.NodeIDs(), links: target.Plane().Links()}
+	faults := newFaultManager(tracker, target, top, log.WithField("component", "faults"))
 	defer func() {
+		// Faults first, then members, then the proxies: nothing stays paused,
+		// stopped or cut.
+		cleanup, cancel := context.WithTimeout(context.Background(), 2*faultOpTimeout)
+		defer cancel()
+		if n := len(faults.list().Faults); n > 0 {
+			log.WithField("faults", n).Info("reverting live faults")
+		}
+		revertErr := faults.shutdown(cleanup)
 		log.Info("stopping members")
-		_ = cl.Stop(context.Background())
+		_ = target.Close(cleanup)
+		if revertErr != nil {
+			// The ledger stays open (no end record): `chaosctl recover` finishes.
+			if err == nil {
+				err = withCode(exitEnvironment, fmt.Errorf("some faults could not be reverted and may remain (run `chaosctl recover`): %w", revertErr))
+			}
+			return
+		}
+		if lerr := ledger.End(injectors.OutcomeCompleted); lerr != nil {
+			log.WithError(lerr).Warn("ledger: cannot close the run")
+		}
 	}()
 
-	control, closeControl, err := serveControl(cl, log)
+	control := &controlServer{name: claim.name, token: process.NewToken(), target: target, faults: faults, log: log}
+	controlAddr, closeControl, err := control.serve()
 	if err != nil {
 		return err
 	}
-	defer closeControl()
+	defer closeControl() // before the faults are reverted: no new ones meanwhile
+
+	st := clusterState{
+		Name: claim.name, Control: controlAddr, Token: control.token, Dir: dir, PID: os.Getpid(),
+		Run: run, Ledger: ledger.Path(), Started: start.UTC(), Links: top.links,
+		Gateways: []stateMember{}, Nodes: []stateMember{},
+	}
+	for _, m := range control.members() {
+		sm := stateMember{ID: m.ID, Addr: m.Addr, Listen: m.Listen, PID: m.PID}
+		if m.Role == demo.RoleGateway {
+			st.Gateways = append(st.Gateways, sm)
+		} else {
+			st.Nodes = append(st.Nodes, sm)
+		}
+	}
+	if err := writeClusterState(claim.statePath, st); err != nil {
+		return withCode(exitEnvironment, err)
+	}
 	if path := c.String("state"); path != "" {
-		if err := process.WriteState(path, cl.State(control)); err != nil {
-			return err
+		if err := writeClusterState(path, st); err != nil {
+			return withCode(exitEnvironment, err)
 		}
 		defer os.Remove(path)
 	}
-	printMembers(e, cl, time.Since(start))
-	log.WithFields(logrus.Fields{"dir": dir, "control": control}).Info("cluster ready; Ctrl-C stops it")
+	printMembers(e, target, control.members(), claim.name, time.Since(start))
+	log.WithFields(logrus.Fields{"dir": dir, "control": controlAddr, "state": claim.statePath}).Info("cluster ready; Ctrl-C stops it")
 
 	<-ctx.Done()
 	return nil
 }
 
-func printMembers(e *env, cl *process.Cluster, took time.Duration) {
+func printMembers(e *env, target *targets.ProcessDemo, members []memberStatus, name string, took time.Duration) {
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "MEMBER\tROLE\tADDRESS\tPID\tLOG")
-	for _, m := range cl.Members() {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", m.ID, m.Role, m.Addr, m.PID, m.Log)
+	fmt.Fprintln(tw, "MEMBER\tROLE\tADDRESS\tLISTEN\tPID\tLOG")
+	for _, m := range members {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", m.ID, m.Role, m.Addr, m.Listen, m.PID, m.Log)
 	}
 	_ = tw.Flush()
-	s := cl.Spec()
-	fmt.Fprintf(e.stdout, "\n%d store nodes (%s, n=%d w=%d r=%d, %s), %d gateways, ready in %s\n",
-		s.Nodes, s.Consistency, s.Replication.N, s.Replication.W, s.Replication.R, s.Persistence,
+	s := target.Cluster().Spec()
+	fmt.Fprintf(e.stdout, "\ncluster %s: %d store nodes (%s, n=%d w=%d r=%d, %s), %d gateways, ready in %s\n",
+		name, s.Nodes, s.Consistency, s.Replication.N, s.Replication.W, s.Replication.R, s.Persistence,
 		s.Gateways, took.Round(time.Millisecond))
-	if gw := cl.Addrs(demo.RoleGateway); len(gw) > 0 {
-		fmt.Fprintf(e.stdout, "try:  curl -X PUT --data-binary world http://%s/kv/hello\n", gw[0])
-		fmt.Fprintf(e.stdout, "      curl http://%s/kv/hello\n", gw[0])
-	}
-}
-
-// serveControl serves the cluster's control API on a free loopback port: for
-// now GET /v1/status (members, pids, running/paused), bearer-token protected.
-func serveControl(cl *process.Cluster, log *logrus.Entry) (addr string, closeFn func(), err error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", nil, fmt.Errorf("control API: %w", err)
-	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /v1/status", func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Authorization") != "Bearer "+cl.Token() {
-			http.Error(w, "missing or wrong bearer token", http.StatusUnauthorized)
-			return
+	fmt.Fprintln(e.stdout, "ADDRESS passes through the fault plane (what `chaosctl inject` acts on); LISTEN is the member itself.")
+	for _, m := range members {
+		if m.Role == demo.RoleGateway {
+			fmt.Fprintf(e.stdout, "try:  curl -X PUT --data-binary world http://%s/kv/hello\n", m.Addr)
+			fmt.Fprintf(e.stdout, "      curl http://%s/kv/hello\n", m.Addr)
+			fmt.Fprintf(e.stdout, "      chaosctl inject latency --nodes %s --delay 200ms --ttl 1m\n", m.ID)
+			break
 		}
-		writeJSON(w, cl.Members())
-	})
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.WithError(err).Warn("control API stopped")
-		}
-	}()
-	return ln.Addr().String(), func() { _ = srv.Close() }, nil
+	}
 }

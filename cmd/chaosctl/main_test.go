@@ -30,6 +30,13 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binary = filepath.Join(dir, "chaosctl")
+	// Every chaosctl the tests start keeps its ledgers and cluster files
+	// here, never in the user's state directory (tests that need their own
+	// pass --state-dir).
+	if err := os.Setenv("CHAOSCTL_STATE_DIR", filepath.Join(dir, "state")); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
 	// Static, as `make build` makes it: the docker runtime puts this very
 	// binary in its FROM-scratch image.
 	build := exec.Command("go", "build", "-o", binary, ".")

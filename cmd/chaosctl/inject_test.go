@@ -1,0 +1,488 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/chaosctl/chaosctl/injectors"
+)
+
+// runIn runs chaosctl with CHAOSCTL_STATE_DIR set to stateDir.
+func runIn(t *testing.T, stateDir string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	cmd.Env = append(os.Environ(), injectors.EnvStateDir+"="+stateDir)
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err := cmd.Run()
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &ee):
+		code = ee.ExitCode()
+	default:
+		t.Fatalf("run chaosctl %v: %v", args, err)
+	}
+	return o.String(), e.String(), code
+}
+
+// mustRun runs chaosctl and fails unless it exits 0.
+func mustRun(t *testing.T, stateDir string, args ...string) string {
+	t.Helper()
+	out, errOut, code := runIn(t, stateDir, args...)
+	if code != 0 {
+		t.Fatalf("chaosctl %v: exit %d\nstdout:\n%s\nstderr:\n%s", args, code, out, errOut)
+	}
+	return out
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("not within %s: %s", within, what)
+		}
+		time.Sleep(20 * time.Millisecond) // polling a condition with a deadline
+	}
+}
+
+// syncBuffer is a bytes.Buffer a running process writes to while the test
+// reads it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// liveCluster is a `chaosctl cluster up` started by a test.
+type liveCluster struct {
+	cmd      *exec.Cmd
+	exited   chan struct{} // closed once cmd was waited for
+	out      *syncBuffer
+	stateDir string
+	dataDir  string
+	st       clusterState
+}
+
+func startLiveCluster(t *testing.T, args ...string) *liveCluster {
+	t.Helper()
+	lc := &liveCluster{stateDir: filepath.Join(t.TempDir(), "state"), dataDir: filepath.Join(t.TempDir(), "data"), out: &syncBuffer{}}
+	if !slices.Contains(args, "--base-port") {
+		args = append([]string{"--base-port", "0"}, args...)
+	}
+	lc.cmd = exec.Command(binary, append([]string{"cluster", "up", "--data-dir", lc.dataDir}, args...)...)
+	lc.cmd.Env = append(os.Environ(), injectors.EnvStateDir+"="+lc.stateDir)
+	lc.cmd.Stdout, lc.cmd.Stderr = lc.out, lc.out
+	if err := lc.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() {
+		_ = lc.cmd.Wait()
+		close(exited)
+	}()
+	lc.exited = exited
+	t.Cleanup(func() {
+		_ = lc.cmd.Process.Kill()
+		<-exited
+	})
+	path := filepath.Join(lc.stateDir, "cluster", defaultClusterName+".json")
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		st, err := readClusterState(path)
+		if err == nil {
+			lc.st = st
+			break
+		}
+		select {
+		case <-exited:
+			t.Fatalf("cluster up exited before it was ready: %v\n%s", lc.cmd.ProcessState, lc.out)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("cluster up did not write %s within 20s:\n%s", path, lc.out)
+		}
+		time.Sleep(20 * time.Millisecond) // polling a condition with a deadline
+	}
+	fi, err := os.Stat(path)
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("state file %s: mode %v (err %v), want 0600: it holds the control token", path, fi.Mode(), err)
+	}
+	return lc
+}
+
+func (lc *liveCluster) member(t *testing.T, id string) stateMember {
+	t.Helper()
+	for _, m := range append(slices.Clone(lc.st.Gateways), lc.st.Nodes...) {
+		if m.ID == id {
+			return m
+		}
+	}
+	t.Fatalf("no member %s in the state file", id)
+	return stateMember{}
+}
+
+func (lc *liveCluster) status(t *testing.T) statusView {
+	t.Helper()
+	var sv statusView
+	if err := json.Unmarshal([]byte(mustRun(t, lc.stateDir, "status", "--json")), &sv); err != nil {
+		t.Fatalf("status --json: %v", err)
+	}
+	return sv
+}
+
+func faultNames(vs []faultView) []string {
+	var out []string
+	for _, v := range vs {
+		out = append(out, v.Name)
+	}
+	return out
+}
+
+// get reads key through addr and returns the status (0 when the request
+// failed) and how long it took.
+func get(c *http.Client, addr, key string) (int, time.Duration) {
+	start := time.Now()
+	resp, err := c.Get("http://" + addr + "/kv/" + key)
+	if err != nil {
+		return 0, time.Since(start)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode, time.Since(start)
+}
+
+// fastestGet is the quickest of n successful reads (0 when one failed).
+func fastestGet(c *http.Client, addr, key string, n int) time.Duration {
+	best := time.Duration(0)
+	for range n {
+		code, took := get(c, addr, key)
+		if code != http.StatusOK {
+			return 0
+		}
+		if best == 0 || took < best {
+			best = took
+		}
+	}
+	return best
+}
+
+func TestInjectHealStatusAgainstClusterUp(t *testing.T) {
+	stateFile := filepath.Join(t.TempDir(), "cluster.json")
+	lc := startLiveCluster(t, "--nodes", "3", "--gateways", "1", "--state", stateFile)
+	dir := lc.stateDir
+	g1 := lc.member(t, "g1").Addr
+	client := &http.Client{Timeout: 3 * time.Second}
+	defer client.CloseIdleConnections()
+
+	req, _ := http.NewRequest(http.MethodPut, "http://"+g1+"/kv/hello", strings.NewReader("world"))
+	resp, err := client.Do(req)
+	if err != nil || resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("PUT through the advertised gateway address %s: %v %v", g1, resp, err)
+	}
+	resp.Body.Close()
+	baseline := fastestGet(client, g1, "hello", 5)
+	if baseline == 0 {
+		t.Fatal("GET hello fails before any fault")
+	}
+
+	t.Run("control API is on loopback and needs the token", func(t *testing.T) {
+		if host, _, _ := strings.Cut(lc.st.Control, ":"); host != "127.0.0.1" {
+			t.Fatalf("control API listens on %s, want 127.0.0.1", lc.st.Control)
+		}
+		resp, err := client.Get("http://" + lc.st.Control + "/v1/faults")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("GET /v1/faults without the token: %d, want 401", resp.StatusCode)
+		}
+		// --state FILE names the same cluster, found without the state directory.
+		out, stderr, code := runIn(t, filepath.Join(t.TempDir(), "elsewhere"), "status", "--state", stateFile)
+		if code != 0 || !strings.Contains(out, "cluster "+defaultClusterName) {
+			t.Fatalf("status --state %s: exit %d\n%s%s", stateFile, code, out, stderr)
+		}
+	})
+
+	t.Run("latency adds delay", func(t *testing.T) {
+		out := mustRun(t, dir, "inject", "latency", "--links", "client>g1", "--delay", "300ms", "--name", "slow")
+		if !strings.Contains(out, "applied slow") || !strings.Contains(out, "expires") {
+			t.Fatalf("inject output does not say what was applied and when it expires:\n%s", out)
+		}
+		slow := fastestGet(client, g1, "hello", 3)
+		if slow < baseline+250*time.Millisecond {
+			t.Fatalf("GET with 300ms latency took %s (baseline %s)", slow, baseline)
+		}
+		t.Logf("GET: %s without, %s with 300ms latency on client>g1", baseline, slow)
+	})
+
+	t.Run("reject partition cuts g1 off the nodes", func(t *testing.T) {
+		mustRun(t, dir, "inject", "partition", "--groups", "g1|n1,n2,n3", "--behavior", "reject", "--name", "cut")
+		code, _ := get(client, g1, "hello")
+		if code == http.StatusOK {
+			t.Fatalf("GET through g1 succeeded while g1 is cut off every store node")
+		}
+	})
+
+	t.Run("status lists live faults with remaining time", func(t *testing.T) {
+		out := mustRun(t, dir, "status")
+		for _, want := range []string{"REMAINING", "slow", "cut", "latency", "partition (reject)", "running"} {
+			if !strings.Contains(out, want) {
+				t.Fatalf("status lacks %q:\n%s", want, out)
+			}
+		}
+		sv := lc.status(t)
+		if got := faultNames(sv.Faults); !slices.Equal(got, []string{"slow", "cut"}) {
+			t.Fatalf("live faults %v, want [slow cut]", got)
+		}
+		for _, f := range sv.Faults {
+			if f.RemainingSeconds <= 0 || f.RemainingSeconds > DefaultFaultTTL.Seconds() || !f.Expires.After(f.Applied) {
+				t.Fatalf("fault %s: remaining %gs, applied %s, expires %s", f.Name, f.RemainingSeconds, f.Applied, f.Expires)
+			}
+		}
+		if cut := sv.Faults[1]; len(cut.Links) != 3 {
+			t.Fatalf("partition g1|n1,n2,n3 cuts links %v, want g1>n1, g1>n2, g1>n3", cut.Links)
+		}
+	})
+
+	t.Run("heal one", func(t *testing.T) {
+		out := mustRun(t, dir, "heal", "cut")
+		if !strings.Contains(out, "reverted cut") {
+			t.Fatalf("heal output:\n%s", out)
+		}
+		waitFor(t, 10*time.Second, "GET through g1 answers again after heal cut", func() bool {
+			code, _ := get(client, g1, "hello")
+			return code == http.StatusOK
+		})
+		if got := faultNames(lc.status(t).Faults); !slices.Equal(got, []string{"slow"}) {
+			t.Fatalf("live faults after heal cut: %v, want [slow]", got)
+		}
+		mustRun(t, dir, "heal", "slow")
+		waitFor(t, 10*time.Second, "GET is fast again after heal slow", func() bool {
+			d := fastestGet(client, g1, "hello", 3)
+			return d > 0 && d < baseline+150*time.Millisecond
+		})
+	})
+
+	t.Run("pause expires by itself", func(t *testing.T) {
+		n1 := lc.member(t, "n1")
+		short := &http.Client{Timeout: 300 * time.Millisecond}
+		defer short.CloseIdleConnections()
+		const ttl = 2 * time.Second
+		mustRun(t, dir, "inject", "pause", "--nodes", "n1", "--ttl", ttl.String(), "--name", "nap")
+		injected := time.Now()
+		if code, _ := get(short, n1.Listen, "hello"); code != 0 && time.Since(injected) < ttl-500*time.Millisecond {
+			t.Fatalf("paused n1 answered %d", code)
+		}
+		waitFor(t, 15*time.Second, "the pause expires: n1 answers again and status no longer lists it", func() bool {
+			if code, _ := get(short, n1.Addr, "hello"); code != http.StatusOK {
+				return false
+			}
+			sv := lc.status(t)
+			return len(sv.Faults) == 0 && slices.ContainsFunc(sv.Ended, func(v faultView) bool {
+				return v.Name == "nap" && v.EndReason == endExpired
+			})
+		})
+		if took := time.Since(injected); took < ttl-100*time.Millisecond {
+			t.Fatalf("the pause reverted after %s, before its TTL %s", took, ttl)
+		}
+	})
+
+	t.Run("heal all", func(t *testing.T) {
+		mustRun(t, dir, "inject", "blackhole", "--nodes", "n3")
+		mustRun(t, dir, "inject", "bandwidth", "--links", "g1>n2", "--rate", "64KiB/s")
+		mustRun(t, dir, "inject", "clockSkew", "--nodes", "n2", "--offset", "-2s")
+		if got := faultNames(lc.status(t).Faults); !slices.Equal(got, []string{"blackhole-1", "bandwidth-1", "clockSkew-1"}) {
+			t.Fatalf("live faults %v", got)
+		}
+		out := mustRun(t, dir, "heal", "--all")
+		for _, name := range []string{"blackhole-1", "bandwidth-1", "clockSkew-1"} {
+			if !strings.Contains(out, "reverted "+name) {
+				t.Fatalf("heal --all does not say it reverted %s:\n%s", name, out)
+			}
+		}
+		if got := lc.status(t).Faults; len(got) != 0 {
+			t.Fatalf("live faults after heal --all: %v", faultNames(got))
+		}
+		waitFor(t, 10*time.Second, "GET through g1 answers after heal --all", func() bool {
+			code, _ := get(client, g1, "hello")
+			return code == http.StatusOK
+		})
+	})
+
+	t.Run("bad input exits 2 and applies nothing", func(t *testing.T) {
+		cases := []struct {
+			args []string
+			want string
+		}{
+			{[]string{"inject", "latency", "--nodes", "n9", "--delay", "10ms"}, `"n9": no such member`},
+			{[]string{"inject", "latency", "--nodes", "n1"}, "delay"},
+			{[]string{"inject", "latency", "--nodes", "n1", "--delay", "10"}, "add a unit"},
+			{[]string{"inject", "latency", "--nodes", "n1", "--delay", "10ms", "--ttl", "soon"}, "--ttl"},
+			{[]string{"inject", "partition", "--behavior", "reject"}, "give exactly one of groups"},
+			{[]string{"inject", "partition", "--groups", "n1|n7"}, `"n7"`},
+			{[]string{"inject", "partition", "--links", "n1>g1"}, "no such link"},
+			{[]string{"inject", "pause"}, "--nodes"},
+			{[]string{"inject", "crash", "--nodes", "n1", "--delay", "5ms"}, "delay applies to latency only"},
+			{[]string{"inject", "bandwidth", "--nodes", "n1", "--rate", "fast"}, "--rate"},
+			{[]string{"inject", "corrupt", "--nodes", "g1", "--count", "1"}, `"g1": no such member`},
+			{[]string{"inject", "warp", "--nodes", "n1"}, "allowed are partition"},
+			{[]string{"inject"}, "needs a fault KIND"},
+			{[]string{"heal", "nope"}, `"nope"`},
+			{[]string{"heal"}, "--all"},
+		}
+		for _, tc := range cases {
+			_, stderr, code := runIn(t, dir, tc.args...)
+			if code != 2 || !strings.Contains(stderr, tc.want) {
+				t.Errorf("chaosctl %v: exit %d, want 2 with %q; stderr:\n%s", tc.args, code, tc.want, stderr)
+			}
+		}
+		if got := lc.status(t).Faults; len(got) != 0 {
+			t.Fatalf("bad input applied faults: %v", faultNames(got))
+		}
+	})
+
+	t.Run("a second cluster up under a taken name exits 2", func(t *testing.T) {
+		marker := filepath.Join(t.TempDir(), "second")
+		_, stderr, code := runIn(t, dir, "cluster", "up", "--name", defaultClusterName, "--base-port", "0", "--data-dir", marker)
+		if code != 2 || !strings.Contains(stderr, "already running") || !strings.Contains(stderr, "--name") {
+			t.Fatalf("exit %d, want 2 saying how to proceed; stderr:\n%s", code, stderr)
+		}
+		noMembersLeft(t, marker)
+		if _, err := readClusterState(filepath.Join(dir, "cluster", defaultClusterName+".json")); err != nil {
+			t.Fatalf("the first cluster's state file was clobbered: %v", err)
+		}
+	})
+
+	t.Run("SIGTERM reverts live faults and stops every member", func(t *testing.T) {
+		mustRun(t, dir, "inject", "pause", "--nodes", "n2", "--name", "frozen")
+		if err := lc.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		<-lc.exited
+		if !lc.cmd.ProcessState.Success() {
+			t.Fatalf("cluster up after SIGTERM: %v\n%s", lc.cmd.ProcessState, lc.out)
+		}
+		for _, m := range append(slices.Clone(lc.st.Gateways), lc.st.Nodes...) {
+			if syscall.Kill(m.PID, 0) == nil {
+				t.Errorf("member %s (pid %d) still alive after SIGTERM", m.ID, m.PID)
+			}
+		}
+		noMembersLeft(t, lc.dataDir)
+		recs, err := injectors.ReadLedger(lc.st.Ledger)
+		if err != nil {
+			t.Fatal(err)
+		}
+		reverted, ended := -1, -1
+		for i, r := range recs {
+			if r.Type == injectors.RecordFaultReverted && r.FaultName == "frozen" {
+				reverted = i
+			}
+			if r.Type == injectors.RecordRunEnd {
+				ended = i
+			}
+		}
+		if reverted < 0 || ended < reverted {
+			t.Fatalf("ledger %s: fault frozen reverted at record %d, run end at %d", lc.st.Ledger, reverted, ended)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "cluster", defaultClusterName+".json")); !os.IsNotExist(err) {
+			t.Fatalf("the state file outlived cluster up: %v", err)
+		}
+	})
+
+	t.Run("no cluster exits 5", func(t *testing.T) {
+		_, stderr, code := runIn(t, dir, "inject", "pause", "--nodes", "n1")
+		if code != 5 || !strings.Contains(stderr, "chaosctl cluster up") {
+			t.Fatalf("exit %d, want 5 saying to start `chaosctl cluster up`; stderr:\n%s", code, stderr)
+		}
+	})
+}
+
+func TestInjectWithoutClusterExits5(t *testing.T) {
+	empty := filepath.Join(t.TempDir(), "state")
+	for _, args := range [][]string{
+		{"inject", "pause", "--nodes", "n1"},
+		{"status"},
+		{"heal", "--all"},
+		{"inject", "pause", "--nodes", "n1", "--state", filepath.Join(empty, "missing.json")},
+	} {
+		_, stderr, code := runIn(t, empty, args...)
+		if code != 5 || !strings.Contains(stderr, "chaosctl cluster up") {
+			t.Errorf("chaosctl %v: exit %d, want 5 saying to start `chaosctl cluster up`; stderr:\n%s", args, code, stderr)
+		}
+	}
+	// Bad input is reported before the cluster is looked for.
+	_, stderr, code := runIn(t, empty, "inject", "latency", "--delay", "soon")
+	if code != 2 || !strings.Contains(stderr, "--delay") {
+		t.Errorf("exit %d, want 2; stderr:\n%s", code, stderr)
+	}
+}
+
+func TestRecoverAfterKilledClusterUpRevertsImperativeFaults(t *testing.T) {
+	lc := startLiveCluster(t, "--nodes", "2", "--gateways", "0")
+	mustRun(t, lc.stateDir, "inject", "pause", "--nodes", "n1", "--name", "left-paused")
+	if err := lc.cmd.Process.Kill(); err != nil { // SIGKILL: no chance to revert
+		t.Fatal(err)
+	}
+	<-lc.exited
+	out := mustRun(t, lc.stateDir, "recover")
+	if !strings.Contains(out, "faults left applied: left-paused") || !strings.Contains(out, "recovered") {
+		t.Fatalf("recover after a killed cluster up:\n%s", out)
+	}
+	noMembersLeft(t, lc.dataDir)
+	// The name is free again: a new cluster up takes it.
+	_, stderr, code := runIn(t, lc.stateDir, "inject", "pause", "--nodes", "n1")
+	if code != 5 || !strings.Contains(stderr, "chaosctl cluster up") {
+		t.Fatalf("inject after the cluster was killed: exit %d, want 5; stderr:\n%s", code, stderr)
+	}
+}
+
+func TestClusterUpAdvertisesBasePortsThroughTheFaultPlane(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	if base+3 > 65535 {
+		t.Skip("no room above the free port")
+	}
+	lc := startLiveCluster(t, "--nodes", "2", "--gateways", "1", "--base-port", strconv.Itoa(base))
+	for i, id := range []string{"g1", "n1", "n2"} {
+		m := lc.member(t, id)
+		if want := net.JoinHostPort("127.0.0.1", strconv.Itoa(base+i)); m.Addr != want || m.Listen == m.Addr {
+			t.Fatalf("%s: advertised %s (listens on %s), want %s through the fault plane", id, m.Addr, m.Listen, want)
+		}
+	}
+	if !strings.Contains(lc.out.String(), "http://"+net.JoinHostPort("127.0.0.1", strconv.Itoa(base))+"/kv/hello") {
+		t.Fatalf("cluster up does not print g1's advertised address:\n%s", lc.out)
+	}
+}
