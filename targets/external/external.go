@@ -1,7 +1,6 @@
 package external
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -26,6 +25,7 @@ import (
 	"github.com/chaosctl/chaosctl/targets"
 	"github.com/chaosctl/chaosctl/targets/docker"
 	"github.com/chaosctl/chaosctl/targets/faultplane"
+	"github.com/chaosctl/chaosctl/targets/process"
 )
 
 // Spec is the user's services: members chaosctl starts or finds, and the
@@ -500,31 +500,10 @@ func (t *Target) Pause(ctx context.Context, name string) error {
 	t.mu.Lock()
 	pid := m.cmd.Process.Pid
 	t.mu.Unlock()
-	deadline := time.Now().Add(2 * time.Second)
-	for procState(pid) != 'T' {
-		if time.Now().After(deadline) {
-			return fmt.Errorf("pause %s: pid %d is not stopped 2s after SIGSTOP", name, pid)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(time.Millisecond):
-		}
+	if err := process.WaitStopped(ctx, pid, 2*time.Second); err != nil {
+		return fmt.Errorf("pause %s: %w", name, err)
 	}
 	return nil
-}
-
-// procState is the state letter of /proc/PID/stat (R, S, T, Z, ...), or 0.
-func procState(pid int) byte {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 0
-	}
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 || i+2 >= len(b) {
-		return 0
-	}
-	return b[i+2]
 }
 
 // Resume implements targets.Target; a member that is gone is left alone.

@@ -450,8 +450,18 @@ func (c *Cluster) Kill(ctx context.Context, id string) error {
 	return c.waitExit(ctx, id)
 }
 
-// Pause freezes a member with SIGSTOP.
-func (c *Cluster) Pause(id string) error { return c.Signal(id, syscall.SIGSTOP) }
+// Pause freezes a member with SIGSTOP and returns once it is stopped, so the
+// fault is in force when the caller goes on.
+func (c *Cluster) Pause(id string) error {
+	if err := c.Signal(id, syscall.SIGSTOP); err != nil {
+		return err
+	}
+	info, ok := c.Member(id)
+	if !ok {
+		return fmt.Errorf("pause %s: no such member", id)
+	}
+	return WaitStopped(context.Background(), info.PID, 2*time.Second)
+}
 
 // Resume thaws a paused member with SIGCONT.
 func (c *Cluster) Resume(id string) error { return c.Signal(id, syscall.SIGCONT) }
