@@ -52,6 +52,43 @@ func imageCommand(e *env) *cli.Command {
 				_, err = fmt.Fprintf(e.stdout, "%s %s\n", ref, state)
 				return err
 			},
+		}, {
+			Name:  "prune",
+			Usage: "remove the images chaosctl built, but this version's and those in use",
+			Description: "Development builds get an image per binary (chaosctl:dev-<hash>); this removes every\n" +
+				"image labelled io.chaosctl.image except this chaosctl's own and those a container\n" +
+				"still uses. Images chaosctl did not build are never touched.",
+			Flags: []cli.Flag{
+				&cli.BoolFlag{Name: "all", Usage: "remove this version's image too"},
+			},
+			Action: func(c *cli.Context) error {
+				cli, err := docker.Connect(c.Context)
+				if err != nil {
+					return withCode(exitEnvironment, err)
+				}
+				defer cli.Close()
+				keep := ""
+				if !c.Bool("all") {
+					exe, err := os.Executable()
+					if err != nil {
+						return withCode(exitEnvironment, err)
+					}
+					if keep, err = docker.ImageRefFor(exe, chaosctlVersion()); err != nil {
+						return withCode(exitEnvironment, err)
+					}
+				}
+				removed, err := docker.PruneImages(c.Context, cli, keep, docker.ImageRepo+":")
+				for _, r := range removed {
+					fmt.Fprintf(e.stdout, "removed %s\n", r)
+				}
+				if len(removed) == 0 {
+					fmt.Fprintln(e.stdout, "no image to remove")
+				}
+				if err != nil {
+					return withCode(exitEnvironment, err)
+				}
+				return nil
+			},
 		}},
 	}
 }

@@ -13,10 +13,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/docker/docker/api/types/build"
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/client"
 )
 
@@ -193,4 +197,43 @@ func BuildImage(ctx context.Context, cli *client.Client, binary, ref string) err
 		return fmt.Errorf("build image %s: not present after the build: %w", ref, err)
 	}
 	return nil
+}
+
+// PruneImages removes the images chaosctl built (labelled io.chaosctl.image)
+// whose tag starts with prefix ("" or ImageRepo+":" for all), other than
+// keep, skipping those a container still uses, and returns the references it
+// removed. Images without the label are never touched.
+func PruneImages(ctx context.Context, cli *client.Client, keep, prefix string) ([]string, error) {
+	imgs, err := cli.ImageList(ctx, image.ListOptions{Filters: filters.NewArgs(filters.Arg("label", LabelImage))})
+	if err != nil {
+		return nil, fmt.Errorf("list chaosctl images: %w", err)
+	}
+	inUse := map[string]bool{}
+	cs, err := cli.ContainerList(ctx, container.ListOptions{All: true})
+	if err != nil {
+		return nil, fmt.Errorf("list containers: %w", err)
+	}
+	for _, c := range cs {
+		inUse[c.ImageID] = true
+	}
+	var removed []string
+	var errs []error
+	for _, img := range imgs {
+		if _, ok := img.Labels[LabelImage]; !ok || inUse[img.ID] || slices.Contains(img.RepoTags, keep) {
+			continue
+		}
+		if prefix != "" && !slices.ContainsFunc(img.RepoTags, func(tag string) bool { return strings.HasPrefix(tag, prefix) }) {
+			continue
+		}
+		name := img.ID
+		if len(img.RepoTags) > 0 {
+			name = img.RepoTags[0]
+		}
+		if _, err := cli.ImageRemove(ctx, img.ID, image.RemoveOptions{Force: true, PruneChildren: true}); err != nil && !client.IsErrNotFound(err) {
+			errs = append(errs, fmt.Errorf("remove image %s: %w", name, err))
+			continue
+		}
+		removed = append(removed, name)
+	}
+	return removed, errors.Join(errs...)
 }

@@ -129,3 +129,53 @@ func TestCheckStaticFollowsTheELFInterpreter(t *testing.T) {
 		}
 	}
 }
+
+func TestPruneImagesRemovesOnlyUnusedChaosctlImages(t *testing.T) {
+	cli := engine(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	bin := sharedBinary(t)
+	stamp := fmt.Sprintf("prunetest-%d", time.Now().UnixNano())
+	var refs []string
+	for _, v := range []string{"old", "used", "current"} {
+		ref := docker.ImageRef(stamp + "-" + v)
+		if err := docker.BuildImage(ctx, cli, bin, ref); err != nil {
+			t.Fatal(err)
+		}
+		refs = append(refs, ref)
+	}
+	t.Cleanup(func() {
+		for _, r := range refs {
+			_, _ = cli.ImageRemove(context.Background(), r, image.RemoveOptions{Force: true, PruneChildren: true})
+		}
+	})
+	// Each tag is its own image (the label names the tag). "used" has a
+	// container, "current" is kept: only "old" goes.
+	c, err := cli.ContainerCreate(ctx, &container.Config{Image: refs[1], Cmd: []string{"version"}}, nil, nil, nil, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	prefix := docker.ImageRepo + ":" + stamp
+	removed, err := docker.PruneImages(ctx, cli, refs[2], prefix)
+	if err != nil || len(removed) != 1 || removed[0] != refs[0] {
+		t.Fatalf("removed %v, %v; want only %s", removed, err, refs[0])
+	}
+	if err := cli.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true}); err != nil {
+		t.Fatal(err)
+	}
+	removed, err = docker.PruneImages(ctx, cli, refs[2], prefix)
+	if err != nil || len(removed) != 1 || removed[0] != refs[1] {
+		t.Fatalf("removed %v, %v; want only %s once its container is gone", removed, err, refs[1])
+	}
+	if _, err := cli.ImageInspect(ctx, refs[2]); err != nil {
+		t.Fatalf("the kept image is gone: %v", err)
+	}
+	if removed, err = docker.PruneImages(ctx, cli, "", prefix); err != nil || len(removed) != 1 {
+		t.Fatalf("removed %v, %v; want the last one", removed, err)
+	}
+	for _, r := range refs {
+		if _, err := cli.ImageInspect(ctx, r); err == nil {
+			t.Errorf("%s still there", r)
+		}
+	}
+}
