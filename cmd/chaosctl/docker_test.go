@@ -16,22 +16,12 @@ import (
 	"github.com/chaosctl/chaosctl/experiments/report"
 	"github.com/chaosctl/chaosctl/injectors"
 	"github.com/chaosctl/chaosctl/targets/docker"
+	"github.com/chaosctl/chaosctl/targets/docker/dockertest"
 )
 
 // dockerEngine connects to the Docker engine or skips the test (fails where
 // CHAOSCTL_REQUIRE_INTEGRATION=1).
-func dockerEngine(t *testing.T) *client.Client {
-	t.Helper()
-	cli, err := docker.Connect(context.Background())
-	if err != nil {
-		if os.Getenv("CHAOSCTL_REQUIRE_INTEGRATION") == "1" {
-			t.Fatalf("CHAOSCTL_REQUIRE_INTEGRATION=1 but %v", err)
-		}
-		t.Skipf("no Docker engine: %v", err)
-	}
-	t.Cleanup(func() { _ = cli.Close() })
-	return cli
-}
+func dockerEngine(t *testing.T) *client.Client { return dockertest.Engine(t) }
 
 // removeTestImage removes the image the docker tests built from this
 // package's binary (tagged by its hash), if any.

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -13,19 +12,13 @@ import (
 
 	"github.com/chaosctl/chaosctl/injectors"
 	"github.com/chaosctl/chaosctl/targets/docker"
+	"github.com/chaosctl/chaosctl/targets/docker/dockertest"
 )
 
 // recover removes the docker objects of a dead run it has a ledger for, and
 // leaves alone those of runs it knows nothing about.
 func TestRecoverRemovesContainersOfDeadRunsByLabel(t *testing.T) {
-	cli, err := docker.Connect(context.Background())
-	if err != nil {
-		if os.Getenv("CHAOSCTL_REQUIRE_INTEGRATION") == "1" {
-			t.Fatalf("CHAOSCTL_REQUIRE_INTEGRATION=1 but %v", err)
-		}
-		t.Skipf("no Docker engine: %v", err)
-	}
-	defer cli.Close()
+	cli := dockertest.Engine(t)
 	ctx := context.Background()
 	state := t.TempDir()
 	dead := exec.Command("true")

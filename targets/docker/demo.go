@@ -409,6 +409,21 @@ func (d *Demo) refresh(ctx context.Context, id string) error {
 	return nil
 }
 
+// current refreshes member id from the engine and returns it with a copy of
+// its state.
+func (d *Demo) current(ctx context.Context, id string) (*memberContainer, memberContainer, error) {
+	if err := d.refresh(ctx, id); err != nil {
+		return nil, memberContainer{}, err
+	}
+	m, err := d.member(id)
+	if err != nil {
+		return nil, memberContainer{}, err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return m, *m, nil
+}
+
 func (d *Demo) member(id string) (*memberContainer, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -576,22 +591,16 @@ func containsAny(s string, subs ...string) bool {
 // Start implements targets.Target: start a stopped container and wait until
 // it is ready. A running one is only waited for, so a retried revert works.
 func (d *Demo) Start(ctx context.Context, id string) error {
-	if err := d.refresh(ctx, id); err != nil {
+	_, st, err := d.current(ctx, id)
+	if err != nil {
 		return err
 	}
-	m, _ := d.member(id)
-	d.mu.Lock()
-	running := m.running
-	d.mu.Unlock()
-	if !running {
+	if !st.running {
 		if err := d.startContainer(ctx, id); err != nil {
 			return err
 		}
 	}
-	d.mu.Lock()
-	isolated := m.isolated
-	d.mu.Unlock()
-	if isolated {
+	if st.isolated {
 		return nil // not reachable until rejoined; Rejoin waits for it
 	}
 	return d.waitReady(ctx, id)
@@ -628,17 +637,11 @@ func (d *Demo) Pause(ctx context.Context, id string) error {
 // Resume implements targets.Target (docker unpause). A container that is not
 // paused (killed meanwhile, or resumed already) is left as it is.
 func (d *Demo) Resume(ctx context.Context, id string) error {
-	m, err := d.member(id)
+	m, st, err := d.current(ctx, id)
 	if err != nil {
 		return err
 	}
-	if err := d.refresh(ctx, id); err != nil {
-		return err
-	}
-	d.mu.Lock()
-	paused := m.paused
-	d.mu.Unlock()
-	if !paused {
+	if !st.paused {
 		return nil
 	}
 	if err := d.cli.ContainerUnpause(ctx, m.container); err != nil {
@@ -667,29 +670,20 @@ func (d *Demo) Isolate(ctx context.Context, id string) error {
 // Rejoin implements targets.Isolator: the container is connected to the
 // run's network again under its member name and, when running, waited for.
 func (d *Demo) Rejoin(ctx context.Context, id string) error {
-	m, err := d.member(id)
+	m, st, err := d.current(ctx, id)
 	if err != nil {
 		return err
 	}
-	if err := d.refresh(ctx, id); err != nil {
-		return err
-	}
-	d.mu.Lock()
-	isolated := m.isolated
-	d.mu.Unlock()
-	if isolated {
+	if st.isolated {
 		err := d.cli.NetworkConnect(ctx, d.netID, m.container, &network.EndpointSettings{Aliases: []string{id}})
 		if err != nil && !containsAny(err.Error(), "already exists", "already attached") {
 			return fmt.Errorf("reconnect %s to %s: %w", id, d.netName, err)
 		}
-		if err := d.refresh(ctx, id); err != nil {
+		if _, st, err = d.current(ctx, id); err != nil {
 			return err
 		}
 	}
-	d.mu.Lock()
-	ready := m.running && !m.paused
-	d.mu.Unlock()
-	if !ready {
+	if !st.running || st.paused {
 		return nil
 	}
 	return d.waitReady(ctx, id)

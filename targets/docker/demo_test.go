@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -22,6 +21,7 @@ import (
 
 	"github.com/chaosctl/chaosctl/targets/demo"
 	"github.com/chaosctl/chaosctl/targets/docker"
+	"github.com/chaosctl/chaosctl/targets/docker/dockertest"
 	"github.com/chaosctl/chaosctl/targets/faultplane"
 	"github.com/chaosctl/chaosctl/targets/process/processtest"
 )
@@ -42,12 +42,7 @@ func sharedBinary(t testing.TB) string {
 			sharedBinErr = err
 			return
 		}
-		sharedBin = filepath.Join(dir, "chaosctl")
-		cmd := exec.Command("go", "build", "-o", sharedBin, "../../cmd/chaosctl")
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			sharedBinErr = fmt.Errorf("build chaosctl: %v\n%s", err, out)
-		}
+		sharedBin = dockertest.BuildChaosctl(t, dir, "0")
 	})
 	if sharedBinErr != nil {
 		t.Fatal(sharedBinErr)

@@ -5,9 +5,6 @@ import (
 	"context"
 	"debug/elf"
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -17,33 +14,16 @@ import (
 	"github.com/docker/docker/pkg/stdcopy"
 
 	"github.com/chaosctl/chaosctl/targets/docker"
+	"github.com/chaosctl/chaosctl/targets/docker/dockertest"
 )
 
 // engine connects to the Docker engine or skips (fails where
 // CHAOSCTL_REQUIRE_INTEGRATION=1).
-func engine(t *testing.T) *client.Client {
-	t.Helper()
-	cli, err := docker.Connect(context.Background())
-	if err != nil {
-		if os.Getenv("CHAOSCTL_REQUIRE_INTEGRATION") == "1" {
-			t.Fatalf("CHAOSCTL_REQUIRE_INTEGRATION=1 but %v", err)
-		}
-		t.Skipf("no Docker engine: %v", err)
-	}
-	t.Cleanup(func() { _ = cli.Close() })
-	return cli
-}
+func engine(t *testing.T) *client.Client { return dockertest.Engine(t) }
 
-// staticBinary builds chaosctl with CGO_ENABLED=0.
+// staticBinary builds chaosctl with CGO_ENABLED=cgo.
 func staticBinary(t *testing.T, cgo string) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "chaosctl")
-	cmd := exec.Command("go", "build", "-o", bin, "../../cmd/chaosctl")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED="+cgo)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build chaosctl: %v\n%s", err, out)
-	}
-	return bin
+	return dockertest.BuildChaosctl(t, t.TempDir(), cgo)
 }
 
 func TestImageIsBuiltFromScratchAndRunsChaosctl(t *testing.T) {

@@ -6,9 +6,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -17,6 +14,7 @@ import (
 	"github.com/docker/go-connections/nat"
 
 	"github.com/chaosctl/chaosctl/targets/docker"
+	"github.com/chaosctl/chaosctl/targets/docker/dockertest"
 	"github.com/chaosctl/chaosctl/targets/external"
 	"github.com/chaosctl/chaosctl/targets/process/processtest"
 )
@@ -24,22 +22,10 @@ import (
 // A user's container, found by label: pause, kill and start act on it
 // through the Docker API, and Close leaves it to its owner.
 func TestContainerMemberFoundByLabelTakesMembershipFaults(t *testing.T) {
-	cli, err := docker.Connect(context.Background())
-	if err != nil {
-		if os.Getenv("CHAOSCTL_REQUIRE_INTEGRATION") == "1" {
-			t.Fatalf("CHAOSCTL_REQUIRE_INTEGRATION=1 but %v", err)
-		}
-		t.Skipf("no Docker engine: %v", err)
-	}
-	defer cli.Close()
+	cli := dockertest.Engine(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	bin := filepath.Join(t.TempDir(), "chaosctl")
-	build := exec.Command("go", "build", "-o", bin, "../../cmd/chaosctl")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := dockertest.BuildChaosctl(t, t.TempDir(), "0")
 	ref, built, err := docker.EnsureImage(ctx, cli, bin, "")
 	if err != nil {
 		t.Fatal(err)
@@ -55,7 +41,7 @@ func TestContainerMemberFoundByLabelTakesMembershipFaults(t *testing.T) {
 	label := "io.chaosctl.test=" + run
 	c, err := cli.ContainerCreate(ctx,
 		&container.Config{Image: ref, Cmd: []string{"proxy", "--listen", "0.0.0.0:8474"},
-			Labels: map[string]string{"io.chaosctl.test": run, docker.LabelRun: run, docker.LabelMember: "svc"},
+			Labels:       map[string]string{"io.chaosctl.test": run, docker.LabelRun: run, docker.LabelMember: "svc"},
 			ExposedPorts: nat.PortSet{"8474/tcp": {}}},
 		&container.HostConfig{PortBindings: nat.PortMap{"8474/tcp": {{HostIP: "127.0.0.1", HostPort: p}}}},
 		nil, nil, "")

@@ -1,0 +1,45 @@
+// Package dockertest holds what tests that need the Docker engine share:
+// connecting (skipping with a message where no engine is reachable, failing
+// where CHAOSCTL_REQUIRE_INTEGRATION=1) and building the static chaosctl the
+// FROM-scratch image is made of.
+package dockertest
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/docker/docker/client"
+
+	"github.com/chaosctl/chaosctl/targets/docker"
+)
+
+// Engine connects to the Docker engine, or skips the test (fails it where
+// CHAOSCTL_REQUIRE_INTEGRATION=1). The client is closed when the test ends.
+func Engine(t testing.TB) *client.Client {
+	t.Helper()
+	cli, err := docker.Connect(context.Background())
+	if err != nil {
+		if os.Getenv("CHAOSCTL_REQUIRE_INTEGRATION") == "1" {
+			t.Fatalf("CHAOSCTL_REQUIRE_INTEGRATION=1 but %v", err)
+		}
+		t.Skipf("no Docker engine: %v", err)
+	}
+	t.Cleanup(func() { _ = cli.Close() })
+	return cli
+}
+
+// BuildChaosctl builds chaosctl into dir with CGO_ENABLED=cgo ("0" for the
+// static binary an image needs) and returns its path.
+func BuildChaosctl(t testing.TB, dir, cgo string) string {
+	t.Helper()
+	bin := filepath.Join(dir, "chaosctl")
+	cmd := exec.Command("go", "build", "-o", bin, "github.com/chaosctl/chaosctl/cmd/chaosctl")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED="+cgo)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build chaosctl: %v\n%s", err, out)
+	}
+	return bin
+}
