@@ -637,28 +637,7 @@ func (r *runState) demoSpec(runtime string) (demo.ClusterSpec, error) {
 	default:
 		return demo.ClusterSpec{}, fmt.Errorf("runtime %q cannot run the demo cluster; allowed: process, docker: %w", runtime, ErrUsage)
 	}
-	s := demo.ClusterSpec{
-		Nodes: d.Nodes, Gateways: d.Gateways, VNodes: d.VNodes,
-		Replication: demo.Replication{N: d.Replication.N, W: d.Replication.W, R: d.Replication.R},
-		Consistency: string(d.Consistency), Persistence: string(d.Persistence),
-		Cache: demo.CacheSpec{
-			Policy: string(d.Cache.Policy), Size: d.Cache.Size, TTL: d.Cache.TTL, TTLJitter: float64(d.Cache.TTLJitter),
-			NegativeTTL: d.Cache.NegativeTTL, WriteMode: string(d.Cache.WriteMode),
-			NoSingleflight: !d.Cache.Singleflight,
-		},
-		Resilience: demo.Resilience{
-			Timeout:     d.Resilience.Timeout,
-			Retries:     demo.Retries{Max: d.Resilience.Retries.Max, Base: d.Resilience.Retries.Base, Cap: d.Resilience.Retries.Cap},
-			Breaker:     demo.Breaker{Failures: d.Resilience.Breaker.Failures, OpenFor: d.Resilience.Breaker.OpenFor, Disabled: !d.Resilience.Breaker.Enabled},
-			Bulkhead:    d.Resilience.Bulkhead,
-			MaxInflight: d.Resilience.MaxInflight,
-			RateLimit:   d.Resilience.RateLimit,
-		},
-	}
-	if err := s.Validate(); err != nil {
-		return s, fmt.Errorf("demo cluster: %w", err)
-	}
-	return s, nil
+	return d.ClusterSpec()
 }
 
 // onSecond keeps what probes need of each closed second and journals it.

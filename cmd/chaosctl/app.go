@@ -63,6 +63,7 @@ func newApp(e *env) *cli.App {
 		ExitErrHandler: func(*cli.Context, error) {}, // exit codes are mapped in main
 		Commands: []*cli.Command{
 			runCommand(e),
+			gamedayCommand(e),
 			validateCommand(e),
 			recoverCommand(e),
 			reportCommand(e),
@@ -71,6 +72,9 @@ func newApp(e *env) *cli.App {
 			proxyCommand(e),
 			versionCommand(e),
 			clusterCommand(e),
+			injectCommand(e),
+			healCommand(e),
+			statusCommand(e),
 			nodeCommand(e),
 		},
 	}

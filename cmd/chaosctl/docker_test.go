@@ -89,7 +89,7 @@ func runOn(t *testing.T, cli *client.Client, file, runtime string) (*report.Resu
 
 func TestDockerRuntimeReachesTheProcessRuntimesVerdicts(t *testing.T) {
 	cli := dockerEngine(t)
-	for _, file := range []string{"../../examples/quickstart.yaml", "../../examples/container-faults.yaml"} {
+	for _, file := range []string{"../../examples/quickstart.yaml", "../../examples/container-faults.yaml", "testdata/every-fault.yaml"} {
 		t.Run(filepath.Base(file), func(t *testing.T) {
 			onDocker, out, code := runOn(t, cli, file, "docker")
 			if code != 0 || onDocker.Verdict != report.Pass {
@@ -109,6 +109,9 @@ func TestDockerRuntimeReachesTheProcessRuntimesVerdicts(t *testing.T) {
 			}
 			for i := range onDocker.Faults {
 				d, p := onDocker.Faults[i], onProcess.Faults[i]
+				if p.Applied == nil || p.Reverted == nil || p.Error != "" {
+					t.Errorf("process: fault %s applied %v reverted %v error %q", p.Name, p.Applied, p.Reverted, p.Error)
+				}
 				if strings.Join(d.Targets, ",") != strings.Join(p.Targets, ",") {
 					t.Errorf("fault %s hit %v on docker and %v on processes; one seed must pick the same members", d.Name, d.Targets, p.Targets)
 				}

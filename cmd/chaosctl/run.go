@@ -15,6 +15,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/chaosctl/chaosctl/experiments"
+	"github.com/chaosctl/chaosctl/experiments/gameday"
 	"github.com/chaosctl/chaosctl/experiments/report"
 )
 
@@ -75,7 +76,7 @@ func loadAll(e *env, args []string) (files []string, exps []*experiments.Experim
 		src, rerr := os.ReadFile(f)
 		var x *experiments.Experiment
 		if rerr == nil {
-			x, rerr = experiments.Decode(f, src)
+			x, rerr = decodeExperiment(f, src)
 		}
 		if rerr != nil {
 			bad++
@@ -234,14 +235,7 @@ func validateCommand(e *env) *cli.Command {
 		Name:      "validate",
 		Usage:     "check experiment files; errors are FILE:LINE:COL: message",
 		ArgsUsage: "FILE|DIR...",
-		Action: func(c *cli.Context) error {
-			files, _, _, err := loadAll(e, c.Args().Slice())
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(e.stdout, "%d experiment file%s valid: %s\n", len(files), plural(len(files)), strings.Join(files, ", "))
-			return nil
-		},
+		Action:    func(c *cli.Context) error { return validateFiles(e, c.Args().Slice()) },
 	}
 }
 
@@ -258,7 +252,8 @@ func reportCommand(e *env) *cli.Command {
 		Usage:     "render the reports of a run from its output folder",
 		ArgsUsage: "DIR",
 		Description: "Reads result.json, journal.ndjson and experiment.yaml from a run's output folder and\n" +
-			"writes report.html (self-contained, charts as SVG), summary.md and junit.xml there.",
+			"writes report.html (self-contained, charts as SVG), summary.md and junit.xml there.\n" +
+			"Given a GameDay's output folder, re-renders gameday.html and gameday.md from gameday.json.",
 		Flags: []cli.Flag{
 			&cli.StringSliceFlag{Name: "format", Usage: "html, md or junit (repeatable; default: all)"},
 		},
@@ -278,8 +273,21 @@ func reportCommand(e *env) *cli.Command {
 					return usageError(fmt.Errorf("--format %q: allowed are %s", f, strings.Join(report.Formats(), ", ")))
 				}
 			}
+			if _, err := os.Stat(filepath.Join(dir, gameday.FileJSON)); err == nil {
+				// A GameDay's folder: its page and summary; each step's own
+				// folder re-renders with chaosctl report DIR/steps/NN-NAME.
+				if len(formats) > 0 {
+					return usageError(errors.New("--format applies to an experiment's folder; a GameDay's folder renders gameday.html and gameday.md"))
+				}
+				if err := gameday.Render(dir); err != nil {
+					return withCode(exitEnvironment, err)
+				}
+				fmt.Fprintln(e.stdout, filepath.Join(dir, gameday.FileHTML))
+				fmt.Fprintln(e.stdout, filepath.Join(dir, gameday.FileMarkdown))
+				return nil
+			}
 			if _, err := os.Stat(filepath.Join(dir, "result.json")); err != nil {
-				return usageError(fmt.Errorf("%s is not a run's output folder: %w", dir, err))
+				return usageError(fmt.Errorf("%s is not the output folder of a run or a GameDay: %w", dir, err))
 			}
 			if err := report.Render(dir, formats...); err != nil {
 				return withCode(exitEnvironment, err)

@@ -603,7 +603,40 @@ func (d *Demo) Start(ctx context.Context, id string) error {
 	if st.isolated {
 		return nil // not reachable until rejoined; Rejoin waits for it
 	}
-	return d.waitReady(ctx, id)
+	if err := d.waitReady(ctx, id); err != nil {
+		return err
+	}
+	return d.resetLinks(id)
+}
+
+// resetLinks closes every connection through the proxies of id's links (a
+// disable and enable of each proxy that is enabled; one a partition holds
+// disabled has none). A container that was killed or disconnected vanished
+// from the network without closing its connections: peers would keep
+// sending into them until a timeout, long after the member is back.
+func (d *Demo) resetLinks(id string) error {
+	var errs []error
+	for _, l := range d.plane.Links() {
+		if l.From != id && l.To != id {
+			continue
+		}
+		px, err := d.plane.Client().Proxy(faultplane.ProxyName(d.opts.Run, l))
+		if err != nil {
+			errs = append(errs, fmt.Errorf("read proxy %s: %w", l, err))
+			continue
+		}
+		if !px.Enabled {
+			continue
+		}
+		if err := px.Disable(); err != nil {
+			errs = append(errs, fmt.Errorf("reset proxy %s: %w", l, err))
+			continue
+		}
+		if err := px.Enable(); err != nil {
+			errs = append(errs, fmt.Errorf("re-enable proxy %s: %w", l, err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // Stop implements targets.Target: SIGTERM, then SIGKILL after StopGrace.
@@ -684,9 +717,12 @@ func (d *Demo) Rejoin(ctx context.Context, id string) error {
 		}
 	}
 	if !st.running || st.paused {
-		return nil
+		return d.resetLinks(id)
 	}
-	return d.waitReady(ctx, id)
+	if err := d.waitReady(ctx, id); err != nil {
+		return err
+	}
+	return d.resetLinks(id)
 }
 
 // Control implements targets.Target.

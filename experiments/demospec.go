@@ -1,0 +1,44 @@
+package experiments
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/chaosctl/chaosctl/targets/demo"
+)
+
+// ClusterSpec translates the demo cluster section for the demo cluster's
+// runtimes (targets.StartProcessDemo, docker.StartDemo), validated.
+func (c *DemoCluster) ClusterSpec() (demo.ClusterSpec, error) {
+	s := demo.ClusterSpec{
+		Nodes: c.Nodes, Gateways: c.Gateways, VNodes: c.VNodes,
+		Replication: demo.Replication{N: c.Replication.N, W: c.Replication.W, R: c.Replication.R},
+		Consistency: string(c.Consistency), Persistence: string(c.Persistence),
+		Cache: demo.CacheSpec{
+			Policy: string(c.Cache.Policy), Size: c.Cache.Size, TTL: c.Cache.TTL, TTLJitter: float64(c.Cache.TTLJitter),
+			NegativeTTL: c.Cache.NegativeTTL, WriteMode: string(c.Cache.WriteMode),
+			NoSingleflight: !c.Cache.Singleflight,
+		},
+		Resilience: demo.Resilience{
+			Timeout:     c.Resilience.Timeout,
+			Retries:     demo.Retries{Max: c.Resilience.Retries.Max, Base: c.Resilience.Retries.Base, Cap: c.Resilience.Retries.Cap},
+			Breaker:     demo.Breaker{Failures: c.Resilience.Breaker.Failures, OpenFor: c.Resilience.Breaker.OpenFor, Disabled: !c.Resilience.Breaker.Enabled},
+			Bulkhead:    c.Resilience.Bulkhead,
+			MaxInflight: c.Resilience.MaxInflight,
+			RateLimit:   c.Resilience.RateLimit,
+		},
+	}
+	if err := s.Validate(); err != nil {
+		return s, fmt.Errorf("demo cluster: %w", err)
+	}
+	return s, nil
+}
+
+// DemoSpec returns the experiment's demo cluster as a demo.ClusterSpec; an
+// external target has none.
+func (e *Experiment) DemoSpec() (demo.ClusterSpec, error) {
+	if e.Target.Demo == nil {
+		return demo.ClusterSpec{}, errors.New("the target is not the demo cluster (target.external)")
+	}
+	return e.Target.Demo.ClusterSpec()
+}

@@ -1,0 +1,224 @@
+package experiments
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"reflect"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// KindGameDay is the kind of a GameDay playbook file.
+const KindGameDay = "GameDay"
+
+// Step kinds of a GameDay.
+const (
+	StepManual     = "manual"
+	StepExperiment = "experiment"
+	StepWait       = "wait"
+	StepCheckpoint = "checkpoint"
+)
+
+// Checkpoint defaults and bounds.
+const (
+	DefaultCheckpointRate   = 50.0
+	DefaultCheckpointWarmup = time.Second
+	MaxCheckpointDuration   = 10 * time.Minute
+	MaxWait                 = time.Hour
+	MaxSteps                = 100
+)
+
+// GameDay is one decoded and validated GameDay playbook: a shared target,
+// started once, and steps run in order against it. Every experiment and
+// checkpoint step is resolved into a full *Experiment (Step.Resolved) whose
+// target is the shared one.
+type GameDay struct {
+	APIVersion string   `yaml:"apiVersion"`
+	Kind       string   `yaml:"kind"`
+	Metadata   Metadata `yaml:"metadata"`
+	// Seed is the playbook's seed, nil when it has none; --seed overrides it.
+	Seed *int64 `yaml:"seed"`
+	// Target is the shared target: the demo cluster only (process or
+	// docker), filled with defaults like an experiment's.
+	Target Target `yaml:"target"`
+	Steps  []Step `yaml:"steps"`
+
+	// File is the playbook's path as given to Load or Decode.
+	File string
+}
+
+// Step is one step of a GameDay: exactly one of Manual, Experiment, Wait
+// and Checkpoint is set; Kind says which.
+type Step struct {
+	Name string `yaml:"name"`
+	// Expect is what the team should observe during the step, shown to the
+	// operator and written in the report.
+	Expect     string          `yaml:"expect"`
+	Manual     *ManualStep     `yaml:"manual"`
+	Experiment *ExperimentStep `yaml:"experiment"`
+	Wait       *time.Duration  `yaml:"wait"`
+	Checkpoint *Checkpoint     `yaml:"checkpoint"`
+	// ContinueOnFail lets the GameDay go on after this experiment or
+	// checkpoint step fails; by default a failure stops it.
+	ContinueOnFail bool `yaml:"continueOnFail"`
+
+	// Resolved is the experiment an experiment or checkpoint step runs,
+	// with the shared target; nil for manual and wait steps.
+	Resolved *Experiment
+	// Source is Resolved as YAML (the effective experiment, shared target
+	// included), copied into the step's output folder.
+	Source []byte
+	// File is the experiment file of a path step, relative to the working
+	// directory ("" for inline experiments and checkpoints).
+	File string
+	// TargetReplaced says the experiment file had a target section of its
+	// own, which the shared target replaced.
+	TargetReplaced bool
+}
+
+// Kind returns the step's kind: manual, experiment, wait or checkpoint.
+func (s *Step) Kind() string {
+	switch {
+	case s.Manual != nil:
+		return StepManual
+	case s.Experiment != nil:
+		return StepExperiment
+	case s.Wait != nil:
+		return StepWait
+	case s.Checkpoint != nil:
+		return StepCheckpoint
+	}
+	return ""
+}
+
+// ManualStep is shown to the operator, who confirms it, adds notes or
+// aborts the GameDay.
+type ManualStep struct {
+	Instructions string `yaml:"instructions"`
+	// Expect is the same as the step's expect (give one of them).
+	Expect string `yaml:"expect"`
+}
+
+// ExperimentStep is an experiment: a file (Path, relative to the playbook)
+// or written inline. Exactly one is set.
+type ExperimentStep struct {
+	Path   string            `yaml:"path"`
+	Inline *InlineExperiment `yaml:"inline"`
+}
+
+// InlineExperiment is an experiment without apiVersion, kind, metadata and
+// target: the step names it and the GameDay gives the target.
+type InlineExperiment struct {
+	Seed        *int64      `yaml:"seed"`
+	Workload    Workload    `yaml:"workload"`
+	SteadyState SteadyState `yaml:"steadyState"`
+	Faults      []Fault     `yaml:"faults"`
+	SLOs        []SLO       `yaml:"slos"`
+	Abort       Abort       `yaml:"abort"`
+	Checks      []Check     `yaml:"checks"`
+}
+
+// Checkpoint is a short fault-free measurement against the shared target:
+// a workload of Rate requests per second for Warmup + Duration, the probes
+// judged over the whole Duration.
+type Checkpoint struct {
+	Duration time.Duration `yaml:"duration"`
+	Rate     float64       `yaml:"rate"`
+	Warmup   time.Duration `yaml:"warmup"`
+	Probes   []Probe       `yaml:"probes"`
+}
+
+// IsGameDay reports whether data is a YAML mapping whose kind is GameDay,
+// so callers can route a file to DecodeGameDay or Decode. It looks at the
+// top level only and never fails.
+func IsGameDay(data []byte) bool {
+	if len(data) > MaxFileSize {
+		return false
+	}
+	var doc yaml.Node
+	if err := yaml.NewDecoder(bytes.NewReader(data)).Decode(&doc); err != nil {
+		return false
+	}
+	if len(doc.Content) != 1 || doc.Content[0].Kind != yaml.MappingNode {
+		return false
+	}
+	m := doc.Content[0]
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == "kind" {
+			return m.Content[i+1].Kind == yaml.ScalarNode && m.Content[i+1].Value == KindGameDay
+		}
+	}
+	return false
+}
+
+// LoadGameDay reads a GameDay playbook and decodes it, with every
+// experiment file it names. A playbook that cannot be read is a wrapped
+// I/O error; one that is invalid is a *ValidationError (problems of a
+// referenced experiment file name that file).
+func LoadGameDay(path string) (*GameDay, error) {
+	data, err := readLimited(path)
+	if err != nil {
+		return nil, fmt.Errorf("open playbook: %w", err)
+	}
+	return DecodeGameDay(path, data)
+}
+
+// readLimited reads at most MaxFileSize+1 bytes of a file.
+func readLimited(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	return data, nil
+}
+
+// DecodeGameDay decodes and validates a GameDay playbook. filename names
+// the playbook in problems and anchors experiment paths (relative to its
+// folder). The error, when not nil, is a *ValidationError listing every
+// problem found, in the playbook and in the experiment files it names.
+func DecodeGameDay(filename string, data []byte) (*GameDay, error) {
+	d := newDecoder(filename)
+	if len(data) > MaxFileSize {
+		d.problemAt(1, 1, "", fmt.Sprintf("file is larger than %d bytes (1 MiB); a playbook is far smaller", MaxFileSize))
+		return nil, d.err()
+	}
+	root := d.parse(data)
+	if root == nil {
+		for i, p := range d.problems {
+			if strings.HasPrefix(p.Msg, "empty file:") {
+				d.problems[i].Msg = "empty file: expected a GameDay playbook (apiVersion: " + APIVersion + ", kind: " + KindGameDay + ", metadata, target, steps)"
+			}
+		}
+		return nil, d.err()
+	}
+	gd := &GameDay{File: filename}
+	d.decode(root, "", reflect.ValueOf(gd).Elem())
+	if d.aborted {
+		return nil, d.err()
+	}
+	extra := validateGameDay(gd, d)
+	if len(d.problems) > 0 || len(extra) > 0 {
+		err := d.err()
+		var problems []Problem
+		omitted := d.omitted
+		if ve, ok := err.(*ValidationError); ok {
+			problems = ve.Problems
+		}
+		problems = append(problems, extra...)
+		if len(problems) > maxProblems {
+			omitted += len(problems) - maxProblems
+			problems = problems[:maxProblems]
+		}
+		return nil, &ValidationError{Problems: problems, Omitted: omitted}
+	}
+	return gd, nil
+}

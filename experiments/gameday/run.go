@@ -1,0 +1,577 @@
+package gameday
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/chaosctl/chaosctl/experiments"
+	"github.com/chaosctl/chaosctl/experiments/report"
+	"github.com/chaosctl/chaosctl/injectors"
+	"github.com/chaosctl/chaosctl/targets"
+	"github.com/chaosctl/chaosctl/targets/demo"
+	"github.com/chaosctl/chaosctl/targets/docker"
+)
+
+// Options configure Run.
+type Options struct {
+	// Seed overrides the playbook's seed and every experiment's own (--seed).
+	Seed *int64
+	// Runtime overrides target.runtime when set (--target): process or docker.
+	Runtime string
+	// OutDir is the output folder; "" means chaosctl-out/<name>-<UTC time>.
+	OutDir string
+	// StateDir holds the fault ledger; "" means injectors.StateDir().
+	StateDir string
+	// Binary runs the demo cluster's members; "" means this executable.
+	Binary string
+	// Version is written into the results.
+	Version string
+	Log     *logrus.Entry
+	// Progress, when set, receives the experiments' progress lines.
+	Progress io.Writer
+	// Operator answers manual steps; nil runs the GameDay unattended: manual
+	// steps are recorded as skipped.
+	Operator Operator
+	// OnStep, when set, is called when a step starts (Ended nil) and when it
+	// ends, with a copy of its result.
+	OnStep func(StepResult)
+	// OnTarget, when set, is called once the shared target is ready, before
+	// the first step (the CLI prints where the team can watch it).
+	OnTarget func(targets.Target)
+	// MemberLogLevel, PrometheusURL and CheckBudget are passed to every
+	// experiment (see experiments.RunOptions).
+	MemberLogLevel string
+	PrometheusURL  string
+	CheckBudget    time.Duration
+}
+
+// Operator is the person running the GameDay.
+type Operator interface {
+	// Manual shows a manual step (its instructions and what to observe) and
+	// waits for the operator to confirm it or abort the GameDay, with any
+	// notes taken on the way. It returns when ctx is cancelled.
+	Manual(ctx context.Context, p Prompt) (Decision, error)
+}
+
+// Prompt is a manual step as shown to the operator.
+type Prompt struct {
+	Index, Total int // 1-based position among the steps
+	Name         string
+	Instructions string
+	Expect       string
+}
+
+// Decision is the operator's answer to a manual step.
+type Decision struct {
+	Abort bool
+	Notes []Note
+}
+
+// Outcome is what Run produced.
+type Outcome struct {
+	Result *Result
+	Dir    string // the output folder
+}
+
+// Run runs a GameDay: it starts the shared target once, runs the steps in
+// order against it, stops the target and writes the output folder
+// (gameday.json, gameday.html, gameday.md, and steps/<nn>-<name>/ per
+// experiment and checkpoint). Every fault is reverted on every path out.
+// The error is nil whatever the verdict; it wraps experiments.ErrUsage
+// (nothing was started), experiments.ErrInterrupted or
+// experiments.ErrEnvironment, and Outcome is set whenever the output folder
+// was written.
+func Run(ctx context.Context, gd *experiments.GameDay, opts Options) (*Outcome, error) {
+	seed := newSeed()
+	if gd.Seed != nil {
+		seed = *gd.Seed
+	}
+	if opts.Seed != nil {
+		seed = *opts.Seed
+	}
+	runtime := string(gd.Target.Runtime)
+	if opts.Runtime != "" {
+		runtime = opts.Runtime
+	}
+	if runtime != string(experiments.RuntimeProcess) && runtime != string(experiments.RuntimeDocker) {
+		return nil, fmt.Errorf("runtime %q cannot run the demo cluster; allowed: process, docker: %w", runtime, experiments.ErrUsage)
+	}
+	if gd.Target.Demo == nil {
+		return nil, fmt.Errorf("a GameDay's shared target is the demo cluster: %w", experiments.ErrUsage)
+	}
+	spec, err := gd.Target.Demo.ClusterSpec()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", err, experiments.ErrUsage)
+	}
+	for _, s := range gd.Steps {
+		if s.Kind() != experiments.StepManual && s.Kind() != experiments.StepWait && s.Resolved == nil {
+			return nil, fmt.Errorf("step %s was not resolved: decode the playbook with experiments.DecodeGameDay: %w", s.Name, experiments.ErrUsage)
+		}
+		if err := checkPrometheus(s, opts.PrometheusURL); err != nil {
+			return nil, err
+		}
+	}
+
+	started := time.Now().UTC()
+	dir := opts.OutDir
+	if dir == "" {
+		dir = filepath.Join("chaosctl-out", gd.Metadata.Name+"-"+started.Format("20060102T150405Z"))
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("create output folder: %w: %w", experiments.ErrEnvironment, err)
+	}
+	log := opts.Log
+	if log == nil {
+		l := logrus.New()
+		l.SetOutput(io.Discard)
+		log = logrus.NewEntry(l)
+	}
+	g := &gameDay{gd: gd, opts: opts, dir: dir, seed: seed,
+		runID: gd.Metadata.Name + "-" + started.Format("20060102t150405") + "-" + randomHex(3)}
+	g.log = log.WithFields(logrus.Fields{"component": "gameday", "run": g.runID})
+	g.res = &Result{
+		GameDay: gd.Metadata.Name, Description: gd.Metadata.Description, File: gd.File,
+		Seed: seed, Started: started, ChaosctlVersion: opts.Version, Runtime: runtime,
+		Target: targetLine(gd.Target.Demo, runtime), Unattended: opts.Operator == nil,
+	}
+	for i := range gd.Steps {
+		s := &gd.Steps[i]
+		sr := StepResult{Index: i + 1, Name: s.Name, Kind: s.Kind(), Verdict: NotRun, Reason: "not run",
+			Expect: s.Expect, ContinueOnFail: s.ContinueOnFail}
+		if s.Manual != nil {
+			sr.Instructions = s.Manual.Instructions
+		}
+		if s.Wait != nil {
+			sr.Wait = s.Wait.String()
+		}
+		g.res.Steps = append(g.res.Steps, sr)
+	}
+	g.save()
+
+	runErr := g.run(ctx, runtime, spec)
+
+	g.res.Ended = time.Now().UTC()
+	if runErr != nil && !errors.Is(runErr, experiments.ErrInterrupted) {
+		g.res.Errors = append(g.res.Errors, runErr.Error())
+	}
+	g.judge(runErr)
+	g.save()
+	if err := WriteReports(dir, g.res); err != nil {
+		g.log.WithError(err).Warn("render the GameDay reports")
+	}
+	return &Outcome{Result: g.res, Dir: dir}, runErr
+}
+
+// gameDay is one GameDay in progress.
+type gameDay struct {
+	gd    *experiments.GameDay
+	opts  Options
+	dir   string
+	seed  int64
+	runID string
+	log   *logrus.Entry
+	res   *Result
+	// stoppedAt is the 1-based step that ended the GameDay early (0: none).
+	stoppedAt int
+}
+
+// save writes gameday.json, so a GameDay in progress can be followed.
+func (g *gameDay) save() {
+	if err := g.res.WriteJSON(g.dir); err != nil {
+		g.log.WithError(err).Warn("write " + FileJSON)
+	}
+}
+
+// run starts the shared target, runs the steps and stops the target.
+func (g *gameDay) run(ctx context.Context, runtime string, spec demo.ClusterSpec) (err error) {
+	stateDir := g.opts.StateDir
+	if stateDir == "" {
+		if stateDir, err = injectors.StateDir(); err != nil {
+			return fmt.Errorf("state directory: %w: %w", experiments.ErrEnvironment, err)
+		}
+	}
+	embedded := runtime == string(experiments.RuntimeProcess)
+	ledger, err := injectors.CreateLedger(stateDir, injectors.RunInfo{Run: g.runID, Runtime: runtime, Dir: g.dir, PlaneEmbedded: embedded})
+	if err != nil {
+		return fmt.Errorf("open the fault ledger: %w: %w", experiments.ErrEnvironment, err)
+	}
+	defer ledger.Close()
+
+	timeout := 60 * time.Second
+	if runtime == string(experiments.RuntimeDocker) {
+		timeout = 3 * time.Minute // the image may be built first
+	}
+	startCtx, cancel := context.WithTimeout(ctx, timeout)
+	began := time.Now()
+	target, err := g.startTarget(startCtx, runtime, spec, ledger)
+	cancel()
+	if err != nil {
+		_ = ledger.End("error")
+		if ctx.Err() != nil {
+			g.stop(0, Interrupted, "interrupted while the shared target started")
+			return experiments.ErrInterrupted
+		}
+		g.stop(0, NotRun, "the shared target did not start")
+		return fmt.Errorf("start the demo cluster on %s: %w: %w", runtime, experiments.ErrEnvironment, err)
+	}
+	g.log.WithFields(logrus.Fields{"runtime": runtime, "took": time.Since(began).Round(time.Millisecond)}).Info("shared target ready")
+	g.res.Members, g.res.ClientAddrs = target.Members(), target.ClientAddrs()
+	g.save()
+	if g.opts.OnTarget != nil {
+		g.opts.OnTarget(target)
+	}
+	if embedded {
+		if err := ledger.Plane(target.Plane().URL(), true); err != nil {
+			g.log.WithError(err).Warn("fault ledger: record the fault plane")
+		}
+	}
+	defer func() {
+		rec := recover()
+		cleanup, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		if cerr := target.Close(cleanup); cerr != nil {
+			g.log.WithError(cerr).Warn("stop the shared target")
+		}
+		outcome := "completed"
+		if err != nil || rec != nil {
+			outcome = "error"
+		}
+		if lerr := ledger.End(outcome); lerr != nil {
+			g.log.WithError(lerr).Warn("close the fault ledger")
+		}
+		if rec != nil {
+			panic(rec)
+		}
+	}()
+	return g.steps(ctx, target)
+}
+
+// steps runs the steps in order until one ends the GameDay.
+func (g *gameDay) steps(ctx context.Context, target targets.Target) error {
+	for i := range g.gd.Steps {
+		s := &g.gd.Steps[i]
+		sr := &g.res.Steps[i]
+		now := time.Now().UTC()
+		sr.Started, sr.Verdict, sr.Reason = &now, "", "running"
+		g.notify(*sr)
+		g.save()
+		g.log.WithFields(logrus.Fields{"step": s.Name, "kind": s.Kind()}).Info("step starting")
+
+		var err error
+		switch s.Kind() {
+		case experiments.StepManual:
+			g.manual(ctx, i, s, sr)
+		case experiments.StepWait:
+			g.wait(ctx, s, sr)
+		default:
+			err = g.experiment(ctx, i, s, sr, target)
+		}
+		end := time.Now().UTC()
+		sr.Ended = &end
+		g.notify(*sr)
+		g.save()
+		switch {
+		case sr.Verdict == Interrupted:
+			g.stop(i+1, NotRun, fmt.Sprintf("not run: the GameDay was interrupted at step %d (%s)", i+1, s.Name))
+			return experiments.ErrInterrupted
+		case sr.Verdict == Aborted:
+			g.stop(i+1, NotRun, fmt.Sprintf("not run: the operator aborted the GameDay at step %d (%s)", i+1, s.Name))
+			return nil
+		case sr.Verdict == Error:
+			g.stop(i+1, NotRun, fmt.Sprintf("not run: step %d (%s) hit an environment error", i+1, s.Name))
+			return err
+		case sr.Verdict == report.Fail && !s.ContinueOnFail:
+			g.stop(i+1, NotRun, fmt.Sprintf("not run: step %d (%s) failed and the GameDay stops at a failure (continueOnFail: true goes on)", i+1, s.Name))
+			return nil
+		}
+	}
+	return nil
+}
+
+// stop marks every step after the first `after` steps that has not started
+// with verdict and reason.
+func (g *gameDay) stop(after int, verdict, reason string) {
+	if g.stoppedAt == 0 && after > 0 {
+		g.stoppedAt = after
+	}
+	for i := after; i < len(g.res.Steps); i++ {
+		if g.res.Steps[i].Started == nil {
+			g.res.Steps[i].Verdict, g.res.Steps[i].Reason = verdict, reason
+		}
+	}
+}
+
+func (g *gameDay) notify(sr StepResult) {
+	if g.opts.OnStep != nil {
+		g.opts.OnStep(sr)
+	}
+}
+
+func (g *gameDay) manual(ctx context.Context, i int, s *experiments.Step, sr *StepResult) {
+	if g.opts.Operator == nil {
+		sr.Verdict, sr.Reason = Skipped, "unattended run (--yes): the manual step was skipped"
+		return
+	}
+	d, err := g.opts.Operator.Manual(ctx, Prompt{Index: i + 1, Total: len(g.gd.Steps), Name: s.Name, Instructions: s.Manual.Instructions, Expect: s.Expect})
+	sr.Notes = append(sr.Notes, d.Notes...)
+	switch {
+	case ctx.Err() != nil:
+		sr.Verdict, sr.Reason = Interrupted, "interrupted while waiting for the operator"
+	case err != nil:
+		sr.Verdict, sr.Reason = Aborted, "no answer from the operator: "+err.Error()
+	case d.Abort:
+		sr.Verdict, sr.Reason = Aborted, "aborted by the operator"
+	default:
+		sr.Verdict, sr.Reason = report.Pass, "confirmed by the operator"
+	}
+}
+
+func (g *gameDay) wait(ctx context.Context, s *experiments.Step, sr *StepResult) {
+	t := time.NewTimer(*s.Wait)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		sr.Verdict, sr.Reason = Interrupted, "interrupted during the wait"
+	case <-t.C:
+		sr.Verdict, sr.Reason = report.Pass, "waited "+s.Wait.String()
+	}
+}
+
+// experiment runs an experiment or checkpoint step against the shared
+// target, in its own output folder.
+func (g *gameDay) experiment(ctx context.Context, i int, s *experiments.Step, sr *StepResult, target targets.Target) error {
+	e := s.Resolved
+	seed := g.seed
+	if e.Seed != nil {
+		seed = *e.Seed
+	}
+	if g.opts.Seed != nil {
+		seed = *g.opts.Seed
+	}
+	if len(e.Checks) > 0 && e.Target.Demo != nil {
+		began := time.Now()
+		if err := resetKeys(ctx, target.ClientAddrs(), e.Workload.Keys); err != nil {
+			if ctx.Err() != nil {
+				sr.Verdict, sr.Reason = Interrupted, "interrupted while the workload's keys were deleted"
+				return nil
+			}
+			sr.Verdict, sr.Reason = report.Inconclusive, "not run: the workload's keys could not be deleted before the consistency checks: "+err.Error()
+			return nil
+		}
+		sr.KeysReset = e.Workload.Keys
+		g.log.WithFields(logrus.Fields{"step": s.Name, "keys": e.Workload.Keys, "took": time.Since(began).Round(time.Millisecond)}).Info("workload keys deleted before the consistency checks")
+	}
+	rel := filepath.Join(StepsDir, fmt.Sprintf("%02d-%s", i+1, s.Name))
+	file := s.File
+	if file == "" {
+		file = g.gd.File
+	}
+	out, err := experiments.Run(ctx, e, experiments.RunOptions{
+		File: file, Source: s.Source, Seed: &seed, OutDir: filepath.Join(g.dir, rel),
+		StateDir: g.opts.StateDir, Binary: g.opts.Binary, Version: g.opts.Version,
+		Log:      g.log.WithField("step", s.Name),
+		Progress: g.opts.Progress, CheckBudget: g.opts.CheckBudget, PrometheusURL: g.opts.PrometheusURL,
+		MemberLogLevel: g.opts.MemberLogLevel, Target: target,
+	})
+	if out != nil && out.Result != nil {
+		sr.Experiment = summarize(out.Result, rel, s)
+		sr.Verdict, sr.Reason = out.Result.Verdict, out.Result.Reason
+	}
+	switch {
+	case errors.Is(err, experiments.ErrInterrupted):
+		sr.Verdict, sr.Reason = Interrupted, "interrupted; every fault was reverted"
+		return nil
+	case err != nil:
+		sr.Verdict, sr.Reason = Error, err.Error()
+		return fmt.Errorf("step %s: %w", s.Name, err)
+	case sr.Verdict == "":
+		sr.Verdict, sr.Reason = report.Inconclusive, "the experiment produced no result"
+	}
+	return nil
+}
+
+// summarize keeps what the GameDay report shows of an experiment's run.
+func summarize(r *report.Result, rel string, s *experiments.Step) *ExperimentSummary {
+	sum := &ExperimentSummary{
+		Name: r.Experiment, File: s.File, TargetReplaced: s.TargetReplaced, Seed: r.Seed,
+		Verdict: r.Verdict, Reason: r.Reason, Dir: filepath.ToSlash(rel),
+		Report:   filepath.ToSlash(filepath.Join(rel, report.FileHTML)),
+		Workload: r.Workload, Faults: r.Faults, SLOs: r.SLOs, Checks: r.Checks,
+		StopCondition: r.StopCondition, Errors: r.Errors,
+	}
+	var firstApplied, lastReverted *time.Time
+	for _, f := range r.Faults {
+		if f.Applied != nil && (firstApplied == nil || f.Applied.Before(*firstApplied)) {
+			firstApplied = f.Applied
+		}
+		if f.Reverted != nil && (lastReverted == nil || f.Reverted.After(*lastReverted)) {
+			lastReverted = f.Reverted
+		}
+	}
+	ended := r.Ended
+	for _, p := range r.Probes {
+		at := &ended
+		switch {
+		case p.Phase == "before" && firstApplied != nil:
+			at = firstApplied
+		case p.Phase == "during" && lastReverted != nil:
+			at = lastReverted
+		}
+		t := *at
+		sum.Probes = append(sum.Probes, TimedProbe{ProbeResult: p, At: &t})
+	}
+	return sum
+}
+
+// judge sets the GameDay's verdict: interrupted and aborted GameDays say
+// so; otherwise the worst step (fail over inconclusive over pass; an
+// environment error is inconclusive).
+func (g *gameDay) judge(runErr error) {
+	res := g.res
+	var fails, inconclusive []string
+	passed := 0
+	for _, s := range res.Steps {
+		switch s.Verdict {
+		case report.Fail:
+			fails = append(fails, fmt.Sprintf("step %d (%s): %s", s.Index, s.Name, s.Reason))
+		case report.Inconclusive, Error:
+			inconclusive = append(inconclusive, fmt.Sprintf("step %d (%s): %s", s.Index, s.Name, s.Reason))
+		case Aborted:
+			res.Aborted = true
+		case Interrupted:
+			res.Interrupted = true
+		case report.Pass:
+			passed++
+		}
+	}
+	switch {
+	case errors.Is(runErr, experiments.ErrInterrupted):
+		res.Interrupted = true
+		res.Verdict, res.Reason = report.Inconclusive, "interrupted"
+		if g.stoppedAt > 0 {
+			res.Reason += fmt.Sprintf(" at step %d (%s)", g.stoppedAt, res.Steps[g.stoppedAt-1].Name)
+		}
+		res.Reason += "; every fault was reverted"
+	case res.Aborted:
+		res.Verdict, res.Reason = report.Fail, "aborted by the operator"
+		if g.stoppedAt > 0 {
+			res.Reason += fmt.Sprintf(" at step %d (%s)", g.stoppedAt, res.Steps[g.stoppedAt-1].Name)
+		}
+	case runErr != nil && len(inconclusive) == 0:
+		res.Verdict, res.Reason = report.Inconclusive, "environment error: "+runErr.Error()
+	case len(fails) > 0:
+		res.Verdict, res.Reason = report.Fail, joinReasons(fails)
+	case len(inconclusive) > 0:
+		res.Verdict, res.Reason = report.Inconclusive, joinReasons(inconclusive)
+	default:
+		res.Verdict = report.Pass
+		res.Reason = fmt.Sprintf("%d of %d steps passed", passed, len(res.Steps))
+		if skipped := countVerdict(res.Steps, Skipped); skipped > 0 {
+			res.Reason += fmt.Sprintf(", %d manual step%s skipped (unattended)", skipped, plural(skipped))
+		}
+	}
+	if n := countVerdict(res.Steps, NotRun); n > 0 && g.stoppedAt > 0 && !res.Interrupted && !res.Aborted {
+		res.Reason += fmt.Sprintf("; the GameDay stopped after step %d, %d step%s not run", g.stoppedAt, n, plural(n))
+	}
+}
+
+func countVerdict(steps []StepResult, v string) int {
+	n := 0
+	for _, s := range steps {
+		if s.Verdict == v {
+			n++
+		}
+	}
+	return n
+}
+
+func joinReasons(rs []string) string {
+	if len(rs) > 3 {
+		rs = append(rs[:3:3], fmt.Sprintf("and %d more", len(rs)-3))
+	}
+	out := ""
+	for i, s := range rs {
+		if i > 0 {
+			out += "; "
+		}
+		out += s
+	}
+	return out
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+// checkPrometheus fails before anything starts when a step's prometheus
+// probe or ratio SLO has no server to ask.
+func checkPrometheus(s experiments.Step, url string) error {
+	e := s.Resolved
+	if e == nil || url != "" {
+		return nil
+	}
+	for _, p := range e.SteadyState.Probes {
+		if p.Prometheus != nil && p.Prometheus.URL == "" {
+			return fmt.Errorf("step %s: probe %s: no Prometheus server: give prometheus.url or --prometheus-url: %w", s.Name, p.Name, experiments.ErrUsage)
+		}
+	}
+	for _, o := range e.SLOs {
+		if o.SLI == experiments.SLIRatio && o.URL == "" {
+			return fmt.Errorf("step %s: SLO %s: no Prometheus server: give url or --prometheus-url: %w", s.Name, o.Name, experiments.ErrUsage)
+		}
+	}
+	return nil
+}
+
+func targetLine(c *experiments.DemoCluster, runtime string) string {
+	return fmt.Sprintf("demo cluster on %s: %d store nodes, %d gateway%s, %s (n=%d w=%d r=%d), %s persistence, cache %s",
+		runtime, c.Nodes, c.Gateways, plural(c.Gateways), c.Consistency, c.Replication.N, c.Replication.W, c.Replication.R,
+		c.Persistence, c.Cache.Policy)
+}
+
+func newSeed() int64 {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return int64(binary.BigEndian.Uint64(b[:]) >> 16)
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// startTarget starts the shared demo cluster; on error nothing of it is
+// left.
+func (g *gameDay) startTarget(ctx context.Context, runtime string, spec demo.ClusterSpec, ledger *injectors.Ledger) (targets.Target, error) {
+	log := g.log.WithField("component", "target")
+	members := filepath.Join(g.dir, "members")
+	if runtime == string(experiments.RuntimeDocker) {
+		return docker.StartDemo(ctx, spec, docker.DemoOptions{
+			Run: g.runID, Dir: members, Binary: g.opts.Binary, Version: g.opts.Version, Seed: g.seed,
+			Log: log, LogLevel: g.opts.MemberLogLevel,
+			OnPlane: func(url string) {
+				if err := ledger.Plane(url, false); err != nil {
+					log.WithError(err).Warn("fault ledger: record the fault plane")
+				}
+			},
+		})
+	}
+	return targets.StartProcessDemo(ctx, spec, targets.ProcessOptions{
+		Run: g.runID, Dir: members, Binary: g.opts.Binary, Seed: g.seed,
+		Log: log, LogLevel: g.opts.MemberLogLevel, OnStarted: ledger.OnStarted,
+	})
+}
