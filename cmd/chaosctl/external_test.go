@@ -4,6 +4,9 @@ import (
 	"os"
 	"os/exec"
 	"testing"
+	"time"
+
+	toxiclient "github.com/Shopify/toxiproxy/v2/client"
 
 	"github.com/chaosctl/chaosctl/experiments/report"
 )
@@ -91,5 +94,42 @@ func TestRedisCrashWithoutPersistenceShowsLostWrites(t *testing.T) {
 	}
 	if c := res.Checks[0]; c.Name != "no-lost-writes" || c.Anomalies == 0 {
 		t.Fatalf("check %+v: want lost writes", c)
+	}
+}
+
+// An existing toxiproxy server (here `chaosctl proxy`, toxiproxy's API): the
+// run's proxies are created there and deleted at the end; a proxy that is
+// not the run's survives.
+func TestExternalTargetUsesAnExistingToxiproxyServer(t *testing.T) {
+	needPython(t)
+	server := exec.Command(binary, "proxy", "--listen", "127.0.0.1:18474")
+	if err := server.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = server.Process.Kill(); _, _ = server.Process.Wait() })
+	client := toxiclient.NewClient("http://127.0.0.1:18474")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, err := client.Version(); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the toxiproxy server does not answer")
+		}
+		time.Sleep(20 * time.Millisecond) // polling the server's readiness
+	}
+	if _, err := client.CreateProxy("someone-else", "127.0.0.1:0", "127.0.0.1:1"); err != nil {
+		t.Fatal(err)
+	}
+	res, stdout, stderr, code := runExperiment(t, "testdata/external-toxiproxy.yaml")
+	if code != 0 || res == nil || res.Verdict != report.Pass || res.Workload.LatencyP99 < 0.1 {
+		t.Fatalf("exit %d, result %+v\n%s\n%s", code, res, stdout, tail(stderr, 20))
+	}
+	proxies, err := client.Proxies()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(proxies) != 1 || proxies["someone-else"] == nil {
+		t.Fatalf("proxies left on the server: %v; want only someone-else's", proxies)
 	}
 }
