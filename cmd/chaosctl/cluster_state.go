@@ -16,6 +16,7 @@ import (
 
 	"github.com/chaosctl/chaosctl/injectors"
 	"github.com/chaosctl/chaosctl/targets/faultplane"
+	"github.com/chaosctl/chaosctl/targets/process"
 )
 
 // defaultClusterName is the name `cluster up` registers under when it is
@@ -69,21 +70,7 @@ func (s clusterState) nodeIDs() []string {
 }
 
 // writeClusterState writes s to path atomically with mode 0600.
-func writeClusterState(path string, s clusterState) error {
-	b, err := json.MarshalIndent(s, "", "  ")
-	if err != nil {
-		return err
-	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o600); err != nil {
-		return fmt.Errorf("write state file: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		_ = os.Remove(tmp)
-		return fmt.Errorf("write state file: %w", err)
-	}
-	return nil
-}
+func writeClusterState(path string, s clusterState) error { return process.WriteJSONPrivate(path, s) }
 
 func readClusterState(path string) (clusterState, error) {
 	var s clusterState

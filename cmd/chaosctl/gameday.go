@@ -7,12 +7,10 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
-	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -88,23 +86,10 @@ func runGameDay(c *cli.Context, e *env) error {
 
 	// The first signal cancels the GameDay, which reverts every fault and
 	// stops the target; later signals are only acknowledged.
-	ctx, cancel := context.WithCancel(c.Context)
-	defer cancel()
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
-	defer signal.Stop(sigs)
-	go func() {
-		n := 0
-		for sig := range sigs {
-			n++
-			if n == 1 {
-				e.log.WithField("signal", sig.String()).Warn("interrupted: reverting every fault, stopping the target, writing the report, then exiting (code 3)")
-				cancel()
-				continue
-			}
-			e.log.WithField("signal", sig.String()).Warn("still cleaning up; chaosctl exits as soon as every fault is reverted")
-		}
-	}()
+	ctx, stop := cancelOnSignal(c.Context, e,
+		"interrupted: reverting every fault, stopping the target, writing the report, then exiting (code 3)",
+		"still cleaning up; chaosctl exits as soon as every fault is reverted")
+	defer stop()
 
 	var progress io.Writer
 	if f, ok := e.stdout.(*os.File); ok && isTerminal(f) {

@@ -132,23 +132,10 @@ func runExperiments(c *cli.Context, e *env) error {
 
 	// The first signal cancels the run, which reverts every fault; later
 	// signals are only acknowledged: nothing may skip the revert.
-	ctx, cancel := context.WithCancel(c.Context)
-	defer cancel()
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
-	defer signal.Stop(sigs)
-	go func() {
-		n := 0
-		for sig := range sigs {
-			n++
-			if n == 1 {
-				e.log.WithField("signal", sig.String()).Warn("interrupted: reverting every fault, then exiting (code 3)")
-				cancel()
-				continue
-			}
-			e.log.WithField("signal", sig.String()).Warn("still reverting faults; chaosctl exits as soon as every fault is reverted")
-		}
-	}()
+	ctx, stop := cancelOnSignal(c.Context, e,
+		"interrupted: reverting every fault, then exiting (code 3)",
+		"still reverting faults; chaosctl exits as soon as every fault is reverted")
+	defer stop()
 
 	var progress *os.File
 	if f, ok := e.stdout.(*os.File); ok && isTerminal(f) {
@@ -301,5 +288,31 @@ func reportCommand(e *env) *cli.Command {
 			}
 			return nil
 		},
+	}
+}
+
+// cancelOnSignal returns a context the first SIGINT or SIGTERM cancels
+// (logging first); later signals are only acknowledged (logging later), so
+// nothing can skip the revert that cancelling starts. stop releases the
+// signals.
+func cancelOnSignal(parent context.Context, e *env, first, later string) (ctx context.Context, stop func()) {
+	ctx, cancel := context.WithCancel(parent)
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	go func() {
+		n := 0
+		for sig := range sigs {
+			n++
+			if n == 1 {
+				e.log.WithField("signal", sig.String()).Warn(first)
+				cancel()
+				continue
+			}
+			e.log.WithField("signal", sig.String()).Warn(later)
+		}
+	}()
+	return ctx, func() {
+		signal.Stop(sigs)
+		cancel()
 	}
 }

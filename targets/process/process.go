@@ -574,8 +574,12 @@ func (c *Cluster) State(control string) State {
 }
 
 // WriteState writes the state atomically with mode 0600 (it holds the token).
-func WriteState(path string, s State) error {
-	b, err := json.MarshalIndent(s, "", "  ")
+func WriteState(path string, s State) error { return WriteJSONPrivate(path, s) }
+
+// WriteJSONPrivate writes v as indented JSON to path atomically (a temporary
+// file renamed over it) with mode 0600: state files hold tokens.
+func WriteJSONPrivate(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return err
 	}
@@ -584,6 +588,7 @@ func WriteState(path string, s State) error {
 		return fmt.Errorf("write state file: %w", err)
 	}
 	if err := os.Rename(tmp, path); err != nil {
+		_ = os.Remove(tmp)
 		return fmt.Errorf("write state file: %w", err)
 	}
 	return nil
