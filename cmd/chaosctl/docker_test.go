@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -205,5 +206,48 @@ func TestUnknownTargetExits2(t *testing.T) {
 	_, stderr, code := run(t, "run", "../../examples/quickstart.yaml", "--target", "kubernetes")
 	if code != 2 || !strings.Contains(stderr, "allowed are process and docker") {
 		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+}
+
+// chaosctl image export writes an archive that another engine loads: the
+// way to a cluster without a registry.
+func TestImageExportWritesAnArchiveTheEngineLoads(t *testing.T) {
+	cli := dockerEngine(t)
+	ctx := context.Background()
+	file := filepath.Join(t.TempDir(), "chaosctl.tar")
+	stdout, stderr, code := run(t, "image", "export", file)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	ref, err := docker.ImageRefFor(binary, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(stdout, ref) {
+		t.Fatalf("stdout %q does not name %s", stdout, ref)
+	}
+	if _, err := cli.ImageRemove(ctx, ref, image.RemoveOptions{Force: true, PruneChildren: true}); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	resp, err := cli.ImageLoad(ctx, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	insp, err := cli.ImageInspect(ctx, ref)
+	if err != nil {
+		t.Fatalf("the loaded archive has no %s: %v", ref, err)
+	}
+	if insp.Config == nil || insp.Config.Labels[docker.LabelImage] != ref {
+		t.Fatalf("loaded image labels %v", insp.Config)
+	}
+	if _, _, code := run(t, "image", "export"); code != 2 {
+		t.Fatalf("export without a file: exit %d, want 2", code)
 	}
 }

@@ -53,6 +53,60 @@ func imageCommand(e *env) *cli.Command {
 				return err
 			},
 		}, {
+			Name:      "export",
+			Usage:     "write this chaosctl's image as an archive (for docker load, ctr images import, kind load)",
+			ArgsUsage: "FILE",
+			Description: "Builds the image if the engine lacks it, then writes it as a `docker save` tar archive,\n" +
+				"for machines and clusters without a registry:\n\n" +
+				"   chaosctl image export chaosctl.tar\n" +
+				"   docker load -i chaosctl.tar          # another engine\n" +
+				"   ctr -n k8s.io images import chaosctl.tar\n" +
+				"   kind load image-archive chaosctl.tar",
+			Flags: []cli.Flag{
+				&cli.StringFlag{Name: "binary", Usage: "the static chaosctl to put in the image (default: this executable)"},
+			},
+			Action: func(c *cli.Context) error {
+				if c.NArg() != 1 {
+					return usageError(errors.New("image export takes one file: chaosctl image export FILE"))
+				}
+				bin := c.String("binary")
+				if bin == "" {
+					exe, err := os.Executable()
+					if err != nil {
+						return withCode(exitEnvironment, err)
+					}
+					bin = exe
+				}
+				cli, err := docker.Connect(c.Context)
+				if err != nil {
+					return withCode(exitEnvironment, err)
+				}
+				defer cli.Close()
+				ref, _, err := docker.EnsureImage(c.Context, cli, bin, chaosctlVersion())
+				if err != nil {
+					return withCode(exitEnvironment, fmt.Errorf("image: %w", err))
+				}
+				path := c.Args().First()
+				tmp := path + ".tmp"
+				f, err := os.Create(tmp)
+				if err != nil {
+					return withCode(exitEnvironment, fmt.Errorf("image export: %w", err))
+				}
+				err = docker.ExportImage(c.Context, cli, ref, f)
+				if cerr := f.Close(); err == nil {
+					err = cerr
+				}
+				if err == nil {
+					err = os.Rename(tmp, path)
+				}
+				if err != nil {
+					_ = os.Remove(tmp)
+					return withCode(exitEnvironment, err)
+				}
+				_, err = fmt.Fprintf(e.stdout, "%s written to %s\n", ref, path)
+				return err
+			},
+		}, {
 			Name:  "prune",
 			Usage: "remove the images chaosctl built, but this version's and those in use",
 			Description: "Development builds get an image per binary (chaosctl:dev-<hash>); this removes every\n" +

@@ -237,3 +237,18 @@ func PruneImages(ctx context.Context, cli *client.Client, keep, prefix string) (
 	}
 	return removed, errors.Join(errs...)
 }
+
+// ExportImage writes image ref as a `docker save` archive to w, for engines
+// and clusters without a registry (`docker load`, `ctr images import`, `kind
+// load image-archive`).
+func ExportImage(ctx context.Context, cli *client.Client, ref string, w io.Writer) error {
+	rc, err := cli.ImageSave(ctx, []string{ref})
+	if err != nil {
+		return fmt.Errorf("export image %s: %w", ref, err)
+	}
+	defer rc.Close()
+	if _, err := io.Copy(w, rc); err != nil {
+		return fmt.Errorf("export image %s: %w", ref, err)
+	}
+	return nil
+}
