@@ -251,3 +251,21 @@ func TestImageExportWritesAnArchiveTheEngineLoads(t *testing.T) {
 		t.Fatalf("export without a file: exit %d, want 2", code)
 	}
 }
+
+// The image is the running binary: a dynamically linked chaosctl cannot be
+// put in a FROM-scratch image, and says how to build one that can.
+func TestDockerRunWithADynamicBinaryExits5(t *testing.T) {
+	dockerEngine(t)
+	dyn := dockertest.BuildChaosctl(t, t.TempDir(), "1")
+	if docker.CheckStatic(dyn) == nil {
+		t.Skip("CGO_ENABLED=1 built a static binary here (no C toolchain?)")
+	}
+	out, state := filepath.Join(t.TempDir(), "out"), filepath.Join(t.TempDir(), "state")
+	cmd := exec.Command(dyn, "run", "../../examples/quickstart.yaml", "--target", "docker", "--out", out, "--state-dir", state)
+	b, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 5 || !strings.Contains(string(b), "CGO_ENABLED=0") {
+		t.Fatalf("exit %v, want 5 and how to build a static binary:\n%s", err, b)
+	}
+	noDockerLeftovers(t, dockerEngine(t), state)
+}
