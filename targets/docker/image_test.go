@@ -135,6 +135,7 @@ func TestPruneImagesRemovesOnlyUnusedChaosctlImages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = cli.ContainerRemove(context.Background(), c.ID, container.RemoveOptions{Force: true}) })
 	prefix := docker.ImageRepo + ":" + stamp
 	removed, err := docker.PruneImages(ctx, cli, refs[2], prefix)
 	if err != nil || len(removed) != 1 || removed[0] != refs[0] {

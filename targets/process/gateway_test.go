@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -154,10 +155,10 @@ func TestSingleflightSendsOneLoadForAStampedeOnAColdKey(t *testing.T) {
 	}{{"singleflight", false}, {"no singleflight", true}} {
 		t.Run(tc.name, func(t *testing.T) {
 			spec := demo.ClusterSpec{Nodes: 3, Gateways: 1, Cache: demo.CacheSpec{Policy: "lru", NoSingleflight: tc.noSingleflight},
-				Resilience: demo.Resilience{MaxInflight: 1000, Bulkhead: 500, Timeout: 3 * time.Second}}
+				Resilience: demo.Resilience{MaxInflight: 1000, Bulkhead: 500, Timeout: 10 * time.Second}}
 			c, plane := startCluster(t, spec, true)
 			gw := c.Addrs(demo.RoleGateway)[0]
-			client := newKV(5 * time.Second)
+			client := newKV(15 * time.Second)
 			if code, err := client.put(gw, "hot", "value"); err != nil || code != http.StatusNoContent {
 				t.Fatalf("put: %d %v", code, err)
 			}
@@ -168,14 +169,25 @@ func TestSingleflightSendsOneLoadForAStampedeOnAColdKey(t *testing.T) {
 			}
 			before := processtest.Metric(t, gw, "chaosdemo_cache_loads_total", nil)
 			var wg sync.WaitGroup
+			var timedOut atomic.Int64
 			for i := 0; i < 200; i++ {
 				wg.Go(func() {
-					if code, v, err := client.get(gw, "hot"); err != nil || code != http.StatusOK || v != "value" {
+					code, v, err := client.get(gw, "hot")
+					if tc.noSingleflight && err == nil && code == http.StatusGatewayTimeout {
+						// The stampede's damage on a busy machine: 200 loads
+						// through a slow store can outlast the deadline.
+						timedOut.Add(1)
+						return
+					}
+					if err != nil || code != http.StatusOK || v != "value" {
 						t.Errorf("get hot: %d %q %v", code, v, err)
 					}
 				})
 			}
 			wg.Wait()
+			if n := timedOut.Load(); n > 0 {
+				t.Logf("%s: %d of 200 requests outlasted the 10s deadline", tc.name, n)
+			}
 			loads := processtest.Metric(t, gw, "chaosdemo_cache_loads_total", nil) - before
 			t.Logf("%s: 200 concurrent misses of one cold key sent %v loads to the store", tc.name, loads)
 			if !tc.noSingleflight && loads != 1 {
