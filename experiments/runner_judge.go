@@ -148,28 +148,14 @@ func (r *runState) judge(runErr error) {
 	case res.StopCondition != nil:
 		res.Verdict, res.Reason = report.Fail, "stop condition: "+res.StopCondition.Reason
 	case len(fails) > 0:
-		res.Verdict, res.Reason = report.Fail, joinReasons(fails)
+		res.Verdict, res.Reason = report.Fail, report.JoinReasons(fails)
 	case len(inconclusive) > 0:
-		res.Verdict, res.Reason = report.Inconclusive, joinReasons(inconclusive)
+		res.Verdict, res.Reason = report.Inconclusive, report.JoinReasons(inconclusive)
 	case len(res.SLOs)+len(res.Probes)+len(res.Checks) == 0:
 		res.Verdict, res.Reason = report.Inconclusive, "nothing to judge: the experiment has no SLOs, probes or checks"
 	default:
 		res.Verdict, res.Reason = report.Pass, fmt.Sprintf("%d SLOs within budget, %d probe judgements and %d checks held", len(res.SLOs), len(res.Probes), len(res.Checks))
 	}
-}
-
-func joinReasons(rs []string) string {
-	if len(rs) > 3 {
-		return fmt.Sprintf("%s; %s; %s; and %d more", rs[0], rs[1], rs[2], len(rs)-3)
-	}
-	out := ""
-	for i, s := range rs {
-		if i > 0 {
-			out += "; "
-		}
-		out += s
-	}
-	return out
 }
 
 // faultSpan is the measured seconds from the first fault's start to the last

@@ -128,20 +128,7 @@ func TestDockerRunInterruptedOrKilledLeavesNothing(t *testing.T) {
 		if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
 			t.Fatal(err)
 		}
-		err := cmd.Wait()
-		var ee *exec.ExitError
-		if !errors.As(err, &ee) || ee.ExitCode() != 3 {
-			t.Fatalf("exit %v, want 3\n%s", err, output)
-		}
-		res, err := report.ReadJSON(out)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, f := range res.Faults {
-			if f.Applied == nil || f.Reverted == nil {
-				t.Errorf("fault %s: applied %v reverted %v", f.Name, f.Applied, f.Reverted)
-			}
-		}
+		expectInterruptedAndReverted(t, cmd, out, output)
 		noDockerLeftovers(t, cli, state)
 		// The members' logs were saved before their containers went.
 		if _, err := os.Stat(filepath.Join(out, "members", "n1.log")); err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/docker/docker/client"
 	"github.com/urfave/cli/v2"
 
 	"github.com/chaosctl/chaosctl/targets/docker"
@@ -25,26 +26,11 @@ func imageCommand(e *env) *cli.Command {
 				&cli.StringFlag{Name: "binary", Usage: "the static chaosctl to put in the image (default: this executable)"},
 			},
 			Action: func(c *cli.Context) error {
-				bin := c.String("binary")
-				if bin == "" {
-					exe, err := os.Executable()
-					if err != nil {
-						return withCode(exitEnvironment, err)
-					}
-					bin = exe
-				}
-				cli, err := docker.Connect(c.Context)
+				cli, ref, built, err := ensureImage(c)
 				if err != nil {
-					return withCode(exitEnvironment, err)
+					return err
 				}
 				defer cli.Close()
-				ref, built, err := docker.EnsureImage(c.Context, cli, bin, chaosctlVersion())
-				if err != nil {
-					if errors.Is(err, docker.ErrNoEngine) {
-						return withCode(exitEnvironment, err)
-					}
-					return withCode(exitEnvironment, fmt.Errorf("image: %w", err))
-				}
 				state := "reused"
 				if built {
 					state = "built"
@@ -69,23 +55,11 @@ func imageCommand(e *env) *cli.Command {
 				if c.NArg() != 1 {
 					return usageError(errors.New("image export takes one file: chaosctl image export FILE"))
 				}
-				bin := c.String("binary")
-				if bin == "" {
-					exe, err := os.Executable()
-					if err != nil {
-						return withCode(exitEnvironment, err)
-					}
-					bin = exe
-				}
-				cli, err := docker.Connect(c.Context)
+				cli, ref, _, err := ensureImage(c)
 				if err != nil {
-					return withCode(exitEnvironment, err)
+					return err
 				}
 				defer cli.Close()
-				ref, _, err := docker.EnsureImage(c.Context, cli, bin, chaosctlVersion())
-				if err != nil {
-					return withCode(exitEnvironment, fmt.Errorf("image: %w", err))
-				}
 				path := c.Args().First()
 				tmp := path + ".tmp"
 				f, err := os.Create(tmp)
@@ -145,4 +119,25 @@ func imageCommand(e *env) *cli.Command {
 			},
 		}},
 	}
+}
+
+// ensureImage connects to the engine and makes sure it has the image of
+// --binary (default: this executable); the caller closes the client. Every
+// failure is an environment error (exit 5).
+func ensureImage(c *cli.Context) (_ *client.Client, ref string, built bool, err error) {
+	bin := c.String("binary")
+	if bin == "" {
+		if bin, err = os.Executable(); err != nil {
+			return nil, "", false, withCode(exitEnvironment, err)
+		}
+	}
+	engine, err := docker.Connect(c.Context)
+	if err != nil {
+		return nil, "", false, withCode(exitEnvironment, err)
+	}
+	if ref, built, err = docker.EnsureImage(c.Context, engine, bin, chaosctlVersion()); err != nil {
+		_ = engine.Close()
+		return nil, "", false, withCode(exitEnvironment, fmt.Errorf("image: %w", err))
+	}
+	return engine, ref, built, nil
 }

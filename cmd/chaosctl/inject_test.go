@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -24,20 +23,7 @@ import (
 // runIn runs chaosctl with CHAOSCTL_STATE_DIR set to stateDir.
 func runIn(t *testing.T, stateDir string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
-	cmd := exec.Command(binary, args...)
-	cmd.Env = append(os.Environ(), injectors.EnvStateDir+"="+stateDir)
-	var o, e bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &o, &e
-	err := cmd.Run()
-	var ee *exec.ExitError
-	switch {
-	case err == nil:
-	case errors.As(err, &ee):
-		code = ee.ExitCode()
-	default:
-		t.Fatalf("run chaosctl %v: %v", args, err)
-	}
-	return o.String(), e.String(), code
+	return runEnv(t, []string{injectors.EnvStateDir + "=" + stateDir}, args...)
 }
 
 // mustRun runs chaosctl and fails unless it exits 0.

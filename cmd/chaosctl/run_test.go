@@ -128,6 +128,14 @@ func TestSIGINTMidFaultRevertsEverythingAndExits3(t *testing.T) {
 	// A second signal must not skip the revert.
 	time.Sleep(50 * time.Millisecond) // spacing two signals as a user would
 	_ = cmd.Process.Signal(syscall.SIGINT)
+	expectInterruptedAndReverted(t, cmd, out, output)
+	noMembersLeft(t, out)
+}
+
+// expectInterruptedAndReverted waits for an interrupted run: exit 3, and
+// every fault of its result both applied and reverted.
+func expectInterruptedAndReverted(t *testing.T, cmd *exec.Cmd, out string, output *bytes.Buffer) {
+	t.Helper()
 	err := cmd.Wait()
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) || ee.ExitCode() != 3 {
@@ -142,7 +150,6 @@ func TestSIGINTMidFaultRevertsEverythingAndExits3(t *testing.T) {
 			t.Errorf("fault %s: applied %v reverted %v", f.Name, f.Applied, f.Reverted)
 		}
 	}
-	noMembersLeft(t, out)
 }
 
 func TestSIGKILLedRunIsRecovered(t *testing.T) {

@@ -470,9 +470,9 @@ func (g *gameDay) judge(runErr error) {
 	case runErr != nil && len(inconclusive) == 0:
 		res.Verdict, res.Reason = report.Inconclusive, "environment error: "+runErr.Error()
 	case len(fails) > 0:
-		res.Verdict, res.Reason = report.Fail, joinReasons(fails)
+		res.Verdict, res.Reason = report.Fail, report.JoinReasons(fails)
 	case len(inconclusive) > 0:
-		res.Verdict, res.Reason = report.Inconclusive, joinReasons(inconclusive)
+		res.Verdict, res.Reason = report.Inconclusive, report.JoinReasons(inconclusive)
 	default:
 		res.Verdict = report.Pass
 		res.Reason = fmt.Sprintf("%d of %d steps passed", passed, len(res.Steps))
@@ -493,20 +493,6 @@ func countVerdict(steps []StepResult, v string) int {
 		}
 	}
 	return n
-}
-
-func joinReasons(rs []string) string {
-	if len(rs) > 3 {
-		rs = append(rs[:3:3], fmt.Sprintf("and %d more", len(rs)-3))
-	}
-	out := ""
-	for i, s := range rs {
-		if i > 0 {
-			out += "; "
-		}
-		out += s
-	}
-	return out
 }
 
 func plural(n int) string {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -137,4 +138,13 @@ func ReadJSON(dir string) (*Result, error) {
 		return nil, fmt.Errorf("decode %s: %w", filepath.Join(dir, "result.json"), err)
 	}
 	return &r, nil
+}
+
+// JoinReasons joins the reasons of a verdict with "; ", naming the first
+// three and counting the rest.
+func JoinReasons(rs []string) string {
+	if len(rs) > 3 {
+		rs = append(rs[:3:3], fmt.Sprintf("and %d more", len(rs)-3))
+	}
+	return strings.Join(rs, "; ")
 }

@@ -106,6 +106,9 @@ type Demo struct {
 	mu      sync.Mutex
 	members map[string]*memberContainer
 	closed  bool
+	// resetting holds the proxies resetLinks disabled and has not enabled
+	// again yet.
+	resetting map[faultplane.Link]bool
 }
 
 type memberContainer struct {
@@ -168,6 +171,7 @@ func StartDemo(ctx context.Context, spec demo.ClusterSpec, opts DemoOptions) (_ 
 		cli: cli, spec: spec, opts: opts, token: process.NewToken(), image: image,
 		netName: ObjectName(opts.Run, ""), order: spec.MemberIDs(),
 		http: &http.Client{Timeout: 5 * time.Second}, members: map[string]*memberContainer{},
+		resetting: map[faultplane.Link]bool{},
 	}
 	defer func() {
 		if err != nil {
@@ -625,18 +629,38 @@ func (d *Demo) resetLinks(id string) error {
 			errs = append(errs, fmt.Errorf("read proxy %s: %w", l, err))
 			continue
 		}
-		if !px.Enabled {
-			continue
+		d.mu.Lock()
+		pending := d.resetting[l]
+		d.mu.Unlock()
+		switch {
+		case px.Enabled:
+			if err := px.Disable(); err != nil {
+				errs = append(errs, fmt.Errorf("reset proxy %s: %w", l, err))
+				continue
+			}
+			d.setResetting(l, true)
+		case !pending:
+			continue // disabled by a partition: its connections are closed already
 		}
-		if err := px.Disable(); err != nil {
-			errs = append(errs, fmt.Errorf("reset proxy %s: %w", l, err))
-			continue
-		}
+		// Disabled by this reset, now or by an earlier one whose enable
+		// failed: a retried revert enables it.
 		if err := px.Enable(); err != nil {
 			errs = append(errs, fmt.Errorf("re-enable proxy %s: %w", l, err))
+			continue
 		}
+		d.setResetting(l, false)
 	}
 	return errors.Join(errs...)
+}
+
+func (d *Demo) setResetting(l faultplane.Link, on bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if on {
+		d.resetting[l] = true
+	} else {
+		delete(d.resetting, l)
+	}
 }
 
 // Stop implements targets.Target: SIGTERM, then SIGKILL after StopGrace.
