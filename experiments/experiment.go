@@ -52,9 +52,12 @@ const (
 	RuntimeProcess  Runtime = "process"  // local processes (default for the demo cluster)
 	RuntimeDocker   Runtime = "docker"   // containers on a run-owned network
 	RuntimeExternal Runtime = "external" // the user's own services (target.external)
+	// RuntimeKubernetes runs the demo cluster as pods in a namespace of the
+	// run's own (target.kubernetes says which cluster).
+	RuntimeKubernetes Runtime = "kubernetes"
 )
 
-func (Runtime) allowed() []string { return []string{"process", "docker", "external"} }
+func (Runtime) allowed() []string { return []string{"process", "docker", "kubernetes", "external"} }
 
 // Target is what faults land on: the bundled demo cluster or the user's
 // own services. After Decode exactly one of Demo and External is set; a
@@ -65,6 +68,32 @@ type Target struct {
 	Runtime  Runtime         `yaml:"runtime"`
 	Demo     *DemoCluster    `yaml:"demo"`
 	External *ExternalTarget `yaml:"external"`
+	// Kubernetes says where the kubernetes runtime deploys; runtime
+	// defaults to kubernetes when it is given.
+	Kubernetes *KubernetesTarget `yaml:"kubernetes"`
+}
+
+// KubernetesTarget is the cluster the kubernetes runtime deploys the demo
+// cluster to. Every field is optional.
+type KubernetesTarget struct {
+	// Kubeconfig is the kubeconfig file ("" = $KUBECONFIG, ~/.kube/config,
+	// then the in-cluster service account) and Context its context ("" =
+	// the current one).
+	Kubeconfig string `yaml:"kubeconfig"`
+	Context    string `yaml:"context"`
+	// Namespace is created for the run (default chaosctl-<run id>); an
+	// existing one is used only when Allow names it.
+	Namespace string `yaml:"namespace"`
+	// Allow names existing namespaces chaosctl may act in (its blast
+	// radius). kube-system, kube-public and kube-node-lease are refused.
+	Allow []string `yaml:"allow"`
+	// Image is chaosctl's image as the nodes know it (default
+	// chaosctl:<version>, as `chaosctl image export` writes it); pods never
+	// pull it.
+	Image string `yaml:"image"`
+	// StorageClass gives each store node a PersistentVolumeClaim, so
+	// persistence: disk survives a crash (a pod deletion).
+	StorageClass string `yaml:"storageClass"`
 }
 
 // DemoCluster configures the bundled demo key-value store.

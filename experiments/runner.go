@@ -27,6 +27,7 @@ import (
 	"github.com/chaosctl/chaosctl/targets/docker"
 	"github.com/chaosctl/chaosctl/targets/external"
 	"github.com/chaosctl/chaosctl/targets/faultplane"
+	"github.com/chaosctl/chaosctl/targets/kubernetes"
 )
 
 // Errors the CLI maps to exit codes.
@@ -352,7 +353,7 @@ func shared(t targets.Target) targets.Target {
 // startTimeout bounds starting the target: a docker run may build its image
 // first.
 func startTimeout(runtime string) time.Duration {
-	if runtime == string(RuntimeDocker) {
+	if runtime == string(RuntimeDocker) || runtime == string(RuntimeKubernetes) {
 		return 3 * time.Minute
 	}
 	return 60 * time.Second
@@ -365,6 +366,9 @@ func (r *runState) startTarget(ctx context.Context, runtime string, spec demo.Cl
 	members := filepath.Join(r.dir, "members")
 	if x := r.e.Target.External; x != nil {
 		return external.Start(ctx, externalSpec(x), external.Options{Run: r.runID, Dir: members, Log: log})
+	}
+	if runtime == string(RuntimeKubernetes) {
+		return r.startKubernetes(ctx, spec, ledger, log, members)
 	}
 	if runtime == string(RuntimeDocker) {
 		return docker.StartDemo(ctx, spec, docker.DemoOptions{
@@ -381,6 +385,41 @@ func (r *runState) startTarget(ctx context.Context, runtime string, spec demo.Cl
 		Run: r.runID, Dir: members, Binary: r.opts.Binary, Seed: r.res.Seed,
 		Log: log, LogLevel: r.opts.MemberLogLevel,
 		OnStarted: ledger.OnStarted,
+	})
+}
+
+// startKubernetes deploys the demo cluster to target.kubernetes's cluster
+// (the default kubeconfig when the file has none).
+func (r *runState) startKubernetes(ctx context.Context, spec demo.ClusterSpec, ledger *injectors.Ledger, log *logrus.Entry, members string) (targets.Target, error) {
+	k := KubernetesTarget{}
+	if r.e.Target.Kubernetes != nil {
+		k = *r.e.Target.Kubernetes
+	}
+	image := k.Image
+	if image == "" {
+		bin := r.opts.Binary
+		if bin == "" {
+			exe, err := os.Executable()
+			if err != nil {
+				return nil, fmt.Errorf("find own executable: %w", err)
+			}
+			bin = exe
+		}
+		var err error
+		if image, err = docker.ImageRefFor(bin, r.opts.Version); err != nil {
+			return nil, err
+		}
+	}
+	ref := kubernetes.ClusterRef{Kubeconfig: k.Kubeconfig, Context: k.Context}
+	return kubernetes.StartDemo(ctx, spec, kubernetes.DemoOptions{
+		Run: r.runID, Dir: members, Cluster: ref, Namespace: k.Namespace, Allow: k.Allow,
+		Image: image, StorageClass: k.StorageClass, Seed: r.res.Seed,
+		Log: log, LogLevel: r.opts.MemberLogLevel,
+		OnNamespace: func(ns string) {
+			if err := ledger.Kubernetes(injectors.KubeRef{Kubeconfig: k.Kubeconfig, Context: k.Context, Namespace: ns}); err != nil {
+				log.WithError(err).Warn("fault ledger: record the namespace")
+			}
+		},
 	})
 }
 
@@ -634,8 +673,14 @@ func (r *runState) demoSpec(runtime string) (demo.ClusterSpec, error) {
 	}
 	switch Runtime(runtime) {
 	case RuntimeProcess, RuntimeDocker:
+	case RuntimeKubernetes:
+		// A crash deletes the pod, and an emptyDir with it: disk
+		// persistence needs a volume that outlives the pod.
+		if d.Persistence == PersistenceDisk && (r.e.Target.Kubernetes == nil || r.e.Target.Kubernetes.StorageClass == "") {
+			return demo.ClusterSpec{}, fmt.Errorf("persistence: disk on the kubernetes runtime needs target.kubernetes.storageClass (a crash deletes the pod, and an emptyDir with it): %w", ErrUsage)
+		}
 	default:
-		return demo.ClusterSpec{}, fmt.Errorf("runtime %q cannot run the demo cluster; allowed: process, docker: %w", runtime, ErrUsage)
+		return demo.ClusterSpec{}, fmt.Errorf("runtime %q cannot run the demo cluster; allowed: process, docker, kubernetes: %w", runtime, ErrUsage)
 	}
 	return d.ClusterSpec()
 }

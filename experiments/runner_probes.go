@@ -77,7 +77,8 @@ func (r *runState) secondIndex(t0, at time.Time) int {
 func (r *runState) runProbes(ctx context.Context, t0 time.Time, target targets.Target) {
 	r.live = &liveProbes{cluster: map[int]probes.ClusterSample{}, series: map[string][]probeSample{}}
 	var wg sync.WaitGroup
-	if target.Runtime() == "process" || target.Runtime() == "docker" {
+	if target.Runtime() != string(RuntimeExternal) { // the demo cluster's members
+
 		client := &http.Client{Timeout: 900 * time.Millisecond}
 		scraper := probes.NewScraper(target.Members, time.Second, client, r.log.WithField("component", "scrape"))
 		wg.Go(func() {

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -109,8 +110,11 @@ func setDefaults(e *Experiment, d *decoder) {
 	}
 	if !d.has("target.runtime") {
 		e.Target.Runtime = DefaultRuntime
-		if e.Target.External != nil && e.Target.Demo == nil {
+		switch {
+		case e.Target.External != nil && e.Target.Demo == nil:
 			e.Target.Runtime = RuntimeExternal
+		case e.Target.Kubernetes != nil:
+			e.Target.Runtime = RuntimeKubernetes
 		}
 	}
 
@@ -569,10 +573,13 @@ func (v *validator) target() {
 	case t.External != nil && t.Runtime != RuntimeExternal:
 		v.errorf("target.runtime", "%s cannot run target.external; leave runtime out (external services are started by command or found as containers)", t.Runtime)
 	case t.Demo != nil && t.Runtime == RuntimeExternal:
-		v.errorf("target.runtime", "external needs target.external; the demo cluster runs as process or docker")
+		v.errorf("target.runtime", "external needs target.external; the demo cluster runs as process, docker or kubernetes")
 	}
 	if t.Demo != nil {
 		v.demo(t.Demo)
+	}
+	if t.Kubernetes != nil {
+		v.kubernetes(t)
 	}
 	if t.External != nil {
 		v.external(t.External)
@@ -625,6 +632,44 @@ func (v *validator) demo(c *DemoCluster) {
 	v.intRange(p+"resilience.maxInflight", r.MaxInflight, 1, 1_000_000)
 	if v.d.has(p+"resilience.rateLimit") && (r.RateLimit < 0 || r.RateLimit > MaxRate) {
 		v.errorf(p+"resilience.rateLimit", "%g is out of range; allowed: 0 (off) to %g", r.RateLimit, MaxRate)
+	}
+}
+
+// protectedNamespaces are never acted in (targets/kubernetes refuses them
+// too).
+var protectedNamespaces = []string{"kube-system", "kube-public", "kube-node-lease"}
+
+func (v *validator) kubernetes(t *Target) {
+	const p = "target.kubernetes"
+	k := t.Kubernetes
+	if t.Runtime != RuntimeKubernetes && v.d.has("target.runtime") {
+		v.keyErrorf(p, "applies to runtime kubernetes, and target.runtime is %s; remove one of them", t.Runtime)
+		return
+	}
+	if t.External != nil {
+		v.keyErrorf(p, "the kubernetes runtime runs the demo cluster; target.external is not supported there yet")
+	}
+	if v.d.has(p + ".namespace") {
+		v.name(p+".namespace", k.Namespace)
+		if slices.Contains(protectedNamespaces, k.Namespace) {
+			v.errorf(p+".namespace", "%s is never touched; allowed: a namespace of your own (default chaosctl-<run id>)", k.Namespace)
+		}
+	}
+	for i, ns := range k.Allow {
+		path := fmt.Sprintf("%s.allow[%d]", p, i)
+		v.name(path, ns)
+		if slices.Contains(protectedNamespaces, ns) {
+			v.errorf(path, "%s is never touched, whatever allow says (protected: %s)", ns, strings.Join(protectedNamespaces, ", "))
+		}
+	}
+	if v.d.has(p+".kubeconfig") && k.Kubeconfig == "" {
+		v.errorf(p+".kubeconfig", "is empty; give a kubeconfig file or leave it out for the default loading rules")
+	}
+	if v.d.has(p+".image") && (k.Image == "" || strings.ContainsAny(k.Image, " \t")) {
+		v.errorf(p+".image", "bad image %q: give a reference such as chaosctl:1.2.3", k.Image)
+	}
+	if v.d.has(p + ".storageClass") {
+		v.name(p+".storageClass", k.StorageClass)
 	}
 }
 

@@ -45,6 +45,7 @@ type RecordType string
 const (
 	RecordRunStart          RecordType = "run-start"           // the run, its chaosctl process, runtime and directory
 	RecordPlane             RecordType = "plane"               // the toxiproxy server of the fault plane
+	RecordKubernetes        RecordType = "kubernetes"          // the cluster and namespace of a kubernetes run
 	RecordMember            RecordType = "member"              // a member process started (also on restarts)
 	RecordFaultIntent       RecordType = "fault-intent"        // about to apply a fault: written before anything is touched
 	RecordFaultApplied      RecordType = "fault-applied"       // the fault is in place
@@ -80,6 +81,10 @@ type Record struct {
 	// it (it then dies with chaosctl).
 	PlaneURL      string `json:"planeUrl,omitempty"`
 	PlaneEmbedded bool   `json:"planeEmbedded,omitempty"`
+
+	// kubernetes: where the run's objects are (recover removes them by
+	// label there).
+	Kubernetes *KubeRef `json:"kubernetes,omitempty"`
 
 	// member: the process started.
 	Member *ProcessRef `json:"member,omitempty"`
@@ -185,6 +190,43 @@ func (l *Ledger) Run() string { return l.run }
 // Plane records the fault plane's toxiproxy API once it is known.
 func (l *Ledger) Plane(url string, embedded bool) error {
 	return l.write(Record{Type: RecordPlane, PlaneURL: url, PlaneEmbedded: embedded})
+}
+
+// KubeRef is the cluster a kubernetes run created its objects in.
+type KubeRef struct {
+	Kubeconfig string `json:"kubeconfig,omitempty"` // "" = default loading rules
+	Context    string `json:"context,omitempty"`
+	Namespace  string `json:"namespace"`
+}
+
+// Kubernetes records the cluster and namespace of a kubernetes run, as soon
+// as its namespace exists.
+func (l *Ledger) Kubernetes(ref KubeRef) error {
+	return l.write(Record{Type: RecordKubernetes, Kubernetes: &ref})
+}
+
+// KubernetesRuns reads every ledger in stateDir and returns, by run, the
+// cluster its objects are in (for runs that recorded one).
+func KubernetesRuns(stateDir string) (map[string]KubeRef, error) {
+	paths, err := filepath.Glob(filepath.Join(LedgerDir(stateDir), "*.ndjson"))
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]KubeRef{}
+	var errs []error
+	for _, p := range paths {
+		recs, err := ReadLedger(p)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		for _, r := range recs {
+			if r.Type == RecordKubernetes && r.Kubernetes != nil {
+				out[r.Run] = *r.Kubernetes
+			}
+		}
+	}
+	return out, errors.Join(errs...)
 }
 
 // Members records started member processes.

@@ -391,10 +391,13 @@ func cleanupPlane(ctx context.Context, run, url string, embedded bool, runtime s
 	if url == "" {
 		return "no fault plane recorded", nil
 	}
-	if runtime == "docker" {
+	switch runtime {
+	case "docker":
 		// Deleting proxies one by one can wait on links to frozen members;
 		// removing the container takes them all at once.
 		return "they go with the run's fault-plane container, removed by label", nil
+	case "kubernetes":
+		return "they go with the run's fault-plane pod, removed by label", nil
 	}
 	pctx, cancel := context.WithTimeout(ctx, recoverPlanePing)
 	defer cancel()

@@ -12,6 +12,7 @@ import (
 
 	"github.com/chaosctl/chaosctl/injectors"
 	"github.com/chaosctl/chaosctl/targets/docker"
+	"github.com/chaosctl/chaosctl/targets/kubernetes"
 )
 
 func recoverCommand(e *env) *cli.Command {
@@ -38,6 +39,9 @@ func recoverCommand(e *env) *cli.Command {
 				printRecovery(e, rep)
 				if derr := recoverContainers(c.Context, e, dir, rep); derr != nil && err == nil {
 					err = derr
+				}
+				if kerr := recoverKubernetes(c.Context, e, dir, rep); kerr != nil && err == nil {
+					err = kerr
 				}
 			}
 			if err != nil {
@@ -120,6 +124,62 @@ func recoverContainers(ctx context.Context, e *env, stateDir string, rep *inject
 			}
 			if err != nil {
 				errs = append(errs, err)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// recoverKubernetes removes, by label, the objects of kubernetes runs this
+// state directory knows and that are no longer live, in the cluster each
+// run's ledger names. Labelled objects of runs without a ledger here are
+// listed, never touched.
+func recoverKubernetes(ctx context.Context, e *env, stateDir string, rep *injectors.RecoveryReport) error {
+	refs, err := injectors.KubernetesRuns(stateDir)
+	if err != nil {
+		return fmt.Errorf("read the ledgers: %w", err)
+	}
+	if len(refs) == 0 {
+		return nil
+	}
+	live := map[string]bool{}
+	for _, l := range rep.Live {
+		live[l.Run] = true
+	}
+	clusters := map[kubernetes.ClusterRef][]string{}
+	for run, ref := range refs {
+		c := kubernetes.ClusterRef{Kubeconfig: ref.Kubeconfig, Context: ref.Context}
+		clusters[c] = append(clusters[c], run)
+	}
+	var errs []error
+	for c, runs := range clusters {
+		cs, _, err := kubernetes.Connect(ctx, c)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("runs %s ran on kubernetes, and their objects cannot be checked: %w", strings.Join(runs, ", "), err))
+			continue
+		}
+		left, err := kubernetes.Leftovers(ctx, cs)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		for run, objs := range left {
+			_, known := refs[run]
+			switch {
+			case live[run]:
+				fmt.Fprintf(e.stdout, "run %s: %d kubernetes objects left alone (the run is in progress)\n", run, len(objs))
+			case !known:
+				fmt.Fprintf(e.stdout, "run %s: %d kubernetes objects not touched (no ledger in %s): %s\n", run, len(objs), stateDir, strings.Join(objs, ", "))
+			default:
+				removed, err := kubernetes.RemoveRun(ctx, cs, run, kubernetes.RemoveOptions{
+					Namespaces: []string{refs[run].Namespace}, Wait: kubernetes.DefaultDeleteTimeout,
+				})
+				for _, r := range removed {
+					fmt.Fprintf(e.stdout, "run %s: removed %s\n", run, r)
+				}
+				if err != nil {
+					errs = append(errs, err)
+				}
 			}
 		}
 	}

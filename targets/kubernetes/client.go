@@ -1,0 +1,116 @@
+package kubernetes
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+)
+
+// Labels every object chaosctl creates carries (the same as the docker
+// runtime's).
+const (
+	LabelRun     = "io.chaosctl.run"
+	LabelMember  = "io.chaosctl.member"
+	LabelManaged = "app.kubernetes.io/managed-by"
+	ManagedBy    = "chaosctl"
+)
+
+// ErrNoCluster is wrapped when no Kubernetes API server is reachable with the
+// kubeconfig given.
+var ErrNoCluster = errors.New("no Kubernetes API server reachable")
+
+// ErrForbidden is wrapped when chaosctl refuses to act on a namespace or
+// object outside its blast radius.
+var ErrForbidden = errors.New("outside chaosctl's blast radius")
+
+// ProtectedNamespaces are never touched, whatever allow says.
+var ProtectedNamespaces = []string{"kube-system", "kube-public", "kube-node-lease"}
+
+// ClusterRef says which cluster to talk to.
+type ClusterRef struct {
+	// Kubeconfig is the kubeconfig file; empty uses $KUBECONFIG, then
+	// ~/.kube/config, then the in-cluster service account.
+	Kubeconfig string `json:"kubeconfig,omitempty"`
+	// Context is the kubeconfig context; empty uses the current one.
+	Context string `json:"context,omitempty"`
+}
+
+// Connect builds a clientset for ref and checks that the API server answers.
+func Connect(ctx context.Context, ref ClusterRef) (*kubernetes.Clientset, *rest.Config, error) {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	if ref.Kubeconfig != "" {
+		rules.ExplicitPath = ref.Kubeconfig
+	}
+	overrides := &clientcmd.ConfigOverrides{CurrentContext: ref.Context}
+	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides).ClientConfig()
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: kubeconfig %s: %w", ErrNoCluster, describeKubeconfig(ref), err)
+	}
+	return ConnectConfig(ctx, cfg, describeKubeconfig(ref))
+}
+
+// ConnectConfig builds a clientset for a rest config and checks that the API
+// server answers; where names the config in errors.
+func ConnectConfig(ctx context.Context, cfg *rest.Config, where string) (*kubernetes.Clientset, *rest.Config, error) {
+	cfg = rest.CopyConfig(cfg)
+	if cfg.Timeout == 0 {
+		cfg.Timeout = 30 * time.Second
+	}
+	cfg.QPS, cfg.Burst = 50, 100
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %s: %w", ErrNoCluster, where, err)
+	}
+	vctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if _, err := cs.Discovery().RESTClient().Get().AbsPath("/version").Do(vctx).Raw(); err != nil {
+		return nil, nil, fmt.Errorf("%w at %s (%s): %w", ErrNoCluster, cfg.Host, where, err)
+	}
+	return cs, cfg, nil
+}
+
+func describeKubeconfig(ref ClusterRef) string {
+	s := "default loading rules ($KUBECONFIG, ~/.kube/config, in-cluster)"
+	if ref.Kubeconfig != "" {
+		s = ref.Kubeconfig
+	}
+	if ref.Context != "" {
+		s += ", context " + ref.Context
+	}
+	return s
+}
+
+// CheckNamespace says whether chaosctl may act in namespace ns: never in a
+// protected one, and in a namespace it did not create only when allow names
+// it.
+func CheckNamespace(ns string, owned bool, allow []string) error {
+	if ns == "" {
+		return fmt.Errorf("%w: empty namespace", ErrForbidden)
+	}
+	if slices.Contains(ProtectedNamespaces, ns) {
+		return fmt.Errorf("%w: namespace %s is never touched (protected: %v)", ErrForbidden, ns, ProtectedNamespaces)
+	}
+	if !owned && !slices.Contains(allow, ns) {
+		return fmt.Errorf("%w: namespace %s was not created by chaosctl; name it in target.kubernetes.allow to let chaosctl act there", ErrForbidden, ns)
+	}
+	return nil
+}
+
+// runLabels are the labels of a run's object for member (empty for objects
+// of the whole run).
+func runLabels(run, member string) map[string]string {
+	l := map[string]string{LabelRun: run, LabelManaged: ManagedBy}
+	if member != "" {
+		l[LabelMember] = member
+	}
+	return l
+}
+
+// NamespaceName is the namespace chaosctl creates for run when none is given.
+func NamespaceName(run string) string { return "chaosctl-" + run }

@@ -1,0 +1,943 @@
+package kubernetes
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/sirupsen/logrus"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"github.com/chaosctl/chaosctl/targets"
+	"github.com/chaosctl/chaosctl/targets/demo"
+	"github.com/chaosctl/chaosctl/targets/faultplane"
+	"github.com/chaosctl/chaosctl/targets/process"
+)
+
+// Ports inside the run's pods (each pod has its own network namespace): every
+// member listens on MemberPort; the fault-plane pod serves the toxiproxy API
+// on PlanePort and the proxy of the i-th link (in plane order) on
+// FirstLinkPort+i.
+const (
+	MemberPort    = 7000
+	PlanePort     = 8474
+	FirstLinkPort = 20000
+	// PlanePod is the fault-plane pod's name and io.chaosctl.member label.
+	PlanePod = "faultplane"
+	// ServiceName is the headless Service that gives the members stable DNS
+	// names (<id>.chaosctl-demo.<namespace>.svc) where the cluster has DNS.
+	ServiceName = "chaosctl-demo"
+	// SecretName holds the members' control token.
+	SecretName = "chaosctl-control"
+	// MemberDataDir is where a store node keeps its data.
+	MemberDataDir = "/data"
+	// RunAsUser is the unprivileged user every container runs as.
+	RunAsUser = 65532
+)
+
+// Defaults.
+const (
+	DefaultReadyTimeout  = 2 * time.Minute
+	DefaultStopGrace     = 5 * time.Second
+	DefaultDeleteTimeout = 2 * time.Minute
+	// IsolateTimeout bounds the wait for a NetworkPolicy to take effect.
+	IsolateTimeout = 15 * time.Second
+)
+
+// DemoOptions configure StartDemo.
+type DemoOptions struct {
+	// Run is the run id: every object carries io.chaosctl.run=Run.
+	Run string
+	// Dir receives the members' logs (<id>.log) when the target closes and
+	// before a member's pod is deleted.
+	Dir string
+	// Cluster says which cluster; Config, when set, is used instead.
+	Cluster ClusterRef
+	Config  *rest.Config
+	// Namespace is created for the run (default chaosctl-<run>). An existing
+	// namespace is used only when Allow names it; chaosctl then removes only
+	// its own objects from it.
+	Namespace string
+	Allow     []string
+	// Image is chaosctl's FROM-scratch image as the nodes know it; pods use
+	// imagePullPolicy Never, so it must have been imported on every node.
+	Image string
+	// StorageClass, when set, gives each store node a PersistentVolumeClaim
+	// of that class for its data; otherwise the data lives on an emptyDir,
+	// which a pod deletion (crash) loses.
+	StorageClass string
+	Seed         int64
+	Log          *logrus.Entry // required
+	LogLevel     string        // members' log level; default info
+	// ReadyTimeout bounds each wait for pods to run and answer /readyz.
+	ReadyTimeout time.Duration
+	// StopGrace is a graceful stop's time before SIGKILL (the pods'
+	// terminationGracePeriodSeconds).
+	StopGrace time.Duration
+	// DeleteTimeout bounds Close's wait for the namespace to be gone; a
+	// negative value does not wait.
+	DeleteTimeout time.Duration
+	// OnNamespace, when set, is called with the namespace and the cluster as
+	// soon as the namespace exists (the ledger records them, so `chaosctl
+	// recover` can remove a killed run's objects).
+	OnNamespace func(namespace string)
+}
+
+// Demo is the demo cluster on the kubernetes runtime: a namespace of the
+// run's own holding one pod per member (named after the member, with a
+// headless Service), a Secret with the control token, and a fault-plane pod
+// (`chaosctl proxy`) through whose toxiproxy every link passes (client→g*,
+// g*→n*, n*→n*). chaosctl reaches pods at their pod IPs, so it must run
+// where those route (on a node, or in a pod of the cluster).
+//
+// Membership faults: Kill deletes the pod with zero grace and Start creates
+// it again (a new pod IP: the proxies' upstreams follow it); Stop deletes it
+// with the grace period; Pause and Resume hold every link of the member in
+// the fault plane (a blackhole both ways: Kubernetes has no freezer API, so
+// the process keeps running and its kubelet probes pass); Isolate applies a
+// NetworkPolicy that denies all ingress and egress of the member's pod, and
+// Rejoin deletes it.
+type Demo struct {
+	cs       kubernetes.Interface
+	spec     demo.ClusterSpec
+	opts     DemoOptions
+	ns       string
+	ownedNS  bool
+	token    string
+	plane    *faultplane.Plane
+	planeIP  string
+	clients  []string
+	http     *http.Client
+	order    []string
+	links    []faultplane.Link
+	linkPort map[faultplane.Link]int
+
+	mu        sync.Mutex
+	podIP     map[string]string // member → pod IP ("" while it has no pod)
+	paused    map[string]bool
+	isolated  map[string]bool
+	closed    bool
+	resetting map[faultplane.Link]bool
+}
+
+// StartDemo connects to the cluster, creates the run's namespace, fault
+// plane and members, and returns once every member answers /readyz. On
+// error everything it created is removed again.
+func StartDemo(ctx context.Context, spec demo.ClusterSpec, opts DemoOptions) (_ *Demo, err error) {
+	if err := spec.Validate(); err != nil {
+		return nil, fmt.Errorf("demo cluster: %w", err)
+	}
+	if opts.Image == "" {
+		return nil, errors.New("kubernetes runtime: DemoOptions.Image is required")
+	}
+	var cs *kubernetes.Clientset
+	if opts.Config != nil {
+		cs, _, err = ConnectConfig(ctx, opts.Config, "the given rest config")
+	} else {
+		cs, _, err = Connect(ctx, opts.Cluster)
+	}
+	if err != nil {
+		return nil, err
+	}
+	d, err := NewDemo(cs, spec, opts)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+			defer cancel()
+			_ = d.Close(cctx)
+		}
+	}()
+	if err := d.CreateObjects(ctx); err != nil {
+		return nil, err
+	}
+	if err := d.startPlane(ctx); err != nil {
+		return nil, err
+	}
+	if err := d.startMembers(ctx); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// NewDemo checks the options and returns a Demo that has created nothing
+// yet (StartDemo is NewDemo, CreateObjects and the waits for the pods).
+func NewDemo(cs kubernetes.Interface, spec demo.ClusterSpec, opts DemoOptions) (*Demo, error) {
+	if opts.Log == nil {
+		return nil, errors.New("kubernetes runtime: DemoOptions.Log is required")
+	}
+	if opts.Run == "" {
+		return nil, errors.New("kubernetes runtime: DemoOptions.Run is required")
+	}
+	if opts.LogLevel == "" {
+		opts.LogLevel = "info"
+	}
+	if opts.ReadyTimeout <= 0 {
+		opts.ReadyTimeout = DefaultReadyTimeout
+	}
+	if opts.StopGrace <= 0 {
+		opts.StopGrace = DefaultStopGrace
+	}
+	if opts.DeleteTimeout == 0 {
+		opts.DeleteTimeout = DefaultDeleteTimeout
+	}
+	ns := opts.Namespace
+	if ns == "" {
+		ns = NamespaceName(opts.Run)
+	}
+	// The namespace is checked against the blast radius once more when it
+	// exists (CreateObjects): here, protected names are refused at once.
+	if slices.Contains(ProtectedNamespaces, ns) {
+		return nil, CheckNamespace(ns, false, nil)
+	}
+	d := &Demo{
+		cs: cs, spec: spec, opts: opts, ns: ns, token: process.NewToken(), order: spec.MemberIDs(),
+		http:  &http.Client{Timeout: 5 * time.Second},
+		podIP: map[string]string{}, paused: map[string]bool{}, isolated: map[string]bool{},
+		resetting: map[faultplane.Link]bool{}, linkPort: map[faultplane.Link]int{},
+	}
+	d.links = demoLinks(spec)
+	for i, l := range d.links {
+		d.linkPort[l] = FirstLinkPort + i
+	}
+	return d, nil
+}
+
+// demoLinks lists the fault plane's links in a fixed order: client→gateways
+// (client→nodes when there is no gateway), then every member to every other
+// store node.
+func demoLinks(spec demo.ClusterSpec) []faultplane.Link {
+	var out []faultplane.Link
+	front := spec.GatewayIDs()
+	if len(front) == 0 {
+		front = spec.NodeIDs()
+	}
+	for _, to := range front {
+		out = append(out, faultplane.Link{From: faultplane.ClientSide, To: to})
+	}
+	for _, from := range spec.MemberIDs() {
+		for _, to := range spec.NodeIDs() {
+			if from != to {
+				out = append(out, faultplane.Link{From: from, To: to})
+			}
+		}
+	}
+	return out
+}
+
+// Namespace is the run's namespace.
+func (d *Demo) Namespace() string { return d.ns }
+
+// Clientset is the client the demo talks to the API server with.
+func (d *Demo) Clientset() kubernetes.Interface { return d.cs }
+
+// CreateObjects creates the namespace (or checks an allowed existing one),
+// the control Secret, the headless Service and the fault-plane pod. It does
+// not wait for any pod.
+func (d *Demo) CreateObjects(ctx context.Context) error {
+	if err := d.createNamespace(ctx); err != nil {
+		return err
+	}
+	if d.opts.OnNamespace != nil {
+		d.opts.OnNamespace(d.ns)
+	}
+	sec := &corev1.Secret{
+		ObjectMeta: d.meta(SecretName, ""),
+		StringData: map[string]string{demo.EnvControlToken: d.token},
+	}
+	if _, err := d.cs.CoreV1().Secrets(d.ns).Create(ctx, sec, metav1.CreateOptions{}); err != nil {
+		return fmt.Errorf("create secret %s/%s: %w", d.ns, SecretName, err)
+	}
+	svc := &corev1.Service{
+		ObjectMeta: d.meta(ServiceName, ""),
+		Spec: corev1.ServiceSpec{
+			ClusterIP:                corev1.ClusterIPNone,
+			Selector:                 map[string]string{LabelRun: d.opts.Run, "app.kubernetes.io/name": ServiceName},
+			PublishNotReadyAddresses: true,
+			Ports:                    []corev1.ServicePort{{Name: "member", Port: MemberPort, TargetPort: intstr.FromInt32(MemberPort)}},
+		},
+	}
+	if _, err := d.cs.CoreV1().Services(d.ns).Create(ctx, svc, metav1.CreateOptions{}); err != nil {
+		return fmt.Errorf("create service %s/%s: %w", d.ns, ServiceName, err)
+	}
+	if d.opts.StorageClass != "" && d.spec.Persistence == demo.PersistDisk {
+		for _, id := range d.spec.NodeIDs() {
+			if err := d.createClaim(ctx, id); err != nil {
+				return err
+			}
+		}
+	}
+	_, err := d.cs.CoreV1().Pods(d.ns).Create(ctx, d.planePod(), metav1.CreateOptions{})
+	if err != nil {
+		return fmt.Errorf("create pod %s/%s: %w", d.ns, PlanePod, err)
+	}
+	return nil
+}
+
+func (d *Demo) createNamespace(ctx context.Context) error {
+	nsObj := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: d.ns, Labels: runLabels(d.opts.Run, "")}}
+	_, err := d.cs.CoreV1().Namespaces().Create(ctx, nsObj, metav1.CreateOptions{})
+	switch {
+	case err == nil:
+		d.ownedNS = true
+		return nil
+	case apierrors.IsAlreadyExists(err):
+		if err := CheckNamespace(d.ns, false, d.opts.Allow); err != nil {
+			return fmt.Errorf("namespace %s exists: %w", d.ns, err)
+		}
+		return nil
+	default:
+		return fmt.Errorf("create namespace %s: %w", d.ns, err)
+	}
+}
+
+func (d *Demo) createClaim(ctx context.Context, id string) error {
+	class := d.opts.StorageClass
+	pvc := &corev1.PersistentVolumeClaim{
+		ObjectMeta: d.meta(claimName(id), id),
+		Spec: corev1.PersistentVolumeClaimSpec{
+			StorageClassName: &class,
+			AccessModes:      []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+			Resources: corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{
+				corev1.ResourceStorage: resource.MustParse("256Mi"),
+			}},
+		},
+	}
+	if _, err := d.cs.CoreV1().PersistentVolumeClaims(d.ns).Create(ctx, pvc, metav1.CreateOptions{}); err != nil {
+		return fmt.Errorf("create claim %s/%s: %w", d.ns, pvc.Name, err)
+	}
+	return nil
+}
+
+func claimName(id string) string { return "data-" + id }
+
+func (d *Demo) meta(name, member string) metav1.ObjectMeta {
+	return metav1.ObjectMeta{Name: name, Namespace: d.ns, Labels: runLabels(d.opts.Run, member)}
+}
+
+// securityContexts are those of every pod and container: an unprivileged
+// user, no capabilities, a read-only root (the image is one static binary),
+// so the pods pass the "restricted" Pod Security Standard.
+func securityContexts() (*corev1.PodSecurityContext, *corev1.SecurityContext) {
+	user := int64(RunAsUser)
+	no, yes := false, true
+	pod := &corev1.PodSecurityContext{
+		RunAsUser: &user, RunAsGroup: &user, FSGroup: &user, RunAsNonRoot: &yes,
+		SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+	}
+	ctr := &corev1.SecurityContext{
+		AllowPrivilegeEscalation: &no, ReadOnlyRootFilesystem: &yes,
+		Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+	}
+	return pod, ctr
+}
+
+func (d *Demo) podBase(name, member string, args []string, ports []corev1.ContainerPort) *corev1.Pod {
+	podSec, ctrSec := securityContexts()
+	grace := int64(d.opts.StopGrace.Seconds())
+	no := false
+	meta := d.meta(name, member)
+	return &corev1.Pod{
+		ObjectMeta: meta,
+		Spec: corev1.PodSpec{
+			RestartPolicy:                 corev1.RestartPolicyAlways,
+			AutomountServiceAccountToken:  &no,
+			EnableServiceLinks:            &no,
+			TerminationGracePeriodSeconds: &grace,
+			SecurityContext:               podSec,
+			Containers: []corev1.Container{{
+				Name: "chaosctl", Image: d.opts.Image, ImagePullPolicy: corev1.PullNever,
+				Args: args, Ports: ports, SecurityContext: ctrSec,
+				Env: []corev1.EnvVar{{Name: "GOMAXPROCS", Value: strconv.Itoa(max(1, runtime.NumCPU()/max(1, len(d.order))))}},
+				Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{
+					corev1.ResourceCPU: resource.MustParse("10m"), corev1.ResourceMemory: resource.MustParse("16Mi"),
+				}},
+			}},
+		},
+	}
+}
+
+func (d *Demo) planePod() *corev1.Pod {
+	ports := []corev1.ContainerPort{{Name: "api", ContainerPort: PlanePort}}
+	p := d.podBase(PlanePod, PlanePod,
+		[]string{"--log-level", d.opts.LogLevel, "proxy", "--listen", net.JoinHostPort("0.0.0.0", strconv.Itoa(PlanePort))}, ports)
+	p.Spec.Containers[0].ReadinessProbe = &corev1.Probe{
+		ProbeHandler:  corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/version", Port: intstr.FromInt32(PlanePort)}},
+		PeriodSeconds: 1,
+	}
+	return p
+}
+
+// MemberPod is the pod of member id; the fault plane's pod IP must be known.
+func (d *Demo) MemberPod(id string) (*corev1.Pod, error) {
+	idx := slices.Index(d.order, id)
+	if idx < 0 {
+		return nil, fmt.Errorf("no member %q; members are %v", id, d.order)
+	}
+	cfg := demo.MemberConfig{
+		ID: id, Role: demo.RoleOf(id),
+		Listen:  net.JoinHostPort("0.0.0.0", strconv.Itoa(MemberPort)),
+		Peers:   map[string]string{},
+		Cluster: d.spec,
+		Seed:    d.opts.Seed + int64(idx),
+	}
+	for _, n := range d.spec.NodeIDs() {
+		if n != id {
+			cfg.Peers[n] = net.JoinHostPort(d.planeIP, strconv.Itoa(d.linkPort[faultplane.Link{From: id, To: n}]))
+		}
+	}
+	if cfg.Role == demo.RoleNode {
+		cfg.DataDir = MemberDataDir
+	}
+	conf, err := cfg.Encode()
+	if err != nil {
+		return nil, fmt.Errorf("member %s: encode config: %w", id, err)
+	}
+	p := d.podBase(id, id, []string{"--log-level", d.opts.LogLevel, "node", "--config", conf},
+		[]corev1.ContainerPort{{Name: "member", ContainerPort: MemberPort}})
+	p.Labels["app.kubernetes.io/name"] = ServiceName
+	p.Spec.Hostname, p.Spec.Subdomain = id, ServiceName
+	c := &p.Spec.Containers[0]
+	c.Env = append(c.Env, corev1.EnvVar{Name: demo.EnvControlToken, ValueFrom: &corev1.EnvVarSource{
+		SecretKeyRef: &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: SecretName}, Key: demo.EnvControlToken},
+	}})
+	c.ReadinessProbe = &corev1.Probe{
+		ProbeHandler:  corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/readyz", Port: intstr.FromInt32(MemberPort)}},
+		PeriodSeconds: 1,
+	}
+	if cfg.Role == demo.RoleNode {
+		vol := corev1.Volume{Name: "data", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}
+		if d.opts.StorageClass != "" && d.spec.Persistence == demo.PersistDisk {
+			vol.VolumeSource = corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: claimName(id)}}
+		}
+		p.Spec.Volumes = append(p.Spec.Volumes, vol)
+		c.VolumeMounts = append(c.VolumeMounts, corev1.VolumeMount{Name: "data", MountPath: MemberDataDir})
+	}
+	return p, nil
+}
+
+// startPlane waits for the fault-plane pod and creates every link's proxy
+// (with the members' upstreams filled in once their pods have IPs).
+func (d *Demo) startPlane(ctx context.Context) error {
+	ip, err := d.waitPodIP(ctx, PlanePod)
+	if err != nil {
+		return err
+	}
+	d.planeIP = ip
+	api := "http://" + net.JoinHostPort(ip, strconv.Itoa(PlanePort))
+	if err := d.waitHTTP(ctx, PlanePod, api+"/version"); err != nil {
+		return err
+	}
+	d.plane, err = faultplane.Connect(ctx, d.opts.Run, api, d.opts.Log.WithField("component", "faultplane"))
+	if err != nil {
+		return err
+	}
+	for _, l := range d.links {
+		if l.From == faultplane.ClientSide {
+			d.clients = append(d.clients, d.linkAddr(l))
+		}
+	}
+	return nil
+}
+
+// linkAddr is where link l's proxy listens, as this host reaches it.
+func (d *Demo) linkAddr(l faultplane.Link) string {
+	return net.JoinHostPort(d.planeIP, strconv.Itoa(d.linkPort[l]))
+}
+
+// startMembers creates every member's pod (store nodes first), waits for
+// their IPs, points the proxies at them and waits until all answer /readyz.
+func (d *Demo) startMembers(ctx context.Context) error {
+	starting := append(d.spec.NodeIDs(), d.spec.GatewayIDs()...)
+	for _, id := range starting {
+		if err := d.createMemberPod(ctx, id); err != nil {
+			return err
+		}
+	}
+	for _, id := range starting {
+		ip, err := d.waitPodIP(ctx, id)
+		if err != nil {
+			return err
+		}
+		d.setPodIP(id, ip)
+	}
+	for i, l := range d.links {
+		listen := net.JoinHostPort("0.0.0.0", strconv.Itoa(FirstLinkPort+i))
+		if _, err := d.plane.AddProxy(l, listen, d.memberAddr(l.To)); err != nil {
+			return err
+		}
+	}
+	for _, id := range starting {
+		if err := d.waitReady(ctx, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (d *Demo) createMemberPod(ctx context.Context, id string) error {
+	p, err := d.MemberPod(id)
+	if err != nil {
+		return err
+	}
+	if _, err := d.cs.CoreV1().Pods(d.ns).Create(ctx, p, metav1.CreateOptions{}); err != nil {
+		return fmt.Errorf("create pod %s/%s: %w", d.ns, id, err)
+	}
+	return nil
+}
+
+func (d *Demo) setPodIP(id, ip string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.podIP[id] = ip
+}
+
+// memberAddr is member id's pod IP and port ("" while it has no pod).
+func (d *Demo) memberAddr(id string) string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if ip := d.podIP[id]; ip != "" {
+		return net.JoinHostPort(ip, strconv.Itoa(MemberPort))
+	}
+	return ""
+}
+
+// waitPodIP waits until pod name runs and has an IP. A pod that cannot
+// start (its image is not on the node, it crashes) is an error saying why.
+func (d *Demo) waitPodIP(ctx context.Context, name string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, d.opts.ReadyTimeout)
+	defer cancel()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	var last string
+	for {
+		p, err := d.cs.CoreV1().Pods(d.ns).Get(ctx, name, metav1.GetOptions{})
+		switch {
+		case err == nil:
+			if p.Status.Phase == corev1.PodRunning && p.Status.PodIP != "" {
+				return p.Status.PodIP, nil
+			}
+			if why := podTrouble(p); why != "" {
+				if fatalTrouble(p) {
+					return "", fmt.Errorf("pod %s/%s cannot start: %s", d.ns, name, why)
+				}
+				last = why
+			} else {
+				last = "phase " + string(p.Status.Phase)
+			}
+		case ctx.Err() == nil:
+			last = err.Error()
+		}
+		select {
+		case <-ctx.Done():
+			return "", fmt.Errorf("pod %s/%s not running within %s (%s): %w", d.ns, name, d.opts.ReadyTimeout, last, ctx.Err())
+		case <-tick.C:
+		}
+	}
+}
+
+// podTrouble describes why a pod's container is not running, if it says.
+func podTrouble(p *corev1.Pod) string {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse && c.Message != "" {
+			return "not scheduled: " + c.Message
+		}
+	}
+	for _, cs := range p.Status.ContainerStatuses {
+		if w := cs.State.Waiting; w != nil && w.Reason != "" && w.Reason != "ContainerCreating" {
+			return w.Reason + ": " + w.Message
+		}
+		if t := cs.State.Terminated; t != nil {
+			return fmt.Sprintf("container exited with %d (%s): %s", t.ExitCode, t.Reason, t.Message)
+		}
+	}
+	return ""
+}
+
+// fatalTrouble says a pod will not start without the user's help.
+func fatalTrouble(p *corev1.Pod) bool {
+	for _, cs := range p.Status.ContainerStatuses {
+		if w := cs.State.Waiting; w != nil {
+			switch w.Reason {
+			case "ErrImageNeverPull", "InvalidImageName", "CreateContainerConfigError", "CrashLoopBackOff":
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// waitReady polls member id's /readyz at its pod IP until it answers 200.
+func (d *Demo) waitReady(ctx context.Context, id string) error {
+	a := d.memberAddr(id)
+	if a == "" {
+		return fmt.Errorf("member %s has no pod IP", id)
+	}
+	return d.waitHTTP(ctx, id, "http://"+a+"/readyz")
+}
+
+// waitHTTP polls url until it answers 200; the pod's trouble, if any, is
+// in the error.
+func (d *Demo) waitHTTP(ctx context.Context, pod, url string) error {
+	ctx, cancel := context.WithTimeout(ctx, d.opts.ReadyTimeout)
+	defer cancel()
+	hc := &http.Client{Timeout: 500 * time.Millisecond}
+	defer hc.CloseIdleConnections()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	var last error
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		resp, err := hc.Do(req)
+		if err == nil {
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+			err = fmt.Errorf("status %d", resp.StatusCode)
+		}
+		last = err
+		select {
+		case <-ctx.Done():
+			why := ""
+			if p, gerr := d.cs.CoreV1().Pods(d.ns).Get(context.WithoutCancel(ctx), pod, metav1.GetOptions{}); gerr == nil {
+				if t := podTrouble(p); t != "" {
+					why = "; pod: " + t
+				}
+			}
+			return fmt.Errorf("%s did not answer %s within %s (last: %v%s; chaosctl must reach pod IPs: run it on a node or in a pod of the cluster): %w",
+				pod, url, d.opts.ReadyTimeout, last, why, ctx.Err())
+		case <-tick.C:
+		}
+	}
+}
+
+// Runtime implements targets.Target.
+func (d *Demo) Runtime() string { return "kubernetes" }
+
+// Token is the members' control token.
+func (d *Demo) Token() string { return d.token }
+
+// Members implements targets.Target: each member at its pod IP.
+func (d *Demo) Members() []targets.Member {
+	out := make([]targets.Member, 0, len(d.order))
+	for _, id := range d.order {
+		out = append(out, targets.Member{ID: id, Role: demo.RoleOf(id), Addr: d.memberAddr(id)})
+	}
+	return out
+}
+
+// ClientAddrs implements targets.Target: the client→gateway proxies in the
+// fault-plane pod.
+func (d *Demo) ClientAddrs() []string { return slices.Clone(d.clients) }
+
+// Plane implements targets.Target.
+func (d *Demo) Plane() *faultplane.Plane { return d.plane }
+
+// Kill implements targets.Target: the member's pod is deleted with zero
+// grace (its containers get SIGKILL), and Kill returns once it is gone. Its
+// log is saved first. An emptyDir's data goes with the pod.
+func (d *Demo) Kill(ctx context.Context, id string) error {
+	return d.deletePod(ctx, id, 0)
+}
+
+// Stop implements targets.Target: the pod is deleted with StopGrace
+// (SIGTERM, then SIGKILL).
+func (d *Demo) Stop(ctx context.Context, id string) error {
+	return d.deletePod(ctx, id, int64(d.opts.StopGrace.Seconds()))
+}
+
+func (d *Demo) deletePod(ctx context.Context, id string, grace int64) error {
+	if !slices.Contains(d.order, id) {
+		return fmt.Errorf("no member %q; members are %v", id, d.order)
+	}
+	d.appendLog(ctx, id)
+	err := d.cs.CoreV1().Pods(d.ns).Delete(ctx, id, metav1.DeleteOptions{GracePeriodSeconds: &grace})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("delete pod %s/%s: %w", d.ns, id, err)
+	}
+	if err := d.waitPodGone(ctx, id); err != nil {
+		return err
+	}
+	d.setPodIP(id, "")
+	return nil
+}
+
+func (d *Demo) waitPodGone(ctx context.Context, name string) error {
+	ctx, cancel := context.WithTimeout(ctx, d.opts.StopGrace+d.opts.ReadyTimeout)
+	defer cancel()
+	tick := time.NewTicker(25 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		_, err := d.cs.CoreV1().Pods(d.ns).Get(ctx, name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("pod %s/%s still there: %w", d.ns, name, ctx.Err())
+		case <-tick.C:
+		}
+	}
+}
+
+// Start implements targets.Target: a member without a pod gets a new one;
+// Start waits until it runs, points the proxies of its links at its new IP,
+// and waits until it answers /readyz (unless it is isolated: Rejoin waits
+// then). A member whose pod runs is only waited for, so a retried revert
+// works.
+func (d *Demo) Start(ctx context.Context, id string) error {
+	if !slices.Contains(d.order, id) {
+		return fmt.Errorf("no member %q; members are %v", id, d.order)
+	}
+	_, err := d.cs.CoreV1().Pods(d.ns).Get(ctx, id, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		if err := d.createMemberPod(ctx, id); err != nil && !apierrors.IsAlreadyExists(err) {
+			return err
+		}
+	case err != nil:
+		return fmt.Errorf("get pod %s/%s: %w", d.ns, id, err)
+	}
+	ip, err := d.waitPodIP(ctx, id)
+	if err != nil {
+		return err
+	}
+	d.setPodIP(id, ip)
+	if err := d.retarget(id); err != nil {
+		return err
+	}
+	d.mu.Lock()
+	isolated := d.isolated[id]
+	d.mu.Unlock()
+	if isolated {
+		return nil
+	}
+	if err := d.waitReady(ctx, id); err != nil {
+		return err
+	}
+	return d.resetLinks(id)
+}
+
+// retarget points the proxies of every link to id at its current pod IP.
+// Toxiproxy restarts a proxy whose upstream changes, closing its
+// connections; a proxy a partition disabled stays disabled.
+func (d *Demo) retarget(id string) error {
+	up := d.memberAddr(id)
+	var errs []error
+	for _, l := range d.links {
+		if l.To != id {
+			continue
+		}
+		px, err := d.plane.Client().Proxy(faultplane.ProxyName(d.opts.Run, l))
+		if err != nil {
+			errs = append(errs, fmt.Errorf("read proxy %s: %w", l, err))
+			continue
+		}
+		if px.Upstream == up {
+			continue
+		}
+		px.Upstream = up
+		if err := px.Save(); err != nil {
+			errs = append(errs, fmt.Errorf("point proxy %s at %s: %w", l, up, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// resetLinks closes every connection through the proxies of id's links (a
+// disable and enable of each enabled proxy), as the docker runtime does: a
+// pod that vanished or was cut off did not close its connections.
+func (d *Demo) resetLinks(id string) error {
+	var errs []error
+	for _, l := range d.links {
+		if l.From != id && l.To != id {
+			continue
+		}
+		px, err := d.plane.Client().Proxy(faultplane.ProxyName(d.opts.Run, l))
+		if err != nil {
+			errs = append(errs, fmt.Errorf("read proxy %s: %w", l, err))
+			continue
+		}
+		d.mu.Lock()
+		pending := d.resetting[l]
+		d.mu.Unlock()
+		switch {
+		case px.Enabled:
+			if err := px.Disable(); err != nil {
+				errs = append(errs, fmt.Errorf("reset proxy %s: %w", l, err))
+				continue
+			}
+			d.setResetting(l, true)
+		case !pending:
+			continue // disabled by a partition: its connections are closed already
+		}
+		if err := px.Enable(); err != nil {
+			errs = append(errs, fmt.Errorf("re-enable proxy %s: %w", l, err))
+			continue
+		}
+		d.setResetting(l, false)
+	}
+	return errors.Join(errs...)
+}
+
+func (d *Demo) setResetting(l faultplane.Link, on bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if on {
+		d.resetting[l] = true
+	} else {
+		delete(d.resetting, l)
+	}
+}
+
+// pauseToxic names the toxics Pause adds to a link, one per direction.
+func pauseToxic(id, stream string) string { return "chaosctl-pause-" + id + "-" + stream }
+
+// Pause implements targets.Target. Kubernetes has no API to freeze a
+// container, so every link to and from the member is held in the fault
+// plane instead: a timeout toxic of 0 both ways, which keeps connections
+// open and passes nothing, as a frozen process would. The process itself
+// keeps running (its timers, its kubelet probes).
+func (d *Demo) Pause(ctx context.Context, id string) error {
+	if !slices.Contains(d.order, id) {
+		return fmt.Errorf("no member %q; members are %v", id, d.order)
+	}
+	var errs []error
+	for _, l := range d.links {
+		if l.From != id && l.To != id {
+			continue
+		}
+		px := d.plane.Proxy(l)
+		if px == nil {
+			continue
+		}
+		for _, stream := range []string{"upstream", "downstream"} {
+			_, err := px.AddToxic(pauseToxic(id, stream), "timeout", stream, 1, map[string]any{"timeout": 0})
+			if err != nil && !isToxiproxyConflict(err) {
+				errs = append(errs, fmt.Errorf("pause %s: hold link %s %s: %w", id, l, stream, err))
+			}
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	d.mu.Lock()
+	d.paused[id] = true
+	d.mu.Unlock()
+	return nil
+}
+
+// Resume implements targets.Target: the links Pause held pass again. It is
+// idempotent.
+func (d *Demo) Resume(ctx context.Context, id string) error {
+	if !slices.Contains(d.order, id) {
+		return fmt.Errorf("no member %q; members are %v", id, d.order)
+	}
+	var errs []error
+	for _, l := range d.links {
+		if l.From != id && l.To != id {
+			continue
+		}
+		px := d.plane.Proxy(l)
+		if px == nil {
+			continue
+		}
+		for _, stream := range []string{"upstream", "downstream"} {
+			if err := px.RemoveToxic(pauseToxic(id, stream)); err != nil && !isToxiproxyNotFound(err) {
+				errs = append(errs, fmt.Errorf("resume %s: release link %s %s: %w", id, l, stream, err))
+			}
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	d.mu.Lock()
+	delete(d.paused, id)
+	d.mu.Unlock()
+	return nil
+}
+
+// Control implements targets.Target.
+func (d *Demo) Control(ctx context.Context, id, action string, body, out any) error {
+	a := d.memberAddr(id)
+	if a == "" {
+		return fmt.Errorf("control %s: member %q has no pod IP (not a member, or its pod is gone)", action, id)
+	}
+	return targets.CallControl(ctx, d.http, a, d.token, action, body, out)
+}
+
+// appendLog appends member id's container log to Dir/<id>.log (before its
+// pod goes, and at Close). Best effort: a failure is logged.
+func (d *Demo) appendLog(ctx context.Context, id string) {
+	if d.opts.Dir == "" {
+		return
+	}
+	if err := d.saveLog(ctx, id); err != nil {
+		d.opts.Log.WithError(err).WithField("member", id).Debug("save member log")
+	}
+}
+
+func (d *Demo) saveLog(ctx context.Context, id string) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	rc, err := d.cs.CoreV1().Pods(d.ns).GetLogs(id, &corev1.PodLogOptions{}).Stream(ctx)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	if err := os.MkdirAll(d.opts.Dir, 0o755); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(filepath.Join(d.opts.Dir, id+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = io.Copy(f, rc)
+	return err
+}
+
+// Close implements targets.Target: the members' logs are saved to Dir, every
+// pod deleted at once, and the run's namespace deleted (in an allowed
+// namespace of the user's, only the run's labelled objects); Close waits
+// until the namespace is gone, up to DeleteTimeout. It is idempotent.
+func (d *Demo) Close(ctx context.Context) error {
+	d.mu.Lock()
+	if d.closed {
+		d.mu.Unlock()
+		return nil
+	}
+	d.closed = true
+	d.mu.Unlock()
+	for _, id := range d.order {
+		d.appendLog(ctx, id)
+	}
+	_, err := RemoveRun(ctx, d.cs, d.opts.Run, RemoveOptions{Namespaces: []string{d.ns}, Wait: d.opts.DeleteTimeout})
+	d.http.CloseIdleConnections()
+	return err
+}
+
+var (
+	_ targets.Target   = (*Demo)(nil)
+	_ targets.Isolator = (*Demo)(nil)
+)
