@@ -442,6 +442,37 @@ target: {external: {members: [{name: web, comand: [x]}]}}
 			},
 		},
 		{
+			name: "kubernetes target: protected namespaces, names, runtime",
+			src: minimalWith(`target:
+  runtime: docker
+  kubernetes: {namespace: kube-system, allow: [team-a, kube-public, Bad_NS], storageClass: ""}
+`),
+			want: []string{
+				`8:3: target.kubernetes: applies to runtime kubernetes, and target.runtime is docker; remove one of them`,
+			},
+		},
+		{
+			name: "kubernetes target: fields",
+			src: minimalWith(`target:
+  kubernetes: {imag: x}
+`),
+			want: []string{
+				`7:16: unknown field "imag" in target.kubernetes; allowed: kubeconfig, context, namespace, allow, image, storageClass; did you mean "image"?`,
+			},
+		},
+		{
+			name: "kubernetes target: values",
+			src: minimalWith(`target:
+  kubernetes: {namespace: kube-system, allow: [team-a, kube-public, Bad_NS], kubeconfig: ""}
+`),
+			want: []string{
+				`7:27: target.kubernetes.namespace: kube-system is never touched`,
+				`7:56: target.kubernetes.allow[1]: kube-public is never touched, whatever allow says`,
+				`7:69: target.kubernetes.allow[2]: bad name "Bad_NS"`,
+				`7:90: target.kubernetes.kubeconfig: is empty`,
+			},
+		},
+		{
 			name: "duplicate key in a flow mapping",
 			src:  minimalWith("faults: [{name: a, at: 1s, at: 2s, crash: {nodes: [n1]}}]\n"),
 			want: []string{`6:28: duplicate key "at" in faults[0] (first on line 6)`},

@@ -2,6 +2,7 @@ package experiments
 
 import (
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -34,7 +35,19 @@ slos:
 	if _, err := (&runState{e: e}).demoSpec("docker"); err != nil {
 		t.Fatalf("docker: %v", err)
 	}
-	if _, err := (&runState{e: e}).demoSpec("kubernetes"); !errors.Is(err, ErrUsage) {
+	if _, err := (&runState{e: e}).demoSpec("kubernetes"); err != nil {
+		t.Fatalf("kubernetes: %v", err)
+	}
+	if _, err := (&runState{e: e}).demoSpec("nomad"); !errors.Is(err, ErrUsage) {
 		t.Fatalf("an unsupported runtime: %v, want a usage error", err)
+	}
+	// A crash deletes a pod and its emptyDir: disk needs a storage class.
+	e.Target.Demo.Persistence = PersistenceDisk
+	if _, err := (&runState{e: e}).demoSpec("kubernetes"); !errors.Is(err, ErrUsage) || !strings.Contains(err.Error(), "storageClass") {
+		t.Fatalf("disk without a storage class: %v, want a usage error", err)
+	}
+	e.Target.Kubernetes = &KubernetesTarget{StorageClass: "local"}
+	if _, err := (&runState{e: e}).demoSpec("kubernetes"); err != nil {
+		t.Fatalf("disk with a storage class: %v", err)
 	}
 }
