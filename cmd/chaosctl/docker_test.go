@@ -190,8 +190,8 @@ func TestDockerRunWithoutAnEngineExits5NamingDOCKER_HOST(t *testing.T) {
 
 // An unknown runtime is a usage error before anything starts.
 func TestUnknownTargetExits2(t *testing.T) {
-	_, stderr, code := run(t, "run", "../../examples/quickstart.yaml", "--target", "kubernetes")
-	if code != 2 || !strings.Contains(stderr, "allowed are process and docker") {
+	_, stderr, code := run(t, "run", "../../examples/quickstart.yaml", "--target", "nomad")
+	if code != 2 || !strings.Contains(stderr, "allowed are process, docker and kubernetes") {
 		t.Fatalf("exit %d\n%s", code, stderr)
 	}
 }
