@@ -163,8 +163,15 @@ func recoverKubernetes(ctx context.Context, e *env, stateDir string, rep *inject
 			errs = append(errs, err)
 			continue
 		}
-		for run, objs := range left {
-			_, known := refs[run]
+		byLabel := map[string]string{}
+		for run := range refs {
+			byLabel[kubernetes.RunLabel(run)] = run
+		}
+		for label, objs := range left {
+			run, known := byLabel[label]
+			if !known {
+				run = label
+			}
 			switch {
 			case live[run]:
 				fmt.Fprintf(e.stdout, "run %s: %d kubernetes objects left alone (the run is in progress)\n", run, len(objs))

@@ -13,7 +13,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 )
 
-// Leftovers lists, by run id, the namespaces, pods and network policies
+// Leftovers lists, by run label (RunLabel), the namespaces, pods and network policies
 // labelled io.chaosctl.run in the cluster (all namespaces but the protected
 // ones). Nothing unlabelled is listed. Objects inside a listed namespace are
 // not listed again.
@@ -71,14 +71,15 @@ func RemoveRun(ctx context.Context, cs kubernetes.Interface, run string, opts Re
 	if run == "" {
 		return nil, errors.New("remove run: empty run id")
 	}
-	sel := metav1.ListOptions{LabelSelector: LabelRun + "=" + run}
+	label := RunLabel(run)
+	sel := metav1.ListOptions{LabelSelector: LabelRun + "=" + label}
 	nss, err := cs.CoreV1().Namespaces().List(ctx, sel)
 	if err != nil {
 		return nil, fmt.Errorf("list namespaces of run %s: %w", run, err)
 	}
 	var owned []string
 	for _, n := range nss.Items {
-		if n.Labels[LabelRun] == run && !slices.Contains(ProtectedNamespaces, n.Name) {
+		if n.Labels[LabelRun] == label && !slices.Contains(ProtectedNamespaces, n.Name) {
 			owned = append(owned, n.Name)
 		}
 	}
@@ -92,7 +93,7 @@ func RemoveRun(ctx context.Context, cs kubernetes.Interface, run string, opts Re
 			errs = append(errs, fmt.Errorf("list network policies of run %s: %w", run, err))
 		} else {
 			for _, p := range pols.Items {
-				if p.Labels[LabelRun] != run || slices.Contains(ProtectedNamespaces, p.Namespace) {
+				if p.Labels[LabelRun] != label || slices.Contains(ProtectedNamespaces, p.Namespace) {
 					continue
 				}
 				err := cs.NetworkingV1().NetworkPolicies(p.Namespace).Delete(ctx, p.Name, metav1.DeleteOptions{})
@@ -109,7 +110,7 @@ func RemoveRun(ctx context.Context, cs kubernetes.Interface, run string, opts Re
 			continue
 		}
 		for _, p := range pods.Items {
-			if p.Labels[LabelRun] != run || slices.Contains(ProtectedNamespaces, p.Namespace) || p.DeletionTimestamp != nil && p.DeletionGracePeriodSeconds != nil && *p.DeletionGracePeriodSeconds == 0 {
+			if p.Labels[LabelRun] != label || slices.Contains(ProtectedNamespaces, p.Namespace) || p.DeletionTimestamp != nil && p.DeletionGracePeriodSeconds != nil && *p.DeletionGracePeriodSeconds == 0 {
 				continue
 			}
 			err := cs.CoreV1().Pods(p.Namespace).Delete(ctx, p.Name, metav1.DeleteOptions{GracePeriodSeconds: &zero})

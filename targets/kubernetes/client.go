@@ -2,9 +2,12 @@ package kubernetes
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"k8s.io/client-go/kubernetes"
@@ -105,12 +108,26 @@ func CheckNamespace(ns string, owned bool, allow []string) error {
 // runLabels are the labels of a run's object for member (empty for objects
 // of the whole run).
 func runLabels(run, member string) map[string]string {
-	l := map[string]string{LabelRun: run, LabelManaged: ManagedBy}
+	l := map[string]string{LabelRun: RunLabel(run), LabelManaged: ManagedBy}
 	if member != "" {
 		l[LabelMember] = member
 	}
 	return l
 }
 
-// NamespaceName is the namespace chaosctl creates for run when none is given.
-func NamespaceName(run string) string { return "chaosctl-" + run }
+// NamespaceName is the namespace chaosctl creates for run when none is
+// given: chaosctl-<run>, shortened to 63 characters with a hash when longer.
+func NamespaceName(run string) string { return shorten("chaosctl-"+run, 63) }
+
+// RunLabel is the io.chaosctl.run label value of run: the run id, shortened
+// to a label value's 63 characters with a hash when longer (run ids carry
+// the experiment's name and may be longer).
+func RunLabel(run string) string { return shorten(run, 63) }
+
+func shorten(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	sum := sha256.Sum256([]byte(s))
+	return strings.TrimRight(s[:n-9], "-_.") + "-" + hex.EncodeToString(sum[:4])
+}

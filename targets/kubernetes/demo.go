@@ -270,7 +270,7 @@ func (d *Demo) CreateObjects(ctx context.Context) error {
 		ObjectMeta: d.meta(ServiceName, ""),
 		Spec: corev1.ServiceSpec{
 			ClusterIP:                corev1.ClusterIPNone,
-			Selector:                 map[string]string{LabelRun: d.opts.Run, "app.kubernetes.io/name": ServiceName},
+			Selector:                 map[string]string{LabelRun: RunLabel(d.opts.Run), "app.kubernetes.io/name": ServiceName},
 			PublishNotReadyAddresses: true,
 			Ports:                    []corev1.ServicePort{{Name: "member", Port: MemberPort, TargetPort: intstr.FromInt32(MemberPort)}},
 		},

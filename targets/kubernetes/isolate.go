@@ -54,7 +54,7 @@ func RemoveIsolation(ctx context.Context, cs kubernetes.Interface, run, ns, memb
 	if err != nil {
 		return fmt.Errorf("get network policy %s/%s: %w", ns, name, err)
 	}
-	if pol.Labels[LabelRun] != run {
+	if pol.Labels[LabelRun] != RunLabel(run) {
 		return fmt.Errorf("%w: network policy %s/%s is not run %s's", ErrForbidden, ns, name, run)
 	}
 	err = cs.NetworkingV1().NetworkPolicies(ns).Delete(ctx, name, metav1.DeleteOptions{})
@@ -74,7 +74,7 @@ func (d *Demo) Isolate(ctx context.Context, id string) error {
 	if !slices.Contains(d.order, id) {
 		return fmt.Errorf("no member %q; members are %v", id, d.order)
 	}
-	pol := IsolationPolicy(d.opts.Run, d.ns, id, map[string]string{LabelRun: d.opts.Run, LabelMember: id})
+	pol := IsolationPolicy(d.opts.Run, d.ns, id, map[string]string{LabelRun: RunLabel(d.opts.Run), LabelMember: id})
 	if err := ApplyIsolation(ctx, d.cs, pol); err != nil {
 		return err
 	}

@@ -24,6 +24,8 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	"github.com/chaosctl/chaosctl/targets/docker"
 )
 
 // K8sVersion is the Kubernetes release scripts/k8s/build.sh builds.
@@ -131,3 +133,60 @@ func Node(t testing.TB) *rest.Config {
 func Kubeconfig() string { return filepath.Join(NodeDir(), "admin.kubeconfig") }
 
 var metaListAll = metav1.ListOptions{}
+
+// RepoRoot is the repository's top directory (where go.mod is), found from
+// the working directory.
+func RepoRoot(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("no go.mod above the working directory")
+		}
+		dir = parent
+	}
+}
+
+// LoadImage builds chaosctl's FROM-scratch image of binary through the
+// Docker engine (when it lacks it), exports it and imports it into the test
+// node's containerd with scripts/k8s/load-image.sh, and returns its
+// reference. Without an engine the test is skipped (or fails where
+// integration is required).
+func LoadImage(t testing.TB, binary, version string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cli, err := docker.Connect(ctx)
+	if err != nil {
+		Skip(t, fmt.Sprintf("chaosctl's image is built through Docker: %v", err))
+	}
+	defer cli.Close()
+	ref, _, err := docker.EnsureImage(ctx, cli, binary, version)
+	if err != nil {
+		t.Fatalf("build the image: %v", err)
+	}
+	archive := filepath.Join(t.TempDir(), "chaosctl.tar")
+	f, err := os.Create(archive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := docker.ExportImage(ctx, cli, ref, f); err != nil {
+		f.Close()
+		t.Fatalf("export %s: %v", ref, err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.CommandContext(ctx, filepath.Join(RepoRoot(t), "scripts", "k8s", "load-image.sh"), archive)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("import %s into the test node: %v\n%s", ref, err, out)
+	}
+	return ref
+}
