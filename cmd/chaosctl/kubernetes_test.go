@@ -1,0 +1,192 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/chaosctl/chaosctl/experiments/report"
+	k8s "github.com/chaosctl/chaosctl/targets/kubernetes"
+	"github.com/chaosctl/chaosctl/targets/kubernetes/kubetest"
+)
+
+// kubeNode returns a client of the test node (`make k8s-up`) with this
+// binary's image loaded on it, and points KUBECONFIG at the node for the
+// chaosctl processes the test starts; it skips (or fails where
+// CHAOSCTL_REQUIRE_INTEGRATION=1) without a node.
+func kubeNode(t *testing.T) kubernetes.Interface {
+	t.Helper()
+	cfg := kubetest.Node(t)
+	kubetest.LoadImage(t, binary, "")
+	t.Setenv("KUBECONFIG", kubetest.Kubeconfig())
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cs
+}
+
+// noKubeLeftovers fails when any object labelled with a run recorded in
+// state remains in the cluster.
+func noKubeLeftovers(t *testing.T, cs kubernetes.Interface, state string) {
+	t.Helper()
+	runs := runsIn(t, state)
+	if len(runs) == 0 {
+		t.Fatalf("no run recorded in %s", state)
+	}
+	left, err := k8s.Leftovers(context.Background(), cs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range runs {
+		if objs := left[k8s.RunLabel(r)]; len(objs) > 0 {
+			t.Errorf("run %s left %v", r, objs)
+		}
+	}
+}
+
+// runOnKube runs file on runtime and checks that nothing of it remains.
+func runOnKube(t *testing.T, cs kubernetes.Interface, file, runtime string) (*report.Result, string, int) {
+	t.Helper()
+	out, state := filepath.Join(t.TempDir(), "out"), filepath.Join(t.TempDir(), "state")
+	stdout, stderr, code := run(t, "run", file, "--target", runtime, "--out", out, "--state-dir", state)
+	res, err := report.ReadJSON(out)
+	if err != nil {
+		t.Fatalf("%s on %s: exit %d, no result: %v\n%s\n%s", file, runtime, code, err, stdout, tail(stderr, 30))
+	}
+	if res.Runtime != runtime {
+		t.Fatalf("result says runtime %q, want %q", res.Runtime, runtime)
+	}
+	if runtime == "kubernetes" {
+		noKubeLeftovers(t, cs, state)
+	}
+	noMembersLeft(t, out)
+	return res, stdout + tail(stderr, 30), code
+}
+
+func TestKubernetesRuntimeReachesTheProcessRuntimesVerdicts(t *testing.T) {
+	cs := kubeNode(t)
+	for _, file := range []string{"../../examples/quickstart.yaml", "../../examples/kubernetes.yaml"} {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			onKube, out, code := runOnKube(t, cs, file, "kubernetes")
+			if code != 0 || onKube.Verdict != report.Pass {
+				t.Fatalf("kubernetes: exit %d, verdict %s (%s)\n%s", code, onKube.Verdict, onKube.Reason, out)
+			}
+			for _, f := range onKube.Faults {
+				if f.Applied == nil || f.Reverted == nil || f.Error != "" {
+					t.Errorf("kubernetes: fault %s applied %v reverted %v error %q", f.Name, f.Applied, f.Reverted, f.Error)
+				}
+			}
+			if filepath.Base(file) == "quickstart.yaml" {
+				return // TestQuickstartPasses runs it on processes
+			}
+			onProcess, out, code := runOnKube(t, cs, file, "process")
+			if onProcess.Verdict != onKube.Verdict || code != 0 {
+				t.Fatalf("process: exit %d, verdict %s (%s); kubernetes said %s\n%s", code, onProcess.Verdict, onProcess.Reason, onKube.Verdict, out)
+			}
+			for i := range onKube.Faults {
+				k, p := onKube.Faults[i], onProcess.Faults[i]
+				if strings.Join(k.Targets, ",") != strings.Join(p.Targets, ",") {
+					t.Errorf("fault %s hit %v on kubernetes and %v on processes; one seed must pick the same members", k.Name, k.Targets, p.Targets)
+				}
+			}
+		})
+	}
+}
+
+func TestKubernetesRunInterruptedOrKilledLeavesNothing(t *testing.T) {
+	cs := kubeNode(t)
+	t.Run("SIGINT", func(t *testing.T) {
+		cmd, out, state, output := startRun(t, "testdata/kubernetes-long.yaml", 3)
+		if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+			t.Fatal(err)
+		}
+		expectInterruptedAndReverted(t, cmd, out, output)
+		noKubeLeftovers(t, cs, state)
+		if _, err := os.Stat(filepath.Join(out, "members", "n1.log")); err != nil {
+			t.Errorf("member log: %v", err)
+		}
+	})
+	t.Run("SIGKILL then recover", func(t *testing.T) {
+		cmd, _, state, _ := startRun(t, "testdata/kubernetes-long.yaml", 3)
+		if err := cmd.Process.Kill(); err != nil {
+			t.Fatal(err)
+		}
+		_, _ = cmd.Process.Wait()
+		runs := runsIn(t, state)
+		if len(runs) != 1 {
+			t.Fatalf("runs %v", runs)
+		}
+		ns := k8s.NamespaceName(runs[0])
+		pols, err := cs.NetworkingV1().NetworkPolicies(ns).List(context.Background(), metav1.ListOptions{})
+		if err != nil || len(pols.Items) != 1 {
+			t.Fatalf("before recover, namespace %s has policies %v (%v); want the isolation", ns, pols, err)
+		}
+		stdout, stderr, code := run(t, "recover", "--state-dir", state)
+		if code != 0 || !strings.Contains(stdout, "recovered") || !strings.Contains(stdout, "removed namespace "+ns) {
+			t.Fatalf("recover: exit %d\n%s\n%s", code, stdout, stderr)
+		}
+		t.Logf("recover said:\n%s", stdout)
+		noKubeLeftovers(t, cs, state)
+		stdout, _, code = run(t, "recover", "--state-dir", state)
+		if code != 0 || !strings.Contains(stdout, "nothing to recover") {
+			t.Fatalf("second recover: exit %d\n%s", code, stdout)
+		}
+	})
+}
+
+// Bad kubernetes input exits 2 before anything is created.
+func TestKubernetesBadInputExits2(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	src := "apiVersion: chaosctl/v1\nkind: Experiment\nmetadata: {name: k}\n" +
+		"target:\n  kubernetes: {namespace: kube-system, storageClas: x}\n" +
+		"workload: {rate: 10, duration: 2s}\n"
+	if err := os.WriteFile(bad, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, code := run(t, "run", bad, "--state-dir", filepath.Join(dir, "state"))
+	if code != 2 || !strings.Contains(stderr, bad+":5:27: target.kubernetes.namespace: kube-system is never touched") ||
+		!strings.Contains(stderr, `unknown field "storageClas"`) {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	// Disk persistence without a storage class: refused before the cluster
+	// is even contacted (KUBECONFIG points nowhere).
+	_, stderr, code = runEnv(t, []string{"KUBECONFIG=" + filepath.Join(dir, "none")},
+		"run", "../../examples/node-crash.yaml", "--target", "kubernetes", "--state-dir", filepath.Join(dir, "state"), "--out", filepath.Join(dir, "out"))
+	if code != 2 || !strings.Contains(stderr, "storageClass") {
+		t.Fatalf("disk without a storage class: exit %d\n%s", code, stderr)
+	}
+}
+
+// No cluster reachable: exit 5 naming the kubeconfig, nothing applied.
+func TestKubernetesWithoutAClusterExits5(t *testing.T) {
+	dir := t.TempDir()
+	kc := filepath.Join(dir, "kubeconfig")
+	conf := "apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: 'https://127.0.0.1:1'}}]\n" +
+		"contexts: [{name: c, context: {cluster: c, user: u}}]\ncurrent-context: c\nusers: [{name: u, user: {token: x}}]\n"
+	if err := os.WriteFile(kc, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out")
+	_, stderr, code := runEnv(t, []string{"KUBECONFIG=" + kc}, "run", "../../examples/quickstart.yaml", "--target", "kubernetes",
+		"--state-dir", filepath.Join(dir, "state"), "--out", out)
+	if code != 5 || !strings.Contains(stderr, "no Kubernetes API server reachable") || !strings.Contains(stderr, "127.0.0.1:1") {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	res, err := report.ReadJSON(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range res.Faults {
+		if f.Applied != nil {
+			t.Errorf("fault %s was applied", f.Name)
+		}
+	}
+}
