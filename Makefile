@@ -51,6 +51,21 @@ lint: vet ## gofmt check, go vet, and the duplicates report when the tool is ins
 bench: ## benchmarks: cache hit path, ring, storage, generator, cluster throughput, docker vs process timing
 	$(GO) test -run='^$$' -bench=. -benchtime=$(BENCHTIME) -timeout 30m $(PKGS)
 
+# A one-node Kubernetes cluster on this machine for the kubernetes runtime's
+# tests (root only): binaries built once from the Go module proxy into
+# ~/.cache/chaosctl-k8s, etcd and containerd from Debian. See scripts/k8s/README.md.
+.PHONY: k8s-build
+k8s-build: ## build the test node's Kubernetes binaries once (cached outside the repository)
+	scripts/k8s/build.sh
+
+.PHONY: k8s-up
+k8s-up: ## start the one-node Kubernetes test cluster (KUBECONFIG=/var/lib/chaosctl-k8s/admin.kubeconfig)
+	scripts/k8s/up.sh
+
+.PHONY: k8s-down
+k8s-down: ## stop the test cluster and remove every process, mount, cgroup, bridge and rule it made
+	scripts/k8s/down.sh
+
 .PHONY: clean
 clean: ## remove build output
 	rm -rf bin chaosctl-out

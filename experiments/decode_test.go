@@ -457,7 +457,7 @@ target: {external: {members: [{name: web, comand: [x]}]}}
   kubernetes: {imag: x}
 `),
 			want: []string{
-				`7:16: unknown field "imag" in target.kubernetes; allowed: kubeconfig, context, namespace, allow, image, storageClass; did you mean "image"?`,
+				`7:16: unknown field "imag" in target.kubernetes; allowed: kubeconfig, context, namespace, allow, image, storageClass, crash; did you mean "image"?`,
 			},
 		},
 		{

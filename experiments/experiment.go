@@ -92,8 +92,14 @@ type KubernetesTarget struct {
 	// pull it.
 	Image string `yaml:"image"`
 	// StorageClass gives each store node a PersistentVolumeClaim, so
-	// persistence: disk survives a crash (a pod deletion).
+	// persistence: disk survives a crash that deletes the pod.
 	StorageClass string `yaml:"storageClass"`
+	// Crash is what a crash fault does: pod (delete the member's pod with
+	// zero grace; it is created again at restartAfter) or process (SIGKILL
+	// the member inside its pod, whose emptyDir keeps the data; it starts
+	// again at restartAfter). Default: process for persistence: disk
+	// without a storageClass, pod otherwise.
+	Crash string `yaml:"crash"`
 }
 
 // DemoCluster configures the bundled demo key-value store.

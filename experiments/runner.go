@@ -413,7 +413,7 @@ func (r *runState) startKubernetes(ctx context.Context, spec demo.ClusterSpec, l
 	ref := kubernetes.ClusterRef{Kubeconfig: k.Kubeconfig, Context: k.Context}
 	return kubernetes.StartDemo(ctx, spec, kubernetes.DemoOptions{
 		Run: r.runID, Dir: members, Cluster: ref, Namespace: k.Namespace, Allow: k.Allow,
-		Image: image, StorageClass: k.StorageClass, Seed: r.res.Seed,
+		Image: image, StorageClass: k.StorageClass, Crash: k.Crash, Seed: r.res.Seed,
 		Log: log, LogLevel: r.opts.MemberLogLevel,
 		OnNamespace: func(ns string) {
 			if err := ledger.Kubernetes(injectors.KubeRef{Kubeconfig: k.Kubeconfig, Context: k.Context, Namespace: ns}); err != nil {
@@ -674,10 +674,8 @@ func (r *runState) demoSpec(runtime string) (demo.ClusterSpec, error) {
 	switch Runtime(runtime) {
 	case RuntimeProcess, RuntimeDocker:
 	case RuntimeKubernetes:
-		// A crash deletes the pod, and an emptyDir with it: disk
-		// persistence needs a volume that outlives the pod.
-		if d.Persistence == PersistenceDisk && (r.e.Target.Kubernetes == nil || r.e.Target.Kubernetes.StorageClass == "") {
-			return demo.ClusterSpec{}, fmt.Errorf("persistence: disk on the kubernetes runtime needs target.kubernetes.storageClass (a crash deletes the pod, and an emptyDir with it): %w", ErrUsage)
+		if k := r.e.Target.Kubernetes; k != nil && k.Crash == "pod" && d.Persistence == PersistenceDisk && k.StorageClass == "" {
+			return demo.ClusterSpec{}, fmt.Errorf("target.kubernetes.crash: pod with persistence: disk needs target.kubernetes.storageClass (a deleted pod takes its emptyDir along, and the data with it): %w", ErrUsage)
 		}
 	default:
 		return demo.ClusterSpec{}, fmt.Errorf("runtime %q cannot run the demo cluster; allowed: process, docker, kubernetes: %w", runtime, ErrUsage)

@@ -41,12 +41,17 @@ slos:
 	if _, err := (&runState{e: e}).demoSpec("nomad"); !errors.Is(err, ErrUsage) {
 		t.Fatalf("an unsupported runtime: %v, want a usage error", err)
 	}
-	// A crash deletes a pod and its emptyDir: disk needs a storage class.
+	// A crash that deletes the pod takes its emptyDir along: disk then
+	// needs a storage class (the default crash kills the process instead).
 	e.Target.Demo.Persistence = PersistenceDisk
-	if _, err := (&runState{e: e}).demoSpec("kubernetes"); !errors.Is(err, ErrUsage) || !strings.Contains(err.Error(), "storageClass") {
-		t.Fatalf("disk without a storage class: %v, want a usage error", err)
+	if _, err := (&runState{e: e}).demoSpec("kubernetes"); err != nil {
+		t.Fatalf("disk, default crash: %v", err)
 	}
-	e.Target.Kubernetes = &KubernetesTarget{StorageClass: "local"}
+	e.Target.Kubernetes = &KubernetesTarget{Crash: "pod"}
+	if _, err := (&runState{e: e}).demoSpec("kubernetes"); !errors.Is(err, ErrUsage) || !strings.Contains(err.Error(), "storageClass") {
+		t.Fatalf("disk, crash pod, no storage class: %v, want a usage error", err)
+	}
+	e.Target.Kubernetes = &KubernetesTarget{StorageClass: "local", Crash: "pod"}
 	if _, err := (&runState{e: e}).demoSpec("kubernetes"); err != nil {
 		t.Fatalf("disk with a storage class: %v", err)
 	}

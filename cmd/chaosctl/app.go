@@ -70,6 +70,7 @@ func newApp(e *env) *cli.App {
 			checkCommand(e),
 			imageCommand(e),
 			proxyCommand(e),
+			superviseCommand(e),
 			versionCommand(e),
 			clusterCommand(e),
 			injectCommand(e),

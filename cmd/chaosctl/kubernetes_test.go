@@ -156,12 +156,19 @@ func TestKubernetesBadInputExits2(t *testing.T) {
 		!strings.Contains(stderr, `unknown field "storageClas"`) {
 		t.Fatalf("exit %d\n%s", code, stderr)
 	}
-	// Disk persistence without a storage class: refused before the cluster
-	// is even contacted (KUBECONFIG points nowhere).
+	// Pod deletion with disk persistence and no storage class would lose
+	// the data: refused before the cluster is even contacted (KUBECONFIG
+	// points nowhere).
+	src = "apiVersion: chaosctl/v1\nkind: Experiment\nmetadata: {name: k}\n" +
+		"target:\n  kubernetes: {crash: pod}\n  demo: {persistence: disk}\n" +
+		"workload: {rate: 10, duration: 2s}\nchecks: [no-lost-writes]\n"
+	if err := os.WriteFile(bad, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	_, stderr, code = runEnv(t, []string{"KUBECONFIG=" + filepath.Join(dir, "none")},
-		"run", "../../examples/node-crash.yaml", "--target", "kubernetes", "--state-dir", filepath.Join(dir, "state"), "--out", filepath.Join(dir, "out"))
+		"run", bad, "--state-dir", filepath.Join(dir, "state"), "--out", filepath.Join(dir, "out"))
 	if code != 2 || !strings.Contains(stderr, "storageClass") {
-		t.Fatalf("disk without a storage class: exit %d\n%s", code, stderr)
+		t.Fatalf("crash pod, disk, no storage class: exit %d\n%s", code, stderr)
 	}
 }
 

@@ -5,6 +5,8 @@
 # outside the repository, so a machine builds them once:
 #   ${CHAOSCTL_K8S_CACHE:-$HOME/.cache/chaosctl-k8s}/<version>/bin
 # Prints that directory on stdout.
+#   build.sh [kubectl]   also builds kubectl (optional: only smoke.sh uses it, and
+#                        only when there is no kubectl in PATH)
 set -euo pipefail
 
 K8S_VERSION="${K8S_VERSION:-v1.37.2}"
@@ -15,6 +17,13 @@ STAGING_VERSION="v0.${K8S_VERSION#v1.}"
 GO="${GO:-go}"
 
 want=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-router)
+extra=()
+for a in "$@"; do
+  case "$a" in
+    kubectl) extra+=(kubectl); want+=(kubectl) ;;
+    *) echo "k8s-build: unknown argument $a (usage: build.sh [kubectl])" >&2; exit 2 ;;
+  esac
+done
 missing=0
 for b in "${want[@]}"; do [[ -x "$BIN/$b" ]] || missing=1; done
 if [[ $missing == 0 ]]; then echo "$BIN"; exit 0; fi
@@ -49,13 +58,16 @@ import (
 	_ "k8s.io/kubernetes/cmd/kubelet"
 )
 GO
+for x in "${extra[@]}"; do
+  sed -i "s#^)\$#\t_ \"k8s.io/kubernetes/cmd/$x\"\n)#" tools.go
+done
 log "resolving k8s.io/kubernetes $K8S_VERSION (staging modules at $STAGING_VERSION)"
 "$GO" mod tidy -e >&2
 
 # The version must be linked in: without it the components report v0.0.0 and
 # refuse each other.
 ldflags="-s -w -X k8s.io/component-base/version.gitVersion=$K8S_VERSION -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$(echo "$K8S_VERSION" | cut -d. -f2) -X k8s.io/component-base/version.gitTreeState=clean -X k8s.io/component-base/version.buildDate=1970-01-01T00:00:00Z"
-for b in kube-apiserver kube-controller-manager kube-scheduler kubelet; do
+for b in kube-apiserver kube-controller-manager kube-scheduler kubelet "${extra[@]}"; do
   if [[ -x "$BIN/$b" ]]; then continue; fi
   log "building $b"
   CGO_ENABLED=0 "$GO" build -trimpath -tags tools -ldflags "$ldflags" -o "$BIN/$b.tmp" "k8s.io/kubernetes/cmd/$b"

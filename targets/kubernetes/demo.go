@@ -28,6 +28,7 @@ import (
 	"github.com/chaosctl/chaosctl/targets/demo"
 	"github.com/chaosctl/chaosctl/targets/faultplane"
 	"github.com/chaosctl/chaosctl/targets/process"
+	"github.com/chaosctl/chaosctl/targets/supervisor"
 )
 
 // Ports inside the run's pods (each pod has its own network namespace): every
@@ -49,6 +50,20 @@ const (
 	MemberDataDir = "/data"
 	// RunAsUser is the unprivileged user every container runs as.
 	RunAsUser = 65532
+	// SupervisorPort is where each member pod's `chaosctl supervise`
+	// serves its control API (kill, start, stop, pause, resume).
+	SupervisorPort = 7001
+)
+
+// Crash modes: what Kill does to a member.
+const (
+	// CrashPod deletes the member's pod with zero grace; Start creates it
+	// again (a new pod, a new IP, an empty emptyDir).
+	CrashPod = "pod"
+	// CrashProcess SIGKILLs the member's process inside its pod (through
+	// the pod's supervisor); the pod and its emptyDir stay, and Start
+	// starts the process again.
+	CrashProcess = "process"
 )
 
 // Defaults.
@@ -82,9 +97,13 @@ type DemoOptions struct {
 	// of that class for its data; otherwise the data lives on an emptyDir,
 	// which a pod deletion (crash) loses.
 	StorageClass string
-	Seed         int64
-	Log          *logrus.Entry // required
-	LogLevel     string        // members' log level; default info
+	// Crash is CrashPod or CrashProcess; the default is CrashProcess when
+	// the store keeps its data on disk without a StorageClass (so the data
+	// survives a crash, on the pod's emptyDir), CrashPod otherwise.
+	Crash    string
+	Seed     int64
+	Log      *logrus.Entry // required
+	LogLevel string        // members' log level; default info
 	// ReadyTimeout bounds each wait for pods to run and answer /readyz.
 	ReadyTimeout time.Duration
 	// StopGrace is a graceful stop's time before SIGKILL (the pods'
@@ -106,13 +125,16 @@ type DemoOptions struct {
 // g*→n*, n*→n*). chaosctl reaches pods at their pod IPs, so it must run
 // where those route (on a node, or in a pod of the cluster).
 //
-// Membership faults: Kill deletes the pod with zero grace and Start creates
-// it again (a new pod IP: the proxies' upstreams follow it); Stop deletes it
-// with the grace period; Pause and Resume hold every link of the member in
-// the fault plane (a blackhole both ways: Kubernetes has no freezer API, so
-// the process keeps running and its kubelet probes pass); Isolate applies a
-// NetworkPolicy that denies all ingress and egress of the member's pod, and
-// Rejoin deletes it.
+// Each member pod runs `chaosctl supervise`, which runs the member as its
+// child and lets chaosctl kill, start and freeze it. Membership faults: Kill
+// deletes the pod with zero grace and Start creates it again (a new pod IP:
+// the proxies' upstreams follow it), or, with Crash set to CrashProcess,
+// SIGKILLs the member inside its pod and Start starts it again (the
+// emptyDir and the pod IP stay); Stop is the same with the grace period
+// (SIGTERM first); Pause and Resume are SIGSTOP and SIGCONT through the
+// supervisor, a real freeze (Kubernetes has no API for one); Isolate applies
+// a NetworkPolicy that denies all ingress and egress of the member's pod,
+// and Rejoin deletes it.
 type Demo struct {
 	cs       kubernetes.Interface
 	spec     demo.ClusterSpec
@@ -130,7 +152,6 @@ type Demo struct {
 
 	mu        sync.Mutex
 	podIP     map[string]string // member → pod IP ("" while it has no pod)
-	paused    map[string]bool
 	isolated  map[string]bool
 	closed    bool
 	resetting map[faultplane.Link]bool
@@ -199,6 +220,16 @@ func NewDemo(cs kubernetes.Interface, spec demo.ClusterSpec, opts DemoOptions) (
 	if opts.DeleteTimeout == 0 {
 		opts.DeleteTimeout = DefaultDeleteTimeout
 	}
+	switch opts.Crash {
+	case "":
+		opts.Crash = CrashPod
+		if spec.Persistence == demo.PersistDisk && opts.StorageClass == "" {
+			opts.Crash = CrashProcess
+		}
+	case CrashPod, CrashProcess:
+	default:
+		return nil, fmt.Errorf("kubernetes runtime: crash %q: allowed are %s and %s", opts.Crash, CrashPod, CrashProcess)
+	}
 	ns := opts.Namespace
 	if ns == "" {
 		ns = NamespaceName(opts.Run)
@@ -211,7 +242,7 @@ func NewDemo(cs kubernetes.Interface, spec demo.ClusterSpec, opts DemoOptions) (
 	d := &Demo{
 		cs: cs, spec: spec, opts: opts, ns: ns, token: process.NewToken(), order: spec.MemberIDs(),
 		http:  &http.Client{Timeout: 5 * time.Second},
-		podIP: map[string]string{}, paused: map[string]bool{}, isolated: map[string]bool{},
+		podIP: map[string]string{}, isolated: map[string]bool{},
 		resetting: map[faultplane.Link]bool{}, linkPort: map[faultplane.Link]int{},
 	}
 	d.links = demoLinks(spec)
@@ -411,8 +442,13 @@ func (d *Demo) MemberPod(id string) (*corev1.Pod, error) {
 	if err != nil {
 		return nil, fmt.Errorf("member %s: encode config: %w", id, err)
 	}
-	p := d.podBase(id, id, []string{"--log-level", d.opts.LogLevel, "node", "--config", conf},
-		[]corev1.ContainerPort{{Name: "member", ContainerPort: MemberPort}})
+	args := []string{
+		"--log-level", d.opts.LogLevel, "supervise", "--listen", net.JoinHostPort("0.0.0.0", strconv.Itoa(SupervisorPort)),
+		"--", "--log-level", d.opts.LogLevel, "node", "--config", conf,
+	}
+	p := d.podBase(id, id, args, []corev1.ContainerPort{
+		{Name: "member", ContainerPort: MemberPort}, {Name: "supervisor", ContainerPort: SupervisorPort},
+	})
 	p.Labels["app.kubernetes.io/name"] = ServiceName
 	p.Spec.Hostname, p.Spec.Subdomain = id, ServiceName
 	c := &p.Spec.Containers[0]
@@ -653,17 +689,55 @@ func (d *Demo) ClientAddrs() []string { return slices.Clone(d.clients) }
 // Plane implements targets.Target.
 func (d *Demo) Plane() *faultplane.Plane { return d.plane }
 
-// Kill implements targets.Target: the member's pod is deleted with zero
-// grace (its containers get SIGKILL), and Kill returns once it is gone. Its
-// log is saved first. An emptyDir's data goes with the pod.
+// Kill implements targets.Target. With CrashPod the member's pod is deleted
+// with zero grace (its containers get SIGKILL) and Kill returns once it is
+// gone; its log is saved first, and an emptyDir's data goes with the pod.
+// With CrashProcess the supervisor SIGKILLs the member and returns once it
+// is reaped; the pod stays.
 func (d *Demo) Kill(ctx context.Context, id string) error {
+	if d.opts.Crash == CrashProcess {
+		return d.superviseIfRunning(ctx, id, "kill", func(c *supervisor.Client) (supervisor.Status, error) { return c.Kill(ctx) })
+	}
 	return d.deletePod(ctx, id, 0)
 }
 
-// Stop implements targets.Target: the pod is deleted with StopGrace
-// (SIGTERM, then SIGKILL).
+// Stop implements targets.Target: SIGTERM, then SIGKILL after StopGrace, to
+// the pod (CrashPod: it is deleted) or the member's process (CrashProcess).
 func (d *Demo) Stop(ctx context.Context, id string) error {
+	if d.opts.Crash == CrashProcess {
+		return d.superviseIfRunning(ctx, id, "stop", func(c *supervisor.Client) (supervisor.Status, error) {
+			return c.Stop(ctx, d.opts.StopGrace)
+		})
+	}
 	return d.deletePod(ctx, id, int64(d.opts.StopGrace.Seconds()))
+}
+
+// supervisorOf is the control client of member id's supervisor, or nil
+// when the member has no pod.
+func (d *Demo) supervisorOf(id string) *supervisor.Client {
+	d.mu.Lock()
+	ip := d.podIP[id]
+	d.mu.Unlock()
+	if ip == "" {
+		return nil
+	}
+	return &supervisor.Client{Addr: net.JoinHostPort(ip, strconv.Itoa(SupervisorPort)), Token: d.token, HTTP: d.http}
+}
+
+// superviseIfRunning calls the supervisor of member id; a member without a
+// pod has nothing to act on.
+func (d *Demo) superviseIfRunning(ctx context.Context, id, what string, call func(*supervisor.Client) (supervisor.Status, error)) error {
+	if !slices.Contains(d.order, id) {
+		return fmt.Errorf("no member %q; members are %v", id, d.order)
+	}
+	c := d.supervisorOf(id)
+	if c == nil {
+		return nil
+	}
+	if _, err := call(c); err != nil {
+		return fmt.Errorf("%s %s: %w", what, id, err)
+	}
+	return nil
 }
 
 func (d *Demo) deletePod(ctx context.Context, id string, grace int64) error {
@@ -725,6 +799,11 @@ func (d *Demo) Start(ctx context.Context, id string) error {
 	d.setPodIP(id, ip)
 	if err := d.retarget(id); err != nil {
 		return err
+	}
+	// A member the supervisor holds down (CrashProcess) starts again; one
+	// that runs is left alone.
+	if _, err := d.supervisorOf(id).Start(ctx); err != nil {
+		return fmt.Errorf("start %s: %w", id, err)
 	}
 	d.mu.Lock()
 	isolated := d.isolated[id]
@@ -810,71 +889,27 @@ func (d *Demo) setResetting(l faultplane.Link, on bool) {
 	}
 }
 
-// pauseToxic names the toxics Pause adds to a link, one per direction.
-func pauseToxic(id, stream string) string { return "chaosctl-pause-" + id + "-" + stream }
-
-// Pause implements targets.Target. Kubernetes has no API to freeze a
-// container, so every link to and from the member is held in the fault
-// plane instead: a timeout toxic of 0 both ways, which keeps connections
-// open and passes nothing, as a frozen process would. The process itself
-// keeps running (its timers, its kubelet probes).
+// Pause implements targets.Target: SIGSTOP to the member through its pod's
+// supervisor, which returns once the process is stopped: a real freeze
+// (its connections stay open and nothing answers, its kubelet probes fail).
 func (d *Demo) Pause(ctx context.Context, id string) error {
 	if !slices.Contains(d.order, id) {
 		return fmt.Errorf("no member %q; members are %v", id, d.order)
 	}
-	var errs []error
-	for _, l := range d.links {
-		if l.From != id && l.To != id {
-			continue
-		}
-		px := d.plane.Proxy(l)
-		if px == nil {
-			continue
-		}
-		for _, stream := range []string{"upstream", "downstream"} {
-			_, err := px.AddToxic(pauseToxic(id, stream), "timeout", stream, 1, map[string]any{"timeout": 0})
-			if err != nil && !isToxiproxyConflict(err) {
-				errs = append(errs, fmt.Errorf("pause %s: hold link %s %s: %w", id, l, stream, err))
-			}
-		}
+	c := d.supervisorOf(id)
+	if c == nil {
+		return fmt.Errorf("pause %s: it has no pod", id)
 	}
-	if err := errors.Join(errs...); err != nil {
-		return err
+	if _, err := c.Pause(ctx); err != nil {
+		return fmt.Errorf("pause %s: %w", id, err)
 	}
-	d.mu.Lock()
-	d.paused[id] = true
-	d.mu.Unlock()
 	return nil
 }
 
-// Resume implements targets.Target: the links Pause held pass again. It is
-// idempotent.
+// Resume implements targets.Target: SIGCONT through the supervisor. A member
+// without a pod, or not running, is left as it is; Resume is idempotent.
 func (d *Demo) Resume(ctx context.Context, id string) error {
-	if !slices.Contains(d.order, id) {
-		return fmt.Errorf("no member %q; members are %v", id, d.order)
-	}
-	var errs []error
-	for _, l := range d.links {
-		if l.From != id && l.To != id {
-			continue
-		}
-		px := d.plane.Proxy(l)
-		if px == nil {
-			continue
-		}
-		for _, stream := range []string{"upstream", "downstream"} {
-			if err := px.RemoveToxic(pauseToxic(id, stream)); err != nil && !isToxiproxyNotFound(err) {
-				errs = append(errs, fmt.Errorf("resume %s: release link %s %s: %w", id, l, stream, err))
-			}
-		}
-	}
-	if err := errors.Join(errs...); err != nil {
-		return err
-	}
-	d.mu.Lock()
-	delete(d.paused, id)
-	d.mu.Unlock()
-	return nil
+	return d.superviseIfRunning(ctx, id, "resume", func(c *supervisor.Client) (supervisor.Status, error) { return c.Resume(ctx) })
 }
 
 // Control implements targets.Target.

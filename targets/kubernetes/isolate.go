@@ -2,14 +2,12 @@ package kubernetes
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"slices"
 	"time"
 
-	toxiclient "github.com/Shopify/toxiproxy/v2/client"
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -205,11 +203,3 @@ func (d *Demo) probeOnce(ctx context.Context, addr string) bool {
 	resp.Body.Close()
 	return resp.StatusCode == http.StatusOK
 }
-
-func isToxiproxyStatus(err error, status int) bool {
-	var apiErr *toxiclient.ApiError
-	return errors.As(err, &apiErr) && apiErr.Status == status
-}
-
-func isToxiproxyConflict(err error) bool { return isToxiproxyStatus(err, http.StatusConflict) }
-func isToxiproxyNotFound(err error) bool { return isToxiproxyStatus(err, http.StatusNotFound) }

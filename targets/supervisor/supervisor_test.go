@@ -1,0 +1,162 @@
+package supervisor_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/chaosctl/chaosctl/targets/supervisor"
+)
+
+// The test binary doubles as the member: with SUPERVISOR_TEST_CHILD set it
+// waits (forever, or exits with the code the variable gives).
+func TestMain(m *testing.M) {
+	switch v := os.Getenv("SUPERVISOR_TEST_CHILD"); v {
+	case "":
+		os.Exit(m.Run())
+	case "wait":
+		select {}
+	default:
+		code, _ := strconv.Atoi(v)
+		os.Exit(code)
+	}
+}
+
+// startSupervisor runs a supervisor of the test binary; done yields Run's
+// result once (buffered, so the cleanup never waits on a consumed value).
+func startSupervisor(t *testing.T, child string) (*supervisor.Client, chan error, context.CancelFunc) {
+	t.Helper()
+	t.Setenv("SUPERVISOR_TEST_CHILD", child)
+	sup, err := supervisor.New(supervisor.Options{Argv: []string{os.Args[0]}, Token: "tok", Log: logrus.NewEntry(logrus.New()), StopGrace: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	finished := make(chan struct{})
+	go func() { done <- sup.Run(ctx, ln); close(finished) }()
+	t.Cleanup(func() { cancel(); <-finished })
+	return &supervisor.Client{Addr: ln.Addr().String(), Token: "tok"}, done, cancel
+}
+
+func procState(pid int) string {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return ""
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	return s[i+2 : i+3]
+}
+
+func alive(pid int) bool {
+	st := procState(pid)
+	return st != "" && st != "Z"
+}
+
+func TestKillStartPauseResumeStop(t *testing.T) {
+	c, done, _ := startSupervisor(t, "wait")
+	ctx := context.Background()
+	var st supervisor.Status
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var err error
+		if st, err = c.Status(ctx); err == nil && st.Running {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("member not running: %+v %v", st, err)
+		}
+		time.Sleep(10 * time.Millisecond) // polling the API with a deadline
+	}
+	first := st.PID
+
+	st, err := c.Pause(ctx)
+	if err != nil || !st.Paused || procState(first) != "T" {
+		t.Fatalf("pause: %+v %v state %s", st, err, procState(first))
+	}
+	if st, err = c.Resume(ctx); err != nil || st.Paused || procState(first) == "T" {
+		t.Fatalf("resume: %+v %v state %s", st, err, procState(first))
+	}
+
+	// Killed, it stays down (the supervisor does not exit) until started.
+	if st, err = c.Kill(ctx); err != nil || st.Running || alive(first) {
+		t.Fatalf("kill: %+v %v", st, err)
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("the supervisor ended after a kill chaosctl asked for: %v", err)
+	default:
+	}
+	if st, err = c.Start(ctx); err != nil || !st.Running || st.PID == first || st.Starts != 2 {
+		t.Fatalf("start: %+v %v", st, err)
+	}
+	if st2, err := c.Start(ctx); err != nil || st2.PID != st.PID {
+		t.Fatalf("second start: %+v %v", st2, err)
+	}
+	// A paused member is stopped too (SIGCONT after SIGTERM).
+	second := st.PID
+	if _, err := c.Pause(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if st, err = c.Stop(ctx, 2*time.Second); err != nil || st.Running || alive(second) {
+		t.Fatalf("stop: %+v %v", st, err)
+	}
+	if _, err := c.Pause(ctx); err == nil {
+		t.Fatal("pausing a stopped member succeeded")
+	}
+	bad := &supervisor.Client{Addr: c.Addr, Token: "wrong"}
+	if _, err := bad.Kill(ctx); err == nil || !strings.Contains(err.Error(), "401") {
+		t.Fatalf("wrong token: %v", err)
+	}
+}
+
+// A member that exits on its own ends the supervisor with its code, so the
+// kubelet restarts the container.
+func TestMemberExitEndsTheSupervisor(t *testing.T) {
+	_, done, _ := startSupervisor(t, "7")
+	select {
+	case err := <-done:
+		var exit *supervisor.ExitError
+		if !errors.As(err, &exit) || exit.Code != 7 {
+			t.Fatalf("Run returned %v, want exit code 7", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the supervisor did not end")
+	}
+}
+
+// Cancelling Run (SIGTERM to the pod) stops the member.
+func TestCancelStopsTheMember(t *testing.T) {
+	c, done, cancel := startSupervisor(t, "wait")
+	ctx := context.Background()
+	var pid int
+	deadline := time.Now().Add(10 * time.Second)
+	for pid == 0 {
+		if st, err := c.Status(ctx); err == nil {
+			pid = st.PID
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("member not running")
+		}
+		time.Sleep(10 * time.Millisecond) // polling the API with a deadline
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if alive(pid) {
+		t.Fatalf("member %d alive after the supervisor ended", pid)
+	}
+}
