@@ -155,6 +155,8 @@ type Demo struct {
 	isolated  map[string]bool
 	closed    bool
 	resetting map[faultplane.Link]bool
+	// held holds the proxies holdLinksTo disabled while a pod is gone.
+	held map[faultplane.Link]bool
 }
 
 // StartDemo connects to the cluster, creates the run's namespace, fault
@@ -243,7 +245,7 @@ func NewDemo(cs kubernetes.Interface, spec demo.ClusterSpec, opts DemoOptions) (
 		cs: cs, spec: spec, opts: opts, ns: ns, token: process.NewToken(), order: spec.MemberIDs(),
 		http:  &http.Client{Timeout: 5 * time.Second},
 		podIP: map[string]string{}, isolated: map[string]bool{},
-		resetting: map[faultplane.Link]bool{}, linkPort: map[faultplane.Link]int{},
+		resetting: map[faultplane.Link]bool{}, held: map[faultplane.Link]bool{}, linkPort: map[faultplane.Link]int{},
 	}
 	d.links = demoLinks(spec)
 	for i, l := range d.links {
@@ -745,6 +747,9 @@ func (d *Demo) deletePod(ctx context.Context, id string, grace int64) error {
 		return fmt.Errorf("no member %q; members are %v", id, d.order)
 	}
 	d.appendLog(ctx, id)
+	if err := d.holdLinksTo(id); err != nil {
+		return err
+	}
 	err := d.cs.CoreV1().Pods(d.ns).Delete(ctx, id, metav1.DeleteOptions{GracePeriodSeconds: &grace})
 	if err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("delete pod %s/%s: %w", d.ns, id, err)
@@ -820,6 +825,11 @@ func (d *Demo) Start(ctx context.Context, id string) error {
 // retarget points the proxies of every link to id at its current pod IP.
 // Toxiproxy restarts a proxy whose upstream changes, closing its
 // connections; a proxy a partition disabled stays disabled.
+//
+// Proxies holdLinksTo disabled are enabled again with the new upstream.
+// (Toxiproxy dials an upstream inside its accept loop: a proxy still
+// pointing at a deleted pod's address hangs in that dial, and so would an
+// update of it.)
 func (d *Demo) retarget(id string) error {
 	up := d.memberAddr(id)
 	var errs []error
@@ -832,15 +842,64 @@ func (d *Demo) retarget(id string) error {
 			errs = append(errs, fmt.Errorf("read proxy %s: %w", l, err))
 			continue
 		}
-		if px.Upstream == up {
+		d.mu.Lock()
+		held := d.held[l]
+		d.mu.Unlock()
+		if px.Upstream == up && (!held || px.Enabled) {
+			d.setHeld(l, false)
 			continue
 		}
 		px.Upstream = up
+		if held {
+			px.Enabled = true
+		}
 		if err := px.Save(); err != nil {
 			errs = append(errs, fmt.Errorf("point proxy %s at %s: %w", l, up, err))
+			continue
 		}
+		d.setHeld(l, false)
 	}
 	return errors.Join(errs...)
+}
+
+// holdLinksTo disables the enabled proxies of links to member id before its
+// pod goes: while it is gone, callers are refused at once, as by a dead
+// process's closed port, and no dial hangs on the vanished address.
+// retarget enables them again.
+func (d *Demo) holdLinksTo(id string) error {
+	if d.plane == nil {
+		return nil
+	}
+	var errs []error
+	for _, l := range d.links {
+		if l.To != id {
+			continue
+		}
+		px, err := d.plane.Client().Proxy(faultplane.ProxyName(d.opts.Run, l))
+		if err != nil {
+			errs = append(errs, fmt.Errorf("read proxy %s: %w", l, err))
+			continue
+		}
+		if !px.Enabled {
+			continue // a partition holds it, and releases it
+		}
+		if err := px.Disable(); err != nil {
+			errs = append(errs, fmt.Errorf("hold proxy %s: %w", l, err))
+			continue
+		}
+		d.setHeld(l, true)
+	}
+	return errors.Join(errs...)
+}
+
+func (d *Demo) setHeld(l faultplane.Link, on bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if on {
+		d.held[l] = true
+	} else {
+		delete(d.held, l)
+	}
 }
 
 // resetLinks closes every connection through the proxies of id's links (a
