@@ -160,13 +160,14 @@ func setDemoDefaults(c *DemoCluster, d *decoder) {
 	set(d, p+"gateways", &c.Gateways, def.Gateways)
 	set(d, p+"vnodes", &c.VNodes, def.VNodes)
 	set(d, p+"consistency", &c.Consistency, def.Consistency)
+	// n defaults to 3, or to the node count when there are fewer nodes.
 	// Eventual mode is w = r = 1 (a sloppy quorum); the others default to
-	// majorities.
-	quorumW, quorumR := def.Replication.W, def.Replication.R
+	// majorities of n.
+	set(d, p+"replication.n", &c.Replication.N, min(def.Replication.N, max(c.Nodes, 1)))
+	quorumW, quorumR := c.Replication.N/2+1, c.Replication.N/2+1
 	if c.Consistency == ConsistencyEventual {
 		quorumW, quorumR = 1, 1
 	}
-	set(d, p+"replication.n", &c.Replication.N, def.Replication.N)
 	set(d, p+"replication.w", &c.Replication.W, quorumW)
 	set(d, p+"replication.r", &c.Replication.R, quorumR)
 	set(d, p+"persistence", &c.Persistence, def.Persistence)

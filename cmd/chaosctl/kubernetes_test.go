@@ -197,3 +197,32 @@ func TestKubernetesWithoutAClusterExits5(t *testing.T) {
 		}
 	}
 }
+
+// An image the node does not have: exit 5 with the kubelet's reason, no
+// fault applied, nothing left.
+func TestKubernetesMissingImageExits5(t *testing.T) {
+	cs := kubeNode(t)
+	dir := t.TempDir()
+	file := filepath.Join(dir, "missing.yaml")
+	src := "apiVersion: chaosctl/v1\nkind: Experiment\nmetadata: {name: missing-image}\n" +
+		"target:\n  kubernetes: {image: 'chaosctl:not-on-the-node'}\n  demo: {nodes: 1}\n" +
+		"workload: {rate: 10, duration: 2s}\nfaults: [{name: c, at: 1s, crash: {nodes: [n1]}}]\nchecks: [linearizable]\n"
+	if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, state := filepath.Join(dir, "out"), filepath.Join(dir, "state")
+	_, stderr, code := run(t, "run", file, "--out", out, "--state-dir", state)
+	if code != 5 || !strings.Contains(stderr, "ErrImageNeverPull") {
+		t.Fatalf("exit %d\n%s", code, tail(stderr, 20))
+	}
+	res, err := report.ReadJSON(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range res.Faults {
+		if f.Applied != nil {
+			t.Errorf("fault %s was applied", f.Name)
+		}
+	}
+	noKubeLeftovers(t, cs, state)
+}
