@@ -418,7 +418,7 @@ metadata: {name: t}
 target: {external: {members: [{name: web, comand: [x]}]}}
 `,
 			want: []string{
-				`4:43: unknown field "comand" in target.external.members[0]; allowed: name, command, env, dir, ready, container, ports; did you mean "command"?`,
+				`4:43: unknown field "comand" in target.external.members[0]; allowed: name, command, env, dir, ready, container, pod, ports; did you mean "command"?`,
 				`1:1: top level: missing required field workload`,
 				`1:1: top level: nothing to judge`,
 			},
@@ -470,6 +470,31 @@ target: {external: {members: [{name: web, comand: [x]}]}}
 				`7:56: target.kubernetes.allow[1]: kube-public is never touched, whatever allow says`,
 				`7:69: target.kubernetes.allow[2]: bad name "Bad_NS"`,
 				`7:90: target.kubernetes.kubeconfig: is empty`,
+			},
+		},
+		{
+			name: "pod members: allowed namespaces, selectors, isolate",
+			src: minimalWith(`target:
+  kubernetes: {allow: [shop], namespace: x}
+  external:
+    members:
+      - {name: cart, pod: {namespace: shop, selector: "app=cart"}}
+      - {name: db, pod: {namespace: kube-system, selector: "app=db"}}
+      - {name: web, pod: {namespace: other, selector: "app in (x"}}
+      - {name: local, command: [sleep, "9"]}
+faults:
+  - {name: a, at: 1s, duration: 1s, partition: {groups: [[cart, local], [web]], behavior: isolate}}
+  - {name: b, at: 3s, duration: 1s, partition: {groups: [[cart]], behavior: drop}}
+`),
+			want: []string{
+				`4:11: workload: missing required field http`,
+				`5:10: checks[0]: linearizable reads a key-value workload's operation history`,
+				`7:31: target.kubernetes.namespace: applies to the demo cluster; with target.external give kubeconfig, context and allow`,
+				`11:37: target.external.members[1].pod.namespace: kube-system is never touched`,
+				`12:38: target.external.members[2].pod.namespace: other is not in target.kubernetes.allow`,
+				`12:55: target.external.members[2].pod.selector: bad label selector "app in (x"`,
+				`15:65: faults[0].partition.groups[0][1]: local is not a pod member`,
+				`16:37: faults[1].partition: partition of an external target needs behavior: isolate`,
 			},
 		},
 		{
@@ -718,7 +743,7 @@ checks: [linearizable]
 				`8:36: workload.keys: applies to a key-value workload (the demo cluster's, or workload.redis)`,
 				`10:33: faults[0].latency.nodes: latency on an external target acts on proxies; use proxies: [web]`,
 				`11:31: faults[1].crash.proxies: crash acts on members; use nodes`,
-				`12:23: faults[2].partition: partition needs the demo cluster's fault plane`,
+				`12:23: faults[2].partition: partition of an external target needs behavior: isolate and pod members`,
 				`13:57: slos[0].op: unknown op "read"; allowed: GET http://127.0.0.1:1/`,
 				`14:10: checks[0]: linearizable reads a key-value workload's operation history`,
 			},

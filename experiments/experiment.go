@@ -247,6 +247,7 @@ type Member struct {
 	Dir       string            `yaml:"dir"`     // working directory
 	Ready     *Readiness        `yaml:"ready"`   // when it is ready to serve
 	Container *ContainerRef     `yaml:"container"`
+	Pod       *PodRef           `yaml:"pod"`
 	Ports     []int             `yaml:"ports"` // TCP ports it listens on, for the plan and readiness
 }
 
@@ -261,6 +262,15 @@ type Readiness struct {
 type ContainerRef struct {
 	Name  string `yaml:"name"`
 	Label string `yaml:"label"`
+}
+
+// PodRef finds a member's pods on Kubernetes: every pod the label selector
+// matches in the namespace, which target.kubernetes.allow must name. A crash
+// deletes them (the user's controller brings them back); an isolate
+// partition applies a deny-all NetworkPolicy to them.
+type PodRef struct {
+	Namespace string `yaml:"namespace"`
+	Selector  string `yaml:"selector"` // e.g. "app=cart,tier!=canary"
 }
 
 // Proxy is a toxiproxy proxy that link faults act on.

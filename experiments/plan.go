@@ -227,7 +227,14 @@ func (p *Plan) planFault(f *Fault) (PlannedFault, error) {
 func (p *Plan) planPartition(pf PlannedFault, pt *Partition, src *rand.PCG) (PlannedFault, error) {
 	c := p.Experiment.Target.Demo
 	if c == nil {
-		return pf, fmt.Errorf("partition needs the demo cluster")
+		// Users' pods: isolate takes the first group off the network by
+		// NetworkPolicy; no proxy is involved.
+		if pt.Behavior != BehaviorIsolate || len(pt.Groups) == 0 {
+			return pf, fmt.Errorf("a partition of an external target isolates pod members")
+		}
+		pf.Groups = pt.Groups
+		pf.Targets = sortNames(pt.Groups[0])
+		return pf, nil
 	}
 	nodes := c.NodeNames()
 	if pt.Mode != "" && len(nodes) < pt.Mode.minNodes() {

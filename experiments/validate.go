@@ -2,7 +2,6 @@ package experiments
 
 import (
 	"fmt"
-	"github.com/chaosctl/chaosctl/injectors"
 	"net"
 	"net/url"
 	"regexp"
@@ -13,6 +12,9 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/chaosctl/chaosctl/injectors"
 )
 
 // Defaults, filled in by Decode in one place (setDefaults) and exported so
@@ -247,6 +249,16 @@ func selectable(t *Target, k FaultKind) ([]string, bool) {
 	if x := t.External; x != nil {
 		if isLinkFault(k) {
 			return proxyNames(x), true
+		}
+		if k == FaultPause {
+			// Kubernetes cannot freeze a container of the user's pod.
+			var names []string
+			for _, m := range x.Members {
+				if m.Pod == nil {
+					names = append(names, m.Name)
+				}
+			}
+			return names, false
 		}
 		if isMemberStateFault(k) {
 			return memberNames(x), false
@@ -643,12 +655,13 @@ var protectedNamespaces = []string{"kube-system", "kube-public", "kube-node-leas
 func (v *validator) kubernetes(t *Target) {
 	const p = "target.kubernetes"
 	k := t.Kubernetes
-	if t.Runtime != RuntimeKubernetes && v.d.has("target.runtime") {
+	if t.External != nil {
+		// Users' own pods: the section says which cluster and which
+		// namespaces chaosctl may act in; the rest is the demo cluster's.
+		v.notAllowed("applies to the demo cluster; with target.external give kubeconfig, context and allow", p+".namespace", p+".image", p+".storageClass", p+".crash")
+	} else if t.Runtime != RuntimeKubernetes && v.d.has("target.runtime") {
 		v.keyErrorf(p, "applies to runtime kubernetes, and target.runtime is %s; remove one of them", t.Runtime)
 		return
-	}
-	if t.External != nil {
-		v.keyErrorf(p, "the kubernetes runtime runs the demo cluster; target.external is not supported there yet")
 	}
 	if v.d.has(p + ".namespace") {
 		v.name(p+".namespace", k.Namespace)
@@ -674,6 +687,30 @@ func (v *validator) kubernetes(t *Target) {
 	}
 }
 
+// podRef checks a pod member's namespace (allowed, never protected) and
+// selector.
+func (v *validator) podRef(pp string, ref *PodRef) {
+	if v.required(pp + ".namespace") {
+		v.name(pp+".namespace", ref.Namespace)
+		k := v.e.Target.Kubernetes
+		switch {
+		case slices.Contains(protectedNamespaces, ref.Namespace):
+			v.errorf(pp+".namespace", "%s is never touched (protected: %s)", ref.Namespace, strings.Join(protectedNamespaces, ", "))
+		case k == nil || !slices.Contains(k.Allow, ref.Namespace):
+			v.errorf(pp+".namespace", "%s is not in target.kubernetes.allow; chaosctl acts only in namespaces the experiment allows (its blast radius)", ref.Namespace)
+		}
+	}
+	if v.required(pp + ".selector") {
+		if _, err := labels.Parse(ref.Selector); err != nil || strings.TrimSpace(ref.Selector) == "" {
+			why := "it is empty and would match every pod"
+			if err != nil {
+				why = err.Error()
+			}
+			v.errorf(pp+".selector", "bad label selector %q: %s; e.g. app=cart or app=cart,tier!=canary", ref.Selector, why)
+		}
+	}
+}
+
 func (v *validator) external(x *ExternalTarget) {
 	const p = "target.external"
 	if len(x.Members) == 0 && len(x.Proxies) == 0 {
@@ -685,7 +722,7 @@ func (v *validator) external(x *ExternalTarget) {
 		if m.Name == ClientName {
 			v.errorf(mp+".name", "%q names the workload's side of the links; choose another name", ClientName)
 		}
-		switch v.exactlyOne(mp, "command", "container") {
+		switch v.exactlyOne(mp, "command", "container", "pod") {
 		case "command":
 			if len(m.Command) == 0 {
 				v.errorf(mp+".command", "is empty; give the program and its arguments")
@@ -695,6 +732,9 @@ func (v *validator) external(x *ExternalTarget) {
 			if v.exactlyOne(mp+".container", "name", "label") == "label" && strings.HasPrefix(m.Container.Label, "=") {
 				v.errorf(mp+".container.label", "bad label %q: want key or key=value", m.Container.Label)
 			}
+		case "pod":
+			v.notAllowed("applies to members started with command, not to pods", mp+".env", mp+".dir")
+			v.podRef(mp+".pod", m.Pod)
 		}
 		if m.Ready != nil {
 			switch v.exactlyOne(mp+".ready", "http", "tcp") {
@@ -1060,7 +1100,7 @@ func (v *validator) names(path string, list, allowed []string, what string) {
 func (v *validator) partition(kp string, pt *Partition) {
 	c := v.e.Target.Demo
 	if c == nil {
-		v.keyErrorf(kp, "partition needs the demo cluster's fault plane; against an external target use blackhole or reset on proxies")
+		v.externalPartition(kp, pt)
 		return
 	}
 	if pt.Behavior == BehaviorIsolate && pt.OneWay {
@@ -1116,6 +1156,45 @@ func (v *validator) partition(kp string, pt *Partition) {
 		}
 		if pt.Mode == ModeRing && pt.OneWay {
 			v.keyErrorf(kp+".oneWay", "a ring has no first group; oneWay applies to groups and to the other modes")
+		}
+	}
+}
+
+// externalPartition checks a partition of an external target: only
+// behavior isolate, of pod members (a NetworkPolicy); the first group is
+// isolated, further groups only document the rest.
+func (v *validator) externalPartition(kp string, pt *Partition) {
+	x := v.e.Target.External
+	if x == nil || pt.Behavior != BehaviorIsolate {
+		v.keyErrorf(kp, "partition of an external target needs behavior: isolate and pod members (a NetworkPolicy); otherwise use blackhole or reset on proxies")
+		return
+	}
+	v.notAllowed("applies to the demo cluster's partitions; isolate of pod members takes groups", kp+".mode", kp+".oneWay")
+	if !v.required(kp + ".groups") {
+		return
+	}
+	if len(pt.Groups) == 0 || len(pt.Groups[0]) == 0 {
+		v.errorf(kp+".groups", "needs a first group of pod members to isolate, e.g. [[cart]]")
+		return
+	}
+	var pods, all []string
+	for _, m := range x.Members {
+		all = append(all, m.Name)
+		if m.Pod != nil {
+			pods = append(pods, m.Name)
+		}
+	}
+	for gi, g := range pt.Groups {
+		for ni, n := range g {
+			np := fmt.Sprintf("%s.groups[%d][%d]", kp, gi, ni)
+			switch {
+			case !contains(all, n):
+				if v.namesKnown() {
+					v.errorf(np, "unknown member %q; allowed: %s%s", n, strings.Join(all, ", "), suggest(n, all))
+				}
+			case gi == 0 && !contains(pods, n):
+				v.errorf(np, "%s is not a pod member; isolate applies a NetworkPolicy to pods (members with pod:)", n)
+			}
 		}
 	}
 }
