@@ -70,9 +70,10 @@ func noDockerLeftovers(t *testing.T, cli *client.Client, state string) {
 	}
 }
 
-// runOn runs file on runtime with its own state dir and checks that no
-// docker object of the run remains.
-func runOn(t *testing.T, cli *client.Client, file, runtime string) (*report.Result, string, int) {
+// runOn runs file on runtime with its own state dir, then calls
+// noLeftovers with that state dir (nil on the process runtime) and checks
+// that no member process remains.
+func runOn(t *testing.T, file, runtime string, noLeftovers func(t *testing.T, state string)) (*report.Result, string, int) {
 	t.Helper()
 	out, state := filepath.Join(t.TempDir(), "out"), filepath.Join(t.TempDir(), "state")
 	stdout, stderr, code := run(t, "run", file, "--target", runtime, "--out", out, "--state-dir", state)
@@ -83,84 +84,113 @@ func runOn(t *testing.T, cli *client.Client, file, runtime string) (*report.Resu
 	if res.Runtime != runtime {
 		t.Fatalf("result says runtime %q, want %q", res.Runtime, runtime)
 	}
-	noDockerLeftovers(t, cli, state)
+	if noLeftovers != nil {
+		noLeftovers(t, state)
+	}
 	noMembersLeft(t, out)
 	return res, stdout + tail(stderr, 30), code
 }
 
-func TestDockerRuntimeReachesTheProcessRuntimesVerdicts(t *testing.T) {
-	cli := dockerEngine(t)
-	for _, file := range []string{"../../examples/quickstart.yaml", "../../examples/container-faults.yaml", "testdata/every-fault.yaml"} {
+// passesLikeProcesses runs each file on runtime, where it must pass with
+// every fault applied and reverted, and (except the quickstart, which
+// TestQuickstartPasses runs) on processes, where it must reach the same
+// verdict with the same members hit (one seed picks the same ones).
+func passesLikeProcesses(t *testing.T, runtime string, noLeftovers func(t *testing.T, state string), files ...string) {
+	for _, file := range files {
 		t.Run(filepath.Base(file), func(t *testing.T) {
-			onDocker, out, code := runOn(t, cli, file, "docker")
-			if code != 0 || onDocker.Verdict != report.Pass {
-				t.Fatalf("docker: exit %d, verdict %s (%s)\n%s", code, onDocker.Verdict, onDocker.Reason, out)
+			on, out, code := runOn(t, file, runtime, noLeftovers)
+			if code != 0 || on.Verdict != report.Pass {
+				t.Fatalf("%s: exit %d, verdict %s (%s)\n%s", runtime, code, on.Verdict, on.Reason, out)
 			}
-			for _, f := range onDocker.Faults {
+			for _, f := range on.Faults {
 				if f.Applied == nil || f.Reverted == nil || f.Error != "" {
-					t.Errorf("docker: fault %s applied %v reverted %v error %q", f.Name, f.Applied, f.Reverted, f.Error)
+					t.Errorf("%s: fault %s applied %v reverted %v error %q", runtime, f.Name, f.Applied, f.Reverted, f.Error)
 				}
 			}
 			if filepath.Base(file) == "quickstart.yaml" {
-				return // TestQuickstartPasses runs it on processes
+				return
 			}
-			onProcess, out, code := runOn(t, cli, file, "process")
-			if onProcess.Verdict != onDocker.Verdict || code != 0 {
-				t.Fatalf("process: exit %d, verdict %s (%s); docker said %s\n%s", code, onProcess.Verdict, onProcess.Reason, onDocker.Verdict, out)
+			onProcess, out, code := runOn(t, file, "process", nil)
+			if onProcess.Verdict != on.Verdict || code != 0 {
+				t.Fatalf("process: exit %d, verdict %s (%s); %s said %s\n%s", code, onProcess.Verdict, onProcess.Reason, runtime, on.Verdict, out)
 			}
-			for i := range onDocker.Faults {
-				d, p := onDocker.Faults[i], onProcess.Faults[i]
+			for i := range on.Faults {
+				r, p := on.Faults[i], onProcess.Faults[i]
 				if p.Applied == nil || p.Reverted == nil || p.Error != "" {
 					t.Errorf("process: fault %s applied %v reverted %v error %q", p.Name, p.Applied, p.Reverted, p.Error)
 				}
-				if strings.Join(d.Targets, ",") != strings.Join(p.Targets, ",") {
-					t.Errorf("fault %s hit %v on docker and %v on processes; one seed must pick the same members", d.Name, d.Targets, p.Targets)
+				if strings.Join(r.Targets, ",") != strings.Join(p.Targets, ",") {
+					t.Errorf("fault %s hit %v on %s and %v on processes; one seed must pick the same members", r.Name, r.Targets, runtime, p.Targets)
 				}
 			}
 		})
 	}
 }
 
-func TestDockerRunInterruptedOrKilledLeavesNothing(t *testing.T) {
+func TestDockerRuntimeReachesTheProcessRuntimesVerdicts(t *testing.T) {
 	cli := dockerEngine(t)
+	passesLikeProcesses(t, "docker", func(t *testing.T, state string) { noDockerLeftovers(t, cli, state) },
+		"../../examples/quickstart.yaml", "../../examples/container-faults.yaml", "testdata/every-fault.yaml")
+}
+
+// interruptedOrKilledLeavesNothing starts file (with 3 faults) twice on a
+// runtime: SIGINT mid-fault must exit 3 with every fault reverted, the
+// member logs saved and nothing left; SIGKILL mid-fault leaves what
+// leftBehind checks (given the run id), and recover, which must say
+// recovered and want, removes it, and a second recover has nothing to do.
+func interruptedOrKilledLeavesNothing(t *testing.T, file string, noLeftovers func(t *testing.T, state string),
+	leftBehind func(t *testing.T, run string), want func(run string) string) {
 	t.Run("SIGINT", func(t *testing.T) {
-		cmd, out, state, output := startRun(t, "testdata/docker-long.yaml", 3)
+		cmd, out, state, output := startRun(t, file, 3)
 		if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
 			t.Fatal(err)
 		}
 		expectInterruptedAndReverted(t, cmd, out, output)
-		noDockerLeftovers(t, cli, state)
-		// The members' logs were saved before their containers went.
+		noLeftovers(t, state)
+		// The members' logs were saved before their containers or pods went.
 		if _, err := os.Stat(filepath.Join(out, "members", "n1.log")); err != nil {
 			t.Errorf("member log: %v", err)
 		}
 	})
 	t.Run("SIGKILL then recover", func(t *testing.T) {
-		cmd, _, state, _ := startRun(t, "testdata/docker-long.yaml", 3)
+		cmd, _, state, _ := startRun(t, file, 3)
 		if err := cmd.Process.Kill(); err != nil {
 			t.Fatal(err)
 		}
 		_, _ = cmd.Process.Wait()
 		runs := runsIn(t, state)
-		left, err := docker.Leftovers(context.Background(), cli)
-		if err != nil {
-			t.Fatal(err)
+		if len(runs) != 1 {
+			t.Fatalf("runs %v", runs)
 		}
-		// 4 members + the fault plane, the network, 3 volumes.
-		if len(runs) != 1 || len(left[runs[0]]) != 9 {
-			t.Fatalf("before recover, run %v has %v; want 5 containers, a network and 3 volumes", runs, left)
-		}
+		leftBehind(t, runs[0])
 		stdout, stderr, code := run(t, "recover", "--state-dir", state)
-		if code != 0 || !strings.Contains(stdout, "recovered") || !strings.Contains(stdout, "removed network") {
-			t.Fatalf("recover: exit %d\n%s\n%s", code, stdout, stderr)
+		if code != 0 || !strings.Contains(stdout, "recovered") || !strings.Contains(stdout, want(runs[0])) {
+			t.Fatalf("recover: exit %d, want %q\n%s\n%s", code, want(runs[0]), stdout, stderr)
 		}
 		t.Logf("recover said:\n%s", stdout)
-		noDockerLeftovers(t, cli, state)
+		noLeftovers(t, state)
 		stdout, _, code = run(t, "recover", "--state-dir", state)
 		if code != 0 || !strings.Contains(stdout, "nothing to recover") {
 			t.Fatalf("second recover: exit %d\n%s", code, stdout)
 		}
 	})
+}
+
+func TestDockerRunInterruptedOrKilledLeavesNothing(t *testing.T) {
+	cli := dockerEngine(t)
+	interruptedOrKilledLeavesNothing(t, "testdata/docker-long.yaml",
+		func(t *testing.T, state string) { noDockerLeftovers(t, cli, state) },
+		func(t *testing.T, run string) {
+			left, err := docker.Leftovers(context.Background(), cli)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// 4 members + the fault plane, the network, 3 volumes.
+			if len(left[run]) != 9 {
+				t.Fatalf("before recover, run %s has %v; want 5 containers, a network and 3 volumes", run, left[run])
+			}
+		},
+		func(string) string { return "removed network" })
 }
 
 func TestDockerRunWithoutAnEngineExits5NamingDOCKER_HOST(t *testing.T) {
@@ -177,15 +207,7 @@ func TestDockerRunWithoutAnEngineExits5NamingDOCKER_HOST(t *testing.T) {
 		t.Fatalf("the error does not name the engine:\n%s", b)
 	}
 	// Nothing was injected: the run ended before any fault.
-	res, err := report.ReadJSON(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range res.Faults {
-		if f.Applied != nil {
-			t.Errorf("fault %s was applied", f.Name)
-		}
-	}
+	expectNothingApplied(t, out)
 }
 
 // An unknown runtime is a usage error before anything starts.
@@ -255,4 +277,19 @@ func TestDockerRunWithADynamicBinaryExits5(t *testing.T) {
 		t.Fatalf("exit %v, want 5 and how to build a static binary:\n%s", err, b)
 	}
 	noDockerLeftovers(t, dockerEngine(t), state)
+}
+
+// expectNothingApplied fails when the run in out applied any fault (it
+// ended before the first).
+func expectNothingApplied(t *testing.T, out string) {
+	t.Helper()
+	res, err := report.ReadJSON(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range res.Faults {
+		if f.Applied != nil {
+			t.Errorf("fault %s was applied", f.Name)
+		}
+	}
 }

@@ -5,13 +5,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/chaosctl/chaosctl/experiments/report"
 	k8s "github.com/chaosctl/chaosctl/targets/kubernetes"
 	"github.com/chaosctl/chaosctl/targets/kubernetes/kubetest"
 )
@@ -51,94 +49,24 @@ func noKubeLeftovers(t *testing.T, cs kubernetes.Interface, state string) {
 	}
 }
 
-// runOnKube runs file on runtime and checks that nothing of it remains.
-func runOnKube(t *testing.T, cs kubernetes.Interface, file, runtime string) (*report.Result, string, int) {
-	t.Helper()
-	out, state := filepath.Join(t.TempDir(), "out"), filepath.Join(t.TempDir(), "state")
-	stdout, stderr, code := run(t, "run", file, "--target", runtime, "--out", out, "--state-dir", state)
-	res, err := report.ReadJSON(out)
-	if err != nil {
-		t.Fatalf("%s on %s: exit %d, no result: %v\n%s\n%s", file, runtime, code, err, stdout, tail(stderr, 30))
-	}
-	if res.Runtime != runtime {
-		t.Fatalf("result says runtime %q, want %q", res.Runtime, runtime)
-	}
-	if runtime == "kubernetes" {
-		noKubeLeftovers(t, cs, state)
-	}
-	noMembersLeft(t, out)
-	return res, stdout + tail(stderr, 30), code
-}
-
 func TestKubernetesRuntimeReachesTheProcessRuntimesVerdicts(t *testing.T) {
 	cs := kubeNode(t)
-	for _, file := range []string{"../../examples/quickstart.yaml", "../../examples/kubernetes.yaml"} {
-		t.Run(filepath.Base(file), func(t *testing.T) {
-			onKube, out, code := runOnKube(t, cs, file, "kubernetes")
-			if code != 0 || onKube.Verdict != report.Pass {
-				t.Fatalf("kubernetes: exit %d, verdict %s (%s)\n%s", code, onKube.Verdict, onKube.Reason, out)
-			}
-			for _, f := range onKube.Faults {
-				if f.Applied == nil || f.Reverted == nil || f.Error != "" {
-					t.Errorf("kubernetes: fault %s applied %v reverted %v error %q", f.Name, f.Applied, f.Reverted, f.Error)
-				}
-			}
-			if filepath.Base(file) == "quickstart.yaml" {
-				return // TestQuickstartPasses runs it on processes
-			}
-			onProcess, out, code := runOnKube(t, cs, file, "process")
-			if onProcess.Verdict != onKube.Verdict || code != 0 {
-				t.Fatalf("process: exit %d, verdict %s (%s); kubernetes said %s\n%s", code, onProcess.Verdict, onProcess.Reason, onKube.Verdict, out)
-			}
-			for i := range onKube.Faults {
-				k, p := onKube.Faults[i], onProcess.Faults[i]
-				if strings.Join(k.Targets, ",") != strings.Join(p.Targets, ",") {
-					t.Errorf("fault %s hit %v on kubernetes and %v on processes; one seed must pick the same members", k.Name, k.Targets, p.Targets)
-				}
-			}
-		})
-	}
+	passesLikeProcesses(t, "kubernetes", func(t *testing.T, state string) { noKubeLeftovers(t, cs, state) },
+		"../../examples/quickstart.yaml", "../../examples/kubernetes.yaml")
 }
 
 func TestKubernetesRunInterruptedOrKilledLeavesNothing(t *testing.T) {
 	cs := kubeNode(t)
-	t.Run("SIGINT", func(t *testing.T) {
-		cmd, out, state, output := startRun(t, "testdata/kubernetes-long.yaml", 3)
-		if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
-			t.Fatal(err)
-		}
-		expectInterruptedAndReverted(t, cmd, out, output)
-		noKubeLeftovers(t, cs, state)
-		if _, err := os.Stat(filepath.Join(out, "members", "n1.log")); err != nil {
-			t.Errorf("member log: %v", err)
-		}
-	})
-	t.Run("SIGKILL then recover", func(t *testing.T) {
-		cmd, _, state, _ := startRun(t, "testdata/kubernetes-long.yaml", 3)
-		if err := cmd.Process.Kill(); err != nil {
-			t.Fatal(err)
-		}
-		_, _ = cmd.Process.Wait()
-		runs := runsIn(t, state)
-		if len(runs) != 1 {
-			t.Fatalf("runs %v", runs)
-		}
-		ns := k8s.NamespaceName(runs[0])
-		pols, err := cs.NetworkingV1().NetworkPolicies(ns).List(context.Background(), metav1.ListOptions{})
-		if err != nil || len(pols.Items) != 1 {
-			t.Fatalf("before recover, namespace %s has policies %v (%v); want the isolation", ns, pols, err)
-		}
-		stdout, stderr, code := run(t, "recover", "--state-dir", state)
-		if code != 0 || !strings.Contains(stdout, "recovered") || !strings.Contains(stdout, "removed namespace "+ns) {
-			t.Fatalf("recover: exit %d\n%s\n%s", code, stdout, stderr)
-		}
-		t.Logf("recover said:\n%s", stdout)
-		noKubeLeftovers(t, cs, state)
-		stdout, _, code = run(t, "recover", "--state-dir", state)
-		if code != 0 || !strings.Contains(stdout, "nothing to recover") {
-			t.Fatalf("second recover: exit %d\n%s", code, stdout)
-		}
-	})
+	interruptedOrKilledLeavesNothing(t, "testdata/kubernetes-long.yaml",
+		func(t *testing.T, state string) { noKubeLeftovers(t, cs, state) },
+		func(t *testing.T, run string) {
+			ns := k8s.NamespaceName(run)
+			pols, err := cs.NetworkingV1().NetworkPolicies(ns).List(context.Background(), metav1.ListOptions{})
+			if err != nil || len(pols.Items) != 1 {
+				t.Fatalf("before recover, namespace %s has policies %v (%v); want the isolation", ns, pols, err)
+			}
+		},
+		func(run string) string { return "removed namespace " + k8s.NamespaceName(run) })
 }
 
 // Bad kubernetes input exits 2 before anything is created.
@@ -187,15 +115,7 @@ func TestKubernetesWithoutAClusterExits5(t *testing.T) {
 	if code != 5 || !strings.Contains(stderr, "no Kubernetes API server reachable") || !strings.Contains(stderr, "127.0.0.1:1") {
 		t.Fatalf("exit %d\n%s", code, stderr)
 	}
-	res, err := report.ReadJSON(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range res.Faults {
-		if f.Applied != nil {
-			t.Errorf("fault %s was applied", f.Name)
-		}
-	}
+	expectNothingApplied(t, out)
 }
 
 // An image the node does not have: exit 5 with the kubelet's reason, no
@@ -215,14 +135,6 @@ func TestKubernetesMissingImageExits5(t *testing.T) {
 	if code != 5 || !strings.Contains(stderr, "ErrImageNeverPull") {
 		t.Fatalf("exit %d\n%s", code, tail(stderr, 20))
 	}
-	res, err := report.ReadJSON(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range res.Faults {
-		if f.Applied != nil {
-			t.Errorf("fault %s was applied", f.Name)
-		}
-	}
+	expectNothingApplied(t, out)
 	noKubeLeftovers(t, cs, state)
 }

@@ -103,12 +103,10 @@ type Demo struct {
 	http    *http.Client
 	order   []string
 
-	mu      sync.Mutex
-	members map[string]*memberContainer
-	closed  bool
-	// resetting holds the proxies resetLinks disabled and has not enabled
-	// again yet.
-	resetting map[faultplane.Link]bool
+	mu       sync.Mutex
+	members  map[string]*memberContainer
+	closed   bool
+	resetter faultplane.LinkResetter
 }
 
 type memberContainer struct {
@@ -171,7 +169,6 @@ func StartDemo(ctx context.Context, spec demo.ClusterSpec, opts DemoOptions) (_ 
 		cli: cli, spec: spec, opts: opts, token: process.NewToken(), image: image,
 		netName: ObjectName(opts.Run, ""), order: spec.MemberIDs(),
 		http: &http.Client{Timeout: 5 * time.Second}, members: map[string]*memberContainer{},
-		resetting: map[faultplane.Link]bool{},
 	}
 	defer func() {
 		if err != nil {
@@ -613,55 +610,9 @@ func (d *Demo) Start(ctx context.Context, id string) error {
 	return d.resetLinks(id)
 }
 
-// resetLinks closes every connection through the proxies of id's links (a
-// disable and enable of each proxy that is enabled; one a partition holds
-// disabled has none). A container that was killed or disconnected vanished
-// from the network without closing its connections: peers would keep
-// sending into them until a timeout, long after the member is back.
-func (d *Demo) resetLinks(id string) error {
-	var errs []error
-	for _, l := range d.plane.Links() {
-		if l.From != id && l.To != id {
-			continue
-		}
-		px, err := d.plane.Client().Proxy(faultplane.ProxyName(d.opts.Run, l))
-		if err != nil {
-			errs = append(errs, fmt.Errorf("read proxy %s: %w", l, err))
-			continue
-		}
-		d.mu.Lock()
-		pending := d.resetting[l]
-		d.mu.Unlock()
-		switch {
-		case px.Enabled:
-			if err := px.Disable(); err != nil {
-				errs = append(errs, fmt.Errorf("reset proxy %s: %w", l, err))
-				continue
-			}
-			d.setResetting(l, true)
-		case !pending:
-			continue // disabled by a partition: its connections are closed already
-		}
-		// Disabled by this reset, now or by an earlier one whose enable
-		// failed: a retried revert enables it.
-		if err := px.Enable(); err != nil {
-			errs = append(errs, fmt.Errorf("re-enable proxy %s: %w", l, err))
-			continue
-		}
-		d.setResetting(l, false)
-	}
-	return errors.Join(errs...)
-}
-
-func (d *Demo) setResetting(l faultplane.Link, on bool) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if on {
-		d.resetting[l] = true
-	} else {
-		delete(d.resetting, l)
-	}
-}
+// resetLinks closes every connection through the proxies of id's links
+// (see faultplane.LinkResetter).
+func (d *Demo) resetLinks(id string) error { return d.resetter.Reset(d.plane, id) }
 
 // Stop implements targets.Target: SIGTERM, then SIGKILL after StopGrace.
 func (d *Demo) Stop(ctx context.Context, id string) error {

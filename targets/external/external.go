@@ -21,6 +21,7 @@ import (
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/client"
 	"github.com/sirupsen/logrus"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/chaosctl/chaosctl/targets"
 	"github.com/chaosctl/chaosctl/targets/docker"
@@ -37,9 +38,13 @@ type Spec struct {
 	// are created in (and deleted from at the end); otherwise chaosctl
 	// embeds one.
 	ToxiproxyURL string
+	// Kubernetes is the cluster of the pod members and the namespaces
+	// chaosctl may act in there (nil: default kubeconfig, no namespace).
+	Kubernetes *KubeSpec
 }
 
-// MemberSpec is one service. Exactly one of Command and Container is set.
+// MemberSpec is one service. Exactly one of Command, ContainerName or
+// ContainerLabel, and PodNamespace with PodSelector is set.
 type MemberSpec struct {
 	Name    string
 	Command []string          // argv; chaosctl starts it in its own process group
@@ -54,6 +59,12 @@ type MemberSpec struct {
 	// ContainerName or ContainerLabel ("key" or "key=value") finds a running
 	// container of the user's, which membership faults then act on.
 	ContainerName, ContainerLabel string
+	// PodNamespace and PodSelector (a label selector such as
+	// "app=cart,tier!=canary") find the user's Kubernetes pods, kept by
+	// their own controller (Deployment, StatefulSet): Kill and Stop delete
+	// them, Start waits for their replacements. The namespace must be in
+	// Spec.Kubernetes.Allow.
+	PodNamespace, PodSelector string
 }
 
 // ProxySpec is a proxy: clients connect to Listen, it forwards to Upstream.
@@ -78,7 +89,8 @@ type Target struct {
 	spec  Spec
 	opts  Options
 	plane *faultplane.Plane
-	cli   *client.Client // nil without container members
+	cli   *client.Client       // nil without container members
+	kube  kubernetes.Interface // nil without pod members
 
 	mu      sync.Mutex
 	members map[string]*member
@@ -91,7 +103,8 @@ type member struct {
 	addr      string
 	cmd       *exec.Cmd
 	exited    chan struct{}
-	container string // container id
+	container string     // container id
+	pod       *podMember // pod members only
 }
 
 // ProxyLink is the fault-plane link of the proxy named name.
@@ -111,6 +124,27 @@ func Start(ctx context.Context, spec Spec, opts Options) (_ *Target, err error) 
 	}
 	if opts.StopGrace <= 0 {
 		opts.StopGrace = 5 * time.Second
+	}
+	// Checks that touch nothing come first: a namespace chaosctl may not
+	// act in is refused before anything starts.
+	pods := map[string]*podMember{}
+	names := map[string]bool{}
+	for _, ms := range spec.Members {
+		if ms.Name == "" || names[ms.Name] {
+			return nil, fmt.Errorf("external target: member names must be set and distinct (%q)", ms.Name)
+		}
+		names[ms.Name] = true
+		var allow []string
+		if spec.Kubernetes != nil {
+			allow = spec.Kubernetes.Allow
+		}
+		pm, err := checkMemberSpec(ms, allow)
+		if err != nil {
+			return nil, err
+		}
+		if pm != nil {
+			pods[ms.Name] = pm
+		}
 	}
 	t := &Target{spec: spec, opts: opts, members: map[string]*member{}}
 	defer func() {
@@ -140,13 +174,22 @@ func Start(ctx context.Context, spec Spec, opts Options) (_ *Target, err error) 
 		}
 	}
 	for _, ms := range spec.Members {
-		m := &member{spec: ms, addr: memberAddr(ms)}
+		m := &member{spec: ms, addr: memberAddr(ms), pod: pods[ms.Name]}
 		t.mu.Lock()
 		t.members[ms.Name] = m
 		t.order = append(t.order, ms.Name)
 		t.mu.Unlock()
 		if len(ms.Command) > 0 {
 			if err := t.spawn(m); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if m.pod != nil {
+			if err := t.connectKube(ctx); err != nil {
+				return nil, err
+			}
+			if err := t.findPods(ctx, m); err != nil {
 				return nil, err
 			}
 			continue
@@ -415,6 +458,10 @@ func (t *Target) Kill(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
+	if m.pod != nil {
+		zero := int64(0)
+		return t.deletePods(ctx, m, &zero)
+	}
 	if m.container != "" {
 		if err := t.cli.ContainerKill(ctx, m.container, "KILL"); err != nil {
 			return fmt.Errorf("kill %s: %w", name, err)
@@ -441,6 +488,9 @@ func (t *Target) Start(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
+	if m.pod != nil {
+		return t.waitReplacement(ctx, m)
+	}
 	if m.container != "" {
 		if err := t.cli.ContainerStart(ctx, m.container, container.StartOptions{}); err != nil {
 			return fmt.Errorf("start %s: %w", name, err)
@@ -464,6 +514,9 @@ func (t *Target) Stop(ctx context.Context, name string) error {
 	m, err := t.member(name)
 	if err != nil {
 		return err
+	}
+	if m.pod != nil {
+		return t.deletePods(ctx, m, nil)
 	}
 	if m.container != "" {
 		grace := int(t.opts.StopGrace.Seconds())
@@ -489,6 +542,9 @@ func (t *Target) Pause(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
+	if m.pod != nil {
+		return errPodFreeze("pause", name)
+	}
 	if m.container != "" {
 		return t.cli.ContainerPause(ctx, m.container)
 	}
@@ -511,6 +567,9 @@ func (t *Target) Resume(ctx context.Context, name string) error {
 	m, err := t.member(name)
 	if err != nil {
 		return err
+	}
+	if m.pod != nil {
+		return errPodFreeze("resume", name)
 	}
 	if m.container != "" {
 		insp, err := t.cli.ContainerInspect(ctx, m.container)
@@ -559,6 +618,7 @@ func (t *Target) Close(ctx context.Context) error {
 			}
 		}
 	}
+	errs = append(errs, t.closePods(ctx))
 	if t.plane != nil {
 		errs = append(errs, t.plane.Close())
 	}

@@ -150,11 +150,11 @@ type Demo struct {
 	links    []faultplane.Link
 	linkPort map[faultplane.Link]int
 
-	mu        sync.Mutex
-	podIP     map[string]string // member → pod IP ("" while it has no pod)
-	isolated  map[string]bool
-	closed    bool
-	resetting map[faultplane.Link]bool
+	mu       sync.Mutex
+	podIP    map[string]string // member → pod IP ("" while it has no pod)
+	isolated map[string]bool
+	closed   bool
+	resetter faultplane.LinkResetter
 	// held holds the proxies holdLinksTo disabled while a pod is gone.
 	held map[faultplane.Link]bool
 }
@@ -245,7 +245,7 @@ func NewDemo(cs kubernetes.Interface, spec demo.ClusterSpec, opts DemoOptions) (
 		cs: cs, spec: spec, opts: opts, ns: ns, token: process.NewToken(), order: spec.MemberIDs(),
 		http:  &http.Client{Timeout: 5 * time.Second},
 		podIP: map[string]string{}, isolated: map[string]bool{},
-		resetting: map[faultplane.Link]bool{}, held: map[faultplane.Link]bool{}, linkPort: map[faultplane.Link]int{},
+		held: map[faultplane.Link]bool{}, linkPort: map[faultplane.Link]int{},
 	}
 	d.links = demoLinks(spec)
 	for i, l := range d.links {
@@ -902,51 +902,9 @@ func (d *Demo) setHeld(l faultplane.Link, on bool) {
 	}
 }
 
-// resetLinks closes every connection through the proxies of id's links (a
-// disable and enable of each enabled proxy), as the docker runtime does: a
-// pod that vanished or was cut off did not close its connections.
-func (d *Demo) resetLinks(id string) error {
-	var errs []error
-	for _, l := range d.links {
-		if l.From != id && l.To != id {
-			continue
-		}
-		px, err := d.plane.Client().Proxy(faultplane.ProxyName(d.opts.Run, l))
-		if err != nil {
-			errs = append(errs, fmt.Errorf("read proxy %s: %w", l, err))
-			continue
-		}
-		d.mu.Lock()
-		pending := d.resetting[l]
-		d.mu.Unlock()
-		switch {
-		case px.Enabled:
-			if err := px.Disable(); err != nil {
-				errs = append(errs, fmt.Errorf("reset proxy %s: %w", l, err))
-				continue
-			}
-			d.setResetting(l, true)
-		case !pending:
-			continue // disabled by a partition: its connections are closed already
-		}
-		if err := px.Enable(); err != nil {
-			errs = append(errs, fmt.Errorf("re-enable proxy %s: %w", l, err))
-			continue
-		}
-		d.setResetting(l, false)
-	}
-	return errors.Join(errs...)
-}
-
-func (d *Demo) setResetting(l faultplane.Link, on bool) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if on {
-		d.resetting[l] = true
-	} else {
-		delete(d.resetting, l)
-	}
-}
+// resetLinks closes every connection through the proxies of id's links
+// (see faultplane.LinkResetter).
+func (d *Demo) resetLinks(id string) error { return d.resetter.Reset(d.plane, id) }
 
 // Pause implements targets.Target: SIGSTOP to the member through its pod's
 // supervisor, which returns once the process is stopped: a real freeze

@@ -22,10 +22,18 @@ func IsolationPolicyName(member string) string { return "chaosctl-isolate-" + me
 // IsolationPolicy denies all ingress and all egress of the pods selector
 // matches, in namespace ns; it carries the run's labels.
 func IsolationPolicy(run, ns, member string, selector map[string]string) *networkingv1.NetworkPolicy {
+	return IsolationPolicyFor(run, ns, member, metav1.LabelSelector{MatchLabels: selector})
+}
+
+// IsolationPolicyFor is IsolationPolicy with a full label selector (match
+// expressions too): it denies all ingress and all egress of the pods sel
+// matches in namespace ns, is named IsolationPolicyName(member) and carries
+// the run's labels, so RemoveIsolation, RemoveRun and Leftovers find it.
+func IsolationPolicyFor(run, ns, member string, sel metav1.LabelSelector) *networkingv1.NetworkPolicy {
 	return &networkingv1.NetworkPolicy{
 		ObjectMeta: metav1.ObjectMeta{Name: IsolationPolicyName(member), Namespace: ns, Labels: runLabels(run, member)},
 		Spec: networkingv1.NetworkPolicySpec{
-			PodSelector: metav1.LabelSelector{MatchLabels: selector},
+			PodSelector: sel,
 			PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress},
 		},
 	}

@@ -1,0 +1,398 @@
+package external
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sirupsen/logrus"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/rest"
+
+	"github.com/chaosctl/chaosctl/targets"
+	"github.com/chaosctl/chaosctl/targets/kubernetes"
+)
+
+// KubeSpec says which Kubernetes cluster the pod members run in and where
+// chaosctl may act there.
+type KubeSpec struct {
+	// Kubeconfig and Context pick the cluster (empty: $KUBECONFIG,
+	// ~/.kube/config, in-cluster; the current context).
+	Kubeconfig, Context string
+	// Config, when set, is used instead of Kubeconfig and Context (tests).
+	Config *rest.Config
+	// Allow names the namespaces chaosctl may act in; a pod member's
+	// namespace must be one of them (protected namespaces never are).
+	Allow []string
+}
+
+// podPollInterval is how often pod states are listed while waiting.
+const podPollInterval = 100 * time.Millisecond
+
+// podMember is what a pod member keeps besides its spec.
+type podMember struct {
+	ns       string
+	sel      labels.Selector      // for listing
+	labelSel metav1.LabelSelector // for the isolation policy
+	replicas int                  // Running+Ready pods at Start
+	deleted  map[types.UID]bool   // pods chaosctl deleted
+	isolated bool
+}
+
+// isPod says whether ms is a pod member.
+func isPod(ms MemberSpec) bool { return ms.PodNamespace != "" || ms.PodSelector != "" }
+
+// checkMemberSpec checks that ms has exactly one kind, and for a pod member
+// that chaosctl may act in its namespace and that its selector parses. It
+// touches nothing.
+func checkMemberSpec(ms MemberSpec, allow []string) (*podMember, error) {
+	kinds := 0
+	if len(ms.Command) > 0 {
+		kinds++
+	}
+	if ms.ContainerName != "" || ms.ContainerLabel != "" {
+		kinds++
+	}
+	if isPod(ms) {
+		kinds++
+	}
+	if kinds != 1 {
+		return nil, fmt.Errorf("member %q: needs exactly one of a command, a container (name or label) or pods (namespace and selector)", ms.Name)
+	}
+	if !isPod(ms) {
+		return nil, nil
+	}
+	if ms.PodNamespace == "" || strings.TrimSpace(ms.PodSelector) == "" {
+		return nil, fmt.Errorf("member %q: pods need both a namespace and a label selector (got namespace %q, selector %q)", ms.Name, ms.PodNamespace, ms.PodSelector)
+	}
+	if err := kubernetes.CheckNamespace(ms.PodNamespace, false, allow); err != nil {
+		return nil, fmt.Errorf("member %s: %w", ms.Name, err)
+	}
+	ls, err := metav1.ParseToLabelSelector(ms.PodSelector)
+	if err != nil {
+		return nil, fmt.Errorf("member %s: label selector %q: %w", ms.Name, ms.PodSelector, err)
+	}
+	sel, err := metav1.LabelSelectorAsSelector(ls)
+	if err != nil {
+		return nil, fmt.Errorf("member %s: label selector %q: %w", ms.Name, ms.PodSelector, err)
+	}
+	if sel.Empty() {
+		return nil, fmt.Errorf("member %s: label selector %q selects every pod of namespace %s; name the member's pods", ms.Name, ms.PodSelector, ms.PodNamespace)
+	}
+	return &podMember{ns: ms.PodNamespace, sel: sel, labelSel: *ls, deleted: map[types.UID]bool{}}, nil
+}
+
+// connectKube connects to the pod members' cluster once.
+func (t *Target) connectKube(ctx context.Context) error {
+	if t.kube != nil {
+		return nil
+	}
+	ks := t.kubeSpec()
+	var err error
+	if ks.Config != nil {
+		t.kube, _, err = kubernetes.ConnectConfig(ctx, ks.Config, "the given rest config")
+	} else {
+		t.kube, _, err = kubernetes.Connect(ctx, kubernetes.ClusterRef{Kubeconfig: ks.Kubeconfig, Context: ks.Context})
+	}
+	if err != nil {
+		return fmt.Errorf("pod members: %w", err)
+	}
+	return nil
+}
+
+func (t *Target) kubeSpec() KubeSpec {
+	if t.spec.Kubernetes == nil {
+		return KubeSpec{}
+	}
+	return *t.spec.Kubernetes
+}
+
+// listPods lists the pods of a pod member, sorted by creation time then name.
+func (t *Target) listPods(ctx context.Context, name string, pm *podMember) ([]corev1.Pod, error) {
+	l, err := t.kube.CoreV1().Pods(pm.ns).List(ctx, metav1.ListOptions{LabelSelector: pm.sel.String()})
+	if err != nil {
+		return nil, fmt.Errorf("member %s: list pods %s in namespace %s: %w", name, pm.sel, pm.ns, err)
+	}
+	pods := l.Items
+	sort.SliceStable(pods, func(i, j int) bool {
+		a, b := pods[i].CreationTimestamp, pods[j].CreationTimestamp
+		if !a.Equal(&b) {
+			return a.Before(&b)
+		}
+		return pods[i].Name < pods[j].Name
+	})
+	return pods, nil
+}
+
+// podReady says whether p is Running, Ready and not being deleted.
+func podReady(p *corev1.Pod) bool {
+	if p.DeletionTimestamp != nil || p.Status.Phase != corev1.PodRunning || p.Status.PodIP == "" {
+		return false
+	}
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+// readyPods are the Running+Ready pods among pods that chaosctl did not
+// delete.
+func readyPods(pods []corev1.Pod, deleted map[types.UID]bool) []corev1.Pod {
+	var out []corev1.Pod
+	for i := range pods {
+		if podReady(&pods[i]) && !deleted[pods[i].UID] {
+			out = append(out, pods[i])
+		}
+	}
+	return out
+}
+
+// describePods says what pods were found, for errors.
+func describePods(pods []corev1.Pod) string {
+	if len(pods) == 0 {
+		return "no pod matches"
+	}
+	parts := make([]string, 0, len(pods))
+	for i := range pods {
+		p := &pods[i]
+		state := string(p.Status.Phase)
+		if p.DeletionTimestamp != nil {
+			state += ", terminating"
+		} else if p.Status.Phase == corev1.PodRunning && !podReady(p) {
+			state += ", not ready"
+		}
+		parts = append(parts, fmt.Sprintf("%s (%s)", p.Name, state))
+	}
+	return fmt.Sprintf("%d pods match: %s", len(pods), strings.Join(parts, ", "))
+}
+
+// podAddr is a member's address on pod p: its IP and first port.
+func podAddr(ms MemberSpec, p *corev1.Pod) string {
+	if len(ms.Ports) > 0 {
+		return net.JoinHostPort(p.Status.PodIP, strconv.Itoa(ms.Ports[0]))
+	}
+	return p.Status.PodIP
+}
+
+// findPods finds a pod member's Running+Ready pods at Start: there must be
+// at least one; their number is the member's replicas.
+func (t *Target) findPods(ctx context.Context, m *member) error {
+	name, pm := m.spec.Name, m.pod
+	pods, err := t.listPods(ctx, name, pm)
+	if err != nil {
+		return err
+	}
+	ready := readyPods(pods, nil)
+	if len(ready) == 0 {
+		return fmt.Errorf("member %s: no Running and Ready pod in namespace %s matches selector %q (%s)", name, pm.ns, m.spec.PodSelector, describePods(pods))
+	}
+	t.mu.Lock()
+	pm.replicas = len(ready)
+	m.addr = podAddr(m.spec, &ready[0])
+	t.mu.Unlock()
+	t.opts.Log.WithFields(logrus.Fields{"member": name, "namespace": pm.ns, "selector": m.spec.PodSelector, "replicas": len(ready)}).Debug("pods found")
+	return nil
+}
+
+// deletePods deletes every pod of a pod member (grace nil: the pods' own)
+// and returns once they are gone, by UID.
+func (t *Target) deletePods(ctx context.Context, m *member, grace *int64) error {
+	name, pm := m.spec.Name, m.pod
+	pods, err := t.listPods(ctx, name, pm)
+	if err != nil {
+		return err
+	}
+	if len(pods) == 0 {
+		return fmt.Errorf("member %s is not running: no pod in namespace %s matches selector %q", name, pm.ns, m.spec.PodSelector)
+	}
+	wait := t.opts.ReadyTimeout
+	var uids []types.UID
+	var names []string
+	for i := range pods {
+		p := &pods[i]
+		uid := p.UID
+		err := t.kube.CoreV1().Pods(pm.ns).Delete(ctx, p.Name, metav1.DeleteOptions{
+			GracePeriodSeconds: grace,
+			Preconditions:      &metav1.Preconditions{UID: &uid},
+		})
+		if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+			return fmt.Errorf("member %s: delete pod %s/%s: %w", name, pm.ns, p.Name, err)
+		}
+		t.mu.Lock()
+		pm.deleted[uid] = true
+		t.mu.Unlock()
+		uids = append(uids, uid)
+		names = append(names, p.Name)
+		if grace == nil && p.Spec.TerminationGracePeriodSeconds != nil {
+			wait = max(wait, time.Duration(*p.Spec.TerminationGracePeriodSeconds)*time.Second+t.opts.ReadyTimeout)
+		}
+	}
+	t.opts.Log.WithFields(logrus.Fields{"member": name, "pods": names, "grace": grace}).Debug("pods deleted")
+	return t.waitPodsGone(ctx, m, uids, wait)
+}
+
+// waitPodsGone polls until no pod of the member has one of uids.
+func (t *Target) waitPodsGone(ctx context.Context, m *member, uids []types.UID, within time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, within)
+	defer cancel()
+	tick := time.NewTicker(podPollInterval)
+	defer tick.Stop()
+	for {
+		pods, err := t.listPods(ctx, m.spec.Name, m.pod)
+		if err == nil {
+			var left []string
+			for i := range pods {
+				if slices.Contains(uids, pods[i].UID) {
+					left = append(left, pods[i].Name)
+				}
+			}
+			if len(left) == 0 {
+				return nil
+			}
+			err = fmt.Errorf("pods %v still exist", left)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("member %s: deleted pods not gone within %s: %w (%w)", m.spec.Name, within, err, ctx.Err())
+		case <-tick.C:
+		}
+	}
+}
+
+// waitReplacement polls until the member's selector matches at least its
+// replicas Running+Ready pods, none of them one chaosctl deleted; then the
+// member's readiness check (if any) must hold. chaosctl never creates the
+// user's pods: their controller does.
+func (t *Target) waitReplacement(ctx context.Context, m *member) error {
+	name, pm := m.spec.Name, m.pod
+	t.mu.Lock()
+	want := pm.replicas
+	deleted := make(map[types.UID]bool, len(pm.deleted))
+	for uid := range pm.deleted {
+		deleted[uid] = true
+	}
+	t.mu.Unlock()
+	wctx, cancel := context.WithTimeout(ctx, t.opts.ReadyTimeout)
+	defer cancel()
+	tick := time.NewTicker(podPollInterval)
+	defer tick.Stop()
+	for {
+		pods, err := t.listPods(wctx, name, pm)
+		if err == nil {
+			ready := readyPods(pods, deleted)
+			if len(ready) >= want {
+				t.mu.Lock()
+				m.addr = podAddr(m.spec, &ready[0])
+				t.mu.Unlock()
+				break
+			}
+			err = fmt.Errorf("%d of %d pods ready; %s", len(ready), want, describePods(pods))
+		}
+		select {
+		case <-wctx.Done():
+			if ctx.Err() != nil {
+				return fmt.Errorf("start %s: %w (%w)", name, ctx.Err(), err)
+			}
+			return fmt.Errorf("start %s: no replacement pod became ready within %s in namespace %s (selector %q; %w); is it managed by a controller (Deployment, StatefulSet)?",
+				name, t.opts.ReadyTimeout, pm.ns, m.spec.PodSelector, err)
+		case <-tick.C:
+		}
+	}
+	return t.waitReady(ctx, name)
+}
+
+// errPodFreeze explains why a pod member cannot be paused.
+func errPodFreeze(op, name string) error {
+	return fmt.Errorf("%s %s: %w: Kubernetes cannot freeze a container of someone else's pod (chaosctl's own demo pods can, through their supervisor); to make %s unresponsive, put a proxy in front of it and blackhole that link",
+		op, name, targets.ErrUnsupported, name)
+}
+
+// Isolate implements targets.Isolator for pod members: a NetworkPolicy in
+// the member's namespace denies all ingress and egress of the pods its
+// selector matches (pod-to-pod traffic; whether the node's own traffic is
+// cut depends on the network plugin, kube-router lets the host through). It
+// carries the run's labels and is idempotent. Isolate returns once the
+// policy exists: the network plugin enforces it shortly after, and
+// connections established before may live on where the plugin lets
+// established flows through. Other members: targets.ErrUnsupported.
+func (t *Target) Isolate(ctx context.Context, name string) error {
+	m, err := t.member(name)
+	if err != nil {
+		return err
+	}
+	if m.pod == nil {
+		return fmt.Errorf("isolate %s: %w: only pod members can be isolated (a NetworkPolicy); put a proxy in front of it and blackhole or reset that link", name, targets.ErrUnsupported)
+	}
+	pol := kubernetes.IsolationPolicyFor(t.opts.Run, m.pod.ns, name, m.pod.labelSel)
+	t.mu.Lock()
+	m.pod.isolated = true
+	t.mu.Unlock()
+	if err := kubernetes.ApplyIsolation(ctx, t.kube, pol); err != nil {
+		return fmt.Errorf("isolate %s: %w", name, err)
+	}
+	t.opts.Log.WithFields(logrus.Fields{"member": name, "policy": m.pod.ns + "/" + pol.Name}).Debug("isolation policy applied")
+	return nil
+}
+
+// Rejoin implements targets.Isolator: the member's isolation policy is
+// deleted (only one carrying the run's label), then its readiness check,
+// if it has one, must hold again. It is idempotent.
+func (t *Target) Rejoin(ctx context.Context, name string) error {
+	m, err := t.member(name)
+	if err != nil {
+		return err
+	}
+	if m.pod == nil {
+		return fmt.Errorf("rejoin %s: %w: only pod members can be isolated", name, targets.ErrUnsupported)
+	}
+	if err := kubernetes.RemoveIsolation(ctx, t.kube, t.opts.Run, m.pod.ns, name); err != nil {
+		return fmt.Errorf("rejoin %s: %w", name, err)
+	}
+	t.mu.Lock()
+	m.pod.isolated = false
+	t.mu.Unlock()
+	t.opts.Log.WithField("member", name).Debug("isolation policy removed")
+	if m.spec.ReadyHTTP != "" || m.spec.ReadyTCP != "" {
+		return t.waitReady(ctx, name)
+	}
+	return nil
+}
+
+// closePods removes the isolation policies of the run's isolated pod
+// members (only ones carrying the run's label); the user's pods are left as
+// they are.
+func (t *Target) closePods(ctx context.Context) error {
+	if t.kube == nil {
+		return nil
+	}
+	t.mu.Lock()
+	var isolated []*member
+	for _, name := range t.order {
+		if m := t.members[name]; m != nil && m.pod != nil && m.pod.isolated {
+			isolated = append(isolated, m)
+		}
+	}
+	t.mu.Unlock()
+	var errs []error
+	for _, m := range isolated {
+		name := m.spec.Name
+		if err := kubernetes.RemoveIsolation(ctx, t.kube, t.opts.Run, m.pod.ns, name); err != nil {
+			errs = append(errs, fmt.Errorf("close: member %s: %w", name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+var _ targets.Isolator = (*Target)(nil)
