@@ -27,8 +27,11 @@ func validateGameDay(gd *GameDay, d *decoder) (extra []Problem) {
 	}
 	if !d.has("target.runtime") {
 		t.Runtime = DefaultRuntime
-		if t.External != nil && t.Demo == nil {
+		switch {
+		case t.External != nil && t.Demo == nil:
 			t.Runtime = RuntimeExternal
+		case t.Kubernetes != nil:
+			t.Runtime = RuntimeKubernetes
 		}
 	}
 	v := &validator{d: d, e: &Experiment{Target: *t}}
@@ -40,7 +43,7 @@ func validateGameDay(gd *GameDay, d *decoder) (extra []Problem) {
 	}
 	v.name("metadata.name", gd.Metadata.Name)
 	if d.has("target.external") {
-		v.keyErrorf("target.external", "a GameDay's shared target is the demo cluster (runtime process or docker); external targets are not supported by gameday")
+		v.keyErrorf("target.external", "a GameDay's shared target is the demo cluster (runtime process, docker or kubernetes); external targets are not supported by gameday")
 	} else {
 		v.target()
 	}

@@ -359,45 +359,67 @@ func startTimeout(runtime string) time.Duration {
 	return 60 * time.Second
 }
 
-// startTarget starts the demo cluster on runtime; on error nothing of it is
-// left.
+// startTarget starts the target on runtime; on error nothing of it is left.
 func (r *runState) startTarget(ctx context.Context, runtime string, spec demo.ClusterSpec, ledger *injectors.Ledger) (targets.Target, error) {
-	log := r.log.WithField("component", "target")
 	members := filepath.Join(r.dir, "members")
 	if x := r.e.Target.External; x != nil {
-		return external.Start(ctx, externalSpec(x), external.Options{Run: r.runID, Dir: members, Log: log})
+		return external.Start(ctx, externalSpec(x), external.Options{Run: r.runID, Dir: members, Log: r.log.WithField("component", "target")})
 	}
-	if runtime == string(RuntimeKubernetes) {
-		return r.startKubernetes(ctx, spec, ledger, log, members)
-	}
-	if runtime == string(RuntimeDocker) {
+	return StartDemo(ctx, runtime, spec, DemoStart{
+		Run: r.runID, Dir: members, Binary: r.opts.Binary, Version: r.opts.Version, Seed: r.res.Seed,
+		Log: r.log, MemberLogLevel: r.opts.MemberLogLevel, Kubernetes: r.e.Target.Kubernetes, Ledger: ledger,
+	})
+}
+
+// DemoStart is what StartDemo needs besides the runtime and the cluster.
+type DemoStart struct {
+	Run, Dir        string // run id; where member logs go
+	Binary, Version string // the chaosctl the members run ("" = this one)
+	Seed            int64
+	Log             *logrus.Entry
+	MemberLogLevel  string
+	// Kubernetes is target.kubernetes (nil: the default cluster).
+	Kubernetes *KubernetesTarget
+	// Ledger records the fault plane, member processes and namespace.
+	Ledger *injectors.Ledger
+}
+
+// StartDemo starts the demo cluster on runtime (process, docker or
+// kubernetes), recording in the ledger what recover needs; on error nothing
+// of it is left. Experiments and GameDays start their targets through it.
+func StartDemo(ctx context.Context, runtime string, spec demo.ClusterSpec, o DemoStart) (targets.Target, error) {
+	log := o.Log.WithField("component", "target")
+	switch Runtime(runtime) {
+	case RuntimeKubernetes:
+		return startKubernetes(ctx, spec, o, log)
+	case RuntimeDocker:
 		return docker.StartDemo(ctx, spec, docker.DemoOptions{
-			Run: r.runID, Dir: members, Binary: r.opts.Binary, Version: r.opts.Version, Seed: r.res.Seed,
-			Log: log, LogLevel: r.opts.MemberLogLevel,
+			Run: o.Run, Dir: o.Dir, Binary: o.Binary, Version: o.Version, Seed: o.Seed,
+			Log: log, LogLevel: o.MemberLogLevel,
 			OnPlane: func(url string) {
-				if err := ledger.Plane(url, false); err != nil {
+				if err := o.Ledger.Plane(url, false); err != nil {
 					log.WithError(err).Warn("fault ledger: record the fault plane")
 				}
 			},
 		})
 	}
 	return targets.StartProcessDemo(ctx, spec, targets.ProcessOptions{
-		Run: r.runID, Dir: members, Binary: r.opts.Binary, Seed: r.res.Seed,
-		Log: log, LogLevel: r.opts.MemberLogLevel,
-		OnStarted: ledger.OnStarted,
+		Run: o.Run, Dir: o.Dir, Binary: o.Binary, Seed: o.Seed,
+		Log: log, LogLevel: o.MemberLogLevel,
+		OnStarted: o.Ledger.OnStarted,
 	})
 }
 
 // startKubernetes deploys the demo cluster to target.kubernetes's cluster
 // (the default kubeconfig when the file has none).
-func (r *runState) startKubernetes(ctx context.Context, spec demo.ClusterSpec, ledger *injectors.Ledger, log *logrus.Entry, members string) (targets.Target, error) {
+func startKubernetes(ctx context.Context, spec demo.ClusterSpec, o DemoStart, log *logrus.Entry) (targets.Target, error) {
 	k := KubernetesTarget{}
-	if r.e.Target.Kubernetes != nil {
-		k = *r.e.Target.Kubernetes
+	if o.Kubernetes != nil {
+		k = *o.Kubernetes
 	}
 	image := k.Image
 	if image == "" {
-		bin := r.opts.Binary
+		bin := o.Binary
 		if bin == "" {
 			exe, err := os.Executable()
 			if err != nil {
@@ -406,17 +428,17 @@ func (r *runState) startKubernetes(ctx context.Context, spec demo.ClusterSpec, l
 			bin = exe
 		}
 		var err error
-		if image, err = docker.ImageRefFor(bin, r.opts.Version); err != nil {
+		if image, err = docker.ImageRefFor(bin, o.Version); err != nil {
 			return nil, err
 		}
 	}
 	ref := kubernetes.ClusterRef{Kubeconfig: k.Kubeconfig, Context: k.Context}
 	return kubernetes.StartDemo(ctx, spec, kubernetes.DemoOptions{
-		Run: r.runID, Dir: members, Cluster: ref, Namespace: k.Namespace, Allow: k.Allow,
-		Image: image, StorageClass: k.StorageClass, Crash: k.Crash, Seed: r.res.Seed,
-		Log: log, LogLevel: r.opts.MemberLogLevel,
+		Run: o.Run, Dir: o.Dir, Cluster: ref, Namespace: k.Namespace, Allow: k.Allow,
+		Image: image, StorageClass: k.StorageClass, Crash: k.Crash, Seed: o.Seed,
+		Log: log, LogLevel: o.MemberLogLevel,
 		OnNamespace: func(ns string) {
-			if err := ledger.Kubernetes(injectors.KubeRef{Kubeconfig: k.Kubeconfig, Context: k.Context, Namespace: ns}); err != nil {
+			if err := o.Ledger.Kubernetes(injectors.KubeRef{Kubeconfig: k.Kubeconfig, Context: k.Context, Namespace: ns}); err != nil {
 				log.WithError(err).Warn("fault ledger: record the namespace")
 			}
 		},

@@ -43,7 +43,7 @@ func gamedayCommand(e *env) *cli.Command {
 			&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "run unattended: manual steps are recorded as skipped"},
 			&cli.StringFlag{Name: "out", Usage: "output folder (default chaosctl-out/<name>-<UTC time>)"},
 			&cli.Int64Flag{Name: "seed", Usage: "seed for every step (overrides the playbook's and the experiments' seeds)"},
-			&cli.StringFlag{Name: "target", Usage: "runtime of the shared target: process or docker (overrides target.runtime)"},
+			&cli.StringFlag{Name: "target", Usage: "runtime of the shared target: process, docker or kubernetes (overrides target.runtime)"},
 			&cli.StringFlag{Name: "state-dir", EnvVars: []string{"CHAOSCTL_STATE_DIR"}, Usage: "where the fault ledger lives (default: the user's state directory)"},
 			&cli.DurationFlag{Name: "check-budget", Value: experiments.DefaultCheckBudget, Usage: "time allowed to each linearizability check; past it the check is inconclusive"},
 			&cli.StringFlag{Name: "prometheus-url", EnvVars: []string{"CHAOSCTL_PROMETHEUS_URL"}, Usage: "Prometheus server for prometheus probes and ratio SLOs that name none"},
@@ -67,9 +67,9 @@ func runGameDay(c *cli.Context, e *env) error {
 		return usageError(err)
 	}
 	switch rt := c.String("target"); rt {
-	case "", "process", "docker":
+	case "", "process", "docker", "kubernetes":
 	default:
-		return usageError(fmt.Errorf("--target %q: allowed are process and docker", rt))
+		return usageError(fmt.Errorf("--target %q: allowed are process, docker and kubernetes", rt))
 	}
 	var seed *int64
 	if c.IsSet("seed") {

@@ -10,6 +10,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/chaosctl/chaosctl/experiments/gameday"
+	"github.com/chaosctl/chaosctl/experiments/report"
 	k8s "github.com/chaosctl/chaosctl/targets/kubernetes"
 	"github.com/chaosctl/chaosctl/targets/kubernetes/kubetest"
 )
@@ -136,5 +138,24 @@ func TestKubernetesMissingImageExits5(t *testing.T) {
 		t.Fatalf("exit %d\n%s", code, tail(stderr, 20))
 	}
 	expectNothingApplied(t, out)
+	noKubeLeftovers(t, cs, state)
+}
+
+// A GameDay's shared target on the kubernetes runtime: every step passes
+// and the namespace is gone afterwards.
+func TestKubernetesGameDay(t *testing.T) {
+	cs := kubeNode(t)
+	out, state := filepath.Join(t.TempDir(), "out"), filepath.Join(t.TempDir(), "state")
+	stdout, stderr, code := run(t, "gameday", "testdata/gameday-short.yaml", "--yes", "--target", "kubernetes", "--out", out, "--state-dir", state)
+	if code != 0 {
+		t.Fatalf("exit %d, want 0\nstdout:\n%s\nstderr:\n%s", code, stdout, tail(stderr, 30))
+	}
+	r, err := gameday.ReadJSON(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Verdict != report.Pass || r.Runtime != "kubernetes" {
+		t.Errorf("gameday = %s (%s) on %s", r.Verdict, r.Reason, r.Runtime)
+	}
 	noKubeLeftovers(t, cs, state)
 }

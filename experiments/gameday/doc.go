@@ -8,7 +8,7 @@
 //	kind: GameDay
 //	metadata: {name: failure-table, description: ...}
 //	seed: 7                      # optional; --seed overrides
-//	target:                      # the shared target: the demo cluster, process or docker,
+//	target:                      # the shared target: the demo cluster, process, docker or kubernetes,
 //	  runtime: process           # with the defaults of an experiment's target.demo
 //	  demo: {nodes: 5, gateways: 1, persistence: disk}
 //	steps:

@@ -19,14 +19,13 @@ import (
 	"github.com/chaosctl/chaosctl/injectors"
 	"github.com/chaosctl/chaosctl/targets"
 	"github.com/chaosctl/chaosctl/targets/demo"
-	"github.com/chaosctl/chaosctl/targets/docker"
 )
 
 // Options configure Run.
 type Options struct {
 	// Seed overrides the playbook's seed and every experiment's own (--seed).
 	Seed *int64
-	// Runtime overrides target.runtime when set (--target): process or docker.
+	// Runtime overrides target.runtime when set (--target): process, docker or kubernetes.
 	Runtime string
 	// OutDir is the output folder; "" means chaosctl-out/<name>-<UTC time>.
 	OutDir string
@@ -103,8 +102,10 @@ func Run(ctx context.Context, gd *experiments.GameDay, opts Options) (*Outcome, 
 	if opts.Runtime != "" {
 		runtime = opts.Runtime
 	}
-	if runtime != string(experiments.RuntimeProcess) && runtime != string(experiments.RuntimeDocker) {
-		return nil, fmt.Errorf("runtime %q cannot run the demo cluster; allowed: process, docker: %w", runtime, experiments.ErrUsage)
+	switch experiments.Runtime(runtime) {
+	case experiments.RuntimeProcess, experiments.RuntimeDocker, experiments.RuntimeKubernetes:
+	default:
+		return nil, fmt.Errorf("runtime %q cannot run the demo cluster; allowed: process, docker, kubernetes: %w", runtime, experiments.ErrUsage)
 	}
 	if gd.Target.Demo == nil {
 		return nil, fmt.Errorf("a GameDay's shared target is the demo cluster: %w", experiments.ErrUsage)
@@ -543,21 +544,8 @@ func randomHex(n int) string {
 // startTarget starts the shared demo cluster; on error nothing of it is
 // left.
 func (g *gameDay) startTarget(ctx context.Context, runtime string, spec demo.ClusterSpec, ledger *injectors.Ledger) (targets.Target, error) {
-	log := g.log.WithField("component", "target")
-	members := filepath.Join(g.dir, "members")
-	if runtime == string(experiments.RuntimeDocker) {
-		return docker.StartDemo(ctx, spec, docker.DemoOptions{
-			Run: g.runID, Dir: members, Binary: g.opts.Binary, Version: g.opts.Version, Seed: g.seed,
-			Log: log, LogLevel: g.opts.MemberLogLevel,
-			OnPlane: func(url string) {
-				if err := ledger.Plane(url, false); err != nil {
-					log.WithError(err).Warn("fault ledger: record the fault plane")
-				}
-			},
-		})
-	}
-	return targets.StartProcessDemo(ctx, spec, targets.ProcessOptions{
-		Run: g.runID, Dir: members, Binary: g.opts.Binary, Seed: g.seed,
-		Log: log, LogLevel: g.opts.MemberLogLevel, OnStarted: ledger.OnStarted,
+	return experiments.StartDemo(ctx, runtime, spec, experiments.DemoStart{
+		Run: g.runID, Dir: filepath.Join(g.dir, "members"), Binary: g.opts.Binary, Version: g.opts.Version, Seed: g.seed,
+		Log: g.log, MemberLogLevel: g.opts.MemberLogLevel, Kubernetes: g.gd.Target.Kubernetes, Ledger: ledger,
 	})
 }
