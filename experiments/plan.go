@@ -559,6 +559,10 @@ func (p *Plan) formatFault(t *textWriter, pf PlannedFault) {
 			}
 			t.printf("    %s: %s%s, %s, %s\n", mode, strings.Join(parts, " | "), bridge, how, pt.Behavior)
 		}
+		if p.Experiment.Target.Demo == nil {
+			t.printf("    a NetworkPolicy denies all ingress and egress of %s's pods\n", strings.Join(pf.Targets, ", "))
+			return
+		}
 		t.printf("    cuts %s:\n", plural(len(pf.Links), "link"))
 		t.links("      ", pf.Links)
 		return

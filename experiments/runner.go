@@ -309,9 +309,13 @@ func (r *runState) execute(ctx context.Context, runtime string) (err error) {
 	return nil
 }
 
-// externalSpec translates target.external.
-func externalSpec(x *ExternalTarget) external.Spec {
+// externalSpec translates target.external (and target.kubernetes, the
+// cluster of its pod members).
+func externalSpec(x *ExternalTarget, k *KubernetesTarget) external.Spec {
 	var s external.Spec
+	if k != nil {
+		s.Kubernetes = &external.KubeSpec{Kubeconfig: k.Kubeconfig, Context: k.Context, Allow: k.Allow}
+	}
 	if x.Toxiproxy != nil {
 		s.ToxiproxyURL = x.Toxiproxy.URL
 	}
@@ -322,6 +326,9 @@ func externalSpec(x *ExternalTarget) external.Spec {
 		}
 		if m.Container != nil {
 			ms.ContainerName, ms.ContainerLabel = m.Container.Name, m.Container.Label
+		}
+		if m.Pod != nil {
+			ms.PodNamespace, ms.PodSelector = m.Pod.Namespace, m.Pod.Selector
 		}
 		s.Members = append(s.Members, ms)
 	}
@@ -363,12 +370,27 @@ func startTimeout(runtime string) time.Duration {
 func (r *runState) startTarget(ctx context.Context, runtime string, spec demo.ClusterSpec, ledger *injectors.Ledger) (targets.Target, error) {
 	members := filepath.Join(r.dir, "members")
 	if x := r.e.Target.External; x != nil {
-		return external.Start(ctx, externalSpec(x), external.Options{Run: r.runID, Dir: members, Log: r.log.WithField("component", "target")})
+		if k := r.e.Target.Kubernetes; k != nil && hasPodMembers(x) {
+			// recover looks for the run's NetworkPolicies there.
+			if err := ledger.Kubernetes(injectors.KubeRef{Kubeconfig: k.Kubeconfig, Context: k.Context}); err != nil {
+				return nil, fmt.Errorf("fault ledger: %w", err)
+			}
+		}
+		return external.Start(ctx, externalSpec(x, r.e.Target.Kubernetes), external.Options{Run: r.runID, Dir: members, Log: r.log.WithField("component", "target")})
 	}
 	return StartDemo(ctx, runtime, spec, DemoStart{
 		Run: r.runID, Dir: members, Binary: r.opts.Binary, Version: r.opts.Version, Seed: r.res.Seed,
 		Log: r.log, MemberLogLevel: r.opts.MemberLogLevel, Kubernetes: r.e.Target.Kubernetes, Ledger: ledger,
 	})
+}
+
+func hasPodMembers(x *ExternalTarget) bool {
+	for _, m := range x.Members {
+		if m.Pod != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // DemoStart is what StartDemo needs besides the runtime and the cluster.

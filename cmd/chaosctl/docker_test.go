@@ -76,7 +76,11 @@ func noDockerLeftovers(t *testing.T, cli *client.Client, state string) {
 func runOn(t *testing.T, file, runtime string, noLeftovers func(t *testing.T, state string)) (*report.Result, string, int) {
 	t.Helper()
 	out, state := filepath.Join(t.TempDir(), "out"), filepath.Join(t.TempDir(), "state")
-	stdout, stderr, code := run(t, "run", file, "--target", runtime, "--out", out, "--state-dir", state)
+	args := []string{"run", file, "--out", out, "--state-dir", state}
+	if runtime != "external" { // the file's own target
+		args = append(args, "--target", runtime)
+	}
+	stdout, stderr, code := run(t, args...)
 	res, err := report.ReadJSON(out)
 	if err != nil {
 		t.Fatalf("%s on %s: exit %d, no result: %v\n%s\n%s", file, runtime, code, err, stdout, tail(stderr, 30))

@@ -2,16 +2,23 @@ package main
 
 import (
 	"context"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/chaosctl/chaosctl/experiments/gameday"
 	"github.com/chaosctl/chaosctl/experiments/report"
+	"github.com/chaosctl/chaosctl/targets/docker"
 	k8s "github.com/chaosctl/chaosctl/targets/kubernetes"
 	"github.com/chaosctl/chaosctl/targets/kubernetes/kubetest"
 )
@@ -158,4 +165,109 @@ func TestKubernetesGameDay(t *testing.T) {
 		t.Errorf("gameday = %s (%s) on %s", r.Verdict, r.Reason, r.Runtime)
 	}
 	noKubeLeftovers(t, cs, state)
+}
+
+// shopWorkload makes the user's workload of examples/kubernetes-own-workload.yaml
+// on the test node: namespace shop, a Deployment web of one chaosctl pod
+// serving GET /version on the node's hostPort 18080. It is deleted at the
+// end of the test.
+func shopWorkload(t *testing.T, cs kubernetes.Interface, image string) {
+	t.Helper()
+	ctx := context.Background()
+	waitNamespaceGone := func() {
+		waitFor(t, 2*time.Minute, "namespace shop gone", func() bool {
+			_, err := cs.CoreV1().Namespaces().Get(ctx, "shop", metav1.GetOptions{})
+			return apierrors.IsNotFound(err)
+		})
+	}
+	_ = cs.CoreV1().Namespaces().Delete(ctx, "shop", metav1.DeleteOptions{}) // a failed earlier run's
+	waitNamespaceGone()
+	if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "shop"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cs.CoreV1().Namespaces().Delete(ctx, "shop", metav1.DeleteOptions{})
+		waitNamespaceGone()
+	})
+	one, user, yes, no := int32(1), int64(65532), true, false
+	labels := map[string]string{"app": "web"}
+	dep := &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "shop"},
+		Spec: appsv1.DeploymentSpec{
+			Replicas: &one,
+			Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				Spec: corev1.PodSpec{
+					AutomountServiceAccountToken: &no,
+					SecurityContext:              &corev1.PodSecurityContext{RunAsUser: &user, RunAsNonRoot: &yes},
+					Containers: []corev1.Container{{
+						Name: "web", Image: image, ImagePullPolicy: corev1.PullNever,
+						Args:  []string{"proxy", "--listen", "0.0.0.0:8474"},
+						Ports: []corev1.ContainerPort{{ContainerPort: 8474, HostPort: 18080}},
+						ReadinessProbe: &corev1.Probe{PeriodSeconds: 1, ProbeHandler: corev1.ProbeHandler{
+							HTTPGet: &corev1.HTTPGetAction{Path: "/version", Port: intstr.FromInt32(8474)},
+						}},
+						SecurityContext: &corev1.SecurityContext{AllowPrivilegeEscalation: &no, ReadOnlyRootFilesystem: &yes},
+					}},
+				},
+			},
+		},
+	}
+	if _, err := cs.AppsV1().Deployments("shop").Create(ctx, dep, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	hc := &http.Client{Timeout: time.Second}
+	waitFor(t, 2*time.Minute, "web ready and answering on the node's port 18080", func() bool {
+		pods, err := cs.CoreV1().Pods("shop").List(ctx, metav1.ListOptions{LabelSelector: "app=web"})
+		if err != nil || len(pods.Items) != 1 {
+			return false
+		}
+		ready := false
+		for _, c := range pods.Items[0].Status.Conditions {
+			ready = ready || (c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue)
+		}
+		resp, err := hc.Get("http://10.244.0.1:18080/version")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return ready && resp.StatusCode == http.StatusOK
+	})
+}
+
+// The user's own workload on Kubernetes: its pod deleted (the Deployment
+// brings it back) and isolated by a NetworkPolicy, judged against an SLO;
+// the user's objects stay, chaosctl's go.
+func TestKubernetesOwnWorkload(t *testing.T) {
+	cs := kubeNode(t)
+	image, err := docker.ImageRefFor(binary, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	shopWorkload(t, cs, image)
+	before, err := cs.CoreV1().Pods("shop").List(context.Background(), metav1.ListOptions{LabelSelector: "app=web"})
+	if err != nil || len(before.Items) != 1 {
+		t.Fatalf("web pods: %v %v", before, err)
+	}
+	res, out, code := runOn(t, "../../examples/kubernetes-own-workload.yaml", "external", func(t *testing.T, state string) { noKubeLeftovers(t, cs, state) })
+	if code != 0 || res.Verdict != report.Pass {
+		t.Fatalf("exit %d, verdict %s (%s)\n%s", code, res.Verdict, res.Reason, out)
+	}
+	for _, f := range res.Faults {
+		if f.Applied == nil || f.Reverted == nil || f.Error != "" {
+			t.Errorf("fault %s applied %v reverted %v error %q", f.Name, f.Applied, f.Reverted, f.Error)
+		}
+	}
+	after, err := cs.CoreV1().Pods("shop").List(context.Background(), metav1.ListOptions{LabelSelector: "app=web"})
+	if err != nil || len(after.Items) != 1 || after.Items[0].UID == before.Items[0].UID {
+		t.Fatalf("the deleted pod was not replaced by the Deployment: before %s, after %v (%v)", before.Items[0].UID, after.Items, err)
+	}
+	if _, err := cs.AppsV1().Deployments("shop").Get(context.Background(), "web", metav1.GetOptions{}); err != nil {
+		t.Fatalf("the user's Deployment: %v", err)
+	}
+	pols, _ := cs.NetworkingV1().NetworkPolicies("shop").List(context.Background(), metav1.ListOptions{})
+	if len(pols.Items) != 0 {
+		t.Fatalf("policies left in shop: %v", pols.Items)
+	}
 }

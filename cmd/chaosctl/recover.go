@@ -178,9 +178,11 @@ func recoverKubernetes(ctx context.Context, e *env, stateDir string, rep *inject
 			case !known:
 				fmt.Fprintf(e.stdout, "run %s: %d kubernetes objects not touched (no ledger in %s): %s\n", run, len(objs), stateDir, strings.Join(objs, ", "))
 			default:
-				removed, err := kubernetes.RemoveRun(ctx, cs, run, kubernetes.RemoveOptions{
-					Namespaces: []string{refs[run].Namespace}, Wait: kubernetes.DefaultDeleteTimeout,
-				})
+				opts := kubernetes.RemoveOptions{Wait: kubernetes.DefaultDeleteTimeout}
+				if ns := refs[run].Namespace; ns != "" {
+					opts.Namespaces = []string{ns}
+				}
+				removed, err := kubernetes.RemoveRun(ctx, cs, run, opts)
 				for _, r := range removed {
 					fmt.Fprintf(e.stdout, "run %s: removed %s\n", run, r)
 				}

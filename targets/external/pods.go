@@ -16,6 +16,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/selection"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
 
@@ -78,18 +79,57 @@ func checkMemberSpec(ms MemberSpec, allow []string) (*podMember, error) {
 	if err := kubernetes.CheckNamespace(ms.PodNamespace, false, allow); err != nil {
 		return nil, fmt.Errorf("member %s: %w", ms.Name, err)
 	}
-	ls, err := metav1.ParseToLabelSelector(ms.PodSelector)
-	if err != nil {
-		return nil, fmt.Errorf("member %s: label selector %q: %w", ms.Name, ms.PodSelector, err)
-	}
-	sel, err := metav1.LabelSelectorAsSelector(ls)
+	sel, err := labels.Parse(ms.PodSelector)
 	if err != nil {
 		return nil, fmt.Errorf("member %s: label selector %q: %w", ms.Name, ms.PodSelector, err)
 	}
 	if sel.Empty() {
 		return nil, fmt.Errorf("member %s: label selector %q selects every pod of namespace %s; name the member's pods", ms.Name, ms.PodSelector, ms.PodNamespace)
 	}
-	return &podMember{ns: ms.PodNamespace, sel: sel, labelSel: *ls, deleted: map[types.UID]bool{}}, nil
+	ls, err := labelSelector(sel)
+	if err != nil {
+		return nil, fmt.Errorf("member %s: label selector %q: %w", ms.Name, ms.PodSelector, err)
+	}
+	return &podMember{ns: ms.PodNamespace, sel: sel, labelSel: ls, deleted: map[types.UID]bool{}}, nil
+}
+
+// labelSelector is sel as a LabelSelector (what a NetworkPolicy takes):
+// key=value and key==value become match labels, key!=value NotIn, the rest
+// the expression of the same name. Selecting pods by sel and by the result
+// is the same; gt and lt have no LabelSelector form and are refused.
+func labelSelector(sel labels.Selector) (metav1.LabelSelector, error) {
+	var ls metav1.LabelSelector
+	reqs, _ := sel.Requirements()
+	for _, r := range reqs {
+		vals := r.Values().UnsortedList()
+		sort.Strings(vals)
+		var op metav1.LabelSelectorOperator
+		switch r.Operator() {
+		case selection.Equals, selection.DoubleEquals:
+			if ls.MatchLabels == nil {
+				ls.MatchLabels = map[string]string{}
+			}
+			if v, ok := ls.MatchLabels[r.Key()]; ok && v != vals[0] {
+				// key=a,key=b matches nothing; keep it so.
+				op = metav1.LabelSelectorOpIn
+				break
+			}
+			ls.MatchLabels[r.Key()] = vals[0]
+			continue
+		case selection.In:
+			op = metav1.LabelSelectorOpIn
+		case selection.NotEquals, selection.NotIn:
+			op = metav1.LabelSelectorOpNotIn
+		case selection.Exists:
+			op = metav1.LabelSelectorOpExists
+		case selection.DoesNotExist:
+			op = metav1.LabelSelectorOpDoesNotExist
+		default:
+			return ls, fmt.Errorf("operator %q has no NetworkPolicy form (use =, ==, !=, in, notin, key or !key)", r.Operator())
+		}
+		ls.MatchExpressions = append(ls.MatchExpressions, metav1.LabelSelectorRequirement{Key: r.Key(), Operator: op, Values: vals})
+	}
+	return ls, nil
 }
 
 // connectKube connects to the pod members' cluster once.
@@ -288,29 +328,32 @@ func (t *Target) waitReplacement(ctx context.Context, m *member) error {
 	defer cancel()
 	tick := time.NewTicker(podPollInterval)
 	defer tick.Stop()
+	var state error // what the last look found
 	for {
 		pods, err := t.listPods(wctx, name, pm)
-		if err == nil {
+		switch {
+		case err == nil:
 			ready := readyPods(pods, deleted)
 			if len(ready) >= want {
 				t.mu.Lock()
 				m.addr = podAddr(m.spec, &ready[0])
 				t.mu.Unlock()
-				break
+				return t.waitReady(ctx, name)
 			}
-			err = fmt.Errorf("%d of %d pods ready; %s", len(ready), want, describePods(pods))
+			state = fmt.Errorf("%d of %d pods ready; %s", len(ready), want, describePods(pods))
+		case wctx.Err() == nil || state == nil:
+			state = err
 		}
 		select {
 		case <-wctx.Done():
 			if ctx.Err() != nil {
-				return fmt.Errorf("start %s: %w (%w)", name, ctx.Err(), err)
+				return fmt.Errorf("start %s: %w (%w)", name, ctx.Err(), state)
 			}
-			return fmt.Errorf("start %s: no replacement pod became ready within %s in namespace %s (selector %q; %w); is it managed by a controller (Deployment, StatefulSet)?",
-				name, t.opts.ReadyTimeout, pm.ns, m.spec.PodSelector, err)
+			return fmt.Errorf("start %s: no replacement pod became ready within %s in namespace %s (selector %q: %w); is it managed by a controller (Deployment, StatefulSet)?",
+				name, t.opts.ReadyTimeout, pm.ns, m.spec.PodSelector, state)
 		case <-tick.C:
 		}
 	}
-	return t.waitReady(ctx, name)
 }
 
 // errPodFreeze explains why a pod member cannot be paused.

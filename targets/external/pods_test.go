@@ -8,7 +8,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -50,6 +49,7 @@ func TestPodMemberRefusedBeforeAnythingIsTouched(t *testing.T) {
 		{"protected namespace", external.MemberSpec{Name: "dns", PodNamespace: "kube-system", PodSelector: "k8s-app=kube-dns"}, []string{"kube-system"}, true, "kube-system"},
 		{"namespace not allowed", external.MemberSpec{Name: "web", PodNamespace: "shop", PodSelector: "app=web"}, []string{"other"}, true, "target.kubernetes.allow"},
 		{"bad selector", external.MemberSpec{Name: "web", PodNamespace: "shop", PodSelector: "app in (web"}, []string{"shop"}, false, "label selector"},
+		{"selector without a NetworkPolicy form", external.MemberSpec{Name: "web", PodNamespace: "shop", PodSelector: "app=web,rank>3"}, []string{"shop"}, false, "no NetworkPolicy form"},
 		{"empty selector", external.MemberSpec{Name: "web", PodNamespace: "shop", PodSelector: " "}, []string{"shop"}, false, "namespace and a label selector"},
 		{"no namespace", external.MemberSpec{Name: "web", PodSelector: "app=web"}, []string{"shop"}, false, "namespace and a label selector"},
 		{"two kinds", external.MemberSpec{Name: "web", Command: []string{"true"}, PodNamespace: "shop", PodSelector: "app=web"}, []string{"shop"}, false, "exactly one of"},
@@ -135,11 +135,7 @@ var (
 func podImageRef(t *testing.T) string {
 	t.Helper()
 	podImageOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "chaosctl-ext-bin-")
-		if err != nil {
-			t.Fatal(err)
-		}
-		podImage = kubetest.LoadImage(t, dockertest.BuildChaosctl(t, dir, "0"), "")
+		podImage = kubetest.LoadImage(t, dockertest.BuildChaosctl(t, t.TempDir(), "0"), "")
 	})
 	if podImage == "" {
 		t.Fatal("chaosctl's image could not be loaded onto the test node (see the first test that tried)")
@@ -278,14 +274,14 @@ func through(addr string) error {
 }
 
 // waitThrough polls through(addr) until it succeeds (want) or fails
-// (!want) and returns how long that took.
-func waitThrough(t *testing.T, addr string, want bool, within time.Duration) time.Duration {
+// (!want) and returns how long that took and the last error.
+func waitThrough(t *testing.T, addr string, want bool, within time.Duration) (time.Duration, error) {
 	t.Helper()
 	start := time.Now()
 	for {
 		err := through(addr)
 		if (err == nil) == want {
-			return time.Since(start)
+			return time.Since(start), err
 		}
 		if time.Since(start) > within {
 			t.Fatalf("GET http://%s/version: want ok=%v for %s, last error %v", addr, want, within, err)
@@ -348,15 +344,19 @@ func TestPodMemberKillStartIsolate(t *testing.T) {
 		t.Fatal(err)
 	}
 	killed := time.Since(t0)
+	oldAddr := addr()
 	if _, err := cs.CoreV1().Pods(ns).Get(ctx, web.Name, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Fatalf("killed pod %s still exists: %v", web.Name, err)
 	}
+	// The API object goes at once; the kubelet stops the container soon
+	// after.
+	silent, _ := waitThrough(t, oldAddr, false, 30*time.Second)
 	t1 := time.Now()
 	if err := tg.Start(ctx, "web"); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("kill: pod gone in %s; start: replacement ready %s later (%s after the kill)",
-		killed.Round(time.Millisecond), time.Since(t1).Round(time.Millisecond), time.Since(t0).Round(time.Millisecond))
+	t.Logf("kill: pod gone from the API in %s, its IP silent %s after that; start: replacement ready %s later (%s after the kill)",
+		killed.Round(time.Millisecond), silent.Round(time.Millisecond), time.Since(t1).Round(time.Millisecond), time.Since(t0).Round(time.Millisecond))
 	web2 := readyPod(t, cs, ns, "web", 10*time.Second)
 	if web2.UID == web.UID {
 		t.Fatal("the replacement has the killed pod's UID")
@@ -404,9 +404,14 @@ func TestPodMemberKillStartIsolate(t *testing.T) {
 		t.Fatal(err)
 	}
 	applied := time.Since(t0)
-	blocked := waitThrough(t, viaClient, false, 15*time.Second)
-	t.Logf("isolate: policy applied in %s, client→web blocked %s later (including the 1 s timeout of the failing GET)",
-		applied.Round(time.Millisecond), blocked.Round(time.Millisecond))
+	blocked, why := waitThrough(t, viaClient, false, 15*time.Second)
+	t.Logf("isolate: policy applied in %s, client→web blocked %s later (the failing GET included: %v)",
+		applied.Round(time.Millisecond), blocked.Round(time.Millisecond), why)
+	for range 3 {
+		if err := through(viaClient); err == nil {
+			t.Fatal("client→web answered again while isolated")
+		}
+	}
 	if err := tg.Isolate(ctx, "web"); err != nil {
 		t.Fatalf("isolate again: %v", err)
 	}
@@ -433,7 +438,7 @@ func TestPodMemberKillStartIsolate(t *testing.T) {
 		t.Fatal(err)
 	}
 	removed := time.Since(t0)
-	healed := waitThrough(t, viaClient, true, 15*time.Second)
+	healed, _ := waitThrough(t, viaClient, true, 15*time.Second)
 	t.Logf("rejoin: policy removed in %s, client→web works %s later", removed.Round(time.Millisecond), healed.Round(time.Millisecond))
 	if _, err := cs.NetworkingV1().NetworkPolicies(ns).Get(ctx, pol.Name, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Fatalf("policy after rejoin: %v", err)

@@ -124,7 +124,7 @@ func RemoveRun(ctx context.Context, cs kubernetes.Interface, run string, opts Re
 	// Objects of the run in a user's namespace other than pods and policies
 	// (the demo's secret, service and claims in an allowed namespace).
 	for _, ns := range opts.Namespaces {
-		if slices.Contains(owned, ns) || slices.Contains(ProtectedNamespaces, ns) {
+		if ns == "" || slices.Contains(owned, ns) || slices.Contains(ProtectedNamespaces, ns) {
 			continue
 		}
 		r, err := removeNamespacedObjects(ctx, cs, ns, sel)
