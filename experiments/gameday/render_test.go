@@ -151,8 +151,8 @@ func TestRunRejectsBadInputBeforeStarting(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := filepath.Join(t.TempDir(), "out")
-	if _, err := Run(context.Background(), gd, Options{Runtime: "kubernetes", OutDir: out}); !errors.Is(err, experiments.ErrUsage) {
-		t.Errorf("runtime kubernetes: got %v, want ErrUsage", err)
+	if _, err := Run(context.Background(), gd, Options{Runtime: "nomad", OutDir: out}); !errors.Is(err, experiments.ErrUsage) {
+		t.Errorf("runtime nomad: got %v, want ErrUsage", err)
 	}
 	unresolved := *gd
 	unresolved.Steps = []experiments.Step{{Name: "x", Checkpoint: &experiments.Checkpoint{}}}

@@ -109,7 +109,9 @@ func smallSpec(nodes int, persistence string) demo.ClusterSpec {
 	return s
 }
 
-var httpClient = &http.Client{Timeout: 2 * time.Second}
+// httpClient is generous: these tests check what is served, not how fast,
+// and run beside other packages' clusters on a 2-core machine.
+var httpClient = &http.Client{Timeout: 10 * time.Second}
 
 func put(t *testing.T, base, key, value string) {
 	t.Helper()
