@@ -25,7 +25,9 @@ func TestContainerMemberFoundByLabelTakesMembershipFaults(t *testing.T) {
 	cli := dockertest.Engine(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	bin := dockertest.BuildChaosctl(t, t.TempDir(), "0")
+	// A binary (and image tag) of this package's own: it removes the image
+	// at the end, while targets/docker may be using its own.
+	bin := dockertest.BuildChaosctlVersion(t, t.TempDir(), "0", "external-test-dirty")
 	ref, built, err := docker.EnsureImage(ctx, cli, bin, "")
 	if err != nil {
 		t.Fatal(err)

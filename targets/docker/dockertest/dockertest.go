@@ -35,8 +35,21 @@ func Engine(t testing.TB) *client.Client {
 // static binary an image needs) and returns its path.
 func BuildChaosctl(t testing.TB, dir, cgo string) string {
 	t.Helper()
+	return BuildChaosctlVersion(t, dir, cgo, "")
+}
+
+// BuildChaosctlVersion is BuildChaosctl with main.version set (when not
+// empty): a package whose tests remove their image builds a binary of its
+// own this way, so the image tag (dev-<hash of the binary>) is not the one
+// other packages, running at the same time, use.
+func BuildChaosctlVersion(t testing.TB, dir, cgo, version string) string {
+	t.Helper()
 	bin := filepath.Join(dir, "chaosctl")
-	cmd := exec.Command("go", "build", "-o", bin, "github.com/chaosctl/chaosctl/cmd/chaosctl")
+	args := []string{"build", "-o", bin}
+	if version != "" {
+		args = append(args, "-ldflags", "-X main.version="+version)
+	}
+	cmd := exec.Command("go", append(args, "github.com/chaosctl/chaosctl/cmd/chaosctl")...)
 	cmd.Env = append(os.Environ(), "CGO_ENABLED="+cgo)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("build chaosctl: %v\n%s", err, out)

@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/docker/docker/api/types/image"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -168,9 +169,12 @@ func LoadImage(t testing.TB, binary, version string) string {
 		Skip(t, fmt.Sprintf("chaosctl's image is built through Docker: %v", err))
 	}
 	defer cli.Close()
-	ref, _, err := docker.EnsureImage(ctx, cli, binary, version)
+	ref, built, err := docker.EnsureImage(ctx, cli, binary, version)
 	if err != nil {
 		t.Fatalf("build the image: %v", err)
+	}
+	if built { // the node keeps its copy; the engine's goes
+		defer func() { _, _ = cli.ImageRemove(context.Background(), ref, image.RemoveOptions{PruneChildren: true}) }()
 	}
 	archive := filepath.Join(t.TempDir(), "chaosctl.tar")
 	f, err := os.Create(archive)
