@@ -565,6 +565,7 @@ func (d *Demo) waitPodIP(ctx context.Context, name string) (string, error) {
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	var last string
+	var troubleSince time.Time
 	for {
 		p, err := d.cs.CoreV1().Pods(d.ns).Get(ctx, name, metav1.GetOptions{})
 		switch {
@@ -573,11 +574,19 @@ func (d *Demo) waitPodIP(ctx context.Context, name string) (string, error) {
 				return p.Status.PodIP, nil
 			}
 			if why := podTrouble(p); why != "" {
-				if fatalTrouble(p) {
+				fatal, after := fatalTrouble(p)
+				switch {
+				case !fatal:
+					troubleSince = time.Time{}
+				case troubleSince.IsZero():
+					troubleSince = time.Now()
+				}
+				if fatal && time.Since(troubleSince) >= after {
 					return "", fmt.Errorf("pod %s/%s cannot start: %s", d.ns, name, why)
 				}
 				last = why
 			} else {
+				troubleSince = time.Time{}
 				last = "phase " + string(p.Status.Phase)
 			}
 		case ctx.Err() == nil:
@@ -609,17 +618,22 @@ func podTrouble(p *corev1.Pod) string {
 	return ""
 }
 
-// fatalTrouble says a pod will not start without the user's help.
-func fatalTrouble(p *corev1.Pod) bool {
+// fatalTrouble says a pod will not start without the user's help, once
+// its trouble has lasted for the duration it returns: a missing image or a
+// crash loop at once; a container config error only after a while, as the
+// kubelet reports one too while its cache of a just-created Secret syncs.
+func fatalTrouble(p *corev1.Pod) (bool, time.Duration) {
 	for _, cs := range p.Status.ContainerStatuses {
 		if w := cs.State.Waiting; w != nil {
 			switch w.Reason {
-			case "ErrImageNeverPull", "InvalidImageName", "CreateContainerConfigError", "CrashLoopBackOff":
-				return true
+			case "ErrImageNeverPull", "InvalidImageName", "CrashLoopBackOff":
+				return true, 0
+			case "CreateContainerConfigError":
+				return true, 20 * time.Second
 			}
 		}
 	}
-	return false
+	return false, 0
 }
 
 // waitReady polls member id's /readyz at its pod IP until it answers 200.
