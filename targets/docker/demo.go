@@ -180,7 +180,7 @@ func StartDemo(ctx context.Context, spec demo.ClusterSpec, opts DemoOptions) (_ 
 	if err := d.createNetwork(ctx); err != nil {
 		return nil, err
 	}
-	links := d.links()
+	links := targets.DemoLinks(d.spec)
 	if err := d.startPlane(ctx, links); err != nil {
 		return nil, err
 	}
@@ -206,28 +206,6 @@ func (d *Demo) createNetwork(ctx context.Context) error {
 	}
 	d.netID = resp.ID
 	return nil
-}
-
-// links lists the fault plane's links in a fixed order: client→gateways
-// (client→nodes when there is no gateway), then every member to every other
-// store node. The i-th listens on FirstLinkPort+i in the plane container.
-func (d *Demo) links() []faultplane.Link {
-	var out []faultplane.Link
-	front := d.spec.GatewayIDs()
-	if len(front) == 0 {
-		front = d.spec.NodeIDs()
-	}
-	for _, to := range front {
-		out = append(out, faultplane.Link{From: faultplane.ClientSide, To: to})
-	}
-	for _, from := range d.spec.MemberIDs() {
-		for _, to := range d.spec.NodeIDs() {
-			if from != to {
-				out = append(out, faultplane.Link{From: from, To: to})
-			}
-		}
-	}
-	return out
 }
 
 func linkPort(i int) int { return FirstLinkPort + i }

@@ -246,40 +246,15 @@ func NewDemo(cs kubernetes.Interface, spec demo.ClusterSpec, opts DemoOptions) (
 		podIP: map[string]string{}, isolated: map[string]bool{},
 		held: map[faultplane.Link]bool{}, linkPort: map[faultplane.Link]int{},
 	}
-	d.links = demoLinks(spec)
+	d.links = targets.DemoLinks(spec)
 	for i, l := range d.links {
 		d.linkPort[l] = FirstLinkPort + i
 	}
 	return d, nil
 }
 
-// demoLinks lists the fault plane's links in a fixed order: client→gateways
-// (client→nodes when there is no gateway), then every member to every other
-// store node.
-func demoLinks(spec demo.ClusterSpec) []faultplane.Link {
-	var out []faultplane.Link
-	front := spec.GatewayIDs()
-	if len(front) == 0 {
-		front = spec.NodeIDs()
-	}
-	for _, to := range front {
-		out = append(out, faultplane.Link{From: faultplane.ClientSide, To: to})
-	}
-	for _, from := range spec.MemberIDs() {
-		for _, to := range spec.NodeIDs() {
-			if from != to {
-				out = append(out, faultplane.Link{From: from, To: to})
-			}
-		}
-	}
-	return out
-}
-
 // Namespace is the run's namespace.
 func (d *Demo) Namespace() string { return d.ns }
-
-// Clientset is the client the demo talks to the API server with.
-func (d *Demo) Clientset() kubernetes.Interface { return d.cs }
 
 // CreateObjects creates the namespace (or checks an allowed existing one),
 // the control Secret, the headless Service and the fault-plane pod. It does
