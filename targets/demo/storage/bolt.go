@@ -188,7 +188,7 @@ func (e *boltEngine) Put(key string, rec Record) (bool, error) {
 		applied = false
 		b := tx.Bucket(dataBucket)
 		if raw := b.Get(k); raw != nil {
-			if cur, err := decodeRecord(raw); err == nil && !rec.Version.Newer(cur.Version) && cur.Verify(key) {
+			if cur, err := decodeRecord(raw); err == nil && !supersedes(key, cur, rec) {
 				return nil
 			}
 		}

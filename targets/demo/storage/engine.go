@@ -15,7 +15,9 @@ type Engine interface {
 	// wrapping ErrCorrupt. The returned Value is the caller's to keep.
 	Get(key string) (rec Record, found bool, err error)
 	// Put stores rec (which must verify) if rec.Version is newer than the stored
-	// one, or the stored copy is corrupt, or nothing is stored; applied says
+	// one, or nothing is stored, or the stored copy is corrupt and rec.Version is
+	// at least the version the corrupt copy claims (a repair never rolls a
+	// replica back); applied says
 	// whether it did. It returns an error wrapping ErrCorrupt if rec itself fails
 	// its checksum. Put copies rec.Value.
 	Put(key string, rec Record) (applied bool, err error)
@@ -84,6 +86,21 @@ func checkWrite(op, key string, rec Record) error {
 		return fmt.Errorf("%s %q version %v: %w", op, key, rec.Version, ErrCorrupt)
 	}
 	return nil
+}
+
+// supersedes reports whether rec may replace cur, the stored copy of key. A
+// newer version always does. A copy that fails its checksum is replaced by the
+// same version (its repair) but never by an older one: the damaged copy may be
+// the newest write a quorum acknowledged, and putting a delayed write or a
+// write-back of an older version in its place would roll the replica back and
+// make reads go backwards. Its version field is trusted as far as the claim
+// goes: a bit flip in the version itself would at worst make the replica
+// refuse a repair that a newer write or a later read-repair supplies.
+func supersedes(key string, cur, rec Record) bool {
+	if cur.Verify(key) {
+		return rec.Version.Newer(cur.Version)
+	}
+	return rec.Version.Compare(cur.Version) >= 0
 }
 
 // corruptible reports whether Corrupt may damage rec.

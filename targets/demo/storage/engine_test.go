@@ -236,13 +236,20 @@ var engineTests = []struct {
 			}
 		}
 
-		// Repair: the equal version is applied over a corrupt copy, and so is an
-		// older one (the corrupt copy is unreadable whatever its version).
+		// Repair: the equal version is applied over a corrupt copy, and so is a
+		// newer one; an older one is refused, or a delayed write would roll the
+		// replica back behind the version it claims (and reads would go
+		// backwards once the older copy is served).
 		mustPut(t, e, damaged[0], good[damaged[0]], true)
 		wantRecord(t, e, damaged[0], good[damaged[0]])
 		older := rec(damaged[1], Version{}, "older")
-		mustPut(t, e, damaged[1], older, true)
-		wantRecord(t, e, damaged[1], older)
+		mustPut(t, e, damaged[1], older, false)
+		if _, _, err := e.Get(damaged[1]); !errors.Is(err, ErrCorrupt) {
+			t.Fatalf("an older write replaced the corrupt copy of %q: Get error = %v", damaged[1], err)
+		}
+		newer := rec(damaged[1], ver(good[damaged[1]].Version.Time+1), "newer")
+		mustPut(t, e, damaged[1], newer, true)
+		wantRecord(t, e, damaged[1], newer)
 		// Once repaired, the usual rule is back.
 		mustPut(t, e, damaged[0], good[damaged[0]], false)
 

@@ -73,7 +73,7 @@ func (e *memoryEngine) Put(key string, rec Record) (bool, error) {
 	s := e.shard(key)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if cur, ok := s.records[key]; ok && !rec.Version.Newer(cur.Version) && cur.Verify(key) {
+	if cur, ok := s.records[key]; ok && !supersedes(key, cur, rec) {
 		return false, nil
 	}
 	s.records[key] = rec
