@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -20,8 +21,9 @@ const (
 const (
 	HeaderVersion   = "X-Version"
 	HeaderRequestID = "X-Request-Id"
-	HeaderTimeout   = "X-Request-Timeout"
-	HeaderError     = "X-Error" // short machine-readable reason on error answers
+	HeaderTimeout   = "X-Request-Timeout"  // budget left when sent (Go duration)
+	HeaderDeadline  = "X-Request-Deadline" // absolute deadline, Unix nanoseconds
+	HeaderError     = "X-Error"            // short machine-readable reason on error answers
 )
 
 // KVPrefix is the path prefix of the client API.
@@ -64,33 +66,56 @@ func KeyFromPath(path string) (string, bool) {
 	return path[len(KVPrefix):], true
 }
 
-// IncomingContext derives a request's context from its X-Request-Timeout header
-// (when present and tighter than def) or def (when > 0). expired reports a budget
-// that was already spent on arrival: such a request must not be worked on.
+// IncomingContext derives a request's context from the caller's deadline and
+// def (when > 0), whichever ends first. The caller's deadline is absolute,
+// X-Request-Deadline (Unix nanoseconds), bounded by the relative
+// X-Request-Timeout measured from arrival: a request held up on the way (a
+// latency fault, a queue) arrives with less budget left, not with a fresh one,
+// so no member starts work its caller can no longer use. Both headers are set
+// by SetOutgoing; a client that sends only X-Request-Timeout gets a budget from
+// arrival. expired reports a budget already spent on arrival: such a request
+// must not be worked on.
+//
+// The absolute deadline assumes the members share a clock, as the demo's do
+// (processes, containers and pods on one host); across hosts it errs by their
+// clock offset, and the relative bound keeps that error from lengthening a
+// budget.
 func IncomingContext(r *http.Request, def time.Duration) (ctx context.Context, cancel context.CancelFunc, expired bool) {
-	budget := def
-	if h := r.Header.Get(HeaderTimeout); h != "" {
-		d, err := time.ParseDuration(h)
-		if err == nil {
-			if d <= 0 {
-				ctx, cancel = context.WithCancel(r.Context())
-				return ctx, cancel, true
-			}
-			if budget <= 0 || d < budget {
-				budget = d
-			}
+	now := time.Now()
+	var deadline time.Time
+	if def > 0 {
+		deadline = now.Add(def)
+	}
+	tighten := func(t time.Time) {
+		if deadline.IsZero() || t.Before(deadline) {
+			deadline = t
 		}
 	}
-	if budget <= 0 {
+	if h := r.Header.Get(HeaderTimeout); h != "" {
+		if d, err := time.ParseDuration(h); err == nil {
+			tighten(now.Add(d))
+		}
+	}
+	if h := r.Header.Get(HeaderDeadline); h != "" {
+		if ns, err := strconv.ParseInt(h, 10, 64); err == nil {
+			tighten(time.Unix(0, ns))
+		}
+	}
+	if deadline.IsZero() {
 		ctx, cancel = context.WithCancel(r.Context())
 		return ctx, cancel, false
 	}
-	ctx, cancel = context.WithTimeout(r.Context(), budget)
+	if !now.Before(deadline) {
+		ctx, cancel = context.WithCancel(r.Context())
+		return ctx, cancel, true
+	}
+	ctx, cancel = context.WithDeadline(r.Context(), deadline)
 	return ctx, cancel, false
 }
 
-// SetOutgoing stamps an outgoing request with the caller's remaining budget and
-// request id, so the next hop neither works past the deadline nor loses the trail.
+// SetOutgoing stamps an outgoing request with the caller's deadline (absolute,
+// and as the budget left now) and request id, so the next hop neither works
+// past the deadline nor loses the trail.
 func SetOutgoing(ctx context.Context, req *http.Request, requestID string) {
 	if dl, ok := ctx.Deadline(); ok {
 		left := time.Until(dl)
@@ -98,6 +123,7 @@ func SetOutgoing(ctx context.Context, req *http.Request, requestID string) {
 			left = time.Microsecond
 		}
 		req.Header.Set(HeaderTimeout, left.String())
+		req.Header.Set(HeaderDeadline, strconv.FormatInt(dl.UnixNano(), 10))
 	}
 	if requestID != "" {
 		req.Header.Set(HeaderRequestID, requestID)
