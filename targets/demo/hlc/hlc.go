@@ -67,22 +67,29 @@ func Parse(s string) (Timestamp, error) {
 	return Timestamp{Wall: w, Logical: uint32(l)}, nil
 }
 
+// DefaultMaxOffset is the MaxOffset of a new Clock: how far a received timestamp
+// may run ahead of this clock's physical time and still be adopted by Update (the
+// counterpart of CockroachDB's --max-offset).
+const DefaultMaxOffset = 500 * time.Millisecond
+
 // Clock is a hybrid logical clock. It is safe for concurrent use; every method
 // reads the physical clock at most once.
 type Clock struct {
 	physical func() time.Time
 
-	mu     sync.Mutex
-	last   Timestamp
-	offset time.Duration
+	mu        sync.Mutex
+	last      Timestamp
+	offset    time.Duration
+	maxOffset time.Duration // 0: unbounded
 }
 
-// New returns a clock over physical, or over time.Now when physical is nil.
+// New returns a clock over physical, or over time.Now when physical is nil, with
+// MaxOffset DefaultMaxOffset.
 func New(physical func() time.Time) *Clock {
 	if physical == nil {
 		physical = time.Now
 	}
-	return &Clock{physical: physical}
+	return &Clock{physical: physical, maxOffset: DefaultMaxOffset}
 }
 
 // pt is the physical clock plus the skew offset, in Unix nanoseconds. Callers
@@ -107,11 +114,28 @@ func (c *Clock) Now() Timestamp {
 }
 
 // Update stamps the receipt of a message stamped remote. The result is greater
-// than both remote and every timestamp this clock returned before.
-func (c *Clock) Update(remote Timestamp) Timestamp {
+// than every timestamp this clock returned before and, unless clamped, greater
+// than remote.
+//
+// When remote's wall is more than MaxOffset ahead of this clock's physical time
+// (the physical clock plus the skew offset: what this node believes is now), the
+// clock does not adopt it: it advances at most to physical time + MaxOffset, and
+// Update reports clamped. The caller still holds remote and may store it (a
+// last-write-wins record keeps its far-future version); only this clock is
+// protected from being dragged ahead.
+func (c *Clock) Update(remote Timestamp) (ts Timestamp, clamped bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	pt := c.pt()
+	if c.maxOffset > 0 {
+		limit := int64(math.MaxInt64)
+		if pt <= math.MaxInt64-int64(c.maxOffset) {
+			limit = pt + int64(c.maxOffset)
+		}
+		if remote.Wall > limit {
+			remote, clamped = Timestamp{Wall: limit}, true
+		}
+	}
 	wall := max(c.last.Wall, remote.Wall, pt)
 	switch {
 	case wall == c.last.Wall && wall == remote.Wall:
@@ -123,7 +147,7 @@ func (c *Clock) Update(remote Timestamp) Timestamp {
 	default:
 		c.last = Timestamp{Wall: pt}
 	}
-	return c.last
+	return c.last, clamped
 }
 
 // tick is the timestamp right after (wall, logical). The paper bounds the logical
@@ -158,4 +182,21 @@ func (c *Clock) Offset() time.Duration {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.offset
+}
+
+// SetMaxOffset sets how far ahead of this clock's physical time a timestamp passed
+// to Update may be and still be adopted; d <= 0 removes the bound (every remote
+// timestamp is adopted, however far ahead). Timestamps already returned are not
+// revised.
+func (c *Clock) SetMaxOffset(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.maxOffset = max(d, 0)
+}
+
+// MaxOffset is the current bound on adopted remote timestamps; 0 means none.
+func (c *Clock) MaxOffset() time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.maxOffset
 }

@@ -75,6 +75,7 @@ func TestUpdate(t *testing.T) {
 		physical int64
 		remote   Timestamp
 		want     Timestamp
+		clamped  bool
 	}{
 		{name: "remote ahead", last: ts(100, 2), physical: 110, remote: ts(500, 7), want: ts(500, 8)},
 		{name: "remote behind, physical ahead", last: ts(100, 2), physical: 300, remote: ts(50, 9), want: ts(300, 0)},
@@ -85,6 +86,12 @@ func TestUpdate(t *testing.T) {
 		{name: "all three equal walls", last: ts(100, 0), physical: 100, remote: ts(100, 0), want: ts(100, 1)},
 		{name: "zero remote", last: ts(100, 1), physical: 100, remote: Timestamp{}, want: ts(100, 2)},
 		{name: "remote logical at its limit", last: ts(100, 0), physical: 100, remote: ts(100, math.MaxUint32), want: ts(101, 0)},
+		{name: "remote exactly max offset ahead", last: ts(100, 2), physical: 110, remote: ts(110+mo, 7), want: ts(110+mo, 8)},
+		{name: "remote beyond max offset", last: ts(100, 2), physical: 110, remote: ts(110+mo+1, 7), want: ts(110+mo, 1), clamped: true},
+		{name: "remote hours ahead", last: ts(100, 2), physical: 110, remote: ts(110+int64(3*time.Hour), 0), want: ts(110+mo, 1), clamped: true},
+		{name: "remote beyond max offset, local further ahead", last: ts(3*mo, 2), physical: 110, remote: ts(2*mo, 7), want: ts(3*mo, 3), clamped: true},
+		{name: "remote at max wall", last: ts(100, 2), physical: 110, remote: ts(math.MaxInt64, 0), want: ts(110+mo, 1), clamped: true},
+		{name: "bound saturates near max wall", last: ts(math.MaxInt64-10, 0), physical: math.MaxInt64 - 10, remote: ts(math.MaxInt64, 0), want: ts(math.MaxInt64, 1)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -98,18 +105,237 @@ func TestUpdate(t *testing.T) {
 				t.Fatalf("setup reached %v, want %v", c.Last(), tt.last)
 			}
 			phys.set(tt.physical)
-			got := c.Update(tt.remote)
-			if got != tt.want {
-				t.Fatalf("Update(%v) = %v, want %v", tt.remote, got, tt.want)
+			got, clamped := c.Update(tt.remote)
+			if got != tt.want || clamped != tt.clamped {
+				t.Fatalf("Update(%v) = %v, %t; want %v, %t", tt.remote, got, clamped, tt.want, tt.clamped)
 			}
-			if got.Compare(tt.remote) <= 0 || got.Compare(tt.last) <= 0 {
-				t.Fatalf("Update(%v) = %v is not after both remote and the previous local %v", tt.remote, got, tt.last)
+			if got.Compare(tt.last) <= 0 {
+				t.Fatalf("Update(%v) = %v is not after the previous local %v", tt.remote, got, tt.last)
+			}
+			if !clamped && got.Compare(tt.remote) <= 0 {
+				t.Fatalf("Update(%v) = %v is not after remote", tt.remote, got)
 			}
 			if next := c.Now(); next.Compare(got) <= 0 {
 				t.Fatalf("Now() after Update = %v, not after %v", next, got)
 			}
 		})
 	}
+}
+
+// mo is DefaultMaxOffset in nanoseconds.
+const mo = int64(DefaultMaxOffset)
+
+func TestMaxOffsetSetting(t *testing.T) {
+	c := New(nil)
+	if got := c.MaxOffset(); got != DefaultMaxOffset || DefaultMaxOffset != 500*time.Millisecond {
+		t.Fatalf("new clock MaxOffset() = %v, want 500ms", got)
+	}
+	for _, tt := range []struct{ set, want time.Duration }{
+		{set: time.Second, want: time.Second},
+		{set: 0, want: 0},
+		{set: -time.Second, want: 0},
+		{set: time.Millisecond, want: time.Millisecond},
+	} {
+		c.SetMaxOffset(tt.set)
+		if got := c.MaxOffset(); got != tt.want {
+			t.Errorf("SetMaxOffset(%v): MaxOffset() = %v, want %v", tt.set, got, tt.want)
+		}
+	}
+}
+
+// TestUpdateMaxOffsetIncludesSkew checks that the bound is measured from what the
+// receiver believes is now: its physical clock plus its skew offset.
+func TestUpdateMaxOffsetIncludesSkew(t *testing.T) {
+	const base = int64(1_700_000_000_000_000_000)
+	tests := []struct {
+		name      string
+		offset    time.Duration
+		maxOffset time.Duration
+		remote    Timestamp
+		want      Timestamp
+		clamped   bool
+	}{
+		{name: "within bound", remote: ts(base+mo-1, 3), want: ts(base+mo-1, 4)},
+		{name: "beyond bound", remote: ts(base+mo+1, 3), want: ts(base+mo, 1), clamped: true},
+		{name: "fast receiver adopts what is near its own now", offset: time.Hour, remote: ts(base+int64(time.Hour)+mo, 3), want: ts(base+int64(time.Hour)+mo, 4)},
+		{name: "fast receiver bound moves with its skew", offset: time.Hour, remote: ts(base+int64(2*time.Hour), 3), want: ts(base+int64(time.Hour)+mo, 1), clamped: true},
+		{name: "slow receiver clamps honest time", offset: -time.Hour, remote: ts(base, 3), want: ts(base-int64(time.Hour)+mo, 1), clamped: true},
+		{name: "custom bound", maxOffset: time.Second, remote: ts(base+int64(time.Second), 3), want: ts(base+int64(time.Second), 4)},
+		{name: "custom bound exceeded", maxOffset: time.Millisecond, remote: ts(base+mo, 3), want: ts(base+int64(time.Millisecond), 1), clamped: true},
+		{name: "bound disabled", maxOffset: -1, remote: ts(base+int64(time.Hour), 3), want: ts(base+int64(time.Hour), 4)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := New((&fakePhysical{now: base}).read)
+			c.SetOffset(tt.offset)
+			if tt.maxOffset != 0 {
+				c.SetMaxOffset(tt.maxOffset)
+			}
+			got, clamped := c.Update(tt.remote)
+			if got != tt.want || clamped != tt.clamped {
+				t.Fatalf("Update(%v) = %v, %t; want %v, %t", tt.remote, got, clamped, tt.want, tt.clamped)
+			}
+			if c.Last() != got {
+				t.Fatalf("Last() = %v, want %v", c.Last(), got)
+			}
+		})
+	}
+}
+
+// TestSkewRevertedClocksReturnToPhysicalTime plays the clock-skew fault: a sends
+// timestamps from a clock an hour fast to b. b's clock never runs more than
+// MaxOffset ahead of its physical time, so once the fault is reverted b reads
+// physical time again instead of staying an hour ahead. a itself stays at its
+// high-water mark (a clock never goes backwards) until physical time catches up,
+// and keeps being clamped at b meanwhile.
+func TestSkewRevertedClocksReturnToPhysicalTime(t *testing.T) {
+	const base = int64(1_700_000_000_000_000_000)
+	run := func(maxOffset time.Duration) (b *Clock, phys *fakePhysical, clamps int) {
+		phys = &fakePhysical{now: base}
+		a, b := New(phys.read), New(phys.read)
+		if maxOffset != DefaultMaxOffset {
+			b.SetMaxOffset(maxOffset)
+		}
+		a.SetOffset(time.Hour)
+		send := func() {
+			got, clamped := b.Update(a.Now())
+			if clamped {
+				clamps++
+			}
+			if maxOffset > 0 && got.Wall > phys.now+int64(maxOffset) {
+				t.Fatalf("b at %v, more than %v ahead of physical %d", got, maxOffset, phys.now)
+			}
+		}
+		for range 5 {
+			phys.set(phys.now + int64(100*time.Millisecond))
+			send()
+		}
+		a.SetOffset(0) // fault reverted
+		if got := a.Now(); got.Wall < base+int64(time.Hour) {
+			t.Fatalf("a went backwards after the revert: %v", got)
+		}
+		for range 5 {
+			phys.set(phys.now + int64(100*time.Millisecond))
+			send()
+		}
+		phys.set(phys.now + int64(time.Second)) // more than MaxOffset later
+		return b, phys, clamps
+	}
+
+	b, phys, clamps := run(DefaultMaxOffset)
+	if clamps != 10 {
+		t.Errorf("b clamped %d of 10 updates, want all", clamps)
+	}
+	if got, want := b.Now(), ts(phys.now, 0); got != want {
+		t.Errorf("after the revert b.Now() = %v, want physical time %v", got, want)
+	}
+
+	// Without the bound, b is dragged an hour ahead and stays there.
+	b, phys, clamps = run(0)
+	if clamps != 0 {
+		t.Errorf("unbounded clock clamped %d updates", clamps)
+	}
+	if got := b.Now(); got.Wall < phys.now+int64(59*time.Minute) {
+		t.Errorf("unbounded b.Now() = %v, expected to be dragged ~1h ahead of %d", got, phys.now)
+	}
+}
+
+// TestSlowClockRevertedReturnsToPhysicalTime: a receiver whose own clock runs
+// slow clamps honest timestamps to its skewed now + MaxOffset, and reads physical
+// time as soon as its skew is reverted.
+func TestSlowClockRevertedReturnsToPhysicalTime(t *testing.T) {
+	const base = int64(1_700_000_000_000_000_000)
+	phys := &fakePhysical{now: base}
+	c := New(phys.read)
+	c.SetOffset(-time.Hour)
+	if got, clamped := c.Update(ts(base, 0)); !clamped || got != ts(base-int64(time.Hour)+mo, 1) {
+		t.Fatalf("Update = %v, %t; want %v, clamped", got, clamped, ts(base-int64(time.Hour)+mo, 1))
+	}
+	c.SetOffset(0)
+	if got := c.Now(); got != ts(base, 0) {
+		t.Fatalf("after the revert Now() = %v, want %v", got, ts(base, 0))
+	}
+}
+
+// TestMonotonicWithMaxOffset mixes Now and Update with far-future and past remote
+// timestamps, a physical clock that jumps both ways, skew changes and MaxOffset
+// changes, and checks that the clock never goes backwards, never falls behind
+// its physical time, never runs more than MaxOffset ahead of it unless it was
+// already there, and clamps exactly the remote timestamps beyond the bound.
+func TestMonotonicWithMaxOffset(t *testing.T) {
+	for _, seed := range []uint64{1, 7, 99} {
+		rng := rand.New(rand.NewPCG(seed, seed+1))
+		phys := &fakePhysical{now: 1_700_000_000_000_000_000}
+		c := New(phys.read)
+		var prev Timestamp
+		for i := range 5000 {
+			switch r := rng.IntN(20); {
+			case r < 10:
+				phys.set(phys.now + rng.Int64N(int64(50*time.Millisecond)))
+			case r < 13:
+				phys.set(phys.now - rng.Int64N(int64(time.Second)))
+			case r < 15:
+				c.SetOffset(time.Duration(rng.Int64N(int64(4*time.Second)) - int64(2*time.Second)))
+			case r < 16:
+				c.SetMaxOffset([]time.Duration{0, 100 * time.Millisecond, DefaultMaxOffset}[rng.IntN(3)])
+			}
+			pt := phys.now + int64(c.Offset())
+			maxOff := int64(c.MaxOffset())
+			var got Timestamp
+			if rng.IntN(2) == 0 {
+				got = c.Now()
+			} else {
+				remote := ts(pt+rng.Int64N(int64(3*time.Second))-int64(time.Second), rng.Uint32N(5))
+				var clamped bool
+				got, clamped = c.Update(remote)
+				if want := maxOff > 0 && remote.Wall > pt+maxOff; clamped != want {
+					t.Fatalf("seed %d step %d: Update(%v) at pt %d, max offset %d: clamped %t, want %t", seed, i, remote, pt, maxOff, clamped, want)
+				}
+				if !clamped && got.Compare(remote) <= 0 {
+					t.Fatalf("seed %d step %d: Update(%v) = %v, not after remote", seed, i, remote, got)
+				}
+				if maxOff > 0 && got.Wall > max(prev.Wall, pt+maxOff) {
+					t.Fatalf("seed %d step %d: Update(%v) = %v, beyond pt %d + max offset %d and the previous %v", seed, i, remote, got, pt, maxOff, prev)
+				}
+			}
+			if got.Compare(prev) <= 0 {
+				t.Fatalf("seed %d step %d: %v not after the previous %v", seed, i, got, prev)
+			}
+			if got.Wall < pt {
+				t.Fatalf("seed %d step %d: wall %d behind physical %d", seed, i, got.Wall, pt)
+			}
+			prev = got
+		}
+	}
+}
+
+func TestConcurrentUpdateAndSetMaxOffset(t *testing.T) {
+	c := New(nil)
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			var prev Timestamp
+			for i := range 2000 {
+				var got Timestamp
+				switch {
+				case g == 0 && i%10 == 0:
+					c.SetMaxOffset(time.Duration(i%3) * 100 * time.Millisecond)
+					_ = c.MaxOffset()
+					continue
+				case i%2 == 0:
+					got = c.Now()
+				default:
+					got, _ = c.Update(Timestamp{Wall: time.Now().Add(time.Hour).UnixNano()})
+				}
+				if got.Compare(prev) <= 0 {
+					t.Errorf("goroutine %d: %v then %v", g, prev, got)
+					return
+				}
+				prev = got
+			}
+		})
+	}
+	wg.Wait()
 }
 
 func TestConcurrentNowIsUniqueAndOrdered(t *testing.T) {
@@ -247,7 +473,11 @@ func TestPaperInvariants(t *testing.T) {
 				k := rng.IntN(len(inFlight))
 				m := inFlight[k]
 				inFlight = slices.Delete(inFlight, k, k+1)
-				got = n.clock.Update(m.ts)
+				var clamped bool
+				got, clamped = n.clock.Update(m.ts)
+				if clamped {
+					t.Fatalf("seed %d event %d: %v clamped; the simulated skew is far below MaxOffset", seed, e, m.ts)
+				}
 				if got.Compare(m.ts) <= 0 {
 					t.Fatalf("seed %d event %d: receive stamped %v, not after the message's %v", seed, e, got, m.ts)
 				}

@@ -54,6 +54,7 @@ type Member struct {
 	Hints           *prometheus.CounterVec   // chaosdemo_hints_total{event} (stored, delivered)
 	HintsPending    prometheus.Gauge         // chaosdemo_hints_pending
 	ClockOffset     prometheus.Gauge         // chaosdemo_clock_offset_seconds
+	HLCClamped      prometheus.Counter       // chaosdemo_hlc_clamped_total
 }
 
 // New creates the metrics of one member and registers them, with the Go and
@@ -93,6 +94,7 @@ func New(member string) *Member {
 	m.Hints = prometheus.NewCounterVec(f("hints_total", "Hinted handoff by event: stored, delivered."), []string{"event"})
 	m.HintsPending = prometheus.NewGauge(g("hints_pending", "Hints held for unreachable home replicas."))
 	m.ClockOffset = prometheus.NewGauge(g("clock_offset_seconds", "Clock skew injected into this member's hybrid logical clock."))
+	m.HLCClamped = prometheus.NewCounter(f("hlc_clamped_total", "Received timestamps more than the max offset ahead of this member's clock (physical time plus skew); the clock advanced at most to now + max offset instead of adopting them."))
 
 	r.MustRegister(
 		collectors.NewGoCollector(),
@@ -101,6 +103,7 @@ func New(member string) *Member {
 		m.BreakerState, m.Retries, m.BulkheadFull, m.Failovers, m.CacheRequests,
 		m.CacheLoads, m.CacheRefreshes, m.WriteBehind, m.WriteFlushes, m.QuorumFailures,
 		m.ReplicaRequests, m.ReadRepairs, m.Corruptions, m.Hints, m.HintsPending, m.ClockOffset,
+		m.HLCClamped,
 	)
 	return m
 }
