@@ -68,9 +68,13 @@ type LinearizabilityResult struct {
 	Format     HistoryFormat // set by CheckFile
 	Operations int           // operations given to the checker
 	Keys       int           // distinct keys
-	Took       time.Duration
-	Budget     time.Duration
-	BadKeys    []string // keys whose history cannot be linearized (the first MaxListed)
+	// Reduced counts what the checker left out of the search, or
+	// constrained, before it began (see Reduced); History holds the
+	// reduced history.
+	Reduced Reduced
+	Took    time.Duration
+	Budget  time.Duration
+	BadKeys []string // keys whose history cannot be linearized (the first MaxListed)
 	// Violations explains the first MaxListed bad keys, in the order of
 	// BadKeys.
 	Violations []Violation
@@ -139,8 +143,12 @@ type regState struct {
 	value string
 }
 
-// opMeta travels with each porcupine operation so that windows can name it.
-type opMeta struct{ id uint64 }
+// opMeta travels with each porcupine operation so that windows can name it;
+// closed marks an unknown write whose end closeObserved set.
+type opMeta struct {
+	id     uint64
+	closed bool
+}
 
 // RegisterModel is the porcupine model of a key-value store where every key is
 // an independent register supporting put, get, delete and cas.
@@ -224,6 +232,9 @@ var RegisterModel = porcupine.Model{
 	},
 	DescribeOperationMetadata: func(info any) string {
 		if m, ok := info.(opMeta); ok {
+			if m.closed {
+				return fmt.Sprintf("op %d (unknown outcome; end set to its first observer's)", m.id)
+			}
 			return fmt.Sprintf("op %d", m.id)
 		}
 		return ""
@@ -278,22 +289,43 @@ func ToPorcupine(ops []Op) []porcupine.Operation {
 // CheckLinearizable checks ops against the register model within budget. A
 // check that runs out of time is inconclusive; a history with no operations
 // is inconclusive. On a violation the result names the bad keys and explains
-// each in Violations.
+// each in Violations. Operations counts the operations that carry
+// information (all but failed writes and unanswered reads); the search runs
+// on fewer (Reduced.Searched), see Reduced.
 func CheckLinearizable(ops []Op, budget time.Duration) LinearizabilityResult {
 	history := ToPorcupine(ops)
 	keys := map[string]struct{}{}
+	var red Reduced
 	for _, op := range ops {
 		keys[op.Key] = struct{}{}
+		switch {
+		case op.Kind == OpGet && op.Outcome != OutcomeOK:
+			red.UnansweredReads++
+		case op.Kind != OpGet && op.Outcome == OutcomeFail:
+			red.FailedWrites++
+		}
 	}
-	return checkHistory(history, len(keys), budget)
+	operations := len(history)
+	if operations == 0 {
+		return LinearizabilityResult{Verdict: Inconclusive, Detail: "no operations to check", Keys: len(keys),
+			Model: RegisterModel, Budget: budget, Reduced: red}
+	}
+	// The reduced history may be empty (only unknown writes nobody
+	// observed): as linearizable as the original, so it passes.
+	res := checkHistory(reduce(history, &red), len(keys), budget)
+	res.Operations, res.Reduced = operations, red
+	switch res.Verdict {
+	case Pass:
+		res.Detail = fmt.Sprintf("%d operations on %d keys are linearizable (%s)", res.Operations, res.Keys, red)
+	case Inconclusive:
+		res.Detail = fmt.Sprintf("check of %d operations on %d keys did not finish within %s (%s)", res.Operations, res.Keys, budget, red)
+	}
+	return res
 }
 
+// checkHistory runs porcupine on history within budget.
 func checkHistory(history []porcupine.Operation, keys int, budget time.Duration) LinearizabilityResult {
 	res := LinearizabilityResult{Operations: len(history), Keys: keys, Model: RegisterModel, History: history, Budget: budget}
-	if len(history) == 0 {
-		res.Verdict, res.Detail = Inconclusive, "no operations to check"
-		return res
-	}
 	start := time.Now()
 	check, info := porcupine.CheckOperationsVerbose(RegisterModel, history, budget)
 	res.Took, res.Info = time.Since(start), info
@@ -393,8 +425,12 @@ func explain(part []porcupine.Operation, longest []int) Violation {
 	windowOp := func(id int) WindowOp {
 		op := part[id]
 		m, _ := op.Metadata.(opMeta)
+		desc := RegisterModel.DescribeOperation(op.Input, op.Output)
+		if m.closed {
+			desc += " (unknown outcome; its value was read, so it ends with the first read of it)"
+		}
 		return WindowOp{ID: m.id, Client: op.ClientId, Invoke: op.Call, Complete: op.Return,
-			Description: RegisterModel.DescribeOperation(op.Input, op.Output), Linearized: in[id]}
+			Description: desc, Linearized: in[id]}
 	}
 	stuck := -1
 	for id, op := range part {

@@ -1,0 +1,210 @@
+package slo
+
+import (
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/anishathalye/porcupine"
+)
+
+// Reduced counts the operations the linearizability checker leaves out of
+// porcupine's search, or constrains, before it starts. Each reduction keeps
+// the verdict: the reduced history is linearizable if and only if the
+// original is (the proofs are at the functions that apply them). Without
+// them, every write of unknown outcome stays a candidate for every later
+// place in the order, and a history with a few dozen of them on one key can
+// take porcupine longer than any budget (porcupine issues #3 and #6).
+type Reduced struct {
+	// FailedWrites: writes that definitely failed; they had no effect.
+	FailedWrites int
+	// UnansweredReads: gets that failed or ended unknown; they observed
+	// nothing.
+	UnansweredReads int
+	// Unobserved: writes of unknown outcome whose effect no later
+	// operation observed; the search treats them as never applied.
+	Unobserved int
+	// Closed: writes of unknown outcome whose (unique) value was read: they
+	// must take effect before the first operation that observed it ended,
+	// which becomes their end instead of an open one.
+	Closed int
+	// RepeatedKeys: keys where a value was written twice, on which Closed
+	// does not apply (it needs to know which write a read saw).
+	RepeatedKeys int
+	// Searched: operations left for porcupine.
+	Searched int
+}
+
+// String summarises the reductions for a report line.
+func (r Reduced) String() string {
+	var parts []string
+	add := func(n int, what string) {
+		if n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, what))
+		}
+	}
+	add(r.Unobserved, "unknown writes nobody observed left out")
+	add(r.Closed, "unknown writes closed at their first observer")
+	add(r.FailedWrites, "failed writes")
+	add(r.UnansweredReads, "unanswered reads left out")
+	add(r.RepeatedKeys, "keys with repeated values not closed")
+	if len(parts) == 0 {
+		return fmt.Sprintf("searched %d operations", r.Searched)
+	}
+	return fmt.Sprintf("searched %d operations; %s", r.Searched, strings.Join(parts, ", "))
+}
+
+// reduce applies the reductions that need no conversion (dropUnobserved,
+// then closeObserved) to every key of a history converted by ToPorcupine,
+// and returns the reduced history, key by key.
+func reduce(history []porcupine.Operation, red *Reduced) []porcupine.Operation {
+	out := make([]porcupine.Operation, 0, len(history))
+	for _, part := range RegisterModel.Partition(history) {
+		part = dropUnobserved(part, red)
+		out = append(out, closeObserved(part, red)...)
+	}
+	red.Searched = len(out)
+	return out
+}
+
+// isOpen reports whether op is a write of unknown outcome: put, delete or
+// cas with an open end.
+func isOpen(op porcupine.Operation) bool {
+	return op.Return == math.MaxInt64 && op.Input.(regInput).kind != OpGet
+}
+
+// effect is the state a write leaves when it applies.
+func effect(in regInput) regState {
+	if in.kind == OpDelete {
+		return regState{}
+	}
+	return regState{found: true, value: in.value}
+}
+
+// dropUnobserved removes from one key's operations every write u of
+// unknown outcome whose effect e (its value, or absence for a delete) no
+// operation x that may come after it observes: x not over before u began
+// (x.Return >= u.Call; porcupine orders x before u only if x.Return <
+// u.Call) is neither a get returning e, nor a cas expecting e, nor a
+// rejected cas (which observes "not what I expected" and may need u to be
+// true). It repeats until nothing more can go, as dropping an unknown cas
+// removes an observer. It does not rely on unique values.
+//
+// Proof that H (one key) is linearizable iff H∖{u} is. If L′ linearizes
+// H∖{u}, L′·u linearizes H: u's end is open, so no operation must follow
+// it, and an unknown write is legal in any state. Conversely let L = A·u·B
+// linearize H. If u left the state unchanged (a cas that did not match),
+// A·B·u does too. Otherwise u set the state to e. Write B = C·w·D where w
+// is the first put, delete or swapping cas of B (C = B if there is none).
+// Every operation of C ran in state e and may come after u, so it is no get
+// (it would return e), no rejected cas and no cas expecting e: C holds only
+// unknown cas operations that did not match, so the state stays e through
+// C. w is no swapping cas (it would expect e), so it is a put or a delete,
+// legal in any state and leaving the state it left in L; D then runs as in
+// L. So A·w·D·C·u is legal; it moved only operations with open ends later,
+// which breaks no real-time order; and u at its very end changes nothing
+// before it, so A·w·D·C linearizes H∖{u}. ∎
+func dropUnobserved(part []porcupine.Operation, red *Reduced) []porcupine.Operation {
+	for {
+		// Index the observers: for each observed state, the latest end of
+		// an operation observing it; and the latest end of a rejected cas.
+		observed := map[regState]int64{}
+		rejected := int64(math.MinInt64)
+		note := func(s regState, end int64) {
+			if e, ok := observed[s]; !ok || end > e {
+				observed[s] = end
+			}
+		}
+		for _, op := range part {
+			in, out := op.Input.(regInput), op.Output.(regOutput)
+			switch in.kind {
+			case OpGet:
+				note(regState{found: out.found, value: out.value}, op.Return)
+			case OpCAS:
+				note(regState{found: in.expectFound, value: in.expect}, op.Return)
+				if !out.swapped && !out.unknown {
+					rejected = max(rejected, op.Return)
+				}
+			}
+		}
+		kept := part[:0:0]
+		dropped := 0
+		for _, op := range part {
+			if isOpen(op) && rejected < op.Call {
+				e := effect(op.Input.(regInput))
+				if end, ok := observed[e]; !ok || end < op.Call {
+					dropped++
+					continue
+				}
+			}
+			kept = append(kept, op)
+		}
+		// (An unknown cas that expects the value it writes observes its
+		// own effect and so stays: conservative, never unsound.)
+		red.Unobserved += dropped
+		part = kept
+		if dropped == 0 {
+			return part
+		}
+	}
+}
+
+// closeObserved gives each write u of unknown outcome whose value v some
+// operation observed the end R of the first observer to end (a get returning
+// v or a swapping cas expecting v), when v is written by no other operation
+// of the key and R is not before u began. On a key where a value is written
+// twice it does nothing (counted in RepeatedKeys).
+//
+// Proof that H is linearizable iff H′ (u ending at R) is. A linearization of
+// H′ is one of H: a later end only lifts real-time constraints. Conversely
+// let L linearize H. Every observer o of v runs in state v; the register
+// starts absent and only u writes v, so u precedes o in L. The end R adds
+// only the constraints "u before y" for each y invoked after R; such a y
+// follows the observer o* that ended at R in real time, so in L it follows
+// o*, which follows u. So L linearizes H′. ∎
+func closeObserved(part []porcupine.Operation, red *Reduced) []porcupine.Operation {
+	writers := map[string]int{}
+	for _, op := range part {
+		in := op.Input.(regInput)
+		if in.kind == OpPut || in.kind == OpCAS {
+			writers[in.value]++
+		}
+	}
+	for _, n := range writers {
+		if n > 1 {
+			red.RepeatedKeys++
+			return part
+		}
+	}
+	first := map[string]int64{}
+	note := func(v string, end int64) {
+		if e, ok := first[v]; !ok || end < e {
+			first[v] = end
+		}
+	}
+	for _, op := range part {
+		in, out := op.Input.(regInput), op.Output.(regOutput)
+		switch {
+		case in.kind == OpGet && out.found:
+			note(out.value, op.Return)
+		case in.kind == OpCAS && out.swapped && in.expectFound:
+			note(in.expect, op.Return)
+		}
+	}
+	out := make([]porcupine.Operation, len(part))
+	copy(out, part)
+	for i, op := range out {
+		in := op.Input.(regInput)
+		if !isOpen(op) || in.kind == OpDelete {
+			continue
+		}
+		if r, ok := first[in.value]; ok && r >= op.Call {
+			out[i].Return = r
+			m, _ := op.Metadata.(opMeta)
+			m.closed = true
+			out[i].Metadata = m
+			red.Closed++
+		}
+	}
+	return out
+}
