@@ -102,6 +102,7 @@ target:
     replication: {n: 3, w: 2, r: 1}
     consistency: quorum
     persistence: disk
+    recovery: none
     cache: {policy: arc, size: 50, ttl: 10s, ttlJitter: 10%, negativeTTL: 1s, writeMode: through}
     resilience:
       timeout: 250ms
@@ -159,7 +160,7 @@ func TestDecodeEveryDemoField(t *testing.T) {
 		Target: Target{Runtime: RuntimeDocker, Demo: &DemoCluster{
 			Nodes: 5, Gateways: 2, VNodes: 128,
 			Replication: Replication{N: 3, W: 2, R: 1},
-			Consistency: ConsistencyQuorum, Persistence: PersistenceDisk,
+			Consistency: ConsistencyQuorum, Persistence: PersistenceDisk, Recovery: RecoveryNone,
 			Cache: Cache{Policy: CacheARC, Size: 50, TTL: 10 * time.Second, TTLJitter: 0.1, NegativeTTL: time.Second, WriteMode: WriteThrough, Singleflight: true},
 			Resilience: Resilience{
 				Timeout:  250 * time.Millisecond,

@@ -13,7 +13,7 @@ func (c *DemoCluster) ClusterSpec() (demo.ClusterSpec, error) {
 	s := demo.ClusterSpec{
 		Nodes: c.Nodes, Gateways: c.Gateways, VNodes: c.VNodes,
 		Replication: demo.Replication{N: c.Replication.N, W: c.Replication.W, R: c.Replication.R},
-		Consistency: string(c.Consistency), Persistence: string(c.Persistence),
+		Consistency: string(c.Consistency), Persistence: string(c.Persistence), Recovery: string(c.Recovery),
 		Cache: demo.CacheSpec{
 			Policy: string(c.Cache.Policy), Size: c.Cache.Size, TTL: c.Cache.TTL, TTLJitter: float64(c.Cache.TTLJitter),
 			NegativeTTL: c.Cache.NegativeTTL, WriteMode: string(c.Cache.WriteMode),

@@ -110,8 +110,12 @@ type DemoCluster struct {
 	Replication Replication `yaml:"replication"`
 	Consistency Consistency `yaml:"consistency"`
 	Persistence Persistence `yaml:"persistence"`
-	Cache       Cache       `yaml:"cache"`
-	Resilience  Resilience  `yaml:"resilience"`
+	// Recovery is what a store node that restarts without its data (memory
+	// persistence) does: resync (default) catches up from its peers before
+	// it answers reads; none answers at once with an empty store (amnesia).
+	Recovery   Recovery   `yaml:"recovery"`
+	Cache      Cache      `yaml:"cache"`
+	Resilience Resilience `yaml:"resilience"`
 }
 
 // NodeNames returns n1..nN.
@@ -163,6 +167,18 @@ const (
 )
 
 func (Persistence) allowed() []string { return []string{"memory", "disk"} }
+
+// Recovery is how a demo store node rejoins after a restart that lost its
+// in-memory data.
+type Recovery string
+
+// Recovery modes.
+const (
+	RecoveryResync Recovery = "resync"
+	RecoveryNone   Recovery = "none"
+)
+
+func (Recovery) allowed() []string { return []string{"resync", "none"} }
 
 // Cache configures the gateways' cache in front of the store.
 type Cache struct {

@@ -455,6 +455,9 @@ func (p *Plan) formatTarget(t *textWriter) {
 		t.printf("target: demo cluster, runtime %s\n", e.Target.Runtime)
 		t.printf("  %s, %s, %d vnodes; replication n=%d w=%d r=%d, %s, persistence %s\n",
 			plural(c.Nodes, "store node"), plural(c.Gateways, "gateway"), c.VNodes, r.N, r.W, r.R, c.Consistency, c.Persistence)
+		if c.Persistence == PersistenceMemory {
+			t.printf("  recovery after a restart: %s\n", recoveryText(c.Recovery))
+		}
 		if c.Cache.Policy == CacheNone {
 			t.printf("  cache: none\n")
 		} else {
@@ -671,4 +674,12 @@ func boundsText(maxT, minT *Threshold) string {
 		parts = append(parts, " <= "+maxT.String())
 	}
 	return strings.Join(parts, ",")
+}
+
+// recoveryText says what a restarted in-memory store node does.
+func recoveryText(r Recovery) string {
+	if r == RecoveryNone {
+		return "none (answers at once with an empty store: amnesia)"
+	}
+	return "resync (catches up from its peers before answering reads)"
 }

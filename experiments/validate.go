@@ -29,6 +29,7 @@ const (
 	DefaultReadQuorum        = 2
 	DefaultConsistency       = ConsistencyLinearizable
 	DefaultPersistence       = PersistenceMemory
+	DefaultRecovery          = RecoveryResync
 	DefaultCachePolicy       = CacheNone
 	DefaultCacheSize         = 10000
 	DefaultCacheWriteMode    = WriteInvalidate
@@ -89,6 +90,7 @@ func DefaultDemoCluster() DemoCluster {
 		Replication: Replication{N: DefaultReplicas, W: DefaultWriteQuorum, R: DefaultReadQuorum},
 		Consistency: DefaultConsistency,
 		Persistence: DefaultPersistence,
+		Recovery:    DefaultRecovery,
 		Cache:       Cache{Policy: DefaultCachePolicy, Size: DefaultCacheSize, WriteMode: DefaultCacheWriteMode, Singleflight: true},
 		Resilience: Resilience{
 			Timeout:     DefaultResilienceTimeout,
@@ -173,6 +175,7 @@ func setDemoDefaults(c *DemoCluster, d *decoder) {
 	set(d, p+"replication.w", &c.Replication.W, quorumW)
 	set(d, p+"replication.r", &c.Replication.R, quorumR)
 	set(d, p+"persistence", &c.Persistence, def.Persistence)
+	set(d, p+"recovery", &c.Recovery, def.Recovery)
 	set(d, p+"cache.policy", &c.Cache.Policy, def.Cache.Policy)
 	set(d, p+"cache.size", &c.Cache.Size, def.Cache.Size)
 	set(d, p+"cache.writeMode", &c.Cache.WriteMode, def.Cache.WriteMode)

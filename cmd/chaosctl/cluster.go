@@ -15,6 +15,7 @@ import (
 	"github.com/chaosctl/chaosctl/injectors"
 	"github.com/chaosctl/chaosctl/targets"
 	"github.com/chaosctl/chaosctl/targets/demo"
+	"github.com/chaosctl/chaosctl/targets/demo/node"
 	"github.com/chaosctl/chaosctl/targets/process"
 )
 
@@ -53,6 +54,7 @@ func clusterCommand(e *env) *cli.Command {
 				&cli.StringFlag{Name: "consistency", Value: demo.DefaultConsistency, Usage: "linearizable, quorum or eventual"},
 				&cli.IntFlag{Name: "vnodes", Value: demo.DefaultVNodes, Usage: "virtual nodes per store node on the ring"},
 				&cli.StringFlag{Name: "persistence", Value: demo.PersistMemory, Usage: "memory or disk (bbolt, fsync on every write)"},
+				&cli.StringFlag{Name: "recovery", Value: node.RecoveryResync, Usage: "what a store node restarted without its data (memory persistence) does: resync (catch up from its peers before answering reads) or none (answer at once: amnesia)"},
 				&cli.StringFlag{Name: "data-dir", Usage: "directory for member data and logs (default: a temporary one, removed on exit)"},
 				&cli.IntFlag{Name: "base-port", Value: DefaultBasePort, Usage: "first member port; 0 picks free ports"},
 				&cli.StringFlag{Name: "cache", Value: "none", Usage: "gateway cache policy: none, lru, arc, 2q"},
@@ -74,6 +76,7 @@ func clusterSpecFromFlags(c *cli.Context) (demo.ClusterSpec, error) {
 		VNodes:      c.Int("vnodes"),
 		Consistency: c.String("consistency"),
 		Persistence: c.String("persistence"),
+		Recovery:    c.String("recovery"),
 	}
 	// Quorum flags the user did not set follow the mode and node count.
 	if c.IsSet("replicas") {

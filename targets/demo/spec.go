@@ -57,6 +57,7 @@ type ClusterSpec struct {
 	Replication Replication `json:"replication"`
 	Consistency string      `json:"consistency"`
 	Persistence string      `json:"persistence"`
+	Recovery    string      `json:"recovery"` // resync | none: a restarted in-memory node's catch-up
 	Cache       CacheSpec   `json:"cache"`
 	Resilience  Resilience  `json:"resilience"`
 }
@@ -144,6 +145,9 @@ func (s *ClusterSpec) Validate() error {
 	if s.Persistence == "" {
 		s.Persistence = PersistMemory
 	}
+	if s.Recovery == "" {
+		s.Recovery = node.RecoveryResync
+	}
 	if s.Nodes < 1 || s.Nodes > MaxNodes {
 		bad("nodes %d: must be 1..%d", s.Nodes, MaxNodes)
 	}
@@ -169,6 +173,11 @@ func (s *ClusterSpec) Validate() error {
 	case PersistMemory, PersistDisk:
 	default:
 		bad("persistence %q: allowed are memory, disk", s.Persistence)
+	}
+	switch s.Recovery {
+	case node.RecoveryResync, node.RecoveryNone:
+	default:
+		bad("recovery %q: allowed are resync, none", s.Recovery)
 	}
 
 	c := &s.Cache

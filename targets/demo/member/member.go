@@ -186,12 +186,23 @@ func newNodeRole(cfg demo.MemberConfig, m *metrics.Member, log *logrus.Entry) (*
 		Consistency: s.Consistency,
 		Peers:       cfg.Peers,
 		Timeout:     s.Resilience.Timeout,
+		Recovery:    nodeRecovery(s),
 	}, eng, hlc.New(nil), m, log)
 	if err != nil {
 		eng.Close()
 		return nil, err
 	}
 	return &nodeRole{node: n, engine: eng, admit: admission(cfg, m, log)}, nil
+}
+
+// nodeRecovery is the node's start-up recovery: a node whose data is on disk
+// restarts with it and has nothing to catch up; an in-memory one restarts
+// empty and follows the cluster's recovery mode.
+func nodeRecovery(s demo.ClusterSpec) string {
+	if s.Persistence == demo.PersistDisk {
+		return node.RecoveryNone
+	}
+	return s.Recovery
 }
 
 func (n *nodeRole) Handler() http.Handler {
@@ -244,6 +255,7 @@ func (c *controls) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		st := map[string]any{"id": c.id, "role": c.role, "pid": os.Getpid()}
 		if c.node != nil {
 			st["clockOffset"] = c.node.ClockOffset().String()
+			st["recovering"] = c.node.Recovering()
 		}
 		writeJSON(w, st)
 		return

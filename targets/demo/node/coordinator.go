@@ -15,7 +15,7 @@ import (
 func (n *Node) Read(ctx context.Context, key, rid string) (rec storage.Record, found bool, err error) {
 	peers := n.ring.Preference(key, n.cfg.N)
 	bg, cancel := n.detached(ctx)
-	var replies <-chan reply
+	var replies <-chan Reply
 	if n.cfg.Consistency == Linearizable {
 		replies = n.startTargetedReads(bg, peers, key, rid, false)
 	} else {
@@ -29,12 +29,12 @@ func (n *Node) Read(ctx context.Context, key, rid string) (rec storage.Record, f
 	}
 	newest, have := newestOf(got)
 
-	if n.cfg.Consistency == Linearizable && newest.found && len(have) < n.cfg.W {
+	if n.cfg.Consistency == Linearizable && newest.Found && len(have) < n.cfg.W {
 		// ABD read phase 2: before answering, make sure a write quorum holds the
 		// value, or a later read could return an older one. Replies that
 		// already carry it count towards that quorum.
 		targets := without(peers, have)
-		acks := n.startWrites(bg, targets, key, newest.rec, rid)
+		acks := n.startWrites(bg, targets, key, newest.Rec, rid)
 		ok, last := awaitAcks(ctx, acks, len(targets), n.cfg.W-len(have))
 		if !ok {
 			cancel()
@@ -42,7 +42,7 @@ func (n *Node) Read(ctx context.Context, key, rid string) (rec storage.Record, f
 		}
 		n.countRepairs(len(targets))
 		n.background.Go(func() { defer cancel(); drainErrs(bg, acks) })
-		return newest.rec, true, nil
+		return newest.Rec, true, nil
 	}
 	if n.cfg.Consistency == Linearizable {
 		// The quorum agreed. Copies found corrupt on the way are rewritten
@@ -52,7 +52,7 @@ func (n *Node) Read(ctx context.Context, key, rid string) (rec storage.Record, f
 			defer cancel()
 			n.readRepair(bg, key, newest, rest, rid)
 		})
-		return newest.rec, newest.found, nil
+		return newest.Rec, newest.Found, nil
 	}
 
 	// Repair stale, missing and corrupt copies without holding up the answer.
@@ -63,7 +63,7 @@ func (n *Node) Read(ctx context.Context, key, rid string) (rec storage.Record, f
 		all = append(all, rest...)
 		n.readRepair(bg, key, newest, all, rid)
 	})
-	return newest.rec, newest.found, nil
+	return newest.Rec, newest.Found, nil
 }
 
 // Write coordinates a put (or, with tombstone, a delete) of key and returns the
@@ -83,7 +83,7 @@ func (n *Node) Write(ctx context.Context, key string, value []byte, tombstone bo
 			return v, n.quorumError(ctx, "write "+key+" (version query)", peers, n.cfg.R, got, rest)
 		}
 		newest, _ := newestOf(got)
-		v = storage.Version{Time: newest.rec.Version.Time + 1, Node: n.index, Seq: n.seq.Add(1)}
+		v = storage.Version{Time: newest.Rec.Version.Time + 1, Node: n.index, Seq: n.seq.Add(1)}
 	default:
 		ts := n.clock.Now()
 		v = storage.Version{Time: ts.Wall, Logical: ts.Logical, Node: n.index, Seq: n.seq.Add(1)}
@@ -116,8 +116,8 @@ func (n *Node) detached(ctx context.Context) (context.Context, context.CancelFun
 	return context.WithDeadline(n.bgCtx, dl)
 }
 
-func (n *Node) startReads(ctx context.Context, peers []string, key, rid string, meta bool) <-chan reply {
-	ch := make(chan reply, len(peers))
+func (n *Node) startReads(ctx context.Context, peers []string, key, rid string, meta bool) <-chan Reply {
+	ch := make(chan Reply, len(peers))
 	for _, p := range peers {
 		n.background.Go(func() { ch <- n.readReplica(ctx, p, key, rid, meta) })
 	}
@@ -128,7 +128,7 @@ func (n *Node) startReads(ctx context.Context, peers []string, key, rid string, 
 // then the others in preference order — and the rest when one of those fails
 // or the hedge delay passes without enough answers (speculative retry, as
 // Cassandra does). A healthy read then costs R replica calls, not N.
-func (n *Node) startTargetedReads(ctx context.Context, peers []string, key, rid string, meta bool) <-chan reply {
+func (n *Node) startTargetedReads(ctx context.Context, peers []string, key, rid string, meta bool) <-chan Reply {
 	ordered := make([]string, 0, len(peers))
 	for _, p := range peers {
 		if p == n.cfg.ID {
@@ -141,7 +141,7 @@ func (n *Node) startTargetedReads(ctx context.Context, peers []string, key, rid 
 		}
 	}
 	first, backup := ordered[:min(n.cfg.R, len(ordered))], ordered[min(n.cfg.R, len(ordered)):]
-	ch := make(chan reply, len(peers))
+	ch := make(chan Reply, len(peers))
 	if len(backup) == 0 {
 		for _, p := range first {
 			n.background.Go(func() { ch <- n.readReplica(ctx, p, key, rid, meta) })
@@ -162,7 +162,7 @@ func (n *Node) startTargetedReads(ctx context.Context, peers []string, key, rid 
 		n.background.Go(func() {
 			defer pending.Done()
 			r := n.readReplica(ctx, p, key, rid, meta)
-			if r.err != nil || r.corrupt {
+			if r.Err != nil || r.Corrupt {
 				launchBackups()
 			}
 			ch <- r
@@ -227,11 +227,11 @@ func (n *Node) startSloppyWrites(ctx context.Context, home []string, key string,
 
 // collect gathers replies until need of them are usable (answered, copy intact)
 // or every peer has answered or ctx ends. rest holds the unusable replies.
-func collect(ctx context.Context, ch <-chan reply, total, need int) (got, rest []reply) {
+func collect(ctx context.Context, ch <-chan Reply, total, need int) (got, rest []Reply) {
 	for len(got)+len(rest) < total && len(got) < need {
 		select {
 		case r := <-ch:
-			if r.err != nil || r.corrupt {
+			if r.Err != nil || r.Corrupt {
 				rest = append(rest, r)
 				continue
 			}
@@ -244,8 +244,8 @@ func collect(ctx context.Context, ch <-chan reply, total, need int) (got, rest [
 }
 
 // drain waits (within ctx) for up to count more replies.
-func drain(ctx context.Context, ch <-chan reply, count int) []reply {
-	var out []reply
+func drain(ctx context.Context, ch <-chan Reply, count int) []Reply {
+	var out []Reply
 	for ; count > 0; count-- {
 		select {
 		case r := <-ch:
@@ -290,17 +290,17 @@ func awaitAcks(ctx context.Context, ch <-chan error, total, need int) (ok bool, 
 	return false, last
 }
 
-// newestOf returns the reply with the highest version and the peers whose reply
+// newestOf returns the Reply with the highest version and the peers whose Reply
 // carries exactly that version (or, when nothing is found, agree on absence).
-func newestOf(replies []reply) (newest reply, have []string) {
+func newestOf(replies []Reply) (newest Reply, have []string) {
 	for _, r := range replies {
-		if r.found && (!newest.found || r.rec.Version.Compare(newest.rec.Version) > 0) {
+		if r.Found && (!newest.Found || r.Rec.Version.Compare(newest.Rec.Version) > 0) {
 			newest = r
 		}
 	}
 	for _, r := range replies {
-		if r.found == newest.found && (!r.found || r.rec.Version == newest.rec.Version) {
-			have = append(have, r.peer)
+		if r.Found == newest.Found && (!r.Found || r.Rec.Version == newest.Rec.Version) {
+			have = append(have, r.Peer)
 		}
 	}
 	return newest, have
@@ -308,18 +308,18 @@ func newestOf(replies []reply) (newest reply, have []string) {
 
 // readRepair rewrites the newest copy to every replica that answered with an
 // older, missing or corrupt one.
-func (n *Node) readRepair(ctx context.Context, key string, newest reply, all []reply, rid string) {
-	if !newest.found {
+func (n *Node) readRepair(ctx context.Context, key string, newest Reply, all []Reply, rid string) {
+	if !newest.Found {
 		return
 	}
 	for _, r := range all {
-		stale := r.err == nil && (r.corrupt || !r.found || r.rec.Version.Compare(newest.rec.Version) < 0)
+		stale := r.Err == nil && (r.Corrupt || !r.Found || r.Rec.Version.Compare(newest.Rec.Version) < 0)
 		if !stale {
 			continue
 		}
-		if err := n.writeReplica(ctx, r.peer, key, newest.rec, "", rid); err == nil {
+		if err := n.writeReplica(ctx, r.Peer, key, newest.Rec, "", rid); err == nil {
 			n.countRepairs(1)
-			if r.corrupt && n.metrics != nil {
+			if r.Corrupt && n.metrics != nil {
 				n.metrics.Corruptions.WithLabelValues("repaired").Inc()
 			}
 		}
@@ -332,11 +332,11 @@ func (n *Node) countRepairs(k int) {
 	}
 }
 
-func (n *Node) quorumError(ctx context.Context, op string, peers []string, need int, got, rest []reply) error {
+func (n *Node) quorumError(ctx context.Context, op string, peers []string, need int, got, rest []Reply) error {
 	qe := &QuorumError{Op: op, Need: need, Got: len(got), Replicas: peers, DeadlinePassed: ctx.Err() != nil}
 	for _, r := range rest {
-		if r.err != nil {
-			qe.Last = r.err
+		if r.Err != nil {
+			qe.Last = r.Err
 		}
 	}
 	return qe

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -48,6 +47,16 @@ type Config struct {
 	// HedgeDelay is how long a linearizable read waits on the first R
 	// replicas before it asks the others too.
 	HedgeDelay time.Duration
+	// Recovery is what the node does when it starts: RecoveryResync (the
+	// default) catches up from its peers before it answers replica reads;
+	// RecoveryNone answers at once. A node whose storage survived its restart
+	// (disk persistence) is given RecoveryNone by its member.
+	Recovery string
+	// ResyncRetry is how long a recovering node waits before asking again the
+	// peers that did not answer (DefaultResyncRetry when zero).
+	ResyncRetry time.Duration
+	// Transport reaches the peers; nil means HTTP to Peers.
+	Transport Transport
 }
 
 func (c *Config) validate() error {
@@ -90,6 +99,16 @@ func (c *Config) validate() error {
 	if c.HedgeDelay <= 0 {
 		c.HedgeDelay = min(DefaultHedgeDelay, c.Timeout/10)
 	}
+	switch c.Recovery {
+	case "":
+		c.Recovery = RecoveryResync
+	case RecoveryResync, RecoveryNone:
+	default:
+		return fmt.Errorf("recovery %q unknown; allowed: resync, none", c.Recovery)
+	}
+	if c.ResyncRetry <= 0 {
+		c.ResyncRetry = DefaultResyncRetry
+	}
 	return nil
 }
 
@@ -120,8 +139,11 @@ type Node struct {
 	clock   *hlc.Clock
 	metrics *metrics.Member
 	log     *logrus.Entry
-	client  *http.Client
 	seq     atomic.Uint32
+
+	transport Transport
+	http      *httpTransport // nil when cfg.Transport was given
+	recovery  recovery
 
 	background sync.WaitGroup // replication and read repair still under way
 	bgCtx      context.Context
@@ -147,24 +169,25 @@ func New(cfg Config, engine storage.Engine, clock *hlc.Clock, m *metrics.Member,
 	// A node that restarts must not reuse the (counter, node, seq) of a write it
 	// made before it died, so the sequence starts from the clock.
 	n.seq.Store(uint32(time.Now().UnixNano() >> 12))
-	n.client = &http.Client{Transport: newTransport()}
+	n.transport = cfg.Transport
+	if n.transport == nil {
+		n.http = newHTTPTransport(cfg.Peers, n.countReplica)
+		n.transport = n.http
+	}
 	n.bgCtx, n.bgCancel = context.WithCancel(context.Background())
 	if m != nil {
 		m.ClockOffset.Set(clock.Offset().Seconds())
+		n.recovery.m = m.NewRecovery()
+	}
+	if cfg.Recovery == RecoveryResync {
+		n.recovery.recovering.Store(true)
+		n.recovery.started = time.Now()
+		if n.recovery.m != nil {
+			n.recovery.m.Recovering.Set(1)
+		}
 	}
 	n.countHints()
 	return n, nil
-}
-
-func newTransport() *http.Transport {
-	return &http.Transport{
-		Proxy:               nil,
-		DialContext:         (&net.Dialer{Timeout: time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		MaxIdleConns:        1024,
-		MaxIdleConnsPerHost: 256,
-		IdleConnTimeout:     90 * time.Second,
-		DisableCompression:  true,
-	}
 }
 
 // Ring returns the node's view of the ring.
@@ -179,13 +202,18 @@ func (n *Node) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc(api.KVPrefix, n.serveClient)
 	mux.HandleFunc(replicaPrefix, n.serveReplica)
+	mux.HandleFunc(snapshotPath, n.serveSnapshot)
 	mux.HandleFunc("/debug/ring", n.serveRing)
 	return mux
 }
 
-// Run delivers hinted handoffs until ctx ends, then waits for background
+// Run catches up from the peers when the node starts recovering, and
+// delivers hinted handoffs, until ctx ends; then it waits for background
 // replication to finish or be cancelled.
 func (n *Node) Run(ctx context.Context) error {
+	if n.recovery.active() {
+		n.background.Go(func() { n.resync(ctx, n.cfg.ResyncRetry) })
+	}
 	t := time.NewTicker(n.cfg.HintInterval)
 	defer t.Stop()
 	for {
@@ -193,7 +221,9 @@ func (n *Node) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			n.bgCancel()
 			n.background.Wait()
-			n.client.CloseIdleConnections()
+			if n.http != nil {
+				n.http.closeIdle()
+			}
 			return nil
 		case <-t.C:
 			n.deliverHints(ctx)
@@ -229,10 +259,11 @@ func (n *Node) serveRing(w http.ResponseWriter, r *http.Request) {
 		W           int      `json:"writeQuorum"`
 		R           int      `json:"readQuorum"`
 		Consistency string   `json:"consistency"`
+		Recovering  bool     `json:"recovering"`
 		Member      string   `json:"member"`
 		Key         string   `json:"key,omitempty"`
 		Preference  []string `json:"preference,omitempty"`
-	}{Description: n.ring.Describe(), Replicas: n.cfg.N, W: n.cfg.W, R: n.cfg.R, Consistency: n.cfg.Consistency, Member: n.cfg.ID}
+	}{Description: n.ring.Describe(), Replicas: n.cfg.N, W: n.cfg.W, R: n.cfg.R, Consistency: n.cfg.Consistency, Recovering: n.recovery.active(), Member: n.cfg.ID}
 	// ?key=K adds that key's preference list (its home replicas, in order).
 	if key := r.URL.Query().Get("key"); key != "" {
 		view.Key, view.Preference = key, n.ring.Preference(key, n.cfg.N)
@@ -317,7 +348,11 @@ func readBody(r *http.Request) ([]byte, error) {
 	return b, nil
 }
 
-// writeError maps a coordinator error to the client API's status codes.
+// writeError maps a coordinator error to the client API's status codes. 503
+// promises that the request had no effect (nothing was written: a read, or a
+// write whose version query failed), so a gateway may retry it elsewhere; a
+// write that may have reached some replicas answers 500 "indeterminate", and
+// its caller must not take it for a failure.
 func (n *Node) writeError(w http.ResponseWriter, op string, err error) {
 	var qe *QuorumError
 	switch {
@@ -326,10 +361,10 @@ func (n *Node) writeError(w http.ResponseWriter, op string, err error) {
 			n.metrics.QuorumFailures.WithLabelValues(op).Inc()
 		}
 		switch {
-		case qe.DeadlinePassed:
-			api.Error(w, http.StatusGatewayTimeout, err.Error())
 		case qe.Indeterminate:
 			api.Error(w, http.StatusInternalServerError, "indeterminate: "+err.Error())
+		case qe.DeadlinePassed && op == "get":
+			api.Error(w, http.StatusGatewayTimeout, err.Error())
 		default:
 			api.Error(w, http.StatusServiceUnavailable, err.Error())
 		}

@@ -12,27 +12,107 @@ import (
 	"strings"
 
 	"github.com/chaosctl/chaosctl/targets/demo/api"
+	"github.com/chaosctl/chaosctl/targets/demo/hlc"
 	"github.com/chaosctl/chaosctl/targets/demo/storage"
 )
 
-const replicaPrefix = "/internal/v1/replica/"
+// errDeadline is returned by a replica call whose caller's deadline passed
+// before the replica worked on it: it had no effect.
+var errDeadline = errors.New("deadline passed before the replica call was worked on")
 
-// Replica API headers.
-const (
-	headerTombstone = "X-Tombstone"
-	headerChecksum  = "X-Checksum"
-	headerCorrupt   = "X-Corrupt"
-	headerHintFor   = "X-Hint-For"
-	headerApplied   = "X-Applied"
-)
+// ReplicaRead is the replica side of a read: this node's own copy of key. A
+// recovering node refuses (ErrRecovering): it may have forgotten writes it
+// acknowledged before it restarted.
+func (n *Node) ReplicaRead(ctx context.Context, key string) Reply {
+	if ctx.Err() != nil {
+		n.countDeadlineDropped()
+		return Reply{Peer: n.cfg.ID, Err: errDeadline}
+	}
+	if n.recovery.active() {
+		return Reply{Peer: n.cfg.ID, Clock: n.clock.Now(), Err: ErrRecovering}
+	}
+	rec, found, err := n.engine.Get(key)
+	rep := Reply{Peer: n.cfg.ID, Rec: rec, Found: found, Clock: n.clock.Now()}
+	if errors.Is(err, storage.ErrCorrupt) {
+		rep.Corrupt = true
+		rep.Found = true
+		if n.metrics != nil {
+			n.metrics.Corruptions.WithLabelValues("detected").Inc()
+		}
+		n.log.WithField("key", key).Warn("stored copy fails its checksum")
+		return rep
+	}
+	rep.Err = err
+	return rep
+}
 
-// reply is one replica's answer to a read.
-type reply struct {
-	peer    string
-	rec     storage.Record
-	found   bool
-	corrupt bool // the replica's copy failed its checksum
-	err     error
+// ReplicaWrite is the replica side of a write: store rec (or, with hintFor,
+// hold it as a hint for that home replica). A call whose caller's deadline has
+// passed is refused before it changes anything: the caller has given up on it
+// and may have reported it failed. A recovering node accepts writes: it does
+// hold what it acknowledges, only not yet what it forgot.
+func (n *Node) ReplicaWrite(ctx context.Context, key string, rec storage.Record, hintFor string) (applied bool, err error) {
+	if ctx.Err() != nil {
+		n.countDeadlineDropped()
+		return false, errDeadline
+	}
+	if !rec.Verify(key) {
+		return false, fmt.Errorf("record of %q fails its checksum in transit: %w", key, storage.ErrCorrupt)
+	}
+	if n.cfg.Consistency != Linearizable {
+		n.observeClock(hlcOf(rec.Version))
+	}
+	if hintFor != "" {
+		if err := n.engine.PutHint(hintFor, key, rec); err != nil {
+			return false, err
+		}
+		if n.metrics != nil {
+			n.metrics.Hints.WithLabelValues("stored").Inc()
+			n.metrics.HintsPending.Inc()
+		}
+		return true, nil
+	}
+	return n.engine.Put(key, rec)
+}
+
+// ReplicaSnapshot returns every intact record this node holds of the keys that
+// forNode replicates (its catch-up after a restart). Corrupt copies are left
+// out: the other replicas supply those keys.
+func (n *Node) ReplicaSnapshot(ctx context.Context, forNode string) ([]KeyRecord, error) {
+	if !n.ring.Has(forNode) {
+		return nil, fmt.Errorf("snapshot for %q: not a node of the ring", forNode)
+	}
+	var (
+		out  []KeyRecord
+		ferr error
+		pref = make([]string, 0, n.cfg.N)
+	)
+	err := n.engine.Keys(func(key string) bool {
+		if ferr = ctx.Err(); ferr != nil {
+			return false
+		}
+		pref = n.ring.AppendPreference(pref[:0], key, n.cfg.N)
+		mine := false
+		for _, p := range pref {
+			mine = mine || p == forNode
+		}
+		if !mine {
+			return true
+		}
+		rec, found, err := n.engine.Get(key)
+		if err != nil || !found {
+			return true // corrupt (or gone since listed): others have it
+		}
+		out = append(out, KeyRecord{Key: key, Record: rec})
+		return true
+	})
+	if err == nil {
+		err = ferr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("snapshot for %s: %w", forNode, err)
+	}
+	return out, nil
 }
 
 func (n *Node) serveReplica(w http.ResponseWriter, r *http.Request) {
@@ -44,35 +124,43 @@ func (n *Node) serveReplica(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel, expired := api.IncomingContext(r, n.cfg.Timeout)
 	defer cancel()
 	if expired || ctx.Err() != nil {
-		if n.metrics != nil {
-			n.metrics.DeadlineDropped.WithLabelValues("replica").Inc()
-		}
-		api.Error(w, http.StatusGatewayTimeout, "deadline passed before the replica call was worked on")
+		n.countDeadlineDropped()
+		api.Error(w, http.StatusGatewayTimeout, errDeadline.Error())
 		return
 	}
 	switch r.Method {
 	case http.MethodGet:
-		rep := n.localRead(key)
-		if rep.err != nil {
-			api.Error(w, http.StatusInternalServerError, rep.err.Error())
-			return
+		rep := n.ReplicaRead(ctx, key)
+		h := w.Header()
+		if !rep.Clock.IsZero() {
+			h.Set(headerClock, rep.Clock.String())
 		}
-		if !rep.found {
+		switch {
+		case errors.Is(rep.Err, ErrRecovering):
+			h.Set(headerRecover, "1")
+			api.Error(w, http.StatusServiceUnavailable, rep.Err.Error())
+			return
+		case errors.Is(rep.Err, errDeadline):
+			api.Error(w, http.StatusGatewayTimeout, rep.Err.Error())
+			return
+		case rep.Err != nil:
+			api.Error(w, http.StatusInternalServerError, rep.Err.Error())
+			return
+		case !rep.Found:
 			w.WriteHeader(http.StatusNotFound)
 			return
 		}
-		h := w.Header()
-		h.Set(api.HeaderVersion, rep.rec.Version.String())
-		h.Set(headerChecksum, strconv.FormatUint(uint64(rep.rec.Checksum), 10))
-		if rep.rec.Tombstone {
+		h.Set(api.HeaderVersion, rep.Rec.Version.String())
+		h.Set(headerChecksum, strconv.FormatUint(uint64(rep.Rec.Checksum), 10))
+		if rep.Rec.Tombstone {
 			h.Set(headerTombstone, "1")
 		}
-		if rep.corrupt {
+		if rep.Corrupt {
 			h.Set(headerCorrupt, "1")
 		}
 		w.WriteHeader(http.StatusOK)
-		if r.URL.Query().Get("meta") == "" {
-			_, _ = w.Write(rep.rec.Value)
+		if r.URL.Query().Get("meta") == "" && !rep.Corrupt {
+			_, _ = w.Write(rep.Rec.Value)
 		}
 	case http.MethodPut:
 		rec, err := recordFromRequest(r)
@@ -80,25 +168,15 @@ func (n *Node) serveReplica(w http.ResponseWriter, r *http.Request) {
 			api.Error(w, http.StatusBadRequest, err.Error())
 			return
 		}
-		if !rec.Verify(key) {
-			api.Error(w, http.StatusBadRequest, "record fails its checksum in transit")
+		applied, err := n.ReplicaWrite(ctx, key, rec, r.Header.Get(headerHintFor))
+		switch {
+		case errors.Is(err, errDeadline):
+			api.Error(w, http.StatusGatewayTimeout, err.Error())
 			return
-		}
-		if n.cfg.Consistency != Linearizable {
-			n.clock.Update(hlcOf(rec.Version))
-		}
-		var applied bool
-		if target := r.Header.Get(headerHintFor); target != "" {
-			err = n.engine.PutHint(target, key, rec)
-			applied = err == nil
-			if err == nil && n.metrics != nil {
-				n.metrics.Hints.WithLabelValues("stored").Inc()
-				n.metrics.HintsPending.Inc()
-			}
-		} else {
-			applied, err = n.engine.Put(key, rec)
-		}
-		if err != nil {
+		case errors.Is(err, storage.ErrCorrupt):
+			api.Error(w, http.StatusBadRequest, err.Error())
+			return
+		case err != nil:
 			api.Error(w, http.StatusInternalServerError, err.Error())
 			return
 		}
@@ -107,6 +185,35 @@ func (n *Node) serveReplica(w http.ResponseWriter, r *http.Request) {
 	default:
 		api.Error(w, http.StatusMethodNotAllowed, "method not allowed")
 	}
+}
+
+func (n *Node) serveSnapshot(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet {
+		api.Error(w, http.StatusMethodNotAllowed, "method not allowed; use GET")
+		return
+	}
+	// A snapshot may take longer than one replica call: the caller's deadline
+	// bounds it, not the node's request timeout.
+	ctx, cancel, expired := api.IncomingContext(r, 0)
+	defer cancel()
+	if expired {
+		api.Error(w, http.StatusGatewayTimeout, errDeadline.Error())
+		return
+	}
+	recs, err := n.ReplicaSnapshot(ctx, r.URL.Query().Get("for"))
+	if err != nil {
+		api.Error(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	enc := json.NewEncoder(w)
+	for _, kr := range recs {
+		if err := enc.Encode(snapshotLine{Key: kr.Key, Version: kr.Record.Version.String(), Tombstone: kr.Record.Tombstone,
+			Checksum: kr.Record.Checksum, Value: kr.Record.Value}); err != nil {
+			return
+		}
+	}
+	_ = enc.Encode(snapshotLine{Key: snapshotEnd})
 }
 
 func recordFromRequest(r *http.Request) (storage.Record, error) {
@@ -132,82 +239,18 @@ func recordFromRequest(r *http.Request) (storage.Record, error) {
 	return rec, nil
 }
 
-// localRead reads this node's own copy.
-func (n *Node) localRead(key string) reply {
-	rec, found, err := n.engine.Get(key)
-	rep := reply{peer: n.cfg.ID, rec: rec, found: found}
-	if errors.Is(err, storage.ErrCorrupt) {
-		rep.corrupt = true
-		rep.found = true
-		if n.metrics != nil {
-			n.metrics.Corruptions.WithLabelValues("detected").Inc()
-		}
-		n.log.WithField("key", key).Warn("stored copy fails its checksum")
-		return rep
-	}
-	rep.err = err
-	return rep
-}
-
 // readReplica asks one replica (possibly this node) for its copy of key.
-func (n *Node) readReplica(ctx context.Context, peer, key, rid string, meta bool) reply {
+func (n *Node) readReplica(ctx context.Context, peer, key, rid string, meta bool) Reply {
+	var rep Reply
 	if peer == n.cfg.ID {
-		return n.localRead(key)
-	}
-	url := "http://" + n.cfg.Peers[peer] + replicaPrefix + key
-	if meta {
-		url += "?meta=1"
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return reply{peer: peer, err: err}
-	}
-	api.SetOutgoing(ctx, req, rid)
-	resp, err := n.client.Do(req)
-	if err != nil {
-		n.countReplica(peer, errorClass(err))
-		return reply{peer: peer, err: fmt.Errorf("read %s from %s: %w", key, peer, err)}
-	}
-	defer resp.Body.Close()
-	n.countReplica(peer, strconv.Itoa(resp.StatusCode))
-	switch resp.StatusCode {
-	case http.StatusNotFound:
-		_, _ = io.Copy(io.Discard, resp.Body)
-		return reply{peer: peer}
-	case http.StatusOK:
-	default:
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
-		return reply{peer: peer, err: fmt.Errorf("read %s from %s: status %d", key, peer, resp.StatusCode)}
-	}
-	v, err := storage.ParseVersion(resp.Header.Get(api.HeaderVersion))
-	if err != nil {
-		return reply{peer: peer, err: fmt.Errorf("read %s from %s: %w", key, peer, err)}
-	}
-	sum, _ := strconv.ParseUint(resp.Header.Get(headerChecksum), 10, 32)
-	rep := reply{peer: peer, found: true, rec: storage.Record{
-		Version:   v,
-		Tombstone: resp.Header.Get(headerTombstone) == "1",
-		Checksum:  uint32(sum),
-	}}
-	if resp.Header.Get(headerCorrupt) == "1" {
-		rep.corrupt = true
-		if n.metrics != nil {
+		rep = n.ReplicaRead(ctx, key)
+	} else {
+		rep = n.transport.Read(ctx, peer, key, meta, rid)
+		if rep.Corrupt && n.metrics != nil {
 			n.metrics.Corruptions.WithLabelValues("detected").Inc()
 		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		return rep
-	}
-	if !meta {
-		body, err := io.ReadAll(io.LimitReader(resp.Body, api.MaxValueLen+1))
-		if err != nil {
-			return reply{peer: peer, err: fmt.Errorf("read %s from %s: %w", key, peer, err)}
-		}
-		if len(body) > 0 {
-			rep.rec.Value = body
-		}
-		if !rep.rec.Verify(key) {
-			// Damaged in transit: treat like a corrupt copy, never serve it.
-			rep.corrupt = true
+		if !rep.Clock.IsZero() && n.cfg.Consistency != Linearizable {
+			n.observeClock(rep.Clock)
 		}
 	}
 	return rep
@@ -217,67 +260,30 @@ func (n *Node) readReplica(ctx context.Context, peer, key, rid string, meta bool
 // asks the replica to hold the record as a hint for that home replica.
 func (n *Node) writeReplica(ctx context.Context, peer, key string, rec storage.Record, hintFor, rid string) error {
 	if peer == n.cfg.ID {
-		if hintFor != "" {
-			if err := n.engine.PutHint(hintFor, key, rec); err != nil {
-				return err
-			}
-			if n.metrics != nil {
-				n.metrics.Hints.WithLabelValues("stored").Inc()
-				n.metrics.HintsPending.Inc()
-			}
-			return nil
-		}
-		_, err := n.engine.Put(key, rec)
+		_, err := n.ReplicaWrite(ctx, key, rec, hintFor)
 		return err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut, "http://"+n.cfg.Peers[peer]+replicaPrefix+key, strings.NewReader(string(rec.Value)))
-	if err != nil {
-		return err
+	return n.transport.Write(ctx, peer, key, rec, hintFor, rid)
+}
+
+// observeClock moves the node's clock past a timestamp received from a peer,
+// within the clock's maximum offset (counted when it is clamped).
+func (n *Node) observeClock(ts hlc.Timestamp) {
+	if _, clamped := n.clock.Update(ts); clamped && n.metrics != nil {
+		n.metrics.HLCClamped.Inc()
 	}
-	req.ContentLength = int64(len(rec.Value))
-	h := req.Header
-	h.Set(api.HeaderVersion, rec.Version.String())
-	h.Set(headerChecksum, strconv.FormatUint(uint64(rec.Checksum), 10))
-	if rec.Tombstone {
-		h.Set(headerTombstone, "1")
+}
+
+func (n *Node) countDeadlineDropped() {
+	if n.metrics != nil {
+		n.metrics.DeadlineDropped.WithLabelValues("replica").Inc()
 	}
-	if hintFor != "" {
-		h.Set(headerHintFor, hintFor)
-	}
-	api.SetOutgoing(ctx, req, rid)
-	resp, err := n.client.Do(req)
-	if err != nil {
-		n.countReplica(peer, errorClass(err))
-		return fmt.Errorf("write %s to %s: %w", key, peer, err)
-	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
-	resp.Body.Close()
-	n.countReplica(peer, strconv.Itoa(resp.StatusCode))
-	if resp.StatusCode != http.StatusNoContent {
-		return fmt.Errorf("write %s to %s: status %d", key, peer, resp.StatusCode)
-	}
-	return nil
 }
 
 func (n *Node) countReplica(peer, code string) {
 	if n.metrics != nil {
 		n.metrics.ReplicaRequests.WithLabelValues(peer, code).Inc()
 	}
-}
-
-// errorClass names a transport error for metrics.
-func errorClass(err error) string {
-	switch {
-	case errors.Is(err, context.DeadlineExceeded):
-		return "timeout"
-	case errors.Is(err, context.Canceled):
-		return "canceled"
-	}
-	var ne interface{ Timeout() bool }
-	if errors.As(err, &ne) && ne.Timeout() {
-		return "timeout"
-	}
-	return "error"
 }
 
 func writeJSON(w http.ResponseWriter, v any) {

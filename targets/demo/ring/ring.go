@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/cespare/xxhash/v2"
 )
@@ -259,4 +261,34 @@ func (r *Ring) Describe() Description {
 		Ownership: r.Ownership(),
 		Tokens:    r.Tokens(),
 	}
+}
+
+// ReplicaSets returns the distinct preference lists of length n (capped as in
+// Preference) over the whole ring, each sorted, the lists in sorted order:
+// every set of nodes that together replicate some keys. A node that restarts
+// without its data uses them to know whom it must copy from.
+func (r *Ring) ReplicaSets(n int) [][]string {
+	n = min(n, len(r.nodes))
+	if n <= 0 {
+		return nil
+	}
+	seen := map[string]bool{}
+	var out [][]string
+	for i := range r.positions {
+		set := make([]string, 0, n)
+		for j := i; len(set) < n; j = (j + 1) % len(r.positions) {
+			node := r.nodes[r.owners[j]]
+			if !slices.Contains(set, node) {
+				set = append(set, node)
+			}
+		}
+		slices.Sort(set)
+		id := strings.Join(set, "\x00")
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, set)
+		}
+	}
+	slices.SortFunc(out, func(a, b []string) int { return slices.Compare(a, b) })
+	return out
 }

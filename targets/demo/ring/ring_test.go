@@ -7,6 +7,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -381,5 +382,41 @@ func BenchmarkAppendPreference(b *testing.B) {
 	for b.Loop() {
 		buf = r.AppendPreference(buf[:0], keys[i&1023], 3)
 		i++
+	}
+}
+
+// Every key's preference list, as a set, is one of ReplicaSets, and every
+// replica set is some key's.
+func TestReplicaSetsCoverEveryPreferenceList(t *testing.T) {
+	r, err := New([]string{"n1", "n2", "n3", "n4", "n5"}, 16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sets := r.ReplicaSets(3)
+	index := map[string]bool{}
+	for _, s := range sets {
+		if len(s) != 3 || !slices.IsSorted(s) {
+			t.Fatalf("replica set %v: want 3 sorted nodes", s)
+		}
+		index[strings.Join(s, ",")] = true
+	}
+	used := map[string]bool{}
+	for i := range 20000 {
+		p := r.Preference("key-"+strconv.Itoa(i), 3)
+		slices.Sort(p)
+		id := strings.Join(p, ",")
+		if !index[id] {
+			t.Fatalf("preference %v of key-%d is not among the replica sets %v", p, i, sets)
+		}
+		used[id] = true
+	}
+	if len(used) != len(sets) {
+		t.Fatalf("20000 keys use %d of the %d replica sets %v", len(used), len(sets), sets)
+	}
+	if got := r.ReplicaSets(9); len(got) != 1 || len(got[0]) != 5 {
+		t.Fatalf("ReplicaSets(9) = %v, want the one set of all 5 nodes", got)
+	}
+	if got := r.ReplicaSets(0); got != nil {
+		t.Fatalf("ReplicaSets(0) = %v, want none", got)
 	}
 }

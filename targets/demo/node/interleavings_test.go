@@ -1,0 +1,201 @@
+package node
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/chaosctl/chaosctl/slo"
+	"github.com/chaosctl/chaosctl/targets/demo/internal/demotest"
+)
+
+// These tests replay, on the fake network, the interleavings that made a
+// linearizable demo cluster lose acknowledged writes, and check each history
+// with the project's linearizability checker.
+
+const key = "k"
+
+func background(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func allRecovered(f *fakeNet) func() bool {
+	return func() bool {
+		for _, id := range f.cfg.Nodes {
+			if f.node(id).Recovering() {
+				return false
+			}
+		}
+		return true
+	}
+}
+
+// Amnesia: n1 is cut off while a write is acknowledged by n2 and n3; after
+// the partition heals, n2 is killed and restarts with an empty in-memory
+// store. A read quorum of n1 (stale) and the restarted n2 misses the write.
+func TestAmnesia(t *testing.T) {
+	setup := func(t *testing.T, recovery string) (*fakeNet, *historian) {
+		f := newFakeNet(t, threeNodes(recovery))
+		waitFor(t, 5*time.Second, "the first start's catch-up", allRecovered(f))
+		h := &historian{}
+		f.setPolicy(isolate("n1"))
+		if code, _ := h.do(background(t), f.node("n2"), http.MethodPut, key, "a"); code != http.StatusNoContent {
+			t.Fatalf("put through n2 while n1 is cut off: %d, want 204 (n2 and n3 are a majority)", code)
+		}
+		f.setPolicy(nil)
+		return f, h
+	}
+
+	t.Run("recovery none loses the write", func(t *testing.T) {
+		f, h := setup(t, RecoveryNone)
+		f.crash("n2", RecoveryNone)
+		f.setPolicy(cut("n1", "n3")) // the read's quorum is n1 and n2
+		code, got := h.do(background(t), f.node("n1"), http.MethodGet, key, "")
+		if code != http.StatusNotFound {
+			t.Fatalf("read through n1 = %d %q; this demonstration expects the amnesic 404", code, got)
+		}
+		if res := h.linearizable(t); res.Verdict != slo.Fail {
+			t.Fatalf("the checker did not flag amnesia: %s %s\n%s", res.Verdict, res.Detail, h.dump())
+		}
+	})
+
+	t.Run("resync keeps it", func(t *testing.T) {
+		f, h := setup(t, RecoveryResync)
+		// The restarted node cannot catch up while its snapshots are held:
+		// it answers no replica read, so the read fails rather than lie.
+		f.setPolicy(both(cut("n1", "n3"), match("snapshot", "n3", hold)))
+		n2 := f.crash("n2", RecoveryResync)
+		waitFor(t, 5*time.Second, "n2 to ask n3 for its snapshot", func() bool { return f.heldCount() > 0 })
+		if !n2.Recovering() {
+			t.Fatal("n2 finished recovering with only one of its two peers' snapshots")
+		}
+		if code, got := h.do(background(t), f.node("n1"), http.MethodGet, key, ""); code == http.StatusOK || code == http.StatusNotFound {
+			t.Fatalf("read through n1 while n2 recovers = %d %q, want a failure (no quorum of caught-up replicas)", code, got)
+		}
+		f.setPolicy(cut("n1", "n3"))
+		f.releaseAll()
+		waitFor(t, 5*time.Second, "n2 to catch up", func() bool { return !n2.Recovering() })
+		code, got := h.do(background(t), f.node("n1"), http.MethodGet, key, "")
+		if code != http.StatusOK || got != "a" {
+			t.Fatalf("read through n1 after n2 caught up = %d %q, want 200 \"a\"", code, got)
+		}
+		if res := h.linearizable(t); res.Verdict != slo.Pass {
+			t.Fatalf("history not linearizable: %s %s\n%s", res.Verdict, res.Detail, h.dump())
+		}
+		if v := demotest.Value(t, n2.recovery.m.KeysCopied); v < 1 {
+			t.Fatalf("chaosdemo_resync_keys_copied_total = %v, want at least the one key", v)
+		}
+		if v := demotest.Value(t, n2.recovery.m.Recovering); v != 0 {
+			t.Fatalf("chaosdemo_recovering = %v after catching up, want 0", v)
+		}
+	})
+}
+
+// A client's write delayed on its way to the coordinator past its deadline
+// (a latency fault): the client has been told it failed (a gateway's retry
+// elsewhere answered 503). Worked on with a fresh budget on arrival, it
+// would take effect after its failure was reported.
+func TestLateRequestAfterDeadline(t *testing.T) {
+	f := newFakeNet(t, threeNodes(RecoveryResync))
+	waitFor(t, 5*time.Second, "the first start's catch-up", allRecovered(f))
+	h := &historian{}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	late := h.prepare(ctx, http.MethodPut, key, "a")
+	<-ctx.Done() // in transit until its caller has given up
+	n1 := f.node("n1")
+	code, _ := h.deliver(n1, late)
+	h.ops[len(h.ops)-1].Outcome = slo.OutcomeFail // what the client was told
+	rcode, got := h.do(background(t), f.node("n2"), http.MethodGet, key, "")
+	if res := h.linearizable(t); res.Verdict != slo.Pass {
+		t.Fatalf("history not linearizable: %s %s\n%s", res.Verdict, res.Detail, h.dump())
+	}
+	if code != http.StatusGatewayTimeout || rcode != http.StatusNotFound {
+		t.Fatalf("a request past its deadline got %d (want 504, not worked on); the read after it %d %q (want 404)", code, rcode, got)
+	}
+	if v := demotest.Value(t, n1.metrics.DeadlineDropped.WithLabelValues("coordinator")); v != 1 {
+		t.Fatalf("chaosdemo_deadline_dropped_total{stage=coordinator} = %v, want 1", v)
+	}
+}
+
+// A replica write held on the network past the coordinator's deadline is
+// refused when it arrives: the write was reported indeterminate, and its
+// coordinator has stopped waiting for it.
+func TestLateReplicaWriteAfterDeadline(t *testing.T) {
+	f := newFakeNet(t, threeNodes(RecoveryResync))
+	waitFor(t, 5*time.Second, "the first start's catch-up", allRecovered(f))
+	h := &historian{}
+	f.setPolicy(func(m *message) fate {
+		if m.kind == "write" {
+			return hold
+		}
+		return deliver
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if code, _ := h.do(ctx, f.node("n1"), http.MethodPut, key, "a"); code != http.StatusInternalServerError && code != http.StatusGatewayTimeout {
+		t.Fatalf("a write that reached only its coordinator = %d, want 500 or 504 (indeterminate)", code)
+	}
+	f.setPolicy(nil)
+	if n := f.releaseAll(); n != 2 {
+		t.Fatalf("released %d held replica writes, want 2 (to n2 and n3)", n)
+	}
+	for _, id := range []string{"n2", "n3"} {
+		if _, found, _ := f.node(id).engine.Get(key); found {
+			t.Fatalf("%s applied a replica write that arrived after its deadline", id)
+		}
+		if v := demotest.Value(t, f.node(id).metrics.DeadlineDropped.WithLabelValues("replica")); v != 1 {
+			t.Fatalf("%s: chaosdemo_deadline_dropped_total{stage=replica} = %v, want 1", id, v)
+		}
+	}
+	if res := h.linearizable(t); res.Verdict != slo.Pass {
+		t.Fatalf("history not linearizable: %s %s\n%s", res.Verdict, res.Detail, h.dump())
+	}
+}
+
+// A delayed write of an older version reaches a replica whose newer copy is
+// corrupt. Replacing the corrupt copy with the older version rolls the
+// replica back, and a read quorum of it and a stale replica returns a value
+// older than an acknowledged write.
+func TestCorruptCopyNotRolledBack(t *testing.T) {
+	f := newFakeNet(t, threeNodes(RecoveryResync))
+	waitFor(t, 5*time.Second, "the first start's catch-up", allRecovered(f))
+	h := &historian{}
+
+	// put a: acknowledged by n1 and n2; its copy to n3 stays in flight.
+	f.setPolicy(match("write", "n3", hold))
+	if code, _ := h.do(background(t), f.node("n1"), http.MethodPut, key, "a"); code != http.StatusNoContent {
+		t.Fatalf("put a = %d, want 204", code)
+	}
+	// put b: acknowledged by n2 and n3; n1 misses it.
+	f.setPolicy(func(m *message) fate {
+		if m.to == "n1" || (m.kind == "write" && m.to == "n3" && m.from == "n1") {
+			return drop
+		}
+		return deliver
+	})
+	if code, _ := h.do(background(t), f.node("n2"), http.MethodPut, key, "b"); code != http.StatusNoContent {
+		t.Fatalf("put b = %d, want 204", code)
+	}
+	n3 := f.node("n3")
+	if damaged, err := n3.Corrupt(1, 7); err != nil || len(damaged) != 1 {
+		t.Fatalf("corrupt n3's copy of b: %v %v", damaged, err)
+	}
+	f.setPolicy(nil)
+	if n := f.releaseAll(); n != 1 {
+		t.Fatalf("released %d held writes, want put a's copy to n3", n)
+	}
+	// Read through n1 with n2 out of reach: the quorum is n1 (a) and n3.
+	f.setPolicy(cut("n1", "n2"))
+	code, got := h.do(background(t), f.node("n1"), http.MethodGet, key, "")
+	if code == http.StatusOK && got == "a" {
+		t.Fatalf("read returned %q after b was acknowledged: n3's corrupt copy of b was rolled back to a", got)
+	}
+	if res := h.linearizable(t); res.Verdict != slo.Pass {
+		t.Fatalf("history not linearizable: %s %s\n%s", res.Verdict, res.Detail, h.dump())
+	}
+}
