@@ -128,6 +128,17 @@ func (g *Gateway) Get(ctx context.Context, key string) (cache.Entry, error) {
 	return e, err
 }
 
+// GetFromStore reads key from the store, bypassing the cache and the
+// write-behind writes not yet flushed: the key's node coordinates the read (a
+// quorum read in the linearizable and quorum modes). The answer is not cached.
+// It serves GET with Cache-Control: no-cache.
+func (g *Gateway) GetFromStore(ctx context.Context, key string) (cache.Entry, error) {
+	if err := api.ValidateKey(key); err != nil {
+		return cache.Entry{}, &StatusError{Code: http.StatusBadRequest, Reason: err.Error()}
+	}
+	return g.loadFromStore(ctx, key)
+}
+
 func (g *Gateway) loadFromStore(ctx context.Context, key string) (cache.Entry, error) {
 	ans, err := g.call(ctx, storeOp{method: http.MethodGet, key: key})
 	if err != nil {
@@ -168,7 +179,10 @@ func (g *Gateway) write(ctx context.Context, op storeOp) (string, error) {
 	case WriteThrough:
 		ans, err := g.call(ctx, op)
 		if err != nil {
-			g.cache.Invalidate(op.key) // the write may or may not have landed
+			// Neither the old value nor the new one is known to be the
+			// store's (an indeterminate write may land later): the next
+			// read asks the store.
+			g.cache.Invalidate(op.key)
 			return "", err
 		}
 		written.Version = ans.version
@@ -176,7 +190,7 @@ func (g *Gateway) write(ctx context.Context, op storeOp) (string, error) {
 		return ans.version, nil
 	default: // WriteInvalidate
 		ans, err := g.call(ctx, op)
-		// Dropped whatever the outcome: a failed write may still have landed.
+		// Dropped whatever the outcome: an indeterminate write may have landed.
 		g.cache.Invalidate(op.key)
 		return ans.version, err
 	}
@@ -196,12 +210,22 @@ func (g *Gateway) Close(ctx context.Context) error {
 }
 
 // statusOf maps an error of the read or write path to the answer's status code
-// and X-Error reason.
+// and X-Error reason. 503 promises the client that nothing happened, so it is
+// used only for errors that say so (ErrUnavailable, a full queue, a closing
+// gateway); a write that may have applied is 500 or 504 with an "indeterminate"
+// reason, and an error of unknown kind is 500.
 func statusOf(err error) (int, string) {
-	var se *StatusError
+	var (
+		se *StatusError
+		ie *IndeterminateError
+	)
 	switch {
 	case errors.As(err, &se):
 		return se.Code, se.Reason
+	case errors.As(err, &ie) && ie.Timeout:
+		return http.StatusGatewayTimeout, "indeterminate: " + api.OpName(ie.Method) + " timed out on " + ie.Node + "; it may have applied"
+	case errors.As(err, &ie):
+		return http.StatusInternalServerError, "indeterminate: " + api.OpName(ie.Method) + " failed on " + ie.Node + " after it was sent; it may have applied"
 	case errors.Is(err, errQueueFull):
 		return http.StatusServiceUnavailable, "write-behind queue full"
 	case errors.Is(err, errClosing):
@@ -211,6 +235,6 @@ func statusOf(err error) (int, string) {
 	case errors.Is(err, context.DeadlineExceeded):
 		return http.StatusGatewayTimeout, "deadline exceeded"
 	default:
-		return http.StatusServiceUnavailable, "store unavailable"
+		return http.StatusInternalServerError, "internal error"
 	}
 }

@@ -578,8 +578,12 @@ func TestWriteBehindCloseLosesWhatItCannotFlush(t *testing.T) {
 	if err == nil || !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "3 acknowledged writes not flushed") {
 		t.Fatalf("Close = %v, want a deadline error counting 3 lost writes", err)
 	}
-	if v := demotest.Value(t, g.m.WriteFlushes.WithLabelValues("error")); v != writes {
-		t.Fatalf("writebehind_flushes_total{error} = %v, want %d", v, writes)
+	// A flush in flight to the hung node when Close gave up may still land
+	// (indeterminate); the queued ones certainly did not (error).
+	lost := demotest.Value(t, g.m.WriteFlushes.WithLabelValues("error"))
+	unknown := demotest.Value(t, g.m.WriteFlushes.WithLabelValues("indeterminate"))
+	if lost+unknown != writes || unknown < 1 {
+		t.Fatalf("writebehind_flushes_total{error} = %v, {indeterminate} = %v; want %d in all, at least one indeterminate (in flight)", lost, unknown, writes)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 
 	"github.com/chaosctl/chaosctl/targets/demo/api"
 	"github.com/chaosctl/chaosctl/targets/demo/resilience"
@@ -32,7 +33,11 @@ func (g *Gateway) serveKV(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
-		e, err := g.Get(ctx, key)
+		get := g.Get
+		if noCache(r.Header) {
+			get = g.GetFromStore
+		}
+		e, err := get(ctx, key)
 		if err != nil {
 			g.fail(w, r, err)
 			return
@@ -70,6 +75,20 @@ func (g *Gateway) serveKV(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Allow", "GET, HEAD, PUT, DELETE")
 		api.Error(w, http.StatusMethodNotAllowed, fmt.Sprintf("method %s not allowed", r.Method))
 	}
+}
+
+// noCache reports whether the request's Cache-Control carries no-cache (RFC 9111
+// section 5.2.1.4: the answer must come from the origin, here the store).
+func noCache(h http.Header) bool {
+	for _, line := range h.Values("Cache-Control") {
+		for _, d := range strings.Split(line, ",") {
+			name, _, _ := strings.Cut(strings.TrimSpace(d), "=")
+			if strings.EqualFold(name, "no-cache") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func answerWritten(w http.ResponseWriter, version string) {

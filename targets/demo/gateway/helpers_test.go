@@ -191,6 +191,13 @@ func newTestGateway(t testing.TB, cfg Config, nodes map[string]*testNode) *testG
 			cfg.Peers[id] = n.addr()
 		}
 	}
+	return serveGateway(t, cfg)
+}
+
+// serveGateway builds a gateway from cfg and serves it on 127.0.0.1:0; cleanup
+// closes it.
+func serveGateway(t testing.TB, cfg Config) *testGateway {
+	t.Helper()
 	m := metrics.New(cfg.ID)
 	g, err := New(cfg, m, nil, rand.New(rand.NewPCG(42, 1)))
 	if err != nil {

@@ -8,17 +8,44 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/chaosctl/chaosctl/targets/demo/api"
 	"github.com/chaosctl/chaosctl/targets/demo/resilience"
 )
 
-// ErrUnavailable is wrapped by store calls that no node served: every candidate
-// failed or was refused (breaker open, bulkhead full). The gateway answers 503.
+// ErrUnavailable is wrapped by store calls that no node served, where no attempt
+// can have taken effect: every candidate was refused (breaker open, bulkhead
+// full), could not be reached (the request was never sent) or answered 503 or
+// 429. The gateway answers 503, which promises the client that nothing happened.
 var ErrUnavailable = errors.New("store unavailable")
+
+// ErrIndeterminate is wrapped by a write whose outcome is unknown: an attempt was
+// sent and then timed out, lost its connection, or the node answered 500
+// ("indeterminate": some replicas took it), 504 or another status that does not
+// promise "no effect". Such a write may have applied, now or later, so it is
+// neither retried nor failed over, and the gateway answers 500 (504 for a
+// timeout), never 503. Use errors.As with *IndeterminateError for the details.
+var ErrIndeterminate = errors.New("indeterminate")
+
+// IndeterminateError is a write attempt that may have applied.
+type IndeterminateError struct {
+	Method, Key, Node string
+	// Timeout: the attempt ran out of time or the node answered 504; the
+	// gateway answers 504 rather than 500.
+	Timeout bool
+	Err     error
+}
+
+func (e *IndeterminateError) Error() string {
+	return fmt.Sprintf("%s %s on %s may have applied: %v", e.Method, e.Key, e.Node, e.Err)
+}
+
+func (e *IndeterminateError) Unwrap() []error { return []error{ErrIndeterminate, e.Err} }
 
 // StatusError is a final answer that is not a server failure: a bad key or value
 // (400), or a node's own 4xx answer, passed on to the client as is.
@@ -28,6 +55,17 @@ type StatusError struct {
 }
 
 func (e *StatusError) Error() string { return fmt.Sprintf("%d %s", e.Code, e.Reason) }
+
+// nodeStatusError is a node's answer that is neither a success nor a StatusError:
+// 5xx, 429, 408.
+type nodeStatusError struct {
+	Code   int
+	Reason string
+}
+
+func (e *nodeStatusError) Error() string {
+	return fmt.Sprintf("node answered %d %s", e.Code, e.Reason)
+}
 
 // storeOp is one client API call to make on a store node.
 type storeOp struct {
@@ -44,17 +82,27 @@ type storeAnswer struct {
 	node    string
 }
 
-// idempotent reports whether repeating method is harmless (RFC 9110 section
-// 9.2.2). GET, HEAD, PUT and DELETE are, so they are retried on any failure; a
-// non-idempotent method (POST, should the API grow one) moves to the next node
-// only when the request was definitely not processed: connection refused,
-// breaker open, bulkhead full.
-func idempotent(method string) bool {
-	switch method {
-	case http.MethodGet, http.MethodHead, http.MethodPut, http.MethodDelete:
-		return true
-	}
-	return false
+// isRead reports whether method only reads. Reads are retried on any failure:
+// a read has no effect of its own (a linearizable read's write-back re-writes a
+// version that already exists, which is harmless).
+//
+// Writes (PUT, DELETE) are retried, on the next node, only when the attempt
+// certainly did not apply: the request was never sent (connection refused, no
+// connection made, breaker open, bulkhead full) or the node answered 503 (its
+// contract: load shed before any work, or the version query failed so nothing
+// was written) or 429. PUT is idempotent in HTTP's sense, but in ABD each
+// attempt picks its own version: an attempt that timed out or got 500 may still
+// land after the retry's 204 and overwrite later writes, or be resurrected by a
+// later read, so a retry would turn an unknown outcome into a false success.
+func isRead(method string) bool {
+	return method == http.MethodGet || method == http.MethodHead
+}
+
+// noEffect reports whether a failed attempt certainly did not apply: it was
+// never sent, or the node answered 503 or 429.
+func noEffect(notSent bool, err error) bool {
+	var ns *nodeStatusError
+	return notSent || errors.As(err, &ns) && (ns.Code == http.StatusServiceUnavailable || ns.Code == http.StatusTooManyRequests)
 }
 
 // candidate is a node admitted for one attempt: its bulkhead slot is taken and
@@ -66,11 +114,18 @@ type candidate struct {
 }
 
 // call runs op against the key's preference list: the first node whose breaker is
-// not open and whose bulkhead has room, failing over to the next on 503, timeout
-// or transport error, with full-jitter backoff between attempts, all within ctx's
-// deadline (the config timeout when ctx has none). Each attempt gets the
-// remaining budget divided by the attempts left, so a hung node cannot eat the
-// whole deadline.
+// not open and whose bulkhead has room, failing over to the next with
+// full-jitter backoff between attempts, all within ctx's deadline (the config
+// timeout when ctx has none).
+//
+// A read fails over on 503, timeout or transport error; each read attempt gets
+// the remaining budget divided by the attempts left, so a hung node cannot eat
+// the whole deadline. A write fails over only after an attempt that certainly
+// did not apply (see isRead); an attempt that may have applied ends the call
+// with an *IndeterminateError. So a write attempt gets the whole remaining
+// budget (it will not be retried once sent, and a share would only turn slow
+// writes into unknown ones) except for making its connection, which gets a
+// read's share: a node that cannot be reached at all is still failed over.
 func (g *Gateway) call(ctx context.Context, op storeOp) (storeAnswer, error) {
 	res := g.cfg.Resilience
 	if _, ok := ctx.Deadline(); !ok {
@@ -80,7 +135,7 @@ func (g *Gateway) call(ctx context.Context, op storeOp) (storeAnswer, error) {
 	}
 	deadline, _ := ctx.Deadline()
 	attempts := 1 + res.Retries.Max
-	retryAny := idempotent(op.method)
+	read := isRead(op.method)
 	prefs := g.ring.Preference(op.key, g.cfg.Replicas)
 	reqID := resilience.RequestIDFrom(ctx)
 
@@ -110,8 +165,12 @@ func (g *Gateway) call(ctx context.Context, op storeOp) (storeAnswer, error) {
 			g.peerRetries[c.node].Inc()
 		}
 		prev = c.node
-		budget := time.Until(deadline) / time.Duration(attempts-attempt)
-		ans, notSent, err := g.attempt(ctx, c, op, budget, reqID)
+		share := time.Until(deadline) / time.Duration(attempts-attempt)
+		budget := share
+		if !read {
+			budget = time.Until(deadline)
+		}
+		ans, notSent, err := g.attempt(ctx, c, op, budget, share, reqID)
 		if err == nil {
 			return ans, nil
 		}
@@ -120,10 +179,18 @@ func (g *Gateway) call(ctx context.Context, op storeOp) (storeAnswer, error) {
 			return storeAnswer{}, err
 		}
 		lastErr = err
-		if ctx.Err() != nil || (!retryAny && !notSent) {
+		if !read && !noEffect(notSent, err) {
+			var ns *nodeStatusError
+			timeout := errors.Is(err, context.DeadlineExceeded) ||
+				errors.As(err, &ns) && (ns.Code == http.StatusGatewayTimeout || ns.Code == http.StatusRequestTimeout)
+			g.m.Indeterminate.WithLabelValues(api.OpName(op.method)).Inc()
+			return storeAnswer{}, &IndeterminateError{Method: op.method, Key: op.key, Node: c.node, Timeout: timeout, Err: err}
+		}
+		if ctx.Err() != nil {
 			break
 		}
 	}
+	// No attempt can have applied.
 	if err := ctx.Err(); err != nil || !time.Now().Before(deadline) {
 		if err == nil {
 			err = context.DeadlineExceeded
@@ -163,14 +230,34 @@ func (g *Gateway) pick(prefs []string, next *int) (candidate, error) {
 	return candidate{}, fmt.Errorf("no node of %v admits the call (%d breakers open, %d bulkheads full): %w", prefs, open, full, ErrUnavailable)
 }
 
-// attempt makes one call to c.node within budget and reports its outcome to the
-// node's breaker: a failure for 5xx, timeouts and transport errors, nothing when
-// the caller went away. notSent reports a request that never reached the node.
-func (g *Gateway) attempt(ctx context.Context, c candidate, op storeOp, budget time.Duration, reqID string) (ans storeAnswer, notSent bool, err error) {
+// errNoConnection cancels an attempt that had no connection to its node when
+// its connect budget ran out.
+var errNoConnection = errors.New("no connection to the node within the attempt's share of the budget")
+
+// attempt makes one call to c.node within budget, of which at most connect may
+// pass before a connection is made, and reports its outcome to the node's
+// breaker: a failure for 5xx, timeouts and transport errors, nothing when the
+// caller went away. notSent reports a request that never reached the node.
+func (g *Gateway) attempt(ctx context.Context, c candidate, op storeOp, budget, connect time.Duration, reqID string) (ans storeAnswer, notSent bool, err error) {
 	defer c.slot.Release()
 	actx, cancel := context.WithTimeout(ctx, budget)
 	defer cancel()
-	ans, class, notSent, err := g.send(actx, c.node, op, reqID)
+	var connected atomic.Bool
+	if connect < budget {
+		cctx, ccancel := context.WithCancelCause(actx)
+		defer ccancel(nil)
+		t := time.AfterFunc(connect, func() {
+			if !connected.Load() {
+				ccancel(errNoConnection)
+			}
+		})
+		defer t.Stop()
+		actx = cctx
+	}
+	ans, class, notSent, err := g.send(actx, c.node, op, reqID, &connected)
+	if errors.Is(context.Cause(actx), errNoConnection) && err != nil {
+		class, err = "timeout", fmt.Errorf("%w: %w", errNoConnection, context.DeadlineExceeded)
+	}
 	g.replicaCalls(c.node, class).Inc()
 	var se *StatusError
 	switch {
@@ -186,19 +273,22 @@ func (g *Gateway) attempt(ctx context.Context, c candidate, op storeOp, budget t
 
 // send makes one HTTP request to node. class is the label of
 // chaosdemo_replica_requests_total{code}: the status code, or timeout, refused,
-// error.
-func (g *Gateway) send(ctx context.Context, node string, op storeOp, reqID string) (ans storeAnswer, class string, notSent bool, err error) {
+// error. connected is set once the request has a connection: until then no byte
+// of it can have reached the node, so a failure before is notSent.
+func (g *Gateway) send(ctx context.Context, node string, op storeOp, reqID string, connected *atomic.Bool) (ans storeAnswer, class string, notSent bool, err error) {
 	var body io.Reader
 	if op.value != nil {
 		body = bytes.NewReader(op.value)
 	}
-	req, err := http.NewRequestWithContext(ctx, op.method, g.kvURL[node]+url.PathEscape(op.key), body)
+	trace := &httptrace.ClientTrace{GotConn: func(httptrace.GotConnInfo) { connected.Store(true) }}
+	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, trace), op.method, g.kvURL[node]+url.PathEscape(op.key), body)
 	if err != nil {
 		return ans, "error", true, fmt.Errorf("build request to %s: %w", node, err)
 	}
 	api.SetOutgoing(ctx, req, reqID)
 	resp, err := g.client.Do(req)
 	if err != nil {
+		notSent = !connected.Load()
 		var opErr *net.OpError
 		switch {
 		case errors.As(err, &opErr) && opErr.Op == "dial":
@@ -238,6 +328,7 @@ func (g *Gateway) send(ctx context.Context, node string, op storeOp, reqID strin
 		}
 		return storeAnswer{}, class, false, &StatusError{Code: code, Reason: reason}
 	default:
-		return storeAnswer{}, class, false, fmt.Errorf("%s %s on %s: node answered %d %s", op.method, op.key, node, code, resp.Header.Get(api.HeaderError))
+		return storeAnswer{}, class, false, fmt.Errorf("%s %s on %s: %w", op.method, op.key, node,
+			&nodeStatusError{Code: code, Reason: resp.Header.Get(api.HeaderError)})
 	}
 }

@@ -46,12 +46,15 @@ type writeBehind struct {
 	depth   atomic.Int64
 	gauge   prometheus.Gauge
 	ok, bad prometheus.Counter
+	unknown prometheus.Counter // flushes that may or may not have landed
 
 	// mu orders enqueue (cache update and queueing, as one step, so the cache
-	// and the queue agree on the last write of a key) against close.
-	mu     sync.Mutex
-	closed bool
-	queues []chan queuedWrite
+	// and the queue agree on the last write of a key) against close and
+	// against dropping the cached value of a flush that did not land.
+	mu      sync.Mutex
+	closed  bool
+	queues  []chan queuedWrite
+	pending map[string]int // key -> acknowledged writes not yet flushed
 
 	ctx    context.Context // flush context, canceled when Close gives up
 	cancel context.CancelFunc
@@ -60,11 +63,13 @@ type writeBehind struct {
 
 func newWriteBehind(g *Gateway) *writeBehind {
 	w := &writeBehind{
-		g:     g,
-		limit: int64(g.cfg.WriteBehindQueue),
-		gauge: g.m.WriteBehind,
-		ok:    g.m.WriteFlushes.WithLabelValues("ok"),
-		bad:   g.m.WriteFlushes.WithLabelValues("error"),
+		g:       g,
+		limit:   int64(g.cfg.WriteBehindQueue),
+		gauge:   g.m.WriteBehind,
+		ok:      g.m.WriteFlushes.WithLabelValues("ok"),
+		bad:     g.m.WriteFlushes.WithLabelValues("error"),
+		unknown: g.m.WriteFlushes.WithLabelValues("indeterminate"),
+		pending: map[string]int{},
 	}
 	w.ctx, w.cancel = context.WithCancel(context.Background())
 	for range writeBehindFlushers {
@@ -90,6 +95,7 @@ func (w *writeBehind) enqueue(op storeOp, reqID string, entry cache.Entry) error
 	}
 	w.depth.Add(1)
 	w.gauge.Inc()
+	w.pending[op.key]++
 	w.g.cache.Set(op.key, entry)
 	w.queues[ring.KeyHash(op.key)%uint64(len(w.queues))] <- queuedWrite{op: op, reqID: reqID}
 	return nil
@@ -97,20 +103,47 @@ func (w *writeBehind) enqueue(op storeOp, reqID string, entry cache.Entry) error
 
 func (w *writeBehind) flusher(q <-chan queuedWrite) {
 	for qw := range q {
-		if err := w.flush(qw); err != nil {
-			w.bad.Inc()
-			w.g.log.WithFields(logrus.Fields{"request_id": qw.reqID, "op": api.OpName(qw.op.method), "key": qw.op.key}).
-				WithError(err).Error("write-behind: acknowledged write lost")
-		} else {
+		err := w.flush(qw)
+		log := w.g.log.WithFields(logrus.Fields{"request_id": qw.reqID, "op": api.OpName(qw.op.method), "key": qw.op.key})
+		switch {
+		case err == nil:
 			w.ok.Inc()
+		case errors.Is(err, ErrIndeterminate):
+			w.unknown.Inc()
+			log.WithError(err).Error("write-behind: acknowledged write may be lost: its flush may or may not have landed")
+		default:
+			w.bad.Inc()
+			log.WithError(err).Error("write-behind: acknowledged write lost")
 		}
+		w.settled(qw.op.key, err == nil)
 		w.depth.Add(-1)
 		w.gauge.Dec()
 	}
 }
 
+// settled records that a write of key left the queue. When it did not certainly
+// land and no later write of key is queued, the cached value (this write's) is
+// not known to be the store's, so it is dropped: the next read asks the store.
+func (w *writeBehind) settled(key string, landed bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.pending[key]--; w.pending[key] > 0 {
+		return
+	}
+	delete(w.pending, key)
+	if !landed {
+		w.g.cache.Invalidate(key)
+	}
+}
+
 // flush writes qw to the store, retrying with backoff until it lands, the node
 // refuses it for good (4xx), writeBehindAttempts calls failed, or Close gave up.
+// A call that failed with no effect (ErrUnavailable, or a deadline reached
+// before any attempt was sent) is retried; an indeterminate one is not: its
+// attempt may still land, and a new attempt would take a version of its own
+// (ABD picks one per attempt), so the two could order differently against the
+// writes of other clients. Write-behind does not promise durability anyway; the
+// flush is counted as indeterminate and logged.
 func (w *writeBehind) flush(qw queuedWrite) error {
 	res := w.g.cfg.Resilience
 	var err error
@@ -124,7 +157,7 @@ func (w *writeBehind) flush(qw queuedWrite) error {
 		_, err = w.g.call(ctx, qw.op)
 		cancel()
 		var se *StatusError
-		if err == nil || errors.As(err, &se) || w.ctx.Err() != nil {
+		if err == nil || errors.As(err, &se) || errors.Is(err, ErrIndeterminate) || w.ctx.Err() != nil {
 			return err
 		}
 	}

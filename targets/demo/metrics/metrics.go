@@ -47,6 +47,7 @@ type Member struct {
 	CacheRefreshes  prometheus.Counter       // chaosdemo_cache_early_refreshes_total
 	WriteBehind     prometheus.Gauge         // chaosdemo_writebehind_queue_depth
 	WriteFlushes    *prometheus.CounterVec   // chaosdemo_writebehind_flushes_total{result}
+	Indeterminate   *prometheus.CounterVec   // chaosdemo_gateway_writes_indeterminate_total{op}
 	QuorumFailures  *prometheus.CounterVec   // chaosdemo_quorum_failures_total{op}
 	ReplicaRequests *prometheus.CounterVec   // chaosdemo_replica_requests_total{peer,code}
 	ReadRepairs     prometheus.Counter       // chaosdemo_read_repairs_total
@@ -87,6 +88,7 @@ func New(member string) *Member {
 	m.CacheRefreshes = prometheus.NewCounter(f("cache_early_refreshes_total", "Probabilistic early refreshes (XFetch) started."))
 	m.WriteBehind = prometheus.NewGauge(g("writebehind_queue_depth", "Acknowledged writes waiting in the write-behind queue."))
 	m.WriteFlushes = prometheus.NewCounterVec(f("writebehind_flushes_total", "Write-behind flushes by result (ok, error)."), []string{"result"})
+	m.Indeterminate = prometheus.NewCounterVec(f("gateway_writes_indeterminate_total", "Gateway writes (client or write-behind flush) whose attempt was sent and may have applied (timeout, lost connection, node answered 500 or 504), so they were answered unknown and not retried, by operation (put, delete)."), []string{"op"})
 	m.QuorumFailures = prometheus.NewCounterVec(f("quorum_failures_total", "Operations that could not reach their quorum, by operation."), []string{"op"})
 	m.ReplicaRequests = prometheus.NewCounterVec(f("replica_requests_total", "Replica calls to peers by peer and status code (or error class)."), []string{"peer", "code"})
 	m.ReadRepairs = prometheus.NewCounter(f("read_repairs_total", "Stale or corrupt replica copies rewritten after a read."))
@@ -101,7 +103,7 @@ func New(member string) *Member {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.Requests, m.Duration, m.Inflight, m.Shed, m.RateLimited, m.DeadlineDropped,
 		m.BreakerState, m.Retries, m.BulkheadFull, m.Failovers, m.CacheRequests,
-		m.CacheLoads, m.CacheRefreshes, m.WriteBehind, m.WriteFlushes, m.QuorumFailures,
+		m.CacheLoads, m.CacheRefreshes, m.WriteBehind, m.WriteFlushes, m.Indeterminate, m.QuorumFailures,
 		m.ReplicaRequests, m.ReadRepairs, m.Corruptions, m.Hints, m.HintsPending, m.ClockOffset,
 		m.HLCClamped,
 	)
