@@ -129,7 +129,9 @@ func (n *Node) resync(ctx context.Context, retry time.Duration) {
 		if covered(answered) {
 			break
 		}
-		t := time.NewTimer(retry)
+		// Peers that are still starting answer within milliseconds: ask
+		// again soon at first, then back off to retry.
+		t := time.NewTimer(min(retry, time.Duration(round)*retry/8))
 		select {
 		case <-ctx.Done():
 			t.Stop()
