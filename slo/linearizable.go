@@ -150,27 +150,49 @@ type opMeta struct {
 	closed bool
 }
 
+// partitionByKey splits a history by key, keys in sorted order, each part in
+// history order. It sizes every part first: histories of 100k operations are
+// partitioned several times per check.
+func partitionByKey(history []porcupine.Operation) [][]porcupine.Operation {
+	index := map[string]int{}
+	var keys []string
+	var sizes []int
+	for _, op := range history {
+		k := op.Input.(regInput).key
+		i, ok := index[k]
+		if !ok {
+			i = len(keys)
+			index[k] = i
+			keys = append(keys, k)
+			sizes = append(sizes, 0)
+		}
+		sizes[i]++
+	}
+	parts := make([][]porcupine.Operation, len(keys))
+	for i, n := range sizes {
+		parts[i] = make([]porcupine.Operation, 0, n)
+	}
+	for _, op := range history {
+		i := index[op.Input.(regInput).key]
+		parts[i] = append(parts[i], op)
+	}
+	order := make([]int, len(keys))
+	for i := range order {
+		order[i] = i
+	}
+	sort.Slice(order, func(a, b int) bool { return keys[order[a]] < keys[order[b]] })
+	out := make([][]porcupine.Operation, len(keys))
+	for i, j := range order {
+		out[i] = parts[j]
+	}
+	return out
+}
+
 // RegisterModel is the porcupine model of a key-value store where every key is
 // an independent register supporting put, get, delete and cas.
 var RegisterModel = porcupine.Model{
-	Partition: func(history []porcupine.Operation) [][]porcupine.Operation {
-		byKey := map[string][]porcupine.Operation{}
-		var keys []string
-		for _, op := range history {
-			k := op.Input.(regInput).key
-			if _, ok := byKey[k]; !ok {
-				keys = append(keys, k)
-			}
-			byKey[k] = append(byKey[k], op)
-		}
-		sort.Strings(keys)
-		out := make([][]porcupine.Operation, 0, len(keys))
-		for _, k := range keys {
-			out = append(out, byKey[k])
-		}
-		return out
-	},
-	Init: func() any { return regState{} },
+	Partition: partitionByKey,
+	Init:      func() any { return regState{} },
 	Step: func(state, input, output any) (bool, any) {
 		s, in := state.(regState), input.(regInput)
 		switch in.kind {

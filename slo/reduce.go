@@ -55,16 +55,40 @@ func (r Reduced) String() string {
 }
 
 // reduce applies the reductions that need no conversion (dropUnobserved,
-// then closeObserved) to every key of a history converted by ToPorcupine,
-// and returns the reduced history, key by key.
+// then closeObserved) to every key of a history converted by ToPorcupine
+// with an unknown write, and returns the reduced history in its order. It
+// works on indexes so as not to copy the operations of large histories
+// more than once.
 func reduce(history []porcupine.Operation, red *Reduced) []porcupine.Operation {
-	out := make([]porcupine.Operation, 0, len(history))
-	for _, part := range RegisterModel.Partition(history) {
-		part = dropUnobserved(part, red)
-		out = append(out, closeObserved(part, red)...)
+	byKey := map[string][]int{}
+	open := map[string]bool{}
+	var openKeys []string
+	for i, op := range history {
+		k := op.Input.(regInput).key
+		if isOpen(op) && !open[k] {
+			open[k] = true
+			openKeys = append(openKeys, k)
+		}
+		byKey[k] = append(byKey[k], i)
 	}
-	red.Searched = len(out)
-	return out
+	if len(openKeys) == 0 {
+		red.Searched = len(history)
+		return history
+	}
+	out := make([]porcupine.Operation, len(history))
+	copy(out, history)
+	dropped := make([]bool, len(history))
+	for _, k := range openKeys {
+		closeObserved(out, dropUnobserved(out, byKey[k], dropped, red), red)
+	}
+	kept := out[:0]
+	for i := range out {
+		if !dropped[i] {
+			kept = append(kept, out[i])
+		}
+	}
+	red.Searched = len(kept)
+	return kept
 }
 
 // isOpen reports whether op is a write of unknown outcome: put, delete or
@@ -104,7 +128,10 @@ func effect(in regInput) regState {
 // L. So A·w·D·C·u is legal; it moved only operations with open ends later,
 // which breaks no real-time order; and u at its very end changes nothing
 // before it, so A·w·D·C linearizes H∖{u}. ∎
-func dropUnobserved(part []porcupine.Operation, red *Reduced) []porcupine.Operation {
+//
+// part holds the indexes in ops of the key's operations; dropUnobserved
+// marks those it drops in dropped and returns the others.
+func dropUnobserved(ops []porcupine.Operation, part []int, dropped []bool, red *Reduced) []int {
 	for {
 		// Index the observers: for each observed state, the latest end of
 		// an operation observing it; and the latest end of a rejected cas.
@@ -115,7 +142,8 @@ func dropUnobserved(part []porcupine.Operation, red *Reduced) []porcupine.Operat
 				observed[s] = end
 			}
 		}
-		for _, op := range part {
+		for _, i := range part {
+			op := ops[i]
 			in, out := op.Input.(regInput), op.Output.(regOutput)
 			switch in.kind {
 			case OpGet:
@@ -128,22 +156,23 @@ func dropUnobserved(part []porcupine.Operation, red *Reduced) []porcupine.Operat
 			}
 		}
 		kept := part[:0:0]
-		dropped := 0
-		for _, op := range part {
-			if isOpen(op) && rejected < op.Call {
+		n := 0
+		for _, i := range part {
+			if op := ops[i]; isOpen(op) && rejected < op.Call {
 				e := effect(op.Input.(regInput))
 				if end, ok := observed[e]; !ok || end < op.Call {
-					dropped++
+					dropped[i] = true
+					n++
 					continue
 				}
 			}
-			kept = append(kept, op)
+			kept = append(kept, i)
 		}
 		// (An unknown cas that expects the value it writes observes its
 		// own effect and so stays: conservative, never unsound.)
-		red.Unobserved += dropped
+		red.Unobserved += n
 		part = kept
-		if dropped == 0 {
+		if n == 0 {
 			return part
 		}
 	}
@@ -162,10 +191,13 @@ func dropUnobserved(part []porcupine.Operation, red *Reduced) []porcupine.Operat
 // only the constraints "u before y" for each y invoked after R; such a y
 // follows the observer o* that ended at R in real time, so in L it follows
 // o*, which follows u. So L linearizes H′. ∎
-func closeObserved(part []porcupine.Operation, red *Reduced) []porcupine.Operation {
+//
+// part holds the indexes in ops of the key's operations; closeObserved sets
+// the ends in ops.
+func closeObserved(ops []porcupine.Operation, part []int, red *Reduced) {
 	writers := map[string]int{}
-	for _, op := range part {
-		in := op.Input.(regInput)
+	for _, i := range part {
+		in := ops[i].Input.(regInput)
 		if in.kind == OpPut || in.kind == OpCAS {
 			writers[in.value]++
 		}
@@ -173,7 +205,7 @@ func closeObserved(part []porcupine.Operation, red *Reduced) []porcupine.Operati
 	for _, n := range writers {
 		if n > 1 {
 			red.RepeatedKeys++
-			return part
+			return
 		}
 	}
 	first := map[string]int64{}
@@ -182,7 +214,8 @@ func closeObserved(part []porcupine.Operation, red *Reduced) []porcupine.Operati
 			first[v] = end
 		}
 	}
-	for _, op := range part {
+	for _, i := range part {
+		op := ops[i]
 		in, out := op.Input.(regInput), op.Output.(regOutput)
 		switch {
 		case in.kind == OpGet && out.found:
@@ -191,20 +224,18 @@ func closeObserved(part []porcupine.Operation, red *Reduced) []porcupine.Operati
 			note(in.expect, op.Return)
 		}
 	}
-	out := make([]porcupine.Operation, len(part))
-	copy(out, part)
-	for i, op := range out {
+	for _, i := range part {
+		op := ops[i]
 		in := op.Input.(regInput)
 		if !isOpen(op) || in.kind == OpDelete {
 			continue
 		}
 		if r, ok := first[in.value]; ok && r >= op.Call {
-			out[i].Return = r
+			ops[i].Return = r
 			m, _ := op.Metadata.(opMeta)
 			m.closed = true
-			out[i].Metadata = m
+			ops[i].Metadata = m
 			red.Closed++
 		}
 	}
-	return out
 }

@@ -367,16 +367,3 @@ func overwrittenBefore(ops []Op, j int, t int64) bool {
 	}
 	return false
 }
-
-// BenchmarkCheckLinearizable100k checks a 100,000-operation history over
-// 1,000 keys from 32 concurrent clients in one call (the aim is ≤ 5 s).
-func BenchmarkCheckLinearizable100k(b *testing.B) {
-	ops := simulatedHistory(rand.New(rand.NewPCG(42, 1)), 100_000, 1000, 32)
-	b.ResetTimer()
-	for b.Loop() {
-		res := CheckLinearizable(ops, time.Minute)
-		if res.Verdict != Pass {
-			b.Fatalf("%s: %s", res.Verdict, res.Detail)
-		}
-	}
-}
