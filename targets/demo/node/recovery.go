@@ -33,6 +33,13 @@ const (
 // the peers that did not answer.
 const DefaultResyncRetry = 200 * time.Millisecond
 
+// A recovering node asks again every resyncEagerRetry during its first
+// resyncEagerFor.
+const (
+	resyncEagerRetry = 10 * time.Millisecond
+	resyncEagerFor   = 2 * time.Second
+)
+
 // recovery is a node's recovering status and catch-up.
 type recovery struct {
 	recovering atomic.Bool
@@ -129,9 +136,15 @@ func (n *Node) resync(ctx context.Context, retry time.Duration) {
 		if covered(answered) {
 			break
 		}
-		// Peers that are still starting answer within milliseconds: ask
-		// again soon at first, then back off to retry.
-		t := time.NewTimer(min(retry, time.Duration(round)*retry/8))
+		// When the whole cluster starts, the peers come up within
+		// milliseconds of each other: ask again at once for a while, so the
+		// first start's catch-up is over before clients arrive, then back
+		// off to retry (a peer cut off or down for longer).
+		wait := retry
+		if time.Since(n.recovery.started) < resyncEagerFor {
+			wait = min(retry, resyncEagerRetry)
+		}
+		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
 			t.Stop()
