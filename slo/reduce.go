@@ -182,7 +182,9 @@ func dropUnobserved(ops []porcupine.Operation, part []int, dropped []bool, red *
 // operation observed the end R of the first observer to end (a get returning
 // v or a swapping cas expecting v), when v is written by no other operation
 // of the key and R is not before u began. On a key where a value is written
-// twice it does nothing (counted in RepeatedKeys).
+// twice it does nothing (counted in RepeatedKeys). Unknown deletes keep
+// their open end: absence is no unique value, any later read of it may be
+// theirs, so no earlier end can be proved.
 //
 // Proof that H is linearizable iff H′ (u ending at R) is. A linearization of
 // H′ is one of H: a later end only lifts real-time constraints. Conversely

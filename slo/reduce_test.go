@@ -180,3 +180,20 @@ func TestReductions(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckLinearizableFinishesOnHardHistory: the CP-shaped history of
+// BenchmarkCheckLinearizableHard with a stale read, on which porcupine alone
+// runs out of its 30 s budget (see the benchmark), fails on the right key
+// within a few seconds.
+func TestCheckLinearizableFinishesOnHardHistory(t *testing.T) {
+	ops := simulate(rand.New(rand.NewPCG(0, 7)), hardSim()).ops
+	bad := corruptRead(ops)
+	start := time.Now()
+	res := CheckLinearizable(ops, 30*time.Second)
+	if took := time.Since(start); res.Verdict != Fail || len(res.BadKeys) != 1 || res.BadKeys[0] != ops[bad].Key || took > 5*time.Second {
+		t.Fatalf("stale read of %s: %s in %s, bad keys %v (%s)", ops[bad].Key, res.Verdict, took, res.BadKeys, res.Detail)
+	}
+	if res.Reduced.Unobserved == 0 || res.Reduced.Closed == 0 || res.Reduced.Searched >= res.Operations {
+		t.Fatalf("reductions %+v on %d operations", res.Reduced, res.Operations)
+	}
+}
