@@ -76,8 +76,13 @@ func (n *Node) Write(ctx context.Context, key string, value []byte, tombstone bo
 	switch n.cfg.Consistency {
 	case Linearizable:
 		// ABD write phase 1: learn the highest version a read quorum has seen.
+		// It gets half the budget: a coordinator cut off from its peers
+		// then answers 503 (nothing written) while its caller still has time
+		// to try another node, instead of at the very deadline.
+		qctx, qcancel := halfBudget(ctx)
 		replies := n.startTargetedReads(bg, peers, key, rid, true)
-		got, rest := collect(ctx, replies, len(peers), n.cfg.R)
+		got, rest := collect(qctx, replies, len(peers), n.cfg.R)
+		qcancel()
 		if len(got) < n.cfg.R {
 			cancel()
 			return v, n.quorumError(ctx, "write "+key+" (version query)", peers, n.cfg.R, got, rest)
@@ -104,6 +109,15 @@ func (n *Node) Write(ctx context.Context, key string, value []byte, tombstone bo
 	// The other replicas keep receiving the write after the answer.
 	n.background.Go(func() { defer cancel(); drainErrs(bg, acks) })
 	return v, nil
+}
+
+// halfBudget returns ctx bounded to half of its remaining time.
+func halfBudget(ctx context.Context) (context.Context, context.CancelFunc) {
+	dl, ok := ctx.Deadline()
+	if !ok {
+		return context.WithCancel(ctx)
+	}
+	return context.WithDeadline(ctx, time.Now().Add(time.Until(dl)/2))
 }
 
 // detached returns a context with ctx's deadline that is not cancelled when the

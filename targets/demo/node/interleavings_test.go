@@ -199,3 +199,30 @@ func TestCorruptCopyNotRolledBack(t *testing.T) {
 		t.Fatalf("history not linearizable: %s %s\n%s", res.Verdict, res.Detail, h.dump())
 	}
 }
+
+// A coordinator cut off from its peers answers a write 503 (nothing was
+// written) after half the caller's budget, so the caller still has time to
+// try another node; a write that reached a replica answers 500.
+func TestCutOffCoordinatorAnswersNoEffectEarly(t *testing.T) {
+	f := newFakeNet(t, threeNodes(RecoveryResync))
+	waitFor(t, 5*time.Second, "the first start's catch-up", allRecovered(f))
+	h := &historian{}
+	f.setPolicy(isolate("n1"))
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	start := time.Now()
+	code, _ := h.do(ctx, f.node("n1"), http.MethodPut, key, "a")
+	took := time.Since(start)
+	if code != http.StatusServiceUnavailable {
+		t.Fatalf("write through a cut-off coordinator = %d, want 503 (its version query failed: nothing written)", code)
+	}
+	if dl, _ := ctx.Deadline(); time.Until(dl) < 500*time.Millisecond {
+		t.Fatalf("the 503 came after %s, leaving %s of a 2s budget; want about half left", took, time.Until(dl))
+	}
+	if _, found, _ := f.node("n1").engine.Get(key); found {
+		t.Fatal("a write answered 503 stored its value on the coordinator")
+	}
+	if res := h.linearizable(t); res.Verdict != slo.Pass {
+		t.Fatalf("history not linearizable: %s %s\n%s", res.Verdict, res.Detail, h.dump())
+	}
+}
