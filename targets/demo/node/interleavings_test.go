@@ -207,7 +207,13 @@ func TestCutOffCoordinatorAnswersNoEffectEarly(t *testing.T) {
 	f := newFakeNet(t, threeNodes(RecoveryResync))
 	waitFor(t, 5*time.Second, "the first start's catch-up", allRecovered(f))
 	h := &historian{}
-	f.setPolicy(isolate("n1"))
+	// Packets to and from n1 vanish (held until the test ends): callers time out.
+	f.setPolicy(func(m *message) fate {
+		if m.from == "n1" || m.to == "n1" {
+			return hold
+		}
+		return deliver
+	})
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	start := time.Now()
@@ -221,6 +227,12 @@ func TestCutOffCoordinatorAnswersNoEffectEarly(t *testing.T) {
 	}
 	if _, found, _ := f.node("n1").engine.Get(key); found {
 		t.Fatal("a write answered 503 stored its value on the coordinator")
+	}
+	if code, _ := h.do(background(t), f.node("n2"), http.MethodPut, key, "b"); code != http.StatusNoContent {
+		t.Fatalf("write through n2 (with n3, a majority) = %d, want 204", code)
+	}
+	if code, got := h.do(background(t), f.node("n3"), http.MethodGet, key, ""); code != http.StatusOK || got != "b" {
+		t.Fatalf("read through n3 = %d %q, want 200 \"b\"", code, got)
 	}
 	if res := h.linearizable(t); res.Verdict != slo.Pass {
 		t.Fatalf("history not linearizable: %s %s\n%s", res.Verdict, res.Detail, h.dump())
