@@ -37,7 +37,6 @@ func benchUnreducedVsReduced(b *testing.B, ops []Op, want Verdict) {
 		for _, op := range ops {
 			keys[op.Key] = true
 		}
-		start := time.Now()
 		for b.Loop() {
 			res := checkHistory(ToPorcupine(ops), len(keys), benchBudget)
 			if res.Verdict != want && res.Verdict != Inconclusive {
@@ -49,17 +48,16 @@ func benchUnreducedVsReduced(b *testing.B, ops []Op, want Verdict) {
 			}
 			b.ReportMetric(timedOut, "timed-out")
 		}
-		unreduced = time.Since(start) / time.Duration(b.N)
+		unreduced = b.Elapsed() / time.Duration(b.N)
 	})
 	b.Run("reduced", func(b *testing.B) {
-		start := time.Now()
 		for b.Loop() {
 			res := CheckLinearizable(ops, benchBudget)
 			if res.Verdict != want {
 				b.Fatalf("reduced: %s, want %s (%s)", res.Verdict, want, res.Detail)
 			}
 		}
-		if reduced := time.Since(start) / time.Duration(b.N); unreduced > 0 && reduced > 0 {
+		if reduced := b.Elapsed() / time.Duration(b.N); unreduced > 0 && reduced > 0 {
 			b.ReportMetric(float64(unreduced)/float64(reduced), "x-faster")
 		}
 	})
@@ -119,7 +117,6 @@ func BenchmarkCheckLinearizableJepsenEtcd(b *testing.B) {
 	}
 	var unreduced time.Duration
 	b.Run("unreduced", func(b *testing.B) {
-		start := time.Now()
 		for b.Loop() {
 			for _, ops := range histories {
 				if res := checkHistory(ToPorcupine(ops), 1, benchBudget); res.Verdict == Inconclusive {
@@ -127,10 +124,9 @@ func BenchmarkCheckLinearizableJepsenEtcd(b *testing.B) {
 				}
 			}
 		}
-		unreduced = time.Since(start) / time.Duration(b.N)
+		unreduced = b.Elapsed() / time.Duration(b.N)
 	})
 	b.Run("reduced", func(b *testing.B) {
-		start := time.Now()
 		var red Reduced
 		for b.Loop() {
 			red = Reduced{}
@@ -145,7 +141,7 @@ func BenchmarkCheckLinearizableJepsenEtcd(b *testing.B) {
 		}
 		b.ReportMetric(float64(red.Unobserved), "left-out")
 		b.ReportMetric(float64(red.Closed), "closed")
-		if reduced := time.Since(start) / time.Duration(b.N); unreduced > 0 && reduced > 0 {
+		if reduced := b.Elapsed() / time.Duration(b.N); unreduced > 0 && reduced > 0 {
 			b.ReportMetric(float64(unreduced)/float64(reduced), "x-faster")
 		}
 	})
