@@ -28,8 +28,9 @@ type Reduced struct {
 	// must take effect before the first operation that observed it ended,
 	// which becomes their end instead of an open one.
 	Closed int
-	// RepeatedKeys: keys where a value was written twice, on which Closed
-	// does not apply (it needs to know which write a read saw).
+	// RepeatedKeys: keys with an unknown write where a value was written
+	// twice, on which Closed does not apply (it needs to know which write a
+	// read saw).
 	RepeatedKeys int
 	// Searched: operations left for porcupine.
 	Searched int
