@@ -78,11 +78,16 @@ func (r *runState) readBack(ctx context.Context, target targets.Target, tracker 
 }
 
 // readKey GETs one key; ok is false when the answer says nothing (error, 5xx).
+// It asks for the store's copy (Cache-Control: no-cache): a gateway then skips
+// its cache and its write-behind queue and has the key's node coordinate a
+// quorum read, so a cached value cannot hide a lost write. A store node ignores
+// the header; its reads are the store's anyway.
 func readKey(ctx context.Context, c *http.Client, addr, key string) (*string, bool) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+api.KVPrefix+key, nil)
 	if err != nil {
 		return nil, false
 	}
+	req.Header.Set("Cache-Control", "no-cache")
 	resp, err := c.Do(req)
 	if err != nil {
 		return nil, false
