@@ -20,6 +20,10 @@ import (
 const (
 	headerRequestID      = "X-Request-Id"
 	headerRequestTimeout = "X-Request-Timeout"
+	// headerRequestDeadline is the absolute deadline in Unix nanoseconds: the
+	// demo cluster refuses a request that arrives after it (one held up by a
+	// latency fault) rather than work on it with a fresh budget.
+	headerRequestDeadline = "X-Request-Deadline"
 )
 
 // maxReadBody bounds the body of a get the driver keeps; the demo cluster's
@@ -61,14 +65,17 @@ func NewHTTPClient(maxInFlight int) *http.Client {
 //   - a read that failed in any way is OutcomeFail: it changed nothing;
 //   - a write answered 429 or another 4xx, or whose connection was refused, is
 //     OutcomeFail: it was rejected before any work;
-//   - a write answered 5xx (including 503), timed out or lost its connection
-//     after being sent is OutcomeUnknown: the demo cluster answers 503 when a
-//     quorum write reached too few replicas, and the replicas it did reach keep
-//     the value, so a later read may see it.
+//   - a write answered 503 is OutcomeFail: the demo cluster answers 503 only
+//     when nothing was written (shed before any work, the version query
+//     failed, or no gateway attempt can have applied);
+//   - a write answered any other 5xx (500 "indeterminate": it reached some
+//     replicas but not a quorum; 504), timed out or lost its connection after
+//     being sent is OutcomeUnknown: the replicas it reached keep the value, so
+//     a later read may see it.
 //
-// Every request carries X-Request-Id "op-<id>" and X-Request-Timeout with the
-// remaining budget, so the cluster neither works past the deadline nor loses the
-// trail.
+// Every request carries X-Request-Id "op-<id>", and X-Request-Deadline (absolute)
+// and X-Request-Timeout (remaining budget), so the cluster neither works past
+// the deadline nor loses the trail.
 type KVDriver struct {
 	client *http.Client
 	bases  []string
@@ -125,6 +132,7 @@ func (d *KVDriver) Do(ctx context.Context, op Op) Result {
 	req.Header.Set(headerRequestID, "op-"+strconv.FormatUint(op.ID, 10))
 	if dl, ok := ctx.Deadline(); ok {
 		req.Header.Set(headerRequestTimeout, max(time.Until(dl), time.Microsecond).String())
+		req.Header.Set(headerRequestDeadline, strconv.FormatInt(dl.UnixNano(), 10))
 	}
 	if op.Kind == OpPut {
 		req.Header.Set("Content-Type", "application/octet-stream")
@@ -155,6 +163,8 @@ func (d *KVDriver) Do(ctx context.Context, op Op) Result {
 		res.Outcome = OutcomeOK
 	case code == http.StatusTooManyRequests:
 		res.Outcome, res.Class = OutcomeFail, ClassRateLimited
+	case code == http.StatusServiceUnavailable:
+		res.Outcome, res.Class = OutcomeFail, ClassServerError
 	case code >= 500:
 		res.Outcome, res.Class = OutcomeUnknown, ClassServerError
 		if op.Kind == OpGet {

@@ -43,7 +43,8 @@ func TestKVDriverOutcomes(t *testing.T) {
 		{"get connection closed", OpGet, closeConn, false, Result{Outcome: OutcomeFail, Class: ClassTransport}},
 		{"put 204", OpPut, nil, false, Result{Outcome: OutcomeOK, Code: 204}},
 		{"put 200", OpPut, statusServer(200), false, Result{Outcome: OutcomeOK, Code: 200}},
-		{"put 503 may have been applied", OpPut, statusServer(503), false, Result{Outcome: OutcomeUnknown, Class: ClassServerError, Code: 503}},
+		{"put 503 had no effect", OpPut, statusServer(503), false, Result{Outcome: OutcomeFail, Class: ClassServerError, Code: 503}},
+		{"put 504 may have been applied", OpPut, statusServer(504), false, Result{Outcome: OutcomeUnknown, Class: ClassServerError, Code: 504}},
 		{"put 500", OpPut, statusServer(500), false, Result{Outcome: OutcomeUnknown, Class: ClassServerError, Code: 500}},
 		{"put 429 rejected", OpPut, statusServer(429), false, Result{Outcome: OutcomeFail, Class: ClassRateLimited, Code: 429}},
 		{"put 400 rejected", OpPut, statusServer(400), false, Result{Outcome: OutcomeFail, Class: ClassUnexpected, Code: 400}},
@@ -52,7 +53,8 @@ func TestKVDriverOutcomes(t *testing.T) {
 		{"put connection closed", OpPut, closeConn, false, Result{Outcome: OutcomeUnknown, Class: ClassTransport}},
 		{"delete 204", OpDelete, nil, false, Result{Outcome: OutcomeOK, Code: 204}},
 		{"delete 404", OpDelete, statusServer(404), false, Result{Outcome: OutcomeOK, Code: 404}},
-		{"delete 503", OpDelete, statusServer(503), false, Result{Outcome: OutcomeUnknown, Class: ClassServerError, Code: 503}},
+		{"delete 503", OpDelete, statusServer(503), false, Result{Outcome: OutcomeFail, Class: ClassServerError, Code: 503}},
+		{"delete 500", OpDelete, statusServer(500), false, Result{Outcome: OutcomeUnknown, Class: ClassServerError, Code: 500}},
 		{"cas unsupported", OpCAS, nil, false, Result{Outcome: OutcomeFail, Class: ClassUnexpected}},
 	}
 	for _, tc := range tests {

@@ -227,7 +227,8 @@ func TestErrorsAreClassified(t *testing.T) {
 		// writesUnknown: bad writes may have taken effect.
 		writesUnknown bool
 	}{
-		{"503", statusServer(http.StatusServiceUnavailable), false, func(e ErrorCounts) int64 { return e.ServerError }, true},
+		{"503", statusServer(http.StatusServiceUnavailable), false, func(e ErrorCounts) int64 { return e.ServerError }, false},
+		{"500", statusServer(http.StatusInternalServerError), false, func(e ErrorCounts) int64 { return e.ServerError }, true},
 		{"504", statusServer(http.StatusGatewayTimeout), false, func(e ErrorCounts) int64 { return e.ServerError }, true},
 		{"429", statusServer(http.StatusTooManyRequests), false, func(e ErrorCounts) int64 { return e.RateLimited }, false},
 		{"400", statusServer(http.StatusBadRequest), false, func(e ErrorCounts) int64 { return e.Unexpected }, false},
