@@ -27,7 +27,7 @@ func TestReadKeyBypassesTheGatewayCache(t *testing.T) {
 	log := logrus.New()
 	log.SetOutput(io.Discard)
 	eng := storage.OpenMemory()
-	nd, err := node.New(node.Config{ID: "n1", Nodes: []string{"n1"}, VNodes: 16, N: 1, W: 1, R: 1, Consistency: node.Linearizable},
+	nd, err := node.New(node.Config{ID: "n1", Nodes: []string{"n1"}, VNodes: 16, N: 1, W: 1, R: 1, Consistency: node.Linearizable, Recovery: node.RecoveryNone},
 		eng, hlc.New(nil), metrics.New("n1"), logrus.NewEntry(log))
 	if err != nil {
 		t.Fatal(err)
