@@ -51,7 +51,7 @@ type Member struct {
 	QuorumFailures  *prometheus.CounterVec   // chaosdemo_quorum_failures_total{op}
 	ReplicaRequests *prometheus.CounterVec   // chaosdemo_replica_requests_total{peer,code}
 	ReadRepairs     prometheus.Counter       // chaosdemo_read_repairs_total
-	Corruptions     *prometheus.CounterVec   // chaosdemo_corruptions_total{event} (detected, repaired, injected)
+	Corruptions     *prometheus.CounterVec   // chaosdemo_corruptions_total{event} (detected, repaired, injected, rollback_refused)
 	Hints           *prometheus.CounterVec   // chaosdemo_hints_total{event} (stored, delivered)
 	HintsPending    prometheus.Gauge         // chaosdemo_hints_pending
 	ClockOffset     prometheus.Gauge         // chaosdemo_clock_offset_seconds
@@ -87,12 +87,12 @@ func New(member string) *Member {
 	m.CacheLoads = prometheus.NewCounter(f("cache_loads_total", "Reads the cache sent to the store (after singleflight)."))
 	m.CacheRefreshes = prometheus.NewCounter(f("cache_early_refreshes_total", "Probabilistic early refreshes (XFetch) started."))
 	m.WriteBehind = prometheus.NewGauge(g("writebehind_queue_depth", "Acknowledged writes waiting in the write-behind queue."))
-	m.WriteFlushes = prometheus.NewCounterVec(f("writebehind_flushes_total", "Write-behind flushes by result (ok, error)."), []string{"result"})
+	m.WriteFlushes = prometheus.NewCounterVec(f("writebehind_flushes_total", "Write-behind flushes by result (ok, error, indeterminate)."), []string{"result"})
 	m.Indeterminate = prometheus.NewCounterVec(f("gateway_writes_indeterminate_total", "Gateway writes (client or write-behind flush) whose attempt was sent and may have applied (timeout, lost connection, node answered 500 or 504), so they were answered unknown and not retried, by operation (put, delete)."), []string{"op"})
 	m.QuorumFailures = prometheus.NewCounterVec(f("quorum_failures_total", "Operations that could not reach their quorum, by operation."), []string{"op"})
 	m.ReplicaRequests = prometheus.NewCounterVec(f("replica_requests_total", "Replica calls to peers by peer and status code (or error class)."), []string{"peer", "code"})
 	m.ReadRepairs = prometheus.NewCounter(f("read_repairs_total", "Stale or corrupt replica copies rewritten after a read."))
-	m.Corruptions = prometheus.NewCounterVec(f("corruptions_total", "Checksum failures by event: injected, detected, repaired."), []string{"event"})
+	m.Corruptions = prometheus.NewCounterVec(f("corruptions_total", "Checksum failures by event: injected, detected, repaired, rollback_refused (an older write offered over a corrupt copy that claims a newer version)."), []string{"event"})
 	m.Hints = prometheus.NewCounterVec(f("hints_total", "Hinted handoff by event: stored, delivered."), []string{"event"})
 	m.HintsPending = prometheus.NewGauge(g("hints_pending", "Hints held for unreachable home replicas."))
 	m.ClockOffset = prometheus.NewGauge(g("clock_offset_seconds", "Clock skew injected into this member's hybrid logical clock."))

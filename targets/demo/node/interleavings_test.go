@@ -198,6 +198,9 @@ func TestCorruptCopyNotRolledBack(t *testing.T) {
 	if res := h.linearizable(t); res.Verdict != slo.Pass {
 		t.Fatalf("history not linearizable: %s %s\n%s", res.Verdict, res.Detail, h.dump())
 	}
+	if v := demotest.Value(t, n3.metrics.Corruptions.WithLabelValues("rollback_refused")); v != 1 {
+		t.Fatalf("chaosdemo_corruptions_total{event=rollback_refused} = %v on n3, want 1", v)
+	}
 }
 
 // A coordinator cut off from its peers answers a write 503 (nothing was

@@ -72,7 +72,28 @@ func (n *Node) ReplicaWrite(ctx context.Context, key string, rec storage.Record,
 		}
 		return true, nil
 	}
-	return n.engine.Put(key, rec)
+	applied, err = n.engine.Put(key, rec)
+	if err == nil && !applied {
+		n.noteRefusedRollback(key, rec)
+	}
+	return applied, err
+}
+
+// noteRefusedRollback counts and logs a write that was not applied because
+// this node's copy is corrupt and claims a newer version: replacing it would
+// roll the replica back (chaosdemo_corruptions_total{event="rollback_refused"}).
+// Writes of older versions over intact copies are the normal case and say
+// nothing.
+func (n *Node) noteRefusedRollback(key string, rec storage.Record) {
+	cur, found, err := n.engine.Get(key)
+	if !found || !errors.Is(err, storage.ErrCorrupt) || rec.Version.Compare(cur.Version) >= 0 {
+		return
+	}
+	if n.metrics != nil {
+		n.metrics.Corruptions.WithLabelValues("rollback_refused").Inc()
+	}
+	n.log.WithFields(map[string]any{"key": key, "offered": rec.Version.String(), "claimed": cur.Version.String()}).
+		Warn("corrupt copy kept: the write offered to repair it is older than the version it claims (a newer write or read repair will replace it)")
 }
 
 // ReplicaSnapshot returns every intact record this node holds of the keys that
