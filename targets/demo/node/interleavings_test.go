@@ -42,9 +42,13 @@ func TestAmnesia(t *testing.T) {
 		waitFor(t, 5*time.Second, "the first start's catch-up", allRecovered(f))
 		h := &historian{}
 		f.setPolicy(isolate("n1"))
-		if code, _ := h.do(background(t), f.node("n2"), http.MethodPut, key, "a"); code != http.StatusNoContent {
+		n2 := f.node("n2")
+		if code, _ := h.do(background(t), n2, http.MethodPut, key, "a"); code != http.StatusNoContent {
 			t.Fatalf("put through n2 while n1 is cut off: %d, want 204 (n2 and n3 are a majority)", code)
 		}
+		// Replication goes on after the answer: let the copy to n1 be
+		// dropped before the partition heals.
+		n2.background.Wait()
 		f.setPolicy(nil)
 		return f, h
 	}
@@ -171,6 +175,9 @@ func TestCorruptCopyNotRolledBack(t *testing.T) {
 	if code, _ := h.do(background(t), f.node("n1"), http.MethodPut, key, "a"); code != http.StatusNoContent {
 		t.Fatalf("put a = %d, want 204", code)
 	}
+	// Replication goes on after the answer: wait for the copy to n3 to be
+	// on its way.
+	waitFor(t, 5*time.Second, "put a's copy to n3 to be sent", func() bool { return f.heldCount() == 1 })
 	// put b: acknowledged by n2 and n3; n1 misses it.
 	f.setPolicy(func(m *message) fate {
 		if m.to == "n1" || (m.kind == "write" && m.to == "n3" && m.from == "n1") {

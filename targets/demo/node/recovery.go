@@ -102,55 +102,57 @@ func (n *Node) resync(ctx context.Context, retry time.Duration) {
 			peers[p] = true
 		}
 	}
-	answered := map[string]bool{}
 	var copied atomic.Int64
 	log := n.log.WithField("peers", len(peers))
 	log.Info("recovering: copying the keys this node replicates from its peers before answering reads")
-	for round := 1; !covered(answered); round++ {
-		var (
-			wg sync.WaitGroup
-			mu sync.Mutex
-		)
-		var pending []string
-		for p := range peers {
-			if !answered[p] {
-				pending = append(pending, p)
-			}
-		}
-		for _, p := range pending {
-			wg.Go(func() {
-				k, err := n.copyFrom(ctx, p)
-				if err != nil {
-					if round == 1 || round%25 == 0 {
-						log.WithError(err).WithField("peer", p).Debug("resync: peer did not answer; asking again")
-					}
+
+	// One asker per peer, each trying until its peer answers once: a peer
+	// that hangs (a partition that drops packets) holds up only itself, and
+	// the catch-up ends as soon as the peers that answered cover every
+	// replica set.
+	askCtx, stopAsking := context.WithCancel(ctx)
+	var askers sync.WaitGroup
+	defer func() { stopAsking(); askers.Wait() }()
+	answers := make(chan string, len(peers))
+	for p := range peers {
+		askers.Go(func() {
+			for attempt := 1; ; attempt++ {
+				k, err := n.copyFrom(askCtx, p)
+				if err == nil {
+					copied.Add(int64(k))
+					answers <- p
 					return
 				}
-				copied.Add(int64(k))
-				mu.Lock()
-				answered[p] = true
-				mu.Unlock()
-			})
-		}
-		wg.Wait()
-		if covered(answered) {
-			break
-		}
-		// When the whole cluster starts, the peers come up within
-		// milliseconds of each other: ask again at once for a while, so the
-		// first start's catch-up is over before clients arrive, then back
-		// off to retry (a peer cut off or down for longer).
-		wait := retry
-		if time.Since(n.recovery.started) < resyncEagerFor {
-			wait = min(retry, resyncEagerRetry)
-		}
-		t := time.NewTimer(wait)
+				if attempt == 1 || attempt%25 == 0 {
+					log.WithError(err).WithField("peer", p).Debug("resync: peer did not answer; asking again")
+				}
+				// When the whole cluster starts, the peers come up within
+				// milliseconds of each other: ask again at once for a
+				// while, so the first start's catch-up is over before
+				// clients arrive, then back off to retry (a peer cut off
+				// or down for longer).
+				wait := retry
+				if time.Since(n.recovery.started) < resyncEagerFor {
+					wait = min(retry, resyncEagerRetry)
+				}
+				t := time.NewTimer(wait)
+				select {
+				case <-askCtx.Done():
+					t.Stop()
+					return
+				case <-t.C:
+				}
+			}
+		})
+	}
+	answered := map[string]bool{}
+	for !covered(answered) {
 		select {
+		case p := <-answers:
+			answered[p] = true
 		case <-ctx.Done():
-			t.Stop()
 			log.Info("recovering: stopped before catching up")
 			return
-		case <-t.C:
 		}
 	}
 	took := time.Since(n.recovery.started)
