@@ -47,15 +47,15 @@ func (n *Node) ReplicaRead(ctx context.Context, key string) Reply {
 }
 
 // ReplicaWrite is the replica side of a write: store rec (or, with hintFor,
-// hold it as a hint for that home replica). A call whose caller's deadline has
-// passed is refused before it changes anything: the caller has given up on it
-// and may have reported it failed. A recovering node accepts writes: it does
-// hold what it acknowledges, only not yet what it forgot.
+// hold it as a hint for that home replica). Unlike a client request or a
+// replica read, a replica write is applied even when it arrives after its
+// coordinator's deadline: the record was already sent to a quorum, so its
+// write was acknowledged or reported indeterminate (never as failed: a 503
+// comes only before any record is sent), and either allows it to take effect
+// later; storing it keeps the replicas converging, and the version rule keeps
+// a late record from overwriting a newer one. A recovering node accepts
+// writes: it does hold what it acknowledges, only not yet what it forgot.
 func (n *Node) ReplicaWrite(ctx context.Context, key string, rec storage.Record, hintFor string) (applied bool, err error) {
-	if ctx.Err() != nil {
-		n.countDeadlineDropped()
-		return false, errDeadline
-	}
 	if !rec.Verify(key) {
 		return false, fmt.Errorf("record of %q fails its checksum in transit: %w", key, storage.ErrCorrupt)
 	}
@@ -144,7 +144,9 @@ func (n *Node) serveReplica(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel, expired := api.IncomingContext(r, n.cfg.Timeout)
 	defer cancel()
-	if expired || ctx.Err() != nil {
+	if (expired || ctx.Err() != nil) && r.Method != http.MethodPut {
+		// A late read is work nobody waits for; a late write is still
+		// applied (see ReplicaWrite).
 		n.countDeadlineDropped()
 		api.Error(w, http.StatusGatewayTimeout, errDeadline.Error())
 		return
