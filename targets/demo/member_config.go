@@ -17,6 +17,11 @@ const (
 // a member process (kept out of the command line, which other users can read).
 const EnvControlToken = "CHAOSCTL_CONTROL_TOKEN"
 
+// ReadyzSettled is the readiness path that a demo cluster's first start waits
+// for on every store node: ready, and caught up from its peers (a node
+// restarted later is waited for on plain /readyz only).
+const ReadyzSettled = "/readyz?settled=1"
+
 // EnvParentPID names the process that started a member; the member exits when
 // that process is gone (a second guard beside the parent-death signal).
 const EnvParentPID = "CHAOSCTL_PARENT_PID"

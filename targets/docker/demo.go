@@ -346,7 +346,12 @@ func (d *Demo) startMembers(ctx context.Context, links []faultplane.Link) error 
 			return err
 		}
 	}
-	return d.waitReady(ctx, starting...)
+	if err := d.waitReady(ctx, starting...); err != nil {
+		return err
+	}
+	// The first start also waits for the store nodes' catch-up from each
+	// other, so a node killed at once does not leave the others recovering.
+	return d.waitPath(ctx, demo.ReadyzSettled, d.spec.NodeIDs()...)
 }
 
 // startContainer starts member id's container and records its address.
@@ -425,6 +430,11 @@ func (d *Demo) addr(id string) string {
 // waitReady polls /readyz of the given members until all answer 200; a
 // container that exits meanwhile is an error carrying its last log lines.
 func (d *Demo) waitReady(ctx context.Context, ids ...string) error {
+	return d.waitPath(ctx, "/readyz", ids...)
+}
+
+// waitPath polls path of the given members until all answer 200.
+func (d *Demo) waitPath(ctx context.Context, path string, ids ...string) error {
 	ctx, cancel := context.WithTimeout(ctx, d.opts.ReadyTimeout)
 	defer cancel()
 	hc := &http.Client{Timeout: 500 * time.Millisecond}
@@ -443,7 +453,7 @@ func (d *Demo) waitReady(ctx context.Context, ids ...string) error {
 				}
 			}
 			if a := d.addr(id); a != "" {
-				if resp, err := hc.Get("http://" + a + "/readyz"); err == nil {
+				if resp, err := hc.Get("http://" + a + path); err == nil {
 					resp.Body.Close()
 					if resp.StatusCode == http.StatusOK {
 						continue

@@ -502,6 +502,13 @@ func (d *Demo) startMembers(ctx context.Context) error {
 			return err
 		}
 	}
+	// The first start also waits for the store nodes' catch-up from each
+	// other, so a node killed at once does not leave the others recovering.
+	for _, id := range d.spec.NodeIDs() {
+		if err := d.waitHTTP(ctx, id, "http://"+d.memberAddr(id)+demo.ReadyzSettled); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 

@@ -172,6 +172,13 @@ func Start(ctx context.Context, spec demo.ClusterSpec, opts Options) (*Cluster, 
 		_ = c.Stop(context.Background())
 		return nil, err
 	}
+	// The first start also waits for the store nodes' catch-up from each
+	// other (milliseconds, all being up), so a node killed at once does not
+	// leave the others recovering until it returns.
+	if err := c.waitPath(ctx, demo.ReadyzSettled, spec.NodeIDs()...); err != nil {
+		_ = c.Stop(context.Background())
+		return nil, err
+	}
 	return c, nil
 }
 
@@ -360,6 +367,11 @@ func (c *Cluster) spawn(id string) error {
 
 // waitReady polls /readyz of the given members until all answer 200.
 func (c *Cluster) waitReady(ctx context.Context, ids ...string) error {
+	return c.waitPath(ctx, "/readyz", ids...)
+}
+
+// waitPath polls path of the given members until all answer 200.
+func (c *Cluster) waitPath(ctx context.Context, path string, ids ...string) error {
 	ctx, cancel := context.WithTimeout(ctx, c.opts.ReadyTimeout)
 	defer cancel()
 	client := &http.Client{Timeout: 500 * time.Millisecond}
@@ -379,7 +391,7 @@ func (c *Cluster) waitReady(ctx context.Context, ids ...string) error {
 				return fmt.Errorf("start %s: the process exited before it was ready: %s", id, tail(m.logPath, 5))
 			default:
 			}
-			resp, err := client.Get("http://" + m.cfg.Listen + "/readyz")
+			resp, err := client.Get("http://" + m.cfg.Listen + path)
 			if err == nil {
 				resp.Body.Close()
 				if resp.StatusCode == http.StatusOK {
