@@ -429,14 +429,3 @@ func threeNodes(recovery string) Config {
 		ResyncRetry: 5 * time.Millisecond,
 	}
 }
-
-func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", within, what)
-		}
-		time.Sleep(time.Millisecond) // the polling interval, not a synchronisation
-	}
-}

@@ -22,6 +22,14 @@ func background(t *testing.T) context.Context {
 	return ctx
 }
 
+// settledNet is the quickstart's three nodes on a fake network, caught up
+// after their first start, and a history to record.
+func settledNet(t *testing.T) (*fakeNet, *historian) {
+	f := newFakeNet(t, threeNodes(RecoveryResync))
+	demotest.WaitFor(t, 5*time.Second, "the first start's catch-up", allRecovered(f))
+	return f, &historian{}
+}
+
 func allRecovered(f *fakeNet) func() bool {
 	return func() bool {
 		for _, id := range f.cfg.Nodes {
@@ -39,7 +47,7 @@ func allRecovered(f *fakeNet) func() bool {
 func TestAmnesia(t *testing.T) {
 	setup := func(t *testing.T, recovery string) (*fakeNet, *historian) {
 		f := newFakeNet(t, threeNodes(recovery))
-		waitFor(t, 5*time.Second, "the first start's catch-up", allRecovered(f))
+		demotest.WaitFor(t, 5*time.Second, "the first start's catch-up", allRecovered(f))
 		h := &historian{}
 		f.setPolicy(isolate("n1"))
 		n2 := f.node("n2")
@@ -72,7 +80,7 @@ func TestAmnesia(t *testing.T) {
 		// it answers no replica read, so the read fails rather than lie.
 		f.setPolicy(both(cut("n1", "n3"), match("snapshot", "n3", hold)))
 		n2 := f.crash("n2", RecoveryResync)
-		waitFor(t, 5*time.Second, "n2 to ask n3 for its snapshot", func() bool { return f.heldCount() > 0 })
+		demotest.WaitFor(t, 5*time.Second, "n2 to ask n3 for its snapshot", func() bool { return f.heldCount() > 0 })
 		if !n2.Recovering() {
 			t.Fatal("n2 finished recovering with only one of its two peers' snapshots")
 		}
@@ -81,7 +89,7 @@ func TestAmnesia(t *testing.T) {
 		}
 		f.setPolicy(cut("n1", "n3"))
 		f.releaseAll()
-		waitFor(t, 5*time.Second, "n2 to catch up", func() bool { return !n2.Recovering() })
+		demotest.WaitFor(t, 5*time.Second, "n2 to catch up", func() bool { return !n2.Recovering() })
 		code, got := h.do(background(t), f.node("n1"), http.MethodGet, key, "")
 		if code != http.StatusOK || got != "a" {
 			t.Fatalf("read through n1 after n2 caught up = %d %q, want 200 \"a\"", code, got)
@@ -103,9 +111,7 @@ func TestAmnesia(t *testing.T) {
 // elsewhere answered 503). Worked on with a fresh budget on arrival, it
 // would take effect after its failure was reported.
 func TestLateRequestAfterDeadline(t *testing.T) {
-	f := newFakeNet(t, threeNodes(RecoveryResync))
-	waitFor(t, 5*time.Second, "the first start's catch-up", allRecovered(f))
-	h := &historian{}
+	f, h := settledNet(t)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
@@ -132,9 +138,7 @@ func TestLateRequestAfterDeadline(t *testing.T) {
 // overwriting a newer write), and the history stays linearizable; a late
 // replica read is refused, since nobody waits for its answer.
 func TestLateReplicaMessages(t *testing.T) {
-	f := newFakeNet(t, threeNodes(RecoveryResync))
-	waitFor(t, 5*time.Second, "the first start's catch-up", allRecovered(f))
-	h := &historian{}
+	f, h := settledNet(t)
 	f.setPolicy(func(m *message) fate {
 		if m.kind == "write" && m.from == "n1" {
 			return hold
@@ -191,9 +195,7 @@ func TestLateReplicaMessages(t *testing.T) {
 // replica back, and a read quorum of it and a stale replica returns a value
 // older than an acknowledged write.
 func TestCorruptCopyNotRolledBack(t *testing.T) {
-	f := newFakeNet(t, threeNodes(RecoveryResync))
-	waitFor(t, 5*time.Second, "the first start's catch-up", allRecovered(f))
-	h := &historian{}
+	f, h := settledNet(t)
 
 	// put a: acknowledged by n1 and n2; its copy to n3 stays in flight.
 	f.setPolicy(match("write", "n3", hold))
@@ -202,7 +204,7 @@ func TestCorruptCopyNotRolledBack(t *testing.T) {
 	}
 	// Replication goes on after the answer: wait for the copy to n3 to be
 	// on its way.
-	waitFor(t, 5*time.Second, "put a's copy to n3 to be sent", func() bool { return f.heldCount() == 1 })
+	demotest.WaitFor(t, 5*time.Second, "put a's copy to n3 to be sent", func() bool { return f.heldCount() == 1 })
 	// put b: acknowledged by n2 and n3; n1 misses it.
 	f.setPolicy(func(m *message) fate {
 		if m.to == "n1" || (m.kind == "write" && m.to == "n3" && m.from == "n1") {
@@ -239,9 +241,7 @@ func TestCorruptCopyNotRolledBack(t *testing.T) {
 // written) after half the caller's budget, so the caller still has time to
 // try another node; a write that reached a replica answers 500.
 func TestCutOffCoordinatorAnswersNoEffectEarly(t *testing.T) {
-	f := newFakeNet(t, threeNodes(RecoveryResync))
-	waitFor(t, 5*time.Second, "the first start's catch-up", allRecovered(f))
-	h := &historian{}
+	f, h := settledNet(t)
 	// Packets to and from n1 vanish (held until the test ends): callers time out.
 	f.setPolicy(func(m *message) fate {
 		if m.from == "n1" || m.to == "n1" {
