@@ -85,7 +85,7 @@ func TestPlanWindowsAndLinks(t *testing.T) {
 	}
 	want := map[string][2]time.Duration{
 		"isolate-one": {12 * time.Second, 22 * time.Second}, // warmup 2s + at 10s, for 10s
-		"slow-n2":     {14 * time.Second, 19 * time.Second},
+		"slow-n2":     {23 * time.Second, 26 * time.Second}, // after the cut heals
 		"kill-one":    {27 * time.Second, 30 * time.Second}, // restartAfter 3s
 		"freeze":      {32 * time.Second, 34 * time.Second},
 	}
