@@ -89,11 +89,18 @@ scrape_configs:
 	if err != nil {
 		t.Fatalf("no result (exit %d): %v\n%s\n%s", code, err, stdout, tail(stderr, 20))
 	}
-	if code != 0 || res.Verdict != report.Pass {
+	// This test proves the wiring: chaosctl asked a real Prometheus and
+	// judged its answers. How many of the gateway's answers were good
+	// depends on how fast the demo answers, which other work on a 2-core
+	// machine changes, so the SLO's verdict is not judged; the numbers
+	// Prometheus gave must agree with what the run itself counted.
+	if code != 0 && code != 1 {
 		t.Fatalf("exit %d verdict %s: %s\n%s", code, res.Verdict, res.Reason, stdout)
 	}
 	var probes int
 	for _, p := range res.Probes {
+		// 100 requests/s are sent whatever their answers: the rate
+		// Prometheus reports is far above the probe's minimum of 20.
 		if p.Metric == "prometheus" && p.Verdict == report.Pass && p.Value >= 20 {
 			probes++
 		}
@@ -102,8 +109,26 @@ scrape_configs:
 		t.Fatalf("prometheus probe judgements: %+v, want before and after passing", res.Probes)
 	}
 	s := res.SLOs[0]
-	if s.SLI != "ratio" || s.Total < 500 || s.Verdict != report.Pass {
+	if s.SLI != "ratio" || s.Total < 500 || s.Bad < 0 || s.Bad > s.Total {
 		t.Fatalf("ratio SLO from Prometheus: %+v", s)
 	}
-	t.Logf("prometheus probe %v/s before; ratio SLO %d bad of %d events", res.Probes[0].Value, s.Bad, s.Total)
+	// The gateway counted the requests the workload sent while Prometheus
+	// scraped it (the first seconds pass before the first scrape: 1126 of
+	// 1400 once) and answered badly (5xx, 429) about the ones the workload
+	// saw fail; increase() extrapolates, hence the margins.
+	w := res.Workload
+	if float64(s.Total) < 0.5*float64(w.Requests) || float64(s.Total) > 1.5*float64(w.Requests+w.Dropped) {
+		t.Errorf("ratio SLO counts %d events; the workload sent %d requests in the measured phase", s.Total, w.Requests)
+	}
+	if float64(s.Bad) > 1.5*float64(w.Errors)+0.02*float64(s.Total) {
+		t.Errorf("ratio SLO counts %d bad events; the workload saw %d errors", s.Bad, w.Errors)
+	}
+	if want := map[bool]string{true: report.Pass, false: report.Fail}[s.Consumed <= 1]; s.Verdict != want {
+		t.Errorf("ratio SLO %s with %.0f%% of its budget consumed, want %s: %+v", s.Verdict, 100*s.Consumed, want, s)
+	}
+	if (code == 0) != (res.Verdict == report.Pass) || (s.Verdict == report.Pass) != (res.Verdict == report.Pass) {
+		t.Errorf("exit %d, verdict %s, SLO %s: the run's verdict must be the SLO's (the probes passed)", code, res.Verdict, s.Verdict)
+	}
+	t.Logf("prometheus probe %v/s before; ratio SLO %d bad of %d events (%s); the workload sent %d, %d failed",
+		res.Probes[0].Value, s.Bad, s.Total, s.Verdict, w.Requests, w.Errors)
 }
