@@ -30,7 +30,7 @@ func TestGatewayKeepsServingWithOneOfThreeNodesKilledAndFailsFastWithTwo(t *test
 	}
 	for i := 0; i < 100; i++ {
 		key, val := fmt.Sprintf("k%d", i), fmt.Sprintf("v%d", i)
-		if code, err := client.put(gw, key, val); err != nil || code != http.StatusNoContent {
+		if code, err := client.putAgain(gw, key, val); err != nil || code != http.StatusNoContent {
 			t.Fatalf("put %s with n2 dead: %d %v (a majority is up: it must succeed)", key, code, err)
 		}
 		if code, got, err := client.get(gw, key); err != nil || code != http.StatusOK || got != val {
@@ -89,7 +89,7 @@ func TestBreakerOpensOnAFrozenNodeAndClosesAfterItReturns(t *testing.T) {
 	})
 	// While it is open, requests skip n1 and succeed through the others.
 	for j := 0; j < 30; j++ {
-		if code, err := client.put(gw, fmt.Sprintf("open-%d", j), "v"); err != nil || code != http.StatusNoContent {
+		if code, err := client.putAgain(gw, fmt.Sprintf("open-%d", j), "v"); err != nil || code != http.StatusNoContent {
 			t.Fatalf("put while n1's breaker is open: %d %v", code, err)
 		}
 	}

@@ -112,6 +112,25 @@ func (k *kv) put(addr, key, value string) (int, error) {
 	return resp.StatusCode, nil
 }
 
+// putAgain puts like a client that retries a write whose outcome it was told
+// is unknown (500 "indeterminate", 504: it may have applied, so the gateway
+// does not retry it itself) with a new request, up to 5 times; it returns the
+// last answer. Tests of availability use it: on a busy machine a write may
+// time out once without anything being wrong.
+func (k *kv) putAgain(addr, key, value string) (int, error) {
+	var (
+		code int
+		err  error
+	)
+	for range 5 {
+		code, err = k.put(addr, key, value)
+		if err == nil && code != http.StatusInternalServerError && code != http.StatusGatewayTimeout {
+			return code, nil
+		}
+	}
+	return code, err
+}
+
 func (k *kv) get(addr, key string) (int, string, error) {
 	resp, err := k.c.Get("http://" + addr + "/kv/" + key)
 	if err != nil {
