@@ -227,6 +227,9 @@ type sweepRun struct {
 	res  *report.Result
 	err  error // the run could not be judged (start, timeout, members left)
 	took time.Duration
+	// again is the output folder of a first attempt that could not bind a
+	// member's port, when this is the second.
+	again string
 }
 
 // runTimeout bounds one run; a run past it is interrupted (SIGINT, so it
@@ -237,8 +240,25 @@ const runTimeout = 5 * time.Minute
 // beside other runs: each has its own output folder, state directory and
 // free ports. It reports through its result, never through t, so that it
 // can run on any goroutine.
+//
+// A run whose member could not bind the free port chosen for it (another
+// run's process took it between the choice and the bind: once in 280 runs
+// three at a time) never started, so it has no verdict to judge: it is run
+// once more, in a folder of its own, and the sweep says so.
 func runOne(file string, seed int, dir string) sweepRun {
-	r := sweepRun{file: file, seed: seed, out: filepath.Join(dir, fmt.Sprintf("%s-seed-%02d", strings.TrimSuffix(filepath.Base(file), ".yaml"), seed))}
+	name := fmt.Sprintf("%s-seed-%02d", strings.TrimSuffix(filepath.Base(file), ".yaml"), seed)
+	r := runOnce(file, seed, filepath.Join(dir, name))
+	if r.code == 5 && r.res != nil && strings.Contains(strings.Join(r.res.Errors, " ")+r.res.Reason, "address already in use") {
+		first := r.out
+		r = runOnce(file, seed, filepath.Join(dir, name+"-again"))
+		r.again = first
+	}
+	return r
+}
+
+// runOnce is one attempt of runOne, with its output in out.
+func runOnce(file string, seed int, out string) sweepRun {
+	r := sweepRun{file: file, seed: seed, out: out}
 	log, err := os.Create(r.out + ".log")
 	if err != nil {
 		r.err = err
@@ -347,6 +367,9 @@ func sweep(t *testing.T, files []string, seeds []int) {
 			verdict := "no result"
 			if r.res != nil {
 				verdict = r.res.Verdict
+			}
+			if r.again != "" {
+				t.Logf("%s seed %d: a member's port was taken before it could bind it; ran again (first attempt: %s)", filepath.Base(j.file), j.seed, r.again)
 			}
 			mu.Lock()
 			results[j] = r
