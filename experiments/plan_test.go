@@ -84,10 +84,10 @@ func TestPlanWindowsAndLinks(t *testing.T) {
 		windows[f.Name] = [2]time.Duration{f.Start, f.End}
 	}
 	want := map[string][2]time.Duration{
-		"isolate-one": {12 * time.Second, 22 * time.Second}, // warmup 2s + at 10s, for 10s
-		"slow-n2":     {23 * time.Second, 26 * time.Second}, // after the cut heals
-		"kill-one":    {27 * time.Second, 30 * time.Second}, // restartAfter 3s
-		"freeze":      {32 * time.Second, 34 * time.Second},
+		"isolate-one": {14 * time.Second, 24 * time.Second}, // warmup 4s + at 10s, for 10s
+		"slow-n2":     {25 * time.Second, 28 * time.Second}, // after the cut heals
+		"kill-one":    {29 * time.Second, 32 * time.Second}, // restartAfter 3s
+		"freeze":      {34 * time.Second, 36 * time.Second},
 	}
 	for name, w := range want {
 		if windows[name] != w {
