@@ -43,7 +43,7 @@ CHAOSCTL_LONG_PARALLEL ?= 3
 export CHAOSCTL_LONG_SEEDS CHAOSCTL_LONG_PARALLEL
 
 .PHONY: test-long
-test-long: ## every example's promised verdict on every one of 20 seeds (~37 min)
+test-long: ## every example's promised verdict on every one of 20 seeds (~40 min)
 	CHAOSCTL_LONG=1 $(GO) test -count=1 -timeout 75m -run '^TestExamplesKeepTheirPromisesOnEverySeed$$' -v $(E2E)
 
 .PHONY: vet
