@@ -1,5 +1,5 @@
 // Package experiments is the experiment model of chaosctl: it reads an
-// experiment file (format version 1, DESIGN.md section 4) strictly,
+// experiment file (format version 1, apiVersion chaosctl/v1) strictly,
 // validates it, fills in its defaults, and resolves its random choices
 // into a Plan.
 //

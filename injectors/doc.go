@@ -1,5 +1,5 @@
 // Package injectors applies faults to a running target and takes them away
-// again (DESIGN.md sections 4 and 6).
+// again.
 //
 // One small interface, one file per kind: an Injector applies a Fault to a
 // targets.Target and returns its Revert, which is idempotent. A Registry maps

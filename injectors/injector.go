@@ -12,7 +12,7 @@ import (
 	"github.com/chaosctl/chaosctl/targets/faultplane"
 )
 
-// Fault kinds, as named in experiment files (DESIGN.md section 4).
+// Fault kinds, as named in experiment files (the faults section of examples/quickstart.yaml).
 const (
 	KindPartition = "partition"
 	KindLatency   = "latency"

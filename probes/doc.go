@@ -30,8 +30,8 @@
 // members (the gateways, when the target has any: a request a gateway
 // forwards is not counted twice), CPU and in-flight of the busiest member,
 // shed rate, open breakers and cache lookups summed over all members.
-// MetricValue and ClusterSample.Value give the probe metrics of DESIGN.md
-// section 4 (ScrapedMetrics) with ok false when the second has no data for
+// MetricValue and ClusterSample.Value give the probe metrics
+// (ScrapedMetrics) with ok false when the second has no data for
 // them.
 //
 // # Prometheus

@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// Probe metric names measured from the members' /metrics (DESIGN.md section 4).
+// Probe metric names measured from the members' /metrics, as steady-state probes name them.
 const (
 	MetricServerErrorRatio = "server_error_ratio" // ratio: (5xx + 429) ÷ answered, client-facing members
 	MetricServerLatencyP99 = "server_latency_p99" // seconds, client-facing members
@@ -17,7 +17,7 @@ const (
 	MetricCacheHitRatio    = "cache_hit_ratio"    // hit ÷ lookups, all members with a cache
 )
 
-// ScrapedMetrics lists the probe metrics MetricValue knows, in DESIGN order.
+// ScrapedMetrics lists the probe metrics MetricValue knows, in a fixed order.
 var ScrapedMetrics = []string{
 	MetricServerErrorRatio, MetricServerLatencyP99, MetricCPUUtilization,
 	MetricInflight, MetricShedRate, MetricBreakerOpen, MetricCacheHitRatio,

@@ -34,8 +34,8 @@ const maxExpositionBytes = 16 << 20
 // roleGateway is targets.Member.Role of a client-facing demo gateway.
 const roleGateway = "gateway"
 
-// Metric families a scrape reads (DESIGN.md section 5 and the process
-// collector).
+// Metric families a scrape reads (the demo cluster's chaosdemo_*
+// metrics and the process collector).
 const (
 	familyRequests = "chaosdemo_requests_total"
 	familyDuration = "chaosdemo_request_duration_seconds"

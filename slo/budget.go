@@ -6,7 +6,7 @@ import (
 )
 
 // Budget is an SLO's error budget over a measured period, with the arithmetic
-// of the SRE workbook (DESIGN.md section 4):
+// of the SRE workbook:
 //
 //	budget   = (1 − objective) × eligible events
 //	consumed = bad ÷ budget            (1.0 = the whole budget)

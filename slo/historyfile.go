@@ -22,7 +22,7 @@ type HistoryFormat string
 
 // History formats CheckFile recognises.
 const (
-	// FormatNDJSON is chaosctl's history.ndjson (DESIGN.md section 4).
+	// FormatNDJSON is chaosctl's history.ndjson (written by chaosctl run).
 	FormatNDJSON HistoryFormat = "chaosctl-ndjson"
 	// FormatJepsenLog is the log of Jepsen's register tests, as in the
 	// published etcd histories:

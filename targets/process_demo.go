@@ -19,7 +19,7 @@ import (
 )
 
 // ProcessDemo is the demo cluster on the process runtime, every link of
-// DESIGN.md section 6 (client→g*, g*→n*, n*→n*) through an embedded toxiproxy.
+// every fault-plane link (client→g*, g*→n*, n*→n*) through an embedded toxiproxy.
 type ProcessDemo struct {
 	cluster *process.Cluster
 	plane   *faultplane.Plane

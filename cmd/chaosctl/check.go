@@ -19,7 +19,7 @@ func checkCommand(e *env) *cli.Command {
 		Name:      "check",
 		Usage:     "check recorded histories for linearizability, offline",
 		ArgsUsage: "HISTORY...",
-		Description: "Reads each history — a run's history.ndjson (DESIGN.md section 4) or a Jepsen\n" +
+		Description: "Reads each history — a run's history.ndjson (written by chaosctl run) or a Jepsen\n" +
 			"register log (:invoke/:ok/:fail/:info lines with :read, :write, :cas, as in the\n" +
 			"published etcd histories) — and checks it with porcupine against a register model,\n" +
 			"per key. Exit 0 when every history is linearizable, 1 when one is not, 4 when a\n" +

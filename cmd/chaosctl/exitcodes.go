@@ -7,7 +7,7 @@ import (
 	"github.com/chaosctl/chaosctl/targets/process"
 )
 
-// Exit codes of chaosctl, the same for every command (DESIGN.md section 3).
+// Exit codes of chaosctl, the same for every command (the README lists them under "Exit codes").
 const (
 	exitPass         = 0 // every SLO within budget, every probe and check held
 	exitFail         = 1 // an SLO budget exhausted, a probe or check violated, or a stop condition fired

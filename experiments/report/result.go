@@ -16,7 +16,7 @@ const (
 	Inconclusive = "inconclusive"
 )
 
-// Result is result.json (DESIGN.md section 3).
+// Result is result.json, written beside every run's report.
 type Result struct {
 	Experiment      string         `json:"experiment"`
 	Description     string         `json:"description,omitempty"`

@@ -89,8 +89,8 @@ type Config struct {
 	// how many good requests were slower (SlowerThan), for latency SLIs.
 	LatencyThresholds []time.Duration
 
-	// History, when set, receives every operation as one JSON line (DESIGN.md
-	// section 4) as it completes. It is written through a buffer and flushed
+	// History, when set, receives every operation as one JSON line (a
+	// history.ndjson line) as it completes. It is written through a buffer and flushed
 	// before Run returns; Run does not close it.
 	History io.Writer
 	// OnSecond, when set, is called with every one-second bucket as it closes

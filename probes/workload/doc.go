@@ -1,7 +1,7 @@
 // Package workload is chaosctl's active probe: an open-model load generator
 // that drives a system at a constant arrival rate, measures latency without
 // coordinated omission, and records every operation for the consistency
-// checkers (DESIGN.md section 4).
+// checkers.
 //
 // # Schedule
 //

@@ -9,7 +9,7 @@ import (
 	"io"
 )
 
-// HistoryOp is one line of history.ndjson (DESIGN.md section 4):
+// HistoryOp is one line of history.ndjson:
 //
 //	{"id":17,"client":3,"op":"put","key":"k42","value":"v-3-17-xxxx","expect":null,
 //	 "invoke":1234567,"complete":1250000,"outcome":"ok"}

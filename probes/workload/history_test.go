@@ -16,7 +16,7 @@ func TestReadHistory(t *testing.T) {
 		wantOps int
 		wantErr string // "" for no error
 	}{
-		{"DESIGN.md example", design + "\n", 1, ""},
+		{"documented example", design + "\n", 1, ""},
 		{"no final newline, blank lines", "\n" + design + "\n\n" + design, 2, ""},
 		{"open operation", `{"id":1,"client":0,"op":"put","key":"k1","value":"v","expect":null,"invoke":5,"complete":null,"outcome":"unknown"}`, 1, ""},
 		{"unknown field is ignored", `{"id":1,"client":0,"op":"get","key":"k1","value":null,"invoke":5,"complete":6,"outcome":"ok","node":"n1"}`, 1, ""},

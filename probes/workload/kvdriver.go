@@ -16,7 +16,7 @@ import (
 	"time"
 )
 
-// Header names of the demo cluster's API (DESIGN.md section 5).
+// Header names of the demo cluster's API (package targets/demo/api).
 const (
 	headerRequestID      = "X-Request-Id"
 	headerRequestTimeout = "X-Request-Timeout"
@@ -54,8 +54,8 @@ func NewHTTPClient(maxInFlight int) *http.Client {
 	}
 }
 
-// KVDriver runs operations against the demo cluster's key-value API (DESIGN.md
-// section 5) over HTTP, round-robin over the base URLs (the gateways):
+// KVDriver runs operations against the demo cluster's key-value API over
+// HTTP, round-robin over the base URLs (the gateways):
 //
 //	get    → GET    {base}/kv/{key}: 200 ok with the body; 404 ok, not found
 //	put    → PUT    {base}/kv/{key} with the value: 2xx ok

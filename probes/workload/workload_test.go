@@ -381,7 +381,7 @@ func TestHistoryFormat(t *testing.T) {
 	}
 	var found, notFound, deletes int
 	for i, line := range lines {
-		// Field names in DESIGN.md's order.
+		// Field names in the documented order.
 		dec := json.NewDecoder(bytes.NewReader(line))
 		var keys []string
 		if _, err := dec.Token(); err != nil {

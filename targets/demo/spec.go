@@ -108,7 +108,7 @@ type Breaker struct {
 	Disabled bool          `json:"disabled"` // never open (to show life without a breaker)
 }
 
-// DefaultClusterSpec returns the defaults of DESIGN.md section 4.
+// DefaultClusterSpec returns the documented defaults (README, "The demo cluster").
 func DefaultClusterSpec() ClusterSpec {
 	s := ClusterSpec{Gateways: DefaultGateways}
 	_ = s.Validate()

@@ -54,7 +54,7 @@ func TestDefaultsFollowNodeCountAndMode(t *testing.T) {
 	d := DefaultClusterSpec()
 	if d.Nodes != DefaultNodes || d.Gateways != DefaultGateways || d.Resilience.Timeout != 500*time.Millisecond ||
 		d.Resilience.Retries.Max != 2 || d.Cache.Policy != "none" || d.Replication != (Replication{3, 2, 2}) {
-		t.Fatalf("defaults differ from DESIGN.md section 4: %+v", d)
+		t.Fatalf("defaults differ from the documented ones: %+v", d)
 	}
 }
 

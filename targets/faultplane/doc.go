@@ -1,5 +1,5 @@
 // Package faultplane puts a toxiproxy proxy on every link a fault may cut or
-// slow (DESIGN.md section 6) and drives it through toxiproxy's own Go client, so
+// slow (client→g*, g*→n*, n*→n*) and drives it through toxiproxy's own Go client, so
 // the same code works against the embedded server (process runtime), a proxy
 // container (docker runtime) or a user's existing toxiproxy server.
 //

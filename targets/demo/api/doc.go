@@ -1,5 +1,5 @@
 // Package api holds the wire contract shared by the demo cluster's gateways and
-// store nodes (DESIGN.md section 5): paths, header names, the limits on keys and
+// store nodes: paths, header names, the limits on keys and
 // values, and the propagation of deadlines and request ids from hop to hop.
 //
 // Client API, served by gateways and by store nodes alike:

@@ -1,5 +1,5 @@
 // Package cache is the demo cluster gateway's read-through cache in front of the
-// store (DESIGN.md section 5).
+// store.
 //
 // Policies: none (off: every read goes to the store), lru, 2q and arc (the
 // hashicorp/golang-lru implementations; 2Q and ARC resist a one-off scan that

@@ -1,4 +1,4 @@
-// Package gateway is the demo cluster's gateway member (DESIGN.md section 5): the
+// Package gateway is the demo cluster's gateway member: the
 // client-facing /kv/ API with a cache in front of the store and the resilience
 // kit towards the store nodes. The process wiring (listener, /metrics, /healthz,
 // /readyz) is the member server's; this package provides the handler.

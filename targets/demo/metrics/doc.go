@@ -1,5 +1,5 @@
 // Package metrics defines the Prometheus metrics every demo cluster member
-// exports on /metrics (DESIGN.md section 5). Each member owns its own registry,
+// exports on /metrics. Each member owns its own registry,
 // so several members can live in one test process without colliding, and the Go
 // and process collectors supply the USE side (CPU, memory, goroutines).
 //

@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// Defaults filled in by Config.Validate for zero fields (DESIGN.md section 4).
+// Defaults filled in by Config.Validate for zero fields.
 const (
 	DefaultTimeout         = 500 * time.Millisecond
 	DefaultRetryBase       = 10 * time.Millisecond
@@ -51,7 +51,7 @@ type Config struct {
 	RateBurst   int     // token bucket depth; 0 = ceil(RateLimit)
 }
 
-// DefaultConfig is the configuration of DESIGN.md's example: 500ms timeout, two
+// DefaultConfig is the demo cluster's default configuration: 500ms timeout, two
 // retries backing off from 10ms to 200ms, breakers opening after 5 failures for
 // 2s, bulkheads of 32, shedding beyond 512 in flight, no rate limit.
 func DefaultConfig() Config {

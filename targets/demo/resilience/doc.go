@@ -1,4 +1,4 @@
-// Package resilience is the demo cluster's resilience kit (DESIGN.md section 5):
+// Package resilience is the demo cluster's resilience kit:
 // what a gateway uses towards the store nodes, and what every member uses to
 // protect itself.
 //
