@@ -8,6 +8,19 @@ import (
 
 func s(v string) *string { return &v }
 
+// Operations on key "k" for table tests.
+func putOp(id uint64, v string, inv, comp int64, o Outcome) Op {
+	return Op{ID: id, Kind: OpPut, Key: "k", Value: s(v), Invoke: inv, Complete: comp, Outcome: o}
+}
+
+func delOp(id uint64, inv, comp int64, o Outcome) Op {
+	return Op{ID: id, Kind: OpDelete, Key: "k", Invoke: inv, Complete: comp, Outcome: o}
+}
+
+func casOp(id uint64, expect *string, v string, inv, comp int64, o Outcome) Op {
+	return Op{ID: id, Kind: OpCAS, Key: "k", Expect: expect, Value: s(v), Invoke: inv, Complete: comp, Outcome: o}
+}
+
 func TestCheckLinearizableOnHandWrittenHistories(t *testing.T) {
 	cases := []struct {
 		name string

@@ -6,15 +6,9 @@ import (
 )
 
 func TestCheckNoLostWrites(t *testing.T) {
-	put := func(id uint64, v string, inv, comp int64, o Outcome) Op {
-		return Op{ID: id, Kind: OpPut, Key: "k", Value: s(v), Invoke: inv, Complete: comp, Outcome: o}
-	}
-	del := func(id uint64, inv, comp int64, o Outcome) Op {
-		return Op{ID: id, Kind: OpDelete, Key: "k", Invoke: inv, Complete: comp, Outcome: o}
-	}
-	cas := func(id uint64, expect *string, v string, inv, comp int64, o Outcome) Op {
-		return Op{ID: id, Kind: OpCAS, Key: "k", Expect: expect, Value: s(v), Invoke: inv, Complete: comp, Outcome: o}
-	}
+	put := putOp
+	del := delOp
+	cas := casOp
 	cases := []struct {
 		name  string
 		ops   []Op

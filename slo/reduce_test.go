@@ -107,18 +107,12 @@ func describeOps(ops []Op) string {
 // TestReductions shows each reduction on a hand-written history: what it
 // leaves out or closes, and what it must keep.
 func TestReductions(t *testing.T) {
-	put := func(id uint64, v string, inv, comp int64, o Outcome) Op {
-		return Op{ID: id, Kind: OpPut, Key: "k", Value: s(v), Invoke: inv, Complete: comp, Outcome: o}
-	}
+	put := putOp
 	get := func(id uint64, v *string, inv, comp int64) Op {
 		return Op{ID: id, Kind: OpGet, Key: "k", Value: v, Invoke: inv, Complete: comp, Outcome: OutcomeOK}
 	}
-	del := func(id uint64, inv, comp int64, o Outcome) Op {
-		return Op{ID: id, Kind: OpDelete, Key: "k", Invoke: inv, Complete: comp, Outcome: o}
-	}
-	cas := func(id uint64, expect *string, v string, inv, comp int64, o Outcome) Op {
-		return Op{ID: id, Kind: OpCAS, Key: "k", Expect: expect, Value: s(v), Invoke: inv, Complete: comp, Outcome: o}
-	}
+	del := delOp
+	cas := casOp
 	cases := []struct {
 		name   string
 		ops    []Op
