@@ -14,6 +14,7 @@ import (
 
 	"github.com/chaosctl/chaosctl/slo"
 	"github.com/chaosctl/chaosctl/targets/demo"
+	"github.com/chaosctl/chaosctl/targets/demo/api"
 )
 
 // registerHistory drives concurrent clients, each bound to one store node (so
@@ -101,7 +102,7 @@ func classify(code int, err error) slo.Outcome {
 		return slo.OutcomeUnknown
 	case code/100 == 2 || code == http.StatusNotFound:
 		return slo.OutcomeOK
-	case code == http.StatusServiceUnavailable || code == http.StatusTooManyRequests:
+	case api.NoEffect(code):
 		return slo.OutcomeFail
 	}
 	return slo.OutcomeUnknown

@@ -148,6 +148,14 @@ func Error(w http.ResponseWriter, code int, reason string) {
 	_, _ = fmt.Fprintln(w, reason)
 }
 
+// NoEffect reports whether an error answer promises that the request had no
+// effect, so a client or gateway may retry it elsewhere: 503 (shed before any
+// work, or a write whose version query failed) and 429 (rate limited). Any
+// other 5xx on a write (500 "indeterminate", 504) means it may have applied.
+func NoEffect(status int) bool {
+	return status == http.StatusServiceUnavailable || status == http.StatusTooManyRequests
+}
+
 // OpName maps an HTTP method of the client API to the op label used in metrics
 // and logs: get, put, delete; "" for any other method.
 func OpName(method string) string {

@@ -155,7 +155,7 @@ func outcomeOf(code int, err error) slo.Outcome {
 		return slo.OutcomeUnknown
 	case code/100 == 2 || code == http.StatusNotFound:
 		return slo.OutcomeOK
-	case code == http.StatusServiceUnavailable || code == http.StatusTooManyRequests:
+	case api.NoEffect(code):
 		return slo.OutcomeFail
 	}
 	return slo.OutcomeUnknown

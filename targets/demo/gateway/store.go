@@ -102,7 +102,7 @@ func isRead(method string) bool {
 // never sent, or the node answered 503 or 429.
 func noEffect(notSent bool, err error) bool {
 	var ns *nodeStatusError
-	return notSent || errors.As(err, &ns) && (ns.Code == http.StatusServiceUnavailable || ns.Code == http.StatusTooManyRequests)
+	return notSent || errors.As(err, &ns) && api.NoEffect(ns.Code)
 }
 
 // candidate is a node admitted for one attempt: its bulkhead slot is taken and

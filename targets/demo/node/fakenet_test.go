@@ -391,10 +391,10 @@ func writeOutcome(code int) slo.Outcome {
 	switch {
 	case code == http.StatusNoContent:
 		return slo.OutcomeOK
-	case code == http.StatusInternalServerError || code == http.StatusGatewayTimeout:
-		return slo.OutcomeUnknown
-	default:
+	case api.NoEffect(code) || code < 500:
 		return slo.OutcomeFail
+	default:
+		return slo.OutcomeUnknown
 	}
 }
 
