@@ -39,7 +39,7 @@ test: vet ## vet, then every test with -race (end-to-end runs last, alone), then
 # keep the promise. CHAOSCTL_LONG_EXAMPLES=a.yaml,b.yaml narrows it and
 # CHAOSCTL_LONG_OUT keeps every run's output folder there.
 CHAOSCTL_LONG_SEEDS    ?= 20
-CHAOSCTL_LONG_PARALLEL ?= 3
+CHAOSCTL_LONG_PARALLEL ?= 2
 export CHAOSCTL_LONG_SEEDS CHAOSCTL_LONG_PARALLEL
 
 .PHONY: test-long

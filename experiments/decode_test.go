@@ -107,7 +107,8 @@ target:
     resilience:
       timeout: 250ms
       retries: {max: 0, base: 5ms, cap: 50ms}
-      breaker: {failures: 3, openFor: 1s}
+      breaker: {failures: 3, openFor: 1s, maxOpen: 34%}
+      hedge: {enabled: false, after: 30ms, budget: 5%}
       bulkhead: 8
       maxInflight: 64
       rateLimit: 100.5
@@ -115,6 +116,7 @@ workload:
   rate: 150.5
   duration: 1m
   warmup: 0
+  rampUp: false
   keys: 10
   distribution: zipf
   readRatio: 50%
@@ -165,7 +167,8 @@ func TestDecodeEveryDemoField(t *testing.T) {
 			Resilience: Resilience{
 				Timeout:  250 * time.Millisecond,
 				Retries:  Retries{Max: 0, Base: 5 * time.Millisecond, Cap: 50 * time.Millisecond},
-				Breaker:  Breaker{Enabled: true, Failures: 3, OpenFor: time.Second},
+				Breaker:  Breaker{Enabled: true, Failures: 3, OpenFor: time.Second, MaxOpen: 0.34},
+				Hedge:    Hedge{After: 30 * time.Millisecond, Budget: 0.05},
 				Bulkhead: 8, MaxInflight: 64, RateLimit: 100.5,
 			},
 		}},
@@ -294,13 +297,14 @@ func TestDefaults(t *testing.T) {
 		t.Errorf("target = %+v %+v, want the default demo cluster", e.Target.Runtime, e.Target.Demo)
 	}
 	if demo.Nodes != 3 || demo.Gateways != 1 || demo.Replication != (Replication{3, 2, 2}) || demo.Resilience.Timeout != 500*time.Millisecond ||
-		demo.Resilience.Retries != (Retries{2, 10 * time.Millisecond, 200 * time.Millisecond}) || demo.Resilience.Breaker != (Breaker{true, 5, 2 * time.Second}) ||
+		demo.Resilience.Retries != (Retries{2, 10 * time.Millisecond, 200 * time.Millisecond}) || demo.Resilience.Breaker != (Breaker{true, 5, 2 * time.Second, 0.5}) ||
+		demo.Resilience.Hedge != (Hedge{true, 50 * time.Millisecond, 0.1}) ||
 		demo.Resilience.Bulkhead != 32 || demo.Resilience.MaxInflight != 512 || demo.Resilience.RateLimit != 0 || demo.VNodes != 64 ||
 		demo.Cache.Policy != CacheNone || demo.Consistency != ConsistencyLinearizable || demo.Persistence != PersistenceMemory {
 		t.Errorf("DefaultDemoCluster() = %+v, not the documented defaults", demo)
 	}
 	w := e.Workload
-	wantW := Workload{Rate: 10, Duration: 10 * time.Second, Warmup: 2 * time.Second, Keys: 1000, Distribution: DistributionUniform,
+	wantW := Workload{Rate: 10, Duration: 10 * time.Second, Warmup: 2 * time.Second, RampUp: true, Keys: 1000, Distribution: DistributionUniform,
 		ReadRatio: 0.9, ValueSize: 32, Timeout: time.Second}
 	if !reflect.DeepEqual(w, wantW) {
 		t.Errorf("workload = %+v, want %+v", w, wantW)
@@ -536,6 +540,16 @@ seed: 1.5
 				`6:37: target.demo.gateways: 99 is out of range; allowed: 1 to 8`,
 				`7:48: slos[0].objective: 100% is out of range; allowed: above 0% and below 100%`,
 			},
+		},
+		{
+			name: "breaker share out of range",
+			src:  minimalWith("target: {demo: {resilience: {breaker: {maxOpen: 0%}}}}\n"),
+			want: []string{`6:49: target.demo.resilience.breaker.maxOpen: 0% is out of range; allowed: above 0% up to 100% (the share of store nodes whose breakers a gateway may hold open at once; one may always open)`},
+		},
+		{
+			name: "hedge after the timeout",
+			src:  minimalWith("target: {demo: {resilience: {timeout: 200ms, hedge: {after: 200ms}}}}\n"),
+			want: []string{`6:61: target.demo.resilience.hedge.after: 200ms is not below resilience.timeout 200ms: a hedge would never be sent; allowed: above 0 and below the timeout`},
 		},
 		{
 			name: "bad percent",

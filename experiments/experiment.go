@@ -223,6 +223,7 @@ type Resilience struct {
 	Timeout     time.Duration `yaml:"timeout"` // per request, propagated as a deadline
 	Retries     Retries       `yaml:"retries"`
 	Breaker     Breaker       `yaml:"breaker"`
+	Hedge       Hedge         `yaml:"hedge"`
 	Bulkhead    int           `yaml:"bulkhead"`    // concurrent calls per peer
 	MaxInflight int           `yaml:"maxInflight"` // beyond this a member sheds load (503)
 	RateLimit   float64       `yaml:"rateLimit"`   // requests/s per gateway; 0 = off
@@ -242,6 +243,19 @@ type Breaker struct {
 	Enabled  bool          `yaml:"enabled"`
 	Failures int           `yaml:"failures"` // consecutive failures that open it
 	OpenFor  time.Duration `yaml:"openFor"`
+	// MaxOpen (default 50%) is the largest share of store nodes whose
+	// breakers a gateway holds open at once; one may always open.
+	MaxOpen Percent `yaml:"maxOpen"`
+}
+
+// Hedge sends a read that its first store node has not answered within After
+// to the next node of its key too; the first answer wins.
+type Hedge struct {
+	// Enabled (default true): false makes every read wait for its node's
+	// answer or its share of the timeout, to show what a slow node costs.
+	Enabled bool          `yaml:"enabled"`
+	After   time.Duration `yaml:"after"`  // default 50ms
+	Budget  Percent       `yaml:"budget"` // most reads hedged over time; default 10%
 }
 
 // ExternalTarget is the user's own services: members chaosctl starts
@@ -307,6 +321,9 @@ type Workload struct {
 	Rate     float64       `yaml:"rate"` // requests per second, constant arrival
 	Duration time.Duration `yaml:"duration"`
 	Warmup   time.Duration `yaml:"warmup"` // before Duration, excluded from SLOs
+	// RampUp (default true) raises the rate from 0 to Rate over the warmup;
+	// false sends the warmup at the full rate.
+	RampUp bool `yaml:"rampUp"`
 	// Keys, Distribution, ReadRatio and ValueSize apply to the demo cluster.
 	Keys         int           `yaml:"keys"`
 	Distribution Distribution  `yaml:"distribution"`

@@ -472,10 +472,15 @@ func (p *Plan) formatTarget(t *textWriter) {
 		if rs.RateLimit > 0 {
 			rate = strconv.FormatFloat(rs.RateLimit, 'f', -1, 64) + "/s"
 		}
-		t.printf("  resilience: timeout %s, retries %d (base %s, cap %s), breaker %d failures open %s, bulkhead %d, max inflight %d, rate limit %s\n",
-			rs.Timeout, rs.Retries.Max, rs.Retries.Base, rs.Retries.Cap, rs.Breaker.Failures, rs.Breaker.OpenFor, rs.Bulkhead, rs.MaxInflight, rate)
+		t.printf("  resilience: timeout %s, retries %d (base %s, cap %s), breaker %d failures open %s (at most %s of nodes at once), bulkhead %d, max inflight %d, rate limit %s\n",
+			rs.Timeout, rs.Retries.Max, rs.Retries.Base, rs.Retries.Cap, rs.Breaker.Failures, rs.Breaker.OpenFor, rs.Breaker.MaxOpen, rs.Bulkhead, rs.MaxInflight, rate)
 		if !rs.Breaker.Enabled {
 			t.printf("  circuit breakers: off\n")
+		}
+		if rs.Hedge.Enabled {
+			t.printf("  hedged reads: after %s, at most %s of reads\n", rs.Hedge.After, rs.Hedge.Budget)
+		} else {
+			t.printf("  hedged reads: off\n")
 		}
 		return
 	}
@@ -507,8 +512,12 @@ func tcpProbeText(c *TCPProbe) string {
 
 func (p *Plan) formatWorkload(t *textWriter) {
 	w := p.Experiment.Workload
-	t.printf("workload: %s req/s for %s after a %s warmup (the run lasts %s), timeout %s\n",
-		strconv.FormatFloat(w.Rate, 'f', -1, 64), w.Duration, w.Warmup, w.Warmup+w.Duration, w.Timeout)
+	ramp := ""
+	if w.RampUp && w.Warmup > 0 {
+		ramp = " ramping up from 0"
+	}
+	t.printf("workload: %s req/s for %s after a %s warmup%s (the run lasts %s), timeout %s\n",
+		strconv.FormatFloat(w.Rate, 'f', -1, 64), w.Duration, w.Warmup, ramp, w.Warmup+w.Duration, w.Timeout)
 	if p.Experiment.Target.Demo != nil || w.Redis != nil {
 		t.printf("  %d keys (%s), reads %s, values %s\n", w.Keys, w.Distribution, w.ReadRatio, w.ValueSize)
 	}

@@ -471,7 +471,7 @@ func startKubernetes(ctx context.Context, spec demo.ClusterSpec, o DemoStart, lo
 func (r *runState) drive(ctx, userCtx context.Context, target targets.Target, tracker *injectors.Tracker) error {
 	w := r.e.Workload
 	cfg := workload.Config{
-		Rate: w.Rate, Warmup: w.Warmup, Duration: w.Duration,
+		Rate: w.Rate, Warmup: w.Warmup, FlatWarmup: !w.RampUp, Duration: w.Duration,
 		Keys: w.Keys, Distribution: workload.Distribution(w.Distribution), ReadRatio: float64(w.ReadRatio),
 		ValueSize: int(w.ValueSize), Timeout: w.Timeout, LatencyThresholds: r.latencyThresholds(),
 		OnSecond: r.onSecond,

@@ -39,6 +39,9 @@ const (
 	DefaultRetryCap          = 200 * time.Millisecond
 	DefaultBreakerFailures   = 5
 	DefaultBreakerOpenFor    = 2 * time.Second
+	DefaultBreakerMaxOpen    = Percent(0.5)
+	DefaultHedgeAfter        = 50 * time.Millisecond
+	DefaultHedgeBudget       = Percent(0.1)
 	DefaultBulkhead          = 32
 	DefaultMaxInflight       = 512
 	DefaultRateLimit         = 0.0
@@ -95,7 +98,8 @@ func DefaultDemoCluster() DemoCluster {
 		Resilience: Resilience{
 			Timeout:     DefaultResilienceTimeout,
 			Retries:     Retries{Max: DefaultRetryMax, Base: DefaultRetryBase, Cap: DefaultRetryCap},
-			Breaker:     Breaker{Enabled: true, Failures: DefaultBreakerFailures, OpenFor: DefaultBreakerOpenFor},
+			Breaker:     Breaker{Enabled: true, Failures: DefaultBreakerFailures, OpenFor: DefaultBreakerOpenFor, MaxOpen: DefaultBreakerMaxOpen},
+			Hedge:       Hedge{Enabled: true, After: DefaultHedgeAfter, Budget: DefaultHedgeBudget},
 			Bulkhead:    DefaultBulkhead,
 			MaxInflight: DefaultMaxInflight,
 			RateLimit:   DefaultRateLimit,
@@ -124,6 +128,7 @@ func setDefaults(e *Experiment, d *decoder) {
 
 	w := &e.Workload
 	set(d, "workload.warmup", &w.Warmup, DefaultWarmup)
+	set(d, "workload.rampUp", &w.RampUp, true)
 	set(d, "workload.timeout", &w.Timeout, DefaultWorkloadTimeout)
 	if e.Target.Demo != nil || w.Redis != nil {
 		set(d, "workload.keys", &w.Keys, DefaultKeys)
@@ -188,6 +193,10 @@ func setDemoDefaults(c *DemoCluster, d *decoder) {
 	set(d, p+"resilience.breaker.enabled", &r.Breaker.Enabled, dr.Breaker.Enabled)
 	set(d, p+"resilience.breaker.failures", &r.Breaker.Failures, dr.Breaker.Failures)
 	set(d, p+"resilience.breaker.openFor", &r.Breaker.OpenFor, dr.Breaker.OpenFor)
+	set(d, p+"resilience.breaker.maxOpen", &r.Breaker.MaxOpen, dr.Breaker.MaxOpen)
+	set(d, p+"resilience.hedge.enabled", &r.Hedge.Enabled, dr.Hedge.Enabled)
+	set(d, p+"resilience.hedge.after", &r.Hedge.After, dr.Hedge.After)
+	set(d, p+"resilience.hedge.budget", &r.Hedge.Budget, dr.Hedge.Budget)
 	set(d, p+"resilience.bulkhead", &r.Bulkhead, dr.Bulkhead)
 	set(d, p+"resilience.maxInflight", &r.MaxInflight, dr.MaxInflight)
 	set(d, p+"resilience.rateLimit", &r.RateLimit, dr.RateLimit)
@@ -644,6 +653,16 @@ func (v *validator) demo(c *DemoCluster) {
 	}
 	v.intRange(p+"resilience.breaker.failures", r.Breaker.Failures, 1, 1_000_000)
 	v.positiveDuration(p+"resilience.breaker.openFor", r.Breaker.OpenFor, time.Hour)
+	if v.d.has(p+"resilience.breaker.maxOpen") && (r.Breaker.MaxOpen <= 0 || r.Breaker.MaxOpen > 1) {
+		v.errorf(p+"resilience.breaker.maxOpen", "%s is out of range; allowed: above 0%% up to 100%% (the share of store nodes whose breakers a gateway may hold open at once; one may always open)", r.Breaker.MaxOpen)
+	}
+	v.positiveDuration(p+"resilience.hedge.after", r.Hedge.After, time.Minute)
+	if v.ok(p+"resilience.hedge.after", p+"resilience.timeout") && v.d.has(p+"resilience.hedge.after") && r.Hedge.After >= r.Timeout {
+		v.errorf(p+"resilience.hedge.after", "%s is not below resilience.timeout %s: a hedge would never be sent; allowed: above 0 and below the timeout", r.Hedge.After, r.Timeout)
+	}
+	if v.d.has(p+"resilience.hedge.budget") && (r.Hedge.Budget <= 0 || r.Hedge.Budget > 1) {
+		v.errorf(p+"resilience.hedge.budget", "%s is out of range; allowed: above 0%% up to 100%% (the share of reads that may be hedged over time)", r.Hedge.Budget)
+	}
 	v.intRange(p+"resilience.bulkhead", r.Bulkhead, 1, 1_000_000)
 	v.intRange(p+"resilience.maxInflight", r.MaxInflight, 1, 1_000_000)
 	if v.d.has(p+"resilience.rateLimit") && (r.RateLimit < 0 || r.RateLimit > MaxRate) {

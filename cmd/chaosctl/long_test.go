@@ -298,12 +298,17 @@ func runOnce(file string, seed int, out string) sweepRun {
 	return r
 }
 
-// sweepParallel is how many runs go at once: CHAOSCTL_LONG_PARALLEL, or 3.
+// sweepParallel is how many runs of the long sweep go at once:
+// CHAOSCTL_LONG_PARALLEL, or 2. A run of a five-node example at 200 req/s
+// takes about 0.6 of a core (the members, the proxies and the workload), so
+// three side by side hold a 2-core machine at 85-90 % busy, where queueing
+// alone turns a cold start or a fault's onset into timeouts: the verdict would
+// measure the harness, not the example.
 func sweepParallel(t *testing.T) int {
 	t.Helper()
 	v := os.Getenv("CHAOSCTL_LONG_PARALLEL")
 	if v == "" {
-		return 3
+		return 2
 	}
 	n, err := strconv.Atoi(v)
 	if err != nil || n < 1 {
@@ -317,7 +322,7 @@ func sweepParallel(t *testing.T) int {
 // CHAOSCTL_LONG_OUT when set (and stay), else to a temporary folder that is
 // removed when every run kept its promise and kept otherwise, so a human can
 // read the failed runs' reports.
-func sweep(t *testing.T, files []string, seeds []int) {
+func sweep(t *testing.T, files []string, seeds []int, parallel int) {
 	t.Helper()
 	promises := map[string]promise{}
 	for _, f := range files {
@@ -339,7 +344,6 @@ func sweep(t *testing.T, files []string, seeds []int) {
 			t.Fatal(err)
 		}
 	}
-	parallel := sweepParallel(t)
 	total := len(files) * len(seeds)
 	t.Logf("%d runs (%d files × seeds %d..%d), %d at a time, output in %s", total, len(files), seeds[0], seeds[len(seeds)-1], parallel, dir)
 
@@ -542,12 +546,13 @@ func TestPromiseKeptBy(t *testing.T) {
 
 // TestQuickstartKeepsItsPromiseOnMoreSeeds is the short sweep of `make
 // test`: the first experiment a user runs passes on seeds 2..6 too (seed 1,
-// the file's own, is TestQuickstartPasses).
+// the file's own, is TestQuickstartPasses). One run at a time, so that the
+// suite holds on a machine that is busy with other work as well.
 func TestQuickstartKeepsItsPromiseOnMoreSeeds(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end runs")
 	}
-	sweep(t, []string{"../../examples/quickstart.yaml"}, seedRange(2, 6))
+	sweep(t, []string{"../../examples/quickstart.yaml"}, seedRange(2, 6), 1)
 }
 
 // TestExamplesKeepTheirPromisesOnEverySeed is `make test-long`: every
@@ -581,5 +586,5 @@ func TestExamplesKeepTheirPromisesOnEverySeed(t *testing.T) {
 	if t.Failed() {
 		t.FailNow()
 	}
-	sweep(t, files, seedRange(1, seeds))
+	sweep(t, files, seedRange(1, seeds), sweepParallel(t))
 }

@@ -58,8 +58,14 @@ type Config struct {
 	Rate float64
 	// Warmup is a phase before the measured one. Its requests are sent like any
 	// other, recorded in the history, and reported apart (Second.Warmup,
-	// Summary.Warmup) so that SLOs can leave them out.
+	// Summary.Warmup) so that SLOs can leave them out. The arrival rate ramps
+	// up linearly from 0 to Rate over the warmup (unless FlatWarmup), so a
+	// cold system (connections, pools, caches, a just-started runtime) is not
+	// met with the full rate in its first instant, which can trip its own
+	// defences (timeouts, breakers) before it ever ran warm.
 	Warmup time.Duration
+	// FlatWarmup sends the warmup at the full rate from the start.
+	FlatWarmup bool
 	// Duration is the length of the measured phase. Required.
 	Duration time.Duration
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"sync"
 	"time"
@@ -223,8 +224,18 @@ func (w *Workload) Run(ctx context.Context) (*Summary, error) {
 }
 
 // intended is the intended send time of request i, as an offset from start.
+// During a ramped warmup of W seconds the rate at t is Rate·t/W, so the first
+// Rate·W/2 requests are due at sqrt(2·W·i/Rate); the rest follow at Rate.
 func (w *Workload) intended(i uint64) time.Duration {
-	return time.Duration(float64(i) * float64(time.Second) / w.cfg.Rate)
+	rate, x := w.cfg.Rate, float64(i)
+	if warm := w.cfg.Warmup.Seconds(); warm > 0 && !w.cfg.FlatWarmup {
+		ramped := rate * warm / 2
+		if x < ramped {
+			return time.Duration(math.Sqrt(2*warm*x/rate) * float64(time.Second))
+		}
+		return time.Duration((warm + (x-ramped)/rate) * float64(time.Second))
+	}
+	return time.Duration(x * float64(time.Second) / rate)
 }
 
 // bucketFor returns the bucket of a request intended at offset t (< end).

@@ -542,7 +542,7 @@ func TestSecondsArriveInOrderAndPhasesAreApart(t *testing.T) {
 			srv := newKVServer(t, nil)
 			var seconds []*Second
 			rate := 100.0
-			cfg := Config{Rate: rate, Warmup: tc.warmup, Duration: tc.duration, ReadRatio: 0.9,
+			cfg := Config{Rate: rate, Warmup: tc.warmup, FlatWarmup: true, Duration: tc.duration, ReadRatio: 0.9,
 				OnSecond: func(s *Second) { seconds = append(seconds, s) }}
 			sum, err := runWorkload(t, cfg, newTestDriver(t, 16, srv.URL), 1)
 			if err != nil {
@@ -641,7 +641,7 @@ func TestSlowerThanCountsExactly(t *testing.T) {
 func TestProgressDuringRun(t *testing.T) {
 	t.Parallel()
 	srv := newKVServer(t, nil)
-	cfg := Config{Rate: 100, Warmup: time.Second, Duration: 2 * time.Second, ReadRatio: 0.9,
+	cfg := Config{Rate: 100, Warmup: time.Second, FlatWarmup: true, Duration: 2 * time.Second, ReadRatio: 0.9,
 		Timeout: 30 * time.Second, MaxLateness: 30 * time.Second}
 	w, err := New(cfg, newTestDriver(t, 16, srv.URL), rand.New(rand.NewPCG(1, 0)))
 	if err != nil {
@@ -714,5 +714,43 @@ func TestHistoryWriteErrorIsReturned(t *testing.T) {
 	sum, err := runWorkload(t, cfg, d, 1)
 	if err == nil || !strings.Contains(err.Error(), "disk full") || sum == nil || sum.Measured.All.OK != 20 {
 		t.Errorf("Run: %v, summary %v; want the write error and the summary", err, sum)
+	}
+}
+
+// The warmup ramps the rate up from 0: with a 2s warmup at 100/s, 25 requests
+// go out in the first second and 75 in the second (the areas under the ramp),
+// then 100 a second; the schedule is increasing and continuous at the end of
+// the warmup.
+func TestWarmupRampsUp(t *testing.T) {
+	srv := newKVServer(t, nil)
+	var seconds []*Second
+	cfg := Config{Rate: 100, Warmup: 2 * time.Second, Duration: time.Second, ReadRatio: 0.9,
+		OnSecond: func(s *Second) { seconds = append(seconds, s) }}
+	if _, err := runWorkload(t, cfg, newTestDriver(t, 16, srv.URL), 1); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	want := map[int]int64{-2: 25, -1: 75, 0: 100}
+	if len(seconds) != len(want) {
+		t.Fatalf("%d seconds reported, want %d", len(seconds), len(want))
+	}
+	for _, s := range seconds {
+		if s.All.Sent != want[s.Index] {
+			t.Errorf("second %d: sent %d, want %d", s.Index, s.All.Sent, want[s.Index])
+		}
+	}
+	w := &Workload{cfg: cfg}
+	prev := time.Duration(-1)
+	for i := range uint64(300) {
+		at := w.intended(i)
+		if at <= prev && i > 0 {
+			t.Fatalf("request %d due at %s, not after request %d at %s", i, at, i-1, prev)
+		}
+		prev = at
+	}
+	if at := w.intended(100); at != 2*time.Second {
+		t.Fatalf("request 100 (the first after the ramp) due at %s, want 2s", at)
+	}
+	if at := w.intended(150); at != 2500*time.Millisecond {
+		t.Fatalf("request 150 due at %s, want 2.5s", at)
 	}
 }

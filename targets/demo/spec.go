@@ -18,14 +18,17 @@ const (
 	DefaultReadQuorum  = 2
 	DefaultConsistency = node.Linearizable
 
-	DefaultTimeout      = 500 * time.Millisecond
-	DefaultRetries      = 2
-	DefaultRetryBase    = 10 * time.Millisecond
-	DefaultRetryCap     = 200 * time.Millisecond
-	DefaultBreakerFails = 5
-	DefaultBreakerOpen  = 2 * time.Second
-	DefaultBulkhead     = 32
-	DefaultMaxInflight  = 512
+	DefaultTimeout        = 500 * time.Millisecond
+	DefaultRetries        = 2
+	DefaultRetryBase      = 10 * time.Millisecond
+	DefaultRetryCap       = 200 * time.Millisecond
+	DefaultBreakerFails   = 5
+	DefaultBreakerOpen    = 2 * time.Second
+	DefaultBreakerMaxOpen = 0.5 // share of nodes whose breakers may be open at once
+	DefaultHedgeAfter     = 50 * time.Millisecond
+	DefaultHedgeBudget    = 0.1 // share of reads that may be hedged
+	DefaultBulkhead       = 32
+	DefaultMaxInflight    = 512
 
 	DefaultCacheSize        = 10000
 	DefaultCacheTTL         = 10 * time.Second
@@ -89,6 +92,7 @@ type Resilience struct {
 	Timeout     time.Duration `json:"timeout"`
 	Retries     Retries       `json:"retries"`
 	Breaker     Breaker       `json:"breaker"`
+	Hedge       Hedge         `json:"hedge"`
 	Bulkhead    int           `json:"bulkhead"`
 	MaxInflight int           `json:"maxInflight"`
 	RateLimit   float64       `json:"rateLimit"` // requests/s per gateway, 0 = off
@@ -105,7 +109,16 @@ type Retries struct {
 type Breaker struct {
 	Failures int           `json:"failures"` // 0 = default
 	OpenFor  time.Duration `json:"openFor"`
+	MaxOpen  float64       `json:"maxOpen"`  // share of nodes whose breakers may be open at once, (0, 1]; 0 = default
 	Disabled bool          `json:"disabled"` // never open (to show life without a breaker)
+}
+
+// Hedge sends a read its first node has not answered within After to the next
+// node too (at most Budget of reads over time).
+type Hedge struct {
+	After    time.Duration `json:"after"`    // 0 = default
+	Budget   float64       `json:"budget"`   // (0, 1]; 0 = default
+	Disabled bool          `json:"disabled"` // never hedge
 }
 
 // DefaultClusterSpec returns the documented defaults (README, "The demo cluster").
@@ -217,6 +230,13 @@ func (s *ClusterSpec) Validate() error {
 	defD(&r.Retries.Cap, DefaultRetryCap)
 	def(&r.Breaker.Failures, DefaultBreakerFails)
 	defD(&r.Breaker.OpenFor, DefaultBreakerOpen)
+	if r.Breaker.MaxOpen == 0 {
+		r.Breaker.MaxOpen = DefaultBreakerMaxOpen
+	}
+	defD(&r.Hedge.After, DefaultHedgeAfter)
+	if r.Hedge.Budget == 0 {
+		r.Hedge.Budget = DefaultHedgeBudget
+	}
 	def(&r.Bulkhead, DefaultBulkhead)
 	def(&r.MaxInflight, DefaultMaxInflight)
 	switch {
@@ -232,6 +252,10 @@ func (s *ClusterSpec) Validate() error {
 		bad("resilience rateLimit %g: must be ≥ 0 (0 = off)", r.RateLimit)
 	case r.Breaker.OpenFor < 0:
 		bad("resilience breaker.openFor %s: must be ≥ 0", r.Breaker.OpenFor)
+	case r.Hedge.After < 0 || r.Hedge.Budget < 0 || r.Hedge.Budget > 1:
+		bad("resilience hedge: after %s must be ≥ 0 and budget %g in (0, 1]", r.Hedge.After, r.Hedge.Budget)
+	case r.Breaker.MaxOpen <= 0 || r.Breaker.MaxOpen > 1:
+		bad("resilience breaker.maxOpen %g: must be above 0 and at most 1", r.Breaker.MaxOpen)
 	}
 	return errors.Join(errs...)
 }

@@ -18,7 +18,10 @@
 //     transport error, after a full-jitter backoff, while the request's deadline
 //     allows; each attempt gets the remaining budget divided by the attempts
 //     left, so a hung node cannot eat the whole deadline, and the node is told
-//     its budget in X-Request-Timeout;
+//     its budget in X-Request-Timeout. A read whose node has not answered
+//     within hedge.after is also sent to the next candidate (a hedge, within
+//     the hedge budget) and the first answer wins; the slower attempt runs out
+//     its share so its node's breaker still counts it;
 //   - a write (PUT, DELETE) is retried only when its attempt certainly did not
 //     apply: the request was never sent (connection refused, or no connection
 //     within the attempt's share of the budget) or the node answered 503 (its

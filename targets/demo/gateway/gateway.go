@@ -31,10 +31,14 @@ type Gateway struct {
 	transport *http.Transport
 	client    *http.Client
 	breakers  *resilience.Breakers
-	bulkheads *resilience.Bulkheads
-	rng       *resilience.LockedRand
-	mw        resilience.MiddlewareConfig
-	behind    *writeBehind // nil unless WriteMode is behind
+	hedges    *resilience.HedgeBudget
+	// readLatency holds recent successful read attempts' latencies: the
+	// hedge delay is their 95th percentile.
+	readLatency *resilience.LatencyWindow
+	bulkheads   *resilience.Bulkheads
+	rng         *resilience.LockedRand
+	mw          resilience.MiddlewareConfig
+	behind      *writeBehind // nil unless WriteMode is behind
 
 	kvURL       map[string]string // node -> "http://host:port/kv/"
 	peerRetries map[string]prometheus.Counter
@@ -93,6 +97,8 @@ func New(cfg Config, m *metrics.Member, log *logrus.Entry, rng *rand.Rand) (*Gat
 		transport:   transport,
 		client:      &http.Client{Transport: transport},
 		breakers:    breakers,
+		hedges:      resilience.NewHedgeBudget(cfg.Resilience.Hedge.Budget),
+		readLatency: resilience.NewLatencyWindow(time.Second, nil),
 		bulkheads:   resilience.NewBulkheads(bulkhead, cfg.Nodes, m),
 		rng:         resilience.NewLockedRand(rng),
 		mw:          cfg.Resilience.MiddlewareConfig(m),

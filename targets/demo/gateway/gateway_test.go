@@ -104,27 +104,36 @@ func TestRoutingFollowsPreferenceList(t *testing.T) {
 	}
 }
 
+// A read whose first node fails fails over to the second; one whose first node
+// hangs is hedged to the second after hedge.after (or, with hedging off,
+// fails over when its share of the deadline runs out). Either way the hung
+// attempt runs out its share, so n1's breaker counts the timeout.
 func TestFailover(t *testing.T) {
 	tests := []struct {
 		name      string
 		breakNode func(n *testNode)
 		class     string // chaosdemo_replica_requests_total code of the failed attempt
+		noHedge   bool
+		hedged    bool // answered by a hedge rather than a failover
 	}{
-		{"first node answers 503", func(n *testNode) { n.mode.Store(modeUnavailable) }, "503"},
-		{"first node hangs", func(n *testNode) { n.mode.Store(modeHang) }, "timeout"},
-		{"first node refuses connections", func(n *testNode) { n.srv.Close() }, "refused"},
+		{name: "first node answers 503", breakNode: func(n *testNode) { n.mode.Store(modeUnavailable) }, class: "503"},
+		{name: "first node hangs", breakNode: func(n *testNode) { n.mode.Store(modeHang) }, class: "timeout", hedged: true},
+		{name: "first node hangs, hedging off", breakNode: func(n *testNode) { n.mode.Store(modeHang) }, class: "timeout", noHedge: true},
+		{name: "first node refuses connections", breakNode: func(n *testNode) { n.srv.Close() }, class: "refused"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			nodes := startNodes(t, "n1", "n2", "n3")
 			res := fastResilience()
 			res.Timeout = 900 * time.Millisecond
+			res.Hedge.Disabled = tt.noHedge
 			g := newTestGateway(t, Config{Replicas: 3, Resilience: res}, nodes)
 			k := keysWithPrimary(t, g.Ring(), "n1", 1)[0]
 			prefs := g.Ring().Preference(k, 3)
 			for _, id := range prefs {
 				nodes[id].put(k, "from-"+id)
 			}
+			warmReads(t, g, k)
 			tt.breakNode(nodes["n1"])
 
 			a := do(t, http.MethodGet, g.url+"/kv/"+k, "", nil)
@@ -134,13 +143,24 @@ func TestFailover(t *testing.T) {
 			if a.elapsed >= res.Timeout {
 				t.Fatalf("GET took %s, want less than the %s deadline", a.elapsed, res.Timeout)
 			}
+			failedOver, won := 1.0, 0.0
+			if tt.hedged {
+				failedOver, won = 0, 1
+				if share := res.Timeout / 3; a.elapsed >= share {
+					t.Errorf("hedged GET took %s, want less than the hung attempt's share %s", a.elapsed, share)
+				}
+			}
+			// The hung attempt outlives a hedged call: wait for its timeout.
+			failed := g.m.ReplicaRequests.WithLabelValues("n1", tt.class)
+			demotest.WaitFor(t, 5*time.Second, "n1's failed attempt counted", func() bool { return demotest.Value(t, failed) == 1 })
 			for name, want := range map[string]struct {
 				m    prometheus.Metric
 				want float64
 			}{
-				"failovers_total":                             {g.m.Failovers, 1},
-				"retries_total{" + prefs[1] + "}":             {g.m.Retries.WithLabelValues(prefs[1]), 1},
-				"replica_requests_total{n1," + tt.class + "}": {g.m.ReplicaRequests.WithLabelValues("n1", tt.class), 1},
+				"failovers_total":                 {g.m.Failovers, failedOver},
+				"retries_total{" + prefs[1] + "}": {g.m.Retries.WithLabelValues(prefs[1]), failedOver},
+				"hedged_reads_total{won}":         {g.m.Hedges.WithLabelValues("won"), won},
+				"hedged_reads_total{sent}":        {g.m.Hedges.WithLabelValues("sent"), won},
 			} {
 				if v := demotest.Value(t, want.m); v != want.want {
 					t.Errorf("%s = %v, want %v", name, v, want.want)
@@ -642,5 +662,94 @@ func BenchmarkGatewayGetHit(b *testing.B) {
 				b.Fatalf("the store saw %d reads, want %d (every benchmark Get a hit)", calls, len(keys))
 			}
 		})
+	}
+}
+
+// A node that goes silent: hedges answer its reads within hedge.after plus a
+// round trip, the hung attempts still time out and trip its breaker, and once
+// the breaker is open reads go to the next node directly, with no hedge.
+func TestHedgedReadsStillTripTheBreaker(t *testing.T) {
+	nodes := startNodes(t, "n1", "n2", "n3")
+	res := fastResilience()
+	res.Timeout = 600 * time.Millisecond
+	res.Breaker = resilience.BreakerConfig{Failures: 3, OpenFor: time.Minute}
+	g := newTestGateway(t, Config{Replicas: 3, Resilience: res}, nodes)
+	keys := keysWithPrimary(t, g.Ring(), "n1", 12)
+	for _, k := range keys {
+		for _, id := range g.Ring().Preference(k, 3) {
+			nodes[id].put(k, "v")
+		}
+	}
+	warmReads(t, g, keys[0])
+	nodes["n1"].mode.Store(modeHang)
+	share := res.Timeout / 3
+	for i, k := range keys {
+		a := do(t, http.MethodGet, g.url+"/kv/"+k, "", nil)
+		if a.code != http.StatusOK || a.elapsed >= share {
+			t.Fatalf("GET %d: %d in %s, want 200 within the hung attempt's share %s", i, a.code, a.elapsed, share)
+		}
+		if i == 3 {
+			demotest.WaitFor(t, 5*time.Second, "n1's breaker open", func() bool { return g.breakers.Open("n1") })
+		}
+	}
+	sent := demotest.Value(t, g.m.Hedges.WithLabelValues("sent"))
+	if sent < 3 || sent > 4 {
+		t.Fatalf("hedged_reads_total{sent} = %v, want 3 or 4 (the reads before n1's breaker opened)", sent)
+	}
+}
+
+// The budget caps hedges: a node that hangs on every read gets its first burst
+// hedged, then only the budget's share of the reads that follow.
+func TestHedgeBudgetCapsHedges(t *testing.T) {
+	nodes := startNodes(t, "n1", "n2", "n3")
+	res := fastResilience()
+	res.Timeout = 300 * time.Millisecond
+	res.Hedge = resilience.HedgeConfig{After: 5 * time.Millisecond, Budget: 0.1}
+	g := newTestGateway(t, Config{Replicas: 3, Resilience: res}, nodes)
+	keys := keysWithPrimary(t, g.Ring(), "n1", 1)
+	warmReads(t, g, keys[0])
+	nodes["n1"].mode.Store(modeHang)
+	const reads = 120
+	for range reads {
+		do(t, http.MethodGet, g.url+"/kv/"+keys[0], "", nil)
+	}
+	sent := demotest.Value(t, g.m.Hedges.WithLabelValues("sent"))
+	over := demotest.Value(t, g.m.Hedges.WithLabelValues("over_budget"))
+	// 50 from the full bucket, plus 0.1 per read earned on the way.
+	if max := 50 + 0.1*(reads+warmupReads); sent > max || sent < 50 || over == 0 {
+		t.Fatalf("hedges sent %v, over budget %v; want 50..%v sent and some refused", sent, over, max)
+	}
+}
+
+// warmupReads is how many reads warmReads makes: enough for the gateway to know
+// its reads' usual latency, which it hedges by.
+const warmupReads = 25
+
+// warmReads reads key warmupReads times; each must succeed.
+func warmReads(t *testing.T, g *testGateway, key string) {
+	t.Helper()
+	for range warmupReads {
+		if a := do(t, http.MethodGet, g.url+"/kv/"+key, "", nil); a.code != http.StatusOK && a.code != http.StatusNotFound {
+			t.Fatalf("warm-up GET %s: %d %s", key, a.code, a.body)
+		}
+	}
+}
+
+// No hedge goes out before the gateway has seen enough reads to know their
+// usual latency, nor when every read is as slow as this one: hedging then
+// would only add load (a cold start, a busy machine).
+func TestNoHedgeWithoutALatencyBaseline(t *testing.T) {
+	nodes := startNodes(t, "n1", "n2", "n3")
+	res := fastResilience()
+	res.Timeout = 600 * time.Millisecond
+	g := newTestGateway(t, Config{Replicas: 3, Resilience: res}, nodes)
+	k := keysWithPrimary(t, g.Ring(), "n1", 1)[0]
+	nodes["n1"].mode.Store(modeHang)
+	a := do(t, http.MethodGet, g.url+"/kv/"+k, "", nil)
+	if a.code != http.StatusNotFound || a.elapsed < res.Timeout/3 {
+		t.Fatalf("GET = %d in %s, want 404 after the hung attempt's share %s (failover, no hedge)", a.code, a.elapsed, res.Timeout/3)
+	}
+	if sent := demotest.Value(t, g.m.Hedges.WithLabelValues("sent")); sent != 0 {
+		t.Fatalf("hedged_reads_total{sent} = %v with no latency baseline, want 0", sent)
 	}
 }

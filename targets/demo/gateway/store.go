@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
+	"slices"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -116,16 +117,15 @@ type candidate struct {
 // call runs op against the key's preference list: the first node whose breaker is
 // not open and whose bulkhead has room, failing over to the next with
 // full-jitter backoff between attempts, all within ctx's deadline (the config
-// timeout when ctx has none).
+// timeout when ctx has none). Reads are hedged (see read).
 //
-// A read fails over on 503, timeout or transport error; each read attempt gets
-// the remaining budget divided by the attempts left, so a hung node cannot eat
-// the whole deadline. A write fails over only after an attempt that certainly
-// did not apply (see isRead); an attempt that may have applied ends the call
-// with an *IndeterminateError. So a write attempt gets the whole remaining
-// budget (it will not be retried once sent, and a share would only turn slow
-// writes into unknown ones) except for making its connection, which gets a
-// read's share: a node that cannot be reached at all is still failed over.
+// A write fails over only after an attempt that certainly did not apply (see
+// isRead); an attempt that may have applied ends the call with an
+// *IndeterminateError. So a write attempt gets the whole remaining budget (it
+// will not be retried once sent, and a share would only turn slow writes into
+// unknown ones) except for making its connection, which gets a read's share
+// (the remaining budget divided by the attempts left): a node that cannot be
+// reached at all is still failed over.
 func (g *Gateway) call(ctx context.Context, op storeOp) (storeAnswer, error) {
 	res := g.cfg.Resilience
 	if _, ok := ctx.Deadline(); !ok {
@@ -135,9 +135,11 @@ func (g *Gateway) call(ctx context.Context, op storeOp) (storeAnswer, error) {
 	}
 	deadline, _ := ctx.Deadline()
 	attempts := 1 + res.Retries.Max
-	read := isRead(op.method)
 	prefs := g.ring.Preference(op.key, g.cfg.Replicas)
 	reqID := resilience.RequestIDFrom(ctx)
+	if isRead(op.method) {
+		return g.read(ctx, op, prefs, deadline, reqID)
+	}
 
 	var lastErr error
 	next, prev := 0, ""
@@ -151,26 +153,17 @@ func (g *Gateway) call(ctx context.Context, op storeOp) (storeAnswer, error) {
 				break
 			}
 		}
-		c, err := g.pick(prefs, &next)
+		c, err := g.pick(prefs, &next, nil)
 		if err != nil {
 			if lastErr == nil {
 				lastErr = err
 			}
 			break
 		}
-		if (attempt == 0 && c.node != prefs[0]) || (attempt > 0 && c.node != prev) {
-			g.m.Failovers.Inc()
-		}
-		if attempt > 0 {
-			g.peerRetries[c.node].Inc()
-		}
+		g.countFailover(prefs, attempt, c.node, prev)
 		prev = c.node
 		share := time.Until(deadline) / time.Duration(attempts-attempt)
-		budget := share
-		if !read {
-			budget = time.Until(deadline)
-		}
-		ans, notSent, err := g.attempt(ctx, c, op, budget, share, reqID)
+		ans, notSent, err := g.attempt(ctx, c, op, time.Until(deadline), share, reqID)
 		if err == nil {
 			return ans, nil
 		}
@@ -179,7 +172,7 @@ func (g *Gateway) call(ctx context.Context, op storeOp) (storeAnswer, error) {
 			return storeAnswer{}, err
 		}
 		lastErr = err
-		if !read && !noEffect(notSent, err) {
+		if !noEffect(notSent, err) {
 			var ns *nodeStatusError
 			timeout := errors.Is(err, context.DeadlineExceeded) ||
 				errors.As(err, &ns) && (ns.Code == http.StatusGatewayTimeout || ns.Code == http.StatusRequestTimeout)
@@ -190,25 +183,44 @@ func (g *Gateway) call(ctx context.Context, op storeOp) (storeAnswer, error) {
 			break
 		}
 	}
-	// No attempt can have applied.
+	return storeAnswer{}, noAttemptApplied(ctx, op, deadline, lastErr)
+}
+
+// noAttemptApplied is the error of a call none of whose attempts can have
+// taken effect: the deadline's, or ErrUnavailable.
+func noAttemptApplied(ctx context.Context, op storeOp, deadline time.Time, lastErr error) error {
 	if err := ctx.Err(); err != nil || !time.Now().Before(deadline) {
 		if err == nil {
 			err = context.DeadlineExceeded
 		}
-		return storeAnswer{}, fmt.Errorf("%s key %q: %w (last error: %v)", op.method, op.key, err, lastErr)
+		return fmt.Errorf("%s key %q: %w (last error: %v)", op.method, op.key, err, lastErr)
 	}
-	return storeAnswer{}, fmt.Errorf("%s key %q: %w: %w", op.method, op.key, ErrUnavailable, lastErr)
+	return fmt.Errorf("%s key %q: %w: %w", op.method, op.key, ErrUnavailable, lastErr)
 }
 
-// pick admits the first node from prefs[*next:] (wrapping around) whose breaker
-// is not open, whose bulkhead has room and whose breaker allows the call, and
-// moves *next past it. Refused nodes were not called, so skipping them is always
-// safe.
-func (g *Gateway) pick(prefs []string, next *int) (candidate, error) {
+// countFailover counts an attempt that did not go where the previous one (or,
+// for the first, the key's first node) went, and every attempt after the first.
+func (g *Gateway) countFailover(prefs []string, attempt int, node, prev string) {
+	if (attempt == 0 && node != prefs[0]) || (attempt > 0 && node != prev) {
+		g.m.Failovers.Inc()
+	}
+	if attempt > 0 {
+		g.peerRetries[node].Inc()
+	}
+}
+
+// pick admits the first node from prefs[*next:] (wrapping around), other than
+// those in busy, whose breaker is not open, whose bulkhead has room and whose
+// breaker allows the call, and moves *next past it. Refused nodes were not
+// called, so skipping them is always safe.
+func (g *Gateway) pick(prefs []string, next *int, busy []string) (candidate, error) {
 	var open, full int
 	for i := range prefs {
 		idx := (*next + i) % len(prefs)
 		node := prefs[idx]
+		if slices.Contains(busy, node) {
+			continue
+		}
 		if g.breakers.Open(node) {
 			open++
 			continue

@@ -39,9 +39,12 @@ type Member struct {
 	RateLimited     prometheus.Counter       // chaosdemo_rate_limited_total
 	DeadlineDropped *prometheus.CounterVec   // chaosdemo_deadline_dropped_total{stage}
 	BreakerState    *prometheus.GaugeVec     // chaosdemo_breaker_state{peer}
+	BreakerHeld     *prometheus.CounterVec   // chaosdemo_breaker_trips_held_total{peer}
 	Retries         *prometheus.CounterVec   // chaosdemo_retries_total{peer}
 	BulkheadFull    *prometheus.CounterVec   // chaosdemo_bulkhead_rejected_total{peer}
 	Failovers       prometheus.Counter       // chaosdemo_failovers_total
+	Hedges          *prometheus.CounterVec   // chaosdemo_hedged_reads_total{result}
+	HedgeDelay      prometheus.Gauge         // chaosdemo_hedge_delay_seconds
 	CacheRequests   *prometheus.CounterVec   // chaosdemo_cache_requests_total{result}
 	CacheLoads      prometheus.Counter       // chaosdemo_cache_loads_total
 	CacheRefreshes  prometheus.Counter       // chaosdemo_cache_early_refreshes_total
@@ -80,9 +83,12 @@ func New(member string) *Member {
 	m.RateLimited = prometheus.NewCounter(f("rate_limited_total", "Requests refused with 429 by the token-bucket rate limit."))
 	m.DeadlineDropped = prometheus.NewCounterVec(f("deadline_dropped_total", "Requests not worked on because their caller's deadline had passed, by stage (admit, replica)."), []string{"stage"})
 	m.BreakerState = prometheus.NewGaugeVec(g("breaker_state", "Circuit breaker state per peer: 0 closed, 1 half-open, 2 open."), []string{"peer"})
+	m.BreakerHeld = prometheus.NewCounterVec(f("breaker_trips_held_total", "Failures that would have opened a peer's breaker but found the share of open breakers (breaker.maxOpen) used up, so the breaker stayed closed, by peer."), []string{"peer"})
 	m.Retries = prometheus.NewCounterVec(f("retries_total", "Attempts after the first towards a peer."), []string{"peer"})
 	m.BulkheadFull = prometheus.NewCounterVec(f("bulkhead_rejected_total", "Calls refused because the peer's bulkhead was full."), []string{"peer"})
 	m.Failovers = prometheus.NewCounter(f("failovers_total", "Requests moved to the next node of the preference list."))
+	m.Hedges = prometheus.NewCounterVec(f("hedged_reads_total", "Reads sent to a second node because the first had not answered within hedge.after, by result: sent, won (the hedge answered first), over_budget (not sent: the hedge budget was spent)."), []string{"result"})
+	m.HedgeDelay = prometheus.NewGauge(g("hedge_delay_seconds", "How long a gateway's read waits for its first node before a hedge goes to the next: the 95th percentile of recent successful read attempts, at least hedge.after."))
 	m.CacheRequests = prometheus.NewCounterVec(f("cache_requests_total", "Cache lookups by result: hit, miss, stale, negative."), []string{"result"})
 	m.CacheLoads = prometheus.NewCounter(f("cache_loads_total", "Reads the cache sent to the store (after singleflight)."))
 	m.CacheRefreshes = prometheus.NewCounter(f("cache_early_refreshes_total", "Probabilistic early refreshes (XFetch) started."))
@@ -102,7 +108,7 @@ func New(member string) *Member {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.Requests, m.Duration, m.Inflight, m.Shed, m.RateLimited, m.DeadlineDropped,
-		m.BreakerState, m.Retries, m.BulkheadFull, m.Failovers, m.CacheRequests,
+		m.BreakerState, m.BreakerHeld, m.Retries, m.BulkheadFull, m.Failovers, m.Hedges, m.HedgeDelay, m.CacheRequests,
 		m.CacheLoads, m.CacheRefreshes, m.WriteBehind, m.WriteFlushes, m.Indeterminate, m.QuorumFailures,
 		m.ReplicaRequests, m.ReadRepairs, m.Corruptions, m.Hints, m.HintsPending, m.ClockOffset,
 		m.HLCClamped,

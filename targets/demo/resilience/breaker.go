@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"sync"
+	"sync/atomic"
 
 	"github.com/chaosctl/chaosctl/targets/demo/metrics"
 	"github.com/prometheus/client_golang/prometheus"
@@ -23,10 +24,25 @@ var ErrBreakerOpen = errors.New("circuit breaker open")
 // for OpenFor, then lets one probe through (half-open): success closes it, failure
 // opens it again. Every state change is exported as chaosdemo_breaker_state{peer}
 // and logged.
+//
+// At most BreakerConfig.MaxOpen of the peers' breakers are open or half-open at
+// once (at least one may be): a breaker reaching its failure count when the
+// share is used up stays closed, and each such failure is counted in
+// chaosdemo_breaker_trips_held_total{peer}. A breaker per peer guards against
+// one bad peer; when most peers fail together the fault is rarely theirs (a
+// stalled or overloaded caller times out on everyone), and failing fast on all
+// of them would turn a slowdown into an outage. This is Envoy's outlier
+// detection limit (max_ejection_percent) and the reason it exists.
 type Breakers struct {
 	cfg   BreakerConfig
 	state *prometheus.GaugeVec
+	held  *prometheus.CounterVec
 	log   *logrus.Entry
+
+	// ejected counts breakers that are not closed. A closed breaker reserves
+	// a place (reserve) before it trips and gives it back when it closes
+	// again, so concurrent trips cannot overshoot the limit.
+	ejected atomic.Int64
 
 	mu     sync.RWMutex
 	byPeer map[string]*gobreaker.TwoStepCircuitBreaker[struct{}]
@@ -42,7 +58,7 @@ func NewBreakers(cfg BreakerConfig, peers []string, m *metrics.Member, log *logr
 	if log == nil {
 		log = discardLog()
 	}
-	b := &Breakers{cfg: cfg, state: m.BreakerState, log: log, byPeer: make(map[string]*gobreaker.TwoStepCircuitBreaker[struct{}], len(peers))}
+	b := &Breakers{cfg: cfg, state: m.BreakerState, held: m.BreakerHeld, log: log, byPeer: make(map[string]*gobreaker.TwoStepCircuitBreaker[struct{}], len(peers))}
 	for _, p := range peers {
 		b.get(p)
 	}
@@ -51,6 +67,52 @@ func NewBreakers(cfg BreakerConfig, peers []string, m *metrics.Member, log *logr
 
 // Config returns the validated breaker config.
 func (b *Breakers) Config() BreakerConfig { return b.cfg }
+
+// MaxOpen returns how many breakers may be open or half-open at once: the
+// MaxOpen share of the known peers, rounded down, and at least one.
+func (b *Breakers) MaxOpen() int {
+	b.mu.RLock()
+	peers := len(b.byPeer)
+	b.mu.RUnlock()
+	return maxOpen(b.cfg.MaxOpen, peers)
+}
+
+func maxOpen(share float64, peers int) int {
+	return max(1, int(share*float64(peers)+1e-9))
+}
+
+// reserve takes a place among the open breakers for one about to trip, if the
+// limit leaves one.
+func (b *Breakers) reserve() bool {
+	limit := int64(b.MaxOpen())
+	for {
+		n := b.ejected.Load()
+		if n >= limit {
+			return false
+		}
+		if b.ejected.CompareAndSwap(n, n+1) {
+			return true
+		}
+	}
+}
+
+// readyToTrip is gobreaker's ReadyToTrip for peer: failures in a row reached,
+// and a place among the open breakers taken. gobreaker calls it under the
+// peer's own lock, so it must not ask another breaker for its state.
+func (b *Breakers) readyToTrip(peer string, failures uint32, c gobreaker.Counts) bool {
+	if b.cfg.Disabled || c.ConsecutiveFailures < failures {
+		return false
+	}
+	if b.reserve() {
+		return true
+	}
+	b.held.WithLabelValues(peer).Inc()
+	if c.ConsecutiveFailures == failures {
+		b.log.WithFields(logrus.Fields{"peer": peer, "open": b.ejected.Load(), "maxOpen": b.MaxOpen()}).
+			Warn("circuit breaker held closed: the share of open breakers (breaker.maxOpen) is used up")
+	}
+	return false
+}
 
 func (b *Breakers) get(peer string) *gobreaker.TwoStepCircuitBreaker[struct{}] {
 	b.mu.RLock()
@@ -67,14 +129,18 @@ func (b *Breakers) get(peer string) *gobreaker.TwoStepCircuitBreaker[struct{}] {
 	failures := uint32(b.cfg.Failures)
 	gauge := b.state.WithLabelValues(peer)
 	gauge.Set(metrics.BreakerClosed)
+	b.held.WithLabelValues(peer)
 	cb = gobreaker.NewTwoStepCircuitBreaker[struct{}](gobreaker.Settings{
 		Name:        peer,
 		MaxRequests: 1, // one half-open probe
 		Timeout:     b.cfg.OpenFor,
-		ReadyToTrip: func(c gobreaker.Counts) bool { return !b.cfg.Disabled && c.ConsecutiveFailures >= failures },
+		ReadyToTrip: func(c gobreaker.Counts) bool { return b.readyToTrip(peer, failures, c) },
 		// A caller that went away says nothing about the peer.
 		IsExcluded: func(err error) bool { return errors.Is(err, context.Canceled) },
 		OnStateChange: func(name string, from, to gobreaker.State) {
+			if to == gobreaker.StateClosed {
+				b.ejected.Add(-1) // the place readyToTrip took
+			}
 			gauge.Set(stateValue(to))
 			b.log.WithFields(logrus.Fields{"peer": name, "from": from.String(), "to": to.String()}).Warn("circuit breaker changed state")
 		},

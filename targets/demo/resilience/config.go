@@ -14,6 +14,7 @@ const (
 	DefaultRetryCap        = 200 * time.Millisecond
 	DefaultBreakerFailures = 5
 	DefaultBreakerOpenFor  = 2 * time.Second
+	DefaultBreakerMaxOpen  = 0.5
 	DefaultBulkhead        = 32
 	DefaultMaxInflight     = 512
 )
@@ -33,6 +34,14 @@ type RetryConfig struct {
 type BreakerConfig struct {
 	Failures int           // consecutive failures that open the breaker; 0 = DefaultBreakerFailures
 	OpenFor  time.Duration // how long it stays open before a half-open probe; 0 = DefaultBreakerOpenFor
+	// MaxOpen is the largest share of the peers whose breakers may be open
+	// (or half-open) at once, in (0, 1]; 0 = DefaultBreakerMaxOpen. One breaker
+	// may always open. A breaker whose failures would exceed the share stays
+	// closed (Envoy's max_ejection_percent): when most peers fail at once the
+	// likely cause is the caller itself (a stalled or overloaded machine) or a
+	// failure that fail-fast cannot route around, and opening every breaker
+	// would turn a slowdown into an outage.
+	MaxOpen float64
 	// Disabled breakers never open: every call goes through, as if there
 	// were none (what an experiment compares the breaker against).
 	Disabled bool
@@ -45,6 +54,7 @@ type Config struct {
 	Timeout     time.Duration // per request budget, propagated as a deadline; 0 = DefaultTimeout
 	Retries     RetryConfig
 	Breaker     BreakerConfig
+	Hedge       HedgeConfig
 	Bulkhead    int     // concurrent calls per peer; 0 = DefaultBulkhead
 	MaxInflight int     // requests served at once before shedding (503); 0 = DefaultMaxInflight
 	RateLimit   float64 // requests/s admitted (429 beyond); 0 = off
@@ -53,12 +63,15 @@ type Config struct {
 
 // DefaultConfig is the demo cluster's default configuration: 500ms timeout, two
 // retries backing off from 10ms to 200ms, breakers opening after 5 failures for
-// 2s, bulkheads of 32, shedding beyond 512 in flight, no rate limit.
+// 2s (at most half of the peers' at once), reads hedged after 50ms (at most
+// 10% of them), bulkheads of 32, shedding beyond 512
+// in flight, no rate limit.
 func DefaultConfig() Config {
 	return Config{
 		Timeout:  DefaultTimeout,
 		Retries:  RetryConfig{Max: 2, Base: DefaultRetryBase, Cap: DefaultRetryCap},
-		Breaker:  BreakerConfig{Failures: DefaultBreakerFailures, OpenFor: DefaultBreakerOpenFor},
+		Breaker:  BreakerConfig{Failures: DefaultBreakerFailures, OpenFor: DefaultBreakerOpenFor, MaxOpen: DefaultBreakerMaxOpen},
+		Hedge:    HedgeConfig{After: DefaultHedgeAfter, Budget: DefaultHedgeBudget},
 		Bulkhead: DefaultBulkhead, MaxInflight: DefaultMaxInflight,
 	}
 }
@@ -83,6 +96,9 @@ func (c Config) Validate() (Config, error) {
 		return c, err
 	}
 	if c.Breaker, err = c.Breaker.Validate(); err != nil {
+		return c, err
+	}
+	if c.Hedge, err = c.Hedge.Validate(); err != nil {
 		return c, err
 	}
 	if c.Timeout == 0 {
@@ -129,6 +145,11 @@ func (b BreakerConfig) Validate() (BreakerConfig, error) {
 		return b, fmt.Errorf("resilience breaker.failures %d is negative: %w", b.Failures, ErrInvalidConfig)
 	case b.OpenFor < 0:
 		return b, fmt.Errorf("resilience breaker.openFor %s is negative: %w", b.OpenFor, ErrInvalidConfig)
+	case b.MaxOpen < 0 || b.MaxOpen > 1 || math.IsNaN(b.MaxOpen):
+		return b, fmt.Errorf("resilience breaker.maxOpen %v is outside (0, 1] (0 = default %v): %w", b.MaxOpen, DefaultBreakerMaxOpen, ErrInvalidConfig)
+	}
+	if b.MaxOpen == 0 {
+		b.MaxOpen = DefaultBreakerMaxOpen
 	}
 	if b.Failures == 0 {
 		b.Failures = DefaultBreakerFailures

@@ -7,7 +7,10 @@
 //   - Breakers: one circuit breaker per peer (sony/gobreaker). Open(peer) asks
 //     without consuming the half-open probe, for choosing a candidate; Allow(peer)
 //     then runs the call through it and returns the done callback for its outcome.
-//     State changes feed chaosdemo_breaker_state{peer}.
+//     State changes feed chaosdemo_breaker_state{peer}. At most MaxOpen of the
+//     peers' breakers are open at once, so a stalled caller that times out on
+//     every peer does not fail fast on all of them.
+//   - HedgeBudget: the token bucket that caps hedged reads at a share of reads.
 //   - Backoff: exponential backoff with full jitter, from a seeded source.
 //   - Bulkheads: a non-blocking semaphore per peer (TryAcquire/Release).
 //

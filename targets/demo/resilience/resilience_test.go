@@ -4,17 +4,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/chaosctl/chaosctl/targets/demo/internal/demotest"
 	"math"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/chaosctl/chaosctl/targets/demo/internal/demotest"
 	"github.com/chaosctl/chaosctl/targets/demo/metrics"
 	"github.com/sony/gobreaker/v2"
 )
@@ -299,5 +301,185 @@ func TestNilShedderAndLimiterAllow(t *testing.T) {
 	}
 	if NewRateLimiter(0, 10, metrics.New("x")) != nil {
 		t.Fatal("rate 0 must give no limiter")
+	}
+}
+
+// failN reports n failed calls to peer's breaker; refused calls are not counted.
+func failN(t *testing.T, b *Breakers, peer string, n int) {
+	t.Helper()
+	for range n {
+		done, err := b.Allow(peer)
+		if err != nil {
+			return
+		}
+		done(errors.New("timeout"))
+	}
+}
+
+func openPeers(b *Breakers) []string {
+	var open []string
+	for p, s := range b.States() {
+		if s != "closed" {
+			open = append(open, p)
+		}
+	}
+	sort.Strings(open)
+	return open
+}
+
+// A stalled caller times out on every peer at once. The breakers must not all
+// open (that would turn the stall into an outage): at most MaxOpen of them do,
+// the rest stay closed and count the held trip, and a place freed by a breaker
+// that closes again can be taken by another.
+func TestBreakersOpenAtMostTheirShare(t *testing.T) {
+	m := metrics.New("g1")
+	const failures = 3
+	b, err := NewBreakers(BreakerConfig{Failures: failures, OpenFor: 20 * time.Millisecond}, []string{"n1", "n2", "n3"}, m, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.MaxOpen() != 1 {
+		t.Fatalf("MaxOpen() = %d with 3 peers and the default share 50%%, want 1", b.MaxOpen())
+	}
+	failN(t, b, "n1", failures)
+	failN(t, b, "n2", 2*failures)
+	failN(t, b, "n3", failures)
+	if got := openPeers(b); !slices.Equal(got, []string{"n1"}) {
+		t.Fatalf("open breakers %v, want only [n1]: the share allows one of three", got)
+	}
+	if held := demotest.Value(t, m.BreakerHeld.WithLabelValues("n2")); held != failures+1 {
+		t.Fatalf("breaker_trips_held_total{n2} = %v, want %d (every failure from the 3rd on)", held, failures+1)
+	}
+	if held := demotest.Value(t, m.BreakerHeld.WithLabelValues("n1")); held != 0 {
+		t.Fatalf("breaker_trips_held_total{n1} = %v, want 0", held)
+	}
+	// n1 recovers: its half-open probe succeeds and gives its place back.
+	demotest.WaitFor(t, 5*time.Second, "n1 half-open", func() bool { return b.State("n1") == gobreaker.StateHalfOpen })
+	done, err := b.Allow("n1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done(nil)
+	if got := openPeers(b); len(got) != 0 {
+		t.Fatalf("open breakers %v after n1's probe succeeded, want none", got)
+	}
+	failN(t, b, "n3", 1) // its streak continues: the next failure trips it
+	if got := openPeers(b); !slices.Equal(got, []string{"n3"}) {
+		t.Fatalf("open breakers %v, want [n3] once n1's place is free", got)
+	}
+}
+
+// Many callers failing on every peer at once, concurrently: the limit holds
+// exactly (no two trips take the last place), and 100% restores the classic
+// breaker that opens whenever its own peer fails.
+func TestBreakersShareHoldsUnderConcurrentTrips(t *testing.T) {
+	peers := []string{"n1", "n2", "n3", "n4", "n5"}
+	for _, tc := range []struct {
+		share float64
+		want  int
+	}{{0.5, 2}, {0.2, 1}, {0.01, 1}, {1, 5}} {
+		m := metrics.New("g1")
+		b, err := NewBreakers(BreakerConfig{Failures: 2, OpenFor: time.Hour, MaxOpen: tc.share}, peers, m, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		for w := range 20 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range 50 {
+					failN(t, b, peers[(w+i)%len(peers)], 1)
+				}
+			}()
+		}
+		wg.Wait()
+		if got := openPeers(b); len(got) != tc.want || b.MaxOpen() != tc.want {
+			t.Errorf("share %v: open %v (MaxOpen %d), want exactly %d open", tc.share, got, b.MaxOpen(), tc.want)
+		}
+	}
+}
+
+func TestBreakerMaxOpenValidation(t *testing.T) {
+	for _, share := range []float64{-0.1, 1.5, math.NaN()} {
+		if _, err := (BreakerConfig{MaxOpen: share}).Validate(); !errors.Is(err, ErrInvalidConfig) {
+			t.Errorf("MaxOpen %v: err %v, want ErrInvalidConfig", share, err)
+		}
+	}
+	c, err := BreakerConfig{}.Validate()
+	if err != nil || c.MaxOpen != DefaultBreakerMaxOpen {
+		t.Fatalf("zero config: MaxOpen %v, err %v; want the default %v", c.MaxOpen, err, DefaultBreakerMaxOpen)
+	}
+}
+
+func TestHedgeBudget(t *testing.T) {
+	b := NewHedgeBudget(0.1)
+	spent := 0
+	for range 1000 {
+		b.Earn()
+		if b.Spend() {
+			spent++
+		}
+	}
+	// A full bucket (50) plus a tenth of 1000 reads, less the tenth the
+	// first read earned into a full bucket, and the last 0.9 left over.
+	if spent != 149 {
+		t.Fatalf("spent %d hedges over 1000 reads, want 149", spent)
+	}
+	if b.Spend() {
+		t.Fatal("an empty budget allowed a hedge")
+	}
+	b.Refund()
+	if !b.Spend() {
+		t.Fatal("a refunded hedge could not be spent")
+	}
+	for _, h := range []HedgeConfig{{After: -1}, {Budget: 1.5}, {Budget: -0.1}} {
+		if _, err := h.Validate(); !errors.Is(err, ErrInvalidConfig) {
+			t.Errorf("%+v: err %v, want ErrInvalidConfig", h, err)
+		}
+	}
+}
+
+func TestLatencyWindow(t *testing.T) {
+	now := time.Unix(0, 0)
+	w := NewLatencyWindow(time.Second, func() time.Time { return now })
+	for range latencyMinSamples - 1 {
+		w.Observe(time.Millisecond)
+	}
+	if _, ok := w.Quantile(0.95); ok {
+		t.Fatal("an estimate from fewer than 20 samples")
+	}
+	for range 80 {
+		w.Observe(time.Millisecond)
+	}
+	for range 5 {
+		w.Observe(300 * time.Millisecond)
+	}
+	// 99 of 104 samples at 1ms: the 95th percentile is 1ms, within a bucket.
+	if q, ok := w.Quantile(0.95); !ok || q < time.Millisecond || q > 1250*time.Microsecond {
+		t.Fatalf("p95 = %s, %v; want 1ms to 1.25ms", q, ok)
+	}
+	if q, _ := w.Quantile(1); q < 300*time.Millisecond || q > 375*time.Millisecond {
+		t.Fatalf("p100 = %s, want 300ms to 375ms", q)
+	}
+	// A period later the samples still count; two periods later they are gone.
+	now = now.Add(1500 * time.Millisecond)
+	if _, ok := w.Quantile(0.95); !ok {
+		t.Fatal("the last period's samples were forgotten after one period")
+	}
+	for range 30 {
+		w.Observe(80 * time.Millisecond)
+	}
+	now = now.Add(1100 * time.Millisecond)
+	if q, ok := w.Quantile(0.5); !ok || q < 80*time.Millisecond || q > 100*time.Millisecond {
+		t.Fatalf("p50 = %s, %v after the 1ms samples aged out; want 80ms to 100ms", q, ok)
+	}
+	now = now.Add(5 * time.Second)
+	if _, ok := w.Quantile(0.5); ok {
+		t.Fatal("an estimate from samples older than two periods")
+	}
+	w.Observe(time.Hour) // beyond the last bound: the last bucket
+	if q := latencyBounds[latencyBuckets-1]; q < 10*time.Second {
+		t.Fatalf("the last bucket ends at %s, want at least 10s", q)
 	}
 }
