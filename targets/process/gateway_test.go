@@ -146,8 +146,11 @@ func TestShedding503sUnderABurstWhileAdmittedRequestsStayFast(t *testing.T) {
 		t.Fatalf("no load shed: %d answered 503, chaosdemo_shed_total %v", len(shedAt), shed)
 	}
 	// Admitted requests cost one 40 ms hop (plus a write-back at most): they
-	// never queue behind the shed ones.
-	if slowest := admitted[len(admitted)-1]; slowest > 400*time.Millisecond {
+	// never queue behind the shed ones. Queued, the last of 200 requests
+	// served 8 at a time would wait 25 × 40 ms = 1 s; the bound sits well
+	// below that and well above the 40-80 ms an idle machine gives, so a busy
+	// machine (-race, other work) does not fail it.
+	if slowest := admitted[len(admitted)-1]; slowest > 750*time.Millisecond {
 		t.Fatalf("slowest admitted request took %s; shedding must keep admitted requests fast", slowest)
 	}
 }
