@@ -108,7 +108,7 @@ target:
       timeout: 250ms
       retries: {max: 0, base: 5ms, cap: 50ms}
       breaker: {failures: 3, openFor: 1s, maxOpen: 34%}
-      hedge: {enabled: false, after: 30ms, budget: 5%}
+      hedge: {enabled: true, after: 30ms, budget: 5%}
       bulkhead: 8
       maxInflight: 64
       rateLimit: 100.5
@@ -168,7 +168,7 @@ func TestDecodeEveryDemoField(t *testing.T) {
 				Timeout:  250 * time.Millisecond,
 				Retries:  Retries{Max: 0, Base: 5 * time.Millisecond, Cap: 50 * time.Millisecond},
 				Breaker:  Breaker{Enabled: true, Failures: 3, OpenFor: time.Second, MaxOpen: 0.34},
-				Hedge:    Hedge{After: 30 * time.Millisecond, Budget: 0.05},
+				Hedge:    Hedge{Enabled: true, After: 30 * time.Millisecond, Budget: 0.05},
 				Bulkhead: 8, MaxInflight: 64, RateLimit: 100.5,
 			},
 		}},
@@ -298,7 +298,7 @@ func TestDefaults(t *testing.T) {
 	}
 	if demo.Nodes != 3 || demo.Gateways != 1 || demo.Replication != (Replication{3, 2, 2}) || demo.Resilience.Timeout != 500*time.Millisecond ||
 		demo.Resilience.Retries != (Retries{2, 10 * time.Millisecond, 200 * time.Millisecond}) || demo.Resilience.Breaker != (Breaker{true, 5, 2 * time.Second, 0.5}) ||
-		demo.Resilience.Hedge != (Hedge{true, 50 * time.Millisecond, 0.1}) ||
+		demo.Resilience.Hedge != (Hedge{false, 50 * time.Millisecond, 0.1}) ||
 		demo.Resilience.Bulkhead != 32 || demo.Resilience.MaxInflight != 512 || demo.Resilience.RateLimit != 0 || demo.VNodes != 64 ||
 		demo.Cache.Policy != CacheNone || demo.Consistency != ConsistencyLinearizable || demo.Persistence != PersistenceMemory {
 		t.Errorf("DefaultDemoCluster() = %+v, not the documented defaults", demo)

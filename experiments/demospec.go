@@ -23,7 +23,7 @@ func (c *DemoCluster) ClusterSpec() (demo.ClusterSpec, error) {
 			Timeout:     c.Resilience.Timeout,
 			Retries:     demo.Retries{Max: c.Resilience.Retries.Max, Base: c.Resilience.Retries.Base, Cap: c.Resilience.Retries.Cap},
 			Breaker:     demo.Breaker{Failures: c.Resilience.Breaker.Failures, OpenFor: c.Resilience.Breaker.OpenFor, MaxOpen: float64(c.Resilience.Breaker.MaxOpen), Disabled: !c.Resilience.Breaker.Enabled},
-			Hedge:       demo.Hedge{After: c.Resilience.Hedge.After, Budget: float64(c.Resilience.Hedge.Budget), Disabled: !c.Resilience.Hedge.Enabled},
+			Hedge:       demo.Hedge{After: c.Resilience.Hedge.After, Budget: float64(c.Resilience.Hedge.Budget), Enabled: c.Resilience.Hedge.Enabled},
 			Bulkhead:    c.Resilience.Bulkhead,
 			MaxInflight: c.Resilience.MaxInflight,
 			RateLimit:   c.Resilience.RateLimit,

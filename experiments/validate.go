@@ -99,7 +99,7 @@ func DefaultDemoCluster() DemoCluster {
 			Timeout:     DefaultResilienceTimeout,
 			Retries:     Retries{Max: DefaultRetryMax, Base: DefaultRetryBase, Cap: DefaultRetryCap},
 			Breaker:     Breaker{Enabled: true, Failures: DefaultBreakerFailures, OpenFor: DefaultBreakerOpenFor, MaxOpen: DefaultBreakerMaxOpen},
-			Hedge:       Hedge{Enabled: true, After: DefaultHedgeAfter, Budget: DefaultHedgeBudget},
+			Hedge:       Hedge{Enabled: false, After: DefaultHedgeAfter, Budget: DefaultHedgeBudget},
 			Bulkhead:    DefaultBulkhead,
 			MaxInflight: DefaultMaxInflight,
 			RateLimit:   DefaultRateLimit,

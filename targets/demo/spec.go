@@ -113,12 +113,12 @@ type Breaker struct {
 	Disabled bool          `json:"disabled"` // never open (to show life without a breaker)
 }
 
-// Hedge sends a read its first node has not answered within After to the next
-// node too (at most Budget of reads over time).
+// Hedge, when Enabled, sends a read its first node has not answered within
+// the hedge delay to the next node too (at most Budget of reads over time).
 type Hedge struct {
-	After    time.Duration `json:"after"`    // 0 = default
-	Budget   float64       `json:"budget"`   // (0, 1]; 0 = default
-	Disabled bool          `json:"disabled"` // never hedge
+	Enabled bool          `json:"enabled"` // off by default
+	After   time.Duration `json:"after"`   // 0 = default
+	Budget  float64       `json:"budget"`  // (0, 1]; 0 = default
 }
 
 // DefaultClusterSpec returns the documented defaults (README, "The demo cluster").

@@ -16,7 +16,7 @@ func resilienceConfig(s demo.Resilience) (resilience.Config, error) {
 		Timeout:     s.Timeout,
 		Retries:     resilience.RetryConfig{Max: s.Retries.Max, Base: s.Retries.Base, Cap: s.Retries.Cap},
 		Breaker:     resilience.BreakerConfig{Failures: s.Breaker.Failures, OpenFor: s.Breaker.OpenFor, MaxOpen: s.Breaker.MaxOpen, Disabled: s.Breaker.Disabled},
-		Hedge:       resilience.HedgeConfig{After: s.Hedge.After, Budget: s.Hedge.Budget, Disabled: s.Hedge.Disabled},
+		Hedge:       resilience.HedgeConfig{After: s.Hedge.After, Budget: s.Hedge.Budget, Disabled: !s.Hedge.Enabled},
 		Bulkhead:    s.Bulkhead,
 		MaxInflight: s.MaxInflight,
 		RateLimit:   s.RateLimit,

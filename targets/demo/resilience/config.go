@@ -63,15 +63,14 @@ type Config struct {
 
 // DefaultConfig is the demo cluster's default configuration: 500ms timeout, two
 // retries backing off from 10ms to 200ms, breakers opening after 5 failures for
-// 2s (at most half of the peers' at once), reads hedged after 50ms (at most
-// 10% of them), bulkheads of 32, shedding beyond 512
+// 2s (at most half of the peers' at once), no hedged reads, bulkheads of 32, shedding beyond 512
 // in flight, no rate limit.
 func DefaultConfig() Config {
 	return Config{
 		Timeout:  DefaultTimeout,
 		Retries:  RetryConfig{Max: 2, Base: DefaultRetryBase, Cap: DefaultRetryCap},
 		Breaker:  BreakerConfig{Failures: DefaultBreakerFailures, OpenFor: DefaultBreakerOpenFor, MaxOpen: DefaultBreakerMaxOpen},
-		Hedge:    HedgeConfig{After: DefaultHedgeAfter, Budget: DefaultHedgeBudget},
+		Hedge:    HedgeConfig{After: DefaultHedgeAfter, Budget: DefaultHedgeBudget, Disabled: true},
 		Bulkhead: DefaultBulkhead, MaxInflight: DefaultMaxInflight,
 	}
 }
