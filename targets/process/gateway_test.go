@@ -169,8 +169,12 @@ func TestSingleflightSendsOneLoadForAStampedeOnAColdKey(t *testing.T) {
 			if code, err := client.put(gw, "hot", "value"); err != nil || code != http.StatusNoContent {
 				t.Fatalf("put: %d %v", code, err)
 			}
+			// A slow store holds each load for 400 ms: the window in which a
+			// miss finds the key still uncached. It must be wide enough for
+			// 200 clients to dial and send on a busy machine (-race, other
+			// packages' tests beside it); 100 ms let only 45 in.
 			for _, n := range spec.NodeIDs() {
-				if _, err := plane.Proxy(faultplane.Link{From: "g1", To: n}).AddToxic("slow", "latency", "downstream", 1, toxiclient.Attributes{"latency": 100}); err != nil {
+				if _, err := plane.Proxy(faultplane.Link{From: "g1", To: n}).AddToxic("slow", "latency", "downstream", 1, toxiclient.Attributes{"latency": 400}); err != nil {
 					t.Fatal(err)
 				}
 			}
