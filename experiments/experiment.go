@@ -243,7 +243,7 @@ type Breaker struct {
 	Enabled  bool          `yaml:"enabled"`
 	Failures int           `yaml:"failures"` // consecutive failures that open it
 	OpenFor  time.Duration `yaml:"openFor"`
-	// MaxOpen (default 50%) is the largest share of store nodes whose
+	// MaxOpen (default 100%) is the largest share of store nodes whose
 	// breakers a gateway holds open at once; one may always open.
 	MaxOpen Percent `yaml:"maxOpen"`
 }

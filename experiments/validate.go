@@ -39,7 +39,7 @@ const (
 	DefaultRetryCap          = 200 * time.Millisecond
 	DefaultBreakerFailures   = 5
 	DefaultBreakerOpenFor    = 2 * time.Second
-	DefaultBreakerMaxOpen    = Percent(0.5)
+	DefaultBreakerMaxOpen    = Percent(1)
 	DefaultHedgeAfter        = 50 * time.Millisecond
 	DefaultHedgeBudget       = Percent(0.1)
 	DefaultBulkhead          = 32

@@ -24,7 +24,7 @@ const (
 	DefaultRetryCap       = 200 * time.Millisecond
 	DefaultBreakerFails   = 5
 	DefaultBreakerOpen    = 2 * time.Second
-	DefaultBreakerMaxOpen = 0.5 // share of nodes whose breakers may be open at once
+	DefaultBreakerMaxOpen = 1.0 // share of nodes whose breakers may be open at once
 	DefaultHedgeAfter     = 50 * time.Millisecond
 	DefaultHedgeBudget    = 0.1 // share of reads that may be hedged
 	DefaultBulkhead       = 32

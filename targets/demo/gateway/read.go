@@ -16,7 +16,8 @@ type readResult struct {
 	err   error
 }
 
-// read runs a read against the key's preference list within deadline. Each
+// read runs a read with hedging on against the key's preference list within
+// deadline. Each
 // attempt gets the remaining budget divided by the attempts left, so a hung
 // node cannot eat the whole deadline; a failed attempt (503, timeout, transport
 // error) fails over to the next node after a full-jitter backoff, as writes

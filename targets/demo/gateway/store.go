@@ -117,11 +117,13 @@ type candidate struct {
 // call runs op against the key's preference list: the first node whose breaker is
 // not open and whose bulkhead has room, failing over to the next with
 // full-jitter backoff between attempts, all within ctx's deadline (the config
-// timeout when ctx has none). Reads are hedged (see read).
+// timeout when ctx has none). With hedging on, reads go to read instead.
 //
-// A write fails over only after an attempt that certainly did not apply (see
-// isRead); an attempt that may have applied ends the call with an
-// *IndeterminateError. So a write attempt gets the whole remaining budget (it
+// A read fails over on 503, timeout or transport error; each read attempt gets
+// the remaining budget divided by the attempts left, so a hung node cannot eat
+// the whole deadline. A write fails over only after an attempt that certainly
+// did not apply (see isRead); an attempt that may have applied ends the call
+// with an *IndeterminateError. So a write attempt gets the whole remaining budget (it
 // will not be retried once sent, and a share would only turn slow writes into
 // unknown ones) except for making its connection, which gets a read's share
 // (the remaining budget divided by the attempts left): a node that cannot be
@@ -137,7 +139,8 @@ func (g *Gateway) call(ctx context.Context, op storeOp) (storeAnswer, error) {
 	attempts := 1 + res.Retries.Max
 	prefs := g.ring.Preference(op.key, g.cfg.Replicas)
 	reqID := resilience.RequestIDFrom(ctx)
-	if isRead(op.method) {
+	read := isRead(op.method)
+	if read && !res.Hedge.Disabled {
 		return g.read(ctx, op, prefs, deadline, reqID)
 	}
 
@@ -163,7 +166,11 @@ func (g *Gateway) call(ctx context.Context, op storeOp) (storeAnswer, error) {
 		g.countFailover(prefs, attempt, c.node, prev)
 		prev = c.node
 		share := time.Until(deadline) / time.Duration(attempts-attempt)
-		ans, notSent, err := g.attempt(ctx, c, op, time.Until(deadline), share, reqID)
+		budget := time.Until(deadline)
+		if read {
+			budget = share
+		}
+		ans, notSent, err := g.attempt(ctx, c, op, budget, share, reqID)
 		if err == nil {
 			return ans, nil
 		}
@@ -172,7 +179,7 @@ func (g *Gateway) call(ctx context.Context, op storeOp) (storeAnswer, error) {
 			return storeAnswer{}, err
 		}
 		lastErr = err
-		if !noEffect(notSent, err) {
+		if !read && !noEffect(notSent, err) {
 			var ns *nodeStatusError
 			timeout := errors.Is(err, context.DeadlineExceeded) ||
 				errors.As(err, &ns) && (ns.Code == http.StatusGatewayTimeout || ns.Code == http.StatusRequestTimeout)

@@ -14,7 +14,7 @@ const (
 	DefaultRetryCap        = 200 * time.Millisecond
 	DefaultBreakerFailures = 5
 	DefaultBreakerOpenFor  = 2 * time.Second
-	DefaultBreakerMaxOpen  = 0.5
+	DefaultBreakerMaxOpen  = 1.0
 	DefaultBulkhead        = 32
 	DefaultMaxInflight     = 512
 )
@@ -63,7 +63,7 @@ type Config struct {
 
 // DefaultConfig is the demo cluster's default configuration: 500ms timeout, two
 // retries backing off from 10ms to 200ms, breakers opening after 5 failures for
-// 2s (at most half of the peers' at once), no hedged reads, bulkheads of 32, shedding beyond 512
+// 2s (any number of them at once), no hedged reads, bulkheads of 32, shedding beyond 512
 // in flight, no rate limit.
 func DefaultConfig() Config {
 	return Config{

@@ -334,12 +334,12 @@ func openPeers(b *Breakers) []string {
 func TestBreakersOpenAtMostTheirShare(t *testing.T) {
 	m := metrics.New("g1")
 	const failures = 3
-	b, err := NewBreakers(BreakerConfig{Failures: failures, OpenFor: 20 * time.Millisecond}, []string{"n1", "n2", "n3"}, m, nil)
+	b, err := NewBreakers(BreakerConfig{Failures: failures, OpenFor: 20 * time.Millisecond, MaxOpen: 0.5}, []string{"n1", "n2", "n3"}, m, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if b.MaxOpen() != 1 {
-		t.Fatalf("MaxOpen() = %d with 3 peers and the default share 50%%, want 1", b.MaxOpen())
+		t.Fatalf("MaxOpen() = %d with 3 peers and a share of 50%%, want 1", b.MaxOpen())
 	}
 	failN(t, b, "n1", failures)
 	failN(t, b, "n2", 2*failures)
