@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -452,15 +453,7 @@ func TestRecoverAfterKilledClusterUpRevertsImperativeFaults(t *testing.T) {
 }
 
 func TestClusterUpAdvertisesBasePortsThroughTheFaultPlane(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	base := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	if base+3 > 65535 {
-		t.Skip("no room above the free port")
-	}
+	base := freeBasePort(t, 3)
 	lc := startLiveCluster(t, "--nodes", "2", "--gateways", "1", "--base-port", strconv.Itoa(base))
 	for i, id := range []string{"g1", "n1", "n2"} {
 		m := lc.member(t, id)
@@ -471,4 +464,37 @@ func TestClusterUpAdvertisesBasePortsThroughTheFaultPlane(t *testing.T) {
 	if !strings.Contains(lc.out.String(), "http://"+net.JoinHostPort("127.0.0.1", strconv.Itoa(base))+"/kv/hello") {
 		t.Fatalf("cluster up does not print g1's advertised address:\n%s", lc.out)
 	}
+}
+
+// freeBasePort returns the first of n consecutive 127.0.0.1 ports that are free
+// now, below the kernel's ephemeral range: a port handed out by
+// `Listen(":0")` lies inside that range, where any outgoing connection of
+// the machine may take its neighbours before the cluster binds them.
+func freeBasePort(t *testing.T, n int) int {
+	t.Helper()
+	low := 32768
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if v, err := strconv.Atoi(f[0]); err == nil {
+				low = v
+			}
+		}
+	}
+	start := 20000 + rand.IntN(5000)
+	for base := start; base+n <= low; base += n {
+		free := true
+		for p := base; p < base+n && free; p++ {
+			ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)))
+			if err != nil {
+				free = false
+				continue
+			}
+			ln.Close()
+		}
+		if free {
+			return base
+		}
+	}
+	t.Skipf("no %d free consecutive ports between %d and %d", n, start, low)
+	return 0
 }

@@ -197,6 +197,7 @@ func TestDemoOnDockerServesThroughTheFaultPlaneAndPublishesOnlyLoopback(t *testi
 			t.Errorf("%s runs image %s, want %s", member, c.Image, d.Image())
 		}
 	}
+	ownCPUCgroups(t, cli, cs)
 	// Members answer at their addresses on the run's network.
 	for _, m := range d.Members() {
 		resp, err := httpClient.Get("http://" + m.Addr + "/readyz")
@@ -218,6 +219,62 @@ func TestDemoOnDockerServesThroughTheFaultPlaneAndPublishesOnlyLoopback(t *testi
 	if _, code, err := get(clients[0], "k1"); err == nil && code == 200 {
 		t.Fatal("GET through a gateway cut from every node succeeded")
 	}
+}
+
+// ownCPUCgroups checks that, where the engine manages cgroups itself
+// (cgroupfs), every container is a CPU cgroup of its own at the top, not one
+// of many under Docker's shared /docker group (whose weight is a single
+// process's): on a busy host the cluster must get the share its processes
+// would get.
+func ownCPUCgroups(t *testing.T, cli *client.Client, cs []container.Summary) {
+	t.Helper()
+	ctx := context.Background()
+	info, err := cli.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.CgroupDriver != "cgroupfs" {
+		t.Logf("cgroup driver %s: containers keep the engine's cgroup parent", info.CgroupDriver)
+		return
+	}
+	for _, c := range cs {
+		in, err := cli.ContainerInspect(ctx, c.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if in.HostConfig.CgroupParent != "/" {
+			t.Errorf("%s: cgroup parent %q, want \"/\"", c.Labels[docker.LabelMember], in.HostConfig.CgroupParent)
+		}
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", in.State.Pid))
+		if err != nil {
+			t.Logf("%s: %v (an engine on another host): its cgroup is not checked", c.Labels[docker.LabelMember], err)
+			continue
+		}
+		if got := cpuCgroup(string(b)); got != "/"+c.ID {
+			t.Errorf("%s: CPU cgroup %q, want %q", c.Labels[docker.LabelMember], got, "/"+c.ID)
+		}
+	}
+}
+
+// cpuCgroup returns the CPU controller's path in a /proc/PID/cgroup text
+// (the cpu line of cgroup v1, else the unified hierarchy's).
+func cpuCgroup(procCgroup string) string {
+	unified := ""
+	for _, line := range strings.Split(strings.TrimSpace(procCgroup), "\n") {
+		parts := strings.SplitN(line, ":", 3)
+		if len(parts) != 3 {
+			continue
+		}
+		if parts[1] == "" {
+			unified = parts[2]
+		}
+		for _, c := range strings.Split(parts[1], ",") {
+			if c == "cpu" {
+				return parts[2]
+			}
+		}
+	}
+	return unified
 }
 
 func TestPausedContainerTimesOutCallersAndRecoversOnUnpause(t *testing.T) {

@@ -32,33 +32,34 @@ type Member struct {
 	Registry *prometheus.Registry
 	member   string
 
-	Requests        *prometheus.CounterVec   // chaosdemo_requests_total{member,op,code}
-	Duration        *prometheus.HistogramVec // chaosdemo_request_duration_seconds{member,op}
-	Inflight        prometheus.Gauge         // chaosdemo_inflight_requests
-	Shed            prometheus.Counter       // chaosdemo_shed_total
-	RateLimited     prometheus.Counter       // chaosdemo_rate_limited_total
-	DeadlineDropped *prometheus.CounterVec   // chaosdemo_deadline_dropped_total{stage}
-	BreakerState    *prometheus.GaugeVec     // chaosdemo_breaker_state{peer}
-	BreakerHeld     *prometheus.CounterVec   // chaosdemo_breaker_trips_held_total{peer}
-	Retries         *prometheus.CounterVec   // chaosdemo_retries_total{peer}
-	BulkheadFull    *prometheus.CounterVec   // chaosdemo_bulkhead_rejected_total{peer}
-	Failovers       prometheus.Counter       // chaosdemo_failovers_total
-	Hedges          *prometheus.CounterVec   // chaosdemo_hedged_reads_total{result}
-	HedgeDelay      prometheus.Gauge         // chaosdemo_hedge_delay_seconds
-	CacheRequests   *prometheus.CounterVec   // chaosdemo_cache_requests_total{result}
-	CacheLoads      prometheus.Counter       // chaosdemo_cache_loads_total
-	CacheRefreshes  prometheus.Counter       // chaosdemo_cache_early_refreshes_total
-	WriteBehind     prometheus.Gauge         // chaosdemo_writebehind_queue_depth
-	WriteFlushes    *prometheus.CounterVec   // chaosdemo_writebehind_flushes_total{result}
-	Indeterminate   *prometheus.CounterVec   // chaosdemo_gateway_writes_indeterminate_total{op}
-	QuorumFailures  *prometheus.CounterVec   // chaosdemo_quorum_failures_total{op}
-	ReplicaRequests *prometheus.CounterVec   // chaosdemo_replica_requests_total{peer,code}
-	ReadRepairs     prometheus.Counter       // chaosdemo_read_repairs_total
-	Corruptions     *prometheus.CounterVec   // chaosdemo_corruptions_total{event} (detected, repaired, injected, rollback_refused)
-	Hints           *prometheus.CounterVec   // chaosdemo_hints_total{event} (stored, delivered)
-	HintsPending    prometheus.Gauge         // chaosdemo_hints_pending
-	ClockOffset     prometheus.Gauge         // chaosdemo_clock_offset_seconds
-	HLCClamped      prometheus.Counter       // chaosdemo_hlc_clamped_total
+	Requests         *prometheus.CounterVec   // chaosdemo_requests_total{member,op,code}
+	Duration         *prometheus.HistogramVec // chaosdemo_request_duration_seconds{member,op}
+	Inflight         prometheus.Gauge         // chaosdemo_inflight_requests
+	Shed             prometheus.Counter       // chaosdemo_shed_total
+	RateLimited      prometheus.Counter       // chaosdemo_rate_limited_total
+	DeadlineDropped  *prometheus.CounterVec   // chaosdemo_deadline_dropped_total{stage}
+	BreakerState     *prometheus.GaugeVec     // chaosdemo_breaker_state{peer}
+	BreakerHeld      *prometheus.CounterVec   // chaosdemo_breaker_trips_held_total{peer}
+	Retries          *prometheus.CounterVec   // chaosdemo_retries_total{peer}
+	BulkheadFull     *prometheus.CounterVec   // chaosdemo_bulkhead_rejected_total{peer}
+	Failovers        prometheus.Counter       // chaosdemo_failovers_total
+	Hedges           *prometheus.CounterVec   // chaosdemo_hedged_reads_total{result}
+	HedgeDelay       prometheus.Gauge         // chaosdemo_hedge_delay_seconds
+	CacheRequests    *prometheus.CounterVec   // chaosdemo_cache_requests_total{result}
+	CacheLoads       prometheus.Counter       // chaosdemo_cache_loads_total
+	CacheRefreshes   prometheus.Counter       // chaosdemo_cache_early_refreshes_total
+	WriteBehind      prometheus.Gauge         // chaosdemo_writebehind_queue_depth
+	WriteFlushes     *prometheus.CounterVec   // chaosdemo_writebehind_flushes_total{result}
+	Indeterminate    *prometheus.CounterVec   // chaosdemo_gateway_writes_indeterminate_total{op}
+	QuorumFailures   *prometheus.CounterVec   // chaosdemo_quorum_failures_total{op}
+	ReplicaRequests  *prometheus.CounterVec   // chaosdemo_replica_requests_total{peer,code}
+	ReplicaSuspected *prometheus.GaugeVec     // chaosdemo_replica_suspected{peer}
+	ReadRepairs      prometheus.Counter       // chaosdemo_read_repairs_total
+	Corruptions      *prometheus.CounterVec   // chaosdemo_corruptions_total{event} (detected, repaired, injected, rollback_refused)
+	Hints            *prometheus.CounterVec   // chaosdemo_hints_total{event} (stored, delivered)
+	HintsPending     prometheus.Gauge         // chaosdemo_hints_pending
+	ClockOffset      prometheus.Gauge         // chaosdemo_clock_offset_seconds
+	HLCClamped       prometheus.Counter       // chaosdemo_hlc_clamped_total
 }
 
 // New creates the metrics of one member and registers them, with the Go and
@@ -97,6 +98,7 @@ func New(member string) *Member {
 	m.Indeterminate = prometheus.NewCounterVec(f("gateway_writes_indeterminate_total", "Gateway writes (client or write-behind flush) whose attempt was sent and may have applied (timeout, lost connection, node answered 500 or 504), so they were answered unknown and not retried, by operation (put, delete)."), []string{"op"})
 	m.QuorumFailures = prometheus.NewCounterVec(f("quorum_failures_total", "Operations that could not reach their quorum, by operation."), []string{"op"})
 	m.ReplicaRequests = prometheus.NewCounterVec(f("replica_requests_total", "Replica calls to peers by peer and status code (or error class)."), []string{"peer", "code"})
+	m.ReplicaSuspected = prometheus.NewGaugeVec(g("replica_suspected", "1 while this node suspects a peer (its last replica call failed within the last node.SuspectFor): targeted reads ask it last."), []string{"peer"})
 	m.ReadRepairs = prometheus.NewCounter(f("read_repairs_total", "Stale or corrupt replica copies rewritten after a read."))
 	m.Corruptions = prometheus.NewCounterVec(f("corruptions_total", "Checksum failures by event: injected, detected, repaired, rollback_refused (an older write offered over a corrupt copy that claims a newer version)."), []string{"event"})
 	m.Hints = prometheus.NewCounterVec(f("hints_total", "Hinted handoff by event: stored, delivered."), []string{"event"})
@@ -110,7 +112,7 @@ func New(member string) *Member {
 		m.Requests, m.Duration, m.Inflight, m.Shed, m.RateLimited, m.DeadlineDropped,
 		m.BreakerState, m.BreakerHeld, m.Retries, m.BulkheadFull, m.Failovers, m.Hedges, m.HedgeDelay, m.CacheRequests,
 		m.CacheLoads, m.CacheRefreshes, m.WriteBehind, m.WriteFlushes, m.Indeterminate, m.QuorumFailures,
-		m.ReplicaRequests, m.ReadRepairs, m.Corruptions, m.Hints, m.HintsPending, m.ClockOffset,
+		m.ReplicaRequests, m.ReplicaSuspected, m.ReadRepairs, m.Corruptions, m.Hints, m.HintsPending, m.ClockOffset,
 		m.HLCClamped,
 	)
 	return m

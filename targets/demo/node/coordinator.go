@@ -139,26 +139,25 @@ func (n *Node) startReads(ctx context.Context, peers []string, key, rid string, 
 }
 
 // startTargetedReads asks only R replicas first — this node when it is one,
-// then the others in preference order — and the rest when one of those fails
-// or the hedge delay passes without enough answers (speculative retry, as
-// Cassandra does). A healthy read then costs R replica calls, not N.
+// then the others in preference order, peers the node suspects last — and
+// the rest when one of those fails or the hedge delay passes without enough
+// answers (speculative retry, as Cassandra does). A healthy read then costs R
+// replica calls, not N. Every answer or failure of a peer updates the
+// suspicion (see suspects).
 func (n *Node) startTargetedReads(ctx context.Context, peers []string, key, rid string, meta bool) <-chan Reply {
-	ordered := make([]string, 0, len(peers))
-	for _, p := range peers {
-		if p == n.cfg.ID {
-			ordered = append(ordered, p)
-		}
-	}
-	for _, p := range peers {
-		if p != n.cfg.ID {
-			ordered = append(ordered, p)
-		}
-	}
+	ordered := n.suspects.order(n.cfg.ID, peers)
 	first, backup := ordered[:min(n.cfg.R, len(ordered))], ordered[min(n.cfg.R, len(ordered)):]
 	ch := make(chan Reply, len(peers))
+	read := func(p string) Reply {
+		r := n.readReplica(ctx, p, key, rid, meta)
+		if p != n.cfg.ID {
+			n.suspects.observe(p, r.Err == nil)
+		}
+		return r
+	}
 	if len(backup) == 0 {
 		for _, p := range first {
-			n.background.Go(func() { ch <- n.readReplica(ctx, p, key, rid, meta) })
+			n.background.Go(func() { ch <- read(p) })
 		}
 		return ch
 	}
@@ -166,7 +165,7 @@ func (n *Node) startTargetedReads(ctx context.Context, peers []string, key, rid 
 	launchBackups := func() {
 		once.Do(func() {
 			for _, p := range backup {
-				n.background.Go(func() { ch <- n.readReplica(ctx, p, key, rid, meta) })
+				n.background.Go(func() { ch <- read(p) })
 			}
 		})
 	}
@@ -175,7 +174,7 @@ func (n *Node) startTargetedReads(ctx context.Context, peers []string, key, rid 
 		pending.Add(1)
 		n.background.Go(func() {
 			defer pending.Done()
-			r := n.readReplica(ctx, p, key, rid, meta)
+			r := read(p)
 			if r.Err != nil || r.Corrupt {
 				launchBackups()
 			}

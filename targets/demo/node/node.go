@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sirupsen/logrus"
 
 	"github.com/chaosctl/chaosctl/targets/demo/api"
@@ -55,6 +56,12 @@ type Config struct {
 	// ResyncRetry is how long a recovering node waits before asking again the
 	// peers that did not answer (DefaultResyncRetry when zero).
 	ResyncRetry time.Duration
+	// SuspectFor is how long a peer whose replica call failed is asked last
+	// by targeted reads unless it answers sooner (DefaultSuspectFor when
+	// zero); see suspects.
+	SuspectFor time.Duration
+	// Now is the clock of the suspicion; nil means time.Now.
+	Now func() time.Time
 	// Transport reaches the peers; nil means HTTP to Peers.
 	Transport Transport
 }
@@ -109,6 +116,9 @@ func (c *Config) validate() error {
 	if c.ResyncRetry <= 0 {
 		c.ResyncRetry = DefaultResyncRetry
 	}
+	if c.SuspectFor <= 0 {
+		c.SuspectFor = DefaultSuspectFor
+	}
 	return nil
 }
 
@@ -144,6 +154,7 @@ type Node struct {
 	transport Transport
 	http      *httpTransport // nil when cfg.Transport was given
 	recovery  recovery
+	suspects  *suspects
 
 	background sync.WaitGroup // replication and read repair still under way
 	bgCtx      context.Context
@@ -175,6 +186,11 @@ func New(cfg Config, engine storage.Engine, clock *hlc.Clock, m *metrics.Member,
 		n.transport = n.http
 	}
 	n.bgCtx, n.bgCancel = context.WithCancel(context.Background())
+	var suspected *prometheus.GaugeVec
+	if m != nil {
+		suspected = m.ReplicaSuspected
+	}
+	n.suspects = newSuspects(cfg.SuspectFor, cfg.Now, suspected)
 	if m != nil {
 		m.ClockOffset.Set(clock.Offset().Seconds())
 		n.recovery.m = m.NewRecovery()

@@ -2,17 +2,19 @@ package resilience
 
 import (
 	"context"
-	"github.com/chaosctl/chaosctl/targets/demo/internal/demotest"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/chaosctl/chaosctl/targets/demo/api"
+	"github.com/chaosctl/chaosctl/targets/demo/internal/demotest"
 	"github.com/chaosctl/chaosctl/targets/demo/metrics"
 	"github.com/sirupsen/logrus"
 	logtest "github.com/sirupsen/logrus/hooks/test"
@@ -47,6 +49,7 @@ func doRequest(t *testing.T, method, url string, header map[string]string) *http
 func TestMiddlewareLogsAndCountsEveryRequest(t *testing.T) {
 	m := metrics.New("g1")
 	logger, hook := logtest.NewNullLogger()
+	logger.SetLevel(logrus.DebugLevel)
 	var sawID string
 	srv := serve(t, MiddlewareConfig{Timeout: time.Second}, m, logrus.NewEntry(logger),
 		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -78,8 +81,52 @@ func TestMiddlewareLogsAndCountsEveryRequest(t *testing.T) {
 	if _, ok := entries[0].Data["duration"].(time.Duration); !ok {
 		t.Errorf("log field duration = %v, want a time.Duration", entries[0].Data["duration"])
 	}
+	for i, e := range entries {
+		if e.Level != logrus.DebugLevel {
+			t.Errorf("line %d of a fast, healthy request at level %s, want debug", i, e.Level)
+		}
+	}
 	if v := demotest.Value(t, m.Requests.WithLabelValues("g1", "put", "204")); v != 1 {
 		t.Fatalf("requests_total{put,204} = %v, want 1", v)
+	}
+}
+
+// Failed, refused and slow requests are logged at info level; the rest only
+// at debug level, so an info log holds what went wrong and nothing else.
+func TestMiddlewareLogsTroubleAtInfo(t *testing.T) {
+	m := metrics.New("n1")
+	logger, hook := logtest.NewNullLogger() // info level
+	srv := serve(t, MiddlewareConfig{SlowRequest: 30 * time.Millisecond}, m, logrus.NewEntry(logger),
+		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			switch r.URL.Path {
+			case "/kv/ok":
+				w.WriteHeader(http.StatusOK)
+			case "/kv/missing":
+				api.Error(w, http.StatusNotFound, "not found")
+			case "/kv/broken":
+				api.Error(w, http.StatusServiceUnavailable, "store unavailable")
+			case "/kv/limited":
+				api.Error(w, http.StatusTooManyRequests, "rate limited")
+			case "/kv/slow":
+				time.Sleep(40 * time.Millisecond) // the duration under test, not a synchronisation
+				w.WriteHeader(http.StatusOK)
+			}
+		}))
+	for _, k := range []string{"ok", "missing", "broken", "limited", "slow"} {
+		doRequest(t, http.MethodGet, srv.URL+"/kv/"+k, nil)
+	}
+	var got []string
+	for _, e := range hook.AllEntries() {
+		if e.Level != logrus.InfoLevel {
+			t.Errorf("line for %v at level %s with the logger at info", e.Data["key"], e.Level)
+		}
+		got = append(got, fmt.Sprint(e.Data["key"]))
+	}
+	if want := "broken limited slow"; strings.Join(got, " ") != want {
+		t.Fatalf("info lines for keys %q, want %q", strings.Join(got, " "), want)
+	}
+	if v := demotest.Value(t, m.Requests.WithLabelValues("n1", "get", "200")); v != 2 {
+		t.Fatalf("requests_total{get,200} = %v, want 2: every request is counted, logged or not", v)
 	}
 }
 

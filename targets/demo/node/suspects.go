@@ -1,0 +1,99 @@
+package node
+
+import (
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// DefaultSuspectFor is Config.SuspectFor's default.
+const DefaultSuspectFor = time.Second
+
+// suspects is the node's failure detector in its simplest form: a peer whose
+// replica call failed (an error, a timeout, or a call abandoned because the
+// others answered first) is suspected until it answers again or SuspectFor
+// passes. A targeted read asks suspected peers last, so while one replica is
+// cut off or down the coordinator asks the healthy ones at once instead of
+// waiting out the hedge delay on every read and leaving a hung call behind
+// (Cassandra's dynamic snitch orders replicas by the same evidence). The
+// suspicion only orders reads: a suspected peer is still asked when the
+// first ones fail or are slow, and after SuspectFor it is asked first again,
+// so a peer that came back is noticed within SuspectFor at the latest.
+type suspects struct {
+	window time.Duration
+	now    func() time.Time
+	gauge  *prometheus.GaugeVec // chaosdemo_replica_suspected{peer}; may be nil
+
+	mu    sync.Mutex
+	until map[string]time.Time
+}
+
+func newSuspects(window time.Duration, now func() time.Time, gauge *prometheus.GaugeVec) *suspects {
+	if now == nil {
+		now = time.Now
+	}
+	return &suspects{window: window, now: now, gauge: gauge, until: map[string]time.Time{}}
+}
+
+// observe records the outcome of a replica call to peer.
+func (s *suspects) observe(peer string, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ok {
+		delete(s.until, peer)
+	} else {
+		s.until[peer] = s.now().Add(s.window)
+	}
+	s.set(peer, !ok)
+}
+
+// suspected reports whether peer failed a call lately and has not answered
+// since.
+func (s *suspects) suspected(peer string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	until, ok := s.until[peer]
+	if !ok {
+		return false
+	}
+	if !s.now().Before(until) {
+		delete(s.until, peer)
+		s.set(peer, false)
+		return false
+	}
+	return true
+}
+
+func (s *suspects) set(peer string, on bool) {
+	if s.gauge == nil {
+		return
+	}
+	v := 0.0
+	if on {
+		v = 1
+	}
+	s.gauge.WithLabelValues(peer).Set(v)
+}
+
+// order returns peers with this node first, then the peers not suspected, then
+// the suspected ones, each group in preference order.
+func (s *suspects) order(self string, peers []string) []string {
+	ordered := make([]string, 0, len(peers))
+	var later []string
+	for _, p := range peers {
+		if p == self {
+			ordered = append(ordered, p)
+		}
+	}
+	for _, p := range peers {
+		switch {
+		case p == self:
+		case s.suspected(p):
+			later = append(later, p)
+		default:
+			ordered = append(ordered, p)
+		}
+	}
+	return append(ordered, later...)
+}
