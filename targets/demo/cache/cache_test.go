@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/chaosctl/chaosctl/targets/demo/internal/demotest"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -13,30 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chaosctl/chaosctl/targets/demo/internal/demotest"
 	"github.com/chaosctl/chaosctl/targets/demo/metrics"
 )
-
-// fakeClock is an injectable clock that moves only when told to.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newFakeClock() *fakeClock {
-	return &fakeClock{t: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // countingStore is a loader over a map that counts its loads.
 type countingStore struct {
@@ -95,7 +73,7 @@ func (s *countingStore) Load(ctx context.Context, key string) (Entry, error) {
 	return Entry{Value: []byte(v), Version: "1", Found: true}, nil
 }
 
-func newTestCache(t testing.TB, cfg Config, clock *fakeClock) *Cache {
+func newTestCache(t testing.TB, cfg Config, clock *demotest.Clock) *Cache {
 	t.Helper()
 	now := time.Now
 	if clock != nil {
@@ -168,7 +146,7 @@ func TestLRUEvictsLeastRecentlyUsed(t *testing.T) {
 	for _, k := range []string{"a", "b", "c", "d"} {
 		s.set(k, "v-"+k)
 	}
-	c := newTestCache(t, Config{Policy: PolicyLRU, Size: 3, TTL: time.Hour}, newFakeClock())
+	c := newTestCache(t, Config{Policy: PolicyLRU, Size: 3, TTL: time.Hour}, demotest.NewClock())
 	for _, k := range []string{"a", "b", "c"} {
 		mustGet(t, c, k, s.Load)
 	}
@@ -200,7 +178,7 @@ func TestScanResistance(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(string(tt.policy), func(t *testing.T) {
 			s := newCountingStore()
-			c := newTestCache(t, Config{Policy: tt.policy, Size: 10, TTL: time.Hour}, newFakeClock())
+			c := newTestCache(t, Config{Policy: tt.policy, Size: 10, TTL: time.Hour}, demotest.NewClock())
 			hot := []string{"h0", "h1", "h2", "h3", "h4"}
 			for range 2 { // twice: a hot key is one seen more than once
 				for _, k := range hot {
@@ -232,7 +210,7 @@ func TestScanResistance(t *testing.T) {
 func TestTTLExpiry(t *testing.T) {
 	for _, policy := range []Policy{PolicyLRU, Policy2Q, PolicyARC} {
 		t.Run(string(policy), func(t *testing.T) {
-			clock := newFakeClock()
+			clock := demotest.NewClock()
 			s := newCountingStore()
 			s.set("k", "v1")
 			c := newTestCache(t, Config{Policy: policy, Size: 10, TTL: 10 * time.Second}, clock)
@@ -268,7 +246,7 @@ func TestTTLJitterBounds(t *testing.T) {
 	}{{0}, {0.1}, {0.5}, {0.99}}
 	for _, tt := range tests {
 		t.Run(fmt.Sprint(tt.jitter), func(t *testing.T) {
-			clock := newFakeClock()
+			clock := demotest.NewClock()
 			s := newCountingStore()
 			const ttl = 10 * time.Second
 			c := newTestCache(t, Config{Policy: PolicyLRU, Size: 2000, TTL: ttl, TTLJitter: tt.jitter}, clock)
@@ -310,7 +288,7 @@ func TestNegativeCaching(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			clock := newFakeClock()
+			clock := demotest.NewClock()
 			s := newCountingStore()
 			c := newTestCache(t, Config{Policy: PolicyLRU, Size: 10, TTL: time.Hour, NegativeTTL: tt.negativeTTL}, clock)
 			if e, o := mustGet(t, c, "absent", s.Load); e.Found || o != OutcomeMiss {
@@ -452,7 +430,7 @@ func TestRefreshEarly(t *testing.T) {
 // Under a steady stream of hits, XFetch reloads a key before it expires, so no
 // caller ever misses it; far from expiry it never does.
 func TestEarlyRefreshBeforeExpiry(t *testing.T) {
-	clock := newFakeClock()
+	clock := demotest.NewClock()
 	s := newCountingStore()
 	s.set("k", "v1")
 	const delta = 100 * time.Millisecond
@@ -514,7 +492,7 @@ func TestEarlyRefreshBeforeExpiry(t *testing.T) {
 }
 
 func TestEarlyRefreshDisabled(t *testing.T) {
-	clock := newFakeClock()
+	clock := demotest.NewClock()
 	s := newCountingStore()
 	s.set("k", "v")
 	s.onLoad = func(context.Context, string) error { clock.Advance(time.Second); return nil }
@@ -545,7 +523,7 @@ func TestStaleIfError(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			clock := newFakeClock()
+			clock := demotest.NewClock()
 			s := newCountingStore()
 			s.set("k", "v1")
 			c := newTestCache(t, Config{Policy: PolicyLRU, Size: 10, TTL: time.Second, StaleIfError: tt.staleIfError}, clock)
@@ -604,7 +582,7 @@ func TestWriteWinsOverLoadInFlight(t *testing.T) {
 func TestSetNotFoundHidesDeletedKey(t *testing.T) {
 	s := newCountingStore()
 	s.set("k", "v")
-	c := newTestCache(t, Config{Policy: PolicyLRU, Size: 10, TTL: time.Hour}, newFakeClock())
+	c := newTestCache(t, Config{Policy: PolicyLRU, Size: 10, TTL: time.Hour}, demotest.NewClock())
 	mustGet(t, c, "k", s.Load)
 	c.Set("k", Entry{Found: false}) // a write-behind delete, store not yet told
 	if e, o := mustGet(t, c, "k", s.Load); e.Found || o != OutcomeNegative {
@@ -629,7 +607,7 @@ func TestPolicyNoneBypasses(t *testing.T) {
 }
 
 func TestMetrics(t *testing.T) {
-	clock := newFakeClock()
+	clock := demotest.NewClock()
 	m := metrics.New("g1")
 	c, err := New(Config{Policy: PolicyLRU, Size: 10, TTL: time.Second, NegativeTTL: time.Second, StaleIfError: time.Minute},
 		rand.New(rand.NewPCG(1, 2)), clock.Now, m)

@@ -1,6 +1,7 @@
 package node
 
 import (
+	"slices"
 	"sync"
 	"time"
 
@@ -36,16 +37,24 @@ func newSuspects(window time.Duration, now func() time.Time, gauge *prometheus.G
 	return &suspects{window: window, now: now, gauge: gauge, until: map[string]time.Time{}}
 }
 
-// observe records the outcome of a replica call to peer.
+// observe records the outcome of a replica call to peer. It is on every
+// replica read's path: an answer from a peer not suspected only looks the
+// peer up, and the gauge is written only when the suspicion changes.
 func (s *suspects) observe(peer string, ok bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	_, was := s.until[peer]
 	if ok {
-		delete(s.until, peer)
-	} else {
-		s.until[peer] = s.now().Add(s.window)
+		if was {
+			delete(s.until, peer)
+			s.set(peer, false)
+		}
+		return
 	}
-	s.set(peer, !ok)
+	s.until[peer] = s.now().Add(s.window)
+	if !was {
+		s.set(peer, true)
+	}
 }
 
 // suspected reports whether peer failed a call lately and has not answered
@@ -53,11 +62,17 @@ func (s *suspects) observe(peer string, ok bool) {
 func (s *suspects) suspected(peer string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.suspectedLocked(peer, s.now())
+}
+
+// suspectedLocked is suspected with s.mu held; an expired suspicion is
+// dropped (and its gauge cleared) here.
+func (s *suspects) suspectedLocked(peer string, now time.Time) bool {
 	until, ok := s.until[peer]
 	if !ok {
 		return false
 	}
-	if !s.now().Before(until) {
+	if !now.Before(until) {
 		delete(s.until, peer)
 		s.set(peer, false)
 		return false
@@ -65,6 +80,7 @@ func (s *suspects) suspected(peer string) bool {
 	return true
 }
 
+// set writes peer's gauge; s.mu is held.
 func (s *suspects) set(peer string, on bool) {
 	if s.gauge == nil {
 		return
@@ -80,20 +96,21 @@ func (s *suspects) set(peer string, on bool) {
 // the suspected ones, each group in preference order.
 func (s *suspects) order(self string, peers []string) []string {
 	ordered := make([]string, 0, len(peers))
-	var later []string
-	for _, p := range peers {
-		if p == self {
-			ordered = append(ordered, p)
-		}
+	if slices.Contains(peers, self) {
+		ordered = append(ordered, self)
 	}
+	var later []string
+	s.mu.Lock()
+	now := s.now()
 	for _, p := range peers {
 		switch {
 		case p == self:
-		case s.suspected(p):
+		case s.suspectedLocked(p, now):
 			later = append(later, p)
 		default:
 			ordered = append(ordered, p)
 		}
 	}
+	s.mu.Unlock()
 	return append(ordered, later...)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -12,21 +11,10 @@ import (
 	"github.com/chaosctl/chaosctl/targets/demo/metrics"
 )
 
-// fakeClock is a clock the test moves by hand.
-type fakeClock struct{ ns atomic.Int64 }
-
-func newFakeClock() *fakeClock {
-	c := &fakeClock{}
-	c.ns.Store(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano())
-	return c
-}
-func (c *fakeClock) now() time.Time          { return time.Unix(0, c.ns.Load()) }
-func (c *fakeClock) advance(d time.Duration) { c.ns.Add(int64(d)) }
-
 func TestSuspicionOrdersReadsAndExpires(t *testing.T) {
-	clock := newFakeClock()
+	clock := demotest.NewClock()
 	m := metrics.New("n1")
-	s := newSuspects(time.Second, clock.now, m.ReplicaSuspected)
+	s := newSuspects(time.Second, clock.Now, m.ReplicaSuspected)
 	peers := []string{"n3", "n1", "n2"} // a key's preference list
 
 	if got := s.order("n1", peers); !equal(got, []string{"n1", "n3", "n2"}) {
@@ -39,11 +27,11 @@ func TestSuspicionOrdersReadsAndExpires(t *testing.T) {
 	if v := demotest.Value(t, m.ReplicaSuspected.WithLabelValues("n3")); v != 1 {
 		t.Fatalf("chaosdemo_replica_suspected{n3} = %v, want 1", v)
 	}
-	clock.advance(999 * time.Millisecond)
+	clock.Advance(999 * time.Millisecond)
 	if !s.suspected("n3") {
 		t.Fatal("suspicion ended before SuspectFor passed")
 	}
-	clock.advance(time.Millisecond)
+	clock.Advance(time.Millisecond)
 	if s.suspected("n3") {
 		t.Fatal("still suspected once SuspectFor passed; a peer that came back would never be asked first again")
 	}
@@ -75,9 +63,9 @@ func equal(a, b []string) bool {
 // reads go to the healthy replicas first until SuspectFor passes or it
 // answers again.
 func TestCoordinatorStopsAskingASilentReplicaFirst(t *testing.T) {
-	clock := newFakeClock()
+	clock := demotest.NewClock()
 	cfg := threeNodes(RecoveryResync)
-	cfg.Now = clock.now
+	cfg.Now = clock.Now
 	cfg.SuspectFor = time.Second
 	f := newFakeNet(t, cfg)
 	demotest.WaitFor(t, 5*time.Second, "the first start's catch-up", allRecovered(f))
@@ -130,7 +118,7 @@ func TestCoordinatorStopsAskingASilentReplicaFirst(t *testing.T) {
 
 	// After SuspectFor it is asked first again, once; still silent, it is
 	// suspected again.
-	clock.advance(time.Second)
+	clock.Advance(time.Second)
 	read(keys[1])
 	if asked() != 2 {
 		t.Fatalf("%d reads sent to n3 after SuspectFor passed, want 2", asked())
@@ -148,7 +136,7 @@ func TestCoordinatorStopsAskingASilentReplicaFirst(t *testing.T) {
 		return deliver
 	})
 	f.releaseAll()
-	clock.advance(time.Second)
+	clock.Advance(time.Second)
 	before := asked()
 	for _, k := range keys[:5] {
 		read(k)

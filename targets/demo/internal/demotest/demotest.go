@@ -1,8 +1,10 @@
 // Package demotest holds the test helpers shared by the demo cluster's
-// packages: reading a metric's value and waiting on a condition.
+// packages: reading a metric's value, waiting on a condition, and a clock that
+// moves only when told to.
 package demotest
 
 import (
+	"sync"
 	"testing"
 	"time"
 
@@ -34,4 +36,30 @@ func WaitFor(t testing.TB, within time.Duration, what string, cond func() bool) 
 		}
 		time.Sleep(time.Millisecond) // the polling interval, not a synchronisation
 	}
+}
+
+// Clock is an injectable clock that moves only when told to. Its zero time
+// is 2025-01-01 UTC; it is safe for concurrent use.
+type Clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+// NewClock returns a Clock at 2025-01-01 00:00 UTC.
+func NewClock() *Clock {
+	return &Clock{t: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}
+}
+
+// Now returns the clock's time.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+// Advance moves the clock forward by d.
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
 }
