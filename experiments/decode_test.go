@@ -594,6 +594,11 @@ seed: 1.5
 			},
 		},
 		{
+			name: "clock skew of a gateway",
+			src:  minimalWith("faults: [{name: a, at: 1s, clockSkew: {nodes: [g1], offset: 1s}}]\n"),
+			want: []string{`6:48: faults[0].clockSkew.nodes[0]: unknown node "g1"; allowed: n1, n2, n3`},
+		},
+		{
 			name: "node in two partition groups",
 			src:  minimalWith("faults: [{name: a, at: 1s, partition: {groups: [[n1, n2], [n2, n3]]}}]\n"),
 			want: []string{`6:60: faults[0].partition.groups[1][0]: n2 is already in faults[0].partition.groups[0][1]`},

@@ -8,7 +8,7 @@ import (
 )
 
 // ClusterSpec translates the demo cluster section for the demo cluster's
-// runtimes (targets.StartProcessDemo, docker.StartDemo), validated.
+// runtimes (processdemo.Start, docker.StartDemo), validated.
 func (c *DemoCluster) ClusterSpec() (demo.ClusterSpec, error) {
 	s := demo.ClusterSpec{
 		Nodes: c.Nodes, Gateways: c.Gateways, VNodes: c.VNodes,

@@ -3,6 +3,8 @@ package experiments
 import (
 	"fmt"
 	"time"
+
+	"github.com/chaosctl/chaosctl/injectors"
 )
 
 // The yaml tags below are read by this package's own strict decoder
@@ -517,18 +519,18 @@ func (m Metric) Scraped() bool {
 // FaultKind names a fault.
 type FaultKind string
 
-// Fault kinds.
+// Fault kinds: the injectors' kinds, each the name of its field of Fault.
 const (
-	FaultPartition FaultKind = "partition"
-	FaultLatency   FaultKind = "latency"
-	FaultBandwidth FaultKind = "bandwidth"
-	FaultReset     FaultKind = "reset"
-	FaultBlackhole FaultKind = "blackhole"
-	FaultCrash     FaultKind = "crash"
-	FaultPause     FaultKind = "pause"
-	FaultRestart   FaultKind = "restart"
-	FaultClockSkew FaultKind = "clockSkew"
-	FaultCorrupt   FaultKind = "corrupt"
+	FaultPartition FaultKind = injectors.KindPartition
+	FaultLatency   FaultKind = injectors.KindLatency
+	FaultBandwidth FaultKind = injectors.KindBandwidth
+	FaultReset     FaultKind = injectors.KindReset
+	FaultBlackhole FaultKind = injectors.KindBlackhole
+	FaultCrash     FaultKind = injectors.KindCrash
+	FaultPause     FaultKind = injectors.KindPause
+	FaultRestart   FaultKind = injectors.KindRestart
+	FaultClockSkew FaultKind = injectors.KindClockSkew
+	FaultCorrupt   FaultKind = injectors.KindCorrupt
 )
 
 // Fault is one scheduled fault. Exactly one of the kind fields is set;

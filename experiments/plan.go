@@ -213,7 +213,7 @@ func (p *Plan) planFault(f *Fault) (PlannedFault, error) {
 	default:
 		pf.Targets = sortNames(sel.Nodes)
 	}
-	if isLinkFault(pf.Kind) {
+	if selectsLinks(pf.Kind) {
 		for _, l := range p.Links {
 			if (l.Proxy != "" && slices.Contains(pf.Targets, l.Proxy)) ||
 				(l.Proxy == "" && (slices.Contains(pf.Targets, l.From) || slices.Contains(pf.Targets, l.To))) {
@@ -493,8 +493,8 @@ func (p *Plan) formatTarget(t *textWriter) {
 	}
 }
 
-// tcpProbeText says what a TCP probe does.
-func tcpProbeText(c *TCPProbe) string {
+// TCPProbeText says what a TCP probe does.
+func TCPProbeText(c *TCPProbe) string {
 	s := "TCP connect to " + c.Addr
 	if c.Send != "" {
 		s += fmt.Sprintf(", send %q", c.Send)
@@ -618,7 +618,7 @@ func (p *Plan) formatJudgement(t *textWriter) {
 		}
 		switch {
 		case pr.Prometheus != nil:
-			t.printf("  %s: prometheus %s at %s%s%s\n", pr.Name, pr.Prometheus.Query, pr.Prometheus.URL, boundsText(pr.Prometheus.Max, pr.Prometheus.Min), during)
+			t.printf("  %s: prometheus %s at %s%s%s\n", pr.Name, pr.Prometheus.Query, pr.Prometheus.URL, BoundsText(pr.Prometheus.Max, pr.Prometheus.Min), during)
 		case pr.HTTP != nil:
 			latency := ""
 			if pr.HTTP.MaxLatency > 0 {
@@ -626,9 +626,9 @@ func (p *Plan) formatJudgement(t *textWriter) {
 			}
 			t.printf("  %s: GET %s answers %d%s%s\n", pr.Name, pr.HTTP.URL, pr.HTTP.Status, latency, during)
 		case pr.TCP != nil:
-			t.printf("  %s: %s%s\n", pr.Name, tcpProbeText(pr.TCP), during)
+			t.printf("  %s: %s%s\n", pr.Name, TCPProbeText(pr.TCP), during)
 		default:
-			t.printf("  %s: %s%s%s\n", pr.Name, pr.Metric, boundsText(pr.Max, pr.Min), during)
+			t.printf("  %s: %s%s%s\n", pr.Name, pr.Metric, BoundsText(pr.Max, pr.Min), during)
 		}
 	}
 	if len(e.SLOs) == 0 {
@@ -674,7 +674,8 @@ func plural(n int, noun string) string {
 	return fmt.Sprintf("%d %ss", n, noun)
 }
 
-func boundsText(maxT, minT *Threshold) string {
+// BoundsText writes a probe's bounds as the plan and reports show them: " >= 10, <= 150ms".
+func BoundsText(maxT, minT *Threshold) string {
 	var parts []string
 	if minT != nil {
 		parts = append(parts, " >= "+minT.String())

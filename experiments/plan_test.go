@@ -2,7 +2,6 @@ package experiments
 
 import (
 	"bytes"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,9 +9,9 @@ import (
 	"strings"
 	"testing"
 	"time"
-)
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+	"github.com/chaosctl/chaosctl/internal/testkit"
+)
 
 // goldenPlans are the --dry-run texts pinned by golden files: every example
 // plus the every-field experiments of decode_test.go.
@@ -48,7 +47,7 @@ func TestPlanGolden(t *testing.T) {
 				t.Fatal(err)
 			}
 			golden := filepath.Join("testdata", "plan", name+".golden")
-			if *update {
+			if *testkit.Update {
 				if err := os.MkdirAll(filepath.Dir(golden), 0o755); err != nil {
 					t.Fatal(err)
 				}

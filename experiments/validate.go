@@ -237,12 +237,22 @@ func set[T any](d *decoder, path string, field *T, def T) {
 	}
 }
 
-func isLinkFault(k FaultKind) bool {
-	return k == FaultLatency || k == FaultBandwidth || k == FaultReset || k == FaultBlackhole
+// faultKinds is the injector registry: the fault kinds and what each acts
+// on come from it alone.
+var faultKinds = injectors.DefaultRegistry()
+
+// faultCaps returns what faults of kind k act on (the zero value for "").
+func faultCaps(k FaultKind) injectors.Capabilities {
+	c, _ := faultKinds.Capabilities(string(k))
+	return c
 }
 
-func isMemberStateFault(k FaultKind) bool {
-	return k == FaultCrash || k == FaultPause || k == FaultRestart
+// selectsLinks reports whether a fault of kind k acts on the fault-plane
+// links of the members or proxies it selects: every link fault but a
+// partition, whose groups or mode say what it cuts.
+func selectsLinks(k FaultKind) bool {
+	c := faultCaps(k)
+	return c.Links && !c.Groups
 }
 
 // selectable returns the names a fault of kind k may select, and whether
@@ -250,16 +260,16 @@ func isMemberStateFault(k FaultKind) bool {
 func selectable(t *Target, k FaultKind) ([]string, bool) {
 	if c := t.Demo; c != nil {
 		switch {
-		case k == FaultCorrupt:
+		case faultCaps(k).StoreNodes:
 			return c.NodeNames(), false
-		case isLinkFault(k):
+		case selectsLinks(k):
 			return append(append([]string{ClientName}, c.GatewayNames()...), c.NodeNames()...), false
 		default:
 			return append(c.GatewayNames(), c.NodeNames()...), false
 		}
 	}
 	if x := t.External; x != nil {
-		if isLinkFault(k) {
+		if selectsLinks(k) {
 			return proxyNames(x), true
 		}
 		if k == FaultPause {
@@ -272,7 +282,7 @@ func selectable(t *Target, k FaultKind) ([]string, bool) {
 			}
 			return names, false
 		}
-		if isMemberStateFault(k) {
+		if faultCaps(k).MemberState {
 			return memberNames(x), false
 		}
 	}
@@ -971,12 +981,10 @@ func (v *validator) faults() {
 	v.contradictions()
 }
 
-var faultKindFields = []string{"partition", "latency", "bandwidth", "reset", "blackhole", "crash", "pause", "restart", "clockSkew", "corrupt"}
-
 func (v *validator) fault(i int, f *Fault) {
 	p := fmt.Sprintf("faults[%d]", i)
 	v.name(p+".name", f.Name)
-	kind := FaultKind(v.exactlyOne(p, faultKindFields...))
+	kind := FaultKind(v.exactlyOne(p, faultKinds.KindsInOrder()...))
 	kp := p + "." + string(kind)
 	if kind == "" || !v.ok(kp) {
 		return
@@ -997,8 +1005,8 @@ func (v *validator) fault(i int, f *Fault) {
 	switch {
 	case kind == FaultCrash:
 		v.notAllowed("crash takes no duration; use crash.restartAfter to bring the member back", p+".duration")
-	case kind == FaultCorrupt:
-		v.notAllowed("corrupt is instantaneous and takes no duration", p+".duration")
+	case faultCaps(kind).Instant:
+		v.notAllowed(string(kind)+" is instantaneous and takes no duration", p+".duration")
 	case v.d.has(p + ".duration"):
 		if f.Duration <= 0 {
 			v.errorf(p+".duration", "%s is out of range; allowed: above 0 (leave it out to last until the workload ends)", f.Duration)
@@ -1011,7 +1019,7 @@ func (v *validator) fault(i int, f *Fault) {
 		v.partition(kp, f.Partition)
 		return
 	}
-	if c := v.e.Target.Demo; c == nil && (kind == FaultClockSkew || kind == FaultCorrupt) {
+	if c := v.e.Target.Demo; c == nil && faultCaps(kind).StoreNodes {
 		v.keyErrorf(kp, "%s needs the demo cluster; an external target supports partition-free link faults (latency, bandwidth, reset, blackhole) and crash, pause, restart", kind)
 		return
 	}
@@ -1270,7 +1278,7 @@ func (v *validator) contradictions() {
 			kp := fmt.Sprintf("faults[%d].%s", j, kj)
 			other := fmt.Sprintf("faults[%d] (%s, %s from %s to %s)", i, fi.Name, ki, fi.At, fi.End())
 			switch {
-			case isMemberStateFault(ki) && isMemberStateFault(kj):
+			case faultCaps(ki).MemberState && faultCaps(kj).MemberState:
 				if n, picked := v.shared(fi, fj); n != "" {
 					v.errorf(kp, "%s of %s from %s to %s overlaps %s on %s; a member is crashed, paused or restarted by one fault at a time%s",
 						kj, n, fj.At, fj.End(), other, n, pickNote(picked))

@@ -19,6 +19,9 @@ type Bandwidth struct{}
 // Kind implements Injector.
 func (Bandwidth) Kind() string { return KindBandwidth }
 
+// Capabilities implements CapableInjector.
+func (Bandwidth) Capabilities() Capabilities { return Capabilities{Links: true} }
+
 // Inject implements Injector.
 func (Bandwidth) Inject(ctx context.Context, t targets.Target, f Fault) (Revert, error) {
 	if err := check(f, KindBandwidth); err != nil {

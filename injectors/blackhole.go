@@ -16,6 +16,9 @@ type Blackhole struct{}
 // Kind implements Injector.
 func (Blackhole) Kind() string { return KindBlackhole }
 
+// Capabilities implements CapableInjector.
+func (Blackhole) Capabilities() Capabilities { return Capabilities{Links: true} }
+
 // Inject implements Injector.
 func (Blackhole) Inject(ctx context.Context, t targets.Target, f Fault) (Revert, error) {
 	if err := check(f, KindBlackhole); err != nil {

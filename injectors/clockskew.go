@@ -16,6 +16,9 @@ type ClockSkew struct{}
 // Kind implements Injector.
 func (ClockSkew) Kind() string { return KindClockSkew }
 
+// Capabilities implements CapableInjector.
+func (ClockSkew) Capabilities() Capabilities { return Capabilities{StoreNodes: true} }
+
 // Inject implements Injector.
 func (ClockSkew) Inject(ctx context.Context, t targets.Target, f Fault) (Revert, error) {
 	if err := check(f, KindClockSkew); err != nil {

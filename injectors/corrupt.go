@@ -28,6 +28,9 @@ type Corrupt struct{}
 // Kind implements Injector.
 func (Corrupt) Kind() string { return KindCorrupt }
 
+// Capabilities implements CapableInjector.
+func (Corrupt) Capabilities() Capabilities { return Capabilities{StoreNodes: true, Instant: true} }
+
 // Inject implements Injector.
 func (Corrupt) Inject(ctx context.Context, t targets.Target, f Fault) (Revert, error) {
 	if err := check(f, KindCorrupt); err != nil {

@@ -14,6 +14,9 @@ type Crash struct{}
 // Kind implements Injector.
 func (Crash) Kind() string { return KindCrash }
 
+// Capabilities implements CapableInjector.
+func (Crash) Capabilities() Capabilities { return Capabilities{MemberState: true} }
+
 // Inject implements Injector.
 func (Crash) Inject(ctx context.Context, t targets.Target, f Fault) (Revert, error) {
 	if err := check(f, KindCrash); err != nil {

@@ -19,6 +19,16 @@
 //	  clockSkew  control clock-skew offset; revert offset 0 (demo nodes)
 //	  corrupt    control corrupt; nothing to revert (demo nodes repair)
 //
+// The registry is the one list of fault kinds: KindsInOrder for help and
+// validation messages, ParseKind for what people type, and Capabilities for
+// what a kind acts on (fault-plane links, groups, member state, store nodes),
+// which experiment validation and the cluster's control API ask instead of
+// listing kinds.
+//
+// A reject partition disables its links' proxies under an owner name of its
+// own (faultplane.Plane.Disable), so a runtime holding the same link or a
+// reset of a member's links cannot undo it, nor it them.
+//
 // Toxics are named after their fault (ToxicName), so a revert removes only
 // its own and two faults can share a link. A fault on several targets is
 // applied to all or, when one fails, to none.
@@ -32,7 +42,7 @@
 // reused a pid), the run's proxies, a temporary run directory.
 //
 //	ledger, err := injectors.CreateLedger(stateDir, injectors.RunInfo{Run: id, Runtime: "process", Dir: dir, TempDir: true})
-//	target, err := targets.StartProcessDemo(ctx, spec, targets.ProcessOptions{..., OnStarted: ledger.OnStarted})
+//	target, err := processdemo.Start(ctx, spec, processdemo.Options{..., OnStarted: ledger.OnStarted})
 //	err = ledger.Plane(target.Plane().URL(), true)
 //	tr := injectors.NewTracker(injectors.DefaultRegistry(), target, ledger, log)
 //	defer tr.RevertAll(context.WithoutCancel(ctx))

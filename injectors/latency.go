@@ -23,6 +23,9 @@ type Latency struct{}
 // Kind implements Injector.
 func (Latency) Kind() string { return KindLatency }
 
+// Capabilities implements CapableInjector.
+func (Latency) Capabilities() Capabilities { return Capabilities{Links: true} }
+
 // Inject implements Injector.
 func (Latency) Inject(ctx context.Context, t targets.Target, f Fault) (Revert, error) {
 	if err := check(f, KindLatency); err != nil {

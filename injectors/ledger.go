@@ -61,6 +61,9 @@ const (
 const (
 	OutcomeCompleted = "completed"
 	OutcomeRecovered = "recovered" // written by Recover
+	// OutcomeRevertFailed ends a run that could not revert every fault:
+	// Recover does not take it as finished, and retries what is left.
+	OutcomeRevertFailed = "revert-failed"
 )
 
 // Record is one line of a ledger. Fields not used by its type are empty.
@@ -239,7 +242,7 @@ func (l *Ledger) Members(members []targets.Member) error {
 	return errors.Join(errs...)
 }
 
-// OnStarted is Members in the shape of targets.ProcessOptions.OnStarted; a
+// OnStarted is Members in the shape of processdemo.Options.OnStarted; a
 // failure is kept and returned by Err (and by End).
 func (l *Ledger) OnStarted(members []targets.Member) {
 	if err := l.Members(members); err != nil {

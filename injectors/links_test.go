@@ -15,6 +15,7 @@ import (
 	"github.com/chaosctl/chaosctl/targets"
 	"github.com/chaosctl/chaosctl/targets/demo"
 	"github.com/chaosctl/chaosctl/targets/faultplane"
+	"github.com/chaosctl/chaosctl/targets/processdemo"
 )
 
 // probeTimeout is how long a probe waits before it calls a link cut.
@@ -72,7 +73,7 @@ func chaosctlToxics(t *testing.T, d targets.Target, l faultplane.Link) []string 
 }
 
 func TestLinkFaultsCutExactlyTheirLinks(t *testing.T) {
-	d := processtest.StartDemo(t, demo.ClusterSpec{Nodes: 3, Gateways: 1}, targets.ProcessOptions{})
+	d := processtest.StartDemo(t, demo.ClusterSpec{Nodes: 3, Gateways: 1}, processdemo.Options{})
 	all := d.Plane().Links()
 	twoWay := []faultplane.Link{link("n1", "n2"), link("n1", "n3"), link("n2", "n1"), link("n3", "n1")}
 	oneWay := []faultplane.Link{link("n1", "n2"), link("n1", "n3")}
@@ -154,7 +155,7 @@ func medianRTT(t *testing.T, addr string, n int) (p50 time.Duration, samples []t
 }
 
 func TestLatencyAddsTheConfiguredDelay(t *testing.T) {
-	d := processtest.StartDemo(t, demo.ClusterSpec{Nodes: 2, Gateways: 0}, targets.ProcessOptions{})
+	d := processtest.StartDemo(t, demo.ClusterSpec{Nodes: 2, Gateways: 0}, processdemo.Options{})
 	ctx := context.Background()
 	slowed, other := link("n1", "n2"), link("n2", "n1")
 	const tolerance = 15 * time.Millisecond
@@ -209,7 +210,7 @@ func TestLatencyAddsTheConfiguredDelay(t *testing.T) {
 }
 
 func TestBandwidthLimitsTheRate(t *testing.T) {
-	d := processtest.StartDemo(t, demo.ClusterSpec{Nodes: 2, Gateways: 0}, targets.ProcessOptions{})
+	d := processtest.StartDemo(t, demo.ClusterSpec{Nodes: 2, Gateways: 0}, processdemo.Options{})
 	ctx := context.Background()
 	l := link("n1", "n2")
 	fetch := func() (int, time.Duration) {
@@ -256,7 +257,7 @@ func TestBandwidthLimitsTheRate(t *testing.T) {
 }
 
 func TestTwoFaultsOnOneLinkDoNotCollide(t *testing.T) {
-	d := processtest.StartDemo(t, demo.ClusterSpec{Nodes: 2, Gateways: 0}, targets.ProcessOptions{})
+	d := processtest.StartDemo(t, demo.ClusterSpec{Nodes: 2, Gateways: 0}, processdemo.Options{})
 	ctx := context.Background()
 	l := link("n1", "n2")
 	revertA, err := injectors.Latency{}.Inject(ctx, d, injectors.Fault{Name: "a", Links: []faultplane.Link{l}, Delay: 5 * time.Millisecond})
@@ -289,7 +290,7 @@ func TestTwoFaultsOnOneLinkDoNotCollide(t *testing.T) {
 }
 
 func TestRejectPartitionsSharingALinkReconnectWithTheLast(t *testing.T) {
-	d := processtest.StartDemo(t, demo.ClusterSpec{Nodes: 3, Gateways: 0}, targets.ProcessOptions{})
+	d := processtest.StartDemo(t, demo.ClusterSpec{Nodes: 3, Gateways: 0}, processdemo.Options{})
 	ctx := context.Background()
 	p := &injectors.Partition{}
 	shared := link("n1", "n2")
@@ -312,8 +313,33 @@ func TestRejectPartitionsSharingALinkReconnectWithTheLast(t *testing.T) {
 	expectOutcomes(t, d, "both reverted", []faultplane.Link{shared}, outcomeOK)
 }
 
+func TestRejectPartitionLeavesOtherHoldsAlone(t *testing.T) {
+	d := processtest.StartDemo(t, demo.ClusterSpec{Nodes: 2, Gateways: 0}, processdemo.Options{})
+	ctx := context.Background()
+	plane, l := d.Plane(), link("n1", "n2")
+	// A runtime holds the link while its member is gone.
+	if err := plane.Disable(l, "member gone"); err != nil {
+		t.Fatal(err)
+	}
+	revert, err := (&injectors.Partition{}).Inject(ctx, d, injectors.Fault{Name: "a", Behavior: injectors.BehaviorReject, Links: []faultplane.Link{l}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := plane.ResetLinks("n2"); err != nil {
+		t.Fatal(err)
+	}
+	if err := revert(ctx); err != nil {
+		t.Fatal(err)
+	}
+	expectOutcomes(t, d, "partition reverted, the member still held", []faultplane.Link{l}, outcomeRefused)
+	if err := plane.Enable(l, "member gone"); err != nil {
+		t.Fatal(err)
+	}
+	expectOutcomes(t, d, "both released", []faultplane.Link{l}, outcomeOK)
+}
+
 func TestFailedLinkFaultLeavesNothing(t *testing.T) {
-	d := processtest.StartDemo(t, demo.ClusterSpec{Nodes: 3, Gateways: 0}, targets.ProcessOptions{})
+	d := processtest.StartDemo(t, demo.ClusterSpec{Nodes: 3, Gateways: 0}, processdemo.Options{})
 	ctx := context.Background()
 	first, second := link("n1", "n2"), link("n2", "n3")
 	// A toxic of the same name already on the second link makes the
@@ -336,7 +362,7 @@ func TestFailedLinkFaultLeavesNothing(t *testing.T) {
 }
 
 func TestInvalidFaultsAreRejectedBeforeAnythingIsTouched(t *testing.T) {
-	d := processtest.StartDemo(t, demo.ClusterSpec{Nodes: 2, Gateways: 0}, targets.ProcessOptions{})
+	d := processtest.StartDemo(t, demo.ClusterSpec{Nodes: 2, Gateways: 0}, processdemo.Options{})
 	l := []faultplane.Link{link("n1", "n2")}
 	tests := []struct {
 		name    string

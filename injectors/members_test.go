@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/chaosctl/chaosctl/internal/testkit"
 	"github.com/chaosctl/chaosctl/targets/process/processtest"
 	"net/http"
 	"os"
@@ -13,8 +14,8 @@ import (
 	"time"
 
 	"github.com/chaosctl/chaosctl/injectors"
-	"github.com/chaosctl/chaosctl/targets"
 	"github.com/chaosctl/chaosctl/targets/demo"
+	"github.com/chaosctl/chaosctl/targets/processdemo"
 )
 
 // procState returns the state letter of /proc/PID/stat ("" when the process
@@ -46,7 +47,7 @@ func ready(addr string) bool {
 }
 
 func TestMembershipFaults(t *testing.T) {
-	d := processtest.StartDemo(t, demo.ClusterSpec{Nodes: 3, Gateways: 1}, targets.ProcessOptions{})
+	d := processtest.StartDemo(t, demo.ClusterSpec{Nodes: 3, Gateways: 1}, processdemo.Options{})
 	ctx := context.Background()
 
 	t.Run("crash kills, revert starts again", func(t *testing.T) {
@@ -80,7 +81,7 @@ func TestMembershipFaults(t *testing.T) {
 			t.Fatal(err)
 		}
 		// SIGSTOP is delivered asynchronously.
-		processtest.Eventually(t, time.Second, "n2 is stopped (state T)", func() bool { return procState(m.PID) == "T" })
+		testkit.Eventually(t, time.Second, "n2 is stopped (state T)", func() bool { return procState(m.PID) == "T" })
 		if o := probe(m.Addr, probeTimeout); o != outcomeTimeout {
 			t.Errorf("request to the paused n2: %s, want timeout", o)
 		}

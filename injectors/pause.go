@@ -13,6 +13,9 @@ type Pause struct{}
 // Kind implements Injector.
 func (Pause) Kind() string { return KindPause }
 
+// Capabilities implements CapableInjector.
+func (Pause) Capabilities() Capabilities { return Capabilities{MemberState: true} }
+
 // Inject implements Injector.
 func (Pause) Inject(ctx context.Context, t targets.Target, f Fault) (Revert, error) {
 	if err := check(f, KindPause); err != nil {

@@ -149,7 +149,7 @@ func recoverRun(ctx context.Context, path string, log *logrus.Entry) (*RunRecove
 		}
 	}
 	for _, r := range recs {
-		if r.Type == RecordRunEnd {
+		if r.Type == RecordRunEnd && r.Outcome != OutcomeRevertFailed {
 			return nil, nil, nil
 		}
 	}
@@ -169,7 +169,7 @@ func recoverRun(ctx context.Context, path string, log *logrus.Entry) (*RunRecove
 		return nil, nil, err
 	}
 	for _, r := range recs {
-		if r.Type == RecordRunEnd {
+		if r.Type == RecordRunEnd && r.Outcome != OutcomeRevertFailed {
 			return nil, nil, nil
 		}
 	}

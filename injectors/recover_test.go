@@ -15,6 +15,7 @@ import (
 	"github.com/chaosctl/chaosctl/targets"
 	"github.com/chaosctl/chaosctl/targets/demo"
 	"github.com/chaosctl/chaosctl/targets/faultplane"
+	"github.com/chaosctl/chaosctl/targets/processdemo"
 )
 
 // deadPID returns the pid of a process that has exited.
@@ -39,7 +40,7 @@ func TestRecoverFinishesARunWhoseChaosctlDied(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := processtest.StartDemo(t, demo.ClusterSpec{Nodes: 2, Gateways: 1}, targets.ProcessOptions{Run: "crashed", Dir: runDir, OnStarted: ledger.OnStarted})
+	d := processtest.StartDemo(t, demo.ClusterSpec{Nodes: 2, Gateways: 1}, processdemo.Options{Run: "crashed", Dir: runDir, OnStarted: ledger.OnStarted})
 	if err := ledger.Plane(d.Plane().URL(), true); err != nil {
 		t.Fatal(err)
 	}

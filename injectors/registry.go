@@ -7,15 +7,45 @@ import (
 	"strings"
 )
 
+// Capabilities say what faults of a kind act on. Callers that check, plan or
+// resolve faults (the experiment file's validation, the cluster's control
+// API) ask the registry for them instead of listing kinds.
+type Capabilities struct {
+	// Links: the kind acts on links of the fault plane (toxiproxy), so it
+	// needs a target with a plane and may name the client side.
+	Links bool
+	// Groups: the kind cuts the links between groups of members (a
+	// partition) rather than the links from or to selected members.
+	Groups bool
+	// MemberState: the kind changes members' process state through the
+	// target's runtime (kill, stop, pause), so it works on any member,
+	// external ones included.
+	MemberState bool
+	// StoreNodes: the kind acts through the control endpoint of the demo
+	// cluster's store nodes, and only on them.
+	StoreNodes bool
+	// Instant: the kind takes effect at once and leaves nothing to revert,
+	// so it has no duration.
+	Instant bool
+}
+
+// CapableInjector is an Injector that says what its kind acts on. The
+// registry gives an injector that is not one the zero Capabilities.
+type CapableInjector interface {
+	Injector
+	Capabilities() Capabilities
+}
+
 // Registry maps fault kinds to injectors. It is built once and not changed
 // afterwards, so it is safe for concurrent use.
 type Registry struct {
 	byKind map[string]Injector
-	kinds  []string
+	listed []string // in registration order
+	kinds  []string // sorted
 }
 
 // NewRegistry returns a registry of injs; two injectors of one kind are an
-// error.
+// error. The order of injs is the order KindsInOrder lists.
 func NewRegistry(injs ...Injector) (*Registry, error) {
 	r := &Registry{byKind: make(map[string]Injector, len(injs))}
 	for i, inj := range injs {
@@ -30,13 +60,15 @@ func NewRegistry(injs ...Injector) (*Registry, error) {
 			return nil, fmt.Errorf("injector registry: kind %q registered twice (%T and %T)", kind, prev, inj)
 		}
 		r.byKind[kind] = inj
-		r.kinds = append(r.kinds, kind)
+		r.listed = append(r.listed, kind)
 	}
-	slices.Sort(r.kinds)
+	r.kinds = slices.Sorted(slices.Values(r.listed))
 	return r, nil
 }
 
-// DefaultRegistry returns a registry of every built-in kind.
+// DefaultRegistry returns a registry of every built-in kind: the link faults
+// first, then the membership faults (the order of KindsInOrder, which help
+// texts and validation messages show).
 func DefaultRegistry() *Registry {
 	r, err := NewRegistry(
 		&Partition{}, Latency{}, Bandwidth{}, Reset{}, Blackhole{},
@@ -63,3 +95,32 @@ func (r *Registry) Lookup(kind string) (Injector, error) {
 
 // Kinds returns the registered kinds, sorted.
 func (r *Registry) Kinds() []string { return slices.Clone(r.kinds) }
+
+// KindsInOrder returns the registered kinds in the order they were
+// registered.
+func (r *Registry) KindsInOrder() []string { return slices.Clone(r.listed) }
+
+// Capabilities returns what faults of kind act on, and false for a kind
+// with no injector.
+func (r *Registry) Capabilities(kind string) (Capabilities, bool) {
+	inj, ok := r.byKind[kind]
+	if !ok {
+		return Capabilities{}, false
+	}
+	if c, ok := inj.(CapableInjector); ok {
+		return c.Capabilities(), true
+	}
+	return Capabilities{}, true
+}
+
+// ParseKind maps what people type to a registered kind: case does not
+// matter and dashes are ignored ("Clock-Skew" is clockSkew).
+func (r *Registry) ParseKind(s string) (string, bool) {
+	k := strings.ReplaceAll(strings.ToLower(strings.TrimSpace(s)), "-", "")
+	for _, kind := range r.listed {
+		if strings.ToLower(kind) == k {
+			return kind, true
+		}
+	}
+	return "", false
+}

@@ -79,3 +79,60 @@ func TestLookupUnknownKindListsValidOnes(t *testing.T) {
 		}
 	}
 }
+
+func TestKindsInOrderKeepsRegistrationOrder(t *testing.T) {
+	want := []string{"partition", "latency", "bandwidth", "reset", "blackhole", "crash", "pause", "restart", "clockSkew", "corrupt"}
+	if got := injectors.DefaultRegistry().KindsInOrder(); !slices.Equal(got, want) {
+		t.Fatalf("KindsInOrder() = %v, want %v", got, want)
+	}
+	r, err := injectors.NewRegistry(namedInjector("b"), namedInjector("a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := r.KindsInOrder(); !slices.Equal(got, []string{"b", "a"}) {
+		t.Fatalf("KindsInOrder() = %v, want [b a]", got)
+	}
+}
+
+func TestCapabilities(t *testing.T) {
+	link := injectors.Capabilities{Links: true}
+	member := injectors.Capabilities{MemberState: true}
+	tests := map[string]injectors.Capabilities{
+		"partition": {Links: true, Groups: true},
+		"latency":   link, "bandwidth": link, "reset": link, "blackhole": link,
+		"crash": member, "pause": member, "restart": member,
+		"clockSkew": {StoreNodes: true},
+		"corrupt":   {StoreNodes: true, Instant: true},
+	}
+	r := injectors.DefaultRegistry()
+	for _, kind := range r.Kinds() {
+		got, ok := r.Capabilities(kind)
+		if want, listed := tests[kind]; !ok || !listed || got != want {
+			t.Errorf("Capabilities(%q) = %+v, %v; want %+v (listed in this test: %v)", kind, got, ok, want, listed)
+		}
+	}
+	if _, ok := r.Capabilities("meteor"); ok {
+		t.Error(`Capabilities("meteor") reports a kind`)
+	}
+	// An injector that says nothing about itself has no capabilities.
+	plain, err := injectors.NewRegistry(namedInjector("plain"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := plain.Capabilities("plain"); !ok || got != (injectors.Capabilities{}) {
+		t.Errorf(`Capabilities("plain") = %+v, %v; want the zero value, true`, got, ok)
+	}
+}
+
+func TestParseKind(t *testing.T) {
+	r := injectors.DefaultRegistry()
+	for in, want := range map[string]string{
+		"partition": "partition", " Latency ": "latency", "clock-skew": "clockSkew",
+		"CLOCKSKEW": "clockSkew", "corrupt": "corrupt", "meteor": "", "": "",
+	} {
+		got, ok := r.ParseKind(in)
+		if got != want || ok != (want != "") {
+			t.Errorf("ParseKind(%q) = %q, %v; want %q", in, got, ok, want)
+		}
+	}
+}

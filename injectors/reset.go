@@ -16,6 +16,9 @@ type Reset struct{}
 // Kind implements Injector.
 func (Reset) Kind() string { return KindReset }
 
+// Capabilities implements CapableInjector.
+func (Reset) Capabilities() Capabilities { return Capabilities{Links: true} }
+
 // Inject implements Injector.
 func (Reset) Inject(ctx context.Context, t targets.Target, f Fault) (Revert, error) {
 	if err := check(f, KindReset); err != nil {

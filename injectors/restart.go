@@ -13,6 +13,9 @@ type Restart struct{}
 // Kind implements Injector.
 func (Restart) Kind() string { return KindRestart }
 
+// Capabilities implements CapableInjector.
+func (Restart) Capabilities() Capabilities { return Capabilities{MemberState: true} }
+
 // Inject implements Injector.
 func (Restart) Inject(ctx context.Context, t targets.Target, f Fault) (Revert, error) {
 	if err := check(f, KindRestart); err != nil {

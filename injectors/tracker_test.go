@@ -10,9 +10,9 @@ import (
 	"time"
 
 	"github.com/chaosctl/chaosctl/injectors"
-	"github.com/chaosctl/chaosctl/targets"
 	"github.com/chaosctl/chaosctl/targets/demo"
 	"github.com/chaosctl/chaosctl/targets/faultplane"
+	"github.com/chaosctl/chaosctl/targets/processdemo"
 )
 
 // position returns the index of the first record of type typ for fault, or -1.
@@ -26,7 +26,7 @@ func TestTrackerAppliesRevertsAndJournals(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := processtest.StartDemo(t, demo.ClusterSpec{Nodes: 3, Gateways: 1}, targets.ProcessOptions{Run: "tracked", OnStarted: ledger.OnStarted})
+	d := processtest.StartDemo(t, demo.ClusterSpec{Nodes: 3, Gateways: 1}, processdemo.Options{Run: "tracked", OnStarted: ledger.OnStarted})
 	if err := ledger.Plane(d.Plane().URL(), true); err != nil {
 		t.Fatal(err)
 	}
@@ -151,7 +151,7 @@ func TestTrackerConcurrentApplyAndRevertAll(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ledger.End(injectors.OutcomeCompleted)
-	d := processtest.StartDemo(t, demo.ClusterSpec{Nodes: 3, Gateways: 0}, targets.ProcessOptions{Run: "concurrent"})
+	d := processtest.StartDemo(t, demo.ClusterSpec{Nodes: 3, Gateways: 0}, processdemo.Options{Run: "concurrent"})
 	tr := injectors.NewTracker(injectors.DefaultRegistry(), d, ledger, processtest.Log(t))
 	ctx := context.Background()
 	links := d.Plane().Links()

@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/chaosctl/chaosctl/targets"
+	"github.com/chaosctl/chaosctl/internal/testkit"
 	"github.com/chaosctl/chaosctl/targets/process/processtest"
 	"net/http"
 	"os"
@@ -17,6 +17,7 @@ import (
 
 	"github.com/chaosctl/chaosctl/probes"
 	"github.com/chaosctl/chaosctl/targets/demo"
+	"github.com/chaosctl/chaosctl/targets/processdemo"
 )
 
 // prometheusBinary is where the Debian package installs the server; a
@@ -33,10 +34,7 @@ func startPrometheus(t *testing.T, scrapeTargets []string) string {
 		binary = prometheusBinary
 	}
 	if _, err := os.Stat(binary); err != nil {
-		if os.Getenv("CHAOSCTL_REQUIRE_INTEGRATION") == "1" {
-			t.Fatalf("prometheus not installed (%v) and CHAOSCTL_REQUIRE_INTEGRATION=1: apt-get install prometheus", err)
-		}
-		t.Skip("prometheus not installed: apt-get install prometheus")
+		testkit.Integration(t, "prometheus not installed (%v): apt-get install prometheus", err)
 	}
 	dir := t.TempDir()
 	quoted := make([]string, len(scrapeTargets))
@@ -127,7 +125,7 @@ scrape_configs:
 // TestPrometheusProbes answers a prometheus probe and a ratio SLI from a real
 // Prometheus server scraping a demo cluster under traffic.
 func TestPrometheusProbes(t *testing.T) {
-	d := processtest.StartDemo(t, demo.ClusterSpec{Nodes: 3, Gateways: 1}, targets.ProcessOptions{Run: "probes", LogLevel: "warn"})
+	d := processtest.StartDemo(t, demo.ClusterSpec{Nodes: 3, Gateways: 1}, processdemo.Options{Run: "probes", LogLevel: "warn"})
 	var addrs []string
 	for _, m := range d.Members() {
 		addrs = append(addrs, m.Addr)

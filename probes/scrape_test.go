@@ -14,6 +14,7 @@ import (
 	"github.com/chaosctl/chaosctl/probes"
 	"github.com/chaosctl/chaosctl/targets"
 	"github.com/chaosctl/chaosctl/targets/demo"
+	"github.com/chaosctl/chaosctl/targets/processdemo"
 )
 
 // TestScraperRounds runs a scraper against three listeners: one whose
@@ -106,7 +107,7 @@ func TestScraperRunNeedsEmit(t *testing.T) {
 // TestScraperOnDemoCluster scrapes a real demo cluster (3 store nodes, 1
 // gateway) under traffic, then pauses a node, then kills two.
 func TestScraperOnDemoCluster(t *testing.T) {
-	d := processtest.StartDemo(t, demo.ClusterSpec{Nodes: 3, Gateways: 1}, targets.ProcessOptions{Run: "probes", LogLevel: "warn"})
+	d := processtest.StartDemo(t, demo.ClusterSpec{Nodes: 3, Gateways: 1}, processdemo.Options{Run: "probes", LogLevel: "warn"})
 	driveTraffic(t, d.ClientAddrs(), 200)
 	const interval = time.Second
 	rounds := runScraper(t, d.Members, interval)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 
-	"github.com/chaosctl/chaosctl/targets/demo"
 	"github.com/chaosctl/chaosctl/targets/faultplane"
 )
 
@@ -21,7 +20,7 @@ type Member struct {
 
 // Target is a running system under test.
 type Target interface {
-	// Runtime names the runtime: process, docker, external.
+	// Runtime names the runtime: process, docker, kubernetes, external.
 	Runtime() string
 	// Members lists the members.
 	Members() []Member
@@ -59,27 +58,4 @@ type Isolator interface {
 	// Rejoin undoes Isolate and waits until the member is ready again when
 	// it runs. It is idempotent.
 	Rejoin(ctx context.Context, id string) error
-}
-
-// DemoLinks lists the demo cluster's fault-plane links in a fixed order:
-// client→gateways (client→nodes when there is no gateway), then every member
-// to every other store node. The container runtimes give the i-th link's
-// proxy a port by this order.
-func DemoLinks(spec demo.ClusterSpec) []faultplane.Link {
-	var out []faultplane.Link
-	front := spec.GatewayIDs()
-	if len(front) == 0 {
-		front = spec.NodeIDs()
-	}
-	for _, to := range front {
-		out = append(out, faultplane.Link{From: faultplane.ClientSide, To: to})
-	}
-	for _, from := range spec.MemberIDs() {
-		for _, to := range spec.NodeIDs() {
-			if from != to {
-				out = append(out, faultplane.Link{From: from, To: to})
-			}
-		}
-	}
-	return out
 }

@@ -8,6 +8,8 @@ import (
 
 	"github.com/sirupsen/logrus"
 	"github.com/urfave/cli/v2"
+
+	"github.com/chaosctl/chaosctl/targets/runtimes"
 )
 
 // version is set at build time with -ldflags "-X main.version=v1.2.3".
@@ -31,12 +33,29 @@ type env struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	log            *logrus.Logger
+	// runtimes is the runtime registry --target and recover ask.
+	runtimes *runtimes.Registry
 }
 
 func newEnv(stdin io.Reader, stdout, stderr io.Writer) *env {
 	l := logrus.New()
 	l.SetOutput(stderr)
-	return &env{stdin: stdin, stdout: stdout, stderr: stderr, log: l}
+	return &env{stdin: stdin, stdout: stdout, stderr: stderr, log: l, runtimes: runtimes.Default()}
+}
+
+// targetUsage is the --target flag's list of runtimes: "a, b or c".
+func (e *env) targetUsage() string { return runtimes.List(e.runtimes.DemoNames(), "or") }
+
+// checkTarget rejects a --target that names no runtime of the demo cluster
+// ("" keeps the file's target.runtime).
+func (e *env) checkTarget(name string) error {
+	if name == "" {
+		return nil
+	}
+	if _, err := e.runtimes.Demo(name); err != nil {
+		return usageError(fmt.Errorf("--target %q: allowed are %s", name, runtimes.List(e.runtimes.DemoNames(), "and")))
+	}
+	return nil
 }
 
 func newApp(e *env) *cli.App {

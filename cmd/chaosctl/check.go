@@ -10,7 +10,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/chaosctl/chaosctl/experiments"
+	"github.com/chaosctl/chaosctl/experiments/runner"
 	"github.com/chaosctl/chaosctl/slo"
 )
 
@@ -25,7 +25,7 @@ func checkCommand(e *env) *cli.Command {
 			"per key. Exit 0 when every history is linearizable, 1 when one is not, 4 when a\n" +
 			"check ran out of its time budget or had nothing to check.",
 		Flags: []cli.Flag{
-			&cli.DurationFlag{Name: "time-budget", Value: experiments.DefaultCheckBudget, Usage: "time allowed per history; past it the verdict is inconclusive"},
+			&cli.DurationFlag{Name: "time-budget", Value: runner.DefaultCheckBudget, Usage: "time allowed per history; past it the verdict is inconclusive"},
 			&cli.StringFlag{Name: "html", Usage: "write porcupine's visualisation of a violation into this folder (one file per history)"},
 		},
 		Action: func(c *cli.Context) error {

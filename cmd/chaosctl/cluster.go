@@ -1,9 +1,7 @@
 package main
 
 import (
-	"context"
 	"fmt"
-	"os"
 	"os/signal"
 	"syscall"
 	"text/tabwriter"
@@ -13,10 +11,9 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/chaosctl/chaosctl/injectors"
-	"github.com/chaosctl/chaosctl/targets"
+	"github.com/chaosctl/chaosctl/targets/clusterctl"
 	"github.com/chaosctl/chaosctl/targets/demo"
 	"github.com/chaosctl/chaosctl/targets/demo/node"
-	"github.com/chaosctl/chaosctl/targets/process"
 )
 
 // DefaultBasePort is where `cluster up` puts its first member (g1) unless told.
@@ -62,7 +59,7 @@ func clusterCommand(e *env) *cli.Command {
 				&cli.Float64Flag{Name: "rate-limit", Usage: "requests/s per gateway, 0 = off"},
 				&cli.StringFlag{Name: "state", Usage: "also write the JSON state file here once every member is ready (mode 0600)"},
 				&cli.StringFlag{Name: "state-dir", EnvVars: []string{injectors.EnvStateDir}, Usage: "state directory: the cluster registers in cluster/NAME.json there, and journals faults in its ledger (default: the user's state directory)"},
-				&cli.StringFlag{Name: "name", Value: defaultClusterName, Usage: "the cluster's name for inject, heal and status (--cluster); unset and taken: NAME-2, NAME-3, ...; set and taken: an error"},
+				&cli.StringFlag{Name: "name", Value: clusterctl.DefaultName, Usage: "the cluster's name for inject, heal and status (--cluster); unset and taken: NAME-2, NAME-3, ...; set and taken: an error"},
 			},
 			Action: func(c *cli.Context) error { return clusterUp(c, e) },
 		}},
@@ -111,139 +108,40 @@ func clusterUp(c *cli.Context, e *env) (err error) {
 	if serr != nil {
 		return usageError(serr)
 	}
-	ids := spec.MemberIDs()
-	base := c.Int("base-port")
-	if base < 0 || base+len(ids) > 65535 {
-		return usageError(fmt.Errorf("--base-port %d: must be 0 (free ports) or leave room for %d ports below 65536", base, len(ids)))
+	base, members := c.Int("base-port"), len(spec.MemberIDs())
+	if base < 0 || base+members > 65535 {
+		return usageError(fmt.Errorf("--base-port %d: must be 0 (free ports) or leave room for %d ports below 65536", base, members))
 	}
-	stateDir := c.String("state-dir")
-	if stateDir == "" {
-		if stateDir, err = injectors.StateDir(); err != nil {
-			return withCode(exitEnvironment, err)
-		}
-	}
-	claim, err := claimClusterName(stateDir, c.String("name"), c.IsSet("name"))
-	if err != nil {
-		return err
-	}
-	defer claim.release()
-	log := e.log.WithFields(logrus.Fields{"component": "cluster", "cluster": claim.name})
-	if claim.name != c.String("name") {
-		log.Warnf("a cluster named %s is already running; this one is %s (inject, heal, status: --cluster %s)", c.String("name"), claim.name, claim.name)
-	}
-
-	dir := c.String("data-dir")
-	keep := dir != ""
-	if !keep {
-		if dir, err = os.MkdirTemp("", "chaosctl-cluster-"); err != nil {
-			return fmt.Errorf("create data directory: %w", err)
-		}
-		defer os.RemoveAll(dir)
-	}
-	run := "cluster-" + claim.name + "-" + time.Now().UTC().Format("20060102T150405Z") + "-" + process.NewToken()[:6]
-	ledger, err := injectors.CreateLedger(stateDir, injectors.RunInfo{Run: run, Runtime: "process", Dir: dir, TempDir: !keep, PlaneEmbedded: true})
-	if err != nil {
-		return withCode(exitEnvironment, err)
-	}
-	// Without an end record the run stays recoverable; End is written once
-	// every fault is reverted and every member stopped.
-	defer ledger.Close()
-
 	ctx, stop := signal.NotifyContext(c.Context, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	start := time.Now()
-	ports := map[string]int{}
-	for i, id := range ids {
-		ports[id] = 0
-		if base != 0 {
-			ports[id] = base + i
-		}
-	}
-	target, err := targets.StartProcessDemo(ctx, spec, targets.ProcessOptions{
-		Run:         run,
-		Dir:         dir,
-		Log:         log,
-		LogLevel:    c.String("log-level"),
-		OnStarted:   ledger.OnStarted,
-		ClientPorts: ports,
+	cluster, err := clusterctl.Up(ctx, clusterctl.UpOptions{
+		Spec: spec, Name: c.String("name"), NameExplicit: c.IsSet("name"),
+		StateDir: c.String("state-dir"), DataDir: c.String("data-dir"), StateFile: c.String("state"),
+		BasePort: base, LogLevel: c.String("log-level"), Log: logrus.NewEntry(e.log),
 	})
 	if err != nil {
-		_ = ledger.End(injectors.OutcomeCompleted)
 		return err
 	}
-	if err := ledger.Plane(target.Plane().URL(), true); err != nil {
-		log.WithError(err).Warn("ledger: cannot record the fault plane")
-	}
-	tracker := injectors.NewTracker(injectors.DefaultRegistry(), target, ledger, log.WithField("component", "injectors"))
-	top := clusterTopology{members: ids, nodes: spec.NodeIDs(), links: target.Plane().Links()}
-	faults := newFaultManager(tracker, target, top, log.WithField("component", "faults"))
 	defer func() {
-		// Faults first, then members, then the proxies: nothing stays paused,
-		// stopped or cut.
-		cleanup, cancel := context.WithTimeout(context.Background(), 2*faultOpTimeout)
-		defer cancel()
-		if n := len(faults.list().Faults); n > 0 {
-			log.WithField("faults", n).Info("reverting live faults")
-		}
-		revertErr := faults.shutdown(cleanup)
-		log.Info("stopping members")
-		_ = target.Close(cleanup)
-		if revertErr != nil {
-			// The ledger stays open (no end record): `chaosctl recover` finishes.
-			if err == nil {
-				err = withCode(exitEnvironment, fmt.Errorf("some faults could not be reverted and may remain (run `chaosctl recover`): %w", revertErr))
-			}
-			return
-		}
-		if lerr := ledger.End(injectors.OutcomeCompleted); lerr != nil {
-			log.WithError(lerr).Warn("ledger: cannot close the run")
+		if cerr := cluster.Close(); cerr != nil && err == nil {
+			err = withCode(exitEnvironment, cerr)
 		}
 	}()
-
-	control := &controlServer{name: claim.name, token: process.NewToken(), target: target, faults: faults, log: log}
-	controlAddr, closeControl, err := control.serve()
-	if err != nil {
-		return err
-	}
-	defer closeControl() // before the faults are reverted: no new ones meanwhile
-
-	st := clusterState{
-		Name: claim.name, Control: controlAddr, Token: control.token, Dir: dir, PID: os.Getpid(),
-		Run: run, Ledger: ledger.Path(), Started: start.UTC(), Links: top.links,
-		Gateways: []stateMember{}, Nodes: []stateMember{},
-	}
-	for _, m := range control.members() {
-		sm := stateMember{ID: m.ID, Addr: m.Addr, Listen: m.Listen, PID: m.PID}
-		if m.Role == demo.RoleGateway {
-			st.Gateways = append(st.Gateways, sm)
-		} else {
-			st.Nodes = append(st.Nodes, sm)
-		}
-	}
-	if err := writeClusterState(claim.statePath, st); err != nil {
-		return withCode(exitEnvironment, err)
-	}
-	if path := c.String("state"); path != "" {
-		if err := writeClusterState(path, st); err != nil {
-			return withCode(exitEnvironment, err)
-		}
-		defer os.Remove(path)
-	}
-	printMembers(e, target, control.members(), claim.name, time.Since(start))
-	log.WithFields(logrus.Fields{"dir": dir, "control": controlAddr, "state": claim.statePath}).Info("cluster ready; Ctrl-C stops it")
-
+	st := cluster.State()
+	printMembers(e, spec, cluster.Members(), st.Name, time.Since(st.Started))
+	e.log.WithFields(logrus.Fields{"component": "cluster", "cluster": st.Name, "dir": st.Dir, "control": st.Control, "state": cluster.StatePath()}).
+		Info("cluster ready; Ctrl-C stops it")
 	<-ctx.Done()
 	return nil
 }
 
-func printMembers(e *env, target *targets.ProcessDemo, members []memberStatus, name string, took time.Duration) {
+func printMembers(e *env, s demo.ClusterSpec, members []clusterctl.MemberStatus, name string, took time.Duration) {
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "MEMBER\tROLE\tADDRESS\tLISTEN\tPID\tLOG")
 	for _, m := range members {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", m.ID, m.Role, m.Addr, m.Listen, m.PID, m.Log)
 	}
 	_ = tw.Flush()
-	s := target.Cluster().Spec()
 	fmt.Fprintf(e.stdout, "\ncluster %s: %d store nodes (%s, n=%d w=%d r=%d, %s), %d gateways, ready in %s\n",
 		name, s.Nodes, s.Consistency, s.Replication.N, s.Replication.W, s.Replication.R, s.Persistence,
 		s.Gateways, took.Round(time.Millisecond))

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/chaosctl/chaosctl/targets/clusterctl"
 	"github.com/chaosctl/chaosctl/targets/process"
 )
 
@@ -61,7 +62,7 @@ func exitCode(err error) int {
 		return ee.code
 	}
 	var pe *process.PortInUseError
-	if errors.As(err, &pe) {
+	if errors.As(err, &pe) || clusterctl.IsInputError(err) {
 		return exitUsage
 	}
 	return exitEnvironment

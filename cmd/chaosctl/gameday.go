@@ -19,6 +19,7 @@ import (
 
 	"github.com/chaosctl/chaosctl/experiments"
 	"github.com/chaosctl/chaosctl/experiments/gameday"
+	"github.com/chaosctl/chaosctl/experiments/runner"
 	"github.com/chaosctl/chaosctl/targets"
 )
 
@@ -43,9 +44,9 @@ func gamedayCommand(e *env) *cli.Command {
 			&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "run unattended: manual steps are recorded as skipped"},
 			&cli.StringFlag{Name: "out", Usage: "output folder (default chaosctl-out/<name>-<UTC time>)"},
 			&cli.Int64Flag{Name: "seed", Usage: "seed for every step (overrides the playbook's and the experiments' seeds)"},
-			&cli.StringFlag{Name: "target", Usage: "runtime of the shared target: process, docker or kubernetes (overrides target.runtime)"},
+			&cli.StringFlag{Name: "target", Usage: "runtime of the shared target: " + e.targetUsage() + " (overrides target.runtime)"},
 			&cli.StringFlag{Name: "state-dir", EnvVars: []string{"CHAOSCTL_STATE_DIR"}, Usage: "where the fault ledger lives (default: the user's state directory)"},
-			&cli.DurationFlag{Name: "check-budget", Value: experiments.DefaultCheckBudget, Usage: "time allowed to each linearizability check; past it the check is inconclusive"},
+			&cli.DurationFlag{Name: "check-budget", Value: runner.DefaultCheckBudget, Usage: "time allowed to each linearizability check; past it the check is inconclusive"},
 			&cli.StringFlag{Name: "prometheus-url", EnvVars: []string{"CHAOSCTL_PROMETHEUS_URL"}, Usage: "Prometheus server for prometheus probes and ratio SLOs that name none"},
 		},
 		Action: func(c *cli.Context) error { return runGameDay(c, e) },
@@ -66,10 +67,8 @@ func runGameDay(c *cli.Context, e *env) error {
 	case err != nil:
 		return usageError(err)
 	}
-	switch rt := c.String("target"); rt {
-	case "", "process", "docker", "kubernetes":
-	default:
-		return usageError(fmt.Errorf("--target %q: allowed are process, docker and kubernetes", rt))
+	if err := e.checkTarget(c.String("target")); err != nil {
+		return err
 	}
 	var seed *int64
 	if c.IsSet("seed") {
@@ -103,14 +102,14 @@ func runGameDay(c *cli.Context, e *env) error {
 		OnTarget:       func(t targets.Target) { printTarget(e.stdout, t) },
 		MemberLogLevel: c.String("log-level"), PrometheusURL: c.String("prometheus-url"), CheckBudget: c.Duration("check-budget"),
 	})
-	if errors.Is(err, experiments.ErrUsage) {
+	if errors.Is(err, runner.ErrUsage) {
 		return usageError(fmt.Errorf("%s: %w", path, err))
 	}
 	if outcome != nil {
 		printGameDay(e.stdout, outcome)
 	}
 	switch {
-	case errors.Is(err, experiments.ErrInterrupted):
+	case errors.Is(err, runner.ErrInterrupted):
 		return &exitError{code: exitInterrupted, err: err}
 	case err != nil:
 		return withCode(exitEnvironment, fmt.Errorf("%s: %w", path, err))

@@ -1,13 +1,9 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
-	"net/url"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -16,7 +12,7 @@ import (
 
 	"github.com/chaosctl/chaosctl/experiments"
 	"github.com/chaosctl/chaosctl/injectors"
-	"github.com/chaosctl/chaosctl/targets/faultplane"
+	"github.com/chaosctl/chaosctl/targets/clusterctl"
 )
 
 func injectCommand(e *env) *cli.Command {
@@ -26,8 +22,8 @@ func injectCommand(e *env) *cli.Command {
 		ArgsUsage: "KIND",
 		Description: "Applies one fault now, through the control API of the cluster that `chaosctl cluster up`\n" +
 			"runs, and prints what was applied and when it expires. Every fault reverts by itself\n" +
-			"after its --ttl (default " + DefaultFaultTTL.String() + "); `chaosctl heal` reverts it earlier. KIND is one of\n" +
-			"" + strings.Join(faultKinds, ", ") + ".\n\n" +
+			"after its --ttl (default " + clusterctl.DefaultFaultTTL.String() + "); `chaosctl heal` reverts it earlier. KIND is one of\n" +
+			"" + strings.Join(clusterctl.Kinds(), ", ") + ".\n\n" +
 			"   chaosctl inject partition --groups \"n1|n2,n3\" --behavior reject\n" +
 			"   chaosctl inject partition --nodes n1 --ttl 30s           # cut n1 off every link\n" +
 			"   chaosctl inject latency --nodes g1 --delay 200ms --jitter 50ms\n" +
@@ -55,7 +51,7 @@ func injectCommand(e *env) *cli.Command {
 			&cli.IntFlag{Name: "count", Usage: "corrupt: number of stored values to damage on each node"},
 			&cli.Int64Flag{Name: "seed", Usage: "corrupt: chooses which values are damaged"},
 			&cli.StringFlag{Name: "restart-after", Usage: "crash, restart: start the members again after this long (the fault's TTL)"},
-			&cli.StringFlag{Name: "ttl", Usage: "the fault reverts by itself after this long (default " + DefaultFaultTTL.String() + ")"},
+			&cli.StringFlag{Name: "ttl", Usage: "the fault reverts by itself after this long (default " + clusterctl.DefaultFaultTTL.String() + ")"},
 			&cli.BoolFlag{Name: "json", Usage: "print the applied fault as JSON"},
 		),
 		Action: func(c *cli.Context) error { return inject(c, e) },
@@ -90,32 +86,32 @@ func statusCommand(e *env) *cli.Command {
 
 // faultFromFlags builds the request of `inject KIND [flags]`; every error is
 // a usage error naming the flag.
-func faultFromFlags(c *cli.Context) (faultRequest, error) {
-	var r faultRequest
+func faultFromFlags(c *cli.Context) (clusterctl.Request, error) {
+	var r clusterctl.Request
 	switch c.NArg() {
 	case 0:
-		return r, fmt.Errorf("inject needs a fault KIND: %s", strings.Join(faultKinds, ", "))
+		return r, fmt.Errorf("inject needs a fault KIND: %s", strings.Join(clusterctl.Kinds(), ", "))
 	case 1:
 	default:
 		return r, fmt.Errorf("inject takes one KIND; got %q (members go in --nodes)", c.Args().Slice())
 	}
-	kind, ok := canonicalKind(c.Args().First())
+	kind, ok := clusterctl.CanonicalKind(c.Args().First())
 	if !ok {
-		return r, fmt.Errorf("unknown fault kind %q: allowed are %s", c.Args().First(), strings.Join(faultKinds, ", "))
+		return r, fmt.Errorf("unknown fault kind %q: allowed are %s", c.Args().First(), strings.Join(clusterctl.Kinds(), ", "))
 	}
 	r.Kind, r.Name = kind, c.String("name")
-	r.Targets = splitList(c.String("nodes"))
+	r.Targets = clusterctl.SplitList(c.String("nodes"))
 	if c.IsSet("nodes") && len(r.Targets) == 0 {
 		return r, fmt.Errorf("--nodes %q: no member given", c.String("nodes"))
 	}
 	var err error
 	if c.IsSet("groups") {
-		if r.Groups, err = parseGroups(c.String("groups")); err != nil {
+		if r.Groups, err = clusterctl.ParseGroups(c.String("groups")); err != nil {
 			return r, err
 		}
 	}
 	if c.IsSet("links") {
-		if r.Links, err = parseLinks(c.String("links")); err != nil {
+		if r.Links, err = clusterctl.ParseLinks(c.String("links")); err != nil {
 			return r, err
 		}
 	}
@@ -196,21 +192,21 @@ func inject(c *cli.Context, e *env) error {
 		return err
 	}
 	// Checked here too, so bad input never reaches the cluster.
-	if _, _, err := req.resolve(st.topology()); err != nil {
+	if _, _, err := req.Resolve(st.Topology()); err != nil {
 		return usageError(err)
 	}
-	var v faultView
-	if err := newControlClient(st).call(c.Context, http.MethodPost, "/v1/faults", req, &v); err != nil {
+	v, err := clusterctl.NewClient(st).Apply(c.Context, req)
+	if err != nil {
 		return err
 	}
 	if c.Bool("json") {
 		return printJSON(e.stdout, v)
 	}
-	if v.EndReason == endDone {
-		fmt.Fprintf(e.stdout, "applied %s: %s; nothing to revert (the cluster is expected to detect and repair the damage)\n", v.Name, describeFault(v.Fault))
+	if v.EndReason == clusterctl.EndDone {
+		fmt.Fprintf(e.stdout, "applied %s: %s; nothing to revert (the cluster is expected to detect and repair the damage)\n", v.Name, clusterctl.Describe(v.Fault))
 		return nil
 	}
-	fmt.Fprintf(e.stdout, "applied %s: %s\n", v.Name, describeFault(v.Fault))
+	fmt.Fprintf(e.stdout, "applied %s: %s\n", v.Name, clusterctl.Describe(v.Fault))
 	fmt.Fprintf(e.stdout, "expires %s (in %s); revert it earlier with: chaosctl heal %s\n",
 		v.Expires.Local().Format("15:04:05"), v.TTL, v.Name)
 	return nil
@@ -230,12 +226,14 @@ func heal(c *cli.Context, e *env) error {
 	if err != nil {
 		return err
 	}
-	path := "/v1/faults"
-	if !all {
-		path += "/" + url.PathEscape(c.Args().First())
+	cc := clusterctl.NewClient(st)
+	var out clusterctl.FaultsView
+	if all {
+		out, err = cc.HealAll(c.Context)
+	} else {
+		out, err = cc.Heal(c.Context, c.Args().First())
 	}
-	var out faultsView
-	if err := newControlClient(st).call(c.Context, http.MethodDelete, path, nil, &out); err != nil {
+	if err != nil {
 		return err
 	}
 	if c.Bool("json") {
@@ -245,7 +243,7 @@ func heal(c *cli.Context, e *env) error {
 		fmt.Fprintln(e.stdout, "no live faults; nothing to revert")
 	}
 	for _, v := range out.Faults {
-		fmt.Fprintf(e.stdout, "reverted %s: %s (applied %s, %s before it expired)\n", v.Name, describeFault(v.Fault),
+		fmt.Fprintf(e.stdout, "reverted %s: %s (applied %s, %s before it expired)\n", v.Name, clusterctl.Describe(v.Fault),
 			v.Applied.Local().Format("15:04:05"), v.Remaining)
 	}
 	return nil
@@ -259,8 +257,8 @@ func status(c *cli.Context, e *env) error {
 	if err != nil {
 		return err
 	}
-	var sv statusView
-	if err := newControlClient(st).call(c.Context, http.MethodGet, "/v1/status", nil, &sv); err != nil {
+	sv, err := clusterctl.NewClient(st).Status(c.Context)
+	if err != nil {
 		return err
 	}
 	if c.Bool("json") {
@@ -271,14 +269,7 @@ func status(c *cli.Context, e *env) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "MEMBER\tROLE\tADDRESS\tLISTEN\tPID\tSTATE")
 	for _, m := range sv.Members {
-		state := "running"
-		switch {
-		case !m.Running:
-			state = "stopped"
-		case m.Paused:
-			state = "paused"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", m.ID, m.Role, m.Addr, m.Listen, m.PID, state)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", m.ID, m.Role, m.Addr, m.Listen, m.PID, m.State())
 	}
 	_ = tw.Flush()
 	fmt.Fprintln(w)
@@ -288,7 +279,7 @@ func status(c *cli.Context, e *env) error {
 		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "FAULT\tKIND\tAPPLIED\tEXPIRES\tREMAINING\tWHAT")
 		for _, v := range sv.Faults {
-			what := describeFault(v.Fault)
+			what := clusterctl.Describe(v.Fault)
 			if v.Error != "" {
 				what += " (revert failed, retrying: " + v.Error + ")"
 			}
@@ -306,123 +297,22 @@ func status(c *cli.Context, e *env) error {
 	return nil
 }
 
-// describeFault says in a line what a fault does.
-func describeFault(f injectors.Fault) string {
-	var b strings.Builder
-	b.WriteString(f.Kind)
-	switch f.Kind {
-	case injectors.KindLatency:
-		fmt.Fprintf(&b, " %s", f.Delay)
-		if f.Jitter > 0 {
-			fmt.Fprintf(&b, " ±%s", f.Jitter)
-		}
-	case injectors.KindBandwidth:
-		fmt.Fprintf(&b, " %s", experiments.ByteRate(f.BytesPerSecond))
-	case injectors.KindPartition:
-		behavior := f.Behavior
-		if behavior == "" {
-			behavior = injectors.BehaviorDrop
-		}
-		fmt.Fprintf(&b, " (%s)", behavior)
-	case injectors.KindClockSkew:
-		fmt.Fprintf(&b, " %s", f.Offset)
-	case injectors.KindCorrupt:
-		if f.Count > 0 {
-			fmt.Fprintf(&b, " %d values", f.Count)
-		} else {
-			fmt.Fprintf(&b, " %g%% of values", f.Ratio*100)
-		}
-	}
-	if len(f.Links) > 0 {
-		fmt.Fprintf(&b, " on %d links: %s", len(f.Links), linkList(f.Links, 6))
-	} else if len(f.Targets) > 0 {
-		fmt.Fprintf(&b, " on %s", strings.Join(f.Targets, ", "))
-	}
-	return b.String()
-}
-
-func linkList(links []faultplane.Link, limit int) string {
-	var parts []string
-	for i, l := range links {
-		if i == limit {
-			parts = append(parts, fmt.Sprintf("and %d more", len(links)-limit))
-			break
-		}
-		parts = append(parts, l.From+">"+l.To)
-	}
-	return strings.Join(parts, ", ")
-}
-
 func printJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
 }
 
-// topology is what a fault request is checked against before it is sent.
-func (s clusterState) topology() clusterTopology {
-	return clusterTopology{members: s.memberIDs(), nodes: s.nodeIDs(), links: s.Links}
+// clusterFlags are the flags inject, heal and status use to find the cluster.
+func clusterFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "state", Usage: "the state file written by cluster up --state FILE (default: found in the state directory)"},
+		&cli.StringFlag{Name: "state-dir", EnvVars: []string{injectors.EnvStateDir}, Usage: "the state directory where cluster up registers (default: the user's state directory)"},
+		&cli.StringFlag{Name: "cluster", Usage: "the cluster's --name, when several run (default: the only one running)"},
+	}
 }
 
-// controlClient calls a running cluster's control API.
-type controlClient struct {
-	st   clusterState
-	http *http.Client
-}
-
-func newControlClient(st clusterState) *controlClient {
-	// Crash and restart wait for members to be ready again.
-	return &controlClient{st: st, http: &http.Client{Timeout: faultOpTimeout + 10*time.Second}}
-}
-
-// call sends body (when not nil) as JSON and decodes the answer into out.
-// A refused or wrong input is a usage error (exit 2); an unreachable
-// cluster or a failure in it is an environment error (exit 5).
-func (cc *controlClient) call(ctx context.Context, method, path string, body, out any) error {
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return err
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, "http://"+cc.st.Control+path, rd)
-	if err != nil {
-		return withCode(exitEnvironment, fmt.Errorf("control API of cluster %s: %w", cc.st.Name, err))
-	}
-	req.Header.Set("Authorization", "Bearer "+cc.st.Token)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := cc.http.Do(req)
-	if err != nil {
-		return withCode(exitEnvironment, fmt.Errorf("cannot reach the control API of cluster %s at %s (is `chaosctl cluster up` still running? %s): %w",
-			cc.st.Name, cc.st.Control, noClusterHint, err))
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
-	if err != nil {
-		return withCode(exitEnvironment, fmt.Errorf("control API of cluster %s: read the answer: %w", cc.st.Name, err))
-	}
-	if resp.StatusCode >= 300 {
-		var eb errorBody
-		msg := strings.TrimSpace(string(b))
-		if json.Unmarshal(b, &eb) == nil && eb.Error != "" {
-			msg = eb.Error
-		}
-		err := fmt.Errorf("cluster %s: %s", cc.st.Name, msg)
-		switch resp.StatusCode {
-		case http.StatusBadRequest, http.StatusNotFound, http.StatusConflict:
-			return usageError(err)
-		default:
-			return withCode(exitEnvironment, fmt.Errorf("%w (status %d)", err, resp.StatusCode))
-		}
-	}
-	if out != nil {
-		if err := json.Unmarshal(b, out); err != nil {
-			return withCode(exitEnvironment, fmt.Errorf("control API of cluster %s: decode the answer: %w", cc.st.Name, err))
-		}
-	}
-	return nil
+// findCluster returns the state of the cluster the command talks to.
+func findCluster(c *cli.Context) (clusterctl.State, error) {
+	return clusterctl.Find(clusterctl.FindOptions{StateFile: c.String("state"), StateDir: c.String("state-dir"), Name: c.String("cluster")})
 }

@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/chaosctl/chaosctl/injectors"
+	"github.com/chaosctl/chaosctl/internal/testkit"
+	"github.com/chaosctl/chaosctl/targets/clusterctl"
 )
 
 // runIn runs chaosctl with CHAOSCTL_STATE_DIR set to stateDir.
@@ -35,18 +37,6 @@ func mustRun(t *testing.T, stateDir string, args ...string) string {
 		t.Fatalf("chaosctl %v: exit %d\nstdout:\n%s\nstderr:\n%s", args, code, out, errOut)
 	}
 	return out
-}
-
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not within %s: %s", within, what)
-		}
-		time.Sleep(20 * time.Millisecond) // polling a condition with a deadline
-	}
 }
 
 // syncBuffer is a bytes.Buffer a running process writes to while the test
@@ -75,7 +65,7 @@ type liveCluster struct {
 	out      *syncBuffer
 	stateDir string
 	dataDir  string
-	st       clusterState
+	st       clusterctl.State
 }
 
 func startLiveCluster(t *testing.T, args ...string) *liveCluster {
@@ -100,10 +90,10 @@ func startLiveCluster(t *testing.T, args ...string) *liveCluster {
 		_ = lc.cmd.Process.Kill()
 		<-exited
 	})
-	path := filepath.Join(lc.stateDir, "cluster", defaultClusterName+".json")
+	path := filepath.Join(lc.stateDir, "cluster", clusterctl.DefaultName+".json")
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		st, err := readClusterState(path)
+		st, err := clusterctl.ReadState(path)
 		if err == nil {
 			lc.st = st
 			break
@@ -125,7 +115,7 @@ func startLiveCluster(t *testing.T, args ...string) *liveCluster {
 	return lc
 }
 
-func (lc *liveCluster) member(t *testing.T, id string) stateMember {
+func (lc *liveCluster) member(t *testing.T, id string) clusterctl.StateMember {
 	t.Helper()
 	for _, m := range append(slices.Clone(lc.st.Gateways), lc.st.Nodes...) {
 		if m.ID == id {
@@ -133,19 +123,19 @@ func (lc *liveCluster) member(t *testing.T, id string) stateMember {
 		}
 	}
 	t.Fatalf("no member %s in the state file", id)
-	return stateMember{}
+	return clusterctl.StateMember{}
 }
 
-func (lc *liveCluster) status(t *testing.T) statusView {
+func (lc *liveCluster) status(t *testing.T) clusterctl.StatusView {
 	t.Helper()
-	var sv statusView
+	var sv clusterctl.StatusView
 	if err := json.Unmarshal([]byte(mustRun(t, lc.stateDir, "status", "--json")), &sv); err != nil {
 		t.Fatalf("status --json: %v", err)
 	}
 	return sv
 }
 
-func faultNames(vs []faultView) []string {
+func faultNames(vs []clusterctl.FaultView) []string {
 	var out []string
 	for _, v := range vs {
 		out = append(out, v.Name)
@@ -214,7 +204,7 @@ func TestInjectHealStatusAgainstClusterUp(t *testing.T) {
 		}
 		// --state FILE names the same cluster, found without the state directory.
 		out, stderr, code := runIn(t, filepath.Join(t.TempDir(), "elsewhere"), "status", "--state", stateFile)
-		if code != 0 || !strings.Contains(out, "cluster "+defaultClusterName) {
+		if code != 0 || !strings.Contains(out, "cluster "+clusterctl.DefaultName) {
 			t.Fatalf("status --state %s: exit %d\n%s%s", stateFile, code, out, stderr)
 		}
 	})
@@ -251,7 +241,7 @@ func TestInjectHealStatusAgainstClusterUp(t *testing.T) {
 			t.Fatalf("live faults %v, want [slow cut]", got)
 		}
 		for _, f := range sv.Faults {
-			if f.RemainingSeconds <= 0 || f.RemainingSeconds > DefaultFaultTTL.Seconds() || !f.Expires.After(f.Applied) {
+			if f.RemainingSeconds <= 0 || f.RemainingSeconds > clusterctl.DefaultFaultTTL.Seconds() || !f.Expires.After(f.Applied) {
 				t.Fatalf("fault %s: remaining %gs, applied %s, expires %s", f.Name, f.RemainingSeconds, f.Applied, f.Expires)
 			}
 		}
@@ -265,7 +255,7 @@ func TestInjectHealStatusAgainstClusterUp(t *testing.T) {
 		if !strings.Contains(out, "reverted cut") {
 			t.Fatalf("heal output:\n%s", out)
 		}
-		waitFor(t, 10*time.Second, "GET through g1 answers again after heal cut", func() bool {
+		testkit.Eventually(t, 10*time.Second, "GET through g1 answers again after heal cut", func() bool {
 			code, _ := get(client, g1, "hello")
 			return code == http.StatusOK
 		})
@@ -273,7 +263,7 @@ func TestInjectHealStatusAgainstClusterUp(t *testing.T) {
 			t.Fatalf("live faults after heal cut: %v, want [slow]", got)
 		}
 		mustRun(t, dir, "heal", "slow")
-		waitFor(t, 10*time.Second, "GET is fast again after heal slow", func() bool {
+		testkit.Eventually(t, 10*time.Second, "GET is fast again after heal slow", func() bool {
 			d := fastestGet(client, g1, "hello", 3)
 			return d > 0 && d < baseline+150*time.Millisecond
 		})
@@ -289,13 +279,13 @@ func TestInjectHealStatusAgainstClusterUp(t *testing.T) {
 		if code, _ := get(short, n1.Listen, "hello"); code != 0 && time.Since(injected) < ttl-500*time.Millisecond {
 			t.Fatalf("paused n1 answered %d", code)
 		}
-		waitFor(t, 15*time.Second, "the pause expires: n1 answers again and status no longer lists it", func() bool {
+		testkit.Eventually(t, 15*time.Second, "the pause expires: n1 answers again and status no longer lists it", func() bool {
 			if code, _ := get(short, n1.Addr, "hello"); code != http.StatusOK {
 				return false
 			}
 			sv := lc.status(t)
-			return len(sv.Faults) == 0 && slices.ContainsFunc(sv.Ended, func(v faultView) bool {
-				return v.Name == "nap" && v.EndReason == endExpired
+			return len(sv.Faults) == 0 && slices.ContainsFunc(sv.Ended, func(v clusterctl.FaultView) bool {
+				return v.Name == "nap" && v.EndReason == clusterctl.EndExpired
 			})
 		})
 		if took := time.Since(injected); took < ttl-100*time.Millisecond {
@@ -319,7 +309,7 @@ func TestInjectHealStatusAgainstClusterUp(t *testing.T) {
 		if got := lc.status(t).Faults; len(got) != 0 {
 			t.Fatalf("live faults after heal --all: %v", faultNames(got))
 		}
-		waitFor(t, 10*time.Second, "GET through g1 answers after heal --all", func() bool {
+		testkit.Eventually(t, 10*time.Second, "GET through g1 answers after heal --all", func() bool {
 			code, _ := get(client, g1, "hello")
 			return code == http.StatusOK
 		})
@@ -359,12 +349,12 @@ func TestInjectHealStatusAgainstClusterUp(t *testing.T) {
 
 	t.Run("a second cluster up under a taken name exits 2", func(t *testing.T) {
 		marker := filepath.Join(t.TempDir(), "second")
-		_, stderr, code := runIn(t, dir, "cluster", "up", "--name", defaultClusterName, "--base-port", "0", "--data-dir", marker)
+		_, stderr, code := runIn(t, dir, "cluster", "up", "--name", clusterctl.DefaultName, "--base-port", "0", "--data-dir", marker)
 		if code != 2 || !strings.Contains(stderr, "already running") || !strings.Contains(stderr, "--name") {
 			t.Fatalf("exit %d, want 2 saying how to proceed; stderr:\n%s", code, stderr)
 		}
 		noMembersLeft(t, marker)
-		if _, err := readClusterState(filepath.Join(dir, "cluster", defaultClusterName+".json")); err != nil {
+		if _, err := clusterctl.ReadState(filepath.Join(dir, "cluster", clusterctl.DefaultName+".json")); err != nil {
 			t.Fatalf("the first cluster's state file was clobbered: %v", err)
 		}
 	})
@@ -400,7 +390,7 @@ func TestInjectHealStatusAgainstClusterUp(t *testing.T) {
 		if reverted < 0 || ended < reverted {
 			t.Fatalf("ledger %s: fault frozen reverted at record %d, run end at %d", lc.st.Ledger, reverted, ended)
 		}
-		if _, err := os.Stat(filepath.Join(dir, "cluster", defaultClusterName+".json")); !os.IsNotExist(err) {
+		if _, err := os.Stat(filepath.Join(dir, "cluster", clusterctl.DefaultName+".json")); !os.IsNotExist(err) {
 			t.Fatalf("the state file outlived cluster up: %v", err)
 		}
 	})

@@ -18,6 +18,7 @@ import (
 
 	"github.com/chaosctl/chaosctl/experiments/gameday"
 	"github.com/chaosctl/chaosctl/experiments/report"
+	"github.com/chaosctl/chaosctl/internal/testkit"
 	"github.com/chaosctl/chaosctl/targets/docker"
 	k8s "github.com/chaosctl/chaosctl/targets/kubernetes"
 	"github.com/chaosctl/chaosctl/targets/kubernetes/kubetest"
@@ -175,7 +176,7 @@ func shopWorkload(t *testing.T, cs kubernetes.Interface, image string) {
 	t.Helper()
 	ctx := context.Background()
 	waitNamespaceGone := func() {
-		waitFor(t, 2*time.Minute, "namespace shop gone", func() bool {
+		testkit.Eventually(t, 2*time.Minute, "namespace shop gone", func() bool {
 			_, err := cs.CoreV1().Namespaces().Get(ctx, "shop", metav1.GetOptions{})
 			return apierrors.IsNotFound(err)
 		})
@@ -218,7 +219,7 @@ func shopWorkload(t *testing.T, cs kubernetes.Interface, image string) {
 		t.Fatal(err)
 	}
 	hc := &http.Client{Timeout: time.Second}
-	waitFor(t, 2*time.Minute, "web ready and answering on the node's port 18080", func() bool {
+	testkit.Eventually(t, 2*time.Minute, "web ready and answering on the node's port 18080", func() bool {
 		pods, err := cs.CoreV1().Pods("shop").List(ctx, metav1.ListOptions{LabelSelector: "app=web"})
 		if err != nil || len(pods.Items) != 1 {
 			return false

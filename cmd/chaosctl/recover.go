@@ -1,18 +1,12 @@
 package main
 
 import (
-	"context"
-	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/chaosctl/chaosctl/injectors"
-	"github.com/chaosctl/chaosctl/targets/docker"
-	"github.com/chaosctl/chaosctl/targets/kubernetes"
 )
 
 func recoverCommand(e *env) *cli.Command {
@@ -37,11 +31,19 @@ func recoverCommand(e *env) *cli.Command {
 			rep, err := injectors.Recover(c.Context, dir, e.log.WithField("component", "recover"))
 			if rep != nil {
 				printRecovery(e, rep)
-				if derr := recoverContainers(c.Context, e, dir, rep); derr != nil && err == nil {
-					err = derr
-				}
-				if kerr := recoverKubernetes(c.Context, e, dir, rep); kerr != nil && err == nil {
-					err = kerr
+				// Then what each runtime left outside the ledger's reach
+				// (containers, namespaces).
+				for _, rt := range e.runtimes.All() {
+					if rt.Recover == nil {
+						continue
+					}
+					lines, rerr := rt.Recover(c.Context, dir, rep)
+					for _, l := range lines {
+						fmt.Fprintln(e.stdout, l)
+					}
+					if rerr != nil && err == nil {
+						err = rerr
+					}
 				}
 			}
 			if err != nil {
@@ -83,114 +85,4 @@ func printRecovery(e *env, rep *injectors.RecoveryReport) {
 			fmt.Fprintf(w, "  error: %s\n", er)
 		}
 	}
-}
-
-// recoverContainers removes the containers and networks of runs this state
-// directory knows and that are no longer live. Objects of runs it has no
-// ledger for are listed, never touched: they may belong to another user's
-// state directory.
-func recoverContainers(ctx context.Context, e *env, stateDir string, rep *injectors.RecoveryReport) error {
-	cli, err := docker.Connect(ctx)
-	if err != nil {
-		for _, r := range rep.Runs {
-			if r.Runtime == "docker" {
-				return fmt.Errorf("run %s ran on docker, and its containers cannot be removed: %w", r.Run, err)
-			}
-		}
-		fmt.Fprintf(e.stdout, "docker: not checked (%v)\n", err)
-		return nil
-	}
-	defer cli.Close()
-	left, err := docker.Leftovers(ctx, cli)
-	if err != nil {
-		return err
-	}
-	live := map[string]bool{}
-	for _, l := range rep.Live {
-		live[l.Run] = true
-	}
-	var errs []error
-	for run, objs := range left {
-		_, known := os.Stat(filepath.Join(injectors.LedgerDir(stateDir), run+".ndjson"))
-		switch {
-		case live[run]:
-			fmt.Fprintf(e.stdout, "run %s: %d docker objects left alone (the run is in progress)\n", run, len(objs))
-		case known != nil:
-			fmt.Fprintf(e.stdout, "run %s: %d docker objects not touched (no ledger in %s): %s\n", run, len(objs), stateDir, strings.Join(objs, ", "))
-		default:
-			removed, err := docker.RemoveRun(ctx, cli, run)
-			for _, r := range removed {
-				fmt.Fprintf(e.stdout, "run %s: removed %s\n", run, r)
-			}
-			if err != nil {
-				errs = append(errs, err)
-			}
-		}
-	}
-	return errors.Join(errs...)
-}
-
-// recoverKubernetes removes, by label, the objects of kubernetes runs this
-// state directory knows and that are no longer live, in the cluster each
-// run's ledger names. Labelled objects of runs without a ledger here are
-// listed, never touched.
-func recoverKubernetes(ctx context.Context, e *env, stateDir string, rep *injectors.RecoveryReport) error {
-	refs, err := injectors.KubernetesRuns(stateDir)
-	if err != nil {
-		return fmt.Errorf("read the ledgers: %w", err)
-	}
-	if len(refs) == 0 {
-		return nil
-	}
-	live := map[string]bool{}
-	for _, l := range rep.Live {
-		live[l.Run] = true
-	}
-	clusters := map[kubernetes.ClusterRef][]string{}
-	for run, ref := range refs {
-		c := kubernetes.ClusterRef{Kubeconfig: ref.Kubeconfig, Context: ref.Context}
-		clusters[c] = append(clusters[c], run)
-	}
-	var errs []error
-	for c, runs := range clusters {
-		cs, _, err := kubernetes.Connect(ctx, c)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("runs %s ran on kubernetes, and their objects cannot be checked: %w", strings.Join(runs, ", "), err))
-			continue
-		}
-		left, err := kubernetes.Leftovers(ctx, cs)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		byLabel := map[string]string{}
-		for run := range refs {
-			byLabel[kubernetes.RunLabel(run)] = run
-		}
-		for label, objs := range left {
-			run, known := byLabel[label]
-			if !known {
-				run = label
-			}
-			switch {
-			case live[run]:
-				fmt.Fprintf(e.stdout, "run %s: %d kubernetes objects left alone (the run is in progress)\n", run, len(objs))
-			case !known:
-				fmt.Fprintf(e.stdout, "run %s: %d kubernetes objects not touched (no ledger in %s): %s\n", run, len(objs), stateDir, strings.Join(objs, ", "))
-			default:
-				opts := kubernetes.RemoveOptions{Wait: kubernetes.DefaultDeleteTimeout}
-				if ns := refs[run].Namespace; ns != "" {
-					opts.Namespaces = []string{ns}
-				}
-				removed, err := kubernetes.RemoveRun(ctx, cs, run, opts)
-				for _, r := range removed {
-					fmt.Fprintf(e.stdout, "run %s: removed %s\n", run, r)
-				}
-				if err != nil {
-					errs = append(errs, err)
-				}
-			}
-		}
-	}
-	return errors.Join(errs...)
 }

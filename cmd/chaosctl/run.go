@@ -17,6 +17,7 @@ import (
 	"github.com/chaosctl/chaosctl/experiments"
 	"github.com/chaosctl/chaosctl/experiments/gameday"
 	"github.com/chaosctl/chaosctl/experiments/report"
+	"github.com/chaosctl/chaosctl/experiments/runner"
 )
 
 func runCommand(e *env) *cli.Command {
@@ -32,13 +33,13 @@ func runCommand(e *env) *cli.Command {
 			"   chaosctl run examples/quickstart.yaml\n" +
 			"   chaosctl run --dry-run examples/quickstart.yaml --seed 7\n\n" + exitCodesHelp,
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "target", Usage: "runtime: process, docker or kubernetes (overrides target.runtime; docker needs a reachable engine and a static chaosctl, as `make build` makes it; kubernetes needs a cluster ($KUBECONFIG or target.kubernetes) whose nodes have chaosctl's image and whose pod IPs this host reaches)"},
+			&cli.StringFlag{Name: "target", Usage: "runtime: " + e.targetUsage() + " (overrides target.runtime; docker needs a reachable engine and a static chaosctl, as `make build` makes it; kubernetes needs a cluster ($KUBECONFIG or target.kubernetes) whose nodes have chaosctl's image and whose pod IPs this host reaches)"},
 			&cli.StringFlag{Name: "out", Usage: "output folder (default chaosctl-out/<name>-<UTC time>; with several files, one subfolder each)"},
 			&cli.Int64Flag{Name: "seed", Usage: "seed for every random choice (overrides the file's seed)"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "validate, resolve targets and print the plan; change nothing"},
 			&cli.StringFlag{Name: "state-dir", EnvVars: []string{"CHAOSCTL_STATE_DIR"}, Usage: "where the fault ledger lives (default: the user's state directory)"},
 			&cli.StringFlag{Name: "junit", Usage: "also write one combined JUnit XML file for every experiment run"},
-			&cli.DurationFlag{Name: "check-budget", Value: experiments.DefaultCheckBudget, Usage: "time allowed to the linearizability check; past it the check is inconclusive"},
+			&cli.DurationFlag{Name: "check-budget", Value: runner.DefaultCheckBudget, Usage: "time allowed to the linearizability check; past it the check is inconclusive"},
 			&cli.StringFlag{Name: "prometheus-url", EnvVars: []string{"CHAOSCTL_PROMETHEUS_URL"}, Usage: "Prometheus server for prometheus probes and ratio SLOs that name none"},
 		},
 		Action: func(c *cli.Context) error { return runExperiments(c, e) },
@@ -97,10 +98,8 @@ func runExperiments(c *cli.Context, e *env) error {
 	if err != nil {
 		return err
 	}
-	switch rt := c.String("target"); rt {
-	case "", "process", "docker", "kubernetes":
-	default:
-		return usageError(fmt.Errorf("--target %q: allowed are process, docker and kubernetes", rt))
+	if err := e.checkTarget(c.String("target")); err != nil {
+		return err
 	}
 	var seed *int64
 	if c.IsSet("seed") {
@@ -156,7 +155,7 @@ func runExperiments(c *cli.Context, e *env) error {
 		if out != "" && len(exps) > 1 {
 			out = filepath.Join(out, x.Metadata.Name)
 		}
-		opts := experiments.RunOptions{
+		opts := runner.RunOptions{
 			File: files[i], Source: sources[i], Seed: seed, Runtime: c.String("target"), OutDir: out,
 			StateDir: c.String("state-dir"), Version: chaosctlVersion(), Log: e.log.WithField("experiment", x.Metadata.Name),
 			MemberLogLevel: c.String("log-level"), PrometheusURL: c.String("prometheus-url"), CheckBudget: c.Duration("check-budget"),
@@ -164,8 +163,8 @@ func runExperiments(c *cli.Context, e *env) error {
 		if progress != nil {
 			opts.Progress = progress
 		}
-		outcome, err := experiments.Run(ctx, x, opts)
-		if errors.Is(err, experiments.ErrUsage) {
+		outcome, err := runner.Run(ctx, x, opts)
+		if errors.Is(err, runner.ErrUsage) {
 			return usageError(fmt.Errorf("%s: %w", files[i], err))
 		}
 		code := exitPass
@@ -176,9 +175,9 @@ func runExperiments(c *cli.Context, e *env) error {
 			code = verdictCode(outcome.Result.Verdict)
 		}
 		switch {
-		case errors.Is(err, experiments.ErrInterrupted):
+		case errors.Is(err, runner.ErrInterrupted):
 			return &exitError{code: exitInterrupted, err: err}
-		case errors.Is(err, experiments.ErrEnvironment):
+		case errors.Is(err, runner.ErrEnvironment):
 			code = exitEnvironment
 			fmt.Fprintf(e.stderr, "chaosctl: %s: %v\n", files[i], err)
 		case err != nil:

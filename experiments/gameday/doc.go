@@ -43,11 +43,11 @@
 //
 //	gd, err := experiments.LoadGameDay("examples/gameday/failure-table.yaml")
 //	out, err := gameday.Run(ctx, gd, gameday.Options{Operator: op, OutDir: "gd"})
-//	// out.Result is gameday.json; err wraps experiments.ErrUsage (nothing
+//	// out.Result is gameday.json; err wraps runner.ErrUsage (nothing
 //	// started), ErrInterrupted or ErrEnvironment.
 //
 // Run starts the shared target once, runs the steps in order and stops the
-// target; every experiment runs through experiments.Run with
+// target; every experiment runs through runner.Run with
 // RunOptions.Target set, so it reverts its faults but leaves the target
 // running. Each experiment's seed is --seed, else its own (the file's or
 // the inline seed), else the playbook's, else a random one drawn once.

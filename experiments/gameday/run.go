@@ -16,9 +16,11 @@ import (
 
 	"github.com/chaosctl/chaosctl/experiments"
 	"github.com/chaosctl/chaosctl/experiments/report"
+	"github.com/chaosctl/chaosctl/experiments/runner"
 	"github.com/chaosctl/chaosctl/injectors"
 	"github.com/chaosctl/chaosctl/targets"
 	"github.com/chaosctl/chaosctl/targets/demo"
+	"github.com/chaosctl/chaosctl/targets/runtimes"
 )
 
 // Options configure Run.
@@ -48,7 +50,7 @@ type Options struct {
 	// the first step (the CLI prints where the team can watch it).
 	OnTarget func(targets.Target)
 	// MemberLogLevel, PrometheusURL and CheckBudget are passed to every
-	// experiment (see experiments.RunOptions).
+	// experiment (see runner.RunOptions).
 	MemberLogLevel string
 	PrometheusURL  string
 	CheckBudget    time.Duration
@@ -86,9 +88,9 @@ type Outcome struct {
 // order against it, stops the target and writes the output folder
 // (gameday.json, gameday.html, gameday.md, and steps/<nn>-<name>/ per
 // experiment and checkpoint). Every fault is reverted on every path out.
-// The error is nil whatever the verdict; it wraps experiments.ErrUsage
-// (nothing was started), experiments.ErrInterrupted or
-// experiments.ErrEnvironment, and Outcome is set whenever the output folder
+// The error is nil whatever the verdict; it wraps runner.ErrUsage
+// (nothing was started), runner.ErrInterrupted or
+// runner.ErrEnvironment, and Outcome is set whenever the output folder
 // was written.
 func Run(ctx context.Context, gd *experiments.GameDay, opts Options) (*Outcome, error) {
 	seed := newSeed()
@@ -102,21 +104,20 @@ func Run(ctx context.Context, gd *experiments.GameDay, opts Options) (*Outcome, 
 	if opts.Runtime != "" {
 		runtime = opts.Runtime
 	}
-	switch experiments.Runtime(runtime) {
-	case experiments.RuntimeProcess, experiments.RuntimeDocker, experiments.RuntimeKubernetes:
-	default:
-		return nil, fmt.Errorf("runtime %q cannot run the demo cluster; allowed: process, docker, kubernetes: %w", runtime, experiments.ErrUsage)
+	rt, err := runtimes.Default().Demo(runtime)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", err, runner.ErrUsage)
 	}
 	if gd.Target.Demo == nil {
-		return nil, fmt.Errorf("a GameDay's shared target is the demo cluster: %w", experiments.ErrUsage)
+		return nil, fmt.Errorf("a GameDay's shared target is the demo cluster: %w", runner.ErrUsage)
 	}
 	spec, err := gd.Target.Demo.ClusterSpec()
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", err, experiments.ErrUsage)
+		return nil, fmt.Errorf("%w: %w", err, runner.ErrUsage)
 	}
 	for _, s := range gd.Steps {
 		if s.Kind() != experiments.StepManual && s.Kind() != experiments.StepWait && s.Resolved == nil {
-			return nil, fmt.Errorf("step %s was not resolved: decode the playbook with experiments.DecodeGameDay: %w", s.Name, experiments.ErrUsage)
+			return nil, fmt.Errorf("step %s was not resolved: decode the playbook with experiments.DecodeGameDay: %w", s.Name, runner.ErrUsage)
 		}
 		if err := checkPrometheus(s, opts.PrometheusURL); err != nil {
 			return nil, err
@@ -129,7 +130,7 @@ func Run(ctx context.Context, gd *experiments.GameDay, opts Options) (*Outcome, 
 		dir = filepath.Join("chaosctl-out", gd.Metadata.Name+"-"+started.Format("20060102T150405Z"))
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("create output folder: %w: %w", experiments.ErrEnvironment, err)
+		return nil, fmt.Errorf("create output folder: %w: %w", runner.ErrEnvironment, err)
 	}
 	log := opts.Log
 	if log == nil {
@@ -159,10 +160,10 @@ func Run(ctx context.Context, gd *experiments.GameDay, opts Options) (*Outcome, 
 	}
 	g.save()
 
-	runErr := g.run(ctx, runtime, spec)
+	runErr := g.run(ctx, rt, spec)
 
 	g.res.Ended = time.Now().UTC()
-	if runErr != nil && !errors.Is(runErr, experiments.ErrInterrupted) {
+	if runErr != nil && !errors.Is(runErr, runner.ErrInterrupted) {
 		g.res.Errors = append(g.res.Errors, runErr.Error())
 	}
 	g.judge(runErr)
@@ -194,25 +195,22 @@ func (g *gameDay) save() {
 }
 
 // run starts the shared target, runs the steps and stops the target.
-func (g *gameDay) run(ctx context.Context, runtime string, spec demo.ClusterSpec) (err error) {
+func (g *gameDay) run(ctx context.Context, rt runtimes.Runtime, spec demo.ClusterSpec) (err error) {
+	runtime := rt.Name
 	stateDir := g.opts.StateDir
 	if stateDir == "" {
 		if stateDir, err = injectors.StateDir(); err != nil {
-			return fmt.Errorf("state directory: %w: %w", experiments.ErrEnvironment, err)
+			return fmt.Errorf("state directory: %w: %w", runner.ErrEnvironment, err)
 		}
 	}
-	embedded := runtime == string(experiments.RuntimeProcess)
+	embedded := rt.EmbeddedPlane
 	ledger, err := injectors.CreateLedger(stateDir, injectors.RunInfo{Run: g.runID, Runtime: runtime, Dir: g.dir, PlaneEmbedded: embedded})
 	if err != nil {
-		return fmt.Errorf("open the fault ledger: %w: %w", experiments.ErrEnvironment, err)
+		return fmt.Errorf("open the fault ledger: %w: %w", runner.ErrEnvironment, err)
 	}
 	defer ledger.Close()
 
-	timeout := 60 * time.Second
-	if runtime == string(experiments.RuntimeDocker) {
-		timeout = 3 * time.Minute // the image may be built first
-	}
-	startCtx, cancel := context.WithTimeout(ctx, timeout)
+	startCtx, cancel := context.WithTimeout(ctx, rt.StartTimeout)
 	began := time.Now()
 	target, err := g.startTarget(startCtx, runtime, spec, ledger)
 	cancel()
@@ -220,10 +218,10 @@ func (g *gameDay) run(ctx context.Context, runtime string, spec demo.ClusterSpec
 		_ = ledger.End("error")
 		if ctx.Err() != nil {
 			g.stop(0, Interrupted, "interrupted while the shared target started")
-			return experiments.ErrInterrupted
+			return runner.ErrInterrupted
 		}
 		g.stop(0, NotRun, "the shared target did not start")
-		return fmt.Errorf("start the demo cluster on %s: %w: %w", runtime, experiments.ErrEnvironment, err)
+		return fmt.Errorf("start the demo cluster on %s: %w: %w", runtime, runner.ErrEnvironment, err)
 	}
 	g.log.WithFields(logrus.Fields{"runtime": runtime, "took": time.Since(began).Round(time.Millisecond)}).Info("shared target ready")
 	g.res.Members, g.res.ClientAddrs = target.Members(), target.ClientAddrs()
@@ -284,7 +282,7 @@ func (g *gameDay) steps(ctx context.Context, target targets.Target) error {
 		switch {
 		case sr.Verdict == Interrupted:
 			g.stop(i+1, NotRun, fmt.Sprintf("not run: the GameDay was interrupted at step %d (%s)", i+1, s.Name))
-			return experiments.ErrInterrupted
+			return runner.ErrInterrupted
 		case sr.Verdict == Aborted:
 			g.stop(i+1, NotRun, fmt.Sprintf("not run: the operator aborted the GameDay at step %d (%s)", i+1, s.Name))
 			return nil
@@ -377,7 +375,7 @@ func (g *gameDay) experiment(ctx context.Context, i int, s *experiments.Step, sr
 	if file == "" {
 		file = g.gd.File
 	}
-	out, err := experiments.Run(ctx, e, experiments.RunOptions{
+	out, err := runner.Run(ctx, e, runner.RunOptions{
 		File: file, Source: s.Source, Seed: &seed, OutDir: filepath.Join(g.dir, rel),
 		StateDir: g.opts.StateDir, Binary: g.opts.Binary, Version: g.opts.Version,
 		Log:      g.log.WithField("step", s.Name),
@@ -389,7 +387,7 @@ func (g *gameDay) experiment(ctx context.Context, i int, s *experiments.Step, sr
 		sr.Verdict, sr.Reason = out.Result.Verdict, out.Result.Reason
 	}
 	switch {
-	case errors.Is(err, experiments.ErrInterrupted):
+	case errors.Is(err, runner.ErrInterrupted):
 		sr.Verdict, sr.Reason = Interrupted, "interrupted; every fault was reverted"
 		return nil
 	case err != nil:
@@ -456,7 +454,7 @@ func (g *gameDay) judge(runErr error) {
 		}
 	}
 	switch {
-	case errors.Is(runErr, experiments.ErrInterrupted):
+	case errors.Is(runErr, runner.ErrInterrupted):
 		res.Interrupted = true
 		res.Verdict, res.Reason = report.Inconclusive, "interrupted"
 		if g.stoppedAt > 0 {
@@ -512,12 +510,12 @@ func checkPrometheus(s experiments.Step, url string) error {
 	}
 	for _, p := range e.SteadyState.Probes {
 		if p.Prometheus != nil && p.Prometheus.URL == "" {
-			return fmt.Errorf("step %s: probe %s: no Prometheus server: give prometheus.url or --prometheus-url: %w", s.Name, p.Name, experiments.ErrUsage)
+			return fmt.Errorf("step %s: probe %s: no Prometheus server: give prometheus.url or --prometheus-url: %w", s.Name, p.Name, runner.ErrUsage)
 		}
 	}
 	for _, o := range e.SLOs {
 		if o.SLI == experiments.SLIRatio && o.URL == "" {
-			return fmt.Errorf("step %s: SLO %s: no Prometheus server: give url or --prometheus-url: %w", s.Name, o.Name, experiments.ErrUsage)
+			return fmt.Errorf("step %s: SLO %s: no Prometheus server: give url or --prometheus-url: %w", s.Name, o.Name, runner.ErrUsage)
 		}
 	}
 	return nil
@@ -544,7 +542,7 @@ func randomHex(n int) string {
 // startTarget starts the shared demo cluster; on error nothing of it is
 // left.
 func (g *gameDay) startTarget(ctx context.Context, runtime string, spec demo.ClusterSpec, ledger *injectors.Ledger) (targets.Target, error) {
-	return experiments.StartDemo(ctx, runtime, spec, experiments.DemoStart{
+	return runner.StartDemo(ctx, runtime, spec, runner.DemoStart{
 		Run: g.runID, Dir: filepath.Join(g.dir, "members"), Binary: g.opts.Binary, Version: g.opts.Version, Seed: g.seed,
 		Log: g.log, MemberLogLevel: g.opts.MemberLogLevel, Kubernetes: g.gd.Target.Kubernetes, Ledger: ledger,
 	})

@@ -2,16 +2,12 @@ package report
 
 import (
 	"bytes"
-	"flag"
 	"os"
 	"path/filepath"
 	"testing"
-)
 
-// updateGolden rewrites the golden files under testdata/golden:
-//
-//	go test ./experiments/report/ -run Golden -update-golden
-var updateGolden = flag.Bool("update-golden", false, "rewrite the report golden files in testdata/golden")
+	"github.com/chaosctl/chaosctl/internal/testkit"
+)
 
 // Fixture run folders: a failing run with member and burn events (hand-made
 // from a real quickstart run) and the real passing quickstart run (no member
@@ -31,11 +27,11 @@ func loadFixture(t testing.TB, dir string) *Run {
 }
 
 // checkGolden compares got with testdata/golden/name, or rewrites it with
-// -update-golden.
+// -update.
 func checkGolden(t *testing.T, name string, got []byte) {
 	t.Helper()
 	path := filepath.Join("testdata", "golden", name)
-	if *updateGolden {
+	if *testkit.Update {
 		if err := os.WriteFile(path, got, 0o644); err != nil {
 			t.Fatalf("update golden %s: %v", path, err)
 		}
@@ -43,10 +39,10 @@ func checkGolden(t *testing.T, name string, got []byte) {
 	}
 	want, err := os.ReadFile(path)
 	if err != nil {
-		t.Fatalf("read golden %s (run with -update-golden to create it): %v", path, err)
+		t.Fatalf("read golden %s (run with -update to create it): %v", path, err)
 	}
 	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file (run with -update-golden to accept):\n--- got ---\n%s\n--- want ---\n%s", name, got, want)
+		t.Errorf("%s differs from the golden file (run with -update to accept):\n--- got ---\n%s\n--- want ---\n%s", name, got, want)
 	}
 }
 

@@ -73,6 +73,7 @@ const (
 	junitCheckFailed  = "check-failed"
 	junitStopped      = "stop-condition"
 	junitFaultError   = "fault-error"
+	junitRevertFailed = "revert-failed"
 	junitRunError     = "run-error"
 )
 
@@ -210,6 +211,10 @@ func junitSuiteOf(r *Result) junitSuite {
 		add(junitCase{Name: "stop condition", Time: "0.000", Failure: &junitProblem{Message: msg, Type: junitStopped, Body: body}})
 	}
 	for _, f := range r.Faults {
+		if f.StillApplied {
+			msg := fmt.Sprintf("fault %s (%s) was not reverted and may still be in place: %s", f.Name, f.Kind, f.RevertError)
+			add(junitCase{Name: "fault " + f.Name + " revert", Time: "0.000", Error: &junitProblem{Message: msg, Type: junitRevertFailed, Body: msg + "\nrun `chaosctl recover` to finish the revert"}})
+		}
 		if f.Error != "" {
 			add(junitCase{Name: "fault " + f.Name, Time: "0.000", Error: &junitProblem{Message: fmt.Sprintf("fault %s (%s): %s", f.Name, f.Kind, f.Error), Type: junitFaultError, Body: f.Error}})
 		}

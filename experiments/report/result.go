@@ -105,6 +105,11 @@ type FaultResult struct {
 	Applied   *time.Time `json:"applied"`
 	Reverted  *time.Time `json:"reverted"`
 	Error     string     `json:"error,omitempty"`
+	// StillApplied: every revert of the fault failed, so it may still be in
+	// place (Reverted is nil); RevertError says why. `chaosctl recover`
+	// retries it.
+	StillApplied bool   `json:"stillApplied,omitempty"`
+	RevertError  string `json:"revertError,omitempty"`
 }
 
 // StopCondition says why and when a run was stopped early.

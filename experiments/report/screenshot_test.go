@@ -16,11 +16,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
-)
 
-// requireIntegrationEnv makes a missing Chromium a failure instead of a skip
-// (CI sets it, so the screenshot test cannot silently vanish).
-const requireIntegrationEnv = "CHAOSCTL_REQUIRE_INTEGRATION"
+	"github.com/chaosctl/chaosctl/internal/testkit"
+)
 
 // TestHTMLScreenshot opens report.html in headless Chromium, takes a
 // screenshot, and checks that the charts rendered: the fault band colour is
@@ -90,10 +88,7 @@ func findChromium(t *testing.T) string {
 		}
 	}
 	msg := "headless Chromium is not installed: apt-get install chromium (Debian package chromium) to run the screenshot test"
-	if os.Getenv(requireIntegrationEnv) == "1" {
-		t.Fatalf("%s (%s=1 requires it)", msg, requireIntegrationEnv)
-	}
-	t.Skip(msg)
+	testkit.Integration(t, "%s", msg)
 	return ""
 }
 

@@ -66,7 +66,11 @@ func Terminal(w io.Writer, r *Result, colour bool) error {
 	if len(r.Faults) > 0 {
 		fmt.Fprintln(tw, "\nFAULT\tKIND\tTARGETS\tAPPLIED\tREVERTED")
 		for _, f := range r.Faults {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", f.Name, f.Kind, strings.Join(f.Targets, ","), offset(r.Started, f.Applied), offset(r.Started, f.Reverted))
+			reverted := offset(r.Started, f.Reverted)
+			if f.StillApplied {
+				reverted = "NOT REVERTED, may still be in place (" + f.RevertError + ")"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", f.Name, f.Kind, strings.Join(f.Targets, ","), offset(r.Started, f.Applied), reverted)
 		}
 	}
 	if err := tw.Flush(); err != nil {

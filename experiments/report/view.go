@@ -110,6 +110,10 @@ func faultRows(run *Run) (rows []faultRow, origin string) {
 			}
 		}
 		row.Note = f.Error
+		if f.StillApplied {
+			row.Window = fmt.Sprintf("%.1f s → NOT REVERTED", f.Applied.Sub(t0).Seconds())
+			row.Note = "revert failed, may still be in place (run chaosctl recover): " + f.RevertError
+		}
 		if row.Note == "" && len(f.Links) > 0 {
 			row.Note = "links " + strings.Join(f.Links, ", ")
 		}

@@ -147,18 +147,6 @@ func readHistoryOps(t testing.TB, b []byte) []HistoryOp {
 	return ops
 }
 
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t testing.TB, what string, timeout time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // syncBuffer is a bytes.Buffer safe for a writer and a reader in different
 // goroutines.
 type syncBuffer struct {

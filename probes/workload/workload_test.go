@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/chaosctl/chaosctl/internal/testkit"
 )
 
 // TestAchievedRate runs alone (not parallel) so that its timing is not disturbed.
@@ -654,7 +656,7 @@ func TestProgressDuringRun(t *testing.T) {
 	var sum *Summary
 	var runErr error
 	wg.Go(func() { sum, runErr = w.Run(context.Background()) })
-	waitFor(t, "the first measured second", 10*time.Second, func() bool {
+	testkit.Eventually(t, 10*time.Second, "the first measured second", func() bool {
 		p := w.Progress()
 		return p.HaveSecond && p.LastSecond >= 0
 	})

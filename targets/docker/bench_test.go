@@ -11,6 +11,7 @@ import (
 	"github.com/chaosctl/chaosctl/targets/demo"
 	"github.com/chaosctl/chaosctl/targets/docker"
 	"github.com/chaosctl/chaosctl/targets/process/processtest"
+	"github.com/chaosctl/chaosctl/targets/processdemo"
 )
 
 // startOn starts the demo cluster (3 nodes, 1 gateway) on runtime with the
@@ -29,7 +30,7 @@ func startOn(b *testing.B, runtime string) targets.Target {
 	case "docker":
 		t, err = docker.StartDemo(ctx, spec, docker.DemoOptions{Run: run, Dir: b.TempDir(), Binary: sharedBinary(b), Seed: 1, Log: processtest.Log(b)})
 	default:
-		t, err = targets.StartProcessDemo(ctx, spec, targets.ProcessOptions{Run: run, Dir: b.TempDir(), Binary: sharedBinary(b), Seed: 1, Log: processtest.Log(b)})
+		t, err = processdemo.Start(ctx, spec, processdemo.Options{Run: run, Dir: b.TempDir(), Binary: sharedBinary(b), Seed: 1, Log: processtest.Log(b)})
 	}
 	if err != nil {
 		b.Fatal(err)

@@ -27,6 +27,7 @@ import (
 
 	"github.com/chaosctl/chaosctl/targets"
 	"github.com/chaosctl/chaosctl/targets/demo"
+	"github.com/chaosctl/chaosctl/targets/democluster"
 	"github.com/chaosctl/chaosctl/targets/faultplane"
 	"github.com/chaosctl/chaosctl/targets/process"
 )
@@ -49,6 +50,9 @@ const (
 	LabelNetwork = "network"
 	LabelPlane   = "faultplane"
 )
+
+// Name is the docker runtime's name (target.runtime, --target).
+const Name = "docker"
 
 // Defaults.
 const (
@@ -106,10 +110,9 @@ type Demo struct {
 	http         *http.Client
 	order        []string
 
-	mu       sync.Mutex
-	members  map[string]*memberContainer
-	closed   bool
-	resetter faultplane.LinkResetter
+	mu      sync.Mutex
+	members map[string]*memberContainer
+	closed  bool
 }
 
 type memberContainer struct {
@@ -184,7 +187,7 @@ func StartDemo(ctx context.Context, spec demo.ClusterSpec, opts DemoOptions) (_ 
 	if err := d.createNetwork(ctx); err != nil {
 		return nil, err
 	}
-	links := targets.DemoLinks(d.spec)
+	links := democluster.Links(d.spec)
 	if err := d.startPlane(ctx, links); err != nil {
 		return nil, err
 	}
@@ -338,22 +341,17 @@ func (d *Demo) startMembers(ctx context.Context, links []faultplane.Link) error 
 		linkAt[l] = i
 	}
 	procs := max(1, runtime.NumCPU()/len(d.order))
-	for i, id := range d.order {
-		cfg := demo.MemberConfig{
-			ID: id, Role: demo.RoleOf(id),
-			Listen:  net.JoinHostPort("0.0.0.0", strconv.Itoa(MemberPort)),
-			Peers:   map[string]string{},
-			Cluster: d.spec,
-			Seed:    d.opts.Seed + int64(i),
-		}
-		for _, n := range d.spec.NodeIDs() {
-			if n != id {
-				cfg.Peers[n] = net.JoinHostPort(PlaneAlias, strconv.Itoa(linkPort(linkAt[faultplane.Link{From: id, To: n}])))
-			}
-		}
+	wiring := democluster.Wiring{
+		Listen: func(string) string { return net.JoinHostPort("0.0.0.0", strconv.Itoa(MemberPort)) },
+		Peer: func(from, to string) string {
+			return net.JoinHostPort(PlaneAlias, strconv.Itoa(linkPort(linkAt[faultplane.Link{From: from, To: to}])))
+		},
+		DataDir: func(string) string { return MemberDataDir },
+	}
+	for _, cfg := range democluster.MemberConfigs(d.spec, d.opts.Seed, wiring) {
+		id := cfg.ID
 		var mounts []mount.Mount
 		if cfg.Role == demo.RoleNode {
-			cfg.DataDir = MemberDataDir
 			if d.spec.Persistence == demo.PersistDisk {
 				vol := ObjectName(d.opts.Run, id)
 				if _, err := d.cli.VolumeCreate(ctx, volume.CreateOptions{Name: vol, Labels: d.labels(id)}); err != nil {
@@ -375,18 +373,12 @@ func (d *Demo) startMembers(ctx context.Context, links []faultplane.Link) error 
 		d.members[id] = &memberContainer{id: id, container: cid}
 		d.mu.Unlock()
 	}
-	starting := append(d.spec.NodeIDs(), d.spec.GatewayIDs()...)
-	for _, id := range starting {
+	for _, id := range democluster.StartOrder(d.spec) {
 		if err := d.startContainer(ctx, id); err != nil {
 			return err
 		}
 	}
-	if err := d.waitReady(ctx, starting...); err != nil {
-		return err
-	}
-	// The first start also waits for the store nodes' catch-up from each
-	// other, so a node killed at once does not leave the others recovering.
-	return d.waitPath(ctx, demo.ReadyzSettled, d.spec.NodeIDs()...)
+	return d.notReady(democluster.WaitStarted(ctx, d.spec, d.readiness()))
 }
 
 // startContainer starts member id's container and records its address.
@@ -465,49 +457,33 @@ func (d *Demo) addr(id string) string {
 // waitReady polls /readyz of the given members until all answer 200; a
 // container that exits meanwhile is an error carrying its last log lines.
 func (d *Demo) waitReady(ctx context.Context, ids ...string) error {
-	return d.waitPath(ctx, "/readyz", ids...)
+	return d.notReady(democluster.WaitReady(ctx, "/readyz", d.readiness(), ids...))
 }
 
-// waitPath polls path of the given members until all answer 200.
-func (d *Demo) waitPath(ctx context.Context, path string, ids ...string) error {
-	ctx, cancel := context.WithTimeout(ctx, d.opts.ReadyTimeout)
-	defer cancel()
-	hc := &http.Client{Timeout: 500 * time.Millisecond}
-	defer hc.CloseIdleConnections()
-	pending := slices.Clone(ids)
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for polls := 0; len(pending) > 0; polls++ {
-		var still []string
-		for _, id := range pending {
-			if polls%25 == 24 { // about every half second: did it die?
-				if err := d.refresh(ctx, id); err == nil {
-					if m, _ := d.member(id); m != nil && !m.running {
-						return fmt.Errorf("start %s: the container exited before it was ready: %s", id, d.logsTail(m.container, 5))
-					}
+// readiness is how members are waited for: at their addresses on the run's
+// network, asking the engine about every half second whether one exited.
+func (d *Demo) readiness() democluster.Readiness {
+	return democluster.Readiness{
+		Timeout: d.opts.ReadyTimeout, Interval: 20 * time.Millisecond, Addr: d.addr, CheckEvery: 25,
+		Check: func(ctx context.Context, id string) error {
+			if err := d.refresh(ctx, id); err == nil {
+				if m, _ := d.member(id); m != nil && !m.running {
+					return fmt.Errorf("start %s: the container exited before it was ready: %s", id, d.logsTail(m.container, 5))
 				}
 			}
-			if a := d.addr(id); a != "" {
-				if resp, err := hc.Get("http://" + a + path); err == nil {
-					resp.Body.Close()
-					if resp.StatusCode == http.StatusOK {
-						continue
-					}
-				}
-			}
-			still = append(still, id)
-		}
-		if pending = still; len(pending) == 0 {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("members %v not ready within %s (is %s reachable from this host?): %w",
-				pending, d.opts.ReadyTimeout, d.netName, ctx.Err())
-		case <-tick.C:
-		}
+			return nil
+		},
 	}
-	return nil
+}
+
+// notReady says where to look when members did not answer in time.
+func (d *Demo) notReady(err error) error {
+	var nr *democluster.NotReadyError
+	if errors.As(err, &nr) {
+		return fmt.Errorf("members %v not ready within %s (is %s reachable from this host?): %w",
+			nr.Pending, nr.Timeout, d.netName, nr.Err)
+	}
+	return err
 }
 
 // logsTail returns the last n lines of a container's output.
@@ -534,7 +510,7 @@ func (l *limitedBuffer) Write(p []byte) (int, error) {
 }
 
 // Runtime implements targets.Target.
-func (d *Demo) Runtime() string { return "docker" }
+func (d *Demo) Runtime() string { return Name }
 
 // Network is the run's network name.
 func (d *Demo) Network() string { return d.netName }
@@ -634,8 +610,8 @@ func (d *Demo) Start(ctx context.Context, id string) error {
 }
 
 // resetLinks closes every connection through the proxies of id's links
-// (see faultplane.LinkResetter).
-func (d *Demo) resetLinks(id string) error { return d.resetter.Reset(d.plane, id) }
+// (see faultplane.Plane.ResetLinks).
+func (d *Demo) resetLinks(id string) error { return d.plane.ResetLinks(id) }
 
 // Stop implements targets.Target: SIGTERM, then SIGKILL after StopGrace.
 func (d *Demo) Stop(ctx context.Context, id string) error {
@@ -729,7 +705,7 @@ func (d *Demo) Control(ctx context.Context, id, action string, body, out any) er
 	if a == "" {
 		return fmt.Errorf("control %s: member %q has no address (not a member, or disconnected)", action, id)
 	}
-	return targets.CallControl(ctx, d.http, a, d.token, action, body, out)
+	return democluster.CallControl(ctx, d.http, a, d.token, action, body, out)
 }
 
 // Close implements targets.Target: the members' logs are copied to Dir, the

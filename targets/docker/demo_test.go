@@ -19,6 +19,7 @@ import (
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/client"
 
+	"github.com/chaosctl/chaosctl/internal/testkit"
 	"github.com/chaosctl/chaosctl/targets/demo"
 	"github.com/chaosctl/chaosctl/targets/demo/ring"
 	"github.com/chaosctl/chaosctl/targets/docker"
@@ -339,7 +340,7 @@ func TestKilledContainerRestartsWithItsDataOnDisk(t *testing.T) {
 				t.Fatal(err)
 			}
 			found := 0
-			processtest.Eventually(t, 10*time.Second, "the gateway reaches the restarted node", func() bool {
+			testkit.Eventually(t, 10*time.Second, "the gateway reaches the restarted node", func() bool {
 				_, code, err := get(front, "k0")
 				return err == nil && (code == 200 || code == 404)
 			})

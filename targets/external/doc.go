@@ -4,8 +4,11 @@
 // finds as running containers by name or label, and toxiproxy proxies in
 // front of them — in an embedded toxiproxy or an existing server. Membership
 // faults signal a member's process group (SIGKILL, SIGSTOP/SIGCONT,
-// SIGTERM) or use the Docker API on its container; link faults act on the
-// proxies, whose links run from the client side to the proxy's name.
+// SIGTERM, through targets/childproc) or use the Docker API on its
+// container; link faults act on the proxies, whose links run from the client
+// side to the proxy's name. Each kind of member (command, container, pods)
+// is one driver behind the same small interface; the Target only looks
+// members up and waits for their readiness.
 //
 // Pod members are the user's pods on Kubernetes, found by namespace and
 // label selector (MemberSpec.PodNamespace, PodSelector) in a cluster

@@ -8,25 +8,17 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
-	"sort"
 	"strconv"
 	"sync"
-	"syscall"
 	"time"
 
-	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/client"
 	"github.com/sirupsen/logrus"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/chaosctl/chaosctl/targets"
-	"github.com/chaosctl/chaosctl/targets/docker"
 	"github.com/chaosctl/chaosctl/targets/faultplane"
-	"github.com/chaosctl/chaosctl/targets/process"
 )
 
 // Spec is the user's services: members chaosctl starts or finds, and the
@@ -82,9 +74,10 @@ type Options struct {
 }
 
 // Target is the user's services as a targets.Target. Membership faults act on
-// member processes (signals to their process group) or containers (the
-// Docker API); link faults on the proxies, whose links run from the client
-// side to the proxy's name: Link{From: "client", To: NAME}.
+// member processes (signals to their process group), containers (the
+// Docker API) or pods (the Kubernetes API), each through its memberDriver;
+// link faults on the proxies, whose links run from the client side to the
+// proxy's name: Link{From: "client", To: NAME}.
 type Target struct {
 	spec  Spec
 	opts  Options
@@ -99,12 +92,9 @@ type Target struct {
 }
 
 type member struct {
-	spec      MemberSpec
-	addr      string
-	cmd       *exec.Cmd
-	exited    chan struct{}
-	container string     // container id
-	pod       *podMember // pod members only
+	spec   MemberSpec
+	addr   string // guarded by Target.mu: a pod member's moves with its pods
+	driver memberDriver
 }
 
 // ProxyLink is the fault-plane link of the proxy named name.
@@ -174,27 +164,13 @@ func Start(ctx context.Context, spec Spec, opts Options) (_ *Target, err error) 
 		}
 	}
 	for _, ms := range spec.Members {
-		m := &member{spec: ms, addr: memberAddr(ms), pod: pods[ms.Name]}
+		m := &member{spec: ms, addr: memberAddr(ms)}
+		m.driver = newMemberDriver(t, m, pods[ms.Name])
 		t.mu.Lock()
 		t.members[ms.Name] = m
 		t.order = append(t.order, ms.Name)
 		t.mu.Unlock()
-		if len(ms.Command) > 0 {
-			if err := t.spawn(m); err != nil {
-				return nil, err
-			}
-			continue
-		}
-		if m.pod != nil {
-			if err := t.connectKube(ctx); err != nil {
-				return nil, err
-			}
-			if err := t.findPods(ctx, m); err != nil {
-				return nil, err
-			}
-			continue
-		}
-		if err := t.findContainer(ctx, m); err != nil {
+		if err := m.driver.open(ctx); err != nil {
 			return nil, err
 		}
 	}
@@ -230,78 +206,6 @@ func memberAddr(ms MemberSpec) string {
 	return ""
 }
 
-// spawn starts a command member in its own process group, its output in
-// Dir/<name>.log. It dies with chaosctl (parent-death signal).
-func (t *Target) spawn(m *member) error {
-	argv := m.spec.Command
-	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Dir = m.spec.Dir
-	cmd.Env = os.Environ()
-	keys := make([]string, 0, len(m.spec.Env))
-	for k := range m.spec.Env {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		cmd.Env = append(cmd.Env, k+"="+m.spec.Env[k])
-	}
-	if t.opts.Dir != "" {
-		f, err := os.OpenFile(filepath.Join(t.opts.Dir, m.spec.Name+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-		if err != nil {
-			return fmt.Errorf("start %s: open log: %w", m.spec.Name, err)
-		}
-		defer f.Close() // the child holds its own copy
-		cmd.Stdout, cmd.Stderr = f, f
-	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start %s (%s): %w", m.spec.Name, argv[0], err)
-	}
-	exited := make(chan struct{})
-	go func() {
-		_ = cmd.Wait()
-		close(exited)
-	}()
-	t.mu.Lock()
-	m.cmd, m.exited = cmd, exited
-	t.mu.Unlock()
-	t.opts.Log.WithFields(logrus.Fields{"member": m.spec.Name, "pid": cmd.Process.Pid}).Debug("member started")
-	return nil
-}
-
-// findContainer finds a container member's running container, by name or
-// by label (exactly one must match).
-func (t *Target) findContainer(ctx context.Context, m *member) error {
-	if t.cli == nil {
-		cli, err := docker.Connect(ctx)
-		if err != nil {
-			return fmt.Errorf("member %s is a container: %w", m.spec.Name, err)
-		}
-		t.cli = cli
-	}
-	if m.spec.ContainerName != "" {
-		insp, err := t.cli.ContainerInspect(ctx, m.spec.ContainerName)
-		if err != nil {
-			return fmt.Errorf("member %s: container %q: %w", m.spec.Name, m.spec.ContainerName, err)
-		}
-		m.container = insp.ID
-		return nil
-	}
-	cs, err := t.cli.ContainerList(ctx, container.ListOptions{Filters: filters.NewArgs(filters.Arg("label", m.spec.ContainerLabel))})
-	if err != nil {
-		return fmt.Errorf("member %s: list containers labelled %s: %w", m.spec.Name, m.spec.ContainerLabel, err)
-	}
-	if len(cs) != 1 {
-		names := make([]string, 0, len(cs))
-		for _, c := range cs {
-			names = append(names, c.Names...)
-		}
-		return fmt.Errorf("member %s: %d running containers are labelled %s (%v); exactly one must be", m.spec.Name, len(cs), m.spec.ContainerLabel, names)
-	}
-	m.container = cs[0].ID
-	return nil
-}
-
 func (t *Target) member(name string) (*member, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -325,16 +229,12 @@ func (t *Target) waitReady(ctx context.Context, name string) error {
 	defer hc.CloseIdleConnections()
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
+	exited := m.driver.exited()
 	for {
-		t.mu.Lock()
-		exited := m.exited
-		t.mu.Unlock()
-		if exited != nil {
-			select {
-			case <-exited:
-				return fmt.Errorf("member %s exited before it was ready (see its log in %s)", name, t.opts.Dir)
-			default:
-			}
+		select {
+		case <-exited:
+			return fmt.Errorf("member %s exited before it was ready (see its log in %s)", name, t.opts.Dir)
+		default:
 		}
 		if ready(ctx, hc, m.spec) {
 			return nil
@@ -384,25 +284,9 @@ func (t *Target) Members() []targets.Member {
 	out := make([]targets.Member, 0, len(t.order))
 	for _, name := range t.order {
 		m := t.members[name]
-		mm := targets.Member{ID: name, Role: "member", Addr: m.addr}
-		if m.cmd != nil && m.cmd.Process != nil && !isClosed(m.exited) {
-			mm.PID = m.cmd.Process.Pid
-		}
-		out = append(out, mm)
+		out = append(out, targets.Member{ID: name, Role: "member", Addr: m.addr, PID: m.driver.pid()})
 	}
 	return out
-}
-
-func isClosed(ch chan struct{}) bool {
-	if ch == nil {
-		return true
-	}
-	select {
-	case <-ch:
-		return true
-	default:
-		return false
-	}
 }
 
 // ClientAddrs implements targets.Target: where the proxies listen.
@@ -417,174 +301,45 @@ func (t *Target) ClientAddrs() []string {
 // Plane implements targets.Target.
 func (t *Target) Plane() *faultplane.Plane { return t.plane }
 
-// signal sends sig to a command member's process group.
-func (t *Target) signal(name string, sig syscall.Signal) (*member, error) {
+// act runs f on the driver of member name.
+func (t *Target) act(name string, f func(memberDriver) error) error {
 	m, err := t.member(name)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	t.mu.Lock()
-	cmd, exited := m.cmd, m.exited
-	t.mu.Unlock()
-	if cmd == nil || isClosed(exited) {
-		return m, fmt.Errorf("%s is not running", name)
-	}
-	if err := syscall.Kill(-cmd.Process.Pid, sig); err != nil && !errors.Is(err, syscall.ESRCH) {
-		return m, fmt.Errorf("signal %s to %s: %w", sig, name, err)
-	}
-	return m, nil
+	return f(m.driver)
 }
 
-func (t *Target) waitExit(ctx context.Context, m *member, within time.Duration) error {
-	t.mu.Lock()
-	exited := m.exited
-	t.mu.Unlock()
-	timer := time.NewTimer(within)
-	defer timer.Stop()
-	select {
-	case <-exited:
-		return nil
-	case <-timer.C:
-		return fmt.Errorf("%s did not exit within %s", m.spec.Name, within)
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-// Kill implements targets.Target: SIGKILL to the process group (after
-// SIGCONT, so a paused one goes too), or a container kill.
+// Kill implements targets.Target: SIGKILL to the process group, a container
+// kill, or the pods deleted with zero grace.
 func (t *Target) Kill(ctx context.Context, name string) error {
-	m, err := t.member(name)
-	if err != nil {
-		return err
-	}
-	if m.pod != nil {
-		zero := int64(0)
-		return t.deletePods(ctx, m, &zero)
-	}
-	if m.container != "" {
-		if err := t.cli.ContainerKill(ctx, m.container, "KILL"); err != nil {
-			return fmt.Errorf("kill %s: %w", name, err)
-		}
-		ch, errc := t.cli.ContainerWait(ctx, m.container, container.WaitConditionNotRunning)
-		select {
-		case <-ch:
-			return nil
-		case err := <-errc:
-			return fmt.Errorf("wait for %s to stop: %w", name, err)
-		}
-	}
-	_, _ = t.signal(name, syscall.SIGCONT)
-	if _, err := t.signal(name, syscall.SIGKILL); err != nil {
-		return err
-	}
-	return t.waitExit(ctx, m, 10*time.Second)
+	return t.act(name, func(d memberDriver) error { return d.kill(ctx) })
 }
 
-// Start implements targets.Target: start a stopped member again and wait
-// until it is ready; a running one is only waited for.
+// Start implements targets.Target: start a stopped member again (for pods:
+// wait for their replacements) and wait until it is ready; a running one
+// is only waited for.
 func (t *Target) Start(ctx context.Context, name string) error {
-	m, err := t.member(name)
-	if err != nil {
+	if err := t.act(name, func(d memberDriver) error { return d.start(ctx) }); err != nil {
 		return err
-	}
-	if m.pod != nil {
-		return t.waitReplacement(ctx, m)
-	}
-	if m.container != "" {
-		if err := t.cli.ContainerStart(ctx, m.container, container.StartOptions{}); err != nil {
-			return fmt.Errorf("start %s: %w", name, err)
-		}
-		return t.waitReady(ctx, name)
-	}
-	t.mu.Lock()
-	running := m.cmd != nil && !isClosed(m.exited)
-	t.mu.Unlock()
-	if !running {
-		if err := t.spawn(m); err != nil {
-			return err
-		}
 	}
 	return t.waitReady(ctx, name)
 }
 
 // Stop implements targets.Target: SIGTERM to the group, SIGKILL after
-// StopGrace; or a container stop.
+// StopGrace; a container stop; or the pods deleted with their own grace.
 func (t *Target) Stop(ctx context.Context, name string) error {
-	m, err := t.member(name)
-	if err != nil {
-		return err
-	}
-	if m.pod != nil {
-		return t.deletePods(ctx, m, nil)
-	}
-	if m.container != "" {
-		grace := int(t.opts.StopGrace.Seconds())
-		if err := t.cli.ContainerStop(ctx, m.container, container.StopOptions{Timeout: &grace}); err != nil {
-			return fmt.Errorf("stop %s: %w", name, err)
-		}
-		return nil
-	}
-	_, _ = t.signal(name, syscall.SIGCONT)
-	if _, err := t.signal(name, syscall.SIGTERM); err != nil {
-		return err
-	}
-	if err := t.waitExit(ctx, m, t.opts.StopGrace); err == nil {
-		return nil
-	}
-	_, _ = t.signal(name, syscall.SIGKILL)
-	return t.waitExit(ctx, m, 10*time.Second)
+	return t.act(name, func(d memberDriver) error { return d.stop(ctx) })
 }
 
 // Pause implements targets.Target: SIGSTOP to the group, or docker pause.
 func (t *Target) Pause(ctx context.Context, name string) error {
-	m, err := t.member(name)
-	if err != nil {
-		return err
-	}
-	if m.pod != nil {
-		return errPodFreeze("pause", name)
-	}
-	if m.container != "" {
-		return t.cli.ContainerPause(ctx, m.container)
-	}
-	if _, err := t.signal(name, syscall.SIGSTOP); err != nil {
-		return err
-	}
-	// A stop is delivered asynchronously: Pause returns once the process
-	// is stopped, so the fault is in force when the caller goes on.
-	t.mu.Lock()
-	pid := m.cmd.Process.Pid
-	t.mu.Unlock()
-	if err := process.WaitStopped(ctx, pid, 2*time.Second); err != nil {
-		return fmt.Errorf("pause %s: %w", name, err)
-	}
-	return nil
+	return t.act(name, func(d memberDriver) error { return d.pause(ctx) })
 }
 
 // Resume implements targets.Target; a member that is gone is left alone.
 func (t *Target) Resume(ctx context.Context, name string) error {
-	m, err := t.member(name)
-	if err != nil {
-		return err
-	}
-	if m.pod != nil {
-		return errPodFreeze("resume", name)
-	}
-	if m.container != "" {
-		insp, err := t.cli.ContainerInspect(ctx, m.container)
-		if err != nil {
-			return fmt.Errorf("resume %s: %w", name, err)
-		}
-		if insp.State == nil || !insp.State.Paused {
-			return nil
-		}
-		return t.cli.ContainerUnpause(ctx, m.container)
-	}
-	if _, err := t.signal(name, syscall.SIGCONT); err != nil && !isClosed(m.exited) {
-		return err
-	}
-	return nil
+	return t.act(name, func(d memberDriver) error { return d.resume(ctx) })
 }
 
 // Control implements targets.Target: the user's services have no demo
@@ -594,9 +349,9 @@ func (t *Target) Control(_ context.Context, id, action string, _, _ any) error {
 }
 
 // Close stops the command members (SIGTERM, then SIGKILL), leaves
-// containers as they are (they are the user's; faults on them were
-// reverted), deletes the proxies and stops an embedded toxiproxy. It is
-// idempotent.
+// containers and pods as they are (they are the user's; faults on them were
+// reverted) but removes the run's isolation policies, deletes the proxies
+// and stops an embedded toxiproxy. It is idempotent.
 func (t *Target) Close(ctx context.Context) error {
 	t.mu.Lock()
 	if t.closed {
@@ -608,17 +363,8 @@ func (t *Target) Close(ctx context.Context) error {
 	t.mu.Unlock()
 	var errs []error
 	for _, name := range names {
-		m, _ := t.member(name)
-		t.mu.Lock()
-		running := m.cmd != nil && !isClosed(m.exited)
-		t.mu.Unlock()
-		if running {
-			if err := t.Stop(ctx, name); err != nil {
-				errs = append(errs, err)
-			}
-		}
+		errs = append(errs, t.act(name, func(d memberDriver) error { return d.close(ctx) }))
 	}
-	errs = append(errs, t.closePods(ctx))
 	if t.plane != nil {
 		errs = append(errs, t.plane.Close())
 	}

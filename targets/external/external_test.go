@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/chaosctl/chaosctl/injectors"
+	"github.com/chaosctl/chaosctl/internal/testkit"
 	"github.com/chaosctl/chaosctl/targets/external"
 	"github.com/chaosctl/chaosctl/targets/process/processtest"
 )
@@ -143,7 +144,7 @@ func TestCommandMemberBehindAProxyTakesEveryFault(t *testing.T) {
 		t.Fatal(err)
 	}
 	closed = true
-	processtest.Eventually(t, 5*time.Second, "the member process is gone", func() bool {
+	testkit.Eventually(t, 5*time.Second, "the member process is gone", func() bool {
 		return syscall.Kill(pid, 0) != nil
 	})
 	if err := get(short, proxy); err == nil {

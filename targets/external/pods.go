@@ -2,7 +2,6 @@ package external
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"slices"
@@ -40,14 +39,18 @@ type KubeSpec struct {
 // podPollInterval is how often pod states are listed while waiting.
 const podPollInterval = 100 * time.Millisecond
 
-// podMember is what a pod member keeps besides its spec.
+// podMember is the driver of a pod member: the user's pods, found by
+// namespace and label selector, kept by their own controller.
 type podMember struct {
+	t *Target
+	m *member
+
 	ns       string
 	sel      labels.Selector      // for listing
 	labelSel metav1.LabelSelector // for the isolation policy
 	replicas int                  // Running+Ready pods at Start
-	deleted  map[types.UID]bool   // pods chaosctl deleted
-	isolated bool
+	deleted  map[types.UID]bool   // pods chaosctl deleted; guarded by Target.mu
+	isolated bool                 // guarded by Target.mu
 }
 
 // isPod says whether ms is a pod member.
@@ -157,11 +160,11 @@ func (t *Target) kubeSpec() KubeSpec {
 	return *t.spec.Kubernetes
 }
 
-// listPods lists the pods of a pod member, sorted by creation time then name.
-func (t *Target) listPods(ctx context.Context, name string, pm *podMember) ([]corev1.Pod, error) {
-	l, err := t.kube.CoreV1().Pods(pm.ns).List(ctx, metav1.ListOptions{LabelSelector: pm.sel.String()})
+// listPods lists the member's pods, sorted by creation time then name.
+func (pm *podMember) listPods(ctx context.Context) ([]corev1.Pod, error) {
+	l, err := pm.t.kube.CoreV1().Pods(pm.ns).List(ctx, metav1.ListOptions{LabelSelector: pm.sel.String()})
 	if err != nil {
-		return nil, fmt.Errorf("member %s: list pods %s in namespace %s: %w", name, pm.sel, pm.ns, err)
+		return nil, fmt.Errorf("member %s: list pods %s in namespace %s: %w", pm.m.spec.Name, pm.sel, pm.ns, err)
 	}
 	pods := l.Items
 	sort.SliceStable(pods, func(i, j int) bool {
@@ -226,11 +229,14 @@ func podAddr(ms MemberSpec, p *corev1.Pod) string {
 	return p.Status.PodIP
 }
 
-// findPods finds a pod member's Running+Ready pods at Start: there must be
-// at least one; their number is the member's replicas.
-func (t *Target) findPods(ctx context.Context, m *member) error {
-	name, pm := m.spec.Name, m.pod
-	pods, err := t.listPods(ctx, name, pm)
+// open connects to the cluster and finds the member's Running+Ready pods:
+// there must be at least one; their number is the member's replicas.
+func (pm *podMember) open(ctx context.Context) error {
+	if err := pm.t.connectKube(ctx); err != nil {
+		return err
+	}
+	t, m, name := pm.t, pm.m, pm.m.spec.Name
+	pods, err := pm.listPods(ctx)
 	if err != nil {
 		return err
 	}
@@ -246,11 +252,20 @@ func (t *Target) findPods(ctx context.Context, m *member) error {
 	return nil
 }
 
-// deletePods deletes every pod of a pod member (grace nil: the pods' own)
+// kill deletes the member's pods with zero grace.
+func (pm *podMember) kill(ctx context.Context) error {
+	zero := int64(0)
+	return pm.deletePods(ctx, &zero)
+}
+
+// stop deletes the member's pods with their own grace.
+func (pm *podMember) stop(ctx context.Context) error { return pm.deletePods(ctx, nil) }
+
+// deletePods deletes every pod of the member (grace nil: the pods' own)
 // and returns once they are gone, by UID.
-func (t *Target) deletePods(ctx context.Context, m *member, grace *int64) error {
-	name, pm := m.spec.Name, m.pod
-	pods, err := t.listPods(ctx, name, pm)
+func (pm *podMember) deletePods(ctx context.Context, grace *int64) error {
+	t, m, name := pm.t, pm.m, pm.m.spec.Name
+	pods, err := pm.listPods(ctx)
 	if err != nil {
 		return err
 	}
@@ -280,17 +295,17 @@ func (t *Target) deletePods(ctx context.Context, m *member, grace *int64) error 
 		}
 	}
 	t.opts.Log.WithFields(logrus.Fields{"member": name, "pods": names, "grace": grace}).Debug("pods deleted")
-	return t.waitPodsGone(ctx, m, uids, wait)
+	return pm.waitPodsGone(ctx, uids, wait)
 }
 
 // waitPodsGone polls until no pod of the member has one of uids.
-func (t *Target) waitPodsGone(ctx context.Context, m *member, uids []types.UID, within time.Duration) error {
+func (pm *podMember) waitPodsGone(ctx context.Context, uids []types.UID, within time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, within)
 	defer cancel()
 	tick := time.NewTicker(podPollInterval)
 	defer tick.Stop()
 	for {
-		pods, err := t.listPods(ctx, m.spec.Name, m.pod)
+		pods, err := pm.listPods(ctx)
 		if err == nil {
 			var left []string
 			for i := range pods {
@@ -305,18 +320,18 @@ func (t *Target) waitPodsGone(ctx context.Context, m *member, uids []types.UID, 
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("member %s: deleted pods not gone within %s: %w (%w)", m.spec.Name, within, err, ctx.Err())
+			return fmt.Errorf("member %s: deleted pods not gone within %s: %w (%w)", pm.m.spec.Name, within, err, ctx.Err())
 		case <-tick.C:
 		}
 	}
 }
 
-// waitReplacement polls until the member's selector matches at least its
-// replicas Running+Ready pods, none of them one chaosctl deleted; then the
-// member's readiness check (if any) must hold. chaosctl never creates the
-// user's pods: their controller does.
-func (t *Target) waitReplacement(ctx context.Context, m *member) error {
-	name, pm := m.spec.Name, m.pod
+// start polls until the member's selector matches at least its replicas
+// Running+Ready pods, none of them one chaosctl deleted (the Target then
+// waits for the member's readiness check, if any). chaosctl never creates
+// the user's pods: their controller does.
+func (pm *podMember) start(ctx context.Context) error {
+	t, m, name := pm.t, pm.m, pm.m.spec.Name
 	t.mu.Lock()
 	want := pm.replicas
 	deleted := make(map[types.UID]bool, len(pm.deleted))
@@ -330,7 +345,7 @@ func (t *Target) waitReplacement(ctx context.Context, m *member) error {
 	defer tick.Stop()
 	var state error // what the last look found
 	for {
-		pods, err := t.listPods(wctx, name, pm)
+		pods, err := pm.listPods(wctx)
 		switch {
 		case err == nil:
 			ready := readyPods(pods, deleted)
@@ -338,7 +353,7 @@ func (t *Target) waitReplacement(ctx context.Context, m *member) error {
 				t.mu.Lock()
 				m.addr = podAddr(m.spec, &ready[0])
 				t.mu.Unlock()
-				return t.waitReady(ctx, name)
+				return nil
 			}
 			state = fmt.Errorf("%d of %d pods ready; %s", len(ready), want, describePods(pods))
 		case wctx.Err() == nil || state == nil:
@@ -362,6 +377,15 @@ func errPodFreeze(op, name string) error {
 		op, name, targets.ErrUnsupported, name)
 }
 
+// pause is unsupported on pods.
+func (pm *podMember) pause(context.Context) error { return errPodFreeze("pause", pm.m.spec.Name) }
+
+// resume is unsupported on pods.
+func (pm *podMember) resume(context.Context) error { return errPodFreeze("resume", pm.m.spec.Name) }
+
+func (pm *podMember) pid() int                { return 0 }
+func (pm *podMember) exited() <-chan struct{} { return nil }
+
 // Isolate implements targets.Isolator for pod members: a NetworkPolicy in
 // the member's namespace denies all ingress and egress of the pods its
 // selector matches (pod-to-pod traffic; whether the node's own traffic is
@@ -371,71 +395,83 @@ func errPodFreeze(op, name string) error {
 // connections established before may live on where the plugin lets
 // established flows through. Other members: targets.ErrUnsupported.
 func (t *Target) Isolate(ctx context.Context, name string) error {
-	m, err := t.member(name)
+	iso, err := t.isolator(name, "isolate", "only pod members can be isolated (a NetworkPolicy); put a proxy in front of it and blackhole or reset that link")
 	if err != nil {
 		return err
 	}
-	if m.pod == nil {
-		return fmt.Errorf("isolate %s: %w: only pod members can be isolated (a NetworkPolicy); put a proxy in front of it and blackhole or reset that link", name, targets.ErrUnsupported)
-	}
-	pol := kubernetes.IsolationPolicyFor(t.opts.Run, m.pod.ns, name, m.pod.labelSel)
-	t.mu.Lock()
-	m.pod.isolated = true
-	t.mu.Unlock()
-	if err := kubernetes.ApplyIsolation(ctx, t.kube, pol); err != nil {
-		return fmt.Errorf("isolate %s: %w", name, err)
-	}
-	t.opts.Log.WithFields(logrus.Fields{"member": name, "policy": m.pod.ns + "/" + pol.Name}).Debug("isolation policy applied")
-	return nil
+	return iso.isolate(ctx)
 }
 
 // Rejoin implements targets.Isolator: the member's isolation policy is
 // deleted (only one carrying the run's label), then its readiness check,
 // if it has one, must hold again. It is idempotent.
 func (t *Target) Rejoin(ctx context.Context, name string) error {
-	m, err := t.member(name)
+	iso, err := t.isolator(name, "rejoin", "only pod members can be isolated")
 	if err != nil {
 		return err
 	}
-	if m.pod == nil {
-		return fmt.Errorf("rejoin %s: %w: only pod members can be isolated", name, targets.ErrUnsupported)
+	return iso.rejoin(ctx)
+}
+
+// isolator is member name's driver if it can isolate; otherwise the error
+// says op is unsupported, and why.
+func (t *Target) isolator(name, op, why string) (isolator, error) {
+	m, err := t.member(name)
+	if err != nil {
+		return nil, err
 	}
-	if err := kubernetes.RemoveIsolation(ctx, t.kube, t.opts.Run, m.pod.ns, name); err != nil {
-		return fmt.Errorf("rejoin %s: %w", name, err)
+	iso, ok := m.driver.(isolator)
+	if !ok {
+		return nil, fmt.Errorf("%s %s: %w: %s", op, name, targets.ErrUnsupported, why)
+	}
+	return iso, nil
+}
+
+func (pm *podMember) isolate(ctx context.Context) error {
+	t, name := pm.t, pm.m.spec.Name
+	pol := kubernetes.IsolationPolicyFor(t.opts.Run, pm.ns, name, pm.labelSel)
+	t.mu.Lock()
+	pm.isolated = true
+	t.mu.Unlock()
+	if err := kubernetes.ApplyIsolation(ctx, t.kube, pol); err != nil {
+		return fmt.Errorf("isolate %s: %w", name, err)
+	}
+	t.opts.Log.WithFields(logrus.Fields{"member": name, "policy": pm.ns + "/" + pol.Name}).Debug("isolation policy applied")
+	return nil
+}
+
+func (pm *podMember) rejoin(ctx context.Context) error {
+	t, ms := pm.t, pm.m.spec
+	if err := kubernetes.RemoveIsolation(ctx, t.kube, t.opts.Run, pm.ns, ms.Name); err != nil {
+		return fmt.Errorf("rejoin %s: %w", ms.Name, err)
 	}
 	t.mu.Lock()
-	m.pod.isolated = false
+	pm.isolated = false
 	t.mu.Unlock()
-	t.opts.Log.WithField("member", name).Debug("isolation policy removed")
-	if m.spec.ReadyHTTP != "" || m.spec.ReadyTCP != "" {
-		return t.waitReady(ctx, name)
+	t.opts.Log.WithField("member", ms.Name).Debug("isolation policy removed")
+	if ms.ReadyHTTP != "" || ms.ReadyTCP != "" {
+		return t.waitReady(ctx, ms.Name)
 	}
 	return nil
 }
 
-// closePods removes the isolation policies of the run's isolated pod
-// members (only ones carrying the run's label); the user's pods are left as
-// they are.
-func (t *Target) closePods(ctx context.Context) error {
-	if t.kube == nil {
+// close removes the member's isolation policy if the run applied one (only
+// one carrying the run's label); the user's pods are left as they are.
+func (pm *podMember) close(ctx context.Context) error {
+	t := pm.t
+	t.mu.Lock()
+	isolated := pm.isolated && t.kube != nil
+	t.mu.Unlock()
+	if !isolated {
 		return nil
 	}
-	t.mu.Lock()
-	var isolated []*member
-	for _, name := range t.order {
-		if m := t.members[name]; m != nil && m.pod != nil && m.pod.isolated {
-			isolated = append(isolated, m)
-		}
+	if err := kubernetes.RemoveIsolation(ctx, t.kube, t.opts.Run, pm.ns, pm.m.spec.Name); err != nil {
+		return fmt.Errorf("close: member %s: %w", pm.m.spec.Name, err)
 	}
-	t.mu.Unlock()
-	var errs []error
-	for _, m := range isolated {
-		name := m.spec.Name
-		if err := kubernetes.RemoveIsolation(ctx, t.kube, t.opts.Run, m.pod.ns, name); err != nil {
-			errs = append(errs, fmt.Errorf("close: member %s: %w", name, err))
-		}
-	}
-	return errors.Join(errs...)
+	return nil
 }
 
-var _ targets.Isolator = (*Target)(nil)
+var (
+	_ targets.Isolator = (*Target)(nil)
+	_ isolator         = (*podMember)(nil)
+)

@@ -21,6 +21,7 @@ import (
 	k8s "k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"github.com/chaosctl/chaosctl/internal/testkit"
 	"github.com/chaosctl/chaosctl/targets"
 	"github.com/chaosctl/chaosctl/targets/docker/dockertest"
 	"github.com/chaosctl/chaosctl/targets/external"
@@ -234,7 +235,7 @@ func proxyDeployment(t *testing.T, cs k8s.Interface, ns, app, image string) {
 func readyPod(t *testing.T, cs k8s.Interface, ns, app string, within time.Duration) corev1.Pod {
 	t.Helper()
 	var out corev1.Pod
-	processtest.Eventually(t, within, "a ready "+app+" pod", func() bool {
+	testkit.Eventually(t, within, "a ready "+app+" pod", func() bool {
 		l, err := cs.CoreV1().Pods(ns).List(context.Background(), metav1.ListOptions{LabelSelector: "app=" + app})
 		if err != nil {
 			return false

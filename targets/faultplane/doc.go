@@ -8,8 +8,19 @@
 // run id (`chaosctl-<run>-<from>-<to>`), so Cleanup and recovery after a crash
 // touch only what this run created.
 //
+// The plane owns whether a proxy is enabled. A reject partition, a runtime
+// holding the links to a member whose pod is gone and a reset of a member's
+// links each disable a link under their own owner name (Disable; ResetLinks
+// holds it for a moment) and release only their own hold (Enable, or
+// Retarget with a new upstream); the proxy is enabled when no owner holds
+// it, so none can undo another. Only this plane value
+// keeps the holds: drive a run's proxies through one plane. After chaosctl
+// was killed, recovery deletes the run's proxies (Cleanup), holds and all.
+//
 //	plane, err := faultplane.StartEmbedded(ctx, "run42", log)
 //	addr, err := plane.AddProxy(faultplane.Link{From: "n1", To: "n2"}, "127.0.0.1:0", n2Addr)
 //	_, err = plane.Proxy(link).AddToxic("slow", "latency", "downstream", 1, toxiproxy.Attributes{"latency": 100})
+//	err = plane.Disable(link, "partition split #1") // refused until every owner has enabled it
+//	err = plane.Enable(link, "partition split #1")
 //	defer plane.Close()
 package faultplane

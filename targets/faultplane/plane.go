@@ -43,6 +43,7 @@ type Plane struct {
 
 	mu      sync.Mutex
 	proxies map[Link]*toxiclient.Proxy
+	holds   map[Link]*linkHold // who holds each link disabled (enablement.go)
 }
 
 // newServer is the toxiproxy API server chaosctl runs (embedded, or as the
@@ -99,7 +100,7 @@ func Connect(ctx context.Context, run, url string, log *logrus.Entry) (*Plane, e
 }
 
 func newPlane(run, url string, log *logrus.Entry) *Plane {
-	return &Plane{run: run, url: url, client: toxiclient.NewClient(url), log: log, proxies: map[Link]*toxiclient.Proxy{}}
+	return &Plane{run: run, url: url, client: toxiclient.NewClient(url), log: log, proxies: map[Link]*toxiclient.Proxy{}, holds: map[Link]*linkHold{}}
 }
 
 func (p *Plane) ping(ctx context.Context) error {

@@ -15,6 +15,7 @@ import (
 	"github.com/chaosctl/chaosctl/targets/demo"
 	"github.com/chaosctl/chaosctl/targets/docker"
 	k8s "github.com/chaosctl/chaosctl/targets/kubernetes"
+	"github.com/chaosctl/chaosctl/targets/processdemo"
 )
 
 func benchLog() *logrus.Entry {
@@ -46,7 +47,7 @@ func startOn(b *testing.B, opts *k8s.DemoOptions, runtime string) targets.Target
 	case "docker":
 		t, err = docker.StartDemo(ctx, spec, docker.DemoOptions{Run: run, Dir: b.TempDir(), Binary: nodeBinary, Seed: 1, Log: benchLog()})
 	default:
-		t, err = targets.StartProcessDemo(ctx, spec, targets.ProcessOptions{Run: run, Dir: b.TempDir(), Binary: nodeBinary, Seed: 1, Log: benchLog()})
+		t, err = processdemo.Start(ctx, spec, processdemo.Options{Run: run, Dir: b.TempDir(), Binary: nodeBinary, Seed: 1, Log: benchLog()})
 	}
 	if err != nil {
 		b.Fatal(err)

@@ -26,6 +26,7 @@ import (
 
 	"github.com/chaosctl/chaosctl/targets"
 	"github.com/chaosctl/chaosctl/targets/demo"
+	"github.com/chaosctl/chaosctl/targets/democluster"
 	"github.com/chaosctl/chaosctl/targets/faultplane"
 	"github.com/chaosctl/chaosctl/targets/process"
 )
@@ -53,6 +54,9 @@ const (
 	// serves its control API (kill, start, stop, pause, resume).
 	SupervisorPort = 7001
 )
+
+// Name is the kubernetes runtime's name (target.runtime, --target).
+const Name = "kubernetes"
 
 // Crash modes: what Kill does to a member.
 const (
@@ -153,9 +157,6 @@ type Demo struct {
 	podIP    map[string]string // member → pod IP ("" while it has no pod)
 	isolated map[string]bool
 	closed   bool
-	resetter faultplane.LinkResetter
-	// held holds the proxies holdLinksTo disabled while a pod is gone.
-	held map[faultplane.Link]bool
 }
 
 // StartDemo connects to the cluster, creates the run's namespace, fault
@@ -244,9 +245,9 @@ func NewDemo(cs kubernetes.Interface, spec demo.ClusterSpec, opts DemoOptions) (
 		cs: cs, spec: spec, opts: opts, ns: ns, token: process.NewToken(), order: spec.MemberIDs(),
 		http:  &http.Client{Timeout: 5 * time.Second},
 		podIP: map[string]string{}, isolated: map[string]bool{},
-		held: map[faultplane.Link]bool{}, linkPort: map[faultplane.Link]int{},
+		linkPort: map[faultplane.Link]int{},
 	}
-	d.links = targets.DemoLinks(spec)
+	d.links = democluster.Links(spec)
 	for i, l := range d.links {
 		d.linkPort[l] = FirstLinkPort + i
 	}
@@ -395,24 +396,15 @@ func (d *Demo) planePod() *corev1.Pod {
 
 // MemberPod is the pod of member id; the fault plane's pod IP must be known.
 func (d *Demo) MemberPod(id string) (*corev1.Pod, error) {
-	idx := slices.Index(d.order, id)
-	if idx < 0 {
-		return nil, fmt.Errorf("no member %q; members are %v", id, d.order)
-	}
-	cfg := demo.MemberConfig{
-		ID: id, Role: demo.RoleOf(id),
-		Listen:  net.JoinHostPort("0.0.0.0", strconv.Itoa(MemberPort)),
-		Peers:   map[string]string{},
-		Cluster: d.spec,
-		Seed:    d.opts.Seed + int64(idx),
-	}
-	for _, n := range d.spec.NodeIDs() {
-		if n != id {
-			cfg.Peers[n] = net.JoinHostPort(d.planeIP, strconv.Itoa(d.linkPort[faultplane.Link{From: id, To: n}]))
-		}
-	}
-	if cfg.Role == demo.RoleNode {
-		cfg.DataDir = MemberDataDir
+	cfg, err := democluster.MemberConfig(d.spec, id, d.opts.Seed, democluster.Wiring{
+		Listen: func(string) string { return net.JoinHostPort("0.0.0.0", strconv.Itoa(MemberPort)) },
+		Peer: func(from, to string) string {
+			return net.JoinHostPort(d.planeIP, strconv.Itoa(d.linkPort[faultplane.Link{From: from, To: to}]))
+		},
+		DataDir: func(string) string { return MemberDataDir },
+	})
+	if err != nil {
+		return nil, err
 	}
 	conf, err := cfg.Encode()
 	if err != nil {
@@ -455,7 +447,7 @@ func (d *Demo) startPlane(ctx context.Context) error {
 	}
 	d.planeIP = ip
 	api := "http://" + net.JoinHostPort(ip, strconv.Itoa(PlanePort))
-	if err := d.waitHTTP(ctx, PlanePod, api+"/version"); err != nil {
+	if err := d.waitAt(ctx, PlanePod, net.JoinHostPort(ip, strconv.Itoa(PlanePort)), "/version"); err != nil {
 		return err
 	}
 	d.plane, err = faultplane.Connect(ctx, d.opts.Run, api, d.opts.Log.WithField("component", "faultplane"))
@@ -476,9 +468,10 @@ func (d *Demo) linkAddr(l faultplane.Link) string {
 }
 
 // startMembers creates every member's pod (store nodes first), waits for
-// their IPs, points the proxies at them and waits until all answer /readyz.
+// their IPs, points the proxies at them and waits until all answer /readyz
+// (the store nodes: until they have caught up from each other).
 func (d *Demo) startMembers(ctx context.Context) error {
-	starting := append(d.spec.NodeIDs(), d.spec.GatewayIDs()...)
+	starting := democluster.StartOrder(d.spec)
 	for _, id := range starting {
 		if err := d.createMemberPod(ctx, id); err != nil {
 			return err
@@ -497,19 +490,7 @@ func (d *Demo) startMembers(ctx context.Context) error {
 			return err
 		}
 	}
-	for _, id := range starting {
-		if err := d.waitReady(ctx, id); err != nil {
-			return err
-		}
-	}
-	// The first start also waits for the store nodes' catch-up from each
-	// other, so a node killed at once does not leave the others recovering.
-	for _, id := range d.spec.NodeIDs() {
-		if err := d.waitHTTP(ctx, id, "http://"+d.memberAddr(id)+demo.ReadyzSettled); err != nil {
-			return err
-		}
-	}
-	return nil
+	return d.notReady(ctx, democluster.WaitStarted(ctx, d.spec, d.readiness(d.memberAddr)), d.memberAddr)
 }
 
 func (d *Demo) createMemberPod(ctx context.Context, id string) error {
@@ -624,48 +605,39 @@ func (d *Demo) waitReady(ctx context.Context, id string) error {
 	if a == "" {
 		return fmt.Errorf("member %s has no pod IP", id)
 	}
-	return d.waitHTTP(ctx, id, "http://"+a+"/readyz")
+	return d.waitAt(ctx, id, a, "/readyz")
 }
 
-// waitHTTP polls url until it answers 200; the pod's trouble, if any, is
-// in the error.
-func (d *Demo) waitHTTP(ctx context.Context, pod, url string) error {
-	ctx, cancel := context.WithTimeout(ctx, d.opts.ReadyTimeout)
-	defer cancel()
-	hc := &http.Client{Timeout: 500 * time.Millisecond}
-	defer hc.CloseIdleConnections()
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	var last error
-	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		resp, err := hc.Do(req)
-		if err == nil {
-			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-			err = fmt.Errorf("status %d", resp.StatusCode)
-		}
-		last = err
-		select {
-		case <-ctx.Done():
-			why := ""
-			if p, gerr := d.cs.CoreV1().Pods(d.ns).Get(context.WithoutCancel(ctx), pod, metav1.GetOptions{}); gerr == nil {
-				if t := podTrouble(p); t != "" {
-					why = "; pod: " + t
-				}
-			}
-			return fmt.Errorf("%s did not answer %s within %s (last: %v%s; chaosctl must reach pod IPs: run it on a node or in a pod of the cluster): %w",
-				pod, url, d.opts.ReadyTimeout, last, why, ctx.Err())
-		case <-tick.C:
+// waitAt polls path at addr, pod's, until it answers 200.
+func (d *Demo) waitAt(ctx context.Context, pod, addr, path string) error {
+	at := func(string) string { return addr }
+	return d.notReady(ctx, democluster.WaitReady(ctx, path, d.readiness(at), pod), at)
+}
+
+func (d *Demo) readiness(addr func(id string) string) democluster.Readiness {
+	return democluster.Readiness{Timeout: d.opts.ReadyTimeout, Interval: 20 * time.Millisecond, Addr: addr}
+}
+
+// notReady says which pod did not answer and, if it says, why; the pod's
+// address is addr's.
+func (d *Demo) notReady(ctx context.Context, err error, addr func(id string) string) error {
+	var nr *democluster.NotReadyError
+	if !errors.As(err, &nr) {
+		return err
+	}
+	pod := nr.Pending[0]
+	why := ""
+	if p, gerr := d.cs.CoreV1().Pods(d.ns).Get(context.WithoutCancel(ctx), pod, metav1.GetOptions{}); gerr == nil {
+		if t := podTrouble(p); t != "" {
+			why = "; pod: " + t
 		}
 	}
+	return fmt.Errorf("%s did not answer %s within %s (last: %v%s; chaosctl must reach pod IPs: run it on a node or in a pod of the cluster): %w",
+		pod, "http://"+addr(pod)+nr.Path, nr.Timeout, nr.Last, why, nr.Err)
 }
 
 // Runtime implements targets.Target.
-func (d *Demo) Runtime() string { return "kubernetes" }
+func (d *Demo) Runtime() string { return Name }
 
 // Token is the members' control token.
 func (d *Demo) Token() string { return d.token }
@@ -692,7 +664,7 @@ func (d *Demo) Control(ctx context.Context, id, action string, body, out any) er
 	if a == "" {
 		return fmt.Errorf("control %s: member %q has no pod IP (not a member, or its pod is gone)", action, id)
 	}
-	return targets.CallControl(ctx, d.http, a, d.token, action, body, out)
+	return democluster.CallControl(ctx, d.http, a, d.token, action, body, out)
 }
 
 // appendLog appends member id's container log to Dir/<id>.log (before its

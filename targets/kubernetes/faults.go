@@ -12,7 +12,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/chaosctl/chaosctl/targets/faultplane"
 	"github.com/chaosctl/chaosctl/targets/supervisor"
 )
 
@@ -173,50 +172,30 @@ func (d *Demo) startSupervised(ctx context.Context, id string) error {
 	}
 }
 
-// retarget points the proxies of every link to id at its current pod IP.
-// Toxiproxy restarts a proxy whose upstream changes, closing its
-// connections; a proxy a partition disabled stays disabled.
-//
-// Proxies holdLinksTo disabled are enabled again with the new upstream.
-// (Toxiproxy dials an upstream inside its accept loop: a proxy still
-// pointing at a deleted pod's address hangs in that dial, and so would an
-// update of it.)
+// memberGone is the owner name under which holdLinksTo holds the links to
+// a member whose pod is gone (see faultplane.Plane.Disable).
+const memberGone = "kubernetes: member's pod gone"
+
+// retarget points the proxies of every link to id at its current pod IP and
+// releases the hold holdLinksTo took on them: a proxy no partition holds is
+// enabled with the new upstream. (Toxiproxy dials an upstream inside its
+// accept loop: a proxy still pointing at a deleted pod's address hangs in
+// that dial, and so would an update of it.)
 func (d *Demo) retarget(id string) error {
 	up := d.memberAddr(id)
 	var errs []error
 	for _, l := range d.links {
-		if l.To != id {
-			continue
+		if l.To == id {
+			errs = append(errs, d.plane.Retarget(l, up, memberGone))
 		}
-		px, err := d.plane.Client().Proxy(faultplane.ProxyName(d.opts.Run, l))
-		if err != nil {
-			errs = append(errs, fmt.Errorf("read proxy %s: %w", l, err))
-			continue
-		}
-		d.mu.Lock()
-		held := d.held[l]
-		d.mu.Unlock()
-		if px.Upstream == up && (!held || px.Enabled) {
-			d.setHeld(l, false)
-			continue
-		}
-		px.Upstream = up
-		if held {
-			px.Enabled = true
-		}
-		if err := px.Save(); err != nil {
-			errs = append(errs, fmt.Errorf("point proxy %s at %s: %w", l, up, err))
-			continue
-		}
-		d.setHeld(l, false)
 	}
 	return errors.Join(errs...)
 }
 
-// holdLinksTo disables the enabled proxies of links to member id before its
-// pod goes: while it is gone, callers are refused at once, as by a dead
+// holdLinksTo disables the proxies of links to member id before its pod
+// goes: while it is gone, callers are refused at once, as by a dead
 // process's closed port, and no dial hangs on the vanished address.
-// retarget enables them again.
+// retarget releases them.
 func (d *Demo) holdLinksTo(id string) error {
 	if d.plane == nil {
 		return nil
@@ -226,36 +205,16 @@ func (d *Demo) holdLinksTo(id string) error {
 		if l.To != id {
 			continue
 		}
-		px, err := d.plane.Client().Proxy(faultplane.ProxyName(d.opts.Run, l))
-		if err != nil {
-			errs = append(errs, fmt.Errorf("read proxy %s: %w", l, err))
-			continue
-		}
-		if !px.Enabled {
-			continue // a partition holds it, and releases it
-		}
-		if err := px.Disable(); err != nil {
+		if err := d.plane.Disable(l, memberGone); err != nil {
 			errs = append(errs, fmt.Errorf("hold proxy %s: %w", l, err))
-			continue
 		}
-		d.setHeld(l, true)
 	}
 	return errors.Join(errs...)
 }
 
-func (d *Demo) setHeld(l faultplane.Link, on bool) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if on {
-		d.held[l] = true
-	} else {
-		delete(d.held, l)
-	}
-}
-
 // resetLinks closes every connection through the proxies of id's links
-// (see faultplane.LinkResetter).
-func (d *Demo) resetLinks(id string) error { return d.resetter.Reset(d.plane, id) }
+// (see faultplane.Plane.ResetLinks).
+func (d *Demo) resetLinks(id string) error { return d.plane.ResetLinks(id) }
 
 // Pause implements targets.Target: SIGSTOP to the member through its pod's
 // supervisor, which returns once the process is stopped: a real freeze

@@ -5,10 +5,10 @@
 // Start allocates ports (consecutive from a base port, or free ones), starts
 // every member, and waits for /readyz on all of them; if any member fails, every
 // member already started is stopped before Start returns. Children are started
-// in their own process group (so a terminal's Ctrl-C reaches only chaosctl,
-// which stops them in order) with the Linux parent-death signal set to SIGKILL,
-// and they watch their parent too, so a chaosctl that is killed leaves no member
-// behind.
+// through targets/childproc, in their own process group (so a terminal's Ctrl-C
+// reaches only chaosctl, which stops them in order) with the Linux parent-death
+// signal set to SIGKILL, and they watch their parent too, so a chaosctl that is
+// killed leaves no member behind.
 //
 // The Cluster then offers what membership faults need: Kill (SIGKILL), Pause
 // and Resume (SIGSTOP/SIGCONT), StopMember (SIGTERM, graceful) and StartMember

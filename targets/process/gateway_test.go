@@ -3,6 +3,7 @@ package process_test
 import (
 	"context"
 	"fmt"
+	"github.com/chaosctl/chaosctl/internal/testkit"
 	"github.com/chaosctl/chaosctl/targets/process/processtest"
 	"net/http"
 	"sort"
@@ -80,7 +81,7 @@ func TestBreakerOpensOnAFrozenNodeAndClosesAfterItReturns(t *testing.T) {
 	}
 	// Traffic over many keys reaches n1 first for about a third of them.
 	var i int
-	processtest.Eventually(t, 10*time.Second, "breaker for n1 opens (2)", func() bool {
+	testkit.Eventually(t, 10*time.Second, "breaker for n1 opens (2)", func() bool {
 		for j := 0; j < 10; j++ {
 			i++
 			_, _, _ = client.get(gw, fmt.Sprintf("key-%d", i))
@@ -96,7 +97,7 @@ func TestBreakerOpensOnAFrozenNodeAndClosesAfterItReturns(t *testing.T) {
 	if err := c.Resume("n1"); err != nil {
 		t.Fatal(err)
 	}
-	processtest.Eventually(t, 10*time.Second, "breaker for n1 closes (0)", func() bool {
+	testkit.Eventually(t, 10*time.Second, "breaker for n1 closes (0)", func() bool {
 		for j := 0; j < 10; j++ {
 			i++
 			_, _, _ = client.get(gw, fmt.Sprintf("key-%d", i))

@@ -4,13 +4,12 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"os"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/chaosctl/chaosctl/targets/childproc"
 	"github.com/chaosctl/chaosctl/targets/demo"
 	"github.com/chaosctl/chaosctl/targets/faultplane"
 	"github.com/chaosctl/chaosctl/targets/process"
@@ -84,12 +83,8 @@ func startCluster(t *testing.T, spec demo.ClusterSpec, proxied bool) (*process.C
 }
 
 func isZombie(pid int) bool {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return true
-	}
-	f := strings.Fields(string(b))
-	return len(f) > 2 && f[2] == "Z"
+	st := childproc.StateOf(pid)
+	return st == "" || st == "Z"
 }
 
 // kv is a tiny client of the demo cluster's API for tests.

@@ -11,17 +11,16 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/chaosctl/chaosctl/targets/childproc"
 	"github.com/chaosctl/chaosctl/targets/demo"
 )
 
@@ -91,9 +90,16 @@ type Cluster struct {
 type member struct {
 	cfg     demo.MemberConfig
 	logPath string
-	cmd     *exec.Cmd
-	exited  chan struct{} // closed when cmd has been waited for
-	paused  bool
+	proc    *childproc.Process // nil until first started
+}
+
+// exited is closed once the member's process has exited (nil before its
+// first start).
+func (m *member) exited() <-chan struct{} {
+	if m.proc == nil {
+		return nil
+	}
+	return m.proc.Done()
 }
 
 // Start starts every member of spec and waits until all are ready.
@@ -281,14 +287,9 @@ func (c *Cluster) Member(id string) (MemberInfo, bool) {
 
 func (c *Cluster) infoLocked(id string) MemberInfo {
 	m := c.members[id]
-	info := MemberInfo{ID: id, Role: m.cfg.Role, Addr: m.cfg.Listen, Log: m.logPath, Paused: m.paused}
-	if m.cmd != nil && m.cmd.Process != nil {
-		info.PID = m.cmd.Process.Pid
-		select {
-		case <-m.exited:
-		default:
-			info.Running = true
-		}
+	info := MemberInfo{ID: id, Role: m.cfg.Role, Addr: m.cfg.Listen, Log: m.logPath}
+	if m.proc != nil {
+		info.PID, info.Running, info.Paused = m.proc.PID(), !m.proc.Exited(), m.proc.Paused()
 	}
 	return info
 }
@@ -320,47 +321,34 @@ func (c *Cluster) spawn(id string) error {
 	if err != nil {
 		return err
 	}
-	if m.cmd != nil {
-		select {
-		case <-m.exited:
-		default:
-			return fmt.Errorf("start %s: already running (pid %d)", id, m.cmd.Process.Pid)
-		}
+	if m.proc != nil && !m.proc.Exited() {
+		return fmt.Errorf("start %s: already running (pid %d)", id, m.proc.PID())
 	}
 	conf, err := m.cfg.Encode()
 	if err != nil {
 		return fmt.Errorf("start %s: encode config: %w", id, err)
 	}
-	logf, err := os.OpenFile(m.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return fmt.Errorf("start %s: open log: %w", id, err)
-	}
-	cmd := exec.Command(c.opts.Binary, "--log-level", c.opts.LogLevel, "node", "--config", conf)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.Env = append(os.Environ(),
+	env := append(os.Environ(),
 		demo.EnvControlToken+"="+c.token,
 		demo.EnvParentPID+"="+strconv.Itoa(os.Getpid()),
 	)
 	if os.Getenv("GOMAXPROCS") == "" {
 		// Members share this machine's cores: one scheduler per core each
 		// would spend the CPU spinning for work.
-		cmd.Env = append(cmd.Env, "GOMAXPROCS="+strconv.Itoa(max(1, runtime.NumCPU()/len(c.order))))
+		env = append(env, "GOMAXPROCS="+strconv.Itoa(max(1, runtime.NumCPU()/len(c.order))))
 	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		logf.Close()
+	proc, err := childproc.Start(childproc.Spec{
+		Argv:    []string{c.opts.Binary, "--log-level", c.opts.LogLevel, "node", "--config", conf},
+		Env:     env,
+		LogPath: m.logPath,
+	})
+	if err != nil {
 		return fmt.Errorf("start %s: %w", id, err)
 	}
-	logf.Close() // the child holds its own copy
-	m.cmd, m.paused = cmd, false
-	m.exited = make(chan struct{})
-	go func(done chan struct{}) {
-		_ = cmd.Wait()
-		close(done)
-	}(m.exited)
-	c.opts.Log.WithFields(logrus.Fields{"member": id, "pid": cmd.Process.Pid, "addr": m.cfg.Listen}).Debug("member started")
+	m.proc = proc
+	c.opts.Log.WithFields(logrus.Fields{"member": id, "pid": proc.PID(), "addr": m.cfg.Listen}).Debug("member started")
 	if c.opts.OnSpawn != nil {
-		c.opts.OnSpawn(id, cmd.Process.Pid)
+		c.opts.OnSpawn(id, proc.PID())
 	}
 	return nil
 }
@@ -384,7 +372,7 @@ func (c *Cluster) waitPath(ctx context.Context, path string, ids ...string) erro
 		for _, id := range pending {
 			c.mu.Lock()
 			m := c.members[id]
-			exited := m.exited
+			exited := m.exited()
 			c.mu.Unlock()
 			select {
 			case <-exited:
@@ -426,57 +414,53 @@ func (c *Cluster) StartMember(ctx context.Context, id string) error {
 	return c.waitReady(ctx, id)
 }
 
-// Signal sends sig to a running member.
-func (c *Cluster) Signal(id string, sig syscall.Signal) error {
+// running returns member id's process, or an error when it is not running.
+func (c *Cluster) running(id string) (*childproc.Process, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	m, err := c.lookup(id)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if m.cmd == nil || m.cmd.Process == nil {
-		return fmt.Errorf("signal %s: not started", id)
+	if m.proc == nil {
+		return nil, fmt.Errorf("signal %s: not started", id)
 	}
-	select {
-	case <-m.exited:
-		return fmt.Errorf("signal %s: not running", id)
-	default:
+	if m.proc.Exited() {
+		return nil, fmt.Errorf("signal %s: not running", id)
 	}
-	if err := m.cmd.Process.Signal(sig); err != nil {
-		return fmt.Errorf("signal %s (pid %d) with %v: %w", id, m.cmd.Process.Pid, sig, err)
-	}
-	switch sig {
-	case syscall.SIGSTOP:
-		m.paused = true
-	case syscall.SIGCONT:
-		m.paused = false
-	}
-	return nil
+	return m.proc, nil
 }
 
 // Kill sends SIGKILL to a member and waits until it is gone.
 func (c *Cluster) Kill(ctx context.Context, id string) error {
-	if err := c.Signal(id, syscall.SIGKILL); err != nil {
+	proc, err := c.running(id)
+	if err != nil {
 		return err
 	}
-	return c.waitExit(ctx, id)
+	if err := proc.Kill(ctx); err != nil {
+		return fmt.Errorf("kill %s: %w", id, err)
+	}
+	return nil
 }
 
 // Pause freezes a member with SIGSTOP and returns once it is stopped, so the
 // fault is in force when the caller goes on.
 func (c *Cluster) Pause(id string) error {
-	if err := c.Signal(id, syscall.SIGSTOP); err != nil {
+	proc, err := c.running(id)
+	if err != nil {
 		return err
 	}
-	info, ok := c.Member(id)
-	if !ok {
-		return fmt.Errorf("pause %s: no such member", id)
-	}
-	return WaitStopped(context.Background(), info.PID, 2*time.Second)
+	return proc.Pause(context.Background(), 2*time.Second)
 }
 
 // Resume thaws a paused member with SIGCONT.
-func (c *Cluster) Resume(id string) error { return c.Signal(id, syscall.SIGCONT) }
+func (c *Cluster) Resume(id string) error {
+	proc, err := c.running(id)
+	if err != nil {
+		return err
+	}
+	return proc.Resume()
+}
 
 // StopMember stops one member gracefully (SIGTERM, SIGKILL after the grace).
 func (c *Cluster) StopMember(ctx context.Context, id string) error {
@@ -491,49 +475,19 @@ func (c *Cluster) StopMember(ctx context.Context, id string) error {
 
 func (c *Cluster) stop(ctx context.Context, m *member) error {
 	c.mu.Lock()
-	cmd, exited := m.cmd, m.exited
-	paused := m.paused
-	m.paused = false
+	proc := m.proc
 	c.mu.Unlock()
-	if cmd == nil || cmd.Process == nil {
+	if proc == nil {
 		return nil
 	}
-	select {
-	case <-exited:
-		return nil
-	default:
+	killed, err := proc.Stop(ctx, c.opts.StopGrace)
+	if killed {
+		c.opts.Log.WithField("member", m.cfg.ID).Warn("member did not stop within the grace period; it was killed")
 	}
-	_ = cmd.Process.Signal(syscall.SIGTERM)
-	if paused {
-		_ = cmd.Process.Signal(syscall.SIGCONT) // a stopped process cannot act on SIGTERM
+	if err != nil && !errors.Is(err, childproc.ErrExited) {
+		return fmt.Errorf("stop %s: %w", m.cfg.ID, err)
 	}
-	t := time.NewTimer(c.opts.StopGrace)
-	defer t.Stop()
-	select {
-	case <-exited:
-		return nil
-	case <-t.C:
-	case <-ctx.Done():
-	}
-	c.opts.Log.WithField("member", m.cfg.ID).Warn("member did not stop within the grace period; killing it")
-	_ = cmd.Process.Kill()
-	<-exited
 	return nil
-}
-
-func (c *Cluster) waitExit(ctx context.Context, id string) error {
-	c.mu.Lock()
-	m, err := c.lookup(id)
-	c.mu.Unlock()
-	if err != nil {
-		return err
-	}
-	select {
-	case <-m.exited:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("wait for %s to exit: %w", id, ctx.Err())
-	}
 }
 
 // Stop stops every member: gateways first (so they flush), then store nodes,

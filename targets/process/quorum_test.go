@@ -1,6 +1,7 @@
 package process_test
 
 import (
+	"github.com/chaosctl/chaosctl/internal/testkit"
 	"github.com/chaosctl/chaosctl/targets/process/processtest"
 	"net/http"
 	"strings"
@@ -47,7 +48,7 @@ func TestQuorumModeReadRepairsAStaleReplica(t *testing.T) {
 	if code, v, err := client.get(nodes["n1"], "rr"); err != nil || code != http.StatusOK || v != "fresh" {
 		t.Fatalf("read: %d %q %v", code, v, err)
 	}
-	processtest.Eventually(t, 5*time.Second, "n3 repaired", func() bool {
+	testkit.Eventually(t, 5*time.Second, "n3 repaired", func() bool {
 		ok, v := replicaCopy(t, nodes["n3"], "rr")
 		return ok && v == "fresh"
 	})
@@ -84,7 +85,7 @@ func TestQuorumModeLastWriteWinsLosesUpdatesUnderClockSkew(t *testing.T) {
 		t.Fatalf("second write: %d %v", code, err)
 	}
 	// Both were acknowledged, one after the other; the second is lost.
-	processtest.Eventually(t, 5*time.Second, "replicas converge", func() bool {
+	testkit.Eventually(t, 5*time.Second, "replicas converge", func() bool {
 		_, a := replicaCopy(t, nodes["n1"], "lww")
 		_, b := replicaCopy(t, nodes["n2"], "lww")
 		_, d := replicaCopy(t, nodes["n3"], "lww")

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/chaosctl/chaosctl/internal/testkit"
 	"github.com/chaosctl/chaosctl/targets/process/processtest"
 	"io"
 	"net/http"
@@ -97,7 +98,7 @@ func TestCorruptReplicaIsDetectedAndRepaired(t *testing.T) {
 		}
 	}
 	// Let background replication reach all three copies.
-	processtest.Eventually(t, 5*time.Second, "all replicas hold k0..k49", func() bool {
+	testkit.Eventually(t, 5*time.Second, "all replicas hold k0..k49", func() bool {
 		for i := 0; i < 50; i++ {
 			for _, n := range nodes {
 				if ok, _ := replicaCopy(t, n, fmt.Sprintf("k%d", i)); !ok {
@@ -140,7 +141,7 @@ func TestCorruptReplicaIsDetectedAndRepaired(t *testing.T) {
 			}
 		}
 	}
-	processtest.Eventually(t, 5*time.Second, "corrupt copies repaired", func() bool {
+	testkit.Eventually(t, 5*time.Second, "corrupt copies repaired", func() bool {
 		for _, key := range out.Keys {
 			if ok, v := replicaCopy(t, nodes[1], key); !ok || v != "value-"+strings.TrimPrefix(key, "k") {
 				return false
@@ -184,7 +185,7 @@ func TestEventualModeHandsOffHintsWhenTheHomeReplicaReturns(t *testing.T) {
 		}
 		written[key] = val
 	}
-	processtest.Eventually(t, 5*time.Second, "hints stored", func() bool {
+	testkit.Eventually(t, 5*time.Second, "hints stored", func() bool {
 		total := 0.0
 		for _, a := range nodes {
 			total += processtest.Metric(t, a, "chaosdemo_hints_total", map[string]string{"event": "stored"})
@@ -194,7 +195,7 @@ func TestEventualModeHandsOffHintsWhenTheHomeReplicaReturns(t *testing.T) {
 	if err := plane.Proxy(faultplane.Link{From: "n1", To: "n2"}).Enable(); err != nil {
 		t.Fatal(err)
 	}
-	processtest.Eventually(t, 10*time.Second, "every write reaches its home replica n2", func() bool {
+	testkit.Eventually(t, 10*time.Second, "every write reaches its home replica n2", func() bool {
 		for key, want := range written {
 			if ok, v := replicaCopy(t, nodes["n2"], key); !ok || v != want {
 				return false

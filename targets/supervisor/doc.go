@@ -11,6 +11,9 @@
 // program; one that chaosctl killed or stopped stays down until it is
 // started again. SIGTERM (the pod being deleted) is passed on to the member.
 //
+// The member runs through targets/childproc: in its own process group, with
+// SIGKILL as its parent-death signal, every signal sent to the whole group.
+//
 // Every request needs the members' control token (Authorization: Bearer).
 //
 //	POST /v1/kill    SIGKILL, returns once the member is reaped

@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"os/signal"
 	"sync"
 	"syscall"
@@ -17,7 +16,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
-	"github.com/chaosctl/chaosctl/targets/process"
+	"github.com/chaosctl/chaosctl/targets/childproc"
 )
 
 // Status is what GET /v1/status answers.
@@ -44,14 +43,11 @@ type Options struct {
 type Supervisor struct {
 	opts Options
 
-	mu      sync.Mutex
-	cmd     *exec.Cmd
-	done    chan struct{} // closed when cmd is reaped
-	paused  bool
-	starts  int
-	wanted  bool // false while chaosctl holds the member down
-	exited  chan int
-	exitErr error
+	mu     sync.Mutex
+	proc   *childproc.Process // the last started; nil before the first start
+	starts int
+	wanted bool // false while chaosctl holds the member down
+	exited chan int
 }
 
 // New returns a supervisor that has started nothing yet.
@@ -101,35 +97,31 @@ func (s *Supervisor) start() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.wanted = true
-	if s.cmd != nil {
+	if s.proc != nil && !s.proc.Exited() {
 		return nil
 	}
-	cmd := exec.Command(s.opts.Argv[0], s.opts.Argv[1:]...)
-	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
+	proc, err := childproc.Start(childproc.Spec{
+		Argv: s.opts.Argv, Stdout: os.Stdout, Stderr: os.Stderr,
+		OnExit: func(st *os.ProcessState, err error) { s.reaped(st, err) },
+	})
+	if err != nil {
 		return fmt.Errorf("start member: %w", err)
 	}
-	done := make(chan struct{})
-	s.cmd, s.done, s.paused = cmd, done, false
+	s.proc = proc
 	s.starts++
-	s.opts.Log.WithFields(logrus.Fields{"pid": cmd.Process.Pid, "starts": s.starts}).Info("member started")
-	go s.reap(cmd, done)
+	s.opts.Log.WithFields(logrus.Fields{"pid": proc.PID(), "starts": s.starts}).Info("member started")
 	return nil
 }
 
-// reap waits for cmd; an exit chaosctl did not ask for ends Run.
-func (s *Supervisor) reap(cmd *exec.Cmd, done chan struct{}) {
-	err := cmd.Wait()
+// reaped is called when the member has exited; an exit chaosctl did not ask
+// for ends Run. It runs before the process counts as exited, so a kill or
+// stop that returns has seen it.
+func (s *Supervisor) reaped(st *os.ProcessState, err error) {
 	s.mu.Lock()
 	wanted := s.wanted
-	if s.cmd == cmd {
-		s.cmd, s.paused = nil, false
-	}
 	s.mu.Unlock()
-	close(done)
-	code := cmd.ProcessState.ExitCode()
-	s.opts.Log.WithFields(logrus.Fields{"pid": cmd.Process.Pid, "code": code, "err": err}).Info("member exited")
+	code := st.ExitCode()
+	s.opts.Log.WithFields(logrus.Fields{"pid": st.Pid(), "code": code, "err": err}).Info("member exited")
 	if wanted {
 		if code < 0 {
 			code = 128 + int(syscall.SIGKILL)
@@ -142,81 +134,68 @@ func (s *Supervisor) reap(cmd *exec.Cmd, done chan struct{}) {
 }
 
 // current returns the running member, or nil.
-func (s *Supervisor) current() (*exec.Cmd, chan struct{}) {
+func (s *Supervisor) current() *childproc.Process {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.cmd, s.done
+	if s.proc == nil || s.proc.Exited() {
+		return nil
+	}
+	return s.proc
+}
+
+// hold marks the member as held down by chaosctl and returns it, or nil when
+// it does not run.
+func (s *Supervisor) hold() *childproc.Process {
+	s.mu.Lock()
+	s.wanted = false
+	s.mu.Unlock()
+	return s.current()
 }
 
 // kill SIGKILLs the member and waits until it is reaped; it stays down.
 func (s *Supervisor) kill(ctx context.Context) error {
-	s.mu.Lock()
-	s.wanted = false
-	cmd, done := s.cmd, s.done
-	s.mu.Unlock()
-	if cmd == nil {
+	proc := s.hold()
+	if proc == nil {
 		return nil
 	}
-	_ = cmd.Process.Signal(syscall.SIGKILL)
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("kill member: not reaped: %w", ctx.Err())
+	if err := proc.Kill(ctx); err != nil && !errors.Is(err, childproc.ErrExited) {
+		return fmt.Errorf("kill member: not reaped: %w", err)
 	}
+	return nil
 }
 
-// stop sends SIGTERM (SIGCONT first, so a paused member can act on it),
-// then SIGKILL after grace; it stays down.
+// stop sends SIGTERM (SIGCONT too, so a paused member can act on it), then
+// SIGKILL after grace; it stays down.
 func (s *Supervisor) stop(ctx context.Context, grace time.Duration) error {
-	s.mu.Lock()
-	s.wanted = false
-	cmd, done := s.cmd, s.done
-	s.mu.Unlock()
-	if cmd == nil {
+	proc := s.hold()
+	if proc == nil {
 		return nil
 	}
-	_ = cmd.Process.Signal(syscall.SIGTERM)
-	_ = cmd.Process.Signal(syscall.SIGCONT)
-	t := time.NewTimer(grace)
-	defer t.Stop()
-	select {
-	case <-done:
-		return nil
-	case <-t.C:
-	case <-ctx.Done():
+	if _, err := proc.Stop(ctx, grace); err != nil && !errors.Is(err, childproc.ErrExited) {
+		return fmt.Errorf("stop member: %w", err)
 	}
-	return s.kill(ctx)
+	return nil
 }
 
 func (s *Supervisor) pause(ctx context.Context) error {
-	cmd, _ := s.current()
-	if cmd == nil {
+	proc := s.current()
+	if proc == nil {
 		return errors.New("pause: the member is not running")
 	}
-	if err := cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+	if err := proc.Pause(ctx, 2*time.Second); err != nil {
 		return fmt.Errorf("pause: %w", err)
 	}
-	if err := process.WaitStopped(ctx, cmd.Process.Pid, 2*time.Second); err != nil {
-		return fmt.Errorf("pause: %w", err)
-	}
-	s.mu.Lock()
-	s.paused = true
-	s.mu.Unlock()
 	return nil
 }
 
 func (s *Supervisor) resume() error {
-	cmd, _ := s.current()
-	if cmd == nil {
+	proc := s.current()
+	if proc == nil {
 		return nil // killed meanwhile: nothing to thaw
 	}
-	if err := cmd.Process.Signal(syscall.SIGCONT); err != nil {
+	if err := proc.Resume(); err != nil && !errors.Is(err, childproc.ErrExited) {
 		return fmt.Errorf("resume: %w", err)
 	}
-	s.mu.Lock()
-	s.paused = false
-	s.mu.Unlock()
 	return nil
 }
 
@@ -224,9 +203,9 @@ func (s *Supervisor) resume() error {
 func (s *Supervisor) Status() Status {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st := Status{Running: s.cmd != nil, Paused: s.paused, Starts: s.starts}
-	if s.cmd != nil {
-		st.PID = s.cmd.Process.Pid
+	st := Status{Starts: s.starts}
+	if s.proc != nil && !s.proc.Exited() {
+		st.Running, st.Paused, st.PID = true, s.proc.Paused(), s.proc.PID()
 	}
 	return st
 }

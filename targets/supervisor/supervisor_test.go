@@ -12,6 +12,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/chaosctl/chaosctl/targets/childproc"
 	"github.com/chaosctl/chaosctl/targets/supervisor"
 )
 
@@ -50,15 +51,7 @@ func startSupervisor(t *testing.T, child string) (*supervisor.Client, chan error
 	return &supervisor.Client{Addr: ln.Addr().String(), Token: "tok"}, done, cancel
 }
 
-func procState(pid int) string {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return ""
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	return s[i+2 : i+3]
-}
+func procState(pid int) string { return childproc.StateOf(pid) }
 
 func alive(pid int) bool {
 	st := procState(pid)

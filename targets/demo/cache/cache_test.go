@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chaosctl/chaosctl/internal/testkit"
 	"github.com/chaosctl/chaosctl/targets/demo/internal/demotest"
 	"github.com/chaosctl/chaosctl/targets/demo/metrics"
 )
@@ -347,7 +348,7 @@ func TestSingleflight(t *testing.T) {
 					errs <- err
 				})
 			}
-			demotest.WaitFor(t, 5*time.Second, fmt.Sprintf("%d loads in flight", tt.waitForLoads), func() bool { return s.total.Load() >= tt.waitForLoads })
+			testkit.Eventually(t, 5*time.Second, fmt.Sprintf("%d loads in flight", tt.waitForLoads), func() bool { return s.total.Load() >= tt.waitForLoads })
 			close(gate)
 			wg.Wait()
 			close(errs)
@@ -383,7 +384,7 @@ func TestSingleflightCallerCancelDoesNotCancelSharedLoad(t *testing.T) {
 		_, _, err := c.Get(ctx, "k", s.Load)
 		firstErr <- err
 	}()
-	demotest.WaitFor(t, 5*time.Second, "the first load", func() bool { return s.total.Load() == 1 })
+	testkit.Eventually(t, 5*time.Second, "the first load", func() bool { return s.total.Load() == 1 })
 	second := make(chan Entry, 1)
 	go func() {
 		e, _, _ := c.Get(context.Background(), "k", s.Load)
@@ -473,7 +474,7 @@ func TestEarlyRefreshBeforeExpiry(t *testing.T) {
 			t.Fatalf("outcome %s, want hit while the refresh runs", o)
 		}
 	}
-	demotest.WaitFor(t, 5*time.Second, "the refreshed value", func() bool {
+	testkit.Eventually(t, 5*time.Second, "the refreshed value", func() bool {
 		it, ok := c.store.Peek("k")
 		return ok && string(it.entry.Value) == "v2"
 	})
@@ -567,7 +568,7 @@ func TestWriteWinsOverLoadInFlight(t *testing.T) {
 				defer close(done)
 				_, _, _ = c.Get(context.Background(), "k", s.Load)
 			}()
-			demotest.WaitFor(t, 5*time.Second, "the load", func() bool { return s.total.Load() == 1 })
+			testkit.Eventually(t, 5*time.Second, "the load", func() bool { return s.total.Load() == 1 })
 			tt.write(c)
 			close(gate)
 			<-done

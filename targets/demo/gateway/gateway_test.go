@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/chaosctl/chaosctl/internal/testkit"
 	"github.com/chaosctl/chaosctl/targets/demo/internal/demotest"
 	"net/http"
 	"slices"
@@ -149,7 +150,7 @@ func TestFailover(t *testing.T) {
 			}
 			// The hung attempt outlives a hedged call: wait for its timeout.
 			failed := g.m.ReplicaRequests.WithLabelValues("n1", tt.class)
-			demotest.WaitFor(t, 5*time.Second, "n1's failed attempt counted", func() bool { return demotest.Value(t, failed) == 1 })
+			testkit.Eventually(t, 5*time.Second, "n1's failed attempt counted", func() bool { return demotest.Value(t, failed) == 1 })
 			for name, want := range map[string]struct {
 				m    prometheus.Metric
 				want float64
@@ -229,7 +230,7 @@ func TestBreakerOpensSkipsNodeAndCloses(t *testing.T) {
 
 	nodes["n1"].mode.Store(modeOK)
 	i := 0
-	demotest.WaitFor(t, 10*time.Second, "n1's breaker to close", func() bool {
+	testkit.Eventually(t, 10*time.Second, "n1's breaker to close", func() bool {
 		get(i)
 		i++
 		return demotest.Value(t, gauge) == metrics.BreakerClosed
@@ -273,9 +274,9 @@ func TestStampede(t *testing.T) {
 				wg.Go(func() { codes <- do(t, http.MethodGet, g.url+"/kv/"+k, "", nil).code })
 			}
 			if tt.singleflight {
-				demotest.WaitFor(t, 10*time.Second, "every client in flight", func() bool { return demotest.Value(t, g.m.Inflight) == clients })
+				testkit.Eventually(t, 10*time.Second, "every client in flight", func() bool { return demotest.Value(t, g.m.Inflight) == clients })
 			} else {
-				demotest.WaitFor(t, 10*time.Second, "a load per client", func() bool { return primary.callCount() == clients })
+				testkit.Eventually(t, 10*time.Second, "a load per client", func() bool { return primary.callCount() == clients })
 			}
 			release()
 			wg.Wait()
@@ -510,7 +511,7 @@ func TestWriteBehindAcknowledgesFirstAndFlushesInOrder(t *testing.T) {
 
 	releasePuts()
 	releaseDeletes()
-	demotest.WaitFor(t, 10*time.Second, "the queue to drain", func() bool { return demotest.Value(t, g.m.WriteBehind) == 0 })
+	testkit.Eventually(t, 10*time.Second, "the queue to drain", func() bool { return demotest.Value(t, g.m.WriteBehind) == 0 })
 	if v, _ := n1.get("k"); v != "v3" {
 		t.Fatalf("store holds %q after the flush, want v3", v)
 	}
@@ -561,7 +562,7 @@ func TestWriteBehindCloseFlushes(t *testing.T) {
 		defer cancel()
 		closed <- g.Close(ctx)
 	}()
-	demotest.WaitFor(t, 10*time.Second, "writes to be refused once closing", func() bool {
+	testkit.Eventually(t, 10*time.Second, "writes to be refused once closing", func() bool {
 		return do(t, http.MethodPut, g.url+"/kv/late", "x", nil).code == http.StatusServiceUnavailable
 	})
 	release()
@@ -685,7 +686,7 @@ func TestHedgedReadsStillTripTheBreaker(t *testing.T) {
 			t.Fatalf("GET %d: %d %s, want 200", i, a.code, a.body)
 		}
 		if i == 3 {
-			demotest.WaitFor(t, 5*time.Second, "n1's breaker open", func() bool { return g.breakers.Open("n1") })
+			testkit.Eventually(t, 5*time.Second, "n1's breaker open", func() bool { return g.breakers.Open("n1") })
 		}
 	}
 	sent := demotest.Value(t, g.m.Hedges.WithLabelValues("sent"))

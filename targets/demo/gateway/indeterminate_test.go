@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chaosctl/chaosctl/internal/testkit"
 	"github.com/chaosctl/chaosctl/targets/demo/api"
 	"github.com/chaosctl/chaosctl/targets/demo/cache"
 	"github.com/chaosctl/chaosctl/targets/demo/internal/demotest"
@@ -202,12 +203,12 @@ func TestWriteBehindIndeterminateFlushIsNotRetried(t *testing.T) {
 			if a := do(t, http.MethodPut, g.url+"/kv/"+k, "old", nil); a.code != http.StatusNoContent {
 				t.Fatalf("setup PUT: %d", a.code)
 			}
-			demotest.WaitFor(t, 10*time.Second, "the first flush", func() bool { return demotest.Value(t, g.m.WriteBehind) == 0 })
+			testkit.Eventually(t, 10*time.Second, "the first flush", func() bool { return demotest.Value(t, g.m.WriteBehind) == 0 })
 			c.setRule(firstWriteOnly(tt.action))
 			if a := do(t, http.MethodPut, g.url+"/kv/"+k, "new", nil); a.code != http.StatusNoContent {
 				t.Fatalf("PUT = %d, want 204 (queued)", a.code)
 			}
-			demotest.WaitFor(t, 10*time.Second, "the second flush", func() bool { return demotest.Value(t, g.m.WriteBehind) == 0 })
+			testkit.Eventually(t, 10*time.Second, "the second flush", func() bool { return demotest.Value(t, g.m.WriteBehind) == 0 })
 			if v := demotest.Value(t, g.m.WriteFlushes.WithLabelValues("indeterminate")); v != 1 {
 				t.Fatalf("writebehind_flushes_total{indeterminate} = %v, want 1", v)
 			}

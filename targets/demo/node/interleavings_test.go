@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chaosctl/chaosctl/internal/testkit"
 	"github.com/chaosctl/chaosctl/slo"
 	"github.com/chaosctl/chaosctl/targets/demo/internal/demotest"
 )
@@ -26,7 +27,7 @@ func background(t *testing.T) context.Context {
 // after their first start, and a history to record.
 func settledNet(t *testing.T) (*fakeNet, *historian) {
 	f := newFakeNet(t, threeNodes(RecoveryResync))
-	demotest.WaitFor(t, 5*time.Second, "the first start's catch-up", allRecovered(f))
+	testkit.Eventually(t, 5*time.Second, "the first start's catch-up", allRecovered(f))
 	return f, &historian{}
 }
 
@@ -47,7 +48,7 @@ func allRecovered(f *fakeNet) func() bool {
 func TestAmnesia(t *testing.T) {
 	setup := func(t *testing.T, recovery string) (*fakeNet, *historian) {
 		f := newFakeNet(t, threeNodes(recovery))
-		demotest.WaitFor(t, 5*time.Second, "the first start's catch-up", allRecovered(f))
+		testkit.Eventually(t, 5*time.Second, "the first start's catch-up", allRecovered(f))
 		h := &historian{}
 		f.setPolicy(isolate("n1"))
 		n2 := f.node("n2")
@@ -80,7 +81,7 @@ func TestAmnesia(t *testing.T) {
 		// it answers no replica read, so the read fails rather than lie.
 		f.setPolicy(both(cut("n1", "n3"), match("snapshot", "n3", hold)))
 		n2 := f.crash("n2", RecoveryResync)
-		demotest.WaitFor(t, 5*time.Second, "n2 to ask n3 for its snapshot", func() bool { return f.heldCount() > 0 })
+		testkit.Eventually(t, 5*time.Second, "n2 to ask n3 for its snapshot", func() bool { return f.heldCount() > 0 })
 		if !n2.Recovering() {
 			t.Fatal("n2 finished recovering with only one of its two peers' snapshots")
 		}
@@ -89,7 +90,7 @@ func TestAmnesia(t *testing.T) {
 		}
 		f.setPolicy(cut("n1", "n3"))
 		f.releaseAll()
-		demotest.WaitFor(t, 5*time.Second, "n2 to catch up", func() bool { return !n2.Recovering() })
+		testkit.Eventually(t, 5*time.Second, "n2 to catch up", func() bool { return !n2.Recovering() })
 		code, got := h.do(background(t), f.node("n1"), http.MethodGet, key, "")
 		if code != http.StatusOK || got != "a" {
 			t.Fatalf("read through n1 after n2 caught up = %d %q, want 200 \"a\"", code, got)
@@ -204,7 +205,7 @@ func TestCorruptCopyNotRolledBack(t *testing.T) {
 	}
 	// Replication goes on after the answer: wait for the copy to n3 to be
 	// on its way.
-	demotest.WaitFor(t, 5*time.Second, "put a's copy to n3 to be sent", func() bool { return f.heldCount() == 1 })
+	testkit.Eventually(t, 5*time.Second, "put a's copy to n3 to be sent", func() bool { return f.heldCount() == 1 })
 	// put b: acknowledged by n2 and n3; n1 misses it.
 	f.setPolicy(func(m *message) fate {
 		if m.to == "n1" || (m.kind == "write" && m.to == "n3" && m.from == "n1") {

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chaosctl/chaosctl/internal/testkit"
 	"github.com/chaosctl/chaosctl/targets/demo/internal/demotest"
 	"github.com/chaosctl/chaosctl/targets/demo/metrics"
 )
@@ -68,7 +69,7 @@ func TestCoordinatorStopsAskingASilentReplicaFirst(t *testing.T) {
 	cfg.Now = clock.Now
 	cfg.SuspectFor = time.Second
 	f := newFakeNet(t, cfg)
-	demotest.WaitFor(t, 5*time.Second, "the first start's catch-up", allRecovered(f))
+	testkit.Eventually(t, 5*time.Second, "the first start's catch-up", allRecovered(f))
 	n1 := f.node("n1")
 
 	// Keys whose targeted read from n1 asks n3 first (with n1 itself).
@@ -108,7 +109,7 @@ func TestCoordinatorStopsAskingASilentReplicaFirst(t *testing.T) {
 	if asked() != 1 {
 		t.Fatalf("%d reads sent to n3 for the first read, want 1", asked())
 	}
-	demotest.WaitFor(t, 5*time.Second, "n1 to suspect n3 once its hung call is abandoned", func() bool { return n1.suspects.suspected("n3") })
+	testkit.Eventually(t, 5*time.Second, "n1 to suspect n3 once its hung call is abandoned", func() bool { return n1.suspects.suspected("n3") })
 	for _, k := range keys[1:] {
 		read(k)
 	}
@@ -123,7 +124,7 @@ func TestCoordinatorStopsAskingASilentReplicaFirst(t *testing.T) {
 	if asked() != 2 {
 		t.Fatalf("%d reads sent to n3 after SuspectFor passed, want 2", asked())
 	}
-	demotest.WaitFor(t, 5*time.Second, "n1 to suspect n3 again", func() bool { return n1.suspects.suspected("n3") })
+	testkit.Eventually(t, 5*time.Second, "n1 to suspect n3 again", func() bool { return n1.suspects.suspected("n3") })
 
 	// Healed: once the suspicion expires n3 answers and is asked first again
 	// on every read.

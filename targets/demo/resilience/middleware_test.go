@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chaosctl/chaosctl/internal/testkit"
 	"github.com/chaosctl/chaosctl/targets/demo/api"
 	"github.com/chaosctl/chaosctl/targets/demo/internal/demotest"
 	"github.com/chaosctl/chaosctl/targets/demo/metrics"
@@ -175,7 +176,7 @@ func TestMiddlewareShedsBurst(t *testing.T) {
 	if v := demotest.Value(t, m.Shed); v != burst-limit {
 		t.Fatalf("shed_total = %v, want %d", v, burst-limit)
 	}
-	demotest.WaitFor(t, 5*time.Second, "inflight back to 0", func() bool { return demotest.Value(t, m.Inflight) == 0 })
+	testkit.Eventually(t, 5*time.Second, "inflight back to 0", func() bool { return demotest.Value(t, m.Inflight) == 0 })
 	if v := demotest.Value(t, m.Requests.WithLabelValues("n1", "get", "503")); v != burst-limit {
 		t.Fatalf("requests_total{get,503} = %v, want %d", v, burst-limit)
 	}

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chaosctl/chaosctl/internal/testkit"
 	"github.com/chaosctl/chaosctl/targets/demo/internal/demotest"
 	"github.com/chaosctl/chaosctl/targets/demo/metrics"
 	"github.com/sony/gobreaker/v2"
@@ -131,7 +132,7 @@ func TestBreakerTripsHalfOpensAndCloses(t *testing.T) {
 	}
 
 	// After OpenFor the breaker half-opens; asking does not use the probe.
-	demotest.WaitFor(t, 5*time.Second, "half-open", func() bool { return b.State("n1") == gobreaker.StateHalfOpen })
+	testkit.Eventually(t, 5*time.Second, "half-open", func() bool { return b.State("n1") == gobreaker.StateHalfOpen })
 	if v := demotest.Value(t, gauge); v != metrics.BreakerHalfOpen {
 		t.Fatalf("breaker_state = %v, want 1 (half-open)", v)
 	}
@@ -154,7 +155,7 @@ func TestBreakerTripsHalfOpensAndCloses(t *testing.T) {
 	}
 
 	srv.failing.Store(false)
-	demotest.WaitFor(t, 5*time.Second, "half-open again", func() bool { return b.State("n1") == gobreaker.StateHalfOpen })
+	testkit.Eventually(t, 5*time.Second, "half-open again", func() bool { return b.State("n1") == gobreaker.StateHalfOpen })
 	if _, err := callThrough(b, "n1", srv.URL); err != nil {
 		t.Fatalf("probe to a healthy server: %v", err)
 	}
@@ -354,7 +355,7 @@ func TestBreakersOpenAtMostTheirShare(t *testing.T) {
 		t.Fatalf("breaker_trips_held_total{n1} = %v, want 0", held)
 	}
 	// n1 recovers: its half-open probe succeeds and gives its place back.
-	demotest.WaitFor(t, 5*time.Second, "n1 half-open", func() bool { return b.State("n1") == gobreaker.StateHalfOpen })
+	testkit.Eventually(t, 5*time.Second, "n1 half-open", func() bool { return b.State("n1") == gobreaker.StateHalfOpen })
 	done, err := b.Allow("n1")
 	if err != nil {
 		t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/docker/docker/client"
 
+	"github.com/chaosctl/chaosctl/internal/testkit"
 	"github.com/chaosctl/chaosctl/targets/docker"
 )
 
@@ -22,10 +23,7 @@ func Engine(t testing.TB) *client.Client {
 	t.Helper()
 	cli, err := docker.Connect(context.Background())
 	if err != nil {
-		if os.Getenv("CHAOSCTL_REQUIRE_INTEGRATION") == "1" {
-			t.Fatalf("CHAOSCTL_REQUIRE_INTEGRATION=1 but %v", err)
-		}
-		t.Skipf("no Docker engine: %v", err)
+		testkit.Integration(t, "no Docker engine: %v", err)
 	}
 	t.Cleanup(func() { _ = cli.Close() })
 	return cli

@@ -26,6 +26,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
+	"github.com/chaosctl/chaosctl/internal/testkit"
 	"github.com/chaosctl/chaosctl/targets/docker"
 )
 
@@ -57,10 +58,7 @@ func NodeDir() string {
 // Skip skips t with why, or fails it where integration tests are required.
 func Skip(t testing.TB, why string) {
 	t.Helper()
-	if os.Getenv("CHAOSCTL_REQUIRE_INTEGRATION") == "1" {
-		t.Fatalf("CHAOSCTL_REQUIRE_INTEGRATION=1 but %s", why)
-	}
-	t.Skip(why)
+	testkit.Integration(t, "%s", why)
 }
 
 // APIServer starts kube-apiserver and etcd for t and returns a rest config

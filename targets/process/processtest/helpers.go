@@ -12,8 +12,8 @@ import (
 	"github.com/prometheus/common/model"
 	"github.com/sirupsen/logrus"
 
-	"github.com/chaosctl/chaosctl/targets"
 	"github.com/chaosctl/chaosctl/targets/demo"
+	"github.com/chaosctl/chaosctl/targets/processdemo"
 )
 
 // Log is a logger for a test: silent unless the test runs with -v.
@@ -26,23 +26,10 @@ func Log(t testing.TB) *logrus.Entry {
 	return l.WithField("test", t.Name())
 }
 
-// Eventually polls cond every 10 ms until it holds, failing the test when
-// within passes first. It is how tests wait: on a condition, with a deadline.
-func Eventually(t testing.TB, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not true within %s", what, within)
-		}
-		time.Sleep(10 * time.Millisecond) // the polling interval, not a synchronisation
-	}
-}
-
 // StartDemo starts the demo cluster as real member processes (this test
 // binary) behind an embedded toxiproxy, and closes it when the test ends.
 // Zero fields of opts get test defaults.
-func StartDemo(t testing.TB, spec demo.ClusterSpec, opts targets.ProcessOptions) *targets.ProcessDemo {
+func StartDemo(t testing.TB, spec demo.ClusterSpec, opts processdemo.Options) *processdemo.Demo {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -59,7 +46,7 @@ func StartDemo(t testing.TB, spec demo.ClusterSpec, opts targets.ProcessOptions)
 		opts.Seed = 1
 	}
 	opts.Binary = Binary(t)
-	d, err := targets.StartProcessDemo(ctx, spec, opts)
+	d, err := processdemo.Start(ctx, spec, opts)
 	if err != nil {
 		t.Fatalf("start demo cluster: %v", err)
 	}

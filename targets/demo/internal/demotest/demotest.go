@@ -25,19 +25,6 @@ func Value(t testing.TB, c prometheus.Metric) float64 {
 	return m.GetCounter().GetValue()
 }
 
-// WaitFor polls cond every millisecond until it holds, failing the test when
-// within passes first.
-func WaitFor(t testing.TB, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", within, what)
-		}
-		time.Sleep(time.Millisecond) // the polling interval, not a synchronisation
-	}
-}
-
 // Clock is an injectable clock that moves only when told to. Its zero time
 // is 2025-01-01 UTC; it is safe for concurrent use.
 type Clock struct {

@@ -1,0 +1,218 @@
+package runner
+
+import (
+	"errors"
+	"fmt"
+	"github.com/chaosctl/chaosctl/experiments"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/chaosctl/chaosctl/experiments/report"
+	"github.com/chaosctl/chaosctl/probes/workload"
+	"github.com/chaosctl/chaosctl/slo"
+	"github.com/chaosctl/chaosctl/slo/judge"
+)
+
+// latencyThresholds are the latency SLOs' thresholds, counted exactly by the
+// workload.
+func (r *runState) latencyThresholds() []time.Duration {
+	var out []time.Duration
+	for _, s := range r.e.SLOs {
+		if s.SLI == experiments.SLILatency {
+			out = append(out, s.Threshold)
+		}
+	}
+	return out
+}
+
+// judgeSpec is what the judge judges this run against.
+func (r *runState) judgeSpec() judge.Spec {
+	e := r.e
+	spec := judge.Spec{
+		Window: e.SteadyState.Window, RecoveryWithin: e.SteadyState.RecoveryWithin,
+		Measured: r.plan.Duration, BurnRate: e.Abort.BurnRate, BurnWindow: e.Abort.Window,
+	}
+	for _, s := range e.SLOs {
+		spec.SLOs = append(spec.SLOs, judgeSLO(s))
+	}
+	for _, p := range e.SteadyState.Probes {
+		spec.Probes = append(spec.Probes, judgeProbe(p))
+	}
+	for _, pf := range r.plan.Faults {
+		spec.Faults = append(spec.Faults, judge.FaultWindow{Name: pf.Name, Start: pf.Start - r.plan.Warmup, End: pf.End - r.plan.Warmup})
+	}
+	return spec
+}
+
+func judgeSLO(s experiments.SLO) judge.SLO {
+	return judge.SLO{Name: s.Name, SLI: string(s.SLI), Op: s.Op, Objective: float64(s.Objective), Threshold: s.Threshold}
+}
+
+// summarize turns the workload's measured phase into the workload section and
+// the SLO budgets.
+func (r *runState) summarize(sum *workload.Summary) {
+	m := sum.Measured.All
+	wl := &r.res.Workload
+	wl.Rate, wl.Duration, wl.Warmup = r.e.Workload.Rate, r.e.Workload.Duration.String(), r.e.Workload.Warmup.String()
+	wl.Requests, wl.Errors, wl.Dropped, wl.ErrorRatio = m.Total, m.Bad(), m.Dropped, m.ErrorRatio()
+	if m.Latency != nil && m.Latency.TotalCount() > 0 {
+		wl.LatencyP50 = workload.LatencyAt(m.Latency, 50).Seconds()
+		wl.LatencyP99 = workload.LatencyAt(m.Latency, 99).Seconds()
+		wl.LatencyP999 = workload.LatencyAt(m.Latency, 99.9).Seconds()
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, s := range r.e.SLOs {
+		r.res.SLOs = append(r.res.SLOs, r.judge.Budget(judgeSLO(s), sloTally(sum.Measured.All, sum.Measured.Ops, sum.Measured.Classes, s.Op)))
+	}
+}
+
+// sloTally counts the requests of an SLO's op ("" all, read, write, or a
+// request class of an HTTP workload) in a second or the measured period.
+func sloTally(all *workload.OpStats, ops map[workload.OpKind]*workload.OpStats, classes map[string]*workload.OpStats, op string) judge.Tally {
+	t := judge.Tally{SlowerThan: map[time.Duration]int64{}}
+	add := func(s *workload.OpStats) {
+		if s == nil {
+			return
+		}
+		t.Total, t.OK, t.Bad, t.Dropped = t.Total+s.Total, t.OK+s.OK, t.Bad+s.Bad(), t.Dropped+s.Dropped
+		for th, n := range s.SlowerThan {
+			t.SlowerThan[th] += n
+		}
+	}
+	switch op {
+	case experiments.OpRead:
+		add(ops[workload.OpGet])
+	case experiments.OpWrite:
+		add(ops[workload.OpPut])
+		add(ops[workload.OpDelete])
+	case "":
+		add(all)
+	default:
+		add(classes[op])
+	}
+	return t
+}
+
+// verdict judges steady state and checks, then sets the verdict and reason.
+func (r *runState) verdict(runErr error) {
+	r.feedScrapedProbes()
+	r.mu.Lock()
+	r.res.Probes = append(r.res.Probes, r.judge.Probes()...)
+	r.mu.Unlock()
+	r.runChecks()
+	res := r.res
+	o := judge.Outcome{
+		SLOs: res.SLOs, Probes: res.Probes, Checks: res.Checks, Faults: res.Faults, Stop: res.StopCondition,
+		Interrupted: errors.Is(runErr, ErrInterrupted), Requests: res.Workload.Requests,
+	}
+	if runErr != nil {
+		o.RunError = runErr.Error()
+	}
+	res.Verdict, res.Reason = judge.Decide(o)
+}
+
+// runChecks runs the consistency checks on the recorded history.
+func (r *runState) runChecks() {
+	for _, c := range r.e.Checks {
+		switch c {
+		case experiments.CheckLinearizable:
+			r.res.Checks = append(r.res.Checks, r.checkLinearizable())
+		case experiments.CheckNoLostWrites:
+			r.res.Checks = append(r.res.Checks, r.checkNoLostWrites())
+		default:
+			r.res.Checks = append(r.res.Checks, report.CheckResult{Name: string(c), Verdict: report.Inconclusive,
+				Detail: "the " + string(c) + " checker is not available in this version"})
+		}
+	}
+}
+
+// history reads the recorded operations for the checkers.
+func (r *runState) history() ([]slo.Op, error) {
+	f, err := os.Open(filepath.Join(r.dir, "history.ndjson"))
+	if err != nil {
+		return nil, fmt.Errorf("no history: %w", err)
+	}
+	defer f.Close()
+	var ops []slo.Op
+	err = workload.ReadHistory(f, func(h workload.HistoryOp) error {
+		ops = append(ops, slo.OpFromHistory(h))
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read history: %w", err)
+	}
+	return ops, nil
+}
+
+func (r *runState) checkNoLostWrites() report.CheckResult {
+	out := report.CheckResult{Name: string(experiments.CheckNoLostWrites)}
+	ops, err := r.history()
+	if err != nil || r.final == nil {
+		out.Verdict, out.Detail = report.Inconclusive, "no read-back after the run"
+		if err != nil {
+			out.Detail = err.Error()
+		}
+		return out
+	}
+	t0 := time.Now()
+	res := slo.CheckNoLostWrites(ops, r.final)
+	out.Verdict, out.Detail, out.Keys = string(res.Verdict), res.Detail, res.Keys
+	out.Operations = res.Acknowledged
+	out.Took = time.Since(t0).Round(time.Millisecond).String()
+	for k, n := range res.ByKind {
+		out.Anomalies += n
+		if n > 0 {
+			if out.ByKind == nil {
+				out.ByKind = map[string]int{}
+			}
+			out.ByKind[k] = n
+		}
+	}
+	for _, a := range res.Anomalies {
+		out.Listed = append(out.Listed, fmt.Sprintf("%s: key %s op %d wrote %q, read %q", a.Kind, a.Key, a.Op, a.Value, a.Found))
+	}
+	return out
+}
+
+func (r *runState) checkLinearizable() report.CheckResult {
+	out := report.CheckResult{Name: string(experiments.CheckLinearizable)}
+	ops, err := r.history()
+	if err != nil {
+		out.Verdict, out.Detail = report.Inconclusive, err.Error()
+		return out
+	}
+	res := slo.CheckLinearizable(ops, r.checkBudget())
+	out.Verdict, out.Detail, out.Operations, out.Keys = string(res.Verdict), res.Detail, res.Operations, res.Keys
+	for i, v := range res.Violations {
+		if i == slo.MaxListed {
+			break
+		}
+		out.Listed = append(out.Listed, v.String())
+	}
+	if res.Verdict == slo.Fail {
+		// porcupine's visualisation of the keys that cannot be ordered.
+		path := filepath.Join(r.dir, "linearizability.html")
+		if err := slo.WriteVisualization(res, path); err != nil {
+			r.log.WithError(err).Warn("write the linearizability visualisation")
+		} else {
+			out.Detail += " (see linearizability.html)"
+		}
+	}
+	out.Took = res.Took.Round(time.Millisecond).String()
+	out.Anomalies = len(res.BadKeys)
+	if len(res.BadKeys) > 0 {
+		out.ByKind = map[string]int{"non-linearizable keys": len(res.BadKeys)}
+	}
+	return out
+}
+
+// checkBudget is the linearizability checker's time budget (--check-budget,
+// default 30 s); when it runs out the check is inconclusive, never pass.
+func (r *runState) checkBudget() time.Duration {
+	if r.opts.CheckBudget > 0 {
+		return r.opts.CheckBudget
+	}
+	return DefaultCheckBudget
+}

@@ -1,0 +1,733 @@
+package runner
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"github.com/chaosctl/chaosctl/experiments"
+	"hash/fnv"
+	"io"
+	mrand "math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/chaosctl/chaosctl/experiments/report"
+	"github.com/chaosctl/chaosctl/injectors"
+	"github.com/chaosctl/chaosctl/probes"
+	"github.com/chaosctl/chaosctl/probes/workload"
+	"github.com/chaosctl/chaosctl/slo/judge"
+	"github.com/chaosctl/chaosctl/targets"
+	"github.com/chaosctl/chaosctl/targets/demo"
+	"github.com/chaosctl/chaosctl/targets/external"
+	"github.com/chaosctl/chaosctl/targets/faultplane"
+)
+
+// Errors the CLI maps to exit codes.
+var (
+	// ErrInterrupted: the run was cancelled (SIGINT/SIGTERM); every fault was
+	// reverted before Run returned.
+	ErrInterrupted = errors.New("interrupted; every fault was reverted")
+	// ErrEnvironment wraps failures of the environment: the target did not
+	// start, a revert failed.
+	ErrEnvironment = errors.New("environment error")
+)
+
+// RunOptions configure Run.
+type RunOptions struct {
+	// File is the experiment file's path and Source its bytes (copied into the
+	// output folder and named in the reports).
+	File   string
+	Source []byte
+	// Seed overrides the file's seed when set.
+	Seed *int64
+	// Runtime overrides target.runtime when set (--target).
+	Runtime string
+	// OutDir is the output folder; "" means chaosctl-out/<name>-<UTC time>.
+	OutDir string
+	// StateDir holds the ledger; "" means injectors.StateDir().
+	StateDir string
+	// Binary runs the demo cluster's members; "" means this executable.
+	Binary string
+	// Version is written into result.json.
+	Version string
+	Log     *logrus.Entry
+	// Progress, when set, receives a progress line about once a second (the
+	// CLI passes a terminal; nil keeps quiet).
+	Progress io.Writer
+	// CheckBudget bounds the linearizability check (0: DefaultCheckBudget).
+	CheckBudget time.Duration
+	// PrometheusURL is the Prometheus server of prometheus probes and ratio
+	// SLOs that name none (--prometheus-url).
+	PrometheusURL string
+	// MemberLogLevel is the demo members' log level (their logs go to files in
+	// the output folder); "" means info.
+	MemberLogLevel string
+	// Target, when set, is an already running target (a GameDay's shared
+	// one): Run neither starts nor stops it, and the experiment's own
+	// target section only describes it. Faults are still reverted on every
+	// path out of Run.
+	Target targets.Target
+}
+
+// DefaultCheckBudget is the linearizability checker's default time budget.
+const DefaultCheckBudget = 30 * time.Second
+
+// Outcome is what Run produced.
+type Outcome struct {
+	Result *report.Result
+	Dir    string // the output folder
+}
+
+// runState is one run in progress.
+type runState struct {
+	e       *experiments.Experiment
+	plan    *experiments.Plan
+	opts    RunOptions
+	log     *logrus.Entry
+	runID   string
+	dir     string
+	journal *report.Journal
+	res     *report.Result
+
+	cluster clusterSamples
+	stopRun context.CancelFunc // ends the workload when the stop condition fires
+
+	// final is every written key's value read back after the run (nil:
+	// absent), for no-lost-writes; a key that could not be read is missing.
+	final map[string]*string
+
+	mu     sync.Mutex
+	judge  *judge.Judge // fed the seconds and samples; mu guards it
+	faults map[string]*report.FaultResult
+	active map[string]bool
+}
+
+// Run runs an experiment end to end: start the target, drive the workload,
+// apply and revert the faults on schedule, judge steady state and SLOs, stop
+// the target and write the output folder. Every fault is reverted on every
+// path out of Run (normal end, error, cancellation, panic). The returned error
+// is nil whatever the verdict; it wraps ErrInterrupted or ErrEnvironment when
+// the run could not be judged normally (Outcome.Result is still written).
+func Run(ctx context.Context, e *experiments.Experiment, opts RunOptions) (out *Outcome, err error) {
+	seed := newSeed()
+	if e.Seed != nil {
+		seed = *e.Seed
+	}
+	if opts.Seed != nil {
+		seed = *opts.Seed
+	}
+	runtime := string(e.Target.Runtime)
+	if opts.Runtime != "" {
+		runtime = opts.Runtime
+	}
+	if opts.Target != nil {
+		runtime = opts.Target.Runtime()
+	}
+	plan, err := e.Plan(seed)
+	if err != nil {
+		return nil, err
+	}
+	if err := (&runState{e: e, opts: opts}).checkProbeURLs(); err != nil {
+		return nil, err
+	}
+	started := time.Now().UTC()
+	dir := opts.OutDir
+	if dir == "" {
+		dir = filepath.Join("chaosctl-out", e.Metadata.Name+"-"+started.Format("20060102T150405Z"))
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("create output folder: %w: %w", ErrEnvironment, err)
+	}
+	if len(opts.Source) > 0 {
+		_ = os.WriteFile(filepath.Join(dir, "experiment.yaml"), opts.Source, 0o644)
+	}
+	log := opts.Log
+	if log == nil {
+		l := logrus.New()
+		l.SetOutput(io.Discard)
+		log = logrus.NewEntry(l)
+	}
+	r := &runState{
+		e: e, plan: plan, opts: opts, dir: dir,
+		runID:  e.Metadata.Name + "-" + started.Format("20060102t150405") + "-" + randomHex(3),
+		faults: map[string]*report.FaultResult{}, active: map[string]bool{},
+		cluster: clusterSamples{seconds: map[int]probes.ClusterSample{}},
+	}
+	r.judge = judge.New(r.judgeSpec())
+	r.log = log.WithFields(logrus.Fields{"component": "runner", "run": r.runID})
+	r.res = &report.Result{
+		Experiment: e.Metadata.Name, Description: e.Metadata.Description, File: opts.File,
+		Seed: seed, Started: started, ChaosctlVersion: opts.Version, Runtime: runtime,
+		SLOs: []report.SLOResult{}, Probes: []report.ProbeResult{}, Checks: []report.CheckResult{}, Faults: []report.FaultResult{},
+	}
+	for _, pf := range plan.Faults {
+		fr := &report.FaultResult{Name: pf.Name, Kind: string(pf.Kind), Targets: pf.Targets, Scheduled: "+" + pf.Start.String()}
+		for _, l := range pf.Links {
+			fr.Links = append(fr.Links, l.String())
+		}
+		r.faults[pf.Name] = fr
+	}
+	if r.journal, err = report.OpenJournal(dir); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrEnvironment, err)
+	}
+	defer r.journal.Close()
+	r.journal.Add("run-start", map[string]any{"run": r.runID, "experiment": e.Metadata.Name, "seed": seed, "runtime": runtime})
+	r.log.WithFields(logrus.Fields{"seed": seed, "dir": dir}).Info("run starting")
+
+	runErr := r.execute(ctx, runtime)
+
+	r.res.Ended = time.Now().UTC()
+	r.finishFaults()
+	if runErr != nil {
+		r.res.Errors = append(r.res.Errors, runErr.Error())
+	}
+	r.verdict(runErr)
+	r.journal.Add("verdict", map[string]any{"verdict": r.res.Verdict, "reason": r.res.Reason})
+	if err := r.res.WriteJSON(dir); err != nil && runErr == nil {
+		runErr = fmt.Errorf("%w: %w", ErrEnvironment, err)
+	}
+	// The reports read the journal: flush it first.
+	if err := r.journal.Close(); err != nil {
+		r.log.WithError(err).Warn("close the journal")
+	}
+	if err := report.Render(dir); err != nil {
+		r.log.WithError(err).Warn("render the reports")
+	} else if md, err := os.ReadFile(filepath.Join(dir, "summary.md")); err == nil {
+		if path, err := report.AppendGitHubStepSummary(md); err != nil {
+			r.log.WithError(err).Warn("append to the GitHub step summary")
+		} else if path != "" {
+			r.log.WithField("file", path).Info("summary appended to the GitHub step summary")
+		}
+	}
+	return &Outcome{Result: r.res, Dir: dir}, runErr
+}
+
+// execute runs the target, workload and faults. Whatever happens in it, the
+// faults are reverted and the target is stopped before it returns.
+func (r *runState) execute(ctx context.Context, runtime string) (err error) {
+	var demoSpec demo.ClusterSpec
+	if r.e.Target.Demo != nil {
+		if demoSpec, err = r.demoSpec(runtime); err != nil {
+			return err
+		}
+	} else if runtime != string(experiments.RuntimeExternal) {
+		return fmt.Errorf("target.external runs on the external runtime, not %q: %w", runtime, ErrUsage)
+	}
+	maxCtx, cancelMax := context.WithTimeout(ctx, r.e.Abort.MaxDuration)
+	defer cancelMax()
+
+	stateDir := r.opts.StateDir
+	if stateDir == "" {
+		if stateDir, err = injectors.StateDir(); err != nil {
+			return fmt.Errorf("state directory: %w: %w", ErrEnvironment, err)
+		}
+	}
+	embedded := r.planeEmbedded(runtime)
+	ledger, err := injectors.CreateLedger(stateDir, injectors.RunInfo{Run: r.runID, Runtime: runtime, Dir: r.dir, PlaneEmbedded: embedded})
+	if err != nil {
+		return fmt.Errorf("open the fault ledger: %w: %w", ErrEnvironment, err)
+	}
+	defer ledger.Close()
+
+	startCtx, cancelStart := context.WithTimeout(maxCtx, startTimeout(runtime))
+	began := time.Now()
+	target, err := r.opts.Target, error(nil)
+	if target == nil {
+		target, err = r.startTarget(startCtx, runtime, demoSpec, ledger)
+	} else {
+		target = shared(target)
+	}
+	cancelStart()
+	if err != nil {
+		if ctx.Err() != nil {
+			return ErrInterrupted
+		}
+		return fmt.Errorf("start the demo cluster on %s: %w: %w", runtime, ErrEnvironment, err)
+	}
+	r.journal.Add("target-ready", map[string]any{"runtime": runtime, "seconds": time.Since(began).Seconds()})
+	r.log.WithFields(logrus.Fields{"runtime": runtime, "took": time.Since(began).Round(time.Millisecond)}).Info("target ready")
+	if err := writePrometheusTargets(r.dir, r.runID, target.Members()); err != nil {
+		r.log.WithError(err).Warn("write prometheus-targets.json")
+	}
+	if err := ledger.Plane(target.Plane().URL(), embedded); err != nil {
+		_ = target.Close(context.Background())
+		return fmt.Errorf("fault ledger: %w: %w", ErrEnvironment, err)
+	}
+	tracker := injectors.NewTracker(injectors.DefaultRegistry(), target, ledger, r.log.WithField("component", "injectors"))
+
+	// Every path out reverts, then stops the target: a fresh context, so a
+	// cancelled run (the first Ctrl-C) still reverts; the CLI ignores further
+	// signals until this is done.
+	defer func() {
+		rec := recover()
+		cleanup, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		rerr := r.revertRemaining(cleanup, tracker)
+		if rerr != nil {
+			r.log.WithError(rerr).Error("REVERT FAILED: these faults may remain; run `chaosctl recover`")
+			err = errors.Join(err, fmt.Errorf("revert: %w: %w", ErrEnvironment, rerr))
+		}
+		if cerr := target.Close(cleanup); cerr != nil {
+			r.log.WithError(cerr).Warn("stop the target")
+		}
+		outcome := injectors.OutcomeCompleted
+		switch {
+		case rerr != nil:
+			outcome = injectors.OutcomeRevertFailed // recover retries it
+		case err != nil || rec != nil:
+			outcome = "error"
+		}
+		if lerr := ledger.End(outcome); lerr != nil {
+			r.log.WithError(lerr).Warn("close the fault ledger")
+		}
+		if rec != nil {
+			panic(rec)
+		}
+	}()
+
+	if err := r.drive(maxCtx, ctx, target, tracker); err != nil {
+		return err
+	}
+	if slices.Contains(r.e.Checks, experiments.CheckNoLostWrites) {
+		return r.readBack(maxCtx, target, tracker)
+	}
+	return nil
+}
+
+// externalSpec translates target.external (and target.kubernetes, the
+// cluster of its pod members).
+func externalSpec(x *experiments.ExternalTarget, k *experiments.KubernetesTarget) external.Spec {
+	var s external.Spec
+	if k != nil {
+		s.Kubernetes = &external.KubeSpec{Kubeconfig: k.Kubeconfig, Context: k.Context, Allow: k.Allow}
+	}
+	if x.Toxiproxy != nil {
+		s.ToxiproxyURL = x.Toxiproxy.URL
+	}
+	for _, m := range x.Members {
+		ms := external.MemberSpec{Name: m.Name, Command: m.Command, Env: m.Env, Dir: m.Dir, Ports: m.Ports}
+		if m.Ready != nil {
+			ms.ReadyHTTP, ms.ReadyTCP = m.Ready.HTTP, m.Ready.TCP
+		}
+		if m.Container != nil {
+			ms.ContainerName, ms.ContainerLabel = m.Container.Name, m.Container.Label
+		}
+		if m.Pod != nil {
+			ms.PodNamespace, ms.PodSelector = m.Pod.Namespace, m.Pod.Selector
+		}
+		s.Members = append(s.Members, ms)
+	}
+	for _, p := range x.Proxies {
+		s.Proxies = append(s.Proxies, external.ProxySpec{Name: p.Name, Listen: p.Listen, Upstream: p.Upstream})
+	}
+	return s
+}
+
+// sharedTarget is a target Run did not start: closing it is its owner's job.
+type sharedTarget struct{ targets.Target }
+
+func (sharedTarget) Close(context.Context) error { return nil }
+
+// sharedIsolator is a shared target that can isolate members.
+type sharedIsolator struct {
+	sharedTarget
+	targets.Isolator
+}
+
+// shared wraps t so that Run does not close it, keeping what it can do.
+func shared(t targets.Target) targets.Target {
+	if iso, ok := t.(targets.Isolator); ok {
+		return sharedIsolator{sharedTarget{t}, iso}
+	}
+	return sharedTarget{t}
+}
+
+// drive runs the workload with the fault schedule beside it.
+func (r *runState) drive(ctx, userCtx context.Context, target targets.Target, tracker *injectors.Tracker) error {
+	w := r.e.Workload
+	cfg := workload.Config{
+		Rate: w.Rate, Warmup: w.Warmup, FlatWarmup: !w.RampUp, Duration: w.Duration,
+		Keys: w.Keys, Distribution: workload.Distribution(w.Distribution), ReadRatio: float64(w.ReadRatio),
+		ValueSize: int(w.ValueSize), Timeout: w.Timeout, LatencyThresholds: r.latencyThresholds(),
+		OnSecond: r.onSecond,
+	}
+	var history *os.File
+	if len(r.e.Checks) > 0 {
+		var err error
+		if history, err = os.Create(filepath.Join(r.dir, "history.ndjson")); err != nil {
+			return fmt.Errorf("create history: %w: %w", ErrEnvironment, err)
+		}
+		defer history.Close()
+		cfg.History = history
+	}
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("workload: %w", err)
+	}
+	var driver workload.Driver
+	if len(w.HTTP) > 0 {
+		// Users' own services: the request classes, by weight.
+		cfg.ReadRatio, cfg.Keys = 1, 1
+		var classes []workload.HTTPClass
+		for _, h := range w.HTTP {
+			cfg.Classes = append(cfg.Classes, workload.Class{Name: h.Name, Weight: h.Weight})
+			classes = append(classes, workload.HTTPClass{Name: h.Name, Method: string(h.Method), URL: h.URL, Headers: h.Headers, Body: h.Body, Expect: h.Expect})
+		}
+		if err := cfg.Validate(); err != nil {
+			return fmt.Errorf("workload: %w", err)
+		}
+		d, err := workload.NewHTTPDriver(classes, workload.NewHTTPClient(cfg.MaxInFlight))
+		if err != nil {
+			return fmt.Errorf("workload driver: %w", err)
+		}
+		driver = d
+	} else if rw := w.Redis; rw != nil {
+		// A Redis server of the user's: the key-value workload as GET/SET.
+		d := workload.NewRedisDriver(rw.Addr, rw.DB, cfg.MaxInFlight)
+		defer d.Close()
+		driver = d
+	} else {
+		urls := make([]string, 0)
+		for _, a := range target.ClientAddrs() {
+			urls = append(urls, "http://"+a)
+		}
+		d, err := workload.NewKVDriver(urls, workload.NewHTTPClient(cfg.MaxInFlight))
+		if err != nil {
+			return fmt.Errorf("workload driver: %w", err)
+		}
+		driver = d
+	}
+	gen, err := workload.New(cfg, driver, mrand.New(mrand.NewPCG(uint64(r.res.Seed), 0x5eed)))
+	if err != nil {
+		return fmt.Errorf("workload: %w", err)
+	}
+
+	wctx, stopWorkload := context.WithCancel(ctx)
+	defer stopWorkload()
+	r.mu.Lock()
+	r.stopRun = stopWorkload
+	r.mu.Unlock()
+	t0 := time.Now()
+	schedDone := make(chan error, 1)
+	go func() { schedDone <- r.schedule(wctx, t0, tracker) }()
+	progressDone := make(chan struct{})
+	go r.progress(wctx, gen, progressDone)
+	probesDone := make(chan struct{})
+	go func() { defer close(probesDone); r.runProbes(wctx, t0, target) }()
+
+	sum, runErr := gen.Run(wctx)
+	stopWorkload()
+	<-progressDone
+	<-probesDone
+	schedErr := <-schedDone
+	if sum != nil {
+		r.summarize(sum)
+	}
+	for i, s := range r.e.SLOs {
+		if s.SLI == experiments.SLIRatio && userCtx.Err() == nil {
+			r.res.SLOs[i] = r.ratioSLO(context.Background(), s, time.Now())
+		}
+	}
+	switch {
+	case userCtx.Err() != nil:
+		r.res.Interrupted = true
+		return ErrInterrupted
+	case ctx.Err() != nil:
+		r.res.StopCondition = &report.StopCondition{Reason: fmt.Sprintf("maxDuration %s reached", r.e.Abort.MaxDuration), At: time.Now().UTC()}
+		return nil
+	case r.stopped():
+		return nil
+	case runErr != nil:
+		return fmt.Errorf("workload: %w", runErr)
+	}
+	return schedErr
+}
+
+// schedule applies and reverts the faults at their planned offsets from t0.
+// A fault that fails to apply is recorded on its result (the verdict becomes
+// inconclusive); one that fails to revert stays active for the final
+// RevertAll. Only a panic is an error.
+func (r *runState) schedule(ctx context.Context, t0 time.Time, tracker *injectors.Tracker) (err error) {
+	defer func() {
+		if rec := recover(); rec != nil {
+			err = fmt.Errorf("fault scheduler panicked: %v: %w", rec, ErrEnvironment)
+		}
+	}()
+	type event struct {
+		at      time.Duration
+		apply   bool
+		planned experiments.PlannedFault
+	}
+	var events []event
+	for _, pf := range r.plan.Faults {
+		events = append(events, event{pf.Start, true, pf}, event{pf.End, false, pf})
+	}
+	// Reverts before applies at the same instant, so back-to-back faults on
+	// one member do not overlap.
+	sort.SliceStable(events, func(i, j int) bool {
+		if events[i].at != events[j].at {
+			return events[i].at < events[j].at
+		}
+		return !events[i].apply && events[j].apply
+	})
+	for _, ev := range events {
+		wait := time.Until(t0.Add(ev.at))
+		if wait > 0 {
+			t := time.NewTimer(wait)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return nil
+			case <-t.C:
+			}
+		} else if ctx.Err() != nil {
+			return nil
+		}
+		name := ev.planned.Name
+		lateness := time.Since(t0.Add(ev.at))
+		if ev.apply {
+			err := tracker.Apply(ctx, r.injectorFault(ev.planned))
+			now := time.Now().UTC()
+			r.mu.Lock()
+			fr := r.faults[name]
+			if err != nil {
+				// Judged (inconclusive) through the fault's result; the run
+				// goes on.
+				fr.Error = err.Error()
+			} else {
+				fr.Applied = &now
+				r.active[name] = true
+			}
+			r.mu.Unlock()
+			r.journal.Add("fault-applied", map[string]any{"fault": name, "kind": ev.planned.Kind, "targets": ev.planned.Targets, "lateness": lateness.String(), "error": errString(err)})
+			r.log.WithFields(logrus.Fields{"fault": name, "kind": ev.planned.Kind, "targets": ev.planned.Targets, "lateness": lateness}).Info("fault applied")
+			continue
+		}
+		if !r.isActive(name) {
+			continue
+		}
+		// A revert must not be cut short by the end of the workload: it gets
+		// its own deadline.
+		rctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		err := tracker.Revert(rctx, name)
+		cancel()
+		now := time.Now().UTC()
+		r.mu.Lock()
+		if err != nil {
+			// Not a run error: the fault stays active in the tracker and the
+			// final revertRemaining retries it (a member may have been down);
+			// only that one's failure means a fault may remain.
+			r.faults[name].RevertError = err.Error()
+			r.log.WithError(err).WithField("fault", name).Warn("revert failed; retried when the run ends")
+		} else {
+			r.faults[name].Reverted = &now
+			delete(r.active, name)
+		}
+		r.mu.Unlock()
+		r.journal.Add("fault-reverted", map[string]any{"fault": name, "lateness": lateness.String(), "error": errString(err)})
+		r.log.WithFields(logrus.Fields{"fault": name, "lateness": lateness}).Info("fault reverted")
+	}
+	return nil
+}
+
+// stopped reports whether the stop condition fired.
+func (r *runState) stopped() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.res.StopCondition != nil
+}
+
+func (r *runState) isActive(name string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.active[name]
+}
+
+// revertRemaining reverts every fault still active, newest first, going on
+// past failures, and records on each fault's result what happened: reverted
+// now, or still in place with the error. The error joins one per fault left.
+func (r *runState) revertRemaining(ctx context.Context, tracker *injectors.Tracker) error {
+	active := tracker.Active()
+	var errs []error
+	for i := len(active) - 1; i >= 0; i-- {
+		name := active[i]
+		err := tracker.Revert(ctx, name)
+		now := time.Now().UTC()
+		r.mu.Lock()
+		if fr := r.faults[name]; fr != nil {
+			if err != nil {
+				fr.StillApplied, fr.RevertError = true, err.Error()
+			} else if fr.Applied != nil && fr.Reverted == nil {
+				fr.Reverted, fr.RevertError = &now, ""
+			}
+		}
+		delete(r.active, name)
+		r.mu.Unlock()
+		if err != nil {
+			errs = append(errs, err)
+		}
+		r.journal.Add("fault-reverted", map[string]any{"fault": name, "final": true, "error": errString(err)})
+	}
+	return errors.Join(errs...)
+}
+
+// finishFaults copies the fault results in plan order. A fault is marked
+// reverted only where a revert succeeded (revertRemaining marks the ones it
+// could not revert as still applied).
+func (r *runState) finishFaults() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, pf := range r.plan.Faults {
+		r.res.Faults = append(r.res.Faults, *r.faults[pf.Name])
+	}
+}
+
+// injectorFault translates a planned fault for the injectors.
+func (r *runState) injectorFault(pf experiments.PlannedFault) injectors.Fault {
+	f := injectors.Fault{Name: pf.Name, Kind: string(pf.Kind), Targets: pf.Targets, Seed: r.res.Seed ^ int64(hashName(pf.Name))}
+	for _, l := range pf.Links {
+		if l.Proxy != "" {
+			// A declared proxy of an external target.
+			f.Links = append(f.Links, external.ProxyLink(l.Proxy))
+			continue
+		}
+		f.Links = append(f.Links, faultplane.Link{From: l.From, To: l.To})
+	}
+	src := pf.Fault
+	switch {
+	case src.Partition != nil:
+		f.Behavior = string(src.Partition.Behavior)
+	case src.Latency != nil:
+		f.Delay, f.Jitter = src.Latency.Delay, src.Latency.Jitter
+	case src.Bandwidth != nil:
+		f.BytesPerSecond = int64(src.Bandwidth.Rate)
+	case src.ClockSkew != nil:
+		f.Offset = src.ClockSkew.Offset
+	case src.Corrupt != nil:
+		f.Ratio = float64(src.Corrupt.Ratio)
+	}
+	return f
+}
+
+// onSecond feeds each closed second to the judge, journals it and its
+// burn, and fires the stop condition when the judge says so.
+func (r *runState) onSecond(s *workload.Second) {
+	a := s.All
+	sec := judge.Second{
+		Index: s.Index, Warmup: s.Warmup, Length: s.Length,
+		Total: a.Total, OK: a.OK, Bad: a.Bad(), Dropped: a.Dropped,
+		SLOs: make(map[string]judge.Tally, len(r.e.SLOs)),
+	}
+	if a.Latency != nil && a.Latency.TotalCount() > 0 {
+		sec.P50 = workload.LatencyAt(a.Latency, 50)
+		sec.P90 = workload.LatencyAt(a.Latency, 90)
+		sec.P99 = workload.LatencyAt(a.Latency, 99)
+		sec.P999 = workload.LatencyAt(a.Latency, 99.9)
+	}
+	for _, o := range r.e.SLOs {
+		sec.SLOs[o.Name] = sloTally(s.All, s.Ops, s.Classes, o.Op)
+	}
+	r.mu.Lock()
+	step := r.judge.AddSecond(sec)
+	active := make([]string, 0, len(r.active))
+	for n := range r.active {
+		active = append(active, n)
+	}
+	if step.Stop != nil {
+		r.res.StopCondition = step.Stop
+	}
+	stop := r.stopRun
+	r.mu.Unlock()
+	sort.Strings(active)
+	r.journal.Add("second", map[string]any{
+		"second": s.Index, "warmup": s.Warmup, "sent": a.Sent, "ok": a.OK, "bad": a.Bad(), "dropped": a.Dropped,
+		"p50": sec.P50.Seconds(), "p99": sec.P99.Seconds(), "faults": active,
+	})
+	for _, b := range step.Burns {
+		r.journal.Add("burn", map[string]any{"second": s.Index, "slo": b.SLO, "burnRate": b.BurnRate, "consumed": b.Consumed})
+	}
+	if sc := step.Stop; sc != nil {
+		r.log.WithField("slo", sc.SLO).WithField("burnRate", sc.Burn).Warn("stop condition: reverting every fault and ending the run")
+		r.journal.Add("stop-condition", map[string]any{"second": s.Index, "slo": sc.SLO, "burnRate": sc.Burn})
+		if stop != nil {
+			stop()
+		}
+	}
+}
+
+// progress prints a progress line about once a second while the run lasts.
+func (r *runState) progress(ctx context.Context, gen *workload.Workload, done chan<- struct{}) {
+	defer close(done)
+	if r.opts.Progress == nil {
+		return
+	}
+	total := r.e.Workload.Warmup + r.e.Workload.Duration
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	defer fmt.Fprint(r.opts.Progress, "\r\x1b[K")
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		p := gen.Progress()
+		r.mu.Lock()
+		active := make([]string, 0, len(r.active))
+		for n := range r.active {
+			active = append(active, n)
+		}
+		r.mu.Unlock()
+		sort.Strings(active)
+		phase := ""
+		if p.Warmup {
+			phase = " warmup"
+		}
+		fmt.Fprintf(r.opts.Progress, "\r\x1b[K[%s/%s]%s rate %.0f/s  errors %.2f%%  p99 %s  faults: %s",
+			p.Elapsed.Round(time.Second), total, phase, p.SendRate, 100*p.ErrorRatio, p.P99.Round(100*time.Microsecond), orNone(active))
+	}
+}
+
+func orNone(s []string) string {
+	if len(s) == 0 {
+		return "none"
+	}
+	return strings.Join(s, ",")
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+func newSeed() int64 {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	var s int64
+	for _, x := range b[:6] {
+		s = s<<8 | int64(x)
+	}
+	return s
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func hashName(s string) uint64 {
+	h := fnv.New64a()
+	_, _ = h.Write([]byte(s))
+	return h.Sum64()
+}

@@ -1,0 +1,66 @@
+// Package testkit holds the few helpers every test package of chaosctl
+// shares, so that each rule is written once:
+//
+//   - Eventually is how a test waits: on a condition, with a deadline,
+//     never a fixed sleep;
+//   - Integration skips a test whose dependency (Docker, Prometheus,
+//     Chromium, a Kubernetes node) is absent, and fails it instead where
+//     CHAOSCTL_REQUIRE_INTEGRATION=1 (as CI sets it), so a dependency cannot
+//     silently vanish from CI;
+//   - Update is the one golden-file flag: `go test ./... -args -update`
+//     rewrites every golden file the tests compare against.
+//
+// It is imported by tests only.
+package testkit
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"testing"
+	"time"
+)
+
+// RequireIntegrationEnv names the variable that turns an integration
+// test's skip into a failure.
+const RequireIntegrationEnv = "CHAOSCTL_REQUIRE_INTEGRATION"
+
+// Update rewrites golden files instead of comparing against them.
+var Update = flag.Bool("update", false, "rewrite the golden files in testdata/ instead of comparing against them")
+
+// PollInterval is how often Eventually asks its condition.
+const PollInterval = 5 * time.Millisecond
+
+// Eventually polls cond every PollInterval until it holds, failing the test
+// when within passes first. Call it on the test's goroutine only (it ends
+// the test with t.Fatalf).
+func Eventually(t testing.TB, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	if err := Poll(within, cond); err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// Poll polls cond every PollInterval until it holds, or returns an error
+// when within passes first. Unlike Eventually it is safe on any goroutine.
+func Poll(within time.Duration, cond func() bool) error {
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("not true within %s", within)
+		}
+		time.Sleep(PollInterval) // the polling interval, not a synchronisation
+	}
+	return nil
+}
+
+// Integration skips t, saying what is missing and how to get it, or fails
+// it where CHAOSCTL_REQUIRE_INTEGRATION=1.
+func Integration(t testing.TB, format string, args ...any) {
+	t.Helper()
+	msg := fmt.Sprintf(format, args...)
+	if os.Getenv(RequireIntegrationEnv) == "1" {
+		t.Fatalf("%s=1 but %s", RequireIntegrationEnv, msg)
+	}
+	t.Skip(msg)
+}

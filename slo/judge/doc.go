@@ -1,0 +1,41 @@
+// Package judge turns what a run measured into its verdict. It is pure: the
+// caller feeds it the workload's closed seconds, the per-second samples of
+// the other probes, the SLO tallies, the check results and the fault records;
+// it returns probe verdicts, SLO budgets, burn rates, the stop decision and
+// the final verdict. It starts no goroutine, does no I/O and reads time only
+// through Spec.Now, so every rule of the verdict is tested with table tests
+// instead of end-to-end runs.
+//
+// The rules, in the order they decide:
+//
+//   - a fault whose revert failed may still be in place: the run is not
+//     judged (inconclusive) and the reason says so first;
+//   - an interrupted run, or one that sent no request, is inconclusive;
+//   - the stop condition (an SLO burning faster than Abort.BurnRate over
+//     Abort.Window) fails the run;
+//   - any failed SLO, probe or check fails it;
+//   - any inconclusive SLO, probe or check, or a fault that did not apply,
+//     makes it inconclusive; so does having nothing to judge;
+//   - else it passes.
+//
+// Budgets follow the SRE workbook (see slo.Budget). A request the generator
+// dropped (could not send on time) is a bad event of every SLO: the user
+// intended it, so an overloaded generator cannot hide an overloaded system.
+// Warmup seconds count for nothing.
+//
+// Probe windows: a probe is judged "before" over the Window that ends where
+// the first fault starts; "after" in the first Window, starting within
+// RecoveryWithin of the last fault's end, in which it holds; and "during"
+// over the seconds between the first fault's start and the last one's end
+// when it asks. Without faults only "before" is judged, over the Window that
+// ends with the measured period.
+//
+// Use:
+//
+//	j := judge.New(spec)
+//	step := j.AddSecond(sec)  // each closed second; step.Stop fires once
+//	j.AddSample("health", s)  // each second of a series probe
+//	res.SLOs = append(res.SLOs, j.Budget(slo, tally))
+//	res.Probes = j.Probes()
+//	res.Verdict, res.Reason = judge.Decide(judge.Outcome{...})
+package judge

@@ -1,0 +1,76 @@
+package judge
+
+import (
+	"fmt"
+
+	"github.com/chaosctl/chaosctl/experiments/report"
+)
+
+// Outcome is everything the final verdict weighs.
+type Outcome struct {
+	SLOs   []report.SLOResult
+	Probes []report.ProbeResult
+	Checks []report.CheckResult
+	Faults []report.FaultResult
+	Stop   *report.StopCondition
+	// Interrupted: the user cancelled the run.
+	Interrupted bool
+	// RunError is why the run did not complete ("" when it did); Requests
+	// is how many requests the measured period sent.
+	RunError string
+	Requests int64
+}
+
+// Decide returns the verdict and its reason (see the package documentation
+// for the order of the rules).
+func Decide(o Outcome) (verdict, reason string) {
+	var remaining []string
+	for _, f := range o.Faults {
+		if f.StillApplied {
+			remaining = append(remaining, fmt.Sprintf("fault %s (%s) was not reverted and may still be in place: %s", f.Name, f.Kind, f.RevertError))
+		}
+	}
+	if len(remaining) > 0 {
+		return report.Inconclusive, "REVERT FAILED: " + report.JoinReasons(remaining) + "; run `chaosctl recover`"
+	}
+	switch {
+	case o.Interrupted:
+		return report.Inconclusive, "interrupted before the end; every fault was reverted"
+	case o.RunError != "" && o.Requests == 0:
+		return report.Inconclusive, "the run did not complete: " + o.RunError
+	}
+	var fails, inconclusive []string
+	sort := func(verdict, what string) {
+		switch verdict {
+		case report.Fail:
+			fails = append(fails, what)
+		case report.Inconclusive:
+			inconclusive = append(inconclusive, what)
+		}
+	}
+	for _, s := range o.SLOs {
+		sort(s.Verdict, fmt.Sprintf("SLO %s: %s", s.Name, s.Reason))
+	}
+	for _, p := range o.Probes {
+		sort(p.Verdict, fmt.Sprintf("probe %s (%s): %s", p.Name, p.Phase, p.Reason))
+	}
+	for _, c := range o.Checks {
+		sort(c.Verdict, fmt.Sprintf("check %s: %s", c.Name, c.Detail))
+	}
+	for _, f := range o.Faults {
+		if f.Error != "" {
+			inconclusive = append(inconclusive, fmt.Sprintf("fault %s: %s", f.Name, f.Error))
+		}
+	}
+	switch {
+	case o.Stop != nil:
+		return report.Fail, "stop condition: " + o.Stop.Reason
+	case len(fails) > 0:
+		return report.Fail, report.JoinReasons(fails)
+	case len(inconclusive) > 0:
+		return report.Inconclusive, report.JoinReasons(inconclusive)
+	case len(o.SLOs)+len(o.Probes)+len(o.Checks) == 0:
+		return report.Inconclusive, "nothing to judge: the experiment has no SLOs, probes or checks"
+	}
+	return report.Pass, fmt.Sprintf("%d SLOs within budget, %d probe judgements and %d checks held", len(o.SLOs), len(o.Probes), len(o.Checks))
+}

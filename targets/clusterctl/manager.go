@@ -1,0 +1,329 @@
+package clusterctl
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/chaosctl/chaosctl/injectors"
+)
+
+// Timeouts of the fault operations (crash and restart wait for members to be
+// ready again), and how many ended faults the manager remembers.
+const (
+	faultOpTimeout     = 60 * time.Second
+	expireRetryBackoff = 5 * time.Second
+	endedFaultsKept    = 20
+)
+
+// Why a fault ended (FaultView.EndReason).
+const (
+	EndHealed   = "healed"
+	EndExpired  = "expired"
+	EndShutdown = "shutdown"
+	EndDone     = "done" // corrupt: nothing to revert
+)
+
+// FaultView is a fault as the control API shows it.
+type FaultView struct {
+	injectors.Fault
+	TTL              string    `json:"ttl"`
+	Applied          time.Time `json:"applied"`
+	Expires          time.Time `json:"expires"`
+	Remaining        string    `json:"remaining"`
+	RemainingSeconds float64   `json:"remainingSeconds"`
+	// Ended and EndReason are set once the fault is gone.
+	Ended     time.Time `json:"ended,omitzero"`
+	EndReason string    `json:"endReason,omitempty"`
+	// Error is the last failed attempt to revert it at expiry (retried).
+	Error string `json:"error,omitempty"`
+}
+
+// FaultsView is GET /v1/faults and the answer of DELETE /v1/faults.
+type FaultsView struct {
+	Faults []FaultView `json:"faults"`
+	Ended  []FaultView `json:"ended,omitempty"`
+}
+
+// clock is the manager's time; tests substitute a fake one.
+type clock interface {
+	Now() time.Time
+	// AfterFunc calls f in its own goroutine after d; stop cancels it.
+	AfterFunc(d time.Duration, f func()) (stop func() bool)
+}
+
+type systemClock struct{}
+
+func (systemClock) Now() time.Time { return time.Now() }
+func (systemClock) AfterFunc(d time.Duration, f func()) func() bool {
+	return time.AfterFunc(d, f).Stop
+}
+
+// Manager applies imperative faults through a tracker (so the ledger
+// journals them) and reverts each at its expiry. It is safe for concurrent
+// use.
+type Manager struct {
+	tracker *injectors.Tracker
+	top     Topology
+	log     *logrus.Entry
+	clock   clock
+
+	mu       sync.Mutex
+	live     map[string]*liveFault
+	order    []string // live fault names, in order of application
+	ended    []FaultView
+	counters map[string]int
+	closed   bool
+	expiring sync.WaitGroup
+}
+
+type liveFault struct {
+	fault     injectors.Fault
+	ttl       time.Duration
+	applied   time.Time
+	expires   time.Time
+	stopTimer func() bool // nil until applied
+	pending   bool        // being applied
+	lastErr   string
+	reverted  bool
+}
+
+// NewManager returns a manager applying faults resolved against top through
+// tr.
+func NewManager(tr *injectors.Tracker, top Topology, log *logrus.Entry) *Manager {
+	return &Manager{tracker: tr, top: top, log: log, clock: systemClock{}, live: map[string]*liveFault{}, counters: map[string]int{}}
+}
+
+// statusError carries the HTTP status of a failed control call.
+type statusError struct {
+	status int
+	err    error
+}
+
+func (e *statusError) Error() string { return e.err.Error() }
+func (e *statusError) Unwrap() error { return e.err }
+
+func badRequest(err error) error { return &statusError{status: http.StatusBadRequest, err: err} }
+
+func (m *Manager) view(lf *liveFault, now time.Time) FaultView {
+	v := FaultView{Fault: lf.fault, TTL: lf.ttl.String(), Applied: lf.applied, Expires: lf.expires, Error: lf.lastErr}
+	rem := max(lf.expires.Sub(now), 0)
+	v.Remaining = rem.Round(time.Second).String()
+	if rem < time.Second {
+		v.Remaining = rem.Round(time.Millisecond).String()
+	}
+	v.RemainingSeconds = rem.Seconds()
+	return v
+}
+
+// Apply resolves and applies req and schedules its expiry. An unnamed fault
+// is named KIND-N.
+func (m *Manager) Apply(ctx context.Context, req Request) (FaultView, error) {
+	f, ttl, err := req.Resolve(m.top)
+	if err != nil {
+		return FaultView{}, badRequest(err)
+	}
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return FaultView{}, &statusError{status: http.StatusServiceUnavailable, err: errors.New("the cluster is shutting down")}
+	}
+	if f.Name == "" {
+		for {
+			m.counters[f.Kind]++
+			f.Name = fmt.Sprintf("%s-%d", f.Kind, m.counters[f.Kind])
+			if m.live[f.Name] == nil {
+				break
+			}
+		}
+	}
+	if m.live[f.Name] != nil {
+		m.mu.Unlock()
+		return FaultView{}, &statusError{status: http.StatusConflict, err: fmt.Errorf("a fault named %s is live: heal it first (chaosctl heal %s) or choose another --name", f.Name, f.Name)}
+	}
+	lf := &liveFault{fault: f, ttl: ttl, pending: true}
+	m.live[f.Name] = lf
+	m.mu.Unlock()
+
+	err = m.tracker.Apply(ctx, f)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err != nil {
+		delete(m.live, f.Name)
+		return FaultView{}, fmt.Errorf("nothing of it remains applied: %w", err)
+	}
+	now := m.clock.Now()
+	lf.pending, lf.applied, lf.expires = false, now, now.Add(ttl)
+	if capabilities(f.Kind).Instant {
+		// Nothing to revert (corrupt): the cluster is expected to repair the damage.
+		delete(m.live, f.Name)
+		if err := m.tracker.Revert(ctx, f.Name); err != nil {
+			m.log.WithError(err).Warn("record the corrupt fault as done")
+		}
+		v := m.view(lf, now)
+		v.Ended, v.EndReason = now, EndDone
+		m.addEnded(v)
+		return v, nil
+	}
+	m.order = append(m.order, f.Name)
+	name := f.Name
+	// When shutdown began meanwhile, its RevertAll reverts this fault too:
+	// the tracker lists faults being applied, and waits for them.
+	lf.stopTimer = m.clock.AfterFunc(ttl, func() { m.expire(name) })
+	return m.view(lf, now), nil
+}
+
+func (m *Manager) addEnded(v FaultView) {
+	m.ended = append(m.ended, v)
+	if len(m.ended) > endedFaultsKept {
+		m.ended = slices.Delete(m.ended, 0, len(m.ended)-endedFaultsKept)
+	}
+}
+
+// finish drops a reverted fault from the live ones; m.mu is held.
+func (m *Manager) finish(lf *liveFault, reason string) FaultView {
+	now := m.clock.Now()
+	v := m.view(lf, now)
+	v.Ended, v.EndReason, v.Error = now, reason, ""
+	if !lf.reverted {
+		lf.reverted = true
+		delete(m.live, lf.fault.Name)
+		m.order = slices.DeleteFunc(m.order, func(n string) bool { return n == lf.fault.Name })
+		m.addEnded(v)
+	}
+	return v
+}
+
+// expire reverts fault name at its expiry; a failed revert is retried.
+func (m *Manager) expire(name string) {
+	m.mu.Lock()
+	lf := m.live[name]
+	if lf == nil || lf.reverted || m.closed {
+		// Once closed, Shutdown's RevertAll reverts what is left.
+		m.mu.Unlock()
+		return
+	}
+	m.expiring.Add(1)
+	m.mu.Unlock()
+	defer m.expiring.Done()
+
+	ctx, cancel := context.WithTimeout(context.Background(), faultOpTimeout)
+	defer cancel()
+	err := m.tracker.Revert(ctx, name)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	log := m.log.WithFields(logrus.Fields{"fault": name, "kind": lf.fault.Kind})
+	if err != nil {
+		lf.lastErr = err.Error()
+		log.WithError(err).Errorf("the fault expired but reverting it failed; retrying in %s", expireRetryBackoff)
+		if !m.closed {
+			lf.stopTimer = m.clock.AfterFunc(expireRetryBackoff, func() { m.expire(name) })
+		}
+		return
+	}
+	m.finish(lf, EndExpired)
+	log.WithField("ttl", lf.ttl).Info("fault expired and was reverted")
+}
+
+// errNoFault is wrapped when Heal names no live fault.
+var errNoFault = errors.New("no live fault of that name")
+
+// Heal reverts the live fault name now.
+func (m *Manager) Heal(ctx context.Context, name string) (FaultView, error) {
+	m.mu.Lock()
+	lf := m.live[name]
+	if lf == nil || lf.pending {
+		live := slices.Clone(m.order)
+		m.mu.Unlock()
+		if lf != nil {
+			return FaultView{}, &statusError{status: http.StatusConflict, err: fmt.Errorf("fault %s is still being applied; try again", name)}
+		}
+		have := "there are no live faults"
+		if len(live) > 0 {
+			have = "live faults: " + strings.Join(live, ", ")
+		}
+		return FaultView{}, &statusError{status: http.StatusNotFound, err: fmt.Errorf("%w: %q (%s)", errNoFault, name, have)}
+	}
+	if lf.stopTimer != nil {
+		lf.stopTimer()
+	}
+	m.mu.Unlock()
+	if err := m.tracker.Revert(ctx, name); err != nil {
+		m.mu.Lock()
+		lf.lastErr = err.Error()
+		if !lf.reverted && !m.closed {
+			lf.stopTimer = m.clock.AfterFunc(max(lf.expires.Sub(m.clock.Now()), expireRetryBackoff), func() { m.expire(name) })
+		}
+		m.mu.Unlock()
+		return FaultView{}, fmt.Errorf("the fault may remain applied: %w", err)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	v := m.finish(lf, EndHealed)
+	m.log.WithFields(logrus.Fields{"fault": name, "kind": lf.fault.Kind}).Info("fault healed")
+	return v, nil
+}
+
+// HealAll reverts every live fault, newest first, going on past failures.
+func (m *Manager) HealAll(ctx context.Context) ([]FaultView, error) {
+	m.mu.Lock()
+	names := slices.Clone(m.order)
+	m.mu.Unlock()
+	var out []FaultView
+	var errs []error
+	for i := len(names) - 1; i >= 0; i-- {
+		v, err := m.Heal(ctx, names[i])
+		if errors.Is(err, errNoFault) {
+			continue // expired meanwhile
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", names[i], err))
+			continue
+		}
+		out = append(out, v)
+	}
+	return out, errors.Join(errs...)
+}
+
+// List returns the live faults, in order of application, and the recently
+// ended ones.
+func (m *Manager) List() FaultsView {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := m.clock.Now()
+	out := FaultsView{Faults: []FaultView{}, Ended: slices.Clone(m.ended)}
+	for _, name := range m.order {
+		out.Faults = append(out.Faults, m.view(m.live[name], now))
+	}
+	return out
+}
+
+// Shutdown stops the expiry timers and reverts every live fault; no fault
+// is applied afterwards.
+func (m *Manager) Shutdown(ctx context.Context) error {
+	m.mu.Lock()
+	m.closed = true
+	for _, lf := range m.live {
+		if lf.stopTimer != nil {
+			lf.stopTimer()
+		}
+	}
+	m.mu.Unlock()
+	m.expiring.Wait()
+	err := m.tracker.RevertAll(ctx)
+	m.mu.Lock()
+	for _, name := range slices.Clone(m.order) {
+		if !slices.Contains(m.tracker.Active(), name) {
+			m.finish(m.live[name], EndShutdown)
+		}
+	}
+	m.mu.Unlock()
+	return err
+}

@@ -1,0 +1,228 @@
+package clusterctl
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chaosctl/chaosctl/injectors"
+)
+
+func pauseReq(name, ttl string, targets ...string) Request {
+	return Request{Fault: injectors.Fault{Kind: injectors.KindPause, Name: name, Targets: targets}, TTL: ttl}
+}
+
+func names(vs []FaultView) []string {
+	var out []string
+	for _, v := range vs {
+		out = append(out, v.Name)
+	}
+	return out
+}
+
+func statusOf(err error) int {
+	var se *statusError
+	if errors.As(err, &se) {
+		return se.status
+	}
+	return 0
+}
+
+func TestManagerNamesFaultsAndRefusesALiveName(t *testing.T) {
+	m, target, _, _ := newTestManager(t)
+	ctx := context.Background()
+	for range 2 {
+		if _, err := m.Apply(ctx, pauseReq("", "", "n1")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := m.Apply(ctx, pauseReq("nap", "", "n2")); err != nil {
+		t.Fatal(err)
+	}
+	if got := names(m.List().Faults); !slices.Equal(got, []string{"pause-1", "pause-2", "nap"}) {
+		t.Fatalf("live faults %v, want [pause-1 pause-2 nap]", got)
+	}
+	_, err := m.Apply(ctx, pauseReq("nap", "", "n3"))
+	if statusOf(err) != http.StatusConflict || !strings.Contains(err.Error(), "a fault named nap is live: heal it first (chaosctl heal nap)") {
+		t.Fatalf("second nap: %v (status %d), want 409", err, statusOf(err))
+	}
+	_, err = m.Apply(ctx, pauseReq("", "", "n9"))
+	if statusOf(err) != http.StatusBadRequest || !strings.Contains(err.Error(), `"n9": no such member`) {
+		t.Fatalf("unknown member: %v (status %d), want 400", err, statusOf(err))
+	}
+	if got := target.Calls(); !slices.Equal(got, []string{"pause n1", "pause n1", "pause n2"}) {
+		t.Fatalf("target calls %v", got)
+	}
+}
+
+func TestManagerRevertsAFaultAtItsExpiry(t *testing.T) {
+	m, target, clock, ledger := newTestManager(t)
+	v, err := m.Apply(context.Background(), pauseReq("nap", "10s", "n1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.TTL != "10s" || v.Remaining != "10s" || v.RemainingSeconds != 10 || !v.Expires.Equal(v.Applied.Add(10*time.Second)) {
+		t.Fatalf("applied view %+v", v)
+	}
+	clock.Advance(9*time.Second + 500*time.Millisecond)
+	if got := m.List().Faults; len(got) != 1 || got[0].Remaining != "500ms" {
+		t.Fatalf("half a second before expiry: %+v", got)
+	}
+	if slices.Contains(target.Calls(), "resume n1") {
+		t.Fatal("resumed before the TTL")
+	}
+	clock.Advance(500 * time.Millisecond)
+	fl := m.List()
+	if len(fl.Faults) != 0 || len(fl.Ended) != 1 || fl.Ended[0].EndReason != EndExpired || fl.Ended[0].Name != "nap" {
+		t.Fatalf("after expiry: %+v", fl)
+	}
+	if got := target.Calls(); !slices.Equal(got, []string{"pause n1", "resume n1"}) {
+		t.Fatalf("target calls %v", got)
+	}
+	assertLedgerReverted(t, ledger, "nap")
+}
+
+func assertLedgerReverted(t *testing.T, ledger *injectors.Ledger, name string) {
+	t.Helper()
+	recs, err := injectors.ReadLedger(ledger.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(recs, func(r injectors.Record) bool { return r.Type == injectors.RecordFaultReverted && r.FaultName == name }) {
+		t.Fatalf("the ledger has no reverted record of %s", name)
+	}
+}
+
+func TestManagerRetriesAFailedRevertAtExpiry(t *testing.T) {
+	m, target, clock, _ := newTestManager(t)
+	target.failResumes(1)
+	if _, err := m.Apply(context.Background(), pauseReq("nap", "1s", "n1")); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(time.Second)
+	fl := m.List()
+	if len(fl.Faults) != 1 || !strings.Contains(fl.Faults[0].Error, errResumeFailed.Error()) {
+		t.Fatalf("after a failed revert the fault must stay live with the error: %+v", fl)
+	}
+	if clock.pending() != 1 {
+		t.Fatalf("%d timers pending, want the retry", clock.pending())
+	}
+	clock.Advance(expireRetryBackoff)
+	fl = m.List()
+	if len(fl.Faults) != 0 || len(fl.Ended) != 1 || fl.Ended[0].EndReason != EndExpired || fl.Ended[0].Error != "" {
+		t.Fatalf("after the retry: %+v", fl)
+	}
+}
+
+func TestManagerHeal(t *testing.T) {
+	m, target, clock, _ := newTestManager(t)
+	ctx := context.Background()
+	_, err := m.Heal(ctx, "nope")
+	if statusOf(err) != http.StatusNotFound || !strings.Contains(err.Error(), `no live fault of that name: "nope" (there are no live faults)`) {
+		t.Fatalf("heal nope: %v (status %d)", err, statusOf(err))
+	}
+	for _, n := range []string{"a", "b", "c"} {
+		if _, err := m.Apply(ctx, pauseReq(n, "1m", "n1")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clock.Advance(15 * time.Second)
+	v, err := m.Heal(ctx, "b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.EndReason != EndHealed || v.Remaining != "45s" {
+		t.Fatalf("healed view %+v, want healed 45s before expiry", v)
+	}
+	_, err = m.Heal(ctx, "b")
+	if statusOf(err) != http.StatusNotFound || !strings.Contains(err.Error(), "(live faults: a, c)") {
+		t.Fatalf("heal b twice: %v", err)
+	}
+	// A failed heal leaves the fault live and its expiry armed.
+	target.failResumes(1)
+	if _, err := m.Heal(ctx, "c"); err == nil || !strings.Contains(err.Error(), "the fault may remain applied") {
+		t.Fatalf("failed heal: %v", err)
+	}
+	if got := names(m.List().Faults); !slices.Equal(got, []string{"a", "c"}) {
+		t.Fatalf("live after a failed heal: %v", got)
+	}
+	vs, err := m.HealAll(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := names(vs); !slices.Equal(got, []string{"c", "a"}) {
+		t.Fatalf("heal all reverted %v, want newest first [c a]", got)
+	}
+	clock.Advance(time.Hour) // no timer of a healed fault fires
+	fl := m.List()
+	if len(fl.Faults) != 0 || slices.ContainsFunc(fl.Ended, func(v FaultView) bool { return v.EndReason != EndHealed }) {
+		t.Fatalf("after heal all: %+v", fl)
+	}
+}
+
+func TestManagerCorruptIsDoneAtOnce(t *testing.T) {
+	m, target, _, _ := newTestManager(t)
+	v, err := m.Apply(context.Background(), Request{Fault: injectors.Fault{Kind: "corrupt", Targets: []string{"n1"}, Count: 3}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Name != "corrupt-1" || v.EndReason != EndDone {
+		t.Fatalf("corrupt view %+v, want done", v)
+	}
+	if fl := m.List(); len(fl.Faults) != 0 || len(fl.Ended) != 1 {
+		t.Fatalf("corrupt left live: %+v", fl)
+	}
+	if got := target.Calls(); !slices.Equal(got, []string{"corrupt n1"}) {
+		t.Fatalf("target calls %v", got)
+	}
+}
+
+func TestManagerShutdownRevertsEverythingAndRefusesMore(t *testing.T) {
+	m, target, clock, _ := newTestManager(t)
+	ctx := context.Background()
+	for _, id := range []string{"n1", "n2"} {
+		if _, err := m.Apply(ctx, pauseReq("", "1m", id)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := m.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	fl := m.List()
+	if len(fl.Faults) != 0 || len(fl.Ended) != 2 || fl.Ended[0].EndReason != EndShutdown {
+		t.Fatalf("after shutdown: %+v", fl)
+	}
+	if got := target.Calls(); !slices.Equal(got, []string{"pause n1", "pause n2", "resume n2", "resume n1"}) {
+		t.Fatalf("target calls %v, want reverts newest first", got)
+	}
+	_, err := m.Apply(ctx, pauseReq("", "", "n3"))
+	if statusOf(err) != http.StatusServiceUnavailable {
+		t.Fatalf("apply after shutdown: %v, want 503", err)
+	}
+	clock.Advance(time.Hour)
+	if n := len(target.Calls()); n != 4 {
+		t.Fatalf("a timer acted after shutdown: %v", target.Calls())
+	}
+}
+
+func TestManagerEndedFaultsAreBounded(t *testing.T) {
+	m, _, _, _ := newTestManager(t)
+	ctx := context.Background()
+	for range endedFaultsKept + 5 {
+		v, err := m.Apply(ctx, pauseReq("", "", "n1"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := m.Heal(ctx, v.Name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ended := m.List().Ended
+	if len(ended) != endedFaultsKept || ended[0].Name != "pause-6" {
+		t.Fatalf("%d ended faults, first %s; want the last %d", len(ended), ended[0].Name, endedFaultsKept)
+	}
+}

@@ -1,0 +1,282 @@
+package external
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync/atomic"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/sirupsen/logrus"
+
+	"github.com/chaosctl/chaosctl/targets/childproc"
+	"github.com/chaosctl/chaosctl/targets/docker"
+)
+
+// memberDriver acts on one member of one kind: a command chaosctl starts
+// (commandMember), a user's container (containerMember) or a user's pods
+// (podMember). The Target looks members up, waits for readiness and wraps
+// nothing else around it.
+type memberDriver interface {
+	// open starts or finds the member when the target starts.
+	open(ctx context.Context) error
+	// start brings a member that is down back (a running one is left
+	// alone); the Target then waits for its readiness.
+	start(ctx context.Context) error
+	kill(ctx context.Context) error
+	stop(ctx context.Context) error
+	pause(ctx context.Context) error
+	resume(ctx context.Context) error
+	// pid is the process id of a running member chaosctl started, else 0.
+	pid() int
+	// exited is closed when a member chaosctl started has exited before
+	// it was ready (nil: such members never exit on their own account).
+	exited() <-chan struct{}
+	// close gives back what the run holds of the member when the target
+	// closes: stops a command, removes an isolation policy.
+	close(ctx context.Context) error
+}
+
+// isolator is the optional capability of drivers whose members can be cut
+// off the network (pods: a NetworkPolicy).
+type isolator interface {
+	isolate(ctx context.Context) error
+	rejoin(ctx context.Context) error
+}
+
+// newMemberDriver is the driver of m's kind; pod is its checked pod spec
+// (pod members only). It is the one place that tells the kinds apart.
+func newMemberDriver(t *Target, m *member, pod *podMember) memberDriver {
+	switch {
+	case len(m.spec.Command) > 0:
+		return &commandMember{t: t, m: m}
+	case pod != nil:
+		pod.t, pod.m = t, m
+		return pod
+	default:
+		return &containerMember{t: t, m: m}
+	}
+}
+
+// commandKillWait bounds how long Kill waits for a command member to exit.
+const commandKillWait = 10 * time.Second
+
+// commandMember is a member chaosctl starts from a command, through
+// childproc: its own process group, dying with chaosctl, signals to the
+// group.
+type commandMember struct {
+	t    *Target
+	m    *member
+	proc atomic.Pointer[childproc.Process] // the last started
+}
+
+// running is the member's process while it runs, else nil.
+func (c *commandMember) running() *childproc.Process {
+	if p := c.proc.Load(); p != nil && !p.Exited() {
+		return p
+	}
+	return nil
+}
+
+func (c *commandMember) notRunning() error { return fmt.Errorf("%s is not running", c.m.spec.Name) }
+
+// open starts the command, its output in Dir/<name>.log.
+func (c *commandMember) open(context.Context) error {
+	ms := c.m.spec
+	env := os.Environ()
+	keys := make([]string, 0, len(ms.Env))
+	for k := range ms.Env {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		env = append(env, k+"="+ms.Env[k])
+	}
+	spec := childproc.Spec{Argv: ms.Command, Dir: ms.Dir, Env: env}
+	if c.t.opts.Dir != "" {
+		spec.LogPath = filepath.Join(c.t.opts.Dir, ms.Name+".log")
+	}
+	p, err := childproc.Start(spec)
+	if err != nil {
+		return fmt.Errorf("start %s (%s): %w", ms.Name, ms.Command[0], err)
+	}
+	c.proc.Store(p)
+	c.t.opts.Log.WithFields(logrus.Fields{"member": ms.Name, "pid": p.PID()}).Debug("member started")
+	return nil
+}
+
+func (c *commandMember) start(ctx context.Context) error {
+	if c.running() != nil {
+		return nil
+	}
+	return c.open(ctx)
+}
+
+// do runs op on the running process: a command that is not running is an
+// error that says so.
+func (c *commandMember) do(op string, f func(*childproc.Process) error) error {
+	p := c.running()
+	if p == nil {
+		return c.notRunning()
+	}
+	if err := f(p); errors.Is(err, childproc.ErrExited) {
+		return c.notRunning()
+	} else if err != nil {
+		return fmt.Errorf("%s %s: %w", op, c.m.spec.Name, err)
+	}
+	return nil
+}
+
+// kill sends SIGKILL to the group (a paused one goes too) and waits until
+// the command has exited.
+func (c *commandMember) kill(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, commandKillWait)
+	defer cancel()
+	return c.do("kill", func(p *childproc.Process) error { return p.Kill(ctx) })
+}
+
+// stop sends SIGTERM to the group, SIGKILL after StopGrace.
+func (c *commandMember) stop(ctx context.Context) error {
+	return c.do("stop", func(p *childproc.Process) error {
+		_, err := p.Stop(ctx, c.t.opts.StopGrace)
+		return err
+	})
+}
+
+// pause sends SIGSTOP to the group and returns once the command is stopped,
+// so the fault is in force when the caller goes on.
+func (c *commandMember) pause(ctx context.Context) error {
+	return c.do("pause", func(p *childproc.Process) error { return p.Pause(ctx, 2*time.Second) })
+}
+
+// resume sends SIGCONT to the group; a command that is gone is left alone.
+func (c *commandMember) resume(context.Context) error {
+	p := c.running()
+	if p == nil {
+		return nil
+	}
+	if err := p.Resume(); err != nil && !errors.Is(err, childproc.ErrExited) {
+		return fmt.Errorf("resume %s: %w", c.m.spec.Name, err)
+	}
+	return nil
+}
+
+func (c *commandMember) pid() int {
+	if p := c.running(); p != nil {
+		return p.PID()
+	}
+	return 0
+}
+
+func (c *commandMember) exited() <-chan struct{} {
+	if p := c.proc.Load(); p != nil {
+		return p.Done()
+	}
+	return nil
+}
+
+// close stops the command if it runs.
+func (c *commandMember) close(ctx context.Context) error {
+	if c.running() == nil {
+		return nil
+	}
+	return c.stop(ctx)
+}
+
+// containerMember is a user's running container, found by name or label;
+// faults act on it through the Docker API.
+type containerMember struct {
+	t  *Target
+	m  *member
+	id string // container id, set by open
+}
+
+// open finds the container by name or by label (exactly one must match).
+func (c *containerMember) open(ctx context.Context) error {
+	t, ms := c.t, c.m.spec
+	if t.cli == nil {
+		cli, err := docker.Connect(ctx)
+		if err != nil {
+			return fmt.Errorf("member %s is a container: %w", ms.Name, err)
+		}
+		t.cli = cli
+	}
+	if ms.ContainerName != "" {
+		insp, err := t.cli.ContainerInspect(ctx, ms.ContainerName)
+		if err != nil {
+			return fmt.Errorf("member %s: container %q: %w", ms.Name, ms.ContainerName, err)
+		}
+		c.id = insp.ID
+		return nil
+	}
+	cs, err := t.cli.ContainerList(ctx, container.ListOptions{Filters: filters.NewArgs(filters.Arg("label", ms.ContainerLabel))})
+	if err != nil {
+		return fmt.Errorf("member %s: list containers labelled %s: %w", ms.Name, ms.ContainerLabel, err)
+	}
+	if len(cs) != 1 {
+		names := make([]string, 0, len(cs))
+		for _, c := range cs {
+			names = append(names, c.Names...)
+		}
+		return fmt.Errorf("member %s: %d running containers are labelled %s (%v); exactly one must be", ms.Name, len(cs), ms.ContainerLabel, names)
+	}
+	c.id = cs[0].ID
+	return nil
+}
+
+func (c *containerMember) start(ctx context.Context) error {
+	if err := c.t.cli.ContainerStart(ctx, c.id, container.StartOptions{}); err != nil {
+		return fmt.Errorf("start %s: %w", c.m.spec.Name, err)
+	}
+	return nil
+}
+
+// kill kills the container and waits until it no longer runs.
+func (c *containerMember) kill(ctx context.Context) error {
+	name := c.m.spec.Name
+	if err := c.t.cli.ContainerKill(ctx, c.id, "KILL"); err != nil {
+		return fmt.Errorf("kill %s: %w", name, err)
+	}
+	ch, errc := c.t.cli.ContainerWait(ctx, c.id, container.WaitConditionNotRunning)
+	select {
+	case <-ch:
+		return nil
+	case err := <-errc:
+		return fmt.Errorf("wait for %s to stop: %w", name, err)
+	}
+}
+
+func (c *containerMember) stop(ctx context.Context) error {
+	grace := int(c.t.opts.StopGrace.Seconds())
+	if err := c.t.cli.ContainerStop(ctx, c.id, container.StopOptions{Timeout: &grace}); err != nil {
+		return fmt.Errorf("stop %s: %w", c.m.spec.Name, err)
+	}
+	return nil
+}
+
+func (c *containerMember) pause(ctx context.Context) error {
+	return c.t.cli.ContainerPause(ctx, c.id)
+}
+
+// resume unpauses the container if it is paused.
+func (c *containerMember) resume(ctx context.Context) error {
+	insp, err := c.t.cli.ContainerInspect(ctx, c.id)
+	if err != nil {
+		return fmt.Errorf("resume %s: %w", c.m.spec.Name, err)
+	}
+	if insp.State == nil || !insp.State.Paused {
+		return nil
+	}
+	return c.t.cli.ContainerUnpause(ctx, c.id)
+}
+
+func (c *containerMember) pid() int                { return 0 }
+func (c *containerMember) exited() <-chan struct{} { return nil }
+
+// close leaves the container to its owner.
+func (c *containerMember) close(context.Context) error { return nil }

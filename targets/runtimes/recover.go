@@ -1,0 +1,128 @@
+package runtimes
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/chaosctl/chaosctl/injectors"
+	"github.com/chaosctl/chaosctl/targets/docker"
+	"github.com/chaosctl/chaosctl/targets/kubernetes"
+)
+
+// liveRuns is the set of runs recover left alone (their chaosctl runs).
+func liveRuns(rep *injectors.RecoveryReport) map[string]bool {
+	live := map[string]bool{}
+	for _, l := range rep.Live {
+		live[l.Run] = true
+	}
+	return live
+}
+
+// recoverContainers removes the containers and networks of runs this state
+// directory knows and that are no longer live. Objects of runs it has no
+// ledger for are listed, never touched: they may belong to another user's
+// state directory.
+func recoverContainers(ctx context.Context, stateDir string, rep *injectors.RecoveryReport) ([]string, error) {
+	cli, err := docker.Connect(ctx)
+	if err != nil {
+		for _, r := range rep.Runs {
+			if r.Runtime == Docker {
+				return nil, fmt.Errorf("run %s ran on docker, and its containers cannot be removed: %w", r.Run, err)
+			}
+		}
+		return []string{fmt.Sprintf("docker: not checked (%v)", err)}, nil
+	}
+	defer cli.Close()
+	left, err := docker.Leftovers(ctx, cli)
+	if err != nil {
+		return nil, err
+	}
+	live := liveRuns(rep)
+	var lines []string
+	var errs []error
+	for run, objs := range left {
+		_, known := os.Stat(filepath.Join(injectors.LedgerDir(stateDir), run+".ndjson"))
+		switch {
+		case live[run]:
+			lines = append(lines, fmt.Sprintf("run %s: %d docker objects left alone (the run is in progress)", run, len(objs)))
+		case known != nil:
+			lines = append(lines, fmt.Sprintf("run %s: %d docker objects not touched (no ledger in %s): %s", run, len(objs), stateDir, strings.Join(objs, ", ")))
+		default:
+			removed, err := docker.RemoveRun(ctx, cli, run)
+			for _, r := range removed {
+				lines = append(lines, fmt.Sprintf("run %s: removed %s", run, r))
+			}
+			if err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return lines, errors.Join(errs...)
+}
+
+// recoverKubernetes removes, by label, the objects of kubernetes runs this
+// state directory knows and that are no longer live, in the cluster each
+// run's ledger names. Labelled objects of runs without a ledger here are
+// listed, never touched.
+func recoverKubernetes(ctx context.Context, stateDir string, rep *injectors.RecoveryReport) ([]string, error) {
+	refs, err := injectors.KubernetesRuns(stateDir)
+	if err != nil {
+		return nil, fmt.Errorf("read the ledgers: %w", err)
+	}
+	if len(refs) == 0 {
+		return nil, nil
+	}
+	live := liveRuns(rep)
+	clusters := map[kubernetes.ClusterRef][]string{}
+	for run, ref := range refs {
+		c := kubernetes.ClusterRef{Kubeconfig: ref.Kubeconfig, Context: ref.Context}
+		clusters[c] = append(clusters[c], run)
+	}
+	var lines []string
+	var errs []error
+	for c, runs := range clusters {
+		cs, _, err := kubernetes.Connect(ctx, c)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("runs %s ran on kubernetes, and their objects cannot be checked: %w", strings.Join(runs, ", "), err))
+			continue
+		}
+		left, err := kubernetes.Leftovers(ctx, cs)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		byLabel := map[string]string{}
+		for run := range refs {
+			byLabel[kubernetes.RunLabel(run)] = run
+		}
+		for label, objs := range left {
+			run, known := byLabel[label]
+			if !known {
+				run = label
+			}
+			switch {
+			case live[run]:
+				lines = append(lines, fmt.Sprintf("run %s: %d kubernetes objects left alone (the run is in progress)", run, len(objs)))
+			case !known:
+				lines = append(lines, fmt.Sprintf("run %s: %d kubernetes objects not touched (no ledger in %s): %s", run, len(objs), stateDir, strings.Join(objs, ", ")))
+			default:
+				opts := kubernetes.RemoveOptions{Wait: kubernetes.DefaultDeleteTimeout}
+				if ns := refs[run].Namespace; ns != "" {
+					opts.Namespaces = []string{ns}
+				}
+				removed, err := kubernetes.RemoveRun(ctx, cs, run, opts)
+				for _, r := range removed {
+					lines = append(lines, fmt.Sprintf("run %s: removed %s", run, r))
+				}
+				if err != nil {
+					errs = append(errs, err)
+				}
+			}
+		}
+	}
+	return lines, errors.Join(errs...)
+}
