@@ -152,12 +152,12 @@ func TestRunRejectsBadInputBeforeStarting(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := filepath.Join(t.TempDir(), "out")
-	if _, err := Run(context.Background(), gd, Options{Runtime: "nomad", OutDir: out}); !errors.Is(err, runner.ErrUsage) {
+	if _, err := Run(context.Background(), gd, Options{Settings: runner.Settings{Runtime: "nomad", OutDir: out}}); !errors.Is(err, runner.ErrUsage) {
 		t.Errorf("runtime nomad: got %v, want ErrUsage", err)
 	}
 	unresolved := *gd
 	unresolved.Steps = []experiments.Step{{Name: "x", Checkpoint: &experiments.Checkpoint{}}}
-	if _, err := Run(context.Background(), &unresolved, Options{OutDir: out}); !errors.Is(err, runner.ErrUsage) {
+	if _, err := Run(context.Background(), &unresolved, Options{Settings: runner.Settings{OutDir: out}}); !errors.Is(err, runner.ErrUsage) {
 		t.Errorf("unresolved step: got %v, want ErrUsage", err)
 	}
 	if _, err := os.Stat(out); !errors.Is(err, os.ErrNotExist) {
