@@ -102,9 +102,9 @@ func Run(ctx context.Context, gd *experiments.GameDay, opts Options) (*Outcome, 
 	g := &gameDay{gd: gd, opts: opts, dir: dir, seed: seed, runID: runner.RunID(gd.Metadata.Name, started)}
 	g.log = opts.Logger().WithFields(logrus.Fields{"component": "gameday", "run": g.runID})
 	g.res = &Result{
-		GameDay: gd.Metadata.Name, Description: gd.Metadata.Description, File: gd.File,
-		Seed: seed, Started: started, ChaosctlVersion: opts.Version, Runtime: runtime,
-		Target: targetLine(gd.Target.Demo, runtime), Unattended: opts.Operator == nil,
+		GameDay: gd.Metadata.Name,
+		Header:  report.Header{Description: gd.Metadata.Description, File: gd.File, Seed: seed, Started: started, ChaosctlVersion: opts.Version, Runtime: runtime},
+		Target:  targetLine(gd.Target.Demo, runtime), Unattended: opts.Operator == nil,
 	}
 	for i := range gd.Steps {
 		s := &gd.Steps[i]

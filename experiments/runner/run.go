@@ -122,9 +122,9 @@ func Run(ctx context.Context, e *experiments.Experiment, opts RunOptions) (out *
 	r.judge = judge.New(r.judgeSpec())
 	r.log = log.WithFields(logrus.Fields{"component": "runner", "run": r.runID})
 	r.res = &report.Result{
-		Experiment: e.Metadata.Name, Description: e.Metadata.Description, File: opts.File,
-		Seed: seed, Started: started, ChaosctlVersion: opts.Version, Runtime: runtime,
-		SLOs: []report.SLOResult{}, Probes: []report.ProbeResult{}, Checks: []report.CheckResult{}, Faults: []report.FaultResult{},
+		Experiment: e.Metadata.Name,
+		Header:     report.Header{Description: e.Metadata.Description, File: opts.File, Seed: seed, Started: started, ChaosctlVersion: opts.Version, Runtime: runtime},
+		SLOs:       []report.SLOResult{}, Probes: []report.ProbeResult{}, Checks: []report.CheckResult{}, Faults: []report.FaultResult{},
 	}
 	for _, pf := range plan.Faults {
 		fr := &report.FaultResult{Name: pf.Name, Kind: string(pf.Kind), Targets: pf.Targets, Scheduled: "+" + pf.Start.String()}
