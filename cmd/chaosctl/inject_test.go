@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"io"
 	"math/rand/v2"
@@ -13,7 +12,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -39,30 +37,11 @@ func mustRun(t *testing.T, stateDir string, args ...string) string {
 	return out
 }
 
-// syncBuffer is a bytes.Buffer a running process writes to while the test
-// reads it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // liveCluster is a `chaosctl cluster up` started by a test.
 type liveCluster struct {
 	cmd      *exec.Cmd
 	exited   chan struct{} // closed once cmd was waited for
-	out      *syncBuffer
+	out      *testkit.SyncBuffer
 	stateDir string
 	dataDir  string
 	st       clusterctl.State
@@ -70,7 +49,7 @@ type liveCluster struct {
 
 func startLiveCluster(t *testing.T, args ...string) *liveCluster {
 	t.Helper()
-	lc := &liveCluster{stateDir: filepath.Join(t.TempDir(), "state"), dataDir: filepath.Join(t.TempDir(), "data"), out: &syncBuffer{}}
+	lc := &liveCluster{stateDir: filepath.Join(t.TempDir(), "state"), dataDir: filepath.Join(t.TempDir(), "data"), out: &testkit.SyncBuffer{}}
 	if !slices.Contains(args, "--base-port") {
 		args = append([]string{"--base-port", "0"}, args...)
 	}

@@ -445,7 +445,7 @@ func TestHistoryFormat(t *testing.T) {
 func TestInterruptedRunWritesOpenOperationsUnknown(t *testing.T) {
 	t.Parallel()
 	srv := newKVServer(t, hangServer)
-	hist := &syncBuffer{}
+	hist := &testkit.SyncBuffer{}
 	var seconds []*Second
 	cfg := Config{Rate: 100, Duration: 5 * time.Second, ReadRatio: 0.5, Timeout: 10 * time.Second,
 		History: hist, OnSecond: func(s *Second) { seconds = append(seconds, s) }}
