@@ -3,7 +3,6 @@ package injectors_test
 import (
 	"context"
 	"errors"
-	"github.com/chaosctl/chaosctl/targets/process/processtest"
 	"io"
 	"net"
 	"slices"
@@ -12,8 +11,10 @@ import (
 	"time"
 
 	"github.com/chaosctl/chaosctl/injectors"
+	"github.com/chaosctl/chaosctl/internal/testkit"
 	"github.com/chaosctl/chaosctl/targets"
 	"github.com/chaosctl/chaosctl/targets/faultplane"
+	"github.com/chaosctl/chaosctl/targets/process/processtest"
 )
 
 // The bound: a fault takes effect within 5 ms of its scheduled time
@@ -40,24 +41,7 @@ func (p planeTarget) Control(context.Context, string, string, any, any) error {
 
 // startEcho serves TCP echo on 127.0.0.1 until the benchmark ends.
 func startEcho(b *testing.B) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				_, _ = io.Copy(c, c)
-			}()
-		}
-	}()
-	return ln.Addr().String()
+	return testkit.ServeTCP(b, func(c net.Conn) { _, _ = io.Copy(c, c) })
 }
 
 // echoBehindProxy starts an echo server and an embedded toxiproxy proxy in

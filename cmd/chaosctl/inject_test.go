@@ -41,6 +41,7 @@ func mustRun(t *testing.T, stateDir string, args ...string) string {
 type liveCluster struct {
 	cmd      *exec.Cmd
 	exited   chan struct{} // closed once cmd was waited for
+	waitErr  error         // cmd.Wait's, once exited is closed
 	out      *testkit.SyncBuffer
 	stateDir string
 	dataDir  string
@@ -61,7 +62,7 @@ func startLiveCluster(t *testing.T, args ...string) *liveCluster {
 	}
 	exited := make(chan struct{})
 	go func() {
-		_ = lc.cmd.Wait()
+		lc.waitErr = lc.cmd.Wait()
 		close(exited)
 	}()
 	lc.exited = exited
@@ -70,6 +71,9 @@ func startLiveCluster(t *testing.T, args ...string) *liveCluster {
 		<-exited
 	})
 	path := filepath.Join(lc.stateDir, "cluster", clusterctl.DefaultName+".json")
+	if i := slices.Index(args, "--state"); i >= 0 && i+1 < len(args) {
+		path = args[i+1]
+	}
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		st, err := clusterctl.ReadState(path)
@@ -92,6 +96,12 @@ func startLiveCluster(t *testing.T, args ...string) *liveCluster {
 		t.Fatalf("state file %s: mode %v (err %v), want 0600: it holds the control token", path, fi.Mode(), err)
 	}
 	return lc
+}
+
+// wait waits for cluster up to exit and returns how it ended.
+func (lc *liveCluster) wait() error {
+	<-lc.exited
+	return lc.waitErr
 }
 
 func (lc *liveCluster) member(t *testing.T, id string) clusterctl.StateMember {

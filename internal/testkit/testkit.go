@@ -10,7 +10,7 @@
 //   - Update is the one golden-file flag: `go test ./... -args -update`
 //     rewrites every golden file the tests compare against;
 //   - SyncBuffer is the buffer a process or goroutine writes to while the
-//     test reads it.
+//     test reads it, and ServeTCP a loopback TCP server.
 //
 // It is imported by tests only.
 package testkit
@@ -19,6 +19,7 @@ import (
 	"bytes"
 	"flag"
 	"fmt"
+	"net"
 	"os"
 	"sync"
 	"testing"
@@ -94,4 +95,29 @@ func (b *SyncBuffer) Bytes() []byte {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return append([]byte(nil), b.buf.Bytes()...)
+}
+
+// ServeTCP runs handle on every connection to a loopback listener until the
+// test ends, closing each connection after handle returns, and returns the
+// listener's address.
+func ServeTCP(t testing.TB, handle func(net.Conn)) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				handle(c)
+			}()
+		}
+	}()
+	return ln.Addr().String()
 }
