@@ -12,11 +12,9 @@ import (
 	"net/http"
 )
 
-// Send sends a request of method to url, authorised by a bearer token, with
-// body as JSON when it is not nil, and returns the response when it is 200
-// OK; the caller decodes and closes its body. what names the call in its
-// errors: "what: <transport error>" or "what: status N: <answer's start>".
-func Send(ctx context.Context, hc *http.Client, method, url, token string, body any, what string) (*http.Response, error) {
+// NewRequest is a request of method to url, authorised by a bearer token,
+// with body as JSON when it is not nil.
+func NewRequest(ctx context.Context, method, url, token string, body any) (*http.Request, error) {
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -32,6 +30,18 @@ func Send(ctx context.Context, hc *http.Client, method, url, token string, body 
 	req.Header.Set("Authorization", "Bearer "+token)
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	return req, nil
+}
+
+// Send sends the request NewRequest makes and returns the response when it
+// is 200 OK; the caller decodes and closes its body. what names the call in
+// its errors: "what: <transport error>" or "what: status N: <answer's
+// start>".
+func Send(ctx context.Context, hc *http.Client, method, url, token string, body any, what string) (*http.Response, error) {
+	req, err := NewRequest(ctx, method, url, token, body)
+	if err != nil {
+		return nil, err
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
