@@ -2,45 +2,48 @@ package httpcall_test
 
 import (
 	"context"
-	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 
 	"github.com/chaosctl/chaosctl/internal/httpcall"
 )
 
+// TestSendAndStatus checks the request Send makes (token, JSON body and its
+// type) and the errors it returns; Status only reports the code.
 func TestSendAndStatus(t *testing.T) {
+	type seen struct{ auth, ctype, body string }
+	requests := make(chan seen, 4)
+	var code atomic.Int32
+	code.Store(http.StatusOK)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Authorization") != "Bearer tok" {
-			http.Error(w, "bad token", http.StatusUnauthorized)
-			return
-		}
-		var in map[string]int
-		if r.Body != nil {
-			_ = json.NewDecoder(r.Body).Decode(&in)
-		}
-		_ = json.NewEncoder(w).Encode(map[string]any{"type": r.Header.Get("Content-Type"), "n": in["n"]})
+		b, _ := io.ReadAll(r.Body)
+		requests <- seen{r.Header.Get("Authorization"), r.Header.Get("Content-Type"), string(b)}
+		w.WriteHeader(int(code.Load()))
+		_, _ = io.WriteString(w, " answer\n")
 	}))
 	defer srv.Close()
 	ctx := context.Background()
+
 	resp, err := httpcall.Send(ctx, srv.Client(), http.MethodPost, srv.URL, "tok", map[string]int{"n": 7}, "call")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out struct {
-		Type string `json:"type"`
-		N    int    `json:"n"`
-	}
-	err = json.NewDecoder(resp.Body).Decode(&out)
 	resp.Body.Close()
-	if err != nil || out.Type != "application/json" || out.N != 7 {
-		t.Fatalf("answer %+v, %v", out, err)
+	if got, want := <-requests, (seen{"Bearer tok", "application/json", `{"n":7}`}); got != want {
+		t.Fatalf("request %+v, want %+v", got, want)
 	}
-	if _, err := httpcall.Send(ctx, srv.Client(), http.MethodGet, srv.URL, "wrong", nil, "call"); err == nil || err.Error() != "call: status 401: bad token" {
+
+	code.Store(http.StatusForbidden)
+	if _, err := httpcall.Send(ctx, srv.Client(), http.MethodGet, srv.URL, "tok", nil, "call"); err == nil || err.Error() != "call: status 403: answer" {
 		t.Fatalf("err = %v", err)
 	}
-	if code, err := httpcall.Status(ctx, srv.Client(), srv.URL); err != nil || code != http.StatusUnauthorized {
-		t.Fatalf("Status = %d, %v", code, err)
+	if got := <-requests; got.ctype != "" || got.body != "" {
+		t.Fatalf("request without a body %+v", got)
+	}
+	if c, err := httpcall.Status(ctx, srv.Client(), srv.URL); err != nil || c != http.StatusForbidden {
+		t.Fatalf("Status = %d, %v", c, err)
 	}
 }
