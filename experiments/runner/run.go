@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/chaosctl/chaosctl/experiments"
 	"hash/fnv"
 	mrand "math/rand/v2"
 	"os"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/chaosctl/chaosctl/experiments"
 	"github.com/chaosctl/chaosctl/experiments/report"
 	"github.com/chaosctl/chaosctl/injectors"
 	"github.com/chaosctl/chaosctl/probes"
