@@ -113,6 +113,16 @@ func refusedURL(t testing.TB) string {
 	return "http://" + addr
 }
 
+// serverURL is refusedURL when refused, else the URL of a new kvServer
+// that calls before first.
+func serverURL(t testing.TB, refused bool, before func(w http.ResponseWriter, r *http.Request) bool) string {
+	t.Helper()
+	if refused {
+		return refusedURL(t)
+	}
+	return newKVServer(t, before).URL
+}
+
 func newTestDriver(t testing.TB, maxInFlight int, urls ...string) *KVDriver {
 	t.Helper()
 	d, err := NewKVDriver(urls, NewHTTPClient(maxInFlight))
