@@ -149,12 +149,8 @@ func podImageRef(t *testing.T) string {
 func podTestNode(t *testing.T) (cfg *rest.Config, cs *k8s.Clientset, image, ns string) {
 	t.Helper()
 	cfg = kubetest.Node(t)
-	cs, err := k8s.NewForConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	image = podImageRef(t)
-	return cfg, cs, image, userNamespace(t, cs)
+	cs = kubetest.Clientset(t, cfg)
+	return cfg, cs, podImageRef(t), userNamespace(t, cs)
 }
 
 // userNamespace creates a namespace standing for the user's (not labelled
