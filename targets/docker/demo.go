@@ -504,13 +504,7 @@ func (d *Demo) Container(id string) (string, error) {
 
 // Members implements targets.Target: each member's address on the run's
 // network (reachable from this host); PID is 0, members are containers.
-func (d *Demo) Members() []targets.Member {
-	out := make([]targets.Member, 0, len(d.order))
-	for _, id := range d.order {
-		out = append(out, targets.Member{ID: id, Role: demo.RoleOf(id), Addr: d.addr(id)})
-	}
-	return out
-}
+func (d *Demo) Members() []targets.Member { return democluster.Members(d.order, d.addr) }
 
 // ClientAddrs implements targets.Target: the published client→gateway proxies.
 func (d *Demo) ClientAddrs() []string { return slices.Clone(d.clients) }

@@ -622,13 +622,7 @@ func (d *Demo) Runtime() string { return Name }
 func (d *Demo) Token() string { return d.token }
 
 // Members implements targets.Target: each member at its pod IP.
-func (d *Demo) Members() []targets.Member {
-	out := make([]targets.Member, 0, len(d.order))
-	for _, id := range d.order {
-		out = append(out, targets.Member{ID: id, Role: demo.RoleOf(id), Addr: d.memberAddr(id)})
-	}
-	return out
-}
+func (d *Demo) Members() []targets.Member { return democluster.Members(d.order, d.memberAddr) }
 
 // ClientAddrs implements targets.Target: the client→gateway proxies in the
 // fault-plane pod.
