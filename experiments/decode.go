@@ -88,25 +88,39 @@ func Load(path string) (*Experiment, error) {
 // every problem found.
 func Decode(filename string, data []byte) (*Experiment, error) {
 	d := newDecoder(filename)
-	if len(data) > MaxFileSize {
-		d.problemAt(1, 1, "", fmt.Sprintf("file is larger than %d bytes (1 MiB); an experiment is far smaller", MaxFileSize))
-		return nil, d.err()
-	}
-	root := d.parse(data)
+	root := d.parseLimited(data, "an experiment")
 	if root == nil {
 		return nil, d.err()
 	}
-	exp := &Experiment{}
-	d.decode(root, "", reflect.ValueOf(exp).Elem())
-	if d.aborted {
-		return nil, d.err()
-	}
-	setDefaults(exp, d)
-	validate(exp, d)
+	exp := d.experiment(root)
 	if len(d.problems) > 0 {
 		return nil, d.err()
 	}
 	return exp, nil
+}
+
+// parseLimited parses data into a node tree unless it is larger than
+// MaxFileSize (what says what the file should be, in that problem); nil
+// when it could not, the problems saying why.
+func (d *decoder) parseLimited(data []byte, what string) *yaml.Node {
+	if len(data) > MaxFileSize {
+		d.problemAt(1, 1, "", fmt.Sprintf("file is larger than %d bytes (1 MiB); %s is far smaller", MaxFileSize, what))
+		return nil
+	}
+	return d.parse(data)
+}
+
+// experiment decodes an experiment from a node tree, fills in its defaults
+// and validates it; nil when the decode was aborted (the problems say why).
+func (d *decoder) experiment(root *yaml.Node) *Experiment {
+	exp := &Experiment{}
+	d.decode(root, "", reflect.ValueOf(exp).Elem())
+	if d.aborted {
+		return nil
+	}
+	setDefaults(exp, d)
+	validate(exp, d)
+	return exp
 }
 
 // decoder walks a yaml.Node tree into the model, guided by the model's

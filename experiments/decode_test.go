@@ -172,47 +172,54 @@ func TestDecodeEveryDemoField(t *testing.T) {
 				Bulkhead: 8, MaxInflight: 64, RateLimit: 100.5,
 			},
 		}},
-		Workload: Workload{Rate: 150.5, Duration: time.Minute, Warmup: 0, Keys: 10, Distribution: DistributionZipf,
-			ReadRatio: 0.5, ValueSize: 1024, Timeout: 2 * time.Second},
-		SteadyState: SteadyState{Window: 3 * time.Second, RecoveryWithin: 0, Probes: []Probe{
-			{Name: "errs", Metric: MetricErrorRatio, Max: &Threshold{0.01, ThresholdPercent}, Min: &Threshold{0, ThresholdNumber}, During: true},
-			{Name: "p99", Metric: MetricLatencyP99, Max: &Threshold{0.15, ThresholdDuration}},
-			{Name: "prom", Prometheus: &PrometheusProbe{URL: "http://127.0.0.1:9090", Query: "up", Min: &Threshold{1, ThresholdNumber}}},
-			{Name: "home", HTTP: &HTTPProbe{URL: "https://example.com/", Status: 204, MaxLatency: time.Second}},
-		}},
-		Faults: []Fault{
-			{Name: "cut", At: time.Second, Duration: 2 * time.Second, Partition: &Partition{Groups: [][]string{{"n1", "g1"}, {"n2", "n3"}, {"client"}}, OneWay: true, Behavior: BehaviorReject}},
-			{Name: "ring", At: 4 * time.Second, Duration: 2 * time.Second, Partition: &Partition{Mode: ModeRing, Behavior: BehaviorDrop}},
-			{Name: "slow", At: time.Second, Duration: 59 * time.Second, Latency: &Latency{Selector: Selector{Pick: &Pick{Count: 2, From: []string{"n1", "n2", "n3"}}}, Delay: 100 * time.Millisecond, Jitter: 20 * time.Millisecond}},
-			{Name: "thin", At: time.Second, Duration: 5 * time.Second, Bandwidth: &Bandwidth{Selector: Selector{Nodes: []string{"client"}}, Rate: 64 * 1024}},
-			{Name: "rst", At: 2 * time.Second, Duration: time.Second, Reset: &Reset{Selector: Selector{Nodes: []string{"g2"}}}},
-			{Name: "hole", At: 2 * time.Second, Duration: time.Second, Blackhole: &Blackhole{Selector: Selector{Nodes: []string{"n5"}}}},
-			{Name: "kill", At: 10 * time.Second, Duration: 5 * time.Second, Crash: &Crash{Selector: Selector{Nodes: []string{"n4"}}, RestartAfter: 5 * time.Second}},
-			{Name: "stop", At: 20 * time.Second, Duration: 3 * time.Second, Pause: &Pause{Selector: Selector{Pick: &Pick{Count: 1, From: []string{"n1", "n2", "n3", "n4", "n5"}}}}},
-			{Name: "bounce", At: 30 * time.Second, Duration: 0, Restart: &Restart{Selector: Selector{Nodes: []string{"g1"}}}},
-			{Name: "skew", At: time.Second, Duration: 10 * time.Second, ClockSkew: &ClockSkew{Selector: Selector{Nodes: []string{"n2"}}, Offset: -2 * time.Second}},
-			{Name: "rot", At: 40 * time.Second, Duration: 0, Corrupt: &Corrupt{Selector: Selector{Nodes: []string{"n3"}}, Ratio: 0.5}},
+		Body: Body{
+			Workload: Workload{Rate: 150.5, Duration: time.Minute, Warmup: 0, Keys: 10, Distribution: DistributionZipf,
+				ReadRatio: 0.5, ValueSize: 1024, Timeout: 2 * time.Second},
+			SteadyState: SteadyState{Window: 3 * time.Second, RecoveryWithin: 0, Probes: []Probe{
+				{Name: "errs", Metric: MetricErrorRatio, Max: &Threshold{0.01, ThresholdPercent}, Min: &Threshold{0, ThresholdNumber}, During: true},
+				{Name: "p99", Metric: MetricLatencyP99, Max: &Threshold{0.15, ThresholdDuration}},
+				{Name: "prom", Prometheus: &PrometheusProbe{URL: "http://127.0.0.1:9090", Query: "up", Min: &Threshold{1, ThresholdNumber}}},
+				{Name: "home", HTTP: &HTTPProbe{URL: "https://example.com/", Status: 204, MaxLatency: time.Second}},
+			}},
+			Faults: []Fault{
+				{Name: "cut", At: time.Second, Duration: 2 * time.Second, Partition: &Partition{Groups: [][]string{{"n1", "g1"}, {"n2", "n3"}, {"client"}}, OneWay: true, Behavior: BehaviorReject}},
+				{Name: "ring", At: 4 * time.Second, Duration: 2 * time.Second, Partition: &Partition{Mode: ModeRing, Behavior: BehaviorDrop}},
+				{Name: "slow", At: time.Second, Duration: 59 * time.Second, Latency: &Latency{Selector: Selector{Pick: &Pick{Count: 2, From: []string{"n1", "n2", "n3"}}}, Delay: 100 * time.Millisecond, Jitter: 20 * time.Millisecond}},
+				{Name: "thin", At: time.Second, Duration: 5 * time.Second, Bandwidth: &Bandwidth{Selector: Selector{Nodes: []string{"client"}}, Rate: 64 * 1024}},
+				{Name: "rst", At: 2 * time.Second, Duration: time.Second, Reset: &Reset{Selector: Selector{Nodes: []string{"g2"}}}},
+				{Name: "hole", At: 2 * time.Second, Duration: time.Second, Blackhole: &Blackhole{Selector: Selector{Nodes: []string{"n5"}}}},
+				{Name: "kill", At: 10 * time.Second, Duration: 5 * time.Second, Crash: &Crash{Selector: Selector{Nodes: []string{"n4"}}, RestartAfter: 5 * time.Second}},
+				{Name: "stop", At: 20 * time.Second, Duration: 3 * time.Second, Pause: &Pause{Selector: Selector{Pick: &Pick{Count: 1, From: []string{"n1", "n2", "n3", "n4", "n5"}}}}},
+				{Name: "bounce", At: 30 * time.Second, Duration: 0, Restart: &Restart{Selector: Selector{Nodes: []string{"g1"}}}},
+				{Name: "skew", At: time.Second, Duration: 10 * time.Second, ClockSkew: &ClockSkew{Selector: Selector{Nodes: []string{"n2"}}, Offset: -2 * time.Second}},
+				{Name: "rot", At: 40 * time.Second, Duration: 0, Corrupt: &Corrupt{Selector: Selector{Nodes: []string{"n3"}}, Ratio: 0.5}},
+			},
+			SLOs: []SLO{
+				{Name: "avail", SLI: SLIAvailability, Objective: 0.999, Op: OpWrite},
+				{Name: "lat", SLI: SLILatency, Op: OpRead, Threshold: 50 * time.Millisecond, Objective: 0.99},
+				{Name: "ratio", SLI: SLIRatio, Good: "sum(ok)", Total: "sum(all)", URL: "http://127.0.0.1:9090", Objective: 0.95},
+			},
+			Abort:  Abort{BurnRate: 6, Window: 10 * time.Second, MaxDuration: 5 * time.Minute},
+			Checks: []Check{CheckLinearizable, CheckNoLostWrites},
 		},
-		SLOs: []SLO{
-			{Name: "avail", SLI: SLIAvailability, Objective: 0.999, Op: OpWrite},
-			{Name: "lat", SLI: SLILatency, Op: OpRead, Threshold: 50 * time.Millisecond, Objective: 0.99},
-			{Name: "ratio", SLI: SLIRatio, Good: "sum(ok)", Total: "sum(all)", URL: "http://127.0.0.1:9090", Objective: 0.95},
-		},
-		Abort:  Abort{BurnRate: 6, Window: 10 * time.Second, MaxDuration: 5 * time.Minute},
-		Checks: []Check{CheckLinearizable, CheckNoLostWrites},
 	}
 	if !reflect.DeepEqual(e, want) {
 		diffExperiments(t, e, want)
 	}
 }
 
-// diffExperiments reports the top-level fields that differ.
+// diffExperiments reports the top-level fields that differ (the Body's
+// fields one by one).
 func diffExperiments(t *testing.T, got, want *Experiment) {
 	t.Helper()
 	gv, wv := reflect.ValueOf(got).Elem(), reflect.ValueOf(want).Elem()
-	for i := range gv.NumField() {
-		if !reflect.DeepEqual(gv.Field(i).Interface(), wv.Field(i).Interface()) {
-			t.Errorf("%s:\n got %#v\nwant %#v", gv.Type().Field(i).Name, gv.Field(i).Interface(), wv.Field(i).Interface())
+	for _, f := range reflect.VisibleFields(gv.Type()) {
+		if f.Anonymous {
+			continue
+		}
+		g, w := gv.FieldByIndex(f.Index).Interface(), wv.FieldByIndex(f.Index).Interface()
+		if !reflect.DeepEqual(g, w) {
+			t.Errorf("%s:\n got %#v\nwant %#v", f.Name, g, w)
 		}
 	}
 }
@@ -880,21 +887,26 @@ checks: [linearizable, linearizable]
 			if !errors.As(err, &verr) {
 				t.Fatalf("Decode error = %v, want a *ValidationError", err)
 			}
-			checkProblems(t, verr, tt.want)
+			checkProblems(t, verr, "exp.yaml", tt.want)
 		})
 	}
 }
 
-// checkProblems matches each wanted "LINE:COL: text" to a distinct problem
-// and fails on problems nobody wanted.
-func checkProblems(t *testing.T, verr *ValidationError, want []string) {
+// checkProblems matches each wanted problem to a distinct one and fails on
+// problems nobody wanted. A wanted problem is "FILE:LINE:COL: text", or
+// "LINE:COL: text" in file when file is not ""; text is part of the
+// message.
+func checkProblems(t *testing.T, verr *ValidationError, file string, want []string) {
 	t.Helper()
 	used := make([]bool, len(verr.Problems))
 	for _, w := range want {
 		found := false
 		for i, p := range verr.Problems {
-			pos := strings.TrimPrefix(p.String(), "exp.yaml:")
-			if !used[i] && strings.HasPrefix(w, pos[:strings.Index(pos, " ")]) && strings.Contains(p.Msg, w[strings.Index(w, " ")+1:]) {
+			pos := p.String()[:len(p.String())-len(p.Msg)]
+			if file != "" {
+				pos = strings.TrimPrefix(pos, file+":")
+			}
+			if !used[i] && strings.HasPrefix(w, pos) && strings.Contains(p.Msg, w[len(pos):]) {
 				used[i], found = true, true
 				break
 			}

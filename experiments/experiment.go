@@ -29,8 +29,15 @@ type Experiment struct {
 	Kind       string   `yaml:"kind"`
 	Metadata   Metadata `yaml:"metadata"`
 	// Seed is the file's seed, nil when it has none; --seed overrides it.
-	Seed        *int64      `yaml:"seed"`
-	Target      Target      `yaml:"target"`
+	Seed   *int64 `yaml:"seed"`
+	Target Target `yaml:"target"`
+	Body   `yaml:",inline"`
+}
+
+// Body is what an experiment does to its target: the workload, the
+// steady state, the faults, the SLOs, when to abort and the checks. A
+// GameDay's inline experiment is a Body and a seed.
+type Body struct {
 	Workload    Workload    `yaml:"workload"`
 	SteadyState SteadyState `yaml:"steadyState"`
 	Faults      []Fault     `yaml:"faults"`

@@ -113,13 +113,8 @@ type ExperimentStep struct {
 // InlineExperiment is an experiment without apiVersion, kind, metadata and
 // target: the step names it and the GameDay gives the target.
 type InlineExperiment struct {
-	Seed        *int64      `yaml:"seed"`
-	Workload    Workload    `yaml:"workload"`
-	SteadyState SteadyState `yaml:"steadyState"`
-	Faults      []Fault     `yaml:"faults"`
-	SLOs        []SLO       `yaml:"slos"`
-	Abort       Abort       `yaml:"abort"`
-	Checks      []Check     `yaml:"checks"`
+	Seed *int64 `yaml:"seed"`
+	Body `yaml:",inline"`
 }
 
 // Checkpoint is a short fault-free measurement against the shared target:
@@ -187,11 +182,7 @@ func readLimited(path string) ([]byte, error) {
 // problem found, in the playbook and in the experiment files it names.
 func DecodeGameDay(filename string, data []byte) (*GameDay, error) {
 	d := newDecoder(filename)
-	if len(data) > MaxFileSize {
-		d.problemAt(1, 1, "", fmt.Sprintf("file is larger than %d bytes (1 MiB); a playbook is far smaller", MaxFileSize))
-		return nil, d.err()
-	}
-	root := d.parse(data)
+	root := d.parseLimited(data, "a playbook")
 	if root == nil {
 		for i, p := range d.problems {
 			if strings.HasPrefix(p.Msg, "empty file:") {

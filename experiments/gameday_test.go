@@ -245,28 +245,7 @@ func TestGameDayProblems(t *testing.T) {
 			if !errors.As(err, &verr) {
 				t.Fatalf("got %v, want a *ValidationError", err)
 			}
-			used := make([]bool, len(verr.Problems))
-			for _, w := range tc.want {
-				found := false
-				for i, p := range verr.Problems {
-					pos := p.String()[:len(p.String())-len(p.Msg)]
-					if !used[i] && strings.HasPrefix(w, pos) && strings.Contains(p.Msg, w[len(pos):]) {
-						used[i], found = true, true
-						break
-					}
-				}
-				if !found {
-					t.Errorf("missing problem %q", w)
-				}
-			}
-			for i, p := range verr.Problems {
-				if !used[i] {
-					t.Errorf("unexpected problem %s", p)
-				}
-			}
-			if t.Failed() {
-				t.Logf("all problems:\n%v", verr)
-			}
+			checkProblems(t, verr, "", tc.want)
 		})
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"time"
 
@@ -192,7 +191,8 @@ func (v *validator) inlineExperiment(s *Step, p string, targetOK bool) {
 // embed decodes a synthesized experiment and reports its problems in the
 // playbook, their paths rewritten to the playbook's.
 func (v *validator) embed(s *Step, root *yaml.Node, rewrite func(string) string) {
-	exp, ed := decodeExperimentNode(v.d.file, root)
+	ed := newDecoder(v.d.file)
+	exp := ed.experiment(root)
 	for _, pr := range ed.problems {
 		if under(pr.Path, "apiVersion") || under(pr.Path, "kind") || under(pr.Path, "metadata") || under(pr.Path, "target") {
 			continue // synthesized from the step, or the shared target (checked once)
@@ -237,11 +237,7 @@ func (v *validator) experimentFile(gd *GameDay, s *Step, p string, targetOK bool
 	}
 	s.File = file
 	ed := newDecoder(file)
-	if len(data) > MaxFileSize {
-		ed.problemAt(1, 1, "", fmt.Sprintf("file is larger than %d bytes (1 MiB); an experiment is far smaller", MaxFileSize))
-		return ed.problems
-	}
-	root := ed.parse(data)
+	root := ed.parseLimited(data, "an experiment")
 	if root == nil {
 		return ed.problems
 	}
@@ -261,12 +257,7 @@ func (v *validator) experimentFile(gd *GameDay, s *Step, p string, targetOK bool
 		}
 		root = &spliced
 	}
-	exp := &Experiment{}
-	ed.decode(root, "", reflect.ValueOf(exp).Elem())
-	if !ed.aborted {
-		setDefaults(exp, ed)
-		validate(exp, ed)
-	}
+	exp := ed.experiment(root)
 	var out []Problem
 	for _, pr := range ed.problems {
 		if !under(pr.Path, "target") {
@@ -291,19 +282,6 @@ func readRegular(path string) ([]byte, error) {
 		return nil, errors.New("not a regular file")
 	}
 	return readLimited(path)
-}
-
-// decodeExperimentNode decodes, fills and validates an experiment from a
-// node tree, as Decode does from bytes.
-func decodeExperimentNode(file string, root *yaml.Node) (*Experiment, *decoder) {
-	ed := newDecoder(file)
-	exp := &Experiment{}
-	ed.decode(root, "", reflect.ValueOf(exp).Elem())
-	if !ed.aborted {
-		setDefaults(exp, ed)
-		validate(exp, ed)
-	}
-	return exp, ed
 }
 
 // experimentRoot starts a synthesized experiment at the position of at:

@@ -3,7 +3,6 @@ package injectors_test
 import (
 	"context"
 	"errors"
-	"github.com/chaosctl/chaosctl/targets/process/processtest"
 	"io"
 	"net"
 	"slices"
@@ -12,8 +11,10 @@ import (
 	"time"
 
 	"github.com/chaosctl/chaosctl/injectors"
+	"github.com/chaosctl/chaosctl/internal/testkit"
 	"github.com/chaosctl/chaosctl/targets"
 	"github.com/chaosctl/chaosctl/targets/faultplane"
+	"github.com/chaosctl/chaosctl/targets/process/processtest"
 )
 
 // The bound: a fault takes effect within 5 ms of its scheduled time
@@ -40,24 +41,7 @@ func (p planeTarget) Control(context.Context, string, string, any, any) error {
 
 // startEcho serves TCP echo on 127.0.0.1 until the benchmark ends.
 func startEcho(b *testing.B) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				_, _ = io.Copy(c, c)
-			}()
-		}
-	}()
-	return ln.Addr().String()
+	return testkit.ServeTCP(b, func(c net.Conn) { _, _ = io.Copy(c, c) })
 }
 
 // echoBehindProxy starts an echo server and an embedded toxiproxy proxy in
@@ -185,6 +169,57 @@ var loads = []struct {
 	{"saturated", 0},
 }
 
+// faultEffects are a fault benchmark's measurements: per connection, and
+// the worst connection per fault, the time the fault took to take effect
+// (add) and to go (remove); and the control-plane times of the inject and
+// revert calls.
+type faultEffects struct {
+	add, addAll, remove, removeAll, injectCall, revertCall []time.Duration
+}
+
+// inject injects fault with inj and records how long the call took; t0 is
+// when it was made.
+func (fe *faultEffects) inject(b *testing.B, inj injectors.Injector, tgt targets.Target, fault injectors.Fault) (revert injectors.Revert, t0 time.Time) {
+	t0 = time.Now()
+	revert, err := inj.Inject(context.Background(), tgt, fault)
+	if err != nil {
+		b.Fatal(err)
+	}
+	fe.injectCall = append(fe.injectCall, time.Since(t0))
+	return revert, t0
+}
+
+// revert calls revert and records how long the call took; t1 is when it
+// was made.
+func (fe *faultEffects) revert(b *testing.B, revert injectors.Revert) (t1 time.Time) {
+	t1 = time.Now()
+	if err := revert(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	fe.revertCall = append(fe.revertCall, time.Since(t1))
+	return t1
+}
+
+// added records one fault's add time on every connection.
+func (fe *faultEffects) added(effects []time.Duration) {
+	fe.add = append(fe.add, effects...)
+	fe.addAll = append(fe.addAll, slices.Max(effects))
+}
+
+// report reports the quantiles of every measurement taken and returns the
+// worst add and remove.
+func (fe *faultEffects) report(b *testing.B) (addMax, removeMax time.Duration) {
+	_, _, addMax = reportQuantiles(b, "add", fe.add)
+	reportQuantiles(b, "add-all-conns", fe.addAll)
+	_, _, removeMax = reportQuantiles(b, "remove", fe.remove)
+	if len(fe.removeAll) > 0 {
+		reportQuantiles(b, "remove-all-conns", fe.removeAll)
+	}
+	reportQuantiles(b, "inject-call", fe.injectCall)
+	reportQuantiles(b, "revert-call", fe.revertCall)
+	return addMax, removeMax
+}
+
 func reportQuantiles(b *testing.B, name string, ds []time.Duration) (p50, p99, maximum time.Duration) {
 	p50, p99, maximum = percentile(ds, 0.5), percentile(ds, 0.99), slices.Max(ds)
 	b.ReportMetric(float64(p50.Nanoseconds())/1e3, name+"-p50-µs")
@@ -221,9 +256,9 @@ func benchLatencyEffect(b *testing.B, gap time.Duration) {
 			p.stop()
 		}
 	}()
-	ctx := context.Background()
 	fault := injectors.Fault{Name: "bench", Links: []faultplane.Link{l}, Delay: delay}
-	var add, addAll, remove, removeAll, injectCall, revertCall, baseline []time.Duration
+	var fe faultEffects
+	var baseline []time.Duration
 	for b.Loop() {
 		for _, p := range ps {
 			p.reset()
@@ -236,32 +271,20 @@ func benchLatencyEffect(b *testing.B, gap time.Duration) {
 			}
 			p.mu.Unlock()
 		}
-		t0 := time.Now()
-		revert, err := injectors.Latency{}.Inject(ctx, tgt, fault)
-		if err != nil {
-			b.Fatal(err)
-		}
-		injectCall = append(injectCall, time.Since(t0))
-		effects := awaitAll(b, ps, "add", func(log []exchange) (time.Duration, bool) {
+		revert, t0 := fe.inject(b, injectors.Latency{}, tgt, fault)
+		fe.added(awaitAll(b, ps, "add", func(log []exchange) (time.Duration, bool) {
 			for _, e := range log {
 				if e.rtt() >= delay/2 {
 					return max(0, e.sent.Sub(t0)), true
 				}
 			}
 			return 0, false
-		})
-		add = append(add, effects...)
-		addAll = append(addAll, slices.Max(effects))
-
-		t1 := time.Now()
-		if err := revert(ctx); err != nil {
-			b.Fatal(err)
-		}
-		revertCall = append(revertCall, time.Since(t1))
+		}))
+		t1 := fe.revert(b, revert)
 		// The first answer after the revert call that did not wait out the
 		// whole delay: the request in flight, released when the toxic went,
 		// or (on a connection idle at t1) the next request.
-		effects = awaitAll(b, ps, "remove", func(log []exchange) (time.Duration, bool) {
+		effects := awaitAll(b, ps, "remove", func(log []exchange) (time.Duration, bool) {
 			for _, e := range log {
 				if e.answered.After(t1) && e.rtt() < delay-2*time.Millisecond {
 					return e.answered.Sub(t1), true
@@ -269,19 +292,14 @@ func benchLatencyEffect(b *testing.B, gap time.Duration) {
 			}
 			return 0, false
 		})
-		remove = append(remove, effects...)
-		removeAll = append(removeAll, slices.Max(effects))
+		fe.remove = append(fe.remove, effects...)
+		fe.removeAll = append(fe.removeAll, slices.Max(effects))
 	}
 	b.StopTimer()
-	_, _, addMax := reportQuantiles(b, "add", add)
-	reportQuantiles(b, "add-all-conns", addAll)
-	_, _, removeMax := reportQuantiles(b, "remove", remove)
-	reportQuantiles(b, "remove-all-conns", removeAll)
-	reportQuantiles(b, "inject-call", injectCall)
-	reportQuantiles(b, "revert-call", revertCall)
+	addMax, removeMax := fe.report(b)
 	rttP50, _, _ := reportQuantiles(b, "baseline-rtt", baseline)
 	b.Logf("%d faults on %d busy connections (baseline round trip p50 %s): worst add %s, worst remove %s; within %s: %v",
-		len(addAll), conns, rttP50, addMax, removeMax, effectBudget, addMax <= effectBudget && removeMax <= effectBudget)
+		len(fe.addAll), conns, rttP50, addMax, removeMax, effectBudget, addMax <= effectBudget && removeMax <= effectBudget)
 }
 
 // BenchmarkRejectPartitionTakesEffect: 100 connections through one proxy,
@@ -297,10 +315,9 @@ func BenchmarkRejectPartitionTakesEffect(b *testing.B) {
 func benchRejectEffect(b *testing.B, gap time.Duration) {
 	const conns = 100
 	tgt, l, _, proxy := echoBehindProxy(b)
-	ctx := context.Background()
 	fault := injectors.Fault{Name: "bench", Behavior: injectors.BehaviorReject, Links: []faultplane.Link{l}}
 	part := &injectors.Partition{}
-	var add, addAll, remove, injectCall, revertCall []time.Duration
+	var fe faultEffects
 	b.ResetTimer()
 	for range b.N {
 		b.StopTimer()
@@ -309,12 +326,7 @@ func benchRejectEffect(b *testing.B, gap time.Duration) {
 			ps[i] = startPinger(b, proxy, gap)
 		}
 		b.StartTimer()
-		t0 := time.Now()
-		revert, err := part.Inject(ctx, tgt, fault)
-		if err != nil {
-			b.Fatal(err)
-		}
-		injectCall = append(injectCall, time.Since(t0))
+		revert, t0 := fe.inject(b, part, tgt, fault)
 		effects := make([]time.Duration, conns)
 		for i, p := range ps {
 			<-p.done
@@ -323,14 +335,8 @@ func benchRejectEffect(b *testing.B, gap time.Duration) {
 			p.mu.Unlock()
 			p.conn.Close()
 		}
-		add = append(add, effects...)
-		addAll = append(addAll, slices.Max(effects))
-
-		t1 := time.Now()
-		if err := revert(ctx); err != nil {
-			b.Fatal(err)
-		}
-		revertCall = append(revertCall, time.Since(t1))
+		fe.added(effects)
+		t1 := fe.revert(b, revert)
 		for {
 			c, err := net.Dial("tcp", proxy)
 			if err == nil {
@@ -348,16 +354,12 @@ func benchRejectEffect(b *testing.B, gap time.Duration) {
 				b.Fatalf("the proxy does not carry traffic 10s after the revert: %v", err)
 			}
 		}
-		remove = append(remove, time.Since(t1))
+		fe.remove = append(fe.remove, time.Since(t1))
 	}
 	b.StopTimer()
-	_, _, addMax := reportQuantiles(b, "add", add)
-	reportQuantiles(b, "add-all-conns", addAll)
-	_, _, removeMax := reportQuantiles(b, "remove", remove)
-	reportQuantiles(b, "inject-call", injectCall)
-	reportQuantiles(b, "revert-call", revertCall)
+	addMax, removeMax := fe.report(b)
 	b.Logf("%d partitions of %d busy connections: worst add %s, worst remove %s; within %s: %v",
-		len(addAll), conns, addMax, removeMax, effectBudget, addMax <= effectBudget && removeMax <= effectBudget)
+		len(fe.addAll), conns, addMax, removeMax, effectBudget, addMax <= effectBudget && removeMax <= effectBudget)
 }
 
 // BenchmarkProxyHop: the round trip of a 1-byte request to an echo server,

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/chaosctl/chaosctl/internal/testkit"
-	"github.com/chaosctl/chaosctl/targets/process/processtest"
 	"net/http"
 	"os"
 	"strconv"
@@ -14,7 +12,9 @@ import (
 	"time"
 
 	"github.com/chaosctl/chaosctl/injectors"
+	"github.com/chaosctl/chaosctl/internal/testkit"
 	"github.com/chaosctl/chaosctl/targets/demo"
+	"github.com/chaosctl/chaosctl/targets/process/processtest"
 	"github.com/chaosctl/chaosctl/targets/processdemo"
 )
 

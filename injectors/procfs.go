@@ -1,7 +1,6 @@
 package injectors
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"io/fs"
@@ -9,7 +8,23 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
+
+	"github.com/prometheus/procfs"
 )
+
+// procFS is /proc, opened once.
+var procFS = sync.OnceValues(procfs.NewDefaultFS)
+
+// proc is process pid in /proc; a process that is gone is an error
+// wrapping fs.ErrNotExist.
+func proc(pid int) (procfs.Proc, error) {
+	pfs, err := procFS()
+	if err != nil {
+		return procfs.Proc{}, err
+	}
+	return pfs.Proc(pid)
+}
 
 // procState is what /proc says about a pid.
 type procState struct {
@@ -26,29 +41,18 @@ func readProc(pid int) (procState, error) {
 	if pid <= 0 {
 		return procState{}, nil
 	}
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	p, err := proc(pid)
+	var st procfs.ProcStat
+	if err == nil {
+		st, err = p.Stat()
+	}
 	if errors.Is(err, fs.ErrNotExist) {
 		return procState{}, nil
 	}
 	if err != nil {
 		return procState{}, err
 	}
-	// The command name (field 2) is in parentheses and may hold spaces or
-	// parentheses itself; the fields after the last ')' are plain.
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return procState{}, errors.New("unexpected /proc stat format")
-	}
-	fields := strings.Fields(string(b[i+1:]))
-	// fields[0] is field 3 (state); field 22 (starttime) is fields[19].
-	if len(fields) < 20 {
-		return procState{}, errors.New("unexpected /proc stat format")
-	}
-	start, err := strconv.ParseUint(fields[19], 10, 64)
-	if err != nil {
-		return procState{}, errors.New("unexpected /proc stat start time")
-	}
-	return procState{exists: true, zombie: fields[0] == "Z" || fields[0] == "X", start: start}, nil
+	return procState{exists: true, zombie: st.State == "Z" || st.State == "X", start: st.Starttime}, nil
 }
 
 // procStart returns pid's start time, 0 when unknown.
@@ -61,7 +65,8 @@ func procStart(pid int) uint64 {
 }
 
 // bootID identifies the running kernel boot ("" when unknown): pids and
-// start times of another boot mean nothing.
+// start times of another boot mean nothing. (procfs does not read
+// /proc/sys/kernel/random/boot_id.)
 func bootID() string {
 	b, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
 	if err != nil {
@@ -80,11 +85,14 @@ type memberProcess struct {
 // readMemberCmdline parses /proc/PID/cmdline as `... node --config JSON`;
 // ok is false when the process is not a demo member.
 func readMemberCmdline(pid int) (m memberProcess, ok bool) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+	p, err := proc(pid)
 	if err != nil {
 		return m, false
 	}
-	args := strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")
+	args, err := p.CmdLine()
+	if err != nil {
+		return m, false
+	}
 	for i := 0; i+2 < len(args); i++ {
 		if args[i] == "node" && args[i+1] == "--config" {
 			if json.Unmarshal([]byte(args[i+2]), &m) != nil || m.ID == "" {
@@ -97,7 +105,8 @@ func readMemberCmdline(pid int) (m memberProcess, ok bool) {
 }
 
 // procOutputs returns where pid's stdout and stderr point (member logs live
-// in the run directory).
+// in the run directory). procfs reads the targets of every descriptor
+// only, not of one, so these two links are read here.
 func procOutputs(pid int) []string {
 	var out []string
 	for _, fd := range []string{"1", "2"} {

@@ -2,7 +2,6 @@ package injectors_test
 
 import (
 	"context"
-	"github.com/chaosctl/chaosctl/targets/process/processtest"
 	"slices"
 	"strconv"
 	"strings"
@@ -12,6 +11,7 @@ import (
 	"github.com/chaosctl/chaosctl/injectors"
 	"github.com/chaosctl/chaosctl/targets/demo"
 	"github.com/chaosctl/chaosctl/targets/faultplane"
+	"github.com/chaosctl/chaosctl/targets/process/processtest"
 	"github.com/chaosctl/chaosctl/targets/processdemo"
 )
 

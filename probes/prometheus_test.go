@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/chaosctl/chaosctl/internal/testkit"
-	"github.com/chaosctl/chaosctl/targets/process/processtest"
 	"net/http"
 	"os"
 	"os/exec"
@@ -15,8 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chaosctl/chaosctl/internal/testkit"
 	"github.com/chaosctl/chaosctl/probes"
 	"github.com/chaosctl/chaosctl/targets/demo"
+	"github.com/chaosctl/chaosctl/targets/process/processtest"
 	"github.com/chaosctl/chaosctl/targets/processdemo"
 )
 

@@ -3,7 +3,6 @@ package probes_test
 import (
 	"context"
 	"fmt"
-	"github.com/chaosctl/chaosctl/targets/process/processtest"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -14,6 +13,7 @@ import (
 	"github.com/chaosctl/chaosctl/probes"
 	"github.com/chaosctl/chaosctl/targets"
 	"github.com/chaosctl/chaosctl/targets/demo"
+	"github.com/chaosctl/chaosctl/targets/process/processtest"
 	"github.com/chaosctl/chaosctl/targets/processdemo"
 )
 

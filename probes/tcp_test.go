@@ -9,38 +9,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chaosctl/chaosctl/internal/testkit"
 	"github.com/chaosctl/chaosctl/probes"
 )
 
-// serveTCP runs handle on every connection to a loopback listener.
-func serveTCP(t *testing.T, handle func(net.Conn)) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				handle(c)
-			}()
-		}
-	}()
-	return ln.Addr().String()
-}
-
 func TestCheckTCP(t *testing.T) {
-	echo := serveTCP(t, func(c net.Conn) {
+	echo := testkit.ServeTCP(t, func(c net.Conn) {
 		line, _ := bufio.NewReader(c).ReadString('\n')
 		_, _ = c.Write([]byte(strings.ToUpper(line)))
 	})
-	silent := serveTCP(t, func(c net.Conn) {
+	silent := testkit.ServeTCP(t, func(c net.Conn) {
 		_, _ = io.Copy(io.Discard, c) // never answers; returns when the probe hangs up
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

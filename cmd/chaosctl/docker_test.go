@@ -167,16 +167,9 @@ func interruptedOrKilledLeavesNothing(t *testing.T, file string, noLeftovers fun
 			t.Fatalf("runs %v", runs)
 		}
 		leftBehind(t, runs[0])
-		stdout, stderr, code := run(t, "recover", "--state-dir", state)
-		if code != 0 || !strings.Contains(stdout, "recovered") || !strings.Contains(stdout, want(runs[0])) {
-			t.Fatalf("recover: exit %d, want %q\n%s\n%s", code, want(runs[0]), stdout, stderr)
-		}
-		t.Logf("recover said:\n%s", stdout)
+		recoverState(t, state, "recovered", want(runs[0]))
 		noLeftovers(t, state)
-		stdout, _, code = run(t, "recover", "--state-dir", state)
-		if code != 0 || !strings.Contains(stdout, "nothing to recover") {
-			t.Fatalf("second recover: exit %d\n%s", code, stdout)
-		}
+		recoverState(t, state, "nothing to recover")
 	})
 }
 

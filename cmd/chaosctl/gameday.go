@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -45,9 +44,9 @@ func gamedayCommand(e *env) *cli.Command {
 			&cli.StringFlag{Name: "out", Usage: "output folder (default chaosctl-out/<name>-<UTC time>)"},
 			&cli.Int64Flag{Name: "seed", Usage: "seed for every step (overrides the playbook's and the experiments' seeds)"},
 			&cli.StringFlag{Name: "target", Usage: "runtime of the shared target: " + e.targetUsage() + " (overrides target.runtime)"},
-			&cli.StringFlag{Name: "state-dir", EnvVars: []string{"CHAOSCTL_STATE_DIR"}, Usage: "where the fault ledger lives (default: the user's state directory)"},
-			&cli.DurationFlag{Name: "check-budget", Value: runner.DefaultCheckBudget, Usage: "time allowed to each linearizability check; past it the check is inconclusive"},
-			&cli.StringFlag{Name: "prometheus-url", EnvVars: []string{"CHAOSCTL_PROMETHEUS_URL"}, Usage: "Prometheus server for prometheus probes and ratio SLOs that name none"},
+			ledgerDirFlag(),
+			checkBudgetFlag("each linearizability check"),
+			prometheusURLFlag(),
 		},
 		Action: func(c *cli.Context) error { return runGameDay(c, e) },
 	}
@@ -70,11 +69,6 @@ func runGameDay(c *cli.Context, e *env) error {
 	if err := e.checkTarget(c.String("target")); err != nil {
 		return err
 	}
-	var seed *int64
-	if c.IsSet("seed") {
-		s := c.Int64("seed")
-		seed = &s
-	}
 	var operator gameday.Operator
 	if !c.Bool("yes") {
 		if hasManualStep(gd) && !isInteractive(e.stdin) {
@@ -90,17 +84,13 @@ func runGameDay(c *cli.Context, e *env) error {
 		"still cleaning up; chaosctl exits as soon as every fault is reverted")
 	defer stop()
 
-	var progress io.Writer
-	if f, ok := e.stdout.(*os.File); ok && isTerminal(f) {
-		progress = f
-	}
+	settings := runSettings(c, e)
+	settings.Log = e.log.WithField("gameday", gd.Metadata.Name)
 	fmt.Fprintf(e.stdout, "GameDay %s: %d steps against the shared target\n", gd.Metadata.Name, len(gd.Steps))
 	outcome, err := gameday.Run(ctx, gd, gameday.Options{
-		Seed: seed, Runtime: c.String("target"), OutDir: c.String("out"), StateDir: c.String("state-dir"),
-		Version: chaosctlVersion(), Log: e.log.WithField("gameday", gd.Metadata.Name), Progress: progress,
-		Operator: operator, OnStep: func(s gameday.StepResult) { printStep(e.stdout, s, len(gd.Steps)) },
-		OnTarget:       func(t targets.Target) { printTarget(e.stdout, t) },
-		MemberLogLevel: c.String("log-level"), PrometheusURL: c.String("prometheus-url"), CheckBudget: c.Duration("check-budget"),
+		Settings: settings, Operator: operator,
+		OnStep:   func(s gameday.StepResult) { printStep(e.stdout, s, len(gd.Steps)) },
+		OnTarget: func(t targets.Target) { printTarget(e.stdout, t) },
 	})
 	if errors.Is(err, runner.ErrUsage) {
 		return usageError(fmt.Errorf("%s: %w", path, err))
@@ -250,26 +240,9 @@ func validateFiles(e *env, args []string) error {
 	if len(args) == 0 {
 		return usageError(errors.New("no file given; usage: chaosctl validate FILE|DIR..."))
 	}
-	var files []string
-	for _, a := range args {
-		fi, err := os.Stat(a)
-		if err != nil {
-			return usageError(fmt.Errorf("experiment %s: %w", a, err))
-		}
-		if !fi.IsDir() {
-			files = append(files, a)
-			continue
-		}
-		var found []string
-		for _, pat := range []string{"*.yaml", "*.yml"} {
-			m, _ := filepath.Glob(filepath.Join(a, pat))
-			found = append(found, m...)
-		}
-		sort.Strings(found)
-		if len(found) == 0 {
-			return usageError(fmt.Errorf("folder %s has no *.yaml experiment", a))
-		}
-		files = append(files, found...)
+	files, err := expandFiles(args)
+	if err != nil {
+		return err
 	}
 	bad, playbooks := 0, 0
 	for _, f := range files {

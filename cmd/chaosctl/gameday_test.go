@@ -18,6 +18,7 @@ import (
 
 	"github.com/chaosctl/chaosctl/experiments/gameday"
 	"github.com/chaosctl/chaosctl/experiments/report"
+	"github.com/chaosctl/chaosctl/internal/testkit"
 )
 
 // A short playbook run unattended: the manual step is recorded as skipped,
@@ -234,23 +235,12 @@ func TestValidateAcceptsPlaybooksAndRunPointsToGameDay(t *testing.T) {
 
 // startGameDay starts `chaosctl gameday --yes` on testdata/gameday-long.yaml
 // and waits until its first step's fault is applied.
-func startGameDay(t *testing.T) (cmd *exec.Cmd, out, state string, output *bytes.Buffer) {
+func startGameDay(t *testing.T) (cmd *exec.Cmd, out, state string, output *testkit.SyncBuffer) {
 	t.Helper()
 	out, state = filepath.Join(t.TempDir(), "out"), filepath.Join(t.TempDir(), "state")
-	cmd = exec.Command(binary, "gameday", "--yes", "testdata/gameday-long.yaml", "--out", out, "--state-dir", state)
-	output = &bytes.Buffer{}
-	cmd.Stdout, cmd.Stderr = output, output
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _, _ = cmd.Process.Wait() })
-	deadline := time.Now().Add(60 * time.Second)
-	for countApplied(filepath.Join(out, "steps", "01-pause-n1", "journal.ndjson")) < 1 {
-		if time.Now().After(deadline) {
-			t.Fatalf("the fault was not applied within 60s:\n%s", output)
-		}
-		time.Sleep(20 * time.Millisecond) // polling the journal
-	}
+	cmd, output = startChaosctl(t, "the fault applied", 60*time.Second,
+		func() bool { return countApplied(filepath.Join(out, "steps", "01-pause-n1", "journal.ndjson")) >= 1 },
+		"gameday", "--yes", "testdata/gameday-long.yaml", "--out", out, "--state-dir", state)
 	return cmd, out, state, output
 }
 
@@ -291,11 +281,7 @@ func TestSIGKILLedGameDayIsRecovered(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, _ = cmd.Process.Wait()
-	stdout, stderr, code := run(t, "recover", "--state-dir", state)
-	if code != 0 {
-		t.Fatalf("recover: exit %d\n%s\n%s", code, stdout, stderr)
-	}
-	t.Logf("recover said:\n%s", stdout)
+	recoverState(t, state)
 	noMembersLeft(t, out)
 }
 

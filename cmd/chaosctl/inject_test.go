@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"io"
 	"math/rand/v2"
@@ -13,7 +12,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -39,30 +37,12 @@ func mustRun(t *testing.T, stateDir string, args ...string) string {
 	return out
 }
 
-// syncBuffer is a bytes.Buffer a running process writes to while the test
-// reads it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // liveCluster is a `chaosctl cluster up` started by a test.
 type liveCluster struct {
 	cmd      *exec.Cmd
 	exited   chan struct{} // closed once cmd was waited for
-	out      *syncBuffer
+	waitErr  error         // cmd.Wait's, once exited is closed
+	out      *testkit.SyncBuffer
 	stateDir string
 	dataDir  string
 	st       clusterctl.State
@@ -70,7 +50,7 @@ type liveCluster struct {
 
 func startLiveCluster(t *testing.T, args ...string) *liveCluster {
 	t.Helper()
-	lc := &liveCluster{stateDir: filepath.Join(t.TempDir(), "state"), dataDir: filepath.Join(t.TempDir(), "data"), out: &syncBuffer{}}
+	lc := &liveCluster{stateDir: filepath.Join(t.TempDir(), "state"), dataDir: filepath.Join(t.TempDir(), "data"), out: &testkit.SyncBuffer{}}
 	if !slices.Contains(args, "--base-port") {
 		args = append([]string{"--base-port", "0"}, args...)
 	}
@@ -82,7 +62,7 @@ func startLiveCluster(t *testing.T, args ...string) *liveCluster {
 	}
 	exited := make(chan struct{})
 	go func() {
-		_ = lc.cmd.Wait()
+		lc.waitErr = lc.cmd.Wait()
 		close(exited)
 	}()
 	lc.exited = exited
@@ -91,6 +71,9 @@ func startLiveCluster(t *testing.T, args ...string) *liveCluster {
 		<-exited
 	})
 	path := filepath.Join(lc.stateDir, "cluster", clusterctl.DefaultName+".json")
+	if i := slices.Index(args, "--state"); i >= 0 && i+1 < len(args) {
+		path = args[i+1]
+	}
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		st, err := clusterctl.ReadState(path)
@@ -113,6 +96,12 @@ func startLiveCluster(t *testing.T, args ...string) *liveCluster {
 		t.Fatalf("state file %s: mode %v (err %v), want 0600: it holds the control token", path, fi.Mode(), err)
 	}
 	return lc
+}
+
+// wait waits for cluster up to exit and returns how it ended.
+func (lc *liveCluster) wait() error {
+	<-lc.exited
+	return lc.waitErr
 }
 
 func (lc *liveCluster) member(t *testing.T, id string) clusterctl.StateMember {

@@ -508,7 +508,7 @@ func TestParsePromise(t *testing.T) {
 
 func TestPromiseKeptBy(t *testing.T) {
 	res := func(verdict string, checks ...string) *report.Result {
-		r := &report.Result{Verdict: verdict, SLOs: []report.SLOResult{{Name: "availability", Verdict: report.Pass}}}
+		r := &report.Result{Header: report.Header{Verdict: verdict}, SLOs: []report.SLOResult{{Name: "availability", Verdict: report.Pass}}}
 		for _, c := range checks {
 			name, v, _ := strings.Cut(c, "=")
 			r.Checks = append(r.Checks, report.CheckResult{Name: name, Verdict: v})

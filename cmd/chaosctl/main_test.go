@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/chaosctl/chaosctl/internal/testkit"
 	"github.com/chaosctl/chaosctl/targets/faultplane"
 )
 
@@ -77,6 +77,41 @@ func runEnv(t *testing.T, env []string, args ...string) (stdout, stderr string, 
 		t.Fatalf("run chaosctl %v: %v", args, err)
 	}
 	return o.String(), e.String(), code
+}
+
+// startChaosctl starts chaosctl with args in the background, its stdout
+// and stderr in output, and waits until ready holds, failing the test with
+// what it waited for and the output when within passes first. The test's
+// end kills it.
+func startChaosctl(t *testing.T, what string, within time.Duration, ready func() bool, args ...string) (cmd *exec.Cmd, output *testkit.SyncBuffer) {
+	t.Helper()
+	cmd = exec.Command(binary, args...)
+	output = &testkit.SyncBuffer{}
+	cmd.Stdout, cmd.Stderr = output, output
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _, _ = cmd.Process.Wait() })
+	if err := testkit.Poll(within, ready); err != nil {
+		t.Fatalf("%s: %v:\n%s", what, err, output)
+	}
+	return cmd, output
+}
+
+// recoverState runs `chaosctl recover --state-dir state`, which must exit 0
+// and say each of want, and returns what it said.
+func recoverState(t *testing.T, state string, want ...string) string {
+	t.Helper()
+	stdout, stderr, code := run(t, "recover", "--state-dir", state)
+	ok := code == 0
+	for _, w := range want {
+		ok = ok && strings.Contains(stdout, w)
+	}
+	if !ok {
+		t.Fatalf("recover: exit %d, want 0 and %q\n%s\n%s", code, want, stdout, stderr)
+	}
+	t.Logf("recover said:\n%s", stdout)
+	return stdout
 }
 
 // noMembersLeft fails when any `chaosctl node` process whose command line
@@ -179,61 +214,20 @@ func TestClusterUpPortInUseExits2(t *testing.T) {
 	noMembersLeft(t, marker)
 }
 
-type stateFile struct {
-	Gateways []struct {
-		ID, Addr string
-		PID      int
-	}
-	Nodes []struct {
-		ID, Addr string
-		PID      int
-	}
-	Control string
-}
-
-// startClusterUp starts `chaosctl cluster up` and waits for its state file.
-func startClusterUp(t *testing.T, args ...string) (*exec.Cmd, stateFile, *bytes.Buffer) {
-	t.Helper()
-	state := filepath.Join(t.TempDir(), "state.json")
-	cmd := exec.Command(binary, append([]string{"cluster", "up", "--base-port", "0", "--state", state}, args...)...)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _, _ = cmd.Process.Wait() })
-	var st stateFile
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		b, err := os.ReadFile(state)
-		if err == nil && json.Unmarshal(b, &st) == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no state file within 15s; output:\n%s", out.String())
-		}
-		time.Sleep(10 * time.Millisecond) // polling for the state file
-	}
-	if fi, err := os.Stat(state); err != nil || fi.Mode().Perm() != 0o600 {
-		t.Fatalf("state file mode %v (err %v), want 0600: it holds the control token", fi.Mode(), err)
-	}
-	return cmd, st, &out
-}
-
 func TestClusterUpStopsEveryMemberOnSIGTERMAndSIGINT(t *testing.T) {
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
 		t.Run(sig.String(), func(t *testing.T) {
-			cmd, st, out := startClusterUp(t, "--nodes", "3", "--gateways", "0")
-			if len(st.Nodes) != 3 || st.Control == "" {
-				t.Fatalf("state file: %+v", st)
+			lc := startLiveCluster(t, "--state", filepath.Join(t.TempDir(), "state.json"), "--nodes", "3", "--gateways", "0")
+			if len(lc.st.Nodes) != 3 || lc.st.Control == "" {
+				t.Fatalf("state file: %+v", lc.st)
 			}
-			if err := cmd.Process.Signal(sig); err != nil {
+			if err := lc.cmd.Process.Signal(sig); err != nil {
 				t.Fatal(err)
 			}
-			if err := cmd.Wait(); err != nil {
-				t.Fatalf("cluster up after %v: %v\n%s", sig, err, out)
+			if err := lc.wait(); err != nil {
+				t.Fatalf("cluster up after %v: %v\n%s", sig, err, lc.out)
 			}
-			for _, n := range st.Nodes {
+			for _, n := range lc.st.Nodes {
 				if syscall.Kill(n.PID, 0) == nil {
 					t.Errorf("member %s (pid %d) still alive after %v", n.ID, n.PID, sig)
 				}
@@ -243,13 +237,13 @@ func TestClusterUpStopsEveryMemberOnSIGTERMAndSIGINT(t *testing.T) {
 }
 
 func TestKilledClusterUpLeavesNoMemberBehind(t *testing.T) {
-	cmd, st, _ := startClusterUp(t, "--nodes", "3", "--gateways", "0")
-	if err := cmd.Process.Kill(); err != nil { // SIGKILL: no chance to clean up
+	lc := startLiveCluster(t, "--state", filepath.Join(t.TempDir(), "state.json"), "--nodes", "3", "--gateways", "0")
+	if err := lc.cmd.Process.Kill(); err != nil { // SIGKILL: no chance to clean up
 		t.Fatal(err)
 	}
-	_, _ = cmd.Process.Wait()
+	_ = lc.wait()
 	deadline := time.Now().Add(5 * time.Second)
-	for _, n := range st.Nodes {
+	for _, n := range lc.st.Nodes {
 		for syscall.Kill(n.PID, 0) == nil {
 			if time.Now().After(deadline) {
 				t.Fatalf("member %s (pid %d) outlived its SIGKILLed parent", n.ID, n.PID)

@@ -1,11 +1,7 @@
 package main
 
 import (
-	"context"
 	"fmt"
-	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/urfave/cli/v2"
 
@@ -28,16 +24,7 @@ func nodeCommand(e *env) *cli.Command {
 			if err != nil {
 				return usageError(err)
 			}
-			ctx, stop := signal.NotifyContext(c.Context, syscall.SIGINT, syscall.SIGTERM)
-			defer stop()
-			ctx, cancel := context.WithCancel(ctx)
-			defer cancel()
-			go member.WatchParent(ctx, cancel)
-			err = member.Run(ctx, cfg, member.Options{
-				ControlToken: os.Getenv(demo.EnvControlToken),
-				Log:          e.log.WithField("component", "member"),
-			})
-			if err != nil {
+			if err := member.RunChild(c.Context, cfg, e.log.WithField("component", "member")); err != nil {
 				return fmt.Errorf("node %s: %w", cfg.ID, err)
 			}
 			return nil

@@ -18,7 +18,7 @@ func recoverCommand(e *env) *cli.Command {
 			"and removes its temporary folder, then says what it did. Safe to run any time:\n" +
 			"runs still in progress are left alone, and a second recover finds nothing to do.",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "state-dir", EnvVars: []string{"CHAOSCTL_STATE_DIR"}, Usage: "where the fault ledger lives (default: the user's state directory)"},
+			ledgerDirFlag(),
 		},
 		Action: func(c *cli.Context) error {
 			dir := c.String("state-dir")

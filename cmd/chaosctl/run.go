@@ -37,25 +37,55 @@ func runCommand(e *env) *cli.Command {
 			&cli.StringFlag{Name: "out", Usage: "output folder (default chaosctl-out/<name>-<UTC time>; with several files, one subfolder each)"},
 			&cli.Int64Flag{Name: "seed", Usage: "seed for every random choice (overrides the file's seed)"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "validate, resolve targets and print the plan; change nothing"},
-			&cli.StringFlag{Name: "state-dir", EnvVars: []string{"CHAOSCTL_STATE_DIR"}, Usage: "where the fault ledger lives (default: the user's state directory)"},
+			ledgerDirFlag(),
 			&cli.StringFlag{Name: "junit", Usage: "also write one combined JUnit XML file for every experiment run"},
-			&cli.DurationFlag{Name: "check-budget", Value: runner.DefaultCheckBudget, Usage: "time allowed to the linearizability check; past it the check is inconclusive"},
-			&cli.StringFlag{Name: "prometheus-url", EnvVars: []string{"CHAOSCTL_PROMETHEUS_URL"}, Usage: "Prometheus server for prometheus probes and ratio SLOs that name none"},
+			checkBudgetFlag("the linearizability check"),
+			prometheusURLFlag(),
 		},
 		Action: func(c *cli.Context) error { return runExperiments(c, e) },
 	}
 }
 
-// loadAll validates every file (folders: their *.yaml and *.yml) and reports
-// every problem; nothing runs if one file is invalid.
-func loadAll(e *env, args []string) (files []string, exps []*experiments.Experiment, sources [][]byte, err error) {
-	if len(args) == 0 {
-		return nil, nil, nil, usageError(errors.New("no experiment file given; usage: chaosctl run FILE|DIR..."))
+// ledgerDirFlag is --state-dir of the commands that journal or recover
+// faults.
+func ledgerDirFlag() cli.Flag {
+	return &cli.StringFlag{Name: "state-dir", EnvVars: []string{"CHAOSCTL_STATE_DIR"}, Usage: "where the fault ledger lives (default: the user's state directory)"}
+}
+
+// checkBudgetFlag is --check-budget; what names the checks it bounds.
+func checkBudgetFlag(what string) cli.Flag {
+	return &cli.DurationFlag{Name: "check-budget", Value: runner.DefaultCheckBudget, Usage: "time allowed to " + what + "; past it the check is inconclusive"}
+}
+
+func prometheusURLFlag() cli.Flag {
+	return &cli.StringFlag{Name: "prometheus-url", EnvVars: []string{"CHAOSCTL_PROMETHEUS_URL"}, Usage: "Prometheus server for prometheus probes and ratio SLOs that name none"}
+}
+
+// runSettings are the flags run and gameday share, as the runner takes them
+// (Log is the caller's to set); Progress is stdout when it is a terminal.
+func runSettings(c *cli.Context, e *env) runner.Settings {
+	s := runner.Settings{
+		Runtime: c.String("target"), OutDir: c.String("out"), StateDir: c.String("state-dir"), Version: chaosctlVersion(),
+		MemberLogLevel: c.String("log-level"), PrometheusURL: c.String("prometheus-url"), CheckBudget: c.Duration("check-budget"),
 	}
+	if c.IsSet("seed") {
+		seed := c.Int64("seed")
+		s.Seed = &seed
+	}
+	if f, ok := e.stdout.(*os.File); ok && isTerminal(f) {
+		s.Progress = f
+	}
+	return s
+}
+
+// expandFiles lists the files args name: a file itself, a folder its *.yaml
+// and *.yml files.
+func expandFiles(args []string) ([]string, error) {
+	var files []string
 	for _, a := range args {
 		fi, err := os.Stat(a)
 		if err != nil {
-			return nil, nil, nil, usageError(fmt.Errorf("experiment %s: %w", a, err))
+			return nil, usageError(fmt.Errorf("experiment %s: %w", a, err))
 		}
 		if !fi.IsDir() {
 			files = append(files, a)
@@ -68,9 +98,21 @@ func loadAll(e *env, args []string) (files []string, exps []*experiments.Experim
 		}
 		sort.Strings(found)
 		if len(found) == 0 {
-			return nil, nil, nil, usageError(fmt.Errorf("folder %s has no *.yaml experiment", a))
+			return nil, usageError(fmt.Errorf("folder %s has no *.yaml experiment", a))
 		}
 		files = append(files, found...)
+	}
+	return files, nil
+}
+
+// loadAll validates every file (folders: their *.yaml and *.yml) and reports
+// every problem; nothing runs if one file is invalid.
+func loadAll(e *env, args []string) (files []string, exps []*experiments.Experiment, sources [][]byte, err error) {
+	if len(args) == 0 {
+		return nil, nil, nil, usageError(errors.New("no experiment file given; usage: chaosctl run FILE|DIR..."))
+	}
+	if files, err = expandFiles(args); err != nil {
+		return nil, nil, nil, err
 	}
 	bad := 0
 	for _, f := range files {
@@ -101,17 +143,13 @@ func runExperiments(c *cli.Context, e *env) error {
 	if err := e.checkTarget(c.String("target")); err != nil {
 		return err
 	}
-	var seed *int64
-	if c.IsSet("seed") {
-		s := c.Int64("seed")
-		seed = &s
-	}
+	settings := runSettings(c, e)
 	if c.Bool("dry-run") {
 		for i, x := range exps {
 			s := int64(0)
 			switch {
-			case seed != nil:
-				s = *seed
+			case settings.Seed != nil:
+				s = *settings.Seed
 			case x.Seed != nil:
 				s = *x.Seed
 			}
@@ -136,10 +174,6 @@ func runExperiments(c *cli.Context, e *env) error {
 		"still reverting faults; chaosctl exits as soon as every fault is reverted")
 	defer stop()
 
-	var progress *os.File
-	if f, ok := e.stdout.(*os.File); ok && isTerminal(f) {
-		progress = f
-	}
 	worst := exitPass
 	var results []*report.Result
 	// The combined JUnit file is written whatever happens after a run.
@@ -151,18 +185,11 @@ func runExperiments(c *cli.Context, e *env) error {
 		}
 	}()
 	for i, x := range exps {
-		out := c.String("out")
-		if out != "" && len(exps) > 1 {
-			out = filepath.Join(out, x.Metadata.Name)
+		opts := runner.RunOptions{File: files[i], Source: sources[i], Settings: settings}
+		if opts.OutDir != "" && len(exps) > 1 {
+			opts.OutDir = filepath.Join(opts.OutDir, x.Metadata.Name)
 		}
-		opts := runner.RunOptions{
-			File: files[i], Source: sources[i], Seed: seed, Runtime: c.String("target"), OutDir: out,
-			StateDir: c.String("state-dir"), Version: chaosctlVersion(), Log: e.log.WithField("experiment", x.Metadata.Name),
-			MemberLogLevel: c.String("log-level"), PrometheusURL: c.String("prometheus-url"), CheckBudget: c.Duration("check-budget"),
-		}
-		if progress != nil {
-			opts.Progress = progress
-		}
+		opts.Log = e.log.WithField("experiment", x.Metadata.Name)
 		outcome, err := runner.Run(ctx, x, opts)
 		if errors.Is(err, runner.ErrUsage) {
 			return usageError(fmt.Errorf("%s: %w", files[i], err))
@@ -170,7 +197,7 @@ func runExperiments(c *cli.Context, e *env) error {
 		code := exitPass
 		if outcome != nil && outcome.Result != nil {
 			results = append(results, outcome.Result)
-			_ = report.Terminal(e.stdout, outcome.Result, progress != nil)
+			_ = report.Terminal(e.stdout, outcome.Result, settings.Progress != nil)
 			fmt.Fprintf(e.stdout, "output: %s\n", outcome.Dir)
 			code = verdictCode(outcome.Result.Verdict)
 		}

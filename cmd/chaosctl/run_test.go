@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/chaosctl/chaosctl/experiments/report"
+	"github.com/chaosctl/chaosctl/internal/testkit"
 )
 
 // runExperiment runs `chaosctl run FILE --out DIR` with its own state dir.
@@ -83,23 +84,12 @@ func TestPartitionWithoutMajorityFailsAvailability(t *testing.T) {
 
 // startRun starts `chaosctl run` in the background and waits until its
 // journal shows every fault applied.
-func startRun(t *testing.T, file string, faults int, extra ...string) (cmd *exec.Cmd, out, state string, output *bytes.Buffer) {
+func startRun(t *testing.T, file string, faults int, extra ...string) (cmd *exec.Cmd, out, state string, output *testkit.SyncBuffer) {
 	t.Helper()
 	out, state = filepath.Join(t.TempDir(), "out"), filepath.Join(t.TempDir(), "state")
-	cmd = exec.Command(binary, append([]string{"run", file, "--out", out, "--state-dir", state}, extra...)...)
-	output = &bytes.Buffer{}
-	cmd.Stdout, cmd.Stderr = output, output
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _, _ = cmd.Process.Wait() })
-	deadline := time.Now().Add(90 * time.Second)
-	for countApplied(filepath.Join(out, "journal.ndjson")) < faults {
-		if time.Now().After(deadline) {
-			t.Fatalf("faults not applied within 90s:\n%s", output)
-		}
-		time.Sleep(20 * time.Millisecond) // polling the journal
-	}
+	cmd, output = startChaosctl(t, "faults applied", 90*time.Second,
+		func() bool { return countApplied(filepath.Join(out, "journal.ndjson")) >= faults },
+		append([]string{"run", file, "--out", out, "--state-dir", state}, extra...)...)
 	return cmd, out, state, output
 }
 
@@ -134,7 +124,7 @@ func TestSIGINTMidFaultRevertsEverythingAndExits3(t *testing.T) {
 
 // expectInterruptedAndReverted waits for an interrupted run: exit 3, and
 // every fault of its result both applied and reverted.
-func expectInterruptedAndReverted(t *testing.T, cmd *exec.Cmd, out string, output *bytes.Buffer) {
+func expectInterruptedAndReverted(t *testing.T, cmd *exec.Cmd, out string, output *testkit.SyncBuffer) {
 	t.Helper()
 	err := cmd.Wait()
 	var ee *exec.ExitError
@@ -158,16 +148,9 @@ func TestSIGKILLedRunIsRecovered(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, _ = cmd.Process.Wait()
-	stdout, stderr, code := run(t, "recover", "--state-dir", state)
-	if code != 0 || !strings.Contains(stdout, "recovered") {
-		t.Fatalf("recover: exit %d\n%s\n%s", code, stdout, stderr)
-	}
-	t.Logf("recover said:\n%s", stdout)
+	recoverState(t, state, "recovered")
 	noMembersLeft(t, out)
-	stdout, _, code = run(t, "recover", "--state-dir", state)
-	if code != 0 || !strings.Contains(stdout, "nothing to recover") {
-		t.Fatalf("second recover: exit %d\n%s", code, stdout)
-	}
+	recoverState(t, state, "nothing to recover")
 }
 
 func tail(s string, n int) string {

@@ -42,7 +42,7 @@
 // # Running
 //
 //	gd, err := experiments.LoadGameDay("examples/gameday/failure-table.yaml")
-//	out, err := gameday.Run(ctx, gd, gameday.Options{Operator: op, OutDir: "gd"})
+//	out, err := gameday.Run(ctx, gd, gameday.Options{Operator: op, Settings: runner.Settings{OutDir: "gd"}})
 //	// out.Result is gameday.json; err wraps runner.ErrUsage (nothing
 //	// started), ErrInterrupted or ErrEnvironment.
 //

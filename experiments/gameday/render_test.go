@@ -22,9 +22,10 @@ func sampleResult() *Result {
 	t0 := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
 	at := func(s float64) *time.Time { t := t0.Add(time.Duration(s * float64(time.Second))); return &t }
 	return &Result{
-		GameDay: "sample", Description: "every part of the report", File: "pb.yaml", Verdict: report.Fail,
-		Reason: "step 4 (healthy-again): probe low-errors (before): error_ratio = 0.2 exceeds max 0.01 over 3 s",
-		Seed:   7, Started: t0, Ended: *at(40), ChaosctlVersion: "test", Runtime: "process",
+		GameDay: "sample",
+		Header: report.Header{Description: "every part of the report", File: "pb.yaml", Verdict: report.Fail,
+			Reason: "step 4 (healthy-again): probe low-errors (before): error_ratio = 0.2 exceeds max 0.01 over 3 s",
+			Seed:   7, Started: t0, Ended: *at(40), ChaosctlVersion: "test", Runtime: "process"},
 		Target: "demo cluster on process: 3 store nodes", Unattended: false,
 		Steps: []StepResult{
 			{Index: 1, Name: "brief", Kind: "manual", Verdict: report.Pass, Reason: "confirmed by the operator", Started: at(1), Ended: at(5),
@@ -135,7 +136,7 @@ func TestRenderFromTheOutputFolder(t *testing.T) {
 }
 
 func TestTimelineWithoutSteps(t *testing.T) {
-	r := &Result{GameDay: "empty", Verdict: report.Inconclusive}
+	r := &Result{GameDay: "empty", Header: report.Header{Verdict: report.Inconclusive}}
 	var b bytes.Buffer
 	if err := WriteHTML(&b, r); err != nil {
 		t.Fatal(err)
@@ -152,12 +153,12 @@ func TestRunRejectsBadInputBeforeStarting(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := filepath.Join(t.TempDir(), "out")
-	if _, err := Run(context.Background(), gd, Options{Runtime: "nomad", OutDir: out}); !errors.Is(err, runner.ErrUsage) {
+	if _, err := Run(context.Background(), gd, Options{Settings: runner.Settings{Runtime: "nomad", OutDir: out}}); !errors.Is(err, runner.ErrUsage) {
 		t.Errorf("runtime nomad: got %v, want ErrUsage", err)
 	}
 	unresolved := *gd
 	unresolved.Steps = []experiments.Step{{Name: "x", Checkpoint: &experiments.Checkpoint{}}}
-	if _, err := Run(context.Background(), &unresolved, Options{OutDir: out}); !errors.Is(err, runner.ErrUsage) {
+	if _, err := Run(context.Background(), &unresolved, Options{Settings: runner.Settings{OutDir: out}}); !errors.Is(err, runner.ErrUsage) {
 		t.Errorf("unresolved step: got %v, want ErrUsage", err)
 	}
 	if _, err := os.Stat(out); !errors.Is(err, os.ErrNotExist) {

@@ -41,16 +41,8 @@ const (
 // wall-clock times, verdict and notes. Times are UTC. Fields are only ever
 // added.
 type Result struct {
-	GameDay         string    `json:"gameday"`
-	Description     string    `json:"description,omitempty"`
-	File            string    `json:"file,omitempty"`
-	Verdict         string    `json:"verdict"` // pass | fail | inconclusive
-	Reason          string    `json:"reason"`
-	Seed            int64     `json:"seed"`
-	Started         time.Time `json:"started"`
-	Ended           time.Time `json:"ended"`
-	ChaosctlVersion string    `json:"chaosctlVersion"`
-	Runtime         string    `json:"runtime"`
+	GameDay string `json:"gameday"`
+	report.Header
 	// Target describes the shared target ("demo cluster: 5 store nodes, ...").
 	Target string `json:"target"`
 	// Members are the shared target's members (direct addresses) and
@@ -139,15 +131,7 @@ func (r *Result) WriteJSON(dir string) error {
 
 // ReadJSON reads gameday.json from dir.
 func ReadJSON(dir string) (*Result, error) {
-	b, err := os.ReadFile(filepath.Join(dir, FileJSON))
-	if err != nil {
-		return nil, err
-	}
-	var r Result
-	if err := json.Unmarshal(b, &r); err != nil {
-		return nil, fmt.Errorf("decode %s: %w", filepath.Join(dir, FileJSON), err)
-	}
-	return &r, nil
+	return report.ReadJSONFile[Result](filepath.Join(dir, FileJSON))
 }
 
 func writeFileAtomic(path string, data []byte) error {

@@ -2,13 +2,8 @@ package gameday
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/binary"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -25,21 +20,10 @@ import (
 
 // Options configure Run.
 type Options struct {
-	// Seed overrides the playbook's seed and every experiment's own (--seed).
-	Seed *int64
-	// Runtime overrides target.runtime when set (--target): process, docker or kubernetes.
-	Runtime string
-	// OutDir is the output folder; "" means chaosctl-out/<name>-<UTC time>.
-	OutDir string
-	// StateDir holds the fault ledger; "" means injectors.StateDir().
-	StateDir string
-	// Binary runs the demo cluster's members; "" means this executable.
-	Binary string
-	// Version is written into the results.
-	Version string
-	Log     *logrus.Entry
-	// Progress, when set, receives the experiments' progress lines.
-	Progress io.Writer
+	// Settings are passed on to every experiment step; Seed overrides the
+	// playbook's seed and every experiment's own (--seed), Runtime is the
+	// shared target's runtime when set (--target).
+	runner.Settings
 	// Operator answers manual steps; nil runs the GameDay unattended: manual
 	// steps are recorded as skipped.
 	Operator Operator
@@ -49,11 +33,6 @@ type Options struct {
 	// OnTarget, when set, is called once the shared target is ready, before
 	// the first step (the CLI prints where the team can watch it).
 	OnTarget func(targets.Target)
-	// MemberLogLevel, PrometheusURL and CheckBudget are passed to every
-	// experiment (see runner.RunOptions).
-	MemberLogLevel string
-	PrometheusURL  string
-	CheckBudget    time.Duration
 }
 
 // Operator is the person running the GameDay.
@@ -93,17 +72,8 @@ type Outcome struct {
 // runner.ErrEnvironment, and Outcome is set whenever the output folder
 // was written.
 func Run(ctx context.Context, gd *experiments.GameDay, opts Options) (*Outcome, error) {
-	seed := newSeed()
-	if gd.Seed != nil {
-		seed = *gd.Seed
-	}
-	if opts.Seed != nil {
-		seed = *opts.Seed
-	}
-	runtime := string(gd.Target.Runtime)
-	if opts.Runtime != "" {
-		runtime = opts.Runtime
-	}
+	seed := opts.SeedFor(gd.Seed)
+	runtime := opts.RuntimeFor(string(gd.Target.Runtime))
 	rt, err := runtimes.Default().Demo(runtime)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", err, runner.ErrUsage)
@@ -125,26 +95,16 @@ func Run(ctx context.Context, gd *experiments.GameDay, opts Options) (*Outcome, 
 	}
 
 	started := time.Now().UTC()
-	dir := opts.OutDir
-	if dir == "" {
-		dir = filepath.Join("chaosctl-out", gd.Metadata.Name+"-"+started.Format("20060102T150405Z"))
+	dir, err := opts.MakeOutDir(gd.Metadata.Name, started)
+	if err != nil {
+		return nil, err
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("create output folder: %w: %w", runner.ErrEnvironment, err)
-	}
-	log := opts.Log
-	if log == nil {
-		l := logrus.New()
-		l.SetOutput(io.Discard)
-		log = logrus.NewEntry(l)
-	}
-	g := &gameDay{gd: gd, opts: opts, dir: dir, seed: seed,
-		runID: gd.Metadata.Name + "-" + started.Format("20060102t150405") + "-" + randomHex(3)}
-	g.log = log.WithFields(logrus.Fields{"component": "gameday", "run": g.runID})
+	g := &gameDay{gd: gd, opts: opts, dir: dir, seed: seed, runID: runner.RunID(gd.Metadata.Name, started)}
+	g.log = opts.Logger().WithFields(logrus.Fields{"component": "gameday", "run": g.runID})
 	g.res = &Result{
-		GameDay: gd.Metadata.Name, Description: gd.Metadata.Description, File: gd.File,
-		Seed: seed, Started: started, ChaosctlVersion: opts.Version, Runtime: runtime,
-		Target: targetLine(gd.Target.Demo, runtime), Unattended: opts.Operator == nil,
+		GameDay: gd.Metadata.Name,
+		Header:  report.Header{Description: gd.Metadata.Description, File: gd.File, Seed: seed, Started: started, ChaosctlVersion: opts.Version, Runtime: runtime},
+		Target:  targetLine(gd.Target.Demo, runtime), Unattended: opts.Operator == nil,
 	}
 	for i := range gd.Steps {
 		s := &gd.Steps[i]
@@ -375,13 +335,10 @@ func (g *gameDay) experiment(ctx context.Context, i int, s *experiments.Step, sr
 	if file == "" {
 		file = g.gd.File
 	}
-	out, err := runner.Run(ctx, e, runner.RunOptions{
-		File: file, Source: s.Source, Seed: &seed, OutDir: filepath.Join(g.dir, rel),
-		StateDir: g.opts.StateDir, Binary: g.opts.Binary, Version: g.opts.Version,
-		Log:      g.log.WithField("step", s.Name),
-		Progress: g.opts.Progress, CheckBudget: g.opts.CheckBudget, PrometheusURL: g.opts.PrometheusURL,
-		MemberLogLevel: g.opts.MemberLogLevel, Target: target,
-	})
+	settings := g.opts.Settings
+	settings.Seed, settings.Runtime = &seed, ""
+	settings.OutDir, settings.Log = filepath.Join(g.dir, rel), g.log.WithField("step", s.Name)
+	out, err := runner.Run(ctx, e, runner.RunOptions{File: file, Source: s.Source, Settings: settings, Target: target})
 	if out != nil && out.Result != nil {
 		sr.Experiment = summarize(out.Result, rel, s)
 		sr.Verdict, sr.Reason = out.Result.Verdict, out.Result.Reason
@@ -525,18 +482,6 @@ func targetLine(c *experiments.DemoCluster, runtime string) string {
 	return fmt.Sprintf("demo cluster on %s: %d store nodes, %d gateway%s, %s (n=%d w=%d r=%d), %s persistence, cache %s",
 		runtime, c.Nodes, c.Gateways, plural(c.Gateways), c.Consistency, c.Replication.N, c.Replication.W, c.Replication.R,
 		c.Persistence, c.Cache.Policy)
-}
-
-func newSeed() int64 {
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	return int64(binary.BigEndian.Uint64(b[:]) >> 16)
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
 }
 
 // startTarget starts the shared demo cluster; on error nothing of it is

@@ -60,6 +60,18 @@ type junitCase struct {
 	SystemOut string        `xml:"system-out,omitempty"`
 }
 
+// judge marks the case failed with failure when verdict is Fail, and
+// skipped with the reason when it is inconclusive (neither Fail nor Pass).
+func (c *junitCase) judge(verdict string, failure *junitProblem, reason string) {
+	switch verdict {
+	case Fail:
+		c.Failure = failure
+	case Pass:
+	default:
+		c.Skipped = &junitProblem{Message: inconclusiveMessage(reason)}
+	}
+}
+
 type junitProblem struct {
 	Message string `xml:"message,attr"`
 	Type    string `xml:"type,attr,omitempty"`
@@ -167,36 +179,18 @@ func junitSuiteOf(r *Result) junitSuite {
 	measured := junitSeconds(r.measuredDuration().Seconds())
 	for _, o := range r.SLOs {
 		c := junitCase{Name: "SLO " + o.Name, Time: measured, SystemOut: sloFigures(o)}
-		switch o.Verdict {
-		case Fail:
-			c.Failure = &junitProblem{Message: fmt.Sprintf("SLO %s: %s", o.Name, sloFigures(o)), Type: junitSLOExhausted, Body: sloDetail(o)}
-		case Pass:
-		default:
-			c.Skipped = &junitProblem{Message: inconclusiveMessage(o.Reason)}
-		}
+		c.judge(o.Verdict, &junitProblem{Message: fmt.Sprintf("SLO %s: %s", o.Name, sloFigures(o)), Type: junitSLOExhausted, Body: sloDetail(o)}, o.Reason)
 		add(c)
 	}
 	for _, p := range r.Probes {
 		c := junitCase{Name: fmt.Sprintf("probe %s (%s)", p.Name, p.Phase), Time: junitSeconds(float64(p.Samples)), SystemOut: probeFigures(p)}
-		switch p.Verdict {
-		case Fail:
-			c.Failure = &junitProblem{Message: fmt.Sprintf("probe %s (%s): %s", p.Name, p.Phase, probeFigures(p)), Type: junitProbeFailed, Body: p.Reason}
-		case Pass:
-		default:
-			c.Skipped = &junitProblem{Message: inconclusiveMessage(p.Reason)}
-		}
+		c.judge(p.Verdict, &junitProblem{Message: fmt.Sprintf("probe %s (%s): %s", p.Name, p.Phase, probeFigures(p)), Type: junitProbeFailed, Body: p.Reason}, p.Reason)
 		add(c)
 	}
 	for _, ch := range r.Checks {
 		took, _ := time.ParseDuration(ch.Took)
 		c := junitCase{Name: "check " + ch.Name, Time: junitSeconds(took.Seconds()), SystemOut: ch.Detail}
-		switch ch.Verdict {
-		case Fail:
-			c.Failure = &junitProblem{Message: fmt.Sprintf("check %s: %s", ch.Name, checkFigures(ch)), Type: junitCheckFailed, Body: checkDetail(ch)}
-		case Pass:
-		default:
-			c.Skipped = &junitProblem{Message: inconclusiveMessage(ch.Detail)}
-		}
+		c.judge(ch.Verdict, &junitProblem{Message: fmt.Sprintf("check %s: %s", ch.Name, checkFigures(ch)), Type: junitCheckFailed, Body: checkDetail(ch)}, ch.Detail)
 		add(c)
 	}
 	if sc := r.StopCondition; sc != nil {

@@ -85,7 +85,7 @@ func TestJUnitCounts(t *testing.T) {
 	broken.Faults = append([]FaultResult(nil), pass.Faults...)
 	broken.Faults[1].Error = "kill n2: no such process"
 	broken.Interrupted, broken.Errors = true, []string{"interrupted; every fault was reverted"}
-	noData := &Result{Experiment: "empty", Verdict: Inconclusive, Reason: "nothing to judge", Started: pass.Started, Ended: pass.Started,
+	noData := &Result{Experiment: "empty", Header: Header{Verdict: Inconclusive, Reason: "nothing to judge", Started: pass.Started, Ended: pass.Started},
 		SLOs: []SLOResult{{Name: "availability", SLI: "availability", Objective: 0.99, Verdict: Inconclusive, Reason: "no events"}}}
 
 	tests := []struct {
@@ -208,7 +208,7 @@ func TestJUnitSeveralRunsInOneFile(t *testing.T) {
 }
 
 func TestJUnitControlCharacters(t *testing.T) {
-	r := &Result{Experiment: "x", Verdict: Fail, Checks: []CheckResult{{Name: "linearizable", Verdict: Fail, Detail: "bad \x00\x07 bytes ]]> here", Listed: []string{"key \x1b[31mk1"}}}}
+	r := &Result{Experiment: "x", Header: Header{Verdict: Fail}, Checks: []CheckResult{{Name: "linearizable", Verdict: Fail, Detail: "bad \x00\x07 bytes ]]> here", Listed: []string{"key \x1b[31mk1"}}}}
 	var buf bytes.Buffer
 	if err := WriteJUnit(&buf, r); err != nil {
 		t.Fatal(err)

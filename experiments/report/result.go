@@ -16,26 +16,33 @@ const (
 	Inconclusive = "inconclusive"
 )
 
+// Header is what result.json and a GameDay's gameday.json both hold after
+// the name of what ran: its verdict and why, its seed, when it ran, with
+// which chaosctl and on which runtime. Times are UTC.
+type Header struct {
+	Description     string    `json:"description,omitempty"`
+	File            string    `json:"file,omitempty"`
+	Verdict         string    `json:"verdict"` // pass | fail | inconclusive
+	Reason          string    `json:"reason"`
+	Seed            int64     `json:"seed"`
+	Started         time.Time `json:"started"`
+	Ended           time.Time `json:"ended"`
+	ChaosctlVersion string    `json:"chaosctlVersion"`
+	Runtime         string    `json:"runtime"`
+}
+
 // Result is result.json, written beside every run's report.
 type Result struct {
-	Experiment      string         `json:"experiment"`
-	Description     string         `json:"description,omitempty"`
-	File            string         `json:"file,omitempty"`
-	Verdict         string         `json:"verdict"`
-	Reason          string         `json:"reason"`
-	Seed            int64          `json:"seed"`
-	Started         time.Time      `json:"started"`
-	Ended           time.Time      `json:"ended"`
-	ChaosctlVersion string         `json:"chaosctlVersion"`
-	Runtime         string         `json:"runtime"`
-	Workload        WorkloadResult `json:"workload"`
-	SLOs            []SLOResult    `json:"slos"`
-	Probes          []ProbeResult  `json:"probes"`
-	Checks          []CheckResult  `json:"checks"`
-	Faults          []FaultResult  `json:"faults"`
-	StopCondition   *StopCondition `json:"stopCondition"`
-	Interrupted     bool           `json:"interrupted,omitempty"`
-	Errors          []string       `json:"errors,omitempty"`
+	Experiment string `json:"experiment"`
+	Header
+	Workload      WorkloadResult `json:"workload"`
+	SLOs          []SLOResult    `json:"slos"`
+	Probes        []ProbeResult  `json:"probes"`
+	Checks        []CheckResult  `json:"checks"`
+	Faults        []FaultResult  `json:"faults"`
+	StopCondition *StopCondition `json:"stopCondition"`
+	Interrupted   bool           `json:"interrupted,omitempty"`
+	Errors        []string       `json:"errors,omitempty"`
 }
 
 // WorkloadResult sums the measured phase of the workload (warmup excluded).
@@ -134,15 +141,20 @@ func (r *Result) WriteJSON(dir string) error {
 
 // ReadJSON reads result.json from dir.
 func ReadJSON(dir string) (*Result, error) {
-	b, err := os.ReadFile(filepath.Join(dir, "result.json"))
+	return ReadJSONFile[Result](filepath.Join(dir, "result.json"))
+}
+
+// ReadJSONFile reads the JSON file at path into a new T.
+func ReadJSONFile[T any](path string) (*T, error) {
+	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	var r Result
-	if err := json.Unmarshal(b, &r); err != nil {
-		return nil, fmt.Errorf("decode %s: %w", filepath.Join(dir, "result.json"), err)
+	var v T
+	if err := json.Unmarshal(b, &v); err != nil {
+		return nil, fmt.Errorf("decode %s: %w", path, err)
 	}
-	return &r, nil
+	return &v, nil
 }
 
 // JoinReasons joins the reasons of a verdict with "; ", naming the first

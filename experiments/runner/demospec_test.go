@@ -2,9 +2,10 @@ package runner
 
 import (
 	"errors"
-	"github.com/chaosctl/chaosctl/experiments"
 	"strings"
 	"testing"
+
+	"github.com/chaosctl/chaosctl/experiments"
 )
 
 // The file's resilience settings reach the demo cluster as written: "no

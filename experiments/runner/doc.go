@@ -12,7 +12,7 @@
 // # Use
 //
 //	exp, err := experiments.Load("examples/quickstart.yaml")
-//	out, err := runner.Run(ctx, exp, runner.RunOptions{File: "examples/quickstart.yaml", Log: log})
+//	out, err := runner.Run(ctx, exp, runner.RunOptions{File: "examples/quickstart.yaml", Settings: runner.Settings{Log: log}})
 //	// out.Result.Verdict is pass, fail or inconclusive; out.Dir the folder.
 //	// err wraps ErrInterrupted or ErrEnvironment when the run could not be
 //	// judged normally (a revert failed: exit 5).

@@ -3,11 +3,11 @@ package runner
 import (
 	"errors"
 	"fmt"
-	"github.com/chaosctl/chaosctl/experiments"
 	"os"
 	"path/filepath"
 	"time"
 
+	"github.com/chaosctl/chaosctl/experiments"
 	"github.com/chaosctl/chaosctl/experiments/report"
 	"github.com/chaosctl/chaosctl/probes/workload"
 	"github.com/chaosctl/chaosctl/slo"

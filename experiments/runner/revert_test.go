@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"github.com/chaosctl/chaosctl/experiments"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/chaosctl/chaosctl/experiments"
 	"github.com/chaosctl/chaosctl/experiments/report"
 	"github.com/chaosctl/chaosctl/injectors"
 	"github.com/chaosctl/chaosctl/targets"
@@ -91,7 +91,7 @@ seed: 1
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	out, err := Run(ctx, e, RunOptions{File: "stuck.yaml", OutDir: filepath.Join(dir, "out"), StateDir: filepath.Join(dir, "state"), Target: target})
+	out, err := Run(ctx, e, RunOptions{File: "stuck.yaml", Settings: Settings{OutDir: filepath.Join(dir, "out"), StateDir: filepath.Join(dir, "state")}, Target: target})
 	if !errors.Is(err, ErrEnvironment) || !strings.Contains(err.Error(), "revert fault freeze") {
 		t.Fatalf("Run returned %v, want an environment error naming the fault", err)
 	}

@@ -2,13 +2,9 @@ package runner
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/chaosctl/chaosctl/experiments"
 	"hash/fnv"
-	"io"
 	mrand "math/rand/v2"
 	"os"
 	"path/filepath"
@@ -20,6 +16,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/chaosctl/chaosctl/experiments"
 	"github.com/chaosctl/chaosctl/experiments/report"
 	"github.com/chaosctl/chaosctl/injectors"
 	"github.com/chaosctl/chaosctl/probes"
@@ -47,30 +44,7 @@ type RunOptions struct {
 	// output folder and named in the reports).
 	File   string
 	Source []byte
-	// Seed overrides the file's seed when set.
-	Seed *int64
-	// Runtime overrides target.runtime when set (--target).
-	Runtime string
-	// OutDir is the output folder; "" means chaosctl-out/<name>-<UTC time>.
-	OutDir string
-	// StateDir holds the ledger; "" means injectors.StateDir().
-	StateDir string
-	// Binary runs the demo cluster's members; "" means this executable.
-	Binary string
-	// Version is written into result.json.
-	Version string
-	Log     *logrus.Entry
-	// Progress, when set, receives a progress line about once a second (the
-	// CLI passes a terminal; nil keeps quiet).
-	Progress io.Writer
-	// CheckBudget bounds the linearizability check (0: DefaultCheckBudget).
-	CheckBudget time.Duration
-	// PrometheusURL is the Prometheus server of prometheus probes and ratio
-	// SLOs that name none (--prometheus-url).
-	PrometheusURL string
-	// MemberLogLevel is the demo members' log level (their logs go to files in
-	// the output folder); "" means info.
-	MemberLogLevel string
+	Settings
 	// Target, when set, is an already running target (a GameDay's shared
 	// one): Run neither starts nor stops it, and the experiment's own
 	// target section only describes it. Faults are still reverted on every
@@ -118,17 +92,8 @@ type runState struct {
 // is nil whatever the verdict; it wraps ErrInterrupted or ErrEnvironment when
 // the run could not be judged normally (Outcome.Result is still written).
 func Run(ctx context.Context, e *experiments.Experiment, opts RunOptions) (out *Outcome, err error) {
-	seed := newSeed()
-	if e.Seed != nil {
-		seed = *e.Seed
-	}
-	if opts.Seed != nil {
-		seed = *opts.Seed
-	}
-	runtime := string(e.Target.Runtime)
-	if opts.Runtime != "" {
-		runtime = opts.Runtime
-	}
+	seed := opts.SeedFor(e.Seed)
+	runtime := opts.RuntimeFor(string(e.Target.Runtime))
 	if opts.Target != nil {
 		runtime = opts.Target.Runtime()
 	}
@@ -140,34 +105,26 @@ func Run(ctx context.Context, e *experiments.Experiment, opts RunOptions) (out *
 		return nil, err
 	}
 	started := time.Now().UTC()
-	dir := opts.OutDir
-	if dir == "" {
-		dir = filepath.Join("chaosctl-out", e.Metadata.Name+"-"+started.Format("20060102T150405Z"))
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("create output folder: %w: %w", ErrEnvironment, err)
+	dir, err := opts.MakeOutDir(e.Metadata.Name, started)
+	if err != nil {
+		return nil, err
 	}
 	if len(opts.Source) > 0 {
 		_ = os.WriteFile(filepath.Join(dir, "experiment.yaml"), opts.Source, 0o644)
 	}
-	log := opts.Log
-	if log == nil {
-		l := logrus.New()
-		l.SetOutput(io.Discard)
-		log = logrus.NewEntry(l)
-	}
+	log := opts.Logger()
 	r := &runState{
 		e: e, plan: plan, opts: opts, dir: dir,
-		runID:  e.Metadata.Name + "-" + started.Format("20060102t150405") + "-" + randomHex(3),
+		runID:  RunID(e.Metadata.Name, started),
 		faults: map[string]*report.FaultResult{}, active: map[string]bool{},
 		cluster: clusterSamples{seconds: map[int]probes.ClusterSample{}},
 	}
 	r.judge = judge.New(r.judgeSpec())
 	r.log = log.WithFields(logrus.Fields{"component": "runner", "run": r.runID})
 	r.res = &report.Result{
-		Experiment: e.Metadata.Name, Description: e.Metadata.Description, File: opts.File,
-		Seed: seed, Started: started, ChaosctlVersion: opts.Version, Runtime: runtime,
-		SLOs: []report.SLOResult{}, Probes: []report.ProbeResult{}, Checks: []report.CheckResult{}, Faults: []report.FaultResult{},
+		Experiment: e.Metadata.Name,
+		Header:     report.Header{Description: e.Metadata.Description, File: opts.File, Seed: seed, Started: started, ChaosctlVersion: opts.Version, Runtime: runtime},
+		SLOs:       []report.SLOResult{}, Probes: []report.ProbeResult{}, Checks: []report.CheckResult{}, Faults: []report.FaultResult{},
 	}
 	for _, pf := range plan.Faults {
 		fr := &report.FaultResult{Name: pf.Name, Kind: string(pf.Kind), Targets: pf.Targets, Scheduled: "+" + pf.Start.String()}
@@ -708,22 +665,6 @@ func errString(err error) string {
 		return ""
 	}
 	return err.Error()
-}
-
-func newSeed() int64 {
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	var s int64
-	for _, x := range b[:6] {
-		s = s<<8 | int64(x)
-	}
-	return s
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
 }
 
 func hashName(s string) uint64 {

@@ -8,15 +8,20 @@
 //     CHAOSCTL_REQUIRE_INTEGRATION=1 (as CI sets it), so a dependency cannot
 //     silently vanish from CI;
 //   - Update is the one golden-file flag: `go test ./... -args -update`
-//     rewrites every golden file the tests compare against.
+//     rewrites every golden file the tests compare against;
+//   - SyncBuffer is the buffer a process or goroutine writes to while the
+//     test reads it, and ServeTCP a loopback TCP server.
 //
 // It is imported by tests only.
 package testkit
 
 import (
+	"bytes"
 	"flag"
 	"fmt"
+	"net"
 	"os"
+	"sync"
 	"testing"
 	"time"
 )
@@ -63,4 +68,56 @@ func Integration(t testing.TB, format string, args ...any) {
 		t.Fatalf("%s=1 but %s", RequireIntegrationEnv, msg)
 	}
 	t.Skip(msg)
+}
+
+// SyncBuffer is a bytes.Buffer safe for a writer and a reader in different
+// goroutines (a running process writes to it while the test reads it).
+type SyncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *SyncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// String is what was written so far.
+func (b *SyncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// Bytes is a copy of what was written so far.
+func (b *SyncBuffer) Bytes() []byte {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]byte(nil), b.buf.Bytes()...)
+}
+
+// ServeTCP runs handle on every connection to a loopback listener until the
+// test ends, closing each connection after handle returns, and returns the
+// listener's address.
+func ServeTCP(t testing.TB, handle func(net.Conn)) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				handle(c)
+			}()
+		}
+	}()
+	return ln.Addr().String()
 }

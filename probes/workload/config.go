@@ -1,6 +1,7 @@
 package workload
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"math"
@@ -122,27 +123,13 @@ type Class struct {
 // Validate fills defaults and checks every field, naming the field and the bound
 // in its error.
 func (c *Config) Validate() error {
-	if c.Keys == 0 {
-		c.Keys = DefaultKeys
-	}
-	if c.Distribution == "" {
-		c.Distribution = DefaultDistribution
-	}
-	if c.ZipfS == 0 {
-		c.ZipfS = DefaultZipfS
-	}
-	if c.ZipfV == 0 {
-		c.ZipfV = DefaultZipfV
-	}
-	if c.ValueSize == 0 {
-		c.ValueSize = DefaultValueSize
-	}
-	if c.Timeout == 0 {
-		c.Timeout = DefaultTimeout
-	}
-	if c.MaxLateness == 0 {
-		c.MaxLateness = DefaultMaxLateness
-	}
+	c.Keys = cmp.Or(c.Keys, DefaultKeys)
+	c.Distribution = cmp.Or(c.Distribution, DefaultDistribution)
+	c.ZipfS = cmp.Or(c.ZipfS, DefaultZipfS)
+	c.ZipfV = cmp.Or(c.ZipfV, DefaultZipfV)
+	c.ValueSize = cmp.Or(c.ValueSize, DefaultValueSize)
+	c.Timeout = cmp.Or(c.Timeout, DefaultTimeout)
+	c.MaxLateness = cmp.Or(c.MaxLateness, DefaultMaxLateness)
 	switch {
 	case !(c.Rate > 0) || c.Rate > MaxRate:
 		return fmt.Errorf("workload rate must be > 0 and <= %g requests/s, got %g", float64(MaxRate), c.Rate)
@@ -188,9 +175,7 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("workload latencyThresholds[%d] must be > 0, got %s", i, t)
 		}
 	}
-	if c.MaxInFlight == 0 {
-		c.MaxInFlight = DefaultMaxInFlight(c.Rate, c.Timeout)
-	}
+	c.MaxInFlight = cmp.Or(c.MaxInFlight, DefaultMaxInFlight(c.Rate, c.Timeout))
 	return nil
 }
 

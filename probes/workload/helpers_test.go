@@ -113,6 +113,16 @@ func refusedURL(t testing.TB) string {
 	return "http://" + addr
 }
 
+// serverURL is refusedURL when refused, else the URL of a new kvServer
+// that calls before first.
+func serverURL(t testing.TB, refused bool, before func(w http.ResponseWriter, r *http.Request) bool) string {
+	t.Helper()
+	if refused {
+		return refusedURL(t)
+	}
+	return newKVServer(t, before).URL
+}
+
 func newTestDriver(t testing.TB, maxInFlight int, urls ...string) *KVDriver {
 	t.Helper()
 	d, err := NewKVDriver(urls, NewHTTPClient(maxInFlight))
@@ -145,23 +155,4 @@ func readHistoryOps(t testing.TB, b []byte) []HistoryOp {
 		t.Fatalf("ReadHistory: %v", err)
 	}
 	return ops
-}
-
-// syncBuffer is a bytes.Buffer safe for a writer and a reader in different
-// goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) Bytes() []byte {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return append([]byte(nil), b.buf.Bytes()...)
 }

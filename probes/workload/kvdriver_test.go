@@ -60,10 +60,7 @@ func TestKVDriverOutcomes(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			url := refusedURL(t)
-			if !tc.refused {
-				url = newKVServer(t, tc.before).URL
-			}
+			url := serverURL(t, tc.refused, tc.before)
 			d := newTestDriver(t, 4, url)
 			timeout := 5 * time.Second
 			if strings.HasSuffix(tc.name, "timeout") {

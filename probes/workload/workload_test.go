@@ -240,10 +240,7 @@ func TestErrorsAreClassified(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			url := refusedURL(t)
-			if !tc.refused {
-				url = newKVServer(t, tc.before).URL
-			}
+			url := serverURL(t, tc.refused, tc.before)
 			var hist bytes.Buffer
 			cfg := Config{Rate: 50, Duration: 400 * time.Millisecond, ReadRatio: 0.5,
 				Timeout: 2 * time.Second, History: &hist}
@@ -445,7 +442,7 @@ func TestHistoryFormat(t *testing.T) {
 func TestInterruptedRunWritesOpenOperationsUnknown(t *testing.T) {
 	t.Parallel()
 	srv := newKVServer(t, hangServer)
-	hist := &syncBuffer{}
+	hist := &testkit.SyncBuffer{}
 	var seconds []*Second
 	cfg := Config{Rate: 100, Duration: 5 * time.Second, ReadRatio: 0.5, Timeout: 10 * time.Second,
 		History: hist, OnSecond: func(s *Second) { seconds = append(seconds, s) }}

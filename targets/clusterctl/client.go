@@ -1,7 +1,6 @@
 package clusterctl
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -10,6 +9,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/chaosctl/chaosctl/internal/httpcall"
 )
 
 // Client calls a running cluster's control API.
@@ -58,21 +59,9 @@ func (c *Client) Status(ctx context.Context) (StatusView, error) {
 // A refused or wrong input (400, 404, 409) is an *InputError; an
 // unreachable cluster or a failure in it is another error.
 func (c *Client) call(ctx context.Context, method, path string, body, out any) error {
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return err
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, "http://"+c.st.Control+path, rd)
+	req, err := httpcall.NewRequest(ctx, method, "http://"+c.st.Control+path, c.st.Token, body)
 	if err != nil {
 		return fmt.Errorf("control API of cluster %s: %w", c.st.Name, err)
-	}
-	req.Header.Set("Authorization", "Bearer "+c.st.Token)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {

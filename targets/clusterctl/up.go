@@ -11,7 +11,7 @@ import (
 
 	"github.com/chaosctl/chaosctl/injectors"
 	"github.com/chaosctl/chaosctl/targets/demo"
-	"github.com/chaosctl/chaosctl/targets/process"
+	"github.com/chaosctl/chaosctl/targets/democluster"
 	"github.com/chaosctl/chaosctl/targets/processdemo"
 )
 
@@ -83,7 +83,7 @@ func Up(ctx context.Context, opts UpOptions) (_ *Cluster, err error) {
 		}
 		c.tempDir = true
 	}
-	run := "cluster-" + claim.Name + "-" + time.Now().UTC().Format("20060102T150405Z") + "-" + process.NewToken()[:6]
+	run := "cluster-" + claim.Name + "-" + time.Now().UTC().Format("20060102T150405Z") + "-" + democluster.NewToken()[:6]
 	c.ledger, err = injectors.CreateLedger(stateDir, injectors.RunInfo{Run: run, Runtime: processdemo.Name, Dir: c.dir, TempDir: c.tempDir, PlaneEmbedded: true})
 	if err != nil {
 		return nil, err
@@ -112,7 +112,7 @@ func Up(ctx context.Context, opts UpOptions) (_ *Cluster, err error) {
 	tracker := injectors.NewTracker(injectors.DefaultRegistry(), d, c.ledger, c.log.WithField("component", "injectors"))
 	top := Topology{Members: ids, Nodes: opts.Spec.NodeIDs(), Links: d.Plane().Links()}
 	c.faults = NewManager(tracker, top, c.log.WithField("component", "faults"))
-	server := &Server{Name: claim.Name, Token: process.NewToken(), Faults: c.faults, Members: d.MemberStatuses, Log: c.log}
+	server := &Server{Name: claim.Name, Token: democluster.NewToken(), Faults: c.faults, Members: d.MemberStatuses, Log: c.log}
 	controlAddr, closeControl, err := server.Serve()
 	if err != nil {
 		return nil, err

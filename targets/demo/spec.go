@@ -1,6 +1,7 @@
 package demo
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"time"
@@ -145,9 +146,7 @@ func (s *ClusterSpec) Validate() error {
 	}
 	def(&s.Nodes, DefaultNodes)
 	def(&s.VNodes, DefaultVNodes)
-	if s.Consistency == "" {
-		s.Consistency = DefaultConsistency
-	}
+	s.Consistency = cmp.Or(s.Consistency, DefaultConsistency)
 	if s.Consistency == node.Eventual {
 		def(&s.Replication.W, 1)
 		def(&s.Replication.R, 1)
@@ -155,12 +154,8 @@ func (s *ClusterSpec) Validate() error {
 	def(&s.Replication.N, min(DefaultReplicas, max(s.Nodes, 1)))
 	def(&s.Replication.W, s.Replication.N/2+1)
 	def(&s.Replication.R, s.Replication.N/2+1)
-	if s.Persistence == "" {
-		s.Persistence = PersistMemory
-	}
-	if s.Recovery == "" {
-		s.Recovery = node.RecoveryResync
-	}
+	s.Persistence = cmp.Or(s.Persistence, PersistMemory)
+	s.Recovery = cmp.Or(s.Recovery, node.RecoveryResync)
 	if s.Nodes < 1 || s.Nodes > MaxNodes {
 		bad("nodes %d: must be 1..%d", s.Nodes, MaxNodes)
 	}
@@ -194,9 +189,7 @@ func (s *ClusterSpec) Validate() error {
 	}
 
 	c := &s.Cache
-	if c.Policy == "" {
-		c.Policy = "none"
-	}
+	c.Policy = cmp.Or(c.Policy, "none")
 	switch c.Policy {
 	case "none", "lru", "arc", "2q":
 	default:
@@ -206,9 +199,7 @@ func (s *ClusterSpec) Validate() error {
 	defD(&c.TTL, DefaultCacheTTL)
 	defD(&c.NegativeTTL, DefaultNegativeTTL)
 	def(&c.WriteBehindQueue, DefaultWriteBehindQueue)
-	if c.WriteMode == "" {
-		c.WriteMode = WriteInvalidate
-	}
+	c.WriteMode = cmp.Or(c.WriteMode, WriteInvalidate)
 	switch c.WriteMode {
 	case WriteInvalidate, WriteThrough, WriteBehind:
 	default:
@@ -230,13 +221,9 @@ func (s *ClusterSpec) Validate() error {
 	defD(&r.Retries.Cap, DefaultRetryCap)
 	def(&r.Breaker.Failures, DefaultBreakerFails)
 	defD(&r.Breaker.OpenFor, DefaultBreakerOpen)
-	if r.Breaker.MaxOpen == 0 {
-		r.Breaker.MaxOpen = DefaultBreakerMaxOpen
-	}
+	r.Breaker.MaxOpen = cmp.Or(r.Breaker.MaxOpen, DefaultBreakerMaxOpen)
 	defD(&r.Hedge.After, DefaultHedgeAfter)
-	if r.Hedge.Budget == 0 {
-		r.Hedge.Budget = DefaultHedgeBudget
-	}
+	r.Hedge.Budget = cmp.Or(r.Hedge.Budget, DefaultHedgeBudget)
 	def(&r.Bulkhead, DefaultBulkhead)
 	def(&r.MaxInflight, DefaultMaxInflight)
 	switch {

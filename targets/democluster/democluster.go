@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/chaosctl/chaosctl/targets"
 	"github.com/chaosctl/chaosctl/targets/demo"
 	"github.com/chaosctl/chaosctl/targets/faultplane"
 )
@@ -95,6 +96,16 @@ func MemberConfigs(spec demo.ClusterSpec, seed int64, w Wiring) []demo.MemberCon
 	for _, id := range spec.MemberIDs() {
 		cfg, _ := MemberConfig(spec, id, seed, w) // id is a member: no error
 		out = append(out, cfg)
+	}
+	return out
+}
+
+// Members describes the members ids at addr(id), for targets.Target's
+// Members of a runtime whose members are not this host's processes (PID 0).
+func Members(ids []string, addr func(id string) string) []targets.Member {
+	out := make([]targets.Member, 0, len(ids))
+	for _, id := range ids {
+		out = append(out, targets.Member{ID: id, Role: demo.RoleOf(id), Addr: addr(id)})
 	}
 	return out
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/chaosctl/chaosctl/targets/demo"
 	"github.com/chaosctl/chaosctl/targets/democluster"
@@ -116,5 +117,20 @@ func TestMemberConfig(t *testing.T) {
 	}
 	if _, err := democluster.MemberConfig(spec, "n9", 0, wiring()); err == nil || err.Error() != `no member "n9"; members are [g1 n1 n2 n3]` {
 		t.Fatalf("unknown member: err = %v", err)
+	}
+}
+
+func TestContainerWiringReachesPeersThroughTheirLinksPorts(t *testing.T) {
+	spec := demo.ClusterSpec{Nodes: 2, Gateways: 1}
+	links := democluster.Links(spec) // client>g1, g1>n1, g1>n2, n1>n2, n2>n1
+	w := democluster.ContainerWiring("plane", links)
+	if got := w.Peer("n2", "n1"); got != "plane:20004" {
+		t.Fatalf("n2's peer n1 = %q, want the fifth link's port", got)
+	}
+	if w.Listen("g1") != "0.0.0.0:7000" || w.DataDir("n1") != democluster.MemberDataDir {
+		t.Fatalf("listen %q, data dir %q", w.Listen("g1"), w.DataDir("n1"))
+	}
+	if democluster.OrDefault(0, time.Second) != time.Second || democluster.OrDefault(-1, time.Second) != time.Second || democluster.OrDefault(time.Minute, time.Second) != time.Minute {
+		t.Fatal("OrDefault keeps positive durations only")
 	}
 }

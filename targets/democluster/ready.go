@@ -3,11 +3,11 @@ package democluster
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"time"
 
+	"github.com/chaosctl/chaosctl/internal/httpcall"
 	"github.com/chaosctl/chaosctl/targets/demo"
 )
 
@@ -100,18 +100,12 @@ func poll(ctx context.Context, hc *http.Client, addr, path string) error {
 	if addr == "" {
 		return fmt.Errorf("no address yet")
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+path, nil)
+	code, err := httpcall.Status(ctx, hc, "http://"+addr+path)
 	if err != nil {
 		return err
 	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return err
-	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("status %d", resp.StatusCode)
+	if code != http.StatusOK {
+		return fmt.Errorf("status %d", code)
 	}
 	return nil
 }

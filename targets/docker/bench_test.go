@@ -38,14 +38,6 @@ func startOn(b *testing.B, runtime string) targets.Target {
 	return t
 }
 
-func closeTarget(b *testing.B, t targets.Target) {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if err := t.Close(ctx); err != nil {
-		b.Fatal(err)
-	}
-}
-
 // BenchmarkReady measures the time from nothing to a ready demo cluster
 // (3 nodes, 1 gateway, disk) and back to nothing, on each runtime; compare
 // the two in one run: go test -run '^$' -bench Ready -benchtime 3x ./targets/docker/
@@ -54,21 +46,9 @@ func BenchmarkReady(b *testing.B) {
 		b.Skipf("no Docker engine: %v", err)
 	}
 	sharedBinary(b)
-	for _, runtime := range []string{"process", "docker"} {
-		b.Run(runtime, func(b *testing.B) {
-			var ready, closing time.Duration
-			for range b.N {
-				t0 := time.Now()
-				t := startOn(b, runtime)
-				t1 := time.Now()
-				closeTarget(b, t)
-				ready += t1.Sub(t0)
-				closing += time.Since(t1)
-			}
-			b.ReportMetric(float64(ready.Milliseconds())/float64(b.N), "ms-ready")
-			b.ReportMetric(float64(closing.Milliseconds())/float64(b.N), "ms-close")
-		})
-	}
+	processtest.BenchReady(b, []string{"process", "docker"}, time.Minute, func(b *testing.B, runtime string) targets.Target {
+		return startOn(b, runtime)
+	})
 }
 
 // BenchmarkMembershipFaults measures applying and reverting a pause and a
@@ -85,7 +65,7 @@ func BenchmarkMembershipFaults(b *testing.B) {
 	for _, runtime := range []string{"process", "docker"} {
 		b.Run(runtime, func(b *testing.B) {
 			t := startOn(b, runtime)
-			defer closeTarget(b, t)
+			defer processtest.CloseTarget(b, t, time.Minute)
 			ctx := context.Background()
 			var addr string
 			for _, m := range t.Members() {

@@ -1,6 +1,7 @@
 package docker
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -8,7 +9,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -29,22 +29,15 @@ import (
 	"github.com/chaosctl/chaosctl/targets/demo"
 	"github.com/chaosctl/chaosctl/targets/democluster"
 	"github.com/chaosctl/chaosctl/targets/faultplane"
-	"github.com/chaosctl/chaosctl/targets/process"
 )
 
-// Ports inside the run's containers. Every member has its own network
-// namespace, so all of them use MemberPort; the fault-plane container serves
-// the toxiproxy API on PlanePort and the proxy of the i-th link (in plane
-// order) on FirstLinkPort+i.
+// Names inside the run's network. Every member has its own network
+// namespace, laid out as democluster says (MemberPort, PlanePort,
+// LinkPort, MemberDataDir); a store node's data directory is a named volume
+// when persistence is disk.
 const (
-	MemberPort    = 7000
-	PlanePort     = 8474
-	FirstLinkPort = 20000
 	// PlaneAlias is the fault-plane container's name on the run's network.
 	PlaneAlias = "faultplane"
-	// MemberDataDir is where a store node keeps its data (a named volume
-	// when persistence is disk).
-	MemberDataDir = "/data"
 	// LabelNetwork is the io.chaosctl.member label of the run's network and
 	// LabelPlane that of its fault-plane container.
 	LabelNetwork = "network"
@@ -145,15 +138,9 @@ func StartDemo(ctx context.Context, spec demo.ClusterSpec, opts DemoOptions) (_ 
 	if opts.Run == "" {
 		return nil, errors.New("docker runtime: DemoOptions.Run is required")
 	}
-	if opts.LogLevel == "" {
-		opts.LogLevel = "info"
-	}
-	if opts.ReadyTimeout <= 0 {
-		opts.ReadyTimeout = DefaultReadyTimeout
-	}
-	if opts.StopGrace <= 0 {
-		opts.StopGrace = DefaultStopGrace
-	}
+	opts.LogLevel = cmp.Or(opts.LogLevel, democluster.DefaultLogLevel)
+	opts.ReadyTimeout = democluster.OrDefault(opts.ReadyTimeout, DefaultReadyTimeout)
+	opts.StopGrace = democluster.OrDefault(opts.StopGrace, DefaultStopGrace)
 	if opts.Binary == "" {
 		exe, err := os.Executable()
 		if err != nil {
@@ -172,7 +159,7 @@ func StartDemo(ctx context.Context, spec demo.ClusterSpec, opts DemoOptions) (_ 
 	}
 	opts.Log.WithFields(logrus.Fields{"image": image, "built": built}).Debug("image ready")
 	d := &Demo{
-		cli: cli, spec: spec, opts: opts, token: process.NewToken(), image: image,
+		cli: cli, spec: spec, opts: opts, token: democluster.NewToken(), image: image,
 		cgroupParent: cgroupParentFor(ctx, cli, opts.Log),
 		netName:      ObjectName(opts.Run, ""), order: spec.MemberIDs(),
 		http: &http.Client{Timeout: 5 * time.Second}, members: map[string]*memberContainer{},
@@ -243,8 +230,6 @@ func (d *Demo) createNetwork(ctx context.Context) error {
 	return nil
 }
 
-func linkPort(i int) int { return FirstLinkPort + i }
-
 // startPlane starts the fault-plane container, publishes its API and the
 // client links on 127.0.0.1, and creates every link's proxy.
 func (d *Demo) startPlane(ctx context.Context, links []faultplane.Link) error {
@@ -256,16 +241,14 @@ func (d *Demo) startPlane(ctx context.Context, links []faultplane.Link) error {
 		bindings[p] = []nat.PortBinding{{HostIP: "127.0.0.1", HostPort: "0"}}
 		return p
 	}
-	apiPort := publish(PlanePort)
+	apiPort := publish(democluster.PlanePort)
 	clientPorts := map[int]nat.Port{}
 	for i, l := range links {
 		if l.From == faultplane.ClientSide {
-			clientPorts[i] = publish(linkPort(i))
+			clientPorts[i] = publish(democluster.LinkPort(i))
 		}
 	}
-	id, err := d.createContainer(ctx, LabelPlane, PlaneAlias,
-		[]string{"--log-level", d.opts.LogLevel, "proxy", "--listen", net.JoinHostPort("0.0.0.0", strconv.Itoa(PlanePort))},
-		nil, exposed, bindings, nil)
+	id, err := d.createContainer(ctx, LabelPlane, PlaneAlias, democluster.PlaneArgs(d.opts.LogLevel), nil, exposed, bindings, nil)
 	if err != nil {
 		return err
 	}
@@ -295,8 +278,8 @@ func (d *Demo) startPlane(ctx context.Context, links []faultplane.Link) error {
 		d.opts.OnPlane(d.plane.URL())
 	}
 	for i, l := range links {
-		listen := net.JoinHostPort("0.0.0.0", strconv.Itoa(linkPort(i)))
-		if _, err := d.plane.AddProxy(l, listen, net.JoinHostPort(l.To, strconv.Itoa(MemberPort))); err != nil {
+		listen := democluster.ListenAll(democluster.LinkPort(i))
+		if _, err := d.plane.AddProxy(l, listen, net.JoinHostPort(l.To, strconv.Itoa(democluster.MemberPort))); err != nil {
 			return err
 		}
 		if p, ok := clientPorts[i]; ok {
@@ -336,18 +319,7 @@ func (d *Demo) createContainer(ctx context.Context, member, alias string, cmd, e
 // startMembers creates and starts every member's container (store nodes
 // first) and waits until all answer /readyz.
 func (d *Demo) startMembers(ctx context.Context, links []faultplane.Link) error {
-	linkAt := map[faultplane.Link]int{}
-	for i, l := range links {
-		linkAt[l] = i
-	}
-	procs := max(1, runtime.NumCPU()/len(d.order))
-	wiring := democluster.Wiring{
-		Listen: func(string) string { return net.JoinHostPort("0.0.0.0", strconv.Itoa(MemberPort)) },
-		Peer: func(from, to string) string {
-			return net.JoinHostPort(PlaneAlias, strconv.Itoa(linkPort(linkAt[faultplane.Link{From: from, To: to}])))
-		},
-		DataDir: func(string) string { return MemberDataDir },
-	}
+	wiring := democluster.ContainerWiring(PlaneAlias, links)
 	for _, cfg := range democluster.MemberConfigs(d.spec, d.opts.Seed, wiring) {
 		id := cfg.ID
 		var mounts []mount.Mount
@@ -357,15 +329,15 @@ func (d *Demo) startMembers(ctx context.Context, links []faultplane.Link) error 
 				if _, err := d.cli.VolumeCreate(ctx, volume.CreateOptions{Name: vol, Labels: d.labels(id)}); err != nil {
 					return fmt.Errorf("create volume %s: %w", vol, err)
 				}
-				mounts = append(mounts, mount.Mount{Type: mount.TypeVolume, Source: vol, Target: MemberDataDir})
+				mounts = append(mounts, mount.Mount{Type: mount.TypeVolume, Source: vol, Target: democluster.MemberDataDir})
 			}
 		}
 		conf, err := cfg.Encode()
 		if err != nil {
 			return fmt.Errorf("member %s: encode config: %w", id, err)
 		}
-		env := []string{demo.EnvControlToken + "=" + d.token, "GOMAXPROCS=" + strconv.Itoa(procs)}
-		cid, err := d.createContainer(ctx, id, id, []string{"--log-level", d.opts.LogLevel, "node", "--config", conf}, env, nil, nil, mounts)
+		env := []string{demo.EnvControlToken + "=" + d.token, "GOMAXPROCS=" + strconv.Itoa(democluster.MemberProcs(d.spec))}
+		cid, err := d.createContainer(ctx, id, id, democluster.MemberArgs(d.opts.LogLevel, conf), env, nil, nil, mounts)
 		if err != nil {
 			return err
 		}
@@ -449,7 +421,7 @@ func (d *Demo) addr(id string) string {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if m := d.members[id]; m != nil && m.ip != "" {
-		return net.JoinHostPort(m.ip, strconv.Itoa(MemberPort))
+		return net.JoinHostPort(m.ip, strconv.Itoa(democluster.MemberPort))
 	}
 	return ""
 }
@@ -532,13 +504,7 @@ func (d *Demo) Container(id string) (string, error) {
 
 // Members implements targets.Target: each member's address on the run's
 // network (reachable from this host); PID is 0, members are containers.
-func (d *Demo) Members() []targets.Member {
-	out := make([]targets.Member, 0, len(d.order))
-	for _, id := range d.order {
-		out = append(out, targets.Member{ID: id, Role: demo.RoleOf(id), Addr: d.addr(id)})
-	}
-	return out
-}
+func (d *Demo) Members() []targets.Member { return democluster.Members(d.order, d.addr) }
 
 // ClientAddrs implements targets.Target: the published client→gateway proxies.
 func (d *Demo) ClientAddrs() []string { return slices.Clone(d.clients) }

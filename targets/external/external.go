@@ -17,6 +17,7 @@ import (
 	"github.com/sirupsen/logrus"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/chaosctl/chaosctl/internal/httpcall"
 	"github.com/chaosctl/chaosctl/targets"
 	"github.com/chaosctl/chaosctl/targets/faultplane"
 )
@@ -250,16 +251,8 @@ func (t *Target) waitReady(ctx context.Context, name string) error {
 func ready(ctx context.Context, hc *http.Client, ms MemberSpec) bool {
 	switch {
 	case ms.ReadyHTTP != "":
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, ms.ReadyHTTP, nil)
-		if err != nil {
-			return false
-		}
-		resp, err := hc.Do(req)
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode >= 200 && resp.StatusCode < 300
+		code, err := httpcall.Status(ctx, hc, ms.ReadyHTTP)
+		return err == nil && code >= 200 && code < 300
 	case ms.ReadyTCP != "":
 		var d net.Dialer
 		dctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)

@@ -144,6 +144,15 @@ func podImageRef(t *testing.T) string {
 	return podImage
 }
 
+// podTestNode is the test node's config and clientset, with chaosctl's image
+// loaded onto it and a user namespace (userNamespace) created for the test.
+func podTestNode(t *testing.T) (cfg *rest.Config, cs *k8s.Clientset, image, ns string) {
+	t.Helper()
+	cfg = kubetest.Node(t)
+	cs = kubetest.Clientset(t, cfg)
+	return cfg, cs, podImageRef(t), userNamespace(t, cs)
+}
+
 // userNamespace creates a namespace standing for the user's (not labelled
 // as chaosctl's) and deletes it when t ends, waiting until it is gone.
 func userNamespace(t *testing.T, cs k8s.Interface) string {
@@ -297,13 +306,7 @@ func waitThrough(t *testing.T, addr string, want bool, within time.Duration) (ti
 // pod-to-pod traffic from a client pod to web, Rejoin removes it; Close
 // leaves nothing of the run and the user's pods in place.
 func TestPodMemberKillStartIsolate(t *testing.T) {
-	cfg := kubetest.Node(t)
-	cs, err := k8s.NewForConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	image := podImageRef(t)
-	ns := userNamespace(t, cs)
+	cfg, cs, image, ns := podTestNode(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	proxyDeployment(t, cs, ns, "web", image)
@@ -475,13 +478,7 @@ func TestPodMemberKillStartIsolate(t *testing.T) {
 // them: a bare pod, deleted by Kill, never comes back (and chaosctl does not
 // recreate it).
 func TestPodMemberWithoutControllerIsNotReplaced(t *testing.T) {
-	cfg := kubetest.Node(t)
-	cs, err := k8s.NewForConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	image := podImageRef(t)
-	ns := userNamespace(t, cs)
+	cfg, cs, image, ns := podTestNode(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	bare := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "lonely", Namespace: ns, Labels: map[string]string{"app": "lonely"}}, Spec: proxyPodSpec(image)}

@@ -13,8 +13,10 @@ import (
 
 	"github.com/chaosctl/chaosctl/targets"
 	"github.com/chaosctl/chaosctl/targets/demo"
+	"github.com/chaosctl/chaosctl/targets/democluster"
 	"github.com/chaosctl/chaosctl/targets/docker"
 	k8s "github.com/chaosctl/chaosctl/targets/kubernetes"
+	"github.com/chaosctl/chaosctl/targets/process/processtest"
 	"github.com/chaosctl/chaosctl/targets/processdemo"
 )
 
@@ -55,14 +57,6 @@ func startOn(b *testing.B, opts *k8s.DemoOptions, runtime string) targets.Target
 	return t
 }
 
-func closeTarget(b *testing.B, t targets.Target) {
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	if err := t.Close(ctx); err != nil {
-		b.Fatal(err)
-	}
-}
-
 // BenchmarkReady measures, in one run, the time from nothing to a ready
 // demo cluster (3 nodes, 1 gateway) and back to nothing (the namespace gone)
 // on each runtime:
@@ -70,21 +64,9 @@ func closeTarget(b *testing.B, t targets.Target) {
 //	go test -run '^$' -bench Ready -benchtime 3x ./targets/kubernetes/
 func BenchmarkReady(b *testing.B) {
 	opts, _ := nodeSetup(b)
-	for _, runtime := range []string{"process", "docker", "kubernetes"} {
-		b.Run(runtime, func(b *testing.B) {
-			var ready, closing time.Duration
-			for range b.N {
-				t0 := time.Now()
-				t := startOn(b, opts, runtime)
-				t1 := time.Now()
-				closeTarget(b, t)
-				ready += t1.Sub(t0)
-				closing += time.Since(t1)
-			}
-			b.ReportMetric(float64(ready.Milliseconds())/float64(b.N), "ms-ready")
-			b.ReportMetric(float64(closing.Milliseconds())/float64(b.N), "ms-close")
-		})
-	}
+	processtest.BenchReady(b, []string{"process", "docker", "kubernetes"}, 3*time.Minute, func(b *testing.B, runtime string) targets.Target {
+		return startOn(b, opts, runtime)
+	})
 }
 
 // BenchmarkMembershipFaults measures on the kubernetes runtime: a crash (pod
@@ -96,7 +78,7 @@ func BenchmarkReady(b *testing.B) {
 func BenchmarkMembershipFaults(b *testing.B) {
 	opts, _ := nodeSetup(b)
 	t := startOn(b, opts, "kubernetes")
-	defer closeTarget(b, t)
+	defer processtest.CloseTarget(b, t, 3*time.Minute)
 	d := t.(*k8s.Demo)
 	ctx := context.Background()
 	var kill, restart, isolate, rejoin time.Duration
@@ -138,7 +120,7 @@ func BenchmarkMembershipFaults(b *testing.B) {
 func BenchmarkProxyHop(b *testing.B) {
 	opts, _ := nodeSetup(b)
 	t := startOn(b, opts, "kubernetes")
-	defer closeTarget(b, t)
+	defer processtest.CloseTarget(b, t, 3*time.Minute)
 	var direct string
 	for _, m := range t.Members() {
 		if m.ID == "g1" {
@@ -146,7 +128,7 @@ func BenchmarkProxyHop(b *testing.B) {
 		}
 	}
 	host, _, _ := net.SplitHostPort(direct)
-	for name, addr := range map[string]string{"direct": net.JoinHostPort(host, strconv.Itoa(k8s.MemberPort)), "proxied": t.ClientAddrs()[0]} {
+	for name, addr := range map[string]string{"direct": net.JoinHostPort(host, strconv.Itoa(democluster.MemberPort)), "proxied": t.ClientAddrs()[0]} {
 		b.Run(name, func(b *testing.B) {
 			hc := &http.Client{Timeout: 2 * time.Second}
 			defer hc.CloseIdleConnections()

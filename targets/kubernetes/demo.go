@@ -1,6 +1,7 @@
 package kubernetes
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -9,7 +10,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"sync"
@@ -28,17 +28,12 @@ import (
 	"github.com/chaosctl/chaosctl/targets/demo"
 	"github.com/chaosctl/chaosctl/targets/democluster"
 	"github.com/chaosctl/chaosctl/targets/faultplane"
-	"github.com/chaosctl/chaosctl/targets/process"
 )
 
-// Ports inside the run's pods (each pod has its own network namespace): every
-// member listens on MemberPort; the fault-plane pod serves the toxiproxy API
-// on PlanePort and the proxy of the i-th link (in plane order) on
-// FirstLinkPort+i.
+// Names and ports of the run's pods. Each pod has its own network
+// namespace, laid out as democluster says (MemberPort, PlanePort, LinkPort,
+// MemberDataDir).
 const (
-	MemberPort    = 7000
-	PlanePort     = 8474
-	FirstLinkPort = 20000
 	// PlanePod is the fault-plane pod's name and io.chaosctl.member label.
 	PlanePod = "faultplane"
 	// ServiceName is the headless Service that gives the members stable DNS
@@ -46,8 +41,6 @@ const (
 	ServiceName = "chaosctl-demo"
 	// SecretName holds the members' control token.
 	SecretName = "chaosctl-control"
-	// MemberDataDir is where a store node keeps its data.
-	MemberDataDir = "/data"
 	// RunAsUser is the unprivileged user every container runs as.
 	RunAsUser = 65532
 	// SupervisorPort is where each member pod's `chaosctl supervise`
@@ -210,15 +203,9 @@ func NewDemo(cs kubernetes.Interface, spec demo.ClusterSpec, opts DemoOptions) (
 	if opts.Run == "" {
 		return nil, errors.New("kubernetes runtime: DemoOptions.Run is required")
 	}
-	if opts.LogLevel == "" {
-		opts.LogLevel = "info"
-	}
-	if opts.ReadyTimeout <= 0 {
-		opts.ReadyTimeout = DefaultReadyTimeout
-	}
-	if opts.StopGrace <= 0 {
-		opts.StopGrace = DefaultStopGrace
-	}
+	opts.LogLevel = cmp.Or(opts.LogLevel, democluster.DefaultLogLevel)
+	opts.ReadyTimeout = democluster.OrDefault(opts.ReadyTimeout, DefaultReadyTimeout)
+	opts.StopGrace = democluster.OrDefault(opts.StopGrace, DefaultStopGrace)
 	if opts.DeleteTimeout == 0 {
 		opts.DeleteTimeout = DefaultDeleteTimeout
 	}
@@ -242,14 +229,14 @@ func NewDemo(cs kubernetes.Interface, spec demo.ClusterSpec, opts DemoOptions) (
 		return nil, CheckNamespace(ns, false, nil)
 	}
 	d := &Demo{
-		cs: cs, spec: spec, opts: opts, ns: ns, token: process.NewToken(), order: spec.MemberIDs(),
+		cs: cs, spec: spec, opts: opts, ns: ns, token: democluster.NewToken(), order: spec.MemberIDs(),
 		http:  &http.Client{Timeout: 5 * time.Second},
 		podIP: map[string]string{}, isolated: map[string]bool{},
 		linkPort: map[faultplane.Link]int{},
 	}
 	d.links = democluster.Links(spec)
 	for i, l := range d.links {
-		d.linkPort[l] = FirstLinkPort + i
+		d.linkPort[l] = democluster.LinkPort(i)
 	}
 	return d, nil
 }
@@ -280,7 +267,7 @@ func (d *Demo) CreateObjects(ctx context.Context) error {
 			ClusterIP:                corev1.ClusterIPNone,
 			Selector:                 map[string]string{LabelRun: RunLabel(d.opts.Run), "app.kubernetes.io/name": ServiceName},
 			PublishNotReadyAddresses: true,
-			Ports:                    []corev1.ServicePort{{Name: "member", Port: MemberPort, TargetPort: intstr.FromInt32(MemberPort)}},
+			Ports:                    []corev1.ServicePort{{Name: "member", Port: democluster.MemberPort, TargetPort: intstr.FromInt32(democluster.MemberPort)}},
 		},
 	}
 	if _, err := d.cs.CoreV1().Services(d.ns).Create(ctx, svc, metav1.CreateOptions{}); err != nil {
@@ -374,7 +361,7 @@ func (d *Demo) podBase(name, member string, args []string, ports []corev1.Contai
 			Containers: []corev1.Container{{
 				Name: "chaosctl", Image: d.opts.Image, ImagePullPolicy: corev1.PullNever,
 				Args: args, Ports: ports, SecurityContext: ctrSec,
-				Env: []corev1.EnvVar{{Name: "GOMAXPROCS", Value: strconv.Itoa(max(1, runtime.NumCPU()/max(1, len(d.order))))}},
+				Env: []corev1.EnvVar{{Name: "GOMAXPROCS", Value: strconv.Itoa(democluster.MemberProcs(d.spec))}},
 				Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{
 					corev1.ResourceCPU: resource.MustParse("10m"), corev1.ResourceMemory: resource.MustParse("16Mi"),
 				}},
@@ -384,11 +371,10 @@ func (d *Demo) podBase(name, member string, args []string, ports []corev1.Contai
 }
 
 func (d *Demo) planePod() *corev1.Pod {
-	ports := []corev1.ContainerPort{{Name: "api", ContainerPort: PlanePort}}
-	p := d.podBase(PlanePod, PlanePod,
-		[]string{"--log-level", d.opts.LogLevel, "proxy", "--listen", net.JoinHostPort("0.0.0.0", strconv.Itoa(PlanePort))}, ports)
+	ports := []corev1.ContainerPort{{Name: "api", ContainerPort: democluster.PlanePort}}
+	p := d.podBase(PlanePod, PlanePod, democluster.PlaneArgs(d.opts.LogLevel), ports)
 	p.Spec.Containers[0].ReadinessProbe = &corev1.Probe{
-		ProbeHandler:  corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/version", Port: intstr.FromInt32(PlanePort)}},
+		ProbeHandler:  corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/version", Port: intstr.FromInt32(democluster.PlanePort)}},
 		PeriodSeconds: 1,
 	}
 	return p
@@ -396,13 +382,7 @@ func (d *Demo) planePod() *corev1.Pod {
 
 // MemberPod is the pod of member id; the fault plane's pod IP must be known.
 func (d *Demo) MemberPod(id string) (*corev1.Pod, error) {
-	cfg, err := democluster.MemberConfig(d.spec, id, d.opts.Seed, democluster.Wiring{
-		Listen: func(string) string { return net.JoinHostPort("0.0.0.0", strconv.Itoa(MemberPort)) },
-		Peer: func(from, to string) string {
-			return net.JoinHostPort(d.planeIP, strconv.Itoa(d.linkPort[faultplane.Link{From: from, To: to}]))
-		},
-		DataDir: func(string) string { return MemberDataDir },
-	})
+	cfg, err := democluster.MemberConfig(d.spec, id, d.opts.Seed, democluster.ContainerWiring(d.planeIP, d.links))
 	if err != nil {
 		return nil, err
 	}
@@ -410,12 +390,10 @@ func (d *Demo) MemberPod(id string) (*corev1.Pod, error) {
 	if err != nil {
 		return nil, fmt.Errorf("member %s: encode config: %w", id, err)
 	}
-	args := []string{
-		"--log-level", d.opts.LogLevel, "supervise", "--listen", net.JoinHostPort("0.0.0.0", strconv.Itoa(SupervisorPort)),
-		"--", "--log-level", d.opts.LogLevel, "node", "--config", conf,
-	}
+	args := append([]string{"--log-level", d.opts.LogLevel, "supervise", "--listen", democluster.ListenAll(SupervisorPort), "--"},
+		democluster.MemberArgs(d.opts.LogLevel, conf)...)
 	p := d.podBase(id, id, args, []corev1.ContainerPort{
-		{Name: "member", ContainerPort: MemberPort}, {Name: "supervisor", ContainerPort: SupervisorPort},
+		{Name: "member", ContainerPort: democluster.MemberPort}, {Name: "supervisor", ContainerPort: SupervisorPort},
 	})
 	p.Labels["app.kubernetes.io/name"] = ServiceName
 	p.Spec.Hostname, p.Spec.Subdomain = id, ServiceName
@@ -424,7 +402,7 @@ func (d *Demo) MemberPod(id string) (*corev1.Pod, error) {
 		SecretKeyRef: &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: SecretName}, Key: demo.EnvControlToken},
 	}})
 	c.ReadinessProbe = &corev1.Probe{
-		ProbeHandler:  corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/readyz", Port: intstr.FromInt32(MemberPort)}},
+		ProbeHandler:  corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/readyz", Port: intstr.FromInt32(democluster.MemberPort)}},
 		PeriodSeconds: 1,
 	}
 	if cfg.Role == demo.RoleNode {
@@ -433,7 +411,7 @@ func (d *Demo) MemberPod(id string) (*corev1.Pod, error) {
 			vol.VolumeSource = corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: claimName(id)}}
 		}
 		p.Spec.Volumes = append(p.Spec.Volumes, vol)
-		c.VolumeMounts = append(c.VolumeMounts, corev1.VolumeMount{Name: "data", MountPath: MemberDataDir})
+		c.VolumeMounts = append(c.VolumeMounts, corev1.VolumeMount{Name: "data", MountPath: democluster.MemberDataDir})
 	}
 	return p, nil
 }
@@ -446,8 +424,9 @@ func (d *Demo) startPlane(ctx context.Context) error {
 		return err
 	}
 	d.planeIP = ip
-	api := "http://" + net.JoinHostPort(ip, strconv.Itoa(PlanePort))
-	if err := d.waitAt(ctx, PlanePod, net.JoinHostPort(ip, strconv.Itoa(PlanePort)), "/version"); err != nil {
+	apiAddr := net.JoinHostPort(ip, strconv.Itoa(democluster.PlanePort))
+	api := "http://" + apiAddr
+	if err := d.waitAt(ctx, PlanePod, apiAddr, "/version"); err != nil {
 		return err
 	}
 	d.plane, err = faultplane.Connect(ctx, d.opts.Run, api, d.opts.Log.WithField("component", "faultplane"))
@@ -485,7 +464,7 @@ func (d *Demo) startMembers(ctx context.Context) error {
 		d.setPodIP(id, ip)
 	}
 	for i, l := range d.links {
-		listen := net.JoinHostPort("0.0.0.0", strconv.Itoa(FirstLinkPort+i))
+		listen := democluster.ListenAll(democluster.LinkPort(i))
 		if _, err := d.plane.AddProxy(l, listen, d.memberAddr(l.To)); err != nil {
 			return err
 		}
@@ -515,7 +494,7 @@ func (d *Demo) memberAddr(id string) string {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if ip := d.podIP[id]; ip != "" {
-		return net.JoinHostPort(ip, strconv.Itoa(MemberPort))
+		return net.JoinHostPort(ip, strconv.Itoa(democluster.MemberPort))
 	}
 	return ""
 }
@@ -643,13 +622,7 @@ func (d *Demo) Runtime() string { return Name }
 func (d *Demo) Token() string { return d.token }
 
 // Members implements targets.Target: each member at its pod IP.
-func (d *Demo) Members() []targets.Member {
-	out := make([]targets.Member, 0, len(d.order))
-	for _, id := range d.order {
-		out = append(out, targets.Member{ID: id, Role: demo.RoleOf(id), Addr: d.memberAddr(id)})
-	}
-	return out
-}
+func (d *Demo) Members() []targets.Member { return democluster.Members(d.order, d.memberAddr) }
 
 // ClientAddrs implements targets.Target: the client→gateway proxies in the
 // fault-plane pod.

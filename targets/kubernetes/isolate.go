@@ -13,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/chaosctl/chaosctl/internal/httpcall"
 	"github.com/chaosctl/chaosctl/targets/faultplane"
 )
 
@@ -200,14 +201,6 @@ const probePortOffset = 10000
 // probeOnce sends one GET /readyz over a new connection to addr.
 func (d *Demo) probeOnce(ctx context.Context, addr string) bool {
 	hc := &http.Client{Timeout: 300 * time.Millisecond, Transport: &http.Transport{DisableKeepAlives: true}}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/readyz", nil)
-	if err != nil {
-		return false
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return false
-	}
-	resp.Body.Close()
-	return resp.StatusCode == http.StatusOK
+	code, err := httpcall.Status(ctx, hc, "http://"+addr+"/readyz")
+	return err == nil && code == http.StatusOK
 }

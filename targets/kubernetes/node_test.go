@@ -59,10 +59,7 @@ func nodeSetup(t testing.TB) (*k8s.DemoOptions, kubernetes.Interface) {
 	if nodeImageErr != "" {
 		t.Fatal(nodeImageErr)
 	}
-	cs, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cs := kubetest.Clientset(t, cfg)
 	log := logrus.New()
 	log.SetLevel(logrus.DebugLevel)
 	return &k8s.DemoOptions{Config: cfg, Image: nodeImage, Log: logrus.NewEntry(log), Dir: t.TempDir()}, cs

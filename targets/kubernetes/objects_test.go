@@ -24,12 +24,7 @@ import (
 
 func apiClient(t *testing.T) kubernetes.Interface {
 	t.Helper()
-	cfg := kubetest.APIServer(t)
-	cs, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cs
+	return kubetest.Clientset(t, kubetest.APIServer(t))
 }
 
 func testSpec(t *testing.T, persistence string) demo.ClusterSpec {

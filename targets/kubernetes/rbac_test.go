@@ -75,17 +75,11 @@ func applyManifest(t *testing.T, cs kubernetes.Interface, path string) {
 // touch what it has no business with.
 func TestRBACManifestIsEnough(t *testing.T) {
 	cfg := kubetest.APIServer(t)
-	admin, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	admin := kubetest.Clientset(t, cfg)
 	applyManifest(t, admin, filepath.Join(kubetest.RepoRoot(t), "examples", "kubernetes", "rbac.yaml"))
 	as := rest.CopyConfig(cfg)
 	as.Impersonate = rest.ImpersonationConfig{UserName: "system:serviceaccount:chaosctl-system:chaosctl"}
-	cs, err := kubernetes.NewForConfig(as)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cs := kubetest.Clientset(t, as)
 	ctx := context.Background()
 	d := newDemo(t, cs, testSpec(t, demo.PersistDisk), k8s.DemoOptions{Run: "rbac1", StorageClass: "fast"})
 	if err := d.CreateObjects(ctx); err != nil {

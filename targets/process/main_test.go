@@ -11,6 +11,7 @@ import (
 
 	"github.com/chaosctl/chaosctl/targets/childproc"
 	"github.com/chaosctl/chaosctl/targets/demo"
+	"github.com/chaosctl/chaosctl/targets/democluster"
 	"github.com/chaosctl/chaosctl/targets/faultplane"
 	"github.com/chaosctl/chaosctl/targets/process"
 	"github.com/chaosctl/chaosctl/targets/process/processtest"
@@ -41,18 +42,12 @@ func startCluster(t *testing.T, spec demo.ClusterSpec, proxied bool) (*process.C
 			t.Fatal(err)
 		}
 		peer := map[faultplane.Link]string{}
-		for _, from := range spec.MemberIDs() {
-			for _, to := range spec.NodeIDs() {
-				if from == to {
-					continue
-				}
-				l := faultplane.Link{From: from, To: to}
-				a, err := plane.AddProxy(l, "127.0.0.1:0", addrs[to])
-				if err != nil {
-					t.Fatal(err)
-				}
-				peer[l] = a
+		for _, l := range democluster.PeerLinks(spec) {
+			a, err := plane.AddProxy(l, "127.0.0.1:0", addrs[l.To])
+			if err != nil {
+				t.Fatal(err)
 			}
+			peer[l] = a
 		}
 		opts.Ports = process.PortsOf(addrs)
 		release()
@@ -97,7 +92,12 @@ func newKV(timeout time.Duration) *kv {
 }
 
 func (k *kv) put(addr, key, value string) (int, error) {
-	req, _ := http.NewRequest(http.MethodPut, "http://"+addr+"/kv/"+key, strings.NewReader(value))
+	return k.send(http.MethodPut, addr, key, strings.NewReader(value))
+}
+
+// send sends a request of method to key's URL at addr and returns its status.
+func (k *kv) send(method, addr, key string, body io.Reader) (int, error) {
+	req, _ := http.NewRequest(method, "http://"+addr+"/kv/"+key, body)
 	resp, err := k.c.Do(req)
 	if err != nil {
 		return 0, err
@@ -137,12 +137,5 @@ func (k *kv) get(addr, key string) (int, string, error) {
 }
 
 func (k *kv) del(addr, key string) (int, error) {
-	req, _ := http.NewRequest(http.MethodDelete, "http://"+addr+"/kv/"+key, nil)
-	resp, err := k.c.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	return resp.StatusCode, nil
+	return k.send(http.MethodDelete, addr, key, nil)
 }

@@ -2,18 +2,14 @@ package process
 
 import (
 	"bytes"
+	"cmp"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
-	"runtime"
-	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -22,6 +18,7 @@ import (
 
 	"github.com/chaosctl/chaosctl/targets/childproc"
 	"github.com/chaosctl/chaosctl/targets/demo"
+	"github.com/chaosctl/chaosctl/targets/democluster"
 )
 
 // Defaults.
@@ -123,19 +120,13 @@ func Start(ctx context.Context, spec demo.ClusterSpec, opts Options) (*Cluster, 
 	if opts.Host == "" {
 		opts.Host = DefaultHost
 	}
-	if opts.LogLevel == "" {
-		opts.LogLevel = "info"
-	}
-	if opts.ReadyTimeout <= 0 {
-		opts.ReadyTimeout = DefaultReadyTimeout
-	}
-	if opts.StopGrace <= 0 {
-		opts.StopGrace = DefaultStopGrace
-	}
+	opts.LogLevel = cmp.Or(opts.LogLevel, democluster.DefaultLogLevel)
+	opts.ReadyTimeout = democluster.OrDefault(opts.ReadyTimeout, DefaultReadyTimeout)
+	opts.StopGrace = democluster.OrDefault(opts.StopGrace, DefaultStopGrace)
 	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create run directory: %w", err)
 	}
-	c := &Cluster{spec: spec, opts: opts, token: NewToken(), order: spec.MemberIDs(), members: map[string]*member{}}
+	c := &Cluster{spec: spec, opts: opts, token: democluster.NewToken(), order: spec.MemberIDs(), members: map[string]*member{}}
 
 	addrs, err := c.allocate()
 	if err != nil {
@@ -145,43 +136,27 @@ func Start(ctx context.Context, spec demo.ClusterSpec, opts Options) (*Cluster, 
 	if peerAddr == nil {
 		peerAddr = func(_, to string) string { return addrs[to] }
 	}
-	for i, id := range c.order {
-		cfg := demo.MemberConfig{
-			ID:      id,
-			Role:    demo.RoleOf(id),
-			Listen:  addrs[id],
-			Peers:   map[string]string{},
-			Cluster: spec,
-			Seed:    opts.Seed + int64(i),
-		}
-		for _, n := range spec.NodeIDs() {
-			if n != id {
-				cfg.Peers[n] = peerAddr(id, n)
-			}
-		}
-		if cfg.Role == demo.RoleNode {
-			cfg.DataDir = filepath.Join(opts.Dir, id)
-		}
-		c.members[id] = &member{cfg: cfg, logPath: filepath.Join(opts.Dir, id+".log")}
+	wiring := democluster.Wiring{
+		Listen:  func(id string) string { return addrs[id] },
+		Peer:    peerAddr,
+		DataDir: func(id string) string { return filepath.Join(opts.Dir, id) },
+	}
+	for _, cfg := range democluster.MemberConfigs(spec, opts.Seed, wiring) {
+		c.members[cfg.ID] = &member{cfg: cfg, logPath: filepath.Join(opts.Dir, cfg.ID+".log")}
 	}
 
 	// Start store nodes first so gateways find them, but do not wait between
 	// members: readiness is awaited for all at once.
-	starting := append(spec.NodeIDs(), spec.GatewayIDs()...)
-	for _, id := range starting {
+	for _, id := range democluster.StartOrder(spec) {
 		if err := c.spawn(id); err != nil {
 			_ = c.Stop(context.Background())
 			return nil, err
 		}
 	}
-	if err := c.waitReady(ctx, starting...); err != nil {
-		_ = c.Stop(context.Background())
-		return nil, err
-	}
 	// The first start also waits for the store nodes' catch-up from each
 	// other (milliseconds, all being up), so a node killed at once does not
 	// leave the others recovering until it returns.
-	if err := c.waitPath(ctx, demo.ReadyzSettled, spec.NodeIDs()...); err != nil {
+	if err := democluster.WaitStarted(ctx, spec, c.readiness()); err != nil {
 		_ = c.Stop(context.Background())
 		return nil, err
 	}
@@ -335,10 +310,10 @@ func (c *Cluster) spawn(id string) error {
 	if os.Getenv("GOMAXPROCS") == "" {
 		// Members share this machine's cores: one scheduler per core each
 		// would spend the CPU spinning for work.
-		env = append(env, "GOMAXPROCS="+strconv.Itoa(max(1, runtime.NumCPU()/len(c.order))))
+		env = append(env, "GOMAXPROCS="+strconv.Itoa(democluster.MemberProcs(c.spec)))
 	}
 	proc, err := childproc.Start(childproc.Spec{
-		Argv:    []string{c.opts.Binary, "--log-level", c.opts.LogLevel, "node", "--config", conf},
+		Argv:    append([]string{c.opts.Binary}, democluster.MemberArgs(c.opts.LogLevel, conf)...),
 		Env:     env,
 		LogPath: m.logPath,
 	})
@@ -355,50 +330,35 @@ func (c *Cluster) spawn(id string) error {
 
 // waitReady polls /readyz of the given members until all answer 200.
 func (c *Cluster) waitReady(ctx context.Context, ids ...string) error {
-	return c.waitPath(ctx, "/readyz", ids...)
+	return democluster.WaitReady(ctx, "/readyz", c.readiness(), ids...)
 }
 
-// waitPath polls path of the given members until all answer 200.
-func (c *Cluster) waitPath(ctx context.Context, path string, ids ...string) error {
-	ctx, cancel := context.WithTimeout(ctx, c.opts.ReadyTimeout)
-	defer cancel()
-	client := &http.Client{Timeout: 500 * time.Millisecond}
-	defer client.CloseIdleConnections()
-	pending := slices.Clone(ids)
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for len(pending) > 0 {
-		var still []string
-		for _, id := range pending {
+// readiness is how members are waited for: at their listen addresses, every
+// 10 ms, a member whose process exited meanwhile being an error with its
+// last log lines.
+func (c *Cluster) readiness() democluster.Readiness {
+	member := func(id string) *member {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return c.members[id]
+	}
+	return democluster.Readiness{
+		Timeout:  c.opts.ReadyTimeout,
+		Interval: 10 * time.Millisecond,
+		Addr:     func(id string) string { return member(id).cfg.Listen },
+		Check: func(_ context.Context, id string) error {
+			m := member(id)
 			c.mu.Lock()
-			m := c.members[id]
 			exited := m.exited()
 			c.mu.Unlock()
 			select {
 			case <-exited:
 				return fmt.Errorf("start %s: the process exited before it was ready: %s", id, tail(m.logPath, 5))
 			default:
+				return nil
 			}
-			resp, err := client.Get("http://" + m.cfg.Listen + path)
-			if err == nil {
-				resp.Body.Close()
-				if resp.StatusCode == http.StatusOK {
-					continue
-				}
-			}
-			still = append(still, id)
-		}
-		pending = still
-		if len(pending) == 0 {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("members %v not ready within %s: %w", pending, c.opts.ReadyTimeout, ctx.Err())
-		case <-tick.C:
-		}
+		},
 	}
-	return nil
 }
 
 // StartMember starts a member that is not running (after Kill or StopMember),
@@ -558,13 +518,6 @@ func WriteJSONPrivate(path string, v any) error {
 		return fmt.Errorf("write state file: %w", err)
 	}
 	return nil
-}
-
-// NewToken returns a random bearer token.
-func NewToken() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
 }
 
 // tail returns the last n lines of a file, for error messages.

@@ -1,13 +1,13 @@
 package supervisor
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"time"
+
+	"github.com/chaosctl/chaosctl/internal/httpcall"
 )
 
 // Client calls a supervisor's control API.
@@ -22,23 +22,15 @@ func (c *Client) do(ctx context.Context, method, path string) (Status, error) {
 	if hc == nil {
 		hc = &http.Client{Timeout: 30 * time.Second}
 	}
-	req, err := http.NewRequestWithContext(ctx, method, "http://"+c.Addr+path, nil)
+	what := fmt.Sprintf("supervisor %s %s", method, path)
+	resp, err := httpcall.Send(ctx, hc, method, "http://"+c.Addr+path, c.Token, nil, what)
 	if err != nil {
 		return Status{}, err
 	}
-	req.Header.Set("Authorization", "Bearer "+c.Token)
-	resp, err := hc.Do(req)
-	if err != nil {
-		return Status{}, fmt.Errorf("supervisor %s %s: %w", method, path, err)
-	}
 	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		return Status{}, fmt.Errorf("supervisor %s %s: status %d: %s", method, path, resp.StatusCode, bytes.TrimSpace(msg))
-	}
 	var st Status
 	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
-		return Status{}, fmt.Errorf("supervisor %s %s: decode: %w", method, path, err)
+		return Status{}, fmt.Errorf("%s: decode: %w", what, err)
 	}
 	return st, nil
 }

@@ -17,6 +17,23 @@ import (
 	"github.com/chaosctl/chaosctl/targets/demo/metrics"
 )
 
+// gatedStore is a countingStore holding key = "v" whose loads wait until
+// gate is closed (or their context ends).
+func gatedStore(key string) (s *countingStore, gate chan struct{}) {
+	s = newCountingStore()
+	s.set(key, "v")
+	gate = make(chan struct{})
+	s.onLoad = func(ctx context.Context, _ string) error {
+		select {
+		case <-gate:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return s, gate
+}
+
 // countingStore is a loader over a map that counts its loads.
 type countingStore struct {
 	mu    sync.Mutex
@@ -325,17 +342,7 @@ func TestSingleflight(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := newCountingStore()
-			s.set("hot", "v")
-			gate := make(chan struct{})
-			s.onLoad = func(ctx context.Context, _ string) error {
-				select {
-				case <-gate:
-					return nil
-				case <-ctx.Done():
-					return ctx.Err()
-				}
-			}
+			s, gate := gatedStore("hot")
 			c := newTestCache(t, Config{Policy: PolicyLRU, Size: 10, TTL: time.Hour, DisableSingleflight: tt.disable}, nil)
 			var wg sync.WaitGroup
 			errs := make(chan error, 100)
@@ -366,17 +373,7 @@ func TestSingleflight(t *testing.T) {
 
 // A caller that gives up does not cancel the load it shares with others.
 func TestSingleflightCallerCancelDoesNotCancelSharedLoad(t *testing.T) {
-	s := newCountingStore()
-	s.set("k", "v")
-	gate := make(chan struct{})
-	s.onLoad = func(ctx context.Context, _ string) error {
-		select {
-		case <-gate:
-			return nil
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
+	s, gate := gatedStore("k")
 	c := newTestCache(t, Config{Policy: PolicyLRU, Size: 10, TTL: time.Hour}, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	firstErr := make(chan error, 1)

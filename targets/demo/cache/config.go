@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"strings"
@@ -66,9 +67,7 @@ type Config struct {
 // Validate checks c, fills defaults and returns the completed config. Every error
 // names the field and its bound and wraps ErrInvalidConfig.
 func (c Config) Validate() (Config, error) {
-	if c.Policy == "" {
-		c.Policy = PolicyNone
-	}
+	c.Policy = cmp.Or(c.Policy, PolicyNone)
 	c.Policy = Policy(strings.ToLower(string(c.Policy)))
 	known := false
 	for _, p := range Policies {
@@ -95,14 +94,8 @@ func (c Config) Validate() (Config, error) {
 	case c.StaleIfError < 0:
 		return c, fmt.Errorf("cache staleIfError %s is negative: %w", c.StaleIfError, ErrInvalidConfig)
 	}
-	if c.Size == 0 {
-		c.Size = DefaultSize
-	}
-	if c.TTL == 0 {
-		c.TTL = DefaultTTL
-	}
-	if c.EarlyRefreshBeta == 0 {
-		c.EarlyRefreshBeta = DefaultEarlyRefreshBeta
-	}
+	c.Size = cmp.Or(c.Size, DefaultSize)
+	c.TTL = cmp.Or(c.TTL, DefaultTTL)
+	c.EarlyRefreshBeta = cmp.Or(c.EarlyRefreshBeta, DefaultEarlyRefreshBeta)
 	return c, nil
 }

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"strings"
@@ -82,9 +83,7 @@ func (c Config) Validate() (Config, error) {
 	case c.WriteBehindQueue < 0:
 		return c, fmt.Errorf("gateway %s: writeBehindQueue %d is negative: %w", c.ID, c.WriteBehindQueue, ErrInvalidConfig)
 	}
-	if c.WriteMode == "" {
-		c.WriteMode = WriteInvalidate
-	}
+	c.WriteMode = cmp.Or(c.WriteMode, WriteInvalidate)
 	c.WriteMode = WriteMode(strings.ToLower(string(c.WriteMode)))
 	known := false
 	for _, w := range WriteModes {
@@ -104,15 +103,9 @@ func (c Config) Validate() (Config, error) {
 	if c.Resilience, err = c.Resilience.Validate(); err != nil {
 		return c, fmt.Errorf("gateway %s: %w", c.ID, err)
 	}
-	if c.VNodes == 0 {
-		c.VNodes = DefaultVNodes
-	}
-	if c.Replicas == 0 {
-		c.Replicas = DefaultReplicas
-	}
+	c.VNodes = cmp.Or(c.VNodes, DefaultVNodes)
+	c.Replicas = cmp.Or(c.Replicas, DefaultReplicas)
 	c.Replicas = min(c.Replicas, len(c.Nodes))
-	if c.WriteBehindQueue == 0 {
-		c.WriteBehindQueue = DefaultWriteBehindQueue
-	}
+	c.WriteBehindQueue = cmp.Or(c.WriteBehindQueue, DefaultWriteBehindQueue)
 	return c, nil
 }

@@ -3,11 +3,27 @@ package member
 import (
 	"context"
 	"os"
+	"os/signal"
 	"strconv"
+	"syscall"
 	"time"
+
+	"github.com/sirupsen/logrus"
 
 	"github.com/chaosctl/chaosctl/targets/demo"
 )
+
+// RunChild runs cfg as the member this child process is: Run with the
+// control token of demo.EnvControlToken, until ctx ends, SIGINT or SIGTERM
+// arrives, or the parent is gone (WatchParent).
+func RunChild(ctx context.Context, cfg demo.MemberConfig, log *logrus.Entry) error {
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go WatchParent(ctx, cancel)
+	return Run(ctx, cfg, Options{ControlToken: os.Getenv(demo.EnvControlToken), Log: log})
+}
 
 // WatchParent calls stop when the process named by CHAOSCTL_PARENT_PID is no
 // longer this process's parent. The parent-death signal covers most cases; this

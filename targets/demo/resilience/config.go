@@ -1,6 +1,7 @@
 package resilience
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -100,15 +101,9 @@ func (c Config) Validate() (Config, error) {
 	if c.Hedge, err = c.Hedge.Validate(); err != nil {
 		return c, err
 	}
-	if c.Timeout == 0 {
-		c.Timeout = DefaultTimeout
-	}
-	if c.Bulkhead == 0 {
-		c.Bulkhead = DefaultBulkhead
-	}
-	if c.MaxInflight == 0 {
-		c.MaxInflight = DefaultMaxInflight
-	}
+	c.Timeout = cmp.Or(c.Timeout, DefaultTimeout)
+	c.Bulkhead = cmp.Or(c.Bulkhead, DefaultBulkhead)
+	c.MaxInflight = cmp.Or(c.MaxInflight, DefaultMaxInflight)
 	if c.RateLimit > 0 && c.RateBurst == 0 {
 		c.RateBurst = max(1, int(math.Ceil(c.RateLimit)))
 	}
@@ -125,12 +120,8 @@ func (r RetryConfig) Validate() (RetryConfig, error) {
 	case r.Cap < 0:
 		return r, fmt.Errorf("resilience retries.cap %s is negative: %w", r.Cap, ErrInvalidConfig)
 	}
-	if r.Base == 0 {
-		r.Base = DefaultRetryBase
-	}
-	if r.Cap == 0 {
-		r.Cap = max(DefaultRetryCap, r.Base)
-	}
+	r.Base = cmp.Or(r.Base, DefaultRetryBase)
+	r.Cap = cmp.Or(r.Cap, max(DefaultRetryCap, r.Base))
 	if r.Cap < r.Base {
 		return r, fmt.Errorf("resilience retries.cap %s is below retries.base %s: %w", r.Cap, r.Base, ErrInvalidConfig)
 	}
@@ -147,14 +138,8 @@ func (b BreakerConfig) Validate() (BreakerConfig, error) {
 	case b.MaxOpen < 0 || b.MaxOpen > 1 || math.IsNaN(b.MaxOpen):
 		return b, fmt.Errorf("resilience breaker.maxOpen %v is outside (0, 1] (0 = default %v): %w", b.MaxOpen, DefaultBreakerMaxOpen, ErrInvalidConfig)
 	}
-	if b.MaxOpen == 0 {
-		b.MaxOpen = DefaultBreakerMaxOpen
-	}
-	if b.Failures == 0 {
-		b.Failures = DefaultBreakerFailures
-	}
-	if b.OpenFor == 0 {
-		b.OpenFor = DefaultBreakerOpenFor
-	}
+	b.MaxOpen = cmp.Or(b.MaxOpen, DefaultBreakerMaxOpen)
+	b.Failures = cmp.Or(b.Failures, DefaultBreakerFailures)
+	b.OpenFor = cmp.Or(b.OpenFor, DefaultBreakerOpenFor)
 	return b, nil
 }

@@ -1,6 +1,7 @@
 package resilience
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"sync"
@@ -42,12 +43,8 @@ func (h HedgeConfig) Validate() (HedgeConfig, error) {
 	case h.Budget < 0 || h.Budget > 1 || math.IsNaN(h.Budget):
 		return h, fmt.Errorf("resilience hedge.budget %v is outside (0, 1] (0 = default %v): %w", h.Budget, DefaultHedgeBudget, ErrInvalidConfig)
 	}
-	if h.After == 0 {
-		h.After = DefaultHedgeAfter
-	}
-	if h.Budget == 0 {
-		h.Budget = DefaultHedgeBudget
-	}
+	h.After = cmp.Or(h.After, DefaultHedgeAfter)
+	h.Budget = cmp.Or(h.Budget, DefaultHedgeBudget)
 	return h, nil
 }
 

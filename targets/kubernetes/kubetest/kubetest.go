@@ -94,6 +94,16 @@ func APIServer(t testing.TB) *rest.Config {
 	return cfg
 }
 
+// Clientset is a client of cfg's cluster; an error fails t.
+func Clientset(t testing.TB, cfg *rest.Config) *kubernetes.Clientset {
+	t.Helper()
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cs
+}
+
 // Node returns the admin rest config of the test node `make k8s-up` runs,
 // after checking that its API server answers and its node is Ready, or skips
 // t saying how to start it.

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/common/model"
 	"github.com/sirupsen/logrus"
 
+	"github.com/chaosctl/chaosctl/targets"
 	"github.com/chaosctl/chaosctl/targets/demo"
 	"github.com/chaosctl/chaosctl/targets/processdemo"
 )
@@ -95,4 +96,34 @@ func Metric(t testing.TB, addr, name string, labels map[string]string) float64 {
 		}
 	}
 	return sum
+}
+
+// CloseTarget closes t within timeout; an error fails the test.
+func CloseTarget(t testing.TB, target targets.Target, timeout time.Duration) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	if err := target.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// BenchReady measures the time from nothing to a ready demo cluster (start)
+// and back to nothing (CloseTarget within closeWithin) on each runtime, one
+// sub-benchmark each, reported as ms-ready and ms-close.
+func BenchReady(b *testing.B, runtimes []string, closeWithin time.Duration, start func(b *testing.B, runtime string) targets.Target) {
+	for _, runtime := range runtimes {
+		b.Run(runtime, func(b *testing.B) {
+			var ready, closing time.Duration
+			for range b.N {
+				t0 := time.Now()
+				t := start(b, runtime)
+				t1 := time.Now()
+				CloseTarget(b, t, closeWithin)
+				ready += t1.Sub(t0)
+				closing += time.Since(t1)
+			}
+			b.ReportMetric(float64(ready.Milliseconds())/float64(b.N), "ms-ready")
+			b.ReportMetric(float64(closing.Milliseconds())/float64(b.N), "ms-close")
+		})
+	}
 }

@@ -13,9 +13,7 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/signal"
 	"sync"
-	"syscall"
 	"testing"
 
 	"github.com/sirupsen/logrus"
@@ -78,16 +76,7 @@ func runMember(conf, level string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go member.WatchParent(ctx, cancel)
-	err = member.Run(ctx, cfg, member.Options{
-		ControlToken: os.Getenv(demo.EnvControlToken),
-		Log:          log.WithField("component", "member"),
-	})
-	if err != nil {
+	if err := member.RunChild(context.Background(), cfg, log.WithField("component", "member")); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
