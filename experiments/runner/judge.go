@@ -37,7 +37,8 @@ func (r *runState) judgeSpec() judge.Spec {
 		spec.SLOs = append(spec.SLOs, judgeSLO(s))
 	}
 	for _, p := range e.SteadyState.Probes {
-		spec.Probes = append(spec.Probes, judgeProbe(p))
+		jp, _ := r.probeOf(p)
+		spec.Probes = append(spec.Probes, jp)
 	}
 	for _, pf := range r.plan.Faults {
 		spec.Faults = append(spec.Faults, judge.FaultWindow{Name: pf.Name, Start: pf.Start - r.plan.Warmup, End: pf.End - r.plan.Warmup})

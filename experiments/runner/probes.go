@@ -53,23 +53,10 @@ func (p tcpProbe) sample(ctx context.Context) judge.Sample {
 	return judge.Sample{Have: true, Value: res.Latency.Seconds(), OK: res.OK, Note: res.Reason}
 }
 
-// live returns p's live probe, or nil when p is judged on the workload or
-// the scraped members.
-func (r *runState) live(p experiments.Probe) liveProbe {
-	switch {
-	case p.Prometheus != nil:
-		return promProbe{url: r.promURL(p.Prometheus.URL), query: p.Prometheus.Query}
-	case p.HTTP != nil:
-		return httpProbe{p.HTTP}
-	case p.TCP != nil:
-		return tcpProbe{p.TCP}
-	}
-	return nil
-}
-
-// judgeProbe is the judge's view of a probe: where its values come from, its
-// bounds and their text.
-func judgeProbe(p experiments.Probe) judge.Probe {
+// probeOf is the judge's view of a probe (where its values come from, its
+// bounds and their text) and, for a live probe, what samples it (nil when p
+// is judged on the workload or on the scraped members).
+func (r *runState) probeOf(p experiments.Probe) (judge.Probe, liveProbe) {
 	maxT, minT := p.Max, p.Min
 	if p.Prometheus != nil {
 		maxT, minT = p.Prometheus.Max, p.Prometheus.Min
@@ -84,17 +71,20 @@ func judgeProbe(p experiments.Probe) judge.Probe {
 	switch {
 	case p.Prometheus != nil:
 		jp.Metric = "prometheus"
+		return jp, promProbe{url: r.promURL(p.Prometheus.URL), query: p.Prometheus.Query}
 	case p.HTTP != nil:
 		jp.Metric, jp.Bound = "http_latency", fmt.Sprintf("status %d", p.HTTP.Status)
 		if p.HTTP.MaxLatency > 0 {
 			jp.Bound += fmt.Sprintf(", latency <= %s", p.HTTP.MaxLatency)
 		}
+		return jp, httpProbe{p.HTTP}
 	case p.TCP != nil:
 		jp.Metric, jp.Bound = "tcp_latency", experiments.TCPProbeText(p.TCP)
+		return jp, tcpProbe{p.TCP}
 	case !p.Metric.Scraped():
 		jp.Source = judge.FromWorkload
 	}
-	return jp
+	return jp, nil
 }
 
 // clusterSamples keeps the scraped members' aggregate of each second for
@@ -168,7 +158,7 @@ func (r *runState) runProbes(ctx context.Context, t0 time.Time, target targets.T
 	}
 	var live []named
 	for _, p := range r.e.SteadyState.Probes {
-		if lp := r.live(p); lp != nil {
+		if _, lp := r.probeOf(p); lp != nil {
 			live = append(live, named{p.Name, lp})
 		}
 	}
@@ -224,8 +214,8 @@ func (r *runState) feedScrapedProbes() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, p := range r.e.SteadyState.Probes {
-		if r.live(p) != nil || !p.Metric.Scraped() {
-			continue
+		if jp, lp := r.probeOf(p); lp != nil || jp.Source != judge.FromSeries {
+			continue // a live probe, or one on the workload
 		}
 		for idx, c := range r.cluster.seconds {
 			s := judge.Sample{Index: idx}
