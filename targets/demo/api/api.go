@@ -24,7 +24,20 @@ const (
 	HeaderTimeout   = "X-Request-Timeout"  // budget left when sent (Go duration)
 	HeaderDeadline  = "X-Request-Deadline" // absolute deadline, Unix nanoseconds
 	HeaderError     = "X-Error"            // short machine-readable reason on error answers
+	HeaderCause     = "X-Failure-Cause"    // on a coordinator's error answer: CauseReplicas, or absent
 )
+
+// CauseReplicas, in HeaderCause, says that a coordinator failed a request
+// because the key's replicas did not answer it in time, although the
+// coordinator heard from enough of them (answering other requests) while it
+// worked on this one: it is not cut off, and another coordinator would have to
+// ask the same replicas. A caller may still try another coordinator, but its
+// circuit breaker must not count the failure against this one: counting it
+// opens the breaker to every healthy coordinator when one replica dies and
+// another is slow, turning a partial failure into a total one. Without the
+// header (a coordinator cut off from its replicas, or failing itself) the
+// failure is the coordinator's.
+const CauseReplicas = "replicas"
 
 // KVPrefix is the path prefix of the client API.
 const KVPrefix = "/kv/"

@@ -246,6 +246,53 @@ func TestBreakerOpensSkipsNodeAndCloses(t *testing.T) {
 	}
 }
 
+// A coordinator that fails because its replicas were slow (it says so with
+// api.CauseReplicas) is failed over like any other, but its breaker does not
+// count the failure: when one replica dies and another is slow every
+// coordinator fails some reads, and opening every breaker would turn that into
+// a total outage. A coordinator that fails on its own account still trips it.
+func TestBreakerCountsOnlyTheCoordinatorsOwnFailures(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		mode     int32
+		wantOpen bool
+	}{
+		{"replicas were slow", modeReplicasSlow, false},
+		{"coordinator failed", modeUnavailable, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			nodes := startNodes(t, "n1", "n2", "n3")
+			res := fastResilience()
+			res.Breaker = resilience.BreakerConfig{Failures: 3, OpenFor: time.Minute}
+			g := newTestGateway(t, Config{Replicas: 3, Resilience: res}, nodes)
+			keys := keysWithPrimary(t, g.Ring(), "n1", 10)
+			for _, k := range keys {
+				for _, n := range nodes {
+					n.put(k, "v")
+				}
+			}
+			nodes["n1"].mode.Store(tc.mode)
+			for _, k := range keys {
+				if a := do(t, http.MethodGet, g.url+"/kv/"+k, "", nil); a.code != http.StatusOK {
+					t.Fatalf("GET %s: %d %s, want 200 (failed over)", k, a.code, a.body)
+				}
+			}
+			open := demotest.Value(t, g.m.BreakerState.WithLabelValues("n1")) == metrics.BreakerOpen
+			spared := demotest.Value(t, g.m.BreakerSpared.WithLabelValues("n1"))
+			if open != tc.wantOpen {
+				t.Fatalf("n1's breaker open = %v after %d failed reads, want %v", open, len(keys), tc.wantOpen)
+			}
+			if !tc.wantOpen {
+				if calls := nodes["n1"].callCount(); calls != len(keys) || spared != float64(len(keys)) {
+					t.Fatalf("n1 got %d calls, %v spared by its breaker; want every read tried on n1 first (%d) and every failure spared", calls, spared, len(keys))
+				}
+			} else if spared != 0 {
+				t.Fatalf("breaker_failures_spared_total{n1} = %v for failures of n1's own, want 0", spared)
+			}
+		})
+	}
+}
+
 func TestStampede(t *testing.T) {
 	tests := []struct {
 		name         string

@@ -25,6 +25,9 @@ const (
 	modeOK          = iota
 	modeUnavailable // answers 503, as a node without its quorum does
 	modeHang        // never answers; the caller must time out
+	// modeReplicasSlow answers 504 marked api.CauseReplicas, as a coordinator
+	// in touch with its replicas whose replicas were too slow does.
+	modeReplicasSlow
 )
 
 // testNode is a tiny single-copy KV server speaking the store node API, standing
@@ -80,6 +83,10 @@ func (n *testNode) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch n.mode.Load() {
 	case modeUnavailable:
 		api.Error(w, http.StatusServiceUnavailable, "no quorum")
+		return
+	case modeReplicasSlow:
+		w.Header().Set(api.HeaderCause, api.CauseReplicas)
+		api.Error(w, http.StatusGatewayTimeout, "get: quorum not reached: 1 of 2 needed replicas answered")
 		return
 	case modeHang:
 		select {

@@ -62,6 +62,7 @@ func (e *StatusError) Error() string { return fmt.Sprintf("%d %s", e.Code, e.Rea
 type nodeStatusError struct {
 	Code   int
 	Reason string
+	Cause  string // the node's api.HeaderCause, "" when absent
 }
 
 func (e *nodeStatusError) Error() string {
@@ -256,7 +257,8 @@ var errNoConnection = errors.New("no connection to the node within the attempt's
 // attempt makes one call to c.node within budget, of which at most connect may
 // pass before a connection is made, and reports its outcome to the node's
 // breaker: a failure for 5xx, timeouts and transport errors, nothing when the
-// caller went away. notSent reports a request that never reached the node.
+// caller went away or the node said its replicas failed the call
+// (api.CauseReplicas). notSent reports a request that never reached the node.
 func (g *Gateway) attempt(ctx context.Context, c candidate, op storeOp, budget, connect time.Duration, reqID string) (ans storeAnswer, notSent bool, err error) {
 	defer c.slot.Release()
 	actx, cancel := context.WithTimeout(ctx, budget)
@@ -278,12 +280,20 @@ func (g *Gateway) attempt(ctx context.Context, c candidate, op storeOp, budget, 
 		class, err = "timeout", fmt.Errorf("%w: %w", errNoConnection, context.DeadlineExceeded)
 	}
 	g.replicaCalls(c.node, class).Inc()
-	var se *StatusError
+	var (
+		se *StatusError
+		ns *nodeStatusError
+	)
 	switch {
 	case err == nil || errors.As(err, &se):
 		c.done(nil) // the node answered sensibly
 	case errors.Is(ctx.Err(), context.Canceled):
 		c.done(context.Canceled) // says nothing about the node
+	case errors.As(err, &ns) && ns.Cause == api.CauseReplicas:
+		// The coordinator was in touch with the key's replicas, they were
+		// slow: not this node's failure (see api.CauseReplicas).
+		g.m.BreakerSpared.WithLabelValues(c.node).Inc()
+		c.done(fmt.Errorf("%w: %w", resilience.ErrBeyondPeer, err))
 	default:
 		c.done(err)
 	}
@@ -348,6 +358,6 @@ func (g *Gateway) send(ctx context.Context, node string, op storeOp, reqID strin
 		return storeAnswer{}, class, false, &StatusError{Code: code, Reason: reason}
 	default:
 		return storeAnswer{}, class, false, fmt.Errorf("%s %s on %s: %w", op.method, op.key, node,
-			&nodeStatusError{Code: code, Reason: resp.Header.Get(api.HeaderError)})
+			&nodeStatusError{Code: code, Reason: resp.Header.Get(api.HeaderError), Cause: resp.Header.Get(api.HeaderCause)})
 	}
 }

@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -133,9 +134,21 @@ func (n *Node) detached(ctx context.Context) (context.Context, context.CancelFun
 func (n *Node) startReads(ctx context.Context, peers []string, key, rid string, meta bool) <-chan Reply {
 	ch := make(chan Reply, len(peers))
 	for _, p := range peers {
-		n.background.Go(func() { ch <- n.readReplica(ctx, p, key, rid, meta) })
+		n.background.Go(func() {
+			r := n.readReplica(ctx, p, key, rid, meta)
+			n.noteAnswer(p, r.Err)
+			ch <- r
+		})
 	}
 	return ch
+}
+
+// noteAnswer records that peer answered a replica call (err nil, or a
+// recovering replica's refusal), for suspects.inTouch.
+func (n *Node) noteAnswer(peer string, err error) {
+	if peer != n.cfg.ID && (err == nil || errors.Is(err, ErrRecovering)) {
+		n.suspects.answered(peer)
+	}
 }
 
 // startTargetedReads asks only R replicas first — this node when it is one,
@@ -152,6 +165,7 @@ func (n *Node) startTargetedReads(ctx context.Context, peers []string, key, rid 
 		r := n.readReplica(ctx, p, key, rid, meta)
 		if p != n.cfg.ID {
 			n.suspects.observe(p, r.Err == nil)
+			n.noteAnswer(p, r.Err)
 		}
 		return r
 	}
@@ -199,7 +213,11 @@ func (n *Node) startTargetedReads(ctx context.Context, peers []string, key, rid 
 func (n *Node) startWrites(ctx context.Context, peers []string, key string, rec storage.Record, rid string) <-chan error {
 	ch := make(chan error, len(peers))
 	for _, p := range peers {
-		n.background.Go(func() { ch <- n.writeReplica(ctx, p, key, rec, "", rid) })
+		n.background.Go(func() {
+			err := n.writeReplica(ctx, p, key, rec, "", rid)
+			n.noteAnswer(p, err)
+			ch <- err
+		})
 	}
 	return ch
 }

@@ -294,6 +294,7 @@ func (n *Node) serveClient(w http.ResponseWriter, r *http.Request) {
 		api.Error(w, http.StatusBadRequest, err.Error())
 		return
 	}
+	arrived := n.suspects.now()
 	ctx, cancel, expired := api.IncomingContext(r, n.cfg.Timeout)
 	defer cancel()
 	if expired {
@@ -303,12 +304,14 @@ func (n *Node) serveClient(w http.ResponseWriter, r *http.Request) {
 		api.Error(w, http.StatusGatewayTimeout, "deadline passed before the request was worked on")
 		return
 	}
+	ctx, cancelWork := withAnswerMargin(ctx)
+	defer cancelWork()
 	rid := r.Header.Get(api.HeaderRequestID)
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
 		rec, found, err := n.Read(ctx, key, rid)
 		if err != nil {
-			n.writeError(w, "get", err)
+			n.writeError(w, "get", err, arrived)
 			return
 		}
 		if !found || rec.Tombstone {
@@ -339,7 +342,7 @@ func (n *Node) serveClient(w http.ResponseWriter, r *http.Request) {
 		op := api.OpName(r.Method)
 		v, err := n.Write(ctx, key, value, tomb, rid)
 		if err != nil {
-			n.writeError(w, op, err)
+			n.writeError(w, op, err, arrived)
 			return
 		}
 		w.Header().Set(api.HeaderVersion, v.String())
@@ -364,17 +367,39 @@ func readBody(r *http.Request) ([]byte, error) {
 	return b, nil
 }
 
+// withAnswerMargin bounds the coordinator's work on a request to a little
+// before the caller's deadline — a tenth of the budget, at least 1 ms and at
+// most 20 ms — so that a failure's answer, and its cause (api.HeaderCause),
+// reaches the caller before the caller gives up and counts a timeout against
+// this node.
+func withAnswerMargin(ctx context.Context) (context.Context, context.CancelFunc) {
+	dl, ok := ctx.Deadline()
+	if !ok {
+		return context.WithCancel(ctx)
+	}
+	margin := min(max(time.Until(dl)/10, time.Millisecond), 20*time.Millisecond)
+	return context.WithDeadline(ctx, dl.Add(-margin))
+}
+
 // writeError maps a coordinator error to the client API's status codes. 503
 // promises that the request had no effect (nothing was written: a read, or a
 // write whose version query failed), so a gateway may retry it elsewhere; a
 // write that may have reached some replicas answers 500 "indeterminate", and
 // its caller must not take it for a failure.
-func (n *Node) writeError(w http.ResponseWriter, op string, err error) {
+//
+// A quorum that failed although this node heard from enough of the key's
+// replicas since the request arrived (they answered other requests) is marked
+// api.CauseReplicas: the replicas were slow, this coordinator is not cut off,
+// and a caller's breaker must not hold it against it.
+func (n *Node) writeError(w http.ResponseWriter, op string, err error, arrived time.Time) {
 	var qe *QuorumError
 	switch {
 	case errors.As(err, &qe):
 		if n.metrics != nil {
 			n.metrics.QuorumFailures.WithLabelValues(op).Inc()
+		}
+		if n.suspects.inTouch(n.cfg.ID, qe.Replicas, qe.Need, arrived) {
+			w.Header().Set(api.HeaderCause, api.CauseReplicas)
 		}
 		switch {
 		case qe.Indeterminate:

@@ -28,13 +28,18 @@ type suspects struct {
 
 	mu    sync.Mutex
 	until map[string]time.Time
+	// heard is when each peer last answered a replica call (any answer,
+	// even a refusal: the peer is reachable). A coordinator that failed a
+	// request asks it whether it was in touch with a quorum meanwhile (see
+	// inTouch).
+	heard map[string]time.Time
 }
 
 func newSuspects(window time.Duration, now func() time.Time, gauge *prometheus.GaugeVec) *suspects {
 	if now == nil {
 		now = time.Now
 	}
-	return &suspects{window: window, now: now, gauge: gauge, until: map[string]time.Time{}}
+	return &suspects{window: window, now: now, gauge: gauge, until: map[string]time.Time{}, heard: map[string]time.Time{}}
 }
 
 // observe records the outcome of a replica call to peer. It is on every
@@ -45,6 +50,7 @@ func (s *suspects) observe(peer string, ok bool) {
 	defer s.mu.Unlock()
 	_, was := s.until[peer]
 	if ok {
+		s.heard[peer] = s.now()
 		if was {
 			delete(s.until, peer)
 			s.set(peer, false)
@@ -55,6 +61,36 @@ func (s *suspects) observe(peer string, ok bool) {
 	if !was {
 		s.set(peer, true)
 	}
+}
+
+// answered records that peer answered a replica call, though not with a
+// usable reply (a recovering replica's refusal): it is reachable, which is
+// all inTouch asks, but says nothing about whether to ask it first.
+func (s *suspects) answered(peer string) {
+	s.mu.Lock()
+	s.heard[peer] = s.now()
+	s.mu.Unlock()
+}
+
+// inTouch reports whether self (when a replica) and the peers of replicas
+// that answered some replica call at or after since make at least need: the
+// test of whether a failed quorum was this coordinator's fault (cut off from
+// its replicas) or theirs (reachable, but too slow for this request). See
+// api.CauseReplicas.
+func (s *suspects) inTouch(self string, replicas []string, need int, since time.Time) bool {
+	got := 0
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, p := range replicas {
+		if p == self {
+			got++
+			continue
+		}
+		if t, ok := s.heard[p]; ok && !t.Before(since) {
+			got++
+		}
+	}
+	return got >= need
 }
 
 // suspected reports whether peer failed a call lately and has not answered

@@ -3,11 +3,15 @@ package node
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/chaosctl/chaosctl/internal/testkit"
+	"github.com/chaosctl/chaosctl/targets/demo/api"
 	"github.com/chaosctl/chaosctl/targets/demo/internal/demotest"
 	"github.com/chaosctl/chaosctl/targets/demo/metrics"
 )
@@ -147,5 +151,87 @@ func TestCoordinatorStopsAskingASilentReplicaFirst(t *testing.T) {
 	}
 	if n1.suspects.suspected("n3") {
 		t.Fatal("n3 still suspected after it answered")
+	}
+}
+
+// ask sends one client request to n's handler with ctx's deadline and returns
+// the answer.
+func ask(ctx context.Context, n *Node, method, key string) *httptest.ResponseRecorder {
+	r := httptest.NewRequest(method, api.KVPrefix+key, nil)
+	api.SetOutgoing(ctx, r, "")
+	w := httptest.NewRecorder()
+	n.Handler().ServeHTTP(w, r)
+	return w
+}
+
+// A coordinator that fails a read says whose failure it was. Cut off from
+// every peer it is its own (no X-Failure-Cause: a caller's breaker should
+// route around it). With one peer dead (refusing at once, as a killed
+// container's proxy does) and the other slow for this key but answering other
+// requests meanwhile, it was in touch with a quorum: the replicas were slow,
+// and it says so (api.CauseReplicas) so that a gateway does not open its
+// breaker to every healthy coordinator. Either way it answers a little before
+// the caller's deadline, so the answer arrives while the caller still listens.
+func TestCoordinatorSaysWhoseFailureItWas(t *testing.T) {
+	f, _ := settledNet(t)
+	n1 := f.node("n1")
+	const budget = 300 * time.Millisecond
+
+	f.setPolicy(func(m *message) fate {
+		if m.from == "n1" || m.to == "n1" {
+			return hold
+		}
+		return deliver
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), budget)
+	defer cancel()
+	w := ask(ctx, n1, http.MethodGet, key)
+	if w.Code != http.StatusGatewayTimeout || w.Header().Get(api.HeaderCause) != "" {
+		t.Fatalf("read through a cut-off coordinator = %d with %s %q, want 504 with no cause (its own failure)",
+			w.Code, api.HeaderCause, w.Header().Get(api.HeaderCause))
+	}
+	f.setPolicy(nil)
+	f.releaseAll()
+
+	const other = "other-key"
+	f.setPolicy(func(m *message) fate {
+		switch {
+		case m.to == "n2" || m.from == "n2":
+			return drop // dead: refused at once
+		case m.kind == "read" && m.to == "n3" && m.key == key:
+			return hold // slow for this key only
+		}
+		return deliver
+	})
+	answer := make(chan *httptest.ResponseRecorder, 1)
+	ctx, cancel = context.WithTimeout(context.Background(), budget)
+	defer cancel()
+	clientDeadline, _ := ctx.Deadline()
+	go func() { answer <- ask(ctx, n1, http.MethodGet, key) }()
+	var deadlineSeen time.Time
+	testkit.Eventually(t, 5*time.Second, "the read of "+key+" to wait on n3", func() bool {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		for _, m := range f.held {
+			if m.key == key {
+				ns, _ := strconv.ParseInt(m.header.Get(api.HeaderDeadline), 10, 64)
+				deadlineSeen = time.Unix(0, ns)
+				return true
+			}
+		}
+		return false
+	})
+	octx, ocancel := context.WithTimeout(context.Background(), budget)
+	defer ocancel()
+	if w := ask(octx, n1, http.MethodGet, other); w.Code != http.StatusOK && w.Code != http.StatusNotFound {
+		t.Fatalf("read of %s with n3 answering = %d %s, want 200 or 404", other, w.Code, w.Body)
+	}
+	w = <-answer
+	if w.Code != http.StatusGatewayTimeout || w.Header().Get(api.HeaderCause) != api.CauseReplicas {
+		t.Fatalf("read with n2 dead and n3 slow = %d with %s %q, want 504 with cause %q (n1 heard from n3 meanwhile)",
+			w.Code, api.HeaderCause, w.Header().Get(api.HeaderCause), api.CauseReplicas)
+	}
+	if margin := clientDeadline.Sub(deadlineSeen); margin < time.Millisecond {
+		t.Fatalf("n1 asked n3 with a deadline %s before the caller's, want at least 1ms: no time left to answer the caller", margin)
 	}
 }

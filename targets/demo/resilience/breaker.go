@@ -19,6 +19,12 @@ import (
 // was not sent, so failing over is always safe.
 var ErrBreakerOpen = errors.New("circuit breaker open")
 
+// ErrBeyondPeer, wrapped in the error given to a breaker's done, marks a
+// failure that the peer reported as not its own (a coordinator whose replicas
+// did not answer in time although it was in touch with them): the breaker
+// counts it neither as a failure nor as a success.
+var ErrBeyondPeer = errors.New("the peer answered that a failure beyond it caused the error")
+
 // Breakers holds one circuit breaker per peer (sony/gobreaker, two-step form). A
 // breaker opens after BreakerConfig.Failures consecutive failures, refuses calls
 // for OpenFor, then lets one probe through (half-open): success closes it, failure
@@ -135,8 +141,9 @@ func (b *Breakers) get(peer string) *gobreaker.TwoStepCircuitBreaker[struct{}] {
 		MaxRequests: 1, // one half-open probe
 		Timeout:     b.cfg.OpenFor,
 		ReadyToTrip: func(c gobreaker.Counts) bool { return b.readyToTrip(peer, failures, c) },
-		// A caller that went away says nothing about the peer.
-		IsExcluded: func(err error) bool { return errors.Is(err, context.Canceled) },
+		// A caller that went away says nothing about the peer, nor does a
+		// failure the peer says was beyond it.
+		IsExcluded: func(err error) bool { return errors.Is(err, context.Canceled) || errors.Is(err, ErrBeyondPeer) },
 		OnStateChange: func(name string, from, to gobreaker.State) {
 			if to == gobreaker.StateClosed {
 				b.ejected.Add(-1) // the place readyToTrip took
@@ -174,7 +181,8 @@ func (b *Breakers) Open(peer string) bool {
 // Allow asks peer's breaker for a call. On success the caller must report the
 // call's outcome through done exactly once: nil is a success, an error wrapping
 // context.Canceled is not counted, any other error is a failure. When the breaker
-// refuses, err wraps ErrBreakerOpen.
+// refuses, err wraps ErrBreakerOpen. An error wrapping ErrBeyondPeer is not
+// counted either.
 func (b *Breakers) Allow(peer string) (done func(error), err error) {
 	done, err = b.get(peer).Allow()
 	if err != nil {
