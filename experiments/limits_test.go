@@ -2,7 +2,11 @@ package experiments
 
 import (
 	"errors"
+	"path/filepath"
+	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // Durations the file gives, and the sums validation and the plan make of
@@ -86,5 +90,29 @@ checks: [linearizable]
 	}
 	if _, err := e.Plan(1); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Load refuses a FIFO or a device at once, before reading it.
+func TestLoadRefusesFIFOsAndDevices(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "experiment.yaml")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for file, what := range map[string]string{"/dev/zero": "a device", fifo: "a named pipe (FIFO)"} {
+		done := make(chan error, 1)
+		go func() {
+			_, err := Load(file)
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			var verr *ValidationError
+			if want := file + ":1:1: the file is " + what + "; allowed: a regular file of at most 1 MiB"; !errors.As(err, &verr) || !strings.HasPrefix(err.Error(), want) {
+				t.Errorf("Load(%s) = %v, want a *ValidationError %q", file, err, want)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("Load(%s) blocks", file)
+		}
 	}
 }
