@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"os"
 	"reflect"
@@ -13,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -66,21 +68,77 @@ func (e *ValidationError) Error() string {
 	return strings.Join(lines, "\n")
 }
 
-// Load reads an experiment file and decodes it. A file that cannot be read
-// is a wrapped I/O error; a file that is invalid is a *ValidationError.
+// Load reads an experiment file (ReadFile) and decodes it. A file that
+// cannot be read is a wrapped I/O error; a file that is invalid, or is not
+// a regular file, is a *ValidationError.
 func Load(path string) (*Experiment, error) {
-	f, err := os.Open(path)
+	data, err := ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("open experiment: %w", err)
-	}
-	defer f.Close()
-	// Read one byte past the limit so an oversized file is rejected without
-	// reading all of it.
-	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("read experiment %s: %w", path, err)
+		return nil, readError("experiment", err)
 	}
 	return Decode(path, data)
+}
+
+// readError wraps an error of ReadFile, saying what was read; a
+// *ValidationError is returned as it is, so it prints as FILE:LINE:COL.
+func readError(what string, err error) error {
+	var verr *ValidationError
+	if errors.As(err, &verr) {
+		return err
+	}
+	return fmt.Errorf("open %s: %w", what, err)
+}
+
+// ReadFile reads an experiment or playbook file for Decode or
+// DecodeGameDay: at most MaxFileSize+1 bytes, so Decode rejects a larger
+// file without it being read whole. Only a regular file is read: a FIFO, a
+// device, a socket or a folder is refused, before it is opened where a
+// look at it tells, as a *ValidationError (FILE:1:1: what it is), since
+// reading one could block or never end. It is opened non-blocking, so one
+// swapped in after that look is refused too instead of blocking the open.
+// A file that cannot be read is the *fs.PathError of the attempt.
+func ReadFile(path string) ([]byte, error) {
+	info, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !info.Mode().IsRegular() {
+		return nil, notRegular(path, info.Mode())
+	}
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if info, err = f.Stat(); err != nil {
+		return nil, err
+	}
+	if !info.Mode().IsRegular() {
+		return nil, notRegular(path, info.Mode())
+	}
+	// One byte past the limit tells an oversized file from a full one.
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return nil, &fs.PathError{Op: "read", Path: path, Err: err}
+	}
+	return data, nil
+}
+
+// notRegular is the problem of a file that is not a regular file.
+func notRegular(path string, mode fs.FileMode) error {
+	what := "not a regular file"
+	switch {
+	case mode.IsDir():
+		what = "a folder"
+	case mode&fs.ModeNamedPipe != 0:
+		what = "a named pipe (FIFO)"
+	case mode&fs.ModeSocket != 0:
+		what = "a socket"
+	case mode&fs.ModeDevice != 0:
+		what = "a device"
+	}
+	return &ValidationError{Problems: []Problem{{File: path, Line: 1, Col: 1,
+		Msg: "the file is " + what + "; allowed: a regular file of at most 1 MiB (reading a FIFO, a device or a socket could block or never end)"}}}
 }
 
 // Decode decodes and validates one experiment. filename is used in the

@@ -15,7 +15,9 @@
 //	plan, err := exp.Plan(seed)
 //	err = plan.Format(os.Stdout) // the --dry-run text
 //
-// Load reads at most MaxFileSize bytes; Decode takes bytes already read.
+// Load reads at most MaxFileSize+1 bytes of a regular file (ReadFile
+// refuses a FIFO, a device, a socket or a folder before reading it);
+// Decode takes bytes already read.
 // Both return either a valid *Experiment with every default filled in, or a
 // *ValidationError listing every problem (up to 100), each naming the
 // field path (faults[2].partition.groups[0][1]) and what is allowed. The
@@ -52,7 +54,9 @@
 // A fault's at is an offset from the end of warmup. A fault must start
 // before the workload ends (0 <= at < workload.duration) and end no later
 // than it (at + duration <= workload.duration; for crash, at +
-// restartAfter). A missing duration means until the workload ends; crash
+// restartAfter). A run lasts at most MaxRunDuration (24h): warmup +
+// duration, and each at, duration and restartAfter, may not exceed it, so
+// no sum validation or the plan makes can overflow. A missing duration means until the workload ends; crash
 // and corrupt take none (crash ends at restartAfter, or stays down;
 // corrupt is instantaneous), and restart's duration is the time between
 // its graceful stop and start (0 without one). Decode fills

@@ -2,9 +2,6 @@ package experiments
 
 import (
 	"bytes"
-	"fmt"
-	"io"
-	"os"
 	"reflect"
 	"strings"
 	"time"
@@ -150,37 +147,32 @@ func IsGameDay(data []byte) bool {
 	return false
 }
 
-// LoadGameDay reads a GameDay playbook and decodes it, with every
-// experiment file it names. A playbook that cannot be read is a wrapped
-// I/O error; one that is invalid is a *ValidationError (problems of a
-// referenced experiment file name that file).
-func LoadGameDay(path string) (*GameDay, error) {
-	data, err := readLimited(path)
+// LoadGameDay reads a GameDay playbook (ReadFile) and decodes it, with
+// every experiment file it names (see DecodeGameDay for allowedDirs). A
+// playbook that cannot be read is a wrapped I/O error; one that is invalid
+// is a *ValidationError (problems of a referenced experiment file name
+// that file).
+func LoadGameDay(path string, allowedDirs ...string) (*GameDay, error) {
+	data, err := ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("open playbook: %w", err)
+		return nil, readError("playbook", err)
 	}
-	return DecodeGameDay(path, data)
-}
-
-// readLimited reads at most MaxFileSize+1 bytes of a file.
-func readLimited(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	return data, nil
+	return DecodeGameDay(path, data, allowedDirs...)
 }
 
 // DecodeGameDay decodes and validates a GameDay playbook. filename names
 // the playbook in problems and anchors experiment paths (relative to its
-// folder). The error, when not nil, is a *ValidationError listing every
-// problem found, in the playbook and in the experiment files it names.
-func DecodeGameDay(filename string, data []byte) (*GameDay, error) {
+// folder). A path step may name a file in the playbook's folder or below
+// it, or in one of allowedDirs, symlinks resolved; the problems of such a
+// file give its positions and field paths but quote none of it. The error
+// is a *ValidationError listing every problem found, in the playbook and
+// in the experiment files it names, or a wrapped error when an allowed
+// folder is not one.
+func DecodeGameDay(filename string, data []byte, allowedDirs ...string) (*GameDay, error) {
+	dirs, err := newExperimentDirs(filename, allowedDirs)
+	if err != nil {
+		return nil, err
+	}
 	d := newDecoder(filename)
 	root := d.parseLimited(data, "a playbook")
 	if root == nil {
@@ -196,7 +188,7 @@ func DecodeGameDay(filename string, data []byte) (*GameDay, error) {
 	if d.aborted {
 		return nil, d.err()
 	}
-	extra := validateGameDay(gd, d)
+	extra := validateGameDay(gd, d, dirs)
 	if len(d.problems) > 0 || len(extra) > 0 {
 		err := d.err()
 		var problems []Problem

@@ -4,7 +4,9 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -144,7 +146,7 @@ func TestGameDayProblems(t *testing.T) {
 		{
 			name: "experiment file invalid against the shared target",
 			src:  gameDayHead + "  - {name: a, experiment: {path: bad-crash.yaml}}\n",
-			want: []string{bad + `:8:42: faults[0].crash.nodes[0]: unknown node "n5"; allowed: g1, n1, n2, n3`},
+			want: []string{bad + `:8:42: faults[0].crash.nodes[0]: invalid in this step; a playbook's errors quote nothing of the files it names (chaosctl validate ` + bad + ` gives the file's own problems`},
 		},
 		{
 			name: "a playbook as an experiment",
@@ -303,9 +305,116 @@ func TestGameDayExamplesValidate(t *testing.T) {
 }
 
 func TestGameDayExperimentPathMustBeARegularFile(t *testing.T) {
-	_, err := DecodeGameDay("gd.yaml", []byte(gameDayHead+"  - {name: a, experiment: {path: /dev/null}}\n"))
-	if err == nil || !strings.Contains(err.Error(), "gd.yaml:6:34: steps[0].experiment.path: cannot read the experiment /dev/null: not a regular file") {
-		t.Fatalf("got %v", err)
+	dir := t.TempDir()
+	if err := syscall.Mkfifo(filepath.Join(dir, "fifo.yaml"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(dir, "folder.yaml"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	pb := filepath.Join(dir, "gd.yaml")
+	for name, want := range map[string]string{
+		"fifo.yaml":   "the file is a named pipe (FIFO); allowed: a regular file of at most 1 MiB",
+		"folder.yaml": "the file is a folder; allowed: a regular file",
+	} {
+		done := make(chan error, 1)
+		go func() {
+			_, err := DecodeGameDay(pb, []byte(gameDayHead+"  - {name: a, experiment: {path: "+name+"}}\n"))
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			if err == nil || !strings.Contains(err.Error(), pb+":6:34: steps[0].experiment.path: cannot read the experiment "+filepath.Join(dir, name)+": "+want) {
+				t.Errorf("%s: got %v", name, err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s: DecodeGameDay blocks", name)
+		}
+	}
+}
+
+// A path step names files in the playbook's folder only (after cleaning
+// and resolving symlinks), unless the caller allows another folder; the
+// problems of a file it names quote nothing of it.
+func TestGameDayExperimentPathsStayInThePlaybooksFolder(t *testing.T) {
+	const secret = "hunter2-do-not-print"
+	root := t.TempDir()
+	folder, outside := filepath.Join(root, "playbooks"), filepath.Join(root, "private")
+	for _, d := range []string{folder, outside, filepath.Join(folder, "sub")} {
+		if err := os.Mkdir(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write := func(path, content string) {
+		t.Helper()
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Not YAML an experiment could be, and YAML with keys and values of its
+	// own: the old messages quoted both ("got the string ...", unknown
+	// field "...").
+	write(filepath.Join(outside, "shadow"), "root:$6$"+secret+":19000:0:99999:7:::\nuser:$6$"+secret+":19000:0:99999:7:::\n")
+	write(filepath.Join(outside, "creds.yaml"), "apiVersion: chaosctl/v1\nkind: Experiment\n"+secret+": {token: "+secret+"}\n")
+	write(filepath.Join(folder, "creds.yaml"), "password: "+secret+"\n")
+	write(filepath.Join(folder, "sub", "crash.yaml"), "apiVersion: chaosctl/v1\nkind: Experiment\nmetadata: {name: c}\n"+
+		"workload: {rate: 10, duration: 5s}\nfaults: [{name: k, at: 1s, crash: {nodes: [n1]}}]\nslos: [{name: av, sli: availability, objective: 99%}]\n")
+	for _, link := range []struct{ name, to string }{
+		{"shadow-link.yaml", filepath.Join(outside, "shadow")},
+		{"private", outside},
+		{"sub-link", filepath.Join(folder, "sub")},
+	} {
+		if err := os.Symlink(link.to, filepath.Join(folder, link.name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pb := filepath.Join(folder, "gd.yaml")
+	outsideRule := "is outside the playbook's folder " + folder + "; allowed: a file in that folder or below it, symlinks resolved (chaosctl gameday --allow-path DIR allows the files in DIR too)"
+	tests := []struct {
+		name, path string
+		allow      []string
+		want       string // in the error; "" for a valid playbook
+	}{
+		{name: "parent folder", path: "../private/shadow", want: pb + ":6:34: steps[0].experiment.path: ../private/shadow " + outsideRule},
+		{name: "absolute path", path: filepath.Join(outside, "shadow"), want: outsideRule},
+		{name: "dot-dot after a folder", path: "sub/../../private/creds.yaml", want: outsideRule},
+		{name: "symlink to a file outside", path: "shadow-link.yaml", want: outsideRule},
+		{name: "symlink to a folder outside", path: "private/creds.yaml", want: outsideRule},
+		{name: "missing file outside", path: "../private/nope.yaml", want: outsideRule},
+		{name: "missing file inside", path: "nope.yaml", want: "cannot read the experiment " + filepath.Join(folder, "nope.yaml") + ": no such file or directory"},
+		{name: "file below the folder", path: "sub/crash.yaml"},
+		{name: "symlink within the folder", path: "sub-link/crash.yaml"},
+		{name: "absolute path within the folder", path: filepath.Join(folder, "sub", "crash.yaml")},
+		{name: "a file inside is not quoted", path: "creds.yaml", want: filepath.Join(folder, "creds.yaml") + ":1:1: the file: invalid in this step"},
+		{name: "an allowed folder, not quoted", path: "../private/shadow", allow: []string{outside}, want: filepath.Join(folder, "../private/shadow") + ":1:1: the file: invalid in this step"},
+		{name: "field paths stop at the file's own names", path: "../private/creds.yaml", allow: []string{outside}, want: filepath.Join(folder, "../private/creds.yaml") + ":3:1: the file: invalid in this step"},
+		{name: "an allowed folder through a symlink", path: "private/creds.yaml", allow: []string{outside}, want: ":3:1: the file: invalid in this step"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			gd, err := DecodeGameDay(pb, []byte(gameDayHead+"  - {name: a, experiment: {path: '"+tc.path+"'}}\n"), tc.allow...)
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatal(err)
+			case tc.want == "":
+				if gd.Steps[0].Resolved == nil {
+					t.Fatal("the step's experiment was not resolved")
+				}
+				return
+			case err == nil:
+				t.Fatalf("no error, want %q", tc.want)
+			}
+			var verr *ValidationError
+			if !errors.As(err, &verr) || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("got %v\nwant a *ValidationError with %q", err, tc.want)
+			}
+			if strings.Contains(err.Error(), secret) || strings.Contains(err.Error(), "root:") || strings.Contains(err.Error(), "password") {
+				t.Errorf("the error quotes the file:\n%v", err)
+			}
+		})
+	}
+	if _, err := DecodeGameDay(pb, []byte(gameDayHead+"  - {name: a, wait: 1s}\n"), filepath.Join(root, "nope")); err == nil || !strings.Contains(err.Error(), "allowed experiment folder "+filepath.Join(root, "nope")) {
+		t.Errorf("a missing allowed folder: got %v", err)
 	}
 }
 
@@ -340,5 +449,24 @@ func TestEmptyPlaybook(t *testing.T) {
 	_, err := DecodeGameDay("gd.yaml", []byte("\n# nothing\n"))
 	if err == nil || !strings.Contains(err.Error(), "gd.yaml:1:1: empty file: expected a GameDay playbook") {
 		t.Fatalf("got %v", err)
+	}
+}
+
+// modelPath keeps the field names of the format and list indexes, and
+// stops at a map key or a name the format does not have (the file's text).
+func TestModelPath(t *testing.T) {
+	for path, want := range map[string]string{
+		"":                                       "",
+		"faults[2].partition.groups[0][1]":       "faults[2].partition.groups[0][1]",
+		"faults[0].latency.delya":                "faults[0].latency",
+		"target.external.members[0].env.API_KEY": "target.external.members[0].env",
+		"hunter2":                                "",
+		"faults[x]":                              "faults",
+		"workload.rate[0]":                       "workload.rate",
+		"faults[0]]":                             "faults[0]",
+	} {
+		if got := modelPath(reflect.TypeFor[Experiment](), path); got != want {
+			t.Errorf("modelPath(%q) = %q, want %q", path, got, want)
+		}
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"reflect"
+	"strconv"
 	"strings"
 	"time"
 
@@ -16,7 +18,7 @@ import (
 // its experiment and checkpoint steps into experiments with the shared
 // target. Problems in the playbook go to d; problems in experiment files
 // it names are returned (they carry those files' names).
-func validateGameDay(gd *GameDay, d *decoder) (extra []Problem) {
+func validateGameDay(gd *GameDay, d *decoder, dirs experimentDirs) (extra []Problem) {
 	t := &gd.Target
 	if t.Demo == nil && t.External == nil {
 		c := DefaultDemoCluster()
@@ -62,7 +64,7 @@ func validateGameDay(gd *GameDay, d *decoder) (extra []Problem) {
 	names := make([]string, len(gd.Steps))
 	for i := range gd.Steps {
 		names[i] = gd.Steps[i].Name
-		extra = append(extra, v.step(gd, i, targetOK)...)
+		extra = append(extra, v.step(gd, i, targetOK, dirs)...)
 	}
 	v.unique("step name", names, func(i int) string { return fmt.Sprintf("steps[%d].name", i) })
 	return extra
@@ -89,7 +91,7 @@ func under(path, prefix string) bool {
 
 var stepKindFields = []string{StepManual, StepExperiment, StepWait, StepCheckpoint}
 
-func (v *validator) step(gd *GameDay, i int, targetOK bool) []Problem {
+func (v *validator) step(gd *GameDay, i int, targetOK bool, dirs experimentDirs) []Problem {
 	s := &gd.Steps[i]
 	p := fmt.Sprintf("steps[%d]", i)
 	v.name(p+".name", s.Name)
@@ -119,7 +121,7 @@ func (v *validator) step(gd *GameDay, i int, targetOK bool) []Problem {
 	case StepExperiment:
 		switch v.exactlyOne(p+".experiment", "path", "inline") {
 		case "path":
-			return v.experimentFile(gd, s, p, targetOK)
+			return v.experimentFile(gd, s, p, targetOK, dirs)
 		case "inline":
 			v.inlineExperiment(s, p, targetOK)
 		}
@@ -208,8 +210,9 @@ func (v *validator) embed(s *Step, root *yaml.Node, rewrite func(string) string)
 }
 
 // experimentFile reads the experiment file of a path step and decodes it
-// with the shared target in place of its own. Its problems name that file.
-func (v *validator) experimentFile(gd *GameDay, s *Step, p string, targetOK bool) []Problem {
+// with the shared target in place of its own. The file must lie in one of
+// dirs. Its problems name that file and quote none of it (quietProblems).
+func (v *validator) experimentFile(gd *GameDay, s *Step, p string, targetOK bool, dirs experimentDirs) []Problem {
 	pp := p + ".experiment.path"
 	if strings.TrimSpace(s.Experiment.Path) == "" {
 		v.errorf(pp, "is empty; give the experiment file's path, relative to the playbook")
@@ -219,10 +222,22 @@ func (v *validator) experimentFile(gd *GameDay, s *Step, p string, targetOK bool
 	if !filepath.IsAbs(file) {
 		file = filepath.Join(filepath.Dir(gd.File), file)
 	}
-	data, err := readRegular(file)
+	resolved, err := dirs.resolve(file)
+	if errors.Is(err, errOutside) {
+		v.errorf(pp, "%s is outside the playbook's folder %s; allowed: a file in that folder or below it, symlinks resolved (chaosctl gameday --allow-path DIR allows the files in DIR too)", s.Experiment.Path, dirs.own)
+		return nil
+	}
+	var data []byte
+	if err == nil {
+		data, err = ReadFile(resolved)
+	}
 	if err != nil {
 		var pe *fs.PathError
-		if errors.As(err, &pe) {
+		var verr *ValidationError
+		switch {
+		case errors.As(err, &verr):
+			err = errors.New(verr.Problems[0].Msg)
+		case errors.As(err, &pe):
 			err = pe.Err
 		}
 		v.errorf(pp, "cannot read the experiment %s: %v (paths are relative to the playbook's folder)", file, err)
@@ -239,7 +254,7 @@ func (v *validator) experimentFile(gd *GameDay, s *Step, p string, targetOK bool
 	ed := newDecoder(file)
 	root := ed.parseLimited(data, "an experiment")
 	if root == nil {
-		return ed.problems
+		return quietProblems(file, ed.problems)
 	}
 	if root.Kind == yaml.MappingNode {
 		// The shared target replaces the file's own.
@@ -268,20 +283,156 @@ func (v *validator) experimentFile(gd *GameDay, s *Step, p string, targetOK bool
 		s.Resolved = exp
 		s.Source = marshalNode(root)
 	}
+	return quietProblems(file, out)
+}
+
+// quietProblems rewrites the problems of an experiment file a playbook
+// names so they quote nothing of it: a playbook may name a file its author
+// cannot read, and its errors must not show that file's contents. Each
+// problem keeps its position and as much of its field path as is made of
+// the format's own field names (a map key or an unknown field is the
+// file's text); `chaosctl validate FILE` gives the details.
+func quietProblems(file string, problems []Problem) []Problem {
+	out := make([]Problem, len(problems))
+	for i, pr := range problems {
+		path := modelPath(reflect.TypeFor[Experiment](), pr.Path)
+		shown := path
+		if shown == "" {
+			shown = "the file"
+		}
+		out[i] = Problem{File: pr.File, Line: pr.Line, Col: pr.Col, Path: path,
+			Msg: fmt.Sprintf("%s: invalid in this step; a playbook's errors quote nothing of the files it names (chaosctl validate %s gives the file's own problems; the step judges it against the playbook's shared target)", shown, file)}
+	}
 	return out
 }
 
-// readRegular reads a regular file of at most MaxFileSize+1 bytes: a
-// playbook naming a FIFO or a device must not block or read forever.
-func readRegular(path string) ([]byte, error) {
-	fi, err := os.Stat(path)
+// modelPath returns the longest prefix of a field path that names fields
+// of t and list indexes only, e.g. faults[0].latency for
+// faults[0].latency.delya: what lies past it (a map key, an unknown field)
+// is text from the file.
+func modelPath(t reflect.Type, path string) string {
+	known := ""
+	rest := path
+	for rest != "" {
+		for t.Kind() == reflect.Pointer {
+			t = t.Elem()
+		}
+		if rest[0] == '[' {
+			end := strings.IndexByte(rest, ']')
+			if t.Kind() != reflect.Slice || end < 0 {
+				return known
+			}
+			if _, err := strconv.Atoi(rest[1:end]); err != nil {
+				return known
+			}
+			known += rest[:end+1]
+			rest, t = rest[end+1:], t.Elem()
+			continue
+		}
+		sep := ""
+		if known != "" {
+			if rest[0] != '.' {
+				return known
+			}
+			rest, sep = rest[1:], "."
+		}
+		end := strings.IndexAny(rest, ".[")
+		if end < 0 {
+			end = len(rest)
+		}
+		if t.Kind() != reflect.Struct {
+			return known
+		}
+		f, ok := findField(structFields(t), rest[:end])
+		if !ok {
+			return known
+		}
+		known += sep + rest[:end]
+		rest, t = rest[end:], t.FieldByIndex(f.index).Type
+	}
+	return known
+}
+
+// errOutside says a path step names a file outside the folders it may.
+var errOutside = errors.New("outside the folders a playbook may name files in")
+
+// experimentDirs are the folders whose files a playbook's path steps may
+// name: the playbook's own folder, and the folders the caller allows
+// (chaosctl gameday --allow-path). Each is held absolute, as given and
+// with its symlinks resolved.
+type experimentDirs struct {
+	own      string // the playbook's folder, for messages
+	given    []string
+	resolved []string
+}
+
+// newExperimentDirs returns the playbook's folder and the allowed ones;
+// an allowed folder that does not exist, or is not a folder, is an error.
+func newExperimentDirs(playbook string, allowed []string) (experimentDirs, error) {
+	dirs := experimentDirs{own: filepath.Dir(playbook)}
+	// The playbook's folder may not exist when bytes are decoded under a
+	// made-up name; nothing can be read from it then, which resolve says.
+	if err := dirs.add(dirs.own); err != nil {
+		abs, _ := filepath.Abs(dirs.own)
+		dirs.given = append(dirs.given, abs)
+		dirs.resolved = append(dirs.resolved, abs)
+	}
+	for _, dir := range allowed {
+		if err := dirs.add(dir); err != nil {
+			return experimentDirs{}, fmt.Errorf("allowed experiment folder %s: %w", dir, err)
+		}
+	}
+	return dirs, nil
+}
+
+// add adds an existing folder.
+func (dirs *experimentDirs) add(dir string) error {
+	abs, err := filepath.Abs(dir)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	if !fi.Mode().IsRegular() {
-		return nil, errors.New("not a regular file")
+	resolved, err := filepath.EvalSymlinks(abs)
+	if err != nil {
+		return err
 	}
-	return readLimited(path)
+	if info, err := os.Stat(resolved); err != nil {
+		return err
+	} else if !info.IsDir() {
+		return errors.New("not a folder")
+	}
+	dirs.given = append(dirs.given, abs)
+	dirs.resolved = append(dirs.resolved, resolved)
+	return nil
+}
+
+// resolve returns file with its symlinks resolved when it lies in one of
+// the folders, errOutside when it does not. A file that cannot be
+// resolved is its error when its path lies in one of the folders, and
+// errOutside otherwise: a path outside tells nothing about what is there.
+func (dirs experimentDirs) resolve(file string) (string, error) {
+	abs, err := filepath.Abs(file)
+	if err != nil {
+		return "", err
+	}
+	resolved, err := filepath.EvalSymlinks(abs)
+	switch {
+	case err != nil && (within(dirs.given, abs) || within(dirs.resolved, abs)):
+		return "", err
+	case err != nil || !within(dirs.resolved, resolved):
+		return "", errOutside
+	}
+	return resolved, nil
+}
+
+// within reports whether path is one of dirs or lies below one.
+func within(dirs []string, path string) bool {
+	for _, dir := range dirs {
+		rel, err := filepath.Rel(dir, path)
+		if err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && !filepath.IsAbs(rel) {
+			return true
+		}
+	}
+	return false
 }
 
 // experimentRoot starts a synthesized experiment at the position of at:

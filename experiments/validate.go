@@ -2,6 +2,7 @@ package experiments
 
 import (
 	"fmt"
+	"math"
 	"net"
 	"net/url"
 	"regexp"
@@ -159,7 +160,14 @@ func setDefaults(e *Experiment, d *decoder) {
 	}
 
 	set(d, "abort.window", &e.Abort.Window, DefaultAbortWindow)
-	set(d, "abort.maxDuration", &e.Abort.MaxDuration, max(DefaultAbortMaxDuration, 2*(w.Warmup+w.Duration)))
+	// Validation bounds the run to MaxRunDuration; the default stays within
+	// it too (and leaves the sum alone when the file's terms are out of
+	// range, to be reported).
+	defaultMax := DefaultAbortMaxDuration
+	if run, ok := sumWithin(MaxRunDuration, w.Warmup, w.Duration); ok {
+		defaultMax = min(max(defaultMax, 2*run), MaxRunDuration)
+	}
+	set(d, "abort.maxDuration", &e.Abort.MaxDuration, defaultMax)
 }
 
 func setDemoDefaults(c *DemoCluster, d *decoder) {
@@ -557,6 +565,20 @@ func (v *validator) positiveDuration(path string, val, hi time.Duration) {
 	}
 }
 
+// sumWithin adds durations and reports whether the sum is at most most.
+// A term outside 0..most gives false and no sum, so nothing overflows: the
+// few terms of at most a day each that callers add stay far below the
+// int64 limit.
+func sumWithin(most time.Duration, terms ...time.Duration) (sum time.Duration, ok bool) {
+	for _, t := range terms {
+		if t < 0 || t > most {
+			return 0, false
+		}
+		sum += t
+	}
+	return sum, sum <= most
+}
+
 func (v *validator) percentRange(path string, val Percent, lo, hi float64) {
 	if v.d.has(path) && (float64(val) < lo || float64(val) > hi) {
 		v.errorf(path, "%s is out of range; allowed: %s to %s", val, Percent(lo), Percent(hi))
@@ -825,6 +847,11 @@ func (v *validator) workload() {
 		v.positiveDuration(p+".duration", w.Duration, MaxRunDuration)
 	}
 	v.durationRange(p+".warmup", w.Warmup, 0, MaxRunDuration)
+	if v.ok(p+".duration", p+".warmup") && v.d.has(p+".duration") {
+		if run, ok := sumWithin(MaxRunDuration, w.Warmup, w.Duration); !ok {
+			v.errorf(p+".duration", "the run lasts warmup %s + duration %s = %s; the most allowed is %s", w.Warmup, w.Duration, run, MaxRunDuration)
+		}
+	}
 	v.positiveDuration(p+".timeout", w.Timeout, time.Minute)
 
 	if v.e.Target.External != nil && w.Redis != nil {
@@ -994,8 +1021,12 @@ func (v *validator) fault(i int, f *Fault) {
 	// the workload ends and end no later than it.
 	end := v.e.Workload.Duration
 	known := v.workloadDurationKnown()
-	if v.required(p+".at") && known {
+	if v.required(p + ".at") {
 		switch {
+		case f.At > MaxRunDuration:
+			v.errorf(p+".at", "%s is too late; the most allowed is %s (at counts from the end of warmup, and a run lasts at most %s)", f.At, MaxRunDuration, MaxRunDuration)
+		case !known:
+			// Checked against the workload once its duration is valid.
 		case f.At < 0:
 			v.errorf(p+".at", "%s is negative; at counts from the end of warmup", f.At)
 		case f.At >= end:
@@ -1010,6 +1041,8 @@ func (v *validator) fault(i int, f *Fault) {
 	case v.d.has(p + ".duration"):
 		if f.Duration <= 0 {
 			v.errorf(p+".duration", "%s is out of range; allowed: above 0 (leave it out to last until the workload ends)", f.Duration)
+		} else if f.Duration > MaxRunDuration {
+			v.errorf(p+".duration", "%s is too long; the most allowed is %s (a run lasts at most %s)", f.Duration, MaxRunDuration, MaxRunDuration)
 		} else if known && v.ok(p+".at") && f.At >= 0 && f.At < end && f.End() > end {
 			v.errorf(p+".duration", "the fault ends at %s (at %s + %s), after the workload ends at %s", f.End(), f.At, f.Duration, end)
 		}
@@ -1044,6 +1077,8 @@ func (v *validator) fault(i int, f *Fault) {
 		if v.d.has(kp + ".restartAfter") {
 			if ra <= 0 {
 				v.errorf(kp+".restartAfter", "%s is out of range; allowed: above 0 (leave it out to keep the member down)", ra)
+			} else if ra > MaxRunDuration {
+				v.errorf(kp+".restartAfter", "%s is too long; the most allowed is %s (a run lasts at most %s)", ra, MaxRunDuration, MaxRunDuration)
 			} else if known && v.ok(p+".at") && f.At >= 0 && f.At < end && f.At+ra > end {
 				v.errorf(kp+".restartAfter", "the restart comes at %s (at %s + %s), after the workload ends at %s", f.At+ra, f.At, ra, end)
 			}
@@ -1232,8 +1267,14 @@ func (v *validator) externalPartition(kp string, pt *Partition) {
 // window is where a fault is active, as offsets from the end of warmup.
 // An instantaneous fault occupies one nanosecond so it still collides with
 // faults active at that moment.
+// The end saturates: a fault whose duration is out of range is reported,
+// and must not wrap around to a short window meanwhile.
 func faultWindow(f *Fault) (start, end time.Duration) {
-	return f.At, max(f.End(), f.At+1)
+	end = f.End()
+	if f.Duration > 0 && end < f.At {
+		end = math.MaxInt64
+	}
+	return f.At, max(end, f.At+1)
 }
 
 // touched returns the members a fault may touch: its nodes, or every

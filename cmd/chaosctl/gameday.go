@@ -44,6 +44,7 @@ func gamedayCommand(e *env) *cli.Command {
 			&cli.StringFlag{Name: "out", Usage: "output folder (default chaosctl-out/<name>-<UTC time>)"},
 			&cli.Int64Flag{Name: "seed", Usage: "seed for every step (overrides the playbook's and the experiments' seeds)"},
 			&cli.StringFlag{Name: "target", Usage: "runtime of the shared target: " + e.targetUsage() + " (overrides target.runtime)"},
+			&cli.StringSliceFlag{Name: "allow-path", Usage: "let the playbook's steps name experiment files in `DIR` too (repeatable); by default only files in the playbook's folder"},
 			ledgerDirFlag(),
 			checkBudgetFlag("each linearizability check"),
 			prometheusURLFlag(),
@@ -57,7 +58,7 @@ func runGameDay(c *cli.Context, e *env) error {
 		return usageError(errors.New("gameday takes one playbook: chaosctl gameday [--yes] PLAYBOOK"))
 	}
 	path := c.Args().First()
-	gd, err := experiments.LoadGameDay(path)
+	gd, err := experiments.LoadGameDay(path, c.StringSlice("allow-path")...)
 	var verr *experiments.ValidationError
 	switch {
 	case errors.As(err, &verr):
@@ -246,7 +247,7 @@ func validateFiles(e *env, args []string) error {
 	}
 	bad, playbooks := 0, 0
 	for _, f := range files {
-		src, err := os.ReadFile(f)
+		src, err := experiments.ReadFile(f)
 		if err == nil {
 			if experiments.IsGameDay(src) {
 				playbooks++

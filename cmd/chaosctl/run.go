@@ -116,7 +116,7 @@ func loadAll(e *env, args []string) (files []string, exps []*experiments.Experim
 	}
 	bad := 0
 	for _, f := range files {
-		src, rerr := os.ReadFile(f)
+		src, rerr := experiments.ReadFile(f)
 		var x *experiments.Experiment
 		if rerr == nil {
 			x, rerr = decodeExperiment(f, src)

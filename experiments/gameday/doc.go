@@ -17,7 +17,7 @@
 //	      instructions: "..."    # shown to the operator
 //	    expect: "..."            # what the team should observe (any step; manual.expect also works)
 //	  - name: node-crash
-//	    experiment: {path: ../node-crash.yaml}   # relative to the playbook
+//	    experiment: {path: node-crash.yaml}   # relative to the playbook, in its folder
 //	    continueOnFail: true
 //	  - name: cut-n1
 //	    experiment:
@@ -30,7 +30,11 @@
 // and checkpoint. An experiment file named by path is decoded with the
 // shared target in place of its own target section (the report says so),
 // and must be valid against it: a fault naming n5 fails on a three-node
-// shared target, reported at its position in that file. An inline
+// shared target, reported at its position in that file (by position and
+// field path only: a playbook's errors quote nothing of the files it
+// names). The file must lie in the playbook's folder or below it, symlinks
+// resolved, or in a folder the caller allows (LoadGameDay's allowedDirs,
+// chaosctl gameday --allow-path DIR). An inline
 // experiment is an experiment without apiVersion, kind, metadata and target;
 // the step's name is its name. A checkpoint is a fault-free experiment of
 // Rate requests per second (default 50) for Warmup (default 1s) + Duration

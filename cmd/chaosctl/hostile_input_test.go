@@ -1,0 +1,104 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// runBounded is run with a deadline and at most 4 GiB of address space,
+// so a chaosctl that blocks on its input or reads it without end fails
+// the test instead of hanging it or filling the machine's memory.
+func runBounded(t *testing.T, args ...string) (stderr string, code int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "sh", append([]string{"-c", `ulimit -v 4194304 && exec "$0" "$@"`, binary}, args...)...)
+	var e bytes.Buffer
+	cmd.Stderr = &e
+	err := cmd.Run()
+	if ctx.Err() != nil {
+		t.Fatalf("chaosctl %s did not return within 20s\n%s", strings.Join(args, " "), e.String())
+	}
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &ee):
+		code = ee.ExitCode()
+	default:
+		t.Fatal(err)
+	}
+	return e.String(), code
+}
+
+// validate, run and gameday refuse a device or a FIFO at once, with exit
+// 2, instead of reading it without end or blocking on it.
+func TestCommandsRefuseDevicesAndFIFOs(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "experiment.yaml")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for file, what := range map[string]string{"/dev/zero": "a device", fifo: "a named pipe (FIFO)"} {
+		for _, command := range []string{"validate", "run", "gameday"} {
+			stderr, code := runBounded(t, command, file)
+			if want := file + ":1:1: the file is " + what + "; allowed: a regular file of at most 1 MiB"; code != 2 || !strings.Contains(stderr, want) {
+				t.Errorf("chaosctl %s %s: exit %d, want 2 and %q\n%s", command, file, code, want, stderr)
+			}
+		}
+	}
+}
+
+// A playbook's experiment paths stay in its folder unless --allow-path
+// allows another; the problems of a file it names quote none of it.
+func TestGameDayAllowPath(t *testing.T) {
+	root := t.TempDir()
+	playbooks, library := filepath.Join(root, "playbooks"), filepath.Join(root, "library")
+	for _, d := range []string{playbooks, library} {
+		if err := os.Mkdir(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const secret = "token-4f9a-do-not-print"
+	// Valid on its own, but n9 is not in the playbook's shared target.
+	experiment := "apiVersion: chaosctl/v1\nkind: Experiment\nmetadata: {name: kill, description: " + secret + "}\n" +
+		"workload: {rate: 10, duration: 5s}\nfaults: [{name: k, at: 1s, crash: {nodes: [n9]}}]\n" +
+		"slos: [{name: av, sli: availability, objective: 99%}]\ntarget: {demo: {nodes: 9}}\n"
+	if err := os.WriteFile(filepath.Join(library, "kill.yaml"), []byte(experiment), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	pb := filepath.Join(playbooks, "gd.yaml")
+	playbook := "apiVersion: chaosctl/v1\nkind: GameDay\nmetadata: {name: gd}\ntarget: {demo: {nodes: 3}}\n" +
+		"steps:\n  - {name: kill, expect: x, experiment: {path: ../library/kill.yaml}}\n"
+	if err := os.WriteFile(pb, []byte(playbook), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(root, "out")
+
+	stderr, code := runBounded(t, "gameday", "--yes", "--out", out, pb)
+	if want := pb + ":6:48: steps[0].experiment.path: ../library/kill.yaml is outside the playbook's folder " + playbooks; code != 2 || !strings.Contains(stderr, want) {
+		t.Errorf("without --allow-path: exit %d, want 2 and %q\n%s", code, want, stderr)
+	}
+
+	stderr, code = runBounded(t, "gameday", "--yes", "--out", out, "--allow-path", library, pb)
+	if want := filepath.Join(playbooks, "../library/kill.yaml") + ":5:44: faults[0].crash.nodes[0]: invalid in this step"; code != 2 || !strings.Contains(stderr, want) {
+		t.Errorf("with --allow-path: exit %d, want 2 and %q\n%s", code, want, stderr)
+	}
+	if strings.Contains(stderr, secret) || strings.Contains(stderr, "n9") {
+		t.Errorf("the error quotes the experiment file:\n%s", stderr)
+	}
+
+	stderr, code = runBounded(t, "gameday", "--yes", "--allow-path", filepath.Join(root, "nope"), pb)
+	if code != 2 || !strings.Contains(stderr, "allowed experiment folder "+filepath.Join(root, "nope")) {
+		t.Errorf("a missing --allow-path folder: exit %d, want 2\n%s", code, stderr)
+	}
+	if _, err := os.Stat(out); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("an output folder was created (%v): nothing may start", err)
+	}
+}
