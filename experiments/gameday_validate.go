@@ -6,8 +6,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"reflect"
-	"strconv"
 	"strings"
 	"time"
 
@@ -211,7 +209,9 @@ func (v *validator) embed(s *Step, root *yaml.Node, rewrite func(string) string)
 
 // experimentFile reads the experiment file of a path step and decodes it
 // with the shared target in place of its own. The file must lie in one of
-// dirs. Its problems name that file and quote none of it (quietProblems).
+// dirs (the playbook's folder, or one the user allowed), so that a playbook
+// cannot make chaosctl read, and quote in its errors, any file the user can
+// read. Its problems name that file.
 func (v *validator) experimentFile(gd *GameDay, s *Step, p string, targetOK bool, dirs experimentDirs) []Problem {
 	pp := p + ".experiment.path"
 	if strings.TrimSpace(s.Experiment.Path) == "" {
@@ -254,7 +254,7 @@ func (v *validator) experimentFile(gd *GameDay, s *Step, p string, targetOK bool
 	ed := newDecoder(file)
 	root := ed.parseLimited(data, "an experiment")
 	if root == nil {
-		return quietProblems(file, ed.problems)
+		return ed.problems
 	}
 	if root.Kind == yaml.MappingNode {
 		// The shared target replaces the file's own.
@@ -283,74 +283,7 @@ func (v *validator) experimentFile(gd *GameDay, s *Step, p string, targetOK bool
 		s.Resolved = exp
 		s.Source = marshalNode(root)
 	}
-	return quietProblems(file, out)
-}
-
-// quietProblems rewrites the problems of an experiment file a playbook
-// names so they quote nothing of it: a playbook may name a file its author
-// cannot read, and its errors must not show that file's contents. Each
-// problem keeps its position and as much of its field path as is made of
-// the format's own field names (a map key or an unknown field is the
-// file's text); `chaosctl validate FILE` gives the details.
-func quietProblems(file string, problems []Problem) []Problem {
-	out := make([]Problem, len(problems))
-	for i, pr := range problems {
-		path := modelPath(reflect.TypeFor[Experiment](), pr.Path)
-		shown := path
-		if shown == "" {
-			shown = "the file"
-		}
-		out[i] = Problem{File: pr.File, Line: pr.Line, Col: pr.Col, Path: path,
-			Msg: fmt.Sprintf("%s: invalid in this step; a playbook's errors quote nothing of the files it names (chaosctl validate %s gives the file's own problems; the step judges it against the playbook's shared target)", shown, file)}
-	}
 	return out
-}
-
-// modelPath returns the longest prefix of a field path that names fields
-// of t and list indexes only, e.g. faults[0].latency for
-// faults[0].latency.delya: what lies past it (a map key, an unknown field)
-// is text from the file.
-func modelPath(t reflect.Type, path string) string {
-	known := ""
-	rest := path
-	for rest != "" {
-		for t.Kind() == reflect.Pointer {
-			t = t.Elem()
-		}
-		if rest[0] == '[' {
-			end := strings.IndexByte(rest, ']')
-			if t.Kind() != reflect.Slice || end < 0 {
-				return known
-			}
-			if _, err := strconv.Atoi(rest[1:end]); err != nil {
-				return known
-			}
-			known += rest[:end+1]
-			rest, t = rest[end+1:], t.Elem()
-			continue
-		}
-		sep := ""
-		if known != "" {
-			if rest[0] != '.' {
-				return known
-			}
-			rest, sep = rest[1:], "."
-		}
-		end := strings.IndexAny(rest, ".[")
-		if end < 0 {
-			end = len(rest)
-		}
-		if t.Kind() != reflect.Struct {
-			return known
-		}
-		f, ok := findField(structFields(t), rest[:end])
-		if !ok {
-			return known
-		}
-		known += sep + rest[:end]
-		rest, t = rest[end:], t.FieldByIndex(f.index).Type
-	}
-	return known
 }
 
 // errOutside says a path step names a file outside the folders it may.
