@@ -30,17 +30,22 @@ func chaosctlVersion() string {
 // env holds what commands read and write besides their flags, so the app can be
 // driven end to end in tests with captured output.
 type env struct {
-	stdin          io.Reader
+	stdin io.Reader
+	// stdout and stderr are guarded (see guardedOutput): a write that fails
+	// never ends chaosctl, and outputLost is closed once the results cannot
+	// be written any more, which interrupts a run like a signal does.
 	stdout, stderr io.Writer
+	outputLost     *lostOutput
 	log            *logrus.Logger
 	// runtimes is the runtime registry --target and recover ask.
 	runtimes *runtimes.Registry
 }
 
 func newEnv(stdin io.Reader, stdout, stderr io.Writer) *env {
+	out, errOut, lost := guardOutputs(stdout, stderr)
 	l := logrus.New()
-	l.SetOutput(stderr)
-	return &env{stdin: stdin, stdout: stdout, stderr: stderr, log: l, runtimes: runtimes.Default()}
+	l.SetOutput(errOut)
+	return &env{stdin: stdin, stdout: out, stderr: errOut, outputLost: lost, log: l, runtimes: runtimes.Default()}
 }
 
 // targetUsage is the --target flag's list of runtimes: "a, b or c".

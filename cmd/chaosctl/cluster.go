@@ -1,9 +1,10 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"os/signal"
-	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/chaosctl/chaosctl/injectors"
+	"github.com/chaosctl/chaosctl/internal/crash"
 	"github.com/chaosctl/chaosctl/targets/clusterctl"
 	"github.com/chaosctl/chaosctl/targets/demo"
 	"github.com/chaosctl/chaosctl/targets/demo/node"
@@ -28,7 +30,7 @@ func clusterCommand(e *env) *cli.Command {
 			Usage: "run the demo cluster behind a fault plane in the foreground until Ctrl-C",
 			Description: "Starts every member as a child process of this binary behind an embedded fault plane\n" +
 				"(toxiproxy: one proxy per link client→member, g*→n*, n*→n*), waits until all are ready,\n" +
-				"prints their addresses and serves until SIGINT or SIGTERM; then it reverts every live\n" +
+				"prints their addresses and serves until SIGINT, SIGTERM, SIGHUP or SIGQUIT; then it reverts every live\n" +
 				"fault and stops the members. The printed ADDRESS of each member passes through the fault\n" +
 				"plane and takes consecutive ports from --base-port (gateways first, then store nodes);\n" +
 				"the members themselves listen on free ports (LISTEN).\n\n" +
@@ -112,19 +114,24 @@ func clusterUp(c *cli.Context, e *env) (err error) {
 	if base < 0 || base+members > 65535 {
 		return usageError(fmt.Errorf("--base-port %d: must be 0 (free ports) or leave room for %d ports below 65536", base, members))
 	}
-	ctx, stop := signal.NotifyContext(c.Context, syscall.SIGINT, syscall.SIGTERM)
+	ctx, stop := signal.NotifyContext(c.Context, stopSignals...)
 	defer stop()
+	// A panic in a fault's expiry stops the cluster too, as crashed.
+	ctx, crashed := context.WithCancelCause(ctx)
+	defer crashed(nil)
 	cluster, err := clusterctl.Up(ctx, clusterctl.UpOptions{
 		Spec: spec, Name: c.String("name"), NameExplicit: c.IsSet("name"),
 		StateDir: c.String("state-dir"), DataDir: c.String("data-dir"), StateFile: c.String("state"),
 		BasePort: base, LogLevel: c.String("log-level"), Log: logrus.NewEntry(e.log),
+		OnPanic: func(p *crash.Panic) { crashed(p) },
 	})
 	if err != nil {
 		return err
 	}
 	defer func() {
-		if cerr := cluster.Close(); cerr != nil && err == nil {
-			err = withCode(exitEnvironment, cerr)
+		if cerr := cluster.Close(); cerr != nil {
+			// A fault may remain: that outranks a crash.
+			err = withCode(exitEnvironment, errors.Join(err, cerr))
 		}
 	}()
 	st := cluster.State()
@@ -132,6 +139,9 @@ func clusterUp(c *cli.Context, e *env) (err error) {
 	e.log.WithFields(logrus.Fields{"component": "cluster", "cluster": st.Name, "dir": st.Dir, "control": st.Control, "state": cluster.StatePath()}).
 		Info("cluster ready; Ctrl-C stops it")
 	<-ctx.Done()
+	if p, ok := errors.AsType[*crash.Panic](context.Cause(ctx)); ok {
+		return withCode(exitCrashed, p)
+	}
 	return nil
 }
 

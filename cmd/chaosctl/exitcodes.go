@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/chaosctl/chaosctl/experiments/runner"
+	"github.com/chaosctl/chaosctl/internal/crash"
 	"github.com/chaosctl/chaosctl/targets/clusterctl"
 	"github.com/chaosctl/chaosctl/targets/process"
 )
@@ -13,18 +15,27 @@ const (
 	exitPass         = 0 // every SLO within budget, every probe and check held
 	exitFail         = 1 // an SLO budget exhausted, a probe or check violated, or a stop condition fired
 	exitUsage        = 2 // invalid input or usage; nothing was started or injected
-	exitInterrupted  = 3 // SIGINT/SIGTERM; every fault reverted before exit
+	exitInterrupted  = 3 // SIGINT, SIGTERM, SIGHUP, SIGQUIT or a closed stdout; every fault reverted before exit
 	exitInconclusive = 4 // too little data, or a checker timed out; never reported as pass
 	exitEnvironment  = 5 // environment or internal error (target failed to start, a revert failed)
+	// exitCrashed: chaosctl panicked (a bug) and every fault was reverted
+	// before exit. Not 5: 5 says the environment failed or a revert did, so
+	// that a fault may remain and `chaosctl recover` is the next step; after
+	// a crash there is nothing to recover, there is a bug to report, and a
+	// script must tell the two apart. Not 2 either, Go's own code for a
+	// panic, which says "invalid input" here. A crash whose revert failed
+	// exits 5.
+	exitCrashed = 6
 )
 
 const exitCodesHelp = `EXIT CODES:
    0  pass: every SLO within budget, every steady-state probe and check held
    1  fail: an SLO budget exhausted, a probe or check violated, or a stop condition fired
    2  invalid input or usage; nothing was started or injected
-   3  interrupted (SIGINT/SIGTERM); every fault reverted before exit
+   3  interrupted (SIGINT, SIGTERM, SIGHUP, SIGQUIT, or stdout closed); every fault reverted before exit
    4  inconclusive: too little data, or a checker timed out; never reported as pass
-   5  environment or internal error (target failed to start, a revert failed)`
+   5  environment or internal error (target failed to start, a revert failed)
+   6  chaosctl crashed (a bug: please report it); every fault was reverted before exit`
 
 // exitError attaches an exit code to an error. reported says the error was
 // already shown to the user, so main prints nothing more.
@@ -61,11 +72,33 @@ func exitCode(err error) int {
 	if errors.As(err, &ee) {
 		return ee.code
 	}
+	if code, ended := runEndCode(err); ended {
+		return code
+	}
 	var pe *process.PortInUseError
 	if errors.As(err, &pe) || clusterctl.IsInputError(err) {
 		return exitUsage
 	}
 	return exitEnvironment
+}
+
+// runEndCode is the exit code of a run that ended early, and whether err
+// says it did: a failed revert (runner.ErrEnvironment) outranks the rest,
+// since a fault may remain; then a crash (runner.ErrCrashed, or a
+// *crash.Panic of any other goroutine), then an interruption.
+func runEndCode(err error) (code int, ended bool) {
+	_, panicked := errors.AsType[*crash.Panic](err)
+	crashed := panicked || errors.Is(err, runner.ErrCrashed)
+	interrupted := errors.Is(err, runner.ErrInterrupted)
+	switch {
+	case !crashed && !interrupted:
+		return 0, false
+	case errors.Is(err, runner.ErrEnvironment):
+		return exitEnvironment, true
+	case crashed:
+		return exitCrashed, true
+	}
+	return exitInterrupted, true
 }
 
 func isReported(err error) bool {

@@ -9,14 +9,37 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/chaosctl/chaosctl/internal/crash"
 )
 
 func main() {
-	env := newEnv(os.Stdin, os.Stdout, os.Stderr)
-	err := newApp(env).RunContext(context.Background(), reorderArgs(os.Args))
-	code := exitCode(err)
+	// Without this, Go's runtime kills chaosctl on the first write to a
+	// stdout or stderr whose reader went away (`chaosctl run x.yaml 2>&1 |
+	// head -1`), faults applied or not. Handled, such a write fails with
+	// EPIPE, which the guarded outputs turn into an interruption (exit 3).
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
+	os.Exit(runMain(newEnv(os.Stdin, os.Stdout, os.Stderr), os.Args))
+}
+
+// runMain runs the app on args and returns the exit code. A panic on the
+// app's goroutine ends here, after the deferred reverts of whatever it
+// unwound (a run's and `cluster up`'s faults): it is logged with its stack
+// and exits 6 (exitCrashed), not Go's 2, which means invalid input here.
+func runMain(e *env, args []string) (code int) {
+	defer func() {
+		if v := recover(); v != nil {
+			p := crash.Of("chaosctl", v)
+			e.log.WithField("stack", string(p.Stack)).Errorf("%v; please report this bug", p)
+			code = exitCrashed
+		}
+	}()
+	err := newApp(e).RunContext(context.Background(), reorderArgs(args))
+	code = exitCode(err)
 	if err != nil && code != exitPass && !isReported(err) {
-		fmt.Fprintf(os.Stderr, "chaosctl: %v\n", err)
+		fmt.Fprintf(e.stderr, "chaosctl: %v\n", err)
 	}
-	os.Exit(code)
+	return code
 }

@@ -214,8 +214,8 @@ func TestClusterUpPortInUseExits2(t *testing.T) {
 	noMembersLeft(t, marker)
 }
 
-func TestClusterUpStopsEveryMemberOnSIGTERMAndSIGINT(t *testing.T) {
-	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
+func TestClusterUpStopsEveryMemberOnEveryStopSignal(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT} {
 		t.Run(sig.String(), func(t *testing.T) {
 			lc := startLiveCluster(t, "--state", filepath.Join(t.TempDir(), "state.json"), "--nodes", "3", "--gateways", "0")
 			if len(lc.st.Nodes) != 3 || lc.st.Control == "" {

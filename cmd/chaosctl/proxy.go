@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net"
 	"os/signal"
-	"syscall"
 
 	"github.com/urfave/cli/v2"
 
@@ -26,7 +25,7 @@ func proxyCommand(e *env) *cli.Command {
 			if err != nil {
 				return usageError(fmt.Errorf("proxy --listen %s: %w", c.String("listen"), err))
 			}
-			ctx, stop := signal.NotifyContext(c.Context, syscall.SIGINT, syscall.SIGTERM)
+			ctx, stop := signal.NotifyContext(c.Context, stopSignals...)
 			defer stop()
 			e.log.WithField("addr", ln.Addr().String()).Info("fault plane API serving")
 			return faultplane.Serve(ctx, ln)

@@ -28,8 +28,8 @@ func runCommand(e *env) *cli.Command {
 		Description: "Validates every file first (nothing starts if one is invalid), then runs them in\n" +
 			"sequence: starts the target, drives the workload, applies and reverts the faults on\n" +
 			"schedule, judges SLOs, probes and checks, and writes the output folder. The exit\n" +
-			"code is the worst verdict. The first Ctrl-C reverts every fault and exits 3; a\n" +
-			"second one cannot skip the revert.\n\n" +
+			"code is the worst verdict. The first Ctrl-C (or SIGTERM, SIGHUP, SIGQUIT, or a closed\n" +
+			"stdout) reverts every fault and exits 3; a second one cannot skip the revert.\n\n" +
 			"   chaosctl run examples/quickstart.yaml\n" +
 			"   chaosctl run --dry-run examples/quickstart.yaml --seed 7\n\n" + exitCodesHelp,
 		Flags: []cli.Flag{
@@ -72,8 +72,8 @@ func runSettings(c *cli.Context, e *env) runner.Settings {
 		seed := c.Int64("seed")
 		s.Seed = &seed
 	}
-	if f, ok := e.stdout.(*os.File); ok && isTerminal(f) {
-		s.Progress = f
+	if e.stdoutTerminal() {
+		s.Progress = e.stdout
 	}
 	return s
 }
@@ -201,9 +201,14 @@ func runExperiments(c *cli.Context, e *env) error {
 			fmt.Fprintf(e.stdout, "output: %s\n", outcome.Dir)
 			code = verdictCode(outcome.Result.Verdict)
 		}
+		if ended, ok := runEndCode(err); ok {
+			return &exitError{code: ended, err: err}
+		}
+		if e.outputLost.isLost() {
+			// Nothing more can be shown: stop as after a signal.
+			return &exitError{code: exitInterrupted, err: fmt.Errorf("%s: stdout was closed; nothing more runs", files[i])}
+		}
 		switch {
-		case errors.Is(err, runner.ErrInterrupted):
-			return &exitError{code: exitInterrupted, err: err}
 		case errors.Is(err, runner.ErrEnvironment):
 			code = exitEnvironment
 			fmt.Fprintf(e.stderr, "chaosctl: %s: %v\n", files[i], err)
@@ -317,28 +322,49 @@ func reportCommand(e *env) *cli.Command {
 	}
 }
 
-// cancelOnSignal returns a context the first SIGINT or SIGTERM cancels
-// (logging first); later signals are only acknowledged (logging later), so
-// nothing can skip the revert that cancelling starts. stop releases the
-// signals.
+// stopSignals end a command that serves or runs until told: Ctrl-C,
+// SIGTERM, a closed terminal (SIGHUP) and Ctrl-\ (SIGQUIT, whose default
+// in Go, a goroutine dump and exit 2, would skip the revert).
+var stopSignals = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT}
+
+// cancelOnSignal returns a context that the first of stopSignals, or stdout
+// being lost (e.outputLost), cancels (logging first); later signals are only
+// acknowledged (logging later), so nothing can skip the revert that
+// cancelling starts. stop releases the signals.
 func cancelOnSignal(parent context.Context, e *env, first, later string) (ctx context.Context, stop func()) {
 	ctx, cancel := context.WithCancel(parent)
 	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	signal.Notify(sigs, stopSignals...)
+	stopped := make(chan struct{})
+	var lost <-chan struct{}
+	if e.outputLost != nil {
+		lost = e.outputLost.ch
+	}
 	go func() {
 		n := 0
-		for sig := range sigs {
+		for {
+			var why string
+			select {
+			case <-stopped:
+				return
+			case sig := <-sigs:
+				why = sig.String()
+			case <-lost:
+				lost = nil
+				why = "stdout closed"
+			}
 			n++
 			if n == 1 {
-				e.log.WithField("signal", sig.String()).Warn(first)
+				e.log.WithField("signal", why).Warn(first)
 				cancel()
 				continue
 			}
-			e.log.WithField("signal", sig.String()).Warn(later)
+			e.log.WithField("signal", why).Warn(later)
 		}
 	}()
 	return ctx, func() {
 		signal.Stop(sigs)
+		close(stopped)
 		cancel()
 	}
 }

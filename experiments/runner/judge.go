@@ -112,6 +112,20 @@ func (r *runState) verdict(runErr error) {
 		o.RunError = runErr.Error()
 	}
 	res.Verdict, res.Reason = judge.Decide(o)
+	if p := r.crash.Load(); p != nil && !anyStillApplied(res.Faults) {
+		// Whatever was measured before the crash, the run did not end as
+		// planned: never a pass. A fault left in place says more.
+		res.Verdict, res.Reason = report.Inconclusive, fmt.Sprintf("chaosctl crashed (%v); every fault was reverted", p)
+	}
+}
+
+func anyStillApplied(faults []report.FaultResult) bool {
+	for _, f := range faults {
+		if f.StillApplied {
+			return true
+		}
+	}
+	return false
 }
 
 // runChecks runs the consistency checks on the recorded history.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/chaosctl/chaosctl/experiments"
 	"github.com/chaosctl/chaosctl/experiments/report"
+	"github.com/chaosctl/chaosctl/internal/crash"
 	"github.com/chaosctl/chaosctl/probes"
 	"github.com/chaosctl/chaosctl/slo/judge"
 	"github.com/chaosctl/chaosctl/targets"
@@ -135,7 +136,7 @@ func (r *runState) runProbes(ctx context.Context, t0 time.Time, target targets.T
 		client := &http.Client{Timeout: 900 * time.Millisecond}
 		scraper := probes.NewScraper(target.Members, time.Second, client, r.log.WithField("component", "scrape"))
 		wg.Go(func() {
-			defer r.recoverProbe("scrape")
+			defer crash.Recover("the member scraper", r.crashed)
 			_ = scraper.Run(ctx, func(second time.Time, samples []probes.MemberSample) {
 				idx := r.secondIndex(t0, second)
 				agg := probes.Aggregate(second, samples)
@@ -164,7 +165,7 @@ func (r *runState) runProbes(ctx context.Context, t0 time.Time, target targets.T
 	}
 	if len(live) > 0 {
 		wg.Go(func() {
-			defer r.recoverProbe("probes")
+			defer crash.Recover("the live probes", r.crashed)
 			t := time.NewTicker(time.Second)
 			defer t.Stop()
 			for {
@@ -176,7 +177,8 @@ func (r *runState) runProbes(ctx context.Context, t0 time.Time, target targets.T
 					var inner sync.WaitGroup
 					for _, p := range live {
 						inner.Go(func() {
-							defer r.recoverProbe(p.name)
+							defer crash.Recover("probe "+p.name, r.crashed)
+							panicPoint("probe")
 							cctx, cancel := context.WithTimeout(ctx, 900*time.Millisecond)
 							s := p.live.sample(cctx)
 							cancel()
@@ -184,9 +186,7 @@ func (r *runState) runProbes(ctx context.Context, t0 time.Time, target targets.T
 								return // cut short by the end of the run: no sample
 							}
 							s.Index = idx
-							r.mu.Lock()
-							r.judge.AddSample(p.name, s)
-							r.mu.Unlock()
+							r.locked(func() { r.judge.AddSample(p.name, s) })
 						})
 					}
 					inner.Wait()
@@ -195,15 +195,6 @@ func (r *runState) runProbes(ctx context.Context, t0 time.Time, target targets.T
 		})
 	}
 	wg.Wait()
-}
-
-// recoverProbe keeps a panic in a probe from ending the run with faults
-// applied: the probe loses its samples (and is judged inconclusive), the
-// run goes on and reverts as always.
-func (r *runState) recoverProbe(what string) {
-	if rec := recover(); rec != nil {
-		r.log.WithField("probe", what).Errorf("probe panicked: %v", rec)
-	}
 }
 
 // feedScrapedProbes gives the judge the scraped seconds of each probe on a

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/chaosctl/chaosctl/injectors"
+	"github.com/chaosctl/chaosctl/internal/crash"
 	"github.com/chaosctl/chaosctl/probes/workload"
 	"github.com/chaosctl/chaosctl/targets"
 	"github.com/chaosctl/chaosctl/targets/demo/api"
@@ -59,6 +60,7 @@ func (r *runState) readBack(ctx context.Context, target targets.Target, tracker 
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
+			defer crash.Recover("the read-back", r.crashed)
 			// A few attempts: a read that fails says nothing about the data.
 			for attempt := 0; attempt < 3 && ctx.Err() == nil; attempt++ {
 				v, ok := read(ctx, i, attempt, key)

@@ -53,10 +53,10 @@ func (t *stuckTarget) Control(context.Context, string, string, any, any) error {
 }
 func (t *stuckTarget) Close(context.Context) error { return nil }
 
-// A fault whose revert fails is reported as still in place everywhere —
-// result.json, the terminal, JUnit, the verdict and the error the CLI turns
-// into exit 5 — and never as reverted.
-func TestAFaultThatCouldNotBeRevertedIsReportedAsStillApplied(t *testing.T) {
+// startStuckTarget starts a stuckTarget, its key-value server and its
+// fault plane; the test's end stops them.
+func startStuckTarget(t *testing.T) *stuckTarget {
+	t.Helper()
 	kv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodGet {
 			w.WriteHeader(http.StatusNotFound)
@@ -64,16 +64,37 @@ func TestAFaultThatCouldNotBeRevertedIsReportedAsStillApplied(t *testing.T) {
 		}
 		w.WriteHeader(http.StatusNoContent)
 	}))
-	defer kv.Close()
-	ctx := context.Background()
+	t.Cleanup(kv.Close)
 	log := logrus.New()
 	log.SetOutput(&bytes.Buffer{})
-	plane, err := faultplane.StartEmbedded(ctx, "stuck", logrus.NewEntry(log))
+	plane, err := faultplane.StartEmbedded(context.Background(), "stuck", logrus.NewEntry(log))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer plane.Close()
-	target := &stuckTarget{plane: plane, addr: strings.TrimPrefix(kv.URL, "http://")}
+	t.Cleanup(func() { _ = plane.Close() })
+	return &stuckTarget{plane: plane, addr: strings.TrimPrefix(kv.URL, "http://")}
+}
+
+// lastLedgerRecord is the last record of the one ledger in stateDir.
+func lastLedgerRecord(t *testing.T, stateDir string) injectors.Record {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(injectors.LedgerDir(stateDir), "*.ndjson"))
+	if err != nil || len(files) != 1 {
+		t.Fatalf("ledger files %v (%v), want one", files, err)
+	}
+	recs, err := injectors.ReadLedger(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return recs[len(recs)-1]
+}
+
+// A fault whose revert fails is reported as still in place everywhere —
+// result.json, the terminal, JUnit, the verdict and the error the CLI turns
+// into exit 5 — and never as reverted.
+func TestAFaultThatCouldNotBeRevertedIsReportedAsStillApplied(t *testing.T) {
+	ctx := context.Background()
+	target := startStuckTarget(t)
 
 	src := []byte(`apiVersion: chaosctl/v1
 kind: Experiment
@@ -132,15 +153,7 @@ seed: 1
 	}
 	// The ledger ends the run as revert-failed, which recover takes as
 	// unfinished: it retries the fault.
-	files, err := filepath.Glob(filepath.Join(injectors.LedgerDir(filepath.Join(dir, "state")), "*.ndjson"))
-	if err != nil || len(files) != 1 {
-		t.Fatalf("ledger files %v (%v), want one", files, err)
-	}
-	recs, err := injectors.ReadLedger(files[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	last := recs[len(recs)-1]
+	last := lastLedgerRecord(t, filepath.Join(dir, "state"))
 	if last.Type != injectors.RecordRunEnd || last.Outcome != injectors.OutcomeRevertFailed {
 		t.Errorf("the ledger ends with %+v, want a run-end record with outcome %s", last, injectors.OutcomeRevertFailed)
 	}

@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -19,6 +20,7 @@ import (
 	"github.com/chaosctl/chaosctl/experiments"
 	"github.com/chaosctl/chaosctl/experiments/report"
 	"github.com/chaosctl/chaosctl/injectors"
+	"github.com/chaosctl/chaosctl/internal/crash"
 	"github.com/chaosctl/chaosctl/probes"
 	"github.com/chaosctl/chaosctl/probes/workload"
 	"github.com/chaosctl/chaosctl/slo/judge"
@@ -75,6 +77,11 @@ type runState struct {
 	cluster clusterSamples
 	stopRun context.CancelFunc // ends the workload when the stop condition fires
 
+	// cancel ends the whole run with a cause (a *crash.Panic: see crashed);
+	// crash is the run's first panic.
+	cancel context.CancelCauseFunc
+	crash  atomic.Pointer[crash.Panic]
+
 	// final is every written key's value read back after the run (nil:
 	// absent), for no-lost-writes; a key that could not be read is missing.
 	final map[string]*string
@@ -89,8 +96,10 @@ type runState struct {
 // apply and revert the faults on schedule, judge steady state and SLOs, stop
 // the target and write the output folder. Every fault is reverted on every
 // path out of Run (normal end, error, cancellation, panic). The returned error
-// is nil whatever the verdict; it wraps ErrInterrupted or ErrEnvironment when
-// the run could not be judged normally (Outcome.Result is still written).
+// is nil whatever the verdict; it wraps ErrInterrupted, ErrCrashed or
+// ErrEnvironment when the run could not be judged normally (Outcome.Result
+// is still written). A panic in the run or in a goroutine it started ends
+// the run like an interruption does, and Run returns ErrCrashed.
 func Run(ctx context.Context, e *experiments.Experiment, opts RunOptions) (out *Outcome, err error) {
 	seed := opts.SeedFor(e.Seed)
 	runtime := opts.RuntimeFor(string(e.Target.Runtime))
@@ -140,7 +149,10 @@ func Run(ctx context.Context, e *experiments.Experiment, opts RunOptions) (out *
 	r.journal.Add("run-start", map[string]any{"run": r.runID, "experiment": e.Metadata.Name, "seed": seed, "runtime": runtime})
 	r.log.WithFields(logrus.Fields{"seed": seed, "dir": dir}).Info("run starting")
 
-	runErr := r.execute(ctx, runtime)
+	runCtx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	r.cancel = cancel
+	runErr := r.execute(runCtx, runtime)
 
 	r.res.Ended = time.Now().UTC()
 	r.finishFaults()
@@ -223,9 +235,12 @@ func (r *runState) execute(ctx context.Context, runtime string) (err error) {
 
 	// Every path out reverts, then stops the target: a fresh context, so a
 	// cancelled run (the first Ctrl-C) still reverts; the CLI ignores further
-	// signals until this is done.
+	// signals until this is done. A panic here ends the run as crashed.
 	defer func() {
-		rec := recover()
+		if rec := recover(); rec != nil {
+			r.crashed(crash.Of("the run", rec))
+			err = r.crashErr()
+		}
 		cleanup, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		defer cancel()
 		rerr := r.revertRemaining(cleanup, tracker)
@@ -240,14 +255,11 @@ func (r *runState) execute(ctx context.Context, runtime string) (err error) {
 		switch {
 		case rerr != nil:
 			outcome = injectors.OutcomeRevertFailed // recover retries it
-		case err != nil || rec != nil:
+		case err != nil:
 			outcome = "error"
 		}
 		if lerr := ledger.End(outcome); lerr != nil {
 			r.log.WithError(lerr).Warn("close the fault ledger")
-		}
-		if rec != nil {
-			panic(rec)
 		}
 	}()
 
@@ -255,9 +267,11 @@ func (r *runState) execute(ctx context.Context, runtime string) (err error) {
 		return err
 	}
 	if slices.Contains(r.e.Checks, experiments.CheckNoLostWrites) {
-		return r.readBack(maxCtx, target, tracker)
+		if err := r.readBack(maxCtx, target, tracker); err != nil {
+			return err
+		}
 	}
-	return nil
+	return r.crashErr()
 }
 
 // externalSpec translates target.external (and target.kubernetes, the
@@ -362,7 +376,7 @@ func (r *runState) drive(ctx, userCtx context.Context, target targets.Target, tr
 		}
 		driver = d
 	}
-	gen, err := workload.New(cfg, driver, mrand.New(mrand.NewPCG(uint64(r.res.Seed), 0x5eed)))
+	gen, err := workload.New(cfg, withPanicPoint(driver), mrand.New(mrand.NewPCG(uint64(r.res.Seed), 0x5eed)))
 	if err != nil {
 		return fmt.Errorf("workload: %w", err)
 	}
@@ -373,18 +387,21 @@ func (r *runState) drive(ctx, userCtx context.Context, target targets.Target, tr
 	r.stopRun = stopWorkload
 	r.mu.Unlock()
 	t0 := time.Now()
-	schedDone := make(chan error, 1)
-	go func() { schedDone <- r.schedule(wctx, t0, tracker) }()
+	schedDone := make(chan struct{})
+	r.goSafe("the fault scheduler", func() { defer close(schedDone); r.schedule(wctx, t0, tracker) })
 	progressDone := make(chan struct{})
-	go r.progress(wctx, gen, progressDone)
+	r.goSafe("the progress line", func() { r.progress(wctx, gen, progressDone) })
 	probesDone := make(chan struct{})
-	go func() { defer close(probesDone); r.runProbes(wctx, t0, target) }()
+	r.goSafe("the probes", func() { defer close(probesDone); r.runProbes(wctx, t0, target) })
 
 	sum, runErr := gen.Run(wctx)
+	if p, ok := errors.AsType[*crash.Panic](runErr); ok {
+		r.crashed(p) // a workload worker's, or the cause of the run's end passed on
+	}
 	stopWorkload()
 	<-progressDone
 	<-probesDone
-	schedErr := <-schedDone
+	<-schedDone
 	if sum != nil {
 		r.summarize(sum)
 	}
@@ -394,6 +411,8 @@ func (r *runState) drive(ctx, userCtx context.Context, target targets.Target, tr
 		}
 	}
 	switch {
+	case r.crash.Load() != nil:
+		return r.crashErr()
 	case userCtx.Err() != nil:
 		r.res.Interrupted = true
 		return ErrInterrupted
@@ -405,19 +424,14 @@ func (r *runState) drive(ctx, userCtx context.Context, target targets.Target, tr
 	case runErr != nil:
 		return fmt.Errorf("workload: %w", runErr)
 	}
-	return schedErr
+	return nil
 }
 
 // schedule applies and reverts the faults at their planned offsets from t0.
 // A fault that fails to apply is recorded on its result (the verdict becomes
 // inconclusive); one that fails to revert stays active for the final
-// RevertAll. Only a panic is an error.
-func (r *runState) schedule(ctx context.Context, t0 time.Time, tracker *injectors.Tracker) (err error) {
-	defer func() {
-		if rec := recover(); rec != nil {
-			err = fmt.Errorf("fault scheduler panicked: %v: %w", rec, ErrEnvironment)
-		}
-	}()
+// RevertAll.
+func (r *runState) schedule(ctx context.Context, t0 time.Time, tracker *injectors.Tracker) {
 	type event struct {
 		at      time.Duration
 		apply   bool
@@ -442,28 +456,28 @@ func (r *runState) schedule(ctx context.Context, t0 time.Time, tracker *injector
 			select {
 			case <-ctx.Done():
 				t.Stop()
-				return nil
+				return
 			case <-t.C:
 			}
 		} else if ctx.Err() != nil {
-			return nil
+			return
 		}
 		name := ev.planned.Name
 		lateness := time.Since(t0.Add(ev.at))
 		if ev.apply {
 			err := tracker.Apply(ctx, r.injectorFault(ev.planned))
 			now := time.Now().UTC()
-			r.mu.Lock()
-			fr := r.faults[name]
-			if err != nil {
-				// Judged (inconclusive) through the fault's result; the run
-				// goes on.
-				fr.Error = err.Error()
-			} else {
-				fr.Applied = &now
-				r.active[name] = true
-			}
-			r.mu.Unlock()
+			r.locked(func() {
+				fr := r.faults[name]
+				if err != nil {
+					// Judged (inconclusive) through the fault's result; the run
+					// goes on.
+					fr.Error = err.Error()
+				} else {
+					fr.Applied = &now
+					r.active[name] = true
+				}
+			})
 			r.journal.Add("fault-applied", map[string]any{"fault": name, "kind": ev.planned.Kind, "targets": ev.planned.Targets, "lateness": lateness.String(), "error": errString(err)})
 			r.log.WithFields(logrus.Fields{"fault": name, "kind": ev.planned.Kind, "targets": ev.planned.Targets, "lateness": lateness}).Info("fault applied")
 			continue
@@ -477,22 +491,21 @@ func (r *runState) schedule(ctx context.Context, t0 time.Time, tracker *injector
 		err := tracker.Revert(rctx, name)
 		cancel()
 		now := time.Now().UTC()
-		r.mu.Lock()
-		if err != nil {
-			// Not a run error: the fault stays active in the tracker and the
-			// final revertRemaining retries it (a member may have been down);
-			// only that one's failure means a fault may remain.
-			r.faults[name].RevertError = err.Error()
-			r.log.WithError(err).WithField("fault", name).Warn("revert failed; retried when the run ends")
-		} else {
-			r.faults[name].Reverted = &now
-			delete(r.active, name)
-		}
-		r.mu.Unlock()
+		r.locked(func() {
+			if err != nil {
+				// Not a run error: the fault stays active in the tracker and the
+				// final revertRemaining retries it (a member may have been down);
+				// only that one's failure means a fault may remain.
+				r.faults[name].RevertError = err.Error()
+				r.log.WithError(err).WithField("fault", name).Warn("revert failed; retried when the run ends")
+			} else {
+				r.faults[name].Reverted = &now
+				delete(r.active, name)
+			}
+		})
 		r.journal.Add("fault-reverted", map[string]any{"fault": name, "lateness": lateness.String(), "error": errString(err)})
 		r.log.WithFields(logrus.Fields{"fault": name, "lateness": lateness}).Info("fault reverted")
 	}
-	return nil
 }
 
 // stopped reports whether the stop condition fired.
@@ -506,6 +519,26 @@ func (r *runState) isActive(name string) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.active[name]
+}
+
+// activeFaults are the names of the faults applied now, sorted.
+func (r *runState) activeFaults() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	active := make([]string, 0, len(r.active))
+	for n := range r.active {
+		active = append(active, n)
+	}
+	sort.Strings(active)
+	return active
+}
+
+// locked runs f holding r.mu, which a panic in f releases: the revert at
+// the end of a crashed run needs it.
+func (r *runState) locked(f func()) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	f()
 }
 
 // revertRemaining reverts every fault still active, newest first, going on
@@ -592,18 +625,16 @@ func (r *runState) onSecond(s *workload.Second) {
 	for _, o := range r.e.SLOs {
 		sec.SLOs[o.Name] = sloTally(s.All, s.Ops, s.Classes, o.Op)
 	}
-	r.mu.Lock()
-	step := r.judge.AddSecond(sec)
-	active := make([]string, 0, len(r.active))
-	for n := range r.active {
-		active = append(active, n)
-	}
-	if step.Stop != nil {
-		r.res.StopCondition = step.Stop
-	}
-	stop := r.stopRun
-	r.mu.Unlock()
-	sort.Strings(active)
+	var step judge.Step
+	var stop context.CancelFunc
+	r.locked(func() {
+		step = r.judge.AddSecond(sec)
+		if step.Stop != nil {
+			r.res.StopCondition = step.Stop
+		}
+		stop = r.stopRun
+	})
+	active := r.activeFaults()
 	r.journal.Add("second", map[string]any{
 		"second": s.Index, "warmup": s.Warmup, "sent": a.Sent, "ok": a.OK, "bad": a.Bad(), "dropped": a.Dropped,
 		"p50": sec.P50.Seconds(), "p99": sec.P99.Seconds(), "faults": active,
@@ -620,7 +651,8 @@ func (r *runState) onSecond(s *workload.Second) {
 	}
 }
 
-// progress prints a progress line about once a second while the run lasts.
+// progress prints a progress line about once a second while the run lasts,
+// and stops at the first write that fails (a closed terminal or pipe).
 func (r *runState) progress(ctx context.Context, gen *workload.Workload, done chan<- struct{}) {
 	defer close(done)
 	if r.opts.Progress == nil {
@@ -629,7 +661,12 @@ func (r *runState) progress(ctx context.Context, gen *workload.Workload, done ch
 	total := r.e.Workload.Warmup + r.e.Workload.Duration
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
-	defer fmt.Fprint(r.opts.Progress, "\r\x1b[K")
+	broken := false
+	defer func() {
+		if !broken {
+			fmt.Fprint(r.opts.Progress, "\r\x1b[K")
+		}
+	}()
 	for {
 		select {
 		case <-ctx.Done():
@@ -637,19 +674,18 @@ func (r *runState) progress(ctx context.Context, gen *workload.Workload, done ch
 		case <-t.C:
 		}
 		p := gen.Progress()
-		r.mu.Lock()
-		active := make([]string, 0, len(r.active))
-		for n := range r.active {
-			active = append(active, n)
-		}
-		r.mu.Unlock()
-		sort.Strings(active)
+		active := r.activeFaults()
 		phase := ""
 		if p.Warmup {
 			phase = " warmup"
 		}
-		fmt.Fprintf(r.opts.Progress, "\r\x1b[K[%s/%s]%s rate %.0f/s  errors %.2f%%  p99 %s  faults: %s",
+		_, err := fmt.Fprintf(r.opts.Progress, "\r\x1b[K[%s/%s]%s rate %.0f/s  errors %.2f%%  p99 %s  faults: %s",
 			p.Elapsed.Round(time.Second), total, phase, p.SendRate, 100*p.ErrorRatio, p.P99.Round(100*time.Microsecond), orNone(active))
+		if err != nil {
+			broken = true
+			r.log.WithError(err).Warn("the progress line cannot be written; no more of it")
+			return
+		}
 	}
 }
 

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/chaosctl/chaosctl/internal/crash"
 )
 
 // drainGrace is how long Run waits, past the per-request timeout, for drivers
@@ -36,6 +38,9 @@ type Workload struct {
 	workers sync.WaitGroup
 	timer   *time.Timer // the scheduler's timer
 	emitCh  chan *Second
+	// crashed ends the run on a panic in one of its goroutines (a worker,
+	// the OnSecond callback's): see Run.
+	crashed func(*crash.Panic)
 
 	mu          sync.Mutex // guards everything below
 	ran         bool
@@ -130,6 +135,9 @@ func (w *Workload) Config() Config { return w.cfg }
 // the history as open ("unknown", no complete time) and counted as Unfinished;
 // Run then returns the summary of what ran, with Interrupted set, and an error
 // wrapping context.Cause(ctx).
+// A panic in a driver's Do or in OnSecond ends the run the same way, and the
+// error wraps the *crash.Panic (the goroutine and its stack); the process
+// goes on.
 // A history write error is returned too, also with the summary. Run may be
 // called once.
 func (w *Workload) Run(ctx context.Context) (*Summary, error) {
@@ -144,6 +152,9 @@ func (w *Workload) Run(ctx context.Context) (*Summary, error) {
 	}
 	w.mu.Unlock()
 
+	ctx, crashed := context.WithCancelCause(ctx)
+	defer crashed(nil)
+	w.crashed = func(p *crash.Panic) { crashed(p) }
 	reqCtx, cancelRequests := context.WithCancel(ctx)
 	defer cancelRequests()
 	w.reqCtx = reqCtx
@@ -155,6 +166,7 @@ func (w *Workload) Run(ctx context.Context) (*Summary, error) {
 	if w.cfg.OnSecond != nil {
 		w.emitCh = make(chan *Second, len(w.buckets))
 		emitter.Go(func() {
+			defer crash.Recover("the workload's OnSecond", w.crashed)
 			for s := range w.emitCh {
 				w.cfg.OnSecond(s)
 			}
@@ -349,7 +361,10 @@ func (w *Workload) dispatch(done <-chan struct{}, intended time.Duration) bool {
 	if w.jobs[slot] == nil {
 		ch := make(chan job, 1)
 		w.jobs[slot] = ch
-		w.workers.Go(func() { w.work(slot, ch) })
+		w.workers.Go(func() {
+			defer crash.Recover("a workload worker", w.crashed)
+			w.work(slot, ch)
+		})
 	}
 	w.mu.Lock()
 	for _, st := range w.stats(b, op) {

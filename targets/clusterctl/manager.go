@@ -13,6 +13,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/chaosctl/chaosctl/injectors"
+	"github.com/chaosctl/chaosctl/internal/crash"
 )
 
 // Timeouts of the fault operations (crash and restart wait for members to be
@@ -82,6 +83,8 @@ type Manager struct {
 	counters map[string]int
 	closed   bool
 	expiring sync.WaitGroup
+	// onPanic learns of a panic in a fault's expiry (UpOptions.OnPanic).
+	onPanic func(*crash.Panic)
 }
 
 type liveFault struct {
@@ -201,8 +204,12 @@ func (m *Manager) finish(lf *liveFault, reason string) FaultView {
 	return v
 }
 
-// expire reverts fault name at its expiry; a failed revert is retried.
+// expire reverts fault name at its expiry; a failed revert is retried. A
+// panic in it is logged and handed to onPanic, whose owner shuts the
+// cluster down (Shutdown reverts the fault), instead of ending the process
+// with the fault applied.
 func (m *Manager) expire(name string) {
+	defer crash.Recover("the expiry of fault "+name, m.panicked)
 	m.mu.Lock()
 	lf := m.live[name]
 	if lf == nil || lf.reverted || m.closed {
@@ -230,6 +237,13 @@ func (m *Manager) expire(name string) {
 	}
 	m.finish(lf, EndExpired)
 	log.WithField("ttl", lf.ttl).Info("fault expired and was reverted")
+}
+
+func (m *Manager) panicked(p *crash.Panic) {
+	m.log.WithField("stack", string(p.Stack)).Errorf("%v: stopping the cluster, which reverts every fault", p)
+	if m.onPanic != nil {
+		m.onPanic(p)
+	}
 }
 
 // errNoFault is wrapped when Heal names no live fault.

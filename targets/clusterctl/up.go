@@ -10,6 +10,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/chaosctl/chaosctl/injectors"
+	"github.com/chaosctl/chaosctl/internal/crash"
 	"github.com/chaosctl/chaosctl/targets/demo"
 	"github.com/chaosctl/chaosctl/targets/democluster"
 	"github.com/chaosctl/chaosctl/targets/processdemo"
@@ -28,6 +29,10 @@ type UpOptions struct {
 	BasePort     int    // the first member's client port, the others consecutive; 0 picks free ports
 	LogLevel     string // the members' log level
 	Log          *logrus.Entry
+	// OnPanic, when set, learns of a panic in a goroutine of the cluster (a
+	// fault's expiry): the cluster serves on, and the caller is expected to
+	// Close it, which reverts every fault.
+	OnPanic func(*crash.Panic)
 
 	start startDemo // nil: the process runtime
 }
@@ -112,6 +117,7 @@ func Up(ctx context.Context, opts UpOptions) (_ *Cluster, err error) {
 	tracker := injectors.NewTracker(injectors.DefaultRegistry(), d, c.ledger, c.log.WithField("component", "injectors"))
 	top := Topology{Members: ids, Nodes: opts.Spec.NodeIDs(), Links: d.Plane().Links()}
 	c.faults = NewManager(tracker, top, c.log.WithField("component", "faults"))
+	c.faults.onPanic = opts.OnPanic
 	server := &Server{Name: claim.Name, Token: democluster.NewToken(), Faults: c.faults, Members: d.MemberStatuses, Log: c.log}
 	controlAddr, closeControl, err := server.Serve()
 	if err != nil {

@@ -1,0 +1,188 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/chaosctl/chaosctl/experiments/runner"
+	"github.com/chaosctl/chaosctl/internal/crash"
+	"github.com/chaosctl/chaosctl/internal/testkit"
+)
+
+// A closed terminal (SIGHUP) and Ctrl-\ (SIGQUIT) end a run as Ctrl-C
+// does: every fault reverted, exit 3.
+func TestSIGHUPAndSIGQUITMidFaultRevertEverythingAndExit3(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGHUP, syscall.SIGQUIT} {
+		t.Run(sig.String(), func(t *testing.T) {
+			cmd, out, _, output := startRun(t, "testdata/long-pause.yaml", 2)
+			if err := cmd.Process.Signal(sig); err != nil {
+				t.Fatal(err)
+			}
+			expectInterruptedAndReverted(t, cmd, out, output)
+			noMembersLeft(t, out)
+		})
+	}
+}
+
+// `chaosctl run x.yaml 2>&1 | head -1`: the reader of stdout and stderr goes
+// away mid-fault. chaosctl is not killed by SIGPIPE on its next write: it
+// reverts every fault and exits 3.
+func TestAClosedOutputPipeMidFaultRevertsEverythingAndExits3(t *testing.T) {
+	out, state := filepath.Join(t.TempDir(), "out"), filepath.Join(t.TempDir(), "state")
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(binary, "run", "testdata/short-pause.yaml", "--out", out, "--state-dir", state)
+	cmd.Stdout, cmd.Stderr = w, w
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _, _ = cmd.Process.Wait() })
+	w.Close()
+	// Read until the fault is applied, then close the pipe as head does.
+	read := &testkit.SyncBuffer{}
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		read.Write(append(sc.Bytes(), '\n'))
+		if strings.Contains(sc.Text(), "fault applied") {
+			break
+		}
+	}
+	if err := testkit.Poll(5*time.Second, func() bool { return countApplied(filepath.Join(out, "journal.ndjson")) == 1 }); err != nil {
+		t.Fatalf("the fault is not in the journal: %v\n%s", err, read)
+	}
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	expectInterruptedAndReverted(t, cmd, out, read)
+	noMembersLeft(t, out)
+}
+
+// The proxy command (the docker runtime's fault plane) stops cleanly on
+// SIGHUP and SIGQUIT too.
+func TestProxyCommandStopsOnSIGHUPAndSIGQUIT(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGHUP, syscall.SIGQUIT} {
+		t.Run(sig.String(), func(t *testing.T) {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			addr := ln.Addr().String()
+			ln.Close()
+			cmd, output := startChaosctl(t, "proxy serving", 20*time.Second, func() bool {
+				c, err := net.Dial("tcp", addr)
+				if err == nil {
+					c.Close()
+				}
+				return err == nil
+			}, "proxy", "--listen", addr)
+			if err := cmd.Process.Signal(sig); err != nil {
+				t.Fatal(err)
+			}
+			if err := cmd.Wait(); err != nil {
+				t.Fatalf("proxy after %v: %v\n%s", sig, err, output)
+			}
+		})
+	}
+}
+
+// How a run that ended early exits: a revert that failed outranks a crash,
+// which outranks an interruption.
+func TestRunEndCodes(t *testing.T) {
+	revertFailed := errors.New("revert: " + runner.ErrEnvironment.Error())
+	revertFailed = errors.Join(revertFailed, runner.ErrEnvironment)
+	crashed := errors.Join(runner.ErrCrashed, &crash.Panic{Where: "probe p", Value: "boom"})
+	for _, tc := range []struct {
+		name  string
+		err   error
+		code  int
+		ended bool
+	}{
+		{"interrupted", runner.ErrInterrupted, exitInterrupted, true},
+		{"crashed", crashed, exitCrashed, true},
+		{"a cluster's panic", &crash.Panic{Where: "the expiry of fault f", Value: "boom"}, exitCrashed, true},
+		{"interrupted, a revert failed", errors.Join(runner.ErrInterrupted, revertFailed), exitEnvironment, true},
+		{"crashed, a revert failed", errors.Join(crashed, revertFailed), exitEnvironment, true},
+		{"environment alone", revertFailed, 0, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, ended := runEndCode(tc.err)
+			if code != tc.code || ended != tc.ended {
+				t.Fatalf("runEndCode = %d, %v; want %d, %v", code, ended, tc.code, tc.ended)
+			}
+			if tc.ended && exitCode(tc.err) != tc.code {
+				t.Fatalf("exitCode = %d, want %d", exitCode(tc.err), tc.code)
+			}
+		})
+	}
+}
+
+// panickyWriter panics on every write.
+type panickyWriter struct{}
+
+func (panickyWriter) Write([]byte) (int, error) { panic("injected by the test") }
+
+// A panic on the app's own goroutine exits 6 with the panic and its stack
+// logged, not 2 ("invalid input"), Go's code for a panic.
+func TestAPanicOutsideARunExits6(t *testing.T) {
+	var stderr bytes.Buffer
+	code := runMain(newEnv(nil, panickyWriter{}, &stderr), []string{"chaosctl", "version"})
+	if code != exitCrashed || !strings.Contains(stderr.String(), "chaosctl panicked: injected by the test") || !strings.Contains(stderr.String(), "stack=") {
+		t.Fatalf("exit %d, want %d; stderr:\n%s", code, exitCrashed, stderr.String())
+	}
+}
+
+// A write to a pipe whose reader went away fails with EPIPE (SIGPIPE is
+// handled): stdout then reports the output lost, stderr goes quiet and
+// reports it lost only when it is the same file as stdout.
+func TestGuardedOutputsReportALostStdout(t *testing.T) {
+	closedPipe := func() *os.File {
+		r, w, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Close()
+		t.Cleanup(func() { w.Close() })
+		return w
+	}
+	stdout, stderr := closedPipe(), closedPipe()
+	e := newEnv(nil, stdout, stderr)
+	if _, err := io.WriteString(e.stderr, "a log line\n"); err != nil {
+		t.Fatalf("stderr write: %v, want it taken quietly", err)
+	}
+	if e.outputLost.isLost() {
+		t.Fatal("a broken stderr of its own lost stdout")
+	}
+	if _, err := io.WriteString(e.stdout, "a result\n"); !errors.Is(err, syscall.EPIPE) {
+		t.Fatalf("stdout write: %v, want EPIPE", err)
+	}
+	if !e.outputLost.isLost() {
+		t.Fatal("a broken stdout is not reported lost")
+	}
+
+	both := closedPipe()
+	e = newEnv(nil, both, both)
+	if _, err := io.WriteString(e.stderr, "a log line\n"); err != nil || !e.outputLost.isLost() {
+		t.Fatalf("stderr, the same pipe as stdout: write %v, lost %v; want quiet and lost", err, e.outputLost.isLost())
+	}
+
+	ctx, stop := cancelOnSignal(context.Background(), e, "first", "later")
+	defer stop()
+	select {
+	case <-ctx.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("a lost stdout did not cancel the run")
+	}
+}
