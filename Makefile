@@ -29,13 +29,14 @@ image: build ## build the FROM-scratch container image chaosctl:<version> throug
 	$(BIN) image build
 
 .PHONY: test
-test: vet ## vet, then every test with -race (end-to-end runs last, alone), then short fuzz runs of both decoders
+test: vet ## vet, then every test with -race (end-to-end runs last, alone), then short fuzz runs of both decoders and the ledger parser
 	$(GO) test -race -count=1 -timeout 20m $$($(GO) list $(PKGS) | grep -v '/cmd/chaosctl$$')
 	$(GO) test -race -count=1 -timeout 30m $(E2E)
 	@# Minimizing a large seed may take the whole run: bound it so the
 	@# fuzzers spend their time on new inputs.
 	$(GO) test -run='^$$' -fuzz='^FuzzDecode$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=200x ./experiments/
 	$(GO) test -run='^$$' -fuzz='^FuzzGameDay$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=200x ./experiments/
+	$(GO) test -run='^$$' -fuzz='^FuzzLedger$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=200x ./injectors/
 
 # Every example whose header promises a verdict ("# expect: ...") over seeds
 # 1..CHAOSCTL_LONG_SEEDS, CHAOSCTL_LONG_PARALLEL runs at a time; each run must

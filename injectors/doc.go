@@ -39,9 +39,14 @@
 // directory (StateDir) whose intent record precedes every change. After
 // chaosctl was killed, Recover reads the ledgers of unfinished runs and
 // removes what they left: member processes (verified, never a process that
-// reused a pid), the run's proxies, a temporary run directory.
+// reused a pid), the run's proxies, a temporary run directory (only one that
+// CreateTempRunDir made, with the random suffix the ledger recorded).
+// Recover trusts only ledgers private to the current user (its own, mode
+// 0600); lines that hold no record, such as one torn by a crash mid-write,
+// are skipped with a warning, and every append starts on a fresh line.
 //
-//	ledger, err := injectors.CreateLedger(stateDir, injectors.RunInfo{Run: id, Runtime: "process", Dir: dir, TempDir: true})
+//	dir, suffix, err := injectors.CreateTempRunDir()
+//	ledger, err := injectors.CreateLedger(stateDir, injectors.RunInfo{Run: id, Runtime: "process", Dir: dir, TempDirSuffix: suffix})
 //	target, err := processdemo.Start(ctx, spec, processdemo.Options{..., OnStarted: ledger.OnStarted})
 //	err = ledger.Plane(target.Plane().URL(), true)
 //	tr := injectors.NewTracker(injectors.DefaultRegistry(), target, ledger, log)

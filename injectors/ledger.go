@@ -1,14 +1,15 @@
 package injectors
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -80,6 +81,10 @@ type Record struct {
 	Runtime  string `json:"runtime,omitempty"`
 	Dir      string `json:"dir,omitempty"`
 	TempDir  bool   `json:"tempDir,omitempty"`
+	// TempDirSuffix is the random end of a temporary run directory's name
+	// (CreateTempRunDir): recovery removes Dir only when it is exactly
+	// os.TempDir()/TempRunDirPrefix+TempDirSuffix.
+	TempDirSuffix string `json:"tempDirSuffix,omitempty"`
 	// run-start or plane: the toxiproxy API, and whether chaosctl embedded
 	// it (it then dies with chaosctl).
 	PlaneURL      string `json:"planeUrl,omitempty"`
@@ -115,10 +120,12 @@ type ProcessRef struct {
 
 // RunInfo describes a run when its ledger is created.
 type RunInfo struct {
-	Run           string // run id: letters, digits, '.', '_', '-'
-	Runtime       string // process, docker, external
-	Dir           string // run directory
-	TempDir       bool   // the run directory is temporary: recovery removes it
+	Run     string // run id: letters, digits, '.', '_', '-'
+	Runtime string // process, docker, external
+	Dir     string // run directory
+	// TempDirSuffix is set when Dir was made by CreateTempRunDir (it returns
+	// the suffix): recovery removes that directory, and no other.
+	TempDirSuffix string
 	PlaneURL      string // toxiproxy API, when known now (else see Ledger.Plane)
 	PlaneEmbedded bool
 	// PID is chaosctl's process; 0 means this process.
@@ -141,7 +148,38 @@ type Ledger struct {
 
 	mu      sync.Mutex
 	f       *os.File
+	torn    bool  // a write failed: the file may end in part of a line
 	hookErr error // first failure of the OnStarted hook, which cannot return it
+}
+
+// TempRunDirPrefix begins the name of every temporary run directory chaosctl
+// creates in os.TempDir(). Recovery removes no other folder.
+const TempRunDirPrefix = "chaosctl-run-"
+
+// tempDirSuffixPattern is what a random suffix of a temporary run directory
+// may be: never a path separator, never "..".
+var tempDirSuffixPattern = regexp.MustCompile(`^[A-Za-z0-9]{1,64}$`)
+
+// CreateTempRunDir creates a private temporary run directory,
+// os.TempDir()/TempRunDirPrefix<random>, and returns its path and the random
+// suffix, which RunInfo.TempDirSuffix records so that recovery can tell the
+// directory is chaosctl's own.
+func CreateTempRunDir() (dir, suffix string, err error) {
+	dir, err = os.MkdirTemp(os.TempDir(), TempRunDirPrefix)
+	if err != nil {
+		return "", "", fmt.Errorf("create temporary run directory: %w", err)
+	}
+	suffix = strings.TrimPrefix(filepath.Base(dir), TempRunDirPrefix)
+	if !tempDirSuffixPattern.MatchString(suffix) {
+		_ = os.Remove(dir)
+		return "", "", fmt.Errorf("create temporary run directory: %s: unexpected random suffix %q", dir, suffix)
+	}
+	return tempRunDirPath(suffix), suffix, nil
+}
+
+// tempRunDirPath is the temporary run directory with the random suffix.
+func tempRunDirPath(suffix string) string {
+	return filepath.Join(os.TempDir(), TempRunDirPrefix+suffix)
 }
 
 // CreateLedger creates the ledger of a new run in stateDir and writes its
@@ -149,6 +187,9 @@ type Ledger struct {
 func CreateLedger(stateDir string, info RunInfo) (*Ledger, error) {
 	if !runIDPattern.MatchString(info.Run) {
 		return nil, fmt.Errorf("create ledger: run id %q: use letters, digits, '.', '_' or '-'", info.Run)
+	}
+	if info.TempDirSuffix != "" && (!tempDirSuffixPattern.MatchString(info.TempDirSuffix) || info.Dir != tempRunDirPath(info.TempDirSuffix)) {
+		return nil, fmt.Errorf("create ledger: %s is not the temporary run directory with suffix %q (use CreateTempRunDir)", info.Dir, info.TempDirSuffix)
 	}
 	dir := LedgerDir(stateDir)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -170,7 +211,7 @@ func CreateLedger(stateDir string, info RunInfo) (*Ledger, error) {
 	}
 	err = l.write(Record{
 		Type: RecordRunStart, PID: pid, PIDStart: procStart(pid), BootID: bootID(),
-		Runtime: info.Runtime, Dir: info.Dir, TempDir: info.TempDir,
+		Runtime: info.Runtime, Dir: info.Dir, TempDir: info.TempDirSuffix != "", TempDirSuffix: info.TempDirSuffix,
 		PlaneURL: info.PlaneURL, PlaneEmbedded: info.PlaneEmbedded,
 	})
 	if err == nil {
@@ -209,7 +250,8 @@ func (l *Ledger) Kubernetes(ref KubeRef) error {
 }
 
 // KubernetesRuns reads every ledger in stateDir and returns, by run, the
-// cluster its objects are in (for runs that recorded one).
+// cluster its objects are in (for runs that recorded one). A ledger that is
+// not private to the current user is skipped unread (Recover reports it).
 func KubernetesRuns(stateDir string) (map[string]KubeRef, error) {
 	paths, err := filepath.Glob(filepath.Join(LedgerDir(stateDir), "*.ndjson"))
 	if err != nil {
@@ -218,7 +260,11 @@ func KubernetesRuns(stateDir string) (map[string]KubeRef, error) {
 	out := map[string]KubeRef{}
 	var errs []error
 	for _, p := range paths {
-		recs, err := ReadLedger(p)
+		recs, _, err := readPrivateLedger(p)
+		var untrusted *UntrustedLedgerError
+		if errors.As(err, &untrusted) {
+			continue
+		}
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -316,11 +362,15 @@ func (l *Ledger) write(r Record) error {
 	if l.f == nil {
 		return fmt.Errorf("ledger %s: %w", l.path, ErrLedgerClosed)
 	}
-	return appendRecord(l.f, l.run, r)
+	err := appendRecord(l.f, l.run, r, l.torn)
+	l.torn = err != nil
+	return err
 }
 
-// appendRecord writes r as one line and fsyncs it.
-func appendRecord(f *os.File, run string, r Record) error {
+// appendRecord writes r as one line and fsyncs it. With freshLine (the file
+// may not end in a newline: a write was torn) it writes a newline first, so
+// the record never glues onto the torn line.
+func appendRecord(f *os.File, run string, r Record, freshLine bool) error {
 	r.Run = run
 	if r.Time.IsZero() {
 		r.Time = time.Now().UTC()
@@ -329,7 +379,12 @@ func appendRecord(f *os.File, run string, r Record) error {
 	if err != nil {
 		return fmt.Errorf("ledger: encode %s record: %w", r.Type, err)
 	}
-	if _, err := f.Write(append(b, '\n')); err != nil {
+	line := make([]byte, 0, len(b)+2)
+	if freshLine {
+		line = append(line, '\n')
+	}
+	line = append(append(line, b...), '\n')
+	if _, err := f.Write(line); err != nil {
 		return fmt.Errorf("ledger: append %s record: %w", r.Type, err)
 	}
 	if err := f.Sync(); err != nil {
@@ -357,43 +412,73 @@ func errText(err error) string {
 	return err.Error()
 }
 
-// ReadLedger reads every record of a ledger file. A torn last line (chaosctl
-// killed in the middle of a write) is ignored; a bad line elsewhere is an
-// error.
-func ReadLedger(path string) ([]Record, error) {
-	b, err := os.ReadFile(path)
+// readPrivateLedger is ReadLedger of a ledger that must be private to the
+// current user (openPrivateLedger).
+func readPrivateLedger(path string) ([]Record, []SkippedLine, error) {
+	f, err := openPrivateLedger(path, os.O_RDONLY)
 	if err != nil {
-		return nil, fmt.Errorf("read ledger: %w", err)
+		return nil, nil, err
 	}
-	return parseLedger(path, b)
+	defer f.Close()
+	b, err := io.ReadAll(f)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read ledger %s: %w", path, err)
+	}
+	recs, skipped := ParseLedger(b)
+	return recs, skipped, nil
 }
 
-func parseLedger(path string, b []byte) ([]Record, error) {
-	var out []Record
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	sc.Buffer(make([]byte, 0, 64<<10), 16<<20)
-	line := 0
-	for sc.Scan() {
-		line++
-		text := bytes.TrimSpace(sc.Bytes())
+// SkippedLine is a line of a ledger that holds no record: torn by a crash in
+// the middle of a write, or damaged. Readers skip it and use the records
+// around it.
+type SkippedLine struct {
+	Line   int    `json:"line"` // from 1
+	Reason string `json:"reason"`
+}
+
+// ReadLedger reads every record of a ledger file, skipping the lines that
+// hold none (see ParseLedger).
+func ReadLedger(path string) ([]Record, []SkippedLine, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read ledger: %w", err)
+	}
+	recs, skipped := ParseLedger(b)
+	return recs, skipped, nil
+}
+
+// ParseLedger parses the NDJSON of a ledger. A line that is not a JSON object
+// with a record type (a last line torn by a crash mid-write, or a damaged
+// one anywhere) is skipped and returned in skipped; the records before and
+// after it are kept. Blank lines are neither.
+func ParseLedger(b []byte) (recs []Record, skipped []SkippedLine) {
+	for line := 1; len(b) > 0; line++ {
+		var text []byte
+		text, b, _ = bytes.Cut(b, []byte{'\n'})
+		text = bytes.TrimSpace(text)
 		if len(text) == 0 {
 			continue
 		}
-		var r Record
-		if err := json.Unmarshal(text, &r); err != nil {
-			if !bytes.HasSuffix(b, []byte("\n")) && isLastLine(b, sc.Bytes()) {
-				break // torn final write
-			}
-			return out, fmt.Errorf("read ledger %s:%d: %w", path, line, err)
+		r, err := parseRecord(text)
+		if err != nil {
+			skipped = append(skipped, SkippedLine{Line: line, Reason: err.Error()})
+			continue
 		}
-		out = append(out, r)
+		recs = append(recs, r)
 	}
-	if err := sc.Err(); err != nil {
-		return out, fmt.Errorf("read ledger %s: %w", path, err)
-	}
-	return out, nil
+	return recs, skipped
 }
 
-func isLastLine(all, line []byte) bool {
-	return bytes.HasSuffix(all, line)
+func parseRecord(text []byte) (Record, error) {
+	var r Record
+	if text[0] != '{' {
+		return r, errors.New("not a JSON object")
+	}
+	if err := json.Unmarshal(text, &r); err != nil {
+		return r, err
+	}
+	if r.Type == "" {
+		return r, errors.New("no record type")
+	}
+	return r, nil
 }

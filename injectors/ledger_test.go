@@ -35,7 +35,18 @@ func TestStateDir(t *testing.T) {
 
 func TestLedgerRecordsAndTornLastLine(t *testing.T) {
 	dir := t.TempDir()
-	l, err := injectors.CreateLedger(dir, injectors.RunInfo{Run: "r1", Runtime: "process", Dir: "/tmp/r1", TempDir: true, PlaneURL: "http://127.0.0.1:1"})
+	t.Setenv("TMPDIR", t.TempDir())
+	runDir, suffix, err := injectors.CreateTempRunDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := filepath.Join(os.TempDir(), injectors.TempRunDirPrefix+suffix); runDir != want || suffix == "" {
+		t.Fatalf("CreateTempRunDir() = %q, %q; want %s", runDir, suffix, want)
+	}
+	if _, err := injectors.CreateLedger(dir, injectors.RunInfo{Run: "r0", Dir: "/tmp/r0", TempDirSuffix: suffix}); err == nil {
+		t.Error("a ledger recorded the suffix of a temporary run directory for another folder")
+	}
+	l, err := injectors.CreateLedger(dir, injectors.RunInfo{Run: "r1", Runtime: "process", Dir: runDir, TempDirSuffix: suffix, PlaneURL: "http://127.0.0.1:1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,15 +74,18 @@ func TestLedgerRecordsAndTornLastLine(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.Close()
-	recs, err := injectors.ReadLedger(l.Path())
+	recs, skipped, err := injectors.ReadLedger(l.Path())
 	if err != nil {
 		t.Fatalf("read a ledger with a torn last line: %v", err)
+	}
+	if len(skipped) != 1 || skipped[0].Line != 3 {
+		t.Errorf("skipped lines %+v, want the torn line 3", skipped)
 	}
 	if len(recs) != 2 || recs[0].Type != injectors.RecordRunStart || recs[1].Type != injectors.RecordFaultIntent {
 		t.Fatalf("records %+v, want run-start and fault-intent", recs)
 	}
 	st := recs[0]
-	if st.Run != "r1" || st.PID != os.Getpid() || st.PIDStart == 0 || st.Dir != "/tmp/r1" || !st.TempDir || st.PlaneURL != "http://127.0.0.1:1" {
+	if st.Run != "r1" || st.PID != os.Getpid() || st.PIDStart == 0 || st.Dir != runDir || !st.TempDir || st.TempDirSuffix != suffix || st.PlaneURL != "http://127.0.0.1:1" {
 		t.Errorf("run-start record %+v does not describe the run", st)
 	}
 	if info, err := os.Stat(l.Path()); err != nil || info.Mode().Perm() != 0o600 {

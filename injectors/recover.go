@@ -35,6 +35,16 @@ type RecoveryReport struct {
 	Runs []RunRecovery `json:"runs"`
 	// Live are unfinished runs that were left alone: their chaosctl still runs.
 	Live []LiveRun `json:"live,omitempty"`
+	// Refused are ledgers that were not read nor acted on: they are not
+	// private to the current user (see UntrustedLedgerError).
+	Refused []RefusedLedger `json:"refused,omitempty"`
+}
+
+// RefusedLedger is a ledger Recover refused to act on.
+type RefusedLedger struct {
+	Run    string `json:"run"`
+	Ledger string `json:"ledger"`
+	Reason string `json:"reason"`
 }
 
 // LiveRun is an unfinished run whose chaosctl still runs.
@@ -52,6 +62,10 @@ type RunRecovery struct {
 	PID     int       `json:"pid,omitempty"` // the chaosctl that is gone
 	Started time.Time `json:"started,omitzero"`
 	Runtime string    `json:"runtime,omitempty"`
+	// SkippedLines counts the ledger lines that held no record (torn by a
+	// crash mid-write, or damaged): they were skipped, the records around
+	// them used.
+	SkippedLines int `json:"skippedLines,omitempty"`
 	// OpenFaults were applied (or about to be) and never reverted.
 	OpenFaults []string        `json:"openFaults,omitempty"`
 	Processes  []ProcessAction `json:"processes,omitempty"`
@@ -90,8 +104,14 @@ const (
 // id, its data or log in the run directory; another process that reused the
 // pid is never touched), thaws paused processes it did not start, deletes the
 // run's proxies on a still reachable toxiproxy server, removes the run
-// directory when it was temporary, and appends a run-end record with outcome
-// "recovered". It is idempotent: a second call finds nothing to do.
+// directory when chaosctl created it as a temporary one (see removeRunDir),
+// and appends a run-end record with outcome "recovered". It is idempotent: a
+// second call finds nothing to do.
+//
+// A ledger not private to the current user (owned by another, or with any
+// group or other permission) is refused: it is listed in the report's
+// Refused and err holds its *UntrustedLedgerError. Lines of a ledger that
+// hold no record are skipped with a warning, and counted in SkippedLines.
 //
 // The report is complete even when err is not nil; err joins every run that
 // could not be fully recovered (the next call retries those).
@@ -109,7 +129,12 @@ func Recover(ctx context.Context, stateDir string, log *logrus.Entry) (*Recovery
 			break
 		}
 		rr, live, err := recoverRun(ctx, path, log)
+		var untrusted *UntrustedLedgerError
 		switch {
+		case errors.As(err, &untrusted):
+			rep.Refused = append(rep.Refused, RefusedLedger{Run: runOfLedger(path), Ledger: path, Reason: untrusted.Error()})
+			log.WithField("ledger", path).Warn(untrusted.Error())
+			errs = append(errs, fmt.Errorf("recover: %w", err))
 		case err != nil:
 			errs = append(errs, fmt.Errorf("recover %s: %w", path, err))
 		case live != nil:
@@ -127,7 +152,7 @@ func Recover(ctx context.Context, stateDir string, log *logrus.Entry) (*Recovery
 // recoverRun recovers the run of one ledger. It returns nil, nil, nil for a
 // finished run.
 func recoverRun(ctx context.Context, path string, log *logrus.Entry) (*RunRecovery, *LiveRun, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND, 0)
+	f, err := openPrivateLedger(path, os.O_RDWR|os.O_APPEND)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -136,11 +161,8 @@ func recoverRun(ctx context.Context, path string, log *logrus.Entry) (*RunRecove
 	if err != nil {
 		return nil, nil, err
 	}
-	recs, err := parseLedger(path, b)
-	if err != nil {
-		return nil, nil, err
-	}
-	run := strings.TrimSuffix(filepath.Base(path), ".ndjson")
+	recs, _ := ParseLedger(b)
+	run := runOfLedger(path)
 	var start Record
 	for _, r := range recs {
 		if r.Type == RecordRunStart {
@@ -162,12 +184,13 @@ func recoverRun(ctx context.Context, path string, log *logrus.Entry) (*RunRecove
 		return nil, nil, fmt.Errorf("lock ledger: %w", err)
 	}
 	// Re-read under the lock: the run may have ended meanwhile.
-	if b, err = os.ReadFile(path); err != nil {
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return nil, nil, err
 	}
-	if recs, err = parseLedger(path, b); err != nil {
+	if b, err = io.ReadAll(f); err != nil {
 		return nil, nil, err
 	}
+	recs, skipped := ParseLedger(b)
 	for _, r := range recs {
 		if r.Type == RecordRunEnd && r.Outcome != OutcomeRevertFailed {
 			return nil, nil, nil
@@ -182,8 +205,9 @@ func recoverRun(ctx context.Context, path string, log *logrus.Entry) (*RunRecove
 		}
 	}
 
-	rr := &RunRecovery{Run: run, Ledger: path, PID: start.PID, Started: start.Time, Runtime: start.Runtime, Dir: start.Dir}
+	rr := &RunRecovery{Run: run, Ledger: path, PID: start.PID, Started: start.Time, Runtime: start.Runtime, Dir: start.Dir, SkippedLines: len(skipped)}
 	log = log.WithFields(logrus.Fields{"component": "recover", "run": run})
+	warnSkipped(log, path, skipped)
 	members, paused, open, planeURL, planeEmbedded := summarise(recs)
 	rr.OpenFaults = open
 	var errs []string
@@ -214,24 +238,48 @@ func recoverRun(ctx context.Context, path string, log *logrus.Entry) (*RunRecove
 		errs = append(errs, err.Error())
 	}
 
-	rr.DirAction, err = removeRunDir(start)
+	rr.DirAction, err = removeRunDir(start, log)
 	if err != nil {
 		errs = append(errs, err.Error())
 	}
 
+	// A torn last line must not swallow the record appended after it.
+	torn := len(b) > 0 && b[len(b)-1] != '\n'
 	if len(errs) == 0 {
-		if err := appendRecord(f, run, Record{Type: RecordRunEnd, Outcome: OutcomeRecovered}); err != nil {
+		if err := appendRecord(f, run, Record{Type: RecordRunEnd, Outcome: OutcomeRecovered}, torn); err != nil {
 			errs = append(errs, err.Error())
 		} else {
 			rr.Done = true
 		}
-	} else if err := appendRecord(f, run, Record{Type: RecordRecoveryFailed, Error: strings.Join(errs, "; ")}); err != nil {
+	} else if err := appendRecord(f, run, Record{Type: RecordRecoveryFailed, Error: strings.Join(errs, "; ")}, torn); err != nil {
 		errs = append(errs, err.Error())
 	}
 	rr.Errors = errs
 	log.WithFields(logrus.Fields{"done": rr.Done, "openFaults": rr.OpenFaults}).Info("run recovered")
 	return rr, nil, nil
 }
+
+// runOfLedger is the run id of the ledger file at path.
+func runOfLedger(path string) string {
+	return strings.TrimSuffix(filepath.Base(path), ".ndjson")
+}
+
+// warnSkipped warns of the lines of the ledger at path that held no record.
+func warnSkipped(log *logrus.Entry, path string, skipped []SkippedLine) {
+	if len(skipped) == 0 {
+		return
+	}
+	lines := make([]int, 0, min(len(skipped), maxWarnedLines))
+	for _, s := range skipped[:cap(lines)] {
+		lines = append(lines, s.Line)
+	}
+	log.WithFields(logrus.Fields{"ledger": path, "skipped": len(skipped), "lines": lines}).
+		Warnf("skipped %d ledger lines that hold no record (torn by a crash mid-write, or damaged); line %d: %s",
+			len(skipped), skipped[0].Line, skipped[0].Reason)
+}
+
+// maxWarnedLines bounds the line numbers a warning of skipped lines lists.
+const maxWarnedLines = 20
 
 // summarise reads a run's records: its member processes (each pid once),
 // the processes of pause faults never reverted, the faults never reverted,
@@ -450,18 +498,46 @@ func pingToxiproxy(ctx context.Context, url string) error {
 	return nil
 }
 
-// removeRunDir removes a temporary run directory.
-func removeRunDir(start Record) (string, error) {
+// removeRunDir removes the run directory when chaosctl created it as a
+// temporary one (CreateTempRunDir): it must be exactly
+// os.TempDir()/TempRunDirPrefix<suffix> with the random suffix the ledger
+// recorded, a directory (not a symbolic link) owned by the current user.
+// Whatever else a ledger names is kept, with a warning.
+func removeRunDir(start Record, log *logrus.Entry) (string, error) {
 	switch {
 	case start.Dir == "":
 		return "", nil
-	case !start.TempDir:
+	case !start.TempDir && start.TempDirSuffix == "":
 		return "kept (not temporary)", nil
-	case !safeToRemove(start.Dir):
-		return "kept (the path is too close to the root to remove safely)", nil
 	}
-	if _, err := os.Lstat(start.Dir); errors.Is(err, os.ErrNotExist) {
+	refuse := func(why string) (string, error) {
+		log.WithField("dir", start.Dir).Warnf("refused to remove the run directory: %s", why)
+		return "kept, refused to remove it: " + why, nil
+	}
+	suffix := start.TempDirSuffix
+	switch {
+	case suffix == "":
+		return refuse("the ledger records no random suffix for it, so it cannot be told to be a folder chaosctl created")
+	case !tempDirSuffixPattern.MatchString(suffix):
+		return refuse(fmt.Sprintf("the recorded suffix %q is not one chaosctl makes", suffix))
+	case !filepath.IsAbs(os.TempDir()):
+		return refuse(fmt.Sprintf("the temporary directory %q is not an absolute path", os.TempDir()))
+	case start.Dir != tempRunDirPath(suffix):
+		return refuse("it is not " + tempRunDirPath(suffix) + ", the folder chaosctl creates with the recorded suffix")
+	}
+	fi, err := os.Lstat(start.Dir)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
 		return "already gone", nil
+	case err != nil:
+		return "removal failed", fmt.Errorf("remove run directory: %w", err)
+	case fi.Mode()&os.ModeSymlink != 0:
+		return refuse("it is a symbolic link")
+	case !fi.IsDir():
+		return refuse("it is not a directory")
+	}
+	if st, ok := fi.Sys().(*syscall.Stat_t); !ok || int64(st.Uid) != int64(os.Geteuid()) {
+		return refuse("it is not owned by you")
 	}
 	if err := os.RemoveAll(start.Dir); err != nil {
 		return "removal failed", fmt.Errorf("remove run directory: %w", err)
@@ -469,26 +545,10 @@ func removeRunDir(start Record) (string, error) {
 	return "removed", nil
 }
 
-// safeToRemove refuses relative paths, the root, the home directory and the
-// temporary directory itself, whatever a ledger says.
-func safeToRemove(dir string) bool {
-	if !filepath.IsAbs(dir) {
-		return false
-	}
-	clean := filepath.Clean(dir)
-	if strings.Count(clean, string(filepath.Separator)) < 2 || clean == filepath.Clean(os.TempDir()) {
-		return false
-	}
-	if home, err := os.UserHomeDir(); err == nil && clean == filepath.Clean(home) {
-		return false
-	}
-	return true
-}
-
 // String renders the report for people.
 func (r *RecoveryReport) String() string {
 	var b strings.Builder
-	if len(r.Runs) == 0 && len(r.Live) == 0 {
+	if len(r.Runs) == 0 && len(r.Live) == 0 && len(r.Refused) == 0 {
 		fmt.Fprintf(&b, "nothing to recover in %s\n", r.StateDir)
 		return b.String()
 	}
@@ -498,6 +558,9 @@ func (r *RecoveryReport) String() string {
 			status = "NOT fully recovered (run `chaosctl recover` again)"
 		}
 		fmt.Fprintf(&b, "run %s (chaosctl pid %d gone; ledger %s): %s\n", rr.Run, rr.PID, rr.Ledger, status)
+		if rr.SkippedLines > 0 {
+			fmt.Fprintf(&b, "  %s\n", rr.SkippedLinesText())
+		}
 		if len(rr.OpenFaults) > 0 {
 			fmt.Fprintf(&b, "  faults never reverted: %s\n", strings.Join(rr.OpenFaults, ", "))
 		}
@@ -519,5 +582,13 @@ func (r *RecoveryReport) String() string {
 	for _, l := range r.Live {
 		fmt.Fprintf(&b, "run %s: left alone: %s\n", l.Run, l.Reason)
 	}
+	for _, l := range r.Refused {
+		fmt.Fprintf(&b, "run %s: refused: %s\n", l.Run, l.Reason)
+	}
 	return b.String()
+}
+
+// SkippedLinesText says how many lines of the run's ledger were skipped.
+func (rr *RunRecovery) SkippedLinesText() string {
+	return fmt.Sprintf("ledger lines skipped: %d (torn by a crash mid-write, or damaged; the records around them were used)", rr.SkippedLines)
 }

@@ -30,13 +30,17 @@ func deadPID(t *testing.T) int {
 
 func TestRecoverFinishesARunWhoseChaosctlDied(t *testing.T) {
 	stateDir := t.TempDir()
-	runDir := filepath.Join(t.TempDir(), "run")
+	runDir, suffix, err := injectors.CreateTempRunDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(runDir) })
 	ctx := context.Background()
 
 	// The run of a chaosctl that is gone: its pid is dead, its ledger unlocked
 	// and without an end record; its members (started here) still run, one
 	// of them paused, and its proxies still exist.
-	ledger, err := injectors.CreateLedger(stateDir, injectors.RunInfo{Run: "crashed", Runtime: "process", Dir: runDir, TempDir: true, PID: deadPID(t)})
+	ledger, err := injectors.CreateLedger(stateDir, injectors.RunInfo{Run: "crashed", Runtime: "process", Dir: runDir, TempDirSuffix: suffix, PID: deadPID(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +132,7 @@ func TestRecoverFinishesARunWhoseChaosctlDied(t *testing.T) {
 	if _, err := os.Stat(runDir); !os.IsNotExist(err) || rr.DirAction != "removed" {
 		t.Errorf("run directory: %q, stat %v; want removed", rr.DirAction, err)
 	}
-	recs, err := injectors.ReadLedger(filepath.Join(injectors.LedgerDir(stateDir), "crashed.ndjson"))
+	recs, _, err := injectors.ReadLedger(filepath.Join(injectors.LedgerDir(stateDir), "crashed.ndjson"))
 	if err != nil {
 		t.Fatal(err)
 	}

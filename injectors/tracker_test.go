@@ -105,7 +105,7 @@ func TestTrackerAppliesRevertsAndJournals(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	recs, err := injectors.ReadLedger(ledger.Path())
+	recs, _, err := injectors.ReadLedger(ledger.Path())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,7 +188,7 @@ func TestTrackerConcurrentApplyAndRevertAll(t *testing.T) {
 			t.Errorf("toxics left on %s: %v", l, txs)
 		}
 	}
-	recs, err := injectors.ReadLedger(ledger.Path())
+	recs, _, err := injectors.ReadLedger(ledger.Path())
 	if err != nil {
 		t.Fatal(err)
 	}

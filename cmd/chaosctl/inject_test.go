@@ -363,7 +363,7 @@ func TestInjectHealStatusAgainstClusterUp(t *testing.T) {
 			}
 		}
 		noMembersLeft(t, lc.dataDir)
-		recs, err := injectors.ReadLedger(lc.st.Ledger)
+		recs, _, err := injectors.ReadLedger(lc.st.Ledger)
 		if err != nil {
 			t.Fatal(err)
 		}

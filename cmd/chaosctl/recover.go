@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -16,7 +17,10 @@ func recoverCommand(e *env) *cli.Command {
 		Description: "Reads the fault ledger in the state directory and, for every run whose chaosctl is\n" +
 			"gone without finishing, resumes and stops its member processes, deletes its proxies\n" +
 			"and removes its temporary folder, then says what it did. Safe to run any time:\n" +
-			"runs still in progress are left alone, and a second recover finds nothing to do.",
+			"runs still in progress are left alone, and a second recover finds nothing to do.\n" +
+			"Ledger lines torn by a crash mid-write are skipped (and counted); a ledger that is\n" +
+			"not yours or that group or others may access is refused (exit 5: chmod 600 it);\n" +
+			"only folders chaosctl itself created in the temporary directory are removed.",
 		Flags: []cli.Flag{
 			ledgerDirFlag(),
 		},
@@ -46,7 +50,11 @@ func recoverCommand(e *env) *cli.Command {
 					}
 				}
 			}
-			if err != nil {
+			var untrusted *injectors.UntrustedLedgerError
+			switch {
+			case errors.As(err, &untrusted):
+				return withCode(exitEnvironment, fmt.Errorf("recovery refused (fix the ledger, then run recover again): %w", err))
+			case err != nil:
 				return withCode(exitEnvironment, fmt.Errorf("recovery incomplete (run recover again): %w", err))
 			}
 			return nil
@@ -59,7 +67,10 @@ func printRecovery(e *env, rep *injectors.RecoveryReport) {
 	for _, l := range rep.Live {
 		fmt.Fprintf(w, "run %s: left alone (%s)\n", l.Run, l.Reason)
 	}
-	if len(rep.Runs) == 0 {
+	for _, l := range rep.Refused {
+		fmt.Fprintf(w, "run %s: refused, nothing done (%s)\n", l.Run, l.Reason)
+	}
+	if len(rep.Runs) == 0 && len(rep.Refused) == 0 {
 		fmt.Fprintf(w, "nothing to recover in %s\n", rep.StateDir)
 		return
 	}
@@ -69,6 +80,9 @@ func printRecovery(e *env, rep *injectors.RecoveryReport) {
 			state = "NOT fully recovered"
 		}
 		fmt.Fprintf(w, "run %s (%s, chaosctl pid %d): %s\n", r.Run, r.Runtime, r.PID, state)
+		if r.SkippedLines > 0 {
+			fmt.Fprintf(w, "  %s\n", r.SkippedLinesText())
+		}
 		if len(r.OpenFaults) > 0 {
 			fmt.Fprintf(w, "  faults left applied: %s\n", strings.Join(r.OpenFaults, ", "))
 		}

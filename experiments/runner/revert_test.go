@@ -82,7 +82,7 @@ func lastLedgerRecord(t *testing.T, stateDir string) injectors.Record {
 	if err != nil || len(files) != 1 {
 		t.Fatalf("ledger files %v (%v), want one", files, err)
 	}
-	recs, err := injectors.ReadLedger(files[0])
+	recs, _, err := injectors.ReadLedger(files[0])
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -88,7 +88,7 @@ func TestManagerRevertsAFaultAtItsExpiry(t *testing.T) {
 
 func assertLedgerReverted(t *testing.T, ledger *injectors.Ledger, name string) {
 	t.Helper()
-	recs, err := injectors.ReadLedger(ledger.Path())
+	recs, _, err := injectors.ReadLedger(ledger.Path())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -82,14 +82,15 @@ func Up(ctx context.Context, opts UpOptions) (_ *Cluster, err error) {
 	if claim.Name != name {
 		c.log.Warnf("a cluster named %s is already running; this one is %s (inject, heal, status: --cluster %s)", name, claim.Name, claim.Name)
 	}
+	var tempDirSuffix string
 	if c.dir == "" {
-		if c.dir, err = os.MkdirTemp("", "chaosctl-cluster-"); err != nil {
+		if c.dir, tempDirSuffix, err = injectors.CreateTempRunDir(); err != nil {
 			return nil, fmt.Errorf("create data directory: %w", err)
 		}
 		c.tempDir = true
 	}
 	run := "cluster-" + claim.Name + "-" + time.Now().UTC().Format("20060102T150405Z") + "-" + democluster.NewToken()[:6]
-	c.ledger, err = injectors.CreateLedger(stateDir, injectors.RunInfo{Run: run, Runtime: processdemo.Name, Dir: c.dir, TempDir: c.tempDir, PlaneEmbedded: true})
+	c.ledger, err = injectors.CreateLedger(stateDir, injectors.RunInfo{Run: run, Runtime: processdemo.Name, Dir: c.dir, TempDirSuffix: tempDirSuffix, PlaneEmbedded: true})
 	if err != nil {
 		return nil, err
 	}

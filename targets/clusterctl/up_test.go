@@ -120,7 +120,7 @@ func TestUpServesTheControlAPIAndCloseUndoesEverything(t *testing.T) {
 	if Live(stateDir, DefaultName) {
 		t.Error("the name is still claimed after Close")
 	}
-	recs, err := injectors.ReadLedger(st.Ledger)
+	recs, _, err := injectors.ReadLedger(st.Ledger)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,7 +156,7 @@ func TestUpWithAFailedRevertLeavesTheLedgerOpen(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "some faults could not be reverted and may remain (run `chaosctl recover`)") || !strings.Contains(err.Error(), "stuck") {
 		t.Fatalf("Close with a failing revert: %v", err)
 	}
-	recs, err := injectors.ReadLedger(c.State().Ledger)
+	recs, _, err := injectors.ReadLedger(c.State().Ledger)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,6 +22,16 @@ func liveRuns(rep *injectors.RecoveryReport) map[string]bool {
 	return live
 }
 
+// refusedRuns is the set of runs whose ledger recover refused (not private
+// to the user): nothing of theirs is touched.
+func refusedRuns(rep *injectors.RecoveryReport) map[string]bool {
+	refused := map[string]bool{}
+	for _, l := range rep.Refused {
+		refused[l.Run] = true
+	}
+	return refused
+}
+
 // recoverContainers removes the containers and networks of runs this state
 // directory knows and that are no longer live. Objects of runs it has no
 // ledger for are listed, never touched: they may belong to another user's
@@ -41,7 +51,7 @@ func recoverContainers(ctx context.Context, stateDir string, rep *injectors.Reco
 	if err != nil {
 		return nil, err
 	}
-	live := liveRuns(rep)
+	live, refused := liveRuns(rep), refusedRuns(rep)
 	var lines []string
 	var errs []error
 	for run, objs := range left {
@@ -49,6 +59,8 @@ func recoverContainers(ctx context.Context, stateDir string, rep *injectors.Reco
 		switch {
 		case live[run]:
 			lines = append(lines, fmt.Sprintf("run %s: %d docker objects left alone (the run is in progress)", run, len(objs)))
+		case refused[run]:
+			lines = append(lines, fmt.Sprintf("run %s: %d docker objects not touched (its ledger was refused)", run, len(objs)))
 		case known != nil:
 			lines = append(lines, fmt.Sprintf("run %s: %d docker objects not touched (no ledger in %s): %s", run, len(objs), stateDir, strings.Join(objs, ", ")))
 		default:
