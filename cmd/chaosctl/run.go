@@ -33,7 +33,7 @@ func runCommand(e *env) *cli.Command {
 			"   chaosctl run examples/quickstart.yaml\n" +
 			"   chaosctl run --dry-run examples/quickstart.yaml --seed 7\n\n" + exitCodesHelp,
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "target", Usage: "runtime: " + e.targetUsage() + " (overrides target.runtime; docker needs a reachable engine and a static chaosctl, as `make build` makes it; kubernetes needs a cluster ($KUBECONFIG or target.kubernetes) whose nodes have chaosctl's image and whose pod IPs this host reaches)"},
+			&cli.StringFlag{Name: "target", Usage: "runtime: " + e.targetUsage() + " (overrides target.runtime; docker needs a reachable engine and a static chaosctl, as \"make build\" makes it; kubernetes needs a cluster ($KUBECONFIG or target.kubernetes) whose nodes have chaosctl's image and whose pod IPs this host reaches)"},
 			&cli.StringFlag{Name: "out", Usage: "output folder (default chaosctl-out/<name>-<UTC time>; with several files, one subfolder each)"},
 			&cli.Int64Flag{Name: "seed", Usage: "seed for every random choice (overrides the file's seed)"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "validate, resolve targets and print the plan; change nothing"},
