@@ -2,6 +2,7 @@ package democluster
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"sync"
 	"time"
@@ -61,4 +62,17 @@ func (c *CloseOnce) Do(close func() error) error {
 	c.closed = true
 	c.mu.Unlock()
 	return close()
+}
+
+// CloseIfFailed is deferred by a start that returns its error in *err: when
+// the start failed it calls close, under a context of its own bounded by
+// timeout (ctx's values, not its cancellation, which may be why it failed),
+// so nothing the start created is left.
+func CloseIfFailed(ctx context.Context, err *error, timeout time.Duration, close func(context.Context) error) {
+	if *err == nil {
+		return
+	}
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
+	defer cancel()
+	_ = close(cctx)
 }

@@ -147,13 +147,7 @@ func StartDemo(ctx context.Context, spec demo.ClusterSpec, opts DemoOptions) (_ 
 		netName:      ObjectName(opts.Run, ""), order: spec.MemberIDs(),
 		http: &http.Client{Timeout: 5 * time.Second}, members: map[string]*memberContainer{},
 	}
-	defer func() {
-		if err != nil {
-			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
-			defer cancel()
-			_ = d.Close(cctx)
-		}
-	}()
+	defer democluster.CloseIfFailed(ctx, &err, time.Minute, d.Close)
 	if err := d.createNetwork(ctx); err != nil {
 		return nil, err
 	}

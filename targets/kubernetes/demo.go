@@ -163,13 +163,7 @@ func StartDemo(ctx context.Context, spec demo.ClusterSpec, opts DemoOptions) (_ 
 	if err != nil {
 		return nil, err
 	}
-	defer func() {
-		if err != nil {
-			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
-			defer cancel()
-			_ = d.Close(cctx)
-		}
-	}()
+	defer democluster.CloseIfFailed(ctx, &err, time.Minute, d.Close)
 	if err := d.CreateObjects(ctx); err != nil {
 		return nil, err
 	}
