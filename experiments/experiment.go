@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/chaosctl/chaosctl/injectors"
+	"github.com/chaosctl/chaosctl/targets/faultplane"
 )
 
 // The yaml tags below are read by this package's own strict decoder
@@ -18,8 +19,8 @@ const APIVersion = "chaosctl/v1"
 const KindExperiment = "Experiment"
 
 // ClientName names the workload's side of the client→gateway links in
-// selectors and partition groups.
-const ClientName = "client"
+// selectors and partition groups: the fault plane's name for it.
+const ClientName = faultplane.ClientSide
 
 // Experiment is one decoded and validated experiment file. Every default
 // is filled in by Decode, so a zero value in a decoded Experiment means

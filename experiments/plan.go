@@ -9,6 +9,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/chaosctl/chaosctl/targets/demo"
+	"github.com/chaosctl/chaosctl/targets/democluster"
 )
 
 // Plan is an experiment with every random choice made: the members, the
@@ -134,25 +137,15 @@ func memberDetail(m Member) string {
 	}
 }
 
-// demoLinks returns the demo cluster's fault plane in a fixed order:
-// client->g*, g*->n*, then every ordered pair n*->n*.
+// demoLinks returns the demo cluster's fault plane: democluster.Links, the
+// list the runtimes give a proxy each, in its order (client->g*, g*->n*,
+// then every ordered pair n*->n*). Member counts out of range give no
+// member, as GatewayNames and NodeNames do (validation reports them).
 func demoLinks(c *DemoCluster) []Link {
-	gateways, nodes := c.GatewayNames(), c.NodeNames()
+	spec := demo.ClusterSpec{Gateways: len(c.GatewayNames()), Nodes: len(c.NodeNames())}
 	var links []Link
-	for _, g := range gateways {
-		links = append(links, Link{From: ClientName, To: g})
-	}
-	for _, g := range gateways {
-		for _, n := range nodes {
-			links = append(links, Link{From: g, To: n})
-		}
-	}
-	for _, a := range nodes {
-		for _, b := range nodes {
-			if a != b {
-				links = append(links, Link{From: a, To: b})
-			}
-		}
+	for _, l := range democluster.Links(spec) {
+		links = append(links, Link{From: l.From, To: l.To})
 	}
 	return links
 }

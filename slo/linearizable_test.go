@@ -22,70 +22,84 @@ func casOp(id uint64, expect *string, v string, inv, comp int64, o Outcome) Op {
 }
 
 func TestCheckLinearizableOnHandWrittenHistories(t *testing.T) {
+	// Operations on key "x" by client c, invoked at inv and complete at comp;
+	// every read and delete is ok.
+	put := func(c int, v string, inv, comp int64, o Outcome) Op {
+		return Op{Client: c, Kind: OpPut, Key: "x", Value: s(v), Invoke: inv, Complete: comp, Outcome: o}
+	}
+	get := func(c int, v *string, inv, comp int64) Op {
+		return Op{Client: c, Kind: OpGet, Key: "x", Value: v, Invoke: inv, Complete: comp, Outcome: OutcomeOK}
+	}
+	del := func(c int, inv, comp int64) Op {
+		return Op{Client: c, Kind: OpDelete, Key: "x", Invoke: inv, Complete: comp, Outcome: OutcomeOK}
+	}
+	cas := func(c int, expect *string, v string, inv, comp int64, o Outcome) Op {
+		return Op{Client: c, Kind: OpCAS, Key: "x", Expect: expect, Value: s(v), Invoke: inv, Complete: comp, Outcome: o}
+	}
 	cases := []struct {
 		name string
 		ops  []Op
 		want Verdict
 	}{
 		{"sequential put then get", []Op{
-			{Client: 0, Kind: OpPut, Key: "x", Value: s("a"), Invoke: 0, Complete: 10, Outcome: OutcomeOK},
-			{Client: 1, Kind: OpGet, Key: "x", Value: s("a"), Invoke: 20, Complete: 30, Outcome: OutcomeOK},
+			put(0, "a", 0, 10, OutcomeOK),
+			get(1, s("a"), 20, 30),
 		}, Pass},
 		{"stale read", []Op{
-			{Client: 0, Kind: OpPut, Key: "x", Value: s("a"), Invoke: 0, Complete: 10, Outcome: OutcomeOK},
-			{Client: 0, Kind: OpPut, Key: "x", Value: s("b"), Invoke: 20, Complete: 30, Outcome: OutcomeOK},
-			{Client: 1, Kind: OpGet, Key: "x", Value: s("a"), Invoke: 40, Complete: 50, Outcome: OutcomeOK},
+			put(0, "a", 0, 10, OutcomeOK),
+			put(0, "b", 20, 30, OutcomeOK),
+			get(1, s("a"), 40, 50),
 		}, Fail},
 		{"lost write: read not found after an acknowledged put", []Op{
-			{Client: 0, Kind: OpPut, Key: "x", Value: s("a"), Invoke: 0, Complete: 10, Outcome: OutcomeOK},
-			{Client: 1, Kind: OpGet, Key: "x", Value: nil, Invoke: 20, Complete: 30, Outcome: OutcomeOK},
+			put(0, "a", 0, 10, OutcomeOK),
+			get(1, nil, 20, 30),
 		}, Fail},
 		{"unknown write that took effect later is legal", []Op{
-			{Client: 0, Kind: OpPut, Key: "x", Value: s("a"), Invoke: 0, Complete: 10, Outcome: OutcomeUnknown},
-			{Client: 1, Kind: OpGet, Key: "x", Value: nil, Invoke: 20, Complete: 30, Outcome: OutcomeOK},
-			{Client: 1, Kind: OpGet, Key: "x", Value: s("a"), Invoke: 40, Complete: 50, Outcome: OutcomeOK},
+			put(0, "a", 0, 10, OutcomeUnknown),
+			get(1, nil, 20, 30),
+			get(1, s("a"), 40, 50),
 		}, Pass},
 		{"failed write that becomes visible is illegal", []Op{
-			{Client: 0, Kind: OpPut, Key: "x", Value: s("a"), Invoke: 0, Complete: 10, Outcome: OutcomeFail},
-			{Client: 1, Kind: OpGet, Key: "x", Value: s("a"), Invoke: 20, Complete: 30, Outcome: OutcomeOK},
+			put(0, "a", 0, 10, OutcomeFail),
+			get(1, s("a"), 20, 30),
 		}, Fail},
 		{"concurrent writes either order", []Op{
-			{Client: 0, Kind: OpPut, Key: "x", Value: s("a"), Invoke: 0, Complete: 30, Outcome: OutcomeOK},
-			{Client: 1, Kind: OpPut, Key: "x", Value: s("b"), Invoke: 5, Complete: 25, Outcome: OutcomeOK},
-			{Client: 2, Kind: OpGet, Key: "x", Value: s("a"), Invoke: 40, Complete: 50, Outcome: OutcomeOK},
+			put(0, "a", 0, 30, OutcomeOK),
+			put(1, "b", 5, 25, OutcomeOK),
+			get(2, s("a"), 40, 50),
 		}, Pass},
 		{"delete then read", []Op{
-			{Client: 0, Kind: OpPut, Key: "x", Value: s("a"), Invoke: 0, Complete: 10, Outcome: OutcomeOK},
-			{Client: 0, Kind: OpDelete, Key: "x", Invoke: 20, Complete: 30, Outcome: OutcomeOK},
-			{Client: 1, Kind: OpGet, Key: "x", Value: nil, Invoke: 40, Complete: 50, Outcome: OutcomeOK},
+			put(0, "a", 0, 10, OutcomeOK),
+			del(0, 20, 30),
+			get(1, nil, 40, 50),
 		}, Pass},
 		{"cas on the current value", []Op{
-			{Client: 0, Kind: OpPut, Key: "x", Value: s("a"), Invoke: 0, Complete: 10, Outcome: OutcomeOK},
-			{Client: 0, Kind: OpCAS, Key: "x", Expect: s("a"), Value: s("b"), Invoke: 20, Complete: 30, Outcome: OutcomeOK},
-			{Client: 1, Kind: OpGet, Key: "x", Value: s("b"), Invoke: 40, Complete: 50, Outcome: OutcomeOK},
+			put(0, "a", 0, 10, OutcomeOK),
+			cas(0, s("a"), "b", 20, 30, OutcomeOK),
+			get(1, s("b"), 40, 50),
 		}, Pass},
 		{"cas swapped a value the key did not hold", []Op{
-			{Client: 0, Kind: OpPut, Key: "x", Value: s("a"), Invoke: 0, Complete: 10, Outcome: OutcomeOK},
-			{Client: 0, Kind: OpCAS, Key: "x", Expect: s("z"), Value: s("b"), Invoke: 20, Complete: 30, Outcome: OutcomeOK},
+			put(0, "a", 0, 10, OutcomeOK),
+			cas(0, s("z"), "b", 20, 30, OutcomeOK),
 		}, Fail},
 		{"cas on an absent key", []Op{
-			{Client: 0, Kind: OpCAS, Key: "x", Expect: nil, Value: s("b"), Invoke: 0, Complete: 10, Outcome: OutcomeOK},
-			{Client: 1, Kind: OpGet, Key: "x", Value: s("b"), Invoke: 20, Complete: 30, Outcome: OutcomeOK},
+			cas(0, nil, "b", 0, 10, OutcomeOK),
+			get(1, s("b"), 20, 30),
 		}, Pass},
 		{"rejected cas while the key held the expected value", []Op{
-			{Client: 0, Kind: OpPut, Key: "x", Value: s("a"), Invoke: 0, Complete: 10, Outcome: OutcomeOK},
-			{Client: 0, Kind: OpCAS, Key: "x", Expect: s("a"), Value: s("b"), Invoke: 20, Complete: 30, Outcome: OutcomeRejected},
+			put(0, "a", 0, 10, OutcomeOK),
+			cas(0, s("a"), "b", 20, 30, OutcomeRejected),
 		}, Fail},
 		{"failed cas has no effect", []Op{
-			{Client: 0, Kind: OpPut, Key: "x", Value: s("a"), Invoke: 0, Complete: 10, Outcome: OutcomeOK},
-			{Client: 0, Kind: OpCAS, Key: "x", Expect: s("a"), Value: s("b"), Invoke: 20, Complete: 30, Outcome: OutcomeFail},
-			{Client: 1, Kind: OpGet, Key: "x", Value: s("a"), Invoke: 40, Complete: 50, Outcome: OutcomeOK},
+			put(0, "a", 0, 10, OutcomeOK),
+			cas(0, s("a"), "b", 20, 30, OutcomeFail),
+			get(1, s("a"), 40, 50),
 		}, Pass},
 		{"unknown cas may or may not apply", []Op{
-			{Client: 0, Kind: OpPut, Key: "x", Value: s("a"), Invoke: 0, Complete: 10, Outcome: OutcomeOK},
-			{Client: 0, Kind: OpCAS, Key: "x", Expect: s("a"), Value: s("b"), Invoke: 20, Complete: 30, Outcome: OutcomeUnknown},
-			{Client: 1, Kind: OpGet, Key: "x", Value: s("a"), Invoke: 40, Complete: 50, Outcome: OutcomeOK},
-			{Client: 1, Kind: OpGet, Key: "x", Value: s("b"), Invoke: 60, Complete: 70, Outcome: OutcomeOK},
+			put(0, "a", 0, 10, OutcomeOK),
+			cas(0, s("a"), "b", 20, 30, OutcomeUnknown),
+			get(1, s("a"), 40, 50),
+			get(1, s("b"), 60, 70),
 		}, Pass},
 		{"no operations", nil, Inconclusive},
 	}

@@ -61,20 +61,7 @@ func imageCommand(e *env) *cli.Command {
 				}
 				defer cli.Close()
 				path := c.Args().First()
-				tmp := path + ".tmp"
-				f, err := os.Create(tmp)
-				if err != nil {
-					return withCode(exitEnvironment, fmt.Errorf("image export: %w", err))
-				}
-				err = docker.ExportImage(c.Context, cli, ref, f)
-				if cerr := f.Close(); err == nil {
-					err = cerr
-				}
-				if err == nil {
-					err = os.Rename(tmp, path)
-				}
-				if err != nil {
-					_ = os.Remove(tmp)
+				if err := docker.ExportImageToFile(c.Context, cli, ref, path); err != nil {
 					return withCode(exitEnvironment, err)
 				}
 				_, err = fmt.Fprintf(e.stdout, "%s written to %s\n", ref, path)

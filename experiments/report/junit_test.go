@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -38,42 +39,20 @@ func TestJUnitGolden(t *testing.T) {
 	}
 }
 
-// Structures to read junit.xml back, independent of the writer's.
-type readSuites struct {
-	Tests    int         `xml:"tests,attr"`
-	Failures int         `xml:"failures,attr"`
-	Errors   int         `xml:"errors,attr"`
-	Suites   []readSuite `xml:"testsuite"`
-}
-
-type readSuite struct {
-	Name       string `xml:"name,attr"`
-	Tests      int    `xml:"tests,attr"`
-	Failures   int    `xml:"failures,attr"`
-	Errors     int    `xml:"errors,attr"`
-	Skipped    int    `xml:"skipped,attr"`
-	Time       string `xml:"time,attr"`
-	Timestamp  string `xml:"timestamp,attr"`
-	Properties []struct {
-		Name  string `xml:"name,attr"`
-		Value string `xml:"value,attr"`
-	} `xml:"properties>property"`
-	Cases []struct {
-		Name      string `xml:"name,attr"`
-		Classname string `xml:"classname,attr"`
-		Time      string `xml:"time,attr"`
-		Failure   *struct {
-			Message string `xml:"message,attr"`
-			Type    string `xml:"type,attr"`
-			Body    string `xml:",chardata"`
-		} `xml:"failure"`
-		Error *struct {
-			Message string `xml:"message,attr"`
-		} `xml:"error"`
-		Skipped *struct {
-			Message string `xml:"message,attr"`
-		} `xml:"skipped"`
-	} `xml:"testcase"`
+// readJUnit parses junit.xml back into the writer's own types. That sees
+// what a JUnit reader sees only because validateJUnitShape has first held
+// the document to junit.xsd's element and attribute names: a misnamed tag
+// fails there, not here.
+func readJUnit(t *testing.T, doc []byte) junitSuites {
+	t.Helper()
+	if err := validateJUnitShape(doc); err != nil {
+		t.Fatalf("junit.xml does not have the junit.xsd shape: %v\n%s", err, doc)
+	}
+	var suites junitSuites
+	if err := xml.Unmarshal(doc, &suites); err != nil {
+		t.Fatalf("parse junit.xml back: %v\n%q", err, doc)
+	}
+	return suites
 }
 
 func TestJUnitCounts(t *testing.T) {
@@ -109,13 +88,7 @@ func TestJUnitCounts(t *testing.T) {
 			if err := WriteJUnit(&buf, tt.result); err != nil {
 				t.Fatal(err)
 			}
-			if err := validateJUnitShape(buf.Bytes()); err != nil {
-				t.Fatalf("shape: %v\n%s", err, buf.Bytes())
-			}
-			var doc readSuites
-			if err := xml.Unmarshal(buf.Bytes(), &doc); err != nil {
-				t.Fatalf("parse junit.xml back: %v", err)
-			}
+			doc := readJUnit(t, buf.Bytes())
 			if len(doc.Suites) != 1 {
 				t.Fatalf("suites = %d, want 1", len(doc.Suites))
 			}
@@ -188,12 +161,11 @@ func TestJUnitSeveralRunsInOneFile(t *testing.T) {
 	if err := WriteJUnitFile(path, fail, &second); err != nil {
 		t.Fatal(err)
 	}
-	var buf bytes.Buffer
-	_ = WriteJUnit(&buf, fail, &second)
-	var doc readSuites
-	if err := xml.Unmarshal(buf.Bytes(), &doc); err != nil {
+	written, err := os.ReadFile(path)
+	if err != nil {
 		t.Fatal(err)
 	}
+	doc := readJUnit(t, written)
 	if len(doc.Suites) != 2 || doc.Suites[0].Name != "quickstart" || doc.Suites[1].Name != "quickstart-again" {
 		t.Fatalf("suites %+v, want quickstart and quickstart-again", doc.Suites)
 	}
@@ -208,15 +180,12 @@ func TestJUnitSeveralRunsInOneFile(t *testing.T) {
 }
 
 func TestJUnitControlCharacters(t *testing.T) {
-	r := &Result{Experiment: "x", Header: Header{Verdict: Fail}, Checks: []CheckResult{{Name: "linearizable", Verdict: Fail, Detail: "bad \x00\x07 bytes ]]> here", Listed: []string{"key \x1b[31mk1"}}}}
+	r := &Result{Experiment: "x", Header: Header{Verdict: Fail, Started: time.Unix(1700000000, 0)}, Checks: []CheckResult{{Name: "linearizable", Verdict: Fail, Detail: "bad \x00\x07 bytes ]]> here", Listed: []string{"key \x1b[31mk1"}}}}
 	var buf bytes.Buffer
 	if err := WriteJUnit(&buf, r); err != nil {
 		t.Fatal(err)
 	}
-	var doc readSuites
-	if err := xml.Unmarshal(buf.Bytes(), &doc); err != nil {
-		t.Fatalf("junit.xml with control characters does not parse: %v\n%q", err, buf.String())
-	}
+	doc := readJUnit(t, buf.Bytes())
 	if body := doc.Suites[0].Cases[0].Failure.Body; !strings.Contains(body, "]]> here") {
 		t.Errorf("failure body lost the text around ]]>: %q", body)
 	}

@@ -1,10 +1,13 @@
 package democluster_test
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/sirupsen/logrus"
 
 	"github.com/chaosctl/chaosctl/targets/demo"
 	"github.com/chaosctl/chaosctl/targets/democluster"
@@ -132,5 +135,35 @@ func TestContainerWiringReachesPeersThroughTheirLinksPorts(t *testing.T) {
 	}
 	if democluster.OrDefault(0, time.Second) != time.Second || democluster.OrDefault(-1, time.Second) != time.Second || democluster.OrDefault(time.Minute, time.Second) != time.Minute {
 		t.Fatal("OrDefault keeps positive durations only")
+	}
+}
+
+func TestRuntimeOptionsCompleteChecksAndDefaults(t *testing.T) {
+	var o democluster.RuntimeOptions
+	if err := o.Complete("docker", time.Minute, time.Second); err == nil || err.Error() != "docker runtime: DemoOptions.Log is required" {
+		t.Fatalf("no log: err = %v", err)
+	}
+	o.Log = logrus.NewEntry(logrus.New())
+	if err := o.Complete("kubernetes", time.Minute, time.Second); err == nil || err.Error() != "kubernetes runtime: DemoOptions.Run is required" {
+		t.Fatalf("no run: err = %v", err)
+	}
+	o.Run, o.StopGrace = "r1", 3*time.Second
+	if err := o.Complete("docker", time.Minute, time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if o.LogLevel != democluster.DefaultLogLevel || o.ReadyTimeout != time.Minute || o.StopGrace != 3*time.Second {
+		t.Fatalf("completed options %+v: defaults fill only what is unset", o)
+	}
+}
+
+func TestCloseOnceRunsTheCloseOnce(t *testing.T) {
+	var c democluster.CloseOnce
+	calls := 0
+	closeFn := func() error { calls++; return errors.New("close failed") }
+	if err := c.Do(closeFn); err == nil || calls != 1 {
+		t.Fatalf("first Do: err %v, %d calls; want the close's error", err, calls)
+	}
+	if err := c.Do(closeFn); err != nil || calls != 1 {
+		t.Fatalf("second Do: err %v, %d calls; want nil without a call", err, calls)
 	}
 }

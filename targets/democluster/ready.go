@@ -40,7 +40,7 @@ type Readiness struct {
 // the context ended first).
 type NotReadyError struct {
 	Pending []string      // members not ready, in the order asked
-	Path    string        // the path polled
+	Path    string        // the path polled (WaitProbe: what it checked)
 	Timeout time.Duration // the wait's timeout
 	Last    error         // the last poll's error of Pending[0]
 	Err     error         // the context's error
@@ -56,6 +56,21 @@ func (e *NotReadyError) Unwrap() error { return e.Err }
 // all of them at once, every r.Interval. It returns Check's error as soon as
 // Check fails, and a *NotReadyError when the timeout passes or ctx ends.
 func WaitReady(ctx context.Context, path string, r Readiness, ids ...string) error {
+	return WaitProbe(ctx, path, r, func(ctx context.Context, hc *http.Client, id string) error {
+		return poll(ctx, hc, r.Addr(id), path)
+	}, ids...)
+}
+
+// Probe checks once whether member id is ready: nil when it is. hc is the
+// wait's HTTP client, whose timeout is PollTimeout.
+type Probe func(ctx context.Context, hc *http.Client, id string) error
+
+// WaitProbe is WaitReady with a readiness check of the caller's: it calls
+// probe for every member in ids until each returns nil, all of them at
+// once, every r.Interval (r.Addr is not used). It returns Check's error as
+// soon as Check fails, and a *NotReadyError whose Path is what when the
+// timeout passes or ctx ends.
+func WaitProbe(ctx context.Context, what string, r Readiness, probe Probe, ids ...string) error {
 	if r.Timeout <= 0 {
 		r.Timeout = DefaultReadyTimeout
 	}
@@ -79,7 +94,7 @@ func WaitReady(ctx context.Context, path string, r Readiness, ids ...string) err
 					return err
 				}
 			}
-			if last[id] = poll(ctx, hc, r.Addr(id), path); last[id] != nil {
+			if last[id] = probe(ctx, hc, id); last[id] != nil {
 				still = append(still, id)
 			}
 		}
@@ -88,7 +103,7 @@ func WaitReady(ctx context.Context, path string, r Readiness, ids ...string) err
 		}
 		select {
 		case <-ctx.Done():
-			return &NotReadyError{Pending: pending, Path: path, Timeout: r.Timeout, Last: last[pending[0]], Err: ctx.Err()}
+			return &NotReadyError{Pending: pending, Path: what, Timeout: r.Timeout, Last: last[pending[0]], Err: ctx.Err()}
 		case <-tick.C:
 		}
 	}

@@ -184,3 +184,26 @@ func TestCallControl(t *testing.T) {
 		t.Fatalf("err = %v, want %q", err, want)
 	}
 }
+
+func TestWaitProbeUsesTheCallersCheck(t *testing.T) {
+	var calls atomic.Int64
+	probe := func(_ context.Context, hc *http.Client, id string) error {
+		if hc == nil || id != "web" {
+			t.Errorf("probe(%v, %q)", hc, id)
+		}
+		if calls.Add(1) < 3 {
+			return errors.New("not yet")
+		}
+		return nil
+	}
+	r := democluster.Readiness{Timeout: 5 * time.Second, Interval: time.Millisecond}
+	if err := democluster.WaitProbe(context.Background(), "tcp", r, probe, "web"); err != nil || calls.Load() != 3 {
+		t.Fatalf("err %v after %d probes, want nil after 3", err, calls.Load())
+	}
+	r.Timeout = 20 * time.Millisecond
+	err := democluster.WaitProbe(context.Background(), "tcp", r, func(context.Context, *http.Client, string) error { return errors.New("refused") }, "web")
+	var nr *democluster.NotReadyError
+	if !errors.As(err, &nr) || nr.Path != "tcp" || nr.Last == nil || nr.Last.Error() != "refused" {
+		t.Fatalf("err = %#v, want a NotReadyError naming the check and its last error", err)
+	}
+}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/chaosctl/chaosctl/targets"
 	"github.com/chaosctl/chaosctl/targets/demo"
+	"github.com/chaosctl/chaosctl/targets/democluster"
 	"github.com/chaosctl/chaosctl/targets/docker"
 	"github.com/chaosctl/chaosctl/targets/process/processtest"
 	"github.com/chaosctl/chaosctl/targets/processdemo"
@@ -28,7 +29,7 @@ func startOn(b *testing.B, runtime string) targets.Target {
 	)
 	switch runtime {
 	case "docker":
-		t, err = docker.StartDemo(ctx, spec, docker.DemoOptions{Run: run, Dir: b.TempDir(), Binary: sharedBinary(b), Seed: 1, Log: processtest.Log(b)})
+		t, err = docker.StartDemo(ctx, spec, docker.DemoOptions{RuntimeOptions: democluster.RuntimeOptions{Run: run, Dir: b.TempDir(), Seed: 1, Log: processtest.Log(b)}, Binary: sharedBinary(b)})
 	default:
 		t, err = processdemo.Start(ctx, spec, processdemo.Options{Run: run, Dir: b.TempDir(), Binary: sharedBinary(b), Seed: 1, Log: processtest.Log(b)})
 	}

@@ -1,7 +1,6 @@
 package docker
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -49,29 +48,19 @@ const Name = "docker"
 
 // Defaults.
 const (
-	DefaultReadyTimeout = 60 * time.Second
+	DefaultReadyTimeout = democluster.DefaultReadyTimeout
 	DefaultStopGrace    = 5 * time.Second
 )
 
-// DemoOptions configure StartDemo.
+// DemoOptions configure StartDemo. Every object of the run is named
+// chaosctl-<Run>[-<member>].
 type DemoOptions struct {
-	// Run is the run id: every object carries io.chaosctl.run=Run and is
-	// named chaosctl-<Run>[-<member>].
-	Run string
-	// Dir receives the members' logs (<id>.log) when the target closes.
-	Dir string
+	democluster.RuntimeOptions
 	// Binary is the static chaosctl put in the image when the engine lacks
 	// it; default this executable.
 	Binary string
 	// Version tags the image (see EnsureImage).
-	Version  string
-	Seed     int64
-	Log      *logrus.Entry // required
-	LogLevel string        // members' log level; default info
-	// ReadyTimeout bounds each wait for members to answer /readyz.
-	ReadyTimeout time.Duration
-	// StopGrace is a graceful stop's time before SIGKILL.
-	StopGrace time.Duration
+	Version string
 	// OnPlane, when set, is called with the fault plane's API URL as soon as
 	// it answers, before members start (the ledger records it, so `chaosctl
 	// recover` can delete the proxies of a killed run).
@@ -105,7 +94,7 @@ type Demo struct {
 
 	mu      sync.Mutex
 	members map[string]*memberContainer
-	closed  bool
+	closing democluster.CloseOnce
 }
 
 type memberContainer struct {
@@ -132,15 +121,9 @@ func StartDemo(ctx context.Context, spec demo.ClusterSpec, opts DemoOptions) (_ 
 	if err := spec.Validate(); err != nil {
 		return nil, fmt.Errorf("demo cluster: %w", err)
 	}
-	if opts.Log == nil {
-		return nil, errors.New("docker runtime: DemoOptions.Log is required")
+	if err := opts.Complete(Name, DefaultReadyTimeout, DefaultStopGrace); err != nil {
+		return nil, err
 	}
-	if opts.Run == "" {
-		return nil, errors.New("docker runtime: DemoOptions.Run is required")
-	}
-	opts.LogLevel = cmp.Or(opts.LogLevel, democluster.DefaultLogLevel)
-	opts.ReadyTimeout = democluster.OrDefault(opts.ReadyTimeout, DefaultReadyTimeout)
-	opts.StopGrace = democluster.OrDefault(opts.StopGrace, DefaultStopGrace)
 	if opts.Binary == "" {
 		exe, err := os.Executable()
 		if err != nil {
@@ -164,13 +147,7 @@ func StartDemo(ctx context.Context, spec demo.ClusterSpec, opts DemoOptions) (_ 
 		netName:      ObjectName(opts.Run, ""), order: spec.MemberIDs(),
 		http: &http.Client{Timeout: 5 * time.Second}, members: map[string]*memberContainer{},
 	}
-	defer func() {
-		if err != nil {
-			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
-			defer cancel()
-			_ = d.Close(cctx)
-		}
-	}()
+	defer democluster.CloseIfFailed(ctx, &err, time.Minute, d.Close)
 	if err := d.createNetwork(ctx); err != nil {
 		return nil, err
 	}
@@ -679,12 +656,12 @@ func (d *Demo) Control(ctx context.Context, id, action string, body, out any) er
 // removed (by label, so a half-started run is cleaned up too). It is
 // idempotent.
 func (d *Demo) Close(ctx context.Context) error {
+	return d.closing.Do(func() error { return d.close(ctx) })
+}
+
+// close saves the members' logs to Dir and removes the run's objects.
+func (d *Demo) close(ctx context.Context) error {
 	d.mu.Lock()
-	if d.closed {
-		d.mu.Unlock()
-		return nil
-	}
-	d.closed = true
 	members := make([]*memberContainer, 0, len(d.members))
 	for _, id := range d.order {
 		if m := d.members[id]; m != nil {

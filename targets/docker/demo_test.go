@@ -22,6 +22,7 @@ import (
 	"github.com/chaosctl/chaosctl/internal/testkit"
 	"github.com/chaosctl/chaosctl/targets/demo"
 	"github.com/chaosctl/chaosctl/targets/demo/ring"
+	"github.com/chaosctl/chaosctl/targets/democluster"
 	"github.com/chaosctl/chaosctl/targets/docker"
 	"github.com/chaosctl/chaosctl/targets/docker/dockertest"
 	"github.com/chaosctl/chaosctl/targets/faultplane"
@@ -75,7 +76,8 @@ func startDemo(t *testing.T, spec demo.ClusterSpec) (*docker.Demo, *client.Clien
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	d, err := docker.StartDemo(ctx, spec, docker.DemoOptions{
-		Run: run, Dir: t.TempDir(), Binary: sharedBinary(t), Seed: 1, Log: processtest.Log(t),
+		RuntimeOptions: democluster.RuntimeOptions{Run: run, Dir: t.TempDir(), Seed: 1, Log: processtest.Log(t)},
+		Binary:         sharedBinary(t),
 	})
 	if err != nil {
 		t.Fatal(err)

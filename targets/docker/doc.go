@@ -8,7 +8,7 @@
 // targets.Target and targets.Isolator); and finds and removes what a run
 // left, by its io.chaosctl.run label and nothing else (Leftovers, RemoveRun).
 //
-//	d, err := docker.StartDemo(ctx, spec, docker.DemoOptions{Run: "r1", Log: log})
+//	d, err := docker.StartDemo(ctx, spec, docker.DemoOptions{RuntimeOptions: democluster.RuntimeOptions{Run: "r1", Log: log}})
 //	defer d.Close(ctx)
 //	err = d.Pause(ctx, "n2")    // docker pause
 //	err = d.Isolate(ctx, "n3")  // docker network disconnect

@@ -252,3 +252,30 @@ func ExportImage(ctx context.Context, cli *client.Client, ref string, w io.Write
 	}
 	return nil
 }
+
+// ExportImageToFile writes image ref as ExportImage does to the file path,
+// through path.tmp renamed into place: path is either the whole archive or
+// left as it was (a failed export removes path.tmp again).
+func ExportImageToFile(ctx context.Context, cli *client.Client, ref, path string) (err error) {
+	tmp := path + ".tmp"
+	f, err := os.Create(tmp)
+	if err != nil {
+		return fmt.Errorf("export image %s: %w", ref, err)
+	}
+	defer func() {
+		if err != nil {
+			_ = os.Remove(tmp)
+		}
+	}()
+	err = ExportImage(ctx, cli, ref, f)
+	if cerr := f.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("export image %s: %w", ref, cerr)
+	}
+	if err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("export image %s: %w", ref, err)
+	}
+	return nil
+}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/chaosctl/chaosctl/internal/httpcall"
 	"github.com/chaosctl/chaosctl/targets"
+	"github.com/chaosctl/chaosctl/targets/democluster"
 	"github.com/chaosctl/chaosctl/targets/faultplane"
 )
 
@@ -89,7 +90,7 @@ type Target struct {
 	mu      sync.Mutex
 	members map[string]*member
 	order   []string
-	closed  bool
+	closing democluster.CloseOnce
 }
 
 type member struct {
@@ -218,53 +219,57 @@ func (t *Target) member(name string) (*member, error) {
 }
 
 // waitReady polls a member's readiness until it holds or ReadyTimeout
-// passes; a command member that exits meanwhile is an error.
+// passes (democluster's readiness wait); a command member that exits
+// meanwhile is an error.
 func (t *Target) waitReady(ctx context.Context, name string) error {
 	m, err := t.member(name)
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, t.opts.ReadyTimeout)
-	defer cancel()
-	hc := &http.Client{Timeout: 500 * time.Millisecond}
-	defer hc.CloseIdleConnections()
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
 	exited := m.driver.exited()
-	for {
-		select {
-		case <-exited:
-			return fmt.Errorf("member %s exited before it was ready (see its log in %s)", name, t.opts.Dir)
-		default:
-		}
-		if ready(ctx, hc, m.spec) {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("member %s not ready within %s: %w", name, t.opts.ReadyTimeout, ctx.Err())
-		case <-tick.C:
-		}
+	err = democluster.WaitProbe(ctx, "readiness", democluster.Readiness{
+		Timeout: t.opts.ReadyTimeout,
+		Check: func(context.Context, string) error {
+			select {
+			case <-exited:
+				return fmt.Errorf("member %s exited before it was ready (see its log in %s)", name, t.opts.Dir)
+			default:
+				return nil
+			}
+		},
+	}, func(ctx context.Context, hc *http.Client, _ string) error {
+		return probeReady(ctx, hc, m.spec)
+	}, name)
+	var nr *democluster.NotReadyError
+	if errors.As(err, &nr) {
+		return fmt.Errorf("member %s not ready within %s: %w", name, t.opts.ReadyTimeout, nr.Err)
 	}
+	return err
 }
 
-func ready(ctx context.Context, hc *http.Client, ms MemberSpec) bool {
+// probeReady checks a member's readiness once: ReadyHTTP answers 2xx,
+// ReadyTCP accepts a connection; a member with neither is ready.
+func probeReady(ctx context.Context, hc *http.Client, ms MemberSpec) error {
 	switch {
 	case ms.ReadyHTTP != "":
 		code, err := httpcall.Status(ctx, hc, ms.ReadyHTTP)
-		return err == nil && code >= 200 && code < 300
+		if err != nil {
+			return err
+		}
+		if code < 200 || code >= 300 {
+			return fmt.Errorf("status %d", code)
+		}
 	case ms.ReadyTCP != "":
 		var d net.Dialer
-		dctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+		dctx, cancel := context.WithTimeout(ctx, democluster.PollTimeout)
 		defer cancel()
 		c, err := d.DialContext(dctx, "tcp", ms.ReadyTCP)
 		if err != nil {
-			return false
+			return err
 		}
 		c.Close()
-		return true
 	}
-	return true
+	return nil
 }
 
 // Runtime implements targets.Target.
@@ -346,12 +351,12 @@ func (t *Target) Control(_ context.Context, id, action string, _, _ any) error {
 // reverted) but removes the run's isolation policies, deletes the proxies
 // and stops an embedded toxiproxy. It is idempotent.
 func (t *Target) Close(ctx context.Context) error {
+	return t.closing.Do(func() error { return t.close(ctx) })
+}
+
+// close stops the command members and the fault plane.
+func (t *Target) close(ctx context.Context) error {
 	t.mu.Lock()
-	if t.closed {
-		t.mu.Unlock()
-		return nil
-	}
-	t.closed = true
 	names := slices.Clone(t.order)
 	t.mu.Unlock()
 	var errs []error

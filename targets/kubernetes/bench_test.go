@@ -47,7 +47,7 @@ func startOn(b *testing.B, opts *k8s.DemoOptions, runtime string) targets.Target
 		o.Run, o.Log, o.Dir = run, benchLog(), b.TempDir()
 		t, err = k8s.StartDemo(ctx, spec, o)
 	case "docker":
-		t, err = docker.StartDemo(ctx, spec, docker.DemoOptions{Run: run, Dir: b.TempDir(), Binary: nodeBinary, Seed: 1, Log: benchLog()})
+		t, err = docker.StartDemo(ctx, spec, docker.DemoOptions{RuntimeOptions: democluster.RuntimeOptions{Run: run, Dir: b.TempDir(), Seed: 1, Log: benchLog()}, Binary: nodeBinary})
 	default:
 		t, err = processdemo.Start(ctx, spec, processdemo.Options{Run: run, Dir: b.TempDir(), Binary: nodeBinary, Seed: 1, Log: benchLog()})
 	}

@@ -1,7 +1,6 @@
 package kubernetes
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -15,7 +14,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/sirupsen/logrus"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -71,13 +69,11 @@ const (
 	IsolateTimeout = 15 * time.Second
 )
 
-// DemoOptions configure StartDemo.
+// DemoOptions configure StartDemo. Dir also receives a member's log before
+// its pod is deleted; ReadyTimeout bounds each wait for pods to run and
+// answer /readyz; StopGrace is the pods' terminationGracePeriodSeconds.
 type DemoOptions struct {
-	// Run is the run id: every object carries io.chaosctl.run=Run.
-	Run string
-	// Dir receives the members' logs (<id>.log) when the target closes and
-	// before a member's pod is deleted.
-	Dir string
+	democluster.RuntimeOptions
 	// Cluster says which cluster; Config, when set, is used instead.
 	Cluster ClusterRef
 	Config  *rest.Config
@@ -96,15 +92,7 @@ type DemoOptions struct {
 	// Crash is CrashPod or CrashProcess; the default is CrashProcess when
 	// the store keeps its data on disk without a StorageClass (so the data
 	// survives a crash, on the pod's emptyDir), CrashPod otherwise.
-	Crash    string
-	Seed     int64
-	Log      *logrus.Entry // required
-	LogLevel string        // members' log level; default info
-	// ReadyTimeout bounds each wait for pods to run and answer /readyz.
-	ReadyTimeout time.Duration
-	// StopGrace is a graceful stop's time before SIGKILL (the pods'
-	// terminationGracePeriodSeconds).
-	StopGrace time.Duration
+	Crash string
 	// DeleteTimeout bounds Close's wait for the namespace to be gone; a
 	// negative value does not wait.
 	DeleteTimeout time.Duration
@@ -149,7 +137,7 @@ type Demo struct {
 	mu       sync.Mutex
 	podIP    map[string]string // member → pod IP ("" while it has no pod)
 	isolated map[string]bool
-	closed   bool
+	closing  democluster.CloseOnce
 }
 
 // StartDemo connects to the cluster, creates the run's namespace, fault
@@ -175,13 +163,7 @@ func StartDemo(ctx context.Context, spec demo.ClusterSpec, opts DemoOptions) (_ 
 	if err != nil {
 		return nil, err
 	}
-	defer func() {
-		if err != nil {
-			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
-			defer cancel()
-			_ = d.Close(cctx)
-		}
-	}()
+	defer democluster.CloseIfFailed(ctx, &err, time.Minute, d.Close)
 	if err := d.CreateObjects(ctx); err != nil {
 		return nil, err
 	}
@@ -197,15 +179,9 @@ func StartDemo(ctx context.Context, spec demo.ClusterSpec, opts DemoOptions) (_ 
 // NewDemo checks the options and returns a Demo that has created nothing
 // yet (StartDemo is NewDemo, CreateObjects and the waits for the pods).
 func NewDemo(cs kubernetes.Interface, spec demo.ClusterSpec, opts DemoOptions) (*Demo, error) {
-	if opts.Log == nil {
-		return nil, errors.New("kubernetes runtime: DemoOptions.Log is required")
+	if err := opts.Complete(Name, DefaultReadyTimeout, DefaultStopGrace); err != nil {
+		return nil, err
 	}
-	if opts.Run == "" {
-		return nil, errors.New("kubernetes runtime: DemoOptions.Run is required")
-	}
-	opts.LogLevel = cmp.Or(opts.LogLevel, democluster.DefaultLogLevel)
-	opts.ReadyTimeout = democluster.OrDefault(opts.ReadyTimeout, DefaultReadyTimeout)
-	opts.StopGrace = democluster.OrDefault(opts.StopGrace, DefaultStopGrace)
 	if opts.DeleteTimeout == 0 {
 		opts.DeleteTimeout = DefaultDeleteTimeout
 	}
@@ -676,19 +652,14 @@ func (d *Demo) saveLog(ctx context.Context, id string) error {
 // namespace of the user's, only the run's labelled objects); Close waits
 // until the namespace is gone, up to DeleteTimeout. It is idempotent.
 func (d *Demo) Close(ctx context.Context) error {
-	d.mu.Lock()
-	if d.closed {
-		d.mu.Unlock()
-		return nil
-	}
-	d.closed = true
-	d.mu.Unlock()
-	for _, id := range d.order {
-		d.appendLog(ctx, id)
-	}
-	_, err := RemoveRun(ctx, d.cs, d.opts.Run, RemoveOptions{Namespaces: []string{d.ns}, Wait: d.opts.DeleteTimeout})
-	d.http.CloseIdleConnections()
-	return err
+	return d.closing.Do(func() error {
+		for _, id := range d.order {
+			d.appendLog(ctx, id)
+		}
+		_, err := RemoveRun(ctx, d.cs, d.opts.Run, RemoveOptions{Namespaces: []string{d.ns}, Wait: d.opts.DeleteTimeout})
+		d.http.CloseIdleConnections()
+		return err
+	})
 }
 
 var (

@@ -18,7 +18,7 @@
 // members and the fault plane at their pod IPs, so it runs on a node or in a
 // pod of the cluster.
 //
-//	d, err := kubernetes.StartDemo(ctx, spec, kubernetes.DemoOptions{Run: "r1", Image: ref, Log: log})
+//	d, err := kubernetes.StartDemo(ctx, spec, kubernetes.DemoOptions{RuntimeOptions: democluster.RuntimeOptions{Run: "r1", Log: log}, Image: ref})
 //	defer d.Close(ctx)
 //	err = d.Kill(ctx, "n2")     // pod deleted, grace 0
 //	err = d.Isolate(ctx, "n3")  // NetworkPolicy: no ingress, no egress

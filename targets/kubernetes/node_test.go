@@ -19,6 +19,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/chaosctl/chaosctl/targets/demo"
+	"github.com/chaosctl/chaosctl/targets/democluster"
 	"github.com/chaosctl/chaosctl/targets/faultplane"
 	k8s "github.com/chaosctl/chaosctl/targets/kubernetes"
 	"github.com/chaosctl/chaosctl/targets/kubernetes/kubetest"
@@ -62,7 +63,7 @@ func nodeSetup(t testing.TB) (*k8s.DemoOptions, kubernetes.Interface) {
 	cs := kubetest.Clientset(t, cfg)
 	log := logrus.New()
 	log.SetLevel(logrus.DebugLevel)
-	return &k8s.DemoOptions{Config: cfg, Image: nodeImage, Log: logrus.NewEntry(log), Dir: t.TempDir()}, cs
+	return &k8s.DemoOptions{RuntimeOptions: democluster.RuntimeOptions{Log: logrus.NewEntry(log), Dir: t.TempDir()}, Config: cfg, Image: nodeImage}, cs
 }
 
 // expectNoLeftovers fails t when anything labelled with run is left.

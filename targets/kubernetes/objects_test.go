@@ -14,6 +14,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/chaosctl/chaosctl/targets/demo"
+	"github.com/chaosctl/chaosctl/targets/democluster"
 	k8s "github.com/chaosctl/chaosctl/targets/kubernetes"
 	"github.com/chaosctl/chaosctl/targets/kubernetes/kubetest"
 )
@@ -53,7 +54,7 @@ func newDemo(t *testing.T, cs kubernetes.Interface, spec demo.ClusterSpec, opts 
 func TestObjectsCreatedAndRemoved(t *testing.T) {
 	cs := apiClient(t)
 	ctx := context.Background()
-	d := newDemo(t, cs, testSpec(t, demo.PersistDisk), k8s.DemoOptions{Run: "objs1", StorageClass: "fast"})
+	d := newDemo(t, cs, testSpec(t, demo.PersistDisk), k8s.DemoOptions{RuntimeOptions: democluster.RuntimeOptions{Run: "objs1"}, StorageClass: "fast"})
 	if err := d.CreateObjects(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -155,7 +156,7 @@ func TestProtectedAndForeignNamespaces(t *testing.T) {
 	ctx := context.Background()
 	spec := testSpec(t, demo.PersistMemory)
 	for _, ns := range k8s.ProtectedNamespaces {
-		_, err := k8s.NewDemo(cs, spec, k8s.DemoOptions{Run: "p1", Namespace: ns, Allow: []string{ns}, Image: "x", Log: logrus.NewEntry(logrus.New())})
+		_, err := k8s.NewDemo(cs, spec, k8s.DemoOptions{RuntimeOptions: democluster.RuntimeOptions{Run: "p1", Log: logrus.NewEntry(logrus.New())}, Namespace: ns, Allow: []string{ns}, Image: "x"})
 		if !errors.Is(err, k8s.ErrForbidden) {
 			t.Fatalf("namespace %s: err %v, want ErrForbidden", ns, err)
 		}
@@ -165,7 +166,7 @@ func TestProtectedAndForeignNamespaces(t *testing.T) {
 	if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "team-a"}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	d := newDemo(t, cs, spec, k8s.DemoOptions{Run: "f1", Namespace: "team-a"})
+	d := newDemo(t, cs, spec, k8s.DemoOptions{RuntimeOptions: democluster.RuntimeOptions{Run: "f1"}, Namespace: "team-a"})
 	if err := d.CreateObjects(ctx); !errors.Is(err, k8s.ErrForbidden) {
 		t.Fatalf("unallowed namespace: err %v", err)
 	}
@@ -177,7 +178,7 @@ func TestProtectedAndForeignNamespaces(t *testing.T) {
 	if _, err := cs.CoreV1().Pods("team-a").Create(ctx, foreign, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	d = newDemo(t, cs, spec, k8s.DemoOptions{Run: "f2", Namespace: "team-a", Allow: []string{"team-a"}})
+	d = newDemo(t, cs, spec, k8s.DemoOptions{RuntimeOptions: democluster.RuntimeOptions{Run: "f2"}, Namespace: "team-a", Allow: []string{"team-a"}})
 	if err := d.CreateObjects(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -20,6 +20,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/chaosctl/chaosctl/targets/demo"
+	"github.com/chaosctl/chaosctl/targets/democluster"
 	k8s "github.com/chaosctl/chaosctl/targets/kubernetes"
 	"github.com/chaosctl/chaosctl/targets/kubernetes/kubetest"
 )
@@ -81,7 +82,7 @@ func TestRBACManifestIsEnough(t *testing.T) {
 	as.Impersonate = rest.ImpersonationConfig{UserName: "system:serviceaccount:chaosctl-system:chaosctl"}
 	cs := kubetest.Clientset(t, as)
 	ctx := context.Background()
-	d := newDemo(t, cs, testSpec(t, demo.PersistDisk), k8s.DemoOptions{Run: "rbac1", StorageClass: "fast"})
+	d := newDemo(t, cs, testSpec(t, demo.PersistDisk), k8s.DemoOptions{RuntimeOptions: democluster.RuntimeOptions{Run: "rbac1"}, StorageClass: "fast"})
 	if err := d.CreateObjects(ctx); err != nil {
 		t.Fatalf("create the run's objects as chaosctl: %v", err)
 	}

@@ -2,11 +2,9 @@ package process_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -14,7 +12,7 @@ import (
 
 	"github.com/chaosctl/chaosctl/slo"
 	"github.com/chaosctl/chaosctl/targets/demo"
-	"github.com/chaosctl/chaosctl/targets/demo/api"
+	"github.com/chaosctl/chaosctl/targets/demo/api/apitest"
 )
 
 // registerHistory drives concurrent clients, each bound to one store node (so
@@ -67,7 +65,7 @@ func registerHistory(t *testing.T, consistency string, replicaDelay time.Duratio
 					}
 				}
 				op.Complete = int64(time.Since(start))
-				op.Outcome = classify(code, err)
+				op.Outcome = apitest.Outcome(code, err)
 				mu.Lock()
 				ops = append(ops, op)
 				if killAt > 0 && op.Invoke > killAt && op.Outcome == slo.OutcomeOK {
@@ -89,23 +87,6 @@ func registerHistory(t *testing.T, consistency string, replicaDelay time.Duratio
 	}
 	wg.Wait()
 	return ops, afterKillOK
-}
-
-// classify maps an answer to what the client knows: 2xx and a 404 read are ok;
-// 503 and 429 are definite failures (the cluster promises no effect), as is a
-// refused connection; anything else (500 indeterminate, 504, timeouts) is unknown.
-func classify(code int, err error) slo.Outcome {
-	switch {
-	case err != nil && errors.Is(err, syscall.ECONNREFUSED):
-		return slo.OutcomeFail
-	case err != nil:
-		return slo.OutcomeUnknown
-	case code/100 == 2 || code == http.StatusNotFound:
-		return slo.OutcomeOK
-	case api.NoEffect(code):
-		return slo.OutcomeFail
-	}
-	return slo.OutcomeUnknown
 }
 
 func TestLinearizableModeIsLinearizableWhileANodeIsKilled(t *testing.T) {

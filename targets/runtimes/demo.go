@@ -10,6 +10,7 @@ import (
 
 	"github.com/chaosctl/chaosctl/targets"
 	"github.com/chaosctl/chaosctl/targets/demo"
+	"github.com/chaosctl/chaosctl/targets/democluster"
 	"github.com/chaosctl/chaosctl/targets/docker"
 	"github.com/chaosctl/chaosctl/targets/kubernetes"
 	"github.com/chaosctl/chaosctl/targets/processdemo"
@@ -36,6 +37,12 @@ type DemoOptions struct {
 	// OnNamespace receives the cluster and namespace of the run's objects
 	// (kubernetes).
 	OnNamespace func(ref kubernetes.ClusterRef, namespace string)
+}
+
+// containerOptions are the options the container runtimes (docker,
+// kubernetes) share.
+func (o DemoOptions) containerOptions() democluster.RuntimeOptions {
+	return democluster.RuntimeOptions{Run: o.Run, Dir: o.Dir, Seed: o.Seed, Log: o.Log, LogLevel: o.MemberLogLevel}
 }
 
 // KubernetesOptions say where the kubernetes runtime deploys the demo
@@ -68,8 +75,8 @@ func dockerRuntime() Runtime {
 		Name: Docker, StartTimeout: ContainerStartTimeout,
 		StartDemo: func(ctx context.Context, spec demo.ClusterSpec, o DemoOptions) (targets.Target, error) {
 			return asTarget(docker.StartDemo(ctx, spec, docker.DemoOptions{
-				Run: o.Run, Dir: o.Dir, Binary: o.Binary, Version: o.Version, Seed: o.Seed,
-				Log: o.Log, LogLevel: o.MemberLogLevel, OnPlane: o.OnPlane,
+				RuntimeOptions: o.containerOptions(),
+				Binary:         o.Binary, Version: o.Version, OnPlane: o.OnPlane,
 			}))
 		},
 		Recover: recoverContainers,
@@ -118,9 +125,9 @@ func startKubernetes(ctx context.Context, spec demo.ClusterSpec, o DemoOptions) 
 	}
 	ref := kubernetes.ClusterRef{Kubeconfig: k.Kubeconfig, Context: k.Context}
 	opts := kubernetes.DemoOptions{
-		Run: o.Run, Dir: o.Dir, Cluster: ref, Namespace: k.Namespace, Allow: k.Allow,
-		Image: image, StorageClass: k.StorageClass, Crash: k.Crash, Seed: o.Seed,
-		Log: o.Log, LogLevel: o.MemberLogLevel,
+		RuntimeOptions: o.containerOptions(),
+		Cluster:        ref, Namespace: k.Namespace, Allow: k.Allow,
+		Image: image, StorageClass: k.StorageClass, Crash: k.Crash,
 	}
 	if o.OnNamespace != nil {
 		opts.OnNamespace = func(ns string) { o.OnNamespace(ref, ns) }

@@ -1,19 +1,18 @@
 package gateway
 
 import (
-	"errors"
 	"fmt"
 	"hash/fnv"
 	"io"
 	"net/http"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/chaosctl/chaosctl/slo"
 	"github.com/chaosctl/chaosctl/targets/demo/api"
+	"github.com/chaosctl/chaosctl/targets/demo/api/apitest"
 )
 
 // Concurrent clients write and read a few keys through two gateways in front of
@@ -112,7 +111,7 @@ func lossyHistory(t *testing.T, seed uint64) []slo.Op {
 				op.Invoke = int64(time.Since(start))
 				code, got, err := send(client, method, g.url+"/kv/"+op.Key, body, rid)
 				op.Complete = int64(time.Since(start))
-				op.Outcome = outcomeOf(code, err)
+				op.Outcome = apitest.Outcome(code, err)
 				if op.Kind == slo.OpGet && code == http.StatusOK {
 					op.Value = &got
 				}
@@ -143,20 +142,4 @@ func send(c *http.Client, method, url, body, rid string) (int, string, error) {
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b), err
-}
-
-// outcomeOf classifies an answer as the workload does: 2xx and a 404 ok; 503
-// and 429 no effect, as is a refused connection; anything else unknown.
-func outcomeOf(code int, err error) slo.Outcome {
-	switch {
-	case err != nil && errors.Is(err, syscall.ECONNREFUSED):
-		return slo.OutcomeFail
-	case err != nil:
-		return slo.OutcomeUnknown
-	case code/100 == 2 || code == http.StatusNotFound:
-		return slo.OutcomeOK
-	case api.NoEffect(code):
-		return slo.OutcomeFail
-	}
-	return slo.OutcomeUnknown
 }

@@ -185,15 +185,7 @@ func LoadImage(t testing.TB, binary, version string) string {
 		defer func() { _, _ = cli.ImageRemove(context.Background(), ref, image.RemoveOptions{PruneChildren: true}) }()
 	}
 	archive := filepath.Join(t.TempDir(), "chaosctl.tar")
-	f, err := os.Create(archive)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := docker.ExportImage(ctx, cli, ref, f); err != nil {
-		f.Close()
-		t.Fatalf("export %s: %v", ref, err)
-	}
-	if err := f.Close(); err != nil {
+	if err := docker.ExportImageToFile(ctx, cli, ref, archive); err != nil {
 		t.Fatal(err)
 	}
 	cmd := exec.CommandContext(ctx, filepath.Join(RepoRoot(t), "scripts", "k8s", "load-image.sh"), archive)
