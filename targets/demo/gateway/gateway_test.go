@@ -69,7 +69,10 @@ func TestConfigValidate(t *testing.T) {
 func TestRoutingFollowsPreferenceList(t *testing.T) {
 	nodes := startNodes(t, "n1", "n2", "n3", "n4", "n5")
 	res := fastResilience()
-	res.Timeout = 3 * time.Second
+	// Each read attempt gets a third of this: long enough that a stall of a
+	// busy machine cannot fail a read over to a node that lacks the key (the
+	// test nodes keep single copies).
+	res.Timeout = 30 * time.Second
 	g := newTestGateway(t, Config{Replicas: 3, Resilience: res}, nodes)
 	const keys = 100
 	for i := range keys {

@@ -368,16 +368,18 @@ func readBody(r *http.Request) ([]byte, error) {
 }
 
 // withAnswerMargin bounds the coordinator's work on a request to a little
-// before the caller's deadline — a tenth of the budget, at least 1 ms and at
-// most 20 ms — so that a failure's answer, and its cause (api.HeaderCause),
-// reaches the caller before the caller gives up and counts a timeout against
-// this node.
+// before the caller's deadline — a twentieth of the budget, at least 1 ms and
+// at most 10 ms — so that a failure's answer, and its cause
+// (api.HeaderCause), reaches the caller before the caller gives up and counts
+// a timeout against this node. The margin is small because it is also time
+// a slow replica's answer no longer has: a wider one turns late successes
+// into failures on a stalled machine.
 func withAnswerMargin(ctx context.Context) (context.Context, context.CancelFunc) {
 	dl, ok := ctx.Deadline()
 	if !ok {
 		return context.WithCancel(ctx)
 	}
-	margin := min(max(time.Until(dl)/10, time.Millisecond), 20*time.Millisecond)
+	margin := min(max(time.Until(dl)/20, time.Millisecond), 10*time.Millisecond)
 	return context.WithDeadline(ctx, dl.Add(-margin))
 }
 
