@@ -452,4 +452,3 @@ func TestEmptyPlaybook(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
-
