@@ -9,6 +9,7 @@ import (
 	"github.com/sirupsen/logrus"
 	"github.com/urfave/cli/v2"
 
+	"github.com/chaosctl/chaosctl/internal/guardedio"
 	"github.com/chaosctl/chaosctl/targets/runtimes"
 )
 
@@ -31,18 +32,18 @@ func chaosctlVersion() string {
 // driven end to end in tests with captured output.
 type env struct {
 	stdin io.Reader
-	// stdout and stderr are guarded (see guardedOutput): a write that fails
+	// stdout and stderr are guarded (see internal/guardedio): a write that fails
 	// never ends chaosctl, and outputLost is closed once the results cannot
 	// be written any more, which interrupts a run like a signal does.
 	stdout, stderr io.Writer
-	outputLost     *lostOutput
+	outputLost     *guardedio.Lost
 	log            *logrus.Logger
 	// runtimes is the runtime registry --target and recover ask.
 	runtimes *runtimes.Registry
 }
 
 func newEnv(stdin io.Reader, stdout, stderr io.Writer) *env {
-	out, errOut, lost := guardOutputs(stdout, stderr)
+	out, errOut, lost := guardedio.Guard(stdout, stderr)
 	l := logrus.New()
 	l.SetOutput(errOut)
 	return &env{stdin: stdin, stdout: out, stderr: errOut, outputLost: lost, log: l, runtimes: runtimes.Default()}

@@ -204,7 +204,7 @@ func runExperiments(c *cli.Context, e *env) error {
 		if ended, ok := runEndCode(err); ok {
 			return &exitError{code: ended, err: err}
 		}
-		if e.outputLost.isLost() {
+		if e.outputLost.IsLost() {
 			// Nothing more can be shown: stop as after a signal.
 			return &exitError{code: exitInterrupted, err: fmt.Errorf("%s: stdout was closed; nothing more runs", files[i])}
 		}
@@ -338,7 +338,7 @@ func cancelOnSignal(parent context.Context, e *env, first, later string) (ctx co
 	stopped := make(chan struct{})
 	var lost <-chan struct{}
 	if e.outputLost != nil {
-		lost = e.outputLost.ch
+		lost = e.outputLost.Done()
 	}
 	go func() {
 		n := 0

@@ -162,20 +162,20 @@ func TestGuardedOutputsReportALostStdout(t *testing.T) {
 	if _, err := io.WriteString(e.stderr, "a log line\n"); err != nil {
 		t.Fatalf("stderr write: %v, want it taken quietly", err)
 	}
-	if e.outputLost.isLost() {
+	if e.outputLost.IsLost() {
 		t.Fatal("a broken stderr of its own lost stdout")
 	}
 	if _, err := io.WriteString(e.stdout, "a result\n"); !errors.Is(err, syscall.EPIPE) {
 		t.Fatalf("stdout write: %v, want EPIPE", err)
 	}
-	if !e.outputLost.isLost() {
+	if !e.outputLost.IsLost() {
 		t.Fatal("a broken stdout is not reported lost")
 	}
 
 	both := closedPipe()
 	e = newEnv(nil, both, both)
-	if _, err := io.WriteString(e.stderr, "a log line\n"); err != nil || !e.outputLost.isLost() {
-		t.Fatalf("stderr, the same pipe as stdout: write %v, lost %v; want quiet and lost", err, e.outputLost.isLost())
+	if _, err := io.WriteString(e.stderr, "a log line\n"); err != nil || !e.outputLost.IsLost() {
+		t.Fatalf("stderr, the same pipe as stdout: write %v, lost %v; want quiet and lost", err, e.outputLost.IsLost())
 	}
 
 	ctx, stop := cancelOnSignal(context.Background(), e, "first", "later")
