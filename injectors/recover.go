@@ -548,7 +548,13 @@ func removeRunDir(start Record, log *logrus.Entry) (string, error) {
 // String renders the report for people.
 func (r *RecoveryReport) String() string {
 	var b strings.Builder
-	if len(r.Runs) == 0 && len(r.Live) == 0 && len(r.Refused) == 0 {
+	for _, l := range r.Live {
+		fmt.Fprintf(&b, "run %s: left alone (%s)\n", l.Run, l.Reason)
+	}
+	for _, l := range r.Refused {
+		fmt.Fprintf(&b, "run %s: refused, nothing done (%s)\n", l.Run, l.Reason)
+	}
+	if len(r.Runs) == 0 && len(r.Refused) == 0 {
 		fmt.Fprintf(&b, "nothing to recover in %s\n", r.StateDir)
 		return b.String()
 	}
@@ -557,33 +563,29 @@ func (r *RecoveryReport) String() string {
 		if !rr.Done {
 			status = "NOT fully recovered (run `chaosctl recover` again)"
 		}
-		fmt.Fprintf(&b, "run %s (chaosctl pid %d gone; ledger %s): %s\n", rr.Run, rr.PID, rr.Ledger, status)
+		fmt.Fprintf(&b, "run %s (%s, chaosctl pid %d gone; ledger %s): %s\n", rr.Run, rr.Runtime, rr.PID, rr.Ledger, status)
 		if rr.SkippedLines > 0 {
 			fmt.Fprintf(&b, "  %s\n", rr.SkippedLinesText())
 		}
 		if len(rr.OpenFaults) > 0 {
-			fmt.Fprintf(&b, "  faults never reverted: %s\n", strings.Join(rr.OpenFaults, ", "))
+			fmt.Fprintf(&b, "  faults left applied: %s\n", strings.Join(rr.OpenFaults, ", "))
 		}
 		for _, p := range rr.Processes {
-			line := fmt.Sprintf("  %s (pid %d): %s", p.ID, p.PID, p.Action)
+			line := fmt.Sprintf("  member %s (pid %d): %s", p.ID, p.PID, p.Action)
 			if p.Detail != "" {
 				line += ": " + p.Detail
 			}
 			b.WriteString(line + "\n")
 		}
-		fmt.Fprintf(&b, "  proxies: %s\n", rr.Proxies)
-		if rr.DirAction != "" {
-			fmt.Fprintf(&b, "  run directory %s: %s\n", rr.Dir, rr.DirAction)
+		if rr.Proxies != "" {
+			fmt.Fprintf(&b, "  proxies: %s\n", rr.Proxies)
+		}
+		if rr.Dir != "" {
+			fmt.Fprintf(&b, "  folder %s: %s\n", rr.Dir, rr.DirAction)
 		}
 		for _, e := range rr.Errors {
 			fmt.Fprintf(&b, "  error: %s\n", e)
 		}
-	}
-	for _, l := range r.Live {
-		fmt.Fprintf(&b, "run %s: left alone: %s\n", l.Run, l.Reason)
-	}
-	for _, l := range r.Refused {
-		fmt.Fprintf(&b, "run %s: refused: %s\n", l.Run, l.Reason)
 	}
 	return b.String()
 }

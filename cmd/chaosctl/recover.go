@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -63,40 +62,5 @@ func recoverCommand(e *env) *cli.Command {
 }
 
 func printRecovery(e *env, rep *injectors.RecoveryReport) {
-	w := e.stdout
-	for _, l := range rep.Live {
-		fmt.Fprintf(w, "run %s: left alone (%s)\n", l.Run, l.Reason)
-	}
-	for _, l := range rep.Refused {
-		fmt.Fprintf(w, "run %s: refused, nothing done (%s)\n", l.Run, l.Reason)
-	}
-	if len(rep.Runs) == 0 && len(rep.Refused) == 0 {
-		fmt.Fprintf(w, "nothing to recover in %s\n", rep.StateDir)
-		return
-	}
-	for _, r := range rep.Runs {
-		state := "recovered"
-		if !r.Done {
-			state = "NOT fully recovered"
-		}
-		fmt.Fprintf(w, "run %s (%s, chaosctl pid %d): %s\n", r.Run, r.Runtime, r.PID, state)
-		if r.SkippedLines > 0 {
-			fmt.Fprintf(w, "  %s\n", r.SkippedLinesText())
-		}
-		if len(r.OpenFaults) > 0 {
-			fmt.Fprintf(w, "  faults left applied: %s\n", strings.Join(r.OpenFaults, ", "))
-		}
-		for _, p := range r.Processes {
-			fmt.Fprintf(w, "  member %s (pid %d): %s %s\n", p.ID, p.PID, p.Action, p.Detail)
-		}
-		if r.Proxies != "" {
-			fmt.Fprintf(w, "  proxies: %s\n", r.Proxies)
-		}
-		if r.Dir != "" {
-			fmt.Fprintf(w, "  folder %s: %s\n", r.Dir, r.DirAction)
-		}
-		for _, er := range r.Errors {
-			fmt.Fprintf(w, "  error: %s\n", er)
-		}
-	}
+	_, _ = fmt.Fprint(e.stdout, rep.String())
 }
