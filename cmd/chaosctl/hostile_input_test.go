@@ -56,7 +56,8 @@ func TestCommandsRefuseDevicesAndFIFOs(t *testing.T) {
 }
 
 // A playbook's experiment paths stay in its folder unless --allow-path
-// allows another; the problems of a file it names quote none of it.
+// allows another; a file outside is refused unread, and the problems of an
+// allowed file are reported as validate reports them.
 func TestGameDayAllowPath(t *testing.T) {
 	root := t.TempDir()
 	playbooks, library := filepath.Join(root, "playbooks"), filepath.Join(root, "library")
@@ -65,9 +66,8 @@ func TestGameDayAllowPath(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	const secret = "token-4f9a-do-not-print"
 	// Valid on its own, but n9 is not in the playbook's shared target.
-	experiment := "apiVersion: chaosctl/v1\nkind: Experiment\nmetadata: {name: kill, description: " + secret + "}\n" +
+	experiment := "apiVersion: chaosctl/v1\nkind: Experiment\nmetadata: {name: kill, description: kill one node}\n" +
 		"workload: {rate: 10, duration: 5s}\nfaults: [{name: k, at: 1s, crash: {nodes: [n9]}}]\n" +
 		"slos: [{name: av, sli: availability, objective: 99%}]\ntarget: {demo: {nodes: 9}}\n"
 	if err := os.WriteFile(filepath.Join(library, "kill.yaml"), []byte(experiment), 0o600); err != nil {
@@ -87,11 +87,8 @@ func TestGameDayAllowPath(t *testing.T) {
 	}
 
 	stderr, code = runBounded(t, "gameday", "--yes", "--out", out, "--allow-path", library, pb)
-	if want := filepath.Join(playbooks, "../library/kill.yaml") + ":5:44: faults[0].crash.nodes[0]: invalid in this step"; code != 2 || !strings.Contains(stderr, want) {
+	if want := filepath.Join(library, "kill.yaml") + `:5:44: faults[0].crash.nodes[0]: unknown node "n9"; allowed: g1, n1, n2, n3`; code != 2 || !strings.Contains(stderr, want) {
 		t.Errorf("with --allow-path: exit %d, want 2 and %q\n%s", code, want, stderr)
-	}
-	if strings.Contains(stderr, secret) || strings.Contains(stderr, "n9") {
-		t.Errorf("the error quotes the experiment file:\n%s", stderr)
 	}
 
 	stderr, code = runBounded(t, "gameday", "--yes", "--allow-path", filepath.Join(root, "nope"), pb)
