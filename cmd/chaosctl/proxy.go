@@ -21,12 +21,14 @@ func proxyCommand(e *env) *cli.Command {
 			&cli.StringFlag{Name: "listen", Value: "127.0.0.1:8474", Usage: "address of the toxiproxy API"},
 		},
 		Action: func(c *cli.Context) error {
+			// Signals first: once the port answers, a stop signal must stop
+			// the plane cleanly, not kill it.
+			ctx, stop := signal.NotifyContext(c.Context, stopSignals...)
+			defer stop()
 			ln, err := net.Listen("tcp", c.String("listen"))
 			if err != nil {
 				return usageError(fmt.Errorf("proxy --listen %s: %w", c.String("listen"), err))
 			}
-			ctx, stop := signal.NotifyContext(c.Context, stopSignals...)
-			defer stop()
 			e.log.WithField("addr", ln.Addr().String()).Info("fault plane API serving")
 			return faultplane.Serve(ctx, ln)
 		},
