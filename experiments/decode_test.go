@@ -199,8 +199,9 @@ func TestDecodeEveryDemoField(t *testing.T) {
 				{Name: "lat", SLI: SLILatency, Op: OpRead, Threshold: 50 * time.Millisecond, Objective: 0.99},
 				{Name: "ratio", SLI: SLIRatio, Good: "sum(ok)", Total: "sum(all)", URL: "http://127.0.0.1:9090", Objective: 0.95},
 			},
-			Abort:  Abort{BurnRate: 6, Window: 10 * time.Second, MaxDuration: 5 * time.Minute},
-			Checks: []Check{CheckLinearizable, CheckNoLostWrites},
+			Abort:    Abort{BurnRate: 6, Window: 10 * time.Second, MaxDuration: 5 * time.Minute},
+			Checks:   []Check{CheckLinearizable, CheckNoLostWrites},
+			Receipts: ReceiptsRequire,
 		},
 	}
 	if !reflect.DeepEqual(e, want) {
@@ -395,7 +396,7 @@ func TestProblems(t *testing.T) {
 		{
 			name: "unknown top-level field",
 			src:  minimalWith("workloads: {}\n"),
-			want: []string{`6:1: unknown field "workloads" at top level; allowed: apiVersion, kind, metadata, seed, target, workload, steadyState, faults, slos, abort, checks; did you mean "workload"?`},
+			want: []string{`6:1: unknown field "workloads" at top level; allowed: apiVersion, kind, metadata, seed, target, workload, steadyState, faults, slos, abort, checks, receipts; did you mean "workload"?`},
 		},
 		{
 			name: "unknown field in a fault",
@@ -933,7 +934,7 @@ func checkProblems(t *testing.T, verr *ValidationError, file string, want []stri
 
 func TestErrorFormat(t *testing.T) {
 	_, err := Decode("dir/exp.yaml", []byte(minimalWith("bogus: 1\nfaults: [{name: a, at: 1s, durration: 1s, crash: {nodes: [n1]}}]\n")))
-	want := `dir/exp.yaml:6:1: unknown field "bogus" at top level; allowed: apiVersion, kind, metadata, seed, target, workload, steadyState, faults, slos, abort, checks
+	want := `dir/exp.yaml:6:1: unknown field "bogus" at top level; allowed: apiVersion, kind, metadata, seed, target, workload, steadyState, faults, slos, abort, checks, receipts
 dir/exp.yaml:7:28: unknown field "durration" in faults[0]; allowed: name, at, duration, partition, latency, bandwidth, reset, blackhole, crash, pause, restart, clockSkew, corrupt; did you mean "duration"?`
 	if err == nil || err.Error() != want {
 		t.Errorf("Error() =\n%v\nwant\n%s", err, want)

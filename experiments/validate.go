@@ -159,6 +159,7 @@ func setDefaults(e *Experiment, d *decoder) {
 		setFaultDefaults(e, &e.Faults[i], fmt.Sprintf("faults[%d]", i), d)
 	}
 
+	set(d, "receipts", &e.Receipts, ReceiptsRequire)
 	set(d, "abort.window", &e.Abort.Window, DefaultAbortWindow)
 	// Validation bounds the run to MaxRunDuration; the default stays within
 	// it too (and leaves the sum alone when the file's terms are out of

@@ -21,6 +21,7 @@ var htmlTemplateText string
 
 var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
 	"verdictWord": verdictWord,
+	"receiptWord": receiptWord,
 }).Parse(htmlTemplateText))
 
 // WriteHTML writes report.html: one self-contained page (no scripts, no
@@ -75,6 +76,7 @@ type htmlView struct {
 	Probes         []probeRow
 	Checks         []checkRow
 	Faults         []faultRow
+	Receipts       []receiptRow
 	FaultOrigin    template.HTML
 	Experiment     string
 	MalformedLines int
@@ -111,6 +113,7 @@ func newHTMLView(run *Run) (*htmlView, error) {
 	}
 	var origin string
 	v.Faults, origin = faultRows(run)
+	v.Receipts = receiptRows(run.Result)
 	v.FaultOrigin = template.HTML(strings.ReplaceAll(html.EscapeString(origin), "`at`", "<code>at</code>")) //nolint:gosec // escaped above
 
 	ax, ok := newTimeAxis(run)

@@ -110,6 +110,16 @@ func WriteMarkdown(w io.Writer, run *Run) error {
 		}
 		p("\n")
 	}
+	if rows := receiptRows(r); len(rows) > 0 {
+		p("### Fault receipts\n\n")
+		p("What chaosctl measured just after each fault was applied and after it was reverted.\n\n")
+		p("| Fault | Phase | State | Evidence | Took |\n")
+		p("|---|---|---|---|---:|\n")
+		for _, rw := range rows {
+			p("| %s | %s | %s | %s | %s |\n", mdCell(rw.Fault), rw.Phase, mdReceiptState(rw.State), mdCell(rw.Summary), rw.Took)
+		}
+		p("\n")
+	}
 	if len(r.Errors) > 0 {
 		p("### Errors\n\n")
 		for _, e := range r.Errors {
@@ -184,4 +194,15 @@ func mdVerdict(v string) string {
 		return "**" + verdictWord(v) + "**"
 	}
 	return verdictWord(v)
+}
+
+// mdReceiptState is a receipt's state in the summary.
+func mdReceiptState(state string) string {
+	switch state {
+	case Pass:
+		return "✅ verified"
+	case Fail:
+		return "❌ **did not hold**"
+	}
+	return state
 }

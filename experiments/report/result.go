@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/chaosctl/chaosctl/injectors"
 )
 
 // Verdicts, as in result.json.
@@ -117,6 +119,11 @@ type FaultResult struct {
 	// retries it.
 	StillApplied bool   `json:"stillApplied,omitempty"`
 	RevertError  string `json:"revertError,omitempty"`
+	// Receipt is the evidence, measured just after the fault was applied,
+	// that it does what the file says; RevertReceipt that it was undone.
+	// Nil when none was taken (receipts: off, the fault did not apply).
+	Receipt       *injectors.Receipt `json:"receipt,omitempty"`
+	RevertReceipt *injectors.Receipt `json:"revertReceipt,omitempty"`
 }
 
 // StopCondition says why and when a run was stopped early.

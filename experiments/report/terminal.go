@@ -34,6 +34,15 @@ func Terminal(w io.Writer, r *Result, colour bool) error {
 		}
 		return v
 	}
+	paintReceipt := func(state string) string {
+		switch state {
+		case Pass:
+			return strings.Replace(paint(Pass), Pass, "verified", 1)
+		case Fail:
+			return strings.Replace(paint(Fail), Fail, "DID NOT HOLD", 1)
+		}
+		return state
+	}
 	p := func(format string, a ...any) { fmt.Fprintf(w, format, a...) }
 	p("\nexperiment %s  seed %d  runtime %s  %s\n", r.Experiment, r.Seed, r.Runtime, r.Ended.Sub(r.Started).Round(time.Millisecond))
 	wl := r.Workload
@@ -71,6 +80,12 @@ func Terminal(w io.Writer, r *Result, colour bool) error {
 				reverted = "NOT REVERTED, may still be in place (" + f.RevertError + ")"
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", f.Name, f.Kind, strings.Join(f.Targets, ","), offset(r.Started, f.Applied), reverted)
+		}
+		if rows := receiptRows(r); len(rows) > 0 {
+			fmt.Fprintln(tw, "\nRECEIPT\tPHASE\tTOOK\tSTATE\tEVIDENCE")
+			for _, rw := range rows {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", rw.Fault, rw.Phase, rw.Took, paintReceipt(rw.State), rw.Summary)
+			}
 		}
 	}
 	if err := tw.Flush(); err != nil {

@@ -107,6 +107,7 @@ func (r *runState) verdict(runErr error) {
 	o := judge.Outcome{
 		SLOs: res.SLOs, Probes: res.Probes, Checks: res.Checks, Faults: res.Faults, Stop: res.StopCondition,
 		Interrupted: errors.Is(runErr, ErrInterrupted), Requests: res.Workload.Requests,
+		ReceiptsWarn: r.e.Receipts == experiments.ReceiptsWarn,
 	}
 	if runErr != nil {
 		o.RunError = runErr.Error()

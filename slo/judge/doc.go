@@ -9,8 +9,13 @@
 // The rules, in the order they decide:
 //
 //   - a fault whose revert failed may still be in place: the run is not
-//     judged (inconclusive) and the reason says so first;
+//     judged (inconclusive) and the reason says so first; so does a fault
+//     whose revert receipt shows it still in place ("FAULT LEFT IN PLACE");
 //   - an interrupted run, or one that sent no request, is inconclusive;
+//   - a fault whose receipt shows it did not do what the file says ("fault
+//     did not land") makes the run inconclusive whatever the SLOs say: they
+//     did not judge the fault the file describes. Outcome.ReceiptsWarn
+//     (receipts: warn) turns both receipt rules into reports only;
 //   - the stop condition (an SLO burning faster than Abort.BurnRate over
 //     Abort.Window) fails the run;
 //   - any failed SLO, probe or check fails it;
