@@ -1105,3 +1105,15 @@ func BenchmarkDecode(b *testing.B) {
 		})
 	}
 }
+
+// The testdata file using judge: faults validates, and the SLO that does
+// not say keeps judge: run.
+func TestJudgeFaultsFileValidates(t *testing.T) {
+	e, err := Load(filepath.Join("testdata", "judge", "faults.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(e.SLOs) != 2 || e.SLOs[0].Judge != JudgeFaults || e.SLOs[1].Judge != JudgeRun {
+		t.Errorf("slos %+v, want availability judged on the faults and fast-reads on the run", e.SLOs)
+	}
+}
