@@ -1,6 +1,8 @@
 package runner
 
 import (
+	"context"
+	"path/filepath"
 	"reflect"
 	"testing"
 	"time"
@@ -37,5 +39,47 @@ func TestAppliedWindows(t *testing.T) {
 	}
 	if got := r.appliedWindows(measured); !reflect.DeepEqual(got, want) {
 		t.Errorf("windows %+v, want %+v", got, want)
+	}
+}
+
+// A run reports each SLO's attribution, summing to its bad events, with the
+// rule that judged it. The pause's revert fails, so its window lasts to the
+// end of the workload.
+func TestARunAttributesItsBadEvents(t *testing.T) {
+	target := startStuckTarget(t)
+	src := []byte(`apiVersion: chaosctl/v1
+kind: Experiment
+metadata: {name: attributed}
+target: {demo: {nodes: 1}}
+workload: {rate: 20, warmup: 0s, duration: 3s}
+faults:
+  - {name: freeze, at: 1s, duration: 1s, pause: {nodes: [n1]}}
+slos:
+  - {name: availability, sli: availability, objective: 90%}
+  - {name: caused, sli: availability, objective: 90%, judge: faults}
+seed: 1
+`)
+	e, err := experiments.Decode("attributed.yaml", src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	out, _ := Run(context.Background(), e, RunOptions{File: "attributed.yaml", Settings: Settings{OutDir: filepath.Join(dir, "out"), StateDir: filepath.Join(dir, "state")}, Target: target})
+	if out == nil {
+		t.Fatal("no outcome")
+	}
+	saved, err := report.ReadJSON(out.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(saved.SLOs) != 2 {
+		t.Fatalf("slos %+v", saved.SLOs)
+	}
+	for i, want := range []string{judge.JudgeRun, judge.JudgeFaults} {
+		s := saved.SLOs[i]
+		a := s.Attribution
+		if s.Judge != want || a == nil || a.Sum() != s.Bad || len(a.Faults) != 1 {
+			t.Errorf("SLO %s: judge %q, attribution %+v, bad %d; want judge %s and every bad event attributed, freeze named", s.Name, s.Judge, a, s.Bad, want)
+		}
 	}
 }
