@@ -84,14 +84,15 @@ type SLOResult struct {
 	Attribution *Attribution `json:"attribution,omitempty"`
 }
 
-// Attribution is an SLO's bad events by when they happened, in seconds
-// from the end of warmup: before the first fault was applied; in each
-// fault's window, from its application to 5 s (the settle margin) after its
+// Attribution is an SLO's bad events by the measured second they happened
+// in: before the first fault was applied; in each fault's window, from its
+// application to 5 s (the settle margin, judge.SettleMargin) after its
 // revert, a second in several windows going to the fault applied most
 // recently; in recovery, from the last fault's revert until
-// steadyState.recoveryWithin after it (what the settle margin leaves of that
-// span); and other (between faults, after recovery, and what the per-second
-// tallies could not place). The parts sum to the SLO's bad events exactly.
+// steadyState.recoveryWithin after it (what the settle margin leaves of
+// that span); and other (between faults, after recovery, and what the
+// per-second tallies could not place). The parts sum to the SLO's bad
+// events exactly.
 type Attribution struct {
 	BeforeFaults int64            `json:"beforeFaults"`
 	Faults       map[string]int64 `json:"faults"` // by fault name; every fault of the run, 0 included
