@@ -812,7 +812,24 @@ type SLO struct {
 	Good  string `yaml:"good"`
 	Total string `yaml:"total"`
 	URL   string `yaml:"url"`
+	// Judge says which bad events the verdict counts: every one of the
+	// measured period (run, the default), or only those the faults caused
+	// (faults: in a fault's window or its 5 s settle margin, or in the
+	// recovery until recoveryWithin after the last fault), against the
+	// budget of the whole period. Availability and latency SLOs only.
+	Judge SLOJudge `yaml:"judge"`
 }
+
+// SLOJudge is an SLO's judge rule.
+type SLOJudge string
+
+// SLO judge rules.
+const (
+	JudgeRun    SLOJudge = "run"
+	JudgeFaults SLOJudge = "faults"
+)
+
+func (SLOJudge) allowed() []string { return []string{"run", "faults"} }
 
 // Ops of the demo workload that SLOs may narrow to.
 const (

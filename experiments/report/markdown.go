@@ -60,6 +60,7 @@ func WriteMarkdown(w io.Writer, run *Run) error {
 				s.Consumed, s.Burn, mdVerdict(s.Verdict), mdCell(s.Reason))
 		}
 		p("\n")
+		writeAttributions(&b, rows)
 	}
 
 	p("### Steady-state probes\n\n")

@@ -49,7 +49,7 @@ func Terminal(w io.Writer, r *Result, colour bool) error {
 	p("workload   %d requests at %.0f/s over %s (warmup %s excluded): %d errors (%.3f%%), %d dropped, p50 %s p99 %s\n",
 		wl.Requests, wl.Rate, wl.Duration, wl.Warmup, wl.Errors, 100*wl.ErrorRatio, wl.Dropped, secs(wl.LatencyP50), secs(wl.LatencyP99))
 
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.StripEscape)
 	if len(r.SLOs) > 0 {
 		fmt.Fprintln(tw, "\nSLO\tOBJECTIVE\tBAD/TOTAL\tBUDGET USED\tBURN\tVERDICT")
 		for _, s := range r.SLOs {
@@ -57,7 +57,8 @@ func Terminal(w io.Writer, r *Result, colour bool) error {
 			if s.Op != "" || s.Threshold != "" {
 				name += " (" + strings.TrimSpace(s.SLI+" "+s.Op+" "+s.Threshold) + ")"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%.1f%%\t%.2f\t%s\n", name, pct(s.Objective), s.Bad, s.Total, 100*s.Consumed, s.BurnRate, paint(s.Verdict))
+			fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%.1f%%\t%.2f\t%s%s\n", name, pct(s.Objective), s.Bad, s.Total, 100*s.Consumed, s.BurnRate, paint(s.Verdict),
+				underRow(attributionText(s, r.Faults)))
 		}
 	}
 	if len(r.Probes) > 0 {
@@ -125,4 +126,15 @@ func offset(start time.Time, t *time.Time) string {
 		return "—"
 	}
 	return "+" + t.Sub(start).Round(time.Millisecond).String()
+}
+
+// underRow puts text on its own indented line under a table row, without
+// breaking the table's columns: appended to the row's last cell (which is
+// no column) and escaped, so the tabwriter neither measures nor splits it.
+func underRow(text string) string {
+	if text == "" {
+		return ""
+	}
+	esc := string([]byte{tabwriter.Escape})
+	return esc + "\n    " + strings.ReplaceAll(text, esc, "") + esc
 }

@@ -28,6 +28,18 @@
 // intended it, so an overloaded generator cannot hide an overloaded system.
 // Warmup seconds count for nothing.
 //
+// Attribution: every SLO's bad events are split by the measured second they
+// happened in: before the first fault, in each fault's window plus
+// SettleMargin (5 s; a second in several windows goes to the fault that
+// started most recently), in recovery (from the last fault's end until
+// RecoveryWithin after it) and other; the parts sum to the SLO's bad events,
+// a remainder the per-second tallies could not place going to other. The
+// windows are the applied ones when the caller gives them
+// (UseAppliedFaults), else the planned ones. An SLO with Judge JudgeFaults is
+// judged on its fault windows and recovery only, against the budget of every
+// eligible event of the measured period; the stop condition still watches
+// every bad event.
+//
 // Probe windows: a probe is judged "before" over the Window that ends where
 // the first fault starts; "after" in the first Window, starting within
 // RecoveryWithin of the last fault's end, in which it holds; and "during"
