@@ -111,6 +111,7 @@ func passesLikeProcesses(t *testing.T, runtime string, noLeftovers func(t *testi
 					t.Errorf("%s: fault %s applied %v reverted %v error %q", runtime, f.Name, f.Applied, f.Reverted, f.Error)
 				}
 			}
+			receiptsVerified(t, runtime, on)
 			if filepath.Base(file) == "quickstart.yaml" {
 				return
 			}

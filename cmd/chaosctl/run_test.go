@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/chaosctl/chaosctl/experiments/report"
+	"github.com/chaosctl/chaosctl/injectors"
 	"github.com/chaosctl/chaosctl/internal/testkit"
 )
 
@@ -61,6 +62,28 @@ func TestQuickstartPasses(t *testing.T) {
 	for _, f := range res.Faults {
 		if f.Applied == nil || f.Reverted == nil {
 			t.Errorf("fault %s applied %v reverted %v", f.Name, f.Applied, f.Reverted)
+		}
+	}
+	receiptsVerified(t, "process", res)
+}
+
+// receiptsVerified checks that every fault of a run has a verified receipt
+// and, unless it is instant, a verified revert receipt. The kubernetes
+// runtime reports no member state, so there membership faults' receipts may
+// be skipped (never contradicted).
+func receiptsVerified(t *testing.T, runtime string, res *report.Result) {
+	t.Helper()
+	for _, f := range res.Faults {
+		for phase, rec := range map[string]*injectors.Receipt{"applied": f.Receipt, "reverted": f.RevertReceipt} {
+			switch {
+			case rec == nil && phase == "reverted" && f.Kind == injectors.KindCorrupt:
+			case rec == nil:
+				t.Errorf("%s: fault %s has no %s receipt", runtime, f.Name, phase)
+			case rec.Verified:
+			case runtime == "kubernetes" && rec.Skipped != "":
+			default:
+				t.Errorf("%s: fault %s's %s receipt: %s (%+v)", runtime, f.Name, phase, rec.Summary, rec.Checks)
+			}
 		}
 	}
 }
@@ -190,6 +213,32 @@ func TestNoFalseStopInAFaultFreeRun(t *testing.T) {
 	}
 }
 
+// A fault that did not do what the file says leaves the SLOs judging
+// something else: exit 4 with the receipt's reason, unless the file says
+// receipts: warn.
+func TestAFaultThatDidNotLandIsInconclusive(t *testing.T) {
+	res, stdout, stderr, code := runExperiment(t, "testdata/corrupt-empty.yaml")
+	if code != 4 || res == nil || res.Verdict != report.Inconclusive || !strings.HasPrefix(res.Reason, "fault did not land: rot (corrupt)") ||
+		!strings.Contains(res.Reason, "nothing was stored to damage") {
+		t.Fatalf("exit %d, result %+v\n%s\n%s", code, res, stdout, tail(stderr, 20))
+	}
+	if !strings.Contains(stdout, "DID NOT HOLD") {
+		t.Errorf("the terminal does not show the receipt:\n%s", stdout)
+	}
+	src, err := os.ReadFile("testdata/corrupt-empty.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	warn := filepath.Join(t.TempDir(), "warn.yaml")
+	if err := os.WriteFile(warn, append(src, "receipts: warn\n"...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, stdout, _, code = runExperiment(t, warn)
+	if code != 0 || res == nil || res.Verdict != report.Pass || !res.Faults[0].Receipt.Failed() {
+		t.Fatalf("receipts: warn: exit %d, result %+v\n%s", code, res, stdout)
+	}
+}
+
 func TestDataCorruptionExampleIsDetectedAndRepaired(t *testing.T) {
 	res, stdout, _, code := runExperiment(t, "../../examples/data-corruption.yaml")
 	if code != 0 || res == nil || res.Verdict != report.Pass {
@@ -198,6 +247,7 @@ func TestDataCorruptionExampleIsDetectedAndRepaired(t *testing.T) {
 	if res.Faults[0].Applied == nil || res.Faults[0].Error != "" {
 		t.Fatalf("corrupt fault not applied: %+v", res.Faults[0])
 	}
+	receiptsVerified(t, "process", res)
 	for _, c := range res.Checks {
 		if c.Verdict != report.Pass || c.Operations == 0 {
 			t.Fatalf("check %s: %+v", c.Name, c)
