@@ -33,6 +33,17 @@
 // its own and two faults can share a link. A fault on several targets is
 // applied to all or, when one fails, to none.
 //
+// Receipts: every built-in injector is a Verifier. Just before a fault is
+// applied the runner takes a Baseline (links probed once, a latency link's
+// round trip, a member's count of damaged values); after the apply and after
+// the revert, a Receipt: each link the fault acts on probed through the
+// fault plane by the member at its start (its reach control; the client side
+// by chaosctl), the links a partition must leave alone probed too, members'
+// state read from the runtime (targets.StatusReporter: /proc, docker
+// inspect), clock offsets and damage counts from the control status. A check
+// another fault explains is excused; one that cannot be made is not
+// measured; a receipt with nothing measured is skipped and decides nothing.
+//
 // A Tracker is what a runner uses: it applies faults through a registry,
 // keeps their reverts (RevertAll on every exit path, newest first) and
 // journals everything in the run's Ledger, an fsynced NDJSON file in the state
