@@ -64,6 +64,7 @@ type rule struct {
 	Vertical bool
 	Label    string
 	Colour   color.Color
+	Solid    bool // drawn solid, not dashed
 }
 
 // chart is one time-series plot.
@@ -306,6 +307,9 @@ func (rp *rulePlotter) Plot(c draw.Canvas, p *plot.Plot) {
 	trX, trY := p.Transforms(&c)
 	for _, r := range rp.Rules {
 		sty := draw.LineStyle{Color: r.Colour, Width: vg.Points(1.2), Dashes: []vg.Length{vg.Points(5), vg.Points(3)}}
+		if r.Solid {
+			sty.Dashes = nil
+		}
 		tsty := text.Style{Color: r.Colour, Font: sans(9), Handler: p.TextHandler}
 		if r.Vertical {
 			if r.At < p.X.Min || r.At > p.X.Max {

@@ -11,6 +11,7 @@ import (
 	"math"
 	"sort"
 	"strings"
+	"time"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/vg"
@@ -242,65 +243,121 @@ func timeSeriesFigures(run *Run, ax timeAxis) ([]figure, error) {
 	return figs, nil
 }
 
-// burnFigures draws each SLO's consumed budget over time: from "burn" events
-// when the journal has them; otherwise, for an availability SLO over all
-// operations, computed from the per-second counts (bad + dropped, over the
-// run's final budget); otherwise a no-data panel saying why.
+// burnCurve is an SLO's budget consumed over time, as a share of the whole
+// run's budget: cumulative bad events up to the end of each second divided
+// by the bad events the run allowed ((1 − objective) × the run's eligible
+// events, result.json's budget). It never falls.
+type burnCurve struct {
+	X, Y []float64 // end of each second (t), percent of the whole run's budget
+	// Exhausted is the end of the second the curve first went above 100 %;
+	// ok false when it never did.
+	Exhausted   float64
+	ExhaustedOK bool
+	// Source says where the counts came from, for the caption.
+	Source string
+}
+
+// burnDown computes an SLO's burn-down from the journal: the cumulative bad
+// counts of its burn events (journals written since they carry them), else
+// for an availability SLO over all operations the per-second counts (bad +
+// dropped); noData says why there is none.
+func burnDown(o SLOResult, pts []BurnPoint, secs []SecondPoint) (c burnCurve, noData string) {
+	budget := o.Budget
+	if budget <= 0 && o.SLI == "availability" && o.Op == "" {
+		var total int64
+		for _, s := range secs {
+			if !s.Warmup {
+				total += s.OK + s.Bad + s.Dropped
+			}
+		}
+		budget = (1 - o.Objective) * float64(total)
+	}
+	cumulative := len(pts) > 0
+	for _, p := range pts {
+		cumulative = cumulative && p.Bad != nil
+	}
+	switch {
+	case budget <= 0 && (cumulative || o.SLI == "availability" && o.Op == ""):
+		return c, "No data: the SLO has no error budget (objective 100% or no events)."
+	case cumulative:
+		c.Source = "the journal's burn events (cumulative bad events)"
+		c.X, c.Y = []float64{0}, []float64{0}
+		for _, p := range pts {
+			c.X = append(c.X, float64(p.Second+1))
+			c.Y = append(c.Y, clampPct(float64(*p.Bad)/budget))
+		}
+	case o.SLI == "availability" && o.Op == "":
+		c.Source = "the journal's per-second counts (bad and dropped requests)"
+		var bad int64
+		c.X, c.Y = []float64{0}, []float64{0}
+		for _, s := range secs {
+			if s.Warmup {
+				continue
+			}
+			bad += s.Bad + s.Dropped
+			c.X = append(c.X, float64(s.Second+1))
+			c.Y = append(c.Y, clampPct(float64(bad)/budget))
+		}
+	default:
+		why := "has no burn events for this SLO"
+		if len(pts) > 0 {
+			why = "predates the cumulative bad counts in burn events"
+		}
+		return c, fmt.Sprintf("No data: the journal %s, and a %s SLI cannot be computed from the per-second counts. Final: %s of the budget consumed.", why, sloKind(o), consumedPct(o.Consumed))
+	}
+	for i, y := range c.Y {
+		if y > 100 {
+			c.Exhausted, c.ExhaustedOK = c.X[i], true
+			break
+		}
+	}
+	return c, ""
+}
+
+// burnFigures draws each SLO's burn-down (see burnDown): the share of the
+// whole run's budget consumed by the end of each second, the 100 % line,
+// and the second it was exhausted.
 func burnFigures(run *Run, ax timeAxis) ([]figure, error) {
 	bySLO := map[string][]BurnPoint{}
 	for _, b := range run.Timeline.Burns {
 		bySLO[b.SLO] = append(bySLO[b.SLO], b)
 	}
+	t0, anchored := run.measuredStart()
 	var figs []figure
 	for _, o := range run.Result.SLOs {
 		fig := figure{Title: "SLO " + o.Name}
-		var xs, ys []float64
-		switch pts := bySLO[o.Name]; {
-		case len(pts) > 0:
-			xs, ys = []float64{0}, []float64{0}
-			for _, b := range pts {
-				xs = append(xs, float64(b.Second+1))
-				ys = append(ys, clampPct(b.Consumed))
-			}
-			last := pts[len(pts)-1]
-			fig.Caption = fmt.Sprintf("From the journal's burn events: %s of the budget consumed, burn rate %s at the last sample.", consumedPct(last.Consumed), burnText(last.BurnRate))
-		case o.SLI == "availability" && o.Op == "":
-			budget := o.Budget
-			if budget <= 0 {
-				var total int64
-				for _, s := range run.Timeline.Seconds {
-					if !s.Warmup {
-						total += s.OK + s.Bad + s.Dropped
-					}
-				}
-				budget = (1 - o.Objective) * float64(total)
-			}
-			if budget <= 0 {
-				fig.NoData = "No data: the SLO has no error budget (objective 100% or no events)."
-				figs = append(figs, fig)
-				continue
-			}
-			var bad int64
-			xs, ys = []float64{0}, []float64{0}
-			for _, s := range run.Timeline.Seconds {
-				if s.Warmup {
-					continue
-				}
-				bad += s.Bad + s.Dropped
-				xs = append(xs, float64(s.Second+1))
-				ys = append(ys, clampPct(float64(bad)/budget))
-			}
-			fig.Caption = fmt.Sprintf("Computed from the journal's per-second counts (bad + dropped over a budget of %.1f bad events); the journal has no burn events for this SLO.", budget)
-		default:
-			fig.NoData = fmt.Sprintf("No data: the journal has no burn events for this SLO, and a %s SLI cannot be computed from the per-second counts. Final: %s consumed.", sloKind(o), consumedPct(o.Consumed))
+		pts := bySLO[o.Name]
+		c, noData := burnDown(o, pts, run.Timeline.Seconds)
+		if noData != "" {
+			fig.NoData = noData
 			figs = append(figs, fig)
 			continue
 		}
-		s := series{Name: "budget consumed %", X: xs, Y: ys, Colour: colourBlue}
-		ch := ax.chart("budget consumed %", s)
+		fig.Caption = fmt.Sprintf("Bad events so far as a share of the whole run's budget (%.1f bad events allowed: (1 − objective) × the run's eligible events), from %s; it never falls.", o.Budget, c.Source)
+		if len(pts) > 0 {
+			last := pts[len(pts)-1]
+			window := last.Window
+			if window == "" {
+				window = "over abort.window"
+			}
+			fig.Caption += fmt.Sprintf(" Burn rate (%s) at the last sample: %s; burn rate (whole run): %s.", window, burnText(last.BurnRate), burnText(o.BurnRate))
+		}
+		s := series{Name: "% of the run's budget consumed", X: c.X, Y: c.Y, Colour: colourBlue}
+		ch := ax.chart("% of the run's budget", s)
 		ch.XMin = math.Min(0, ax.Min)
 		ch.YMaxAtLeast = 110
-		ch.Rules = append(ch.Rules, rule{At: 100, Label: "budget exhausted", Colour: colourRed})
+		ch.Rules = append(ch.Rules, rule{At: 100, Label: "100 %: budget exhausted", Colour: colourRed})
+		legend := ax.legend(s)
+		if c.ExhaustedOK {
+			label := fmt.Sprintf("exhausted at t = %s s", trimFloat(c.Exhausted))
+			when := ""
+			if anchored {
+				when = " (" + clockText(t0.Add(time.Duration(c.Exhausted*float64(time.Second)))) + ")"
+			}
+			ch.Rules = append(ch.Rules, rule{At: c.Exhausted, Vertical: true, Label: label, Colour: colourRed, Solid: true})
+			fig.Caption += fmt.Sprintf(" The budget was exhausted at t = %s s%s.", trimFloat(c.Exhausted), when)
+			legend = append(legend, legendItem{Name: "budget exhausted", Colour: cssColour(colourRed)})
+		}
 		p, err := ch.newPlot()
 		if err != nil {
 			return nil, err
@@ -308,7 +365,7 @@ func burnFigures(run *Run, ax timeAxis) ([]figure, error) {
 		if fig.SVG, err = svgOf("SLO "+o.Name+" error budget consumed over time", panelW, panelH, p); err != nil {
 			return nil, err
 		}
-		fig.Legend = ax.legend(s)
+		fig.Legend = legend
 		figs = append(figs, fig)
 	}
 	return figs, nil

@@ -32,13 +32,13 @@ func TestHTMLCharts(t *testing.T) {
 		contains   []string
 	}{
 		{"fail with member and burn events", fixtureFail, 3 + 2 + 4, 3 + 2 + 4, []string{
-			`class="banner fail"`, "Verdict: FAIL", "From the journal&#39;s burn events", "Member g1", "Member n2", "down for 3 s",
+			`class="banner fail"`, "Verdict: FAIL", "from the journal&#39;s burn events (cumulative bad events)", "exhausted at t = 5 s", "Member g1", "Member n2", "down for 3 s",
 			"non-linearizable keys: 2", "key k17: read of v-3-17 after write of v-1-40 completed", "4.0 s → 9.0 s",
 		}},
 		{"pass without member or burn events", fixturePass, 3 + 1, 3 + 1, []string{
 			`class="banner pass"`, "Verdict: PASS",
 			"No member samples in the journal",
-			"Computed from the journal&#39;s per-second counts",
+			"from the journal&#39;s per-second counts (bad and dropped requests)",
 			"No data: the journal has no burn events for this SLO, and a latency (read) SLI cannot be computed",
 		}},
 	}

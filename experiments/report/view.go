@@ -2,7 +2,9 @@ package report
 
 import (
 	"fmt"
+	"math"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -150,4 +152,16 @@ func stopLine(r *Result) string {
 		s += fmt.Sprintf(" (SLO %s burning at %.1f×)", sc.SLO, sc.Burn)
 	}
 	return s
+}
+
+// clockText is a UTC wall-clock time to the second: "23:41:05 UTC".
+func clockText(t time.Time) string { return t.UTC().Format("15:04:05 UTC") }
+
+// utcText is a UTC wall-clock time to the millisecond, with its date:
+// "2026-12-06 23:41:05.123 UTC".
+func utcText(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05.000 UTC") }
+
+// trimFloat is f to one decimal, without a trailing ".0".
+func trimFloat(f float64) string {
+	return strconv.FormatFloat(math.Round(f*10)/10, 'f', -1, 64)
 }
