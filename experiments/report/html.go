@@ -69,6 +69,7 @@ type htmlView struct {
 	Stop           string
 	TimeSeries     []figure
 	TimeNote       string
+	TimeOrigin     template.HTML
 	Burn           []figure
 	Members        []figure
 	MembersNote    string
@@ -91,7 +92,7 @@ const (
 
 func newHTMLView(run *Run) (*htmlView, error) {
 	r := run.Result
-	v := &htmlView{R: r, Verdict: r.Verdict, Workload: workloadLine(r), Stop: stopLine(r),
+	v := &htmlView{R: r, Verdict: r.Verdict, Workload: workloadLine(r), Stop: stopLine(run),
 		SLOs: sloRows(r), Probes: probeRows(r), Checks: checkRows(r), Experiment: string(run.Experiment),
 		MalformedLines: run.Timeline.Malformed}
 	if v.Verdict != Pass && v.Verdict != Fail {
@@ -107,12 +108,15 @@ func newHTMLView(run *Run) (*htmlView, error) {
 	if r.File != "" {
 		v.Meta = append(v.Meta, "file "+r.File)
 	}
-	if !r.Started.IsZero() {
-		v.Meta = append(v.Meta, "started "+r.Started.UTC().Format("2006-01-02 15:04:05 UTC"), "ran "+runDuration(r))
+	if s := runTimes(r, clockOf(run)); s != "" {
+		v.Meta = append(v.Meta, s, "ran "+runDuration(r))
 	}
 	var origin string
 	v.Faults, origin = faultRows(run)
-	v.FaultOrigin = template.HTML(strings.ReplaceAll(html.EscapeString(origin), "`at`", "<code>at</code>")) //nolint:gosec // escaped above
+	v.FaultOrigin = codeAt(origin)
+	if c := clockOf(run); c.anchored() {
+		v.TimeOrigin = codeAt("Times: " + OriginText + "; " + c.zeroText() + ".")
+	}
 
 	ax, ok := newTimeAxis(run)
 	if !ok {
@@ -139,22 +143,31 @@ func newHTMLView(run *Run) (*htmlView, error) {
 	return v, nil
 }
 
+// codeAt escapes s for the page, with `at` set as code.
+func codeAt(s string) template.HTML {
+	return template.HTML(strings.ReplaceAll(html.EscapeString(s), "`at`", "<code>at</code>")) //nolint:gosec // escaped here
+}
+
 // timeAxis is the shared time axis: seconds from the end of warmup.
 type timeAxis struct {
+	Label    string // names the origin and its wall-clock time
 	Min, Max float64
 	Bands    []band // warmup, then the faults
 	Rules    []rule // the stop condition
 	Legend   []legendItem
 }
 
-const timeLabel = "seconds from the end of warmup"
+const timeLabel = "t (s) from the end of warmup"
 
 func newTimeAxis(run *Run) (timeAxis, bool) {
 	secs := run.Timeline.Seconds
 	if len(secs) == 0 {
 		return timeAxis{}, false
 	}
-	ax := timeAxis{Min: float64(secs[0].Second), Max: float64(secs[len(secs)-1].Second + 1)}
+	ax := timeAxis{Label: timeLabel, Min: float64(secs[0].Second), Max: float64(secs[len(secs)-1].Second + 1)}
+	if t0, ok := run.measuredStart(); ok {
+		ax.Label += "; t = 0 at " + t0.UTC().Format("15:04:05") + " UTC"
+	}
 	if ax.Min < 0 {
 		ax.Bands = append(ax.Bands, band{From: ax.Min, To: 0, Label: "warmup", Fill: colourWarmupBand, Text: colourWarmupText})
 	}
@@ -173,7 +186,7 @@ func newTimeAxis(run *Run) (timeAxis, bool) {
 }
 
 func (ax timeAxis) chart(yLabel string, ss ...series) chart {
-	return chart{XLabel: timeLabel, YLabel: yLabel, Series: ss, Bands: ax.Bands, Rules: append([]rule(nil), ax.Rules...), XMin: ax.Min, XMax: ax.Max}
+	return chart{XLabel: ax.Label, YLabel: yLabel, Series: ss, Bands: ax.Bands, Rules: append([]rule(nil), ax.Rules...), XMin: ax.Min, XMax: ax.Max}
 }
 
 func (ax timeAxis) legend(ss ...series) []legendItem {

@@ -161,6 +161,13 @@ func junitSuiteOf(r *Result) junitSuite {
 	prop("reason", r.Reason)
 	prop("started", timeText(r.Started))
 	prop("ended", timeText(r.Ended))
+	if r.MeasuredStart != nil {
+		prop("measuredStart", timeText(*r.MeasuredStart))
+	}
+	clk := resultClock(r)
+	for _, f := range r.Faults {
+		prop("fault "+f.Name, faultTimes(f, clk))
+	}
 	prop("description", r.Description)
 
 	add := func(c junitCase) {
@@ -197,10 +204,10 @@ func junitSuiteOf(r *Result) junitSuite {
 		msg := "stop condition: " + sc.Reason
 		body := msg
 		if !sc.At.IsZero() {
-			body += "\nfired at " + timeText(sc.At) + " (" + offsetText(r.Started, sc.At) + " from the run start)"
+			body += "\nfired at " + timeText(sc.At) + " (" + clk.t(sc.At) + ")"
 		}
 		if sc.SLO != "" {
-			body += fmt.Sprintf("\nSLO %s burn rate %.2f", sc.SLO, sc.Burn)
+			body += fmt.Sprintf("\nSLO %s %s %.2f", sc.SLO, stopBurnName(sc), sc.Burn)
 		}
 		add(junitCase{Name: "stop condition", Time: "0.000", Failure: &junitProblem{Message: msg, Type: junitStopped, Body: body}})
 	}
@@ -219,6 +226,22 @@ func junitSuiteOf(r *Result) junitSuite {
 			msg = "interrupted before the end; every fault was reverted"
 		}
 		add(junitCase{Name: "run", Time: junitSeconds(runSeconds(r)), Error: &junitProblem{Message: msg, Type: junitRunError, Body: strings.Join(r.Errors, "\n")}})
+	}
+	return s
+}
+
+// faultTimes is a fault's times for a JUnit property: at the run's one
+// origin and in UTC.
+func faultTimes(f FaultResult, c runClock) string {
+	if f.Applied == nil {
+		return "not applied"
+	}
+	s := "applied " + c.t(*f.Applied) + " (" + timeText(*f.Applied) + ")"
+	switch {
+	case f.Reverted != nil:
+		s += ", reverted " + c.t(*f.Reverted) + " (" + timeText(*f.Reverted) + ")"
+	case f.StillApplied:
+		s += ", not reverted"
 	}
 	return s
 }
@@ -247,7 +270,7 @@ func inconclusiveMessage(reason string) string {
 // sloFigures is the one-line figures of an SLO: bad/total, budget consumed
 // and burn rate.
 func sloFigures(o SLOResult) string {
-	return fmt.Sprintf("%d bad of %d (%s), objective %s, budget %.1f bad events, %s consumed, burn rate %s",
+	return fmt.Sprintf("%d bad of %d (%s), objective %s, budget %.1f bad events, %s consumed, burn rate (whole run) %s",
 		o.Bad, o.Total, ratioPct(o.Bad, o.Total), pct(o.Objective), o.Budget, consumedPct(o.Consumed), burnText(o.BurnRate))
 }
 
@@ -263,7 +286,7 @@ func sloDetail(o SLOResult) string {
 	fmt.Fprintf(&b, ", objective %s\n", pct(o.Objective))
 	fmt.Fprintf(&b, "events: %d, bad: %d (%s)\n", o.Total, o.Bad, ratioPct(o.Bad, o.Total))
 	fmt.Fprintf(&b, "error budget: %.1f bad events allowed, %s consumed\n", o.Budget, consumedPct(o.Consumed))
-	fmt.Fprintf(&b, "burn rate: %s\n", burnText(o.BurnRate))
+	fmt.Fprintf(&b, "burn rate (whole run): %s\n", burnText(o.BurnRate))
 	if o.Reason != "" {
 		fmt.Fprintf(&b, "verdict: %s: %s", o.Verdict, o.Reason)
 	}
@@ -334,6 +357,16 @@ func consumedPct(c float64) string {
 		return "infinite (zero budget)"
 	}
 	return fmt.Sprintf("%.1f%%", 100*c)
+}
+
+// stopBurnName names the stop condition's burn rate with its window: "burn
+// rate (last 5s)"; a result written before the window was recorded says
+// "burn rate (over abort.window)".
+func stopBurnName(sc *StopCondition) string {
+	if sc.Window == "" {
+		return "burn rate (over abort.window)"
+	}
+	return "burn rate (" + sc.Window + ")"
 }
 
 func burnText(b float64) string {
