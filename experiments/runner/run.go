@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"math"
 	mrand "math/rand/v2"
 	"os"
 	"path/filepath"
@@ -694,7 +695,8 @@ func (r *runState) progress(ctx context.Context, gen *workload.Workload, done ch
 // end of warmup (t = 0, as `at` in the experiment file): "t=-1s warmup",
 // then "t=4s of 20s".
 func progressClock(elapsed, warmup, duration time.Duration, inWarmup bool) string {
-	t := (elapsed - warmup).Round(time.Second)
+	// Whole seconds, rounded down: the second under way.
+	t := time.Duration(math.Floor((elapsed-warmup).Seconds())) * time.Second
 	if inWarmup || t < 0 {
 		return fmt.Sprintf("t=%s warmup", t)
 	}
