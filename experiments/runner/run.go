@@ -696,7 +696,7 @@ func (r *runState) progress(ctx context.Context, gen *workload.Workload, done ch
 // then "t=4s of 20s".
 func progressClock(elapsed, warmup, duration time.Duration, inWarmup bool) string {
 	// Whole seconds, rounded down: the second under way.
-	t := time.Duration(math.Floor((elapsed-warmup).Seconds())) * time.Second
+	t := time.Duration(math.Floor((elapsed - warmup).Seconds())) * time.Second
 	if inWarmup || t < 0 {
 		return fmt.Sprintf("t=%s warmup", t)
 	}
