@@ -9,6 +9,7 @@ import (
 	"image/color"
 	"io"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -403,29 +404,24 @@ func memberFigures(run *Run, ax timeAxis) ([]figure, error) {
 	for _, m := range run.Timeline.Members {
 		byMember[m.Member] = append(byMember[m.Member], m)
 	}
+	faults, _ := run.faultWindows()
 	var figs []figure
 	for _, name := range run.Timeline.members() {
 		pts := byMember[name]
 		sort.SliceStable(pts, func(i, j int) bool { return pts[i].Second < pts[j].Second })
 		xs := make([]float64, len(pts))
 		cpu, infl, shed := make([]float64, len(pts)), make([]float64, len(pts)), make([]float64, len(pts))
-		var down []band
-		downSeconds := 0
+		var downSecs []int
 		for i, m := range pts {
 			xs[i] = float64(m.Second) + 0.5
 			cpu[i], infl[i], shed[i] = 100*m.CPU, m.Inflight, m.ShedRate
 			if !m.Up {
-				downSeconds++
+				downSecs = append(downSecs, m.Second)
 				cpu[i], infl[i], shed[i] = math.NaN(), math.NaN(), math.NaN()
-				from, to := float64(m.Second), float64(m.Second+1)
-				if k := len(down) - 1; k >= 0 && down[k].To == from {
-					down[k].To = to
-				} else {
-					down = append(down, band{From: from, To: to, Label: "down", Fill: colourDownBand, Text: colourDownText})
-				}
 			}
 		}
-		bands := append(append([]band(nil), ax.Bands...), down...)
+		downSeconds := len(downSecs)
+		bands := append(append([]band(nil), ax.Bands...), downBands(name, downSecs, faults)...)
 		rows := []struct {
 			label string
 			s     series
@@ -464,6 +460,44 @@ func memberFigures(run *Run, ax timeAxis) ([]figure, error) {
 		figs = append(figs, figure{Title: "Member " + name, Caption: caption + ".", SVG: svg, Legend: legend})
 	}
 	return figs, nil
+}
+
+// downBands shades the spans a member was down. The scrapes see it second by
+// second; where a crash or pause of the member explains a span, the band is
+// that fault's window instead, from when it was applied to when it was
+// reverted, so the two line up. Down seconds no such fault explains (a
+// member still starting after its restart, one that fell over on its own)
+// stay whole seconds.
+func downBands(member string, downSecs []int, faults []faultWindow) []band {
+	var out []band
+	used := map[string]bool{}
+	for _, s := range downSecs {
+		from, to := float64(s), float64(s+1)
+		explained := false
+		for _, f := range faults {
+			if (f.Kind != "crash" && f.Kind != "pause") || !slices.Contains(f.Targets, member) || f.End <= from || to <= f.Start {
+				continue
+			}
+			explained = true
+			if !used[f.Name] {
+				used[f.Name] = true
+				out = append(out, band{From: f.Start, To: f.End})
+			}
+		}
+		if explained {
+			continue
+		}
+		if k := len(out) - 1; k >= 0 && out[k].To == from {
+			out[k].To = to
+		} else {
+			out = append(out, band{From: from, To: to})
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].From < out[j].From })
+	for i := range out {
+		out[i].Label, out[i].Fill, out[i].Text = "down", colourDownBand, colourDownText
+	}
+	return out
 }
 
 func cssColour(c color.Color) template.CSS {

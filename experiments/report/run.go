@@ -208,6 +208,8 @@ func (run *Run) measuredStart() (time.Time, bool) {
 type faultWindow struct {
 	Name       string
 	Start, End float64
+	Kind       string
+	Targets    []string
 }
 
 // faultWindows places every applied fault on the measured timeline; ok is
@@ -226,7 +228,7 @@ func (run *Run) faultWindows() (ws []faultWindow, ok bool) {
 		if f.Reverted != nil {
 			stop = *f.Reverted
 		}
-		ws = append(ws, faultWindow{Name: f.Name, Start: f.Applied.Sub(t0).Seconds(), End: stop.Sub(t0).Seconds()})
+		ws = append(ws, faultWindow{Name: f.Name, Start: f.Applied.Sub(t0).Seconds(), End: stop.Sub(t0).Seconds(), Kind: f.Kind, Targets: f.Targets})
 	}
 	return ws, true
 }

@@ -69,7 +69,7 @@ func TestFaultWindowsOnTheMeasuredTimeline(t *testing.T) {
 	if !ok || len(ws) != 2 {
 		t.Fatalf("windows %v, ok %v", ws, ok)
 	}
-	want := []faultWindow{{"isolate-one", 4, 9}, {"kill-n2", 12, 15}}
+	want := []faultWindow{{Name: "isolate-one", Start: 4, End: 9}, {Name: "kill-n2", Start: 12, End: 15}}
 	for i, w := range ws {
 		if w.Name != want[i].Name || math.Abs(w.Start-want[i].Start) > 0.1 || math.Abs(w.End-want[i].End) > 0.1 {
 			t.Errorf("window %d = %+v, want %+v within 0.1 s", i, w, want[i])
