@@ -178,12 +178,7 @@ func coverMax(m plot.Ticker, min, max, top float64) float64 {
 		// The next labelled tick: one more step (linear), or the next
 		// labelled value of the log ticks above max.
 		if t, ok := m.(tidyTicks); ok && t.Log {
-			for _, tk := range m.Ticks(min, max*100) {
-				if tk.Label != "" && tk.Value >= top*(1-1e-9) {
-					next = tk.Value
-					break
-				}
-			}
+			next = logCeil(min, max, top)
 		} else if step > 0 {
 			next = last + step*math.Ceil((top-last)/step-1e-9)
 		} else {
@@ -260,6 +255,22 @@ func logTicks(min, max float64) []plot.Tick {
 		}
 	}
 	return ticks
+}
+
+// logCeil is the first value at or above top that logTicks would label on
+// an axis from min to max.
+func logCeil(min, max, top float64) float64 {
+	mults := []float64{1}
+	if math.Ceil(math.Log10(max))-math.Floor(math.Log10(min)) <= 3 {
+		mults = []float64{1, 2, 5}
+	}
+	for e := math.Floor(math.Log10(top)); ; e++ {
+		for _, m := range mults {
+			if v := m * math.Pow(10, e); v >= top*(1-1e-9) {
+				return v
+			}
+		}
+	}
 }
 
 // overlaps is how many bands start inside an earlier one (extra label lanes).
