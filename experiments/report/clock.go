@@ -51,6 +51,14 @@ func (c runClock) at(at time.Time) string {
 	return c.t(at) + " (" + at.UTC().Format("15:04:05.000") + " UTC)"
 }
 
+// ptr is clock.at of an instant that may be missing ("—").
+func (c runClock) ptr(t *time.Time) string {
+	if t == nil {
+		return "—"
+	}
+	return c.at(*t)
+}
+
 // zeroText says when t = 0 was: "t = 0 at 23:41:05.123 UTC"; "" unknown.
 func (c runClock) zeroText() string {
 	if !c.anchored() {

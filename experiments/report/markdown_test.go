@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestMarkdownGolden(t *testing.T) {
@@ -104,4 +105,31 @@ func TestAppendGitHubStepSummary(t *testing.T) {
 			t.Fatal("appending under a missing folder succeeded")
 		}
 	})
+}
+
+// The stop condition is placed at t with its UTC time, and its burn rate
+// named with its window, once.
+func TestMarkdownStopConditionAtT(t *testing.T) {
+	run := loadFixture(t, fixtureFail)
+	res := *run.Result
+	res.StopCondition = &StopCondition{Reason: "SLO availability: burn rate (last 5s) 20.0 above abort.burnRate 14.4",
+		At: res.MeasuredStart.Add(7500 * time.Millisecond), SLO: "availability", Burn: 20, Window: "last 5s"}
+	run.Result = &res
+	var buf bytes.Buffer
+	if err := WriteMarkdown(&buf, run); err != nil {
+		t.Fatal(err)
+	}
+	want := "**Stopped early:** SLO availability: burn rate (last 5s) 20.0 above abort.burnRate 14.4 at t = 7.5 s (22:05:09.123 UTC).\n"
+	if !strings.Contains(buf.String(), want) {
+		t.Errorf("summary.md lacks %q:\n%s", want, buf.String())
+	}
+	// An old result's stop condition without the window in its reason.
+	res.StopCondition = &StopCondition{Reason: "maxDuration reached", At: res.MeasuredStart.Add(time.Second), SLO: "availability", Burn: 3}
+	buf.Reset()
+	if err := WriteMarkdown(&buf, run); err != nil {
+		t.Fatal(err)
+	}
+	if want := "at t = 1 s (22:05:02.623 UTC) (SLO availability: burn rate (over abort.window) 3.0)"; !strings.Contains(buf.String(), want) {
+		t.Errorf("summary.md lacks %q:\n%s", want, buf.String())
+	}
 }

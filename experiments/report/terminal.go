@@ -111,11 +111,3 @@ func probeValue(p ProbeResult) string {
 	}
 	return fmt.Sprintf("%.4g", p.Value)
 }
-
-// ptr is clock.at of an instant that may be missing ("—").
-func (c runClock) ptr(t *time.Time) string {
-	if t == nil {
-		return "—"
-	}
-	return c.at(*t)
-}

@@ -147,7 +147,7 @@ func stopLine(run *Run) string {
 	if !sc.At.IsZero() {
 		s += " at " + clockOf(run).at(sc.At)
 	}
-	if sc.SLO != "" {
+	if sc.SLO != "" && !strings.Contains(s, "burn") {
 		s += fmt.Sprintf(" (SLO %s: %s %.1f)", sc.SLO, stopBurnName(sc), sc.Burn)
 	}
 	return s
