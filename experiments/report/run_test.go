@@ -88,3 +88,21 @@ func TestMemberOrder(t *testing.T) {
 		t.Errorf("members = %s, want %s", got, want)
 	}
 }
+
+// t = 0 is result.json's measuredStart, else the journal's workload-start
+// event, else an estimate from the seconds (runs recorded before either).
+func TestMeasuredStartSources(t *testing.T) {
+	run := loadFixture(t, fixtureFail)
+	want := time.Date(2026, 11, 26, 22, 5, 1, 623906000, time.UTC)
+	if got, ok := run.measuredStart(); !ok || !got.Equal(want) {
+		t.Errorf("from result.json: %s, %v; want %s", got, ok, want)
+	}
+	run.Result.MeasuredStart = nil
+	if got, ok := run.measuredStart(); !ok || !got.Equal(run.Timeline.MeasuredStart) || !got.Equal(want) {
+		t.Errorf("from the workload-start event: %s, %v; want %s", got, ok, want)
+	}
+	run.Timeline.MeasuredStart = time.Time{}
+	if got, ok := run.measuredStart(); !ok || got.Sub(want).Abs() > 50*time.Millisecond {
+		t.Errorf("estimated from the seconds: %s, %v; want about %s", got, ok, want)
+	}
+}
