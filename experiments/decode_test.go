@@ -143,7 +143,7 @@ faults:
   - {name: skew, at: 1s, duration: 10s, clockSkew: {nodes: [n2], offset: -2s}}
   - {name: rot, at: 40s, corrupt: {nodes: [n3], ratio: 0.5}}
 slos:
-  - {name: avail, sli: availability, objective: 0.999, op: write}
+  - {name: avail, sli: availability, objective: 0.999, op: write, judge: faults}
   - {name: lat, sli: latency, op: read, threshold: 50ms, objective: 99%}
   - {name: ratio, sli: ratio, good: "sum(ok)", total: "sum(all)", url: "http://127.0.0.1:9090", objective: 95%}
 abort: {burnRate: 6, window: 10s, maxDuration: 5m}
@@ -195,12 +195,13 @@ func TestDecodeEveryDemoField(t *testing.T) {
 				{Name: "rot", At: 40 * time.Second, Duration: 0, Corrupt: &Corrupt{Selector: Selector{Nodes: []string{"n3"}}, Ratio: 0.5}},
 			},
 			SLOs: []SLO{
-				{Name: "avail", SLI: SLIAvailability, Objective: 0.999, Op: OpWrite},
-				{Name: "lat", SLI: SLILatency, Op: OpRead, Threshold: 50 * time.Millisecond, Objective: 0.99},
-				{Name: "ratio", SLI: SLIRatio, Good: "sum(ok)", Total: "sum(all)", URL: "http://127.0.0.1:9090", Objective: 0.95},
+				{Name: "avail", SLI: SLIAvailability, Objective: 0.999, Op: OpWrite, Judge: JudgeFaults},
+				{Name: "lat", SLI: SLILatency, Op: OpRead, Threshold: 50 * time.Millisecond, Objective: 0.99, Judge: JudgeRun},
+				{Name: "ratio", SLI: SLIRatio, Good: "sum(ok)", Total: "sum(all)", URL: "http://127.0.0.1:9090", Objective: 0.95, Judge: JudgeRun},
 			},
-			Abort:  Abort{BurnRate: 6, Window: 10 * time.Second, MaxDuration: 5 * time.Minute},
-			Checks: []Check{CheckLinearizable, CheckNoLostWrites},
+			Abort:    Abort{BurnRate: 6, Window: 10 * time.Second, MaxDuration: 5 * time.Minute},
+			Checks:   []Check{CheckLinearizable, CheckNoLostWrites},
+			Receipts: ReceiptsRequire,
 		},
 	}
 	if !reflect.DeepEqual(e, want) {
@@ -395,7 +396,7 @@ func TestProblems(t *testing.T) {
 		{
 			name: "unknown top-level field",
 			src:  minimalWith("workloads: {}\n"),
-			want: []string{`6:1: unknown field "workloads" at top level; allowed: apiVersion, kind, metadata, seed, target, workload, steadyState, faults, slos, abort, checks; did you mean "workload"?`},
+			want: []string{`6:1: unknown field "workloads" at top level; allowed: apiVersion, kind, metadata, seed, target, workload, steadyState, faults, slos, abort, checks, receipts; did you mean "workload"?`},
 		},
 		{
 			name: "unknown field in a fault",
@@ -568,6 +569,32 @@ seed: 1.5
 				`7:45: slos[0].objective: 9950% is out of range; allowed: above 0% and below 100%`,
 				`8:45: slos[1].objective: bad percentage "ninety%"`,
 			},
+		},
+		{
+			name: "bad judge value",
+			src: minimalWith(`faults: [{name: k, at: 1s, crash: {nodes: [n1]}}]
+slos: [{name: a, sli: availability, objective: 99%, judge: fault}]
+`),
+			want: []string{`7:60: slos[0].judge: bad value "fault"; allowed: run, faults; did you mean "faults"?`},
+		},
+		{
+			name: "misspelt judge field",
+			src: minimalWith(`faults: [{name: k, at: 1s, crash: {nodes: [n1]}}]
+slos: [{name: a, sli: availability, objective: 99%, jugde: faults}]
+`),
+			want: []string{`7:53: unknown field "jugde" in slos[0]; allowed: name, sli, objective, op, threshold, good, total, url, judge; did you mean "judge"?`},
+		},
+		{
+			name: "judge faults without faults",
+			src:  minimalWith("slos: [{name: a, sli: availability, objective: 99%, judge: faults}]\n"),
+			want: []string{`6:60: slos[0].judge: faults needs faults to judge: the experiment has none`},
+		},
+		{
+			name: "judge faults on a ratio SLO",
+			src: minimalWith(`faults: [{name: k, at: 1s, crash: {nodes: [n1]}}]
+slos: [{name: r, sli: ratio, good: "sum(ok)", total: "sum(all)", url: "http://127.0.0.1:9090", objective: 99%, judge: faults}]
+`),
+			want: []string{`7:119: slos[0].judge: faults is not allowed for ratio SLOs`},
 		},
 		{
 			name: "bad duration",
@@ -933,7 +960,7 @@ func checkProblems(t *testing.T, verr *ValidationError, file string, want []stri
 
 func TestErrorFormat(t *testing.T) {
 	_, err := Decode("dir/exp.yaml", []byte(minimalWith("bogus: 1\nfaults: [{name: a, at: 1s, durration: 1s, crash: {nodes: [n1]}}]\n")))
-	want := `dir/exp.yaml:6:1: unknown field "bogus" at top level; allowed: apiVersion, kind, metadata, seed, target, workload, steadyState, faults, slos, abort, checks
+	want := `dir/exp.yaml:6:1: unknown field "bogus" at top level; allowed: apiVersion, kind, metadata, seed, target, workload, steadyState, faults, slos, abort, checks, receipts
 dir/exp.yaml:7:28: unknown field "durration" in faults[0]; allowed: name, at, duration, partition, latency, bandwidth, reset, blackhole, crash, pause, restart, clockSkew, corrupt; did you mean "duration"?`
 	if err == nil || err.Error() != want {
 		t.Errorf("Error() =\n%v\nwant\n%s", err, want)
@@ -1077,5 +1104,17 @@ func BenchmarkDecode(b *testing.B) {
 				_, _ = Decode("bench.yaml", data)
 			}
 		})
+	}
+}
+
+// The testdata file using judge: faults validates, and the SLO that does
+// not say keeps judge: run.
+func TestJudgeFaultsFileValidates(t *testing.T) {
+	e, err := Load(filepath.Join("testdata", "judge", "faults.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(e.SLOs) != 2 || e.SLOs[0].Judge != JudgeFaults || e.SLOs[1].Judge != JudgeRun {
+		t.Errorf("slos %+v, want availability judged on the faults and fast-reads on the run", e.SLOs)
 	}
 }

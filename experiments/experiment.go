@@ -45,7 +45,29 @@ type Body struct {
 	SLOs        []SLO       `yaml:"slos"`
 	Abort       Abort       `yaml:"abort"`
 	Checks      []Check     `yaml:"checks"`
+	// Receipts says what a fault whose receipt contradicts it does to the
+	// verdict (default require).
+	Receipts ReceiptPolicy `yaml:"receipts"`
 }
+
+// ReceiptPolicy is what chaosctl does with the receipts it takes after each
+// fault is applied and reverted (the measurements that show the fault did
+// what the file says, then was undone).
+type ReceiptPolicy string
+
+// Receipt policies.
+const (
+	// ReceiptsRequire: a fault whose receipt shows it did not land, or was
+	// not undone, makes the run inconclusive (exit 4). The default.
+	ReceiptsRequire ReceiptPolicy = "require"
+	// ReceiptsWarn: receipts are taken and reported but do not decide the
+	// verdict.
+	ReceiptsWarn ReceiptPolicy = "warn"
+	// ReceiptsOff: no receipts are taken (no probes beside the workload).
+	ReceiptsOff ReceiptPolicy = "off"
+)
+
+func (ReceiptPolicy) allowed() []string { return []string{"require", "warn", "off"} }
 
 // Metadata names and describes an experiment.
 type Metadata struct {
@@ -790,7 +812,24 @@ type SLO struct {
 	Good  string `yaml:"good"`
 	Total string `yaml:"total"`
 	URL   string `yaml:"url"`
+	// Judge says which bad events the verdict counts: every one of the
+	// measured period (run, the default), or only those the faults caused
+	// (faults: in a fault's window or its 5 s settle margin, or in the
+	// recovery until recoveryWithin after the last fault), against the
+	// budget of the whole period. Availability and latency SLOs only.
+	Judge SLOJudge `yaml:"judge"`
 }
+
+// SLOJudge is an SLO's judge rule.
+type SLOJudge string
+
+// SLO judge rules.
+const (
+	JudgeRun    SLOJudge = "run"
+	JudgeFaults SLOJudge = "faults"
+)
+
+func (SLOJudge) allowed() []string { return []string{"run", "faults"} }
 
 // Ops of the demo workload that SLOs may narrow to.
 const (

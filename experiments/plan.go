@@ -651,13 +651,17 @@ func (p *Plan) formatJudgement(t *textWriter) {
 		if s.Op != "" {
 			op = " of " + s.Op + " requests"
 		}
+		judged := ""
+		if s.Judge == JudgeFaults {
+			judged = ", judged on the bad events the faults cause (judge: faults)"
+		}
 		switch s.SLI {
 		case SLILatency:
-			t.printf("  %s: latency%s under %s, objective %s\n", s.Name, op, s.Threshold, s.Objective)
+			t.printf("  %s: latency%s under %s, objective %s%s\n", s.Name, op, s.Threshold, s.Objective, judged)
 		case SLIRatio:
 			t.printf("  %s: ratio (%s) / (%s) at %s, objective %s\n", s.Name, s.Good, s.Total, s.URL, s.Objective)
 		default:
-			t.printf("  %s: availability%s, objective %s\n", s.Name, op, s.Objective)
+			t.printf("  %s: availability%s, objective %s%s\n", s.Name, op, s.Objective, judged)
 		}
 	}
 	a := e.Abort

@@ -158,7 +158,11 @@ func setDefaults(e *Experiment, d *decoder) {
 	for i := range e.Faults {
 		setFaultDefaults(e, &e.Faults[i], fmt.Sprintf("faults[%d]", i), d)
 	}
+	for i := range e.SLOs {
+		set(d, fmt.Sprintf("slos[%d].judge", i), &e.SLOs[i].Judge, JudgeRun)
+	}
 
+	set(d, "receipts", &e.Receipts, ReceiptsRequire)
 	set(d, "abort.window", &e.Abort.Window, DefaultAbortWindow)
 	// Validation bounds the run to MaxRunDuration; the default stays within
 	// it too (and leaves the sum alone when the file's terms are out of
@@ -1417,6 +1421,9 @@ func (v *validator) slos() {
 			v.notAllowed("applies to ratio SLOs", p+".good", p+".total", p+".url")
 		case SLIRatio:
 			v.notAllowed("applies to availability and latency SLOs", p+".op", p+".threshold")
+			if s.Judge == JudgeFaults {
+				v.errorf(p+".judge", "faults is not allowed for ratio SLOs: their events come from Prometheus without per-second data to attribute to the faults; allowed: run")
+			}
 			for _, q := range []string{"good", "total"} {
 				if v.required(p+"."+q) && strings.TrimSpace(map[string]string{"good": s.Good, "total": s.Total}[q]) == "" {
 					v.errorf(p+"."+q, "is empty; give a PromQL query")
@@ -1425,6 +1432,9 @@ func (v *validator) slos() {
 			if v.d.has(p + ".url") {
 				v.httpURL(p+".url", s.URL)
 			}
+		}
+		if s.Judge == JudgeFaults && len(e.Faults) == 0 && v.ok("faults") && !v.d.misspelt[""] {
+			v.errorf(p+".judge", "faults needs faults to judge: the experiment has none, so no bad event could count; use judge: run (the default) or add faults")
 		}
 	}
 	v.unique("SLO name", names, func(i int) string { return fmt.Sprintf("slos[%d].name", i) })

@@ -198,3 +198,25 @@ func (tr *Tracker) processes(f Fault) []ProcessRef {
 	}
 	return out
 }
+
+// Baseline measures, just before f is applied, what its receipts compare
+// with (see Verifier).
+func (tr *Tracker) Baseline(ctx context.Context, f Fault) Baseline {
+	return tr.reg.Baseline(ctx, tr.target, f)
+}
+
+// Verify takes f's receipt in phase. A kind that is instant has nothing to
+// undo, so its reverted phase is not measured (nil). A measurement that ctx
+// cut short decides nothing: it is skipped, so a cancelled probe is never
+// taken for a cut link.
+func (tr *Tracker) Verify(ctx context.Context, f Fault, phase Phase, base Baseline) *Receipt {
+	if caps, _ := tr.reg.Capabilities(f.Kind); caps.Instant && phase == PhaseReverted {
+		return nil
+	}
+	t0 := time.Now()
+	rec := tr.reg.Verify(ctx, tr.target, f, phase, base)
+	if ctx.Err() != nil {
+		rec = skipped(t0, "the run ended before the measurement finished")
+	}
+	return &rec
+}

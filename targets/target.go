@@ -59,3 +59,30 @@ type Isolator interface {
 	// it runs. It is idempotent.
 	Rejoin(ctx context.Context, id string) error
 }
+
+// MemberStatus is what a runtime observes of one member's process or
+// container, for the receipts that show a membership fault landed.
+type MemberStatus struct {
+	// Running: the process or container exists and has not exited.
+	Running bool
+	// Paused: it is frozen (SIGSTOP, cgroup freezer, docker pause).
+	Paused bool
+	// PID is the process id where the runtime knows it (0 otherwise).
+	PID int
+	// Detail says how it was observed ("/proc/123/stat state T", "docker
+	// inspect: paused").
+	Detail string
+}
+
+// StatusReporter is a Target that can say what state a member is in, as the
+// operating system or the container engine sees it (not as chaosctl last
+// left it).
+type StatusReporter interface {
+	MemberStatus(ctx context.Context, id string) (MemberStatus, error)
+}
+
+// ClientAddresser is a Target that says where the workload reaches member
+// id (the client→member proxy), "" when it does not.
+type ClientAddresser interface {
+	ClientAddr(id string) string
+}

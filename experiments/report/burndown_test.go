@@ -126,3 +126,21 @@ func TestBurnChartMarksExhaustion(t *testing.T) {
 		}
 	}
 }
+
+// An SLO judged on the faults only: the curve still counts every bad event,
+// and the caption says what the verdict counted.
+func TestBurnChartOfAnSLOJudgedOnTheFaults(t *testing.T) {
+	tl, err := ParseJournal(strings.NewReader(burnJournal(true)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := &Run{Result: &Result{SLOs: []SLOResult{{Name: "avail", SLI: "availability", Objective: 0.99, Total: 600, Bad: 8, Budget: 6, Consumed: 0.5, Judge: "faults"}}}, Timeline: tl}
+	ax, _ := newTimeAxis(run)
+	figs, err := burnFigures(run, ax)
+	if err != nil || len(figs) != 1 {
+		t.Fatalf("%d figures, %v", len(figs), err)
+	}
+	if want := "judged on the faults' only (judge: faults), which consumed 50.0% of the budget"; !strings.Contains(figs[0].Caption, want) {
+		t.Errorf("caption %q lacks %q", figs[0].Caption, want)
+	}
+}

@@ -6,7 +6,11 @@
 //
 // result.json is a stable schema: fields are only ever added. Times are
 // RFC 3339 with milliseconds in UTC; fractions are fractions (consumed 1.0 is
-// the whole budget), durations in probe values are seconds.
+// the whole budget), durations in probe values are seconds. Each SLO says
+// the rule that judged it (judge: run or faults) and, unless its SLI is a
+// Prometheus ratio, its bad events attributed to before the faults, each
+// fault's window (until 5 s after its revert), recovery and other, summing
+// to its bad events (Attribution); the reports print the same split.
 //
 // # Reports
 //

@@ -23,6 +23,7 @@ var htmlTemplateText string
 
 var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
 	"verdictWord": verdictWord,
+	"receiptWord": receiptWord,
 }).Parse(htmlTemplateText))
 
 // WriteHTML writes report.html: one self-contained page (no scripts, no
@@ -78,6 +79,7 @@ type htmlView struct {
 	Probes         []probeRow
 	Checks         []checkRow
 	Faults         []faultRow
+	Receipts       []receiptRow
 	FaultOrigin    template.HTML
 	Experiment     string
 	MalformedLines int
@@ -114,6 +116,7 @@ func newHTMLView(run *Run) (*htmlView, error) {
 	}
 	var origin string
 	v.Faults, origin = faultRows(run)
+	v.Receipts = receiptRows(run.Result)
 	v.FaultOrigin = codeAt(origin)
 	if c := clockOf(run); c.anchored() {
 		v.TimeOrigin = codeAt("Times: " + OriginText + "; " + c.zeroText() + ".")
@@ -355,6 +358,9 @@ func burnFigures(run *Run, ax timeAxis) ([]figure, error) {
 				window = "over abort.window"
 			}
 			fig.Caption += fmt.Sprintf(" Burn rate (%s) at the last sample: %s; burn rate (whole run): %s.", window, burnText(last.BurnRate), burnText(o.BurnRate))
+		}
+		if o.Judge == "faults" {
+			fig.Caption += fmt.Sprintf(" The curve counts every bad event; this SLO is judged on the faults' only (judge: faults), which consumed %s of the budget.", consumedPct(o.Consumed))
 		}
 		s := series{Name: "% of the run's budget consumed", X: c.X, Y: c.Y, Colour: colourBlue}
 		ch := ax.chart("% of the run's budget", s)

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/chaosctl/chaosctl/injectors"
 )
 
 // JUnit XML, in the shape of the common junit.xsd that Jenkins, GitLab and
@@ -87,6 +89,8 @@ const (
 	junitFaultError   = "fault-error"
 	junitRevertFailed = "revert-failed"
 	junitRunError     = "run-error"
+	junitNotLanded    = "fault-not-landed"
+	junitLeftInPlace  = "fault-left-in-place"
 )
 
 // WriteJUnit writes junit.xml for one or more runs, one testsuite per run in
@@ -169,6 +173,10 @@ func junitSuiteOf(r *Result) junitSuite {
 		prop("fault "+f.Name, faultTimes(f, clk))
 	}
 	prop("description", r.Description)
+	for _, f := range r.Faults {
+		prop("fault."+f.Name+".receipt", ReceiptText(f.Receipt))
+		prop("fault."+f.Name+".revertReceipt", ReceiptText(f.RevertReceipt))
+	}
 
 	add := func(c junitCase) {
 		c.Classname = r.Experiment
@@ -218,6 +226,18 @@ func junitSuiteOf(r *Result) junitSuite {
 		}
 		if f.Error != "" {
 			add(junitCase{Name: "fault " + f.Name, Time: "0.000", Error: &junitProblem{Message: fmt.Sprintf("fault %s (%s): %s", f.Name, f.Kind, f.Error), Type: junitFaultError, Body: f.Error}})
+		}
+		for _, rc := range []struct {
+			name, typ, msg string
+			r              *injectors.Receipt
+		}{
+			{"fault " + f.Name + " receipt", junitNotLanded, "fault did not land: " + f.Name, f.Receipt},
+			{"fault " + f.Name + " revert receipt", junitLeftInPlace, "fault still in place after its revert: " + f.Name, f.RevertReceipt},
+		} {
+			if rc.r.Failed() {
+				msg := fmt.Sprintf("%s (%s): %s", rc.msg, f.Kind, rc.r.Summary)
+				add(junitCase{Name: rc.name, Time: "0.000", Error: &junitProblem{Message: msg, Type: rc.typ, Body: receiptBody(rc.r)}})
+			}
 		}
 	}
 	if r.Interrupted || len(r.Errors) > 0 {

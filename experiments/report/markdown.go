@@ -63,6 +63,7 @@ func WriteMarkdown(w io.Writer, run *Run) error {
 				s.Consumed, s.Burn, mdVerdict(s.Verdict), mdCell(s.Reason))
 		}
 		p("\n")
+		writeAttributions(&b, rows)
 	}
 
 	p("### Steady-state probes\n\n")
@@ -110,6 +111,16 @@ func WriteMarkdown(w io.Writer, run *Run) error {
 		p("|---|---|---|---|---:|---|\n")
 		for _, f := range rows {
 			p("| %s | %s | %s | %s | %s | %s |\n", mdCell(f.Name), mdCell(f.Kind), mdCell(f.Targets), f.Window, f.Duration, mdCell(f.Note))
+		}
+		p("\n")
+	}
+	if rows := receiptRows(r); len(rows) > 0 {
+		p("### Fault receipts\n\n")
+		p("What chaosctl measured just after each fault was applied and after it was reverted.\n\n")
+		p("| Fault | Phase | State | Evidence | Took |\n")
+		p("|---|---|---|---|---:|\n")
+		for _, rw := range rows {
+			p("| %s | %s | %s | %s | %s |\n", mdCell(rw.Fault), rw.Phase, mdReceiptState(rw.State), mdCell(rw.Summary), rw.Took)
 		}
 		p("\n")
 	}
@@ -187,4 +198,15 @@ func mdVerdict(v string) string {
 		return "**" + verdictWord(v) + "**"
 	}
 	return verdictWord(v)
+}
+
+// mdReceiptState is a receipt's state in the summary.
+func mdReceiptState(state string) string {
+	switch state {
+	case Pass:
+		return "✅ verified"
+	case Fail:
+		return "❌ **did not hold**"
+	}
+	return state
 }

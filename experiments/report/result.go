@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/chaosctl/chaosctl/injectors"
 )
 
 // Verdicts, as in result.json.
@@ -79,7 +81,44 @@ type SLOResult struct {
 	BurnRate  float64 `json:"burnRate"`  // over the whole run
 	Verdict   string  `json:"verdict"`
 	Reason    string  `json:"reason"`
+	// Judge is the rule that judged the SLO: "run" (every bad event of the
+	// measured period) or "faults" (only the bad events the faults caused,
+	// Attribution.FromFaults; Budget is still the whole period's, while
+	// Consumed, Remaining and BurnRate count only the judged bad events).
+	Judge string `json:"judge,omitempty"`
+	// Attribution splits Bad by when the events happened; nil for ratio
+	// SLIs, which have no per-second data (not attributed).
+	Attribution *Attribution `json:"attribution,omitempty"`
 }
+
+// Attribution is an SLO's bad events by the measured second they happened
+// in: before the first fault was applied; in each fault's window, from its
+// application to 5 s (the settle margin, judge.SettleMargin) after its
+// revert, a second in several windows going to the fault applied most
+// recently; in recovery, from the last fault's revert until
+// steadyState.recoveryWithin after it (what the settle margin leaves of
+// that span); and other (between faults, after recovery, and what the
+// per-second tallies could not place). The parts sum to the SLO's bad
+// events exactly.
+type Attribution struct {
+	BeforeFaults int64            `json:"beforeFaults"`
+	Faults       map[string]int64 `json:"faults"` // by fault name; every fault of the run, 0 included
+	Recovery     int64            `json:"recovery"`
+	Other        int64            `json:"other"`
+}
+
+// FromFaults is the bad events the faults caused: in their windows and in
+// recovery (what judge: faults judges).
+func (a *Attribution) FromFaults() int64 {
+	n := a.Recovery
+	for _, f := range a.Faults {
+		n += f
+	}
+	return n
+}
+
+// Sum is every attributed bad event (the SLO's bad events).
+func (a *Attribution) Sum() int64 { return a.BeforeFaults + a.FromFaults() + a.Other }
 
 // ProbeResult is one probe judged in one phase.
 type ProbeResult struct {
@@ -129,6 +168,11 @@ type FaultResult struct {
 	// retries it.
 	StillApplied bool   `json:"stillApplied,omitempty"`
 	RevertError  string `json:"revertError,omitempty"`
+	// Receipt is the evidence, measured just after the fault was applied,
+	// that it does what the file says; RevertReceipt that it was undone.
+	// Nil when none was taken (receipts: off, the fault did not apply).
+	Receipt       *injectors.Receipt `json:"receipt,omitempty"`
+	RevertReceipt *injectors.Receipt `json:"revertReceipt,omitempty"`
 }
 
 // StopCondition says why and when a run was stopped early.

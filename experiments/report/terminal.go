@@ -34,6 +34,15 @@ func Terminal(w io.Writer, r *Result, colour bool) error {
 		}
 		return v
 	}
+	paintReceipt := func(state string) string {
+		switch state {
+		case Pass:
+			return strings.Replace(paint(Pass), Pass, "verified", 1)
+		case Fail:
+			return strings.Replace(paint(Fail), Fail, "DID NOT HOLD", 1)
+		}
+		return state
+	}
 	p := func(format string, a ...any) { fmt.Fprintf(w, format, a...) }
 	p("\nexperiment %s  seed %d  runtime %s  %s\n", r.Experiment, r.Seed, r.Runtime, r.Ended.Sub(r.Started).Round(time.Millisecond))
 	clk := resultClock(r)
@@ -44,7 +53,7 @@ func Terminal(w io.Writer, r *Result, colour bool) error {
 	p("workload   %d requests at %.0f/s over %s (warmup %s excluded): %d errors (%.3f%%), %d dropped, p50 %s p99 %s\n",
 		wl.Requests, wl.Rate, wl.Duration, wl.Warmup, wl.Errors, 100*wl.ErrorRatio, wl.Dropped, secs(wl.LatencyP50), secs(wl.LatencyP99))
 
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.StripEscape)
 	if len(r.SLOs) > 0 {
 		fmt.Fprintln(tw, "\nSLO\tOBJECTIVE\tBAD/TOTAL\tBUDGET USED\tBURN RATE (WHOLE RUN)\tVERDICT")
 		for _, s := range r.SLOs {
@@ -52,7 +61,8 @@ func Terminal(w io.Writer, r *Result, colour bool) error {
 			if s.Op != "" || s.Threshold != "" {
 				name += " (" + strings.TrimSpace(s.SLI+" "+s.Op+" "+s.Threshold) + ")"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%.1f%%\t%.2f\t%s\n", name, pct(s.Objective), s.Bad, s.Total, 100*s.Consumed, s.BurnRate, paint(s.Verdict))
+			fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%.1f%%\t%.2f\t%s%s\n", name, pct(s.Objective), s.Bad, s.Total, 100*s.Consumed, s.BurnRate, paint(s.Verdict),
+				underRow(attributionText(s, r.Faults)))
 		}
 	}
 	if len(r.Probes) > 0 {
@@ -75,6 +85,12 @@ func Terminal(w io.Writer, r *Result, colour bool) error {
 				reverted = "NOT REVERTED, may still be in place (" + f.RevertError + ")"
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", f.Name, f.Kind, strings.Join(f.Targets, ","), clk.ptr(f.Applied), reverted)
+		}
+		if rows := receiptRows(r); len(rows) > 0 {
+			fmt.Fprintln(tw, "\nRECEIPT\tPHASE\tTOOK\tSTATE\tEVIDENCE")
+			for _, rw := range rows {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", rw.Fault, rw.Phase, rw.Took, paintReceipt(rw.State), rw.Summary)
+			}
 		}
 	}
 	if err := tw.Flush(); err != nil {
@@ -110,4 +126,15 @@ func probeValue(p ProbeResult) string {
 		return secs(p.Value)
 	}
 	return fmt.Sprintf("%.4g", p.Value)
+}
+
+// underRow puts text on its own indented line under a table row, without
+// breaking the table's columns: appended to the row's last cell (which is
+// no column) and escaped, so the tabwriter neither measures nor splits it.
+func underRow(text string) string {
+	if text == "" {
+		return ""
+	}
+	esc := string([]byte{tabwriter.Escape})
+	return esc + "\n    " + strings.ReplaceAll(text, esc, "") + esc
 }

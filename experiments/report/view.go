@@ -14,6 +14,7 @@ import (
 
 type sloRow struct {
 	Name, SLI, Objective, BadTotal, Consumed, Burn, Verdict, Reason string
+	Attribution                                                     string // attributionText
 }
 
 type probeRow struct {
@@ -53,6 +54,7 @@ func sloRows(r *Result) []sloRow {
 		if o.Total == 0 {
 			row.Consumed, row.Burn = "no data", "no data"
 		}
+		row.Attribution = attributionText(o, r.Faults)
 		out = append(out, row)
 	}
 	return out

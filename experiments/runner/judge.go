@@ -47,7 +47,35 @@ func (r *runState) judgeSpec() judge.Spec {
 }
 
 func judgeSLO(s experiments.SLO) judge.SLO {
-	return judge.SLO{Name: s.Name, SLI: string(s.SLI), Op: s.Op, Objective: float64(s.Objective), Threshold: s.Threshold}
+	return judge.SLO{Name: s.Name, SLI: string(s.SLI), Op: s.Op, Objective: float64(s.Objective), Threshold: s.Threshold, Judge: string(s.Judge)}
+}
+
+// appliedWindows are the faults' actual windows, as offsets from measured
+// (the end of warmup), for the attribution: from when each fault was applied
+// to when it was reverted; a fault not reverted yet (the run stopped early,
+// its revert failed, or it lasts to the end of the workload) lasted to the
+// end of the measured period, and an instantaneous one (a restart) is
+// reverted only then, so its window is its instant. A fault never applied
+// has no window. Callers hold r.mu.
+func (r *runState) appliedWindows(measured time.Time) []judge.FaultWindow {
+	var out []judge.FaultWindow
+	for _, pf := range r.plan.Faults {
+		fr := r.faults[pf.Name]
+		if fr == nil || fr.Applied == nil {
+			continue
+		}
+		w := judge.FaultWindow{Name: pf.Name, Start: fr.Applied.Sub(measured)}
+		switch {
+		case fr.Reverted != nil:
+			w.End = fr.Reverted.Sub(measured)
+		case pf.End == pf.Start:
+			w.End = w.Start
+		default:
+			w.End = max(w.Start, r.plan.Duration)
+		}
+		out = append(out, w)
+	}
+	return out
 }
 
 // summarize turns the workload's measured phase into the workload section and
@@ -64,6 +92,7 @@ func (r *runState) summarize(sum *workload.Summary) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.judge.UseAppliedFaults(r.appliedWindows(sum.Start.Add(r.plan.Warmup)))
 	for _, s := range r.e.SLOs {
 		r.res.SLOs = append(r.res.SLOs, r.judge.Budget(judgeSLO(s), sloTally(sum.Measured.All, sum.Measured.Ops, sum.Measured.Classes, s.Op)))
 	}
@@ -107,6 +136,7 @@ func (r *runState) verdict(runErr error) {
 	o := judge.Outcome{
 		SLOs: res.SLOs, Probes: res.Probes, Checks: res.Checks, Faults: res.Faults, Stop: res.StopCondition,
 		Interrupted: errors.Is(runErr, ErrInterrupted), Requests: res.Workload.Requests,
+		ReceiptsWarn: r.e.Receipts == experiments.ReceiptsWarn,
 	}
 	if runErr != nil {
 		o.RunError = runErr.Error()

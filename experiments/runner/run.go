@@ -87,6 +87,11 @@ type runState struct {
 	// absent), for no-lost-writes; a key that could not be read is missing.
 	final map[string]*string
 
+	rc receipts // the faults' receipts (receipts.go)
+	// receiptCtx is the run's context (not the workload's): receipts end
+	// with the run, not when the workload stops.
+	receiptCtx context.Context
+
 	mu     sync.Mutex
 	judge  *judge.Judge // fed the seconds and samples; mu guards it
 	faults map[string]*report.FaultResult
@@ -390,6 +395,7 @@ func (r *runState) drive(ctx, userCtx context.Context, target targets.Target, tr
 	r.mu.Lock()
 	r.stopRun = stopWorkload
 	r.mu.Unlock()
+	r.receiptCtx = ctx
 	t0 := time.Now()
 	r.setOrigin(t0.Add(r.plan.Warmup))
 	schedDone := make(chan struct{})
@@ -454,6 +460,12 @@ func (r *runState) schedule(ctx context.Context, t0 time.Time, tracker *injector
 		}
 		return !events[i].apply && events[j].apply
 	})
+	// Receipts outlive the workload's end (a revert's receipt is taken
+	// after it) but not the run: they stop when the run is cancelled.
+	receiptCtx := r.receiptCtx
+	if receiptCtx == nil {
+		receiptCtx = context.WithoutCancel(ctx)
+	}
 	for _, ev := range events {
 		wait := time.Until(t0.Add(ev.at))
 		if wait > 0 {
@@ -470,7 +482,9 @@ func (r *runState) schedule(ctx context.Context, t0 time.Time, tracker *injector
 		name := ev.planned.Name
 		lateness := time.Since(t0.Add(ev.at))
 		if ev.apply {
-			err := tracker.Apply(ctx, r.injectorFault(ev.planned))
+			f := r.injectorFault(ev.planned)
+			r.baseline(ctx, tracker, f)
+			err := tracker.Apply(ctx, f)
 			now := time.Now().UTC()
 			r.locked(func() {
 				fr := r.faults[name]
@@ -485,11 +499,15 @@ func (r *runState) schedule(ctx context.Context, t0 time.Time, tracker *injector
 			})
 			r.journal.Add("fault-applied", map[string]any{"fault": name, "kind": ev.planned.Kind, "targets": ev.planned.Targets, "lateness": lateness.String(), "error": errString(err)})
 			r.log.WithFields(logrus.Fields{"fault": name, "kind": ev.planned.Kind, "targets": ev.planned.Targets, "lateness": lateness, "t": r.tText(now), "utc": utcText(now)}).Info("fault applied")
+			if err == nil {
+				r.takeReceipt(receiptCtx, tracker, f, injectors.PhaseApplied)
+			}
 			continue
 		}
 		if !r.isActive(name) {
 			continue
 		}
+		r.awaitApplyReceipt(ctx, name)
 		// A revert must not be cut short by the end of the workload: it gets
 		// its own deadline.
 		rctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -510,6 +528,9 @@ func (r *runState) schedule(ctx context.Context, t0 time.Time, tracker *injector
 		})
 		r.journal.Add("fault-reverted", map[string]any{"fault": name, "lateness": lateness.String(), "error": errString(err)})
 		r.log.WithFields(logrus.Fields{"fault": name, "lateness": lateness, "t": r.tText(now), "utc": utcText(now)}).Info("fault reverted")
+		if err == nil {
+			r.takeReceipt(receiptCtx, tracker, r.injectorFault(ev.planned), injectors.PhaseReverted)
+		}
 	}
 }
 
@@ -550,6 +571,9 @@ func (r *runState) locked(f func()) {
 // past failures, and records on each fault's result what happened: reverted
 // now, or still in place with the error. The error joins one per fault left.
 func (r *runState) revertRemaining(ctx context.Context, tracker *injectors.Tracker) error {
+	// Apply receipts in flight measure their faults in place: let them
+	// finish first (they are bounded).
+	r.awaitReceipts()
 	active := tracker.Active()
 	var errs []error
 	for i := len(active) - 1; i >= 0; i-- {
@@ -565,9 +589,14 @@ func (r *runState) revertRemaining(ctx context.Context, tracker *injectors.Track
 			}
 		}
 		delete(r.active, name)
+		pf, planned := r.plannedFault(name)
 		r.mu.Unlock()
 		if err != nil {
 			errs = append(errs, err)
+		} else if planned && r.receiptCtx != nil && r.receiptCtx.Err() == nil {
+			// Not after an interruption: the user wants out, and the
+			// revert's own errors say what is left.
+			r.recordReceipt(ctx, tracker, r.injectorFault(pf), injectors.PhaseReverted, r.baselineOf(name))
 		}
 		r.journal.Add("fault-reverted", map[string]any{"fault": name, "final": true, "error": errString(err)})
 	}

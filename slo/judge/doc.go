@@ -9,8 +9,13 @@
 // The rules, in the order they decide:
 //
 //   - a fault whose revert failed may still be in place: the run is not
-//     judged (inconclusive) and the reason says so first;
+//     judged (inconclusive) and the reason says so first; so does a fault
+//     whose revert receipt shows it still in place ("FAULT LEFT IN PLACE");
 //   - an interrupted run, or one that sent no request, is inconclusive;
+//   - a fault whose receipt shows it did not do what the file says ("fault
+//     did not land") makes the run inconclusive whatever the SLOs say: they
+//     did not judge the fault the file describes. Outcome.ReceiptsWarn
+//     (receipts: warn) turns both receipt rules into reports only;
 //   - the stop condition (an SLO burning faster than Abort.BurnRate over
 //     Abort.Window) fails the run;
 //   - any failed SLO, probe or check fails it;
@@ -27,6 +32,18 @@
 // "last 5s"), which the stop condition's reason names too. A Burn also
 // carries the cumulative bad and eligible counts, from which a burn-down
 // against the whole run's budget is drawn.
+//
+// Attribution: every SLO's bad events are split by the measured second they
+// happened in: before the first fault, in each fault's window plus
+// SettleMargin (5 s; a second in several windows goes to the fault that
+// started most recently), in recovery (from the last fault's end until
+// RecoveryWithin after it) and other; the parts sum to the SLO's bad events,
+// a remainder the per-second tallies could not place going to other. The
+// windows are the applied ones when the caller gives them
+// (UseAppliedFaults), else the planned ones. An SLO with Judge JudgeFaults is
+// judged on its fault windows and recovery only, against the budget of every
+// eligible event of the measured period; the stop condition still watches
+// every bad event.
 //
 // Probe windows: a probe is judged "before" over the Window that ends where
 // the first fault starts; "after" in the first Window, starting within

@@ -34,6 +34,9 @@ type SLO struct {
 	Op        string // "", read, write or a request class; only named in the result
 	Objective float64
 	Threshold time.Duration // latency SLIs
+	// Judge is JudgeRun ("" too) or JudgeFaults: which bad events the
+	// verdict counts (see attribute).
+	Judge string
 }
 
 // Tally is the workload's count of one SLO's requests (its op) over a
@@ -164,6 +167,10 @@ type Judge struct {
 	series  map[string][]Sample
 	burns   []burnState
 	stop    *report.StopCondition
+	// applied are the faults' actual windows for the attribution, when
+	// haveApplied (see UseAppliedFaults).
+	applied     []FaultWindow
+	haveApplied bool
 }
 
 type burnState struct {
@@ -242,9 +249,11 @@ func (j *Judge) AddSample(probe string, s Sample) {
 	j.series[probe] = append(j.series[probe], s)
 }
 
-// Budget is s's budget over the measured period, from its tally.
+// Budget is s's budget over the measured period, from its tally, with its
+// bad events attributed to the faults (see attribute); an SLO with Judge
+// JudgeFaults is judged on the bad events the faults caused.
 func (j *Judge) Budget(s SLO, t Tally) report.SLOResult {
-	out := report.SLOResult{Name: s.Name, SLI: s.SLI, Op: s.Op, Objective: s.Objective}
+	out := report.SLOResult{Name: s.Name, SLI: s.SLI, Op: s.Op, Objective: s.Objective, Judge: s.judge()}
 	if !s.burned() {
 		out.Verdict, out.Reason = report.Inconclusive, fmt.Sprintf("%s SLIs need a Prometheus server; they are not measured by this version", s.SLI)
 		return out
@@ -253,13 +262,26 @@ func (j *Judge) Budget(s SLO, t Tally) report.SLOResult {
 		out.Threshold = s.Threshold.String()
 	}
 	e := s.Events(t)
-	return fillBudget(out, slo.Budget{Objective: s.Objective, Total: e.Total, Bad: e.Bad}, "")
+	out = fillBudget(out, slo.Budget{Objective: s.Objective, Total: e.Total, Bad: e.Bad}, "")
+	out.Attribution = j.attribute(s, e.Bad)
+	if s.Judge == JudgeFaults && e.Total > 0 {
+		out = judgeOnFaults(out, s, e.Total, len(j.attributionWindows()) > 0)
+	}
+	return out
+}
+
+// judge is the SLO's rule, JudgeRun by default.
+func (s SLO) judge() string {
+	if s.Judge == "" {
+		return JudgeRun
+	}
+	return s.Judge
 }
 
 // RatioBudget is a ratio SLO's budget from the good and total events a
 // Prometheus server counted.
 func RatioBudget(s SLO, good, total float64) report.SLOResult {
-	out := report.SLOResult{Name: s.Name, SLI: s.SLI, Objective: s.Objective}
+	out := report.SLOResult{Name: s.Name, SLI: s.SLI, Objective: s.Objective, Judge: JudgeRun}
 	b := slo.Budget{Objective: s.Objective, Total: int64(total + 0.5), Bad: int64(total - good + 0.5)}
 	return fillBudget(out, b, fmt.Sprintf(" (good %.0f of %.0f from Prometheus)", good, total))
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/chaosctl/chaosctl/experiments/report"
+	"github.com/chaosctl/chaosctl/injectors"
 )
 
 func near(a, b float64) bool { return math.Abs(a-b) < 1e-9 }
@@ -287,6 +288,41 @@ func TestDecideOrder(t *testing.T) {
 		{"run error without requests", report.Inconclusive, "the run did not complete: boom", Outcome{SLOs: []report.SLOResult{fail}, RunError: "boom"}},
 		{"run error after requests is judged", report.Fail, "SLO a", Outcome{SLOs: []report.SLOResult{fail}, RunError: "boom", Requests: 10}},
 		{"pass", report.Pass, "1 SLOs within budget, 0 probe judgements and 1 checks held", Outcome{SLOs: []report.SLOResult{{Verdict: report.Pass}}, Checks: []report.CheckResult{{Verdict: report.Pass}}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v, reason := Decide(tc.o)
+			if v != tc.verdict || !strings.HasPrefix(reason, tc.prefix) {
+				t.Errorf("%s (%s), want %s (%s…)", v, reason, tc.verdict, tc.prefix)
+			}
+		})
+	}
+}
+
+// A fault whose receipt contradicts it leaves the SLOs judging a fault the
+// file does not describe: inconclusive, whatever they say, unless the file
+// says receipts: warn. One whose revert receipt shows it still in place is
+// reported like a failed revert.
+func TestReceiptsDecide(t *testing.T) {
+	applied := time.Now()
+	notLanded := &injectors.Receipt{Summary: "1 of 2 checks contradict partition cut: link n1→n2: want cut, got works"}
+	leftInPlace := &injectors.Receipt{Summary: "1 of 1 checks contradict partition cut reverted: link n1→n2: want works again, got fails"}
+	skipped := &injectors.Receipt{Skipped: "no probe path", Summary: "not measured: no probe path"}
+	verified := &injectors.Receipt{Verified: true, Summary: "partition cut: 2 checks hold"}
+	fault := func(rec, back *injectors.Receipt) []report.FaultResult {
+		return []report.FaultResult{{Name: "cut", Kind: "partition", Applied: &applied, Reverted: &applied, Receipt: rec, RevertReceipt: back}}
+	}
+	fail := []report.SLOResult{{Name: "a", Verdict: report.Fail, Reason: "exhausted"}}
+	pass := []report.SLOResult{{Name: "a", Verdict: report.Pass}}
+	for _, tc := range []struct {
+		name, verdict, prefix string
+		o                     Outcome
+	}{
+		{"did not land beats a fail", report.Inconclusive, "fault did not land: cut (partition): 1 of 2 checks contradict", Outcome{SLOs: fail, Faults: fault(notLanded, verified)}},
+		{"did not land beats a pass", report.Inconclusive, "fault did not land: cut", Outcome{SLOs: pass, Faults: fault(notLanded, nil)}},
+		{"left in place", report.Inconclusive, "FAULT LEFT IN PLACE: fault cut (partition) was reverted but its receipt says it is still in place", Outcome{SLOs: pass, Faults: fault(verified, leftInPlace)}},
+		{"warn only reports", report.Pass, "1 SLOs within budget", Outcome{SLOs: pass, Faults: fault(notLanded, leftInPlace), ReceiptsWarn: true}},
+		{"skipped decides nothing", report.Fail, "SLO a: exhausted", Outcome{SLOs: fail, Faults: fault(skipped, skipped)}},
+		{"verified", report.Pass, "1 SLOs", Outcome{SLOs: pass, Faults: fault(verified, verified)}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			v, reason := Decide(tc.o)

@@ -19,6 +19,9 @@ type Outcome struct {
 	// is how many requests the measured period sent.
 	RunError string
 	Requests int64
+	// ReceiptsWarn: receipts that contradict their fault are reported but
+	// do not decide the verdict (receipts: warn).
+	ReceiptsWarn bool
 }
 
 // Decide returns the verdict and its reason (see the package documentation
@@ -33,11 +36,30 @@ func Decide(o Outcome) (verdict, reason string) {
 	if len(remaining) > 0 {
 		return report.Inconclusive, "REVERT FAILED: " + report.JoinReasons(remaining) + "; run `chaosctl recover`"
 	}
+	var leftInPlace, notLanded []string
+	for _, f := range o.Faults {
+		if o.ReceiptsWarn {
+			break
+		}
+		if f.RevertReceipt.Failed() {
+			leftInPlace = append(leftInPlace, fmt.Sprintf("fault %s (%s) was reverted but its receipt says it is still in place: %s", f.Name, f.Kind, f.RevertReceipt.Summary))
+		}
+		if f.Receipt.Failed() {
+			notLanded = append(notLanded, fmt.Sprintf("fault did not land: %s (%s): %s", f.Name, f.Kind, f.Receipt.Summary))
+		}
+	}
+	if len(leftInPlace) > 0 {
+		return report.Inconclusive, "FAULT LEFT IN PLACE: " + report.JoinReasons(leftInPlace) + "; run `chaosctl recover`"
+	}
 	switch {
 	case o.Interrupted:
 		return report.Inconclusive, "interrupted before the end; every fault was reverted"
 	case o.RunError != "" && o.Requests == 0:
 		return report.Inconclusive, "the run did not complete: " + o.RunError
+	case len(notLanded) > 0:
+		// Whatever the SLOs say, they did not judge the fault the file
+		// describes.
+		return report.Inconclusive, report.JoinReasons(notLanded)
 	}
 	var fails, inconclusive []string
 	sort := func(verdict, what string) {

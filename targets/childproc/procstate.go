@@ -54,3 +54,22 @@ func WaitStopped(ctx context.Context, pid int, within time.Duration) error {
 		}
 	}
 }
+
+// Status describes process pid as /proc sees it: running unless it is gone
+// or a zombie, paused when stopped (state T or t).
+func Status(pid int) (running, paused bool, detail string) {
+	if pid <= 0 {
+		return false, false, "no process"
+	}
+	st := StateOf(pid)
+	switch st {
+	case "", "Z", "X":
+		if st == "" {
+			return false, false, fmt.Sprintf("pid %d: no such process", pid)
+		}
+		return false, false, fmt.Sprintf("/proc/%d/stat state %s", pid, st)
+	case "T", "t":
+		return true, true, fmt.Sprintf("/proc/%d/stat state %s", pid, st)
+	}
+	return true, false, fmt.Sprintf("/proc/%d/stat state %s", pid, st)
+}

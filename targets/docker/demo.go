@@ -89,6 +89,7 @@ type Demo struct {
 	netName      string
 	plane        *faultplane.Plane
 	clients      []string
+	clientByID   map[string]string // member id -> its client proxy's host address
 	http         *http.Client
 	order        []string
 
@@ -265,6 +266,10 @@ func (d *Demo) startPlane(ctx context.Context, links []faultplane.Link) error {
 				return err
 			}
 			d.clients = append(d.clients, a)
+			if d.clientByID == nil {
+				d.clientByID = map[string]string{}
+			}
+			d.clientByID[l.To] = a
 		}
 	}
 	return nil
@@ -456,6 +461,20 @@ func (l *limitedBuffer) Write(p []byte) (int, error) {
 		l.b = append(l.b, p[:min(room, len(p))]...)
 	}
 	return len(p), nil
+}
+
+// ClientAddr implements targets.ClientAddresser: where the workload reaches
+// member id through its client proxy, "" when it has none.
+func (d *Demo) ClientAddr(id string) string { return d.clientByID[id] }
+
+// MemberStatus implements targets.StatusReporter: the member's container as
+// the engine reports it.
+func (d *Demo) MemberStatus(ctx context.Context, id string) (targets.MemberStatus, error) {
+	m, err := d.member(id)
+	if err != nil {
+		return targets.MemberStatus{}, err
+	}
+	return ContainerStatus(ctx, d.cli, m.container)
 }
 
 // Runtime implements targets.Target.

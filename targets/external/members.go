@@ -14,6 +14,7 @@ import (
 	"github.com/docker/docker/api/types/filters"
 	"github.com/sirupsen/logrus"
 
+	"github.com/chaosctl/chaosctl/targets"
 	"github.com/chaosctl/chaosctl/targets/childproc"
 	"github.com/chaosctl/chaosctl/targets/docker"
 )
@@ -280,3 +281,25 @@ func (c *containerMember) exited() <-chan struct{} { return nil }
 
 // close leaves the container to its owner.
 func (c *containerMember) close(context.Context) error { return nil }
+
+// MemberStatus implements targets.StatusReporter for command members (the
+// process as /proc sees it) and container members (as the engine reports
+// it); pods have no such report.
+func (t *Target) MemberStatus(ctx context.Context, name string) (targets.MemberStatus, error) {
+	m, err := t.member(name)
+	if err != nil {
+		return targets.MemberStatus{}, err
+	}
+	switch d := m.driver.(type) {
+	case *commandMember:
+		st := targets.MemberStatus{}
+		if p := d.proc.Load(); p != nil {
+			st.PID = p.PID()
+		}
+		st.Running, st.Paused, st.Detail = childproc.Status(st.PID)
+		return st, nil
+	case *containerMember:
+		return docker.ContainerStatus(ctx, t.cli, d.id)
+	}
+	return targets.MemberStatus{}, fmt.Errorf("member %s: %w", name, targets.ErrUnsupported)
+}

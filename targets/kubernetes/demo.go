@@ -417,6 +417,16 @@ func (d *Demo) startPlane(ctx context.Context) error {
 	return nil
 }
 
+// ClientAddr implements targets.ClientAddresser: where the workload reaches
+// member id through its client proxy, "" when it has none.
+func (d *Demo) ClientAddr(id string) string {
+	l := faultplane.Link{From: faultplane.ClientSide, To: id}
+	if _, ok := d.linkPort[l]; !ok {
+		return ""
+	}
+	return d.linkAddr(l)
+}
+
 // linkAddr is where link l's proxy listens, as this host reaches it.
 func (d *Demo) linkAddr(l faultplane.Link) string {
 	return net.JoinHostPort(d.planeIP, strconv.Itoa(d.linkPort[l]))

@@ -11,6 +11,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/chaosctl/chaosctl/targets"
+	"github.com/chaosctl/chaosctl/targets/childproc"
 	"github.com/chaosctl/chaosctl/targets/demo"
 	"github.com/chaosctl/chaosctl/targets/democluster"
 	"github.com/chaosctl/chaosctl/targets/faultplane"
@@ -151,6 +152,18 @@ func clientSideMembers(spec demo.ClusterSpec, ports map[string]int) []string {
 // "" when it has none.
 func (d *Demo) ClientAddr(id string) string {
 	return d.plane.Addr(faultplane.Link{From: faultplane.ClientSide, To: id})
+}
+
+// MemberStatus implements targets.StatusReporter: the member's process as
+// /proc sees it.
+func (d *Demo) MemberStatus(_ context.Context, id string) (targets.MemberStatus, error) {
+	info, ok := d.cluster.Member(id)
+	if !ok {
+		return targets.MemberStatus{}, fmt.Errorf("no member %q", id)
+	}
+	st := targets.MemberStatus{PID: info.PID}
+	st.Running, st.Paused, st.Detail = childproc.Status(info.PID)
+	return st, nil
 }
 
 // Runtime implements targets.Target.

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -181,4 +182,74 @@ func OpName(method string) string {
 		return "delete"
 	}
 	return ""
+}
+
+// MaxPad bounds the padding a member's /healthz?pad=N answers with.
+const MaxPad = 1 << 20
+
+// ReachRequest is the body of POST /control/v1/reach: probe the link from
+// this member to store node To through the address this member uses for it
+// (the fault plane's proxy), on a new connection.
+type ReachRequest struct {
+	To      string `json:"to"`
+	Timeout string `json:"timeout"`
+	// Pad asks the peer for that many extra bytes (see serveHealthz).
+	Pad int `json:"pad,omitempty"`
+	// Path, when set, is requested instead of /healthz, and any HTTP answer
+	// counts (chaosctl's own probes of users' services; not sent).
+	Path string `json:"-"`
+}
+
+// ReachAnswer is what a reach probe observed. OK is a 200 with the whole
+// body within the timeout; otherwise Error says what happened.
+type ReachAnswer struct {
+	To     string  `json:"to"`
+	Addr   string  `json:"addr"`
+	OK     bool    `json:"ok"`
+	Status int     `json:"status,omitempty"`
+	Bytes  int64   `json:"bytes"`
+	RTT    float64 `json:"rtt"` // seconds, request sent to the last byte read
+	Error  string  `json:"error,omitempty"`
+}
+
+// Reach probes the demo member at addr with GET /healthz (req.Path when
+// set) on a new connection: what a member's reach control does, and what
+// chaosctl does on the links it dials itself. With req.Path set any HTTP
+// answer counts as reached (a user's service need not serve /healthz).
+func Reach(ctx context.Context, addr string, req ReachRequest, timeout time.Duration) ReachAnswer {
+	out := ReachAnswer{To: req.To, Addr: addr}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	url := "http://" + addr + "/healthz"
+	if req.Path != "" {
+		url = "http://" + addr + req.Path
+	}
+	if req.Pad > 0 {
+		url += "?pad=" + strconv.Itoa(req.Pad)
+	}
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		out.Error = err.Error()
+		return out
+	}
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true, Proxy: nil}}
+	t0 := time.Now()
+	resp, err := client.Do(hreq)
+	if err != nil {
+		out.Error = err.Error()
+		return out
+	}
+	defer resp.Body.Close()
+	out.Status = resp.StatusCode
+	out.Bytes, err = io.Copy(io.Discard, resp.Body)
+	out.RTT = time.Since(t0).Seconds()
+	switch {
+	case err != nil:
+		out.Error = "read the answer: " + err.Error()
+	case resp.StatusCode != http.StatusOK && req.Path == "":
+		out.Error = "status " + resp.Status
+	default:
+		out.OK = true
+	}
+	return out
 }

@@ -5,14 +5,19 @@
 // Besides the role's own API every member serves:
 //
 //	GET  /metrics                    Prometheus metrics (package metrics)
-//	GET  /healthz                    200 while the process is up
+//	GET  /healthz                    200 while the process is up (?pad=N adds N bytes, at most 1 MiB)
 //	GET  /readyz                     200 once the member serves requests
 //	GET  /debug/ring                 ring ownership and replication settings
 //	POST /control/v1/clock-skew      {"offset":"2s"}           (store nodes)
 //	POST /control/v1/corrupt         {"count":3,"seed":42} or {"ratio":0.1,"seed":42}  (store nodes)
-//	GET  /control/v1/status          member id, role, pid, clock offset
+//	POST /control/v1/reach           {"to":"n2","timeout":"500ms","pad":0}: probe the link to a store node
+//	GET  /control/v1/status          member id, role, pid, clock offset, values corrupted (POST too)
 //
-// The control endpoints are for faults only the demo cluster can take. They
+// The control endpoints are for faults only the demo cluster can take, and
+// for the receipts that show a fault landed: reach probes a link from this
+// member through the address it uses for the peer (the fault plane's proxy)
+// on a new connection, and answers what it saw (ok, status, bytes, round trip
+// in seconds, error). They
 // require "Authorization: Bearer TOKEN" with the token the parent passed in the
 // CHAOSCTL_CONTROL_TOKEN environment variable, and refuse every request when no
 // token was set.

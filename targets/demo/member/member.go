@@ -90,9 +90,7 @@ func Run(ctx context.Context, cfg demo.MemberConfig, opts Options) error {
 	mux := http.NewServeMux()
 	mux.Handle("/", r.Handler())
 	mux.Handle("/metrics", m.Handler())
-	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
-		_, _ = w.Write([]byte("ok\n"))
-	})
+	mux.HandleFunc("/healthz", serveHealthz)
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, req *http.Request) {
 		if !ready.Load() {
 			api.Error(w, http.StatusServiceUnavailable, "starting")
@@ -111,6 +109,7 @@ func Run(ctx context.Context, cfg demo.MemberConfig, opts Options) error {
 		_, _ = w.Write([]byte("ready\n"))
 	})
 	control.id, control.role, control.token = cfg.ID, cfg.Role, opts.ControlToken
+	control.peers = cfg.Peers
 	control.metrics, control.log = m, log
 	mux.Handle("/control/v1/", control)
 	// Profiles, for finding where a member spends its time under load.
@@ -252,9 +251,13 @@ func memberRand(cfg demo.MemberConfig) *rand.Rand {
 // controls serves the control endpoints.
 type controls struct {
 	id, role, token string
+	peers           map[string]string // store node id -> address through the fault plane
 	node            *node.Node
 	metrics         *metrics.Member
 	log             *logrus.Entry
+	// corrupted counts the values the corrupt control damaged, for the
+	// fault's receipt.
+	corrupted atomic.Int64
 }
 
 func (c *controls) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -264,17 +267,22 @@ func (c *controls) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	action := strings.TrimPrefix(r.URL.Path, "/control/v1/")
-	if action == "status" && r.Method == http.MethodGet {
+	if action == "status" && (r.Method == http.MethodGet || r.Method == http.MethodPost) {
 		st := map[string]any{"id": c.id, "role": c.role, "pid": os.Getpid()}
 		if c.node != nil {
 			st["clockOffset"] = c.node.ClockOffset().String()
 			st["recovering"] = c.node.Recovering()
+			st["corrupted"] = c.corrupted.Load()
 		}
 		writeJSON(w, st)
 		return
 	}
 	if r.Method != http.MethodPost {
 		api.Error(w, http.StatusMethodNotAllowed, "use POST")
+		return
+	}
+	if action == "reach" {
+		c.reach(w, r)
 		return
 	}
 	if c.node == nil {
@@ -325,10 +333,11 @@ func (c *controls) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			api.Error(w, http.StatusInternalServerError, err.Error())
 			return
 		}
+		c.corrupted.Add(int64(len(keys)))
 		c.log.WithField("keys", len(keys)).Warn("stored values corrupted")
 		writeJSON(w, map[string]any{"keys": keys})
 	default:
-		api.Error(w, http.StatusNotFound, "unknown control action "+action+"; allowed: clock-skew, corrupt, status")
+		api.Error(w, http.StatusNotFound, "unknown control action "+action+"; allowed: clock-skew, corrupt, reach, status")
 	}
 }
 
