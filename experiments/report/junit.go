@@ -170,7 +170,9 @@ func junitSuiteOf(r *Result) junitSuite {
 	}
 	clk := resultClock(r)
 	for _, f := range r.Faults {
-		prop("fault "+f.Name, faultTimes(f, clk))
+		applied, reverted := faultTimes(f, clk)
+		prop("fault."+f.Name+".applied", applied)
+		prop("fault."+f.Name+".reverted", reverted)
 	}
 	prop("description", r.Description)
 	for _, f := range r.Faults {
@@ -236,7 +238,7 @@ func junitSuiteOf(r *Result) junitSuite {
 		} {
 			if rc.r.Failed() {
 				msg := fmt.Sprintf("%s (%s): %s", rc.msg, f.Kind, rc.r.Summary)
-				add(junitCase{Name: rc.name, Time: "0.000", Error: &junitProblem{Message: msg, Type: rc.typ, Body: receiptBody(rc.r)}})
+				add(junitCase{Name: rc.name, Time: "0.000", Error: &junitProblem{Message: msg, Type: rc.typ, Body: receiptBody(rc.r, clk)}})
 			}
 		}
 	}
@@ -250,20 +252,20 @@ func junitSuiteOf(r *Result) junitSuite {
 	return s
 }
 
-// faultTimes is a fault's times for a JUnit property: at the run's one
-// origin and in UTC.
-func faultTimes(f FaultResult, c runClock) string {
+// faultTimes are a fault's applied and reverted times for the JUnit
+// properties: at the run's one origin and in UTC.
+func faultTimes(f FaultResult, c runClock) (applied, reverted string) {
 	if f.Applied == nil {
-		return "not applied"
+		return "not applied", ""
 	}
-	s := "applied " + c.t(*f.Applied) + " (" + timeText(*f.Applied) + ")"
+	applied = c.t(*f.Applied) + " (" + timeText(*f.Applied) + ")"
 	switch {
 	case f.Reverted != nil:
-		s += ", reverted " + c.t(*f.Reverted) + " (" + timeText(*f.Reverted) + ")"
+		reverted = c.t(*f.Reverted) + " (" + timeText(*f.Reverted) + ")"
 	case f.StillApplied:
-		s += ", not reverted"
+		reverted = "not reverted"
 	}
-	return s
+	return applied, reverted
 }
 
 // xmlSafe drops the characters XML 1.0 cannot carry (a CDATA section is

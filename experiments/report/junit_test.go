@@ -156,9 +156,10 @@ func TestJUnitCounts(t *testing.T) {
 					t.Errorf("measuredStart property = %q, want %s", props["measuredStart"], timeText(*ms))
 				}
 				for _, f := range tt.result.Faults {
-					want := fmt.Sprintf("applied t = %s s (%s), reverted t = %s s (%s)", tSecs(*f.AppliedT), timeText(*f.Applied), tSecs(*f.RevertedT), timeText(*f.Reverted))
-					if props["fault "+f.Name] != want {
-						t.Errorf("fault %s property = %q, want %q", f.Name, props["fault "+f.Name], want)
+					applied := fmt.Sprintf("t = %s s (%s)", tSecs(*f.AppliedT), timeText(*f.Applied))
+					reverted := fmt.Sprintf("t = %s s (%s)", tSecs(*f.RevertedT), timeText(*f.Reverted))
+					if props["fault."+f.Name+".applied"] != applied || props["fault."+f.Name+".reverted"] != reverted {
+						t.Errorf("fault %s properties = %q, %q; want %q, %q", f.Name, props["fault."+f.Name+".applied"], props["fault."+f.Name+".reverted"], applied, reverted)
 					}
 				}
 			}
