@@ -85,7 +85,10 @@
 // Experiment.Plan(seed) lists the members (g1.., n1.., or the external
 // members), the fault plane's links (client->g*, g*->n*, every ordered
 // n*->n*; or the declared proxies) and each fault with its window from the
-// start of the run (warmup + at) and its concrete targets and links. Picks
+// start of the run (warmup + at, what the scheduler waits for) and its
+// concrete targets and links. Plan.Format, the --dry-run text, shows the
+// windows at the one origin of every output, t = 0 at the end of warmup
+// (Plan.T: the fault's at). Picks
 // and partition modes are drawn from a PCG stream seeded by the seed and
 // the fault's name. Modes work on the store nodes: isolate (one node vs the
 // rest), majority-minority (groups: majority, minority), halves, ring (each

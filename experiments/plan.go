@@ -70,7 +70,10 @@ type PlannedFault struct {
 	Name  string
 	Kind  FaultKind
 	// Start and End are offsets from the start of the run, warmup included
-	// (Start = warmup + at). End equals Start for an instantaneous fault.
+	// (Start = warmup + at), as the scheduler waits for them. End equals
+	// Start for an instantaneous fault. Every output shows them at the run's
+	// one origin, t = 0 at the end of warmup, where `at` counts from: see
+	// Plan.T.
 	Start, End time.Duration
 	// Targets are the members (or, for external link faults, the proxies)
 	// the fault acts on, after resolving pick.
@@ -400,6 +403,20 @@ func (t *textWriter) links(indent string, links []Link) {
 	}
 }
 
+// T is an offset from the start of the run (warmup included) at the run's
+// one origin, the end of warmup: t = offset − warmup, the time `at` in the
+// experiment file gives (negative during warmup).
+func (p *Plan) T(offset time.Duration) time.Duration { return offset - p.Warmup }
+
+// originText states the origin of the times of the plan.
+func (p *Plan) originText() string {
+	s := "t = time from the end of warmup, as `at` in the file"
+	if p.Warmup > 0 {
+		s += fmt.Sprintf("; warmup is t = %s to 0", -p.Warmup)
+	}
+	return s
+}
+
 // Format writes the plan as the --dry-run text: target, workload, members,
 // links, each fault with its window and concrete targets, then what is
 // judged. The text is stable for a given experiment and seed.
@@ -432,7 +449,7 @@ func (p *Plan) Format(w io.Writer) error {
 	if len(p.Faults) == 0 {
 		t.printf("faults: none\n")
 	} else {
-		t.printf("faults (%d; times from the start of the run, warmup included):\n", len(p.Faults))
+		t.printf("faults (%d; %s):\n", len(p.Faults), p.originText())
 	}
 	for _, f := range p.Faults {
 		p.formatFault(t, f)
@@ -528,9 +545,9 @@ func (p *Plan) formatWorkload(t *textWriter) {
 
 func (p *Plan) formatFault(t *textWriter, pf PlannedFault) {
 	f := pf.Fault
-	window := fmt.Sprintf("%s -> %s", pf.Start, pf.End)
+	window := fmt.Sprintf("t = %s -> %s", p.T(pf.Start), p.T(pf.End))
 	if pf.End == pf.Start {
-		window = fmt.Sprintf("%s (instant)", pf.Start)
+		window = fmt.Sprintf("t = %s (instant)", p.T(pf.Start))
 	}
 	t.printf("  %s: %s, %s\n", pf.Name, pf.Kind, window)
 	if sel := f.Selector(); sel != nil && sel.Pick != nil {

@@ -358,3 +358,42 @@ func TestFormatReportsWriteErrors(t *testing.T) {
 		t.Error("Format to a failing writer returned nil")
 	}
 }
+
+// The dry-run shows each fault at the file's origin: t = `at`, counted from
+// the end of warmup, and says so once.
+func TestPlanShowsFaultsAtTheFilesOrigin(t *testing.T) {
+	e, err := Decode("clock.yaml", []byte(`apiVersion: chaosctl/v1
+kind: Experiment
+metadata: {name: clock}
+target: {demo: {nodes: 3}}
+workload: {rate: 10, warmup: 3s, duration: 20s}
+faults:
+  - {name: slow, at: 4s, duration: 5s, latency: {delay: 10ms, nodes: [n1]}}
+  - {name: bounce, at: 12s, restart: {nodes: [n2]}}
+slos:
+  - {name: avail, sli: availability, objective: 99%}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := e.Plan(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := p.T(p.Faults[0].Start); got != 4*time.Second {
+		t.Errorf("T(start of slow) = %s, want its at, 4s", got)
+	}
+	var b strings.Builder
+	if err := p.Format(&b); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"faults (2; t = time from the end of warmup, as `at` in the file; warmup is t = -3s to 0):\n",
+		"  slow: latency, t = 4s -> 9s\n",
+		"  bounce: restart, t = 12s (instant)\n",
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("the plan lacks %q:\n%s", want, b.String())
+		}
+	}
+}

@@ -64,6 +64,7 @@ type rule struct {
 	Vertical bool
 	Label    string
 	Colour   color.Color
+	Solid    bool // drawn solid, not dashed
 }
 
 // chart is one time-series plot.
@@ -150,7 +151,45 @@ func (ch chart) newPlot() (*plot.Plot, error) {
 		p.Y.Max = math.Pow(10, math.Log10(ymax)+0.22*math.Log10(ymax/p.Y.Min)*float64(lanes)/2+0.05)
 		p.Y.Label.Text += " (log)"
 	}
+	// Every plotted value lies under a labelled tick: no line runs above
+	// the last number of its axis.
+	p.Y.Max = coverMax(p.Y.Tick.Marker, p.Y.Min, p.Y.Max, ymax)
 	return p, nil
+}
+
+// coverMax raises an axis's max, when it must, to the first labelled tick
+// at or above top, so the axis reads up to its largest value.
+func coverMax(m plot.Ticker, min, max, top float64) float64 {
+	for range 8 {
+		ticks := m.Ticks(min, max)
+		next, step, last := math.Inf(1), 0.0, math.NaN()
+		for _, tk := range ticks {
+			if tk.Label == "" {
+				continue
+			}
+			if tk.Value >= top*(1-1e-9) {
+				return max
+			}
+			if !math.IsNaN(last) {
+				step = tk.Value - last
+			}
+			last = tk.Value
+		}
+		// The next labelled tick: one more step (linear), or the next
+		// labelled value of the log ticks above max.
+		if t, ok := m.(tidyTicks); ok && t.Log {
+			next = logCeil(min, max, top)
+		} else if step > 0 {
+			next = last + step*math.Ceil((top-last)/step-1e-9)
+		} else {
+			next = top
+		}
+		if math.IsInf(next, 1) || next <= max {
+			return max
+		}
+		max = next
+	}
+	return max
 }
 
 // positiveOnly turns values a log axis cannot hold into gaps.
@@ -174,7 +213,7 @@ type tidyTicks struct{ Log bool }
 func (t tidyTicks) Ticks(min, max float64) []plot.Tick {
 	var ticks []plot.Tick
 	if t.Log {
-		ticks = plot.LogTicks{Prec: -1}.Ticks(min, max)
+		ticks = logTicks(min, max)
 	} else {
 		ticks = plot.DefaultTicks{}.Ticks(min, max)
 	}
@@ -190,6 +229,48 @@ func (t tidyTicks) Ticks(min, max float64) []plot.Tick {
 		out = append(out, tk)
 	}
 	return out
+}
+
+// logTicks are a tick at every 1–9 × 10^k in [min, max], labelled at each
+// power of ten and, over at most three decades, at 2 and 5 × 10^k too.
+func logTicks(min, max float64) []plot.Tick {
+	if min <= 0 || max <= min {
+		return nil
+	}
+	lo, hi := math.Floor(math.Log10(min)), math.Ceil(math.Log10(max))
+	labelMinor := hi-lo <= 3
+	var ticks []plot.Tick
+	for e := lo; e <= hi; e++ {
+		base := math.Pow(10, e)
+		for m := 1; m <= 9; m++ {
+			v := float64(m) * base
+			if v < min*(1-1e-9) || v > max*(1+1e-9) {
+				continue
+			}
+			tk := plot.Tick{Value: v}
+			if m == 1 || labelMinor && (m == 2 || m == 5) {
+				tk.Label = strconv.FormatFloat(v, 'g', 6, 64)
+			}
+			ticks = append(ticks, tk)
+		}
+	}
+	return ticks
+}
+
+// logCeil is the first value at or above top that logTicks would label on
+// an axis from min to max.
+func logCeil(min, max, top float64) float64 {
+	mults := []float64{1}
+	if math.Ceil(math.Log10(max))-math.Floor(math.Log10(min)) <= 3 {
+		mults = []float64{1, 2, 5}
+	}
+	for e := math.Floor(math.Log10(top)); ; e++ {
+		for _, m := range mults {
+			if v := m * math.Pow(10, e); v >= top*(1-1e-9) {
+				return v
+			}
+		}
+	}
 }
 
 // overlaps is how many bands start inside an earlier one (extra label lanes).
@@ -258,17 +339,27 @@ func (b *bandPlotter) Plot(c draw.Canvas, p *plot.Plot) {
 	trX, _ := p.Transforms(&c)
 	type placed struct{ x0, x1 vg.Length }
 	var lanes [][]placed
-	for _, bd := range b.Bands {
+	span := func(bd band) (x0, x1 vg.Length, ok bool) {
 		from, to := math.Max(bd.From, p.X.Min), math.Min(bd.To, p.X.Max)
 		if to < from {
-			continue
+			return 0, 0, false
 		}
-		x0, x1 := trX(from), trX(to)
+		x0, x1 = trX(from), trX(to)
 		if x1-x0 < vg.Points(1.5) {
 			x1 = x0 + vg.Points(1.5)
 		}
-		c.FillPolygon(bd.Fill, []vg.Point{{X: x0, Y: c.Min.Y}, {X: x1, Y: c.Min.Y}, {X: x1, Y: c.Max.Y}, {X: x0, Y: c.Max.Y}})
-		if bd.Label == "" || b.NoLabels {
+		return x0, x1, true
+	}
+	// Every fill first, then every label: a band drawn later (a member's
+	// down span over a fault's window) never hides an earlier one's label.
+	for _, bd := range b.Bands {
+		if x0, x1, ok := span(bd); ok {
+			c.FillPolygon(bd.Fill, []vg.Point{{X: x0, Y: c.Min.Y}, {X: x1, Y: c.Min.Y}, {X: x1, Y: c.Max.Y}, {X: x0, Y: c.Max.Y}})
+		}
+	}
+	for _, bd := range b.Bands {
+		x0, _, ok := span(bd)
+		if !ok || bd.Label == "" || b.NoLabels {
 			continue
 		}
 		sty := text.Style{Color: bd.Text, Font: sans(9), XAlign: draw.XLeft, YAlign: draw.YTop, Handler: p.TextHandler}
@@ -306,6 +397,9 @@ func (rp *rulePlotter) Plot(c draw.Canvas, p *plot.Plot) {
 	trX, trY := p.Transforms(&c)
 	for _, r := range rp.Rules {
 		sty := draw.LineStyle{Color: r.Colour, Width: vg.Points(1.2), Dashes: []vg.Length{vg.Points(5), vg.Points(3)}}
+		if r.Solid {
+			sty.Dashes = nil
+		}
 		tsty := text.Style{Color: r.Colour, Font: sans(9), Handler: p.TextHandler}
 		if r.Vertical {
 			if r.At < p.X.Min || r.At > p.X.Max {
@@ -327,10 +421,14 @@ func (rp *rulePlotter) Plot(c draw.Canvas, p *plot.Plot) {
 	}
 }
 
+// rightPad keeps the last x tick's label, centred on the right edge of the
+// data area, inside the picture.
+const rightPad = 12 * vg.Millimeter / 3
+
 // svgOf renders plots stacked in one column into an inline SVG element.
 func svgOf(label string, w, h vg.Length, plots ...*plot.Plot) (template.HTML, error) {
 	canvas := vgsvg.New(w, h)
-	dc := draw.New(canvas)
+	dc := draw.Crop(draw.New(canvas), 0, -rightPad, 0, 0)
 	if len(plots) == 1 {
 		plots[0].Draw(dc)
 	} else {

@@ -33,12 +33,27 @@
 // skipped with its reason. The shape is the common junit.xsd that Jenkins,
 // GitLab and GitHub's reporters read.
 //
-// report.html draws, over seconds from the end of warmup (the origin of a
-// fault's `at`): throughput, error ratio and p50/p99 latency with every
-// fault window shaded and labelled; the error-budget burn-down per SLO
-// (from "burn" events, else computed from the per-second counts for an
-// availability SLO over all operations, else a no-data panel saying why);
-// and a USE panel per member (CPU, in-flight, shed rate) from "member"
-// events, or a note that there are none. The charts are drawn with
-// gonum/plot into SVG on the server; the page loads nothing.
+// # One clock
+//
+// Every rendering places time at one origin, t = 0 at the end of warmup
+// (Result.MeasuredStart; estimated from the journal's seconds for results
+// written before it), where a fault's `at` in the experiment file counts
+// from, and gives the UTC wall-clock time beside it: the run's start, t = 0
+// and end, each fault's applied and reverted times, the stop condition.
+// Burn rates are (bad ÷ eligible) ÷ (1 − objective) over a window, always
+// named with it: "burn rate (whole run)" in the SLO tables, "burn rate
+// (last 5s)" for the stop condition and the journal's burn events.
+//
+// report.html draws, over t (the x axis names the UTC time of t = 0):
+// throughput, error ratio and p50/p99 latency with every fault window
+// shaded and labelled; the error-budget burn-down per SLO, bad events so far
+// over the whole run's budget, so it never falls, with 100 % and the second
+// it was exhausted marked (from the cumulative counts of "burn" events,
+// else from the per-second counts for an availability SLO over all
+// operations, else a no-data panel saying why); and a USE panel per member
+// (CPU, in-flight, shed rate) from "member" events, with the spans it was
+// down (a crash's or pause's own window where one explains them), or a note
+// that there are none. Every axis has a labelled tick at or above its
+// largest value. The charts are drawn with gonum/plot into SVG on the
+// server; the page loads nothing.
 package report

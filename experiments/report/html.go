@@ -9,8 +9,10 @@ import (
 	"image/color"
 	"io"
 	"math"
+	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/vg"
@@ -69,6 +71,7 @@ type htmlView struct {
 	Stop           string
 	TimeSeries     []figure
 	TimeNote       string
+	TimeOrigin     template.HTML
 	Burn           []figure
 	Members        []figure
 	MembersNote    string
@@ -92,7 +95,7 @@ const (
 
 func newHTMLView(run *Run) (*htmlView, error) {
 	r := run.Result
-	v := &htmlView{R: r, Verdict: r.Verdict, Workload: workloadLine(r), Stop: stopLine(r),
+	v := &htmlView{R: r, Verdict: r.Verdict, Workload: workloadLine(r), Stop: stopLine(run),
 		SLOs: sloRows(r), Probes: probeRows(r), Checks: checkRows(r), Experiment: string(run.Experiment),
 		MalformedLines: run.Timeline.Malformed}
 	if v.Verdict != Pass && v.Verdict != Fail {
@@ -108,13 +111,16 @@ func newHTMLView(run *Run) (*htmlView, error) {
 	if r.File != "" {
 		v.Meta = append(v.Meta, "file "+r.File)
 	}
-	if !r.Started.IsZero() {
-		v.Meta = append(v.Meta, "started "+r.Started.UTC().Format("2006-01-02 15:04:05 UTC"), "ran "+runDuration(r))
+	if s := runTimes(r, clockOf(run)); s != "" {
+		v.Meta = append(v.Meta, s, "ran "+runDuration(r))
 	}
 	var origin string
 	v.Faults, origin = faultRows(run)
 	v.Receipts = receiptRows(run.Result)
-	v.FaultOrigin = template.HTML(strings.ReplaceAll(html.EscapeString(origin), "`at`", "<code>at</code>")) //nolint:gosec // escaped above
+	v.FaultOrigin = codeAt(origin)
+	if c := clockOf(run); c.anchored() {
+		v.TimeOrigin = codeAt("Times: " + OriginText + "; " + c.zeroText() + ".")
+	}
 
 	ax, ok := newTimeAxis(run)
 	if !ok {
@@ -141,22 +147,31 @@ func newHTMLView(run *Run) (*htmlView, error) {
 	return v, nil
 }
 
+// codeAt escapes s for the page, with `at` set as code.
+func codeAt(s string) template.HTML {
+	return template.HTML(strings.ReplaceAll(html.EscapeString(s), "`at`", "<code>at</code>")) //nolint:gosec // escaped here
+}
+
 // timeAxis is the shared time axis: seconds from the end of warmup.
 type timeAxis struct {
+	Label    string // names the origin and its wall-clock time
 	Min, Max float64
 	Bands    []band // warmup, then the faults
 	Rules    []rule // the stop condition
 	Legend   []legendItem
 }
 
-const timeLabel = "seconds from the end of warmup"
+const timeLabel = "t (s) from the end of warmup"
 
 func newTimeAxis(run *Run) (timeAxis, bool) {
 	secs := run.Timeline.Seconds
 	if len(secs) == 0 {
 		return timeAxis{}, false
 	}
-	ax := timeAxis{Min: float64(secs[0].Second), Max: float64(secs[len(secs)-1].Second + 1)}
+	ax := timeAxis{Label: timeLabel, Min: float64(secs[0].Second), Max: float64(secs[len(secs)-1].Second + 1)}
+	if t0, ok := run.measuredStart(); ok {
+		ax.Label += "; t = 0 at " + t0.UTC().Format("15:04:05") + " UTC"
+	}
 	if ax.Min < 0 {
 		ax.Bands = append(ax.Bands, band{From: ax.Min, To: 0, Label: "warmup", Fill: colourWarmupBand, Text: colourWarmupText})
 	}
@@ -175,7 +190,7 @@ func newTimeAxis(run *Run) (timeAxis, bool) {
 }
 
 func (ax timeAxis) chart(yLabel string, ss ...series) chart {
-	return chart{XLabel: timeLabel, YLabel: yLabel, Series: ss, Bands: ax.Bands, Rules: append([]rule(nil), ax.Rules...), XMin: ax.Min, XMax: ax.Max}
+	return chart{XLabel: ax.Label, YLabel: yLabel, Series: ss, Bands: ax.Bands, Rules: append([]rule(nil), ax.Rules...), XMin: ax.Min, XMax: ax.Max}
 }
 
 func (ax timeAxis) legend(ss ...series) []legendItem {
@@ -245,65 +260,124 @@ func timeSeriesFigures(run *Run, ax timeAxis) ([]figure, error) {
 	return figs, nil
 }
 
-// burnFigures draws each SLO's consumed budget over time: from "burn" events
-// when the journal has them; otherwise, for an availability SLO over all
-// operations, computed from the per-second counts (bad + dropped, over the
-// run's final budget); otherwise a no-data panel saying why.
+// burnCurve is an SLO's budget consumed over time, as a share of the whole
+// run's budget: cumulative bad events up to the end of each second divided
+// by the bad events the run allowed ((1 − objective) × the run's eligible
+// events, result.json's budget). It never falls.
+type burnCurve struct {
+	X, Y []float64 // end of each second (t), percent of the whole run's budget
+	// Exhausted is the end of the second the curve first went above 100 %;
+	// ok false when it never did.
+	Exhausted   float64
+	ExhaustedOK bool
+	// Source says where the counts came from, for the caption.
+	Source string
+}
+
+// burnDown computes an SLO's burn-down from the journal: the cumulative bad
+// counts of its burn events (journals written since they carry them), else
+// for an availability SLO over all operations the per-second counts (bad +
+// dropped); noData says why there is none.
+func burnDown(o SLOResult, pts []BurnPoint, secs []SecondPoint) (c burnCurve, noData string) {
+	budget := o.Budget
+	if budget <= 0 && o.SLI == "availability" && o.Op == "" {
+		var total int64
+		for _, s := range secs {
+			if !s.Warmup {
+				total += s.OK + s.Bad + s.Dropped
+			}
+		}
+		budget = (1 - o.Objective) * float64(total)
+	}
+	cumulative := len(pts) > 0
+	for _, p := range pts {
+		cumulative = cumulative && p.Bad != nil
+	}
+	switch {
+	case budget <= 0 && (cumulative || o.SLI == "availability" && o.Op == ""):
+		return c, "No data: the SLO has no error budget (objective 100% or no events)."
+	case cumulative:
+		c.Source = "the journal's burn events (cumulative bad events)"
+		c.X, c.Y = []float64{0}, []float64{0}
+		for _, p := range pts {
+			c.X = append(c.X, float64(p.Second+1))
+			c.Y = append(c.Y, clampPct(float64(*p.Bad)/budget))
+		}
+	case o.SLI == "availability" && o.Op == "":
+		c.Source = "the journal's per-second counts (bad and dropped requests)"
+		var bad int64
+		c.X, c.Y = []float64{0}, []float64{0}
+		for _, s := range secs {
+			if s.Warmup {
+				continue
+			}
+			bad += s.Bad + s.Dropped
+			c.X = append(c.X, float64(s.Second+1))
+			c.Y = append(c.Y, clampPct(float64(bad)/budget))
+		}
+	default:
+		why := "has no burn events for this SLO"
+		if len(pts) > 0 {
+			why = "predates the cumulative bad counts in burn events"
+		}
+		return c, fmt.Sprintf("No data: the journal %s, and a %s SLI cannot be computed from the per-second counts. Final: %s of the budget consumed.", why, sloKind(o), consumedPct(o.Consumed))
+	}
+	for i, y := range c.Y {
+		if y > 100 {
+			c.Exhausted, c.ExhaustedOK = c.X[i], true
+			break
+		}
+	}
+	return c, ""
+}
+
+// burnFigures draws each SLO's burn-down (see burnDown): the share of the
+// whole run's budget consumed by the end of each second, the 100 % line,
+// and the second it was exhausted.
 func burnFigures(run *Run, ax timeAxis) ([]figure, error) {
 	bySLO := map[string][]BurnPoint{}
 	for _, b := range run.Timeline.Burns {
 		bySLO[b.SLO] = append(bySLO[b.SLO], b)
 	}
+	t0, anchored := run.measuredStart()
 	var figs []figure
 	for _, o := range run.Result.SLOs {
 		fig := figure{Title: "SLO " + o.Name}
-		var xs, ys []float64
-		switch pts := bySLO[o.Name]; {
-		case len(pts) > 0:
-			xs, ys = []float64{0}, []float64{0}
-			for _, b := range pts {
-				xs = append(xs, float64(b.Second+1))
-				ys = append(ys, clampPct(b.Consumed))
-			}
-			last := pts[len(pts)-1]
-			fig.Caption = fmt.Sprintf("From the journal's burn events: %s of the budget consumed, burn rate %s at the last sample.", consumedPct(last.Consumed), burnText(last.BurnRate))
-		case o.SLI == "availability" && o.Op == "":
-			budget := o.Budget
-			if budget <= 0 {
-				var total int64
-				for _, s := range run.Timeline.Seconds {
-					if !s.Warmup {
-						total += s.OK + s.Bad + s.Dropped
-					}
-				}
-				budget = (1 - o.Objective) * float64(total)
-			}
-			if budget <= 0 {
-				fig.NoData = "No data: the SLO has no error budget (objective 100% or no events)."
-				figs = append(figs, fig)
-				continue
-			}
-			var bad int64
-			xs, ys = []float64{0}, []float64{0}
-			for _, s := range run.Timeline.Seconds {
-				if s.Warmup {
-					continue
-				}
-				bad += s.Bad + s.Dropped
-				xs = append(xs, float64(s.Second+1))
-				ys = append(ys, clampPct(float64(bad)/budget))
-			}
-			fig.Caption = fmt.Sprintf("Computed from the journal's per-second counts (bad + dropped over a budget of %.1f bad events); the journal has no burn events for this SLO.", budget)
-		default:
-			fig.NoData = fmt.Sprintf("No data: the journal has no burn events for this SLO, and a %s SLI cannot be computed from the per-second counts. Final: %s consumed.", sloKind(o), consumedPct(o.Consumed))
+		pts := bySLO[o.Name]
+		c, noData := burnDown(o, pts, run.Timeline.Seconds)
+		if noData != "" {
+			fig.NoData = noData
 			figs = append(figs, fig)
 			continue
 		}
-		s := series{Name: "budget consumed %", X: xs, Y: ys, Colour: colourBlue}
-		ch := ax.chart("budget consumed %", s)
+		fig.Caption = fmt.Sprintf("Bad events so far as a share of the whole run's budget (%.1f bad events allowed: (1 − objective) × the run's eligible events), from %s; it never falls.", o.Budget, c.Source)
+		if len(pts) > 0 {
+			last := pts[len(pts)-1]
+			window := last.Window
+			if window == "" {
+				window = "over abort.window"
+			}
+			fig.Caption += fmt.Sprintf(" Burn rate (%s) at the last sample: %s; burn rate (whole run): %s.", window, burnText(last.BurnRate), burnText(o.BurnRate))
+		}
+		if o.Judge == "faults" {
+			fig.Caption += fmt.Sprintf(" The curve counts every bad event; this SLO is judged on the faults' only (judge: faults), which consumed %s of the budget.", consumedPct(o.Consumed))
+		}
+		s := series{Name: "% of the run's budget consumed", X: c.X, Y: c.Y, Colour: colourBlue}
+		ch := ax.chart("% of the run's budget", s)
 		ch.XMin = math.Min(0, ax.Min)
 		ch.YMaxAtLeast = 110
-		ch.Rules = append(ch.Rules, rule{At: 100, Label: "budget exhausted", Colour: colourRed})
+		ch.Rules = append(ch.Rules, rule{At: 100, Label: "100 %: budget exhausted", Colour: colourRed})
+		legend := ax.legend(s)
+		if c.ExhaustedOK {
+			label := fmt.Sprintf("exhausted at t = %s s", trimFloat(c.Exhausted))
+			when := ""
+			if anchored {
+				when = " (" + clockText(t0.Add(time.Duration(c.Exhausted*float64(time.Second)))) + ")"
+			}
+			ch.Rules = append(ch.Rules, rule{At: c.Exhausted, Vertical: true, Label: label, Colour: colourRed, Solid: true})
+			fig.Caption += fmt.Sprintf(" The budget was exhausted at t = %s s%s.", trimFloat(c.Exhausted), when)
+			legend = append(legend, legendItem{Name: "budget exhausted", Colour: cssColour(colourRed)})
+		}
 		p, err := ch.newPlot()
 		if err != nil {
 			return nil, err
@@ -311,7 +385,7 @@ func burnFigures(run *Run, ax timeAxis) ([]figure, error) {
 		if fig.SVG, err = svgOf("SLO "+o.Name+" error budget consumed over time", panelW, panelH, p); err != nil {
 			return nil, err
 		}
-		fig.Legend = ax.legend(s)
+		fig.Legend = legend
 		figs = append(figs, fig)
 	}
 	return figs, nil
@@ -336,29 +410,24 @@ func memberFigures(run *Run, ax timeAxis) ([]figure, error) {
 	for _, m := range run.Timeline.Members {
 		byMember[m.Member] = append(byMember[m.Member], m)
 	}
+	faults, _ := run.faultWindows()
 	var figs []figure
 	for _, name := range run.Timeline.members() {
 		pts := byMember[name]
 		sort.SliceStable(pts, func(i, j int) bool { return pts[i].Second < pts[j].Second })
 		xs := make([]float64, len(pts))
 		cpu, infl, shed := make([]float64, len(pts)), make([]float64, len(pts)), make([]float64, len(pts))
-		var down []band
-		downSeconds := 0
+		var downSecs []int
 		for i, m := range pts {
 			xs[i] = float64(m.Second) + 0.5
 			cpu[i], infl[i], shed[i] = 100*m.CPU, m.Inflight, m.ShedRate
 			if !m.Up {
-				downSeconds++
+				downSecs = append(downSecs, m.Second)
 				cpu[i], infl[i], shed[i] = math.NaN(), math.NaN(), math.NaN()
-				from, to := float64(m.Second), float64(m.Second+1)
-				if k := len(down) - 1; k >= 0 && down[k].To == from {
-					down[k].To = to
-				} else {
-					down = append(down, band{From: from, To: to, Label: "down", Fill: colourDownBand, Text: colourDownText})
-				}
 			}
 		}
-		bands := append(append([]band(nil), ax.Bands...), down...)
+		downSeconds := len(downSecs)
+		bands := append(append([]band(nil), ax.Bands...), downBands(name, downSecs, faults)...)
 		rows := []struct {
 			label string
 			s     series
@@ -397,6 +466,44 @@ func memberFigures(run *Run, ax timeAxis) ([]figure, error) {
 		figs = append(figs, figure{Title: "Member " + name, Caption: caption + ".", SVG: svg, Legend: legend})
 	}
 	return figs, nil
+}
+
+// downBands shades the spans a member was down. The scrapes see it second by
+// second; where a crash or pause of the member explains a span, the band is
+// that fault's window instead, from when it was applied to when it was
+// reverted, so the two line up. Down seconds no such fault explains (a
+// member still starting after its restart, one that fell over on its own)
+// stay whole seconds.
+func downBands(member string, downSecs []int, faults []faultWindow) []band {
+	var out []band
+	used := map[string]bool{}
+	for _, s := range downSecs {
+		from, to := float64(s), float64(s+1)
+		explained := false
+		for _, f := range faults {
+			if (f.Kind != "crash" && f.Kind != "pause") || !slices.Contains(f.Targets, member) || f.End <= from || to <= f.Start {
+				continue
+			}
+			explained = true
+			if !used[f.Name] {
+				used[f.Name] = true
+				out = append(out, band{From: f.Start, To: f.End})
+			}
+		}
+		if explained {
+			continue
+		}
+		if k := len(out) - 1; k >= 0 && out[k].To == from {
+			out[k].To = to
+		} else {
+			out = append(out, band{From: from, To: to})
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].From < out[j].From })
+	for i := range out {
+		out[i].Label, out[i].Fill, out[i].Text = "down", colourDownBand, colourDownText
+	}
+	return out
 }
 
 func cssColour(c color.Color) template.CSS {

@@ -32,13 +32,16 @@ func TestHTMLCharts(t *testing.T) {
 		contains   []string
 	}{
 		{"fail with member and burn events", fixtureFail, 3 + 2 + 4, 3 + 2 + 4, []string{
-			`class="banner fail"`, "Verdict: FAIL", "From the journal&#39;s burn events", "Member g1", "Member n2", "down for 3 s",
-			"non-linearizable keys: 2", "key k17: read of v-3-17 after write of v-1-40 completed", "4.0 s → 9.0 s",
+			`class="banner fail"`, "Verdict: FAIL", "from the journal&#39;s burn events (cumulative bad events)", "exhausted at t = 5 s", "Member g1", "Member n2", "down for 3 s",
+			"non-linearizable keys: 2", "key k17: read of v-3-17 after write of v-1-40 completed", "t = 4.04 s (22:05:05.660 UTC) → t = 9.01 s (22:05:10.636 UTC)",
+			"t = 0 (end of warmup) at 22:05:01.623 UTC", "t (s) from the end of warmup; t = 0 at 22:05:01 UTC",
+			"Times: t = seconds from the end of warmup (t = 0), where a fault&#39;s <code>at</code> in the experiment file counts from",
+			"started 2026-11-26 22:04:59.464 UTC (t = -2.16 s)", "ended 22:05:26.933 UTC (t = 25.31 s)",
 		}},
 		{"pass without member or burn events", fixturePass, 3 + 1, 3 + 1, []string{
 			`class="banner pass"`, "Verdict: PASS",
 			"No member samples in the journal",
-			"Computed from the journal&#39;s per-second counts",
+			"from the journal&#39;s per-second counts (bad and dropped requests)",
 			"No data: the journal has no burn events for this SLO, and a latency (read) SLI cannot be computed",
 		}},
 	}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"sync"
@@ -13,17 +14,32 @@ import (
 // Journal is journal.ndjson: every event of a run, one JSON object a line,
 // written as it happens.
 type Journal struct {
-	mu sync.Mutex
-	f  *os.File
-	w  *bufio.Writer
+	mu     sync.Mutex
+	f      *os.File
+	w      *bufio.Writer
+	origin time.Time // t = 0: the end of warmup; zero until SetOrigin
 }
 
-// Event is one journal line. Type is run-start, fault-applied, fault-reverted,
-// fault-error, second, steady-state, slo, check, verdict, run-end.
+// Event is one journal line. Type is run-start, workload-start,
+// fault-applied, fault-reverted, fault-error, second, member, burn,
+// stop-condition, verdict and others. T is Time in seconds from the end of
+// warmup (the origin of a fault's `at`), on every event written once the
+// workload started.
 type Event struct {
 	Time time.Time      `json:"time"`
+	T    *float64       `json:"t,omitempty"`
 	Type string         `json:"type"`
 	Data map[string]any `json:"data,omitempty"`
+}
+
+// SetOrigin sets t = 0 of the events that follow: the end of warmup.
+func (j *Journal) SetOrigin(t0 time.Time) {
+	if j == nil {
+		return
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.origin = t0
 }
 
 // OpenJournal creates journal.ndjson in dir.
@@ -40,13 +56,18 @@ func (j *Journal) Add(typ string, data map[string]any) {
 	if j == nil {
 		return
 	}
-	b, err := json.Marshal(Event{Time: time.Now().UTC(), Type: typ, Data: data})
-	if err != nil {
-		return
-	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.f == nil {
+		return
+	}
+	ev := Event{Time: time.Now().UTC(), Type: typ, Data: data}
+	if !j.origin.IsZero() {
+		t := math.Round(ev.Time.Sub(j.origin).Seconds()*1000) / 1000
+		ev.T = &t
+	}
+	b, err := json.Marshal(ev)
+	if err != nil {
 		return
 	}
 	_, _ = j.w.Write(append(b, '\n'))

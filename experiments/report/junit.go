@@ -165,6 +165,15 @@ func junitSuiteOf(r *Result) junitSuite {
 	prop("reason", r.Reason)
 	prop("started", timeText(r.Started))
 	prop("ended", timeText(r.Ended))
+	if r.MeasuredStart != nil {
+		prop("measuredStart", timeText(*r.MeasuredStart))
+	}
+	clk := resultClock(r)
+	for _, f := range r.Faults {
+		applied, reverted := faultTimes(f, clk)
+		prop("fault."+f.Name+".applied", applied)
+		prop("fault."+f.Name+".reverted", reverted)
+	}
 	prop("description", r.Description)
 	for _, f := range r.Faults {
 		prop("fault."+f.Name+".receipt", ReceiptText(f.Receipt))
@@ -205,10 +214,10 @@ func junitSuiteOf(r *Result) junitSuite {
 		msg := "stop condition: " + sc.Reason
 		body := msg
 		if !sc.At.IsZero() {
-			body += "\nfired at " + timeText(sc.At) + " (" + offsetText(r.Started, sc.At) + " from the run start)"
+			body += "\nfired at " + timeText(sc.At) + " (" + clk.t(sc.At) + ")"
 		}
 		if sc.SLO != "" {
-			body += fmt.Sprintf("\nSLO %s burn rate %.2f", sc.SLO, sc.Burn)
+			body += fmt.Sprintf("\nSLO %s %s %.2f", sc.SLO, stopBurnName(sc), sc.Burn)
 		}
 		add(junitCase{Name: "stop condition", Time: "0.000", Failure: &junitProblem{Message: msg, Type: junitStopped, Body: body}})
 	}
@@ -229,7 +238,7 @@ func junitSuiteOf(r *Result) junitSuite {
 		} {
 			if rc.r.Failed() {
 				msg := fmt.Sprintf("%s (%s): %s", rc.msg, f.Kind, rc.r.Summary)
-				add(junitCase{Name: rc.name, Time: "0.000", Error: &junitProblem{Message: msg, Type: rc.typ, Body: receiptBody(rc.r)}})
+				add(junitCase{Name: rc.name, Time: "0.000", Error: &junitProblem{Message: msg, Type: rc.typ, Body: receiptBody(rc.r, clk)}})
 			}
 		}
 	}
@@ -241,6 +250,22 @@ func junitSuiteOf(r *Result) junitSuite {
 		add(junitCase{Name: "run", Time: junitSeconds(runSeconds(r)), Error: &junitProblem{Message: msg, Type: junitRunError, Body: strings.Join(r.Errors, "\n")}})
 	}
 	return s
+}
+
+// faultTimes are a fault's applied and reverted times for the JUnit
+// properties: at the run's one origin and in UTC.
+func faultTimes(f FaultResult, c runClock) (applied, reverted string) {
+	if f.Applied == nil {
+		return "not applied", ""
+	}
+	applied = c.t(*f.Applied) + " (" + timeText(*f.Applied) + ")"
+	switch {
+	case f.Reverted != nil:
+		reverted = c.t(*f.Reverted) + " (" + timeText(*f.Reverted) + ")"
+	case f.StillApplied:
+		reverted = "not reverted"
+	}
+	return applied, reverted
 }
 
 // xmlSafe drops the characters XML 1.0 cannot carry (a CDATA section is
@@ -267,7 +292,7 @@ func inconclusiveMessage(reason string) string {
 // sloFigures is the one-line figures of an SLO: bad/total, budget consumed
 // and burn rate.
 func sloFigures(o SLOResult) string {
-	return fmt.Sprintf("%d bad of %d (%s), objective %s, budget %.1f bad events, %s consumed, burn rate %s",
+	return fmt.Sprintf("%d bad of %d (%s), objective %s, budget %.1f bad events, %s consumed, burn rate (whole run) %s",
 		o.Bad, o.Total, ratioPct(o.Bad, o.Total), pct(o.Objective), o.Budget, consumedPct(o.Consumed), burnText(o.BurnRate))
 }
 
@@ -283,7 +308,7 @@ func sloDetail(o SLOResult) string {
 	fmt.Fprintf(&b, ", objective %s\n", pct(o.Objective))
 	fmt.Fprintf(&b, "events: %d, bad: %d (%s)\n", o.Total, o.Bad, ratioPct(o.Bad, o.Total))
 	fmt.Fprintf(&b, "error budget: %.1f bad events allowed, %s consumed\n", o.Budget, consumedPct(o.Consumed))
-	fmt.Fprintf(&b, "burn rate: %s\n", burnText(o.BurnRate))
+	fmt.Fprintf(&b, "burn rate (whole run): %s\n", burnText(o.BurnRate))
 	if o.Reason != "" {
 		fmt.Fprintf(&b, "verdict: %s: %s", o.Verdict, o.Reason)
 	}
@@ -354,6 +379,16 @@ func consumedPct(c float64) string {
 		return "infinite (zero budget)"
 	}
 	return fmt.Sprintf("%.1f%%", 100*c)
+}
+
+// stopBurnName names the stop condition's burn rate with its window: "burn
+// rate (last 5s)"; a result written before the window was recorded says
+// "burn rate (over abort.window)".
+func stopBurnName(sc *StopCondition) string {
+	if sc.Window == "" {
+		return "burn rate (over abort.window)"
+	}
+	return "burn rate (" + sc.Window + ")"
 }
 
 func burnText(b float64) string {

@@ -76,7 +76,7 @@ func TestJUnitCounts(t *testing.T) {
 	}{
 		{"fail fixture", fail, 9, 3, 0, 2,
 			[]string{"SLO availability", "SLO fast-reads", "probe low-errors (before)", "probe low-errors (after)", "probe fast (before)", "probe fast (after)", "probe fast (during)", "check linearizable", "check no-lost-writes"},
-			[]string{"220 bad of 4000", "550.0% consumed", "burn rate 5.50", "error_ratio = 2%", "bound <= 1%", "2 anomalies in 4400 operations"}},
+			[]string{"220 bad of 4000", "550.0% consumed", "burn rate (whole run) 5.50", "error_ratio = 2%", "bound <= 1%", "2 anomalies in 4400 operations"}},
 		{"pass fixture", pass, 8, 0, 0, 0, nil, nil},
 		{"stop condition", &stopped, 9, 1, 0, 0, []string{"stop condition"}, []string{"stop condition: availability burn rate 20.0"}},
 		{"fault error and interrupted", &broken, 10, 0, 2, 0, []string{"fault kill-n2", "run"}, nil},
@@ -148,6 +148,20 @@ func TestJUnitCounts(t *testing.T) {
 			}
 			if tt.result.ChaosctlVersion != "" && props["chaosctlVersion"] != tt.result.ChaosctlVersion {
 				t.Errorf("chaosctlVersion property = %q", props["chaosctlVersion"])
+			}
+			// One clock: t = 0 at the end of warmup, and every fault at it
+			// with its UTC time.
+			if ms := tt.result.MeasuredStart; ms != nil {
+				if props["measuredStart"] != timeText(*ms) {
+					t.Errorf("measuredStart property = %q, want %s", props["measuredStart"], timeText(*ms))
+				}
+				for _, f := range tt.result.Faults {
+					applied := fmt.Sprintf("t = %s s (%s)", tSecs(*f.AppliedT), timeText(*f.Applied))
+					reverted := fmt.Sprintf("t = %s s (%s)", tSecs(*f.RevertedT), timeText(*f.Reverted))
+					if props["fault."+f.Name+".applied"] != applied || props["fault."+f.Name+".reverted"] != reverted {
+						t.Errorf("fault %s properties = %q, %q; want %q, %q", f.Name, props["fault."+f.Name+".applied"], props["fault."+f.Name+".reverted"], applied, reverted)
+					}
+				}
 			}
 		})
 	}

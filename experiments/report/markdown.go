@@ -37,12 +37,15 @@ func WriteMarkdown(w io.Writer, run *Run) error {
 	if r.File != "" {
 		meta = append(meta, "file "+mdCode(r.File))
 	}
-	if !r.Started.IsZero() {
-		meta = append(meta, "started "+r.Started.UTC().Format("2006-01-02 15:04:05 UTC"), "ran "+runDuration(r))
+	if s := runTimes(r, clockOf(run)); s != "" {
+		meta = append(meta, s, "ran "+runDuration(r))
 	}
 	p("%s\n\n", strings.Join(meta, " · "))
+	if c := clockOf(run); c.anchored() {
+		p("Times: %s.\n\n", OriginText)
+	}
 	p("**Workload:** %s.\n\n", mdText(workloadLine(r)))
-	if s := stopLine(r); s != "" {
+	if s := stopLine(run); s != "" {
 		p("**Stopped early:** %s.\n\n", mdText(s))
 	}
 	if r.Interrupted {
@@ -53,7 +56,7 @@ func WriteMarkdown(w io.Writer, run *Run) error {
 	if rows := sloRows(r); len(rows) == 0 {
 		p("No SLOs in this experiment.\n\n")
 	} else {
-		p("| SLO | SLI | Objective | Bad / total | Budget consumed | Burn rate | Verdict | Reason |\n")
+		p("| SLO | SLI | Objective | Bad / total | Budget consumed | Burn rate (whole run) | Verdict | Reason |\n")
 		p("|---|---|---:|---:|---:|---:|---|---|\n")
 		for _, s := range rows {
 			p("| %s | %s | %s | %s | %s | %s | %s | %s |\n", mdCell(s.Name), mdCell(s.SLI), s.Objective, s.BadTotal,

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestMarkdownGolden(t *testing.T) {
@@ -16,10 +17,12 @@ func TestMarkdownGolden(t *testing.T) {
 		{"summary-fail.md", fixtureFail, []string{
 			"**Verdict: FAIL.**",
 			"| availability | availability | 99% | 220 / 4000 | 550.0% | 5.50 | **FAIL** |",
-			"| isolate-one | partition | n1, n2, n3 | 4.0 s → 9.0 s |",
+			"| isolate-one | partition | n1, n2, n3 | t = 4.04 s (22:05:05.660 UTC) → t = 9.01 s (22:05:10.636 UTC) |",
+			"t = 0 (end of warmup) at 22:05:01.623 UTC", "started 2026-11-26 22:04:59.464 UTC (t = -2.16 s)", "ended 22:05:26.933 UTC (t = 25.31 s)",
+			"Times: t = seconds from the end of warmup (t = 0), where a fault's `at` in the experiment file counts from",
 			"Seed `1`",
 		}},
-		{"summary-pass.md", fixturePass, []string{"**Verdict: PASS.**", "| kill-n2 | crash | n2 | 12.0 s → 15.0 s |"}},
+		{"summary-pass.md", fixturePass, []string{"**Verdict: PASS.**", "| kill-n2 | crash | n2 | t = 12.01 s (22:05:13.629 UTC) → t = 15.01 s (22:05:16.637 UTC) |"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.golden, func(t *testing.T) {
@@ -45,7 +48,7 @@ func TestMarkdownWithoutJournal(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Without seconds to anchor them, windows are offsets from the run start.
-	for _, want := range []string{"offsets from the run start", "| isolate-one | partition | n1, n2, n3 | 6.2 s → 11.2 s | 4.976s |"} {
+	for _, want := range []string{"offsets from the run start", "| isolate-one | partition | n1, n2, n3 | +6.197s from the run start (22:05:05.660 UTC) → +11.172s from the run start (22:05:10.636 UTC) | 4.976s |"} {
 		if !strings.Contains(buf.String(), want) {
 			t.Errorf("summary.md lacks %q:\n%s", want, buf.String())
 		}
@@ -102,4 +105,31 @@ func TestAppendGitHubStepSummary(t *testing.T) {
 			t.Fatal("appending under a missing folder succeeded")
 		}
 	})
+}
+
+// The stop condition is placed at t with its UTC time, and its burn rate
+// named with its window, once.
+func TestMarkdownStopConditionAtT(t *testing.T) {
+	run := loadFixture(t, fixtureFail)
+	res := *run.Result
+	res.StopCondition = &StopCondition{Reason: "SLO availability: burn rate (last 5s) 20.0 above abort.burnRate 14.4",
+		At: res.MeasuredStart.Add(7500 * time.Millisecond), SLO: "availability", Burn: 20, Window: "last 5s"}
+	run.Result = &res
+	var buf bytes.Buffer
+	if err := WriteMarkdown(&buf, run); err != nil {
+		t.Fatal(err)
+	}
+	want := "**Stopped early:** SLO availability: burn rate (last 5s) 20.0 above abort.burnRate 14.4 at t = 7.5 s (22:05:09.123 UTC).\n"
+	if !strings.Contains(buf.String(), want) {
+		t.Errorf("summary.md lacks %q:\n%s", want, buf.String())
+	}
+	// An old result's stop condition without the window in its reason.
+	res.StopCondition = &StopCondition{Reason: "maxDuration reached", At: res.MeasuredStart.Add(time.Second), SLO: "availability", Burn: 3}
+	buf.Reset()
+	if err := WriteMarkdown(&buf, run); err != nil {
+		t.Fatal(err)
+	}
+	if want := "at t = 1 s (22:05:02.623 UTC) (SLO availability: burn rate (over abort.window) 3.0)"; !strings.Contains(buf.String(), want) {
+		t.Errorf("summary.md lacks %q:\n%s", want, buf.String())
+	}
 }

@@ -21,13 +21,18 @@ func ReceiptText(r *injectors.Receipt) string {
 	return "DID NOT HOLD: " + r.Summary
 }
 
-// receiptBody lists a receipt's checks, one a line.
-func receiptBody(r *injectors.Receipt) string {
+// receiptBody lists a receipt's checks, one a line, after when it was
+// measured (UTC, and at t from the end of warmup when c knows it).
+func receiptBody(r *injectors.Receipt, c runClock) string {
 	if r == nil {
 		return ""
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s\nmeasured at %s in %s\n", r.Summary, timeText(r.At), r.Took)
+	at := timeText(r.At)
+	if c.anchored() && !r.At.IsZero() {
+		at += " (" + c.t(r.At) + ")"
+	}
+	fmt.Fprintf(&b, "%s\nmeasured at %s in %s\n", r.Summary, at, r.Took)
 	for _, c := range r.Checks {
 		b.WriteString(checkLine(c) + "\n")
 	}

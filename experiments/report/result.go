@@ -3,6 +3,7 @@ package report
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -37,6 +38,10 @@ type Header struct {
 type Result struct {
 	Experiment string `json:"experiment"`
 	Header
+	// MeasuredStart is the end of warmup: t = 0 of every offset in the
+	// reports and the journal, the origin of a fault's `at` (UTC).
+	MeasuredStart *time.Time `json:"measuredStart,omitempty"`
+
 	Workload      WorkloadResult `json:"workload"`
 	SLOs          []SLOResult    `json:"slos"`
 	Probes        []ProbeResult  `json:"probes"`
@@ -73,7 +78,7 @@ type SLOResult struct {
 	Budget    float64 `json:"budget"`    // bad events allowed
 	Consumed  float64 `json:"consumed"`  // fraction of the budget
 	Remaining float64 `json:"remaining"` // 1 − consumed (negative once exhausted)
-	BurnRate  float64 `json:"burnRate"`
+	BurnRate  float64 `json:"burnRate"`  // over the whole run
 	Verdict   string  `json:"verdict"`
 	Reason    string  `json:"reason"`
 	// Judge is the rule that judged the SLO: "run" (every bad event of the
@@ -147,10 +152,17 @@ type FaultResult struct {
 	Kind      string     `json:"kind"`
 	Targets   []string   `json:"targets"`
 	Links     []string   `json:"links,omitempty"`
-	Scheduled string     `json:"scheduled"` // offset from the run start
+	Scheduled string     `json:"scheduled"` // offset from the start of the workload, warmup included (At is the same instant at t)
 	Applied   *time.Time `json:"applied"`
 	Reverted  *time.Time `json:"reverted"`
 	Error     string     `json:"error,omitempty"`
+
+	// At (planned), AppliedT and RevertedT are seconds from the end of
+	// warmup (t = 0, MeasuredStart), the origin of `at` in the file.
+	At        *float64 `json:"at,omitempty"`
+	AppliedT  *float64 `json:"appliedT,omitempty"`
+	RevertedT *float64 `json:"revertedT,omitempty"`
+
 	// StillApplied: every revert of the fault failed, so it may still be in
 	// place (Reverted is nil); RevertError says why. `chaosctl recover`
 	// retries it.
@@ -167,8 +179,41 @@ type FaultResult struct {
 type StopCondition struct {
 	Reason string    `json:"reason"`
 	At     time.Time `json:"at"`
+	T      *float64  `json:"t,omitempty"` // At in seconds from the end of warmup
 	SLO    string    `json:"slo,omitempty"`
 	Burn   float64   `json:"burnRate,omitempty"`
+	Window string    `json:"window,omitempty"` // of Burn: "last 5s"
+}
+
+// Since is t's offset in seconds from the end of warmup (MeasuredStart);
+// ok is false when the result does not know that instant.
+func (r *Result) Since(t time.Time) (secs float64, ok bool) {
+	if r.MeasuredStart == nil || t.IsZero() {
+		return 0, false
+	}
+	return t.Sub(*r.MeasuredStart).Seconds(), true
+}
+
+// SetOffsets fills the t offsets of the faults and the stop condition from
+// their UTC times and MeasuredStart.
+func (r *Result) SetOffsets() {
+	ptr := func(t *time.Time) *float64 {
+		if t == nil {
+			return nil
+		}
+		if s, ok := r.Since(*t); ok {
+			s = math.Round(s*1000) / 1000
+			return &s
+		}
+		return nil
+	}
+	for i := range r.Faults {
+		f := &r.Faults[i]
+		f.AppliedT, f.RevertedT = ptr(f.Applied), ptr(f.Reverted)
+	}
+	if sc := r.StopCondition; sc != nil {
+		sc.T = ptr(&sc.At)
+	}
 }
 
 // WriteJSON writes result.json into dir.

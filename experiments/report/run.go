@@ -41,6 +41,9 @@ type Timeline struct {
 	Seconds []SecondPoint
 	Members []MemberPoint
 	Burns   []BurnPoint
+	// MeasuredStart is t = 0 (the end of warmup) from the journal's
+	// workload-start event; zero in journals written before it.
+	MeasuredStart time.Time
 	// Malformed counts journal lines that could not be decoded (a run killed
 	// mid-write leaves a partial last line); they are skipped.
 	Malformed int
@@ -83,7 +86,12 @@ type BurnPoint struct {
 	Second   int     `json:"second"`
 	SLO      string  `json:"slo"`
 	BurnRate float64 `json:"burnRate"`
-	Consumed float64 `json:"consumed"` // fraction of the budget
+	Window   string  `json:"window,omitempty"` // of BurnRate: "last 5s"
+	Consumed float64 `json:"consumed"`         // of the budget of the events so far
+	// Bad and Total are the SLO's cumulative bad and eligible events up to
+	// and including this second; nil in journals written before them.
+	Bad   *int64 `json:"bad,omitempty"`
+	Total *int64 `json:"total,omitempty"`
 }
 
 // LoadRun reads a run's output folder: result.json (required),
@@ -145,6 +153,13 @@ func ParseJournal(r io.Reader) (Timeline, error) {
 			if err = json.Unmarshal(ev.Data, &p); err == nil && p.Member != "" {
 				tl.Members = append(tl.Members, p)
 			}
+		case "workload-start":
+			var p struct {
+				MeasuredStart time.Time `json:"measuredStart"`
+			}
+			if err = json.Unmarshal(ev.Data, &p); err == nil {
+				tl.MeasuredStart = p.MeasuredStart
+			}
 		case "burn":
 			var p BurnPoint
 			if err = json.Unmarshal(ev.Data, &p); err == nil && p.SLO != "" {
@@ -164,10 +179,18 @@ func ParseJournal(r io.Reader) (Timeline, error) {
 	return tl, nil
 }
 
-// measuredStart estimates the instant the measured phase began (the end of
-// warmup, second 0), from the "second" events: each is journalled just after
-// its second closes, so the earliest time−(index+1)s is the closest bound.
+// measuredStart is the instant the measured phase began (the end of warmup,
+// t = 0): result.json's measuredStart, else the journal's workload-start
+// event, else estimated from the "second" events (of runs recorded before
+// either): each is journalled just after its second closes, so the
+// earliest time−(index+1)s is the closest bound.
 func (run *Run) measuredStart() (time.Time, bool) {
+	if ms := run.Result.MeasuredStart; ms != nil && !ms.IsZero() {
+		return *ms, true
+	}
+	if ms := run.Timeline.MeasuredStart; !ms.IsZero() {
+		return ms, true
+	}
 	var best time.Time
 	for _, s := range run.Timeline.Seconds {
 		if s.Time.IsZero() {
@@ -185,6 +208,8 @@ func (run *Run) measuredStart() (time.Time, bool) {
 type faultWindow struct {
 	Name       string
 	Start, End float64
+	Kind       string
+	Targets    []string
 }
 
 // faultWindows places every applied fault on the measured timeline; ok is
@@ -203,7 +228,7 @@ func (run *Run) faultWindows() (ws []faultWindow, ok bool) {
 		if f.Reverted != nil {
 			stop = *f.Reverted
 		}
-		ws = append(ws, faultWindow{Name: f.Name, Start: f.Applied.Sub(t0).Seconds(), End: stop.Sub(t0).Seconds()})
+		ws = append(ws, faultWindow{Name: f.Name, Start: f.Applied.Sub(t0).Seconds(), End: stop.Sub(t0).Seconds(), Kind: f.Kind, Targets: f.Targets})
 	}
 	return ws, true
 }

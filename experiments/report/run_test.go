@@ -69,7 +69,7 @@ func TestFaultWindowsOnTheMeasuredTimeline(t *testing.T) {
 	if !ok || len(ws) != 2 {
 		t.Fatalf("windows %v, ok %v", ws, ok)
 	}
-	want := []faultWindow{{"isolate-one", 4, 9}, {"kill-n2", 12, 15}}
+	want := []faultWindow{{Name: "isolate-one", Start: 4, End: 9}, {Name: "kill-n2", Start: 12, End: 15}}
 	for i, w := range ws {
 		if w.Name != want[i].Name || math.Abs(w.Start-want[i].Start) > 0.1 || math.Abs(w.End-want[i].End) > 0.1 {
 			t.Errorf("window %d = %+v, want %+v within 0.1 s", i, w, want[i])
@@ -86,5 +86,23 @@ func TestMemberOrder(t *testing.T) {
 	got := strings.Join(tl.members(), ",")
 	if want := "g1,n1,n2,n10,web"; got != want {
 		t.Errorf("members = %s, want %s", got, want)
+	}
+}
+
+// t = 0 is result.json's measuredStart, else the journal's workload-start
+// event, else an estimate from the seconds (runs recorded before either).
+func TestMeasuredStartSources(t *testing.T) {
+	run := loadFixture(t, fixtureFail)
+	want := time.Date(2026, 11, 26, 22, 5, 1, 623906000, time.UTC)
+	if got, ok := run.measuredStart(); !ok || !got.Equal(want) {
+		t.Errorf("from result.json: %s, %v; want %s", got, ok, want)
+	}
+	run.Result.MeasuredStart = nil
+	if got, ok := run.measuredStart(); !ok || !got.Equal(run.Timeline.MeasuredStart) || !got.Equal(want) {
+		t.Errorf("from the workload-start event: %s, %v; want %s", got, ok, want)
+	}
+	run.Timeline.MeasuredStart = time.Time{}
+	if got, ok := run.measuredStart(); !ok || got.Sub(want).Abs() > 50*time.Millisecond {
+		t.Errorf("estimated from the seconds: %s, %v; want about %s", got, ok, want)
 	}
 }

@@ -23,16 +23,18 @@ import (
 // TestHTMLScreenshot opens report.html in headless Chromium, takes a
 // screenshot, and checks that the charts rendered: the fault band colour is
 // on screen, and every region of the page where fault bands are drawn (one
-// per chart row) also holds the chart's lines.
+// per chart row) also holds the chart's lines; the time axis names the UTC
+// time of t = 0, and an exhausted budget's burn-down shows its marker.
 func TestHTMLScreenshot(t *testing.T) {
 	browser := findChromium(t)
 	tests := []struct {
 		name      string
 		dir       string
 		minCharts int // chart rows with fault bands in the first 2400 px
+		exhausted string
 	}{
-		{"fail with member and burn events", fixtureFail, 5},
-		{"pass without member or burn events", fixturePass, 4},
+		{"fail with member and burn events", fixtureFail, 5, "exhausted at t = 5 s"},
+		{"pass without member or burn events", fixturePass, 4, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -58,6 +60,18 @@ func TestHTMLScreenshot(t *testing.T) {
 						t.Errorf("time-series chart %d does not label fault %s", i, name)
 					}
 				}
+				if !bytes.Contains(svg, []byte(">t (s) from the end of warmup; t = 0 at 22:05:01 UTC</text>")) {
+					t.Errorf("time-series chart %d does not name the UTC time of t = 0 on its axis", i)
+				}
+			}
+			if tt.exhausted != "" {
+				marked := false
+				for _, svg := range svgs[3:] {
+					marked = marked || bytes.Contains(svg, []byte(">"+tt.exhausted+"</text>")) && bytes.Contains(svg, []byte(">100 %: budget exhausted</text>"))
+				}
+				if !marked {
+					t.Errorf("no burn-down marks %q and the 100 %% line", tt.exhausted)
+				}
 			}
 
 			shot := filepath.Join(t.TempDir(), "report.png")
@@ -73,7 +87,10 @@ func TestHTMLScreenshot(t *testing.T) {
 			if err != nil {
 				t.Fatalf("decode the screenshot: %v", err)
 			}
-			checkScreenshot(t, img, tt.minCharts)
+			regions := checkScreenshot(t, img, tt.minCharts)
+			if tt.exhausted != "" {
+				checkExhaustionMarker(t, img, regions)
+			}
 		})
 	}
 }
@@ -150,8 +167,8 @@ func waitGroupGone(t *testing.T, pgid int) {
 }
 
 // checkScreenshot finds the chart rows by the fault band colour and checks
-// each holds drawn lines, not only the bands.
-func checkScreenshot(t *testing.T, img image.Image, minCharts int) {
+// each holds drawn lines, not only the bands. It returns the rows.
+func checkScreenshot(t *testing.T, img image.Image, minCharts int) []screenRegion {
 	t.Helper()
 	b := img.Bounds()
 	near := func(c color.Color, want color.RGBA, tol int) bool {
@@ -223,6 +240,34 @@ func checkScreenshot(t *testing.T, img image.Image, minCharts int) {
 		}
 	}
 	t.Logf("screenshot %dx%d: %d fault-band pixels, %d chart rows at y %v", b.Dx(), b.Dy(), bandPixels, len(regions), regions)
+	return regions
+}
+
+// checkExhaustionMarker finds the solid red vertical line that marks the
+// second a budget was exhausted: a column of red pixels taller than any
+// dashed rule's dash, inside a chart row (not the verdict banner's border).
+func checkExhaustionMarker(t *testing.T, img image.Image, regions []screenRegion) {
+	t.Helper()
+	b := img.Bounds()
+	best := 0
+	for _, rg := range regions {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			run := 0
+			for y := rg.y0; y < rg.y1; y++ {
+				r16, g16, b16, _ := img.At(x, y).RGBA()
+				r, g, bl := int(r16>>8), int(g16>>8), int(b16>>8)
+				if r-g > 100 && r-bl > 80 {
+					run++
+					best = max(best, run)
+				} else {
+					run = 0
+				}
+			}
+		}
+	}
+	if best < 60 {
+		t.Errorf("no solid red vertical line on screen (longest red column %d px): the burn-down does not mark the exhaustion", best)
+	}
 }
 
 // seriesHue tells the pixels of the series lines (blue, purple, red, also

@@ -45,13 +45,17 @@ func Terminal(w io.Writer, r *Result, colour bool) error {
 	}
 	p := func(format string, a ...any) { fmt.Fprintf(w, format, a...) }
 	p("\nexperiment %s  seed %d  runtime %s  %s\n", r.Experiment, r.Seed, r.Runtime, r.Ended.Sub(r.Started).Round(time.Millisecond))
+	clk := resultClock(r)
+	if s := runTimes(r, clk); s != "" {
+		p("clock      %s\n", s)
+	}
 	wl := r.Workload
 	p("workload   %d requests at %.0f/s over %s (warmup %s excluded): %d errors (%.3f%%), %d dropped, p50 %s p99 %s\n",
 		wl.Requests, wl.Rate, wl.Duration, wl.Warmup, wl.Errors, 100*wl.ErrorRatio, wl.Dropped, secs(wl.LatencyP50), secs(wl.LatencyP99))
 
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.StripEscape)
 	if len(r.SLOs) > 0 {
-		fmt.Fprintln(tw, "\nSLO\tOBJECTIVE\tBAD/TOTAL\tBUDGET USED\tBURN\tVERDICT")
+		fmt.Fprintln(tw, "\nSLO\tOBJECTIVE\tBAD/TOTAL\tBUDGET USED\tBURN RATE (WHOLE RUN)\tVERDICT")
 		for _, s := range r.SLOs {
 			name := s.Name
 			if s.Op != "" || s.Threshold != "" {
@@ -76,11 +80,11 @@ func Terminal(w io.Writer, r *Result, colour bool) error {
 	if len(r.Faults) > 0 {
 		fmt.Fprintln(tw, "\nFAULT\tKIND\tTARGETS\tAPPLIED\tREVERTED")
 		for _, f := range r.Faults {
-			reverted := offset(r.Started, f.Reverted)
+			reverted := clk.ptr(f.Reverted)
 			if f.StillApplied {
 				reverted = "NOT REVERTED, may still be in place (" + f.RevertError + ")"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", f.Name, f.Kind, strings.Join(f.Targets, ","), offset(r.Started, f.Applied), reverted)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", f.Name, f.Kind, strings.Join(f.Targets, ","), clk.ptr(f.Applied), reverted)
 		}
 		if rows := receiptRows(r); len(rows) > 0 {
 			fmt.Fprintln(tw, "\nRECEIPT\tPHASE\tTOOK\tSTATE\tEVIDENCE")
@@ -92,8 +96,11 @@ func Terminal(w io.Writer, r *Result, colour bool) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	if clk.anchored() && (len(r.Faults) > 0 || r.StopCondition != nil) {
+		p("\n%s.\n", OriginText)
+	}
 	if r.StopCondition != nil {
-		p("\nstopped: %s at %s\n", r.StopCondition.Reason, offset(r.Started, &r.StopCondition.At))
+		p("\nstopped: %s at %s\n", r.StopCondition.Reason, clk.at(r.StopCondition.At))
 	}
 	v := paint(r.Verdict)
 	if colour {
@@ -119,13 +126,6 @@ func probeValue(p ProbeResult) string {
 		return secs(p.Value)
 	}
 	return fmt.Sprintf("%.4g", p.Value)
-}
-
-func offset(start time.Time, t *time.Time) string {
-	if t == nil {
-		return "—"
-	}
-	return "+" + t.Sub(start).Round(time.Millisecond).String()
 }
 
 // underRow puts text on its own indented line under a table row, without

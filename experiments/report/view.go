@@ -2,7 +2,9 @@ package report
 
 import (
 	"fmt"
+	"math"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -85,35 +87,34 @@ func checkRows(r *Result) []checkRow {
 	return out
 }
 
-// faultRows places the faults in time. With a journal the windows are in
-// seconds from the end of warmup, like `at` in the experiment file and the
-// charts' time axis; without one, offsets from the run start. origin says
-// which.
+// faultRows places the faults in time: at the run's one origin (t = 0 at
+// the end of warmup, as `at` in the experiment file) with their UTC
+// wall-clock times; a run with no record of the end of warmup gives offsets
+// from the run start. origin says which.
 func faultRows(run *Run) (rows []faultRow, origin string) {
 	r := run.Result
-	t0, anchored := run.measuredStart()
-	origin = "seconds from the end of warmup, as `at` in the experiment file"
-	if !anchored {
-		t0 = r.Started
-		origin = "offsets from the run start (the journal has no workload seconds to anchor them)"
+	c := clockOf(run)
+	origin = "t = seconds from the end of warmup, as `at` in the experiment file (t = 0 at " + c.t0.UTC().Format("15:04:05.000") + " UTC), with wall-clock times in UTC"
+	if !c.anchored() {
+		origin = "offsets from the run start (the run recorded no end of warmup to anchor them); wall-clock times in UTC"
 	}
 	for _, f := range r.Faults {
 		row := faultRow{Name: f.Name, Kind: f.Kind, Targets: strings.Join(f.Targets, ", ")}
 		switch {
 		case f.Applied == nil:
 			row.Window, row.Duration = "not applied", "—"
-		default:
-			from := f.Applied.Sub(t0).Seconds()
-			if f.Reverted == nil {
-				row.Window, row.Duration = fmt.Sprintf("%.1f s → not reverted", from), "—"
-			} else {
-				row.Window = fmt.Sprintf("%.1f s → %.1f s", from, f.Reverted.Sub(t0).Seconds())
-				row.Duration = f.Reverted.Sub(*f.Applied).Round(time.Millisecond).String()
+			if f.At != nil && c.anchored() {
+				row.Window += fmt.Sprintf(" (planned at t = %s s)", tSecs(*f.At))
 			}
+		case f.Reverted == nil:
+			row.Window, row.Duration = c.at(*f.Applied)+" → not reverted", "—"
+		default:
+			row.Window = c.at(*f.Applied) + " → " + c.at(*f.Reverted)
+			row.Duration = f.Reverted.Sub(*f.Applied).Round(time.Millisecond).String()
 		}
 		row.Note = f.Error
 		if f.StillApplied {
-			row.Window = fmt.Sprintf("%.1f s → NOT REVERTED", f.Applied.Sub(t0).Seconds())
+			row.Window = c.at(*f.Applied) + " → NOT REVERTED"
 			row.Note = "revert failed, may still be in place (run chaosctl recover): " + f.RevertError
 		}
 		if row.Note == "" && len(f.Links) > 0 {
@@ -139,17 +140,29 @@ func runDuration(r *Result) string {
 	return time.Duration(runSeconds(r) * float64(time.Second)).Round(100 * time.Millisecond).String()
 }
 
-func stopLine(r *Result) string {
-	sc := r.StopCondition
+func stopLine(run *Run) string {
+	sc := run.Result.StopCondition
 	if sc == nil {
 		return ""
 	}
 	s := sc.Reason
 	if !sc.At.IsZero() {
-		s += " at " + offsetText(r.Started, sc.At) + " from the run start"
+		s += " at " + clockOf(run).at(sc.At)
 	}
-	if sc.SLO != "" {
-		s += fmt.Sprintf(" (SLO %s burning at %.1f×)", sc.SLO, sc.Burn)
+	if sc.SLO != "" && !strings.Contains(s, "burn") {
+		s += fmt.Sprintf(" (SLO %s: %s %.1f)", sc.SLO, stopBurnName(sc), sc.Burn)
 	}
 	return s
+}
+
+// clockText is a UTC wall-clock time to the second: "23:41:05 UTC".
+func clockText(t time.Time) string { return t.UTC().Format("15:04:05 UTC") }
+
+// utcText is a UTC wall-clock time to the millisecond, with its date:
+// "2026-12-06 23:41:05.123 UTC".
+func utcText(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05.000 UTC") }
+
+// trimFloat is f to one decimal, without a trailing ".0".
+func trimFloat(f float64) string {
+	return strconv.FormatFloat(math.Round(f*10)/10, 'f', -1, 64)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"math"
 	mrand "math/rand/v2"
 	"os"
 	"path/filepath"
@@ -142,6 +143,8 @@ func Run(ctx context.Context, e *experiments.Experiment, opts RunOptions) (out *
 	}
 	for _, pf := range plan.Faults {
 		fr := &report.FaultResult{Name: pf.Name, Kind: string(pf.Kind), Targets: pf.Targets, Scheduled: "+" + pf.Start.String()}
+		at := (pf.Start - plan.Warmup).Seconds()
+		fr.At = &at
 		for _, l := range pf.Links {
 			fr.Links = append(fr.Links, l.String())
 		}
@@ -161,6 +164,7 @@ func Run(ctx context.Context, e *experiments.Experiment, opts RunOptions) (out *
 
 	r.res.Ended = time.Now().UTC()
 	r.finishFaults()
+	r.res.SetOffsets()
 	if runErr != nil {
 		r.res.Errors = append(r.res.Errors, runErr.Error())
 	}
@@ -393,6 +397,7 @@ func (r *runState) drive(ctx, userCtx context.Context, target targets.Target, tr
 	r.mu.Unlock()
 	r.receiptCtx = ctx
 	t0 := time.Now()
+	r.setOrigin(t0.Add(r.plan.Warmup))
 	schedDone := make(chan struct{})
 	r.goSafe("the fault scheduler", func() { defer close(schedDone); r.schedule(wctx, t0, tracker) })
 	progressDone := make(chan struct{})
@@ -493,7 +498,7 @@ func (r *runState) schedule(ctx context.Context, t0 time.Time, tracker *injector
 				}
 			})
 			r.journal.Add("fault-applied", map[string]any{"fault": name, "kind": ev.planned.Kind, "targets": ev.planned.Targets, "lateness": lateness.String(), "error": errString(err)})
-			r.log.WithFields(logrus.Fields{"fault": name, "kind": ev.planned.Kind, "targets": ev.planned.Targets, "lateness": lateness}).Info("fault applied")
+			r.log.WithFields(logrus.Fields{"fault": name, "kind": ev.planned.Kind, "targets": ev.planned.Targets, "lateness": lateness, "t": r.tText(now), "utc": utcText(now)}).Info("fault applied")
 			if err == nil {
 				r.takeReceipt(receiptCtx, tracker, f, injectors.PhaseApplied)
 			}
@@ -522,7 +527,7 @@ func (r *runState) schedule(ctx context.Context, t0 time.Time, tracker *injector
 			}
 		})
 		r.journal.Add("fault-reverted", map[string]any{"fault": name, "lateness": lateness.String(), "error": errString(err)})
-		r.log.WithFields(logrus.Fields{"fault": name, "lateness": lateness}).Info("fault reverted")
+		r.log.WithFields(logrus.Fields{"fault": name, "lateness": lateness, "t": r.tText(now), "utc": utcText(now)}).Info("fault reverted")
 		if err == nil {
 			r.takeReceipt(receiptCtx, tracker, r.injectorFault(ev.planned), injectors.PhaseReverted)
 		}
@@ -669,11 +674,12 @@ func (r *runState) onSecond(s *workload.Second) {
 		"p50": sec.P50.Seconds(), "p99": sec.P99.Seconds(), "faults": active,
 	})
 	for _, b := range step.Burns {
-		r.journal.Add("burn", map[string]any{"second": s.Index, "slo": b.SLO, "burnRate": b.BurnRate, "consumed": b.Consumed})
+		r.journal.Add("burn", map[string]any{"second": s.Index, "slo": b.SLO, "burnRate": b.BurnRate, "window": judge.BurnWindowText(r.e.Abort.Window),
+			"consumed": b.Consumed, "bad": b.Bad, "total": b.Total})
 	}
 	if sc := step.Stop; sc != nil {
-		r.log.WithField("slo", sc.SLO).WithField("burnRate", sc.Burn).Warn("stop condition: reverting every fault and ending the run")
-		r.journal.Add("stop-condition", map[string]any{"second": s.Index, "slo": sc.SLO, "burnRate": sc.Burn})
+		r.log.WithFields(logrus.Fields{"slo": sc.SLO, "burnRate": sc.Burn, "window": sc.Window, "t": r.tText(sc.At), "utc": utcText(sc.At)}).Warn("stop condition: reverting every fault and ending the run")
+		r.journal.Add("stop-condition", map[string]any{"second": s.Index, "slo": sc.SLO, "burnRate": sc.Burn, "window": sc.Window})
 		if stop != nil {
 			stop()
 		}
@@ -687,7 +693,7 @@ func (r *runState) progress(ctx context.Context, gen *workload.Workload, done ch
 	if r.opts.Progress == nil {
 		return
 	}
-	total := r.e.Workload.Warmup + r.e.Workload.Duration
+	warmup, duration := r.e.Workload.Warmup, r.e.Workload.Duration
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	broken := false
@@ -704,12 +710,8 @@ func (r *runState) progress(ctx context.Context, gen *workload.Workload, done ch
 		}
 		p := gen.Progress()
 		active := r.activeFaults()
-		phase := ""
-		if p.Warmup {
-			phase = " warmup"
-		}
-		_, err := fmt.Fprintf(r.opts.Progress, "\r\x1b[K[%s/%s]%s rate %.0f/s  errors %.2f%%  p99 %s  faults: %s",
-			p.Elapsed.Round(time.Second), total, phase, p.SendRate, 100*p.ErrorRatio, p.P99.Round(100*time.Microsecond), orNone(active))
+		_, err := fmt.Fprintf(r.opts.Progress, "\r\x1b[K[%s] rate %.0f/s  errors %.2f%%  p99 %s  faults: %s",
+			progressClock(p.Elapsed, warmup, duration, p.Warmup), p.SendRate, 100*p.ErrorRatio, p.P99.Round(100*time.Microsecond), orNone(active))
 		if err != nil {
 			broken = true
 			r.log.WithError(err).Warn("the progress line cannot be written; no more of it")
@@ -717,6 +719,42 @@ func (r *runState) progress(ctx context.Context, gen *workload.Workload, done ch
 		}
 	}
 }
+
+// progressClock is the progress line's time at the run's one origin, the
+// end of warmup (t = 0, as `at` in the experiment file): "t=-1s warmup",
+// then "t=4s of 20s".
+func progressClock(elapsed, warmup, duration time.Duration, inWarmup bool) string {
+	// Whole seconds, rounded down: the second under way.
+	t := time.Duration(math.Floor((elapsed - warmup).Seconds())) * time.Second
+	if inWarmup || t < 0 {
+		return fmt.Sprintf("t=%s warmup", t)
+	}
+	return fmt.Sprintf("t=%s of %s", t, duration)
+}
+
+// setOrigin records t = 0, the end of warmup: in result.json
+// (measuredStart) and on every journal event from now on (t), announced
+// by a workload-start event.
+func (r *runState) setOrigin(t0 time.Time) {
+	t0 = t0.UTC()
+	r.locked(func() { r.res.MeasuredStart = &t0 })
+	r.journal.SetOrigin(t0)
+	r.journal.Add("workload-start", map[string]any{"measuredStart": t0, "warmup": r.plan.Warmup.String(), "duration": r.plan.Duration.String()})
+}
+
+// tText is t's offset from the end of warmup, for log lines: "t=4.012s".
+func (r *runState) tText(t time.Time) string {
+	r.mu.Lock()
+	ms := r.res.MeasuredStart
+	r.mu.Unlock()
+	if ms == nil {
+		return ""
+	}
+	return fmt.Sprintf("%.3fs", t.Sub(*ms).Seconds())
+}
+
+// utcText is a wall-clock time for log lines, in UTC to the millisecond.
+func utcText(t time.Time) string { return t.UTC().Format("15:04:05.000Z") }
 
 func orNone(s []string) string {
 	if len(s) == 0 {

@@ -26,7 +26,12 @@
 // Budgets follow the SRE workbook (see slo.Budget). A request the generator
 // dropped (could not send on time) is a bad event of every SLO: the user
 // intended it, so an overloaded generator cannot hide an overloaded system.
-// Warmup seconds count for nothing.
+// Warmup seconds count for nothing. A burn rate is (bad ÷ eligible) ÷
+// (1 − objective) over a window, named with it: the budget's over the whole
+// run, each Burn's over the last Spec.BurnWindow seconds (BurnWindowText,
+// "last 5s"), which the stop condition's reason names too. A Burn also
+// carries the cumulative bad and eligible counts, from which a burn-down
+// against the whole run's budget is drawn.
 //
 // Attribution: every SLO's bad events are split by the measured second they
 // happened in: before the first fault, in each fault's window plus

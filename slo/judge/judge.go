@@ -136,8 +136,20 @@ type Sample struct {
 // Burn is an SLO's state after a second.
 type Burn struct {
 	SLO      string
-	BurnRate float64 // over the burn window
-	Consumed float64 // of the budget so far
+	BurnRate float64 // over the burn window (BurnWindowText names it)
+	Consumed float64 // of the budget of the events so far
+	// Bad and Total are the SLO's cumulative bad and eligible events of the
+	// measured period up to and including this second: divided by the whole
+	// run's budget they give a burn-down that never falls.
+	Bad, Total int64
+}
+
+// BurnWindowText names the window of the per-second burn rate: "last 5s".
+// The one definition of a burn rate is (bad ÷ eligible) ÷ (1 − objective)
+// over a window; the judge's is the last BurnWindow seconds (at least one),
+// the result's the whole run.
+func BurnWindowText(window time.Duration) string {
+	return "last " + max(time.Second, window.Truncate(time.Second)).String()
 }
 
 // Step is what a closed second changed.
@@ -210,6 +222,7 @@ func (j *Judge) AddSecond(sec Second) Step {
 			SLO:      b.slo.Name,
 			BurnRate: slo.BurnRate(b.slo.Objective, w.Total, w.Bad),
 			Consumed: Finite(cum.Consumed()),
+			Bad:      b.cumulative.Bad, Total: b.cumulative.Total,
 		})
 	}
 	if j.stop != nil || j.spec.BurnRate <= 0 {
@@ -218,8 +231,8 @@ func (j *Judge) AddSecond(sec Second) Step {
 	for _, b := range step.Burns {
 		if b.BurnRate > j.spec.BurnRate {
 			j.stop = &report.StopCondition{
-				Reason: fmt.Sprintf("SLO %s burned its budget at %.1f× over the last %s (abort.burnRate %g)", b.SLO, b.BurnRate, j.spec.BurnWindow, j.spec.BurnRate),
-				At:     j.spec.Now().UTC(), SLO: b.SLO, Burn: b.BurnRate,
+				Reason: fmt.Sprintf("SLO %s: burn rate (%s) %.1f above abort.burnRate %g", b.SLO, BurnWindowText(j.spec.BurnWindow), b.BurnRate, j.spec.BurnRate),
+				At:     j.spec.Now().UTC(), SLO: b.SLO, Burn: b.BurnRate, Window: BurnWindowText(j.spec.BurnWindow),
 			}
 			step.Stop = j.stop
 			break

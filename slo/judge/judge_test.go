@@ -185,11 +185,11 @@ func TestBurnOverTheWindowStopsOnce(t *testing.T) {
 	}
 	sc := j.Stopped()
 	if sc == nil || sc.SLO != "avail" || !near(sc.Burn, 12) || !sc.At.Equal(clock) ||
-		sc.Reason != "SLO avail burned its budget at 12.0× over the last 5s (abort.burnRate 10)" {
+		sc.Reason != "SLO avail: burn rate (last 5s) 12.0 above abort.burnRate 10" || sc.Window != "last 5s" {
 		t.Errorf("stop condition %+v", sc)
 	}
-	if got := steps[11].Burns[0]; !near(got.BurnRate, 8) || !near(got.Consumed, 40.0/12) {
-		t.Errorf("second 11: %+v, want burn 8 and 3.33 of the budget consumed (40 bad of 12 allowed)", got)
+	if got := steps[11].Burns[0]; !near(got.BurnRate, 8) || !near(got.Consumed, 40.0/12) || got.Bad != 40 || got.Total != 1200 {
+		t.Errorf("second 11: %+v, want burn 8 and 3.33 of the budget consumed (40 bad of 12 allowed), 40 bad of 1200 so far", got)
 	}
 	if v, reason := Decide(Outcome{SLOs: []report.SLOResult{{Name: "avail", Verdict: report.Pass}}, Stop: sc}); v != report.Fail || !strings.HasPrefix(reason, "stop condition: SLO avail") {
 		t.Errorf("verdict with the stop condition: %s (%s)", v, reason)
