@@ -12,6 +12,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/chaosctl/chaosctl/targets"
 	"github.com/chaosctl/chaosctl/targets/supervisor"
 )
 
@@ -237,4 +238,39 @@ func (d *Demo) Pause(ctx context.Context, id string) error {
 // without a pod, or not running, is left as it is; Resume is idempotent.
 func (d *Demo) Resume(ctx context.Context, id string) error {
 	return d.superviseIfRunning(ctx, id, "resume", func(c *supervisor.Client) (supervisor.Status, error) { return c.Resume(ctx) })
+}
+
+// MemberStatus implements targets.StatusReporter: a member whose pod is
+// gone is down; otherwise its supervisor reports the process (running,
+// frozen, its pid), as the kernel in the pod sees it.
+func (d *Demo) MemberStatus(ctx context.Context, id string) (targets.MemberStatus, error) {
+	if !slices.Contains(d.order, id) {
+		return targets.MemberStatus{}, fmt.Errorf("no member %q; members are %v", id, d.order)
+	}
+	pod, err := d.cs.CoreV1().Pods(d.ns).Get(ctx, id, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return targets.MemberStatus{Detail: "pod " + d.ns + "/" + id + " is gone"}, nil
+	}
+	if err != nil {
+		return targets.MemberStatus{}, fmt.Errorf("get pod %s/%s: %w", d.ns, id, err)
+	}
+	if pod.DeletionTimestamp != nil {
+		return targets.MemberStatus{Detail: "pod " + d.ns + "/" + id + " is being deleted"}, nil
+	}
+	c := d.supervisorOf(id)
+	if c == nil {
+		return targets.MemberStatus{Detail: "pod " + d.ns + "/" + id + " has no IP yet"}, nil
+	}
+	st, err := c.Status(ctx)
+	if err != nil {
+		return targets.MemberStatus{}, fmt.Errorf("status of %s from its supervisor: %w", id, err)
+	}
+	detail := "supervisor: running"
+	switch {
+	case !st.Running:
+		detail = "supervisor: not running"
+	case st.Paused:
+		detail = "supervisor: stopped (SIGSTOP)"
+	}
+	return targets.MemberStatus{Running: st.Running, Paused: st.Paused, PID: st.PID, Detail: detail}, nil
 }

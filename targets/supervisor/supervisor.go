@@ -199,13 +199,18 @@ func (s *Supervisor) resume() error {
 	return nil
 }
 
-// Status reports the member's state.
+// Status reports the member's state. Paused is what /proc says (state T),
+// not what the supervisor last did, so a fault's receipt reads the kernel's
+// view.
 func (s *Supervisor) Status() Status {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := Status{Starts: s.starts}
 	if s.proc != nil && !s.proc.Exited() {
 		st.Running, st.Paused, st.PID = true, s.proc.Paused(), s.proc.PID()
+		if running, paused, _ := childproc.Status(st.PID); running {
+			st.Paused = paused
+		}
 	}
 	return st
 }
