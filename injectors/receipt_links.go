@@ -33,6 +33,9 @@ const (
 	// rttSamples probes measure a round trip (the minimum is kept: noise
 	// only adds).
 	rttSamples = 3
+	// delaySamples probes at most measure a slowed link (sampling stops
+	// once the smallest round trip is within the tolerance).
+	delaySamples = 6
 	// maxWitnesses bounds the links a partition's receipt checks still work.
 	maxWitnesses = 12
 	// probeParallel bounds the probes in flight.
@@ -133,6 +136,10 @@ type linkFault struct {
 	// witnesses are links between the fault's members it must leave
 	// working (a partition's other directions and groups).
 	witnesses []faultplane.Link
+	// reference is, for each link a latency fault slows, a link from the
+	// same member that it leaves alone: when the slowed link measures too
+	// slow, the reference says how much of that the machine added.
+	reference map[faultplane.Link]faultplane.Link
 }
 
 // linksFor resolves the links of a link fault for its receipts.
@@ -154,6 +161,17 @@ func linksFor(t targets.Target, f Fault, effect linkEffect) (linkFault, error) {
 			return lf, err
 		}
 		lf.cut = links
+	}
+	if effect == effectDelay {
+		lf.reference = map[faultplane.Link]faultplane.Link{}
+		for _, l := range lf.cut {
+			for _, r := range plane.Links() {
+				if r.From == l.From && !slices.Contains(lf.cut, r) {
+					lf.reference[l] = r
+					break
+				}
+			}
+		}
 	}
 	if f.Kind == KindPartition {
 		for _, l := range plane.Links() {
@@ -180,7 +198,13 @@ func linkBaseline(ctx context.Context, t targets.Target, f Fault, effect linkEff
 	var mu sync.Mutex
 	g := errgroup.Group{}
 	g.SetLimit(probeParallel)
-	for _, l := range append(slices.Clone(lf.cut), lf.witnesses...) {
+	probe := append(slices.Clone(lf.cut), lf.witnesses...)
+	for _, r := range lf.reference {
+		if !slices.Contains(probe, r) {
+			probe = append(probe, r)
+		}
+	}
+	for _, l := range probe {
 		g.Go(func() error {
 			rtt, ok, why := minRTT(ctx, t, l, rttSamples, workProbeTimeout, nil)
 			mu.Lock()
@@ -209,7 +233,7 @@ func verifyLinks(ctx context.Context, t targets.Target, f Fault, effect linkEffe
 	g.SetLimit(probeParallel)
 	for i, l := range lf.cut {
 		g.Go(func() error {
-			checks[i] = checkLink(ctx, t, f, l, effect, phase, base)
+			checks[i] = checkLink(ctx, t, f, l, effect, phase, base, lf.reference)
 			return nil
 		})
 	}
@@ -228,7 +252,7 @@ func verifyLinks(ctx context.Context, t targets.Target, f Fault, effect linkEffe
 }
 
 // checkLink measures one link the fault acts on.
-func checkLink(ctx context.Context, t targets.Target, f Fault, l faultplane.Link, effect linkEffect, phase Phase, base Baseline) ReceiptCheck {
+func checkLink(ctx context.Context, t targets.Target, f Fault, l faultplane.Link, effect linkEffect, phase Phase, base Baseline, refs map[faultplane.Link]faultplane.Link) ReceiptCheck {
 	subject := subjectOf(l)
 	if why, ok := base.Unprobeable[subject]; ok {
 		return ReceiptCheck{Subject: subject, Want: "a probe path", Unmeasured: "it did not answer before the fault either: " + why}
@@ -236,13 +260,13 @@ func checkLink(ctx context.Context, t targets.Target, f Fault, l faultplane.Link
 	if phase == PhaseReverted {
 		c := checkWorks(ctx, t, f, l, base, "works again")
 		if c.OK && effect == effectDelay {
-			return checkDelay(ctx, t, f, l, base, true)
+			return checkDelay(ctx, t, f, l, base, refs, true)
 		}
 		return c
 	}
 	switch effect {
 	case effectDelay:
-		return checkDelay(ctx, t, f, l, base, false)
+		return checkDelay(ctx, t, f, l, base, refs, false)
 	case effectThrottle:
 		return checkThrottle(ctx, t, f, l)
 	}
@@ -287,7 +311,7 @@ func checkWorks(ctx context.Context, t targets.Target, f Fault, l faultplane.Lin
 // checkDelay compares a link's round trip with its baseline: after the
 // apply the added time must be the delay ± jitter (within a tolerance);
 // after the revert it must be gone.
-func checkDelay(ctx context.Context, t targets.Target, f Fault, l faultplane.Link, base Baseline, reverted bool) ReceiptCheck {
+func checkDelay(ctx context.Context, t targets.Target, f Fault, l faultplane.Link, base Baseline, refs map[faultplane.Link]faultplane.Link, reverted bool) ReceiptCheck {
 	subject := subjectOf(l)
 	before, ok := base.Values[subject]
 	delay, jitter := f.Delay.Round(time.Millisecond).Seconds(), f.Jitter.Round(time.Millisecond).Seconds()
@@ -304,7 +328,7 @@ func checkDelay(ctx context.Context, t targets.Target, f Fault, l faultplane.Lin
 		c.Unmeasured = "no round trip measured before the fault"
 		return c
 	}
-	rtt, ok, why := minRTT(ctx, t, l, 5, time.Duration(hi*float64(time.Second))+workProbeTimeout, within)
+	rtt, ok, why := minRTT(ctx, t, l, delaySamples, time.Duration(hi*float64(time.Second))+workProbeTimeout, within)
 	if !ok {
 		if strings.Contains(why, "reach control") {
 			c.Unmeasured = why
@@ -317,10 +341,36 @@ func checkDelay(ctx context.Context, t targets.Target, f Fault, l faultplane.Lin
 	c.Value = floatPtr(added)
 	c.OK = within(rtt)
 	c.Got = fmt.Sprintf("+%s (round trip %s, %s before)", seconds(added), seconds(rtt), seconds(before))
-	if !c.OK && !reverted {
+	if !c.OK {
+		c.Excused = machineSlowdown(ctx, t, f, refs[l], base, rtt, within)
+	}
+	if !c.OK && c.Excused == "" && !reverted {
 		c.Excused = interference(ctx, t, f, l)
 	}
 	return c
+}
+
+// machineSlowdown measures the reference link (one the fault leaves alone,
+// from the same member) when a slowed link measured outside the tolerance:
+// if the reference grew slower than its baseline by enough that the
+// measurement, less that growth, is within the tolerance, the machine (a
+// busy CPU, a queue in the member), not the fault, added the difference.
+func machineSlowdown(ctx context.Context, t targets.Target, f Fault, ref faultplane.Link, base Baseline, rtt float64, within func(float64) bool) string {
+	refBase, ok := base.Values[subjectOf(ref)]
+	if ref == (faultplane.Link{}) || !ok || interference(ctx, t, f, ref) != "" {
+		// No reference, or one another fault acts on: it cannot tell the
+		// machine's share.
+		return ""
+	}
+	refRTT, ok, _ := minRTT(ctx, t, ref, rttSamples, workProbeTimeout, nil)
+	if !ok {
+		return ""
+	}
+	slowdown := refRTT - refBase
+	if slowdown <= 0 || !within(rtt-slowdown) {
+		return ""
+	}
+	return fmt.Sprintf("the machine was slow: %s, which this fault leaves alone, measured +%s over its baseline too", subjectOf(ref), seconds(slowdown))
 }
 
 // checkThrottle measures a link's throughput against a bandwidth fault's

@@ -32,12 +32,14 @@ type fakeNet struct {
 	// throttle: a bandwidth toxic limits the throughput (false: ignored).
 	throttle bool
 	base     time.Duration // round trip of an untouched link
+	// busy is added to every round trip: a loaded machine.
+	busy time.Duration
 }
 
 // reach answers a probe of l the way the real network would.
 func (n *fakeNet) reach(l faultplane.Link, timeout time.Duration, pad int) api.ReachAnswer {
 	ans := api.ReachAnswer{To: l.To, Addr: n.plane.Addr(l)}
-	rtt, bytes := n.base.Seconds(), int64(3+pad)
+	rtt, bytes := (n.base + n.busy).Seconds(), int64(3+pad)
 	if n.onPath {
 		px := n.plane.Proxy(l)
 		if px == nil {
@@ -420,5 +422,41 @@ func TestCancelledReceiptIsSkipped(t *testing.T) {
 	corrupt := injectors.Fault{Name: "rot", Kind: injectors.KindCorrupt, Ratio: 0.5, Targets: []string{"n1"}}
 	if rec := tr.Verify(context.Background(), corrupt, injectors.PhaseReverted, injectors.Baseline{}); rec != nil {
 		t.Errorf("an instant fault got a revert receipt: %+v", rec)
+	}
+}
+
+// A machine that got busy after the baseline slows every link: the slowed
+// link measures too slow, but the reference link from the same member,
+// which the fault leaves alone, shows the machine's share, and the check is
+// excused. A delay the fault itself tripled is not.
+func TestLatencyReceiptTellsABusyMachineFromAWrongDelay(t *testing.T) {
+	f := injectors.Fault{Name: "slow", Kind: injectors.KindLatency, Delay: 50 * time.Millisecond, Links: []faultplane.Link{link("n1", "n2")}}
+	reg := injectors.DefaultRegistry()
+	for _, tc := range []struct {
+		name   string
+		factor float64
+		busy   time.Duration
+		ok     bool
+	}{{"busy machine", 1, 200 * time.Millisecond, true}, {"tripled delay", 3, 0, false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			tg := newReceiptTarget(t)
+			tg.net.delayFactor = tc.factor
+			base := reg.Baseline(context.Background(), tg, f)
+			inj, _ := reg.Lookup(f.Kind)
+			revert, err := inj.Inject(context.Background(), tg, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer revert(context.Background())
+			tg.net.busy = tc.busy
+			rec := reg.Verify(context.Background(), tg, f, injectors.PhaseApplied, base)
+			c := checkOf(t, rec, "link n1→n2")
+			if rec.Verified != tc.ok || c.OK {
+				t.Fatalf("receipt %+v", rec)
+			}
+			if tc.ok && !strings.Contains(c.Excused, "the machine was slow: link n1→n3") {
+				t.Errorf("excuse %q", c.Excused)
+			}
+		})
 	}
 }
