@@ -14,7 +14,7 @@ const MinBytesPerSecond = 1000
 
 // Bandwidth limits each direction of the selected links to BytesPerSecond:
 // a toxiproxy `bandwidth` toxic on both streams.
-type Bandwidth struct{}
+type Bandwidth struct{ linkVerifier }
 
 // Kind implements Injector.
 func (Bandwidth) Kind() string { return KindBandwidth }

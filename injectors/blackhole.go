@@ -11,7 +11,7 @@ import (
 // Blackhole stops the data on the selected links while connections stay
 // open: a toxiproxy `timeout` toxic with timeout 0 on both streams. Data sent
 // meanwhile is lost; callers time out.
-type Blackhole struct{}
+type Blackhole struct{ linkVerifier }
 
 // Kind implements Injector.
 func (Blackhole) Kind() string { return KindBlackhole }

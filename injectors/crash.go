@@ -9,7 +9,7 @@ import (
 // Crash kills the target members at once (SIGKILL, container kill); the
 // revert starts them again, keeping their data, and waits until they are
 // ready.
-type Crash struct{}
+type Crash struct{ memberVerifier }
 
 // Kind implements Injector.
 func (Crash) Kind() string { return KindCrash }

@@ -18,7 +18,7 @@ const MinDelay = time.Millisecond
 // toxic on each link's downstream stream, so every request-response exchange
 // through the link takes Delay ± Jitter longer (connections already open
 // included).
-type Latency struct{}
+type Latency struct{ linkVerifier }
 
 // Kind implements Injector.
 func (Latency) Kind() string { return KindLatency }

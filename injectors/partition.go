@@ -20,7 +20,7 @@ import (
 // reset may disable one link: the fault plane keeps who holds it
 // (faultplane.Plane.Disable), so the proxy is enabled when the last of them
 // lets go, and never by chaosctl if it was not chaosctl that disabled it.
-type Partition struct{}
+type Partition struct{ linkVerifier }
 
 // rejectsApplied counts reject partitions applied by this process, to give
 // each its own owner name on the fault plane.

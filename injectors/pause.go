@@ -8,7 +8,7 @@ import (
 
 // Pause freezes the target members (SIGSTOP, cgroup freezer): they keep
 // their connections but answer nothing. The revert thaws them.
-type Pause struct{}
+type Pause struct{ memberVerifier }
 
 // Kind implements Injector.
 func (Pause) Kind() string { return KindPause }

@@ -207,85 +207,49 @@ func verifyCorrupt(ctx context.Context, t targets.Target, f Fault, base Baseline
 
 // The verifiers of the built-in kinds.
 
-// Baseline implements Verifier.
-func (*Partition) Baseline(ctx context.Context, t targets.Target, f Fault) Baseline {
-	return linkBaseline(ctx, t, f, effectCut)
-}
+// linkVerifier is the Verifier of the link faults (partition, latency,
+// bandwidth, reset, blackhole), embedded in their injectors.
+type linkVerifier struct{}
 
-// Verify implements Verifier.
-func (*Partition) Verify(ctx context.Context, t targets.Target, f Fault, phase Phase, base Baseline) Receipt {
-	return verifyLinks(ctx, t, f, effectCut, phase, base)
-}
-
-// Baseline implements Verifier.
-func (Blackhole) Baseline(ctx context.Context, t targets.Target, f Fault) Baseline {
-	return linkBaseline(ctx, t, f, effectCut)
-}
-
-// Verify implements Verifier.
-func (Blackhole) Verify(ctx context.Context, t targets.Target, f Fault, phase Phase, base Baseline) Receipt {
-	return verifyLinks(ctx, t, f, effectCut, phase, base)
-}
-
-// Baseline implements Verifier.
-func (Reset) Baseline(ctx context.Context, t targets.Target, f Fault) Baseline {
-	return linkBaseline(ctx, t, f, effectReset)
-}
-
-// Verify implements Verifier.
-func (Reset) Verify(ctx context.Context, t targets.Target, f Fault, phase Phase, base Baseline) Receipt {
-	return verifyLinks(ctx, t, f, effectReset, phase, base)
-}
-
-// Baseline implements Verifier.
-func (Latency) Baseline(ctx context.Context, t targets.Target, f Fault) Baseline {
-	return linkBaseline(ctx, t, f, effectDelay)
-}
-
-// Verify implements Verifier.
-func (Latency) Verify(ctx context.Context, t targets.Target, f Fault, phase Phase, base Baseline) Receipt {
-	return verifyLinks(ctx, t, f, effectDelay, phase, base)
-}
-
-// Baseline implements Verifier.
-func (Bandwidth) Baseline(ctx context.Context, t targets.Target, f Fault) Baseline {
-	return linkBaseline(ctx, t, f, effectThrottle)
-}
-
-// Verify implements Verifier.
-func (Bandwidth) Verify(ctx context.Context, t targets.Target, f Fault, phase Phase, base Baseline) Receipt {
-	return verifyLinks(ctx, t, f, effectThrottle, phase, base)
-}
-
-// Baseline implements Verifier.
-func (Crash) Baseline(context.Context, targets.Target, Fault) Baseline { return Baseline{} }
-
-// Verify implements Verifier.
-func (Crash) Verify(ctx context.Context, t targets.Target, f Fault, phase Phase, _ Baseline) Receipt {
-	return verifyMembers(ctx, t, f, memberWantOf(wantDown, phase))
-}
-
-// Baseline implements Verifier.
-func (Restart) Baseline(context.Context, targets.Target, Fault) Baseline { return Baseline{} }
-
-// Verify implements Verifier.
-func (Restart) Verify(ctx context.Context, t targets.Target, f Fault, phase Phase, _ Baseline) Receipt {
-	return verifyMembers(ctx, t, f, memberWantOf(wantDown, phase))
-}
-
-// Baseline implements Verifier.
-func (Pause) Baseline(context.Context, targets.Target, Fault) Baseline { return Baseline{} }
-
-// Verify implements Verifier.
-func (Pause) Verify(ctx context.Context, t targets.Target, f Fault, phase Phase, _ Baseline) Receipt {
-	return verifyMembers(ctx, t, f, memberWantOf(wantPaused, phase))
-}
-
-func memberWantOf(applied memberWant, phase Phase) memberWant {
-	if phase == PhaseReverted {
-		return wantRunning
+// effectOf is what a link fault of kind does to its links.
+func effectOf(kind string) linkEffect {
+	switch kind {
+	case KindLatency:
+		return effectDelay
+	case KindBandwidth:
+		return effectThrottle
+	case KindReset:
+		return effectReset
 	}
-	return applied
+	return effectCut
+}
+
+// Baseline implements Verifier.
+func (linkVerifier) Baseline(ctx context.Context, t targets.Target, f Fault) Baseline {
+	return linkBaseline(ctx, t, f, effectOf(f.Kind))
+}
+
+// Verify implements Verifier.
+func (linkVerifier) Verify(ctx context.Context, t targets.Target, f Fault, phase Phase, base Baseline) Receipt {
+	return verifyLinks(ctx, t, f, effectOf(f.Kind), phase, base)
+}
+
+// memberVerifier is the Verifier of the faults that change members' process
+// state (crash, restart, pause), embedded in their injectors.
+type memberVerifier struct{}
+
+// Baseline implements Verifier: the members' state needs none.
+func (memberVerifier) Baseline(context.Context, targets.Target, Fault) Baseline { return Baseline{} }
+
+// Verify implements Verifier.
+func (memberVerifier) Verify(ctx context.Context, t targets.Target, f Fault, phase Phase, _ Baseline) Receipt {
+	switch {
+	case phase == PhaseReverted:
+		return verifyMembers(ctx, t, f, wantRunning)
+	case f.Kind == KindPause:
+		return verifyMembers(ctx, t, f, wantPaused)
+	}
+	return verifyMembers(ctx, t, f, wantDown)
 }
 
 // Baseline implements Verifier.

@@ -11,7 +11,7 @@ import (
 // Reset resets the connections of the selected links: a toxiproxy
 // `reset_peer` toxic (timeout 0) on both streams, so a connection is reset
 // (TCP RST) as soon as data flows on it in either direction.
-type Reset struct{}
+type Reset struct{ linkVerifier }
 
 // Kind implements Injector.
 func (Reset) Kind() string { return KindReset }

@@ -8,7 +8,7 @@ import (
 
 // Restart stops the target members gracefully; the revert starts them again
 // and waits until they are ready. The fault's duration is the downtime.
-type Restart struct{}
+type Restart struct{ memberVerifier }
 
 // Kind implements Injector.
 func (Restart) Kind() string { return KindRestart }
