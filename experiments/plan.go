@@ -679,6 +679,20 @@ func (p *Plan) formatJudgement(t *textWriter) {
 		checks = strings.Join(names, ", ")
 	}
 	t.printf("checks: %s\n", checks)
+	if len(e.Faults) > 0 {
+		t.printf("receipts: %s\n", receiptsLine(e.Receipts))
+	}
+}
+
+// receiptsLine says what the dry-run's faults' receipts will decide.
+func receiptsLine(p ReceiptPolicy) string {
+	switch p {
+	case ReceiptsWarn:
+		return "warn (each fault is measured after its apply and its revert; a contradiction is reported, not judged)"
+	case ReceiptsOff:
+		return "off (faults are not measured)"
+	}
+	return "require (each fault is measured after its apply and its revert; one that did not land, or was not undone, makes the run inconclusive)"
 }
 
 func plural(n int, noun string) string {
