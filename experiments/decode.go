@@ -176,6 +176,8 @@ func (d *decoder) experiment(root *yaml.Node) *Experiment {
 	if d.aborted {
 		return nil
 	}
+	d.collectSensitive(&exp.Body, &exp.Target)
+	exp.sensitive = append([]string(nil), d.sensitive...)
 	setDefaults(exp, d)
 	validate(exp, d)
 	return exp
@@ -203,6 +205,9 @@ type decoder struct {
 	aliasVisits int
 	aborted     bool
 	merging     map[*yaml.Node]bool
+	// sensitive holds the values no output may show (secrets.go); problem
+	// messages are redacted with them.
+	sensitive []string
 }
 
 func newDecoder(file string) *decoder {
@@ -222,7 +227,7 @@ func (d *decoder) err() error {
 	if len(d.problems) == 0 {
 		return nil
 	}
-	problems := append([]Problem(nil), d.problems...)
+	problems := d.redactProblems(d.problems)
 	sort.SliceStable(problems, func(i, j int) bool {
 		if problems[i].Line != problems[j].Line {
 			return problems[i].Line < problems[j].Line
@@ -534,14 +539,22 @@ func (d *decoder) decodeString(n *yaml.Node, path string, v reflect.Value) {
 		d.problem(n, path, "expected %s, got %s%s", describeType(v.Type()), describeNode(n), hint)
 		return
 	}
+	value, secrets, problems := expandSecrets(n.Value, os.LookupEnv)
+	d.sensitive = append(d.sensitive, secrets...)
+	if len(problems) > 0 {
+		for _, p := range problems {
+			d.problem(n, path, "%s", p)
+		}
+		return
+	}
 	if e, ok := v.Interface().(enum); ok {
 		allowed := e.allowed()
-		if !contains(allowed, n.Value) {
-			d.problem(n, path, "bad value %q; allowed: %s%s", n.Value, strings.Join(allowed, ", "), suggest(n.Value, allowed))
+		if !contains(allowed, value) {
+			d.problem(n, path, "bad value %q; allowed: %s%s", value, strings.Join(allowed, ", "), suggest(value, allowed))
 			return
 		}
 	}
-	v.SetString(n.Value)
+	v.SetString(value)
 }
 
 func (d *decoder) decodeSlice(n *yaml.Node, path string, v reflect.Value) {

@@ -33,6 +33,11 @@ type Experiment struct {
 	Seed   *int64 `yaml:"seed"`
 	Target Target `yaml:"target"`
 	Body   `yaml:",inline"`
+
+	// sensitive are the values no output may show: what ${secret:NAME}
+	// references gave, the members' env: values and sensitive HTTP header
+	// values (Redactor). Never serialised.
+	sensitive []string
 }
 
 // Body is what an experiment does to its target: the workload, the

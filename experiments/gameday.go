@@ -188,6 +188,7 @@ func DecodeGameDay(filename string, data []byte, allowedDirs ...string) (*GameDa
 	if d.aborted {
 		return nil, d.err()
 	}
+	d.collectSensitive(nil, &gd.Target)
 	extra := validateGameDay(gd, d, dirs)
 	if len(d.problems) > 0 || len(extra) > 0 {
 		err := d.err()
@@ -196,7 +197,7 @@ func DecodeGameDay(filename string, data []byte, allowedDirs ...string) (*GameDa
 		if ve, ok := err.(*ValidationError); ok {
 			problems = ve.Problems
 		}
-		problems = append(problems, extra...)
+		problems = append(problems, d.redactProblems(extra)...)
 		if len(problems) > maxProblems {
 			omitted += len(problems) - maxProblems
 			problems = problems[:maxProblems]

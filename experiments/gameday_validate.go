@@ -193,6 +193,7 @@ func (v *validator) inlineExperiment(s *Step, p string, targetOK bool) {
 func (v *validator) embed(s *Step, root *yaml.Node, rewrite func(string) string) {
 	ed := newDecoder(v.d.file)
 	exp := ed.experiment(root)
+	v.d.sensitive = append(v.d.sensitive, ed.sensitive...)
 	for _, pr := range ed.problems {
 		if under(pr.Path, "apiVersion") || under(pr.Path, "kind") || under(pr.Path, "metadata") || under(pr.Path, "target") {
 			continue // synthesized from the step, or the shared target (checked once)
@@ -273,6 +274,7 @@ func (v *validator) experimentFile(gd *GameDay, s *Step, p string, targetOK bool
 		root = &spliced
 	}
 	exp := ed.experiment(root)
+	v.d.sensitive = append(v.d.sensitive, ed.sensitive...)
 	var out []Problem
 	for _, pr := range ed.problems {
 		if !under(pr.Path, "target") {
