@@ -419,10 +419,12 @@ func (p *Plan) originText() string {
 
 // Format writes the plan as the --dry-run text: target, workload, members,
 // links, each fault with its window and concrete targets, then what is
-// judged. The text is stable for a given experiment and seed.
+// judged. The text is stable for a given experiment and seed. Every
+// sensitive value (Experiment.Redactor) is written as [REDACTED].
 func (p *Plan) Format(w io.Writer) error {
 	e := p.Experiment
-	t := &textWriter{w: w}
+	// The plan shows commands, URLs and names, which may hold secrets.
+	t := &textWriter{w: e.Redactor().Writer(w)}
 	t.printf("experiment: %s\n", e.Metadata.Name)
 	if e.Metadata.Description != "" {
 		t.printf("  %s\n", strings.TrimSpace(e.Metadata.Description))

@@ -238,3 +238,28 @@ steps:
 		t.Errorf("problem not at the scalar's line: %v", err)
 	}
 }
+
+// The --dry-run text shows commands and URLs: redacted.
+func TestPlanFormatRedacts(t *testing.T) {
+	setSecrets(t)
+	e, err := Decode("s.yaml", []byte(secretExperiment))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := e.Plan(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := p.Format(&b); err != nil {
+		t.Fatal(err)
+	}
+	for _, leak := range []string{"tok-3f9a1c77", "url-secret-99", "desc-secret-42"} {
+		if strings.Contains(b.String(), leak) {
+			t.Errorf("plan shows %q:\n%s", leak, b.String())
+		}
+	}
+	if !strings.Contains(b.String(), "serve --token "+Redacted) {
+		t.Errorf("plan does not show the redacted command:\n%s", b.String())
+	}
+}

@@ -130,6 +130,9 @@ type RunInfo struct {
 	PlaneEmbedded bool
 	// PID is chaosctl's process; 0 means this process.
 	PID int
+	// Redact, when set, rewrites each record's JSON before it is written:
+	// the run's redactor of sensitive values (secrets, env, headers).
+	Redact func([]byte) []byte
 }
 
 var runIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$`)
@@ -150,6 +153,7 @@ type Ledger struct {
 	f       *os.File
 	torn    bool  // a write failed: the file may end in part of a line
 	hookErr error // first failure of the OnStarted hook, which cannot return it
+	redact  func([]byte) []byte
 }
 
 // TempRunDirPrefix begins the name of every temporary run directory chaosctl
@@ -204,7 +208,7 @@ func CreateLedger(stateDir string, info RunInfo) (*Ledger, error) {
 		f.Close()
 		return nil, fmt.Errorf("create ledger: lock %s: %w", path, err)
 	}
-	l := &Ledger{run: info.Run, path: path, f: f}
+	l := &Ledger{run: info.Run, path: path, f: f, redact: info.Redact}
 	pid := info.PID
 	if pid == 0 {
 		pid = os.Getpid()
@@ -362,7 +366,7 @@ func (l *Ledger) write(r Record) error {
 	if l.f == nil {
 		return fmt.Errorf("ledger %s: %w", l.path, ErrLedgerClosed)
 	}
-	err := appendRecord(l.f, l.run, r, l.torn)
+	err := appendRedactedRecord(l.f, l.run, r, l.torn, l.redact)
 	l.torn = err != nil
 	return err
 }
@@ -371,6 +375,12 @@ func (l *Ledger) write(r Record) error {
 // may not end in a newline: a write was torn) it writes a newline first, so
 // the record never glues onto the torn line.
 func appendRecord(f *os.File, run string, r Record, freshLine bool) error {
+	return appendRedactedRecord(f, run, r, freshLine, nil)
+}
+
+// appendRedactedRecord is appendRecord with the record's JSON passed
+// through redact (when not nil).
+func appendRedactedRecord(f *os.File, run string, r Record, freshLine bool, redact func([]byte) []byte) error {
 	r.Run = run
 	if r.Time.IsZero() {
 		r.Time = time.Now().UTC()
@@ -378,6 +388,9 @@ func appendRecord(f *os.File, run string, r Record, freshLine bool) error {
 	b, err := json.Marshal(r)
 	if err != nil {
 		return fmt.Errorf("ledger: encode %s record: %w", r.Type, err)
+	}
+	if redact != nil {
+		b = redact(b)
 	}
 	line := make([]byte, 0, len(b)+2)
 	if freshLine {

@@ -18,6 +18,18 @@ type Journal struct {
 	f      *os.File
 	w      *bufio.Writer
 	origin time.Time // t = 0: the end of warmup; zero until SetOrigin
+	redact func([]byte) []byte
+}
+
+// SetRedact makes every line pass through redact before it is written
+// (the run's redactor of sensitive values).
+func (j *Journal) SetRedact(redact func([]byte) []byte) {
+	if j == nil {
+		return
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.redact = redact
 }
 
 // Event is one journal line. Type is run-start, workload-start,
@@ -69,6 +81,9 @@ func (j *Journal) Add(typ string, data map[string]any) {
 	b, err := json.Marshal(ev)
 	if err != nil {
 		return
+	}
+	if j.redact != nil {
+		b = j.redact(b)
 	}
 	_, _ = j.w.Write(append(b, '\n'))
 }

@@ -107,6 +107,11 @@ type runState struct {
 // is still written). A panic in the run or in a goroutine it started ends
 // the run like an interruption does, and Run returns ErrCrashed.
 func Run(ctx context.Context, e *experiments.Experiment, opts RunOptions) (out *Outcome, err error) {
+	// Nothing the run writes (files, logs, the ledger, its error) shows a
+	// secret, a member's env value or a sensitive header (redact.go).
+	red := e.Redactor()
+	opts.Log = redactedLog(opts.Logger(), red)
+	defer func() { err = redactErr(err, red) }()
 	seed := opts.SeedFor(e.Seed)
 	runtime := opts.RuntimeFor(string(e.Target.Runtime))
 	if opts.Target != nil {
@@ -125,7 +130,7 @@ func Run(ctx context.Context, e *experiments.Experiment, opts RunOptions) (out *
 		return nil, err
 	}
 	if len(opts.Source) > 0 {
-		_ = os.WriteFile(filepath.Join(dir, "experiment.yaml"), opts.Source, 0o644)
+		_ = os.WriteFile(filepath.Join(dir, report.FileExperiment), e.RedactSource(opts.Source), 0o644)
 	}
 	log := opts.Logger()
 	r := &runState{
@@ -153,6 +158,7 @@ func Run(ctx context.Context, e *experiments.Experiment, opts RunOptions) (out *
 	if r.journal, err = report.OpenJournal(dir); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrEnvironment, err)
 	}
+	r.journal.SetRedact(red.Bytes)
 	defer r.journal.Close()
 	r.journal.Add("run-start", map[string]any{"run": r.runID, "experiment": e.Metadata.Name, "seed": seed, "runtime": runtime})
 	r.log.WithFields(logrus.Fields{"seed": seed, "dir": dir}).Info("run starting")
@@ -170,6 +176,11 @@ func Run(ctx context.Context, e *experiments.Experiment, opts RunOptions) (out *
 	}
 	r.verdict(runErr)
 	r.journal.Add("verdict", map[string]any{"verdict": r.res.Verdict, "reason": r.res.Reason})
+	if res, err := redactResult(r.res, red); err != nil {
+		r.log.WithError(err).Warn("redact the result")
+	} else {
+		r.res = res
+	}
 	if err := r.res.WriteJSON(dir); err != nil && runErr == nil {
 		runErr = fmt.Errorf("%w: %w", ErrEnvironment, err)
 	}
@@ -177,7 +188,13 @@ func Run(ctx context.Context, e *experiments.Experiment, opts RunOptions) (out *
 	if err := r.journal.Close(); err != nil {
 		r.log.WithError(err).Warn("close the journal")
 	}
-	if err := report.Render(dir); err != nil {
+	renderErr := report.Render(dir)
+	// What the run's own writers did not redact (the members' logs), and
+	// anything derived from what they did.
+	if err := redactFolder(dir, red); err != nil {
+		r.log.WithError(err).Warn("redact the output folder")
+	}
+	if err := renderErr; err != nil {
 		r.log.WithError(err).Warn("render the reports")
 	} else if md, err := os.ReadFile(filepath.Join(dir, "summary.md")); err == nil {
 		if path, err := report.AppendGitHubStepSummary(md); err != nil {
@@ -210,7 +227,7 @@ func (r *runState) execute(ctx context.Context, runtime string) (err error) {
 		}
 	}
 	embedded := r.planeEmbedded(runtime)
-	ledger, err := injectors.CreateLedger(stateDir, injectors.RunInfo{Run: r.runID, Runtime: runtime, Dir: r.dir, PlaneEmbedded: embedded})
+	ledger, err := injectors.CreateLedger(stateDir, injectors.RunInfo{Run: r.runID, Runtime: runtime, Dir: r.dir, PlaneEmbedded: embedded, Redact: r.e.Redactor().Bytes})
 	if err != nil {
 		return fmt.Errorf("open the fault ledger: %w: %w", ErrEnvironment, err)
 	}

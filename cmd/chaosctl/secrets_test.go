@@ -1,0 +1,102 @@
+package main
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/chaosctl/chaosctl/experiments/report"
+)
+
+// A run with a secret in a member's env, a request header, a URL and the
+// description: the workload really sends the header (the service answers
+// 401 without it and the availability SLO would fail), and no file of the
+// output folder or the state directory, and nothing chaosctl prints, shows
+// the secret.
+func TestSecretsAreSentAndRedactedEverywhere(t *testing.T) {
+	needPython(t)
+	b := make([]byte, 24)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	secret := "s3cr3t-" + hex.EncodeToString(b)
+	env := []string{"CHAOSCTL_TEST_SECRET=" + secret}
+	const file = "testdata/secrets.yaml"
+
+	// Without the variable, validate and run stop at FILE:LINE:COL.
+	t.Setenv("CHAOSCTL_TEST_SECRET", "")
+	os.Unsetenv("CHAOSCTL_TEST_SECRET")
+	for _, cmd := range []string{"validate", "run"} {
+		_, stderr, code := run(t, cmd, file)
+		if code != 2 || !strings.Contains(stderr, file+":6:40: metadata.description: secret CHAOSCTL_TEST_SECRET: environment variable CHAOSCTL_TEST_SECRET is not set") ||
+			!strings.Contains(stderr, file+":26:24: target.external.members[0].env.API_KEY") {
+			t.Errorf("%s without the secret: exit %d, want 2 naming FILE:LINE:COL\n%s", cmd, code, stderr)
+		}
+	}
+
+	// The dry run shows the plan, redacted.
+	stdout, stderr, code := runEnv(t, env, "run", "--dry-run", file)
+	if code != 0 || !strings.Contains(stdout, "[REDACTED]") || strings.Contains(stdout+stderr, secret) {
+		t.Errorf("dry run: exit %d, want the plan with [REDACTED] and no secret\n%s\n%s", code, stdout, stderr)
+	}
+
+	out := filepath.Join(t.TempDir(), "out")
+	state := filepath.Join(t.TempDir(), "state")
+	junit := filepath.Join(t.TempDir(), "junit.xml")
+	stdout, stderr, code = runEnv(t, env, "--log-level", "debug", "run", file, "--out", out, "--state-dir", state, "--junit", junit)
+	noMembersLeft(t, out)
+	res, err := report.ReadJSON(out)
+	if err != nil || code != 0 || res.Verdict != report.Pass {
+		t.Fatalf("exit %d, result %+v (%v)\n%s\n%s", code, res, err, stdout, tail(stderr, 30))
+	}
+	if len(res.SLOs) != 1 || res.SLOs[0].Total == 0 || res.SLOs[0].Bad != 0 {
+		t.Fatalf("SLO %+v: want every request authorized", res.SLOs)
+	}
+	if strings.Contains(stdout+stderr, secret) {
+		t.Errorf("chaosctl printed the secret:\n%s\n%s", stdout, stderr)
+	}
+	files := 0
+	for _, root := range []string{out, state, junit} {
+		err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			data, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			files++
+			if strings.Contains(string(data), secret) || strings.Contains(string(data), secret[7:27]) {
+				t.Errorf("%s holds the secret", path)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if files < 8 {
+		t.Errorf("only %d files looked at", files)
+	}
+	// The copy keeps the references; the member's own log saw the header,
+	// and shows it redacted (the whole value: "Bearer <secret>" is a
+	// sensitive header's value, the longest match).
+	copied, _ := os.ReadFile(filepath.Join(out, report.FileExperiment))
+	if !strings.Contains(string(copied), "${secret:CHAOSCTL_TEST_SECRET}") {
+		t.Errorf("experiment.yaml lost the references:\n%s", copied)
+	}
+	logs, _ := filepath.Glob(filepath.Join(out, "members", "*.log"))
+	seen := false
+	for _, l := range logs {
+		data, _ := os.ReadFile(l)
+		seen = seen || strings.Contains(string(data), "authorization: [REDACTED]\n")
+	}
+	if !seen {
+		data, _ := os.ReadFile(logs[0])
+		t.Errorf("no member log %v shows the redacted header:\n%s", logs, tail(string(data), 10))
+	}
+}
