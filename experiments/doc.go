@@ -40,6 +40,19 @@
 // absent. A misspelt key is reported once, as an unknown field with a
 // hint, not again as the required field it probably was.
 //
+// # Secrets
+//
+// Any string value may be, or contain, ${secret:NAME}: the decoder
+// replaces it by the environment variable NAME ([A-Za-z_][A-Za-z0-9_]*;
+// $${secret: is a literal ${secret:). An unset variable or a malformed
+// reference is a problem at the scalar's position. The values secrets gave,
+// the members' env: values and the values of sensitive HTTP headers
+// (SensitiveHeader) are the experiment's sensitive values:
+// Experiment.Redactor replaces them by [REDACTED] (values of at least
+// MinRedactLen bytes, raw or escaped as JSON, HTML, XML or Go quote them),
+// RedactSource gives the file as it may be copied, and problems and the
+// --dry-run text (Plan.Format) are redacted already.
+//
 // # Units
 //
 // Durations are Go durations ("250ms", "2s"; a bare 0 is allowed).

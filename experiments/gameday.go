@@ -46,6 +46,19 @@ type GameDay struct {
 
 	// File is the playbook's path as given to Load or Decode.
 	File string
+
+	// sensitive are the values no output may show, the playbook's own and
+	// its steps' (Redactor). Never serialised.
+	sensitive []string
+}
+
+// Redactor returns the redactor of everything this playbook must not show:
+// its own ${secret:NAME} values and every step's (Experiment.Redactor).
+func (gd *GameDay) Redactor() *Redactor {
+	if gd == nil {
+		return nil
+	}
+	return NewRedactor(gd.sensitive)
 }
 
 // Step is one step of a GameDay: exactly one of Manual, Experiment, Wait
@@ -204,5 +217,6 @@ func DecodeGameDay(filename string, data []byte, allowedDirs ...string) (*GameDa
 		}
 		return nil, &ValidationError{Problems: problems, Omitted: omitted}
 	}
+	gd.sensitive = append([]string(nil), d.sensitive...)
 	return gd, nil
 }

@@ -263,3 +263,37 @@ func TestPlanFormatRedacts(t *testing.T) {
 		t.Errorf("plan does not show the redacted command:\n%s", b.String())
 	}
 }
+
+func TestGameDayRedactor(t *testing.T) {
+	t.Setenv("CHAOSCTL_T_GD", "gameday-secret-1")
+	t.Setenv("CHAOSCTL_T_GD_DESC", "gameday-desc-secret")
+	src := `apiVersion: chaosctl/v1
+kind: GameDay
+metadata: {name: gd, description: "${secret:CHAOSCTL_T_GD_DESC}"}
+target:
+  demo: {nodes: 3}
+steps:
+  - name: one
+    experiment:
+      inline:
+        workload: {rate: 10, duration: 5s}
+        steadyState: {probes: [{name: up, http: {url: "http://127.0.0.1:1/${secret:CHAOSCTL_T_GD}"}}]}
+`
+	gd, err := DecodeGameDay(filepath.Join(t.TempDir(), "gd.yaml"), []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	step := gd.Steps[0].Resolved
+	if got := step.SteadyState.Probes[0].HTTP.URL; got != "http://127.0.0.1:1/gameday-secret-1" {
+		t.Errorf("step probe URL = %q", got)
+	}
+	if got := gd.Redactor().String("gameday-secret-1 gameday-desc-secret"); got != Redacted+" "+Redacted {
+		t.Errorf("GameDay redactor: %q", got)
+	}
+	if got := step.Redactor().String("gameday-secret-1"); got != Redacted {
+		t.Errorf("step redactor: %q", got)
+	}
+	if strings.Contains(string(step.RedactSource(gd.Steps[0].Source)), "gameday-secret-1") {
+		t.Errorf("step source holds the secret:\n%s", gd.Steps[0].Source)
+	}
+}

@@ -71,7 +71,12 @@ type Outcome struct {
 // (nothing was started), runner.ErrInterrupted or
 // runner.ErrEnvironment, and Outcome is set whenever the output folder
 // was written.
-func Run(ctx context.Context, gd *experiments.GameDay, opts Options) (*Outcome, error) {
+func Run(ctx context.Context, gd *experiments.GameDay, opts Options) (out *Outcome, err error) {
+	// The playbook's secrets never show in what the GameDay writes; each
+	// step's run redacts its own folder.
+	red := gd.Redactor()
+	opts.Log = runner.RedactLog(opts.Logger(), red)
+	defer func() { err = runner.RedactError(err, red) }()
 	seed := opts.SeedFor(gd.Seed)
 	runtime := opts.RuntimeFor(string(gd.Target.Runtime))
 	rt, err := runtimes.Default().Demo(runtime)
@@ -103,15 +108,15 @@ func Run(ctx context.Context, gd *experiments.GameDay, opts Options) (*Outcome, 
 	g.log = opts.Logger().WithFields(logrus.Fields{"component": "gameday", "run": g.runID})
 	g.res = &Result{
 		GameDay: gd.Metadata.Name,
-		Header:  report.Header{Description: gd.Metadata.Description, File: gd.File, Seed: seed, Started: started, ChaosctlVersion: opts.Version, Runtime: runtime},
+		Header:  report.Header{Description: red.String(gd.Metadata.Description), File: gd.File, Seed: seed, Started: started, ChaosctlVersion: opts.Version, Runtime: runtime},
 		Target:  targetLine(gd.Target.Demo, runtime), Unattended: opts.Operator == nil,
 	}
 	for i := range gd.Steps {
 		s := &gd.Steps[i]
 		sr := StepResult{Index: i + 1, Name: s.Name, Kind: s.Kind(), Verdict: NotRun, Reason: "not run",
-			Expect: s.Expect, ContinueOnFail: s.ContinueOnFail}
+			Expect: red.String(s.Expect), ContinueOnFail: s.ContinueOnFail}
 		if s.Manual != nil {
-			sr.Instructions = s.Manual.Instructions
+			sr.Instructions = red.String(s.Manual.Instructions)
 		}
 		if s.Wait != nil {
 			sr.Wait = s.Wait.String()
@@ -124,7 +129,7 @@ func Run(ctx context.Context, gd *experiments.GameDay, opts Options) (*Outcome, 
 
 	g.res.Ended = time.Now().UTC()
 	if runErr != nil && !errors.Is(runErr, runner.ErrInterrupted) {
-		g.res.Errors = append(g.res.Errors, runErr.Error())
+		g.res.Errors = append(g.res.Errors, red.String(runErr.Error()))
 	}
 	g.judge(runErr)
 	g.save()

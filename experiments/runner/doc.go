@@ -25,6 +25,13 @@
 // so, the error wraps ErrEnvironment, and the fault ledger ends the run as
 // revert-failed so that `chaosctl recover` retries it.
 //
+// Nothing Run writes shows a sensitive value of the experiment
+// (experiments.Experiment.Redactor: secrets, members' env, sensitive
+// headers): experiment.yaml, the journal, result.json (and so the reports
+// and Outcome.Result), its log lines, the ledger and its error are redacted
+// as they are written, and the output folder is swept when the run ends
+// (the members' own logs) (redact.go).
+//
 // The runner only feeds the judge: which windows a probe is judged in, how
 // budgets burn and when the stop condition fires are the judge's rules,
 // tested as pure code there.

@@ -16,6 +16,16 @@ import (
 	"github.com/chaosctl/chaosctl/experiments/report"
 )
 
+// RedactLog returns log writing through red: for a caller of Run (a
+// GameDay) that logs values of its own. Run redacts its own log itself.
+func RedactLog(log *logrus.Entry, red *experiments.Redactor) *logrus.Entry {
+	return redactedLog(log, red)
+}
+
+// RedactError returns err with red applied to its text; errors.Is and As
+// still see the original chain. Run's errors are redacted already.
+func RedactError(err error, red *experiments.Redactor) error { return redactErr(err, red) }
+
 // redactedLog returns log writing through red: its entries carry the same
 // fields and go to the same output, formatter and hooks, every sensitive
 // value replaced (logrus writes each entry in one Write).
