@@ -9,6 +9,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
+	"time"
 
 	"github.com/sirupsen/logrus"
 
@@ -81,24 +83,39 @@ func redactErr(err error, red *experiments.Redactor) error {
 	return &redactedError{msg: red.String(msg), err: err}
 }
 
-// redactFolder rewrites every regular file under dir that holds a
-// sensitive value with the value replaced: what the run's own writers did
-// not redact as they wrote (the members' logs, whose processes write them).
-// It returns the first failure; the other files are still done.
-func redactFolder(dir string, red *experiments.Redactor) error {
+// redactFolder rewrites the files of the run's output folder dir that hold
+// a sensitive value with the value replaced: what the run's own writers did
+// not redact as they wrote (the members' logs, which their processes
+// write), and anything derived from what they did. Only what the run wrote
+// is touched: regular files at the top of dir or under its members folder,
+// modified since the run started (the folder may be one the user gave, with
+// files of theirs). It returns every failure; the other files are still
+// done.
+func redactFolder(dir string, since time.Time, red *experiments.Redactor) error {
 	if red.Empty() {
 		return nil
 	}
+	members := filepath.Join(dir, "members")
 	var errs []error
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			errs = append(errs, err)
 			return nil
 		}
-		if d.Type().IsRegular() {
-			if err := redactFile(path, red); err != nil {
-				errs = append(errs, err)
+		if d.IsDir() {
+			if path != dir && path != members && !strings.HasPrefix(path, members+string(filepath.Separator)) {
+				return filepath.SkipDir
 			}
+			return nil
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		if info, err := d.Info(); err != nil || info.ModTime().Before(since) {
+			return nil
+		}
+		if err := redactFile(path, red); err != nil {
+			errs = append(errs, err)
 		}
 		return nil
 	})

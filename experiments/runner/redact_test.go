@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chaosctl/chaosctl/experiments"
 	"github.com/chaosctl/chaosctl/experiments/report"
@@ -27,7 +28,15 @@ func TestRedactFolder(t *testing.T) {
 	leaky := write("members/api.log", "start\nkey=hunter2-secret\nno newline hunter2-secret", 0o600)
 	clean := write("summary.md", "nothing to see\n", 0o644)
 	before, _ := os.Stat(clean)
-	if err := redactFolder(dir, red); err != nil {
+	// Files the run did not write are left alone: older ones, and those in
+	// other folders.
+	old := write("notes.txt", "hunter2-secret\n", 0o644)
+	longAgo := time.Now().Add(-time.Hour)
+	if err := os.Chtimes(old, longAgo, longAgo); err != nil {
+		t.Fatal(err)
+	}
+	other := write("src/config.env", "TOKEN=hunter2-secret\n", 0o644)
+	if err := redactFolder(dir, time.Now().Add(-time.Minute), red); err != nil {
 		t.Fatal(err)
 	}
 	got, _ := os.ReadFile(leaky)
@@ -39,6 +48,11 @@ func TestRedactFolder(t *testing.T) {
 	}
 	if after, _ := os.Stat(clean); !after.ModTime().Equal(before.ModTime()) {
 		t.Error("a file without a secret was rewritten")
+	}
+	for _, p := range []string{old, other} {
+		if data, _ := os.ReadFile(p); !strings.Contains(string(data), "hunter2-secret") {
+			t.Errorf("%s, not the run's, was rewritten: %q", p, data)
+		}
 	}
 	if left, _ := filepath.Glob(filepath.Join(dir, "members", ".*")); len(left) != 0 {
 		t.Errorf("temporary files left: %v", left)

@@ -191,7 +191,7 @@ func Run(ctx context.Context, e *experiments.Experiment, opts RunOptions) (out *
 	renderErr := report.Render(dir)
 	// What the run's own writers did not redact (the members' logs), and
 	// anything derived from what they did.
-	if err := redactFolder(dir, red); err != nil {
+	if err := redactFolder(dir, started.Add(-time.Second), red); err != nil {
 		r.log.WithError(err).Warn("redact the output folder")
 	}
 	if err := renderErr; err != nil {
