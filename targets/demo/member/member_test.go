@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/chaosctl/chaosctl/targets/demo"
 	"github.com/chaosctl/chaosctl/targets/demo/api"
+	"github.com/chaosctl/chaosctl/targets/demo/storage"
 )
 
 const testToken = "control-token"
@@ -222,5 +224,110 @@ func TestSlowBodiesDoNotStarveAdmission(t *testing.T) {
 	wg.Wait()
 	if len(fail) > 0 {
 		t.Fatalf("GETs after the slow bodies ended: %v", fail)
+	}
+}
+
+// startStore runs three store nodes (N=3, W=R=2, catching up from each other
+// at start) as members in this process on 127.0.0.1, all given token, and
+// returns their addresses once every one has settled.
+func startStore(t *testing.T, token string) map[string]string {
+	t.Helper()
+	spec := demo.ClusterSpec{Nodes: 3, Replication: demo.Replication{N: 3, W: 2, R: 2}, Recovery: "resync"}
+	ids := spec.NodeIDs()
+	lns, addrs := map[string]net.Listener{}, map[string]string{}
+	for _, id := range ids {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		lns[id], addrs[id] = ln, ln.Addr().String()
+	}
+	log := logrus.New()
+	log.SetOutput(io.Discard)
+	for _, id := range ids {
+		cfg := demo.MemberConfig{ID: id, Role: demo.RoleNode, Listen: addrs[id], Peers: addrs, Cluster: spec, Seed: 1}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() {
+			done <- Run(ctx, cfg, Options{ControlToken: token, Listener: lns[id], Log: logrus.NewEntry(log)})
+		}()
+		t.Cleanup(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("member %s: %v", id, err)
+			}
+		})
+	}
+	c := &http.Client{Timeout: 2 * time.Second}
+	deadline := time.Now().Add(20 * time.Second)
+	for _, id := range ids {
+		for {
+			resp, err := c.Get("http://" + addrs[id] + demo.ReadyzSettled)
+			if err == nil {
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusOK {
+					break
+				}
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s not settled within 20s (its catch-up from its peers refused?)", id)
+			}
+			time.Sleep(20 * time.Millisecond) // polling a condition with a deadline
+		}
+	}
+	return addrs
+}
+
+func TestStoreNodesReplicateWithTheDerivedPeerToken(t *testing.T) {
+	addrs := startStore(t, testToken)
+	c := &http.Client{Timeout: 10 * time.Second}
+	if code := status(t, c, http.MethodPut, "http://"+addrs["n1"]+api.KVPrefix+"k", "", "real"); code != http.StatusNoContent {
+		t.Fatalf("PUT through n1 = %d, want 204 (replica calls between members refused?)", code)
+	}
+	for id, addr := range addrs {
+		resp, err := c.Get("http://" + addr + api.KVPrefix + "k")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || string(b) != "real" {
+			t.Fatalf("GET k from %s = %d %q, want 200 real", id, resp.StatusCode, b)
+		}
+	}
+
+	// A forged record (version 9e18, valid checksum) is refused without the
+	// peer token, and with the control token in its place.
+	rec := storage.Seal("k", storage.Record{Version: storage.Version{Time: 9e18, Node: 1, Seq: 1}, Value: []byte("forged")})
+	put := func(auth string) int {
+		req, _ := http.NewRequest(http.MethodPut, "http://"+addrs["n2"]+"/internal/v1/replica/k", strings.NewReader("forged"))
+		req.Header.Set(api.HeaderVersion, rec.Version.String())
+		req.Header.Set("X-Checksum", strconv.FormatUint(uint64(rec.Checksum), 10))
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for _, auth := range []string{"", "Bearer " + testToken} {
+		if code := put(auth); code != http.StatusUnauthorized {
+			t.Fatalf("forged replica PUT with Authorization %q = %d, want 401", auth, code)
+		}
+	}
+	resp, err := c.Get("http://" + addrs["n2"] + api.KVPrefix + "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(b) != "real" {
+		t.Fatalf("GET k from n2 after the forged PUTs = %q, want real", b)
+	}
+	if code := put("Bearer " + demo.PeerToken(testToken)); code != http.StatusNoContent {
+		t.Fatalf("replica PUT with the derived peer token = %d, want 204", code)
 	}
 }
