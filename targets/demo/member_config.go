@@ -1,6 +1,9 @@
 package demo
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -84,4 +87,25 @@ func DecodeMemberConfig(s string) (MemberConfig, error) {
 		return m, fmt.Errorf("decode member config: %w", err)
 	}
 	return m, m.Validate()
+}
+
+// peerTokenLabel separates the peer token from the control token it is
+// derived from.
+const peerTokenLabel = "chaosctl demo peer token v1"
+
+// PeerToken derives the bearer token of replica traffic between store nodes
+// from the members' control token: HMAC-SHA256(control, label), hex. Every
+// runtime already hands the control token to every member, so each member
+// derives the same peer token with nothing new to distribute; and the peer
+// token, which crosses the fault plane's proxies on every replica call,
+// cannot be turned back into the control token (a captured peer token
+// injects no clock skew or corruption). An empty control token gives an
+// empty peer token: no replica traffic is accepted.
+func PeerToken(control string) string {
+	if control == "" {
+		return ""
+	}
+	mac := hmac.New(sha256.New, []byte(control))
+	_, _ = mac.Write([]byte(peerTokenLabel))
+	return hex.EncodeToString(mac.Sum(nil))
 }

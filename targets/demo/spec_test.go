@@ -71,3 +71,16 @@ func TestMemberConfigRoundTripRejectsUnknownFields(t *testing.T) {
 		t.Fatal("an unknown field was accepted")
 	}
 }
+
+func TestPeerTokenIsDerivedAndOneWay(t *testing.T) {
+	a, b := PeerToken("control-a"), PeerToken("control-b")
+	if a == "" || a != PeerToken("control-a") {
+		t.Fatalf("PeerToken is not a stable function of the control token: %q", a)
+	}
+	if a == b || a == "control-a" || strings.Contains(a, "control-a") {
+		t.Fatalf("peer tokens %q and %q: want distinct, and unlike their control tokens", a, b)
+	}
+	if PeerToken("") != "" {
+		t.Fatal("an empty control token gave a peer token; it must give none")
+	}
+}

@@ -38,7 +38,7 @@ func TestQuorumModeReadRepairsAStaleReplica(t *testing.T) {
 	if code, err := client.put(nodes["n1"], "rr", "fresh"); err != nil || code != http.StatusNoContent {
 		t.Fatalf("quorum write with one replica unreachable: %d %v", code, err)
 	}
-	if ok, _ := replicaCopy(t, nodes["n3"], "rr"); ok {
+	if ok, _ := replicaCopy(t, c, nodes["n3"], "rr"); ok {
 		t.Fatal("n3 already holds the write; the link was supposed to be cut")
 	}
 	if err := link.Enable(); err != nil {
@@ -49,7 +49,7 @@ func TestQuorumModeReadRepairsAStaleReplica(t *testing.T) {
 		t.Fatalf("read: %d %q %v", code, v, err)
 	}
 	testkit.Eventually(t, 5*time.Second, "n3 repaired", func() bool {
-		ok, v := replicaCopy(t, nodes["n3"], "rr")
+		ok, v := replicaCopy(t, c, nodes["n3"], "rr")
 		return ok && v == "fresh"
 	})
 	if r := processtest.Metric(t, nodes["n1"], "chaosdemo_read_repairs_total", nil); r < 1 {
@@ -86,9 +86,9 @@ func TestQuorumModeLastWriteWinsLosesUpdatesUnderClockSkew(t *testing.T) {
 	}
 	// Both were acknowledged, one after the other; the second is lost.
 	testkit.Eventually(t, 5*time.Second, "replicas converge", func() bool {
-		_, a := replicaCopy(t, nodes["n1"], "lww")
-		_, b := replicaCopy(t, nodes["n2"], "lww")
-		_, d := replicaCopy(t, nodes["n3"], "lww")
+		_, a := replicaCopy(t, c, nodes["n1"], "lww")
+		_, b := replicaCopy(t, c, nodes["n2"], "lww")
+		_, d := replicaCopy(t, c, nodes["n3"], "lww")
 		return a == b && b == d
 	})
 	if _, v, _ := client.get(nodes["n3"], "lww"); v != "first" {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"github.com/chaosctl/chaosctl/internal/testkit"
+	"github.com/chaosctl/chaosctl/targets/process"
 	"github.com/chaosctl/chaosctl/targets/process/processtest"
 	"io"
 	"net/http"
@@ -18,10 +19,16 @@ import (
 	"github.com/chaosctl/chaosctl/targets/faultplane"
 )
 
-// replicaCopy reads a node's own stored copy through the internal replica API.
-func replicaCopy(t *testing.T, addr, key string) (found bool, value string) {
+// replicaCopy reads a node's own stored copy through the internal replica API,
+// with the peer token the members derive from c's control token.
+func replicaCopy(t *testing.T, c *process.Cluster, addr, key string) (found bool, value string) {
 	t.Helper()
-	resp, err := http.Get("http://" + addr + "/internal/v1/replica/" + key)
+	req, err := http.NewRequest(http.MethodGet, "http://"+addr+"/internal/v1/replica/"+key, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+demo.PeerToken(c.Token()))
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatalf("read replica copy: %v", err)
 	}
@@ -101,7 +108,7 @@ func TestCorruptReplicaIsDetectedAndRepaired(t *testing.T) {
 	testkit.Eventually(t, 5*time.Second, "all replicas hold k0..k49", func() bool {
 		for i := 0; i < 50; i++ {
 			for _, n := range nodes {
-				if ok, _ := replicaCopy(t, n, fmt.Sprintf("k%d", i)); !ok {
+				if ok, _ := replicaCopy(t, c, n, fmt.Sprintf("k%d", i)); !ok {
 					return false
 				}
 			}
@@ -143,7 +150,7 @@ func TestCorruptReplicaIsDetectedAndRepaired(t *testing.T) {
 	}
 	testkit.Eventually(t, 5*time.Second, "corrupt copies repaired", func() bool {
 		for _, key := range out.Keys {
-			if ok, v := replicaCopy(t, nodes[1], key); !ok || v != "value-"+strings.TrimPrefix(key, "k") {
+			if ok, v := replicaCopy(t, c, nodes[1], key); !ok || v != "value-"+strings.TrimPrefix(key, "k") {
 				return false
 			}
 		}
@@ -197,7 +204,7 @@ func TestEventualModeHandsOffHintsWhenTheHomeReplicaReturns(t *testing.T) {
 	}
 	testkit.Eventually(t, 10*time.Second, "every write reaches its home replica n2", func() bool {
 		for key, want := range written {
-			if ok, v := replicaCopy(t, nodes["n2"], key); !ok || v != want {
+			if ok, v := replicaCopy(t, c, nodes["n2"], key); !ok || v != want {
 				return false
 			}
 		}

@@ -59,9 +59,17 @@ type Cache struct {
 	group singleflight.Group
 
 	// mu guards pending and orders writes (Set, Invalidate) against the end of
-	// loads, so a load that raced a write never stores the older value.
+	// loads, so a load that raced a write never stores the older value. It
+	// also guards the byte accounting: every Add and Remove happens under it.
 	mu      sync.Mutex
 	pending map[string]*pendingLoad
+	// held is the size of each entry stored, bytes their sum. The policy's
+	// own evictions (entry count) are not reported: they leave stale sizes
+	// behind, so bytes may only overstate, and stale is set; reconcile
+	// drops them.
+	held  map[string]int64
+	bytes int64
+	stale bool
 
 	hits, negatives, misses, stales, loads, refreshes prometheus.Counter
 }
@@ -89,6 +97,7 @@ type store interface {
 	Add(key string, it *item)
 	Remove(key string)
 	Len() int
+	Keys() []string // the policy's coldest first (within each of its lists)
 }
 
 // lruStore adapts lru.Cache, whose Add and Remove return a value, to store.
@@ -117,6 +126,7 @@ func New(cfg Config, rng *rand.Rand, now func() time.Time, m *metrics.Member) (*
 		rng:     &lockedRand{r: rng},
 		now:     now,
 		pending: make(map[string]*pendingLoad),
+		held:    make(map[string]int64),
 	}
 	switch cfg.Policy {
 	case PolicyLRU:
@@ -233,7 +243,81 @@ func (c *Cache) Invalidate(key string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.bumpLocked(key)
+	c.removeLocked(key)
+}
+
+// Bytes is what the entries held take by the cache's count (keys, values and
+// versions), at most Config.MaxBytes.
+func (c *Cache) Bytes() int64 {
+	if c.store == nil {
+		return 0
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.reconcileLocked()
+	return c.bytes
+}
+
+// entrySize is what an entry of key holds in memory, by the cache's count.
+func entrySize(key string, e Entry) int64 {
+	return int64(len(key) + len(e.Value) + len(e.Version))
+}
+
+func (c *Cache) removeLocked(key string) {
 	c.store.Remove(key)
+	c.bytes -= c.held[key]
+	delete(c.held, key)
+}
+
+// addLocked stores it for key and keeps the entries within MaxBytes, evicting
+// others (the policy's coldest first) when it does not fit. An entry larger
+// than MaxBytes on its own is not stored.
+func (c *Cache) addLocked(key string, it *item) {
+	size := entrySize(key, it.entry)
+	if size > c.cfg.MaxBytes {
+		c.removeLocked(key)
+		return
+	}
+	_, had := c.store.Peek(key)
+	before := c.store.Len()
+	c.store.Add(key, it)
+	c.bytes += size - c.held[key]
+	c.held[key] = size
+	if !had && c.store.Len() <= before {
+		c.stale = true // the policy evicted another entry to make room
+	}
+	if len(c.held) > 2*c.cfg.Size {
+		c.reconcileLocked() // bound the stale sizes, at O(1) per eviction
+	}
+	if c.bytes <= c.cfg.MaxBytes {
+		return
+	}
+	c.reconcileLocked()
+	if c.bytes <= c.cfg.MaxBytes {
+		return
+	}
+	for _, k := range c.store.Keys() {
+		if c.bytes <= c.cfg.MaxBytes {
+			break
+		}
+		if k != key {
+			c.removeLocked(k)
+		}
+	}
+}
+
+// reconcileLocked drops the sizes of the entries the policy evicted.
+func (c *Cache) reconcileLocked() {
+	if !c.stale {
+		return
+	}
+	for k, n := range c.held {
+		if _, ok := c.store.Peek(k); !ok {
+			c.bytes -= n
+			delete(c.held, k)
+		}
+	}
+	c.stale = false
 }
 
 func (c *Cache) bumpLocked(key string) {
@@ -251,11 +335,11 @@ func (c *Cache) putLocked(key string, e Entry, delta time.Duration, explicit boo
 		case c.cfg.NegativeTTL > 0:
 			ttl = c.cfg.NegativeTTL
 		case !explicit:
-			c.store.Remove(key)
+			c.removeLocked(key)
 			return
 		}
 	}
-	c.store.Add(key, &item{entry: e, expiry: c.now().Add(c.jitter(ttl)), delta: delta})
+	c.addLocked(key, &item{entry: e, expiry: c.now().Add(c.jitter(ttl)), delta: delta})
 }
 
 // jitter returns ttl·(1 + TTLJitter·(2u−1)), u uniform in [0, 1).

@@ -121,11 +121,12 @@ func TestConfigValidate(t *testing.T) {
 		want    Config
 	}{
 		{name: "zero is none with defaults", cfg: Config{},
-			want: Config{Policy: PolicyNone, Size: DefaultSize, TTL: DefaultTTL, EarlyRefreshBeta: 1}},
+			want: Config{Policy: PolicyNone, Size: DefaultSize, MaxBytes: DefaultMaxBytes, TTL: DefaultTTL, EarlyRefreshBeta: 1}},
 		{name: "policy case folded", cfg: Config{Policy: "ARC", Size: 5, TTL: time.Second, EarlyRefreshBeta: 2},
-			want: Config{Policy: PolicyARC, Size: 5, TTL: time.Second, EarlyRefreshBeta: 2}},
+			want: Config{Policy: PolicyARC, Size: 5, MaxBytes: DefaultMaxBytes, TTL: time.Second, EarlyRefreshBeta: 2}},
 		{name: "unknown policy lists valid ones", cfg: Config{Policy: "lfu"}, wantErr: `cache policy "lfu" is unknown (valid: none, lru, 2q, arc)`},
 		{name: "negative size", cfg: Config{Policy: PolicyLRU, Size: -1}, wantErr: "cache size -1 is negative"},
+		{name: "negative maxBytes", cfg: Config{Policy: PolicyLRU, MaxBytes: -1}, wantErr: "cache maxBytes -1 is negative"},
 		{name: "negative ttl", cfg: Config{Policy: PolicyLRU, TTL: -time.Second}, wantErr: "cache ttl -1s is negative"},
 		{name: "jitter 1", cfg: Config{Policy: PolicyLRU, TTLJitter: 1}, wantErr: "cache ttlJitter 1 is outside [0, 1)"},
 		{name: "jitter negative", cfg: Config{Policy: PolicyLRU, TTLJitter: -0.1}, wantErr: "cache ttlJitter -0.1 is outside [0, 1)"},
@@ -179,6 +180,57 @@ func TestLRUEvictsLeastRecentlyUsed(t *testing.T) {
 		if _, o := mustGet(t, c, tc.key, s.Load); o != tc.want {
 			t.Errorf("after eviction Get(%s) outcome = %s, want %s", tc.key, o, tc.want)
 		}
+	}
+}
+
+// The cache is bounded in bytes as well as in entries: large values evict
+// others (the policy's coldest first) long before the entry count is reached,
+// a value larger than the whole bound is not cached, and the count of bytes
+// stays exact through the policy's own evictions.
+func TestCacheBoundedInBytes(t *testing.T) {
+	for _, policy := range []Policy{PolicyLRU, Policy2Q, PolicyARC} {
+		t.Run(string(policy), func(t *testing.T) {
+			const maxBytes = 3500
+			c := newTestCache(t, Config{Policy: policy, Size: 100, MaxBytes: maxBytes, TTL: time.Hour}, demotest.NewClock())
+			big := Entry{Value: []byte(strings.Repeat("x", 1000)), Version: "1.0.1.1", Found: true}
+			for i := range 20 {
+				c.Set(fmt.Sprintf("k%02d", i), big)
+				if b := c.Bytes(); b > maxBytes {
+					t.Fatalf("after %d values of 1000 bytes the cache holds %d bytes, want at most %d", i+1, b, maxBytes)
+				}
+			}
+			if n := c.Len(); n != 3 {
+				t.Fatalf("cache holds %d entries of ~1010 bytes under a %d-byte bound, want 3", n, maxBytes)
+			}
+			if e, o := mustGet(t, c, "k19", nil); o != OutcomeHit || len(e.Value) != 1000 {
+				t.Fatalf("the last value set: outcome %s, want hit", o)
+			}
+			if want := 3 * entrySize("k00", big); c.Bytes() != want {
+				t.Fatalf("Bytes() = %d, want %d", c.Bytes(), want)
+			}
+			huge := Entry{Value: []byte(strings.Repeat("y", maxBytes)), Version: "1.0.1.2", Found: true}
+			c.Set("k19", huge)
+			if _, ok := c.store.Peek("k19"); ok {
+				t.Fatal("a value larger than the byte bound was cached")
+			}
+			if want := 2 * entrySize("k00", big); c.Bytes() != want {
+				t.Fatalf("Bytes() = %d after the oversized value replaced an entry, want %d", c.Bytes(), want)
+			}
+
+			// Small values: the entry count bounds the cache; its evictions
+			// are not reported, and the count of bytes still follows.
+			small := newTestCache(t, Config{Policy: policy, Size: 4, MaxBytes: maxBytes, TTL: time.Hour}, demotest.NewClock())
+			e := Entry{Value: []byte("v"), Version: "1.0.1.1", Found: true}
+			for i := range 50 {
+				small.Set(fmt.Sprintf("s%02d", i), e)
+			}
+			if got, want := small.Bytes(), int64(small.Len())*entrySize("s00", e); got != want {
+				t.Fatalf("Bytes() = %d with %d small entries held, want %d", got, small.Len(), want)
+			}
+			if len(small.held) > 2*4+1 {
+				t.Fatalf("%d sizes remembered for a cache of 4 entries; stale sizes are not dropped", len(small.held))
+			}
+		})
 	}
 }
 

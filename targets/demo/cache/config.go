@@ -27,6 +27,7 @@ var Policies = []Policy{PolicyNone, PolicyLRU, Policy2Q, PolicyARC}
 // Defaults filled in by Config.Validate for zero fields.
 const (
 	DefaultSize             = 10000
+	DefaultMaxBytes         = 64 << 20
 	DefaultTTL              = 10 * time.Second
 	DefaultEarlyRefreshBeta = 1.0
 )
@@ -41,6 +42,10 @@ type Config struct {
 	Policy Policy
 	// Size is the maximum number of entries; 0 means DefaultSize.
 	Size int
+	// MaxBytes bounds the bytes the entries hold (keys, values and
+	// versions); 0 means DefaultMaxBytes. Without it 10,000 entries of 1 MiB
+	// values would hold 10 GiB.
+	MaxBytes int64
 	// TTL is how long a found value is served; 0 means DefaultTTL.
 	TTL time.Duration
 	// TTLJitter spreads expiries so keys loaded together do not expire together:
@@ -83,6 +88,8 @@ func (c Config) Validate() (Config, error) {
 	switch {
 	case c.Size < 0:
 		return c, fmt.Errorf("cache size %d is negative; use 0 for the default %d: %w", c.Size, DefaultSize, ErrInvalidConfig)
+	case c.MaxBytes < 0:
+		return c, fmt.Errorf("cache maxBytes %d is negative; use 0 for the default %d: %w", c.MaxBytes, DefaultMaxBytes, ErrInvalidConfig)
 	case c.TTL < 0:
 		return c, fmt.Errorf("cache ttl %s is negative: %w", c.TTL, ErrInvalidConfig)
 	case c.TTLJitter < 0 || c.TTLJitter >= 1 || c.TTLJitter != c.TTLJitter:
@@ -95,6 +102,7 @@ func (c Config) Validate() (Config, error) {
 		return c, fmt.Errorf("cache staleIfError %s is negative: %w", c.StaleIfError, ErrInvalidConfig)
 	}
 	c.Size = cmp.Or(c.Size, DefaultSize)
+	c.MaxBytes = cmp.Or(c.MaxBytes, DefaultMaxBytes)
 	c.TTL = cmp.Or(c.TTL, DefaultTTL)
 	c.EarlyRefreshBeta = cmp.Or(c.EarlyRefreshBeta, DefaultEarlyRefreshBeta)
 	return c, nil

@@ -15,6 +15,10 @@
 //     by one caller instead of missed by all of them;
 //   - StaleIfError: when a reload fails, an entry expired less than StaleIfError
 //     ago is served (outcome stale).
+//   - a byte bound: besides the policy's entry count (Size), the entries hold at
+//     most MaxBytes of keys, values and versions; a new entry that does not fit
+//     evicts others, the policy's coldest first, and one larger than MaxBytes
+//     is not cached.
 //
 // Writes are the caller's: Set after a write-through or write-behind, Invalidate
 // after a write that went to the store. A write wins over a load of the same key

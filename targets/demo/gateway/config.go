@@ -36,6 +36,10 @@ const (
 	DefaultVNodes           = 64
 	DefaultReplicas         = 3
 	DefaultWriteBehindQueue = 1024
+	// DefaultWriteBehindBytes bounds the bytes (keys and values) of the
+	// writes in the write-behind queue: 1024 writes of 1 MiB values would
+	// otherwise hold a GiB.
+	DefaultWriteBehindBytes = 64 << 20
 )
 
 // Resilience is the gateway's resilience config: timeout, retries, breakers,
@@ -58,6 +62,9 @@ type Config struct {
 	// WriteBehindQueue bounds the acknowledged writes not yet flushed in behind
 	// mode (beyond it writes get 503); 0 = DefaultWriteBehindQueue.
 	WriteBehindQueue int
+	// WriteBehindBytes bounds the bytes (keys and values) of those writes
+	// (beyond it writes get 503 too); 0 = DefaultWriteBehindBytes.
+	WriteBehindBytes int64
 	Resilience       Resilience
 }
 
@@ -82,6 +89,8 @@ func (c Config) Validate() (Config, error) {
 		return c, fmt.Errorf("gateway %s: replicas %d is negative: %w", c.ID, c.Replicas, ErrInvalidConfig)
 	case c.WriteBehindQueue < 0:
 		return c, fmt.Errorf("gateway %s: writeBehindQueue %d is negative: %w", c.ID, c.WriteBehindQueue, ErrInvalidConfig)
+	case c.WriteBehindBytes < 0:
+		return c, fmt.Errorf("gateway %s: writeBehindBytes %d is negative: %w", c.ID, c.WriteBehindBytes, ErrInvalidConfig)
 	}
 	c.WriteMode = cmp.Or(c.WriteMode, WriteInvalidate)
 	c.WriteMode = WriteMode(strings.ToLower(string(c.WriteMode)))
@@ -107,5 +116,6 @@ func (c Config) Validate() (Config, error) {
 	c.Replicas = cmp.Or(c.Replicas, DefaultReplicas)
 	c.Replicas = min(c.Replicas, len(c.Nodes))
 	c.WriteBehindQueue = cmp.Or(c.WriteBehindQueue, DefaultWriteBehindQueue)
+	c.WriteBehindBytes = cmp.Or(c.WriteBehindBytes, DefaultWriteBehindBytes)
 	return c, nil
 }

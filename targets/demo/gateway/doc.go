@@ -45,7 +45,9 @@
 // Behind trades durability for latency: a gateway killed with writes queued
 // loses them, which chaosdemo_writebehind_queue_depth and
 // chaosdemo_writebehind_flushes_total{result} (ok, error, indeterminate) make
-// visible; Close flushes within its context. A flush is retried under the same
+// visible; Close flushes within its context. The queue holds at most
+// Config.WriteBehindQueue writes and Config.WriteBehindBytes bytes of keys and
+// values; a write beyond either is refused with 503 before it is cached. A flush is retried under the same
 // rule as a client's write; one that failed or was indeterminate drops the
 // key's cached value unless a later write of the key is queued. After an
 // indeterminate write, in every mode, the key's cached value is dropped rather

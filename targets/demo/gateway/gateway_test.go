@@ -34,7 +34,7 @@ func TestConfigValidate(t *testing.T) {
 	}{
 		{name: "defaults", edit: func(*Config) {}, check: func(c Config) bool {
 			return c.VNodes == DefaultVNodes && c.Replicas == 2 && c.WriteMode == WriteInvalidate &&
-				c.WriteBehindQueue == DefaultWriteBehindQueue && c.Cache.Policy == cache.PolicyNone &&
+				c.WriteBehindQueue == DefaultWriteBehindQueue && c.WriteBehindBytes == DefaultWriteBehindBytes && c.Cache.Policy == cache.PolicyNone &&
 				c.Resilience.Timeout == resilience.DefaultTimeout
 		}},
 		{name: "write mode case folded", edit: func(c *Config) { c.WriteMode = "Behind" }, check: func(c Config) bool { return c.WriteMode == WriteBehind }},
@@ -45,6 +45,7 @@ func TestConfigValidate(t *testing.T) {
 		{name: "negative replicas", edit: func(c *Config) { c.Replicas = -1 }, wantErr: "gateway g1: replicas -1 is negative"},
 		{name: "too many vnodes", edit: func(c *Config) { c.VNodes = 1 << 20 }, wantErr: "gateway g1: vnodes 1048576 outside [0, 4096]"},
 		{name: "negative queue", edit: func(c *Config) { c.WriteBehindQueue = -1 }, wantErr: "gateway g1: writeBehindQueue -1 is negative"},
+		{name: "negative queue bytes", edit: func(c *Config) { c.WriteBehindBytes = -1 }, wantErr: "gateway g1: writeBehindBytes -1 is negative"},
 		{name: "bad cache", edit: func(c *Config) { c.Cache.Policy = "mru" }, wantErr: `gateway g1: cache policy "mru" is unknown`},
 		{name: "bad resilience", edit: func(c *Config) { c.Resilience.Bulkhead = -1 }, wantErr: "gateway g1: resilience bulkhead -1 is negative"},
 	}
@@ -594,6 +595,40 @@ func TestWriteBehindQueueFull(t *testing.T) {
 	// The refused write did not reach the cache either.
 	if a := do(t, http.MethodGet, g.url+"/kv/k2", "", nil); a.code != http.StatusNotFound {
 		t.Fatalf("GET of the refused write = %d, want 404", a.code)
+	}
+}
+
+// The queue is bounded in bytes as well as in writes: large values fill it
+// long before the count does, and a write it cannot hold is refused before it
+// is cached; once the queue drains it takes writes again.
+func TestWriteBehindQueueBoundedInBytes(t *testing.T) {
+	nodes := startNodes(t, "n1")
+	n1 := nodes["n1"]
+	res := fastResilience()
+	res.Timeout = 5 * time.Second
+	const value = 1000 // bytes; with the 2-byte key a write holds 1002
+	g := newTestGateway(t, Config{WriteMode: WriteBehind, WriteBehindQueue: 100, WriteBehindBytes: 2500, Resilience: res,
+		Cache: cache.Config{Policy: cache.PolicyLRU, TTL: time.Minute}}, nodes)
+	release := n1.holdRequests(http.MethodPut)
+	defer release()
+	big := strings.Repeat("x", value)
+	for i, want := range []int{http.StatusNoContent, http.StatusNoContent, http.StatusServiceUnavailable} {
+		a := do(t, http.MethodPut, g.url+fmt.Sprintf("/kv/k%d", i), big, nil)
+		if a.code != want {
+			t.Fatalf("PUT %d of %d bytes = %d %s, want %d", i, value, a.code, a.header.Get(api.HeaderError), want)
+		}
+	}
+	if a := do(t, http.MethodGet, g.url+"/kv/k2", "", nil); a.code != http.StatusNotFound {
+		t.Fatalf("GET of the refused write = %d, want 404", a.code)
+	}
+	// A small write still fits in what is left.
+	if a := do(t, http.MethodPut, g.url+"/kv/s", "small", nil); a.code != http.StatusNoContent {
+		t.Fatalf("PUT of a small value beside a full-by-bytes queue = %d, want 204", a.code)
+	}
+	release()
+	testkit.Eventually(t, 10*time.Second, "the queue to drain", func() bool { return demotest.Value(t, g.m.WriteBehind) == 0 })
+	if a := do(t, http.MethodPut, g.url+"/kv/k2", big, nil); a.code != http.StatusNoContent {
+		t.Fatalf("PUT after the queue drained = %d %s, want 204 (bytes not given back?)", a.code, a.header.Get(api.HeaderError))
 	}
 }
 

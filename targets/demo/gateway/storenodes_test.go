@@ -74,7 +74,8 @@ func startStoreCluster(t testing.TB, n int) *storeCluster {
 		nd, err := node.New(node.Config{
 			ID: id, Nodes: c.ids, VNodes: 16, N: min(3, n), W: min(3, n)/2 + 1, R: min(3, n)/2 + 1,
 			Consistency: node.Linearizable, Peers: peers, Timeout: 2 * time.Second,
-			Recovery: node.RecoveryNone, // a new cluster: nothing to catch up on
+			Recovery:  node.RecoveryNone, // a new cluster: nothing to catch up on
+			PeerToken: "peer-token",
 		}, eng, hlc.New(nil), metrics.New(id), logrus.NewEntry(log).WithField("member", id))
 		if err != nil {
 			t.Fatalf("start node %s: %v", id, err)

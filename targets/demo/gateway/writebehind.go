@@ -41,12 +41,13 @@ type queuedWrite struct {
 // writes the store has not confirmed, queued or being flushed: what a crash of
 // the gateway would lose.
 type writeBehind struct {
-	g       *Gateway
-	limit   int64
-	depth   atomic.Int64
-	gauge   prometheus.Gauge
-	ok, bad prometheus.Counter
-	unknown prometheus.Counter // flushes that may or may not have landed
+	g          *Gateway
+	limit      int64
+	limitBytes int64
+	depth      atomic.Int64
+	gauge      prometheus.Gauge
+	ok, bad    prometheus.Counter
+	unknown    prometheus.Counter // flushes that may or may not have landed
 
 	// mu orders enqueue (cache update and queueing, as one step, so the cache
 	// and the queue agree on the last write of a key) against close and
@@ -55,6 +56,7 @@ type writeBehind struct {
 	closed  bool
 	queues  []chan queuedWrite
 	pending map[string]int // key -> acknowledged writes not yet flushed
+	bytes   int64          // keys and values of the writes not yet flushed
 
 	ctx    context.Context // flush context, canceled when Close gives up
 	cancel context.CancelFunc
@@ -63,13 +65,14 @@ type writeBehind struct {
 
 func newWriteBehind(g *Gateway) *writeBehind {
 	w := &writeBehind{
-		g:       g,
-		limit:   int64(g.cfg.WriteBehindQueue),
-		gauge:   g.m.WriteBehind,
-		ok:      g.m.WriteFlushes.WithLabelValues("ok"),
-		bad:     g.m.WriteFlushes.WithLabelValues("error"),
-		unknown: g.m.WriteFlushes.WithLabelValues("indeterminate"),
-		pending: map[string]int{},
+		g:          g,
+		limit:      int64(g.cfg.WriteBehindQueue),
+		limitBytes: g.cfg.WriteBehindBytes,
+		gauge:      g.m.WriteBehind,
+		ok:         g.m.WriteFlushes.WithLabelValues("ok"),
+		bad:        g.m.WriteFlushes.WithLabelValues("error"),
+		unknown:    g.m.WriteFlushes.WithLabelValues("indeterminate"),
+		pending:    map[string]int{},
 	}
 	w.ctx, w.cancel = context.WithCancel(context.Background())
 	for range writeBehindFlushers {
@@ -93,6 +96,11 @@ func (w *writeBehind) enqueue(op storeOp, reqID string, entry cache.Entry) error
 	if w.depth.Load() >= w.limit {
 		return fmt.Errorf("%s %s: %w (%d writes waiting)", op.method, op.key, errQueueFull, w.limit)
 	}
+	size := op.size()
+	if w.bytes+size > w.limitBytes {
+		return fmt.Errorf("%s %s: %w (%d of %d bytes waiting, this write has %d)", op.method, op.key, errQueueFull, w.bytes, w.limitBytes, size)
+	}
+	w.bytes += size
 	w.depth.Add(1)
 	w.gauge.Inc()
 	w.pending[op.key]++
@@ -115,18 +123,22 @@ func (w *writeBehind) flusher(q <-chan queuedWrite) {
 			w.bad.Inc()
 			log.WithError(err).Error("write-behind: acknowledged write lost")
 		}
-		w.settled(qw.op.key, err == nil)
+		w.settled(qw.op.key, qw.op.size(), err == nil)
 		w.depth.Add(-1)
 		w.gauge.Dec()
 	}
 }
 
-// settled records that a write of key left the queue. When it did not certainly
+// size is what a queued write holds in memory: its key and value.
+func (op storeOp) size() int64 { return int64(len(op.key) + len(op.value)) }
+
+// settled records that a write of key (of size bytes) left the queue. When it did not certainly
 // land and no later write of key is queued, the cached value (this write's) is
 // not known to be the store's, so it is dropped: the next read asks the store.
-func (w *writeBehind) settled(key string, landed bool) {
+func (w *writeBehind) settled(key string, size int64, landed bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	w.bytes -= size
 	if w.pending[key]--; w.pending[key] > 0 {
 		return
 	}

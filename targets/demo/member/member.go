@@ -33,9 +33,17 @@ const ShutdownGrace = 5 * time.Second
 
 // Options are the process-level inputs of a member beside its config.
 type Options struct {
-	ControlToken string        // bearer token of the control endpoints; "" disables them
+	// ControlToken is the bearer token of the control endpoints and
+	// /debug/pprof/; a store node derives its peer token from it
+	// (demo.PeerToken). "" refuses them all, and all replica traffic.
+	ControlToken string
 	Listener     net.Listener  // optional: an already bound listener (tests)
 	Log          *logrus.Entry // required
+	// BodyTimeout bounds the receipt of a request's body
+	// (DefaultBodyTimeout when zero); BodyBudget the bytes of the bodies
+	// being received at once (DefaultBodyBudget when zero).
+	BodyTimeout time.Duration
+	BodyBudget  int64
 	// Ready, when set, is called once the member serves requests.
 	Ready func(addr string)
 }
@@ -54,6 +62,9 @@ func Run(ctx context.Context, cfg demo.MemberConfig, opts Options) error {
 	}
 	log := opts.Log.WithFields(logrus.Fields{"member": cfg.ID, "role": cfg.Role})
 	m := metrics.New(cfg.ID)
+	if opts.ControlToken == "" {
+		log.Warn("no control token: the control endpoints, /debug/pprof/ and the replica API refuse every request")
+	}
 
 	ln := opts.Listener
 	if ln == nil {
@@ -73,7 +84,7 @@ func Run(ctx context.Context, cfg demo.MemberConfig, opts Options) error {
 	switch cfg.Role {
 	case demo.RoleNode:
 		var nr *nodeRole
-		nr, err = newNodeRole(cfg, m, log)
+		nr, err = newNodeRole(cfg, demo.PeerToken(opts.ControlToken), m, log)
 		r = nr
 		if nr != nil {
 			control = &controls{node: nr.node}
@@ -112,14 +123,18 @@ func Run(ctx context.Context, cfg demo.MemberConfig, opts Options) error {
 	control.peers = cfg.Peers
 	control.metrics, control.log = m, log
 	mux.Handle("/control/v1/", control)
-	// Profiles, for finding where a member spends its time under load.
-	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	// Profiles, for finding where a member spends its time under load: they
+	// show the process's insides, so they take the control token too.
+	mux.Handle("/debug/pprof/", withToken(opts.ControlToken, "pprof", m, http.HandlerFunc(pprof.Index)))
+	mux.Handle("/debug/pprof/profile", withToken(opts.ControlToken, "pprof", m, http.HandlerFunc(pprof.Profile)))
 
 	srv := &http.Server{
-		Handler:           mux,
-		ReadHeaderTimeout: 5 * time.Second,
-		IdleTimeout:       2 * time.Minute,
+		// Every body is read, within its deadline, before anything else
+		// sees the request (see bodies).
+		Handler:           newBodies(opts.BodyTimeout, opts.BodyBudget, m).wrap(mux),
+		ReadHeaderTimeout: ReadHeaderTimeout,
+		WriteTimeout:      WriteTimeout,
+		IdleTimeout:       IdleTimeout,
 		ErrorLog:          nil,
 	}
 	bgCtx, bgCancel := context.WithCancel(context.Background())
@@ -168,7 +183,7 @@ type nodeRole struct {
 	admit  func(http.Handler) http.Handler
 }
 
-func newNodeRole(cfg demo.MemberConfig, m *metrics.Member, log *logrus.Entry) (*nodeRole, error) {
+func newNodeRole(cfg demo.MemberConfig, peerToken string, m *metrics.Member, log *logrus.Entry) (*nodeRole, error) {
 	var (
 		eng storage.Engine
 		err error
@@ -196,6 +211,7 @@ func newNodeRole(cfg demo.MemberConfig, m *metrics.Member, log *logrus.Entry) (*
 		Peers:       cfg.Peers,
 		Timeout:     s.Resilience.Timeout,
 		Recovery:    nodeRecovery(s),
+		PeerToken:   peerToken,
 	}, eng, hlc.New(nil), m, log)
 	if err != nil {
 		eng.Close()
@@ -260,9 +276,29 @@ type controls struct {
 	corrupted atomic.Int64
 }
 
+// authorized reports whether r carries "Authorization: Bearer token",
+// compared in constant time; never when token is empty.
+func authorized(r *http.Request, token string) bool {
+	return token != "" && subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), []byte("Bearer "+token)) == 1
+}
+
+// withToken lets through the requests that carry the bearer token and
+// answers the others 401 (counted by endpoint).
+func withToken(token, endpoint string, m *metrics.Member, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !authorized(r, token) {
+			m.Unauthorized.WithLabelValues(endpoint).Inc()
+			w.Header().Set("WWW-Authenticate", `Bearer realm="`+endpoint+`"`)
+			api.Error(w, http.StatusUnauthorized, endpoint+": missing or wrong bearer token")
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
 func (c *controls) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	want := "Bearer " + c.token
-	if c.token == "" || subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), []byte(want)) != 1 {
+	if !authorized(r, c.token) {
+		c.metrics.Unauthorized.WithLabelValues("control").Inc()
 		api.Error(w, http.StatusUnauthorized, "control endpoint: missing or wrong bearer token")
 		return
 	}

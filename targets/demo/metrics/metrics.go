@@ -61,6 +61,8 @@ type Member struct {
 	HintsPending     prometheus.Gauge         // chaosdemo_hints_pending
 	ClockOffset      prometheus.Gauge         // chaosdemo_clock_offset_seconds
 	HLCClamped       prometheus.Counter       // chaosdemo_hlc_clamped_total
+	Unauthorized     *prometheus.CounterVec   // chaosdemo_unauthorized_total{endpoint} (replica, control, pprof)
+	BodyRefused      *prometheus.CounterVec   // chaosdemo_body_refused_total{reason} (timeout, too_large, budget)
 }
 
 // New creates the metrics of one member and registers them, with the Go and
@@ -107,6 +109,8 @@ func New(member string) *Member {
 	m.HintsPending = prometheus.NewGauge(g("hints_pending", "Hints held for unreachable home replicas."))
 	m.ClockOffset = prometheus.NewGauge(g("clock_offset_seconds", "Clock skew injected into this member's hybrid logical clock."))
 	m.HLCClamped = prometheus.NewCounter(f("hlc_clamped_total", "Received timestamps more than the max offset ahead of this member's clock (physical time plus skew); the clock advanced at most to now + max offset instead of adopting them."))
+	m.Unauthorized = prometheus.NewCounterVec(f("unauthorized_total", "Requests refused with 401 for a missing or wrong token, by endpoint: replica (the peer token), control and pprof (the control token)."), []string{"endpoint"})
+	m.BodyRefused = prometheus.NewCounterVec(f("body_refused_total", "Requests refused before admission because of their body, by reason: timeout (not received within the body deadline, 408), too_large (413), budget (the bodies being received already held the member's byte budget, 503)."), []string{"reason"})
 
 	r.MustRegister(
 		collectors.NewGoCollector(),
@@ -115,7 +119,7 @@ func New(member string) *Member {
 		m.BreakerState, m.BreakerHeld, m.BreakerSpared, m.Retries, m.BulkheadFull, m.Failovers, m.Hedges, m.HedgeDelay, m.CacheRequests,
 		m.CacheLoads, m.CacheRefreshes, m.WriteBehind, m.WriteFlushes, m.Indeterminate, m.QuorumFailures,
 		m.ReplicaRequests, m.ReplicaSuspected, m.ReadRepairs, m.Corruptions, m.Hints, m.HintsPending, m.ClockOffset,
-		m.HLCClamped,
+		m.HLCClamped, m.Unauthorized, m.BodyRefused,
 	)
 	return m
 }

@@ -8,6 +8,12 @@
 //
 //	GET /internal/v1/replica/{key}[?meta=1]  → 200 + X-Version, X-Tombstone, X-Checksum (+ value); 404
 //	PUT /internal/v1/replica/{key}           ← X-Version, X-Tombstone, X-Checksum [, X-Hint-For]; → 204, X-Applied
+//	GET /internal/v1/snapshot?for={node}     → JSON lines of the records node replicates (a restarted node's catch-up)
+//
+// The replica API is for peers only: every call carries "Authorization: Bearer
+// TOKEN" with the peer token (Config.PeerToken), and a request without it is
+// refused with 401 (a forged record is never applied). A node given no token
+// refuses every replica request.
 //
 // Three consistency modes:
 //

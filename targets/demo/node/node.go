@@ -64,6 +64,11 @@ type Config struct {
 	Now func() time.Time
 	// Transport reaches the peers; nil means HTTP to Peers.
 	Transport Transport
+	// PeerToken is the bearer token of replica traffic: the HTTP transport
+	// sends it on every replica call to a peer, and the replica API
+	// (/internal/v1/...) refuses a request without it (401). Empty refuses
+	// every replica request: a node given no token replicates with nobody.
+	PeerToken string
 }
 
 func (c *Config) validate() error {
@@ -182,7 +187,7 @@ func New(cfg Config, engine storage.Engine, clock *hlc.Clock, m *metrics.Member,
 	n.seq.Store(uint32(time.Now().UnixNano() >> 12))
 	n.transport = cfg.Transport
 	if n.transport == nil {
-		n.http = newHTTPTransport(cfg.Peers, n.countReplica)
+		n.http = newHTTPTransport(cfg.Peers, cfg.PeerToken, n.countReplica)
 		n.transport = n.http
 	}
 	n.bgCtx, n.bgCancel = context.WithCancel(context.Background())
@@ -214,11 +219,13 @@ func (n *Node) Config() Config { return n.cfg }
 
 // Handler serves the client API (/kv/), the replica API and /debug/ring. The
 // caller wraps the client API with admission control (shedding, deadlines).
+// The replica API answers only requests that carry the peer token
+// (Config.PeerToken); the client API and /debug/ring are open.
 func (n *Node) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc(api.KVPrefix, n.serveClient)
-	mux.HandleFunc(replicaPrefix, n.serveReplica)
-	mux.HandleFunc(snapshotPath, n.serveSnapshot)
+	mux.Handle(replicaPrefix, n.peersOnly(n.serveReplica))
+	mux.Handle(snapshotPath, n.peersOnly(n.serveSnapshot))
 	mux.HandleFunc("/debug/ring", n.serveRing)
 	return mux
 }

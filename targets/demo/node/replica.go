@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -134,6 +135,24 @@ func (n *Node) ReplicaSnapshot(ctx context.Context, forNode string) ([]KeyRecord
 		return nil, fmt.Errorf("snapshot for %s: %w", forNode, err)
 	}
 	return out, nil
+}
+
+// peersOnly lets through the requests that carry the peer token
+// (Authorization: Bearer TOKEN, compared in constant time) and answers the
+// others 401 without reading them. A node without a token refuses them all.
+func (n *Node) peersOnly(h http.HandlerFunc) http.Handler {
+	want := []byte("Bearer " + n.cfg.PeerToken)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if n.cfg.PeerToken == "" || subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
+			if n.metrics != nil {
+				n.metrics.Unauthorized.WithLabelValues("replica").Inc()
+			}
+			w.Header().Set("WWW-Authenticate", `Bearer realm="replica"`)
+			api.Error(w, http.StatusUnauthorized, "replica API: missing or wrong peer token")
+			return
+		}
+		h(w, r)
+	})
 }
 
 func (n *Node) serveReplica(w http.ResponseWriter, r *http.Request) {

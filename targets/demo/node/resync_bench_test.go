@@ -52,7 +52,7 @@ func newHTTPCluster(tb testing.TB, ids []string) *httpCluster {
 // serve starts node id on engine with recovery and returns it once it serves.
 func (c *httpCluster) serve(tb testing.TB, ctx context.Context, id, recovery string, engine storage.Engine) *Node {
 	cfg := threeNodes(recovery)
-	cfg.ID, cfg.Peers = id, c.addrs
+	cfg.ID, cfg.Peers, cfg.PeerToken = id, c.addrs, "bench-peer-token"
 	log := logrus.New()
 	log.SetOutput(io.Discard)
 	n, err := New(cfg, engine, hlc.New(nil), nil, logrus.NewEntry(log))

@@ -78,13 +78,19 @@ const (
 // httpTransport is the replica API over HTTP (see the package doc).
 type httpTransport struct {
 	peers  map[string]string // node id -> host:port
+	auth   string            // "Bearer " + the peer token; "" sends none
 	client *http.Client
 	count  func(peer, code string) // chaosdemo_replica_requests_total
 }
 
-func newHTTPTransport(peers map[string]string, count func(peer, code string)) *httpTransport {
+func newHTTPTransport(peers map[string]string, token string, count func(peer, code string)) *httpTransport {
+	auth := ""
+	if token != "" {
+		auth = "Bearer " + token
+	}
 	return &httpTransport{
 		peers: peers,
+		auth:  auth,
 		count: count,
 		client: &http.Client{Transport: &http.Transport{
 			Proxy:               nil,
@@ -99,6 +105,15 @@ func newHTTPTransport(peers map[string]string, count func(peer, code string)) *h
 
 func (t *httpTransport) closeIdle() { t.client.CloseIdleConnections() }
 
+// prepare adds what every replica call carries: the caller's deadline and
+// request id, and the peer token.
+func (t *httpTransport) prepare(ctx context.Context, req *http.Request, rid string) {
+	api.SetOutgoing(ctx, req, rid)
+	if t.auth != "" {
+		req.Header.Set("Authorization", t.auth)
+	}
+}
+
 func (t *httpTransport) Read(ctx context.Context, peer, key string, meta bool, rid string) Reply {
 	u := "http://" + t.peers[peer] + replicaPrefix + key
 	if meta {
@@ -108,7 +123,7 @@ func (t *httpTransport) Read(ctx context.Context, peer, key string, meta bool, r
 	if err != nil {
 		return Reply{Peer: peer, Err: err}
 	}
-	api.SetOutgoing(ctx, req, rid)
+	t.prepare(ctx, req, rid)
 	resp, err := t.client.Do(req)
 	if err != nil {
 		t.count(peer, errorClass(err))
@@ -178,7 +193,7 @@ func (t *httpTransport) Write(ctx context.Context, peer, key string, rec storage
 	if hintFor != "" {
 		h.Set(headerHintFor, hintFor)
 	}
-	api.SetOutgoing(ctx, req, rid)
+	t.prepare(ctx, req, rid)
 	resp, err := t.client.Do(req)
 	if err != nil {
 		t.count(peer, errorClass(err))
@@ -211,7 +226,7 @@ func (t *httpTransport) Snapshot(ctx context.Context, peer, forNode string) ([]K
 	if err != nil {
 		return nil, err
 	}
-	api.SetOutgoing(ctx, req, "")
+	t.prepare(ctx, req, "")
 	resp, err := t.client.Do(req)
 	if err != nil {
 		t.count(peer, errorClass(err))
