@@ -68,9 +68,7 @@ func TestQuickstartPasses(t *testing.T) {
 }
 
 // receiptsVerified checks that every fault of a run has a verified receipt
-// and, unless it is instant, a verified revert receipt. The kubernetes
-// runtime reports no member state, so there membership faults' receipts may
-// be skipped (never contradicted).
+// and, unless it is instant, a verified revert receipt, on every runtime.
 func receiptsVerified(t *testing.T, runtime string, res *report.Result) {
 	t.Helper()
 	for _, f := range res.Faults {
@@ -80,7 +78,6 @@ func receiptsVerified(t *testing.T, runtime string, res *report.Result) {
 			case rec == nil:
 				t.Errorf("%s: fault %s has no %s receipt", runtime, f.Name, phase)
 			case rec.Verified:
-			case runtime == "kubernetes" && rec.Skipped != "":
 			default:
 				t.Errorf("%s: fault %s's %s receipt: %s (%+v)", runtime, f.Name, phase, rec.Summary, rec.Checks)
 			}
