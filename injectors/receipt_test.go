@@ -460,3 +460,34 @@ func TestLatencyReceiptTellsABusyMachineFromAWrongDelay(t *testing.T) {
 		})
 	}
 }
+
+// A baseline measured on a busy moment reads high, so the added round trip
+// reads low; a round trip that still carries the whole delay shows the
+// toxic in place. One that carries none of it does not.
+func TestLatencyReceiptSurvivesANoisyBaseline(t *testing.T) {
+	f := injectors.Fault{Name: "slow", Kind: injectors.KindLatency, Delay: 30 * time.Millisecond, Links: []faultplane.Link{link("n1", "n2")}}
+	reg := injectors.DefaultRegistry()
+	for _, tc := range []struct {
+		name   string
+		factor float64
+		ok     bool
+	}{{"landed", 1, true}, {"not landed", 0, false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			tg := newReceiptTarget(t)
+			tg.net.delayFactor = tc.factor
+			tg.net.busy = 8 * time.Millisecond // while the baseline is taken
+			base := reg.Baseline(context.Background(), tg, f)
+			tg.net.busy = 0
+			inj, _ := reg.Lookup(f.Kind)
+			revert, err := inj.Inject(context.Background(), tg, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer revert(context.Background())
+			rec := reg.Verify(context.Background(), tg, f, injectors.PhaseApplied, base)
+			if rec.Verified != tc.ok {
+				t.Fatalf("receipt %+v", rec)
+			}
+		})
+	}
+}
