@@ -470,14 +470,23 @@ func TestLatencyReceiptSurvivesANoisyBaseline(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		factor float64
+		busy   time.Duration // while the baseline is taken
 		ok     bool
-	}{{"landed", 1, true}, {"not landed", 0, false}} {
+	}{
+		{"landed", 1, 8 * time.Millisecond, true}, {"not landed", 0, 8 * time.Millisecond, false},
+		// The baseline 10 times the link's round trip, as make test-long saw.
+		{"landed, very busy baseline", 1, 20 * time.Millisecond, true}, {"not landed, very busy baseline", 0, 20 * time.Millisecond, false},
+		// A link slower than the delay before the fault must also add half of it.
+		{"slow link, not landed", 0, 40 * time.Millisecond, false},
+	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tg := newReceiptTarget(t)
 			tg.net.delayFactor = tc.factor
-			tg.net.busy = 8 * time.Millisecond // while the baseline is taken
+			tg.net.busy = tc.busy
 			base := reg.Baseline(context.Background(), tg, f)
-			tg.net.busy = 0
+			if tc.name != "slow link, not landed" {
+				tg.net.busy = 0
+			}
 			inj, _ := reg.Lookup(f.Kind)
 			revert, err := inj.Inject(context.Background(), tg, f)
 			if err != nil {
