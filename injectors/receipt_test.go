@@ -112,13 +112,12 @@ func (t *receiptTarget) Runtime() string                      { return "fake" }
 func (t *receiptTarget) Members() []targets.Member            { return nil }
 func (t *receiptTarget) ClientAddrs() []string                { return nil }
 func (t *receiptTarget) Plane() *faultplane.Plane             { return t.net.plane }
-func (t *receiptTarget) Kill(context.Context, string) error   { return t.set("down") }
+func (t *receiptTarget) Kill(context.Context, string) error   { return nil }
 func (t *receiptTarget) Start(context.Context, string) error  { return nil }
 func (t *receiptTarget) Stop(context.Context, string) error   { return nil }
 func (t *receiptTarget) Pause(context.Context, string) error  { return nil }
 func (t *receiptTarget) Resume(context.Context, string) error { return nil }
 func (t *receiptTarget) Close(context.Context) error          { return nil }
-func (t *receiptTarget) set(string) error                     { return nil }
 func (t *receiptTarget) ClientAddr(id string) string          { return "" }
 func (t *receiptTarget) setStatus(id string, s targets.MemberStatus) {
 	t.mu.Lock()
