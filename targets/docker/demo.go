@@ -88,10 +88,13 @@ type Demo struct {
 	netID        string
 	netName      string
 	plane        *faultplane.Plane
-	clients      []string
-	clientByID   map[string]string // member id -> its client proxy's host address
-	http         *http.Client
-	order        []string
+	// planeIP is the fault-plane container's address on the run's network:
+	// members dial their peers' proxies there (see startMembers).
+	planeIP    string
+	clients    []string
+	clientByID map[string]string // member id -> its client proxy's host address
+	http       *http.Client
+	order      []string
 
 	mu      sync.Mutex
 	members map[string]*memberContainer
@@ -102,9 +105,12 @@ type memberContainer struct {
 	id        string // member id
 	container string // container id
 	ip        string // address on the run's network ("" while disconnected)
-	running   bool
-	paused    bool
-	isolated  bool
+	// upstream is the address the proxies of the links to this member dial
+	// (see pointLinksAt).
+	upstream string
+	running  bool
+	paused   bool
+	isolated bool
 }
 
 // ObjectName is the name of a run's object: chaosctl-<run>[-<member>].
@@ -248,6 +254,12 @@ func (d *Demo) startPlane(ctx context.Context, links []faultplane.Link) error {
 	if err != nil {
 		return err
 	}
+	if ep := insp.NetworkSettings.Networks[d.netName]; ep != nil {
+		d.planeIP = ep.IPAddress
+	}
+	if d.planeIP == "" {
+		return fmt.Errorf("fault-plane container: no address on network %s", d.netName)
+	}
 	d.plane, err = faultplane.Connect(ctx, d.opts.Run, "http://"+api, d.opts.Log.WithField("component", "faultplane"))
 	if err != nil {
 		return fmt.Errorf("%w (fault-plane container logs: %s)", err, d.logsTail(id, 5))
@@ -257,7 +269,9 @@ func (d *Demo) startPlane(ctx context.Context, links []faultplane.Link) error {
 	}
 	for i, l := range links {
 		listen := democluster.ListenAll(democluster.LinkPort(i))
-		if _, err := d.plane.AddProxy(l, listen, net.JoinHostPort(l.To, strconv.Itoa(democluster.MemberPort))); err != nil {
+		// Members have no address yet: startContainer points each link at
+		// its member once it runs (see pointLinksAt).
+		if _, err := d.plane.AddProxy(l, listen, downUpstream); err != nil {
 			return err
 		}
 		if p, ok := clientPorts[i]; ok {
@@ -301,7 +315,8 @@ func (d *Demo) createContainer(ctx context.Context, member, alias string, cmd, e
 // startMembers creates and starts every member's container (store nodes
 // first) and waits until all answer /readyz.
 func (d *Demo) startMembers(ctx context.Context, links []faultplane.Link) error {
-	wiring := democluster.ContainerWiring(PlaneAlias, links)
+	// The plane by address, not by name, for the reason in pointLinksAt.
+	wiring := democluster.ContainerWiring(d.planeIP, links)
 	for _, cfg := range democluster.MemberConfigs(d.spec, d.opts.Seed, wiring) {
 		id := cfg.ID
 		var mounts []mount.Mount
@@ -324,7 +339,7 @@ func (d *Demo) startMembers(ctx context.Context, links []faultplane.Link) error 
 			return err
 		}
 		d.mu.Lock()
-		d.members[id] = &memberContainer{id: id, container: cid}
+		d.members[id] = &memberContainer{id: id, container: cid, upstream: downUpstream}
 		d.mu.Unlock()
 	}
 	for _, id := range democluster.StartOrder(d.spec) {
@@ -344,7 +359,62 @@ func (d *Demo) startContainer(ctx context.Context, id string) error {
 	if err := d.cli.ContainerStart(ctx, m.container, container.StartOptions{}); err != nil {
 		return fmt.Errorf("start container of %s: %w", id, err)
 	}
-	return d.refresh(ctx, id)
+	return d.refreshLinks(ctx, id)
+}
+
+// refreshLinks is refresh, then pointLinksAt.
+func (d *Demo) refreshLinks(ctx context.Context, id string) error {
+	if err := d.refresh(ctx, id); err != nil {
+		return err
+	}
+	return d.pointLinksAt(id)
+}
+
+// downUpstream is where the proxies of the links to a member that is not
+// running or not on the run's network point: the fault-plane container's
+// own loopback at a port nothing listens on, so toxiproxy's dial is refused
+// at once and the caller sees its connection closed, as a host whose
+// process is gone answers. (A stopped container's address would leave the
+// dial waiting for the bridge's neighbour lookup to fail, seconds in
+// toxiproxy's accept loop, which dials one connection at a time.)
+const downUpstream = "127.0.0.1:1"
+
+// pointLinksAt points the proxies of the links to member id at its address
+// on the run's network while it runs there, else at downUpstream, when that
+// is not what they dial already. Addresses, not names: a name is looked up
+// in the engine's embedded DNS server (dockerd) at every connection
+// toxiproxy accepts, one at a time, and at warmup, when connection pools
+// grow while the engine competes for a busy CPU, slow lookups failed dials
+// and opened breakers. A container started again or reconnected may have a
+// new address, so every change of state calls this.
+func (d *Demo) pointLinksAt(id string) error {
+	m, err := d.member(id)
+	if err != nil {
+		return err
+	}
+	d.mu.Lock()
+	upstream := downUpstream
+	if m.running && !m.isolated && m.ip != "" {
+		upstream = net.JoinHostPort(m.ip, strconv.Itoa(democluster.MemberPort))
+	}
+	was := m.upstream
+	d.mu.Unlock()
+	if upstream == was {
+		return nil
+	}
+	var errs []error
+	for _, l := range d.plane.Links() {
+		if l.To == id {
+			errs = append(errs, d.plane.Retarget(l, upstream, ""))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("point the links to %s at %s: %w", id, upstream, err)
+	}
+	d.mu.Lock()
+	m.upstream = upstream
+	d.mu.Unlock()
+	return nil
 }
 
 // refresh reads member id's state and address from the engine.
@@ -521,7 +591,7 @@ func (d *Demo) Kill(ctx context.Context, id string) error {
 	if err := d.waitStopped(ctx, id, m.container); err != nil {
 		return err
 	}
-	return d.refresh(ctx, id)
+	return d.refreshLinks(ctx, id)
 }
 
 func (d *Demo) waitStopped(ctx context.Context, id, cid string) error {
@@ -585,7 +655,7 @@ func (d *Demo) Stop(ctx context.Context, id string) error {
 	if err := d.cli.ContainerStop(ctx, m.container, container.StopOptions{Timeout: &grace}); err != nil {
 		return fmt.Errorf("stop %s: %w", id, err)
 	}
-	return d.refresh(ctx, id)
+	return d.refreshLinks(ctx, id)
 }
 
 // Pause implements targets.Target: the cgroup freezer (docker pause).
@@ -633,7 +703,7 @@ func (d *Demo) Isolate(ctx context.Context, id string) error {
 	d.mu.Lock()
 	m.isolated = true
 	d.mu.Unlock()
-	return nil
+	return d.pointLinksAt(id)
 }
 
 // Rejoin implements targets.Isolator: the container is connected to the
@@ -649,6 +719,9 @@ func (d *Demo) Rejoin(ctx context.Context, id string) error {
 			return fmt.Errorf("reconnect %s to %s: %w", id, d.netName, err)
 		}
 		if _, st, err = d.current(ctx, id); err != nil {
+			return err
+		}
+		if err := d.pointLinksAt(id); err != nil {
 			return err
 		}
 	}

@@ -332,15 +332,18 @@ func TestKilledContainerRestartsWithItsDataOnDisk(t *testing.T) {
 			for i := range 20 {
 				put(t, front, fmt.Sprintf("k%d", i), fmt.Sprintf("v%d", i))
 			}
+			linksDial(t, d, "n1", memberAddr(t, d, "n1"))
 			if err := d.Kill(ctx, "n1"); err != nil {
 				t.Fatal(err)
 			}
+			linksDial(t, d, "n1", docker.DownUpstream)
 			if _, code, err := get(front, "k1"); err == nil && code == 200 {
 				t.Fatal("read served with the only node killed")
 			}
 			if err := d.Start(ctx, "n1"); err != nil {
 				t.Fatal(err)
 			}
+			linksDial(t, d, "n1", memberAddr(t, d, "n1"))
 			found := 0
 			testkit.Eventually(t, 10*time.Second, "the gateway reaches the restarted node", func() bool {
 				_, code, err := get(front, "k0")
@@ -374,9 +377,11 @@ func TestIsolateDisconnectsTheContainerAndRejoinRestoresIt(t *testing.T) {
 	d, _, _ := startDemo(t, spec)
 	ctx := context.Background()
 	addr := memberAddr(t, d, "n3")
+	linksDial(t, d, "n3", addr)
 	if err := d.Isolate(ctx, "n3"); err != nil {
 		t.Fatal(err)
 	}
+	linksDial(t, d, "n3", docker.DownUpstream)
 	c := &http.Client{Timeout: 500 * time.Millisecond}
 	if resp, err := c.Get("http://" + addr + "/healthz"); err == nil {
 		resp.Body.Close()
@@ -391,6 +396,7 @@ func TestIsolateDisconnectsTheContainerAndRejoinRestoresIt(t *testing.T) {
 	if err := d.Rejoin(ctx, "n3"); err != nil {
 		t.Fatal(err)
 	}
+	linksDial(t, d, "n3", memberAddr(t, d, "n3"))
 	resp, err := c.Get("http://" + memberAddr(t, d, "n3") + "/readyz")
 	if err != nil {
 		t.Fatalf("after rejoin: %v", err)
@@ -398,6 +404,39 @@ func TestIsolateDisconnectsTheContainerAndRejoinRestoresIt(t *testing.T) {
 	resp.Body.Close()
 	if err := d.Rejoin(ctx, "n3"); err != nil {
 		t.Fatalf("second rejoin: %v", err)
+	}
+}
+
+// linksDial checks that every proxy of a link to member id dials want: the
+// member's address on the run's network while it runs there (never its
+// name, which toxiproxy would look up in dockerd's DNS server at every
+// connection), else the refusing address.
+func linksDial(t *testing.T, d *docker.Demo, id, want string) {
+	t.Helper()
+	proxies, err := d.Plane().Client().Proxies()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, l := range d.Plane().Links() {
+		if l.To != id {
+			continue
+		}
+		n++
+		mine := d.Plane().Proxy(l)
+		if mine == nil {
+			t.Fatalf("no proxy for %s", l)
+		}
+		px := proxies[mine.Name]
+		if px == nil {
+			t.Fatalf("no proxy for %s", l)
+		}
+		if px.Upstream != want {
+			t.Errorf("proxy of %s dials %s, want %s", l, px.Upstream, want)
+		}
+	}
+	if n == 0 {
+		t.Fatalf("no link to %s", id)
 	}
 }
 
