@@ -29,7 +29,7 @@ image: build ## build the FROM-scratch container image chaosctl:<version> throug
 	$(BIN) image build
 
 .PHONY: test
-test: vet ## vet, then every test with -race (end-to-end runs last, alone), then short fuzz runs of both decoders and the ledger parser
+test: vet ## vet, then every test with -race (end-to-end runs last, alone), then short fuzz runs of both decoders, the ledger parser and a member's HTTP API
 	$(GO) test -race -count=1 -timeout 20m $$($(GO) list $(PKGS) | grep -v '/cmd/chaosctl$$')
 	$(GO) test -race -count=1 -timeout 30m $(E2E)
 	@# Minimizing a large seed may take the whole run: bound it so the
@@ -37,6 +37,7 @@ test: vet ## vet, then every test with -race (end-to-end runs last, alone), then
 	$(GO) test -run='^$$' -fuzz='^FuzzDecode$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=200x ./experiments/
 	$(GO) test -run='^$$' -fuzz='^FuzzGameDay$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=200x ./experiments/
 	$(GO) test -run='^$$' -fuzz='^FuzzLedger$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=200x ./injectors/
+	$(GO) test -run='^$$' -fuzz='^FuzzMemberHTTP$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=200x ./targets/demo/member/
 
 # Every example whose header promises a verdict ("# expect: ...") over seeds
 # 1..CHAOSCTL_LONG_SEEDS, CHAOSCTL_LONG_PARALLEL runs at a time; each run must

@@ -25,11 +25,17 @@ const testToken = "control-token"
 // startNode runs a one-node store (N=W=R=1) as a member in this process on
 // 127.0.0.1, with at most maxInflight client requests admitted at once, and
 // returns its address once it serves.
-func startNode(t *testing.T, maxInflight int, opts Options) string {
+func startNode(t testing.TB, maxInflight int, opts Options) string {
 	t.Helper()
 	spec := demo.ClusterSpec{Nodes: 1, Replication: demo.Replication{N: 1, W: 1, R: 1}, Recovery: "none",
 		Resilience: demo.Resilience{MaxInflight: maxInflight}}
-	cfg := demo.MemberConfig{ID: "n1", Role: demo.RoleNode, Listen: "127.0.0.1:0", Peers: map[string]string{}, Cluster: spec, Seed: 1}
+	return startMember(t, demo.MemberConfig{ID: "n1", Role: demo.RoleNode, Listen: "127.0.0.1:0", Peers: map[string]string{}, Cluster: spec, Seed: 1}, opts)
+}
+
+// startMember runs the member cfg in this process on a free 127.0.0.1 port
+// until the test ends, and returns its address once it serves.
+func startMember(t testing.TB, cfg demo.MemberConfig, opts Options) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -45,16 +51,16 @@ func startNode(t *testing.T, maxInflight int, opts Options) string {
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
-			t.Errorf("member: %v", err)
+			t.Errorf("member %s: %v", cfg.ID, err)
 		}
 	})
 	select {
 	case addr := <-ready:
 		return addr
 	case err := <-done:
-		t.Fatalf("member stopped before it served: %v", err)
+		t.Fatalf("member %s stopped before it served: %v", cfg.ID, err)
 	case <-time.After(10 * time.Second):
-		t.Fatal("member not ready within 10s")
+		t.Fatalf("member %s not ready within 10s", cfg.ID)
 	}
 	return ""
 }
