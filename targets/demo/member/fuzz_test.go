@@ -48,18 +48,16 @@ const fuzzExchangeTimeout = 30 * time.Second
 // client on the network could break:
 //
 //   - no handler panics (net/http would hide it in a log line);
-//
 //   - every request the member parsed gets a well-formed reply;
-//
 //   - a request for the control API, the profiles or the replica API
 //     without the right token never succeeds;
-//
 //   - the store node never answers 500 to a request that carries no token
 //     (one node, N=W=R=1: nothing can be indeterminate);
-//
 //   - the member still answers /healthz on a new connection afterwards.
 //
-//     go test -run '^$' -fuzz '^FuzzMemberHTTP$' -fuzztime 10000x ./targets/demo/member/
+// Run it longer with
+//
+//	go test -run '^$' -fuzz '^FuzzMemberHTTP$' -fuzztime 100000x ./targets/demo/member/
 func FuzzMemberHTTP(f *testing.F) {
 	for _, s := range []string{
 		"GET /kv/k HTTP/1.1\r\nHost: x\r\n\r\n",
