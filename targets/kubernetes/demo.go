@@ -118,21 +118,25 @@ type DemoOptions struct {
 // (SIGTERM first); Pause and Resume are SIGSTOP and SIGCONT through the
 // supervisor, a real freeze (Kubernetes has no API for one); Isolate applies
 // a NetworkPolicy that denies all ingress and egress of the member's pod,
-// and Rejoin deletes it.
+// and Rejoin deletes it. A guard NetworkPolicy (guard.go) lets into the
+// run's pods only the run's own pods and chaosctl's host.
 type Demo struct {
-	cs       kubernetes.Interface
-	spec     demo.ClusterSpec
-	opts     DemoOptions
-	ns       string
-	ownedNS  bool
-	token    string
-	plane    *faultplane.Plane
-	planeIP  string
-	clients  []string
-	http     *http.Client
-	order    []string
-	links    []faultplane.Link
-	linkPort map[faultplane.Link]int
+	cs      kubernetes.Interface
+	spec    demo.ClusterSpec
+	opts    DemoOptions
+	ns      string
+	ownedNS bool
+	token   string
+	plane   *faultplane.Plane
+	planeIP string
+	// guardClients are the client's addresses the guard policy lets in.
+	guardClients []string
+	guardMu      sync.Mutex // serializes the guard policy's updates
+	clients      []string
+	http         *http.Client
+	order        []string
+	links        []faultplane.Link
+	linkPort     map[faultplane.Link]int
 
 	mu       sync.Mutex
 	podIP    map[string]string // member → pod IP ("" while it has no pod)
@@ -400,6 +404,12 @@ func (d *Demo) startPlane(ctx context.Context) error {
 		return err
 	}
 	d.planeIP = ip
+	if d.guardClients, err = ClientAddresses(ip); err != nil {
+		return err
+	}
+	if err := d.guard(ctx); err != nil {
+		return err
+	}
 	apiAddr := net.JoinHostPort(ip, strconv.Itoa(democluster.PlanePort))
 	api := "http://" + apiAddr
 	if err := d.waitAt(ctx, PlanePod, apiAddr, "/version"); err != nil {

@@ -82,12 +82,17 @@ func (d *Demo) Isolate(ctx context.Context, id string) error {
 		return fmt.Errorf("no member %q; members are %v", id, d.order)
 	}
 	pol := IsolationPolicy(d.opts.Run, d.ns, id, map[string]string{LabelRun: RunLabel(d.opts.Run), LabelMember: id})
-	if err := ApplyIsolation(ctx, d.cs, pol); err != nil {
-		return err
-	}
 	d.mu.Lock()
 	d.isolated[id] = true
 	d.mu.Unlock()
+	// Out of the guard first: its ingress from the run's pods would add up
+	// with the deny-all below and let the fault plane in.
+	if err := d.guard(ctx); err != nil {
+		return err
+	}
+	if err := ApplyIsolation(ctx, d.cs, pol); err != nil {
+		return err
+	}
 	if err := d.resetLinks(id); err != nil {
 		return err
 	}
@@ -115,6 +120,9 @@ func (d *Demo) Rejoin(ctx context.Context, id string) error {
 	d.mu.Lock()
 	delete(d.isolated, id)
 	d.mu.Unlock()
+	if err := d.guard(ctx); err != nil {
+		return err
+	}
 	if d.memberAddr(id) == "" {
 		return nil // crashed meanwhile: Start brings it back
 	}
