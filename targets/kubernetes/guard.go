@@ -10,6 +10,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/chaosctl/chaosctl/targets/democluster"
 )
@@ -85,24 +86,29 @@ func (d *Demo) guard(ctx context.Context) error {
 		}
 	}
 	d.mu.Unlock()
-	want := GuardPolicy(d.opts.Run, d.ns, d.guardClients, isolated)
-	pols := d.cs.NetworkingV1().NetworkPolicies(d.ns)
-	cur, err := pols.Get(ctx, GuardPolicyName, metav1.GetOptions{})
+	return ApplyGuard(ctx, d.cs, d.opts.Run, GuardPolicy(d.opts.Run, d.ns, d.guardClients, isolated))
+}
+
+// ApplyGuard creates run's guard policy pol, or brings the one there to
+// pol's spec; a policy of that name that is not run's is refused.
+func ApplyGuard(ctx context.Context, cs kubernetes.Interface, run string, pol *networkingv1.NetworkPolicy) error {
+	pols := cs.NetworkingV1().NetworkPolicies(pol.Namespace)
+	cur, err := pols.Get(ctx, pol.Name, metav1.GetOptions{})
 	switch {
 	case apierrors.IsNotFound(err):
-		if _, err := pols.Create(ctx, want, metav1.CreateOptions{}); err != nil {
-			return fmt.Errorf("create network policy %s/%s: %w", d.ns, GuardPolicyName, err)
+		if _, err := pols.Create(ctx, pol, metav1.CreateOptions{}); err != nil {
+			return fmt.Errorf("create network policy %s/%s: %w", pol.Namespace, pol.Name, err)
 		}
 		return nil
 	case err != nil:
-		return fmt.Errorf("get network policy %s/%s: %w", d.ns, GuardPolicyName, err)
+		return fmt.Errorf("get network policy %s/%s: %w", pol.Namespace, pol.Name, err)
 	}
-	if cur.Labels[LabelRun] != RunLabel(d.opts.Run) {
-		return fmt.Errorf("%w: network policy %s/%s is not run %s's", ErrForbidden, d.ns, GuardPolicyName, d.opts.Run)
+	if cur.Labels[LabelRun] != RunLabel(run) {
+		return fmt.Errorf("%w: network policy %s/%s is not run %s's", ErrForbidden, pol.Namespace, pol.Name, run)
 	}
-	cur.Spec = want.Spec
+	cur.Spec = pol.Spec
 	if _, err := pols.Update(ctx, cur, metav1.UpdateOptions{}); err != nil {
-		return fmt.Errorf("update network policy %s/%s: %w", d.ns, GuardPolicyName, err)
+		return fmt.Errorf("update network policy %s/%s: %w", pol.Namespace, pol.Name, err)
 	}
 	return nil
 }

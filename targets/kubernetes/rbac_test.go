@@ -96,6 +96,11 @@ func TestRBACManifestIsEnough(t *testing.T) {
 	if err := k8s.ApplyIsolation(ctx, cs, k8s.IsolationPolicy("rbac1", d.Namespace(), "n1", map[string]string{k8s.LabelMember: "n1"})); err != nil {
 		t.Fatalf("isolate as chaosctl: %v", err)
 	}
+	for _, isolated := range [][]string{nil, {"n1"}} {
+		if err := k8s.ApplyGuard(ctx, cs, "rbac1", k8s.GuardPolicy("rbac1", d.Namespace(), []string{"10.88.0.1"}, isolated)); err != nil {
+			t.Fatalf("guard the run (isolated %v) as chaosctl: %v", isolated, err)
+		}
+	}
 	if _, err := k8s.Leftovers(ctx, cs); err != nil {
 		t.Fatalf("list leftovers as chaosctl: %v", err)
 	}
