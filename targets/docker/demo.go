@@ -65,6 +65,11 @@ type DemoOptions struct {
 	// it answers, before members start (the ledger records it, so `chaosctl
 	// recover` can delete the proxies of a killed run).
 	OnPlane func(url string)
+	// MemberCPU, when above 0, caps each member container's CPU at that
+	// share of one core (a CFS quota over a 10 ms period): a member whose
+	// capacity does not depend on what else runs on the host, for the
+	// overload tests. 0 is no cap.
+	MemberCPU float64
 }
 
 // Demo is the demo cluster on the docker runtime: one container per member
@@ -232,7 +237,7 @@ func (d *Demo) startPlane(ctx context.Context, links []faultplane.Link) error {
 			clientPorts[i] = publish(democluster.LinkPort(i))
 		}
 	}
-	id, err := d.createContainer(ctx, LabelPlane, PlaneAlias, democluster.PlaneArgs(d.opts.LogLevel), nil, exposed, bindings, nil)
+	id, err := d.createContainer(ctx, LabelPlane, PlaneAlias, democluster.PlaneArgs(d.opts.LogLevel), nil, exposed, bindings, nil, container.Resources{})
 	if err != nil {
 		return err
 	}
@@ -289,10 +294,25 @@ func (d *Demo) startPlane(ctx context.Context, links []faultplane.Link) error {
 	return nil
 }
 
+// cpuPeriod is the CFS period of MemberCPU's quota: short, so a capped
+// member is held back in slices of a few milliseconds, not of a tenth of a
+// second.
+const cpuPeriod = 10 * time.Millisecond
+
+// memberCPU is a member container's CPU cap (see DemoOptions.MemberCPU).
+func (d *Demo) memberCPU() container.Resources {
+	if d.opts.MemberCPU <= 0 {
+		return container.Resources{}
+	}
+	period := cpuPeriod.Microseconds()
+	return container.Resources{CPUPeriod: period, CPUQuota: max(1000, int64(d.opts.MemberCPU*float64(period)))}
+}
+
 // createContainer creates one container of the run on its network.
 func (d *Demo) createContainer(ctx context.Context, member, alias string, cmd, env []string,
-	exposed nat.PortSet, bindings nat.PortMap, mounts []mount.Mount) (string, error) {
+	exposed nat.PortSet, bindings nat.PortMap, mounts []mount.Mount, res container.Resources) (string, error) {
 	name := ObjectName(d.opts.Run, member)
+	res.CgroupParent = d.cgroupParent
 	resp, err := d.cli.ContainerCreate(ctx,
 		&container.Config{
 			Image: d.image, Cmd: cmd, Env: env, Labels: d.labels(member),
@@ -300,7 +320,7 @@ func (d *Demo) createContainer(ctx context.Context, member, alias string, cmd, e
 		},
 		&container.HostConfig{
 			PortBindings: bindings, Mounts: mounts, NetworkMode: container.NetworkMode(d.netName),
-			Resources: container.Resources{CgroupParent: d.cgroupParent},
+			Resources: res,
 		},
 		&network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{
 			d.netName: {Aliases: []string{alias}},
@@ -334,7 +354,7 @@ func (d *Demo) startMembers(ctx context.Context, links []faultplane.Link) error 
 			return fmt.Errorf("member %s: encode config: %w", id, err)
 		}
 		env := []string{demo.EnvControlToken + "=" + d.token, "GOMAXPROCS=" + strconv.Itoa(democluster.MemberProcs(d.spec))}
-		cid, err := d.createContainer(ctx, id, id, democluster.MemberArgs(d.opts.LogLevel, conf), env, nil, nil, mounts)
+		cid, err := d.createContainer(ctx, id, id, democluster.MemberArgs(d.opts.LogLevel, conf), env, nil, nil, mounts, d.memberCPU())
 		if err != nil {
 			return err
 		}

@@ -71,14 +71,19 @@ func TestMain(m *testing.M) {
 // the test ends, that nothing labelled with its run is left.
 func startDemo(t *testing.T, spec demo.ClusterSpec) (*docker.Demo, *client.Client, string) {
 	t.Helper()
+	return startDemoWith(t, spec, docker.DemoOptions{})
+}
+
+// startDemoWith is startDemo with options beside the run's own.
+func startDemoWith(t *testing.T, spec demo.ClusterSpec, opts docker.DemoOptions) (*docker.Demo, *client.Client, string) {
+	t.Helper()
 	cli := engine(t)
 	run := fmt.Sprintf("t%d", time.Now().UnixNano())
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	d, err := docker.StartDemo(ctx, spec, docker.DemoOptions{
-		RuntimeOptions: democluster.RuntimeOptions{Run: run, Dir: t.TempDir(), Seed: 1, Log: processtest.Log(t)},
-		Binary:         sharedBinary(t),
-	})
+	opts.RuntimeOptions = democluster.RuntimeOptions{Run: run, Dir: t.TempDir(), Seed: 1, Log: processtest.Log(t)}
+	opts.Binary = sharedBinary(t)
+	d, err := docker.StartDemo(ctx, spec, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
