@@ -39,6 +39,11 @@ type Gateway struct {
 	rng         *resilience.LockedRand
 	mw          resilience.MiddlewareConfig
 	behind      *writeBehind // nil unless WriteMode is behind
+	// stalls watches the gateway's own process (Run starts it): an attempt
+	// that failed while the gateway itself stalled is not held against the
+	// node (see attempt).
+	stalls     *resilience.StallDetector
+	stalledFor func(from, to time.Time) time.Duration // stalls.Stalled; tests replace it
 
 	kvURL       map[string]string // node -> "http://host:port/kv/"
 	peerRetries map[string]prometheus.Counter
@@ -104,7 +109,9 @@ func New(cfg Config, m *metrics.Member, log *logrus.Entry, rng *rand.Rand) (*Gat
 		mw:          cfg.Resilience.MiddlewareConfig(m),
 		kvURL:       make(map[string]string, len(cfg.Nodes)),
 		peerRetries: make(map[string]prometheus.Counter, len(cfg.Nodes)),
+		stalls:      resilience.NewStallDetector(m.StallSeconds),
 	}
+	g.stalledFor = g.stalls.Stalled
 	g.load = g.loadFromStore
 	for _, n := range cfg.Nodes {
 		g.kvURL[n] = "http://" + cfg.Peers[n] + api.KVPrefix
@@ -206,6 +213,11 @@ func (g *Gateway) write(ctx context.Context, op storeOp) (string, error) {
 // flushes the queue within ctx; writes still queued when ctx ends are lost
 // (counted in chaosdemo_writebehind_flushes_total{result="error"}) and Close
 // says how many. Idle connections to the nodes are closed.
+// Run watches the gateway's own stalls until ctx ends.
+func (g *Gateway) Run(ctx context.Context) {
+	g.stalls.Run(ctx)
+}
+
 func (g *Gateway) Close(ctx context.Context) error {
 	var err error
 	if g.behind != nil {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os/exec"
 	"slices"
 	"strings"
 	"sync"
@@ -259,16 +260,21 @@ func TestBreakerCountsOnlyTheCoordinatorsOwnFailures(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
 		mode     int32
+		stalled  bool // the gateway says it stalled during every attempt
 		wantOpen bool
 	}{
-		{"replicas were slow", modeReplicasSlow, false},
-		{"coordinator failed", modeUnavailable, true},
+		{"replicas were slow", modeReplicasSlow, false, false},
+		{"coordinator failed", modeUnavailable, false, true},
+		{"the gateway itself stalled", modeUnavailable, true, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			nodes := startNodes(t, "n1", "n2", "n3")
 			res := fastResilience()
 			res.Breaker = resilience.BreakerConfig{Failures: 3, OpenFor: time.Minute}
 			g := newTestGateway(t, Config{Replicas: 3, Resilience: res}, nodes)
+			if tc.stalled {
+				g.stalledFor = func(from, to time.Time) time.Duration { return time.Hour }
+			}
 			keys := keysWithPrimary(t, g.Ring(), "n1", 10)
 			for _, k := range keys {
 				for _, n := range nodes {
@@ -283,6 +289,9 @@ func TestBreakerCountsOnlyTheCoordinatorsOwnFailures(t *testing.T) {
 			}
 			open := demotest.Value(t, g.m.BreakerState.WithLabelValues("n1")) == metrics.BreakerOpen
 			spared := demotest.Value(t, g.m.BreakerSpared.WithLabelValues("n1"))
+			if tc.stalled {
+				spared = demotest.Value(t, g.m.BreakerStalled.WithLabelValues("n1"))
+			}
 			if open != tc.wantOpen {
 				t.Fatalf("n1's breaker open = %v after %d failed reads, want %v", open, len(keys), tc.wantOpen)
 			}
@@ -835,5 +844,46 @@ func TestNoHedgeWithoutALatencyBaseline(t *testing.T) {
 	}
 	if sent := demotest.Value(t, g.m.Hedges.WithLabelValues("sent")); sent != 0 {
 		t.Fatalf("hedged_reads_total{sent} = %v with no latency baseline, want 0", sent)
+	}
+}
+
+// A real stall of the gateway's own process (the test process is stopped
+// for 300 ms while a read's attempt waits on n1) times that attempt out;
+// the stall detector keeps it from n1's breaker. Without the detector
+// running, the same timeout opens the breaker.
+func TestGatewayStallIsNotHeldAgainstTheNode(t *testing.T) {
+	for _, detect := range []bool{true, false} {
+		t.Run(fmt.Sprintf("detector running %v", detect), func(t *testing.T) {
+			nodes := startNodes(t, "n1", "n2", "n3")
+			res := fastResilience()
+			res.Timeout = 600 * time.Millisecond
+			res.Breaker = resilience.BreakerConfig{Failures: 1, OpenFor: time.Minute}
+			g := newTestGateway(t, Config{Replicas: 3, Resilience: res}, nodes)
+			if detect {
+				ctx, cancel := context.WithCancel(context.Background())
+				defer cancel()
+				go g.Run(ctx)
+			}
+			k := keysWithPrimary(t, g.Ring(), "n1", 1)[0]
+			for _, n := range nodes {
+				n.put(k, "v")
+			}
+			release := nodes["n1"].holdRequests(http.MethodGet)
+			defer release()
+			answer := make(chan int, 1)
+			go func() { answer <- do(t, http.MethodGet, g.url+"/kv/"+k, "", nil).code }()
+			testkit.Eventually(t, 5*time.Second, "the read waits on n1", func() bool { return nodes["n1"].callCount() == 1 })
+			if out, err := exec.Command("sh", "-c", "kill -STOP $PPID; sleep 0.3; kill -CONT $PPID").CombinedOutput(); err != nil {
+				t.Fatalf("stop and continue this process: %v %s", err, out)
+			}
+			if code := <-answer; code != http.StatusOK {
+				t.Fatalf("read after the stall: %d, want 200 from another replica", code)
+			}
+			open := demotest.Value(t, g.m.BreakerState.WithLabelValues("n1")) == metrics.BreakerOpen
+			stalled := demotest.Value(t, g.m.BreakerStalled.WithLabelValues("n1"))
+			if open == detect || (stalled == 1) != detect {
+				t.Fatalf("n1's breaker open = %v, stalled failures %v; want open only without the detector, which spares the one failure", open, stalled)
+			}
+		})
 	}
 }

@@ -250,6 +250,10 @@ func (g *Gateway) pick(prefs []string, next *int, busy []string) (candidate, err
 	return candidate{}, fmt.Errorf("no node of %v admits the call (%d breakers open, %d bulkheads full): %w", prefs, open, full, ErrUnavailable)
 }
 
+// stalledShare: an attempt during which the gateway stalled for at least
+// 1/stalledShare of its budget is not held against the node.
+const stalledShare = 4
+
 // errNoConnection cancels an attempt that had no connection to its node when
 // its connect budget ran out.
 var errNoConnection = errors.New("no connection to the node within the attempt's share of the budget")
@@ -257,10 +261,13 @@ var errNoConnection = errors.New("no connection to the node within the attempt's
 // attempt makes one call to c.node within budget, of which at most connect may
 // pass before a connection is made, and reports its outcome to the node's
 // breaker: a failure for 5xx, timeouts and transport errors, nothing when the
-// caller went away or the node said its replicas failed the call
-// (api.CauseReplicas). notSent reports a request that never reached the node.
+// caller went away, the node said its replicas failed the call
+// (api.CauseReplicas), or the gateway itself stalled for at least
+// stalledShare of the budget while the call was in flight. notSent reports a
+// request that never reached the node.
 func (g *Gateway) attempt(ctx context.Context, c candidate, op storeOp, budget, connect time.Duration, reqID string) (ans storeAnswer, notSent bool, err error) {
 	defer c.slot.Release()
+	started := time.Now()
 	actx, cancel := context.WithTimeout(ctx, budget)
 	defer cancel()
 	var connected atomic.Bool
@@ -294,6 +301,13 @@ func (g *Gateway) attempt(ctx context.Context, c candidate, op storeOp, budget, 
 		// slow: not this node's failure (see api.CauseReplicas).
 		g.m.BreakerSpared.WithLabelValues(c.node).Inc()
 		c.done(fmt.Errorf("%w: %w", resilience.ErrBeyondPeer, err))
+	case class != "refused" && g.stalledFor(started, time.Now()) >= budget/stalledShare:
+		// The gateway did not run for much of the call's budget: the
+		// failure may be its own lateness (a timer fired late, the node's
+		// share of the deadline went by unused). A refused connection is
+		// the node's whatever the gateway did meanwhile.
+		g.m.BreakerStalled.WithLabelValues(c.node).Inc()
+		c.done(fmt.Errorf("%w: %w", resilience.ErrCallerStalled, err))
 	default:
 		c.done(err)
 	}

@@ -52,7 +52,7 @@ func newGatewayRole(cfg demo.MemberConfig, m *metrics.Member, log *logrus.Entry)
 func (g *gatewayRole) Handler() http.Handler { return g.gw.Handler() }
 
 func (g *gatewayRole) Run(ctx context.Context) error {
-	<-ctx.Done()
+	g.gw.Run(ctx)
 	return nil
 }
 

@@ -41,6 +41,8 @@ type Member struct {
 	BreakerState     *prometheus.GaugeVec     // chaosdemo_breaker_state{peer}
 	BreakerHeld      *prometheus.CounterVec   // chaosdemo_breaker_trips_held_total{peer}
 	BreakerSpared    *prometheus.CounterVec   // chaosdemo_breaker_failures_spared_total{peer}
+	BreakerStalled   *prometheus.CounterVec   // chaosdemo_breaker_failures_stalled_total{peer}
+	StallSeconds     prometheus.Counter       // chaosdemo_stall_seconds_total
 	Retries          *prometheus.CounterVec   // chaosdemo_retries_total{peer}
 	BulkheadFull     *prometheus.CounterVec   // chaosdemo_bulkhead_rejected_total{peer}
 	Failovers        prometheus.Counter       // chaosdemo_failovers_total
@@ -88,6 +90,8 @@ func New(member string) *Member {
 	m.DeadlineDropped = prometheus.NewCounterVec(f("deadline_dropped_total", "Requests not worked on because their caller's deadline had passed, by stage (admit, replica)."), []string{"stage"})
 	m.BreakerState = prometheus.NewGaugeVec(g("breaker_state", "Circuit breaker state per peer: 0 closed, 1 half-open, 2 open."), []string{"peer"})
 	m.BreakerHeld = prometheus.NewCounterVec(f("breaker_trips_held_total", "Failures that would have opened a peer's breaker but found the share of open breakers (breaker.maxOpen) used up, so the breaker stayed closed, by peer."), []string{"peer"})
+	m.BreakerStalled = prometheus.NewCounterVec(f("breaker_failures_stalled_total", "Failed attempts that a peer's breaker did not count because this member itself did not run for at least a quarter of the attempt's budget while the attempt was in flight (a stall of the caller says nothing about the peer), by peer."), []string{"peer"})
+	m.StallSeconds = prometheus.NewCounter(f("stall_seconds_total", "Time this member's process did not run when it meant to: the lateness beyond 2 ms of a timer meant to fire every 5 ms (a busy machine, a paused process, a long GC)."))
 	m.BreakerSpared = prometheus.NewCounterVec(f("breaker_failures_spared_total", "Failed attempts that a peer's breaker did not count because the peer answered that its replicas, not it, failed them (X-Failure-Cause: replicas: it heard from a quorum of them meanwhile), by peer."), []string{"peer"})
 	m.Retries = prometheus.NewCounterVec(f("retries_total", "Attempts after the first towards a peer."), []string{"peer"})
 	m.BulkheadFull = prometheus.NewCounterVec(f("bulkhead_rejected_total", "Calls refused because the peer's bulkhead was full."), []string{"peer"})
@@ -116,7 +120,7 @@ func New(member string) *Member {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.Requests, m.Duration, m.Inflight, m.Shed, m.RateLimited, m.DeadlineDropped,
-		m.BreakerState, m.BreakerHeld, m.BreakerSpared, m.Retries, m.BulkheadFull, m.Failovers, m.Hedges, m.HedgeDelay, m.CacheRequests,
+		m.BreakerState, m.BreakerHeld, m.BreakerSpared, m.BreakerStalled, m.StallSeconds, m.Retries, m.BulkheadFull, m.Failovers, m.Hedges, m.HedgeDelay, m.CacheRequests,
 		m.CacheLoads, m.CacheRefreshes, m.WriteBehind, m.WriteFlushes, m.Indeterminate, m.QuorumFailures,
 		m.ReplicaRequests, m.ReplicaSuspected, m.ReadRepairs, m.Corruptions, m.Hints, m.HintsPending, m.ClockOffset,
 		m.HLCClamped, m.Unauthorized, m.BodyRefused,

@@ -25,6 +25,12 @@ var ErrBreakerOpen = errors.New("circuit breaker open")
 // counts it neither as a failure nor as a success.
 var ErrBeyondPeer = errors.New("the peer answered that a failure beyond it caused the error")
 
+// ErrCallerStalled, wrapped in the error given to a breaker's done, marks a
+// failure of a call during which the caller itself stalled (see
+// StallDetector): the breaker counts it neither as a failure nor as a
+// success.
+var ErrCallerStalled = errors.New("the caller stalled while the call was in flight")
+
 // Breakers holds one circuit breaker per peer (sony/gobreaker, two-step form). A
 // breaker opens after BreakerConfig.Failures consecutive failures, refuses calls
 // for OpenFor, then lets one probe through (half-open): success closes it, failure
@@ -142,8 +148,11 @@ func (b *Breakers) get(peer string) *gobreaker.TwoStepCircuitBreaker[struct{}] {
 		Timeout:     b.cfg.OpenFor,
 		ReadyToTrip: func(c gobreaker.Counts) bool { return b.readyToTrip(peer, failures, c) },
 		// A caller that went away says nothing about the peer, nor does a
-		// failure the peer says was beyond it.
-		IsExcluded: func(err error) bool { return errors.Is(err, context.Canceled) || errors.Is(err, ErrBeyondPeer) },
+		// failure the peer says was beyond it, nor one during which the
+		// caller stalled.
+		IsExcluded: func(err error) bool {
+			return errors.Is(err, context.Canceled) || errors.Is(err, ErrBeyondPeer) || errors.Is(err, ErrCallerStalled)
+		},
 		OnStateChange: func(name string, from, to gobreaker.State) {
 			if to == gobreaker.StateClosed {
 				b.ejected.Add(-1) // the place readyToTrip took
