@@ -157,3 +157,79 @@ func TestRecoverLeavesAReusedPidOfACommandMemberAlone(t *testing.T) {
 		}
 	}
 }
+
+// fakeEngine records what Recover asks of the container engine.
+type fakeEngine struct {
+	calls map[string]injectors.ContainerUndo // by container id
+}
+
+func (f *fakeEngine) RecoverContainer(_ context.Context, c targets.ContainerRef, undo injectors.ContainerUndo) (string, error) {
+	if f.calls == nil {
+		f.calls = map[string]injectors.ContainerUndo{}
+	}
+	f.calls[c.ID] = undo
+	return "undone", nil
+}
+
+// Recover asks the engine to undo, on the containers the ledger records
+// only, what the faults never reverted did: unpause after a pause, start
+// after a crash or restart that began at its intent; a reverted fault and a
+// container the ledger does not record are left alone.
+func TestRecoverUndoesOnlyUnrevertedFaultsOnRecordedContainers(t *testing.T) {
+	stateDir := t.TempDir()
+	ledger, err := injectors.CreateLedger(stateDir, injectors.RunInfo{Run: "boxes", Runtime: "external", PID: deadPID(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	box := func(id string) *targets.ContainerRef { return &targets.ContainerRef{ID: id, Name: id, Host: "unix:///test.sock"} }
+	if err := ledger.Members([]targets.Member{
+		{ID: "frozen", Container: box("c-frozen")}, {ID: "dead", Container: box("c-dead")},
+		{ID: "thawed", Container: box("c-thawed")}, {ID: "idle", Container: box("c-idle")},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	faults := []injectors.Fault{
+		{Name: "freeze", Kind: injectors.KindPause, Targets: []string{"frozen", "unrecorded"}},
+		{Name: "kill", Kind: injectors.KindCrash, Targets: []string{"dead"}},
+		{Name: "thaw", Kind: injectors.KindPause, Targets: []string{"thawed"}},
+	}
+	for _, f := range faults {
+		if err := ledger.Intent(f, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := ledger.Reverted("thaw"); err != nil {
+		t.Fatal(err)
+	}
+	if err := ledger.Close(); err != nil {
+		t.Fatal(err)
+	}
+	recs, _, err := injectors.ReadLedger(ledger.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var killAt time.Time
+	for _, r := range recs {
+		if r.Type == injectors.RecordFaultIntent && r.FaultName == "kill" {
+			killAt = r.Time
+		}
+	}
+
+	// Without an engine the run stays unrecovered, saying why.
+	rep, err := injectors.Recover(context.Background(), stateDir, processtest.Log(t))
+	if err == nil || !strings.Contains(err.Error(), "no container engine") || rep.Runs[0].Done {
+		t.Fatalf("Recover without an engine: %v\n%s", err, rep)
+	}
+	engine := &fakeEngine{}
+	rep, err = injectors.RecoverWith(context.Background(), stateDir, processtest.Log(t), injectors.RecoverOptions{Containers: engine})
+	if err != nil {
+		t.Fatalf("Recover: %v\n%s", err, rep)
+	}
+	want := map[string]injectors.ContainerUndo{"c-frozen": {Unpause: true}, "c-dead": {StoppedSince: killAt}}
+	if len(engine.calls) != len(want) || engine.calls["c-frozen"] != want["c-frozen"] || !engine.calls["c-dead"].StoppedSince.Equal(killAt) {
+		t.Fatalf("engine asked %+v, want %+v", engine.calls, want)
+	}
+	if !strings.Contains(rep.String(), "member frozen (container c-frozen c-frozen on unix:///test.sock): undone") {
+		t.Fatalf("report:\n%s", rep)
+	}
+}
