@@ -181,7 +181,9 @@ func TestRecoverUndoesOnlyUnrevertedFaultsOnRecordedContainers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	box := func(id string) *targets.ContainerRef { return &targets.ContainerRef{ID: id, Name: id, Host: "unix:///test.sock"} }
+	box := func(id string) *targets.ContainerRef {
+		return &targets.ContainerRef{ID: id, Name: id, Host: "unix:///test.sock"}
+	}
 	if err := ledger.Members([]targets.Member{
 		{ID: "frozen", Container: box("c-frozen")}, {ID: "dead", Container: box("c-dead")},
 		{ID: "thawed", Container: box("c-thawed")}, {ID: "idle", Container: box("c-idle")},

@@ -21,8 +21,8 @@ func recoverCommand(e *env) *cli.Command {
 			"(thawed, then killed; a pid another process reused is never signalled); a user's\n" +
 			"container member is unpaused when chaosctl paused it and started again when\n" +
 			"chaosctl killed or stopped it, and containers the ledger does not name are never\n" +
-			"touched. Safe to run any time:\n" +
-			"runs still in progress are left alone, and a second recover finds nothing to do.\n" +
+			"touched. Safe to run any time: runs still in progress are left alone, and a\n" +
+			"second recover finds nothing to do.\n" +
 			"Ledger lines torn by a crash mid-write are skipped (and counted); a ledger that is\n" +
 			"not yours or that group or others may access is refused (exit 5: chmod 600 it);\n" +
 			"only folders chaosctl itself created in the temporary directory are removed.",
