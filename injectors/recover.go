@@ -388,6 +388,14 @@ func summarise(recs []Record) runSummary {
 				sum.members = append(sum.members, *r.Member)
 			}
 		case RecordFaultIntent:
+			// A command member chaosctl started (it has a group) is
+			// finished as one even if its member record was lost.
+			for _, p := range r.Processes {
+				if p.PGID > 0 && p.PID > 0 && !seenPID[p.PID] {
+					seenPID[p.PID] = true
+					sum.members = append(sum.members, p)
+				}
+			}
 			if _, ok := state[r.FaultName]; !ok {
 				order = append(order, r.FaultName)
 			}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -53,7 +54,11 @@ func findGroup(m ProcessRef) (memberGroup, error) {
 	}
 	var g memberGroup
 	var inGroup, marked []groupProc
+	self := os.Getpid()
 	for _, p := range all {
+		if p.PID == self {
+			continue // recover itself, whatever its environment says
+		}
 		st, err := p.Stat()
 		if err != nil || st.State == "Z" || st.State == "X" {
 			continue // gone meanwhile, or a zombie

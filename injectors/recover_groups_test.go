@@ -35,9 +35,11 @@ func TestRecoverEndsACommandMembersWholeGroup(t *testing.T) {
 	for _, tc := range []struct {
 		name, script string
 		killLeader   bool
+		unrecorded   bool // the member record is lost: the intent's is used
 	}{
-		{"paused group", "sleep 600 & wait", false},
-		{"leader gone, orphan ignores SIGHUP", `trap "" HUP; sleep 600 & wait`, true},
+		{"paused group", "sleep 600 & wait", false, false},
+		{"leader gone, orphan ignores SIGHUP", `trap "" HUP; sleep 600 & wait`, true, false},
+		{"member record lost", "sleep 600 & wait", false, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			stateDir, dir := t.TempDir(), t.TempDir()
@@ -47,9 +49,13 @@ func TestRecoverEndsACommandMembersWholeGroup(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			onStarted := ledger.OnStarted
+			if tc.unrecorded {
+				onStarted = nil
+			}
 			tg, err := external.Start(ctx, external.Spec{
 				Members: []external.MemberSpec{{Name: "app", Command: []string{"sh", "-c", tc.script}}},
-			}, external.Options{Run: "ext", Dir: dir, Log: processtest.Log(t), OnStarted: ledger.OnStarted})
+			}, external.Options{Run: "ext", Dir: dir, Log: processtest.Log(t), OnStarted: onStarted})
 			if err != nil {
 				t.Fatal(err)
 			}
