@@ -193,7 +193,7 @@ func endGroup(ctx context.Context, m ProcessRef, sameBoot bool) ProcessAction {
 
 // groupDetail says what endGroup ended.
 func groupDetail(m ProcessRef, pids []int) string {
-	return fmt.Sprintf("process group %d: %d processes thawed and killed (pids %s)", m.PGID, len(pids), pidsText(pids))
+	return fmt.Sprintf("process group %d thawed and killed (pids %s)", m.PGID, pidsText(pids))
 }
 
 // pidsText lists pids in order, separated by commas.
