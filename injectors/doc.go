@@ -50,7 +50,10 @@
 // directory (StateDir) whose intent record precedes every change. After
 // chaosctl was killed, Recover reads the ledgers of unfinished runs and
 // removes what they left: member processes (verified, never a process that
-// reused a pid), the run's proxies, a temporary run directory (only one that
+// reused a pid; a command member of the external target with its whole
+// process group and every process bearing its cookie), what unreverted
+// faults did to users' containers the ledger records (RecoverWith and a
+// ContainerEngine: unpause, start), the run's proxies, a temporary run directory (only one that
 // CreateTempRunDir made, with the random suffix the ledger recorded).
 // Recover trusts only ledgers private to the current user (its own, mode
 // 0600); lines that hold no record, such as one torn by a crash mid-write,

@@ -94,8 +94,10 @@ type Record struct {
 	// label there).
 	Kubernetes *KubeRef `json:"kubernetes,omitempty"`
 
-	// member: the process started.
-	Member *ProcessRef `json:"member,omitempty"`
+	// member: the process started (with Container, the user's container
+	// found: its pid is 0).
+	Member    *ProcessRef           `json:"member,omitempty"`
+	Container *targets.ContainerRef `json:"container,omitempty"`
 
 	// fault-*: the fault (whole in the intent, by name after), the
 	// processes of its targets at the time (intent), and the error.
@@ -116,6 +118,18 @@ type ProcessRef struct {
 	Addr  string `json:"addr,omitempty"`
 	PID   int    `json:"pid"`
 	Start uint64 `json:"start,omitempty"` // start time in clock ticks since boot
+	// PGID, for a member chaosctl started as a command (the external
+	// target's), is the process group it leads (its pid) and Cookie the
+	// value of targets.EnvMemberCookie its processes inherit: recovery
+	// thaws and ends the whole group, and every process bearing the cookie.
+	PGID   int    `json:"pgid,omitempty"`
+	Cookie string `json:"cookie,omitempty"`
+}
+
+// processRef is member m's process as the ledger records it, its start time
+// read now.
+func processRef(m targets.Member) ProcessRef {
+	return ProcessRef{ID: m.ID, Role: m.Role, Addr: m.Addr, PID: m.PID, Start: procStart(m.PID), PGID: m.PGID, Cookie: m.Cookie}
 }
 
 // RunInfo describes a run when its ledger is created.
@@ -282,12 +296,13 @@ func KubernetesRuns(stateDir string) (map[string]KubeRef, error) {
 	return out, errors.Join(errs...)
 }
 
-// Members records started member processes.
+// Members records started member processes, and users' containers found
+// (members with a Container).
 func (l *Ledger) Members(members []targets.Member) error {
 	var errs []error
 	for _, m := range members {
-		ref := ProcessRef{ID: m.ID, Role: m.Role, Addr: m.Addr, PID: m.PID, Start: procStart(m.PID)}
-		errs = append(errs, l.write(Record{Type: RecordMember, Member: &ref}))
+		ref := processRef(m)
+		errs = append(errs, l.write(Record{Type: RecordMember, Member: &ref, Container: m.Container}))
 	}
 	return errors.Join(errs...)
 }

@@ -16,6 +16,7 @@ import (
 	toxiclient "github.com/Shopify/toxiproxy/v2/client"
 	"github.com/sirupsen/logrus"
 
+	"github.com/chaosctl/chaosctl/targets"
 	"github.com/chaosctl/chaosctl/targets/faultplane"
 )
 
@@ -69,6 +70,9 @@ type RunRecovery struct {
 	// OpenFaults were applied (or about to be) and never reverted.
 	OpenFaults []string        `json:"openFaults,omitempty"`
 	Processes  []ProcessAction `json:"processes,omitempty"`
+	// Containers says what was undone on users' containers (only those the
+	// ledger records, only what chaosctl did to them).
+	Containers []ContainerAction `json:"containers,omitempty"`
 	// Proxies says what happened to the run's toxiproxy proxies (deleting a
 	// proxy removes its toxics, so every link fault goes with it).
 	Proxies string `json:"proxies"`
@@ -88,6 +92,42 @@ type ProcessAction struct {
 	PID    int    `json:"pid"`
 	Action string `json:"action"`
 	Detail string `json:"detail,omitempty"`
+}
+
+// ContainerAction is what happened to one user's container.
+type ContainerAction struct {
+	ID        string               `json:"id"` // the member
+	Container targets.ContainerRef `json:"container"`
+	Action    string               `json:"action"`
+	Error     string               `json:"error,omitempty"`
+}
+
+// ContainerUndo is what a killed chaosctl may have left undone on a user's
+// container, as its ledger tells.
+type ContainerUndo struct {
+	// Unpause: a pause fault on it was never reverted.
+	Unpause bool
+	// StoppedSince, when not zero, is when a crash or restart fault on it
+	// that was never reverted began: a container that stopped since was
+	// stopped by chaosctl, and is started again. One that stopped before
+	// is its owner's business.
+	StoppedSince time.Time
+}
+
+// ContainerEngine undoes faults on users' containers for Recover (the Docker
+// engine, in targets/runtimes).
+type ContainerEngine interface {
+	// RecoverContainer undoes on container c what undo says chaosctl did
+	// (unpause a paused container, start a stopped one) and says what it
+	// did ("unpaused", "started", "already gone", "nothing to undo").
+	RecoverContainer(ctx context.Context, c targets.ContainerRef, undo ContainerUndo) (string, error)
+}
+
+// RecoverOptions configure RecoverWith.
+type RecoverOptions struct {
+	// Containers undoes faults on users' containers; nil leaves a run
+	// with a container to undo unrecovered, with an error saying so.
+	Containers ContainerEngine
 }
 
 // Timeouts of a recovery.
@@ -116,6 +156,18 @@ const (
 // The report is complete even when err is not nil; err joins every run that
 // could not be fully recovered (the next call retries those).
 func Recover(ctx context.Context, stateDir string, log *logrus.Entry) (*RecoveryReport, error) {
+	return RecoverWith(ctx, stateDir, log, RecoverOptions{})
+}
+
+// RecoverWith is Recover that also finishes users' members: the process
+// group of every command member chaosctl started (endGroup: thawed and
+// killed, the group verified by its leader's start time or its processes'
+// cookie, and every process bearing the cookie), and on every container
+// member the ledger records, what an unreverted fault did to it through
+// o.Containers: unpaused when a pause was left, started when a crash or
+// restart was left and it stopped since. A container the ledger does not
+// record is never touched.
+func RecoverWith(ctx context.Context, stateDir string, log *logrus.Entry, o RecoverOptions) (*RecoveryReport, error) {
 	rep := &RecoveryReport{StateDir: stateDir, Runs: []RunRecovery{}}
 	paths, err := filepath.Glob(filepath.Join(LedgerDir(stateDir), "*.ndjson"))
 	if err != nil {
@@ -128,7 +180,7 @@ func Recover(ctx context.Context, stateDir string, log *logrus.Entry) (*Recovery
 			errs = append(errs, fmt.Errorf("recover: %w", err))
 			break
 		}
-		rr, live, err := recoverRun(ctx, path, log)
+		rr, live, err := recoverRun(ctx, path, log, o)
 		var untrusted *UntrustedLedgerError
 		switch {
 		case errors.As(err, &untrusted):
@@ -151,7 +203,7 @@ func Recover(ctx context.Context, stateDir string, log *logrus.Entry) (*Recovery
 
 // recoverRun recovers the run of one ledger. It returns nil, nil, nil for a
 // finished run.
-func recoverRun(ctx context.Context, path string, log *logrus.Entry) (*RunRecovery, *LiveRun, error) {
+func recoverRun(ctx context.Context, path string, log *logrus.Entry, o RecoverOptions) (*RunRecovery, *LiveRun, error) {
 	f, err := openPrivateLedger(path, os.O_RDWR|os.O_APPEND)
 	if err != nil {
 		return nil, nil, err
@@ -208,20 +260,32 @@ func recoverRun(ctx context.Context, path string, log *logrus.Entry) (*RunRecove
 	rr := &RunRecovery{Run: run, Ledger: path, PID: start.PID, Started: start.Time, Runtime: start.Runtime, Dir: start.Dir, SkippedLines: len(skipped)}
 	log = log.WithFields(logrus.Fields{"component": "recover", "run": run})
 	warnSkipped(log, path, skipped)
-	members, paused, open, planeURL, planeEmbedded := summarise(recs)
-	rr.OpenFaults = open
+	sum := summarise(recs)
+	rr.OpenFaults = sum.open
 	var errs []string
 
 	memberPIDs := map[int]bool{}
-	for _, m := range members {
+	for _, m := range sum.members {
 		memberPIDs[m.PID] = true
-		act := killMember(ctx, m, start.Dir, sameBoot)
+		var act ProcessAction
+		if m.PGID > 0 {
+			act = endGroup(ctx, m, sameBoot)
+		} else {
+			act = killMember(ctx, m, start.Dir, sameBoot)
+		}
 		rr.Processes = append(rr.Processes, act)
 		if act.Action == ActionFailed {
 			errs = append(errs, fmt.Sprintf("member %s (pid %d): %s", m.ID, m.PID, act.Detail))
 		}
 	}
-	for _, p := range paused {
+	for _, c := range sum.containers {
+		act := recoverContainer(ctx, c, o.Containers)
+		rr.Containers = append(rr.Containers, act)
+		if act.Error != "" {
+			errs = append(errs, fmt.Sprintf("member %s (container %s): %s", c.member, c.ref.ID, act.Error))
+		}
+	}
+	for _, p := range sum.paused {
 		if memberPIDs[p.PID] {
 			continue
 		}
@@ -232,7 +296,7 @@ func recoverRun(ctx context.Context, path string, log *logrus.Entry) (*RunRecove
 		}
 	}
 
-	proxies, err := cleanupPlane(ctx, run, planeURL, planeEmbedded, start.Runtime)
+	proxies, err := cleanupPlane(ctx, run, sum.planeURL, sum.planeEmbedded, start.Runtime)
 	rr.Proxies = proxies
 	if err != nil {
 		errs = append(errs, err.Error())
@@ -281,11 +345,31 @@ func warnSkipped(log *logrus.Entry, path string, skipped []SkippedLine) {
 // maxWarnedLines bounds the line numbers a warning of skipped lines lists.
 const maxWarnedLines = 20
 
-// summarise reads a run's records: its member processes (each pid once),
-// the processes of pause faults never reverted, the faults never reverted,
-// and the last toxiproxy API recorded.
-func summarise(recs []Record) (members, paused []ProcessRef, open []string, planeURL string, planeEmbedded bool) {
+// runSummary is what a run's records say recovery has to do.
+type runSummary struct {
+	members []ProcessRef // member processes chaosctl started, each pid once
+	// paused are the processes of pause faults never reverted.
+	paused []ProcessRef
+	// containers are the recorded containers an unreverted fault acted on.
+	containers []containerUndo
+	open       []string // the faults never reverted
+	// planeURL is the last toxiproxy API recorded.
+	planeURL      string
+	planeEmbedded bool
+}
+
+// containerUndo is what to undo on one recorded container.
+type containerUndo struct {
+	member string
+	ref    targets.ContainerRef
+	undo   ContainerUndo
+}
+
+// summarise reads a run's records.
+func summarise(recs []Record) runSummary {
+	var sum runSummary
 	seenPID := map[int]bool{}
+	containers := map[string]targets.ContainerRef{}
 	state := map[string]RecordType{}
 	var order []string
 	intents := map[string]Record{}
@@ -293,14 +377,25 @@ func summarise(recs []Record) (members, paused []ProcessRef, open []string, plan
 		switch r.Type {
 		case RecordRunStart, RecordPlane:
 			if r.PlaneURL != "" {
-				planeURL, planeEmbedded = r.PlaneURL, r.PlaneEmbedded
+				sum.planeURL, sum.planeEmbedded = r.PlaneURL, r.PlaneEmbedded
 			}
 		case RecordMember:
+			if r.Member != nil && r.Container != nil && r.Container.ID != "" {
+				containers[r.Member.ID] = *r.Container
+			}
 			if r.Member != nil && r.Member.PID > 0 && !seenPID[r.Member.PID] {
 				seenPID[r.Member.PID] = true
-				members = append(members, *r.Member)
+				sum.members = append(sum.members, *r.Member)
 			}
 		case RecordFaultIntent:
+			// A command member chaosctl started (it has a group) is
+			// finished as one even if its member record was lost.
+			for _, p := range r.Processes {
+				if p.PGID > 0 && p.PID > 0 && !seenPID[p.PID] {
+					seenPID[p.PID] = true
+					sum.members = append(sum.members, p)
+				}
+			}
 			if _, ok := state[r.FaultName]; !ok {
 				order = append(order, r.FaultName)
 			}
@@ -310,17 +405,62 @@ func summarise(recs []Record) (members, paused []ProcessRef, open []string, plan
 			state[r.FaultName] = r.Type
 		}
 	}
+	undo := map[string]*ContainerUndo{}
+	var undoOrder []string
 	for _, name := range order {
 		switch state[name] {
 		case RecordFaultFailed, RecordFaultReverted:
 			continue
 		}
-		open = append(open, name)
-		if in := intents[name]; in.Fault != nil && in.Fault.Kind == KindPause {
-			paused = append(paused, in.Processes...)
+		sum.open = append(sum.open, name)
+		in := intents[name]
+		if in.Fault == nil {
+			continue
+		}
+		if in.Fault.Kind == KindPause {
+			sum.paused = append(sum.paused, in.Processes...)
+		}
+		for _, id := range in.Fault.Targets {
+			if _, ok := containers[id]; !ok {
+				continue
+			}
+			u := undo[id]
+			if u == nil {
+				u = &ContainerUndo{}
+				undo[id] = u
+				undoOrder = append(undoOrder, id)
+			}
+			switch in.Fault.Kind {
+			case KindPause:
+				u.Unpause = true
+			case KindCrash, KindRestart:
+				if u.StoppedSince.IsZero() || in.Time.Before(u.StoppedSince) {
+					u.StoppedSince = in.Time
+				}
+			}
 		}
 	}
-	return members, paused, open, planeURL, planeEmbedded
+	for _, id := range undoOrder {
+		if u := undo[id]; u.Unpause || !u.StoppedSince.IsZero() {
+			sum.containers = append(sum.containers, containerUndo{member: id, ref: containers[id], undo: *u})
+		}
+	}
+	return sum
+}
+
+// recoverContainer undoes c through engine.
+func recoverContainer(ctx context.Context, c containerUndo, engine ContainerEngine) ContainerAction {
+	act := ContainerAction{ID: c.member, Container: c.ref}
+	if engine == nil {
+		act.Action, act.Error = ActionFailed, "no container engine to undo the fault with"
+		return act
+	}
+	what, err := engine.RecoverContainer(ctx, c.ref, c.undo)
+	act.Action = what
+	if err != nil {
+		act.Action, act.Error = ActionFailed, err.Error()
+	}
+	return act
 }
 
 // killMember thaws and kills a recorded member process if it is still that
@@ -574,6 +714,13 @@ func (r *RecoveryReport) String() string {
 			line := fmt.Sprintf("  member %s (pid %d): %s", p.ID, p.PID, p.Action)
 			if p.Detail != "" {
 				line += ": " + p.Detail
+			}
+			b.WriteString(line + "\n")
+		}
+		for _, c := range rr.Containers {
+			line := fmt.Sprintf("  member %s (container %s %.12s on %s): %s", c.ID, c.Container.Name, c.Container.ID, c.Container.Host, c.Action)
+			if c.Error != "" {
+				line += ": " + c.Error
 			}
 			b.WriteString(line + "\n")
 		}

@@ -193,7 +193,7 @@ func (tr *Tracker) processes(f Fault) []ProcessRef {
 	var out []ProcessRef
 	for _, m := range tr.target.Members() {
 		if m.PID > 0 && slices.Contains(f.Targets, m.ID) {
-			out = append(out, ProcessRef{ID: m.ID, Role: m.Role, Addr: m.Addr, PID: m.PID, Start: procStart(m.PID)})
+			out = append(out, processRef(m))
 		}
 	}
 	return out

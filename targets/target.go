@@ -16,6 +16,33 @@ type Member struct {
 	Role string `json:"role"` // gateway, node, or member (external)
 	Addr string `json:"addr"` // where it listens (direct, not through a proxy)
 	PID  int    `json:"pid,omitempty"`
+	// PGID is set for a member chaosctl started as a command in a process
+	// group of its own (the external target's command members): PID leads
+	// it, every signal goes to the whole group, and recovery ends the
+	// whole group.
+	PGID int `json:"pgid,omitempty"`
+	// Cookie, with PGID, is the value of EnvMemberCookie in the
+	// environment of the member's processes, which every process it starts
+	// inherits: recovery finds them by it after chaosctl is gone, even when
+	// the group's leader is dead. It is never reported.
+	Cookie string `json:"-"`
+	// Container is the user's container the member is (the external
+	// target's container members).
+	Container *ContainerRef `json:"container,omitempty"`
+}
+
+// EnvMemberCookie is the environment variable that marks the processes of a
+// member chaosctl started as a command (Member.Cookie), as a build tool
+// marks the processes of a build so that none outlives it.
+const EnvMemberCookie = "CHAOSCTL_MEMBER_COOKIE"
+
+// ContainerRef names a user's container and the engine it is on.
+type ContainerRef struct {
+	ID   string `json:"id"`             // the full container id
+	Name string `json:"name,omitempty"` // its name, for people
+	// Host is the Docker engine's address as chaosctl reached it
+	// (unix:///var/run/docker.sock, tcp://host:2376).
+	Host string `json:"host"`
 }
 
 // Target is a running system under test.

@@ -24,6 +24,9 @@ import (
 var binary string
 
 func TestMain(m *testing.M) {
+	if os.Getenv(subreaperEnv) == "1" {
+		os.Exit(subreaperMain(os.Args[1:]))
+	}
 	dir, err := os.MkdirTemp("", "chaosctl-bin-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -7,6 +7,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/chaosctl/chaosctl/injectors"
+	"github.com/chaosctl/chaosctl/targets/runtimes"
 )
 
 func recoverCommand(e *env) *cli.Command {
@@ -15,8 +16,13 @@ func recoverCommand(e *env) *cli.Command {
 		Usage: "revert every fault a killed chaosctl left behind",
 		Description: "Reads the fault ledger in the state directory and, for every run whose chaosctl is\n" +
 			"gone without finishing, resumes and stops its member processes, deletes its proxies\n" +
-			"and removes its temporary folder, then says what it did. Safe to run any time:\n" +
-			"runs still in progress are left alone, and a second recover finds nothing to do.\n" +
+			"and removes its temporary folder, then says what it did. A command member of\n" +
+			"target.external goes with its whole process group and every process it started\n" +
+			"(thawed, then killed; a pid another process reused is never signalled); a user's\n" +
+			"container member is unpaused when chaosctl paused it and started again when\n" +
+			"chaosctl killed or stopped it, and containers the ledger does not name are never\n" +
+			"touched. Safe to run any time: runs still in progress are left alone, and a\n" +
+			"second recover finds nothing to do.\n" +
 			"Ledger lines torn by a crash mid-write are skipped (and counted); a ledger that is\n" +
 			"not yours or that group or others may access is refused (exit 5: chmod 600 it);\n" +
 			"only folders chaosctl itself created in the temporary directory are removed.",
@@ -31,7 +37,10 @@ func recoverCommand(e *env) *cli.Command {
 					return withCode(exitEnvironment, err)
 				}
 			}
-			rep, err := injectors.Recover(c.Context, dir, e.log.WithField("component", "recover"))
+			containers := &runtimes.Containers{}
+			defer containers.Close()
+			rep, err := injectors.RecoverWith(c.Context, dir, e.log.WithField("component", "recover"),
+				injectors.RecoverOptions{Containers: containers})
 			if rep != nil {
 				printRecovery(e, rep)
 				// Then what each runtime left outside the ledger's reach

@@ -51,7 +51,12 @@ func (r *runState) startTarget(ctx context.Context, runtime string, spec demo.Cl
 				return nil, fmt.Errorf("fault ledger: %w", err)
 			}
 		}
-		return external.Start(ctx, externalSpec(x, r.e.Target.Kubernetes), external.Options{Run: r.runID, Dir: members, Log: r.log.WithField("component", "target")})
+		// Every member is recorded as it starts (or is found), before any
+		// fault: recover finishes a command's process group and undoes
+		// what chaosctl did to a container.
+		return external.Start(ctx, externalSpec(x, r.e.Target.Kubernetes), external.Options{
+			Run: r.runID, Dir: members, Log: r.log.WithField("component", "target"), OnStarted: ledger.OnStarted,
+		})
 	}
 	return StartDemo(ctx, runtime, spec, DemoStart{
 		Run: r.runID, Dir: members, Binary: r.opts.Binary, Version: r.opts.Version, Seed: r.res.Seed,

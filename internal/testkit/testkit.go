@@ -22,6 +22,9 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -133,4 +136,33 @@ func Deps(t testing.TB) []string {
 		t.Fatalf("go list -deps: %v\n%s", err, out)
 	}
 	return strings.Fields(string(out))
+}
+
+// ProcessesWithEnv lists the live (not zombie) processes whose environment
+// holds entry (KEY=VALUE), each as "PID STATE" with the state letter of
+// /proc/PID/stat (T: stopped): a marker a test puts in a command's
+// environment finds every process that command started, wherever it went.
+func ProcessesWithEnv(entry string) []string {
+	var out []string
+	dirs, _ := os.ReadDir("/proc")
+	for _, d := range dirs {
+		if _, err := strconv.Atoi(d.Name()); err != nil {
+			continue
+		}
+		env, err := os.ReadFile(filepath.Join("/proc", d.Name(), "environ"))
+		if err != nil || !slices.Contains(strings.Split(string(env), "\x00"), entry) {
+			continue
+		}
+		stat, err := os.ReadFile(filepath.Join("/proc", d.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// The state is the first field after the command's parenthesis.
+		f := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
+		if len(f) == 0 || f[0] == "Z" || f[0] == "X" {
+			continue
+		}
+		out = append(out, d.Name()+" "+f[0])
+	}
+	return out
 }

@@ -7,7 +7,10 @@
 // Linux parent-death signal set to SIGKILL (so a chaosctl that is killed
 // leaves no child behind), its output appended to a log file or written to
 // the given writers. Every signal goes to the whole group, so a member's own
-// children share its fate.
+// children share its fate — except the parent-death signal, which the
+// kernel sends to the direct child only: what the leader started is left
+// to `chaosctl recover`, which ends the group (the external target records
+// its members with a cookie their processes inherit, for this).
 //
 //   - Stop: SIGTERM, then SIGCONT (a paused group must run to act on it);
 //     after the grace period, or when ctx ends first, SIGKILL.

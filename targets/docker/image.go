@@ -39,16 +39,26 @@ var ErrNoEngine = errors.New("no Docker engine reachable")
 // Connect returns a client of the engine named by DOCKER_HOST (or the default
 // socket) after a ping, with an error that says which engine and why.
 func Connect(ctx context.Context) (*client.Client, error) {
-	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	return connect(ctx, client.FromEnv, client.WithAPIVersionNegotiation())
+}
+
+// ConnectHost is Connect to the engine at host (a client's DaemonHost, such
+// as unix:///var/run/docker.sock), with the TLS settings of the environment.
+func ConnectHost(ctx context.Context, host string) (*client.Client, error) {
+	return connect(ctx, client.FromEnv, client.WithHost(host), client.WithAPIVersionNegotiation())
+}
+
+func connect(ctx context.Context, opts ...client.Opt) (*client.Client, error) {
+	cli, err := client.NewClientWithOpts(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("docker client: %w: %w", ErrNoEngine, err)
 	}
 	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if _, err := cli.Ping(pctx); err != nil {
-		host := os.Getenv("DOCKER_HOST")
-		if host == "" {
-			host = cli.DaemonHost() + " (DOCKER_HOST is not set)"
+		host := cli.DaemonHost()
+		if os.Getenv("DOCKER_HOST") == "" {
+			host += " (DOCKER_HOST is not set)"
 		}
 		why := err.Error()
 		if strings.Contains(why, "permission denied") {

@@ -1,6 +1,8 @@
 // Package external is the target of users' own services (target.external):
 // members chaosctl starts from a command (each in its own process group,
-// dying with chaosctl, waited for through an HTTP or TCP readiness check) or
+// its leader dying with chaosctl, waited for through an HTTP or TCP
+// readiness check; Options.OnStarted records it in the ledger with a cookie
+// its processes inherit, so `chaosctl recover` ends the whole group) or
 // finds as running containers by name or label, and toxiproxy proxies in
 // front of them — in an embedded toxiproxy or an existing server. Membership
 // faults signal a member's process group (SIGKILL, SIGSTOP/SIGCONT,

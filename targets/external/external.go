@@ -73,6 +73,11 @@ type Options struct {
 	Log          *logrus.Entry // required
 	ReadyTimeout time.Duration // default 30s
 	StopGrace    time.Duration // SIGTERM to SIGKILL; default 5s
+	// OnStarted, when set, receives a member as soon as chaosctl started
+	// it (a command, also on every restart) or found it (a container),
+	// before any fault can touch it: the run's ledger records it there so
+	// that `chaosctl recover` can finish it (injectors.Ledger.OnStarted).
+	OnStarted func(members []targets.Member)
 }
 
 // Target is the user's services as a targets.Target. Membership faults act on
@@ -281,10 +286,27 @@ func (t *Target) Members() []targets.Member {
 	defer t.mu.Unlock()
 	out := make([]targets.Member, 0, len(t.order))
 	for _, name := range t.order {
-		m := t.members[name]
-		out = append(out, targets.Member{ID: name, Role: "member", Addr: m.addr, PID: m.driver.pid()})
+		out = append(out, describe(t.members[name]))
 	}
 	return out
+}
+
+// describe is m as a targets.Member; Target.mu is held.
+func describe(m *member) targets.Member {
+	tm := targets.Member{ID: m.spec.Name, Role: "member", Addr: m.addr}
+	m.driver.describe(&tm)
+	return tm
+}
+
+// started passes member m, just started or found, to Options.OnStarted.
+func (t *Target) started(m *member) {
+	if t.opts.OnStarted == nil {
+		return
+	}
+	t.mu.Lock()
+	tm := describe(m)
+	t.mu.Unlock()
+	t.opts.OnStarted([]targets.Member{tm})
 }
 
 // ClientAddrs implements targets.Target: where the proxies listen.

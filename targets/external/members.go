@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 
 	"github.com/chaosctl/chaosctl/targets"
 	"github.com/chaosctl/chaosctl/targets/childproc"
+	"github.com/chaosctl/chaosctl/targets/democluster"
 	"github.com/chaosctl/chaosctl/targets/docker"
 )
 
@@ -33,8 +35,10 @@ type memberDriver interface {
 	stop(ctx context.Context) error
 	pause(ctx context.Context) error
 	resume(ctx context.Context) error
-	// pid is the process id of a running member chaosctl started, else 0.
-	pid() int
+	// describe fills in what the driver knows of the member for
+	// targets.Member: the process of a running command (pid, group,
+	// cookie), or the container.
+	describe(m *targets.Member)
 	// exited is closed when a member chaosctl started has exited before
 	// it was ready (nil: such members never exit on their own account).
 	exited() <-chan struct{}
@@ -68,12 +72,28 @@ func newMemberDriver(t *Target, m *member, pod *podMember) memberDriver {
 const commandKillWait = 10 * time.Second
 
 // commandMember is a member chaosctl starts from a command, through
-// childproc: its own process group, dying with chaosctl, signals to the
-// group.
+// childproc: its own process group, signals to the group.
+//
+// When chaosctl dies, the parent-death signal (SIGKILL) reaches the group's
+// leader only: Linux sets it on a direct child, and the leader's own
+// children (the `sleep 600` of `sh -c 'sleep 600 & wait'`) are the user's
+// program's, out of chaosctl's reach. A guard process cannot close the gap
+// soundly: inside the group it is frozen by the very pause it would have to
+// undo, and outside it must itself be started, watched and recovered. So
+// the group is covered by the recovery path instead: the member is
+// recorded in the ledger as soon as it starts (OnStarted: pid, group, start
+// time) with a random cookie in its environment (targets.EnvMemberCookie)
+// that every process it starts inherits, and `chaosctl recover` thaws and
+// ends every process of the group — verified by the leader's start time,
+// or by the cookie when the leader is gone — and every process bearing the
+// cookie that left the group. Until then, an orphan of a paused group is
+// thawed by the kernel when its group is orphaned (and sent SIGHUP), unless
+// a subreaper in chaosctl's session adopts it.
 type commandMember struct {
-	t    *Target
-	m    *member
-	proc atomic.Pointer[childproc.Process] // the last started
+	t      *Target
+	m      *member
+	cookie string                            // targets.EnvMemberCookie, the same for every start
+	proc   atomic.Pointer[childproc.Process] // the last started
 }
 
 // running is the member's process while it runs, else nil.
@@ -98,6 +118,10 @@ func (c *commandMember) open(context.Context) error {
 	for _, k := range keys {
 		env = append(env, k+"="+ms.Env[k])
 	}
+	if c.cookie == "" {
+		c.cookie = democluster.NewToken()
+	}
+	env = append(env, targets.EnvMemberCookie+"="+c.cookie)
 	spec := childproc.Spec{Argv: ms.Command, Dir: ms.Dir, Env: env}
 	if c.t.opts.Dir != "" {
 		spec.LogPath = filepath.Join(c.t.opts.Dir, ms.Name+".log")
@@ -108,6 +132,7 @@ func (c *commandMember) open(context.Context) error {
 	}
 	c.proc.Store(p)
 	c.t.opts.Log.WithFields(logrus.Fields{"member": ms.Name, "pid": p.PID()}).Debug("member started")
+	c.t.started(c.m)
 	return nil
 }
 
@@ -167,11 +192,12 @@ func (c *commandMember) resume(context.Context) error {
 	return nil
 }
 
-func (c *commandMember) pid() int {
+// describe gives the running process: its pid, which is also its group's,
+// and the cookie of its processes.
+func (c *commandMember) describe(m *targets.Member) {
 	if p := c.running(); p != nil {
-		return p.PID()
+		m.PID, m.PGID, m.Cookie = p.PID(), p.PID(), c.cookie
 	}
-	return 0
 }
 
 func (c *commandMember) exited() <-chan struct{} {
@@ -192,9 +218,9 @@ func (c *commandMember) close(ctx context.Context) error {
 // containerMember is a user's running container, found by name or label;
 // faults act on it through the Docker API.
 type containerMember struct {
-	t  *Target
-	m  *member
-	id string // container id, set by open
+	t   *Target
+	m   *member
+	ref targets.ContainerRef // set by open
 }
 
 // open finds the container by name or by label (exactly one must match).
@@ -212,7 +238,7 @@ func (c *containerMember) open(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("member %s: container %q: %w", ms.Name, ms.ContainerName, err)
 		}
-		c.id = insp.ID
+		c.found(insp.ID, insp.Name)
 		return nil
 	}
 	cs, err := t.cli.ContainerList(ctx, container.ListOptions{Filters: filters.NewArgs(filters.Arg("label", ms.ContainerLabel))})
@@ -226,12 +252,23 @@ func (c *containerMember) open(ctx context.Context) error {
 		}
 		return fmt.Errorf("member %s: %d running containers are labelled %s (%v); exactly one must be", ms.Name, len(cs), ms.ContainerLabel, names)
 	}
-	c.id = cs[0].ID
+	name := ""
+	if len(cs[0].Names) > 0 {
+		name = cs[0].Names[0]
+	}
+	c.found(cs[0].ID, name)
 	return nil
 }
 
+// found keeps the container open found and records it (before any fault
+// can touch it): recovery then knows which container, on which engine.
+func (c *containerMember) found(id, name string) {
+	c.ref = targets.ContainerRef{ID: id, Name: strings.TrimPrefix(name, "/"), Host: c.t.cli.DaemonHost()}
+	c.t.started(c.m)
+}
+
 func (c *containerMember) start(ctx context.Context) error {
-	if err := c.t.cli.ContainerStart(ctx, c.id, container.StartOptions{}); err != nil {
+	if err := c.t.cli.ContainerStart(ctx, c.ref.ID, container.StartOptions{}); err != nil {
 		return fmt.Errorf("start %s: %w", c.m.spec.Name, err)
 	}
 	return nil
@@ -240,10 +277,10 @@ func (c *containerMember) start(ctx context.Context) error {
 // kill kills the container and waits until it no longer runs.
 func (c *containerMember) kill(ctx context.Context) error {
 	name := c.m.spec.Name
-	if err := c.t.cli.ContainerKill(ctx, c.id, "KILL"); err != nil {
+	if err := c.t.cli.ContainerKill(ctx, c.ref.ID, "KILL"); err != nil {
 		return fmt.Errorf("kill %s: %w", name, err)
 	}
-	ch, errc := c.t.cli.ContainerWait(ctx, c.id, container.WaitConditionNotRunning)
+	ch, errc := c.t.cli.ContainerWait(ctx, c.ref.ID, container.WaitConditionNotRunning)
 	select {
 	case <-ch:
 		return nil
@@ -254,29 +291,36 @@ func (c *containerMember) kill(ctx context.Context) error {
 
 func (c *containerMember) stop(ctx context.Context) error {
 	grace := int(c.t.opts.StopGrace.Seconds())
-	if err := c.t.cli.ContainerStop(ctx, c.id, container.StopOptions{Timeout: &grace}); err != nil {
+	if err := c.t.cli.ContainerStop(ctx, c.ref.ID, container.StopOptions{Timeout: &grace}); err != nil {
 		return fmt.Errorf("stop %s: %w", c.m.spec.Name, err)
 	}
 	return nil
 }
 
 func (c *containerMember) pause(ctx context.Context) error {
-	return c.t.cli.ContainerPause(ctx, c.id)
+	return c.t.cli.ContainerPause(ctx, c.ref.ID)
 }
 
 // resume unpauses the container if it is paused.
 func (c *containerMember) resume(ctx context.Context) error {
-	insp, err := c.t.cli.ContainerInspect(ctx, c.id)
+	insp, err := c.t.cli.ContainerInspect(ctx, c.ref.ID)
 	if err != nil {
 		return fmt.Errorf("resume %s: %w", c.m.spec.Name, err)
 	}
 	if insp.State == nil || !insp.State.Paused {
 		return nil
 	}
-	return c.t.cli.ContainerUnpause(ctx, c.id)
+	return c.t.cli.ContainerUnpause(ctx, c.ref.ID)
 }
 
-func (c *containerMember) pid() int                { return 0 }
+// describe gives the container.
+func (c *containerMember) describe(m *targets.Member) {
+	if c.ref.ID != "" {
+		ref := c.ref
+		m.Container = &ref
+	}
+}
+
 func (c *containerMember) exited() <-chan struct{} { return nil }
 
 // close leaves the container to its owner.
@@ -299,7 +343,7 @@ func (t *Target) MemberStatus(ctx context.Context, name string) (targets.MemberS
 		st.Running, st.Paused, st.Detail = childproc.Status(st.PID)
 		return st, nil
 	case *containerMember:
-		return docker.ContainerStatus(ctx, t.cli, d.id)
+		return docker.ContainerStatus(ctx, t.cli, d.ref.ID)
 	}
 	return targets.MemberStatus{}, fmt.Errorf("member %s: %w", name, targets.ErrUnsupported)
 }

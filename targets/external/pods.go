@@ -383,7 +383,9 @@ func (pm *podMember) pause(context.Context) error { return errPodFreeze("pause",
 // resume is unsupported on pods.
 func (pm *podMember) resume(context.Context) error { return errPodFreeze("resume", pm.m.spec.Name) }
 
-func (pm *podMember) pid() int                { return 0 }
+// describe adds nothing: pods are found by selector, never by process.
+func (pm *podMember) describe(*targets.Member) {}
+
 func (pm *podMember) exited() <-chan struct{} { return nil }
 
 // Isolate implements targets.Isolator for pod members: a NetworkPolicy in

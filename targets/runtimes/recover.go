@@ -7,8 +7,15 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"time"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/client"
 
 	"github.com/chaosctl/chaosctl/injectors"
+	"github.com/chaosctl/chaosctl/targets"
 	"github.com/chaosctl/chaosctl/targets/docker"
 	"github.com/chaosctl/chaosctl/targets/kubernetes"
 )
@@ -138,3 +145,92 @@ func recoverKubernetes(ctx context.Context, stateDir string, rep *injectors.Reco
 	}
 	return lines, errors.Join(errs...)
 }
+
+// Containers undoes, for injectors.RecoverWith, what a killed chaosctl's
+// faults did to users' containers, on the Docker engine each was found on
+// (a client per engine, made when first needed). Close it after use.
+type Containers struct {
+	mu      sync.Mutex
+	clients map[string]*client.Client
+}
+
+// containerClockSlack is how much earlier than the fault's intent a
+// container may seem to have stopped and still count as stopped by it: the
+// engine's clock and chaosctl's may differ a little.
+const containerClockSlack = time.Second
+
+// RecoverContainer implements injectors.ContainerEngine: it unpauses c when
+// undo.Unpause and it is paused, and starts it when undo.StoppedSince is set
+// and it stopped then or later. A container that is gone is left so.
+func (cs *Containers) RecoverContainer(ctx context.Context, c targets.ContainerRef, undo injectors.ContainerUndo) (string, error) {
+	cli, err := cs.client(ctx, c.Host)
+	if err != nil {
+		return "", err
+	}
+	insp, err := cli.ContainerInspect(ctx, c.ID)
+	switch {
+	case cerrdefs.IsNotFound(err):
+		return "already gone", nil
+	case err != nil:
+		return "", fmt.Errorf("inspect container %s: %w", c.ID, err)
+	case insp.State == nil:
+		return "", fmt.Errorf("inspect container %s: no state", c.ID)
+	}
+	st := insp.State
+	var did []string
+	if undo.Unpause && st.Paused {
+		if err := cli.ContainerUnpause(ctx, c.ID); err != nil {
+			return "", fmt.Errorf("unpause container %s: %w", c.ID, err)
+		}
+		did = append(did, "unpaused")
+	}
+	if !undo.StoppedSince.IsZero() && !st.Running {
+		finished, err := time.Parse(time.RFC3339Nano, st.FinishedAt)
+		switch {
+		case err != nil || finished.Before(undo.StoppedSince.Add(-containerClockSlack)):
+			did = append(did, fmt.Sprintf("left stopped (it stopped at %s, before chaosctl's fault began at %s)",
+				st.FinishedAt, undo.StoppedSince.UTC().Format(time.RFC3339Nano)))
+		default:
+			if err := cli.ContainerStart(ctx, c.ID, container.StartOptions{}); err != nil {
+				return strings.Join(did, ", "), fmt.Errorf("start container %s: %w", c.ID, err)
+			}
+			did = append(did, "started")
+		}
+	}
+	if len(did) == 0 {
+		return "nothing to undo (" + st.Status + ")", nil
+	}
+	return strings.Join(did, ", "), nil
+}
+
+// client is the client of the engine at host, connected on first use.
+func (cs *Containers) client(ctx context.Context, host string) (*client.Client, error) {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if cli := cs.clients[host]; cli != nil {
+		return cli, nil
+	}
+	cli, err := docker.ConnectHost(ctx, host)
+	if err != nil {
+		return nil, err
+	}
+	if cs.clients == nil {
+		cs.clients = map[string]*client.Client{}
+	}
+	cs.clients[host] = cli
+	return cli, nil
+}
+
+// Close closes the clients.
+func (cs *Containers) Close() error {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	var errs []error
+	for host, cli := range cs.clients {
+		errs = append(errs, cli.Close())
+		delete(cs.clients, host)
+	}
+	return errors.Join(errs...)
+}
+
+var _ injectors.ContainerEngine = (*Containers)(nil)
