@@ -226,7 +226,10 @@ func (d *Demo) startPlane(ctx context.Context, links []faultplane.Link) error {
 			clientPorts[i] = publish(democluster.LinkPort(i))
 		}
 	}
-	id, err := d.createContainer(ctx, LabelPlane, PlaneAlias, democluster.PlaneArgs(d.opts.LogLevel), nil, exposed, bindings, nil)
+	// The run's token reaches the plane in its environment, never its
+	// command line.
+	env := []string{demo.EnvControlToken + "=" + d.token}
+	id, err := d.createContainer(ctx, LabelPlane, PlaneAlias, democluster.PlaneArgs(d.opts.LogLevel), env, exposed, bindings, nil)
 	if err != nil {
 		return err
 	}
@@ -248,7 +251,8 @@ func (d *Demo) startPlane(ctx context.Context, links []faultplane.Link) error {
 	if err != nil {
 		return err
 	}
-	d.plane, err = faultplane.Connect(ctx, d.opts.Run, "http://"+api, d.opts.Log.WithField("component", "faultplane"))
+	d.plane, err = faultplane.ConnectServed(ctx, d.opts.Run, "http://"+api,
+		faultplane.Access{Token: d.token, LeaseTTL: d.opts.LeaseTTL}, d.opts.Log.WithField("component", "faultplane"))
 	if err != nil {
 		return fmt.Errorf("%w (fault-plane container logs: %s)", err, d.logsTail(id, 5))
 	}

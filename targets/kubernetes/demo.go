@@ -22,6 +22,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"github.com/chaosctl/chaosctl/internal/httpcall"
 	"github.com/chaosctl/chaosctl/targets"
 	"github.com/chaosctl/chaosctl/targets/demo"
 	"github.com/chaosctl/chaosctl/targets/democluster"
@@ -349,11 +350,23 @@ func (d *Demo) podBase(name, member string, args []string, ports []corev1.Contai
 func (d *Demo) planePod() *corev1.Pod {
 	ports := []corev1.ContainerPort{{Name: "api", ContainerPort: democluster.PlanePort}}
 	p := d.podBase(PlanePod, PlanePod, democluster.PlaneArgs(d.opts.LogLevel), ports)
-	p.Spec.Containers[0].ReadinessProbe = &corev1.Probe{
-		ProbeHandler:  corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/version", Port: intstr.FromInt32(democluster.PlanePort)}},
+	c := &p.Spec.Containers[0]
+	// The API answers only requests with the run's token (the kubelet's
+	// probes have none): the plane is ready when its port accepts.
+	c.ReadinessProbe = &corev1.Probe{
+		ProbeHandler:  corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromInt32(democluster.PlanePort)}},
 		PeriodSeconds: 1,
 	}
+	c.Env = append(c.Env, d.tokenEnv())
 	return p
+}
+
+// tokenEnv hands a pod the run's control token from the run's Secret (never
+// its command line, nor the pod's spec in clear).
+func (d *Demo) tokenEnv() corev1.EnvVar {
+	return corev1.EnvVar{Name: demo.EnvControlToken, ValueFrom: &corev1.EnvVarSource{
+		SecretKeyRef: &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: SecretName}, Key: demo.EnvControlToken},
+	}}
 }
 
 // MemberPod is the pod of member id; the fault plane's pod IP must be known.
@@ -374,9 +387,7 @@ func (d *Demo) MemberPod(id string) (*corev1.Pod, error) {
 	p.Labels["app.kubernetes.io/name"] = ServiceName
 	p.Spec.Hostname, p.Spec.Subdomain = id, ServiceName
 	c := &p.Spec.Containers[0]
-	c.Env = append(c.Env, corev1.EnvVar{Name: demo.EnvControlToken, ValueFrom: &corev1.EnvVarSource{
-		SecretKeyRef: &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: SecretName}, Key: demo.EnvControlToken},
-	}})
+	c.Env = append(c.Env, d.tokenEnv())
 	c.ReadinessProbe = &corev1.Probe{
 		ProbeHandler:  corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/readyz", Port: intstr.FromInt32(democluster.MemberPort)}},
 		PeriodSeconds: 1,
@@ -402,10 +413,19 @@ func (d *Demo) startPlane(ctx context.Context) error {
 	d.planeIP = ip
 	apiAddr := net.JoinHostPort(ip, strconv.Itoa(democluster.PlanePort))
 	api := "http://" + apiAddr
-	if err := d.waitAt(ctx, PlanePod, apiAddr, "/version"); err != nil {
+	at := func(string) string { return apiAddr }
+	version := func(ctx context.Context, hc *http.Client, _ string) error {
+		resp, err := httpcall.Send(ctx, hc, http.MethodGet, api+"/version", d.token, nil, "fault plane GET /version")
+		if err == nil {
+			resp.Body.Close()
+		}
 		return err
 	}
-	d.plane, err = faultplane.Connect(ctx, d.opts.Run, api, d.opts.Log.WithField("component", "faultplane"))
+	if err := d.notReady(ctx, democluster.WaitProbe(ctx, "/version", d.readiness(at), version, PlanePod), at); err != nil {
+		return err
+	}
+	d.plane, err = faultplane.ConnectServed(ctx, d.opts.Run, api,
+		faultplane.Access{Token: d.token, LeaseTTL: d.opts.LeaseTTL}, d.opts.Log.WithField("component", "faultplane"))
 	if err != nil {
 		return err
 	}

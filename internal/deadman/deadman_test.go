@@ -1,0 +1,104 @@
+package deadman_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/chaosctl/chaosctl/internal/deadman"
+	"github.com/chaosctl/chaosctl/internal/httpcall"
+	"github.com/chaosctl/chaosctl/internal/testkit"
+)
+
+func quiet() *logrus.Entry {
+	log := logrus.New()
+	log.SetOutput(io.Discard)
+	return logrus.NewEntry(log)
+}
+
+// holder serves a lease behind token and counts its reverts.
+func holder(t *testing.T, token string) (*deadman.Lease, *atomic.Int32, string) {
+	t.Helper()
+	var reverts atomic.Int32
+	l := deadman.NewLease(func() { reverts.Add(1) }, quiet())
+	t.Cleanup(l.Close)
+	mux := http.NewServeMux()
+	mux.Handle(deadman.Path, l.Handler())
+	srv := httptest.NewServer(httpcall.RequireToken(token, nil, mux))
+	t.Cleanup(srv.Close)
+	return l, &reverts, srv.URL
+}
+
+func TestKeptLeaseHoldsAndAnAbandonedOneReverts(t *testing.T) {
+	const ttl = 150 * time.Millisecond
+	l, reverts, url := holder(t, "tok")
+	if l.Held() {
+		t.Fatal("a lease is held before its first renewal")
+	}
+	k, err := deadman.Keep(context.Background(), url, "tok", ttl, quiet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !l.Held() {
+		t.Fatal("Keep returned before the lease was held")
+	}
+	start := time.Now()
+	testkit.Eventually(t, 10*time.Second, "four TTLs pass", func() bool { return time.Since(start) > 4*ttl })
+	if n := reverts.Load(); n != 0 || !l.Held() {
+		t.Fatalf("a renewed lease: %d reverts, held %v", n, l.Held())
+	}
+	k.Abandon()
+	testkit.Eventually(t, ttl+2*time.Second, "the abandoned lease lapses and reverts", func() bool { return reverts.Load() == 1 })
+	if l.Held() || l.Expiries() != 1 {
+		t.Fatalf("after expiry: held %v, expiries %d", l.Held(), l.Expiries())
+	}
+	k.Stop() // idempotent after Abandon
+}
+
+func TestStoppedKeeperReleasesTheLease(t *testing.T) {
+	l, reverts, url := holder(t, "tok")
+	k, err := deadman.Keep(context.Background(), url, "tok", deadman.MinTTL, quiet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	k.Stop()
+	if l.Held() {
+		t.Fatal("the lease is held after Stop")
+	}
+	start := time.Now()
+	testkit.Eventually(t, 10*time.Second, "three TTLs pass", func() bool { return time.Since(start) > 3*deadman.MinTTL })
+	if n := reverts.Load(); n != 0 {
+		t.Fatalf("a released lease reverted %d times", n)
+	}
+}
+
+func TestKeepFailsWithoutTheTokenOrWithABadTTL(t *testing.T) {
+	_, _, url := holder(t, "tok")
+	if _, err := deadman.Keep(context.Background(), url, "wrong", time.Second, quiet()); err == nil || !strings.Contains(err.Error(), "401") {
+		t.Fatalf("Keep with a wrong token: %v", err)
+	}
+	for _, ttl := range []time.Duration{0, deadman.MinTTL - 1, deadman.MaxTTL + 1} {
+		if _, err := deadman.Keep(context.Background(), url, "tok", ttl, quiet()); err == nil {
+			t.Fatalf("Keep with ttl %s: no error", ttl)
+		}
+	}
+	for _, body := range []string{`{"ttl":"1ms"}`, `{"ttl":"forever"}`, `nope`} {
+		req, _ := http.NewRequest(http.MethodPost, url+deadman.Path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer tok")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Fatalf("renewal %s: status %d, want 400", body, resp.StatusCode)
+		}
+	}
+}
