@@ -171,16 +171,17 @@ func (l *Lease) Handler() http.Handler {
 	})
 }
 
-// Keeper is chaosctl's side of a lease: it renews it until Stop.
+// Keeper is chaosctl's side of leases: it renews them until Stop.
 type Keeper struct {
-	hc          *http.Client
-	url, token  string
-	ttl         time.Duration
-	log         *logrus.Entry
-	cancel      context.CancelFunc
-	done        chan struct{}
-	stopOnce    sync.Once
-	renewFailed bool
+	hc       *http.Client
+	bases    func() []string // the holders' APIs, asked at every renewal
+	token    string
+	ttl      time.Duration
+	log      *logrus.Entry
+	cancel   context.CancelFunc
+	done     chan struct{}
+	stopOnce sync.Once
+	failing  map[string]bool // holders whose last renewal failed (loop only)
 }
 
 // Keep takes the lease of the holder whose API is at base (http://host:port)
@@ -188,35 +189,55 @@ type Keeper struct {
 // before Keep returns: a holder that refuses it is an error, and no fault
 // should be applied through it.
 func Keep(ctx context.Context, base, token string, ttl time.Duration, log *logrus.Entry) (*Keeper, error) {
+	k, err := newKeeper(func() []string { return []string{base} }, token, ttl, log)
+	if err != nil {
+		return nil, err
+	}
+	if err := k.renew(ctx, base); err != nil {
+		return nil, err
+	}
+	k.start(ctx)
+	return k, nil
+}
+
+// KeepEach renews, every ttl/3 until Stop, the lease of every holder bases
+// returns at that moment (a member's supervisor, whose pod may come and
+// go): a holder that does not answer is logged and tried again next time.
+func KeepEach(ctx context.Context, bases func() []string, token string, ttl time.Duration, log *logrus.Entry) (*Keeper, error) {
+	k, err := newKeeper(bases, token, ttl, log)
+	if err != nil {
+		return nil, err
+	}
+	k.renewAll(ctx)
+	k.start(ctx)
+	return k, nil
+}
+
+func newKeeper(bases func() []string, token string, ttl time.Duration, log *logrus.Entry) (*Keeper, error) {
 	if err := CheckTTL(ttl); err != nil {
 		return nil, err
 	}
 	if log == nil {
 		log = logrus.NewEntry(logrus.StandardLogger())
 	}
-	k := &Keeper{hc: &http.Client{Timeout: max(ttl/3, time.Second)}, url: base + Path, token: token, ttl: ttl, log: log, done: make(chan struct{})}
-	if err := k.renew(ctx); err != nil {
-		return nil, err
-	}
+	return &Keeper{hc: &http.Client{Timeout: max(ttl/3, time.Second)}, bases: bases, token: token, ttl: ttl, log: log,
+		done: make(chan struct{}), failing: map[string]bool{}}, nil
+}
+
+func (k *Keeper) start(ctx context.Context) {
 	kctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	k.cancel = cancel
 	go k.loop(kctx)
-	return k, nil
 }
 
-func (k *Keeper) renew(ctx context.Context) error {
-	resp, err := httpcall.Send(ctx, k.hc, http.MethodPost, k.url, k.token, leaseRequest{TTL: k.ttl.String()}, "renew the fault lease")
-	if err != nil {
-		return err
-	}
-	resp.Body.Close()
-	return nil
+func (k *Keeper) renew(ctx context.Context, base string) error {
+	return Renew(ctx, k.hc, base, k.token, k.ttl)
 }
 
 func (k *Keeper) loop(ctx context.Context) {
 	defer close(k.done)
 	defer crash.Recover("lease keeper", func(p *crash.Panic) {
-		k.log.WithField("stack", string(p.Stack)).Errorf("%v: the lease will lapse and the faults revert", p)
+		k.log.WithField("stack", string(p.Stack)).Errorf("%v: the leases will lapse and the faults revert", p)
 	})
 	t := time.NewTicker(k.ttl / 3)
 	defer t.Stop()
@@ -226,20 +247,28 @@ func (k *Keeper) loop(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		err := k.renew(ctx)
+		k.renewAll(ctx)
+	}
+}
+
+// renewAll renews every holder's lease once, logging a holder's first
+// failure and its recovery.
+func (k *Keeper) renewAll(ctx context.Context) {
+	for _, base := range k.bases() {
+		err := k.renew(ctx, base)
 		switch {
-		case err != nil && ctx.Err() == nil && !k.renewFailed:
-			k.renewFailed = true
-			k.log.WithError(err).Warn("dead-man switch: renewing the lease failed; faults revert by themselves if it lapses")
-		case err == nil && k.renewFailed:
-			k.renewFailed = false
-			k.log.Info("dead-man switch: the lease is renewed again")
+		case err != nil && ctx.Err() == nil && !k.failing[base]:
+			k.failing[base] = true
+			k.log.WithError(err).Warn("dead-man switch: renewing a lease failed; its faults revert by themselves if it lapses")
+		case err == nil && k.failing[base]:
+			delete(k.failing, base)
+			k.log.WithField("holder", base).Info("dead-man switch: the lease is renewed again")
 		}
 	}
 }
 
-// Abandon stops renewing without releasing the lease: it lapses and the
-// holder reverts its faults, as if chaosctl had been killed. It is
+// Abandon stops renewing without releasing the leases: they lapse and the
+// holders revert their faults, as if chaosctl had been killed. It is
 // idempotent.
 func (k *Keeper) Abandon() {
 	k.stopOnce.Do(func() {
@@ -248,15 +277,36 @@ func (k *Keeper) Abandon() {
 	})
 }
 
-// Stop stops renewing and releases the lease (best effort: a holder that
-// does not answer lets it lapse).
+// Stop stops renewing and releases the leases (best effort: a holder that
+// does not answer lets its lease lapse).
 func (k *Keeper) Stop() {
 	k.Abandon()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	if resp, err := httpcall.Send(ctx, k.hc, http.MethodDelete, k.url, k.token, nil, "release the fault lease"); err == nil {
-		resp.Body.Close()
-	} else {
-		k.log.WithError(err).Debug("dead-man switch: release the lease")
+	for _, base := range k.bases() {
+		if err := Release(ctx, k.hc, base, k.token); err != nil {
+			k.log.WithError(err).Debug("dead-man switch: release the lease")
+		}
 	}
+}
+
+// Renew takes or renews, once, the lease of the holder whose API is at base
+// for ttl.
+func Renew(ctx context.Context, hc *http.Client, base, token string, ttl time.Duration) error {
+	resp, err := httpcall.Send(ctx, hc, http.MethodPost, base+Path, token, leaseRequest{TTL: ttl.String()}, "renew the fault lease at "+base)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	return nil
+}
+
+// Release releases, once, the lease of the holder whose API is at base.
+func Release(ctx context.Context, hc *http.Client, base, token string) error {
+	resp, err := httpcall.Send(ctx, hc, http.MethodDelete, base+Path, token, nil, "release the fault lease at "+base)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	return nil
 }

@@ -704,6 +704,9 @@ func (d *Demo) close(ctx context.Context) error {
 	}
 	// The proxies go with the fault-plane container: deleting them one by
 	// one through the API would wait on links to frozen members.
+	if d.plane != nil {
+		d.plane.ReleaseLease()
+	}
 	if _, err := RemoveRun(ctx, d.cli, d.opts.Run); err != nil {
 		errs = append(errs, err)
 	}

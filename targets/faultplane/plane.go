@@ -246,18 +246,29 @@ func (p *Plane) Close() error {
 	err := Cleanup(p.client, p.run)
 	p.mu.Lock()
 	p.proxies = map[Link]*toxiclient.Proxy{}
-	srv, lease := p.embedded, p.lease
-	p.embedded, p.lease = nil, nil
+	srv := p.embedded
+	p.embedded = nil
 	p.mu.Unlock()
-	if lease != nil {
-		lease.Stop()
-	}
+	p.ReleaseLease()
 	if srv != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
 		_ = srv.Shutdown(ctx)
 	}
 	return err
+}
+
+// ReleaseLease stops renewing the lease of a plane in another process and
+// releases it: for a runtime that removes the plane's container or pod
+// without Close. It is idempotent.
+func (p *Plane) ReleaseLease() {
+	p.mu.Lock()
+	lease := p.lease
+	p.lease = nil
+	p.mu.Unlock()
+	if lease != nil {
+		lease.Stop()
+	}
 }
 
 // Cleanup deletes every proxy named for run on the server behind client (for

@@ -22,6 +22,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"github.com/chaosctl/chaosctl/internal/deadman"
 	"github.com/chaosctl/chaosctl/internal/httpcall"
 	"github.com/chaosctl/chaosctl/targets"
 	"github.com/chaosctl/chaosctl/targets/demo"
@@ -131,6 +132,7 @@ type Demo struct {
 	planeIP  string
 	clients  []string
 	http     *http.Client
+	leases   *deadman.Keeper // the supervisors' (lease.go)
 	order    []string
 	links    []faultplane.Link
 	linkPort map[faultplane.Link]int
@@ -172,6 +174,9 @@ func StartDemo(ctx context.Context, spec demo.ClusterSpec, opts DemoOptions) (_ 
 		return nil, err
 	}
 	if err := d.startMembers(ctx); err != nil {
+		return nil, err
+	}
+	if err := d.keepSupervisorLeases(ctx); err != nil {
 		return nil, err
 	}
 	return d, nil
@@ -683,6 +688,10 @@ func (d *Demo) saveLog(ctx context.Context, id string) error {
 // until the namespace is gone, up to DeleteTimeout. It is idempotent.
 func (d *Demo) Close(ctx context.Context) error {
 	return d.closing.Do(func() error {
+		d.releaseSupervisorLeases()
+		if d.plane != nil {
+			d.plane.ReleaseLease()
+		}
 		for _, id := range d.order {
 			d.appendLog(ctx, id)
 		}
