@@ -494,6 +494,6 @@ func targetLine(c *experiments.DemoCluster, runtime string) string {
 func (g *gameDay) startTarget(ctx context.Context, runtime string, spec demo.ClusterSpec, ledger *injectors.Ledger) (targets.Target, error) {
 	return runner.StartDemo(ctx, runtime, spec, runner.DemoStart{
 		Run: g.runID, Dir: filepath.Join(g.dir, "members"), Binary: g.opts.Binary, Version: g.opts.Version, Seed: g.seed,
-		Log: g.log, MemberLogLevel: g.opts.MemberLogLevel, Kubernetes: g.gd.Target.Kubernetes, Ledger: ledger,
+		Log: g.log, MemberLogLevel: g.opts.MemberLogLevel, Kubernetes: g.gd.Target.Kubernetes, LeaseTTL: g.gd.Target.LeaseTTL, Ledger: ledger,
 	})
 }
