@@ -91,6 +91,7 @@ func newApp(e *env) *cli.App {
 			gamedayCommand(e),
 			validateCommand(e),
 			recoverCommand(e),
+			haltCommand(e),
 			reportCommand(e),
 			checkCommand(e),
 			imageCommand(e),
