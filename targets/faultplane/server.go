@@ -22,8 +22,9 @@ const MetricsPath = "/chaosctl/metrics"
 
 // server is the toxiproxy API chaosctl serves (embedded, or as `chaosctl
 // proxy` in the docker fault-plane container and the kubernetes fault-plane
-// pod): every request must carry the run's token, and a lease (package
-// deadman) that chaosctl renews reverts every fault when it lapses.
+// pod): every request but GET /version must carry the run's token, and a
+// lease (package deadman) that chaosctl renews reverts every fault when it
+// lapses.
 type server struct {
 	api   *toxiproxy.ApiServer
 	lease *deadman.Lease
@@ -58,16 +59,23 @@ func newServer(token string, log *logrus.Entry) *server {
 			Help: "Toxics removed and proxies enabled by lease expiries."},
 			func() float64 { return float64(s.reverted.Load()) }),
 	)
-	mux := http.NewServeMux()
-	mux.Handle(deadman.Path, s.lease.Handler())
-	mux.Handle(MetricsPath, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	api := s.api.Routes()
-	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	routes := s.api.Routes()
+	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.reverting.RLock()
 		defer s.reverting.RUnlock()
-		api.ServeHTTP(w, r)
-	}))
-	s.handler = httpcall.RequireToken(token, func() { s.refused.Add(1) }, mux)
+		routes.ServeHTTP(w, r)
+	})
+	authed := http.NewServeMux()
+	authed.Handle(deadman.Path, s.lease.Handler())
+	authed.Handle(MetricsPath, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	authed.Handle("/", api)
+	mux := http.NewServeMux()
+	// Only toxiproxy's version answers without the token, for readiness
+	// probes (the kubelet's, a user's): it tells nothing of the proxies and
+	// changes nothing.
+	mux.Handle("GET /version", api)
+	mux.Handle("/", httpcall.RequireToken(token, func() { s.refused.Add(1) }, authed))
+	s.handler = mux
 	return s
 }
 

@@ -50,7 +50,8 @@ func tokenRefusals(t *testing.T, plane *faultplane.Plane, link faultplane.Link) 
 			{http.MethodPost, "/proxies", `{"name":"evil","listen":"127.0.0.1:0","upstream":"127.0.0.1:1"}`},
 			{http.MethodPost, "/reset", ""},
 			{http.MethodGet, "/proxies", ""},
-			{http.MethodGet, "/version", ""},
+			{http.MethodGet, "/proxies/" + name, ""},
+			{http.MethodDelete, "/proxies/" + name, ""},
 			{http.MethodPost, deadman.Path, `{"ttl":"1s"}`},
 		} {
 			if code := forge(t, r.method, plane.URL()+r.path, auth, r.body); code != http.StatusUnauthorized {
@@ -58,9 +59,16 @@ func tokenRefusals(t *testing.T, plane *faultplane.Plane, link faultplane.Link) 
 			}
 		}
 	}
+	// Only the version answers without the token (readiness probes).
+	if code := forge(t, http.MethodGet, plane.URL()+"/version", "", ""); code != http.StatusOK {
+		t.Errorf("GET /version without the token: %d, want 200", code)
+	}
 	all, err := plane.Client().Proxies()
 	if err != nil {
 		t.Fatal(err)
+	}
+	if _, ok := all[name]; !ok {
+		t.Fatalf("a forged DELETE removed %s", name)
 	}
 	for n, px := range all {
 		if n == "evil" || len(px.ActiveToxics) != 0 {
@@ -98,8 +106,8 @@ func TestEmbeddedPlaneRequiresTheToken(t *testing.T) {
 	if resp.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("GET %s without the token: %d", faultplane.MetricsPath, resp.StatusCode)
 	}
-	if n, err := strconv.Atoi(metric(t, plane.URL(), plane.Token(), "chaosctl_plane_refused_requests_total")); err != nil || n < 24 {
-		t.Fatalf("refused requests counted %v, want at least 24", n)
+	if n, err := strconv.Atoi(metric(t, plane.URL(), plane.Token(), "chaosctl_plane_refused_requests_total")); err != nil || n < 28 {
+		t.Fatalf("refused requests counted %v, want at least 28", n)
 	}
 }
 

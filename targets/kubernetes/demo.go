@@ -23,7 +23,6 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/chaosctl/chaosctl/internal/deadman"
-	"github.com/chaosctl/chaosctl/internal/httpcall"
 	"github.com/chaosctl/chaosctl/targets"
 	"github.com/chaosctl/chaosctl/targets/demo"
 	"github.com/chaosctl/chaosctl/targets/democluster"
@@ -356,10 +355,9 @@ func (d *Demo) planePod() *corev1.Pod {
 	ports := []corev1.ContainerPort{{Name: "api", ContainerPort: democluster.PlanePort}}
 	p := d.podBase(PlanePod, PlanePod, democluster.PlaneArgs(d.opts.LogLevel), ports)
 	c := &p.Spec.Containers[0]
-	// The API answers only requests with the run's token (the kubelet's
-	// probes have none): the plane is ready when its port accepts.
+	// GET /version is the one request the API answers without the token.
 	c.ReadinessProbe = &corev1.Probe{
-		ProbeHandler:  corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromInt32(democluster.PlanePort)}},
+		ProbeHandler:  corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/version", Port: intstr.FromInt32(democluster.PlanePort)}},
 		PeriodSeconds: 1,
 	}
 	c.Env = append(c.Env, d.tokenEnv())
@@ -418,15 +416,7 @@ func (d *Demo) startPlane(ctx context.Context) error {
 	d.planeIP = ip
 	apiAddr := net.JoinHostPort(ip, strconv.Itoa(democluster.PlanePort))
 	api := "http://" + apiAddr
-	at := func(string) string { return apiAddr }
-	version := func(ctx context.Context, hc *http.Client, _ string) error {
-		resp, err := httpcall.Send(ctx, hc, http.MethodGet, api+"/version", d.token, nil, "fault plane GET /version")
-		if err == nil {
-			resp.Body.Close()
-		}
-		return err
-	}
-	if err := d.notReady(ctx, democluster.WaitProbe(ctx, "/version", d.readiness(at), version, PlanePod), at); err != nil {
+	if err := d.waitAt(ctx, PlanePod, apiAddr, "/version"); err != nil {
 		return err
 	}
 	d.plane, err = faultplane.ConnectServed(ctx, d.opts.Run, api,

@@ -88,13 +88,9 @@ func TestObjectsCreatedAndRemoved(t *testing.T) {
 		t.Fatalf("fault-plane security context: %+v", sc)
 	}
 	// The plane's API requires the run's token: it comes from the Secret
-	// (never the spec, never the args), and the kubelet, which has none,
-	// probes the port.
+	// (never the spec, never the args).
 	if !tokenFromSecret(c) || strings.Contains(strings.Join(c.Args, " "), d.Token()) {
 		t.Fatalf("fault-plane token: env %+v, args %v", c.Env, c.Args)
-	}
-	if rp := c.ReadinessProbe; rp == nil || rp.TCPSocket == nil || rp.HTTPGet != nil {
-		t.Fatalf("fault-plane readiness probe: %+v", rp)
 	}
 	for _, id := range []string{"n1", "n2", "n3"} {
 		if _, err := cs.CoreV1().PersistentVolumeClaims(d.Namespace()).Get(ctx, "data-"+id, metav1.GetOptions{}); err != nil {
