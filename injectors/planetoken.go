@@ -46,8 +46,13 @@ func (l *Ledger) PlaneToken(token string) error {
 }
 
 // RemovePlaneToken removes the run's plane token (the run ended).
-func (l *Ledger) RemovePlaneToken() {
-	_ = os.Remove(planeTokenPath(l.path))
+func (l *Ledger) RemovePlaneToken() { RemovePlaneTokenOf(l.path) }
+
+// RemovePlaneTokenOf removes the plane token beside the ledger at
+// ledgerPath, if any: for a run recovery finished after its chaosctl was
+// killed.
+func RemovePlaneTokenOf(ledgerPath string) {
+	_ = os.Remove(planeTokenPath(ledgerPath))
 }
 
 // readPlaneToken reads the plane token beside the ledger at ledgerPath: ""

@@ -12,6 +12,32 @@ import (
 	"github.com/chaosctl/chaosctl/targets/faultplane"
 )
 
+// planeOf reads the one run of state, its fault plane's URL (the ledger)
+// and token (beside the ledger).
+func planeOf(t *testing.T, state string) (run, url, token string) {
+	t.Helper()
+	runs := runsIn(t, state)
+	if len(runs) != 1 {
+		t.Fatalf("runs in %s: %v", state, runs)
+	}
+	run = runs[0]
+	ledger := filepath.Join(injectors.LedgerDir(state), run+".ndjson")
+	recs, _, err := injectors.ReadLedger(ledger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range recs {
+		if r.PlaneURL != "" {
+			url = r.PlaneURL
+		}
+	}
+	b, err := os.ReadFile(strings.TrimSuffix(ledger, ".ndjson") + ".plane-token")
+	if err != nil || url == "" {
+		t.Fatalf("plane %q, token: %v", url, err)
+	}
+	return run, url, string(b)
+}
+
 // The dead-man switch of the docker runtime: chaosctl is SIGKILLed with a
 // latency and a reject partition in place; the fault-plane container, whose
 // lease (target.leaseTTL: 1s) is no longer renewed, removes every toxic and
@@ -21,27 +47,8 @@ func TestDockerPlaneRevertsWhenChaosctlIsKilled(t *testing.T) {
 	dockerEngine(t)
 	cmd, _, state, output := startRun(t, "testdata/docker-lease.yaml", 2)
 	t.Cleanup(func() { recoverState(t, state) })
-	runs := runsIn(t, state)
-	if len(runs) != 1 {
-		t.Fatalf("runs in %s: %v", state, runs)
-	}
-	run := runs[0]
-	ledger := filepath.Join(injectors.LedgerDir(state), run+".ndjson")
-	recs, _, err := injectors.ReadLedger(ledger)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var url string
-	for _, r := range recs {
-		if r.PlaneURL != "" {
-			url = r.PlaneURL
-		}
-	}
-	token, err := os.ReadFile(strings.TrimSuffix(ledger, ".ndjson") + ".plane-token")
-	if err != nil || url == "" {
-		t.Fatalf("plane %q, token: %v", url, err)
-	}
-	client := faultplane.NewClient(url, string(token))
+	run, url, token := planeOf(t, state)
+	client := faultplane.NewClient(url, token)
 	faults := func() (toxics, disabled int) {
 		all, err := client.Proxies()
 		if err != nil {

@@ -50,6 +50,11 @@ func stateDirOf(c *cli.Context) (string, error) {
 func recoverStateDir(c *cli.Context, e *env, dir string) error {
 	rep, err := injectors.Recover(c.Context, dir, e.log.WithField("component", "recover"))
 	if rep != nil {
+		for _, rr := range rep.Runs {
+			if rr.Done { // a killed chaosctl left its plane token behind
+				injectors.RemovePlaneTokenOf(rr.Ledger)
+			}
+		}
 		printRecovery(e, rep)
 		// Then what each runtime left outside the ledger's reach
 		// (containers, namespaces).
