@@ -41,14 +41,15 @@ func userToxiproxy(t *testing.T, addr string) string {
 	return ln.Addr().String()
 }
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+// accepts says whether addr accepts a TCP connection: a server's readiness.
+func accepts(addr string) func() bool {
+	return func() bool {
+		c, err := net.Dial("tcp", addr)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
 	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 // probe sends one HTTP request through addr over a fresh TCP connection
@@ -79,7 +80,7 @@ func TestHaltEndsTheFaultsOfAWedgedRun(t *testing.T) {
 	const delay = 3 * time.Second
 	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok") }))
 	defer upstream.Close()
-	api, listen := userToxiproxy(t, "127.0.0.1:0"), freeAddr(t)
+	api, listen := userToxiproxy(t, "127.0.0.1:0"), testkit.FreeAddr(t)
 	dir := t.TempDir()
 	file := filepath.Join(dir, "halt.yaml")
 	exp := fmt.Sprintf(`apiVersion: chaosctl/v1
@@ -194,15 +195,9 @@ func procState(pid int) string {
 // request is 401 and adds no proxy nor toxic.
 func TestProxyCommandRequiresTheRunsToken(t *testing.T) {
 	t.Setenv(demo.EnvControlToken, "s3cret")
-	addr := freeAddr(t)
+	addr := testkit.FreeAddr(t)
 	url := "http://" + addr
-	_, output := startChaosctl(t, "proxy serving", 20*time.Second, func() bool {
-		c, err := net.Dial("tcp", addr)
-		if err == nil {
-			c.Close()
-		}
-		return err == nil
-	}, "proxy", "--listen", addr)
+	_, output := startChaosctl(t, "proxy serving", 20*time.Second, accepts(addr), "proxy", "--listen", addr)
 	owner := toxiclient.NewClient("http://chaosctl:s3cret@" + addr)
 	if _, err := owner.CreateProxy("chaosctl-r-n1-n2", "127.0.0.1:0", "127.0.0.1:1"); err != nil {
 		t.Fatalf("with the token: %v\n%s", err, output)
@@ -212,17 +207,9 @@ func TestProxyCommandRequiresTheRunsToken(t *testing.T) {
 			{"/proxies/chaosctl-r-n1-n2/toxics", `{"name":"evil","type":"latency","attributes":{"latency":5000}}`},
 			{"/proxies", `{"name":"evil","listen":"127.0.0.1:0","upstream":"127.0.0.1:1"}`},
 		} {
-			req, _ := http.NewRequest(http.MethodPost, url+r[0], strings.NewReader(r[1]))
-			if auth != "" {
-				req.Header.Set("Authorization", auth)
-			}
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusUnauthorized {
-				t.Fatalf("POST %s with %q: %d, want 401", r[0], auth, resp.StatusCode)
+			code := testkit.HTTPStatus(t, http.MethodPost, url+r[0], auth, r[1])
+			if code != http.StatusUnauthorized {
+				t.Fatalf("POST %s with %q: %d, want 401", r[0], auth, code)
 			}
 		}
 	}
@@ -239,7 +226,7 @@ func TestProxyCommandRequiresTheRunsToken(t *testing.T) {
 // GET /version answers (a service to probe), nothing else.
 func TestProxyCommandWithoutATokenIsLocked(t *testing.T) {
 	t.Setenv(demo.EnvControlToken, "")
-	addr := freeAddr(t)
+	addr := testkit.FreeAddr(t)
 	startChaosctl(t, "proxy serving", 20*time.Second, func() bool {
 		resp, err := http.Get("http://" + addr + "/version")
 		if err == nil {
@@ -247,12 +234,7 @@ func TestProxyCommandWithoutATokenIsLocked(t *testing.T) {
 		}
 		return err == nil && resp.StatusCode == http.StatusOK
 	}, "proxy", "--listen", addr)
-	resp, err := http.Post("http://"+addr+"/proxies", "application/json", strings.NewReader(`{"name":"x","listen":"127.0.0.1:0","upstream":"127.0.0.1:1"}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusUnauthorized {
-		t.Fatalf("POST /proxies to a locked proxy: %d, want 401", resp.StatusCode)
+	if code := testkit.HTTPStatus(t, http.MethodPost, "http://"+addr+"/proxies", "", `{"name":"x","listen":"127.0.0.1:0","upstream":"127.0.0.1:1"}`); code != http.StatusUnauthorized {
+		t.Fatalf("POST /proxies to a locked proxy: %d, want 401", code)
 	}
 }

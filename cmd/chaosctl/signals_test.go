@@ -83,13 +83,7 @@ func TestProxyCommandStopsOnSIGHUPAndSIGQUIT(t *testing.T) {
 			}
 			addr := ln.Addr().String()
 			ln.Close()
-			cmd, output := startChaosctl(t, "proxy serving", 20*time.Second, func() bool {
-				c, err := net.Dial("tcp", addr)
-				if err == nil {
-					c.Close()
-				}
-				return err == nil
-			}, "proxy", "--listen", addr)
+			cmd, output := startChaosctl(t, "proxy serving", 20*time.Second, accepts(addr), "proxy", "--listen", addr)
 			if err := cmd.Process.Signal(sig); err != nil {
 				t.Fatal(err)
 			}

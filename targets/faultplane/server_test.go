@@ -21,22 +21,7 @@ import (
 
 // forge sends a request without the token (or with a wrong one) to the
 // plane's API and returns the status.
-func forge(t *testing.T, method, url, auth, body string) int {
-	t.Helper()
-	req, err := http.NewRequest(method, url, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if auth != "" {
-		req.Header.Set("Authorization", auth)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	return resp.StatusCode
-}
+var forge = testkit.HTTPStatus
 
 // tokenRefusals checks that requests without the run's token are refused
 // with 401 and change nothing, and that the plane's own client works.
