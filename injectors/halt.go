@@ -35,11 +35,22 @@ type RunHalt struct {
 	// exits 3); Exited: it was gone within the wait.
 	Signalled bool `json:"signalled"`
 	Exited    bool `json:"exited"`
+	// Spared: a run left running on purpose (HaltOptions.Spare), its faults
+	// ended by the caller and the direct revert.
+	Spared bool `json:"spared,omitempty"`
 	// Plane says what the direct revert did on the run's fault plane.
 	Plane string `json:"plane"`
 	// Processes are the paused processes of its open pause faults, thawed.
 	Processes []ProcessAction `json:"processes,omitempty"`
 	Errors    []string        `json:"errors,omitempty"`
+}
+
+// HaltOptions tune Halt.
+type HaltOptions struct {
+	// Wait is how long to wait for the signalled chaosctl processes to exit.
+	Wait time.Duration
+	// Spare holds the ledger paths of runs not to signal.
+	Spare map[string]bool
 }
 
 // haltPlaneWait bounds the direct revert through one plane: an embedded
@@ -59,7 +70,11 @@ const haltPlaneWait = 5 * time.Second
 // signalled only when it is still the recorded chaosctl (same boot, same
 // start time) and the ledger is locked (that chaosctl holds it). A ledger
 // not private to the current user is refused, as Recover refuses it.
-func Halt(ctx context.Context, stateDir string, wait time.Duration, log *logrus.Entry) (*HaltReport, error) {
+//
+// A run whose ledger is in opts.Spare gets the direct revert but no signal:
+// a `chaosctl cluster up`, whose faults the caller heals through its control
+// API, so that halting its faults does not take the cluster down.
+func Halt(ctx context.Context, stateDir string, opts HaltOptions, log *logrus.Entry) (*HaltReport, error) {
 	rep := &HaltReport{StateDir: stateDir, Runs: []RunHalt{}}
 	paths, err := filepath.Glob(filepath.Join(LedgerDir(stateDir), "*.ndjson"))
 	if err != nil {
@@ -68,7 +83,7 @@ func Halt(ctx context.Context, stateDir string, wait time.Duration, log *logrus.
 	slices.Sort(paths)
 	var errs []error
 	for _, path := range paths {
-		rh, err := haltRun(path, log)
+		rh, err := haltRun(path, opts.Spare[path], log)
 		var untrusted *UntrustedLedgerError
 		switch {
 		case errors.As(err, &untrusted):
@@ -80,11 +95,11 @@ func Halt(ctx context.Context, stateDir string, wait time.Duration, log *logrus.
 			rep.Runs = append(rep.Runs, *rh)
 		}
 	}
-	waitExits(ctx, rep.Runs, wait)
+	waitExits(ctx, rep.Runs, opts.Wait)
 	for i := range rep.Runs {
 		rh := &rep.Runs[i]
 		if rh.Signalled && !rh.Exited {
-			rh.Errors = append(rh.Errors, fmt.Sprintf("its chaosctl (pid %d) still runs %s after SIGTERM", rh.PID, wait))
+			rh.Errors = append(rh.Errors, fmt.Sprintf("its chaosctl (pid %d) still runs %s after SIGTERM", rh.PID, opts.Wait))
 		}
 		if len(rh.Errors) > 0 {
 			errs = append(errs, fmt.Errorf("halt run %s: %s", rh.Run, strings.Join(rh.Errors, "; ")))
@@ -95,7 +110,7 @@ func Halt(ctx context.Context, stateDir string, wait time.Duration, log *logrus.
 
 // haltRun halts the run of one ledger when its chaosctl still runs; it
 // returns nil for a finished run or one whose chaosctl is gone.
-func haltRun(path string, log *logrus.Entry) (*RunHalt, error) {
+func haltRun(path string, spare bool, log *logrus.Entry) (*RunHalt, error) {
 	f, err := openPrivateLedger(path, os.O_RDONLY)
 	if err != nil {
 		return nil, err
@@ -124,7 +139,7 @@ func haltRun(path string, log *logrus.Entry) (*RunHalt, error) {
 	}
 	run := runOfLedger(path)
 	log = log.WithFields(logrus.Fields{"component": "halt", "run": run})
-	rh := &RunHalt{Run: run, Ledger: path, PID: start.PID}
+	rh := &RunHalt{Run: run, Ledger: path, PID: start.PID, Spared: spare}
 	_, paused, _, planeURL, _ := summarise(recs)
 	sameBoot := start.BootID == "" || start.BootID == bootID()
 
@@ -141,6 +156,7 @@ func haltRun(path string, log *logrus.Entry) (*RunHalt, error) {
 
 	st, err := readProc(start.PID)
 	switch {
+	case spare:
 	case !sameBoot || start.PID <= 0 || err != nil || !st.running():
 		// The lock is held by another (a recover at work): nothing to signal.
 	case start.PIDStart != 0 && st.start != start.PIDStart:
@@ -231,6 +247,8 @@ func (r *HaltReport) String() string {
 			fmt.Fprintf(&b, "  process %s (pid %d): %s%s\n", p.ID, p.PID, p.Action, detail(p.Detail))
 		}
 		switch {
+		case rh.Spared:
+			b.WriteString("  chaosctl: left running (a cluster: its faults were healed through its control API)\n")
 		case rh.Signalled && rh.Exited:
 			b.WriteString("  chaosctl: SIGTERM sent; it reverted and exited\n")
 		case rh.Signalled:

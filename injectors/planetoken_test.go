@@ -49,7 +49,7 @@ func TestPlaneTokenIsPrivateAndOutsideTheLedger(t *testing.T) {
 	if err := os.Chmod(path, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	rep, err := injectors.Halt(context.Background(), state, 5*time.Second, processtest.Log(t))
+	rep, err := injectors.Halt(context.Background(), state, injectors.HaltOptions{Wait: 5 * time.Second}, processtest.Log(t))
 	if err == nil || len(rep.Runs) != 1 || !strings.Contains(rep.String(), "chmod 600") || !rep.Runs[0].Signalled {
 		t.Fatalf("halt with a readable token file: %v\n%s", err, rep)
 	}

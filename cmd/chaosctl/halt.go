@@ -8,6 +8,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/chaosctl/chaosctl/injectors"
+	"github.com/chaosctl/chaosctl/targets/clusterctl"
 )
 
 // haltCommand is the kill switch: every live fault of every run the state
@@ -25,7 +26,8 @@ func haltCommand(e *env) *cli.Command {
 			"chaosctl processes to exit, then does what recover does for runs whose chaosctl is gone.\n" +
 			"It acts only on the runs this state directory's ledgers name: a pid is signalled only\n" +
 			"while it is still the recorded chaosctl holding its ledger. Exit 0 when every run was\n" +
-			"halted (or none was live); 5 when a fault may remain or a chaosctl did not exit.",
+			"halted (or none was live); 5 when a fault may remain or a chaosctl did not exit.\n" +
+			"A `chaosctl cluster up` is not stopped: its faults are healed through its control API.",
 		Flags: []cli.Flag{
 			ledgerDirFlag(),
 			&cli.DurationFlag{Name: "wait", Value: 60 * time.Second, Usage: "how long to wait for each signalled chaosctl to revert and exit"},
@@ -35,7 +37,9 @@ func haltCommand(e *env) *cli.Command {
 			if err != nil {
 				return err
 			}
-			rep, herr := injectors.Halt(c.Context, dir, c.Duration("wait"), e.log.WithField("component", "halt"))
+			spare, cerr := healClusters(c, e, dir)
+			rep, herr := injectors.Halt(c.Context, dir, injectors.HaltOptions{Wait: c.Duration("wait"), Spare: spare}, e.log.WithField("component", "halt"))
+			herr = errors.Join(cerr, herr)
 			if rep != nil {
 				fmt.Fprint(e.stdout, rep.String())
 			}
@@ -50,4 +54,31 @@ func haltCommand(e *env) *cli.Command {
 			return rerr
 		},
 	}
+}
+
+// healClusters heals every live fault of every `chaosctl cluster up` of dir
+// through its control API, and returns their ledgers: halt ends a cluster's
+// faults, not the cluster.
+func healClusters(c *cli.Context, e *env, dir string) (map[string]bool, error) {
+	names, err := clusterctl.LiveClusters(dir)
+	if err != nil {
+		return nil, fmt.Errorf("list clusters: %w", err)
+	}
+	spare := map[string]bool{}
+	var errs []error
+	for _, name := range names {
+		st, err := clusterctl.ReadState(clusterctl.StatePath(dir, name))
+		if err != nil {
+			errs = append(errs, fmt.Errorf("cluster %s: %w", name, err))
+			continue
+		}
+		spare[st.Ledger] = true
+		out, err := clusterctl.NewClient(st).HealAll(c.Context)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("cluster %s: heal: %w", name, err))
+			continue
+		}
+		fmt.Fprintf(e.stdout, "cluster %s: healed %d faults through its control API\n", name, len(out.Faults))
+	}
+	return spare, errors.Join(errs...)
 }

@@ -238,3 +238,27 @@ func TestProxyCommandWithoutATokenIsLocked(t *testing.T) {
 		t.Fatalf("POST /proxies to a locked proxy: %d, want 401", code)
 	}
 }
+
+// halt ends a `chaosctl cluster up`'s faults through its control API, and
+// the faults only: the cluster keeps running.
+func TestHaltHealsAClusterWithoutStoppingIt(t *testing.T) {
+	lc := startLiveCluster(t, "--nodes", "1", "--gateways", "1")
+	g1 := lc.member(t, "g1").Addr
+	mustRun(t, lc.stateDir, "inject", "latency", "--links", "client>g1", "--delay", "2s", "--ttl", "10m", "--name", "slow")
+	mustRun(t, lc.stateDir, "inject", "pause", "--nodes", "n1", "--ttl", "10m", "--name", "nap")
+	out := mustRun(t, lc.stateDir, "halt", "--state-dir", lc.stateDir)
+	if !strings.Contains(out, "healed 2 faults") || !strings.Contains(out, "left running") {
+		t.Fatalf("halt said:\n%s", out)
+	}
+	if sv := lc.status(t); len(sv.Faults) != 0 {
+		t.Fatalf("faults after halt: %v", faultNames(sv.Faults))
+	}
+	select {
+	case <-lc.exited:
+		t.Fatalf("cluster up ended after halt: %v\n%s", lc.waitErr, lc.out)
+	default:
+	}
+	if d := probe(t, g1); d > time.Second {
+		t.Fatalf("after halt, a request through client>g1 took %s", d)
+	}
+}
