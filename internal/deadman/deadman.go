@@ -220,7 +220,8 @@ func newKeeper(bases func() []string, token string, ttl time.Duration, log *logr
 	if log == nil {
 		log = logrus.NewEntry(logrus.StandardLogger())
 	}
-	return &Keeper{hc: &http.Client{Timeout: max(ttl/3, time.Second)}, bases: bases, token: token, ttl: ttl, log: log,
+	// A renewal that takes half the TTL is as good as lost.
+	return &Keeper{hc: &http.Client{Timeout: ttl / 2}, bases: bases, token: token, ttl: ttl, log: log,
 		done: make(chan struct{}), failing: map[string]bool{}}, nil
 }
 
@@ -251,11 +252,19 @@ func (k *Keeper) loop(ctx context.Context) {
 	}
 }
 
-// renewAll renews every holder's lease once, logging a holder's first
-// failure and its recovery.
+// renewAll renews every holder's lease once, all at once (a holder that
+// does not answer must not make the others' leases lapse), logging a
+// holder's first failure and its recovery.
 func (k *Keeper) renewAll(ctx context.Context) {
-	for _, base := range k.bases() {
-		err := k.renew(ctx, base)
+	bases := k.bases()
+	errs := make([]error, len(bases))
+	var wg sync.WaitGroup
+	for i, base := range bases {
+		wg.Go(func() { errs[i] = k.renew(ctx, base) })
+	}
+	wg.Wait()
+	for i, base := range bases {
+		err := errs[i]
 		switch {
 		case err != nil && ctx.Err() == nil && !k.failing[base]:
 			k.failing[base] = true

@@ -37,7 +37,7 @@ func holder(t *testing.T, token string) (*deadman.Lease, *atomic.Int32, string) 
 }
 
 func TestKeptLeaseHoldsAndAnAbandonedOneReverts(t *testing.T) {
-	const ttl = 150 * time.Millisecond
+	const ttl = 600 * time.Millisecond
 	l, reverts, url := holder(t, "tok")
 	if l.Held() {
 		t.Fatal("a lease is held before its first renewal")
@@ -50,7 +50,7 @@ func TestKeptLeaseHoldsAndAnAbandonedOneReverts(t *testing.T) {
 		t.Fatal("Keep returned before the lease was held")
 	}
 	start := time.Now()
-	testkit.Eventually(t, 10*time.Second, "four TTLs pass", func() bool { return time.Since(start) > 4*ttl })
+	testkit.Eventually(t, 10*time.Second, "three TTLs pass", func() bool { return time.Since(start) > 3*ttl })
 	if n := reverts.Load(); n != 0 || !l.Held() {
 		t.Fatalf("a renewed lease: %d reverts, held %v", n, l.Held())
 	}
@@ -64,7 +64,7 @@ func TestKeptLeaseHoldsAndAnAbandonedOneReverts(t *testing.T) {
 
 func TestStoppedKeeperReleasesTheLease(t *testing.T) {
 	l, reverts, url := holder(t, "tok")
-	k, err := deadman.Keep(context.Background(), url, "tok", deadman.MinTTL, quiet())
+	k, err := deadman.Keep(context.Background(), url, "tok", 200*time.Millisecond, quiet())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +73,7 @@ func TestStoppedKeeperReleasesTheLease(t *testing.T) {
 		t.Fatal("the lease is held after Stop")
 	}
 	start := time.Now()
-	testkit.Eventually(t, 10*time.Second, "three TTLs pass", func() bool { return time.Since(start) > 3*deadman.MinTTL })
+	testkit.Eventually(t, 10*time.Second, "three TTLs pass", func() bool { return time.Since(start) > 600*time.Millisecond })
 	if n := reverts.Load(); n != 0 {
 		t.Fatalf("a released lease reverted %d times", n)
 	}
@@ -100,5 +100,39 @@ func TestKeepFailsWithoutTheTokenOrWithABadTTL(t *testing.T) {
 		if resp.StatusCode != http.StatusBadRequest {
 			t.Fatalf("renewal %s: status %d, want 400", body, resp.StatusCode)
 		}
+	}
+}
+
+// KeepEach renews every holder it is given at each renewal (a member's
+// supervisor whose pod comes and goes), one that does not answer included
+// again later, and releases them all on Stop.
+func TestKeepEachRenewsEveryHolderOfTheMoment(t *testing.T) {
+	const ttl = 600 * time.Millisecond
+	a, ra, urlA := holder(t, "tok")
+	b, rb, urlB := holder(t, "tok")
+	var withB atomic.Bool
+	bases := func() []string {
+		if withB.Load() {
+			return []string{urlA, urlB, "http://127.0.0.1:1"} // the last: a pod being replaced
+		}
+		return []string{urlA}
+	}
+	k, err := deadman.KeepEach(context.Background(), bases, "tok", ttl, quiet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !a.Held() || b.Held() {
+		t.Fatalf("after the first renewal: a held %v, b held %v", a.Held(), b.Held())
+	}
+	withB.Store(true)
+	testkit.Eventually(t, 5*time.Second, "b is renewed once it appears", b.Held)
+	start := time.Now()
+	testkit.Eventually(t, 10*time.Second, "three TTLs pass", func() bool { return time.Since(start) > 3*ttl })
+	if ra.Load() != 0 || rb.Load() != 0 {
+		t.Fatalf("renewed leases lapsed: %d, %d", ra.Load(), rb.Load())
+	}
+	k.Stop()
+	if a.Held() || b.Held() {
+		t.Fatal("Stop left a lease held")
 	}
 }

@@ -156,7 +156,7 @@ func TestServeRefusesToStartWithoutAToken(t *testing.T) {
 // A plane whose lease chaosctl stops renewing removes every toxic and
 // enables every proxy by itself within the lease's TTL, and keeps serving.
 func TestServedPlaneRevertsWhenTheLeaseLapses(t *testing.T) {
-	const token, ttl = "s3cret", 300 * time.Millisecond
+	const token, ttl = "s3cret", 600 * time.Millisecond
 	url := served(t, token)
 	n2 := startGreeter(t, "n2")
 
@@ -229,7 +229,7 @@ func greet(t *testing.T, addr, name string) {
 
 // A plane closed cleanly releases its lease: nothing is reverted later.
 func TestCleanCloseReleasesTheLease(t *testing.T) {
-	const token, ttl = "s3cret", 200 * time.Millisecond
+	const token, ttl = "s3cret", 600 * time.Millisecond
 	url := served(t, token)
 	plane, err := faultplane.ConnectServed(context.Background(), run, url, faultplane.Access{Token: token, LeaseTTL: ttl}, quiet())
 	if err != nil {

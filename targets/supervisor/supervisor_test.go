@@ -173,7 +173,7 @@ func running(t *testing.T, c *supervisor.Client, not int) int {
 // The dead-man switch: when chaosctl stops renewing the lease, a paused
 // member is resumed and a killed one started again, within the TTL.
 func TestLeaseExpiryResumesAndRestartsTheMember(t *testing.T) {
-	const ttl = 200 * time.Millisecond
+	const ttl = 600 * time.Millisecond
 	c, _, _ := startSupervisor(t, "wait")
 	ctx := context.Background()
 	pid := running(t, c, 0)
