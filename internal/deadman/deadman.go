@@ -16,6 +16,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"sync"
 	"time"
@@ -141,6 +142,11 @@ type leaseRequest struct {
 	TTL string `json:"ttl"`
 }
 
+// leaseAnswer is the answer to a renewal.
+type leaseAnswer struct {
+	Expiries int `json:"expiries"`
+}
+
 // Handler serves Path for l (mount it behind the run's token).
 func (l *Lease) Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -160,7 +166,10 @@ func (l *Lease) Handler() http.Handler {
 				return
 			}
 			l.Renew(ttl)
-			w.WriteHeader(http.StatusOK)
+			// The expiries so far tell a keeper that renewed too late that
+			// its faults were reverted meanwhile.
+			w.Header().Set("Content-Type", "application/json")
+			_ = json.NewEncoder(w).Encode(leaseAnswer{Expiries: l.Expiries()})
 		case http.MethodDelete:
 			l.Release()
 			w.WriteHeader(http.StatusOK)
@@ -182,6 +191,7 @@ type Keeper struct {
 	done     chan struct{}
 	stopOnce sync.Once
 	failing  map[string]bool // holders whose last renewal failed (loop only)
+	expiries map[string]int  // each holder's expiries at its last renewal (loop only)
 }
 
 // Keep takes the lease of the holder whose API is at base (http://host:port)
@@ -193,9 +203,11 @@ func Keep(ctx context.Context, base, token string, ttl time.Duration, log *logru
 	if err != nil {
 		return nil, err
 	}
-	if err := k.renew(ctx, base); err != nil {
+	n, err := k.renewCounting(ctx, base)
+	if err != nil {
 		return nil, err
 	}
+	k.expiries[base] = n
 	k.start(ctx)
 	return k, nil
 }
@@ -220,9 +232,10 @@ func newKeeper(bases func() []string, token string, ttl time.Duration, log *logr
 	if log == nil {
 		log = logrus.NewEntry(logrus.StandardLogger())
 	}
-	// A renewal that takes half the TTL is as good as lost.
-	return &Keeper{hc: &http.Client{Timeout: ttl / 2}, bases: bases, token: token, ttl: ttl, log: log,
-		done: make(chan struct{}), failing: map[string]bool{}}, nil
+	// A renewal that takes half the TTL is as good as lost (but a loaded
+	// machine gets a second to answer a short one).
+	return &Keeper{hc: &http.Client{Timeout: max(ttl/2, time.Second)}, bases: bases, token: token, ttl: ttl, log: log,
+		done: make(chan struct{}), failing: map[string]bool{}, expiries: map[string]int{}}, nil
 }
 
 func (k *Keeper) start(ctx context.Context) {
@@ -231,7 +244,8 @@ func (k *Keeper) start(ctx context.Context) {
 	go k.loop(kctx)
 }
 
-func (k *Keeper) renew(ctx context.Context, base string) error {
+// renewCounting renews base's lease and returns its expiries so far.
+func (k *Keeper) renewCounting(ctx context.Context, base string) (int, error) {
 	return Renew(ctx, k.hc, base, k.token, k.ttl)
 }
 
@@ -258,13 +272,20 @@ func (k *Keeper) loop(ctx context.Context) {
 func (k *Keeper) renewAll(ctx context.Context) {
 	bases := k.bases()
 	errs := make([]error, len(bases))
+	expiries := make([]int, len(bases))
 	var wg sync.WaitGroup
 	for i, base := range bases {
-		wg.Go(func() { errs[i] = k.renew(ctx, base) })
+		wg.Go(func() { expiries[i], errs[i] = k.renewCounting(ctx, base) })
 	}
 	wg.Wait()
 	for i, base := range bases {
 		err := errs[i]
+		if last, seen := k.expiries[base]; err == nil && seen && expiries[i] > last {
+			k.log.WithField("holder", base).Errorf("dead-man switch: the lease lapsed before chaosctl renewed it (within %s): the holder reverted every fault it held", k.ttl)
+		}
+		if err == nil {
+			k.expiries[base] = expiries[i]
+		}
 		switch {
 		case err != nil && ctx.Err() == nil && !k.failing[base]:
 			k.failing[base] = true
@@ -300,14 +321,18 @@ func (k *Keeper) Stop() {
 }
 
 // Renew takes or renews, once, the lease of the holder whose API is at base
-// for ttl.
-func Renew(ctx context.Context, hc *http.Client, base, token string, ttl time.Duration) error {
+// for ttl, and returns how many times that lease lapsed so far.
+func Renew(ctx context.Context, hc *http.Client, base, token string, ttl time.Duration) (expiries int, err error) {
 	resp, err := httpcall.Send(ctx, hc, http.MethodPost, base+Path, token, leaseRequest{TTL: ttl.String()}, "renew the fault lease at "+base)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	resp.Body.Close()
-	return nil
+	defer resp.Body.Close()
+	var a leaseAnswer
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1024)).Decode(&a); err != nil {
+		return 0, fmt.Errorf("renew the fault lease at %s: decode: %w", base, err)
+	}
+	return a.Expiries, nil
 }
 
 // Release releases, once, the lease of the holder whose API is at base.
