@@ -57,8 +57,8 @@ type Access struct {
 	Token string
 	// LeaseTTL is how long the faults of a plane in another process or
 	// container outlive chaosctl's last renewal of its lease (0:
-	// deadman.DefaultTTL). Only Connect with a Token keeps a lease: an
-	// embedded plane dies with chaosctl.
+	// deadman.DefaultTTL). Only ConnectServed with a Token keeps a lease:
+	// an embedded plane dies with chaosctl.
 	LeaseTTL time.Duration
 }
 
