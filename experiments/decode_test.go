@@ -550,6 +550,11 @@ seed: 1.5
 			},
 		},
 		{
+			name: "lease ttl out of range",
+			src:  minimalWith("target: {demo: {nodes: 3}, leaseTTL: 20ms}\n"),
+			want: []string{`6:38: target.leaseTTL: 20ms is out of range; allowed: 100ms to 10m0s`},
+		},
+		{
 			name: "breaker share out of range",
 			src:  minimalWith("target: {demo: {resilience: {breaker: {maxOpen: 0%}}}}\n"),
 			want: []string{`6:49: target.demo.resilience.breaker.maxOpen: 0% is out of range; allowed: above 0% up to 100% (the share of store nodes whose breakers a gateway may hold open at once; one may always open)`},

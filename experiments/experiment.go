@@ -108,6 +108,11 @@ type Target struct {
 	// Kubernetes says where the kubernetes runtime deploys; runtime
 	// defaults to kubernetes when it is given.
 	Kubernetes *KubernetesTarget `yaml:"kubernetes"`
+	// LeaseTTL is the dead-man switch of the docker and kubernetes
+	// runtimes: how long faults in the fault plane's container or pod and in
+	// the pods' supervisors outlive chaosctl's last renewal of their lease
+	// (default 5s; 100ms to 10m). chaosctl renews it every third of it.
+	LeaseTTL time.Duration `yaml:"leaseTTL"`
 }
 
 // KubernetesTarget is the cluster the kubernetes runtime deploys the demo

@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/chaosctl/chaosctl/injectors"
+	"github.com/chaosctl/chaosctl/internal/deadman"
 )
 
 // Defaults, filled in by Decode in one place (setDefaults) and exported so
@@ -639,6 +640,7 @@ func (v *validator) target() {
 	if t.Demo != nil {
 		v.demo(t.Demo)
 	}
+	v.durationRange("target.leaseTTL", t.LeaseTTL, deadman.MinTTL, deadman.MaxTTL)
 	if t.Kubernetes != nil {
 		v.kubernetes(t)
 	}

@@ -13,7 +13,6 @@ import (
 	"syscall"
 	"time"
 
-	toxiclient "github.com/Shopify/toxiproxy/v2/client"
 	"github.com/sirupsen/logrus"
 
 	"github.com/chaosctl/chaosctl/targets"
@@ -296,7 +295,7 @@ func recoverRun(ctx context.Context, path string, log *logrus.Entry, o RecoverOp
 		}
 	}
 
-	proxies, err := cleanupPlane(ctx, run, sum.planeURL, sum.planeEmbedded, start.Runtime)
+	proxies, err := cleanupPlane(ctx, run, sum.planeURL, sum.planeEmbedded, start.Runtime, path)
 	rr.Proxies = proxies
 	if err != nil {
 		errs = append(errs, err.Error())
@@ -574,8 +573,10 @@ func waitGone(ctx context.Context, pid int, start uint64) error {
 	}
 }
 
-// cleanupPlane deletes the run's proxies on the toxiproxy server at url.
-func cleanupPlane(ctx context.Context, run, url string, embedded bool, runtime string) (string, error) {
+// cleanupPlane deletes the run's proxies on the toxiproxy server at url,
+// with the run's plane token when one is kept beside its ledger (at
+// ledgerPath).
+func cleanupPlane(ctx context.Context, run, url string, embedded bool, runtime, ledgerPath string) (string, error) {
 	if url == "" {
 		return "no fault plane recorded", nil
 	}
@@ -596,7 +597,11 @@ func cleanupPlane(ctx context.Context, run, url string, embedded bool, runtime s
 		msg := fmt.Sprintf("toxiproxy at %s does not answer (%v): proxies %s%s-* may remain on it", url, err, faultplane.NamePrefix, run)
 		return msg, errors.New(msg)
 	}
-	client := toxiclient.NewClient(url)
+	token, err := readPlaneToken(ledgerPath)
+	if err != nil {
+		return err.Error(), err
+	}
+	client := faultplane.NewClient(url, token)
 	all, err := client.Proxies()
 	if err != nil {
 		msg := fmt.Sprintf("list proxies on %s: %v", url, err)

@@ -48,6 +48,9 @@ func TestRecoverFinishesARunWhoseChaosctlDied(t *testing.T) {
 	if err := ledger.Plane(d.Plane().URL(), true); err != nil {
 		t.Fatal(err)
 	}
+	if err := ledger.PlaneToken(d.Plane().Token()); err != nil {
+		t.Fatal(err)
+	}
 	tr := injectors.NewTracker(injectors.DefaultRegistry(), d, ledger, processtest.Log(t))
 	if err := tr.Apply(ctx, injectors.Fault{Name: "freeze", Kind: injectors.KindPause, Targets: []string{"n1"}}); err != nil {
 		t.Fatal(err)

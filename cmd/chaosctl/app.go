@@ -71,7 +71,10 @@ func newApp(e *env) *cli.App {
 		Version: chaosctlVersion(),
 		Description: "chaosctl runs declarative experiments (YAML) that inject faults into the bundled demo\n" +
 			"cluster or your own services while it drives a workload, probes metrics, checks\n" +
-			"consistency, and judges pass or fail against SLO error budgets.",
+			"consistency, and judges pass or fail against SLO error budgets.\n\n" +
+			"Every fault ends: `chaosctl halt` ends every live fault of every run at once (the kill\n" +
+			"switch), faults in a container or pod revert by themselves when chaosctl stops renewing\n" +
+			"their lease (target.leaseTTL), and `chaosctl recover` finishes what a killed chaosctl left.",
 		Writer:                 e.stdout,
 		ErrWriter:              e.stderr,
 		HideVersion:            false,
@@ -91,6 +94,7 @@ func newApp(e *env) *cli.App {
 			gamedayCommand(e),
 			validateCommand(e),
 			recoverCommand(e),
+			haltCommand(e),
 			reportCommand(e),
 			checkCommand(e),
 			imageCommand(e),

@@ -4,7 +4,6 @@ import (
 	"os"
 	"os/exec"
 	"testing"
-	"time"
 
 	toxiclient "github.com/Shopify/toxiproxy/v2/client"
 
@@ -97,27 +96,13 @@ func TestRedisCrashWithoutPersistenceShowsLostWrites(t *testing.T) {
 	}
 }
 
-// An existing toxiproxy server (here `chaosctl proxy`, toxiproxy's API): the
+// An existing toxiproxy server of the user's (toxiproxy's own, without a
+// token; `chaosctl proxy` requires the run's token): the
 // run's proxies are created there and deleted at the end; a proxy that is
 // not the run's survives.
 func TestExternalTargetUsesAnExistingToxiproxyServer(t *testing.T) {
 	needPython(t)
-	server := exec.Command(binary, "proxy", "--listen", "127.0.0.1:18474")
-	if err := server.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = server.Process.Kill(); _, _ = server.Process.Wait() })
-	client := toxiclient.NewClient("http://127.0.0.1:18474")
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if _, err := client.Version(); err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the toxiproxy server does not answer")
-		}
-		time.Sleep(20 * time.Millisecond) // polling the server's readiness
-	}
+	client := toxiclient.NewClient("http://" + userToxiproxy(t, "127.0.0.1:18474"))
 	if _, err := client.CreateProxy("someone-else", "127.0.0.1:0", "127.0.0.1:1"); err != nil {
 		t.Fatal(err)
 	}

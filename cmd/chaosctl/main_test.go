@@ -17,6 +17,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/chaosctl/chaosctl/internal/testkit"
+	"github.com/chaosctl/chaosctl/targets/demo"
 	"github.com/chaosctl/chaosctl/targets/faultplane"
 )
 
@@ -272,11 +273,12 @@ func TestProxyCommandServesToxiproxyAPI(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close()
 	cmd := exec.Command(binary, "proxy", "--listen", addr)
+	cmd.Env = append(os.Environ(), demo.EnvControlToken+"=tok")
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	defer func() { _ = cmd.Process.Kill(); _, _ = cmd.Process.Wait() }()
-	plane, err := faultplane.Connect(context.Background(), "ptest", "http://"+addr, logrus.NewEntry(logrus.New()))
+	plane, err := faultplane.ConnectServed(context.Background(), "ptest", "http://"+addr, faultplane.Access{Token: "tok"}, logrus.NewEntry(logrus.New()))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -30,44 +30,64 @@ func recoverCommand(e *env) *cli.Command {
 			ledgerDirFlag(),
 		},
 		Action: func(c *cli.Context) error {
-			dir := c.String("state-dir")
-			if dir == "" {
-				var err error
-				if dir, err = injectors.StateDir(); err != nil {
-					return withCode(exitEnvironment, err)
-				}
+			dir, err := stateDirOf(c)
+			if err != nil {
+				return err
 			}
-			containers := &runtimes.Containers{}
-			defer containers.Close()
-			rep, err := injectors.RecoverWith(c.Context, dir, e.log.WithField("component", "recover"),
-				injectors.RecoverOptions{Containers: containers})
-			if rep != nil {
-				printRecovery(e, rep)
-				// Then what each runtime left outside the ledger's reach
-				// (containers, namespaces).
-				for _, rt := range e.runtimes.All() {
-					if rt.Recover == nil {
-						continue
-					}
-					lines, rerr := rt.Recover(c.Context, dir, rep)
-					for _, l := range lines {
-						fmt.Fprintln(e.stdout, l)
-					}
-					if rerr != nil && err == nil {
-						err = rerr
-					}
-				}
-			}
-			var untrusted *injectors.UntrustedLedgerError
-			switch {
-			case errors.As(err, &untrusted):
-				return withCode(exitEnvironment, fmt.Errorf("recovery refused (fix the ledger, then run recover again): %w", err))
-			case err != nil:
-				return withCode(exitEnvironment, fmt.Errorf("recovery incomplete (run recover again): %w", err))
-			}
-			return nil
+			return recoverStateDir(c, e, dir)
 		},
 	}
+}
+
+// stateDirOf is --state-dir, or the user's state directory.
+func stateDirOf(c *cli.Context) (string, error) {
+	if dir := c.String("state-dir"); dir != "" {
+		return dir, nil
+	}
+	dir, err := injectors.StateDir()
+	if err != nil {
+		return "", withCode(exitEnvironment, err)
+	}
+	return dir, nil
+}
+
+// recoverStateDir finishes every run of dir whose chaosctl is gone, and
+// prints what it did: `chaosctl recover`, and the last step of `halt`.
+func recoverStateDir(c *cli.Context, e *env, dir string) error {
+	containers := &runtimes.Containers{}
+	defer containers.Close()
+	rep, err := injectors.RecoverWith(c.Context, dir, e.log.WithField("component", "recover"),
+		injectors.RecoverOptions{Containers: containers})
+	if rep != nil {
+		for _, rr := range rep.Runs {
+			if rr.Done { // a killed chaosctl left its plane token behind
+				injectors.RemovePlaneTokenOf(rr.Ledger)
+			}
+		}
+		printRecovery(e, rep)
+		// Then what each runtime left outside the ledger's reach
+		// (containers, namespaces).
+		for _, rt := range e.runtimes.All() {
+			if rt.Recover == nil {
+				continue
+			}
+			lines, rerr := rt.Recover(c.Context, dir, rep)
+			for _, l := range lines {
+				fmt.Fprintln(e.stdout, l)
+			}
+			if rerr != nil && err == nil {
+				err = rerr
+			}
+		}
+	}
+	var untrusted *injectors.UntrustedLedgerError
+	switch {
+	case errors.As(err, &untrusted):
+		return withCode(exitEnvironment, fmt.Errorf("recovery refused (fix the ledger, then run recover again): %w", err))
+	case err != nil:
+		return withCode(exitEnvironment, fmt.Errorf("recovery incomplete (run recover again): %w", err))
+	}
+	return nil
 }
 
 func printRecovery(e *env, rep *injectors.RecoveryReport) {

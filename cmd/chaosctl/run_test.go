@@ -16,6 +16,7 @@ import (
 	"github.com/chaosctl/chaosctl/experiments/report"
 	"github.com/chaosctl/chaosctl/injectors"
 	"github.com/chaosctl/chaosctl/internal/testkit"
+	"github.com/chaosctl/chaosctl/targets/faultplane"
 )
 
 // runExperiment runs `chaosctl run FILE --out DIR` with its own state dir.
@@ -164,13 +165,24 @@ func expectInterruptedAndReverted(t *testing.T, cmd *exec.Cmd, out string, outpu
 
 func TestSIGKILLedRunIsRecovered(t *testing.T) {
 	cmd, out, state, _ := startRun(t, "testdata/long-pause.yaml", 2)
+	_, url, token := planeOf(t, state)
+	if _, err := faultplane.NewClient(url, token).Version(); err != nil {
+		t.Fatalf("the embedded plane at %s: %v", url, err)
+	}
 	if err := cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
 	_, _ = cmd.Process.Wait()
+	// The embedded plane, its proxies and their toxics died with chaosctl.
+	if _, err := faultplane.NewClient(url, token).Version(); err == nil {
+		t.Fatalf("the embedded plane at %s answers after chaosctl was killed", url)
+	}
 	recoverState(t, state, "recovered")
 	noMembersLeft(t, out)
 	recoverState(t, state, "nothing to recover")
+	if left, _ := filepath.Glob(filepath.Join(injectors.LedgerDir(state), "*.plane-token")); len(left) > 0 {
+		t.Fatalf("recover left the plane token: %v", left)
+	}
 }
 
 func tail(s string, n int) string {

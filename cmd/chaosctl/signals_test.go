@@ -18,6 +18,7 @@ import (
 	"github.com/chaosctl/chaosctl/experiments/runner"
 	"github.com/chaosctl/chaosctl/internal/crash"
 	"github.com/chaosctl/chaosctl/internal/testkit"
+	"github.com/chaosctl/chaosctl/targets/demo"
 )
 
 // A closed terminal (SIGHUP) and Ctrl-\ (SIGQUIT) end a run as Ctrl-C
@@ -73,6 +74,7 @@ func TestAClosedOutputPipeMidFaultRevertsEverythingAndExits3(t *testing.T) {
 // The proxy command (the docker runtime's fault plane) stops cleanly on
 // SIGHUP and SIGQUIT too.
 func TestProxyCommandStopsOnSIGHUPAndSIGQUIT(t *testing.T) {
+	t.Setenv(demo.EnvControlToken, "tok")
 	for _, sig := range []syscall.Signal{syscall.SIGHUP, syscall.SIGQUIT} {
 		t.Run(sig.String(), func(t *testing.T) {
 			ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -81,13 +83,7 @@ func TestProxyCommandStopsOnSIGHUPAndSIGQUIT(t *testing.T) {
 			}
 			addr := ln.Addr().String()
 			ln.Close()
-			cmd, output := startChaosctl(t, "proxy serving", 20*time.Second, func() bool {
-				c, err := net.Dial("tcp", addr)
-				if err == nil {
-					c.Close()
-				}
-				return err == nil
-			}, "proxy", "--listen", addr)
+			cmd, output := startChaosctl(t, "proxy serving", 20*time.Second, accepts(addr), "proxy", "--listen", addr)
 			if err := cmd.Process.Signal(sig); err != nil {
 				t.Fatal(err)
 			}

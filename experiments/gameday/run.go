@@ -174,6 +174,7 @@ func (g *gameDay) run(ctx context.Context, rt runtimes.Runtime, spec demo.Cluste
 		return fmt.Errorf("open the fault ledger: %w: %w", runner.ErrEnvironment, err)
 	}
 	defer ledger.Close()
+	defer ledger.RemovePlaneToken()
 
 	startCtx, cancel := context.WithTimeout(ctx, rt.StartTimeout)
 	began := time.Now()
@@ -198,6 +199,9 @@ func (g *gameDay) run(ctx context.Context, rt runtimes.Runtime, spec demo.Cluste
 		if err := ledger.Plane(target.Plane().URL(), true); err != nil {
 			g.log.WithError(err).Warn("fault ledger: record the fault plane")
 		}
+	}
+	if err := ledger.PlaneToken(target.Plane().Token()); err != nil {
+		g.log.WithError(err).Warn("fault ledger: halt will not reach the fault plane directly")
 	}
 	defer func() {
 		rec := recover()
@@ -494,6 +498,6 @@ func targetLine(c *experiments.DemoCluster, runtime string) string {
 func (g *gameDay) startTarget(ctx context.Context, runtime string, spec demo.ClusterSpec, ledger *injectors.Ledger) (targets.Target, error) {
 	return runner.StartDemo(ctx, runtime, spec, runner.DemoStart{
 		Run: g.runID, Dir: filepath.Join(g.dir, "members"), Binary: g.opts.Binary, Version: g.opts.Version, Seed: g.seed,
-		Log: g.log, MemberLogLevel: g.opts.MemberLogLevel, Kubernetes: g.gd.Target.Kubernetes, Ledger: ledger,
+		Log: g.log, MemberLogLevel: g.opts.MemberLogLevel, Kubernetes: g.gd.Target.Kubernetes, LeaseTTL: g.gd.Target.LeaseTTL, Ledger: ledger,
 	})
 }

@@ -232,6 +232,7 @@ func (r *runState) execute(ctx context.Context, runtime string) (err error) {
 		return fmt.Errorf("open the fault ledger: %w: %w", ErrEnvironment, err)
 	}
 	defer ledger.Close()
+	defer ledger.RemovePlaneToken()
 
 	startCtx, cancelStart := context.WithTimeout(maxCtx, startTimeout(runtime))
 	began := time.Now()
@@ -256,6 +257,10 @@ func (r *runState) execute(ctx context.Context, runtime string) (err error) {
 	if err := ledger.Plane(target.Plane().URL(), embedded); err != nil {
 		_ = target.Close(context.Background())
 		return fmt.Errorf("fault ledger: %w: %w", ErrEnvironment, err)
+	}
+	// `chaosctl halt` reverts through the plane with it (not in the ledger).
+	if err := ledger.PlaneToken(target.Plane().Token()); err != nil {
+		r.log.WithError(err).Warn("fault ledger: halt will not reach the fault plane directly")
 	}
 	tracker := injectors.NewTracker(injectors.DefaultRegistry(), target, ledger, r.log.WithField("component", "injectors"))
 

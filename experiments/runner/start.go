@@ -60,7 +60,7 @@ func (r *runState) startTarget(ctx context.Context, runtime string, spec demo.Cl
 	}
 	return StartDemo(ctx, runtime, spec, DemoStart{
 		Run: r.runID, Dir: members, Binary: r.opts.Binary, Version: r.opts.Version, Seed: r.res.Seed,
-		Log: r.log, MemberLogLevel: r.opts.MemberLogLevel, Kubernetes: r.e.Target.Kubernetes, Ledger: ledger,
+		Log: r.log, MemberLogLevel: r.opts.MemberLogLevel, Kubernetes: r.e.Target.Kubernetes, LeaseTTL: r.e.Target.LeaseTTL, Ledger: ledger,
 	})
 }
 
@@ -82,6 +82,8 @@ type DemoStart struct {
 	MemberLogLevel  string
 	// Kubernetes is target.kubernetes (nil: the default cluster).
 	Kubernetes *experiments.KubernetesTarget
+	// LeaseTTL is target.leaseTTL (0: the default).
+	LeaseTTL time.Duration
 	// Ledger records the fault plane, member processes and namespace.
 	Ledger *injectors.Ledger
 }
@@ -102,6 +104,7 @@ func StartDemo(ctx context.Context, runtime string, spec demo.ClusterSpec, o Dem
 	opts := runtimes.DemoOptions{
 		Run: o.Run, Dir: o.Dir, Binary: o.Binary, Version: o.Version, Seed: o.Seed,
 		Log: log, MemberLogLevel: o.MemberLogLevel, Kubernetes: kubernetesOptions(o.Kubernetes),
+		LeaseTTL: o.LeaseTTL,
 	}
 	if l := o.Ledger; l != nil {
 		opts.OnMembers = l.OnStarted

@@ -10,7 +10,8 @@
 //   - Update is the one golden-file flag: `go test ./... -args -update`
 //     rewrites every golden file the tests compare against;
 //   - SyncBuffer is the buffer a process or goroutine writes to while the
-//     test reads it, and ServeTCP a loopback TCP server.
+//     test reads it, ServeTCP a loopback TCP server, FreeAddr a free
+//     loopback port, HTTPStatus a request a test forges.
 //
 // It is imported by tests only.
 package testkit
@@ -20,6 +21,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -165,4 +167,35 @@ func ProcessesWithEnv(entry string) []string {
 		out = append(out, d.Name()+" "+f[0])
 	}
 	return out
+}
+
+// FreeAddr returns a loopback address whose port was free a moment ago.
+func FreeAddr(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// HTTPStatus sends method to url with body, and with auth as its
+// Authorization header unless empty, and returns the answer's status: how
+// a test forges a request without the right token.
+func HTTPStatus(t testing.TB, method, url, auth, body string) int {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if auth != "" {
+		req.Header.Set("Authorization", auth)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }

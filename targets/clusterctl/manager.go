@@ -70,6 +70,14 @@ func (systemClock) AfterFunc(d time.Duration, f func()) func() bool {
 // Manager applies imperative faults through a tracker (so the ledger
 // journals them) and reverts each at its expiry. It is safe for concurrent
 // use.
+//
+// Each fault's expiry is the dead-man switch of `cluster up`: its clients
+// (`chaosctl inject`, `heal`, a GameDay) are one-shot requests, not a
+// process that could renew a lease, so the TTL every fault must carry is
+// the lease a client takes when it injects, and nothing outlives it. The
+// manager itself runs in `cluster up`'s process beside the embedded fault
+// plane: killed, its link faults die with the plane, and `chaosctl recover`
+// thaws and stops the members from the ledger.
 type Manager struct {
 	tracker *injectors.Tracker
 	top     Topology

@@ -115,6 +115,9 @@ func Up(ctx context.Context, opts UpOptions) (_ *Cluster, err error) {
 	if err := c.ledger.Plane(d.Plane().URL(), true); err != nil {
 		c.log.WithError(err).Warn("ledger: cannot record the fault plane")
 	}
+	if err := c.ledger.PlaneToken(d.Plane().Token()); err != nil {
+		c.log.WithError(err).Warn("ledger: halt will not reach the fault plane directly")
+	}
 	tracker := injectors.NewTracker(injectors.DefaultRegistry(), d, c.ledger, c.log.WithField("component", "injectors"))
 	top := Topology{Members: ids, Nodes: opts.Spec.NodeIDs(), Links: d.Plane().Links()}
 	c.faults = NewManager(tracker, top, c.log.WithField("component", "faults"))
@@ -199,6 +202,7 @@ func (c *Cluster) close() (err error) {
 		_ = c.ledger.End(injectors.OutcomeCompleted) // nothing was started
 	}
 	if c.ledger != nil {
+		c.ledger.RemovePlaneToken()
 		_ = c.ledger.Close()
 	}
 	if c.tempDir {

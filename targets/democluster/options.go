@@ -25,6 +25,9 @@ type RuntimeOptions struct {
 	ReadyTimeout time.Duration
 	// StopGrace is a graceful stop's time before SIGKILL.
 	StopGrace time.Duration
+	// LeaseTTL is how long faults in the runtime's fault plane and
+	// supervisors outlive chaosctl's last renewal (0: deadman.DefaultTTL).
+	LeaseTTL time.Duration
 }
 
 // Complete checks that o names a run and a log, saying which runtime asks

@@ -237,7 +237,10 @@ func (d *Demo) startPlane(ctx context.Context, links []faultplane.Link) error {
 			clientPorts[i] = publish(democluster.LinkPort(i))
 		}
 	}
-	id, err := d.createContainer(ctx, LabelPlane, PlaneAlias, democluster.PlaneArgs(d.opts.LogLevel), nil, exposed, bindings, nil, container.Resources{})
+	// The run's token reaches the plane in its environment, never its
+	// command line.
+	env := []string{demo.EnvControlToken + "=" + d.token}
+	id, err := d.createContainer(ctx, LabelPlane, PlaneAlias, democluster.PlaneArgs(d.opts.LogLevel), env, exposed, bindings, nil, container.Resources{})
 	if err != nil {
 		return err
 	}
@@ -265,7 +268,8 @@ func (d *Demo) startPlane(ctx context.Context, links []faultplane.Link) error {
 	if d.planeIP == "" {
 		return fmt.Errorf("fault-plane container: no address on network %s", d.netName)
 	}
-	d.plane, err = faultplane.Connect(ctx, d.opts.Run, "http://"+api, d.opts.Log.WithField("component", "faultplane"))
+	d.plane, err = faultplane.ConnectServed(ctx, d.opts.Run, "http://"+api,
+		faultplane.Access{Token: d.token, LeaseTTL: d.opts.LeaseTTL}, d.opts.Log.WithField("component", "faultplane"))
 	if err != nil {
 		return fmt.Errorf("%w (fault-plane container logs: %s)", err, d.logsTail(id, 5))
 	}
@@ -793,6 +797,9 @@ func (d *Demo) close(ctx context.Context) error {
 	}
 	// The proxies go with the fault-plane container: deleting them one by
 	// one through the API would wait on links to frozen members.
+	if d.plane != nil {
+		d.plane.ReleaseLease()
+	}
 	if _, err := RemoveRun(ctx, d.cli, d.opts.Run); err != nil {
 		errs = append(errs, err)
 	}

@@ -17,6 +17,16 @@
 // keeps the holds: drive a run's proxies through one plane. After chaosctl
 // was killed, recovery deletes the run's proxies (Cleanup), holds and all.
 //
+// The API chaosctl serves (StartEmbedded, and Serve: `chaosctl proxy` in
+// the docker fault-plane container and the kubernetes fault-plane pod)
+// answers only requests with the run's token, but GET /version (readiness);
+// the plane's own client sends it (NewClient: basic auth in the endpoint's
+// user info, as toxiproxy's client takes no header). A served plane also
+// holds a dead-man lease (package internal/deadman) that ConnectServed
+// takes and renews until Close or ReleaseLease: when chaosctl stops
+// renewing it, the server removes every toxic and enables every proxy. A
+// user's own toxiproxy (Connect) is driven as it is, with neither.
+//
 //	plane, err := faultplane.StartEmbedded(ctx, "run42", log)
 //	addr, err := plane.AddProxy(faultplane.Link{From: "n1", To: "n2"}, "127.0.0.1:0", n2Addr)
 //	_, err = plane.Proxy(link).AddToxic("slow", "latency", "downstream", 1, toxiproxy.Attributes{"latency": 100})

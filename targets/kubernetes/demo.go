@@ -22,6 +22,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"github.com/chaosctl/chaosctl/internal/deadman"
 	"github.com/chaosctl/chaosctl/targets"
 	"github.com/chaosctl/chaosctl/targets/demo"
 	"github.com/chaosctl/chaosctl/targets/democluster"
@@ -134,6 +135,7 @@ type Demo struct {
 	guardMu      sync.Mutex // serializes the guard policy's updates
 	clients      []string
 	http         *http.Client
+	leases       *deadman.Keeper // the supervisors' (lease.go)
 	order        []string
 	links        []faultplane.Link
 	linkPort     map[faultplane.Link]int
@@ -175,6 +177,9 @@ func StartDemo(ctx context.Context, spec demo.ClusterSpec, opts DemoOptions) (_ 
 		return nil, err
 	}
 	if err := d.startMembers(ctx); err != nil {
+		return nil, err
+	}
+	if err := d.keepSupervisorLeases(ctx); err != nil {
 		return nil, err
 	}
 	return d, nil
@@ -353,11 +358,22 @@ func (d *Demo) podBase(name, member string, args []string, ports []corev1.Contai
 func (d *Demo) planePod() *corev1.Pod {
 	ports := []corev1.ContainerPort{{Name: "api", ContainerPort: democluster.PlanePort}}
 	p := d.podBase(PlanePod, PlanePod, democluster.PlaneArgs(d.opts.LogLevel), ports)
-	p.Spec.Containers[0].ReadinessProbe = &corev1.Probe{
+	c := &p.Spec.Containers[0]
+	// GET /version is the one request the API answers without the token.
+	c.ReadinessProbe = &corev1.Probe{
 		ProbeHandler:  corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/version", Port: intstr.FromInt32(democluster.PlanePort)}},
 		PeriodSeconds: 1,
 	}
+	c.Env = append(c.Env, d.tokenEnv())
 	return p
+}
+
+// tokenEnv hands a pod the run's control token from the run's Secret (never
+// its command line, nor the pod's spec in clear).
+func (d *Demo) tokenEnv() corev1.EnvVar {
+	return corev1.EnvVar{Name: demo.EnvControlToken, ValueFrom: &corev1.EnvVarSource{
+		SecretKeyRef: &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: SecretName}, Key: demo.EnvControlToken},
+	}}
 }
 
 // MemberPod is the pod of member id; the fault plane's pod IP must be known.
@@ -378,9 +394,7 @@ func (d *Demo) MemberPod(id string) (*corev1.Pod, error) {
 	p.Labels["app.kubernetes.io/name"] = ServiceName
 	p.Spec.Hostname, p.Spec.Subdomain = id, ServiceName
 	c := &p.Spec.Containers[0]
-	c.Env = append(c.Env, corev1.EnvVar{Name: demo.EnvControlToken, ValueFrom: &corev1.EnvVarSource{
-		SecretKeyRef: &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: SecretName}, Key: demo.EnvControlToken},
-	}})
+	c.Env = append(c.Env, d.tokenEnv())
 	c.ReadinessProbe = &corev1.Probe{
 		ProbeHandler:  corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/readyz", Port: intstr.FromInt32(democluster.MemberPort)}},
 		PeriodSeconds: 1,
@@ -415,7 +429,8 @@ func (d *Demo) startPlane(ctx context.Context) error {
 	if err := d.waitAt(ctx, PlanePod, apiAddr, "/version"); err != nil {
 		return err
 	}
-	d.plane, err = faultplane.Connect(ctx, d.opts.Run, api, d.opts.Log.WithField("component", "faultplane"))
+	d.plane, err = faultplane.ConnectServed(ctx, d.opts.Run, api,
+		faultplane.Access{Token: d.token, LeaseTTL: d.opts.LeaseTTL}, d.opts.Log.WithField("component", "faultplane"))
 	if err != nil {
 		return err
 	}
@@ -673,6 +688,10 @@ func (d *Demo) saveLog(ctx context.Context, id string) error {
 // until the namespace is gone, up to DeleteTimeout. It is idempotent.
 func (d *Demo) Close(ctx context.Context) error {
 	return d.closing.Do(func() error {
+		d.releaseSupervisorLeases()
+		if d.plane != nil {
+			d.plane.ReleaseLease()
+		}
 		for _, id := range d.order {
 			d.appendLog(ctx, id)
 		}

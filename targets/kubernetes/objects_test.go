@@ -51,6 +51,17 @@ func newDemo(t *testing.T, cs kubernetes.Interface, spec demo.ClusterSpec, opts 
 	return d
 }
 
+// tokenFromSecret says whether c gets the control token from the run's
+// Secret, and not in clear.
+func tokenFromSecret(c corev1.Container) bool {
+	for _, e := range c.Env {
+		if e.Name == demo.EnvControlToken {
+			return e.Value == "" && e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil && e.ValueFrom.SecretKeyRef.Name == k8s.SecretName
+		}
+	}
+	return false
+}
+
 func TestObjectsCreatedAndRemoved(t *testing.T) {
 	cs := apiClient(t)
 	ctx := context.Background()
@@ -75,6 +86,11 @@ func TestObjectsCreatedAndRemoved(t *testing.T) {
 	}
 	if sc := c.SecurityContext; sc == nil || *sc.ReadOnlyRootFilesystem != true || *sc.AllowPrivilegeEscalation {
 		t.Fatalf("fault-plane security context: %+v", sc)
+	}
+	// The plane's API requires the run's token: it comes from the Secret
+	// (never the spec, never the args).
+	if !tokenFromSecret(c) || strings.Contains(strings.Join(c.Args, " "), d.Token()) {
+		t.Fatalf("fault-plane token: env %+v, args %v", c.Env, c.Args)
 	}
 	for _, id := range []string{"n1", "n2", "n3"} {
 		if _, err := cs.CoreV1().PersistentVolumeClaims(d.Namespace()).Get(ctx, "data-"+id, metav1.GetOptions{}); err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/sirupsen/logrus"
 
@@ -23,6 +24,10 @@ type DemoOptions struct {
 	Seed            int64
 	Log             *logrus.Entry // required
 	MemberLogLevel  string
+	// LeaseTTL is how long faults applied outside chaosctl (the docker and
+	// kubernetes fault planes, the pods' supervisors) outlive its last
+	// renewal of their lease (target.leaseTTL; 0: deadman.DefaultTTL).
+	LeaseTTL time.Duration
 	// Kubernetes is target.kubernetes (the zero value: the default cluster).
 	Kubernetes KubernetesOptions
 
@@ -42,7 +47,7 @@ type DemoOptions struct {
 // containerOptions are the options the container runtimes (docker,
 // kubernetes) share.
 func (o DemoOptions) containerOptions() democluster.RuntimeOptions {
-	return democluster.RuntimeOptions{Run: o.Run, Dir: o.Dir, Seed: o.Seed, Log: o.Log, LogLevel: o.MemberLogLevel}
+	return democluster.RuntimeOptions{Run: o.Run, Dir: o.Dir, Seed: o.Seed, Log: o.Log, LogLevel: o.MemberLogLevel, LeaseTTL: o.LeaseTTL}
 }
 
 // KubernetesOptions say where the kubernetes runtime deploys the demo

@@ -2,7 +2,6 @@ package supervisor
 
 import (
 	"context"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,6 +15,8 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/chaosctl/chaosctl/internal/deadman"
+	"github.com/chaosctl/chaosctl/internal/httpcall"
 	"github.com/chaosctl/chaosctl/targets/childproc"
 )
 
@@ -43,6 +44,10 @@ type Options struct {
 type Supervisor struct {
 	opts Options
 
+	// lease is the dead-man switch: when chaosctl stops renewing it, the
+	// member is resumed, and started again if chaosctl held it down.
+	lease *deadman.Lease
+
 	mu     sync.Mutex
 	proc   *childproc.Process // the last started; nil before the first start
 	starts int
@@ -64,8 +69,32 @@ func New(opts Options) (*Supervisor, error) {
 	if opts.StopGrace <= 0 {
 		opts.StopGrace = 5 * time.Second
 	}
-	return &Supervisor{opts: opts, exited: make(chan int, 1)}, nil
+	s := &Supervisor{opts: opts, exited: make(chan int, 1)}
+	s.lease = deadman.NewLease(s.revert, opts.Log)
+	return s, nil
 }
+
+// revert undoes what chaosctl did to the member, as its own reverts would:
+// a paused member gets SIGCONT, one held down (killed or stopped) is started
+// again. It is the lease's expiry.
+func (s *Supervisor) revert() {
+	s.mu.Lock()
+	down := !s.wanted
+	s.mu.Unlock()
+	if err := s.resume(); err != nil {
+		s.opts.Log.WithError(err).Error("dead-man switch: resume the member")
+	}
+	if down {
+		if err := s.start(); err != nil {
+			s.opts.Log.WithError(err).Error("dead-man switch: start the member")
+		}
+	}
+	s.opts.Log.WithField("restarted", down).Warn("dead-man switch: the member runs again, unpaused")
+}
+
+// Lease is the supervisor's dead-man lease (chaosctl renews it at
+// deadman.Path).
+func (s *Supervisor) Lease() *deadman.Lease { return s.lease }
 
 // Run starts the member and serves the control API on ln until ctx ends
 // (then the member gets SIGTERM and Run returns nil) or the member exits on
@@ -77,6 +106,7 @@ func (s *Supervisor) Run(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	defer srv.Close()
+	defer s.lease.Close()
 	select {
 	case code := <-s.exited:
 		return &ExitError{Code: code}
@@ -243,18 +273,8 @@ func (s *Supervisor) Handler() http.Handler {
 	mux.HandleFunc("POST /v1/pause", act(func(r *http.Request) error { return s.pause(r.Context()) }))
 	mux.HandleFunc("POST /v1/resume", act(func(*http.Request) error { return s.resume() }))
 	mux.HandleFunc("GET /v1/status", func(w http.ResponseWriter, _ *http.Request) { writeStatus(w, s.Status()) })
-	return s.auth(mux)
-}
-
-func (s *Supervisor) auth(next http.Handler) http.Handler {
-	want := []byte("Bearer " + s.opts.Token)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
-			http.Error(w, "missing or wrong control token", http.StatusUnauthorized)
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
+	mux.Handle(deadman.Path, s.lease.Handler())
+	return httpcall.RequireToken(s.opts.Token, nil, mux)
 }
 
 func writeStatus(w http.ResponseWriter, st Status) {

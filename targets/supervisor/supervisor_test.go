@@ -12,6 +12,8 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/chaosctl/chaosctl/internal/deadman"
+	"github.com/chaosctl/chaosctl/internal/testkit"
 	"github.com/chaosctl/chaosctl/targets/childproc"
 	"github.com/chaosctl/chaosctl/targets/supervisor"
 )
@@ -151,5 +153,56 @@ func TestCancelStopsTheMember(t *testing.T) {
 	}
 	if alive(pid) {
 		t.Fatalf("member %d alive after the supervisor ended", pid)
+	}
+}
+
+// running waits until the member runs and returns its pid.
+func running(t *testing.T, c *supervisor.Client, not int) int {
+	t.Helper()
+	var pid int
+	testkit.Eventually(t, 10*time.Second, "the member runs", func() bool {
+		st, err := c.Status(context.Background())
+		if err == nil && st.Running && st.PID != not {
+			pid = st.PID
+		}
+		return pid != 0
+	})
+	return pid
+}
+
+// The dead-man switch: when chaosctl stops renewing the lease, a paused
+// member is resumed and a killed one started again, within the TTL.
+func TestLeaseExpiryResumesAndRestartsTheMember(t *testing.T) {
+	const ttl = 600 * time.Millisecond
+	c, _, _ := startSupervisor(t, "wait")
+	ctx := context.Background()
+	pid := running(t, c, 0)
+	log := logrus.NewEntry(logrus.New())
+
+	k, err := deadman.Keep(ctx, "http://"+c.Addr, c.Token, ttl, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Pause(ctx); err != nil || procState(pid) != "T" {
+		t.Fatalf("pause: %v, state %s", err, procState(pid))
+	}
+	k.Abandon() // chaosctl killed
+	testkit.Eventually(t, ttl+5*time.Second, "the paused member is resumed", func() bool { return procState(pid) != "T" })
+	if !alive(pid) {
+		t.Fatalf("member %d is gone after the resume", pid)
+	}
+
+	if k, err = deadman.Keep(ctx, "http://"+c.Addr, c.Token, ttl, log); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Kill(ctx); err != nil || alive(pid) {
+		t.Fatalf("kill: %v, alive %v", err, alive(pid))
+	}
+	k.Abandon()
+	running(t, c, pid)
+
+	// Without the token, the lease is refused like every other call.
+	if _, err := deadman.Keep(ctx, "http://"+c.Addr, "wrong", ttl, log); err == nil {
+		t.Fatal("a lease without the token was granted")
 	}
 }
