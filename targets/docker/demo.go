@@ -317,6 +317,15 @@ func (d *Demo) createContainer(ctx context.Context, member, alias string, cmd, e
 	exposed nat.PortSet, bindings nat.PortMap, mounts []mount.Mount, res container.Resources) (string, error) {
 	name := ObjectName(d.opts.Run, member)
 	res.CgroupParent = d.cgroupParent
+	var sysctls map[string]string
+	if member == LabelPlane {
+		// toxiproxy dials one connection at a time in a proxy's accept
+		// loop: a dial to a member that vanished on its own (its address
+		// gone from the bridge) must give up in seconds, not after TCP's
+		// default six SYN retries (two minutes), or the link's later
+		// connections, and the proxy's restart, wait behind it.
+		sysctls = map[string]string{"net.ipv4.tcp_syn_retries": "1"}
+	}
 	resp, err := d.cli.ContainerCreate(ctx,
 		&container.Config{
 			Image: d.image, Cmd: cmd, Env: env, Labels: d.labels(member),
@@ -324,7 +333,7 @@ func (d *Demo) createContainer(ctx context.Context, member, alias string, cmd, e
 		},
 		&container.HostConfig{
 			PortBindings: bindings, Mounts: mounts, NetworkMode: container.NetworkMode(d.netName),
-			Resources: res,
+			Resources: res, Sysctls: sysctls,
 		},
 		&network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{
 			d.netName: {Aliases: []string{alias}},
@@ -383,11 +392,6 @@ func (d *Demo) startContainer(ctx context.Context, id string) error {
 	if err := d.cli.ContainerStart(ctx, m.container, container.StartOptions{}); err != nil {
 		return fmt.Errorf("start container of %s: %w", id, err)
 	}
-	return d.refreshLinks(ctx, id)
-}
-
-// refreshLinks is refresh, then pointLinksAt.
-func (d *Demo) refreshLinks(ctx context.Context, id string) error {
 	if err := d.refresh(ctx, id); err != nil {
 		return err
 	}
@@ -399,18 +403,18 @@ func (d *Demo) refreshLinks(ctx context.Context, id string) error {
 // own loopback at a port nothing listens on, so toxiproxy's dial is refused
 // at once and the caller sees its connection closed, as a host whose
 // process is gone answers. (A stopped container's address would leave the
-// dial waiting for the bridge's neighbour lookup to fail, seconds in
-// toxiproxy's accept loop, which dials one connection at a time.)
+// dial waiting until TCP gives up, up to a minute in toxiproxy's accept
+// loop, which dials one connection at a time.)
 const downUpstream = "127.0.0.1:1"
 
 // pointLinksAt points the proxies of the links to member id at its address
-// on the run's network while it runs there, else at downUpstream, when that
-// is not what they dial already. Addresses, not names: a name is looked up
-// in the engine's embedded DNS server (dockerd) at every connection
-// toxiproxy accepts, one at a time, and at warmup, when connection pools
-// grow while the engine competes for a busy CPU, slow lookups failed dials
-// and opened breakers. A container started again or reconnected may have a
-// new address, so every change of state calls this.
+// on the run's network while it runs there, else at downUpstream. Addresses,
+// not names: a name is looked up in the engine's embedded DNS server
+// (dockerd) at every connection toxiproxy accepts, one at a time, and at
+// warmup, when connection pools grow while the engine competes for a busy
+// CPU, slow lookups failed dials and opened breakers. A container started
+// again or reconnected may have a new address, so every start and rejoin
+// calls this.
 func (d *Demo) pointLinksAt(id string) error {
 	m, err := d.member(id)
 	if err != nil {
@@ -421,6 +425,17 @@ func (d *Demo) pointLinksAt(id string) error {
 	if m.running && !m.isolated && m.ip != "" {
 		upstream = net.JoinHostPort(m.ip, strconv.Itoa(democluster.MemberPort))
 	}
+	d.mu.Unlock()
+	return d.pointLinks(m, upstream)
+}
+
+// pointLinks points the proxies of the links to member m at upstream,
+// unless they dial it already. A member about to be killed, stopped or
+// disconnected is pointed at downUpstream first: toxiproxy restarts a proxy
+// whose upstream changes and waits for its accept loop, which a dial to an
+// address that just vanished would hold for the minute TCP takes to give up.
+func (d *Demo) pointLinks(m *memberContainer, upstream string) error {
+	d.mu.Lock()
 	was := m.upstream
 	d.mu.Unlock()
 	if upstream == was {
@@ -428,12 +443,12 @@ func (d *Demo) pointLinksAt(id string) error {
 	}
 	var errs []error
 	for _, l := range d.plane.Links() {
-		if l.To == id {
+		if l.To == m.id {
 			errs = append(errs, d.plane.Retarget(l, upstream, ""))
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("point the links to %s at %s: %w", id, upstream, err)
+		return fmt.Errorf("point the links to %s at %s: %w", m.id, upstream, err)
 	}
 	d.mu.Lock()
 	m.upstream = upstream
@@ -609,13 +624,16 @@ func (d *Demo) Kill(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
+	if err := d.pointLinks(m, downUpstream); err != nil {
+		return err
+	}
 	if err := d.cli.ContainerKill(ctx, m.container, "KILL"); err != nil && !isNotRunning(err) {
 		return fmt.Errorf("kill %s: %w", id, err)
 	}
 	if err := d.waitStopped(ctx, id, m.container); err != nil {
 		return err
 	}
-	return d.refreshLinks(ctx, id)
+	return d.refresh(ctx, id)
 }
 
 func (d *Demo) waitStopped(ctx context.Context, id, cid string) error {
@@ -675,11 +693,14 @@ func (d *Demo) Stop(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
+	if err := d.pointLinks(m, downUpstream); err != nil {
+		return err
+	}
 	grace := int(d.opts.StopGrace.Seconds())
 	if err := d.cli.ContainerStop(ctx, m.container, container.StopOptions{Timeout: &grace}); err != nil {
 		return fmt.Errorf("stop %s: %w", id, err)
 	}
-	return d.refreshLinks(ctx, id)
+	return d.refresh(ctx, id)
 }
 
 // Pause implements targets.Target: the cgroup freezer (docker pause).
@@ -721,13 +742,16 @@ func (d *Demo) Isolate(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
+	if err := d.pointLinks(m, downUpstream); err != nil {
+		return err
+	}
 	if err := d.cli.NetworkDisconnect(ctx, d.netID, m.container, true); err != nil && !containsAny(err.Error(), "is not connected") {
 		return fmt.Errorf("disconnect %s from %s: %w", id, d.netName, err)
 	}
 	d.mu.Lock()
 	m.isolated = true
 	d.mu.Unlock()
-	return d.pointLinksAt(id)
+	return nil
 }
 
 // Rejoin implements targets.Isolator: the container is connected to the

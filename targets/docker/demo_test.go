@@ -338,8 +338,35 @@ func TestKilledContainerRestartsWithItsDataOnDisk(t *testing.T) {
 				put(t, front, fmt.Sprintf("k%d", i), fmt.Sprintf("v%d", i))
 			}
 			linksDial(t, d, "n1", memberAddr(t, d, "n1"))
-			if err := d.Kill(ctx, "n1"); err != nil {
+			// Reads on new connections go on during the kill, so the
+			// fault plane dials n1 while it vanishes.
+			stop := make(chan struct{})
+			reading := make(chan struct{})
+			go func() {
+				defer close(reading)
+				c := &http.Client{Timeout: time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					if resp, err := c.Get("http://" + front + "/kv/k1"); err == nil {
+						resp.Body.Close()
+					}
+				}
+			}()
+			killStart := time.Now()
+			err := d.Kill(ctx, "n1")
+			close(stop)
+			<-reading
+			if err != nil {
 				t.Fatal(err)
+			}
+			// A proxy re-pointed after the container vanished waited for a
+			// dial to its old address: a minute.
+			if took := time.Since(killStart); took > 20*time.Second {
+				t.Fatalf("kill took %s with traffic flowing", took)
 			}
 			linksDial(t, d, "n1", docker.DownUpstream)
 			if _, code, err := get(front, "k1"); err == nil && code == 200 {
