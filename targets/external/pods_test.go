@@ -23,6 +23,7 @@ import (
 
 	"github.com/chaosctl/chaosctl/internal/testkit"
 	"github.com/chaosctl/chaosctl/targets"
+	"github.com/chaosctl/chaosctl/targets/demo"
 	"github.com/chaosctl/chaosctl/targets/docker/dockertest"
 	"github.com/chaosctl/chaosctl/targets/external"
 	"github.com/chaosctl/chaosctl/targets/kubernetes"
@@ -188,8 +189,12 @@ func userNamespace(t *testing.T, cs k8s.Interface) string {
 	return ns
 }
 
+// proxyToken is the token of the test's `chaosctl proxy` pods: their API
+// answers nothing else without it.
+const proxyToken = "pods-test-token"
+
 // proxyPodSpec runs chaosctl's toxiproxy API on :8474 (ready once GET
-// /version answers), locked down.
+// /version answers), behind proxyToken, locked down.
 func proxyPodSpec(image string) corev1.PodSpec {
 	grace, uid := int64(2), int64(65532)
 	yes, no := true, false
@@ -202,6 +207,7 @@ func proxyPodSpec(image string) corev1.PodSpec {
 			Image:           image,
 			ImagePullPolicy: corev1.PullNever,
 			Args:            []string{"proxy", "--listen", "0.0.0.0:8474"},
+			Env:             []corev1.EnvVar{{Name: demo.EnvControlToken, Value: proxyToken}},
 			Ports:           []corev1.ContainerPort{{ContainerPort: 8474}},
 			ReadinessProbe: &corev1.Probe{
 				ProbeHandler:  corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/version", Port: intstr.FromInt32(8474)}},
@@ -391,7 +397,13 @@ func TestPodMemberKillStartIsolate(t *testing.T) {
 	// A proxy inside the client pod, to web: pod-to-pod traffic the host
 	// can drive.
 	body := fmt.Sprintf(`{"name":"p","listen":"0.0.0.0:9000","upstream":%q}`, net.JoinHostPort(web3.Status.PodIP, "8474"))
-	resp, err := http.Post("http://"+net.JoinHostPort(client.Status.PodIP, "8474")+"/proxies", "application/json", bytes.NewBufferString(body))
+	req, err := http.NewRequest(http.MethodPost, "http://"+net.JoinHostPort(client.Status.PodIP, "8474")+"/proxies", bytes.NewBufferString(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+proxyToken)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
