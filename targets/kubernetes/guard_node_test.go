@@ -10,13 +10,13 @@ import (
 	"testing"
 	"time"
 
-	toxiclient "github.com/Shopify/toxiproxy/v2/client"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/chaosctl/chaosctl/internal/testkit"
 	"github.com/chaosctl/chaosctl/targets/demo"
 	"github.com/chaosctl/chaosctl/targets/democluster"
+	"github.com/chaosctl/chaosctl/targets/faultplane"
 	k8s "github.com/chaosctl/chaosctl/targets/kubernetes"
 )
 
@@ -65,7 +65,7 @@ func TestGuardLetsInOnlyTheRunAndTheClient(t *testing.T) {
 		}
 		return true
 	})
-	tox := toxiclient.NewClient("http://" + net.JoinHostPort(strangerIP, strconv.Itoa(democluster.PlanePort)))
+	tox := faultplane.NewClient("http://"+net.JoinHostPort(strangerIP, strconv.Itoa(democluster.PlanePort)), stranger.Token())
 
 	n1 := addrOf(d, "n1")
 	n1IP, _, _ := net.SplitHostPort(n1)
