@@ -149,10 +149,15 @@ func TestShedding503sUnderABurstWhileAdmittedRequestsStayFast(t *testing.T) {
 	// Admitted requests cost one 40 ms hop (plus a write-back at most): they
 	// never queue behind the shed ones. Queued, the last of 200 requests
 	// served 8 at a time would wait 25 × 40 ms = 1 s; the bound sits well
-	// below that and well above the 40-80 ms an idle machine gives, so a busy
-	// machine (-race, other work) does not fail it.
-	if slowest := admitted[len(admitted)-1]; slowest > 750*time.Millisecond {
-		t.Fatalf("slowest admitted request took %s; shedding must keep admitted requests fast", slowest)
+	// below that and well above the 40-80 ms an idle machine gives. It is
+	// judged on the gateway's own clock (chaosdemo_request_duration_seconds,
+	// from admission to answer): the client's, which also counts 200
+	// goroutines and their connections waiting for a busy machine's CPU,
+	// read 992 ms once in make test beside the Kubernetes and Docker tests.
+	slower, total := processtest.SlowerThan(t, gw, "chaosdemo_request_duration_seconds", map[string]string{"op": "get"}, 0.75)
+	t.Logf("gateway's clock: %d of %d GETs over 750ms", slower, total)
+	if total < 200 || slower > 0 {
+		t.Fatalf("%d of %d GETs took the gateway over 750ms; shedding must keep admitted requests fast", slower, total)
 	}
 }
 

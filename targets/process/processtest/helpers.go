@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	"github.com/sirupsen/logrus"
@@ -65,6 +66,47 @@ func StartDemo(t testing.TB, spec demo.ClusterSpec, opts processdemo.Options) *p
 // include labels (counters and gauges).
 func Metric(t testing.TB, addr, name string, labels map[string]string) float64 {
 	t.Helper()
+	sum := 0.0
+	for _, m := range series(t, addr, name, labels) {
+		switch {
+		case m.Counter != nil:
+			sum += m.GetCounter().GetValue()
+		case m.Gauge != nil:
+			sum += m.GetGauge().GetValue()
+		}
+	}
+	return sum
+}
+
+// SlowerThan reads histogram name of the member at addr (the series
+// matching labels, summed) and returns how many observations exceeded
+// bound, which must be one of its bucket bounds, and how many there were.
+func SlowerThan(t testing.TB, addr, name string, labels map[string]string, bound float64) (slower, total uint64) {
+	t.Helper()
+	for _, m := range series(t, addr, name, labels) {
+		h := m.GetHistogram()
+		if h == nil {
+			continue
+		}
+		within, ok := uint64(0), false
+		for _, b := range h.GetBucket() {
+			if b.GetUpperBound() == bound {
+				within, ok = b.GetCumulativeCount(), true
+			}
+		}
+		if !ok {
+			t.Fatalf("%s has no bucket bound %v", name, bound)
+		}
+		slower += h.GetSampleCount() - within
+		total += h.GetSampleCount()
+	}
+	return slower, total
+}
+
+// series scrapes the member at addr and returns the series of metric name
+// whose labels include labels.
+func series(t testing.TB, addr, name string, labels map[string]string) []*dto.Metric {
+	t.Helper()
 	resp, err := http.Get("http://" + addr + "/metrics")
 	if err != nil {
 		t.Fatalf("scrape %s: %v", addr, err)
@@ -75,7 +117,7 @@ func Metric(t testing.TB, addr, name string, labels map[string]string) float64 {
 	if err != nil {
 		t.Fatalf("parse metrics of %s: %v", addr, err)
 	}
-	sum := 0.0
+	var out []*dto.Metric
 	for _, m := range fams[name].GetMetric() {
 		match := true
 		for k, v := range labels {
@@ -85,17 +127,11 @@ func Metric(t testing.TB, addr, name string, labels map[string]string) float64 {
 			}
 			match = match && found
 		}
-		if !match {
-			continue
-		}
-		switch {
-		case m.Counter != nil:
-			sum += m.GetCounter().GetValue()
-		case m.Gauge != nil:
-			sum += m.GetGauge().GetValue()
+		if match {
+			out = append(out, m)
 		}
 	}
-	return sum
+	return out
 }
 
 // CloseTarget closes t within timeout; an error fails the test.
