@@ -32,6 +32,9 @@ var fuzzSnippets = []string{
 	minimalWith("steadyState: {probes: [{name: a, metric: latency_p99, max: 1%, min: -5ms}]}\n"),
 	minimalWith("abort: {burnRate: 1e308, window: 0, maxDuration: 1ns}\n"),
 	minimalWith("target: {demo: {nodes: -1, gateways: 999999999}}\nfaults: [{name: a, at: 1s, crash: {pick: {count: 1}}}]\n"),
+	minimalWith("nemesis: {kinds: [partition, crash], targets: [n1, n2, n3], faults: {min: 1, max: 3}, duration: {min: 2s, max: 6s}}\n"),
+	minimalWith("nemesis: {kinds: [latency, clockSkew, corrupt], faults: 2, overlap: true, clockSkew: {offset: -2s}, spacing: {max: 0s}}\n"),
+	minimalWith("nemesis: {kinds: [partition], partition: {shapes: [ring, bridge], behavior: isolate}, faults: [1]}\n"),
 	fullDemo,
 	fullExternal,
 }
