@@ -2,6 +2,7 @@ package experiments
 
 import (
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -97,5 +98,29 @@ func FuzzDecode(f *testing.F) {
 		if a.String() != b.String() {
 			t.Fatal("the same seed gave two different plans")
 		}
+		if e.Nemesis != nil {
+			fuzzSchedule(t, e, data, seed)
+		}
 	})
+}
+
+// fuzzSchedule checks a valid nemesis: the same seed draws the same
+// schedule, and a schedule written into the file decodes (when it can be
+// written) to the faults drawn, with no nemesis left.
+func fuzzSchedule(t *testing.T, e *Experiment, data []byte, seed int64) {
+	s, err := e.DrawSchedule(seed)
+	if err != nil {
+		t.Fatalf("a valid nemesis does not draw: %v", err)
+	}
+	again, _ := e.DrawSchedule(seed)
+	if !reflect.DeepEqual(s, again) {
+		t.Fatal("the same seed drew two different schedules")
+	}
+	_, got, err := ScheduleSource("fuzz.yaml", data, s, "")
+	if err != nil {
+		return // e.g. a workload written through an alias
+	}
+	if got.Nemesis != nil || !reflect.DeepEqual(got.Faults, s.Faults) {
+		t.Fatalf("written schedule decodes to other faults:\n%+v\n%+v", got.Faults, s.Faults)
+	}
 }

@@ -1325,23 +1325,52 @@ func (v *validator) contradictions() {
 			}
 			kp := fmt.Sprintf("faults[%d].%s", j, kj)
 			other := fmt.Sprintf("faults[%d] (%s, %s from %s to %s)", i, fi.Name, ki, fi.At, fi.End())
-			switch {
-			case faultCaps(ki).MemberState && faultCaps(kj).MemberState:
-				if n, picked := v.shared(fi, fj); n != "" {
-					v.errorf(kp, "%s of %s from %s to %s overlaps %s on %s; a member is crashed, paused or restarted by one fault at a time%s",
-						kj, n, fj.At, fj.End(), other, n, pickNote(picked))
-				}
-			case ki == FaultClockSkew && kj == FaultClockSkew:
-				if n, picked := v.shared(fi, fj); n != "" {
-					v.errorf(kp, "clock skew of %s overlaps %s; a member's clock takes one skew at a time%s", n, other, pickNote(picked))
-				}
-			case ki == FaultPartition && kj == FaultPartition:
-				if n := sharedPartitionMember(fi.Partition, fj.Partition); n != "" {
-					v.errorf(kp, "overlaps %s on %s; partitions may overlap in time only when both give groups naming disjoint members (healing one must not heal the other's links)", other, n)
-				}
+			switch c, n, picked := conflict(fi, fj); c {
+			case conflictMemberState:
+				v.errorf(kp, "%s of %s from %s to %s overlaps %s on %s; a member is crashed, paused or restarted by one fault at a time%s",
+					kj, n, fj.At, fj.End(), other, n, pickNote(picked))
+			case conflictClock:
+				v.errorf(kp, "clock skew of %s overlaps %s; a member's clock takes one skew at a time%s", n, other, pickNote(picked))
+			case conflictPartition:
+				v.errorf(kp, "overlaps %s on %s; partitions may overlap in time only when both give groups naming disjoint members (healing one must not heal the other's links)", other, n)
 			}
 		}
 	}
+}
+
+// faultConflict is why two faults cannot be active at once.
+type faultConflict int
+
+const (
+	noConflict          faultConflict = iota
+	conflictMemberState               // one member crashed, paused or restarted by both
+	conflictClock                     // one member's clock skewed by both
+	conflictPartition                 // partitions that could cut the same link
+)
+
+// conflict says whether faults a and b could not both hold if their
+// windows overlapped: the member (or members) they share, and whether a
+// pick may be what chooses it. Validation and the nemesis's schedules use
+// this one rule.
+func conflict(a, b *Fault) (c faultConflict, member string, picked bool) {
+	ka, kb := a.Kind(), b.Kind()
+	switch {
+	case faultCaps(ka).MemberState && faultCaps(kb).MemberState:
+		c = conflictMemberState
+	case ka == FaultClockSkew && kb == FaultClockSkew:
+		c = conflictClock
+	case ka == FaultPartition && kb == FaultPartition:
+		if n := sharedPartitionMember(a.Partition, b.Partition); n != "" {
+			return conflictPartition, n, false
+		}
+		return noConflict, "", false
+	default:
+		return noConflict, "", false
+	}
+	if n, picked := sharedMember(a, b); n != "" {
+		return c, n, picked
+	}
+	return noConflict, "", false
 }
 
 // timed reports whether fault i has a usable window.
@@ -1357,9 +1386,9 @@ func pickNote(picked bool) string {
 	return ""
 }
 
-// shared returns a member both faults may touch, and whether a pick is
-// involved.
-func (v *validator) shared(a, b *Fault) (string, bool) {
+// sharedMember returns a member both faults may touch, and whether a pick
+// is involved.
+func sharedMember(a, b *Fault) (string, bool) {
 	na, pa := touched(a)
 	nb, pb := touched(b)
 	for _, n := range nb {
@@ -1684,8 +1713,9 @@ func (v *validator) nemesis() {
 		if n.Overlap {
 			count = 1 // overlapping faults may all start at once
 		}
-		need := time.Duration(count) * (n.Spacing.Min + shortest)
-		if need > end || (shortest == 0 && need >= end) {
+		// An instant fault takes a millisecond of the schedule.
+		need := time.Duration(count) * (n.Spacing.Min + max(shortest, time.Millisecond))
+		if need > end {
 			v.errorf(p+".faults", "%d faults of at least %s, each after at least %s of spacing, do not fit in the workload's %s; lower faults.min, duration.min or spacing.min, or lengthen workload.duration", count, shortest, n.Spacing.Min, end)
 		}
 	}
