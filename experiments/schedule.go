@@ -180,18 +180,37 @@ func conflicting(a, b *Fault) bool {
 	return c != noConflict
 }
 
-// duration draws a duration in lo..hi: in steps of 100ms when the range
-// spans a second or more, of 1ms otherwise, so schedules read well.
+// duration draws a duration in lo..hi, in whole steps of 100ms when the
+// range holds two of them, of 1ms otherwise, so schedules read well.
 func (g *drawer) duration(lo, hi time.Duration) time.Duration {
 	if hi <= lo {
 		return lo
 	}
-	step := time.Millisecond
-	if hi-lo >= time.Second {
-		step = 100 * time.Millisecond
+	step := 100 * time.Millisecond
+	first, last := ceilDiv(lo, step), floorDiv(hi, step) // whole steps within lo..hi
+	if last <= first {
+		step = time.Millisecond
+		first, last = ceilDiv(lo, step), floorDiv(hi, step)
 	}
-	steps := uint64((hi - lo) / step)
-	return lo + time.Duration(uniform(g.src, steps+1))*step
+	return (first + time.Duration(uniform(g.src, uint64(last-first)+1))) * step
+}
+
+// floorDiv and ceilDiv divide rounding down and up, negative numbers too
+// (a clock skew's range may be below zero).
+func floorDiv(a, b time.Duration) time.Duration {
+	q := a / b
+	if a%b != 0 && a < 0 {
+		q--
+	}
+	return q
+}
+
+func ceilDiv(a, b time.Duration) time.Duration {
+	q := a / b
+	if a%b != 0 && a > 0 {
+		q++
+	}
+	return q
 }
 
 // pick draws one of names.

@@ -21,7 +21,7 @@ nemesis:
   spacing: {min: 0s, max: 1500ms}
   overlap: true
   partition: {behavior: reject}
-  clockSkew: {offset: {min: -5s, max: -1s}}
+  clockSkew: {offset: {min: -5050ms, max: -1050ms}}
 `),
 	"tight": minimalWith(`nemesis:
   kinds: [crash, pause, corrupt]
