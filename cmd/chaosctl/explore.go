@@ -37,6 +37,7 @@ func exploreCommand(e *env) *cli.Command {
 			&cli.BoolFlag{Name: "keep-going", Usage: "run every schedule instead of stopping at the first failure (each failure is shrunk)"},
 			&cli.BoolFlag{Name: "no-shrink", Usage: "write the failing schedule as it was drawn"},
 			&cli.IntFlag{Name: "tries", Value: 2, Usage: "runs of a shrink candidate before it counts as not failing (a timing bug does not show on every run)"},
+			&cli.DurationFlag{Name: "run-duration", Usage: "cap each run's workload at this, scaling every schedule to fit (default: the file's workload.duration)"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "print the schedules as YAML; run nothing"},
 			&cli.StringFlag{Name: "out", Usage: "output folder (default chaosctl-out/<name>-explore-<UTC time>)"},
 			&cli.StringFlag{Name: "target", Usage: "runtime: " + e.targetUsage() + " (overrides target.runtime)"},
@@ -72,13 +73,14 @@ func exploreFile(c *cli.Context, e *env) error {
 		return err
 	}
 	opts := explore.Options{File: file, Source: src, Settings: runSettings(c, e), Runs: c.Int("runs"), Budget: c.Duration("budget"),
-		KeepGoing: c.Bool("keep-going"), Shrink: !c.Bool("no-shrink"), Tries: c.Int("tries"), Repro: c.Int("repro")}
+		KeepGoing: c.Bool("keep-going"), Shrink: !c.Bool("no-shrink"), Tries: c.Int("tries"), Repro: c.Int("repro"),
+		RunDuration: c.Duration("run-duration")}
 	if c.IsSet("replay") {
 		seed := c.Int64("replay")
 		opts.Replay = &seed
 	}
-	if opts.Runs < 1 || opts.Repro < 0 || opts.Tries < 1 || opts.Budget < 0 {
-		return usageError(errors.New("--runs and --tries take 1 or more, --repro 0 or more, --budget a positive duration"))
+	if opts.Runs < 1 || opts.Repro < 0 || opts.Tries < 1 || opts.Budget < 0 || opts.RunDuration < 0 {
+		return usageError(errors.New("--runs and --tries take 1 or more, --repro 0 or more, --budget and --run-duration a positive duration"))
 	}
 	opts.Settings.Log = e.log.WithField("experiment", x.Metadata.Name)
 	if c.Bool("dry-run") {
@@ -115,7 +117,11 @@ func printSchedules(e *env, x *experiments.Experiment, opts explore.Options) err
 		if i > 0 {
 			fmt.Fprintln(e.stdout, "---")
 		}
-		fmt.Fprintf(e.stdout, "# run %d of %d: chaosctl explore --replay %d %s\n", i+1, len(schedules), s.Seed, opts.File)
+		capped := ""
+		if opts.RunDuration > 0 {
+			capped = " --run-duration " + opts.RunDuration.String()
+		}
+		fmt.Fprintf(e.stdout, "# run %d of %d: chaosctl explore --replay %d%s %s\n", i+1, len(schedules), s.Seed, capped, opts.File)
 		if err := experiments.FormatSchedule(e.stdout, s); err != nil {
 			return err
 		}

@@ -48,6 +48,9 @@ type Options struct {
 	KeepGoing bool
 	// Replay, when set, runs only the schedule of this seed, once.
 	Replay *int64
+	// RunDuration, when set and shorter than the file's workload, caps each
+	// run's workload: every drawn schedule is scaled to fit it.
+	RunDuration time.Duration
 	// Shrink shrinks every failing schedule found; Tries is how many runs
 	// of a shrink candidate may fail to show the failure before it is
 	// rejected (default 2: one run is not conclusive of a timing bug).
@@ -101,9 +104,32 @@ func Schedules(e *experiments.Experiment, opts Options) ([]experiments.Schedule,
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", err, runner.ErrUsage)
 		}
-		out = append(out, s)
+		out = append(out, Scaled(s, opts.RunDuration))
 	}
 	return out, nil
+}
+
+// Scaled fits schedule s into a workload of d: every fault's start and end
+// are scaled by d over the schedule's duration (to the millisecond, a
+// fault lasting at least one). A d of 0, or one no shorter than the
+// schedule's, leaves it as it is.
+func Scaled(s experiments.Schedule, d time.Duration) experiments.Schedule {
+	if d <= 0 || d >= s.Duration {
+		return s
+	}
+	scale := func(t time.Duration) time.Duration {
+		return (time.Duration(float64(t) * float64(d) / float64(s.Duration))).Truncate(time.Millisecond)
+	}
+	out := experiments.Schedule{Seed: s.Seed, Duration: d, Faults: cloneFaults(s.Faults)}
+	for i := range out.Faults {
+		f := &out.Faults[i]
+		at, end := scale(f.At), scale(f.End())
+		f.At = at
+		if f.Duration > 0 {
+			setLength(f, max(end-at, time.Millisecond))
+		}
+	}
+	return out
 }
 
 // explorer is one explore in progress.
@@ -138,16 +164,14 @@ func Explore(ctx context.Context, e *experiments.Experiment, opts Options) (*Out
 	seeds := opts.Seeds(e.Seed)
 	// Every schedule is drawn and written before anything starts: a file
 	// that cannot take its schedules is bad input (exit 2).
-	var schedules []experiments.Schedule
-	for _, seed := range seeds {
-		s, err := e.DrawSchedule(seed)
-		if err == nil {
-			_, _, err = x.source(s, "")
+	schedules, err := Schedules(e, opts)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range schedules {
+		if _, _, err := x.source(s, ""); err != nil {
+			return nil, fmt.Errorf("%s: seed %d: %w: %w", opts.File, s.Seed, err, runner.ErrUsage)
 		}
-		if err != nil {
-			return nil, fmt.Errorf("%s: seed %d: %w: %w", opts.File, seed, err, runner.ErrUsage)
-		}
-		schedules = append(schedules, s)
 	}
 	dir, err := opts.MakeOutDir(e.Metadata.Name+"-explore", x.started.UTC())
 	if err != nil {

@@ -306,3 +306,26 @@ func TestExploreNeedsANemesis(t *testing.T) {
 		t.Errorf("err %v", err)
 	}
 }
+
+func TestScaledSchedulesFitAndStayValid(t *testing.T) {
+	e := decodeExplore(t)
+	for seed := range int64(200) {
+		s, err := e.DrawSchedule(seed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := Scaled(s, 0); !reflect.DeepEqual(got, s) {
+			t.Fatal("a zero cap changed the schedule")
+		}
+		c := Scaled(s, 7*time.Second)
+		if c.Duration != 7*time.Second || len(c.Faults) != len(s.Faults) {
+			t.Fatalf("seed %d: scaled to %s with %d faults", seed, c.Duration, len(c.Faults))
+		}
+		if _, got, err := experiments.ScheduleSource("x.yaml", []byte(exploreFile), c, ""); err != nil || got.Workload.Duration != 7*time.Second {
+			t.Fatalf("seed %d: scaled schedule invalid: %v", seed, err)
+		}
+		if reflect.DeepEqual(s.Faults, c.Faults) {
+			t.Fatalf("seed %d: scaling changed nothing", seed)
+		}
+	}
+}
