@@ -184,6 +184,9 @@ func Explore(ctx context.Context, e *experiments.Experiment, opts Options) (*Out
 	}
 	err = x.explore(ctx, schedules)
 	x.rep.Ended = opts.Now().UTC()
+	if took := x.rep.Ended.Sub(x.rep.Started); took > 0 {
+		x.rep.RunsPerHour = float64(x.rep.RunCount) / took.Hours()
+	}
 	x.rep.judge()
 	if werr := x.rep.Write(dir); werr != nil && err == nil {
 		err = fmt.Errorf("%w: %w", runner.ErrEnvironment, werr)
@@ -237,8 +240,8 @@ func (x *explorer) source(s experiments.Schedule, header string) ([]byte, *exper
 // run runs schedule s with its output folder at rel (inside the explore
 // folder) and records it. The error is the runner's when the run could not
 // be judged.
-func (x *explorer) run(ctx context.Context, s experiments.Schedule, rel string) (RunRecord, error) {
-	rec := RunRecord{Seed: s.Seed, Schedule: scheduleFaults(s), Duration: seconds(s.Duration), Dir: rel}
+func (x *explorer) run(ctx context.Context, s experiments.Schedule, rel string) (rec RunRecord, err error) {
+	rec = RunRecord{Seed: s.Seed, Schedule: scheduleFaults(s), Duration: seconds(s.Duration), Dir: rel}
 	src, exp, err := x.source(s, "")
 	if err != nil {
 		return rec, fmt.Errorf("%w: %w", err, runner.ErrUsage)
@@ -250,7 +253,14 @@ func (x *explorer) run(ctx context.Context, s experiments.Schedule, rel string) 
 	settings.Log = x.opts.Logger().WithFields(logrus.Fields{"seed": s.Seed, "dir": rel})
 	began := x.opts.Now()
 	out, err := x.opts.Run(ctx, exp, runner.RunOptions{File: x.opts.File, Source: src, Settings: settings})
-	rec.Took = x.opts.Now().Sub(began).Round(time.Millisecond).String()
+	ended := x.opts.Now()
+	rec.Took = ended.Sub(began).Round(time.Millisecond).String()
+	x.rep.RunCount++
+	defer func() {
+		if rec.Verdict == report.Fail && x.rep.ToFind == "" {
+			x.rep.ToFind = ended.Sub(x.started).Round(time.Second).String()
+		}
+	}()
 	rec.Verdict, rec.Reason = report.Inconclusive, "the run ended without a result"
 	if out != nil && out.Result != nil {
 		rec.Verdict, rec.Reason = out.Result.Verdict, out.Result.Reason

@@ -37,6 +37,12 @@ type Report struct {
 	Runs    []RunRecord `json:"runs"`
 	Shrinks []Shrink    `json:"shrinks"`
 	Minimal []Minimal   `json:"minimal"`
+	// ToFind is how long the explore took to the end of its first failing
+	// run; RunsPerHour counts every run (shrink steps and reproductions
+	// included) over the whole explore.
+	ToFind      string  `json:"toFind,omitempty"`
+	RunCount    int     `json:"runCount"`
+	RunsPerHour float64 `json:"runsPerHour"`
 }
 
 // RunRecord is one run of a drawn schedule.
@@ -72,6 +78,8 @@ type Shrink struct {
 	Seed    int64        `json:"seed"`
 	Reason  string       `json:"reason"` // what every kept candidate failed on
 	Steps   []ShrinkStep `json:"steps"`
+	Took    string       `json:"took"` // shrinking, reproduction runs not included
+	Runs    int          `json:"runs"` // runs of candidates
 }
 
 // ShrinkStep is one candidate: the change tried, its schedule, its runs
@@ -207,7 +215,12 @@ func ReadReport(dir string) (*Report, error) {
 
 func (r *Report) writeMarkdown(b *bytes.Buffer) {
 	fmt.Fprintf(b, "# Explore %s: %s\n\n%s\n\n", r.Experiment, strings.ToUpper(r.Verdict), r.Reason)
-	fmt.Fprintf(b, "File `%s`, %d run%s, stopped by: %s, %s.\n\n", r.File, len(r.Runs), plural(len(r.Runs)), r.Stopped, r.Ended.Sub(r.Started).Round(time.Second))
+	fmt.Fprintf(b, "File `%s`, %d run%s, stopped by: %s, %s; %d runs in all (%.0f an hour)", r.File, len(r.Runs), plural(len(r.Runs)), r.Stopped,
+		r.Ended.Sub(r.Started).Round(time.Second), r.RunCount, r.RunsPerHour)
+	if r.ToFind != "" {
+		fmt.Fprintf(b, "; the first failure after %s", r.ToFind)
+	}
+	b.WriteString(".\n\n")
 	b.WriteString("| run | seed | faults | verdict | reason | report |\n|---|---|---|---|---|---|\n")
 	for _, run := range r.Runs {
 		var names []string
@@ -224,7 +237,7 @@ func (r *Report) writeMarkdown(b *bytes.Buffer) {
 		fmt.Fprintf(b, "```\n\n    chaosctl run %s\n", m.File)
 	}
 	for _, s := range r.Shrinks {
-		fmt.Fprintf(b, "\n### Shrinking run %d (failing on %s)\n\n| step | change | faults | kept |\n|---|---|---|---|\n", s.Run, s.Reason)
+		fmt.Fprintf(b, "\n### Shrinking run %d (failing on %s): %d runs, %s\n\n| step | change | faults | kept |\n|---|---|---|---|\n", s.Run, s.Reason, s.Runs, s.Took)
 		for _, st := range s.Steps {
 			fmt.Fprintf(b, "| %d | %s | %d | %s |\n", st.Step, mdCell(st.Change), st.Faults, keptWord(st))
 		}

@@ -43,8 +43,11 @@ func (x *explorer) minimise(ctx context.Context, n int, rec RunRecord, s experim
 	k.sh.Reason = k.reason
 	best := s
 	if x.opts.Shrink && x.opts.Replay == nil {
+		began := x.opts.Now()
 		var err error
-		if best, err = k.shrink(ctx, s); err != nil {
+		best, err = k.shrink(ctx, s)
+		k.sh.Took, k.sh.Runs = x.opts.Now().Sub(began).Round(time.Second).String(), k.runs
+		if err != nil {
 			x.rep.Shrinks = append(x.rep.Shrinks, *k.sh)
 			return err
 		}
