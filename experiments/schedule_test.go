@@ -240,3 +240,50 @@ func TestFormatScheduleGolden(t *testing.T) {
 		t.Errorf("schedule:\n%s", b.String())
 	}
 }
+
+func TestScheduleSourceReplacesFaultsAndKeepsTheRest(t *testing.T) {
+	src := `# the file's header
+apiVersion: chaosctl/v1
+kind: Experiment
+metadata: {name: t}   # the name
+seed: 5
+workload:
+  rate: 10
+  duration: 10s       # measured time
+faults:
+  - {name: old, at: 1s, duration: 1s, pause: {nodes: [n1]}}
+nemesis:              # drawn from
+  kinds: [crash]
+checks: [linearizable]
+`
+	e, err := Decode("t.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := e.DrawSchedule(9)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Faults, s.Duration = s.Faults[:1], 8*time.Second
+	if s.Faults[0].End() > s.Duration {
+		t.Fatalf("the first fault ends at %s", s.Faults[0].End())
+	}
+	out, got, err := ScheduleSource("t.yaml", []byte(src), s, "minimal-1.yaml: from seed 9")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(out)
+	for _, want := range []string{"# minimal-1.yaml: from seed 9\n", "seed: 9\n", "metadata: {name: t} # the name", "duration: 8s # measured time", "- {name: f1-crash-"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("written file lacks %q:\n%s", want, text)
+		}
+	}
+	for _, gone := range []string{"the file's header", "nemesis", "name: old"} {
+		if strings.Contains(text, gone) {
+			t.Errorf("written file still has %q:\n%s", gone, text)
+		}
+	}
+	if got.Nemesis != nil || !reflect.DeepEqual(got.Faults, s.Faults) || *got.Seed != 9 {
+		t.Errorf("decoded %+v", got)
+	}
+}
