@@ -244,7 +244,14 @@ func (r *Report) writeMarkdown(b *bytes.Buffer) {
 	}
 }
 
-func mdCell(s string) string { return strings.ReplaceAll(strings.ReplaceAll(s, "|", `\|`), "\n", " ") }
+// mdCell makes s one table cell: pipes escaped, one line, at most 200
+// characters (a checker's reason can run long; explore.json has it whole).
+func mdCell(s string) string {
+	if r := []rune(s); len(r) > 200 {
+		s = string(r[:199]) + "…"
+	}
+	return strings.ReplaceAll(strings.ReplaceAll(s, "|", `\|`), "\n", " ")
+}
 
 func keptWord(st ShrinkStep) string {
 	switch {
