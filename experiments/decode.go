@@ -176,6 +176,9 @@ func (d *decoder) experiment(root *yaml.Node) *Experiment {
 	if d.aborted {
 		return nil
 	}
+	if k, ok := d.keys["nemesis"]; ok && exp.Nemesis != nil {
+		exp.Nemesis.pos = Problem{File: d.file, Line: k.Line, Col: k.Column, Path: "nemesis"}
+	}
 	d.collectSensitive(&exp.Body, &exp.Target)
 	exp.sensitive = append([]string(nil), d.sensitive...)
 	setDefaults(exp, d)
@@ -451,6 +454,10 @@ func (d *decoder) decodeResolved(n *yaml.Node, path string, v reflect.Value) {
 		return
 	}
 	if v.CanAddr() {
+		if _, ok := v.Addr().Interface().(plainRange); ok && n.Kind != yaml.MappingNode {
+			d.decodePlainRange(n, path, v)
+			return
+		}
 		if p, ok := v.Addr().Interface().(scalarParser); ok {
 			if n.Kind != yaml.ScalarNode {
 				d.problem(n, path, "expected %s, got %s", describeType(t), describeNode(n))
@@ -514,6 +521,22 @@ func (d *decoder) decodeResolved(n *yaml.Node, path string, v reflect.Value) {
 		// Only reachable if the model gains a field of a new kind.
 		d.problem(n, path, "internal error: cannot decode into %s", t)
 	}
+}
+
+// plainRange is implemented by the range types (Range), which the file
+// writes as {min: a, max: b} or as one plain value.
+type plainRange interface {
+	plainRange()
+}
+
+// decodePlainRange decodes one scalar into both bounds of a range.
+func (d *decoder) decodePlainRange(n *yaml.Node, path string, v reflect.Value) {
+	if n.Kind != yaml.ScalarNode {
+		d.problem(n, path, "expected %s, got %s", describeType(v.Type()), describeNode(n))
+		return
+	}
+	d.decodeResolved(n, path, v.Field(0))
+	v.Field(1).Set(v.Field(0))
 }
 
 func (d *decoder) decodeDuration(n *yaml.Node, path string, v reflect.Value) {
@@ -771,6 +794,10 @@ func describeType(t reflect.Type) string {
 		return "a number, a percentage or a duration"
 	case int64Type:
 		return "an integer"
+	}
+	if _, ok := reflect.New(t).Interface().(plainRange); ok && t.Kind() == reflect.Struct {
+		bound := describeType(t.Field(0).Type)
+		return bound + ", or a range {min: ..., max: ...} of them"
 	}
 	switch t.Kind() {
 	case reflect.Pointer:

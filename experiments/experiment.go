@@ -33,6 +33,10 @@ type Experiment struct {
 	Seed   *int64 `yaml:"seed"`
 	Target Target `yaml:"target"`
 	Body   `yaml:",inline"`
+	// Nemesis is the fault vocabulary `chaosctl explore` draws schedules
+	// from; nil when the file has none. A file with a nemesis and no faults
+	// is for explore only (CheckRunnable).
+	Nemesis *Nemesis `yaml:"nemesis"`
 
 	// sensitive are the values no output may show: what ${secret:NAME}
 	// references gave, the members' env: values and sensitive HTTP header
@@ -597,6 +601,8 @@ type Fault struct {
 	Corrupt   *Corrupt   `yaml:"corrupt"`
 }
 
+func (FaultKind) allowed() []string { return faultKinds.KindsInOrder() }
+
 // Kind returns which fault this is, "" when no kind field is set.
 func (f *Fault) Kind() FaultKind {
 	kinds := f.kinds()
@@ -866,3 +872,87 @@ const (
 )
 
 func (Check) allowed() []string { return []string{"linearizable", "no-lost-writes"} }
+
+// Range is a closed interval of values, written {min: 1, max: 3} or as one
+// plain value (min = max). Decode fills a bound the file leaves out from
+// the field's default.
+type Range[T any] struct {
+	Min T `yaml:"min"`
+	Max T `yaml:"max"`
+}
+
+// plainRange marks the range types, which the decoder also reads from a
+// single scalar.
+func (*Range[T]) plainRange() {}
+
+// Nemesis is what `chaosctl explore` draws fault schedules from: the fault
+// kinds, the members they may target (the blast radius), how many faults a
+// schedule holds, their durations and spacing, whether they may overlap,
+// and each kind's intensity. Every default is filled in by Decode.
+type Nemesis struct {
+	// Kinds are the fault kinds to draw from (any kind of the format).
+	Kinds []FaultKind `yaml:"kinds"`
+	// Targets are the members (or, on an external target, the proxies) the
+	// nemesis may pick; default: every one a kind can act on.
+	Targets []string `yaml:"targets"`
+	// Faults is how many faults a schedule holds (default 1 to 3).
+	Faults Range[int] `yaml:"faults"`
+	// Duration is each fault's duration, for kinds that have one (default 1s
+	// to a third of the workload, at least 1s).
+	Duration Range[time.Duration] `yaml:"duration"`
+	// Spacing is the pause before each fault: from the end of warmup for the
+	// first, then from the previous fault's end, or from its start when
+	// Overlap is set (default 0s to 2s).
+	Spacing Range[time.Duration] `yaml:"spacing"`
+	// Overlap lets a fault start while the previous one is active (default
+	// false). Faults that cannot hold together (one member crashed twice,
+	// partitions sharing a member) never overlap.
+	Overlap bool `yaml:"overlap"`
+
+	Partition NemesisPartition `yaml:"partition"`
+	Latency   NemesisLatency   `yaml:"latency"`
+	Bandwidth NemesisBandwidth `yaml:"bandwidth"`
+	Crash     NemesisCrash     `yaml:"crash"`
+	ClockSkew NemesisClockSkew `yaml:"clockSkew"`
+	Corrupt   NemesisCorrupt   `yaml:"corrupt"`
+
+	// pos is where the file gives the section, for CheckRunnable.
+	pos Problem
+}
+
+// NemesisPartition is how the nemesis cuts the demo cluster's store nodes.
+type NemesisPartition struct {
+	// Shapes to draw from (default: every shape the node count allows).
+	// isolate and majority-minority are written as groups of the nemesis's
+	// targets; halves, bridge and ring span every store node and are
+	// written as modes.
+	Shapes   []PartitionMode   `yaml:"shapes"`
+	Behavior PartitionBehavior `yaml:"behavior"` // default drop
+}
+
+// NemesisLatency is the delay range of latency faults (default 50ms to 500ms).
+type NemesisLatency struct {
+	Delay Range[time.Duration] `yaml:"delay"`
+}
+
+// NemesisBandwidth is the rate range of bandwidth faults (default 16KiB/s to 256KiB/s).
+type NemesisBandwidth struct {
+	Rate Range[ByteRate] `yaml:"rate"`
+}
+
+// NemesisCrash is the restart delay range of crash faults (default: the
+// nemesis's duration range).
+type NemesisCrash struct {
+	RestartAfter Range[time.Duration] `yaml:"restartAfter"`
+}
+
+// NemesisClockSkew is the offset range of clock skews (default 1s to 10s);
+// both bounds have one sign.
+type NemesisClockSkew struct {
+	Offset Range[time.Duration] `yaml:"offset"`
+}
+
+// NemesisCorrupt is the ratio range of corrupt faults (default 1% to 10%).
+type NemesisCorrupt struct {
+	Ratio Range[Percent] `yaml:"ratio"`
+}

@@ -2,6 +2,7 @@ package experiments
 
 import (
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -32,6 +33,9 @@ var fuzzSnippets = []string{
 	minimalWith("steadyState: {probes: [{name: a, metric: latency_p99, max: 1%, min: -5ms}]}\n"),
 	minimalWith("abort: {burnRate: 1e308, window: 0, maxDuration: 1ns}\n"),
 	minimalWith("target: {demo: {nodes: -1, gateways: 999999999}}\nfaults: [{name: a, at: 1s, crash: {pick: {count: 1}}}]\n"),
+	minimalWith("nemesis: {kinds: [partition, crash], targets: [n1, n2, n3], faults: {min: 1, max: 3}, duration: {min: 2s, max: 6s}}\n"),
+	minimalWith("nemesis: {kinds: [latency, clockSkew, corrupt], faults: 2, overlap: true, clockSkew: {offset: -2s}, spacing: {max: 0s}}\n"),
+	minimalWith("nemesis: {kinds: [partition], partition: {shapes: [ring, bridge], behavior: isolate}, faults: [1]}\n"),
 	fullDemo,
 	fullExternal,
 }
@@ -94,5 +98,29 @@ func FuzzDecode(f *testing.F) {
 		if a.String() != b.String() {
 			t.Fatal("the same seed gave two different plans")
 		}
+		if e.Nemesis != nil {
+			fuzzSchedule(t, e, data, seed)
+		}
 	})
+}
+
+// fuzzSchedule checks a valid nemesis: the same seed draws the same
+// schedule, and a schedule written into the file decodes (when it can be
+// written) to the faults drawn, with no nemesis left.
+func fuzzSchedule(t *testing.T, e *Experiment, data []byte, seed int64) {
+	s, err := e.DrawSchedule(seed)
+	if err != nil {
+		t.Fatalf("a valid nemesis does not draw: %v", err)
+	}
+	again, _ := e.DrawSchedule(seed)
+	if !reflect.DeepEqual(s, again) {
+		t.Fatal("the same seed drew two different schedules")
+	}
+	_, got, err := ScheduleSource("fuzz.yaml", data, s, "")
+	if err != nil {
+		return // e.g. a workload written through an alias
+	}
+	if got.Nemesis != nil || !reflect.DeepEqual(got.Faults, s.Faults) {
+		t.Fatalf("written schedule decodes to other faults:\n%+v\n%+v", got.Faults, s.Faults)
+	}
 }

@@ -143,6 +143,11 @@ func TestGameDayProblems(t *testing.T) {
 			want: []string{pb + `:6:34: steps[0].experiment.path: cannot read the experiment ` + filepath.Join(dir, "nope.yaml") + `: no such file or directory`},
 		},
 		{
+			name: "experiment file with a nemesis and no faults",
+			src:  gameDayHead + "  - {name: a, experiment: {path: nemesis-only.yaml}}\n",
+			want: []string{filepath.Join(dir, "nemesis-only.yaml") + `:5:1: nemesis: the file has a nemesis and no faults`},
+		},
+		{
 			name: "experiment file invalid against the shared target",
 			src:  gameDayHead + "  - {name: a, experiment: {path: bad-crash.yaml}}\n",
 			want: []string{bad + `:8:42: faults[0].crash.nodes[0]: unknown node "n5"; allowed: g1, n1, n2, n3`},

@@ -282,6 +282,10 @@ func (v *validator) experimentFile(gd *GameDay, s *Step, p string, targetOK bool
 		}
 	}
 	if len(ed.problems) == 0 {
+		if err := exp.CheckRunnable(); err != nil {
+			// A nemesis and no faults: the file is for chaosctl explore.
+			return append(out, err.(*ValidationError).Problems...)
+		}
 		s.Resolved = exp
 		s.Source = marshalNode(root)
 	}

@@ -448,7 +448,14 @@ func (p *Plan) Format(w io.Writer) error {
 	t.printf("links (%d):\n", len(p.Links))
 	t.links("  ", p.Links)
 
-	if len(p.Faults) == 0 {
+	if n := p.Experiment.Nemesis; n != nil && len(p.Faults) == 0 {
+		kinds := make([]string, len(n.Kinds))
+		for i, k := range n.Kinds {
+			kinds[i] = string(k)
+		}
+		t.printf("faults: none; a nemesis draws %d to %d of %s on %s (chaosctl explore --dry-run shows the schedules)\n",
+			n.Faults.Min, n.Faults.Max, strings.Join(kinds, ", "), strings.Join(n.Targets, ", "))
+	} else if len(p.Faults) == 0 {
 		t.printf("faults: none\n")
 	} else {
 		t.printf("faults (%d; %s):\n", len(p.Faults), p.originText())

@@ -1,6 +1,7 @@
 package experiments
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"net"
@@ -163,6 +164,7 @@ func setDefaults(e *Experiment, d *decoder) {
 		set(d, fmt.Sprintf("slos[%d].judge", i), &e.SLOs[i].Judge, JudgeRun)
 	}
 
+	setNemesisDefaults(e, d)
 	set(d, "receipts", &e.Receipts, ReceiptsRequire)
 	set(d, "abort.window", &e.Abort.Window, DefaultAbortWindow)
 	// Validation bounds the run to MaxRunDuration; the default stays within
@@ -345,6 +347,7 @@ func validate(e *Experiment, d *decoder) {
 	v.slos()
 	v.abort()
 	v.checks()
+	v.nemesis()
 }
 
 // node returns the node nearest to path: its value, its key, or the
@@ -1324,23 +1327,52 @@ func (v *validator) contradictions() {
 			}
 			kp := fmt.Sprintf("faults[%d].%s", j, kj)
 			other := fmt.Sprintf("faults[%d] (%s, %s from %s to %s)", i, fi.Name, ki, fi.At, fi.End())
-			switch {
-			case faultCaps(ki).MemberState && faultCaps(kj).MemberState:
-				if n, picked := v.shared(fi, fj); n != "" {
-					v.errorf(kp, "%s of %s from %s to %s overlaps %s on %s; a member is crashed, paused or restarted by one fault at a time%s",
-						kj, n, fj.At, fj.End(), other, n, pickNote(picked))
-				}
-			case ki == FaultClockSkew && kj == FaultClockSkew:
-				if n, picked := v.shared(fi, fj); n != "" {
-					v.errorf(kp, "clock skew of %s overlaps %s; a member's clock takes one skew at a time%s", n, other, pickNote(picked))
-				}
-			case ki == FaultPartition && kj == FaultPartition:
-				if n := sharedPartitionMember(fi.Partition, fj.Partition); n != "" {
-					v.errorf(kp, "overlaps %s on %s; partitions may overlap in time only when both give groups naming disjoint members (healing one must not heal the other's links)", other, n)
-				}
+			switch c, n, picked := conflict(fi, fj); c {
+			case conflictMemberState:
+				v.errorf(kp, "%s of %s from %s to %s overlaps %s on %s; a member is crashed, paused or restarted by one fault at a time%s",
+					kj, n, fj.At, fj.End(), other, n, pickNote(picked))
+			case conflictClock:
+				v.errorf(kp, "clock skew of %s overlaps %s; a member's clock takes one skew at a time%s", n, other, pickNote(picked))
+			case conflictPartition:
+				v.errorf(kp, "overlaps %s on %s; partitions may overlap in time only when both give groups naming disjoint members (healing one must not heal the other's links)", other, n)
 			}
 		}
 	}
+}
+
+// faultConflict is why two faults cannot be active at once.
+type faultConflict int
+
+const (
+	noConflict          faultConflict = iota
+	conflictMemberState               // one member crashed, paused or restarted by both
+	conflictClock                     // one member's clock skewed by both
+	conflictPartition                 // partitions that could cut the same link
+)
+
+// conflict says whether faults a and b could not both hold if their
+// windows overlapped: the member (or members) they share, and whether a
+// pick may be what chooses it. Validation and the nemesis's schedules use
+// this one rule.
+func conflict(a, b *Fault) (c faultConflict, member string, picked bool) {
+	ka, kb := a.Kind(), b.Kind()
+	switch {
+	case faultCaps(ka).MemberState && faultCaps(kb).MemberState:
+		c = conflictMemberState
+	case ka == FaultClockSkew && kb == FaultClockSkew:
+		c = conflictClock
+	case ka == FaultPartition && kb == FaultPartition:
+		if n := sharedPartitionMember(a.Partition, b.Partition); n != "" {
+			return conflictPartition, n, false
+		}
+		return noConflict, "", false
+	default:
+		return noConflict, "", false
+	}
+	if n, picked := sharedMember(a, b); n != "" {
+		return c, n, picked
+	}
+	return noConflict, "", false
 }
 
 // timed reports whether fault i has a usable window.
@@ -1356,9 +1388,9 @@ func pickNote(picked bool) string {
 	return ""
 }
 
-// shared returns a member both faults may touch, and whether a pick is
-// involved.
-func (v *validator) shared(a, b *Fault) (string, bool) {
+// sharedMember returns a member both faults may touch, and whether a pick
+// is involved.
+func sharedMember(a, b *Fault) (string, bool) {
 	na, pa := touched(a)
 	nb, pb := touched(b)
 	for _, n := range nb {
@@ -1435,7 +1467,7 @@ func (v *validator) slos() {
 				v.httpURL(p+".url", s.URL)
 			}
 		}
-		if s.Judge == JudgeFaults && len(e.Faults) == 0 && v.ok("faults") && !v.d.misspelt[""] {
+		if s.Judge == JudgeFaults && len(e.Faults) == 0 && e.Nemesis == nil && v.ok("faults") && !v.d.misspelt[""] {
 			v.errorf(p+".judge", "faults needs faults to judge: the experiment has none, so no bad event could count; use judge: run (the default) or add faults")
 		}
 	}
@@ -1481,4 +1513,305 @@ func (v *validator) checks() {
 			v.errorf(p, "%s reads a key-value workload's operation history; an HTTP workload has none (workload.redis has one)", c)
 		}
 	}
+}
+
+// Nemesis defaults and bounds.
+const (
+	// MaxNemesisFaults bounds the faults of one drawn schedule.
+	MaxNemesisFaults = 100
+	// DefaultNemesisSpacing is the longest default pause before a fault.
+	DefaultNemesisSpacing = 2 * time.Second
+)
+
+// Default nemesis ranges (the duration range depends on the workload).
+var (
+	DefaultNemesisFaults    = Range[int]{Min: 1, Max: 3}
+	DefaultNemesisDelay     = Range[time.Duration]{Min: 50 * time.Millisecond, Max: 500 * time.Millisecond}
+	DefaultNemesisBandwidth = Range[ByteRate]{Min: 16 << 10, Max: 256 << 10}
+	DefaultNemesisSkew      = Range[time.Duration]{Min: time.Second, Max: 10 * time.Second}
+	DefaultNemesisCorrupt   = Range[Percent]{Min: 0.01, Max: 0.1}
+)
+
+// setNemesisDefaults fills what the nemesis section leaves out; a range
+// given as {min} or {max} alone takes the other bound from the default.
+func setNemesisDefaults(e *Experiment, d *decoder) {
+	n := e.Nemesis
+	if n == nil {
+		return
+	}
+	const p = "nemesis."
+	if !d.has(p+"targets") && !d.bad[p+"targets"] {
+		n.Targets = nemesisDefaultTargets(e)
+	}
+	setRange(d, p+"faults", &n.Faults, DefaultNemesisFaults)
+	dur := e.Workload.Duration
+	shortest := min(time.Second, max(dur, 0))
+	setRange(d, p+"duration", &n.Duration, Range[time.Duration]{Min: shortest, Max: max(shortest, dur/3)})
+	setRange(d, p+"spacing", &n.Spacing, Range[time.Duration]{Min: 0, Max: min(DefaultNemesisSpacing, max(dur, 0))})
+	setRange(d, p+"latency.delay", &n.Latency.Delay, DefaultNemesisDelay)
+	setRange(d, p+"bandwidth.rate", &n.Bandwidth.Rate, DefaultNemesisBandwidth)
+	setRange(d, p+"crash.restartAfter", &n.Crash.RestartAfter, n.Duration)
+	setRange(d, p+"clockSkew.offset", &n.ClockSkew.Offset, DefaultNemesisSkew)
+	setRange(d, p+"corrupt.ratio", &n.Corrupt.Ratio, DefaultNemesisCorrupt)
+	set(d, p+"partition.behavior", &n.Partition.Behavior, DefaultPartitionBehavior)
+	if !d.has(p+"partition.shapes") && !d.bad[p+"partition.shapes"] {
+		n.Partition.Shapes = nemesisDefaultShapes(e)
+	}
+}
+
+// setRange fills the bounds of a range the file left out from def; a bound
+// given alone keeps the range ordered (faults: {min: 5} is 5 to 5 when the
+// default's max is 3).
+func setRange[T cmp.Ordered](d *decoder, path string, r *Range[T], def Range[T]) {
+	if n, ok := d.values[path]; ok && n.Kind != yaml.MappingNode {
+		return // one plain value: both bounds
+	}
+	hasMin := d.has(path+".min") || d.bad[path+".min"]
+	hasMax := d.has(path+".max") || d.bad[path+".max"]
+	switch {
+	case !hasMin && !hasMax:
+		*r = def
+	case !hasMin:
+		r.Min = min(def.Min, r.Max)
+	case !hasMax:
+		r.Max = max(def.Max, r.Min)
+	}
+}
+
+// nemesisDefaultTargets is every member a kind of the nemesis may act on
+// (not the client side of the links: name it to have its links cut).
+func nemesisDefaultTargets(e *Experiment) []string {
+	var names []string
+	for _, k := range e.Nemesis.Kinds {
+		all, _ := selectable(&e.Target, k)
+		if k == FaultPartition && e.Target.Demo != nil {
+			all = e.Target.Demo.NodeNames()
+		}
+		for _, name := range all {
+			if name != ClientName && !slices.Contains(names, name) {
+				names = append(names, name)
+			}
+		}
+	}
+	return names
+}
+
+// NemesisCandidates returns the names a drawn fault of kind k may select:
+// the nemesis's targets the kind can act on (store nodes for a partition),
+// in the order the target lists them.
+func (e *Experiment) NemesisCandidates(k FaultKind) []string {
+	if e.Nemesis == nil {
+		return nil
+	}
+	all, _ := selectable(&e.Target, k)
+	if k == FaultPartition {
+		all = nil
+		if c := e.Target.Demo; c != nil {
+			all = c.NodeNames()
+		}
+	}
+	var out []string
+	for _, name := range all {
+		if slices.Contains(e.Nemesis.Targets, name) {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// nemesisSpansAll reports whether every store node is a nemesis target, as
+// the partition shapes that span them all (halves, bridge, ring) need.
+func nemesisSpansAll(e *Experiment) bool {
+	c := e.Target.Demo
+	return c != nil && len(c.NodeNames()) > 0 && len(e.NemesisCandidates(FaultPartition)) == len(c.NodeNames())
+}
+
+// nemesisShapeProblem says why shape cannot be drawn against the file's
+// target and targets ("" when it can).
+func nemesisShapeProblem(e *Experiment, shape PartitionMode, behavior PartitionBehavior) string {
+	c := e.Target.Demo
+	if c == nil {
+		return "the nemesis partitions the demo cluster's store nodes"
+	}
+	nodes, cands := len(c.NodeNames()), len(e.NemesisCandidates(FaultPartition))
+	switch {
+	case nodes < shape.minNodes():
+		return fmt.Sprintf("%s needs at least %d store nodes, the cluster has %d", shape, shape.minNodes(), nodes)
+	case behavior == BehaviorIsolate && (shape == ModeRing || shape == ModeBridge || shape == ModeHalves):
+		return fmt.Sprintf("behavior isolate takes the first group off the network; %s has no group of the nemesis's targets to isolate", shape)
+	case (shape == ModeHalves || shape == ModeBridge || shape == ModeRing) && !nemesisSpansAll(e):
+		return fmt.Sprintf("%s spans every store node, and nemesis.targets leaves some out (its blast radius)", shape)
+	case shape == ModeMajorityMinority && cands < 1:
+		return "majority-minority takes its minority from nemesis.targets, which names no store node"
+	case shape == ModeIsolate && cands < 1:
+		return "isolate cuts one of nemesis.targets off, and it names no store node"
+	}
+	return ""
+}
+
+// nemesisDefaultShapes is every partition shape the target and targets allow.
+func nemesisDefaultShapes(e *Experiment) []PartitionMode {
+	var shapes []PartitionMode
+	for _, s := range []PartitionMode{ModeIsolate, ModeMajorityMinority, ModeHalves, ModeBridge, ModeRing} {
+		if nemesisShapeProblem(e, s, e.Nemesis.Partition.Behavior) == "" {
+			shapes = append(shapes, s)
+		}
+	}
+	return shapes
+}
+
+// nemesisKindSections are the kinds whose intensity has its own section.
+var nemesisKindSections = []FaultKind{FaultPartition, FaultLatency, FaultBandwidth, FaultCrash, FaultClockSkew, FaultCorrupt}
+
+func (v *validator) nemesis() {
+	n := v.e.Nemesis
+	if n == nil {
+		return
+	}
+	const p = "nemesis"
+	e := v.e
+	if v.required(p+".kinds") && len(n.Kinds) == 0 {
+		v.errorf(p+".kinds", "is empty; give the fault kinds to draw from: %s", strings.Join(faultKinds.KindsInOrder(), ", "))
+	}
+	seen := map[FaultKind]int{}
+	for i, k := range n.Kinds {
+		kp := fmt.Sprintf("%s.kinds[%d]", p, i)
+		if k == "" {
+			continue
+		}
+		if j, dup := seen[k]; dup {
+			v.errorf(kp, "%s is already listed at %s.kinds[%d]", k, p, j)
+			continue
+		}
+		seen[k] = i
+		switch {
+		case k == FaultPartition && e.Target.Demo == nil:
+			v.errorf(kp, "the nemesis partitions the demo cluster's store nodes; against an external target draw blackhole or reset on proxies")
+		case faultCaps(k).StoreNodes && e.Target.Demo == nil:
+			v.errorf(kp, "%s needs the demo cluster", k)
+		case v.ok(p+".targets") && v.namesKnown() && len(e.NemesisCandidates(k)) == 0:
+			all, _ := selectable(&e.Target, k)
+			if k == FaultPartition {
+				all = e.Target.Demo.NodeNames()
+			}
+			v.errorf(kp, "no member of nemesis.targets can take a %s; it acts on %s", k, strings.Join(all, ", "))
+		}
+	}
+	v.nemesisTargets(p+".targets", n)
+	nemesisRange(v, p+".faults", n.Faults, 1, MaxNemesisFaults, func(x int) string { return strconv.Itoa(x) })
+	end := e.Workload.Duration
+	if !v.workloadDurationKnown() {
+		end = MaxRunDuration
+	}
+	nemesisRange(v, p+".duration", n.Duration, time.Millisecond, end, time.Duration.String)
+	nemesisRange(v, p+".spacing", n.Spacing, 0, end, time.Duration.String)
+	v.nemesisSections(p, n, end)
+	if v.workloadDurationKnown() && v.ok(p+".faults", p+".duration", p+".spacing", p+".crash.restartAfter", p+".kinds") && len(n.Kinds) > 0 {
+		shortest := n.Duration.Min
+		for _, k := range n.Kinds {
+			shortest = min(shortest, nemesisMinLength(n, k))
+		}
+		count := n.Faults.Min
+		if n.Overlap {
+			count = 1 // overlapping faults may all start at once
+		}
+		// An instant fault takes a millisecond of the schedule.
+		need := time.Duration(count) * (n.Spacing.Min + max(shortest, time.Millisecond))
+		if need > end {
+			v.errorf(p+".faults", "%d faults of at least %s, each after at least %s of spacing, do not fit in the workload's %s; lower faults.min, duration.min or spacing.min, or lengthen workload.duration", count, shortest, n.Spacing.Min, end)
+		}
+	}
+}
+
+// nemesisMinLength is the shortest fault of kind k the nemesis draws.
+func nemesisMinLength(n *Nemesis, k FaultKind) time.Duration {
+	switch {
+	case faultCaps(k).Instant:
+		return 0
+	case k == FaultCrash:
+		return n.Crash.RestartAfter.Min
+	}
+	return n.Duration.Min
+}
+
+func (v *validator) nemesisTargets(p string, n *Nemesis) {
+	if !v.d.has(p) {
+		return
+	}
+	if len(n.Targets) == 0 {
+		v.errorf(p, "is empty; leave it out to let the nemesis pick any member")
+		return
+	}
+	var allowed []string
+	for _, k := range faultKinds.KindsInOrder() {
+		names, _ := selectable(&v.e.Target, FaultKind(k))
+		for _, name := range names {
+			if !contains(allowed, name) {
+				allowed = append(allowed, name)
+			}
+		}
+	}
+	v.names(p, n.Targets, allowed, "member")
+}
+
+// nemesisRange checks that a range's bounds lie in lo..hi and are ordered.
+func nemesisRange[T cmp.Ordered](v *validator, path string, r Range[T], lo, hi T, show func(T) string) {
+	switch {
+	case r.Min < lo || r.Min > hi:
+		v.errorf(path, "min %s is out of range; allowed: %s to %s", show(r.Min), show(lo), show(hi))
+	case r.Max < lo || r.Max > hi:
+		v.errorf(path, "max %s is out of range; allowed: %s to %s", show(r.Max), show(lo), show(hi))
+	case r.Min > r.Max:
+		v.errorf(path, "min %s is above max %s", show(r.Min), show(r.Max))
+	}
+}
+
+func (v *validator) nemesisSections(p string, n *Nemesis, end time.Duration) {
+	for _, k := range nemesisKindSections {
+		if sp := p + "." + string(k); v.d.has(sp) && !slices.Contains(n.Kinds, k) && v.ok(p+".kinds") {
+			v.keyErrorf(sp, "sets %s faults, and nemesis.kinds does not list %s; add it there or remove this section", k, k)
+		}
+	}
+	shapes := map[PartitionMode]int{}
+	for i, s := range n.Partition.Shapes {
+		sp := fmt.Sprintf("%s.partition.shapes[%d]", p, i)
+		if j, dup := shapes[s]; dup {
+			v.errorf(sp, "%s is already listed at %s.partition.shapes[%d]", s, p, j)
+			continue
+		}
+		shapes[s] = i
+		if why := nemesisShapeProblem(v.e, s, n.Partition.Behavior); why != "" && v.ok(p+".targets", "target.demo.nodes") {
+			v.errorf(sp, "%s", why)
+		}
+	}
+	if slices.Contains(n.Kinds, FaultPartition) && len(n.Partition.Shapes) == 0 && v.ok(p+".partition.shapes", p+".targets", p+".kinds", "target.demo.nodes") && v.e.Target.Demo != nil {
+		v.errorf(p+".partition", "no partition shape fits the cluster and nemesis.targets; give partition.shapes, or name more store nodes in targets")
+	}
+	nemesisRange(v, p+".latency.delay", n.Latency.Delay, injectors.MinDelay, time.Minute, time.Duration.String)
+	nemesisRange(v, p+".bandwidth.rate", n.Bandwidth.Rate, injectors.MinBytesPerSecond, ByteRate(1<<40), ByteRate.String)
+	if v.d.has(p + ".crash.restartAfter") { // else it is the duration range, checked already
+		nemesisRange(v, p+".crash.restartAfter", n.Crash.RestartAfter, time.Millisecond, end, time.Duration.String)
+	}
+	nemesisRange(v, p+".clockSkew.offset", n.ClockSkew.Offset, -MaxRunDuration, MaxRunDuration, time.Duration.String)
+	if o := n.ClockSkew.Offset; v.ok(p+".clockSkew.offset") && !(o.Min > 0 && o.Max > 0) && !(o.Min < 0 && o.Max < 0) {
+		v.errorf(p+".clockSkew.offset", "%s to %s includes or touches 0; allowed: both bounds above 0, or both below", o.Min, o.Max)
+	}
+	nemesisRange(v, p+".corrupt.ratio", n.Corrupt.Ratio, 0.0001, 1, Percent.String)
+}
+
+// CheckRunnable reports a file that `chaosctl run` cannot run although it
+// is valid: one with a nemesis and no faults, which is for `chaosctl
+// explore`. The error is a *ValidationError at the nemesis section.
+func (e *Experiment) CheckRunnable() error {
+	if e.Nemesis == nil || len(e.Faults) > 0 {
+		return nil
+	}
+	p := e.Nemesis.pos
+	if p.Line < 1 {
+		p.Line, p.Col = 1, 1
+	}
+	p.Path = "nemesis"
+	p.Msg = "nemesis: the file has a nemesis and no faults, so it describes fault schedules for chaosctl explore to draw; " +
+		"run it with chaosctl explore " + p.File + ", or give it faults for chaosctl run"
+	return &ValidationError{Problems: []Problem{p}}
 }

@@ -91,6 +91,7 @@ func newApp(e *env) *cli.App {
 		ExitErrHandler: func(*cli.Context, error) {}, // exit codes are mapped in main
 		Commands: []*cli.Command{
 			runCommand(e),
+			exploreCommand(e),
 			gamedayCommand(e),
 			validateCommand(e),
 			recoverCommand(e),

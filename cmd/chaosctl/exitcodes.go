@@ -105,3 +105,19 @@ func isReported(err error) bool {
 	var ee *exitError
 	return errors.As(err, &ee) && ee.reported
 }
+
+// judgedCode is the exit code of work judged with verdict whose library
+// call returned err: a run that ended early as runEndCode says, bad input
+// 2, any other error 5, else the verdict's code.
+func judgedCode(verdict string, err error) int {
+	if code, ended := runEndCode(err); ended {
+		return code
+	}
+	switch {
+	case errors.Is(err, runner.ErrUsage):
+		return exitUsage
+	case err != nil:
+		return exitEnvironment
+	}
+	return verdictCode(verdict)
+}

@@ -273,10 +273,18 @@ func validateFiles(e *env, args []string) error {
 }
 
 // decodeExperiment is experiments.Decode for `chaosctl run`, which points
-// GameDay playbooks to `chaosctl gameday`.
+// GameDay playbooks to `chaosctl gameday` and a file with a nemesis and no
+// faults to `chaosctl explore`.
 func decodeExperiment(file string, src []byte) (*experiments.Experiment, error) {
 	if experiments.IsGameDay(src) {
 		return nil, fmt.Errorf("%s is a GameDay playbook; run it with chaosctl gameday %s", file, file)
 	}
-	return experiments.Decode(file, src)
+	x, err := experiments.Decode(file, src)
+	if err != nil {
+		return nil, err
+	}
+	if err := x.CheckRunnable(); err != nil {
+		return nil, err
+	}
+	return x, nil
 }
