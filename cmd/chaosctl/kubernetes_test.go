@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -72,8 +73,16 @@ func TestKubernetesRunInterruptedOrKilledLeavesNothing(t *testing.T) {
 		func(t *testing.T, run string) {
 			ns := k8s.NamespaceName(run)
 			pols, err := cs.NetworkingV1().NetworkPolicies(ns).List(context.Background(), metav1.ListOptions{})
-			if err != nil || len(pols.Items) != 1 {
-				t.Fatalf("before recover, namespace %s has policies %v (%v); want the isolation", ns, pols, err)
+			var names []string
+			isolations := 0
+			for _, p := range pols.Items {
+				names = append(names, p.Name)
+				if strings.HasPrefix(p.Name, k8s.IsolationPolicyName("")) {
+					isolations++
+				}
+			}
+			if err != nil || isolations != 1 || !slices.Contains(names, k8s.GuardPolicyName) {
+				t.Fatalf("before recover, namespace %s has policies %v (%v); want the run's guard and one isolation", ns, names, err)
 			}
 		},
 		func(run string) string { return "removed namespace " + k8s.NamespaceName(run) })
