@@ -22,7 +22,7 @@ import (
 )
 
 // The examples keep the verdict their header promises on every seed, not on
-// most (STYLE.md 16): a pass example that fails one seed in twenty hides a
+// most: a pass example that fails one seed in twenty hides a
 // bug, and a fail example that passes one seed in twenty teaches nothing.
 //
 // The promise is one line of the example's leading comment block:
