@@ -74,20 +74,26 @@ func (l *load) send(i int) {
 	}
 }
 
-// ClosedLoop sends n requests (request(i) is the i-th) from workers clients,
-// each sending its next request when its last was answered.
-func ClosedLoop(c *http.Client, request func(i int) *http.Request, workers, n int) LoadResult {
-	l := &load{c: c, request: request}
-	next := make(chan int)
-	var wg sync.WaitGroup
-	start := time.Now()
-	for range workers {
+// workers starts n workers sending the request of each index sent on next;
+// close next, then wait on wg.
+func (l *load) workers(n int) (next chan int, wg *sync.WaitGroup) {
+	next, wg = make(chan int), &sync.WaitGroup{}
+	for range n {
 		wg.Go(func() {
 			for i := range next {
 				l.send(i)
 			}
 		})
 	}
+	return next, wg
+}
+
+// ClosedLoop sends n requests (request(i) is the i-th) from workers clients,
+// each sending its next request when its last was answered.
+func ClosedLoop(c *http.Client, request func(i int) *http.Request, workers, n int) LoadResult {
+	l := &load{c: c, request: request}
+	next, wg := l.workers(workers)
+	start := time.Now()
 	for i := range n {
 		next <- i
 	}
@@ -104,15 +110,7 @@ func ClosedLoop(c *http.Client, request func(i int) *http.Request, workers, n in
 // requests in flight) and in count (rate·d).
 func OpenLoop(c *http.Client, request func(i int) *http.Request, rate float64, d time.Duration, workers int) LoadResult {
 	l := &load{c: c, request: request}
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() {
-			for i := range next {
-				l.send(i)
-			}
-		})
-	}
+	next, wg := l.workers(workers)
 	interval := time.Duration(float64(time.Second) / rate)
 	start := time.Now()
 	for i := 0; time.Since(start) < d; i++ {

@@ -28,7 +28,7 @@ func TestStoreNodeShedsTwiceItsCapacity(t *testing.T) {
 		maxInflight = 8
 		measured    = 2000 // requests of the capacity measurement (about a second)
 		overFor     = 3 * time.Second
-		workers     = 512 // the client's requests in flight at most
+		workers     = 128 // the client's requests in flight at most
 	)
 	spec := smallSpec(1, demo.PersistMemory)
 	spec.Resilience.MaxInflight = maxInflight
@@ -81,8 +81,9 @@ func TestStoreNodeShedsTwiceItsCapacity(t *testing.T) {
 	// which refusing costs work to empty: bounded by the connections, not
 	// by the overload's length. (The control is not held to a bound: with
 	// requests this cheap, refusing costs nearly what serving does, so a
-	// limit buys little latency here; measured 590 ms against 880–1,015 ms,
-	// and less goodput.)
+	// limit buys little latency here: with 128 clients, measured 348–366 ms
+	// against 396–650 ms, and less goodput. With 512 clients it was
+	// 0.6–1.4 s, too near the bound on a busy machine.)
 	if p := shedding.Quantile(0.99); p > 2*time.Second {
 		t.Errorf("admitted p99 %s under overload; want at most 2s", p)
 	}

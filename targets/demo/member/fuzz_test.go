@@ -8,32 +8,13 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/chaosctl/chaosctl/internal/testkit"
 	"github.com/chaosctl/chaosctl/targets/demo"
 	"github.com/chaosctl/chaosctl/targets/demo/api"
 )
-
-// lockedBuffer collects the standard logger's output, where net/http reports
-// a handler's panic ("http: panic serving") when a server has no ErrorLog.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // protected are the path prefixes that need a token: the control API and
 // the profiles (control token), the replica API (peer token).
@@ -82,7 +63,9 @@ func FuzzMemberHTTP(f *testing.F) {
 	} {
 		f.Add([]byte(s))
 	}
-	var logged lockedBuffer
+	// net/http reports a handler's panic ("http: panic serving") on the
+	// standard logger when a server has no ErrorLog.
+	var logged testkit.SyncBuffer
 	log.SetOutput(&logged)
 	f.Cleanup(func() { log.SetOutput(io.Discard) })
 
