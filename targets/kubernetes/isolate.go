@@ -6,6 +6,8 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	networkingv1 "k8s.io/api/networking/v1"
@@ -14,6 +16,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/chaosctl/chaosctl/internal/httpcall"
+	"github.com/chaosctl/chaosctl/targets/demo/api"
 	"github.com/chaosctl/chaosctl/targets/faultplane"
 )
 
@@ -99,7 +102,7 @@ func (d *Demo) Isolate(ctx context.Context, id string) error {
 	if d.memberAddr(id) == "" {
 		return nil // no pod: nothing to wait for
 	}
-	took, err := d.waitReachable(ctx, id, false, IsolateTimeout)
+	took, err := d.waitIsolated(ctx, id, IsolateTimeout)
 	if err != nil {
 		return fmt.Errorf("isolate %s: %w (does the cluster enforce NetworkPolicy? kube-router, Calico and Cilium do)", id, err)
 	}
@@ -174,6 +177,82 @@ func (d *Demo) waitReachable(ctx context.Context, id string, want bool, within t
 	}
 }
 
+// isolatedRounds is how many probe rounds in a row must find a member cut
+// off both ways before Isolate believes its policy is in effect: a probe
+// fails on a busy machine too, and the policy controller may program one
+// direction before the other.
+const isolatedRounds = 3
+
+// isolationProbeTimeout bounds one probe of a member that should be cut off,
+// as long as a receipt's probe of a cut link waits.
+const isolationProbeTimeout = 500 * time.Millisecond
+
+// egressPeers is how many of a member's links waitIsolated probes outwards.
+const egressPeers = 3
+
+// waitIsolated polls until isolatedRounds rounds in a row find member id
+// unreachable from the fault-plane pod (ingress) and unable to reach a peer
+// through the fault plane (egress, asked of its reach control), and returns
+// how long that took. A reach control that does not answer (the cluster
+// keeps chaosctl out of isolated pods) leaves egress unproven and ingress
+// decides.
+func (d *Demo) waitIsolated(ctx context.Context, id string, within time.Duration) (time.Duration, error) {
+	px, err := d.probeProxy(id)
+	if err != nil {
+		return 0, err
+	}
+	// Egress is asked of up to egressPeers links: a peer that is down fails
+	// a probe with or without the policy, one that answers proves the way out.
+	var peers []string
+	for _, l := range d.links {
+		if l.From == id && len(peers) < egressPeers {
+			peers = append(peers, l.To)
+		}
+	}
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(ctx, within)
+	defer cancel()
+	cut, last := 0, ""
+	for {
+		var in atomic.Bool
+		reached := make([]bool, len(peers))
+		var wg sync.WaitGroup
+		wg.Add(1 + len(peers))
+		go func() { defer wg.Done(); in.Store(d.probeWithin(ctx, px, isolationProbeTimeout)) }()
+		for i, peer := range peers {
+			go func() {
+				defer wg.Done()
+				var ans api.ReachAnswer
+				cctx, ccancel := context.WithTimeout(ctx, isolationProbeTimeout+2*time.Second)
+				defer ccancel()
+				err := d.Control(cctx, id, "reach", api.ReachRequest{To: peer, Timeout: isolationProbeTimeout.String()}, &ans)
+				reached[i] = err == nil && ans.OK
+			}()
+		}
+		wg.Wait()
+		cut++
+		if in.Load() {
+			cut, last = 0, "the fault-plane pod still reaches "+id
+		}
+		for i, ok := range reached {
+			if ok {
+				cut, last = 0, id+" still reaches "+peers[i]+" through the fault plane"
+			}
+		}
+		if cut >= isolatedRounds {
+			return time.Since(start), nil
+		}
+		select {
+		case <-ctx.Done():
+			if last == "" {
+				last = "probes kept failing, but not " + fmt.Sprint(isolatedRounds) + " rounds in a row"
+			}
+			return 0, fmt.Errorf("not cut off after %s (%s): %w", within, last, ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
 // probeProxy returns the address of a proxy in the fault plane that
 // forwards to member id and carries no faults: the pod-to-pod path the
 // reachability probe takes. It is made once per member.
@@ -208,7 +287,12 @@ const probePortOffset = 10000
 
 // probeOnce sends one GET /readyz over a new connection to addr.
 func (d *Demo) probeOnce(ctx context.Context, addr string) bool {
-	hc := &http.Client{Timeout: 300 * time.Millisecond, Transport: &http.Transport{DisableKeepAlives: true}}
+	return d.probeWithin(ctx, addr, 300*time.Millisecond)
+}
+
+// probeWithin is probeOnce with its own timeout.
+func (d *Demo) probeWithin(ctx context.Context, addr string, timeout time.Duration) bool {
+	hc := &http.Client{Timeout: timeout, Transport: &http.Transport{DisableKeepAlives: true}}
 	code, err := httpcall.Status(ctx, hc, "http://"+addr+"/readyz")
 	return err == nil && code == http.StatusOK
 }

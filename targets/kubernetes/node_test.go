@@ -19,6 +19,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/chaosctl/chaosctl/targets/demo"
+	"github.com/chaosctl/chaosctl/targets/demo/api"
 	"github.com/chaosctl/chaosctl/targets/democluster"
 	"github.com/chaosctl/chaosctl/targets/faultplane"
 	k8s "github.com/chaosctl/chaosctl/targets/kubernetes"
@@ -208,9 +209,19 @@ func TestDemoOnNode(t *testing.T) {
 		t.Fatalf("after resume: %d %v", code, err)
 	}
 
-	// Isolate: Isolate returns once a new pod-to-pod connection fails.
+	// Isolate: Isolate returns once new pod-to-pod connections fail both
+	// ways, so at once no link out of n2 works (what a receipt checks).
 	if err := d.Isolate(ctx, "n2"); err != nil {
 		t.Fatal(err)
+	}
+	for _, peer := range []string{"n1", "n3"} {
+		var ans api.ReachAnswer
+		if err := d.Control(ctx, "n2", "reach", api.ReachRequest{To: peer, Timeout: "500ms"}, &ans); err != nil {
+			t.Fatalf("reach control of isolated n2: %v", err)
+		}
+		if ans.OK {
+			t.Fatalf("isolated n2 reaches %s right after Isolate returned: %+v", peer, ans)
+		}
 	}
 	if _, err := cs.NetworkingV1().NetworkPolicies(d.Namespace()).Get(ctx, k8s.IsolationPolicyName("n2"), metav1.GetOptions{}); err != nil {
 		t.Fatalf("isolation policy: %v", err)
