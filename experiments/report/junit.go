@@ -91,6 +91,7 @@ const (
 	junitRunError     = "run-error"
 	junitNotLanded    = "fault-not-landed"
 	junitLeftInPlace  = "fault-left-in-place"
+	junitPassRate     = "pass-rate-below-required"
 )
 
 // WriteJUnit writes junit.xml for one or more runs, one testsuite per run in
@@ -111,6 +112,91 @@ func WriteJUnit(w io.Writer, results ...*Result) error {
 		doc.Suites = append(doc.Suites, s)
 	}
 	doc.Time = junitSeconds(total)
+	return encodeJUnit(w, doc)
+}
+
+// WriteRepeatJUnit writes a repeat's junit.xml: a first testsuite for the
+// repeat as a whole, named "<experiment> repeat", whose one testcase "pass
+// rate" fails when the policy failed the repeat and is skipped when it was
+// inconclusive (the rule is the message), then one testsuite per run, as
+// WriteJUnit writes it, named "<experiment> run <i> seed <S>". runs are the
+// runs' results in the order of r.Runs; a run that left none (nil) is one
+// erroring "run" testcase.
+func WriteRepeatJUnit(w io.Writer, r *RepeatResult, runs []*Result) error {
+	doc := junitSuites{Name: "chaosctl"}
+	agg := junitSuite{
+		Name: r.Experiment + " repeat", Time: junitSeconds(runSeconds(&Result{Header: r.Header})), Timestamp: junitTimestamp(r.Started),
+		File: r.File, SystemOut: fmt.Sprintf("verdict: %s: %s", r.Verdict, r.Reason),
+	}
+	s := r.Repeat
+	for _, pr := range []junitProperty{
+		{"seed", strconv.FormatInt(r.Seed, 10)}, {"planned", strconv.Itoa(s.Planned)}, {"runs", strconv.Itoa(s.Runs)},
+		{"passed", strconv.Itoa(s.Passed)}, {"passRate", strconv.FormatFloat(s.PassRate, 'f', 4, 64)},
+		{"low", strconv.FormatFloat(s.Low, 'f', 4, 64)}, {"high", strconv.FormatFloat(s.High, 'f', 4, 64)},
+		{"required", strconv.FormatFloat(s.Required, 'f', 4, 64)}, {"flaky", strconv.FormatBool(s.Flaky)},
+		{"verdict", r.Verdict}, {"rule", s.Rule}, {"chaosctlVersion", r.ChaosctlVersion}, {"runtime", r.Runtime},
+	} {
+		if pr.Value != "" {
+			agg.Properties = append(agg.Properties, pr)
+		}
+	}
+	c := junitCase{Name: "pass rate", Classname: r.Experiment, Time: agg.Time, SystemOut: s.Rule}
+	c.judge(r.Verdict, &junitProblem{Message: s.Rule, Type: junitPassRate, Body: repeatRunsText(r)}, s.Rule)
+	agg.Cases = append(agg.Cases, c)
+	agg.Tests = 1
+	switch {
+	case c.Failure != nil:
+		agg.Failures = 1
+	case c.Skipped != nil:
+		agg.Skipped = 1
+	}
+	if r.Interrupted {
+		msg := fmt.Sprintf("interrupted after %d of %d runs; every fault was reverted", len(r.Runs), s.Planned)
+		agg.Cases = append(agg.Cases, junitCase{Name: "repeat", Classname: r.Experiment, Time: "0.000",
+			Error: &junitProblem{Message: msg, Type: junitRunError, Body: strings.Join(r.Errors, "\n")}})
+		agg.Tests++
+		agg.Errors++
+	}
+	doc.Suites = append(doc.Suites, agg)
+	doc.Tests, doc.Failures, doc.Errors = agg.Tests, agg.Failures, agg.Errors
+	var total float64
+	for i, run := range r.Runs {
+		var res *Result
+		if i < len(runs) {
+			res = runs[i]
+		}
+		var suite junitSuite
+		if res != nil {
+			suite = junitSuiteOf(res)
+			total += runSeconds(res)
+		} else {
+			suite = junitSuite{Time: "0.000", Tests: 1, Errors: 1, Cases: []junitCase{{Name: "run", Classname: r.Experiment, Time: "0.000",
+				Error: &junitProblem{Message: "the run left no result: " + run.Error, Type: junitRunError, Body: run.Error}}}}
+		}
+		suite.Name = fmt.Sprintf("%s run %d seed %d", r.Experiment, run.Run, run.Seed)
+		doc.Tests += suite.Tests
+		doc.Failures += suite.Failures
+		doc.Errors += suite.Errors
+		doc.Suites = append(doc.Suites, suite)
+	}
+	doc.Time = junitSeconds(total)
+	return encodeJUnit(w, doc)
+}
+
+// repeatRunsText lists a repeat's runs, one a line, for the pass rate's
+// failure body.
+func repeatRunsText(r *RepeatResult) string {
+	var b strings.Builder
+	b.WriteString(r.Repeat.Rule)
+	for _, run := range r.Runs {
+		fmt.Fprintf(&b, "\nrun %d seed %d: %s: %s", run.Run, run.Seed, run.Verdict, run.Reason)
+	}
+	return b.String()
+}
+
+// encodeJUnit writes doc as junit.xml, dropping the characters XML cannot
+// carry from the problems' bodies.
+func encodeJUnit(w io.Writer, doc junitSuites) error {
 	var buf bytes.Buffer
 	for i := range doc.Suites {
 		for j := range doc.Suites[i].Cases {
