@@ -6,7 +6,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/chaosctl/chaosctl/experiments/report"
 )
@@ -139,5 +141,33 @@ func TestRunRepeatWritesEveryRunAndTheAggregate(t *testing.T) {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("stdout lacks %q:\n%s", want, stdout)
 		}
+	}
+}
+
+// SIGTERM during a repeat's first run reverts its faults, starts no further
+// run, and leaves an aggregate that says interrupted: exit 3.
+func TestSIGTERMDuringARepeatStopsAfterTheCurrentRun(t *testing.T) {
+	out, state := filepath.Join(t.TempDir(), "out"), filepath.Join(t.TempDir(), "state")
+	first := filepath.Join(out, "runs", "001-seed-3")
+	cmd, output := startChaosctl(t, "the first run's faults applied", 90*time.Second,
+		func() bool { return countApplied(filepath.Join(first, "journal.ndjson")) >= 2 },
+		"run", "testdata/long-pause.yaml", "--repeat", "3", "--seed", "3", "--out", out, "--state-dir", state)
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	expectInterruptedAndReverted(t, cmd, first, output)
+	noMembersLeft(t, out)
+	agg, ok, err := report.ReadRepeatJSON(out)
+	if err != nil || !ok {
+		t.Fatalf("no aggregate result.json (%v, repeat %v):\n%s", err, ok, output)
+	}
+	if !agg.Interrupted || len(agg.Runs) != 1 || !agg.Runs[0].Interrupted || agg.Repeat.Planned != 3 || agg.Verdict == report.Pass {
+		t.Errorf("aggregate %+v, runs %+v: want interrupted after one run", agg.Repeat, agg.Runs)
+	}
+	if _, err := os.Stat(filepath.Join(out, "runs", "002-seed-4")); err == nil {
+		t.Errorf("a second run was started after the signal")
+	}
+	if !strings.Contains(output.String(), "interrupted after 1 of 3 runs") {
+		t.Errorf("the aggregate table does not say interrupted:\n%s", output)
 	}
 }
