@@ -93,6 +93,7 @@ apiVersion: chaosctl/v1
 kind: Experiment
 metadata: {name: full, description: every field}
 seed: -7
+repeat: 5
 target:
   runtime: docker
   demo:
@@ -159,6 +160,7 @@ func TestDecodeEveryDemoField(t *testing.T) {
 		APIVersion: APIVersion, Kind: KindExperiment,
 		Metadata: Metadata{Name: "full", Description: "every field"},
 		Seed:     ptr(int64(-7)),
+		Repeat:   5,
 		Target: Target{Runtime: RuntimeDocker, Demo: &DemoCluster{
 			Nodes: 5, Gateways: 2, VNodes: 128,
 			Replication: Replication{N: 3, W: 2, R: 1},

@@ -112,6 +112,15 @@ func TestARepeatWhoseRunsDifferIsFlaky(t *testing.T) {
 			t.Errorf("summary.md lacks %q:\n%s", want, md)
 		}
 	}
+	var term strings.Builder
+	if err := report.RepeatTerminal(&term, r); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"repeat flaky  3 of 3 runs  seeds 40–42  flaky: yes", "verdict: pass — " + s.Rule, "avail", "22.0% (20.0%–151.0%)", "linearizable"} {
+		if !strings.Contains(term.String(), want) {
+			t.Errorf("the terminal table lacks %q:\n%s", want, term.String())
+		}
+	}
 	var doc struct {
 		Tests  int `xml:"tests,attr"`
 		Suites []struct {

@@ -204,7 +204,7 @@ func spreadText(s Spread) string {
 
 func flakyWord(flaky bool) string {
 	if flaky {
-		return "yes: the runs' verdicts differ"
+		return "yes, the runs' verdicts differ"
 	}
 	return "no"
 }
@@ -214,7 +214,7 @@ func flakyWord(flaky bool) string {
 // counts, and the verdict with the rule that decided it.
 func RepeatTerminal(w io.Writer, r *RepeatResult) error {
 	s := r.Repeat
-	fmt.Fprintf(w, "\nrepeat %s  %d of %d runs  seeds %d–%d  flaky %s\n", r.Experiment, len(r.Runs), s.Planned, r.Seed, r.Seed+int64(s.Planned)-1, flakyWord(s.Flaky))
+	fmt.Fprintf(w, "\nrepeat %s  %d of %d runs  seeds %d–%d  flaky: %s\n", r.Experiment, len(r.Runs), s.Planned, r.Seed, r.Seed+int64(s.Planned)-1, flakyWord(s.Flaky))
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "\nRUN\tSEED\tVERDICT\tREASON")
 	for _, run := range r.Runs {
