@@ -79,9 +79,9 @@ func mustStderr(t *testing.T, args ...string) string {
 // inside the parent folder, whose result.json, junit.xml and summary.md
 // agree with the runs; the exit code follows the aggregate verdict.
 func TestRunRepeatWritesEveryRunAndTheAggregate(t *testing.T) {
-	out := filepath.Join(t.TempDir(), "out")
+	out, junit := filepath.Join(t.TempDir(), "out"), filepath.Join(t.TempDir(), "combined.xml")
 	stdout, stderr, code := run(t, "run", "testdata/repeat.yaml", "--repeat", "2", "--seed", "40", "--out", out,
-		"--state-dir", filepath.Join(t.TempDir(), "state"))
+		"--state-dir", filepath.Join(t.TempDir(), "state"), "--junit", junit)
 	noMembersLeft(t, out)
 	agg, ok, err := report.ReadRepeatJSON(out)
 	if err != nil || !ok {
@@ -132,6 +132,10 @@ func TestRunRepeatWritesEveryRunAndTheAggregate(t *testing.T) {
 	if err != nil || xml.Unmarshal(b, &doc) != nil || len(doc.Suites) != 3 || doc.Suites[0].Name != "repeat repeat" ||
 		doc.Suites[1].Name != "repeat run 1 seed 40" || doc.Suites[2].Name != "repeat run 2 seed 41" {
 		t.Errorf("junit.xml (%v): %+v", err, doc)
+	}
+	// The combined --junit file holds the repeat as its own junit.xml does.
+	if combined, err := os.ReadFile(junit); err != nil || string(combined) != string(b) {
+		t.Errorf("the --junit file (%v) differs from the repeat's junit.xml:\n%s", err, combined)
 	}
 	md, err := os.ReadFile(filepath.Join(out, report.FileMarkdown))
 	if err != nil || !strings.Contains(string(md), s.Rule) || !strings.Contains(string(md), agg.Runs[1].Dir) {

@@ -195,11 +195,11 @@ func runExperiments(c *cli.Context, e *env) error {
 	defer stop()
 
 	worst := exitPass
-	var results []*report.Result
+	var results []report.JUnitEntry
 	// The combined JUnit file is written whatever happens after a run.
 	defer func() {
 		if path := c.String("junit"); path != "" && len(results) > 0 {
-			if err := report.WriteJUnitFile(path, results...); err != nil {
+			if err := report.WriteJUnitEntriesFile(path, results...); err != nil {
 				e.log.WithError(err).Error("write the JUnit file")
 			}
 		}
@@ -215,14 +215,16 @@ func runExperiments(c *cli.Context, e *env) error {
 			err     error
 		)
 		if runs := repeats(c, x); runs > 1 {
-			var runResults []*report.Result
-			verdict, runResults, err = runRepeat(ctx, e, x, opts, runs, required)
-			results = append(results, runResults...)
+			var entry *report.JUnitEntry
+			verdict, entry, err = runRepeat(ctx, e, x, opts, runs, required)
+			if entry != nil {
+				results = append(results, *entry)
+			}
 		} else {
 			var outcome *runner.Outcome
 			outcome, err = runner.Run(ctx, x, opts)
 			if outcome != nil && outcome.Result != nil {
-				results = append(results, outcome.Result)
+				results = append(results, report.JUnitEntry{Result: outcome.Result})
 				_ = report.Terminal(e.stdout, outcome.Result, settings.Progress != nil)
 				fmt.Fprintf(e.stdout, "output: %s\n", outcome.Dir)
 				verdict = outcome.Result.Verdict
@@ -279,23 +281,21 @@ func repeatPolicy(c *cli.Context) (float64, error) {
 
 // runRepeat runs x runs times (repeat.Repeat) with opts' settings, printing
 // a line per run and the aggregate table on stdout, and returns the
-// aggregate verdict ("" when nothing ran), every run's result and the
-// repeat's error.
-func runRepeat(ctx context.Context, e *env, x *experiments.Experiment, opts runner.RunOptions, runs int, required float64) (string, []*report.Result, error) {
+// aggregate verdict ("" when nothing ran), the repeat for the combined
+// JUnit file (nil when nothing ran) and the repeat's error.
+func runRepeat(ctx context.Context, e *env, x *experiments.Experiment, opts runner.RunOptions, runs int, required float64) (string, *report.JUnitEntry, error) {
 	var results []*report.Result
 	out, err := repeat.Repeat(ctx, x, repeat.Options{File: opts.File, Source: opts.Source, Settings: opts.Settings, Runs: runs, Required: required,
 		OnRun: func(r repeat.Run) {
-			if r.Result != nil {
-				results = append(results, r.Result)
-			}
+			results = append(results, r.Result)
 			fmt.Fprintf(e.stdout, "run %d of %d  seed %d  %s — %s\n", r.Run, runs, r.Seed, r.Verdict, r.Reason)
 		}})
 	if out == nil {
-		return "", results, err
+		return "", nil, err
 	}
 	_ = report.RepeatTerminal(e.stdout, out.Result)
 	fmt.Fprintf(e.stdout, "output: %s\n", out.Dir)
-	return out.Result.Verdict, results, err
+	return out.Result.Verdict, &report.JUnitEntry{Repeat: out.Result, Runs: results}, err
 }
 
 func verdictCode(v string) int {

@@ -123,7 +123,63 @@ func WriteJUnit(w io.Writer, results ...*Result) error {
 // runs' results in the order of r.Runs; a run that left none (nil) is one
 // erroring "run" testcase.
 func WriteRepeatJUnit(w io.Writer, r *RepeatResult, runs []*Result) error {
+	return WriteJUnitEntries(w, JUnitEntry{Repeat: r, Runs: runs})
+}
+
+// JUnitEntry is one experiment of a combined JUnit file: a single run
+// (Result) or a repeat (Repeat and its runs' results, as WriteRepeatJUnit
+// takes them).
+type JUnitEntry struct {
+	Result *Result
+	Repeat *RepeatResult
+	Runs   []*Result
+}
+
+// WriteJUnitEntries writes one JUnit file for single runs and repeats
+// alike, in the order given: a run's testsuite as WriteJUnit writes it, a
+// repeat's as WriteRepeatJUnit does.
+func WriteJUnitEntries(w io.Writer, entries ...JUnitEntry) error {
 	doc := junitSuites{Name: "chaosctl"}
+	var total float64
+	add := func(s junitSuite, seconds float64) {
+		doc.Tests += s.Tests
+		doc.Failures += s.Failures
+		doc.Errors += s.Errors
+		total += seconds
+		doc.Suites = append(doc.Suites, s)
+	}
+	for _, e := range entries {
+		switch {
+		case e.Repeat != nil:
+			add(repeatSuite(e.Repeat), 0)
+			for i, run := range e.Repeat.Runs {
+				var res *Result
+				if i < len(e.Runs) {
+					res = e.Runs[i]
+				}
+				s, secs := repeatRunSuite(e.Repeat, run, res)
+				add(s, secs)
+			}
+		case e.Result != nil:
+			add(junitSuiteOf(e.Result), runSeconds(e.Result))
+		}
+	}
+	doc.Time = junitSeconds(total)
+	return encodeJUnit(w, doc)
+}
+
+// WriteJUnitEntriesFile is WriteJUnitEntries to path, replacing it whole.
+func WriteJUnitEntriesFile(path string, entries ...JUnitEntry) error {
+	var buf bytes.Buffer
+	if err := WriteJUnitEntries(&buf, entries...); err != nil {
+		return err
+	}
+	return writeFileAtomic(path, buf.Bytes())
+}
+
+// repeatSuite is the testsuite of a repeat as a whole: its figures as
+// properties and the "pass rate" case the policy judged.
+func repeatSuite(r *RepeatResult) junitSuite {
 	agg := junitSuite{
 		Name: r.Experiment + " repeat", Time: junitSeconds(runSeconds(&Result{Header: r.Header})), Timestamp: junitTimestamp(r.Started),
 		File: r.File, SystemOut: fmt.Sprintf("verdict: %s: %s", r.Verdict, r.Reason),
@@ -157,30 +213,22 @@ func WriteRepeatJUnit(w io.Writer, r *RepeatResult, runs []*Result) error {
 		agg.Tests++
 		agg.Errors++
 	}
-	doc.Suites = append(doc.Suites, agg)
-	doc.Tests, doc.Failures, doc.Errors = agg.Tests, agg.Failures, agg.Errors
-	var total float64
-	for i, run := range r.Runs {
-		var res *Result
-		if i < len(runs) {
-			res = runs[i]
-		}
-		var suite junitSuite
-		if res != nil {
-			suite = junitSuiteOf(res)
-			total += runSeconds(res)
-		} else {
-			suite = junitSuite{Time: "0.000", Tests: 1, Errors: 1, Cases: []junitCase{{Name: "run", Classname: r.Experiment, Time: "0.000",
-				Error: &junitProblem{Message: "the run left no result: " + run.Error, Type: junitRunError, Body: run.Error}}}}
-		}
-		suite.Name = fmt.Sprintf("%s run %d seed %d", r.Experiment, run.Run, run.Seed)
-		doc.Tests += suite.Tests
-		doc.Failures += suite.Failures
-		doc.Errors += suite.Errors
-		doc.Suites = append(doc.Suites, suite)
+	return agg
+}
+
+// repeatRunSuite is the testsuite of one run of a repeat (res nil: the run
+// left no result, one erroring case) and the run's seconds.
+func repeatRunSuite(r *RepeatResult, run RepeatRun, res *Result) (junitSuite, float64) {
+	var suite junitSuite
+	secs := 0.0
+	if res != nil {
+		suite, secs = junitSuiteOf(res), runSeconds(res)
+	} else {
+		suite = junitSuite{Time: "0.000", Tests: 1, Errors: 1, Cases: []junitCase{{Name: "run", Classname: r.Experiment, Time: "0.000",
+			Error: &junitProblem{Message: "the run left no result: " + run.Error, Type: junitRunError, Body: run.Error}}}}
 	}
-	doc.Time = junitSeconds(total)
-	return encodeJUnit(w, doc)
+	suite.Name = fmt.Sprintf("%s run %d seed %d", r.Experiment, run.Run, run.Seed)
+	return suite, secs
 }
 
 // repeatRunsText lists a repeat's runs, one a line, for the pass rate's
