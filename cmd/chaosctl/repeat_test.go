@@ -146,6 +146,15 @@ func TestRunRepeatWritesEveryRunAndTheAggregate(t *testing.T) {
 			t.Errorf("stdout lacks %q:\n%s", want, stdout)
 		}
 	}
+	// chaosctl report re-renders the repeat's own files from its folder.
+	if err := os.Remove(filepath.Join(out, report.FileMarkdown)); err != nil {
+		t.Fatal(err)
+	}
+	rendered, stderr, code := run(t, "report", out)
+	if again, err := os.ReadFile(filepath.Join(out, report.FileMarkdown)); code != 0 || err != nil || string(again) != string(md) ||
+		!strings.Contains(rendered, report.FileJUnit) {
+		t.Errorf("report %s: exit %d (%v)\n%s\n%s", out, code, err, rendered, stderr)
+	}
 }
 
 // SIGTERM during a repeat's first run reverts its faults, starts no further

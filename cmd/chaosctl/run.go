@@ -42,9 +42,9 @@ func runCommand(e *env) *cli.Command {
 			"   chaosctl run --repeat 10 --require-pass-rate 90% examples/quickstart.yaml\n\n" + exitCodesHelp,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "target", Usage: "runtime: " + e.targetUsage() + " (overrides target.runtime; docker needs a reachable engine and a static chaosctl, as \"make build\" makes it; kubernetes needs a cluster ($KUBECONFIG or target.kubernetes) whose nodes have chaosctl's image and whose pod IPs this host reaches)"},
-			&cli.StringFlag{Name: "out", Usage: "output folder (default chaosctl-out/<name>-<UTC time>; with several files, one subfolder each)"},
+			&cli.StringFlag{Name: "out", Usage: "output folder (default chaosctl-out/<name>-<UTC time>, a repeat's chaosctl-out/<name>-repeat-<UTC time>; with several files, one subfolder each)"},
 			&cli.Int64Flag{Name: "seed", Usage: "seed for every random choice (overrides the file's seed); with --repeat, the first run's"},
-			&cli.IntFlag{Name: "repeat", Usage: fmt.Sprintf("run each experiment N times, with seeds S, S+1, ..., S+N-1, and judge the runs together (1 to %d; overrides the file's repeat:)", experiments.MaxRepeat)},
+			&cli.IntFlag{Name: "repeat", Usage: fmt.Sprintf("run each experiment N times, with seeds S, S+1, ..., S+N-1, and judge the runs together (1 to %d; overrides the file's repeat:)", experiments.MaxRepeat), DefaultText: "the file's repeat:, else 1"},
 			&cli.StringFlag{Name: "require-pass-rate", Value: "1", Usage: "with --repeat: the pass rate the runs must reach, a fraction (0.9) or a percentage (90%); fewer passes fail, too many inconclusive runs to tell exit 4"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "validate, resolve targets and print the plan; change nothing"},
 			ledgerDirFlag(),
