@@ -2,6 +2,7 @@ package repeat
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -133,6 +134,9 @@ func Repeat(ctx context.Context, e *experiments.Experiment, opts Options) (*Outc
 	if between != nil {
 		agg.Errors = append(agg.Errors, between.Error())
 	}
+	// The runs' results are redacted by the runner; the description and
+	// file the aggregate takes from the experiment are not yet.
+	agg = redacted(agg, e.Redactor())
 	if err := writeAll(dir, agg, results); err != nil {
 		log.WithError(err).Error("write the repeat's reports")
 		if runErr == nil {
@@ -189,4 +193,22 @@ func writeAll(dir string, agg *report.RepeatResult, results []*report.Result) er
 		return err
 	}
 	return report.WriteRepeatReports(dir, agg, results)
+}
+
+// redacted is agg with every sensitive value of the experiment replaced
+// (as the runner redacts a run's result); agg itself when there is none or
+// it cannot be encoded.
+func redacted(agg *report.RepeatResult, red *experiments.Redactor) *report.RepeatResult {
+	if red.Empty() {
+		return agg
+	}
+	b, err := json.Marshal(agg)
+	if err != nil {
+		return agg
+	}
+	var out report.RepeatResult
+	if err := json.Unmarshal(red.Bytes(b), &out); err != nil {
+		return agg
+	}
+	return &out
 }

@@ -191,3 +191,29 @@ func TestBadOptionsAreUsageErrors(t *testing.T) {
 		}
 	}
 }
+
+// The aggregate shows no secret the experiment holds.
+func TestTheAggregateIsRedacted(t *testing.T) {
+	const secret = "hunter2-repeat-secret"
+	t.Setenv("REPEAT_SECRET", secret)
+	src := strings.Replace(file, "metadata: {name: flaky}", "metadata: {name: flaky, description: \"token ${secret:REPEAT_SECRET}\"}", 1)
+	e, err := experiments.Decode("flaky.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	out, err := Repeat(context.Background(), e, Options{Runs: 2, Run: (&fakeRun{verdicts: map[int64]string{40: report.Pass, 41: report.Pass}}).run,
+		Settings: runner.Settings{OutDir: dir}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.Result.Description, "[REDACTED]") {
+		t.Errorf("description %q", out.Result.Description)
+	}
+	for _, name := range []string{report.FileResult, report.FileMarkdown, report.FileJUnit} {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil || strings.Contains(string(b), secret) {
+			t.Errorf("%s (%v) shows the secret", name, err)
+		}
+	}
+}
