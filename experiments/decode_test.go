@@ -93,6 +93,7 @@ apiVersion: chaosctl/v1
 kind: Experiment
 metadata: {name: full, description: every field}
 seed: -7
+repeat: 5
 target:
   runtime: docker
   demo:
@@ -159,6 +160,7 @@ func TestDecodeEveryDemoField(t *testing.T) {
 		APIVersion: APIVersion, Kind: KindExperiment,
 		Metadata: Metadata{Name: "full", Description: "every field"},
 		Seed:     ptr(int64(-7)),
+		Repeat:   5,
 		Target: Target{Runtime: RuntimeDocker, Demo: &DemoCluster{
 			Nodes: 5, Gateways: 2, VNodes: 128,
 			Replication: Replication{N: 3, W: 2, R: 1},
@@ -326,6 +328,9 @@ func TestDefaults(t *testing.T) {
 	if e.Seed != nil {
 		t.Errorf("seed = %v, want nil when the file has none", *e.Seed)
 	}
+	if e.Repeat != 1 {
+		t.Errorf("repeat = %d, want 1 (one run) when the file has none", e.Repeat)
+	}
 
 	// An explicit zero stays zero; a long workload raises maxDuration.
 	e, err = Decode("zero.yaml", []byte(minimalWith(`target: {demo: {resilience: {retries: {max: 0}}}}`)))
@@ -396,7 +401,7 @@ func TestProblems(t *testing.T) {
 		{
 			name: "unknown top-level field",
 			src:  minimalWith("workloads: {}\n"),
-			want: []string{`6:1: unknown field "workloads" at top level; allowed: apiVersion, kind, metadata, seed, target, workload, steadyState, faults, slos, abort, checks, receipts, nemesis; did you mean "workload"?`},
+			want: []string{`6:1: unknown field "workloads" at top level; allowed: apiVersion, kind, metadata, seed, repeat, target, workload, steadyState, faults, slos, abort, checks, receipts, nemesis; did you mean "workload"?`},
 		},
 		{
 			name: "unknown field in a fault",
@@ -881,6 +886,26 @@ faults: [{name: a, at: 1s, crash: {pick: {count: 1}}}, {name: b, at: 1s, partiti
 			want: []string{`6:56: faults[0].latency.nodes: has 10001 items; at most 10000 are allowed`},
 		},
 		{
+			name: "repeat below one",
+			src:  minimalWith("repeat: 0\n"),
+			want: []string{`6:9: repeat: 0 is out of range; allowed: 1 to 1000`},
+		},
+		{
+			name: "repeat above the bound",
+			src:  minimalWith("repeat: 1001\n"),
+			want: []string{`6:9: repeat: 1001 is out of range; allowed: 1 to 1000`},
+		},
+		{
+			name: "repeat not a number",
+			src:  minimalWith("repeat: \"3\"\n"),
+			want: []string{`6:9: repeat`},
+		},
+		{
+			name: "repeat misspelt",
+			src:  minimalWith("repaet: 3\n"),
+			want: []string{`6:1: unknown field "repaet" at top level; allowed: apiVersion, kind, metadata, seed, repeat, target, workload, steadyState, faults, slos, abort, checks, receipts, nemesis; did you mean "repeat"?`},
+		},
+		{
 			name: "too many faults",
 			src:  minimalWith("faults:\n" + strings.Repeat("  - {name: a, at: 1s, crash: {nodes: [n1]}}\n", MaxFaults+1)),
 			want: []string{`7:3: faults: 1001 faults; at most 1000 are allowed`},
@@ -965,7 +990,7 @@ func checkProblems(t *testing.T, verr *ValidationError, file string, want []stri
 
 func TestErrorFormat(t *testing.T) {
 	_, err := Decode("dir/exp.yaml", []byte(minimalWith("bogus: 1\nfaults: [{name: a, at: 1s, durration: 1s, crash: {nodes: [n1]}}]\n")))
-	want := `dir/exp.yaml:6:1: unknown field "bogus" at top level; allowed: apiVersion, kind, metadata, seed, target, workload, steadyState, faults, slos, abort, checks, receipts, nemesis
+	want := `dir/exp.yaml:6:1: unknown field "bogus" at top level; allowed: apiVersion, kind, metadata, seed, repeat, target, workload, steadyState, faults, slos, abort, checks, receipts, nemesis
 dir/exp.yaml:7:28: unknown field "durration" in faults[0]; allowed: name, at, duration, partition, latency, bandwidth, reset, blackhole, crash, pause, restart, clockSkew, corrupt; did you mean "duration"?`
 	if err == nil || err.Error() != want {
 		t.Errorf("Error() =\n%v\nwant\n%s", err, want)

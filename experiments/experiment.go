@@ -30,7 +30,11 @@ type Experiment struct {
 	Kind       string   `yaml:"kind"`
 	Metadata   Metadata `yaml:"metadata"`
 	// Seed is the file's seed, nil when it has none; --seed overrides it.
-	Seed   *int64 `yaml:"seed"`
+	Seed *int64 `yaml:"seed"`
+	// Repeat is how many times `chaosctl run` runs the experiment, with
+	// seeds S, S+1, …, S+Repeat-1 (1 to MaxRepeat; default 1, one run);
+	// --repeat overrides it.
+	Repeat int    `yaml:"repeat"`
 	Target Target `yaml:"target"`
 	Body   `yaml:",inline"`
 	// Nemesis is the fault vocabulary `chaosctl explore` draws schedules

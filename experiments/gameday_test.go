@@ -337,6 +337,29 @@ func TestGameDayExperimentPathMustBeARegularFile(t *testing.T) {
 	}
 }
 
+// A step runs its experiment once: a file that asks for repeats is refused
+// at its repeat:, not run once in silence.
+func TestGameDayStepRefusesRepeat(t *testing.T) {
+	dir := t.TempDir()
+	exp := filepath.Join(dir, "exp.yaml")
+	src := "apiVersion: chaosctl/v1\nkind: Experiment\nmetadata: {name: x}\nrepeat: 3\nworkload: {rate: 10, duration: 5s}\nchecks: [linearizable]\n"
+	if err := os.WriteFile(exp, []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	pb := filepath.Join(dir, "gd.yaml")
+	_, err := DecodeGameDay(pb, []byte(gameDayHead+"  - {name: a, experiment: {path: exp.yaml}}\n"))
+	if err == nil || !strings.Contains(err.Error(), exp+":4:9: repeat: a GameDay step runs its experiment once") {
+		t.Fatalf("got %v", err)
+	}
+	one := strings.Replace(src, "repeat: 3", "repeat: 1", 1)
+	if err := os.WriteFile(exp, []byte(one), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := DecodeGameDay(pb, []byte(gameDayHead+"  - {name: a, experiment: {path: exp.yaml}}\n")); err != nil {
+		t.Fatalf("repeat: 1: %v", err)
+	}
+}
+
 // A path step names files in the playbook's folder only (after cleaning
 // and resolving symlinks), unless the caller allows another folder; the
 // problems of a file it names quote nothing of it.

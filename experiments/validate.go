@@ -84,6 +84,8 @@ const (
 	MaxValueSize   = ByteSize(1 << 20)
 	MaxRetries     = 10
 	MaxFaults      = 1000
+	// MaxRepeat bounds repeat: (and --repeat): the runs of one experiment.
+	MaxRepeat = 1000
 )
 
 // DefaultDemoCluster returns the demo cluster a file gets when it gives no
@@ -166,6 +168,7 @@ func setDefaults(e *Experiment, d *decoder) {
 
 	setNemesisDefaults(e, d)
 	set(d, "receipts", &e.Receipts, ReceiptsRequire)
+	set(d, "repeat", &e.Repeat, 1)
 	set(d, "abort.window", &e.Abort.Window, DefaultAbortWindow)
 	// Validation bounds the run to MaxRunDuration; the default stays within
 	// it too (and leaves the sum alone when the file's terms are out of
@@ -626,6 +629,7 @@ func (v *validator) top() {
 		v.errorf("kind", "bad kind %q; allowed: %s", e.Kind, KindExperiment)
 	}
 	v.name("metadata.name", e.Metadata.Name)
+	v.intRange("repeat", e.Repeat, 1, MaxRepeat)
 }
 
 func (v *validator) target() {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/chaosctl/chaosctl/experiments"
 	"github.com/chaosctl/chaosctl/experiments/gameday"
+	"github.com/chaosctl/chaosctl/experiments/repeat"
 	"github.com/chaosctl/chaosctl/experiments/report"
 	"github.com/chaosctl/chaosctl/experiments/runner"
 )
@@ -30,12 +31,21 @@ func runCommand(e *env) *cli.Command {
 			"schedule, judges SLOs, probes and checks, and writes the output folder. The exit\n" +
 			"code is the worst verdict. The first Ctrl-C (or SIGTERM, SIGHUP, SIGQUIT, or a closed\n" +
 			"stdout) reverts every fault and exits 3; a second one cannot skip the revert.\n\n" +
+			"With --repeat N (or repeat: N in the file) each experiment runs N times with seeds S,\n" +
+			"S+1, ..., each run in its own folder inside one parent folder, which also holds the\n" +
+			"aggregate (result.json, summary.md, junit.xml): the pass rate with its Wilson 95 %\n" +
+			"interval, the SLOs' budget consumed (median, min, max), the checks' verdicts, and\n" +
+			"flaky when the runs' verdicts differ. The verdict and exit code follow\n" +
+			"--require-pass-rate, and the report says which rule decided.\n\n" +
 			"   chaosctl run examples/quickstart.yaml\n" +
-			"   chaosctl run --dry-run examples/quickstart.yaml --seed 7\n\n" + exitCodesHelp,
+			"   chaosctl run --dry-run examples/quickstart.yaml --seed 7\n" +
+			"   chaosctl run --repeat 10 --require-pass-rate 90% examples/quickstart.yaml\n\n" + exitCodesHelp,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "target", Usage: "runtime: " + e.targetUsage() + " (overrides target.runtime; docker needs a reachable engine and a static chaosctl, as \"make build\" makes it; kubernetes needs a cluster ($KUBECONFIG or target.kubernetes) whose nodes have chaosctl's image and whose pod IPs this host reaches)"},
-			&cli.StringFlag{Name: "out", Usage: "output folder (default chaosctl-out/<name>-<UTC time>; with several files, one subfolder each)"},
-			&cli.Int64Flag{Name: "seed", Usage: "seed for every random choice (overrides the file's seed)"},
+			&cli.StringFlag{Name: "out", Usage: "output folder (default chaosctl-out/<name>-<UTC time>, a repeat's chaosctl-out/<name>-repeat-<UTC time>; with several files, one subfolder each)"},
+			&cli.Int64Flag{Name: "seed", Usage: "seed for every random choice (overrides the file's seed); with --repeat, the first run's"},
+			&cli.IntFlag{Name: "repeat", Usage: fmt.Sprintf("run each experiment N times, with seeds S, S+1, ..., S+N-1, and judge the runs together (1 to %d; overrides the file's repeat:)", experiments.MaxRepeat), DefaultText: "the file's repeat:, else 1"},
+			&cli.StringFlag{Name: "require-pass-rate", Value: "1", Usage: "with --repeat: the pass rate the runs must reach, a fraction (0.9) or a percentage (90%); fewer passes fail, too many inconclusive runs to tell exit 4"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "validate, resolve targets and print the plan; change nothing"},
 			ledgerDirFlag(),
 			&cli.StringFlag{Name: "junit", Usage: "also write one combined JUnit XML file for every experiment run"},
@@ -144,6 +154,10 @@ func runExperiments(c *cli.Context, e *env) error {
 		return err
 	}
 	settings := runSettings(c, e)
+	required, err := repeatPolicy(c)
+	if err != nil {
+		return err
+	}
 	if c.Bool("dry-run") {
 		for i, x := range exps {
 			s := int64(0)
@@ -153,15 +167,21 @@ func runExperiments(c *cli.Context, e *env) error {
 			case x.Seed != nil:
 				s = *x.Seed
 			}
-			p, err := x.Plan(s)
-			if err != nil {
-				return usageError(fmt.Errorf("%s: %w", files[i], err))
-			}
-			if i > 0 {
-				fmt.Fprintln(e.stdout)
-			}
-			if err := p.Format(e.stdout); err != nil {
-				return err
+			runs := repeats(c, x)
+			for r := range runs {
+				p, err := x.Plan(s + int64(r))
+				if err != nil {
+					return usageError(fmt.Errorf("%s: seed %d: %w", files[i], s+int64(r), err))
+				}
+				if i > 0 || r > 0 {
+					fmt.Fprintln(e.stdout)
+				}
+				if runs > 1 {
+					fmt.Fprintf(e.stdout, "# run %d of %d\n", r+1, runs)
+				}
+				if err := p.Format(e.stdout); err != nil {
+					return err
+				}
 			}
 		}
 		return nil
@@ -175,11 +195,11 @@ func runExperiments(c *cli.Context, e *env) error {
 	defer stop()
 
 	worst := exitPass
-	var results []*report.Result
+	var results []report.JUnitEntry
 	// The combined JUnit file is written whatever happens after a run.
 	defer func() {
 		if path := c.String("junit"); path != "" && len(results) > 0 {
-			if err := report.WriteJUnitFile(path, results...); err != nil {
+			if err := report.WriteJUnitEntriesFile(path, results...); err != nil {
 				e.log.WithError(err).Error("write the JUnit file")
 			}
 		}
@@ -190,16 +210,32 @@ func runExperiments(c *cli.Context, e *env) error {
 			opts.OutDir = filepath.Join(opts.OutDir, x.Metadata.Name)
 		}
 		opts.Log = e.log.WithField("experiment", x.Metadata.Name)
-		outcome, err := runner.Run(ctx, x, opts)
+		var (
+			verdict string
+			err     error
+		)
+		if runs := repeats(c, x); runs > 1 {
+			var entry *report.JUnitEntry
+			verdict, entry, err = runRepeat(ctx, e, x, opts, runs, required)
+			if entry != nil {
+				results = append(results, *entry)
+			}
+		} else {
+			var outcome *runner.Outcome
+			outcome, err = runner.Run(ctx, x, opts)
+			if outcome != nil && outcome.Result != nil {
+				results = append(results, report.JUnitEntry{Result: outcome.Result})
+				_ = report.Terminal(e.stdout, outcome.Result, settings.Progress != nil)
+				fmt.Fprintf(e.stdout, "output: %s\n", outcome.Dir)
+				verdict = outcome.Result.Verdict
+			}
+		}
 		if errors.Is(err, runner.ErrUsage) {
 			return usageError(fmt.Errorf("%s: %w", files[i], err))
 		}
 		code := exitPass
-		if outcome != nil && outcome.Result != nil {
-			results = append(results, outcome.Result)
-			_ = report.Terminal(e.stdout, outcome.Result, settings.Progress != nil)
-			fmt.Fprintf(e.stdout, "output: %s\n", outcome.Dir)
-			code = verdictCode(outcome.Result.Verdict)
+		if verdict != "" {
+			code = verdictCode(verdict)
 		}
 		if ended, ok := runEndCode(err); ok {
 			return &exitError{code: ended, err: err}
@@ -221,6 +257,45 @@ func runExperiments(c *cli.Context, e *env) error {
 		return &exitError{code: worst, reported: true}
 	}
 	return nil
+}
+
+// repeats is how many times x runs: --repeat, else the file's repeat:.
+func repeats(c *cli.Context, x *experiments.Experiment) int {
+	if c.IsSet("repeat") {
+		return c.Int("repeat")
+	}
+	return max(x.Repeat, 1)
+}
+
+// repeatPolicy checks --repeat and reads --require-pass-rate.
+func repeatPolicy(c *cli.Context) (float64, error) {
+	if c.IsSet("repeat") && (c.Int("repeat") < 1 || c.Int("repeat") > experiments.MaxRepeat) {
+		return 0, usageError(fmt.Errorf("--repeat %d: allowed are 1 to %d", c.Int("repeat"), experiments.MaxRepeat))
+	}
+	required, err := repeat.ParsePassRate(c.String("require-pass-rate"))
+	if err != nil {
+		return 0, usageError(fmt.Errorf("--require-pass-rate: %w", err))
+	}
+	return required, nil
+}
+
+// runRepeat runs x runs times (repeat.Repeat) with opts' settings, printing
+// a line per run and the aggregate table on stdout, and returns the
+// aggregate verdict ("" when nothing ran), the repeat for the combined
+// JUnit file (nil when nothing ran) and the repeat's error.
+func runRepeat(ctx context.Context, e *env, x *experiments.Experiment, opts runner.RunOptions, runs int, required float64) (string, *report.JUnitEntry, error) {
+	var results []*report.Result
+	out, err := repeat.Repeat(ctx, x, repeat.Options{File: opts.File, Source: opts.Source, Settings: opts.Settings, Runs: runs, Required: required,
+		OnRun: func(r repeat.Run) {
+			results = append(results, r.Result)
+			fmt.Fprintf(e.stdout, "run %d of %d  seed %d  %s — %s\n", r.Run, runs, r.Seed, r.Verdict, r.Reason)
+		}})
+	if out == nil {
+		return "", nil, err
+	}
+	_ = report.RepeatTerminal(e.stdout, out.Result)
+	fmt.Fprintf(e.stdout, "output: %s\n", out.Dir)
+	return out.Result.Verdict, &report.JUnitEntry{Repeat: out.Result, Runs: results}, err
 }
 
 func verdictCode(v string) int {
@@ -271,6 +346,7 @@ func reportCommand(e *env) *cli.Command {
 		ArgsUsage: "DIR",
 		Description: "Reads result.json, journal.ndjson and experiment.yaml from a run's output folder and\n" +
 			"writes report.html (self-contained, charts as SVG), summary.md and junit.xml there.\n" +
+			"Given a repeat's parent folder (run --repeat), re-renders its summary.md and junit.xml.\n" +
 			"Given a GameDay's output folder, re-renders gameday.html and gameday.md from gameday.json.",
 		Flags: []cli.Flag{
 			&cli.StringSliceFlag{Name: "format", Usage: "html, md or junit (repeatable; default: all)"},
@@ -306,6 +382,19 @@ func reportCommand(e *env) *cli.Command {
 			}
 			if _, err := os.Stat(filepath.Join(dir, "result.json")); err != nil {
 				return usageError(fmt.Errorf("%s is not the output folder of a run or a GameDay: %w", dir, err))
+			}
+			if _, isRepeat, _ := report.ReadRepeatJSON(dir); isRepeat {
+				// A repeat's parent folder: its summary and JUnit file; each
+				// run's own folder re-renders with chaosctl report DIR/runs/NNN-seed-S.
+				if len(formats) > 0 {
+					return usageError(errors.New("--format applies to a run's folder; a repeat's folder renders summary.md and junit.xml"))
+				}
+				if err := report.RenderRepeat(dir); err != nil {
+					return withCode(exitEnvironment, err)
+				}
+				fmt.Fprintln(e.stdout, filepath.Join(dir, report.FileMarkdown))
+				fmt.Fprintln(e.stdout, filepath.Join(dir, report.FileJUnit))
+				return nil
 			}
 			if err := report.Render(dir, formats...); err != nil {
 				return withCode(exitEnvironment, err)

@@ -27,6 +27,12 @@
 //	err = report.WriteJUnitFile("junit.xml", a, b)     // one testsuite per run
 //	path, err := report.AppendGitHubStepSummary(md)    // when $GITHUB_STEP_SUMMARY is set
 //
+// A repeat's parent folder (`chaosctl run --repeat N`) holds a result.json
+// of its own, RepeatResult (ReadRepeatJSON tells the two apart), and its
+// summary.md and junit.xml (WriteRepeatReports, RenderRepeat): a testsuite
+// for the repeat, whose "pass rate" case the pass-rate policy judges, then
+// one per run.
+//
 // JUnit has one test case per SLO, per probe judgement and per check (plus
 // the stop condition, fault errors and run errors when there are any); a
 // failure's message carries the figures, an inconclusive judgement is

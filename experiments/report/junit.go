@@ -91,6 +91,7 @@ const (
 	junitRunError     = "run-error"
 	junitNotLanded    = "fault-not-landed"
 	junitLeftInPlace  = "fault-left-in-place"
+	junitPassRate     = "pass-rate-below-required"
 )
 
 // WriteJUnit writes junit.xml for one or more runs, one testsuite per run in
@@ -111,6 +112,139 @@ func WriteJUnit(w io.Writer, results ...*Result) error {
 		doc.Suites = append(doc.Suites, s)
 	}
 	doc.Time = junitSeconds(total)
+	return encodeJUnit(w, doc)
+}
+
+// WriteRepeatJUnit writes a repeat's junit.xml: a first testsuite for the
+// repeat as a whole, named "<experiment> repeat", whose one testcase "pass
+// rate" fails when the policy failed the repeat and is skipped when it was
+// inconclusive (the rule is the message), then one testsuite per run, as
+// WriteJUnit writes it, named "<experiment> run <i> seed <S>". runs are the
+// runs' results in the order of r.Runs; a run that left none (nil) is one
+// erroring "run" testcase.
+func WriteRepeatJUnit(w io.Writer, r *RepeatResult, runs []*Result) error {
+	return WriteJUnitEntries(w, JUnitEntry{Repeat: r, Runs: runs})
+}
+
+// JUnitEntry is one experiment of a combined JUnit file: a single run
+// (Result) or a repeat (Repeat and its runs' results, as WriteRepeatJUnit
+// takes them).
+type JUnitEntry struct {
+	Result *Result
+	Repeat *RepeatResult
+	Runs   []*Result
+}
+
+// WriteJUnitEntries writes one JUnit file for single runs and repeats
+// alike, in the order given: a run's testsuite as WriteJUnit writes it, a
+// repeat's as WriteRepeatJUnit does.
+func WriteJUnitEntries(w io.Writer, entries ...JUnitEntry) error {
+	doc := junitSuites{Name: "chaosctl"}
+	var total float64
+	add := func(s junitSuite, seconds float64) {
+		doc.Tests += s.Tests
+		doc.Failures += s.Failures
+		doc.Errors += s.Errors
+		total += seconds
+		doc.Suites = append(doc.Suites, s)
+	}
+	for _, e := range entries {
+		switch {
+		case e.Repeat != nil:
+			add(repeatSuite(e.Repeat), 0)
+			for i, run := range e.Repeat.Runs {
+				var res *Result
+				if i < len(e.Runs) {
+					res = e.Runs[i]
+				}
+				s, secs := repeatRunSuite(e.Repeat, run, res)
+				add(s, secs)
+			}
+		case e.Result != nil:
+			add(junitSuiteOf(e.Result), runSeconds(e.Result))
+		}
+	}
+	doc.Time = junitSeconds(total)
+	return encodeJUnit(w, doc)
+}
+
+// WriteJUnitEntriesFile is WriteJUnitEntries to path, replacing it whole.
+func WriteJUnitEntriesFile(path string, entries ...JUnitEntry) error {
+	var buf bytes.Buffer
+	if err := WriteJUnitEntries(&buf, entries...); err != nil {
+		return err
+	}
+	return writeFileAtomic(path, buf.Bytes())
+}
+
+// repeatSuite is the testsuite of a repeat as a whole: its figures as
+// properties and the "pass rate" case the policy judged.
+func repeatSuite(r *RepeatResult) junitSuite {
+	agg := junitSuite{
+		Name: r.Experiment + " repeat", Time: junitSeconds(runSeconds(&Result{Header: r.Header})), Timestamp: junitTimestamp(r.Started),
+		File: r.File, SystemOut: fmt.Sprintf("verdict: %s: %s", r.Verdict, r.Reason),
+	}
+	s := r.Repeat
+	for _, pr := range []junitProperty{
+		{"seed", strconv.FormatInt(r.Seed, 10)}, {"planned", strconv.Itoa(s.Planned)}, {"runs", strconv.Itoa(s.Runs)},
+		{"passed", strconv.Itoa(s.Passed)}, {"passRate", strconv.FormatFloat(s.PassRate, 'f', 4, 64)},
+		{"low", strconv.FormatFloat(s.Low, 'f', 4, 64)}, {"high", strconv.FormatFloat(s.High, 'f', 4, 64)},
+		{"required", strconv.FormatFloat(s.Required, 'f', 4, 64)}, {"flaky", strconv.FormatBool(s.Flaky)},
+		{"verdict", r.Verdict}, {"rule", s.Rule}, {"chaosctlVersion", r.ChaosctlVersion}, {"runtime", r.Runtime},
+	} {
+		if pr.Value != "" {
+			agg.Properties = append(agg.Properties, pr)
+		}
+	}
+	c := junitCase{Name: "pass rate", Classname: r.Experiment, Time: agg.Time, SystemOut: s.Rule}
+	c.judge(r.Verdict, &junitProblem{Message: s.Rule, Type: junitPassRate, Body: repeatRunsText(r)}, s.Rule)
+	agg.Cases = append(agg.Cases, c)
+	agg.Tests = 1
+	switch {
+	case c.Failure != nil:
+		agg.Failures = 1
+	case c.Skipped != nil:
+		agg.Skipped = 1
+	}
+	if r.Interrupted {
+		msg := fmt.Sprintf("interrupted after %d of %d runs; every fault was reverted", len(r.Runs), s.Planned)
+		agg.Cases = append(agg.Cases, junitCase{Name: "repeat", Classname: r.Experiment, Time: "0.000",
+			Error: &junitProblem{Message: msg, Type: junitRunError, Body: strings.Join(r.Errors, "\n")}})
+		agg.Tests++
+		agg.Errors++
+	}
+	return agg
+}
+
+// repeatRunSuite is the testsuite of one run of a repeat (res nil: the run
+// left no result, one erroring case) and the run's seconds.
+func repeatRunSuite(r *RepeatResult, run RepeatRun, res *Result) (junitSuite, float64) {
+	var suite junitSuite
+	secs := 0.0
+	if res != nil {
+		suite, secs = junitSuiteOf(res), runSeconds(res)
+	} else {
+		suite = junitSuite{Time: "0.000", Tests: 1, Errors: 1, Cases: []junitCase{{Name: "run", Classname: r.Experiment, Time: "0.000",
+			Error: &junitProblem{Message: "the run left no result: " + run.Error, Type: junitRunError, Body: run.Error}}}}
+	}
+	suite.Name = fmt.Sprintf("%s run %d seed %d", r.Experiment, run.Run, run.Seed)
+	return suite, secs
+}
+
+// repeatRunsText lists a repeat's runs, one a line, for the pass rate's
+// failure body.
+func repeatRunsText(r *RepeatResult) string {
+	var b strings.Builder
+	b.WriteString(r.Repeat.Rule)
+	for _, run := range r.Runs {
+		fmt.Fprintf(&b, "\nrun %d seed %d: %s: %s", run.Run, run.Seed, run.Verdict, run.Reason)
+	}
+	return b.String()
+}
+
+// encodeJUnit writes doc as junit.xml, dropping the characters XML cannot
+// carry from the problems' bodies.
+func encodeJUnit(w io.Writer, doc junitSuites) error {
 	var buf bytes.Buffer
 	for i := range doc.Suites {
 		for j := range doc.Suites[i].Cases {

@@ -53,6 +53,9 @@ type RunOptions struct {
 	// target section only describes it. Faults are still reverted on every
 	// path out of Run.
 	Target targets.Target
+	// NoStepSummary leaves $GITHUB_STEP_SUMMARY alone: the caller (a
+	// repeat) appends one summary of its own for all its runs.
+	NoStepSummary bool
 }
 
 // DefaultCheckBudget is the linearizability checker's default time budget.
@@ -196,7 +199,7 @@ func Run(ctx context.Context, e *experiments.Experiment, opts RunOptions) (out *
 	}
 	if err := renderErr; err != nil {
 		r.log.WithError(err).Warn("render the reports")
-	} else if md, err := os.ReadFile(filepath.Join(dir, "summary.md")); err == nil {
+	} else if md, err := os.ReadFile(filepath.Join(dir, "summary.md")); err == nil && !opts.NoStepSummary {
 		if path, err := report.AppendGitHubStepSummary(md); err != nil {
 			r.log.WithError(err).Warn("append to the GitHub step summary")
 		} else if path != "" {
