@@ -26,7 +26,7 @@ const (
 const DefaultRuns = 10
 
 // RunFunc runs one experiment: runner.Run, or a fake in tests.
-type RunFunc func(ctx context.Context, e *experiments.Experiment, opts runner.RunOptions) (*runner.Outcome, error)
+type RunFunc = runner.RunFunc
 
 // Options configure Explore.
 type Options struct {

@@ -17,7 +17,7 @@ import (
 )
 
 // RunFunc runs one experiment: runner.Run, or a fake in tests.
-type RunFunc func(ctx context.Context, e *experiments.Experiment, opts runner.RunOptions) (*runner.Outcome, error)
+type RunFunc = runner.RunFunc
 
 // Options configure Repeat.
 type Options struct {

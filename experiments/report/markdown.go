@@ -28,15 +28,7 @@ func WriteMarkdown(w io.Writer, run *Run) error {
 		p("%s\n\n", mdText(r.Description))
 	}
 	meta := []string{"seed " + mdCode(fmt.Sprint(r.Seed))}
-	if r.ChaosctlVersion != "" {
-		meta = append(meta, "chaosctl "+mdCode(r.ChaosctlVersion))
-	}
-	if r.Runtime != "" {
-		meta = append(meta, "runtime "+mdCode(r.Runtime))
-	}
-	if r.File != "" {
-		meta = append(meta, "file "+mdCode(r.File))
-	}
+	meta = append(meta, headerMeta(r.Header)...)
 	if s := runTimes(r, clockOf(run)); s != "" {
 		meta = append(meta, s, "ran "+runDuration(r))
 	}
@@ -209,4 +201,20 @@ func mdReceiptState(state string) string {
 		return "❌ **did not hold**"
 	}
 	return state
+}
+
+// headerMeta is the version, runtime and file of a summary's meta line,
+// each where known.
+func headerMeta(h Header) []string {
+	var meta []string
+	if h.ChaosctlVersion != "" {
+		meta = append(meta, "chaosctl "+mdCode(h.ChaosctlVersion))
+	}
+	if h.Runtime != "" {
+		meta = append(meta, "runtime "+mdCode(h.Runtime))
+	}
+	if h.File != "" {
+		meta = append(meta, "file "+mdCode(h.File))
+	}
+	return meta
 }

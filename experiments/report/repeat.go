@@ -268,15 +268,7 @@ func WriteRepeatMarkdown(w io.Writer, r *RepeatResult) error {
 		p("%s\n\n", mdText(r.Description))
 	}
 	meta := []string{fmt.Sprintf("%d of %d runs", len(r.Runs), s.Planned), fmt.Sprintf("seeds %s to %s", mdCode(fmt.Sprint(r.Seed)), mdCode(fmt.Sprint(r.Seed+int64(s.Planned)-1)))}
-	if r.ChaosctlVersion != "" {
-		meta = append(meta, "chaosctl "+mdCode(r.ChaosctlVersion))
-	}
-	if r.Runtime != "" {
-		meta = append(meta, "runtime "+mdCode(r.Runtime))
-	}
-	if r.File != "" {
-		meta = append(meta, "file "+mdCode(r.File))
-	}
+	meta = append(meta, headerMeta(r.Header)...)
 	p("%s\n\n", strings.Join(meta, " · "))
 	p("**Pass rate:** %d/%d = %s, %s confidence interval %s (Wilson score); required %s. ", s.Passed, s.Runs, RatePct(s.PassRate),
 		RatePct(s.Confidence), IntervalPct(s.Low, s.High), RequiredPct(s.Required))

@@ -61,6 +61,10 @@ type RunOptions struct {
 // DefaultCheckBudget is the linearizability checker's default time budget.
 const DefaultCheckBudget = 30 * time.Second
 
+// RunFunc is the signature of Run: what explore and repeat call for each
+// run (a fake in their tests).
+type RunFunc func(ctx context.Context, e *experiments.Experiment, opts RunOptions) (*Outcome, error)
+
 // Outcome is what Run produced.
 type Outcome struct {
 	Result *report.Result
