@@ -3,6 +3,7 @@ package targets
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/chaosctl/chaosctl/targets/faultplane"
 )
@@ -85,6 +86,14 @@ type Isolator interface {
 	// Rejoin undoes Isolate and waits until the member is ready again when
 	// it runs. It is idempotent.
 	Rejoin(ctx context.Context, id string) error
+}
+
+// Settler is a Target that can tell when it has settled after faults: no
+// member still catching up or holding work that a read of its data would
+// not see yet. WaitSettled returns nil once it has, and an error when it has
+// not within the given time or ctx ends.
+type Settler interface {
+	WaitSettled(ctx context.Context, within time.Duration) error
 }
 
 // MemberStatus is what a runtime observes of one member's process or

@@ -17,18 +17,14 @@ import (
 	"github.com/chaosctl/chaosctl/targets/demo/api"
 )
 
-// readBack reverts every fault, lets the cluster settle for recoveryWithin,
-// then reads every key the workload wrote, for the no-lost-writes check.
+// readBack reverts every fault, lets the cluster settle, then reads every
+// key the workload wrote, for the no-lost-writes check.
 func (r *runState) readBack(ctx context.Context, target targets.Target, tracker *injectors.Tracker) error {
 	if err := tracker.RevertAll(ctx); err != nil {
 		return fmt.Errorf("revert before the read-back: %w: %w", ErrEnvironment, err)
 	}
-	settle := r.e.SteadyState.RecoveryWithin
-	r.log.WithField("settle", settle).Info("faults reverted; letting the cluster settle before reading back every written key")
-	select {
-	case <-ctx.Done():
+	if !r.settle(ctx, target) {
 		return nil
-	case <-time.After(settle):
 	}
 	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
 	defer client.CloseIdleConnections()
@@ -77,6 +73,41 @@ func (r *runState) readBack(ctx context.Context, target targets.Target, tracker 
 	r.final = final
 	r.journal.Add("read-back", map[string]any{"keys": len(keys), "read": len(final)})
 	return nil
+}
+
+// settle lets the target settle before the read-back, for at most
+// recoveryWithin: a target that can tell (targets.Settler: the demo cluster,
+// whose members say when none is catching up, holding hints, queueing
+// writes behind or keeping a breaker open) is read as soon as it has
+// settled; any other is given the whole of recoveryWithin. A target that
+// has not settled by then is read anyway, and the log says why; the
+// read-back's verdict then shows what it missed. settle is false when ctx
+// ended.
+func (r *runState) settle(ctx context.Context, target targets.Target) bool {
+	within := r.e.SteadyState.RecoveryWithin
+	log := r.log.WithField("within", within)
+	t0 := time.Now()
+	if s, ok := target.(targets.Settler); ok && within > 0 {
+		log.Info("faults reverted; waiting for the target to settle before reading back every written key")
+		err := s.WaitSettled(ctx, within)
+		switch {
+		case ctx.Err() != nil:
+			return false
+		case err != nil:
+			log.WithError(err).Warn("the target did not settle within recoveryWithin; reading back anyway")
+		default:
+			log.WithField("took", time.Since(t0).Round(time.Millisecond)).Info("target settled")
+		}
+		r.journal.Add("settled", map[string]any{"took": time.Since(t0).Seconds(), "settled": err == nil})
+		return true
+	}
+	log.Info("faults reverted; letting the target settle for recoveryWithin before reading back every written key")
+	select {
+	case <-ctx.Done():
+		return false
+	case <-time.After(within):
+		return true
+	}
 }
 
 // readKey GETs one key; ok is false when the answer says nothing (error, 5xx).

@@ -20,9 +20,12 @@ const (
 // a member process (kept out of the command line, which other users can read).
 const EnvControlToken = "CHAOSCTL_CONTROL_TOKEN"
 
-// ReadyzSettled is the readiness path that a demo cluster's first start waits
-// for on every store node: ready, and caught up from its peers (a node
-// restarted later is waited for on plain /readyz only).
+// ReadyzSettled is the readiness path of a member with nothing left to catch
+// up: a store node caught up from its peers with no hints to hand off, a
+// gateway with its write-behind queue flushed and no breaker open. A demo
+// cluster's first start waits for it on every store node, and a run's
+// read-back on every member (a node restarted during a run is waited for on
+// plain /readyz only).
 const ReadyzSettled = "/readyz?settled=1"
 
 // EnvParentPID names the process that started a member; the member exits when

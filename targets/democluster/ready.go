@@ -136,3 +136,10 @@ func WaitStarted(ctx context.Context, spec demo.ClusterSpec, r Readiness) error 
 	}
 	return WaitReady(ctx, demo.ReadyzSettled, r, spec.NodeIDs()...)
 }
+
+// WaitSettled waits until every member of spec answers demo.ReadyzSettled:
+// no store node still catching up or holding hints, no gateway with writes
+// queued behind or a breaker open. r.Timeout bounds the wait.
+func WaitSettled(ctx context.Context, spec demo.ClusterSpec, r Readiness) error {
+	return WaitReady(ctx, demo.ReadyzSettled, r, StartOrder(spec)...)
+}

@@ -523,6 +523,14 @@ func (d *Demo) waitReady(ctx context.Context, ids ...string) error {
 	return d.notReady(democluster.WaitReady(ctx, "/readyz", d.readiness(), ids...))
 }
 
+// WaitSettled waits, at most within, until every member answers
+// demo.ReadyzSettled (targets.Settler).
+func (d *Demo) WaitSettled(ctx context.Context, within time.Duration) error {
+	r := d.readiness()
+	r.Timeout = within
+	return democluster.WaitSettled(ctx, d.spec, r)
+}
+
 // readiness is how members are waited for: at their addresses on the run's
 // network, asking the engine about every half second whether one exited.
 func (d *Demo) readiness() democluster.Readiness {

@@ -604,6 +604,14 @@ func (d *Demo) waitAt(ctx context.Context, pod, addr, path string) error {
 	return d.notReady(ctx, democluster.WaitReady(ctx, path, d.readiness(at), pod), at)
 }
 
+// WaitSettled waits, at most within, until every member answers
+// demo.ReadyzSettled at its pod IP (targets.Settler).
+func (d *Demo) WaitSettled(ctx context.Context, within time.Duration) error {
+	r := d.readiness(d.memberAddr)
+	r.Timeout = within
+	return democluster.WaitSettled(ctx, d.spec, r)
+}
+
 func (d *Demo) readiness(addr func(id string) string) democluster.Readiness {
 	return democluster.Readiness{Timeout: d.opts.ReadyTimeout, Interval: 20 * time.Millisecond, Addr: addr}
 }

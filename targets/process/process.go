@@ -333,6 +333,14 @@ func (c *Cluster) waitReady(ctx context.Context, ids ...string) error {
 	return democluster.WaitReady(ctx, "/readyz", c.readiness(), ids...)
 }
 
+// WaitSettled waits, at most within, until every member answers
+// demo.ReadyzSettled (targets.Settler).
+func (c *Cluster) WaitSettled(ctx context.Context, within time.Duration) error {
+	r := c.readiness()
+	r.Timeout = within
+	return democluster.WaitSettled(ctx, c.spec, r)
+}
+
 // readiness is how members are waited for: at their listen addresses, every
 // 10 ms, a member whose process exited meanwhile being an error with its
 // last log lines.

@@ -169,6 +169,12 @@ func (d *Demo) MemberStatus(_ context.Context, id string) (targets.MemberStatus,
 // Runtime implements targets.Target.
 func (d *Demo) Runtime() string { return Name }
 
+// WaitSettled waits, at most within, until every member has settled
+// (targets.Settler).
+func (d *Demo) WaitSettled(ctx context.Context, within time.Duration) error {
+	return d.cluster.WaitSettled(ctx, within)
+}
+
 // Cluster is the process cluster behind the target.
 func (d *Demo) Cluster() *process.Cluster { return d.cluster }
 

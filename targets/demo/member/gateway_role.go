@@ -59,3 +59,7 @@ func (g *gatewayRole) Run(ctx context.Context) error {
 // Close flushes the write-behind queue (graceful stop only: a killed gateway
 // loses it, which is the lesson of write-behind).
 func (g *gatewayRole) Close(ctx context.Context) error { return g.gw.Close(ctx) }
+
+// Unsettled says why the gateway is not settled, "" when it is
+// (gateway.Unsettled).
+func (g *gatewayRole) Unsettled() string { return g.gw.Unsettled() }

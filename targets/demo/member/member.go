@@ -107,15 +107,20 @@ func Run(ctx context.Context, cfg demo.MemberConfig, opts Options) error {
 			api.Error(w, http.StatusServiceUnavailable, "starting")
 			return
 		}
-		// /readyz?settled=1 also waits for a store node's catch-up after
-		// its start (demo.ReadyzSettled): a cluster's first start waits for
-		// it, so a fault injected at once does not find every node still
-		// recovering. Plain /readyz does not: a node that restarts while
+		// /readyz?settled=1 (demo.ReadyzSettled) also waits until the
+		// member has nothing left to catch up: a store node's catch-up
+		// from its peers and its hints handed off, a gateway's write-behind
+		// queue flushed and no breaker open. A cluster's first start waits
+		// for it, so a fault injected at once does not find every node
+		// still recovering, and so does the read-back after a run's faults
+		// are reverted. Plain /readyz does not: a node that restarts while
 		// cut off from its peers serves (takes writes) long before it has
 		// caught up.
-		if s, ok := r.(interface{ Recovering() bool }); ok && req.URL.Query().Get("settled") != "" && s.Recovering() {
-			api.Error(w, http.StatusServiceUnavailable, "recovering: catching up from its peers")
-			return
+		if s, ok := r.(interface{ Unsettled() string }); ok && req.URL.Query().Get("settled") != "" {
+			if why := s.Unsettled(); why != "" {
+				api.Error(w, http.StatusServiceUnavailable, why)
+				return
+			}
 		}
 		_, _ = w.Write([]byte("ready\n"))
 	})
@@ -246,8 +251,8 @@ func (n *nodeRole) Handler() http.Handler {
 
 func (n *nodeRole) Run(ctx context.Context) error { return n.node.Run(ctx) }
 
-// Recovering reports whether the node is still catching up after its start.
-func (n *nodeRole) Recovering() bool { return n.node.Recovering() }
+// Unsettled says why the node is not settled, "" when it is (node.Unsettled).
+func (n *nodeRole) Unsettled() string { return n.node.Unsettled() }
 
 func (n *nodeRole) Close(context.Context) error {
 	if err := n.engine.Close(); err != nil {

@@ -198,3 +198,27 @@ func (n *Node) copyFrom(ctx context.Context, peer string) (int, error) {
 
 // Recovering reports whether the node is still catching up after a restart.
 func (n *Node) Recovering() bool { return n.recovery.active() }
+
+// Unsettled says why the node is not yet settled after faults, "" when it
+// is: it is still catching up from its peers, or it holds hints for a peer
+// it knows that it has not handed off yet. A read-back of the store before
+// then could miss a write that is on its way to its home replica.
+func (n *Node) Unsettled() string {
+	if n.Recovering() {
+		return "recovering: catching up from its peers"
+	}
+	targets, err := n.engine.HintTargets()
+	if err != nil {
+		return fmt.Sprintf("hints unknown: %v", err)
+	}
+	var owed []string
+	for _, t := range targets {
+		if _, known := n.cfg.Peers[t]; known || t == n.cfg.ID {
+			owed = append(owed, t)
+		}
+	}
+	if len(owed) > 0 {
+		return fmt.Sprintf("holds hints to hand off to %s", strings.Join(owed, ", "))
+	}
+	return ""
+}
