@@ -382,10 +382,13 @@ func rampChart(r *RampResult) (template.HTML, []legendItem, error) {
 		}
 		slices.SortFunc(pts, func(a, b point) int { return cmp.Compare(a.x, b.x) })
 		s := series{Name: name, Colour: rampPalette[i%len(rampPalette)]}
+		dots := series{Name: name + " steps", Colour: s.Colour}
 		for _, pt := range pts {
 			s.X, s.Y = append(s.X, pt.x), append(s.Y, pt.y)
+			// Each point alone between gaps: a dot per step run.
+			dots.X, dots.Y = append(dots.X, pt.x, pt.x), append(dots.Y, pt.y, math.NaN())
 		}
-		lines = append(lines, s)
+		lines = append(lines, s, dots)
 		legend = append(legend, legendItem{Name: name, Colour: cssColour(s.Colour)})
 	}
 	pad := (xmax - xmin) * 0.03
@@ -401,11 +404,11 @@ func rampChart(r *RampResult) (template.HTML, []legendItem, error) {
 		return 0, false
 	}
 	if x, ok := xOf(m.Holds); ok {
-		ch.Rules = append(ch.Rules, rule{At: x, Vertical: true, Label: "holds " + *m.Holds, Colour: colourGreen, Solid: true})
+		ch.Rules = append(ch.Rules, rule{At: x, Vertical: true, Colour: colourGreen, Solid: true})
 		legend = append(legend, legendItem{Name: "holds to " + *m.Holds, Colour: cssColour(colourGreen)})
 	}
 	if x, ok := xOf(m.Breaks); ok {
-		ch.Rules = append(ch.Rules, rule{At: x, Vertical: true, Label: "breaks " + *m.Breaks, Colour: colourRed, Solid: true})
+		ch.Rules = append(ch.Rules, rule{At: x, Vertical: true, Colour: colourRed, Solid: true})
 		legend = append(legend, legendItem{Name: "breaks at " + *m.Breaks, Colour: cssColour(colourRed)})
 	}
 	p, err := ch.newPlot()
