@@ -274,6 +274,10 @@ func (v *validator) ramp() {
 		return
 	}
 	const p = "ramp"
+	if v.e.Nemesis != nil {
+		v.keyErrorf(p, "a ramp searches one parameter of the file's faults with chaosctl run, and a nemesis draws faults for chaosctl explore; give one of the two")
+		return
+	}
 	v.intRange(p+".steps", r.Steps, 1, MaxRampSteps)
 	v.intRange(p+".repeat", r.Repeat, 1, MaxRepeat)
 	hasParam, hasFrom, hasTo := v.required(p+".param"), v.required(p+".from"), v.required(p+".to")

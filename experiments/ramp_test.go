@@ -2,6 +2,8 @@ package experiments
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -93,6 +95,8 @@ func TestRampProblems(t *testing.T) {
 			[]string{`10:7: ramp: missing required field to`}},
 		{"misspelt field", "ramp: {param: workload.rate, from: 50, to: 100, step: 3}",
 			[]string{`10:49: unknown field "step" in ramp; allowed: fault, param, from, to, steps, repeat, require; did you mean "steps"?`}},
+		{"with a nemesis", "nemesis: {kinds: [crash]}\nramp: {param: workload.rate, from: 50, to: 100}",
+			[]string{`11:1: ramp: a ramp searches one parameter of the file's faults with chaosctl run, and a nemesis draws faults for chaosctl explore`}},
 		{"a mapping for a value", "ramp: {param: workload.rate, from: {a: 1}, to: 100}",
 			[]string{`10:36: ramp.from: expected a duration (20ms), a bandwidth (64KiB/s) or a number (250), got a mapping`}},
 	} {
@@ -148,5 +152,20 @@ func TestRampStepWritesThePlainExperimentOfOneStep(t *testing.T) {
 	}
 	if _, _, err := e.RampStep("a.yaml", []byte(aliased), 95, 1, ""); err == nil || !strings.Contains(err.Error(), "write it out to ramp it") {
 		t.Errorf("aliased fault: %v", err)
+	}
+}
+
+// A GameDay step runs its experiment once: a file with a ramp is refused
+// at its ramp:, not run once in silence.
+func TestGameDayStepRefusesARamp(t *testing.T) {
+	dir := t.TempDir()
+	exp := filepath.Join(dir, "exp.yaml")
+	src := "apiVersion: chaosctl/v1\nkind: Experiment\nmetadata: {name: x}\nworkload: {rate: 10, duration: 5s}\nchecks: [linearizable]\nramp: {param: workload.rate, from: 10, to: 50}\n"
+	if err := os.WriteFile(exp, []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := DecodeGameDay(filepath.Join(dir, "gd.yaml"), []byte(gameDayHead+"  - {name: a, experiment: {path: exp.yaml}}\n"))
+	if err == nil || !strings.Contains(err.Error(), exp+":6:1: ramp: a GameDay step runs its experiment once") {
+		t.Errorf("got %v", err)
 	}
 }
