@@ -481,7 +481,7 @@ th, td { text-align: left; padding: 6px 9px; border-bottom: 1px solid var(--line
 <div class="card"><figure>
 <div class="legend">{{range .Legend}}<span><i style="border-top-color: {{.Colour}}"></i>{{.Name}}</span>{{end}}</div>
 {{if .SVG}}{{.SVG}}{{else}}<p class="muted">No step was judged with an SLO: nothing to draw.</p>{{end}}
-<figcaption>Each SLO's error budget consumed at each value the search ran (a repeat's median), drawn at most {{.Cap}} %. Every step ran with seed {{.R.Seed}}: only {{.R.Margin.Param}} changed.</figcaption>
+<figcaption>Each SLO's error budget consumed at each value the search ran (a repeat's median), drawn at most {{.Cap}} % (a step above it is drawn at {{.Cap}} %). Every step ran with seed {{.R.Seed}}: only {{.R.Margin.Param}} changed.</figcaption>
 </figure></div>
 <h2>Steps</h2>
 <table><tr><th>step</th><th>{{.R.Margin.Param}}</th><th>verdict</th><th>budget consumed</th><th>broken by</th><th>reason</th><th>report</th></tr>
