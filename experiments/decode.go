@@ -792,6 +792,8 @@ func describeType(t reflect.Type) string {
 		return "a size such as 32 or 64KiB"
 	case reflect.TypeFor[Threshold]():
 		return "a number, a percentage or a duration"
+	case reflect.TypeFor[RampValue]():
+		return describeRampValue
 	case int64Type:
 		return "an integer"
 	}

@@ -34,7 +34,10 @@ type Experiment struct {
 	// Repeat is how many times `chaosctl run` runs the experiment, with
 	// seeds S, S+1, …, S+Repeat-1 (1 to MaxRepeat; default 1, one run);
 	// --repeat overrides it.
-	Repeat int    `yaml:"repeat"`
+	Repeat int `yaml:"repeat"`
+	// Ramp, when set, makes `chaosctl run` search one parameter's range
+	// for the breaking point (ramp.go); nil when the file has none.
+	Ramp   *Ramp  `yaml:"ramp"`
 	Target Target `yaml:"target"`
 	Body   `yaml:",inline"`
 	// Nemesis is the fault vocabulary `chaosctl explore` draws schedules

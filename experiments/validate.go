@@ -169,6 +169,7 @@ func setDefaults(e *Experiment, d *decoder) {
 	setNemesisDefaults(e, d)
 	set(d, "receipts", &e.Receipts, ReceiptsRequire)
 	set(d, "repeat", &e.Repeat, 1)
+	setRampDefaults(e, d)
 	set(d, "abort.window", &e.Abort.Window, DefaultAbortWindow)
 	// Validation bounds the run to MaxRunDuration; the default stays within
 	// it too (and leaves the sum alone when the file's terms are out of
@@ -351,6 +352,7 @@ func validate(e *Experiment, d *decoder) {
 	v.abort()
 	v.checks()
 	v.nemesis()
+	v.ramp()
 }
 
 // node returns the node nearest to path: its value, its key, or the

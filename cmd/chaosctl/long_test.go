@@ -448,6 +448,16 @@ func promisedExamples(t *testing.T) []string {
 			t.Fatal(err)
 		}
 		_, err = parsePromise(src)
+		if e, derr := experiments.Decode(f, src); derr == nil && e.Ramp != nil {
+			// A ramp's outcome is a margin, which moves with the machine,
+			// not a verdict every seed keeps: its header states the figure
+			// found, and the sweep leaves it alone (ramp_test.go proves
+			// the search on a target whose breaking point is known).
+			if err == nil {
+				t.Errorf("%s is a ramp and promises a verdict; a ramp's header gives the margin found, not an expect: line", f)
+			}
+			continue
+		}
 		if slices.Contains(guarded, filepath.Base(f)) || err == nil || !strings.HasPrefix(err.Error(), "no ") {
 			files = append(files, f)
 		}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/chaosctl/chaosctl/experiments"
 	"github.com/chaosctl/chaosctl/experiments/gameday"
+	"github.com/chaosctl/chaosctl/experiments/ramp"
 	"github.com/chaosctl/chaosctl/experiments/repeat"
 	"github.com/chaosctl/chaosctl/experiments/report"
 	"github.com/chaosctl/chaosctl/experiments/runner"
@@ -36,14 +37,15 @@ func runCommand(e *env) *cli.Command {
 			"aggregate (result.json, summary.md, junit.xml): the pass rate with its Wilson 95 %\n" +
 			"interval, the SLOs' budget consumed (median, min, max), the checks' verdicts, and\n" +
 			"flaky when the runs' verdicts differ. The verdict and exit code follow\n" +
-			"--require-pass-rate, and the report says which rule decided.\n\n" +
+			"--require-pass-rate, and the report says which rule decided.\n\n" + rampHelp +
 			"   chaosctl run examples/quickstart.yaml\n" +
 			"   chaosctl run --dry-run examples/quickstart.yaml --seed 7\n" +
-			"   chaosctl run --repeat 10 --require-pass-rate 90% examples/quickstart.yaml\n\n" + exitCodesHelp,
+			"   chaosctl run --repeat 10 --require-pass-rate 90% examples/quickstart.yaml\n" +
+			"   chaosctl run examples/margin-latency.yaml   # a ramp: the breaking point and the margin\n\n" + exitCodesHelp,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "target", Usage: "runtime: " + e.targetUsage() + " (overrides target.runtime; docker needs a reachable engine and a static chaosctl, as \"make build\" makes it; kubernetes needs a cluster ($KUBECONFIG or target.kubernetes) whose nodes have chaosctl's image and whose pod IPs this host reaches)"},
-			&cli.StringFlag{Name: "out", Usage: "output folder (default chaosctl-out/<name>-<UTC time>, a repeat's chaosctl-out/<name>-repeat-<UTC time>; with several files, one subfolder each)"},
-			&cli.Int64Flag{Name: "seed", Usage: "seed for every random choice (overrides the file's seed); with --repeat, the first run's"},
+			&cli.StringFlag{Name: "out", Usage: "output folder (default chaosctl-out/<name>-<UTC time>, a repeat's chaosctl-out/<name>-repeat-<UTC time>, a ramp's chaosctl-out/<name>-ramp-<UTC time>; with several files, one subfolder each)"},
+			&cli.Int64Flag{Name: "seed", Usage: "seed for every random choice (overrides the file's seed); with --repeat, the first run's; in a ramp, every step's"},
 			&cli.IntFlag{Name: "repeat", Usage: fmt.Sprintf("run each experiment N times, with seeds S, S+1, ..., S+N-1, and judge the runs together (1 to %d; overrides the file's repeat:)", experiments.MaxRepeat), DefaultText: "the file's repeat:, else 1"},
 			&cli.StringFlag{Name: "require-pass-rate", Value: "1", Usage: "with --repeat: the pass rate the runs must reach, a fraction (0.9) or a percentage (90%); fewer passes fail, too many inconclusive runs to tell exit 4"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "validate, resolve targets and print the plan; change nothing"},
@@ -167,6 +169,15 @@ func runExperiments(c *cli.Context, e *env) error {
 			case x.Seed != nil:
 				s = *x.Seed
 			}
+			if x.Ramp != nil {
+				if i > 0 {
+					fmt.Fprintln(e.stdout)
+				}
+				if err := ramp.Describe(e.stdout, x, files[i], sources[i], s, max(rampRunsPerStep(c), x.Ramp.Repeat)); err != nil {
+					return usageError(fmt.Errorf("%s: %w", files[i], err))
+				}
+				continue
+			}
 			runs := repeats(c, x)
 			for r := range runs {
 				p, err := x.Plan(s + int64(r))
@@ -214,7 +225,13 @@ func runExperiments(c *cli.Context, e *env) error {
 			verdict string
 			err     error
 		)
-		if runs := repeats(c, x); runs > 1 {
+		if x.Ramp != nil {
+			var entry *report.JUnitEntry
+			verdict, entry, err = runRamp(ctx, e, x, opts, rampRunsPerStep(c), required)
+			if entry != nil {
+				results = append(results, *entry)
+			}
+		} else if runs := repeats(c, x); runs > 1 {
 			var entry *report.JUnitEntry
 			verdict, entry, err = runRepeat(ctx, e, x, opts, runs, required)
 			if entry != nil {
@@ -347,6 +364,7 @@ func reportCommand(e *env) *cli.Command {
 		Description: "Reads result.json, journal.ndjson and experiment.yaml from a run's output folder and\n" +
 			"writes report.html (self-contained, charts as SVG), summary.md and junit.xml there.\n" +
 			"Given a repeat's parent folder (run --repeat), re-renders its summary.md and junit.xml.\n" +
+			"Given a ramp's parent folder, re-renders its report.html, summary.md and junit.xml.\n" +
 			"Given a GameDay's output folder, re-renders gameday.html and gameday.md from gameday.json.",
 		Flags: []cli.Flag{
 			&cli.StringSliceFlag{Name: "format", Usage: "html, md or junit (repeatable; default: all)"},
@@ -382,6 +400,20 @@ func reportCommand(e *env) *cli.Command {
 			}
 			if _, err := os.Stat(filepath.Join(dir, "result.json")); err != nil {
 				return usageError(fmt.Errorf("%s is not the output folder of a run or a GameDay: %w", dir, err))
+			}
+			if _, isRamp, _ := report.ReadRampJSON(dir); isRamp {
+				// A ramp's parent folder; each step's own folder re-renders
+				// with chaosctl report DIR/steps/NN-VALUE.
+				if len(formats) > 0 {
+					return usageError(errors.New("--format applies to a run's folder; a ramp's folder renders report.html, summary.md and junit.xml"))
+				}
+				if err := report.RenderRamp(dir); err != nil {
+					return withCode(exitEnvironment, err)
+				}
+				for _, name := range []string{report.FileHTML, report.FileMarkdown, report.FileJUnit} {
+					fmt.Fprintln(e.stdout, filepath.Join(dir, name))
+				}
+				return nil
 			}
 			if _, isRepeat, _ := report.ReadRepeatJSON(dir); isRepeat {
 				// A repeat's parent folder: its summary and JUnit file; each

@@ -41,6 +41,9 @@ type Options struct {
 	// OnRun, when set, is called after each run with what it gave (the
 	// command line prints a line per run).
 	OnRun func(Run)
+	// NoStepSummary leaves $GITHUB_STEP_SUMMARY alone: the caller (a
+	// ramp) appends one summary of its own.
+	NoStepSummary bool
 }
 
 // Outcome is what Repeat produced: the aggregate result and the parent
@@ -142,7 +145,7 @@ func Repeat(ctx context.Context, e *experiments.Experiment, opts Options) (*Outc
 		if runErr == nil {
 			runErr = fmt.Errorf("%w: %w", runner.ErrEnvironment, err)
 		}
-	} else if md, err := os.ReadFile(filepath.Join(dir, report.FileMarkdown)); err == nil {
+	} else if md, err := os.ReadFile(filepath.Join(dir, report.FileMarkdown)); err == nil && !opts.NoStepSummary {
 		if path, err := report.AppendGitHubStepSummary(md); err != nil {
 			log.WithError(err).Warn("append to the GitHub step summary")
 		} else if path != "" {

@@ -33,6 +33,13 @@
 // for the repeat, whose "pass rate" case the pass-rate policy judges, then
 // one per run.
 //
+// A ramp's parent folder (a file with a ramp section) holds RampResult
+// (ReadRampJSON tells it apart by its margin section) and its summary.md,
+// junit.xml and report.html (WriteRampReports, RenderRamp): a testsuite for
+// the ramp, whose "margin" case its verdict judges, then one per step, read
+// from the steps' folders; the page charts each SLO's budget consumed
+// against the ramped value.
+//
 // JUnit has one test case per SLO, per probe judgement and per check (plus
 // the stop condition, fault errors and run errors when there are any); a
 // failure's message carries the figures, an inconclusive judgement is

@@ -133,6 +133,10 @@ type JUnitEntry struct {
 	Result *Result
 	Repeat *RepeatResult
 	Runs   []*Result
+	// Ramp is a ramp, whose steps' results are read from their folders
+	// in RampDir (its parent folder).
+	Ramp    *RampResult
+	RampDir string
 }
 
 // WriteJUnitEntries writes one JUnit file for single runs and repeats
@@ -158,6 +162,12 @@ func WriteJUnitEntries(w io.Writer, entries ...JUnitEntry) error {
 					res = e.Runs[i]
 				}
 				s, secs := repeatRunSuite(e.Repeat, run, res)
+				add(s, secs)
+			}
+		case e.Ramp != nil:
+			add(rampSuite(e.Ramp), 0)
+			for _, s := range rampStepSuites(e.RampDir, e.Ramp) {
+				secs, _ := strconv.ParseFloat(s.Time, 64)
 				add(s, secs)
 			}
 		case e.Result != nil:

@@ -1,0 +1,171 @@
+package experiments
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// rampFile is minimal's workload with two faults; line 8 is the ramp.
+const rampFile = `apiVersion: chaosctl/v1
+kind: Experiment
+metadata: {name: t}
+workload: {rate: 10, duration: 10s}
+checks: [linearizable]
+faults:
+  - {name: slow-n1, at: 1s, latency: {nodes: [n1], delay: 100ms, jitter: 10ms}}
+  - {name: kill, at: 1s, crash: {pick: {count: 1}}}
+  - {name: thin, at: 1s, bandwidth: {nodes: [n2], rate: 1MiB/s}}
+`
+
+func rampWith(ramp string) string { return rampFile + ramp + "\n" }
+
+func TestRampDecodesWithDefaults(t *testing.T) {
+	e, err := Decode("r.yaml", []byte("repeat: 3\n"+rampWith("ramp: {fault: slow-n1, param: latency.delay, from: 20ms, to: 400ms, require: 150ms}")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := e.Ramp
+	if r == nil || r.Steps != DefaultRampSteps || r.Repeat != 3 || r.From != (RampValue{RampDuration, float64(20 * time.Millisecond)}) {
+		t.Fatalf("ramp %+v", r)
+	}
+	from, to := r.Bounds()
+	req, ok := r.Required()
+	if from != 20 || to != 400 || !ok || req != 150 || !r.Harsher(400, 20) || r.Show(95) != "95ms" || r.GridUnit() != "ms" {
+		t.Errorf("bounds %d..%d, require %d %v, show %q", from, to, req, ok, r.Show(95))
+	}
+	if s := e.RampSubject(1); s != "latency.delay of slow-n1 (n1)" {
+		t.Errorf("subject %q", s)
+	}
+
+	e, err = Decode("r.yaml", []byte(rampWith("ramp: {fault: thin, param: bandwidth.rate, from: 1MB/s, to: 16KiB/s, steps: 3}")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if from, to := e.Ramp.Bounds(); from != 1000 || to != 16 || !e.Ramp.Harsher(16, 1000) || e.Ramp.Show(16) != "16kB/s" || e.Ramp.Repeat != 1 {
+		t.Errorf("bandwidth bounds %d..%d (less is harsher), show %q", from, to, e.Ramp.Show(16))
+	}
+	e, err = Decode("r.yaml", []byte(rampWith("ramp: {param: workload.rate, from: 50, to: 400}")))
+	if err != nil || e.Ramp.GridUnit() != "requests/s" || e.RampSubject(1) != "workload.rate" {
+		t.Fatalf("workload ramp: %v", err)
+	}
+}
+
+func TestRampProblems(t *testing.T) {
+	for _, tc := range []struct {
+		name, ramp string
+		want       []string
+	}{
+		{"unknown fault", "ramp: {fault: slow-n2, param: latency.delay, from: 20ms, to: 400ms}",
+			[]string{`10:15: ramp.fault: unknown fault "slow-n2"; allowed: slow-n1, kill, thin; did you mean "slow-n1"?`}},
+		{"unknown param", "ramp: {fault: slow-n1, param: latency.dealy, from: 20ms, to: 400ms}",
+			[]string{`10:31: ramp.param: unknown param "latency.dealy"; allowed for slow-n1: latency.delay, latency.jitter, workload.rate, latency.pick.count; did you mean "latency.delay"?`}},
+		{"param of another kind", "ramp: {fault: kill, param: latency.delay, from: 20ms, to: 400ms}",
+			[]string{`10:28: ramp.param: latency.delay is a parameter of a latency fault, and faults[1] (kill) is a crash fault; allowed for it: workload.rate, crash.pick.count`}},
+		{"a fault's param without the fault", "ramp: {param: latency.delay, from: 20ms, to: 400ms}",
+			[]string{`10:15: ramp.param: latency.delay is a parameter of a latency fault: name the fault in ramp.fault`}},
+		{"pick count of named nodes", "ramp: {fault: slow-n1, param: latency.pick.count, from: 1, to: 3}",
+			[]string{`10:31: ramp.param: latency.pick.count ramps how many members faults[0] (slow-n1) picks, and it names its members`}},
+		{"a number for a duration", "ramp: {fault: slow-n1, param: latency.delay, from: 20, to: 400ms}",
+			[]string{`10:52: ramp.from: 20 is a number; latency.delay takes a duration such as 20ms`}},
+		{"a duration for a rate", "ramp: {param: workload.rate, from: 50ms, to: 400}",
+			[]string{`10:36: ramp.from: 50ms is a duration; workload.rate takes a number of requests per second such as 200`}},
+		{"a quoted number", `ramp: {param: workload.rate, from: "50", to: 400}`,
+			[]string{`10:36: ramp.from: "50" is quoted`}},
+		{"not whole milliseconds", "ramp: {fault: slow-n1, param: latency.delay, from: 20500us, to: 400ms}",
+			[]string{`10:52: ramp.from: 20.5ms is not a whole number of ms`}},
+		{"out of range", "ramp: {fault: kill, param: crash.pick.count, from: 1, to: 4}",
+			[]string{`10:59: ramp.to: 4 is out of range for crash.pick.count; allowed: 1 to 3`}},
+		{"jitter above the delay", "ramp: {fault: slow-n1, param: latency.jitter, from: 0ms, to: 200ms}",
+			[]string{`10:62: ramp.to: 200ms is out of range for latency.jitter; allowed: 0s to 100ms`}},
+		{"to below from", "ramp: {fault: slow-n1, param: latency.delay, from: 400ms, to: 20ms}",
+			[]string{`10:63: ramp.to: 20ms is below from (400ms); latency.delay grows harsher as it rises`}},
+		{"bandwidth upwards", "ramp: {fault: thin, param: bandwidth.rate, from: 16KiB/s, to: 1MiB/s}",
+			[]string{`10:63: ramp.to: 1MiB/s is above from (16KiB/s); bandwidth.rate grows harsher as it falls`}},
+		{"no range", "ramp: {param: workload.rate, from: 50, to: 50}",
+			[]string{`10:44: ramp.to: 50 is the value of from; a ramp needs a range`}},
+		{"require outside", "ramp: {param: workload.rate, from: 50, to: 100, require: 200}",
+			[]string{`10:58: ramp.require: 200 lies outside the ramp's range 50 to 100`}},
+		{"steps", "ramp: {param: workload.rate, from: 50, to: 100, steps: 0}",
+			[]string{`10:56: ramp.steps: 0 is out of range; allowed: 1 to 20`}},
+		{"missing to", "ramp: {param: workload.rate, from: 50}",
+			[]string{`10:7: ramp: missing required field to`}},
+		{"misspelt field", "ramp: {param: workload.rate, from: 50, to: 100, step: 3}",
+			[]string{`10:49: unknown field "step" in ramp; allowed: fault, param, from, to, steps, repeat, require; did you mean "steps"?`}},
+		{"with a nemesis", "nemesis: {kinds: [crash]}\nramp: {param: workload.rate, from: 50, to: 100}",
+			[]string{`11:1: ramp: a ramp searches one parameter of the file's faults with chaosctl run, and a nemesis draws faults for chaosctl explore`}},
+		{"a mapping for a value", "ramp: {param: workload.rate, from: {a: 1}, to: 100}",
+			[]string{`10:36: ramp.from: expected a duration (20ms), a bandwidth (64KiB/s) or a number (250), got a mapping`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Decode("exp.yaml", []byte(rampWith(tc.ramp)))
+			var verr *ValidationError
+			if !errors.As(err, &verr) {
+				t.Fatalf("Decode error = %v, want a *ValidationError", err)
+			}
+			checkProblems(t, verr, "exp.yaml", tc.want)
+		})
+	}
+}
+
+func TestRampStepWritesThePlainExperimentOfOneStep(t *testing.T) {
+	for _, tc := range []struct {
+		name, src string
+		g         int64
+		check     func(*Experiment) bool
+		written   string
+	}{
+		{"latency delay", "repeat: 2\n" + rampWith("ramp: {fault: slow-n1, param: latency.delay, from: 20ms, to: 400ms}"), 95,
+			func(e *Experiment) bool { return e.Faults[0].Latency.Delay == 95*time.Millisecond && e.Repeat == 2 }, "delay: 95ms"},
+		{"crash count", rampWith("ramp: {fault: kill, param: crash.pick.count, from: 1, to: 3}"), 2,
+			func(e *Experiment) bool { return e.Faults[1].Crash.Pick.Count == 2 }, "count: 2"},
+		{"bandwidth", rampWith("ramp: {fault: thin, param: bandwidth.rate, from: 1MB/s, to: 16kB/s}"), 66,
+			func(e *Experiment) bool { return e.Faults[2].Bandwidth.Rate == 66000 }, "rate: 66kB/s"},
+		{"workload rate", rampWith("ramp: {param: workload.rate, from: 50, to: 400, repeat: 3}"), 120,
+			func(e *Experiment) bool { return e.Workload.Rate == 120 && e.Repeat == 3 }, "rate: 120"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e, err := Decode("r.yaml", []byte(tc.src))
+			if err != nil {
+				t.Fatal(err)
+			}
+			src, step, err := e.RampStep("r.yaml", []byte(tc.src), tc.g, e.Ramp.Repeat, "step 3 of the ramp")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if step.Ramp != nil || !tc.check(step) || !strings.Contains(string(src), tc.written) || !strings.HasPrefix(string(src), "# step 3 of the ramp") {
+				t.Errorf("step source:\n%s", src)
+			}
+		})
+	}
+	// A fault written through an alias cannot be ramped in place.
+	aliased := strings.Replace(rampWith("ramp: {fault: slow-n1, param: latency.delay, from: 20ms, to: 400ms}"),
+		"latency: {nodes: [n1], delay: 100ms, jitter: 10ms}}", "latency: *slow}\n  - {name: other, at: 1s, latency: &slow {nodes: [n1], delay: 50ms}}", 1)
+	aliased = strings.Replace(aliased, "- {name: slow-n1, at: 1s, latency: *slow}\n  - {name: other, at: 1s, latency: &slow {nodes: [n1], delay: 50ms}}",
+		"- {name: other, at: 1s, latency: &slow {nodes: [n1], delay: 50ms}}\n  - {name: slow-n1, at: 1s, latency: *slow}", 1)
+	e, err := Decode("a.yaml", []byte(aliased))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := e.RampStep("a.yaml", []byte(aliased), 95, 1, ""); err == nil || !strings.Contains(err.Error(), "write it out to ramp it") {
+		t.Errorf("aliased fault: %v", err)
+	}
+}
+
+// A GameDay step runs its experiment once: a file with a ramp is refused
+// at its ramp:, not run once in silence.
+func TestGameDayStepRefusesARamp(t *testing.T) {
+	dir := t.TempDir()
+	exp := filepath.Join(dir, "exp.yaml")
+	src := "apiVersion: chaosctl/v1\nkind: Experiment\nmetadata: {name: x}\nworkload: {rate: 10, duration: 5s}\nchecks: [linearizable]\nramp: {param: workload.rate, from: 10, to: 50}\n"
+	if err := os.WriteFile(exp, []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := DecodeGameDay(filepath.Join(dir, "gd.yaml"), []byte(gameDayHead+"  - {name: a, experiment: {path: exp.yaml}}\n"))
+	if err == nil || !strings.Contains(err.Error(), exp+":6:1: ramp: a GameDay step runs its experiment once") {
+		t.Errorf("got %v", err)
+	}
+}
