@@ -40,6 +40,9 @@ type Field struct {
 	Fields []*Field     // FieldObject and FieldRange, in declaration order
 	Elem   *Field       // FieldList and FieldMap
 
+	// nullable: the file may write null (or nothing) for the field, which
+	// the decoder takes as absent: pointers, mappings and lists.
+	nullable bool
 	// index is the field's index in its parent struct (reflect's
 	// FieldByIndex), inline embeddings included.
 	index []int
@@ -52,16 +55,23 @@ func ExperimentFields() *Field { return fieldTree(reflect.TypeFor[Experiment]())
 func GameDayFields() *Field { return fieldTree(reflect.TypeFor[GameDay]()) }
 
 func fieldTree(t reflect.Type) *Field {
-	return newField("", "", t, map[reflect.Type]bool{})
+	root := newField("", "", t, map[reflect.Type]bool{})
+	root.nullable = false // a file is a mapping
+	return root
 }
 
 // newField builds the node of type t at path; onPath guards against a
 // recursive model type (which the format has none of).
 func newField(path, name string, t reflect.Type, onPath map[reflect.Type]bool) *Field {
+	nullable := false
+	switch t.Kind() {
+	case reflect.Pointer, reflect.Struct, reflect.Slice, reflect.Map:
+		nullable = true
+	}
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
-	f := &Field{Path: path, Name: name, Type: t}
+	f := &Field{Path: path, Name: name, Type: t, nullable: nullable}
 	if onPath[t] {
 		panic("experiments: the format's type " + t.String() + " contains itself")
 	}
