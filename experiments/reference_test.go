@@ -200,6 +200,7 @@ func TestFormatReferenceDefaultsAreTheDecoders(t *testing.T) {
 	if checked < 60 {
 		t.Errorf("only %d documented defaults were checked; the reference states far more", checked)
 	}
+	t.Logf("%d defaults of docs/format.md are the decoder's", checked)
 }
 
 func TestGameDayReferenceDefaultsAreTheDecoders(t *testing.T) {
