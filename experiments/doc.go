@@ -114,4 +114,17 @@
 //
 // Defaults are exported (DefaultNodes, DefaultResilienceTimeout, ...,
 // DefaultDemoCluster) so the command line uses the same values for flags.
+//
+// # Reference and schema
+//
+// ExperimentFields and GameDayFields walk the model's types the way the
+// decoder reads a file (the same yaml tags, inline embeddings, unit types,
+// ranges and enums) into a tree of fields named by dotted paths with [] for
+// list items (faults[].partition.groups). The references, docs/format.md
+// and docs/gameday.md (embedded by package docs), document each path in a
+// table row; tests fail for a field the reference lacks, a row the decoder
+// does not know, a wrong type or enum, and a stated default that is not the
+// one Decode fills in. ExperimentSchema and GameDaySchema turn the same tree
+// and the rows' descriptions, defaults and required flags into a JSON
+// Schema (draft 2020-12) for editors: `chaosctl schema`.
 package experiments

@@ -94,6 +94,7 @@ func newApp(e *env) *cli.App {
 			exploreCommand(e),
 			gamedayCommand(e),
 			validateCommand(e),
+			schemaCommand(e),
 			recoverCommand(e),
 			haltCommand(e),
 			reportCommand(e),

@@ -10,7 +10,8 @@ import (
 	"github.com/chaosctl/chaosctl/targets/process"
 )
 
-// Exit codes of chaosctl, the same for every command (the README lists them under "Exit codes").
+// Exit codes of chaosctl, the same for every command (docs/cli.md lists them, and a
+// test keeps that list in step with exitCodesHelp).
 const (
 	exitPass         = 0 // every SLO within budget, every probe and check held
 	exitFail         = 1 // an SLO budget exhausted, a probe or check violated, or a stop condition fired
