@@ -203,6 +203,7 @@ var scalarTypeNames = map[reflect.Type]string{
 	reflect.TypeFor[ByteSize]():      "byte size",
 	reflect.TypeFor[ByteRate]():      "byte rate",
 	reflect.TypeFor[Threshold]():     "bound",
+	reflect.TypeFor[RampValue]():     "ramp value",
 }
 
 func scalarTypeName(t reflect.Type) string {

@@ -145,6 +145,7 @@ faults:
   - {name: co, at: 1s, corrupt: {pick: {}}}
 slos: [{name: a, sli: availability, objective: 99%}]
 nemesis: {kinds: [partition, latency, bandwidth, crash, clockSkew, corrupt]}
+ramp: {fault: l, param: latency.delay, from: 10ms, to: 20ms}
 `, `
 apiVersion: chaosctl/v1
 kind: Experiment

@@ -243,6 +243,10 @@ func scalarSchema(f *Field) *schema {
 		return str(ratePattern)
 	case reflect.TypeFor[Threshold]():
 		return &schema{AnyOf: []*schema{{Type: "number"}, str(boundPattern)}}
+	case reflect.TypeFor[RampValue]():
+		// A count or a request rate, a duration or a byte rate: which one
+		// the ramp's param takes is validate's to judge.
+		return &schema{AnyOf: []*schema{{Type: "number"}, str(durationPattern), str(ratePattern)}}
 	}
 	switch f.Type.Kind() {
 	case reflect.String:
