@@ -277,6 +277,9 @@ func (v *validator) experimentFile(gd *GameDay, s *Step, p string, targetOK bool
 	if n, ok := ed.values["repeat"]; ok && exp != nil && exp.Repeat > 1 && !ed.bad["repeat"] {
 		ed.problem(n, "repeat", "a GameDay step runs its experiment once; repeat is for chaosctl run (leave it out, or run the file with chaosctl run)")
 	}
+	if n, ok := ed.values["control"]; ok && exp != nil && exp.Control && !ed.bad["control"] {
+		ed.problem(n, "control", "a GameDay step runs its experiment once on the shared target; control is for chaosctl run (leave it out, or run the file with chaosctl run)")
+	}
 	v.d.sensitive = append(v.d.sensitive, ed.sensitive...)
 	var out []Problem
 	for _, pr := range ed.problems {
