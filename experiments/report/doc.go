@@ -33,6 +33,14 @@
 // for the repeat, whose "pass rate" case the pass-rate policy judges, then
 // one per run.
 //
+// A run with a control run (control: true, --control) carries the
+// comparison in Result.Control (ControlResult): per availability and
+// latency SLO, the two runs' per-second medians, the effect with its 95 %
+// interval, the Mann-Whitney p-value, the degradation limit and verdict.
+// Every report shows it ("Against the control run"); JUnit has a case
+// "control SLO NAME" per compared SLO, and an SLO the control run excuses
+// (it failed there too) is no failed case.
+//
 // JUnit has one test case per SLO, per probe judgement and per check (plus
 // the stop condition, fault errors and run errors when there are any); a
 // failure's message carries the figures, an inconclusive judgement is
