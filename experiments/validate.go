@@ -1491,7 +1491,7 @@ const MaxDegradationLatency = time.Minute
 func (v *validator) control() {
 	e := v.e
 	if !v.d.has("degradation") {
-		if e.Control && !hasSLI(e, SLIAvailability) && !hasSLI(e, SLILatency) && v.ok("slos") {
+		if e.Control && !e.Comparable() && v.ok("slos") {
 			v.errorf("control", "compares the per-second series of availability and latency SLOs between the control run and the experiment, and the file has none; add one under slos")
 		}
 		return
@@ -1519,6 +1519,12 @@ func (v *validator) control() {
 			v.errorf(p+".errors", "bounds the rise of availability SLOs' error ratio, and the file has none; add an availability SLO under slos or leave errors out")
 		}
 	}
+}
+
+// Comparable reports whether a control run of e has something to compare:
+// an availability or latency SLO (a ratio SLO has no per-second series).
+func (e *Experiment) Comparable() bool {
+	return hasSLI(e, SLIAvailability) || hasSLI(e, SLILatency)
 }
 
 // hasSLI reports whether e has an SLO of sli.

@@ -171,3 +171,39 @@ func sloOf(r *report.Result, name string) string {
 	}
 	return ""
 }
+
+// Bad control input is refused before anything starts, with exit 2:
+// degradation without control (at the file's line and column), and
+// --control on a file with no SLO to compare.
+func TestControlBadInputExits2(t *testing.T) {
+	dir := t.TempDir()
+	src, err := os.ReadFile("testdata/control.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	noControl := filepath.Join(dir, "no-control.yaml")
+	if err := os.WriteFile(noControl, []byte(strings.Replace(strings.Replace(string(src), "control: true\n", "", 1), "delay: DELAY", "delay: 2ms", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"run", noControl}, noControl + ":9:1: degradation: limits how much worse than a fault-free control run"},
+		{[]string{"validate", noControl}, noControl + ":9:1: degradation:"},
+		{[]string{"run", "--control", "testdata/prometheus.yaml"}, "--control: testdata/prometheus.yaml has no availability or latency SLO"},
+	} {
+		out := filepath.Join(dir, "out")
+		args := tc.args
+		if args[0] == "run" {
+			args = append(args, "--out", out)
+		}
+		_, stderr, code := run(t, args...)
+		if code != 2 || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%v: exit %d, want 2 and %q:\n%s", tc.args, code, tc.want, stderr)
+		}
+		if _, err := os.Stat(out); err == nil {
+			t.Errorf("%v: an output folder was made", tc.args)
+		}
+	}
+}

@@ -168,6 +168,11 @@ func runExperiments(c *cli.Context, e *env) error {
 	if err != nil {
 		return err
 	}
+	for i, x := range exps {
+		if controlled(c, x) && !x.Comparable() {
+			return usageError(fmt.Errorf("--control: %s has no availability or latency SLO whose per-second series a control run could be compared with; add one under slos", files[i]))
+		}
+	}
 	if c.Bool("dry-run") {
 		for i, x := range exps {
 			s := int64(0)

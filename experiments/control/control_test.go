@@ -111,3 +111,22 @@ func TestExperimentWithoutSource(t *testing.T) {
 		t.Fatalf("limits %+v", l)
 	}
 }
+
+// With gives every run it is asked for (a repeat's) a control run of its
+// own, in that run's folder, with that run's seed.
+func TestWithGivesEachRunItsOwnControl(t *testing.T) {
+	e, _ := experiments.Decode("c.yaml", []byte(file))
+	var calls []call
+	run := With(fake(&calls, 0, nil))
+	for i, seed := range []int64{7, 8} {
+		s := seed
+		dir := filepath.Join(t.TempDir(), "runs", "00"+string(rune('1'+i)))
+		if _, err := run(context.Background(), e, runner.RunOptions{Settings: runner.Settings{OutDir: dir, Seed: &s}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(calls) != 4 || *calls[0].e.Seed != 7 || calls[1].opts.Control == nil || *calls[2].e.Seed != 8 ||
+		calls[2].opts.OutDir != filepath.Join(calls[3].opts.OutDir, Dir) {
+		t.Fatalf("calls %+v", calls)
+	}
+}
