@@ -194,8 +194,11 @@ func runExperiments(c *cli.Context, e *env) error {
 				if runs > 1 {
 					fmt.Fprintf(e.stdout, "# run %d of %d\n", r+1, runs)
 				}
-				if controlled(c, x) {
-					fmt.Fprintf(e.stdout, "# first a control run: the same seed, target and workload without faults, into %s/\n", control.Dir)
+				switch {
+				case controlled(c, x) && !x.Control:
+					fmt.Fprintf(e.stdout, "# --control: %s\n", experiments.ControlLine(x.Degradation))
+				case !controlled(c, x) && x.Control:
+					fmt.Fprintln(e.stdout, "# --control=false: no control run, whatever the file's control: says")
 				}
 				if err := p.Format(e.stdout); err != nil {
 					return err
