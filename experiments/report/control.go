@@ -80,7 +80,7 @@ func pValue(p float64) string {
 // controlLine sums the comparison in one sentence: the control run's
 // folder and verdict, and the rule's verdict.
 func controlLine(c *ControlResult) string {
-	s := fmt.Sprintf("a fault-free control run (%s/, same seed, target and workload) ran first: %s", c.Dir, c.ControlVerdict)
+	s := fmt.Sprintf("a fault-free control run (%s/, same seed, target and workload) ran first, its own verdict %s", c.Dir, c.ControlVerdict)
 	if c.Verdict == "" {
 		return s + "; " + c.Reason
 	}
