@@ -297,6 +297,29 @@ func TestDecodeEveryExternalField(t *testing.T) {
 	}
 }
 
+// control: and degradation: decode into the model, each limit only when
+// given; without them there is no control run and no limit.
+func TestControlAndDegradation(t *testing.T) {
+	e, err := Decode("c.yaml", []byte(minimalWith("control: true\nslos: [{name: a, sli: availability, objective: 99%}, {name: b, sli: latency, objective: 99%, threshold: 1s}]\ndegradation: {latency: 20ms, errors: 0.5%}\n")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !e.Control || e.Degradation == nil || *e.Degradation.Latency != 20*time.Millisecond || *e.Degradation.Errors != 0.005 {
+		t.Fatalf("control %v degradation %+v", e.Control, e.Degradation)
+	}
+	e, err = Decode("c.yaml", []byte(minimalWith("control: true\nslos: [{name: a, sli: availability, objective: 99%}]\ndegradation: {errors: 0}\n")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Degradation.Latency != nil || *e.Degradation.Errors != 0 {
+		t.Fatalf("degradation %+v: want errors 0 and no latency limit", e.Degradation)
+	}
+	e, err = Decode("min.yaml", []byte(minimal))
+	if err != nil || e.Control || e.Degradation != nil {
+		t.Fatalf("a file without them: control %v, degradation %+v (%v)", e.Control, e.Degradation, err)
+	}
+}
+
 func TestDefaults(t *testing.T) {
 	e, err := Decode("min.yaml", []byte(minimal))
 	if err != nil {
@@ -401,7 +424,7 @@ func TestProblems(t *testing.T) {
 		{
 			name: "unknown top-level field",
 			src:  minimalWith("workloads: {}\n"),
-			want: []string{`6:1: unknown field "workloads" at top level; allowed: apiVersion, kind, metadata, seed, repeat, ramp, target, workload, steadyState, faults, slos, abort, checks, receipts, nemesis; did you mean "workload"?`},
+			want: []string{`6:1: unknown field "workloads" at top level; allowed: apiVersion, kind, metadata, seed, repeat, ramp, control, degradation, target, workload, steadyState, faults, slos, abort, checks, receipts, nemesis; did you mean "workload"?`},
 		},
 		{
 			name: "unknown field in a fault",
@@ -903,7 +926,57 @@ faults: [{name: a, at: 1s, crash: {pick: {count: 1}}}, {name: b, at: 1s, partiti
 		{
 			name: "repeat misspelt",
 			src:  minimalWith("repaet: 3\n"),
-			want: []string{`6:1: unknown field "repaet" at top level; allowed: apiVersion, kind, metadata, seed, repeat, ramp, target, workload, steadyState, faults, slos, abort, checks, receipts, nemesis; did you mean "repeat"?`},
+			want: []string{`6:1: unknown field "repaet" at top level; allowed: apiVersion, kind, metadata, seed, repeat, ramp, control, degradation, target, workload, steadyState, faults, slos, abort, checks, receipts, nemesis; did you mean "repeat"?`},
+		},
+		{
+			name: "degradation without control",
+			src:  minimalWith("slos: [{name: a, sli: availability, objective: 99%}]\ndegradation: {errors: 1%}\n"),
+			want: []string{`7:1: degradation: limits how much worse than a fault-free control run the experiment may be, and the file has no control run; add control: true`},
+		},
+		{
+			name: "degradation latency without a unit",
+			src:  minimalWith("control: true\nslos: [{name: a, sli: latency, objective: 99%, threshold: 50ms}]\ndegradation: {latency: 20}\n"),
+			want: []string{`8:24: degradation.latency: bad duration 20: add a unit, e.g. 20s or 20ms`},
+		},
+		{
+			name: "degradation errors as a duration",
+			src:  minimalWith("control: true\nslos: [{name: a, sli: availability, objective: 99%}]\ndegradation: {errors: 5ms}\n"),
+			want: []string{`8:23: degradation.errors: bad percentage "5ms": write 99.5% or 0.995`},
+		},
+		{
+			name: "degradation out of range",
+			src:  minimalWith("control: true\nslos: [{name: a, sli: availability, objective: 99%}, {name: b, sli: latency, objective: 99%, threshold: 1s}]\ndegradation: {errors: 150%, latency: -1ms}\n"),
+			want: []string{`8:23: degradation.errors: 150% is out of range; allowed: 0% to 100%`, `8:38: degradation.latency: -1ms is negative; allowed: 0 to 1m0s`},
+		},
+		{
+			name: "degradation empty",
+			src:  minimalWith("control: true\nslos: [{name: a, sli: availability, objective: 99%}]\ndegradation: {}\n"),
+			want: []string{`8:14: degradation: needs latency, errors or both`},
+		},
+		{
+			name: "degradation misspelt",
+			src:  minimalWith("control: true\nslos: [{name: a, sli: availability, objective: 99%}]\ndegradation: {error: 1%}\n"),
+			want: []string{`8:15: unknown field "error" in degradation; allowed: latency, errors; did you mean "errors"?`},
+		},
+		{
+			name: "degradation of a kind without an SLO",
+			src:  minimalWith("control: true\nslos: [{name: a, sli: availability, objective: 99%}]\ndegradation: {latency: 20ms}\n"),
+			want: []string{`8:24: degradation.latency: bounds the shift of latency SLOs, and the file has none`},
+		},
+		{
+			name: "control without an SLO to compare",
+			src:  minimalWith("control: true\n"),
+			want: []string{`6:10: control: compares the per-second series of availability and latency SLOs`},
+		},
+		{
+			name: "control not a boolean",
+			src:  minimalWith("control: yes please\n"),
+			want: []string{`6:10: control: expected true or false`},
+		},
+		{
+			name: "control misspelt",
+			src:  minimalWith("contrl: true\n"),
+			want: []string{`6:1: unknown field "contrl" at top level; allowed: apiVersion, kind, metadata, seed, repeat, ramp, control, degradation, target, workload, steadyState, faults, slos, abort, checks, receipts, nemesis; did you mean "control"?`},
 		},
 		{
 			name: "too many faults",
@@ -990,7 +1063,7 @@ func checkProblems(t *testing.T, verr *ValidationError, file string, want []stri
 
 func TestErrorFormat(t *testing.T) {
 	_, err := Decode("dir/exp.yaml", []byte(minimalWith("bogus: 1\nfaults: [{name: a, at: 1s, durration: 1s, crash: {nodes: [n1]}}]\n")))
-	want := `dir/exp.yaml:6:1: unknown field "bogus" at top level; allowed: apiVersion, kind, metadata, seed, repeat, ramp, target, workload, steadyState, faults, slos, abort, checks, receipts, nemesis
+	want := `dir/exp.yaml:6:1: unknown field "bogus" at top level; allowed: apiVersion, kind, metadata, seed, repeat, ramp, control, degradation, target, workload, steadyState, faults, slos, abort, checks, receipts, nemesis
 dir/exp.yaml:7:28: unknown field "durration" in faults[0]; allowed: name, at, duration, partition, latency, bandwidth, reset, blackhole, crash, pause, restart, clockSkew, corrupt; did you mean "duration"?`
 	if err == nil || err.Error() != want {
 		t.Errorf("Error() =\n%v\nwant\n%s", err, want)

@@ -65,6 +65,52 @@ func ScheduleSource(file string, src []byte, s Schedule, header string) ([]byte,
 	return b.Bytes(), e, nil
 }
 
+// ControlSource turns an experiment file into its control run: the same
+// file with seed, no faults, every SLO judged on the whole run (judge:
+// faults has no faults to judge), and no control, degradation, repeat or
+// nemesis. header replaces the file's head comment. The result is decoded
+// (as file) before it is returned, so the control run is a plain
+// experiment that `chaosctl run` runs the same way.
+func ControlSource(file string, src []byte, seed int64, header string) ([]byte, *Experiment, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(src, &doc); err != nil {
+		return nil, nil, fmt.Errorf("control source %s: %w", file, err)
+	}
+	if doc.Kind != yaml.DocumentNode || len(doc.Content) != 1 || doc.Content[0].Kind != yaml.MappingNode {
+		return nil, nil, fmt.Errorf("control source %s: not a mapping", file)
+	}
+	root := doc.Content[0]
+	for _, k := range []string{"nemesis", "control", "degradation", "repeat"} {
+		removeKey(root, k)
+	}
+	setKey(root, "seed", intNode(seed), "metadata")
+	setKey(root, "faults", faultsNode(nil), "steadyState", "workload")
+	if slos := lookupKey(root, "slos"); slos != nil && slos.Kind == yaml.SequenceNode {
+		for _, s := range slos.Content {
+			if s.Kind == yaml.MappingNode && lookupKey(s, "judge") != nil {
+				setKey(s, "judge", &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: string(JudgeRun)})
+			}
+		}
+	}
+	doc.HeadComment = header
+	root.HeadComment = ""
+	if len(root.Content) > 0 {
+		root.Content[0].HeadComment = ""
+	}
+	var b bytes.Buffer
+	if err := encodeYAML(&b, &doc); err != nil {
+		return nil, nil, fmt.Errorf("control source %s: %w", file, err)
+	}
+	e, err := Decode(file, b.Bytes())
+	if err != nil {
+		return nil, nil, fmt.Errorf("control source %s: the written experiment is invalid: %w", file, err)
+	}
+	if len(e.Faults) > 0 || e.Control || e.Nemesis != nil {
+		return nil, nil, fmt.Errorf("control source %s: faults, control or nemesis come from a merge key; write the sections out", file)
+	}
+	return b.Bytes(), e, nil
+}
+
 func encodeYAML(w io.Writer, n *yaml.Node) error {
 	enc := yaml.NewEncoder(w)
 	enc.SetIndent(2)

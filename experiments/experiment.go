@@ -37,9 +37,18 @@ type Experiment struct {
 	Repeat int `yaml:"repeat"`
 	// Ramp, when set, makes `chaosctl run` search one parameter's range
 	// for the breaking point (ramp.go); nil when the file has none.
-	Ramp   *Ramp  `yaml:"ramp"`
-	Target Target `yaml:"target"`
-	Body   `yaml:",inline"`
+	Ramp *Ramp `yaml:"ramp"`
+	// Control runs a fault-free control run (the same seed, target and
+	// workload, on the same runtime) before the experiment and compares
+	// each availability and latency SLO's per-second series between the
+	// two; --control sets it too.
+	Control bool `yaml:"control"`
+	// Degradation, with Control, is how much worse than the control run the
+	// experiment may be; nil: the comparison is reported and decides
+	// nothing.
+	Degradation *Degradation `yaml:"degradation"`
+	Target      Target       `yaml:"target"`
+	Body        `yaml:",inline"`
 	// Nemesis is the fault vocabulary `chaosctl explore` draws schedules
 	// from; nil when the file has none. A file with a nemesis and no faults
 	// is for explore only (CheckRunnable).
@@ -64,6 +73,19 @@ type Body struct {
 	// Receipts says what a fault whose receipt contradicts it does to the
 	// verdict (default require).
 	Receipts ReceiptPolicy `yaml:"receipts"`
+}
+
+// Degradation is how much worse than its control run an experiment may
+// get: a compared SLO fails when its shift is significant (p < 0.05) and
+// its 95 % confidence interval lies wholly above the limit. A kind left
+// out (nil) is compared and reported, and decides nothing.
+type Degradation struct {
+	// Latency bounds the shift (Hodges-Lehmann) of every latency SLO's
+	// per-second latency at its objective's quantile.
+	Latency *time.Duration `yaml:"latency"`
+	// Errors bounds the rise of every availability SLO's error ratio
+	// (experiment minus control), 0.5% or 0.005.
+	Errors *Percent `yaml:"errors"`
 }
 
 // ReceiptPolicy is what chaosctl does with the receipts it takes after each

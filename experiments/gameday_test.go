@@ -337,6 +337,22 @@ func TestGameDayExperimentPathMustBeARegularFile(t *testing.T) {
 	}
 }
 
+// A step runs its experiment once on the shared target: a file that asks
+// for a control run is refused at its control:.
+func TestGameDayStepRefusesControl(t *testing.T) {
+	dir := t.TempDir()
+	exp := filepath.Join(dir, "exp.yaml")
+	src := "apiVersion: chaosctl/v1\nkind: Experiment\nmetadata: {name: x}\ncontrol: true\nworkload: {rate: 10, duration: 5s}\nslos: [{name: a, sli: availability, objective: 99%}]\n"
+	if err := os.WriteFile(exp, []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	pb := filepath.Join(dir, "gd.yaml")
+	_, err := DecodeGameDay(pb, []byte(gameDayHead+"  - {name: a, experiment: {path: exp.yaml}}\n"))
+	if err == nil || !strings.Contains(err.Error(), exp+":4:10: control: a GameDay step runs its experiment once") {
+		t.Fatalf("got %v", err)
+	}
+}
+
 // A step runs its experiment once: a file that asks for repeats is refused
 // at its repeat:, not run once in silence.
 func TestGameDayStepRefusesRepeat(t *testing.T) {

@@ -280,6 +280,9 @@ func (v *validator) experimentFile(gd *GameDay, s *Step, p string, targetOK bool
 	if n, ok := ed.keys["ramp"]; ok && exp != nil && exp.Ramp != nil {
 		ed.problem(n, "ramp", "a GameDay step runs its experiment once; a ramp is for chaosctl run (leave it out, or run the file with chaosctl run)")
 	}
+	if n, ok := ed.values["control"]; ok && exp != nil && exp.Control && !ed.bad["control"] {
+		ed.problem(n, "control", "a GameDay step runs its experiment once on the shared target; control is for chaosctl run (leave it out, or run the file with chaosctl run)")
+	}
 	v.d.sensitive = append(v.d.sensitive, ed.sensitive...)
 	var out []Problem
 	for _, pr := range ed.problems {

@@ -691,6 +691,26 @@ func (p *Plan) formatJudgement(t *textWriter) {
 	if len(e.Faults) > 0 {
 		t.printf("receipts: %s\n", receiptsLine(e.Receipts))
 	}
+	if e.Control {
+		t.printf("control: %s\n", ControlLine(e.Degradation))
+	}
+}
+
+// ControlLine says what a control run does for the dry run: where it runs,
+// and what decides.
+func ControlLine(d *Degradation) string {
+	s := "first a fault-free control run (same seed, target and workload) into control/; each availability and latency SLO's per-second series compared with it"
+	if d == nil {
+		return s + "; no degradation limit: reported only"
+	}
+	var limits []string
+	if d.Latency != nil {
+		limits = append(limits, "latency shift "+d.Latency.String())
+	}
+	if d.Errors != nil {
+		limits = append(limits, "error ratio rise "+d.Errors.String())
+	}
+	return s + "; fails an SLO significantly worse (p < 0.05) with its whole 95% interval above the limit: " + strings.Join(limits, ", ")
 }
 
 // receiptsLine says what the dry-run's faults' receipts will decide.

@@ -349,6 +349,7 @@ func validate(e *Experiment, d *decoder) {
 	v.steadyState()
 	v.faults()
 	v.slos()
+	v.control()
 	v.abort()
 	v.checks()
 	v.nemesis()
@@ -1481,6 +1482,64 @@ func (v *validator) slos() {
 	if len(e.SLOs) == 0 && len(e.SteadyState.Probes) == 0 && len(e.Checks) == 0 && v.ok("slos", "steadyState", "steadyState.probes", "checks") {
 		v.errorf("", "nothing to judge: give at least one of slos, steadyState.probes or checks (a run with no criteria would pass vacuously)")
 	}
+}
+
+// MaxDegradationLatency bounds degradation.latency.
+const MaxDegradationLatency = time.Minute
+
+// control checks control: and degradation:. The comparison needs an SLO
+// with per-second data (availability or latency) to compare, and each
+// limit an SLO of its kind.
+func (v *validator) control() {
+	e := v.e
+	if e.Control && e.Ramp != nil && v.ok("control") {
+		v.errorf("control", "a ramp's steps are not compared with a control run; leave control out of a file with a ramp")
+	}
+	if !v.d.has("degradation") {
+		if e.Control && !e.Comparable() && v.ok("slos") {
+			v.errorf("control", "compares the per-second series of availability and latency SLOs between the control run and the experiment, and the file has none; add one under slos")
+		}
+		return
+	}
+	const p = "degradation"
+	dg := e.Degradation
+	if !e.Control && v.ok("control") {
+		v.keyErrorf(p, "limits how much worse than a fault-free control run the experiment may be, and the file has no control run; add control: true")
+	}
+	if dg == nil {
+		return
+	}
+	if dg.Latency == nil && dg.Errors == nil && v.ok(p+".latency", p+".errors") && !v.d.misspelt[p] {
+		v.errorf(p, "needs latency, errors or both, e.g. {latency: 20ms, errors: 0.5%%}")
+	}
+	if dg.Latency != nil {
+		v.durationRange(p+".latency", *dg.Latency, 0, MaxDegradationLatency)
+		if !hasSLI(e, SLILatency) && v.ok("slos") {
+			v.errorf(p+".latency", "bounds the shift of latency SLOs, and the file has none; add a latency SLO under slos or leave latency out")
+		}
+	}
+	if dg.Errors != nil {
+		v.percentRange(p+".errors", *dg.Errors, 0, 1)
+		if !hasSLI(e, SLIAvailability) && v.ok("slos") {
+			v.errorf(p+".errors", "bounds the rise of availability SLOs' error ratio, and the file has none; add an availability SLO under slos or leave errors out")
+		}
+	}
+}
+
+// Comparable reports whether a control run of e has something to compare:
+// an availability or latency SLO (a ratio SLO has no per-second series).
+func (e *Experiment) Comparable() bool {
+	return hasSLI(e, SLIAvailability) || hasSLI(e, SLILatency)
+}
+
+// hasSLI reports whether e has an SLO of sli.
+func hasSLI(e *Experiment, sli SLI) bool {
+	for _, s := range e.SLOs {
+		if s.SLI == sli {
+			return true
+		}
+	}
+	return false
 }
 
 func (v *validator) abort() {

@@ -15,6 +15,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/chaosctl/chaosctl/experiments"
+	"github.com/chaosctl/chaosctl/experiments/control"
 	"github.com/chaosctl/chaosctl/experiments/gameday"
 	"github.com/chaosctl/chaosctl/experiments/ramp"
 	"github.com/chaosctl/chaosctl/experiments/repeat"
@@ -38,16 +39,26 @@ func runCommand(e *env) *cli.Command {
 			"interval, the SLOs' budget consumed (median, min, max), the checks' verdicts, and\n" +
 			"flaky when the runs' verdicts differ. The verdict and exit code follow\n" +
 			"--require-pass-rate, and the report says which rule decided.\n\n" + rampHelp +
+			"With --control (or control: true in the file) each run is preceded by a fault-free\n" +
+			"control run (same seed, target and workload, same runtime) into OUT/control; each\n" +
+			"availability and latency SLO's per-second series is then compared between the two\n" +
+			"(Mann-Whitney U, the shift or error-ratio change with its 95 % interval). With\n" +
+			"degradation: {latency: 20ms, errors: 0.5%} in the file, an SLO fails when it got\n" +
+			"significantly worse (p < 0.05) and the whole interval lies above its limit, and an\n" +
+			"SLO that failed in the control run too is judged by that rule alone. A ramp takes\n" +
+			"no control run.\n\n" +
 			"   chaosctl run examples/quickstart.yaml\n" +
 			"   chaosctl run --dry-run examples/quickstart.yaml --seed 7\n" +
 			"   chaosctl run --repeat 10 --require-pass-rate 90% examples/quickstart.yaml\n" +
-			"   chaosctl run examples/margin-latency.yaml   # a ramp: the breaking point and the margin\n\n" + exitCodesHelp,
+			"   chaosctl run examples/margin-latency.yaml   # a ramp: the breaking point and the margin\n" +
+			"   chaosctl run --control examples/control.yaml\n\n" + exitCodesHelp,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "target", Usage: "runtime: " + e.targetUsage() + " (overrides target.runtime; docker needs a reachable engine and a static chaosctl, as \"make build\" makes it; kubernetes needs a cluster ($KUBECONFIG or target.kubernetes) whose nodes have chaosctl's image and whose pod IPs this host reaches)"},
 			&cli.StringFlag{Name: "out", Usage: "output folder (default chaosctl-out/<name>-<UTC time>, a repeat's chaosctl-out/<name>-repeat-<UTC time>, a ramp's chaosctl-out/<name>-ramp-<UTC time>; with several files, one subfolder each)"},
 			&cli.Int64Flag{Name: "seed", Usage: "seed for every random choice (overrides the file's seed); with --repeat, the first run's; in a ramp, every step's"},
 			&cli.IntFlag{Name: "repeat", Usage: fmt.Sprintf("run each experiment N times, with seeds S, S+1, ..., S+N-1, and judge the runs together (1 to %d; overrides the file's repeat:)", experiments.MaxRepeat), DefaultText: "the file's repeat:, else 1"},
 			&cli.StringFlag{Name: "require-pass-rate", Value: "1", Usage: "with --repeat: the pass rate the runs must reach, a fraction (0.9) or a percentage (90%); fewer passes fail, too many inconclusive runs to tell exit 4"},
+			&cli.BoolFlag{Name: "control", Usage: "run a fault-free control run (same seed, target and workload) before each run, into OUT/control, and compare each SLO's per-second series with it (overrides the file's control:; the file's degradation: limits decide)", DefaultText: "the file's control:, else false"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "validate, resolve targets and print the plan; change nothing"},
 			ledgerDirFlag(),
 			&cli.StringFlag{Name: "junit", Usage: "also write one combined JUnit XML file for every experiment run"},
@@ -160,6 +171,11 @@ func runExperiments(c *cli.Context, e *env) error {
 	if err != nil {
 		return err
 	}
+	for i, x := range exps {
+		if controlled(c, x) && !x.Comparable() {
+			return usageError(fmt.Errorf("--control: %s has no availability or latency SLO whose per-second series a control run could be compared with; add one under slos", files[i]))
+		}
+	}
 	if c.Bool("dry-run") {
 		for i, x := range exps {
 			s := int64(0)
@@ -189,6 +205,12 @@ func runExperiments(c *cli.Context, e *env) error {
 				}
 				if runs > 1 {
 					fmt.Fprintf(e.stdout, "# run %d of %d\n", r+1, runs)
+				}
+				switch {
+				case controlled(c, x) && !x.Control:
+					fmt.Fprintf(e.stdout, "# --control: %s\n", experiments.ControlLine(x.Degradation))
+				case !controlled(c, x) && x.Control:
+					fmt.Fprintln(e.stdout, "# --control=false: no control run, whatever the file's control: says")
 				}
 				if err := p.Format(e.stdout); err != nil {
 					return err
@@ -225,6 +247,10 @@ func runExperiments(c *cli.Context, e *env) error {
 			verdict string
 			err     error
 		)
+		withControl := controlled(c, x)
+		if x.Ramp != nil && withControl {
+			return usageError(fmt.Errorf("%s: --control: a ramp's steps are not compared with a control run; run the ramp without it", files[i]))
+		}
 		if x.Ramp != nil {
 			var entry *report.JUnitEntry
 			verdict, entry, err = runRamp(ctx, e, x, opts, rampRunsPerStep(c), required)
@@ -233,13 +259,19 @@ func runExperiments(c *cli.Context, e *env) error {
 			}
 		} else if runs := repeats(c, x); runs > 1 {
 			var entry *report.JUnitEntry
-			verdict, entry, err = runRepeat(ctx, e, x, opts, runs, required)
+			verdict, entry, err = runRepeat(ctx, e, x, opts, runs, required, withControl)
 			if entry != nil {
 				results = append(results, *entry)
 			}
 		} else {
 			var outcome *runner.Outcome
-			outcome, err = runner.Run(ctx, x, opts)
+			if withControl {
+				outcome, err = control.Run(ctx, x, control.Options{RunOptions: opts, OnControl: func(o *runner.Outcome) {
+					printControlRun(e, o)
+				}})
+			} else {
+				outcome, err = runner.Run(ctx, x, opts)
+			}
 			if outcome != nil && outcome.Result != nil {
 				results = append(results, report.JUnitEntry{Result: outcome.Result})
 				_ = report.Terminal(e.stdout, outcome.Result, settings.Progress != nil)
@@ -276,6 +308,24 @@ func runExperiments(c *cli.Context, e *env) error {
 	return nil
 }
 
+// controlled reports whether x runs after a control run: --control, else
+// the file's control:.
+func controlled(c *cli.Context, x *experiments.Experiment) bool {
+	if c.IsSet("control") {
+		return c.Bool("control")
+	}
+	return x.Control
+}
+
+// printControlRun says how the control run ended, before the experiment
+// starts.
+func printControlRun(e *env, o *runner.Outcome) {
+	if o == nil || o.Result == nil {
+		return
+	}
+	fmt.Fprintf(e.stdout, "control run (no faults) %s — %s\noutput: %s\n", o.Result.Verdict, o.Result.Reason, o.Dir)
+}
+
 // repeats is how many times x runs: --repeat, else the file's repeat:.
 func repeats(c *cli.Context, x *experiments.Experiment) int {
 	if c.IsSet("repeat") {
@@ -296,13 +346,19 @@ func repeatPolicy(c *cli.Context) (float64, error) {
 	return required, nil
 }
 
-// runRepeat runs x runs times (repeat.Repeat) with opts' settings, printing
+// runRepeat runs x runs times (repeat.Repeat) with opts' settings (each
+// run after a control run of its own with withControl), printing
 // a line per run and the aggregate table on stdout, and returns the
 // aggregate verdict ("" when nothing ran), the repeat for the combined
 // JUnit file (nil when nothing ran) and the repeat's error.
-func runRepeat(ctx context.Context, e *env, x *experiments.Experiment, opts runner.RunOptions, runs int, required float64) (string, *report.JUnitEntry, error) {
+func runRepeat(ctx context.Context, e *env, x *experiments.Experiment, opts runner.RunOptions, runs int, required float64, withControl bool) (string, *report.JUnitEntry, error) {
 	var results []*report.Result
-	out, err := repeat.Repeat(ctx, x, repeat.Options{File: opts.File, Source: opts.Source, Settings: opts.Settings, Runs: runs, Required: required,
+	var run runner.RunFunc
+	if withControl {
+		// Each run of the repeat gets a control run of its own, with its seed.
+		run = control.With(runner.Run)
+	}
+	out, err := repeat.Repeat(ctx, x, repeat.Options{File: opts.File, Source: opts.Source, Settings: opts.Settings, Runs: runs, Required: required, Run: run,
 		OnRun: func(r repeat.Run) {
 			results = append(results, r.Result)
 			fmt.Fprintf(e.stdout, "run %d of %d  seed %d  %s — %s\n", r.Run, runs, r.Seed, r.Verdict, r.Reason)

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/chaosctl/chaosctl/experiments/report"
+	"github.com/chaosctl/chaosctl/slo/stats"
 )
 
 // Confidence is the level of a repeat's pass-rate interval.
@@ -19,30 +20,15 @@ const Confidence = 0.95
 const DefaultRequired = 1.0
 
 // Interval is a two-sided interval of a proportion, Low ≤ p ≤ High.
-type Interval struct{ Low, High float64 }
+type Interval = stats.Interval
 
 // Wilson is the Wilson score interval of the proportion passed/runs at
 // the given confidence (0 < confidence < 1): unlike the normal
 // approximation it stays inside [0, 1] and is not empty at 0 or runs
-// passes. With no runs it is the whole [0, 1].
+// passes. With no runs it is the whole [0, 1]. (slo/stats.Wilson, the
+// one implementation; a control run's error ratios use it too.)
 func Wilson(passed, runs int, confidence float64) Interval {
-	if runs <= 0 {
-		return Interval{0, 1}
-	}
-	z := math.Sqrt2 * math.Erfinv(confidence) // the two-sided normal quantile: 1.96 at 95 %
-	n, p := float64(runs), float64(passed)/float64(runs)
-	z2 := z * z
-	centre := (p + z2/(2*n)) / (1 + z2/n)
-	half := z / (1 + z2/n) * math.Sqrt(p*(1-p)/n+z2/(4*n*n))
-	iv := Interval{max(0, centre-half), min(1, centre+half)}
-	// Exact at the ends, where rounding would leave 1e-17 of slack.
-	if passed <= 0 {
-		iv.Low = 0
-	}
-	if passed >= runs {
-		iv.High = 1
-	}
-	return iv
+	return stats.Wilson(passed, runs, confidence)
 }
 
 // SpreadOf is the median, minimum and maximum of values (the median of an

@@ -39,6 +39,13 @@
 // the ramp, whose "margin" case its verdict judges, then one per step, read
 // from the steps' folders; the page charts each SLO's budget consumed
 // against the ramped value.
+// A run with a control run (control: true, --control) carries the
+// comparison in Result.Control (ControlResult): per availability and
+// latency SLO, the two runs' per-second medians, the effect with its 95 %
+// interval, the Mann-Whitney p-value, the degradation limit and verdict.
+// Every report shows it ("Against the control run"); JUnit has a case
+// "control SLO NAME" per compared SLO, and an SLO the control run excuses
+// (it failed there too) is no failed case.
 //
 // JUnit has one test case per SLO, per probe judgement and per check (plus
 // the stop condition, fault errors and run errors when there are any); a

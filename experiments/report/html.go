@@ -76,6 +76,9 @@ type htmlView struct {
 	Members        []figure
 	MembersNote    string
 	SLOs           []sloRow
+	Control        []controlRow
+	ControlLine    string
+	ControlRule    string
 	Probes         []probeRow
 	Checks         []checkRow
 	Faults         []faultRow
@@ -96,10 +99,13 @@ const (
 func newHTMLView(run *Run) (*htmlView, error) {
 	r := run.Result
 	v := &htmlView{R: r, Verdict: r.Verdict, Workload: workloadLine(r), Stop: stopLine(run),
-		SLOs: sloRows(r), Probes: probeRows(r), Checks: checkRows(r), Experiment: string(run.Experiment),
+		SLOs: sloRows(r), Control: controlRows(r), Probes: probeRows(r), Checks: checkRows(r), Experiment: string(run.Experiment),
 		MalformedLines: run.Timeline.Malformed}
 	if v.Verdict != Pass && v.Verdict != Fail {
 		v.Verdict = Inconclusive
+	}
+	if c := r.Control; c != nil {
+		v.ControlLine, v.ControlRule = upperFirst(controlLine(c))+".", "Rule: "+c.Rule+"."
 	}
 	v.Meta = append(v.Meta, fmt.Sprintf("seed %d", r.Seed))
 	if r.ChaosctlVersion != "" {

@@ -92,6 +92,7 @@ const (
 	junitNotLanded    = "fault-not-landed"
 	junitLeftInPlace  = "fault-left-in-place"
 	junitPassRate     = "pass-rate-below-required"
+	junitDegraded     = "degraded-against-control"
 )
 
 // WriteJUnit writes junit.xml for one or more runs, one testsuite per run in
@@ -340,8 +341,30 @@ func junitSuiteOf(r *Result) junitSuite {
 	measured := junitSeconds(r.measuredDuration().Seconds())
 	for _, o := range r.SLOs {
 		c := junitCase{Name: "SLO " + o.Name, Time: measured, SystemOut: sloFigures(o)}
-		c.judge(o.Verdict, &junitProblem{Message: fmt.Sprintf("SLO %s: %s", o.Name, sloFigures(o)), Type: junitSLOExhausted, Body: sloDetail(o)}, o.Reason)
+		verdict := o.Verdict
+		if verdict == Fail && r.Control.Excuses(o.Name) {
+			// Not the run's failure: the budget was spent without faults
+			// too, and the control case judges the SLO.
+			verdict = Pass
+			c.SystemOut += "; budget exhausted in the control run too, without faults: judged against the control run (case \"control SLO " + o.Name + "\")"
+		}
+		c.judge(verdict, &junitProblem{Message: fmt.Sprintf("SLO %s: %s", o.Name, sloFigures(o)), Type: junitSLOExhausted, Body: sloDetail(o)}, o.Reason)
 		add(c)
+	}
+	if ctl := r.Control; ctl != nil {
+		prop("control.dir", ctl.Dir)
+		prop("control.controlVerdict", ctl.ControlVerdict)
+		prop("control.verdict", ctl.Verdict)
+		for _, sli := range ctl.SLIs {
+			c := junitCase{Name: "control SLO " + sli.Name, Time: measured, SystemOut: controlFigures(sli) + "; " + sli.Reason}
+			verdict := sli.Verdict
+			if verdict == "" {
+				verdict = Pass // reported only: no limit to fail
+			}
+			c.judge(verdict, &junitProblem{Message: fmt.Sprintf("SLO %s degraded against the control run: %s", sli.Name, controlFigures(sli)),
+				Type: junitDegraded, Body: sli.Reason + "\nRule: " + ctl.Rule}, sli.Reason)
+			add(c)
+		}
 	}
 	for _, p := range r.Probes {
 		c := junitCase{Name: fmt.Sprintf("probe %s (%s)", p.Name, p.Phase), Time: junitSeconds(float64(p.Samples)), SystemOut: probeFigures(p)}

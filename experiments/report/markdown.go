@@ -58,6 +58,25 @@ func WriteMarkdown(w io.Writer, run *Run) error {
 		writeAttributions(&b, rows)
 	}
 
+	if c := r.Control; c != nil {
+		p("### Against the control run\n\n")
+		p("%s.\n\n", mdText(upperFirst(controlLine(c))))
+		p("| SLO | Series | Seconds (control / experiment) | Control | Experiment | Shift | 95%% CI | p | Limit | Verdict |\n")
+		p("|---|---|---:|---:|---:|---:|---|---:|---:|---|\n")
+		for _, row := range controlRows(r) {
+			v := "reported only"
+			if row.Verdict != "" {
+				v = mdVerdict(row.Verdict)
+			}
+			if row.Excused {
+				v += " (SLO failed in the control run too)"
+			}
+			p("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", mdCell(row.Name), mdCell(row.Series), row.Seconds, mdCell(row.Control),
+				mdCell(row.Experiment), row.Effect, row.Interval, row.P, row.Limit, v)
+		}
+		p("\nRule: %s.\n\n", mdText(c.Rule))
+	}
+
 	p("### Steady-state probes\n\n")
 	if rows := probeRows(r); len(rows) == 0 {
 		p("No steady-state probes in this experiment.\n\n")
@@ -201,6 +220,14 @@ func mdReceiptState(state string) string {
 		return "❌ **did not hold**"
 	}
 	return state
+}
+
+// upperFirst is s with its first letter in upper case.
+func upperFirst(s string) string {
+	if s == "" || s[0] < 'a' || s[0] > 'z' {
+		return s
+	}
+	return string(s[0]-'a'+'A') + s[1:]
 }
 
 // headerMeta is the version, runtime and file of a summary's meta line,

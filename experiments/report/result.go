@@ -50,6 +50,103 @@ type Result struct {
 	StopCondition *StopCondition `json:"stopCondition"`
 	Interrupted   bool           `json:"interrupted,omitempty"`
 	Errors        []string       `json:"errors,omitempty"`
+	// Control compares the run with its fault-free control run (control:
+	// true or --control); nil without one.
+	Control *ControlResult `json:"control,omitempty"`
+}
+
+// Kinds of a compared SLI (ControlSLI.Kind).
+const (
+	ControlLatency = "latency" // a latency SLO: its per-second latency at the objective's quantile
+	ControlErrors  = "errors"  // an availability SLO: its per-second error ratio
+)
+
+// ControlResult compares a run (the experiment) with its control run: the
+// same seed, target and workload without faults, run just before it on the
+// same runtime. Each availability and latency SLO's per-second series is
+// compared with a Mann-Whitney U test and its effect estimated with a 95 %
+// confidence interval; with degradation limits, Verdict says whether the
+// experiment got significantly worse than the control beyond them.
+type ControlResult struct {
+	// Dir is the control run's output folder, relative to this run's.
+	Dir string `json:"dir"`
+	// ControlVerdict and ControlReason are the control run's own verdict.
+	ControlVerdict string `json:"controlVerdict"`
+	ControlReason  string `json:"controlReason"`
+	// Verdict is the degradation rule's: pass, fail or inconclusive; ""
+	// when no limit is set (the comparison is reported, and decides
+	// nothing). Reason says why, Rule states the rule.
+	Verdict string `json:"verdict,omitempty"`
+	Reason  string `json:"reason"`
+	Rule    string `json:"rule"`
+	// Confidence is the intervals' level (0.95), Alpha the test's (0.05).
+	Confidence float64      `json:"confidence"`
+	Alpha      float64      `json:"alpha"`
+	SLIs       []ControlSLI `json:"slis"`
+}
+
+// ControlSLI is one SLO's series compared between the control run and the
+// experiment. Latencies are in seconds, error ratios fractions.
+type ControlSLI struct {
+	Name string `json:"name"` // the SLO's
+	Kind string `json:"kind"` // ControlLatency or ControlErrors
+	// Series says what one value is ("p99 latency per second", "error
+	// ratio per second").
+	Series string `json:"series"`
+	// Seconds says which measured seconds were compared: "run" (every one)
+	// or "faults" (an SLO with judge: faults: those the experiment's
+	// attribution puts in a fault window or in recovery, in both runs).
+	Seconds string `json:"seconds"`
+	// ControlN and ExperimentN are the seconds with a value.
+	ControlN    int `json:"controlSeconds"`
+	ExperimentN int `json:"experimentSeconds"`
+	// ControlMedian and ExperimentMedian are the medians of the two series.
+	ControlMedian    float64 `json:"controlMedian"`
+	ExperimentMedian float64 `json:"experimentMedian"`
+	// For errors: the events of the compared seconds, and their ratios.
+	ControlBad      int64   `json:"controlBad,omitempty"`
+	ControlTotal    int64   `json:"controlTotal,omitempty"`
+	ExperimentBad   int64   `json:"experimentBad,omitempty"`
+	ExperimentTotal int64   `json:"experimentTotal,omitempty"`
+	ControlRatio    float64 `json:"controlRatio,omitempty"`
+	ExperimentRatio float64 `json:"experimentRatio,omitempty"`
+	// Shift is the effect, experiment minus control: for latency the
+	// Hodges-Lehmann shift of the per-second series, for errors the
+	// difference of the error ratios; Low and High its 95 % interval
+	// (Moses; Newcombe's hybrid score).
+	Shift float64 `json:"shift"`
+	Low   float64 `json:"low"`
+	High  float64 `json:"high"`
+	// U and P are the Mann-Whitney test of the two series (U of the
+	// experiment's; P two-sided, Exact when from U's exact distribution).
+	U           float64 `json:"u"`
+	P           float64 `json:"p"`
+	Exact       bool    `json:"exact,omitempty"`
+	Significant bool    `json:"significant"` // P < Alpha
+	// Limit is the degradation limit of the SLI's kind (seconds or a
+	// fraction); nil when none is set, and then Verdict is "".
+	Limit   *float64 `json:"limit,omitempty"`
+	Verdict string   `json:"verdict,omitempty"`
+	Reason  string   `json:"reason"`
+	// ControlSLOVerdict is the SLO's verdict in the control run. Excused:
+	// the SLO failed in both runs and its degradation limit is set, so the
+	// SLO's own failure does not fail the experiment; the degradation rule
+	// decides for it.
+	ControlSLOVerdict string `json:"controlSLOVerdict,omitempty"`
+	Excused           bool   `json:"excused,omitempty"`
+}
+
+// Excuses reports whether c excuses the failure of SLO name (nil: no).
+func (c *ControlResult) Excuses(name string) bool {
+	if c == nil {
+		return false
+	}
+	for _, s := range c.SLIs {
+		if s.Name == name && s.Excused {
+			return true
+		}
+	}
+	return false
 }
 
 // WorkloadResult sums the measured phase of the workload (warmup excluded).

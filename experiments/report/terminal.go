@@ -65,6 +65,18 @@ func Terminal(w io.Writer, r *Result, colour bool) error {
 				underRow(attributionText(s, r.Faults)))
 		}
 	}
+	if rows := controlRows(r); len(rows) > 0 {
+		fmt.Fprintln(tw, "\nAGAINST CONTROL\tSERIES\tSECONDS C/E\tCONTROL\tEXPERIMENT\tSHIFT (95% CI)\tP\tLIMIT\tVERDICT")
+		for _, c := range rows {
+			v := c.Verdict
+			if v == "" {
+				v = "reported"
+			} else {
+				v = paint(v)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s (%s)\t%s\t%s\t%s\n", c.Name, c.Series, c.Seconds, c.Control, c.Experiment, c.Effect, c.Interval, c.P, c.Limit, v)
+		}
+	}
 	if len(r.Probes) > 0 {
 		fmt.Fprintln(tw, "\nPROBE\tPHASE\tVALUE\tBOUND\tVERDICT")
 		for _, pr := range r.Probes {
@@ -101,6 +113,9 @@ func Terminal(w io.Writer, r *Result, colour bool) error {
 	}
 	if r.StopCondition != nil {
 		p("\nstopped: %s at %s\n", r.StopCondition.Reason, clk.at(r.StopCondition.At))
+	}
+	if r.Control != nil {
+		p("\ncontrol: %s\n", controlLine(r.Control))
 	}
 	v := paint(r.Verdict)
 	if colour {

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"time"
 
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+
 	"github.com/chaosctl/chaosctl/experiments"
 	"github.com/chaosctl/chaosctl/experiments/report"
 	"github.com/chaosctl/chaosctl/probes/workload"
@@ -125,6 +127,73 @@ func sloTally(all *workload.OpStats, ops map[workload.OpKind]*workload.OpStats, 
 	return t
 }
 
+// sloQuantile is the latency at a latency SLO's objective quantile of the
+// successes of its op in one second (0 without any): the per-second value
+// a control run compares.
+func sloQuantile(s experiments.SLO, sec *workload.Second) time.Duration {
+	var hs []*workload.OpStats
+	switch s.Op {
+	case experiments.OpRead:
+		hs = append(hs, sec.Ops[workload.OpGet])
+	case experiments.OpWrite:
+		hs = append(hs, sec.Ops[workload.OpPut], sec.Ops[workload.OpDelete])
+	case "":
+		hs = append(hs, sec.All)
+	default:
+		hs = append(hs, sec.Classes[s.Op])
+	}
+	var h *hdrhistogram.Histogram
+	for _, st := range hs {
+		switch {
+		case st == nil || st.Latency == nil || st.Latency.TotalCount() == 0:
+		case h == nil:
+			h = st.Latency
+		default:
+			merged := workload.NewLatencyHistogram()
+			merged.Merge(h)
+			merged.Merge(st.Latency)
+			h = merged
+		}
+	}
+	return workload.LatencyAt(h, 100*float64(s.Objective))
+}
+
+// compareControl compares the run with its control run (RunOptions.Control).
+// Callers hold no lock.
+func (r *runState) compareControl() {
+	b := r.opts.Control
+	if b == nil {
+		return
+	}
+	in := judge.ControlInput{Control: b.Series, Experiment: map[string][]judge.SLISecond{}, Dir: b.Dir,
+		ExperimentSLOs: r.res.SLOs, Limits: b.Limits}
+	if b.Result != nil {
+		in.ControlSLOs, in.ControlVerdict, in.ControlReason = b.Result.SLOs, b.Result.Verdict, b.Result.Reason
+	}
+	r.mu.Lock()
+	for _, s := range r.e.SLOs {
+		js := judgeSLO(s)
+		in.SLOs = append(in.SLOs, js)
+		in.Experiment[s.Name] = r.judge.Series(js)
+	}
+	in.CausedByFaults = r.judge.CausedByFaults
+	r.res.Control = judge.CompareControl(in)
+	r.mu.Unlock()
+}
+
+// series is every burned SLO's per-second series, by SLO name.
+func (r *runState) series() map[string][]judge.SLISecond {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := map[string][]judge.SLISecond{}
+	for _, s := range r.e.SLOs {
+		if ser := r.judge.Series(judgeSLO(s)); ser != nil {
+			out[s.Name] = ser
+		}
+	}
+	return out
+}
+
 // verdict judges steady state and checks, then sets the verdict and reason.
 func (r *runState) verdict(runErr error) {
 	r.feedScrapedProbes()
@@ -132,9 +201,10 @@ func (r *runState) verdict(runErr error) {
 	r.res.Probes = append(r.res.Probes, r.judge.Probes()...)
 	r.mu.Unlock()
 	r.runChecks()
+	r.compareControl()
 	res := r.res
 	o := judge.Outcome{
-		SLOs: res.SLOs, Probes: res.Probes, Checks: res.Checks, Faults: res.Faults, Stop: res.StopCondition,
+		SLOs: res.SLOs, Probes: res.Probes, Checks: res.Checks, Faults: res.Faults, Stop: res.StopCondition, Control: res.Control,
 		Interrupted: errors.Is(runErr, ErrInterrupted), Requests: res.Workload.Requests,
 		ReceiptsWarn: r.e.Receipts == experiments.ReceiptsWarn,
 	}

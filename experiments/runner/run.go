@@ -56,6 +56,23 @@ type RunOptions struct {
 	// NoStepSummary leaves $GITHUB_STEP_SUMMARY alone: the caller (a
 	// repeat) appends one summary of its own for all its runs.
 	NoStepSummary bool
+	// Control, when set, is this run's control run: the run compares its
+	// SLOs' per-second series with the control's and writes the comparison
+	// into its result (Result.Control); with limits, it decides too.
+	Control *Baseline
+}
+
+// Baseline is a finished control run, as the experiment after it compares
+// against it.
+type Baseline struct {
+	// Dir is the control run's folder, relative to the experiment's.
+	Dir string
+	// Result is the control run's result, Series its SLOs' per-second
+	// series (Outcome.Series).
+	Result *report.Result
+	Series map[string][]judge.SLISecond
+	// Limits are the degradation limits (the file's degradation:).
+	Limits judge.Limits
 }
 
 // DefaultCheckBudget is the linearizability checker's default time budget.
@@ -69,6 +86,9 @@ type RunFunc func(ctx context.Context, e *experiments.Experiment, opts RunOption
 type Outcome struct {
 	Result *report.Result
 	Dir    string // the output folder
+	// Series are the availability and latency SLOs' per-second series, by
+	// SLO name: what a control run gives the experiment after it.
+	Series map[string][]judge.SLISecond
 }
 
 // runState is one run in progress.
@@ -210,7 +230,7 @@ func Run(ctx context.Context, e *experiments.Experiment, opts RunOptions) (out *
 			r.log.WithField("file", path).Info("summary appended to the GitHub step summary")
 		}
 	}
-	return &Outcome{Result: r.res, Dir: dir}, runErr
+	return &Outcome{Result: r.res, Dir: dir, Series: r.series()}, runErr
 }
 
 // execute runs the target, workload and faults. Whatever happens in it, the
@@ -686,7 +706,11 @@ func (r *runState) onSecond(s *workload.Second) {
 		sec.P999 = workload.LatencyAt(a.Latency, 99.9)
 	}
 	for _, o := range r.e.SLOs {
-		sec.SLOs[o.Name] = sloTally(s.All, s.Ops, s.Classes, o.Op)
+		t := sloTally(s.All, s.Ops, s.Classes, o.Op)
+		if o.SLI == experiments.SLILatency {
+			t.Quantile = sloQuantile(o, s)
+		}
+		sec.SLOs[o.Name] = t
 	}
 	var step judge.Step
 	var stop context.CancelFunc

@@ -70,15 +70,6 @@ func (j *Judge) attribute(s SLO, bad int64) *report.Attribution {
 	for _, f := range ws {
 		a.Faults[f.Name] += 0
 	}
-	var first, lastEnd time.Duration
-	for i, f := range ws {
-		if i == 0 || f.Start < first {
-			first = f.Start
-		}
-		if i == 0 || f.End > lastEnd {
-			lastEnd = f.End
-		}
-	}
 	var sum int64
 	for _, sec := range j.seconds {
 		if sec.Warmup || sec.Index < 0 {
@@ -89,20 +80,12 @@ func (j *Judge) attribute(s SLO, bad int64) *report.Attribution {
 			continue
 		}
 		sum += n
-		lo := time.Duration(sec.Index) * time.Second
-		hi := lo + time.Second
-		owner := -1
-		for i, f := range ws {
-			if f.Start < hi && lo < max(f.End, f.Start)+SettleMargin && (owner < 0 || f.Start >= ws[owner].Start) {
-				owner = i
-			}
-		}
-		switch {
-		case owner >= 0:
+		switch owner, class := j.classify(ws, sec.Index); class {
+		case classFault:
 			a.Faults[ws[owner].Name] += n
-		case len(ws) == 0 || lo < first:
+		case classBefore:
 			a.BeforeFaults += n
-		case lo >= lastEnd && lo < lastEnd+j.spec.RecoveryWithin:
+		case classRecovery:
 			a.Recovery += n
 		default:
 			a.Other += n
@@ -127,6 +110,54 @@ func (j *Judge) attribute(s SLO, bad int64) *report.Attribution {
 	}
 	take(&a.BeforeFaults)
 	return a
+}
+
+// Where a measured second goes in the attribution.
+const (
+	classBefore = iota
+	classFault
+	classRecovery
+	classOther
+)
+
+// classify places measured second index among the windows ws (see
+// attribute): in a fault's window (owner is its index in ws), before the
+// faults, in recovery, or other.
+func (j *Judge) classify(ws []FaultWindow, index int) (owner, class int) {
+	var first, lastEnd time.Duration
+	for i, f := range ws {
+		if i == 0 || f.Start < first {
+			first = f.Start
+		}
+		if i == 0 || f.End > lastEnd {
+			lastEnd = f.End
+		}
+	}
+	lo := time.Duration(index) * time.Second
+	hi := lo + time.Second
+	owner = -1
+	for i, f := range ws {
+		if f.Start < hi && lo < max(f.End, f.Start)+SettleMargin && (owner < 0 || f.Start >= ws[owner].Start) {
+			owner = i
+		}
+	}
+	switch {
+	case owner >= 0:
+		return owner, classFault
+	case len(ws) == 0 || lo < first:
+		return -1, classBefore
+	case lo >= lastEnd && lo < lastEnd+j.spec.RecoveryWithin:
+		return -1, classRecovery
+	}
+	return -1, classOther
+}
+
+// CausedByFaults reports whether measured second index is one whose bad
+// events the faults caused (what judge: faults counts): in a fault's
+// window with its settle margin, or in recovery.
+func (j *Judge) CausedByFaults(index int) bool {
+	_, class := j.classify(j.attributionWindows(), index)
+	return class == classFault || class == classRecovery
 }
 
 // judgeOnFaults fills out's budget and verdict from the bad events the

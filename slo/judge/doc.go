@@ -18,7 +18,11 @@
 //     (receipts: warn) turns both receipt rules into reports only;
 //   - the stop condition (an SLO burning faster than Abort.BurnRate over
 //     Abort.Window) fails the run;
-//   - any failed SLO, probe or check fails it;
+//   - any failed SLO, probe or check fails it, and so does an SLO that the
+//     control comparison (Outcome.Control, CompareControl) finds degraded
+//     beyond its limit; an SLO that failed in the control run too, and
+//     whose kind has a degradation limit, is excused: the comparison
+//     decides for it (ControlRule);
 //   - any inconclusive SLO, probe or check, or a fault that did not apply,
 //     makes it inconclusive; so does having nothing to judge;
 //   - else it passes.
@@ -51,6 +55,13 @@
 // over the seconds between the first fault's start and the last one's end
 // when it asks. Without faults only "before" is judged, over the Window that
 // ends with the measured period.
+//
+// Control runs: Series gives an SLO's per-second series (its events and
+// its latency at the objective's quantile); CompareControl compares a
+// control run's series with an experiment's, a Mann-Whitney U test and the
+// effect with its 95 % interval per SLO (slo/stats), and judges them by the
+// degradation limits. CausedByFaults says which seconds an SLO with judge:
+// faults compares.
 //
 // Use:
 //

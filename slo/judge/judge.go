@@ -45,6 +45,10 @@ type Tally struct {
 	Total, OK, Bad, Dropped int64
 	// SlowerThan counts successes slower than each latency SLO's threshold.
 	SlowerThan map[time.Duration]int64
+	// Quantile is, in a second's tally of a latency SLO, the latency of the
+	// second's successes at the SLO's objective (p99 for 99 %): what a
+	// control run compares; 0 when the second had no success.
+	Quantile time.Duration
 }
 
 // Events are an SLO's eligible and bad events.

@@ -2,6 +2,7 @@ package judge
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/chaosctl/chaosctl/experiments/report"
 )
@@ -22,6 +23,10 @@ type Outcome struct {
 	// ReceiptsWarn: receipts that contradict their fault are reported but
 	// do not decide the verdict (receipts: warn).
 	ReceiptsWarn bool
+	// Control is the comparison with the control run (nil without one).
+	// Its SLIs with a limit decide like SLOs; an SLO it excuses (failed in
+	// the control run too) does not fail the run by itself.
+	Control *report.ControlResult
 }
 
 // Decide returns the verdict and its reason (see the package documentation
@@ -70,8 +75,20 @@ func Decide(o Outcome) (verdict, reason string) {
 			inconclusive = append(inconclusive, what)
 		}
 	}
+	var excused []string
 	for _, s := range o.SLOs {
+		if s.Verdict == report.Fail && o.Control.Excuses(s.Name) {
+			excused = append(excused, s.Name)
+			continue
+		}
 		sort(s.Verdict, fmt.Sprintf("SLO %s: %s", s.Name, s.Reason))
+	}
+	if c := o.Control; c != nil {
+		for _, s := range c.SLIs {
+			if s.Limit != nil {
+				sort(s.Verdict, fmt.Sprintf("SLO %s degraded against the control run: %s", s.Name, s.Reason))
+			}
+		}
 	}
 	for _, p := range o.Probes {
 		sort(p.Verdict, fmt.Sprintf("probe %s (%s): %s", p.Name, p.Phase, p.Reason))
@@ -94,5 +111,12 @@ func Decide(o Outcome) (verdict, reason string) {
 	case len(o.SLOs)+len(o.Probes)+len(o.Checks) == 0:
 		return report.Inconclusive, "nothing to judge: the experiment has no SLOs, probes or checks"
 	}
-	return report.Pass, fmt.Sprintf("%d SLOs within budget, %d probe judgements and %d checks held", len(o.SLOs), len(o.Probes), len(o.Checks))
+	why := fmt.Sprintf("%d SLOs within budget, %d probe judgements and %d checks held", len(o.SLOs)-len(excused), len(o.Probes), len(o.Checks))
+	if o.Control != nil && o.Control.Verdict == report.Pass {
+		why += "; " + o.Control.Reason
+	}
+	if len(excused) > 0 {
+		why += fmt.Sprintf("; SLO %s failed in the control run too, without faults: not degraded beyond the limit against it", strings.Join(excused, ", "))
+	}
+	return report.Pass, why
 }
