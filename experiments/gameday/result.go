@@ -3,11 +3,11 @@ package gameday
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/chaosctl/chaosctl/experiments/report"
+	"github.com/chaosctl/chaosctl/internal/atomicfile"
 	"github.com/chaosctl/chaosctl/targets"
 )
 
@@ -135,12 +135,5 @@ func ReadJSON(dir string) (*Result, error) {
 }
 
 func writeFileAtomic(path string, data []byte) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
+	return atomicfile.Write(path, data, 0o644)
 }

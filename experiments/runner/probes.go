@@ -6,13 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
 	"path/filepath"
 	"sync"
 	"time"
 
 	"github.com/chaosctl/chaosctl/experiments"
 	"github.com/chaosctl/chaosctl/experiments/report"
+	"github.com/chaosctl/chaosctl/internal/atomicfile"
 	"github.com/chaosctl/chaosctl/internal/crash"
 	"github.com/chaosctl/chaosctl/probes"
 	"github.com/chaosctl/chaosctl/slo/judge"
@@ -250,9 +250,5 @@ func writePrometheusTargets(dir, run string, members []targets.Member) error {
 	if err != nil {
 		return err
 	}
-	tmp := filepath.Join(dir, PrometheusTargetsFile+".tmp")
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, filepath.Join(dir, PrometheusTargetsFile))
+	return atomicfile.Write(filepath.Join(dir, PrometheusTargetsFile), b, 0o644)
 }

@@ -101,3 +101,38 @@ func TestFind(t *testing.T) {
 		t.Fatalf("state file without a token: %v", err)
 	}
 }
+
+// A symbolic link planted where an older writer put its temporary file
+// (`--state FILE` names a folder others may write to) is left alone: the
+// state, with its token, goes to FILE only, private, and the link's target
+// keeps its content and mode.
+func TestWriteStateDoesNotFollowAPlantedLink(t *testing.T) {
+	dir := t.TempDir()
+	victim := filepath.Join(t.TempDir(), "victim.txt")
+	if err := os.WriteFile(victim, []byte("keep me\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "state.json")
+	if err := os.Symlink(victim, path+".tmp"); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteState(path, State{Name: "a", Control: "127.0.0.1:1", Token: "s3cret-token"}); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(victim); err != nil || string(b) != "keep me\n" {
+		t.Fatalf("the victim behind the planted link holds %q (%v)", b, err)
+	}
+	if fi, err := os.Stat(victim); err != nil || fi.Mode().Perm() != 0o644 {
+		t.Fatalf("the victim's mode: %v (%v)", fi.Mode(), err)
+	}
+	if to, err := os.Readlink(path + ".tmp"); err != nil || to != victim {
+		t.Fatalf("the planted link: %q (%v)", to, err)
+	}
+	fi, err := os.Lstat(path)
+	if err != nil || !fi.Mode().IsRegular() || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("the state file: %v (%v), want a regular file with mode 0600", fi.Mode(), err)
+	}
+	if b, _ := os.ReadFile(path); !strings.Contains(string(b), "s3cret-token") {
+		t.Fatalf("the state file holds %q", b)
+	}
+}

@@ -22,6 +22,8 @@ import (
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/client"
+
+	"github.com/chaosctl/chaosctl/internal/atomicfile"
 )
 
 // Image naming and labels.
@@ -263,29 +265,11 @@ func ExportImage(ctx context.Context, cli *client.Client, ref string, w io.Write
 	return nil
 }
 
-// ExportImageToFile writes image ref as ExportImage does to the file path,
-// through path.tmp renamed into place: path is either the whole archive or
-// left as it was (a failed export removes path.tmp again).
-func ExportImageToFile(ctx context.Context, cli *client.Client, ref, path string) (err error) {
-	tmp := path + ".tmp"
-	f, err := os.Create(tmp)
-	if err != nil {
-		return fmt.Errorf("export image %s: %w", ref, err)
-	}
-	defer func() {
-		if err != nil {
-			_ = os.Remove(tmp)
-		}
-	}()
-	err = ExportImage(ctx, cli, ref, f)
-	if cerr := f.Close(); err == nil && cerr != nil {
-		err = fmt.Errorf("export image %s: %w", ref, cerr)
-	}
-	if err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("export image %s: %w", ref, err)
-	}
-	return nil
+// ExportImageToFile writes image ref as ExportImage does to the file path
+// (mode 0644), through a temporary file renamed into place (atomicfile):
+// path is either the whole archive or left as it was.
+func ExportImageToFile(ctx context.Context, cli *client.Client, ref, path string) error {
+	return atomicfile.WriteWith(path, 0o644, func(w io.Writer) error {
+		return ExportImage(ctx, cli, ref, w)
+	})
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/chaosctl/chaosctl/internal/atomicfile"
 	"github.com/chaosctl/chaosctl/targets/childproc"
 	"github.com/chaosctl/chaosctl/targets/demo"
 	"github.com/chaosctl/chaosctl/targets/democluster"
@@ -510,19 +511,15 @@ func (c *Cluster) State(control string) State {
 // WriteState writes the state atomically with mode 0600 (it holds the token).
 func WriteState(path string, s State) error { return WriteJSONPrivate(path, s) }
 
-// WriteJSONPrivate writes v as indented JSON to path atomically (a temporary
-// file renamed over it) with mode 0600: state files hold tokens.
+// WriteJSONPrivate writes v as indented JSON to path atomically with mode
+// 0600 (atomicfile: a temporary file of a random name, never a link planted
+// beside path, renamed over it): state files hold tokens.
 func WriteJSONPrivate(path string, v any) error {
 	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return err
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o600); err != nil {
-		return fmt.Errorf("write state file: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		_ = os.Remove(tmp)
+	if err := atomicfile.Write(path, append(b, '\n'), 0o600); err != nil {
 		return fmt.Errorf("write state file: %w", err)
 	}
 	return nil
