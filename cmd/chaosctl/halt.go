@@ -19,18 +19,24 @@ func haltCommand(e *env) *cli.Command {
 		Usage: "end every live fault of every run of this state directory, at once (the kill switch)",
 		Description: "For every unfinished run whose ledger is in the state directory and whose chaosctl\n" +
 			"still runs: removes every toxic of its proxies and enables them, through its fault\n" +
-			"plane's API with the run's token; resumes the processes of its open pause faults; then\n" +
-			"sends its chaosctl SIGTERM, so it reverts everything else and exits 3. The faults end\n" +
-			"even if that chaosctl is wedged (and the docker and kubernetes planes and supervisors\n" +
-			"revert by themselves once its lease lapses, target.leaseTTL). halt waits --wait for those\n" +
-			"chaosctl processes to exit, then does what recover does for runs whose chaosctl is gone.\n" +
+			"plane's API with the run's token (at most 5s per plane); resumes the processes of its\n" +
+			"open pause faults; then sends its chaosctl SIGTERM, so it reverts everything else and\n" +
+			"exits 3. halt waits --wait for those chaosctl processes to exit. One still running then\n" +
+			"is wedged (or stopped): halt sends it SIGKILL, which ends what lives in its own process\n" +
+			"(the embedded fault plane of the process runtime, its proxies and toxics), and the docker\n" +
+			"and kubernetes planes and supervisors revert by themselves once its lease lapses\n" +
+			"(target.leaseTTL). halt then does what recover does for every run whose chaosctl is gone,\n" +
+			"the killed ones included: thaws and ends its members, unpauses and starts the containers\n" +
+			"its faults left paused or stopped, removes its containers, namespaces and policies.\n" +
 			"It acts only on the runs this state directory's ledgers name: a pid is signalled only\n" +
-			"while it is still the recorded chaosctl holding its ledger. Exit 0 when every run was\n" +
-			"halted (or none was live); 5 when a fault may remain or a chaosctl did not exit.\n" +
+			"while it is still the recorded chaosctl (same boot, pid and start time) holding its\n" +
+			"ledger. Exit 0 when every run was halted (or none was live); 5 when a fault may remain:\n" +
+			"a plane or process could not be reverted, a chaosctl could not be killed, or the\n" +
+			"recovery failed (run halt again).\n" +
 			"A `chaosctl cluster up` is not stopped: its faults are healed through its control API.",
 		Flags: []cli.Flag{
 			ledgerDirFlag(),
-			&cli.DurationFlag{Name: "wait", Value: 60 * time.Second, Usage: "how long to wait for each signalled chaosctl to revert and exit"},
+			&cli.DurationFlag{Name: "wait", Value: 60 * time.Second, Usage: "how long to wait for each signalled chaosctl to revert and exit before it is killed"},
 		},
 		Action: func(c *cli.Context) error {
 			dir, err := stateDirOf(c)

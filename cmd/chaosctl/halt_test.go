@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -23,6 +24,7 @@ import (
 	"github.com/chaosctl/chaosctl/injectors"
 	"github.com/chaosctl/chaosctl/internal/testkit"
 	"github.com/chaosctl/chaosctl/targets/demo"
+	"github.com/chaosctl/chaosctl/targets/faultplane"
 )
 
 // userToxiproxy runs a toxiproxy server of the user's own (toxiproxy's
@@ -75,7 +77,9 @@ func probe(t *testing.T, addr string) time.Duration {
 // `chaosctl halt` ends the faults of a run whose chaosctl is wedged (here
 // stopped with SIGSTOP, its toxiproxy the user's own) through the plane's
 // API, at once: a probe through the slowed link is fast again while that
-// chaosctl still cannot act. Resumed, the run ends as interrupted (exit 3).
+// chaosctl still cannot act, and halt is still waiting for it. Resumed
+// within the wait, the run acts on halt's SIGTERM and ends as interrupted
+// (exit 3), and halt says it exited.
 func TestHaltEndsTheFaultsOfAWedgedRun(t *testing.T) {
 	const delay = 3 * time.Second
 	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok") }))
@@ -112,16 +116,23 @@ slos:
 		t.Fatalf("the fault is applied, yet a probe took %s", d)
 	}
 
-	// Wedge the run's chaosctl, then halt.
+	// Wedge the run's chaosctl, then halt, which waits up to a minute
+	// for it to exit.
 	if err := cmd.Process.Signal(syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
-	stdout, stderr, code := run(t, "halt", "--state-dir", state, "--wait", "200ms")
-	if code != exitEnvironment || !strings.Contains(stdout, "removed 1 toxics") || !strings.Contains(stdout, "SIGTERM sent; still running") {
-		t.Fatalf("halt of a wedged run: exit %d, want 5 (it cannot exit while stopped)\n%s\n%s", code, stdout, stderr)
+	halt := exec.Command(binary, "halt", "--state-dir", state, "--wait", "60s")
+	var haltOut testkit.SyncBuffer
+	halt.Stdout, halt.Stderr = &haltOut, &haltOut
+	if err := halt.Start(); err != nil {
+		t.Fatal(err)
 	}
-	if d := probe(t, listen); d > delay/3 {
-		t.Fatalf("after halt, a probe through the link took %s", d)
+	t.Cleanup(func() { _ = halt.Process.Kill(); _ = halt.Wait() })
+	testkit.Eventually(t, 20*time.Second, "a probe through the link is fast while the run's chaosctl is stopped", func() bool {
+		return probe(t, listen) < delay/3
+	})
+	if st := procState(cmd.Process.Pid); st != "T" {
+		t.Fatalf("the run's chaosctl is in state %q, want still stopped (T)\n%s", st, haltOut.String())
 	}
 
 	// Unwedged, it acts on the SIGTERM halt sent: every fault reverted, exit 3.
@@ -129,10 +140,58 @@ slos:
 		t.Fatal(err)
 	}
 	expectInterruptedAndReverted(t, cmd, out, output)
-	stdout, stderr, code = run(t, "halt", "--state-dir", state)
+	if err := halt.Wait(); err != nil || !strings.Contains(haltOut.String(), "removed 1 toxics") || !strings.Contains(haltOut.String(), "SIGTERM sent; it reverted and exited") {
+		t.Fatalf("halt of a wedged run resumed within the wait: %v, want exit 0\n%s", err, haltOut.String())
+	}
+	stdout, stderr, code := run(t, "halt", "--state-dir", state)
 	if code != 0 || !strings.Contains(stdout, "no live run") {
 		t.Fatalf("second halt: exit %d\n%s\n%s", code, stdout, stderr)
 	}
+}
+
+// A run's chaosctl that stays wedged (stopped with SIGSTOP, mid-fault) with
+// its faults in its own process (the process runtime's embedded fault
+// plane) cannot end them, nor answer halt: halt waits --wait, then kills it
+// (it is the recorded chaosctl) and recovers its run as `chaosctl recover`
+// would: the paused member is thawed, every member is ended, the embedded
+// plane, its proxies and toxics died with chaosctl, and halt says each step
+// and exits 0. The run is over: a second halt and a recover find nothing.
+func TestHaltKillsAWedgedRunAndRecoversIt(t *testing.T) {
+	cmd, out, state, _ := startRun(t, "testdata/long-pause.yaml", 2)
+	_, url, token := planeOf(t, state)
+	if err := cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	stdout, stderr, code := run(t, "halt", "--state-dir", state, "--wait", "1s")
+	t.Logf("halt said (in %s):\n%s", time.Since(start).Round(time.Millisecond), stdout)
+	for _, want := range []string{
+		"did not answer within", // the embedded plane of a stopped chaosctl
+		": resumed",             // the paused member, thawed at once
+		"SIGKILL sent",          // the wedged chaosctl
+		"chaosctl pid",          // recover's line for the run
+		": recovered",           // ... which it finished
+	} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("halt did not say %q", want)
+		}
+	}
+	if code != 0 || t.Failed() {
+		t.Fatalf("halt of a wedged run: exit %d, want 0\n%s\n%s", code, stdout, stderr)
+	}
+	// Killed (reaped here), its plane gone, no member left, stopped or not.
+	var ee *exec.ExitError
+	if err := cmd.Wait(); !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+		t.Fatalf("the run's chaosctl ended with %v, want killed by SIGKILL", err)
+	}
+	if _, err := faultplane.NewClient(url, token).Version(); err == nil {
+		t.Fatalf("the embedded plane at %s answers after halt", url)
+	}
+	noMembersLeft(t, out)
+	if stdout, stderr, code := run(t, "halt", "--state-dir", state); code != 0 || !strings.Contains(stdout, "no live run") {
+		t.Fatalf("second halt: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	recoverState(t, state, "nothing to recover")
 }
 
 // `chaosctl halt` stops a live run of the process runtime (a pause and a
