@@ -14,10 +14,11 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/chaosctl/chaosctl/internal/regularfile"
 )
 
 // MaxFileSize is the largest experiment file Load and Decode accept.
@@ -98,24 +99,15 @@ func readError(what string, err error) error {
 // swapped in after that look is refused too instead of blocking the open.
 // A file that cannot be read is the *fs.PathError of the attempt.
 func ReadFile(path string) ([]byte, error) {
-	info, err := os.Stat(path)
-	if err != nil {
-		return nil, err
+	f, err := regularfile.Open(path, MaxFileSize)
+	var refused *regularfile.Error
+	if errors.As(err, &refused) {
+		return nil, notRegular(path, refused.Mode)
 	}
-	if !info.Mode().IsRegular() {
-		return nil, notRegular(path, info.Mode())
-	}
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	if info, err = f.Stat(); err != nil {
-		return nil, err
-	}
-	if !info.Mode().IsRegular() {
-		return nil, notRegular(path, info.Mode())
-	}
 	// One byte past the limit tells an oversized file from a full one.
 	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
 	if err != nil {
@@ -126,19 +118,8 @@ func ReadFile(path string) ([]byte, error) {
 
 // notRegular is the problem of a file that is not a regular file.
 func notRegular(path string, mode fs.FileMode) error {
-	what := "not a regular file"
-	switch {
-	case mode.IsDir():
-		what = "a folder"
-	case mode&fs.ModeNamedPipe != 0:
-		what = "a named pipe (FIFO)"
-	case mode&fs.ModeSocket != 0:
-		what = "a socket"
-	case mode&fs.ModeDevice != 0:
-		what = "a device"
-	}
 	return &ValidationError{Problems: []Problem{{File: path, Line: 1, Col: 1,
-		Msg: "the file is " + what + "; allowed: a regular file of at most 1 MiB (reading a FIFO, a device or a socket could block or never end)"}}}
+		Msg: "the file is " + regularfile.Kind(mode) + "; allowed: a regular file of at most 1 MiB (reading a FIFO, a device or a socket could block or never end)"}}}
 }
 
 // Decode decodes and validates one experiment. filename is used in the

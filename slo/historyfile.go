@@ -7,13 +7,13 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/anishathalye/porcupine"
 
+	"github.com/chaosctl/chaosctl/internal/regularfile"
 	"github.com/chaosctl/chaosctl/probes/workload"
 )
 
@@ -36,12 +36,18 @@ const (
 // checked under.
 const jepsenRegisterKey = ""
 
+// MaxHistorySize bounds the history file CheckFile reads: a run of a day
+// at a few hundred operations a second stays well within it.
+const MaxHistorySize = regularfile.GiB
+
 // CheckFile reads the history at path, detecting its format (chaosctl's
 // history.ndjson or a Jepsen register log), and checks it for
 // linearizability within budget. An empty file is inconclusive. The NDJSON
-// history is streamed, never read into memory whole.
+// history is streamed, never read into memory whole. Only a regular file of
+// at most MaxHistorySize is read: another (a FIFO, a device) or a larger
+// one is a *regularfile.Error.
 func CheckFile(path string, budget time.Duration) (LinearizabilityResult, error) {
-	f, err := os.Open(path)
+	f, err := regularfile.OpenLimited(path, MaxHistorySize)
 	if err != nil {
 		return LinearizabilityResult{}, fmt.Errorf("open history: %w", err)
 	}

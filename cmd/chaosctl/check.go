@@ -23,7 +23,8 @@ func checkCommand(e *env) *cli.Command {
 			"register log (:invoke/:ok/:fail/:info lines with :read, :write, :cas, as in the\n" +
 			"published etcd histories) — and checks it with porcupine against a register model,\n" +
 			"per key. Exit 0 when every history is linearizable, 1 when one is not, 4 when a\n" +
-			"check ran out of its time budget or had nothing to check.",
+			"check ran out of its time budget or had nothing to check, 2 when a history is not a\n" +
+			"regular file (a FIFO, a device) or is larger than 1 GiB: it is refused unread.",
 		Flags: []cli.Flag{
 			&cli.DurationFlag{Name: "time-budget", Value: runner.DefaultCheckBudget, Usage: "time allowed per history; past it the verdict is inconclusive"},
 			&cli.StringFlag{Name: "html", Usage: "write porcupine's visualisation of a violation into this folder (one file per history)"},

@@ -38,8 +38,9 @@ func runBounded(t *testing.T, args ...string) (stderr string, code int) {
 	return e.String(), code
 }
 
-// validate, run and gameday refuse a device or a FIFO at once, with exit
-// 2, instead of reading it without end or blocking on it.
+// validate, run, gameday and check refuse a device or a FIFO at once, and
+// report a run's or a GameDay's folder holding one (also behind a link),
+// with exit 2, instead of reading it without end or blocking on it.
 func TestCommandsRefuseDevicesAndFIFOs(t *testing.T) {
 	fifo := filepath.Join(t.TempDir(), "experiment.yaml")
 	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
@@ -51,6 +52,47 @@ func TestCommandsRefuseDevicesAndFIFOs(t *testing.T) {
 			if want := file + ":1:1: the file is " + what + "; allowed: a regular file of at most 1 MiB"; code != 2 || !strings.Contains(stderr, want) {
 				t.Errorf("chaosctl %s %s: exit %d, want 2 and %q\n%s", command, file, code, want, stderr)
 			}
+		}
+		stderr, code := runBounded(t, "check", file)
+		if want := file + ": the file is " + what + "; allowed: a regular file of at most 1 GiB"; code != 2 || !strings.Contains(stderr, want) {
+			t.Errorf("chaosctl check %s: exit %d, want 2 and %q\n%s", file, code, want, stderr)
+		}
+	}
+
+	// Output folders whose file is a FIFO, or a link to a device.
+	result := `{"experiment": "x", "verdict": "pass"}`
+	for _, c := range []struct {
+		name, file, what string
+		regular          map[string]string // the folder's other files
+		link             bool              // file links to /dev/zero, else a FIFO
+	}{
+		{name: "result.json a FIFO", file: "result.json", what: "a named pipe (FIFO)"},
+		{name: "result.json a link to /dev/zero", file: "result.json", what: "a device", link: true},
+		{name: "journal a FIFO", file: "journal.ndjson", what: "a named pipe (FIFO)", regular: map[string]string{"result.json": result}},
+		{name: "journal a link to /dev/zero", file: "journal.ndjson", what: "a device", link: true, regular: map[string]string{"result.json": result}},
+		{name: "experiment a FIFO", file: "experiment.yaml", what: "a named pipe (FIFO)", regular: map[string]string{"result.json": result}},
+		{name: "gameday.json a FIFO", file: "gameday.json", what: "a named pipe (FIFO)"},
+		{name: "gameday.json a link to /dev/zero", file: "gameday.json", what: "a device", link: true},
+	} {
+		dir := t.TempDir()
+		for name, content := range c.regular {
+			if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		path := filepath.Join(dir, c.file)
+		var err error
+		if c.link {
+			err = os.Symlink("/dev/zero", path)
+		} else {
+			err = syscall.Mkfifo(path, 0o600)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		stderr, code := runBounded(t, "report", dir)
+		if want := path + ": the file is " + c.what + "; allowed: a regular file of at most "; code != 2 || !strings.Contains(stderr, want) {
+			t.Errorf("chaosctl report, %s: exit %d, want 2 and %q\n%s", c.name, code, want, stderr)
 		}
 	}
 }

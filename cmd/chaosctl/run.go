@@ -21,6 +21,7 @@ import (
 	"github.com/chaosctl/chaosctl/experiments/repeat"
 	"github.com/chaosctl/chaosctl/experiments/report"
 	"github.com/chaosctl/chaosctl/experiments/runner"
+	"github.com/chaosctl/chaosctl/internal/regularfile"
 )
 
 func runCommand(e *env) *cli.Command {
@@ -421,7 +422,9 @@ func reportCommand(e *env) *cli.Command {
 			"writes report.html (self-contained, charts as SVG), summary.md and junit.xml there.\n" +
 			"Given a repeat's parent folder (run --repeat), re-renders its summary.md and junit.xml.\n" +
 			"Given a ramp's parent folder, re-renders its report.html, summary.md and junit.xml.\n" +
-			"Given a GameDay's output folder, re-renders gameday.html and gameday.md from gameday.json.",
+			"Given a GameDay's output folder, re-renders gameday.html and gameday.md from gameday.json.\n" +
+			"Reads only regular files, journal.ndjson up to 1 GiB and the others up to 64 MiB: a\n" +
+			"FIFO, a device (or a link to one) or a larger file is refused unread, exit 2.",
 		Flags: []cli.Flag{
 			&cli.StringSliceFlag{Name: "format", Usage: "html, md or junit (repeatable; default: all)"},
 		},
@@ -448,7 +451,7 @@ func reportCommand(e *env) *cli.Command {
 					return usageError(errors.New("--format applies to an experiment's folder; a GameDay's folder renders gameday.html and gameday.md"))
 				}
 				if err := gameday.Render(dir); err != nil {
-					return withCode(exitEnvironment, err)
+					return renderError(err)
 				}
 				fmt.Fprintln(e.stdout, filepath.Join(dir, gameday.FileHTML))
 				fmt.Fprintln(e.stdout, filepath.Join(dir, gameday.FileMarkdown))
@@ -464,7 +467,7 @@ func reportCommand(e *env) *cli.Command {
 					return usageError(errors.New("--format applies to a run's folder; a ramp's folder renders report.html, summary.md and junit.xml"))
 				}
 				if err := report.RenderRamp(dir); err != nil {
-					return withCode(exitEnvironment, err)
+					return renderError(err)
 				}
 				for _, name := range []string{report.FileHTML, report.FileMarkdown, report.FileJUnit} {
 					fmt.Fprintln(e.stdout, filepath.Join(dir, name))
@@ -478,14 +481,14 @@ func reportCommand(e *env) *cli.Command {
 					return usageError(errors.New("--format applies to a run's folder; a repeat's folder renders summary.md and junit.xml"))
 				}
 				if err := report.RenderRepeat(dir); err != nil {
-					return withCode(exitEnvironment, err)
+					return renderError(err)
 				}
 				fmt.Fprintln(e.stdout, filepath.Join(dir, report.FileMarkdown))
 				fmt.Fprintln(e.stdout, filepath.Join(dir, report.FileJUnit))
 				return nil
 			}
 			if err := report.Render(dir, formats...); err != nil {
-				return withCode(exitEnvironment, err)
+				return renderError(err)
 			}
 			if len(formats) == 0 {
 				formats = report.Formats()
@@ -497,6 +500,17 @@ func reportCommand(e *env) *cli.Command {
 			return nil
 		},
 	}
+}
+
+// renderError is the exit of a report that could not be rendered: a file
+// of the folder refused unread (a FIFO, a device, or one above its limit)
+// is invalid input, exit 2; any other failure exit 5.
+func renderError(err error) error {
+	var refused *regularfile.Error
+	if errors.As(err, &refused) {
+		return usageError(err)
+	}
+	return withCode(exitEnvironment, err)
 }
 
 // stopSignals end a command that serves or runs until told: Ctrl-C,

@@ -9,12 +9,13 @@ import (
 	"image/color"
 	"io"
 	"math"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/chaosctl/chaosctl/internal/regularfile"
 )
 
 // RampResult is the result.json of a ramp's parent folder (`chaosctl run`
@@ -112,7 +113,7 @@ func (r *RampResult) WriteJSON(dir string) error {
 // ReadRampJSON reads a ramp's result.json from dir; ok is false when the
 // folder's result.json is not a ramp's (it has no margin section).
 func ReadRampJSON(dir string) (r *RampResult, ok bool, err error) {
-	b, err := os.ReadFile(filepath.Join(dir, FileResult))
+	b, err := regularfile.ReadFile(filepath.Join(dir, FileResult), MaxJSONSize)
 	if err != nil {
 		return nil, false, err
 	}

@@ -6,11 +6,12 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/chaosctl/chaosctl/internal/regularfile"
 )
 
 // RepeatResult is the result.json of a repeat's parent folder (`chaosctl
@@ -121,7 +122,7 @@ func (r *RepeatResult) WriteJSON(dir string) error {
 // ReadRepeatJSON reads a repeat's result.json from dir; ok is false when
 // the folder's result.json is a single run's (it has no repeat section).
 func ReadRepeatJSON(dir string) (r *RepeatResult, ok bool, err error) {
-	b, err := os.ReadFile(filepath.Join(dir, FileResult))
+	b, err := regularfile.ReadFile(filepath.Join(dir, FileResult), MaxJSONSize)
 	if err != nil {
 		return nil, false, err
 	}

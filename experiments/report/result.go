@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/chaosctl/chaosctl/injectors"
+	"github.com/chaosctl/chaosctl/internal/regularfile"
 )
 
 // Verdicts, as in result.json.
@@ -330,9 +331,23 @@ func ReadJSON(dir string) (*Result, error) {
 	return ReadJSONFile[Result](filepath.Join(dir, "result.json"))
 }
 
-// ReadJSONFile reads the JSON file at path into a new T.
+// Limits of the files of an output folder that LoadRun, ReadJSONFile,
+// ReadRampJSON and ReadRepeatJSON read (chaosctl report DIR): one that is
+// larger, or is not a regular file (a FIFO, a device), is refused unread
+// with a *regularfile.Error.
+const (
+	// MaxJSONSize bounds result.json, gameday.json, explore.json and the
+	// copy of the experiment file: a few MiB at most in practice.
+	MaxJSONSize = 64 * regularfile.MiB
+	// MaxJournalSize bounds journal.ndjson, which grows with the run (a
+	// few KiB a second); it is streamed, not read whole.
+	MaxJournalSize = regularfile.GiB
+)
+
+// ReadJSONFile reads the JSON file at path into a new T: a regular file of
+// at most MaxJSONSize.
 func ReadJSONFile[T any](path string) (*T, error) {
-	b, err := os.ReadFile(path)
+	b, err := regularfile.ReadFile(path, MaxJSONSize)
 	if err != nil {
 		return nil, err
 	}

@@ -7,12 +7,13 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/chaosctl/chaosctl/internal/regularfile"
 )
 
 // File names in a run's output folder.
@@ -95,14 +96,15 @@ type BurnPoint struct {
 }
 
 // LoadRun reads a run's output folder: result.json (required),
-// journal.ndjson and experiment.yaml (both optional).
+// journal.ndjson and experiment.yaml (both optional), each a regular file
+// within its limit (MaxJSONSize, MaxJournalSize).
 func LoadRun(dir string) (*Run, error) {
 	res, err := ReadJSON(dir)
 	if err != nil {
 		return nil, fmt.Errorf("read the run in %s: %w", dir, err)
 	}
 	run := &Run{Result: res}
-	f, err := os.Open(filepath.Join(dir, FileJournal))
+	f, err := regularfile.OpenLimited(filepath.Join(dir, FileJournal), MaxJournalSize)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 	case err != nil:
@@ -113,7 +115,7 @@ func LoadRun(dir string) (*Run, error) {
 			return nil, fmt.Errorf("read %s: %w", filepath.Join(dir, FileJournal), err)
 		}
 	}
-	run.Experiment, err = os.ReadFile(filepath.Join(dir, FileExperiment))
+	run.Experiment, err = regularfile.ReadFile(filepath.Join(dir, FileExperiment), MaxJSONSize)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("read the experiment file: %w", err)
 	}
