@@ -14,6 +14,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/chaosctl/chaosctl/internal/crash"
 	"github.com/chaosctl/chaosctl/targets/faultplane"
 )
 
@@ -213,6 +214,7 @@ func haltPlane(ledgerPath, run, url string) (did, failed string) {
 	}
 	done := make(chan result, 1)
 	go func() {
+		defer crash.Recover("the revert through the fault plane", func(p *crash.Panic) { done <- result{err: p} })
 		t, e, err := faultplane.RevertRun(faultplane.NewClient(url, token), run)
 		done <- result{t, e, err}
 	}()

@@ -10,8 +10,7 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/sync/errgroup"
-
+	"github.com/chaosctl/chaosctl/internal/crash"
 	"github.com/chaosctl/chaosctl/targets"
 	"github.com/chaosctl/chaosctl/targets/demo/api"
 	"github.com/chaosctl/chaosctl/targets/faultplane"
@@ -196,7 +195,9 @@ func linkBaseline(ctx context.Context, t targets.Target, f Fault, effect linkEff
 		return b
 	}
 	var mu sync.Mutex
-	g := errgroup.Group{}
+	// A panic in a probe is passed on to the receipt's goroutine (the
+	// run's crash path), where errgroup would end the process.
+	var g crash.Group
 	g.SetLimit(probeParallel)
 	probe := append(slices.Clone(lf.cut), lf.witnesses...)
 	for _, r := range lf.reference {
@@ -205,7 +206,7 @@ func linkBaseline(ctx context.Context, t targets.Target, f Fault, effect linkEff
 		}
 	}
 	for _, l := range probe {
-		g.Go(func() error {
+		g.Go("the baseline probe of "+subjectOf(l), func() {
 			rtt, ok, why := minRTT(ctx, t, l, rttSamples, workProbeTimeout, nil)
 			mu.Lock()
 			defer mu.Unlock()
@@ -214,10 +215,9 @@ func linkBaseline(ctx context.Context, t targets.Target, f Fault, effect linkEff
 			} else {
 				b.Unprobeable[subjectOf(l)] = why
 			}
-			return nil
 		})
 	}
-	_ = g.Wait()
+	g.Wait()
 	return b
 }
 
@@ -229,21 +229,19 @@ func verifyLinks(ctx context.Context, t targets.Target, f Fault, effect linkEffe
 		return skipped(t0, "%v", err)
 	}
 	checks := make([]ReceiptCheck, len(lf.cut)+len(lf.witnesses))
-	g := errgroup.Group{}
+	var g crash.Group
 	g.SetLimit(probeParallel)
 	for i, l := range lf.cut {
-		g.Go(func() error {
+		g.Go("the check of "+subjectOf(l), func() {
 			checks[i] = checkLink(ctx, t, f, l, effect, phase, base, lf.reference)
-			return nil
 		})
 	}
 	for i, l := range lf.witnesses {
-		g.Go(func() error {
+		g.Go("the check of "+subjectOf(l), func() {
 			checks[len(lf.cut)+i] = checkWorks(ctx, t, f, l, base, "works (not cut by this fault)")
-			return nil
 		})
 	}
-	_ = g.Wait()
+	g.Wait()
 	what := fmt.Sprintf("%s %s", f.Kind, f.Name)
 	if phase == PhaseReverted {
 		what += " reverted"

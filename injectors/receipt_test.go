@@ -13,6 +13,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/chaosctl/chaosctl/injectors"
+	"github.com/chaosctl/chaosctl/internal/crash"
 	"github.com/chaosctl/chaosctl/targets"
 	"github.com/chaosctl/chaosctl/targets/demo/api"
 	"github.com/chaosctl/chaosctl/targets/faultplane"
@@ -497,5 +498,40 @@ func TestLatencyReceiptSurvivesANoisyBaseline(t *testing.T) {
 				t.Fatalf("receipt %+v", rec)
 			}
 		})
+	}
+}
+
+// panickyReach is a receiptTarget whose members' reach control panics, as
+// a bug in a link probe would.
+type panickyReach struct{ *receiptTarget }
+
+func (t panickyReach) Control(ctx context.Context, id, action string, body, out any) error {
+	if action == "reach" {
+		panic("injected by the test: reach from " + id)
+	}
+	return t.receiptTarget.Control(ctx, id, action, body, out)
+}
+
+// A panic in one of a link receipt's probes (run in parallel) does not end
+// the program: it reaches the goroutine that takes the receipt, where the
+// run's crash path (crash.Recover, as the runner's goSafe) ends the run and
+// reverts every fault. Both the baseline and the receipt pass it on.
+func TestAPanicInALinkProbeReachesTheReceiptsGoroutine(t *testing.T) {
+	tg := panickyReach{newReceiptTarget(t)}
+	f := partitionOfN2(injectors.BehaviorDrop)
+	reg := injectors.DefaultRegistry()
+	for name, take := range map[string]func(){
+		"baseline": func() { reg.Baseline(context.Background(), tg, f) },
+		"receipt":  func() { reg.Verify(context.Background(), tg, f, injectors.PhaseApplied, injectors.Baseline{}) },
+	} {
+		var got *crash.Panic
+		func() {
+			defer crash.Recover("the receipt of fault cut-n2", func(p *crash.Panic) { got = p })
+			take()
+		}()
+		if got == nil || !strings.HasPrefix(got.Where, "the receipt of fault cut-n2: the ") || !strings.Contains(fmt.Sprint(got.Value), "injected by the test") {
+			t.Fatalf("%s: the receipt's goroutine got %+v, want the probe's panic", name, got)
+		}
+		t.Logf("%s: %v", name, got)
 	}
 }

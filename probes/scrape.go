@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
@@ -17,6 +16,7 @@ import (
 	"github.com/prometheus/common/model"
 	"github.com/sirupsen/logrus"
 
+	"github.com/chaosctl/chaosctl/internal/crash"
 	"github.com/chaosctl/chaosctl/targets"
 )
 
@@ -130,11 +130,13 @@ func (s *Scraper) round(ctx context.Context) []MemberSample {
 	members := s.members()
 	snaps := make([]*snapshot, len(members))
 	errs := make([]error, len(members))
-	var wg sync.WaitGroup
+	// A panic in a scrape (parsing a member's metrics) is passed on to
+	// Run's goroutine, whose caller ends the run on it.
+	var g crash.Group
 	for i, m := range members {
-		wg.Go(func() { snaps[i], errs[i] = s.scrape(ctx, m) })
+		g.Go("the scrape of member "+m.ID, func() { snaps[i], errs[i] = s.scrape(ctx, m) })
 	}
-	wg.Wait()
+	g.Wait()
 
 	out := make([]MemberSample, len(members))
 	seen := make(map[string]bool, len(members))

@@ -44,7 +44,11 @@ func Recover(where string, report func(*Panic)) {
 
 // Of is the *Panic of a value v that a deferred function recovered in the
 // goroutine where, with the stack where it panicked: for a caller that must
-// call recover itself.
+// call recover itself. A *Panic passed on (Group.Wait) keeps its value and
+// the stack where it first panicked, and names both goroutines.
 func Of(where string, v any) *Panic {
+	if p, ok := v.(*Panic); ok {
+		return &Panic{Where: where + ": " + p.Where, Value: p.Value, Stack: p.Stack}
+	}
 	return &Panic{Where: where, Value: v, Stack: debug.Stack()}
 }

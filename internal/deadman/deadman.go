@@ -273,11 +273,13 @@ func (k *Keeper) renewAll(ctx context.Context) {
 	bases := k.bases()
 	errs := make([]error, len(bases))
 	expiries := make([]int, len(bases))
-	var wg sync.WaitGroup
+	// A panic in a renewal is passed on to the caller: the keeper's loop
+	// logs it (the leases then lapse and the faults revert).
+	var g crash.Group
 	for i, base := range bases {
-		wg.Go(func() { expiries[i], errs[i] = k.renewCounting(ctx, base) })
+		g.Go("the lease renewal of "+base, func() { expiries[i], errs[i] = k.renewCounting(ctx, base) })
 	}
-	wg.Wait()
+	g.Wait()
 	for i, base := range bases {
 		err := errs[i]
 		if last, seen := k.expiries[base]; err == nil && seen && expiries[i] > last {

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/chaosctl/chaosctl/internal/crash"
 )
 
 // KillWait bounds how long Stop waits for the leader to be reaped after its
@@ -31,6 +33,10 @@ type Spec struct {
 	// OnExit, when set, is called once the process has exited and been
 	// reaped, with what exec.Cmd.Wait returned, before Done is closed.
 	OnExit func(state *os.ProcessState, err error)
+	// OnPanic, when set, is handed a panic of OnExit, recovered (Done is
+	// closed all the same), so that its owner ends cleanly; without it the
+	// panic ends the program.
+	OnPanic func(*crash.Panic)
 }
 
 // Process is a started child process, the leader of its own process group.
@@ -68,14 +74,17 @@ func Start(spec Spec) (*Process, error) {
 	}
 	p := &Process{cmd: cmd, pid: cmd.Process.Pid, done: make(chan struct{})}
 	go func() {
+		defer close(p.done)
 		err := cmd.Wait()
 		p.mu.Lock()
 		p.waitErr, p.paused = err, false
 		p.mu.Unlock()
 		if spec.OnExit != nil {
+			if spec.OnPanic != nil {
+				defer crash.Recover(fmt.Sprintf("the exit handler of pid %d", p.pid), spec.OnPanic)
+			}
 			spec.OnExit(cmd.ProcessState, err)
 		}
-		close(p.done)
 	}()
 	return p, nil
 }

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chaosctl/chaosctl/internal/crash"
 	"github.com/chaosctl/chaosctl/internal/testkit"
 	"github.com/chaosctl/chaosctl/targets/childproc"
 )
@@ -301,4 +302,32 @@ func TestParentDeathKillsTheChild(t *testing.T) {
 	}
 	_ = parent.Wait()
 	testkit.Eventually(t, 10*time.Second, "the child is gone with its parent", func() bool { return gone(child) })
+}
+
+// A panic in OnExit is handed to OnPanic, named, and Done is closed all
+// the same: the program (a member's supervisor) ends cleanly instead of
+// dying with the panic.
+func TestAPanicInOnExitIsHandedToOnPanic(t *testing.T) {
+	got := make(chan *crash.Panic, 1)
+	p, err := childproc.Start(childproc.Spec{
+		Argv:    []string{"true"},
+		OnExit:  func(*os.ProcessState, error) { panic("injected by the test") },
+		OnPanic: func(p *crash.Panic) { got <- p },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-p.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("Done is not closed 10s after the process was started")
+	}
+	select {
+	case pn := <-got:
+		if want := "the exit handler of pid " + strconv.Itoa(p.PID()); pn.Where != want || pn.Value != "injected by the test" {
+			t.Fatalf("OnPanic got %+v, want %q", pn, want)
+		}
+	default:
+		t.Fatal("Done was closed before OnPanic got the panic")
+	}
 }

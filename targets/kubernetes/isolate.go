@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/http"
 	"slices"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -15,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/chaosctl/chaosctl/internal/crash"
 	"github.com/chaosctl/chaosctl/internal/httpcall"
 	"github.com/chaosctl/chaosctl/targets/demo/api"
 	"github.com/chaosctl/chaosctl/targets/faultplane"
@@ -216,20 +216,20 @@ func (d *Demo) waitIsolated(ctx context.Context, id string, within time.Duration
 	for {
 		var in atomic.Bool
 		reached := make([]bool, len(peers))
-		var wg sync.WaitGroup
-		wg.Add(1 + len(peers))
-		go func() { defer wg.Done(); in.Store(d.probeWithin(ctx, px, isolationProbeTimeout)) }()
+		// A panic in a probe is passed on to the fault's goroutine (the
+		// run's crash path).
+		var g crash.Group
+		g.Go("the ingress probe of "+id, func() { in.Store(d.probeWithin(ctx, px, isolationProbeTimeout)) })
 		for i, peer := range peers {
-			go func() {
-				defer wg.Done()
+			g.Go("the egress probe of "+id+" to "+peer, func() {
 				var ans api.ReachAnswer
 				cctx, ccancel := context.WithTimeout(ctx, isolationProbeTimeout+2*time.Second)
 				defer ccancel()
 				err := d.Control(cctx, id, "reach", api.ReachRequest{To: peer, Timeout: isolationProbeTimeout.String()}, &ans)
 				reached[i] = err == nil && ans.OK
-			}()
+			})
 		}
-		wg.Wait()
+		g.Wait()
 		cut++
 		if in.Load() {
 			cut, last = 0, "the fault-plane pod still reaches "+id

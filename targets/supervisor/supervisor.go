@@ -15,6 +15,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/chaosctl/chaosctl/internal/crash"
 	"github.com/chaosctl/chaosctl/internal/deadman"
 	"github.com/chaosctl/chaosctl/internal/httpcall"
 	"github.com/chaosctl/chaosctl/targets/childproc"
@@ -53,6 +54,8 @@ type Supervisor struct {
 	starts int
 	wanted bool // false while chaosctl holds the member down
 	exited chan int
+	// crashed gets a panic of the member's exit handler: it ends Run.
+	crashed chan *crash.Panic
 }
 
 // New returns a supervisor that has started nothing yet.
@@ -69,7 +72,7 @@ func New(opts Options) (*Supervisor, error) {
 	if opts.StopGrace <= 0 {
 		opts.StopGrace = 5 * time.Second
 	}
-	s := &Supervisor{opts: opts, exited: make(chan int, 1)}
+	s := &Supervisor{opts: opts, exited: make(chan int, 1), crashed: make(chan *crash.Panic, 1)}
 	s.lease = deadman.NewLease(s.revert, opts.Log)
 	return s, nil
 }
@@ -110,6 +113,11 @@ func (s *Supervisor) Run(ctx context.Context, ln net.Listener) error {
 	select {
 	case code := <-s.exited:
 		return &ExitError{Code: code}
+	case p := <-s.crashed:
+		s.opts.Log.WithField("stack", string(p.Stack)).Errorf("%v; please report this bug", p)
+		sctx, cancel := context.WithTimeout(context.Background(), s.opts.StopGrace+5*time.Second)
+		defer cancel()
+		return errors.Join(fmt.Errorf("supervisor: %w", p), s.stop(sctx, s.opts.StopGrace))
 	case <-ctx.Done():
 		sctx, cancel := context.WithTimeout(context.Background(), s.opts.StopGrace+5*time.Second)
 		defer cancel()
@@ -133,6 +141,12 @@ func (s *Supervisor) start() error {
 	proc, err := childproc.Start(childproc.Spec{
 		Argv: s.opts.Argv, Stdout: os.Stdout, Stderr: os.Stderr,
 		OnExit: func(st *os.ProcessState, err error) { s.reaped(st, err) },
+		OnPanic: func(p *crash.Panic) {
+			select {
+			case s.crashed <- p:
+			default:
+			}
+		},
 	})
 	if err != nil {
 		return fmt.Errorf("start member: %w", err)
