@@ -9,10 +9,17 @@ import (
 // stdoutTerminal says whether stdout is a terminal (progress lines go
 // there then).
 func (e *env) stdoutTerminal() bool {
+	f := e.stdoutFile()
+	return f != nil && isTerminal(f)
+}
+
+// stdoutFile is the file stdout writes to; nil when it is not a file (a
+// test's buffer).
+func (e *env) stdoutFile() *os.File {
 	g, ok := e.stdout.(*guardedio.Writer)
 	if !ok {
-		return false
+		return nil
 	}
-	f, ok := g.Underlying().(*os.File)
-	return ok && isTerminal(f)
+	f, _ := g.Underlying().(*os.File)
+	return f
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/chaosctl/chaosctl/experiments/repeat"
 	"github.com/chaosctl/chaosctl/experiments/report"
 	"github.com/chaosctl/chaosctl/experiments/runner"
+	"github.com/chaosctl/chaosctl/internal/guardedio"
 	"github.com/chaosctl/chaosctl/internal/regularfile"
 )
 
@@ -519,7 +520,8 @@ func renderError(err error) error {
 var stopSignals = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT}
 
 // cancelOnSignal returns a context that the first of stopSignals, or stdout
-// being lost (e.outputLost), cancels (logging first); later signals are only
+// being lost (e.outputLost: a write failed, or its reader went away, which
+// is looked at every guardedio.WatchInterval until stop), cancels (logging first); later signals are only
 // acknowledged (logging later), so nothing can skip the revert that
 // cancelling starts. stop releases the signals.
 func cancelOnSignal(parent context.Context, e *env, first, later string) (ctx context.Context, stop func()) {
@@ -530,6 +532,10 @@ func cancelOnSignal(parent context.Context, e *env, first, later string) (ctx co
 	var lost <-chan struct{}
 	if e.outputLost != nil {
 		lost = e.outputLost.Done()
+		// A reader that goes away is noticed while nothing is written too.
+		if f := e.stdoutFile(); f != nil {
+			go e.outputLost.Watch(ctx, f, guardedio.WatchInterval)
+		}
 	}
 	go func() {
 		n := 0

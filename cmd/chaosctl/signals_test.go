@@ -71,6 +71,44 @@ func TestAClosedOutputPipeMidFaultRevertsEverythingAndExits3(t *testing.T) {
 	noMembersLeft(t, out)
 }
 
+// `chaosctl run x.yaml | head -1` with nothing written to stdout for the
+// length of a fault: the reader goes away mid-fault (stderr elsewhere), and
+// chaosctl notices it without a write to fail: it reverts every fault and
+// exits 3 within seconds, not at the fault's planned end 50s later.
+func TestAStdoutReaderGoneMidFaultIsNoticedWithoutAWrite(t *testing.T) {
+	out, state := filepath.Join(t.TempDir(), "out"), filepath.Join(t.TempDir(), "state")
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr := &testkit.SyncBuffer{}
+	cmd := exec.Command(binary, "run", "testdata/long-pause.yaml", "--out", out, "--state-dir", state)
+	cmd.Stdout, cmd.Stderr = w, stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _, _ = cmd.Process.Wait() })
+	w.Close()
+	if err := testkit.Poll(90*time.Second, func() bool { return countApplied(filepath.Join(out, "journal.ndjson")) == 2 }); err != nil {
+		t.Fatalf("the faults are not applied: %v\n%s", err, stderr)
+	}
+	closed := time.Now()
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	timer := time.AfterFunc(30*time.Second, func() {
+		t.Errorf("chaosctl still ran 30s after its stdout's reader went away (the faults end 50s after they began): killed")
+		_ = cmd.Process.Kill()
+	})
+	expectInterruptedAndReverted(t, cmd, out, stderr)
+	timer.Stop()
+	t.Logf("reverted and exited %s after the reader went away", time.Since(closed).Round(time.Millisecond))
+	if !strings.Contains(stderr.String(), "stdout closed") {
+		t.Errorf("chaosctl did not say why it stopped:\n%s", stderr)
+	}
+	noMembersLeft(t, out)
+}
+
 // The proxy command (the docker runtime's fault plane) stops cleanly on
 // SIGHUP and SIGQUIT too.
 func TestProxyCommandStopsOnSIGHUPAndSIGQUIT(t *testing.T) {

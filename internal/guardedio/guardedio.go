@@ -6,7 +6,11 @@
 // treats as an interruption, and every later write is refused (results) or
 // dropped quietly (logs, which must never fail).
 //
+// Since a run may write nothing for minutes, Watch also notices the reader
+// going away between writes (poll(2) on the output).
+//
 //	out, errOut, lost := guardedio.Guard(os.Stdout, os.Stderr)
+//	go lost.Watch(ctx, os.Stdout, guardedio.WatchInterval)
 //	... select { case <-lost.Done(): revert and exit }
 package guardedio
 
