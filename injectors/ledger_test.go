@@ -1,9 +1,12 @@
 package injectors_test
 
 import (
+	"errors"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/chaosctl/chaosctl/injectors"
@@ -94,5 +97,62 @@ func TestLedgerRecordsAndTornLastLine(t *testing.T) {
 	b, _ := os.ReadFile(l.Path())
 	if lines := strings.Count(string(b), "\n"); lines != 2 {
 		t.Errorf("ledger has %d complete lines, want 2", lines)
+	}
+}
+
+// A write of the live ledger that fails midway (here the file-size limit
+// cuts it: part of the line is on disk, then EFBIG) leaves a torn line; the
+// next record starts on a fresh line instead of gluing onto it, so that
+// record, and every one after, is read back, and only the torn line is
+// skipped.
+func TestLiveLedgerWritesOnAFreshLineAfterATornWrite(t *testing.T) {
+	l, err := injectors.CreateLedger(t.TempDir(), injectors.RunInfo{Run: "torn", Runtime: "process"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	info, err := os.Stat(l.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Past the limit a write fails with EFBIG (SIGXFSZ, which would end
+	// the process, ignored meanwhile).
+	signal.Ignore(syscall.SIGXFSZ)
+	defer signal.Reset(syscall.SIGXFSZ)
+	var old syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_FSIZE, &old); err != nil {
+		t.Fatal(err)
+	}
+	limited := old
+	limited.Cur = uint64(info.Size()) + 16
+	if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &limited); err != nil {
+		t.Fatal(err)
+	}
+	werr := l.Plane("http://127.0.0.1:1", true)
+	if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &old); err != nil {
+		t.Fatal(err)
+	}
+	if !errors.Is(werr, syscall.EFBIG) {
+		t.Fatalf("the write past the limit: %v, want EFBIG", werr)
+	}
+	if err := l.Plane("http://127.0.0.1:2", true); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Applied("f"); err != nil {
+		t.Fatal(err)
+	}
+	recs, skipped, err := injectors.ReadLedger(l.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(l.Path())
+	if len(skipped) != 1 || skipped[0].Line != 2 {
+		t.Errorf("skipped lines %+v, want the torn line 2 only\n%s", skipped, b)
+	}
+	if len(recs) != 3 || recs[1].Type != injectors.RecordPlane || recs[1].PlaneURL != "http://127.0.0.1:2" || recs[2].Type != injectors.RecordFaultApplied {
+		t.Fatalf("records %+v, want run-start, the plane written after the torn line, fault-applied\n%s", recs, b)
+	}
+	if lines := strings.Split(string(b), "\n"); len(lines) != 5 || len(lines[1]) != 16 {
+		t.Errorf("want 4 lines, the second the 16 torn bytes:\n%s", b)
 	}
 }
