@@ -78,6 +78,8 @@ type RunRecovery struct {
 	// Dir and DirAction: the run directory and what happened to it.
 	Dir       string `json:"dir,omitempty"`
 	DirAction string `json:"dirAction,omitempty"`
+	// Logs says what RecoverOptions.RedactLogs did to the members' logs.
+	Logs string `json:"logs,omitempty"`
 	// Done: every step succeeded and a run-end record was appended, so the
 	// next Recover leaves the run alone. Otherwise Errors say what failed,
 	// and the next Recover tries again.
@@ -127,6 +129,12 @@ type RecoverOptions struct {
 	// Containers undoes faults on users' containers; nil leaves a run
 	// with a container to undo unrecovered, with an error saying so.
 	Containers ContainerEngine
+	// RedactLogs, when set, is called for each run once its members are
+	// ended (nothing writes their logs any more), before its folder is
+	// removed: it replaces the sensitive values in what they wrote, which
+	// a killed chaosctl could not, and says what it did (RunRecovery.Logs).
+	// It cannot fail the recovery: the faults are undone either way.
+	RedactLogs func(rr *RunRecovery) string
 }
 
 // Timeouts of a recovery.
@@ -293,6 +301,10 @@ func recoverRun(ctx context.Context, path string, log *logrus.Entry, o RecoverOp
 		if act.Action == ActionFailed {
 			errs = append(errs, fmt.Sprintf("resume %s (pid %d): %s", p.ID, p.PID, act.Detail))
 		}
+	}
+
+	if o.RedactLogs != nil && rr.Dir != "" {
+		rr.Logs = o.RedactLogs(rr)
 	}
 
 	proxies, err := cleanupPlane(ctx, run, sum.planeURL, sum.planeEmbedded, start.Runtime, path)
@@ -731,6 +743,9 @@ func (r *RecoveryReport) String() string {
 		}
 		if rr.Proxies != "" {
 			fmt.Fprintf(&b, "  proxies: %s\n", rr.Proxies)
+		}
+		if rr.Logs != "" {
+			fmt.Fprintf(&b, "  member logs: %s\n", rr.Logs)
 		}
 		if rr.Dir != "" {
 			fmt.Fprintf(&b, "  folder %s: %s\n", rr.Dir, rr.DirAction)

@@ -3,9 +3,16 @@ package main
 import (
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/chaosctl/chaosctl/experiments"
+	"github.com/chaosctl/chaosctl/experiments/report"
+	"github.com/chaosctl/chaosctl/experiments/runner"
 	"github.com/chaosctl/chaosctl/injectors"
 	"github.com/chaosctl/chaosctl/targets/runtimes"
 )
@@ -21,7 +28,10 @@ func recoverCommand(e *env) *cli.Command {
 			"(thawed, then killed; a pid another process reused is never signalled); a user's\n" +
 			"container member is unpaused when chaosctl paused it and started again when\n" +
 			"chaosctl killed or stopped it, and containers the ledger does not name are never\n" +
-			"touched. Safe to run any time: runs still in progress are left alone, and a\n" +
+			"touched. Then it redacts what the run's members wrote to their logs: the values of the\n" +
+			"${secret:NAME} references of the run's experiment.yaml, read from this environment\n" +
+			"(run recover with the run's secret variables set; values written literally in the\n" +
+			"file cannot be found again). Safe to run any time: runs still in progress are left alone, and a\n" +
 			"second recover finds nothing to do.\n" +
 			"Ledger lines torn by a crash mid-write are skipped (and counted); a ledger that is\n" +
 			"not yours or that group or others may access is refused (exit 5: chmod 600 it);\n" +
@@ -57,7 +67,7 @@ func recoverStateDir(c *cli.Context, e *env, dir string) error {
 	containers := &runtimes.Containers{}
 	defer containers.Close()
 	rep, err := injectors.RecoverWith(c.Context, dir, e.log.WithField("component", "recover"),
-		injectors.RecoverOptions{Containers: containers})
+		injectors.RecoverOptions{Containers: containers, RedactLogs: redactLogs})
 	if rep != nil {
 		for _, rr := range rep.Runs {
 			if rr.Done { // a killed chaosctl left its plane token behind
@@ -88,6 +98,33 @@ func recoverStateDir(c *cli.Context, e *env, dir string) error {
 		return withCode(exitEnvironment, fmt.Errorf("recovery incomplete (run recover again): %w", err))
 	}
 	return nil
+}
+
+// redactLogs replaces, in the output folder of a run a killed chaosctl
+// left, the values its experiment holds secret: in what its members wrote,
+// which that chaosctl could not redact at the run's end. They are never
+// stored: they come anew from the copy of the experiment in the folder, its
+// ${secret:NAME} references resolved from this environment, as `run` does.
+// Values written literally in the file are hidden in that copy, and cannot
+// be found again.
+func redactLogs(rr *injectors.RunRecovery) string {
+	path := filepath.Join(rr.Dir, report.FileExperiment)
+	if _, err := os.Lstat(path); err != nil {
+		return "" // not the output folder of an experiment's run
+	}
+	exp, err := experiments.Load(path)
+	if err != nil {
+		first, _, _ := strings.Cut(err.Error(), "\n")
+		return "NOT redacted, they may hold its secrets (" + first + "): set the run's secret variables when you run recover"
+	}
+	red := exp.Redactor()
+	if red.Empty() {
+		return ""
+	}
+	if err := runner.RedactFolder(rr.Dir, rr.Started.Add(-time.Second), red); err != nil {
+		return "NOT fully redacted: " + err.Error()
+	}
+	return "redacted (the values of the run's ${secret:...} references, from this environment)"
 }
 
 func printRecovery(e *env, rep *injectors.RecoveryReport) {

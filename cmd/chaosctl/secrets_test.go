@@ -5,11 +5,14 @@ import (
 	"encoding/hex"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chaosctl/chaosctl/experiments/report"
+	"github.com/chaosctl/chaosctl/internal/testkit"
 )
 
 // A run with a secret in a member's env, a request header, a URL and the
@@ -100,5 +103,70 @@ func TestSecretsAreSentAndRedactedEverywhere(t *testing.T) {
 	if !seen {
 		data, _ := os.ReadFile(logs[0])
 		t.Errorf("no member log %v shows the redacted header:\n%s", logs, tail(string(data), 10))
+	}
+}
+
+// A run killed with SIGKILL cannot redact its members' logs at its end:
+// the member wrote the secret (in the header it logs) in clear. `chaosctl
+// recover`, run with the run's secret variables set, ends the member and
+// then redacts what it wrote: no file of the output folder holds the
+// secret afterwards, and recover says so.
+func TestRecoverRedactsTheMemberLogsOfAKilledRun(t *testing.T) {
+	needPython(t)
+	b := make([]byte, 24)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	secret := "s3cr3t-" + hex.EncodeToString(b)
+	env := []string{"CHAOSCTL_TEST_SECRET=" + secret}
+	src, err := os.ReadFile("testdata/secrets.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "secrets-long.yaml")
+	if err := os.WriteFile(file, []byte(strings.Replace(string(src), "duration: 5s", "duration: 120s", 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, state := filepath.Join(t.TempDir(), "out"), filepath.Join(t.TempDir(), "state")
+	cmd := exec.Command(binary, "run", file, "--out", out, "--state-dir", state)
+	cmd.Env = append(os.Environ(), env...)
+	output := &testkit.SyncBuffer{}
+	cmd.Stdout, cmd.Stderr = output, output
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _, _ = cmd.Process.Wait() })
+	log := filepath.Join(out, "members", "api.log")
+	if err := testkit.Poll(60*time.Second, func() bool {
+		data, _ := os.ReadFile(log)
+		return strings.Contains(string(data), "authorization: Bearer "+secret)
+	}); err != nil {
+		t.Fatalf("the member never logged the header it got: %v\n%s", err, output)
+	}
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_, _ = cmd.Process.Wait()
+
+	stdout, stderr, code := runEnv(t, env, "recover", "--state-dir", state)
+	t.Logf("recover said:\n%s", stdout)
+	if code != 0 || !strings.Contains(stdout, ": recovered") || !strings.Contains(stdout, "member logs: redacted") || strings.Contains(stdout+stderr, secret) {
+		t.Fatalf("recover: exit %d, want 0, the run recovered and its member logs redacted\n%s\n%s", code, stdout, stderr)
+	}
+	err = filepath.WalkDir(out, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(path)
+		if err == nil && (strings.Contains(string(data), secret) || strings.Contains(string(data), secret[7:27])) {
+			t.Errorf("%s holds the secret after recover", path)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if data, _ := os.ReadFile(log); !strings.Contains(string(data), "authorization: [REDACTED]\n") {
+		t.Errorf("the member's log does not show the redacted header:\n%s", tail(string(data), 10))
 	}
 }

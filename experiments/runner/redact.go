@@ -24,6 +24,14 @@ func RedactLog(log *logrus.Entry, red *experiments.Redactor) *logrus.Entry {
 	return redactedLog(log, red)
 }
 
+// RedactFolder rewrites the files of a run's output folder dir written
+// since (its members' logs, above all) with every value red holds
+// replaced: for `chaosctl recover`, after a chaosctl killed before its
+// run's end, where Run would have done it.
+func RedactFolder(dir string, since time.Time, red *experiments.Redactor) error {
+	return redactFolder(dir, since, red)
+}
+
 // RedactError returns err with red applied to its text; errors.Is and As
 // still see the original chain. Run's errors are redacted already.
 func RedactError(err error, red *experiments.Redactor) error { return redactErr(err, red) }
