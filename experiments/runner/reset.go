@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/chaosctl/chaosctl/probes/workload"
+	"github.com/chaosctl/chaosctl/targets"
 )
 
 // Bounds of a key reset: concurrent requests, and how long deleted keys may
@@ -28,10 +29,12 @@ const (
 // store's answer. A key still found is deleted again, and the read-back
 // repeated, until within passes.
 //
-// quiet, when set, is asked after each read-back for what else keeps the
-// target from being fresh (an open breaker); the read-backs are the
-// traffic that lets such state settle, so the reset also waits for quiet
-// to answer nothing.
+// quiet is asked after each read-back for what else keeps the target from
+// being fresh: a store node still holding a value (a replica a delete did
+// not reach, which a later read quorum could return), an open breaker. The
+// deletes and read-backs are the traffic that lets such state settle: a
+// round whose read-back found nothing but quiet did deletes every key
+// again.
 type keyReset struct {
 	addrs  []string
 	keys   int
@@ -39,10 +42,11 @@ type keyReset struct {
 	quiet  func(context.Context) []string
 }
 
-// resetKeys is a keyReset of keys through addrs without a quiet check:
-// what a GameDay does before a step with consistency checks.
-func resetKeys(ctx context.Context, addrs []string, keys int) error {
-	return keyReset{addrs: addrs, keys: keys, within: resetWithin}.run(ctx)
+// resetKeys is a keyReset of keys on t that also waits until no store node
+// holds a value: what a GameDay does before a step with consistency checks.
+func resetKeys(ctx context.Context, t targets.Target, keys int) error {
+	return keyReset{addrs: t.ClientAddrs(), keys: keys, within: resetWithin,
+		quiet: func(ctx context.Context) []string { return storedValues(ctx, t) }}.run(ctx)
 }
 
 func (k keyReset) run(ctx context.Context) error {
@@ -87,6 +91,9 @@ func (k keyReset) run(ctx context.Context) error {
 			return fmt.Errorf("not reset within %s: %s", k.within, strings.Join(why, "; "))
 		}
 		todo = found
+		if len(found) == 0 && len(unquiet) > 0 {
+			todo = all
+		}
 		t := time.NewTimer(resetPoll)
 		select {
 		case <-ctx.Done():

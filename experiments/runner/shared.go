@@ -154,7 +154,7 @@ func (s *SharedTarget) Restart(ctx context.Context, why string) error {
 // ResetKeys deletes the demo workload's keys k0..k{keys-1} and reads them
 // back as not found (resetKeys).
 func (s *SharedTarget) ResetKeys(ctx context.Context, keys int) error {
-	return resetKeys(ctx, s.target.ClientAddrs(), keys)
+	return resetKeys(ctx, s.target, keys)
 }
 
 // Preparation is what Prepare did.
@@ -170,20 +170,26 @@ type Preparation struct {
 // with prev (its result; nil when there is none): the next run must find
 // the target as a fresh one would be, as far as its verdict can tell.
 //
-// It restarts the target when prev or the target shows state a reset
-// cannot clear (ReuseBlocker, then the target itself: every member
-// running and not paused, no link of the fault plane held or with a toxic,
-// every member's breakers closed, no hint or write-behind write pending,
-// no clock offset; breakers and hints get quietWithin to settle). Else it
-// deletes every workload key and reads each back as not found; a reset
-// that fails restarts the target too. What stays from run to run is the
-// members' processes and seeds, their stores' tombstones (a deleted key
-// reads as not found, the empty store's answer) and state that adapts
-// within the warmup (hedge delays, failure suspicions).
+// It restarts the target when prev, next or the target shows state a
+// reset cannot clear (ReuseBlocker, NextBlocker, then the target itself:
+// every member running and not paused, no link of the fault plane held,
+// disabled or with a toxic). Else it deletes every workload key and reads
+// each back as not found, deleting again until no store node holds a value
+// (a replica a delete missed would serve its old value to a later read
+// quorum) and every member's /metrics shows its breakers closed, no hint
+// or write-behind write pending and no clock offset, within quietWithin;
+// a reset that does not get there restarts the target too. What stays
+// from run to run is the members' processes and seeds, their stores'
+// tombstones (a deleted key reads as not found, the empty store's answer)
+// and state that adapts within a warmup (hedge delays, failure
+// suspicions).
 func (s *SharedTarget) Prepare(ctx context.Context, next *experiments.Experiment, prev *report.Result) (Preparation, error) {
 	began := time.Now()
 	var p Preparation
 	why := ReuseBlocker(prev)
+	if why == "" {
+		why = NextBlocker(next)
+	}
 	if why == "" {
 		why = s.dirty(ctx)
 	}
@@ -233,6 +239,19 @@ func ReuseBlocker(prev *report.Result) string {
 			return fmt.Sprintf("the revert receipt of fault %s found it in place: %s", f.Name, f.RevertReceipt.Summary)
 		case f.Kind == string(experiments.FaultClockSkew) && f.Applied != nil:
 			return fmt.Sprintf("fault %s skewed a clock, and hybrid logical clocks stay ahead after the skew is reverted", f.Name)
+		}
+	}
+	return ""
+}
+
+// NextBlocker says why the next run, e, needs a fresh target ("" when a
+// reset one will do): a corrupt fault damages a share of every record a
+// node stores, tombstones included, so the reset's tombstones would raise
+// the number of values it damages.
+func NextBlocker(e *experiments.Experiment) string {
+	for _, f := range e.Faults {
+		if f.Corrupt != nil {
+			return fmt.Sprintf("fault %s corrupts a share of the stored records, which a reset's tombstones would add to", f.Name)
 		}
 	}
 	return ""

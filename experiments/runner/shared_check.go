@@ -71,10 +71,39 @@ func quietWithin(e *experiments.Experiment) time.Duration {
 	return within
 }
 
-// memberState reads every member's /metrics and returns what keeps the
-// target from looking fresh (metricProblems); a member that does not
-// answer is one.
+// storedValues says which store nodes still hold a value (not a tombstone)
+// after every key was deleted: a replica the deletes did not reach, whose
+// old value a later read quorum could return. A node that cannot say is
+// one too.
+func storedValues(ctx context.Context, t targets.Target) []string {
+	var out []string
+	for _, m := range t.Members() {
+		if m.Role != "node" {
+			continue
+		}
+		var st struct {
+			Values *int `json:"values"`
+		}
+		cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		err := t.Control(cctx, m.ID, "status", nil, &st)
+		cancel()
+		switch {
+		case err != nil:
+			out = append(out, fmt.Sprintf("%s's stored values could not be counted: %v", m.ID, err))
+		case st.Values == nil:
+			out = append(out, fmt.Sprintf("%s does not count its stored values (an older member)", m.ID))
+		case *st.Values > 0:
+			out = append(out, fmt.Sprintf("%s still holds %d values", m.ID, *st.Values))
+		}
+	}
+	return out
+}
+
+// memberState is what keeps the target from looking fresh after a reset:
+// a store node holding a value (storedValues), and what every member's
+// /metrics shows (metricProblems); a member that does not answer is one.
 func (s *SharedTarget) memberState(ctx context.Context) []string {
+	out := storedValues(ctx, s.target)
 	members := s.target.Members()
 	problems := make([][]string, len(members))
 	client := &http.Client{Timeout: 2 * time.Second}
@@ -91,7 +120,6 @@ func (s *SharedTarget) memberState(ctx context.Context) []string {
 		})
 	}
 	wg.Wait()
-	var out []string
 	for _, p := range problems {
 		out = append(out, p...)
 	}

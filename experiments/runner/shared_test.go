@@ -1,0 +1,116 @@
+package runner
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chaosctl/chaosctl/experiments"
+	"github.com/chaosctl/chaosctl/experiments/report"
+	"github.com/chaosctl/chaosctl/injectors"
+)
+
+func TestReuseBlockerReadsWhatARunLeft(t *testing.T) {
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	fault := func(kind string, mod func(*report.FaultResult)) *report.Result {
+		f := report.FaultResult{Name: "f1", Kind: kind, Applied: &at, Reverted: &at}
+		if mod != nil {
+			mod(&f)
+		}
+		return &report.Result{Faults: []report.FaultResult{f}}
+	}
+	for _, c := range []struct {
+		name string
+		prev *report.Result
+		want string // "" or a part of the reason
+	}{
+		{"no run yet", nil, ""},
+		{"a clean run", fault("crash", nil), ""},
+		{"a fault never applied", fault("partition", func(f *report.FaultResult) { f.Applied, f.Reverted = nil, nil }), ""},
+		{"a skipped revert receipt decides nothing", fault("crash", func(f *report.FaultResult) {
+			f.RevertReceipt = &injectors.Receipt{Skipped: "the runtime reports no member state"}
+		}), ""},
+		{"a verified revert receipt", fault("partition", func(f *report.FaultResult) { f.RevertReceipt = &injectors.Receipt{Verified: true} }), ""},
+		{"a fault still applied", fault("pause", func(f *report.FaultResult) { f.Reverted, f.StillApplied = nil, true }), "fault f1 may still be in place"},
+		{"applied and never reverted", fault("latency", func(f *report.FaultResult) { f.Reverted = nil }), "fault f1 may still be in place"},
+		{"a revert receipt that found it in place", fault("partition", func(f *report.FaultResult) {
+			f.RevertReceipt = &injectors.Receipt{Summary: "1 of 2 checks contradict reverted: link n1→n2 cut"}
+		}), "the revert receipt of fault f1 found it in place: 1 of 2 checks"},
+		{"a clock skew", fault("clockSkew", nil), "fault f1 skewed a clock"},
+		{"an interrupted run", &report.Result{Interrupted: true}, "did not end normally"},
+		{"a run with errors", &report.Result{Errors: []string{"boom"}}, "did not end normally"},
+	} {
+		got := ReuseBlocker(c.prev)
+		if (c.want == "") != (got == "") || !strings.Contains(got, c.want) {
+			t.Errorf("%s: %q, want %q", c.name, got, c.want)
+		}
+	}
+}
+
+func TestShareableNeedsAResettableDemo(t *testing.T) {
+	demo := func(mod func(*experiments.Experiment)) *experiments.Experiment {
+		e := &experiments.Experiment{Target: experiments.Target{Demo: &experiments.DemoCluster{Nodes: 3}}}
+		if mod != nil {
+			mod(e)
+		}
+		return e
+	}
+	for _, c := range []struct {
+		name string
+		e    *experiments.Experiment
+		want string
+	}{
+		{"the demo", demo(nil), ""},
+		{"a cache that invalidates", demo(func(e *experiments.Experiment) {
+			e.Target.Demo.Cache = experiments.Cache{Policy: experiments.CacheLRU, WriteMode: experiments.WriteInvalidate}
+		}), ""},
+		{"a write-behind cache", demo(func(e *experiments.Experiment) {
+			e.Target.Demo.Cache = experiments.Cache{Policy: experiments.CacheLRU, WriteMode: experiments.WriteBehind}
+		}), "write-behind"},
+		{"an external target", &experiments.Experiment{Target: experiments.Target{External: &experiments.ExternalTarget{}}}, "not the demo cluster"},
+		{"a Redis workload", demo(func(e *experiments.Experiment) { e.Workload.Redis = &experiments.RedisWorkload{Addr: "x:1"} }), "key-value workload"},
+	} {
+		if got := Shareable(c.e); (c.want == "") != (got == "") || !strings.Contains(got, c.want) {
+			t.Errorf("%s: %q, want %q", c.name, got, c.want)
+		}
+	}
+}
+
+func TestMetricProblemsFindStateAResetDoesNotClear(t *testing.T) {
+	exposition := `# HELP chaosdemo_breaker_state Circuit breaker state per peer: 0 closed, 1 half-open, 2 open.
+# TYPE chaosdemo_breaker_state gauge
+chaosdemo_breaker_state{peer="n1"} 0
+chaosdemo_breaker_state{peer="n2"} 2
+chaosdemo_breaker_state{peer="n3"} 1
+chaosdemo_hints_pending 0
+chaosdemo_writebehind_queue_depth 4
+chaosdemo_clock_offset_seconds -1.5
+chaosdemo_requests_total{member="g1",op="get",code="200"} 1234
+chaosdemo_hints_pending{bad
+`
+	want := []string{
+		"g1's breaker for n2 is open",
+		"g1's breaker for n3 is half-open",
+		"g1 has 4 write-behind writes queued",
+		"g1's clock is skewed by -1.5s",
+	}
+	if got := metricProblems("g1", []byte(exposition)); !reflect.DeepEqual(got, want) {
+		t.Errorf("problems\n%q\nwant\n%q", got, want)
+	}
+	quiet := "chaosdemo_breaker_state{peer=\"n1\"} 0\nchaosdemo_hints_pending 0\nchaosdemo_clock_offset_seconds 0\n"
+	if got := metricProblems("n1", []byte(quiet)); len(got) != 0 {
+		t.Errorf("a quiet member: %q", got)
+	}
+}
+
+func TestNextBlockerRestartsForACorruptShare(t *testing.T) {
+	e := &experiments.Experiment{Body: experiments.Body{Faults: []experiments.Fault{{Name: "lag", Latency: &experiments.Latency{}}}}}
+	if got := NextBlocker(e); got != "" {
+		t.Errorf("a latency: %q", got)
+	}
+	e.Faults = append(e.Faults, experiments.Fault{Name: "rot", Corrupt: &experiments.Corrupt{Ratio: 0.05}})
+	if got := NextBlocker(e); !strings.Contains(got, "fault rot corrupts a share") {
+		t.Errorf("a corrupt share: %q", got)
+	}
+}
