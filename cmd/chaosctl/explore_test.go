@@ -83,7 +83,9 @@ const exploreRuns = "8"
 // in-memory replicas and no recovery protocol, an explore over partitions
 // and crashes finds a failing schedule and shrinks it to at most two
 // faults on two different nodes, which chaosctl validate accepts and
-// chaosctl run reproduces.
+// chaosctl run reproduces. Its runs share one started target, reset
+// between runs (TestExploreFindsNoFailureWithResync shows the reset adds
+// no failure of its own).
 func TestExploreFindsAndShrinksTheAmnesiaBug(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end runs")
@@ -101,9 +103,13 @@ func TestExploreFindsAndShrinksTheAmnesiaBug(t *testing.T) {
 	if r.Verdict != report.Fail || len(r.Minimal) != 1 || len(r.Shrinks) != 1 {
 		t.Fatalf("explore.json: verdict %s, minimal %+v", r.Verdict, r.Minimal)
 	}
+	if !r.Target.Shared || r.Runs[0].Target != explore.TargetStarted {
+		t.Errorf("the runs did not share a target: %+v, run 1 %q", r.Target, r.Runs[0].Target)
+	}
 	m := r.Minimal[0]
-	t.Logf("found in %d runs; %s: %d faults, failed the same way in %d of %d runs, %d shrink steps; %s",
-		len(r.Runs), m.File, m.Faults, m.Reproduced, m.Of, len(r.Shrinks[0].Steps), r.Ended.Sub(r.Started).Round(time.Second))
+	t.Logf("found in %d runs (%s); %s: %d faults, failed the same way in %d of %d runs, %d shrink steps (%s, %d runs); %s, %.0f runs an hour; target %+v",
+		len(r.Runs), r.ToFind, m.File, m.Faults, m.Reproduced, m.Of, len(r.Shrinks[0].Steps), r.Shrinks[0].Took, r.Shrinks[0].Runs,
+		r.Ended.Sub(r.Started).Round(time.Second), r.RunsPerHour, r.Target)
 	if m.Faults > 2 || (m.Reason != "linearizable" && m.Reason != "no-lost-writes") {
 		t.Errorf("minimal schedule %+v, want at most two faults failing a consistency check", m)
 	}
@@ -152,8 +158,12 @@ func TestExploreFindsNoFailureWithResync(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d, want 0 (no failure)\nstdout:\n%s\nstderr:\n%s", code, stdout, tail(stderr, 30))
 	}
-	if r, err := explore.ReadReport(out); err != nil || r.Verdict != report.Pass || len(r.Runs) != 8 {
+	r, err := explore.ReadReport(out)
+	if err != nil || r.Verdict != report.Pass || len(r.Runs) != 8 {
 		t.Fatalf("explore.json: %v %+v", err, r)
+	}
+	if !r.Target.Shared {
+		t.Errorf("the runs did not share a target: %+v", r.Target)
 	}
 }
 
@@ -237,7 +247,8 @@ func TestExploreRunDurationCapsEachRealRun(t *testing.T) {
 			}
 			applied, okA := res.Since(ptrTime(f.Applied))
 			reverted, okR := res.Since(ptrTime(f.Reverted))
-			if !okA || !okR || applied < w.At.Seconds()-0.1 || applied > w.At.Seconds()+0.5 || reverted > capped.Seconds()+0.5 {
+			// Tolerant of a busy machine's lateness.
+			if !okA || !okR || applied < w.At.Seconds()-0.1 || applied > w.At.Seconds()+time.Second.Seconds() || reverted > capped.Seconds()+time.Second.Seconds() {
 				t.Errorf("run %d: fault %s applied at t=%.3fs, reverted at t=%.3fs; scheduled [%s, %s] within %s", rec.Run, f.Name, applied, reverted, w.At, w.End(), capped)
 			}
 		}

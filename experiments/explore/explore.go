@@ -319,7 +319,7 @@ func (x *explorer) prepare(ctx context.Context, exp *experiments.Experiment, rec
 	if err != nil {
 		return err
 	}
-	x.log.WithFields(logrus.Fields{"keys": p.KeysReset, "took": p.Took.Round(time.Millisecond), "restarted": p.Restarted}).Debug("shared target prepared")
+	x.log.WithFields(logrus.Fields{"keys": p.KeysReset, "took": p.Took.Round(time.Millisecond), "restarted": p.Restarted}).Info("shared target readied for the next run")
 	return nil
 }
 
