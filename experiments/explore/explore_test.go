@@ -100,7 +100,7 @@ func (h *fakeHost) Close(_ context.Context, failed bool) error {
 func (h *fakeHost) Prepare(_ context.Context, next *experiments.Experiment, prev *report.Result) (runner.Preparation, error) {
 	h.prepares++
 	clear(h.store)
-	if why := runner.ReuseBlocker(prev); why != "" {
+	if why := runner.ReuseBlocker(next, prev); why != "" {
 		h.starts++
 		h.restarts = append(h.restarts, why)
 		return runner.Preparation{Restarted: why}, nil

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"time"
 
@@ -186,7 +187,7 @@ type Preparation struct {
 func (s *SharedTarget) Prepare(ctx context.Context, next *experiments.Experiment, prev *report.Result) (Preparation, error) {
 	began := time.Now()
 	var p Preparation
-	why := ReuseBlocker(prev)
+	why := ReuseBlocker(next, prev)
 	if why == "" {
 		why = NextBlocker(next)
 	}
@@ -218,13 +219,16 @@ func (s *SharedTarget) Prepare(ctx context.Context, next *experiments.Experiment
 	return p, nil
 }
 
-// ReuseBlocker says why the target a run left behind cannot be reused as it
-// is, from the run's result ("" when nothing in it says so): a fault that
-// may still be in place, a revert receipt that measured it still there, a
-// clock skew (a hybrid logical clock never goes back: a node's timestamps
-// stay ahead of the others' after the skew is reverted), a run with no
-// result or one that did not end normally.
-func ReuseBlocker(prev *report.Result) string {
+// ReuseBlocker says why the target a run of e left behind cannot be reused
+// as it is, from the run's result ("" when nothing in it says so): a fault
+// that may still be in place, a revert receipt that measured it still
+// there, a clock skew (a hybrid logical clock never goes back: a node's
+// timestamps stay ahead of the others' after the skew is reverted), a
+// store node of e's cluster that restarted empty (in-memory data without
+// recovery: the replicas of a key then disagree, and a delete's version
+// query may read only replicas older than the one that answers later
+// reads), a run with no result or one that did not end normally.
+func ReuseBlocker(e *experiments.Experiment, prev *report.Result) string {
 	if prev == nil {
 		return ""
 	}
@@ -237,11 +241,29 @@ func ReuseBlocker(prev *report.Result) string {
 			return fmt.Sprintf("fault %s may still be in place", f.Name)
 		case f.RevertReceipt != nil && !f.RevertReceipt.Verified && f.RevertReceipt.Skipped == "":
 			return fmt.Sprintf("the revert receipt of fault %s found it in place: %s", f.Name, f.RevertReceipt.Summary)
-		case f.Kind == string(experiments.FaultClockSkew) && f.Applied != nil:
+		case f.Applied == nil:
+		case f.Kind == string(experiments.FaultClockSkew):
 			return fmt.Sprintf("fault %s skewed a clock, and hybrid logical clocks stay ahead after the skew is reverted", f.Name)
+		case (f.Kind == string(experiments.FaultCrash) || f.Kind == string(experiments.FaultRestart)) && amnesiac(e, f.Targets):
+			return fmt.Sprintf("fault %s restarted a store node without its data and without recovery, so a key's replicas disagree beyond what a delete can fix", f.Name)
 		}
 	}
 	return ""
+}
+
+// amnesiac says whether one of members is a store node of e's cluster
+// that comes back from a restart empty and answers at once.
+func amnesiac(e *experiments.Experiment, members []string) bool {
+	d := e.Target.Demo
+	if d == nil || d.Recovery != experiments.RecoveryNone || (d.Persistence != "" && d.Persistence != experiments.PersistenceMemory) {
+		return false
+	}
+	for _, m := range members {
+		if slices.Contains(d.NodeNames(), m) {
+			return true
+		}
+	}
+	return false
 }
 
 // NextBlocker says why the next run, e, needs a fresh target ("" when a

@@ -21,8 +21,8 @@ import (
 	"github.com/chaosctl/chaosctl/targets/process/processtest"
 )
 
-// sharedFile is the amnesia cluster with a short workload; faults is its
-// faults section.
+// sharedFile is a three-node in-memory cluster that resyncs a restarted
+// node, with a short workload; faults is its faults section.
 func sharedFile(t *testing.T, name, faults string) *experiments.Experiment {
 	t.Helper()
 	src := `apiVersion: chaosctl/v1
@@ -30,7 +30,7 @@ kind: Experiment
 metadata: {name: ` + name + `}
 seed: 1
 target:
-  demo: {nodes: 3, gateways: 1, replication: {n: 3, w: 2, r: 2}, persistence: memory, recovery: none}
+  demo: {nodes: 3, gateways: 1, replication: {n: 3, w: 2, r: 2}, persistence: memory, recovery: resync}
 workload: {rate: 60, warmup: 500ms, duration: 4s, keys: 40, readRatio: 50%, timeout: 1s}
 steadyState: {recoveryWithin: 1s}
 ` + faults + `

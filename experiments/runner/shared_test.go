@@ -13,6 +13,7 @@ import (
 
 func TestReuseBlockerReadsWhatARunLeft(t *testing.T) {
 	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	amnesia := &experiments.Experiment{Target: experiments.Target{Demo: &experiments.DemoCluster{Nodes: 3, Gateways: 1, Recovery: experiments.RecoveryNone}}}
 	fault := func(kind string, mod func(*report.FaultResult)) *report.Result {
 		f := report.FaultResult{Name: "f1", Kind: kind, Applied: &at, Reverted: &at}
 		if mod != nil {
@@ -26,7 +27,7 @@ func TestReuseBlockerReadsWhatARunLeft(t *testing.T) {
 		want string // "" or a part of the reason
 	}{
 		{"no run yet", nil, ""},
-		{"a clean run", fault("crash", nil), ""},
+		{"a clean run", fault("pause", nil), ""},
 		{"a fault never applied", fault("partition", func(f *report.FaultResult) { f.Applied, f.Reverted = nil, nil }), ""},
 		{"a skipped revert receipt decides nothing", fault("crash", func(f *report.FaultResult) {
 			f.RevertReceipt = &injectors.Receipt{Skipped: "the runtime reports no member state"}
@@ -40,8 +41,12 @@ func TestReuseBlockerReadsWhatARunLeft(t *testing.T) {
 		{"a clock skew", fault("clockSkew", nil), "fault f1 skewed a clock"},
 		{"an interrupted run", &report.Result{Interrupted: true}, "did not end normally"},
 		{"a run with errors", &report.Result{Errors: []string{"boom"}}, "did not end normally"},
+		{"a crash of a store node of an amnesiac cluster", fault("crash", func(f *report.FaultResult) { f.Targets = []string{"n2"} }), "fault f1 restarted a store node without its data"},
+		{"a restart of a store node of an amnesiac cluster", fault("restart", func(f *report.FaultResult) { f.Targets = []string{"n1"} }), "restarted a store node"},
+		{"a crash of a gateway of an amnesiac cluster", fault("crash", func(f *report.FaultResult) { f.Targets = []string{"g1"} }), ""},
+		{"a crash planned but not applied", fault("crash", func(f *report.FaultResult) { f.Targets, f.Applied, f.Reverted = []string{"n2"}, nil, nil }), ""},
 	} {
-		got := ReuseBlocker(c.prev)
+		got := ReuseBlocker(amnesia, c.prev)
 		if (c.want == "") != (got == "") || !strings.Contains(got, c.want) {
 			t.Errorf("%s: %q, want %q", c.name, got, c.want)
 		}
@@ -112,5 +117,27 @@ func TestNextBlockerRestartsForACorruptShare(t *testing.T) {
 	e.Faults = append(e.Faults, experiments.Fault{Name: "rot", Corrupt: &experiments.Corrupt{Ratio: 0.05}})
 	if got := NextBlocker(e); !strings.Contains(got, "fault rot corrupts a share") {
 		t.Errorf("a corrupt share: %q", got)
+	}
+}
+
+// A crash of a store node blocks reuse only where the node comes back
+// empty and answers at once.
+func TestReuseBlockerAfterACrashDependsOnTheCluster(t *testing.T) {
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	crash := &report.Result{Faults: []report.FaultResult{{Name: "f1", Kind: "crash", Targets: []string{"n3"}, Applied: &at, Reverted: &at}}}
+	for _, c := range []struct {
+		d    experiments.DemoCluster
+		want bool
+	}{
+		{experiments.DemoCluster{Nodes: 3, Recovery: experiments.RecoveryNone}, true},
+		{experiments.DemoCluster{Nodes: 3, Recovery: experiments.RecoveryNone, Persistence: experiments.PersistenceMemory}, true},
+		{experiments.DemoCluster{Nodes: 3, Recovery: experiments.RecoveryResync, Persistence: experiments.PersistenceMemory}, false},
+		{experiments.DemoCluster{Nodes: 3, Recovery: experiments.RecoveryNone, Persistence: experiments.PersistenceDisk}, false},
+		{experiments.DemoCluster{Nodes: 2, Recovery: experiments.RecoveryNone}, false}, // n3 is not one of its nodes
+	} {
+		e := &experiments.Experiment{Target: experiments.Target{Demo: &c.d}}
+		if got := ReuseBlocker(e, crash) != ""; got != c.want {
+			t.Errorf("%+v: blocked %v, want %v", c.d, got, c.want)
+		}
 	}
 }
