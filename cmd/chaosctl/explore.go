@@ -20,11 +20,12 @@ func exploreCommand(e *env) *cli.Command {
 			"the file and the run's seed (run i has seed S+i), and runs it with the file's target,\n" +
 			"workload, SLOs and checks. Stops at --runs, the --budget or the first failure, which\n" +
 			"it shrinks (drop faults, move them earlier, shorten them, lower their intensities,\n" +
-			"shorten the workload; a change is kept only while the run fails on the same check,\n" +
-			"SLO or probe) and writes as minimal-<n>.yaml, a plain experiment `chaosctl run` takes,\n" +
-			"then reruns --repro times. The runs share one started target, its data reset between\n" +
-			"runs and restarted where a run left what a reset cannot clear (--fresh-target: one per\n" +
-			"run). The folder holds explore.json, summary.md, explore.html and\n" +
+			"narrow their partitions, shorten the workload; a change is kept only while the run\n" +
+			"fails on the same check, SLO or probe) and writes as minimal-<n>.yaml, a plain\n" +
+			"experiment `chaosctl run` takes, then reruns --repro times. The runs share one\n" +
+			"started target, its data reset between runs and restarted where a run left what a\n" +
+			"reset cannot clear (--fresh-target: one per run). The folder holds explore.json,\n" +
+			"summary.md, explore.html and\n" +
 			"every run's own report folder. Exit 1 when a failure was found, 0 when none was, 4\n" +
 			"when runs were inconclusive.\n\n" +
 			"   chaosctl explore examples/explore.yaml --runs 20\n" +
