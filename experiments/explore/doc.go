@@ -13,9 +13,8 @@
 // The runs share one started target (runner.SharedTarget) where its data
 // can be reset (runner.Shareable): started before the first run, readied
 // before each other one (SharedTarget.Prepare: the workload's keys deleted
-// and read back as not found, no store node holding a value, breakers
-// closed; restarted where a run left what a reset cannot clear) and
-// stopped at the end. Options.FreshTarget starts one per run instead.
+// until no store node holds a value, breakers closed; restarted where a
+// run left what a reset cannot clear) and stopped at the end. Options.FreshTarget starts one per run instead.
 //
 // # Use
 //

@@ -52,11 +52,11 @@
 //
 // Run starts the shared target once (runner.StartShared, as an explore
 // does), runs the steps in order and stops the target; every experiment
-// runs through runner.Run with RunOptions.Target set, so it reverts its faults but leaves the target
-// running. Each experiment's seed is --seed, else its own (the file's or
+// runs through runner.Run with RunOptions.Target set, so it reverts its
+// faults but leaves the target running. Each experiment's seed is --seed, else its own (the file's or
 // the inline seed), else the playbook's, else a random one drawn once.
 // Before an experiment with consistency checks, the workload's keys are
-// deleted and read back as not found (SharedTarget.ResetKeys): the
+// deleted until no store node holds a value (SharedTarget.ResetKeys): the
 // checkers judge a history from an empty store, and on a shared target the
 // keys still hold what earlier steps wrote. The GameDay never restarts its
 // target between steps (the team watches that one cluster), so state a

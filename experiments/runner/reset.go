@@ -3,7 +3,6 @@ package runner
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -12,87 +11,86 @@ import (
 	"github.com/chaosctl/chaosctl/targets"
 )
 
-// Bounds of a key reset: concurrent requests, and how long deleted keys may
-// take to read as not found (and a shared target's members to settle).
+// Bounds of a key reset: concurrent requests, and how long the deletes may
+// take to leave no value on any store node (and a shared target's members
+// to settle).
 const (
-	resetWorkers = 16
+	resetWorkers = 32
 	resetWithin  = 5 * time.Second
 	resetPoll    = 250 * time.Millisecond
 )
 
 // keyReset deletes the demo workload's keys k0..k{keys-1} through a
-// target's client addresses and reads every one back as not found. The
+// target's client addresses until no store node holds a value. The
 // consistency checkers judge a run's history from an empty store, as on a
 // fresh cluster; on a shared target the keys still hold what earlier runs
 // wrote, and a read of such a value would look like a read of a value
-// nobody wrote. A deleted key reads as not found, which is the empty
-// store's answer. A key still found is deleted again, and the read-back
-// repeated, until within passes.
+// nobody wrote. A deleted key reads as not found, the empty store's
+// answer.
 //
-// quiet is asked after each read-back for what else keeps the target from
-// being fresh: a store node still holding a value (a replica a delete did
-// not reach, which a later read quorum could return), an open breaker. The
-// deletes and read-backs are the traffic that lets such state settle: a
-// round whose read-back found nothing but quiet did deletes every key
-// again.
+// A delete is acknowledged by a write quorum: a replica it did not reach
+// keeps its value, which a later read quorum could return. So after each
+// round of deletes quiet is asked what keeps the target from being fresh,
+// a store node's count of the values it holds first (storedValues), and
+// every key is deleted again until it answers nothing or within passes.
+// The deletes are also the traffic that closes a breaker a run left open.
+// With a gateway cache every key is deleted through every gateway, each
+// dropping its own cached copy.
 type keyReset struct {
-	addrs  []string
-	keys   int
-	within time.Duration
-	quiet  func(context.Context) []string
+	addrs    []string
+	keys     int
+	everyOne bool // delete each key through every address (gateway caches)
+	within   time.Duration
+	quiet    func(context.Context) []string
 }
 
-// resetKeys is a keyReset of keys on t that also waits until no store node
-// holds a value: what a GameDay does before a step with consistency checks.
-func resetKeys(ctx context.Context, t targets.Target, keys int) error {
-	return keyReset{addrs: t.ClientAddrs(), keys: keys, within: resetWithin,
+// resetKeys is a keyReset of keys on t (through every gateway when they
+// cache): what a GameDay does before a step with consistency checks.
+func resetKeys(ctx context.Context, t targets.Target, everyGateway bool, keys int) error {
+	return keyReset{addrs: t.ClientAddrs(), keys: keys, everyOne: everyGateway, within: resetWithin,
 		quiet: func(ctx context.Context) []string { return storedValues(ctx, t) }}.run(ctx)
 }
 
 func (k keyReset) run(ctx context.Context) error {
-	urls := make([]string, len(k.addrs))
+	drivers := make([]*workload.KVDriver, len(k.addrs))
 	for i, a := range k.addrs {
-		urls[i] = "http://" + a
+		d, err := workload.NewKVDriver([]string{"http://" + a}, workload.NewHTTPClient(resetWorkers))
+		if err != nil {
+			return err
+		}
+		drivers[i] = d
 	}
-	driver, err := workload.NewKVDriver(urls, workload.NewHTTPClient(resetWorkers))
-	if err != nil {
-		return err
+	if len(drivers) == 0 {
+		return fmt.Errorf("no client address to reset the keys through")
 	}
-	all := make([]int, k.keys)
-	for i := range all {
-		all[i] = i
+	jobs := make([][2]int, 0, k.keys)
+	for i := range k.keys {
+		if !k.everyOne {
+			jobs = append(jobs, [2]int{i, i % len(drivers)})
+			continue
+		}
+		for d := range drivers {
+			jobs = append(jobs, [2]int{i, d})
+		}
 	}
 	deadline := time.Now().Add(k.within)
-	todo := all
 	for {
-		if failed, err := forKeys(ctx, todo, func(ctx context.Context, i int) error { return deleteKey(ctx, driver, i) }); failed > 0 {
-			return fmt.Errorf("%d of %d keys could not be deleted; the last error: %w", failed, len(todo), err)
-		}
-		found, unread, err := readBack(ctx, driver, all)
+		failed, err := forJobs(ctx, jobs, func(ctx context.Context, j [2]int) error { return deleteKey(ctx, drivers[j[1]], j[0]) })
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
 		var unquiet []string
-		if k.quiet != nil {
-			unquiet = k.quiet(ctx)
+		if failed > 0 {
+			unquiet = append(unquiet, fmt.Sprintf("%d of %d deletes failed; the last error: %v", failed, len(jobs), err))
 		}
-		if len(found) == 0 && unread == 0 && len(unquiet) == 0 {
+		if k.quiet != nil {
+			unquiet = append(unquiet, k.quiet(ctx)...)
+		}
+		if len(unquiet) == 0 {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			var why []string
-			if len(found) > 0 {
-				why = append(why, fmt.Sprintf("%d keys still read as found after their delete (%s)", len(found), workload.KeyName(found[0])))
-			}
-			if unread > 0 {
-				why = append(why, fmt.Sprintf("%d keys could not be read back: %v", unread, err))
-			}
-			why = append(why, unquiet...)
-			return fmt.Errorf("not reset within %s: %s", k.within, strings.Join(why, "; "))
-		}
-		todo = found
-		if len(found) == 0 && len(unquiet) > 0 {
-			todo = all
+			return fmt.Errorf("not reset within %s: %s", k.within, strings.Join(unquiet, "; "))
 		}
 		t := time.NewTimer(resetPoll)
 		select {
@@ -104,40 +102,18 @@ func (k keyReset) run(ctx context.Context) error {
 	}
 }
 
-// readBack reads keys and returns the ones found (sorted) and how many
-// could not be read, with the last error.
-func readBack(ctx context.Context, d *workload.KVDriver, keys []int) (found []int, unread int, last error) {
-	var mu sync.Mutex
-	unread, last = forKeys(ctx, keys, func(ctx context.Context, i int) error {
-		rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		res := d.Do(rctx, workload.Op{ID: uint64(i), Kind: workload.OpGet, Key: workload.KeyName(i)})
-		cancel()
-		if res.Outcome != workload.OutcomeOK {
-			return res.Err
-		}
-		if res.Found {
-			mu.Lock()
-			found = append(found, i)
-			mu.Unlock()
-		}
-		return nil
-	})
-	slices.Sort(found)
-	return found, unread, last
-}
-
-// forKeys calls do for every key on resetWorkers goroutines and counts the
+// forJobs calls do for every job on resetWorkers goroutines and counts the
 // calls that failed, with the last error.
-func forKeys(ctx context.Context, keys []int, do func(context.Context, int) error) (failed int, last error) {
-	jobs := make(chan int)
+func forJobs[J any](ctx context.Context, jobs []J, do func(context.Context, J) error) (failed int, last error) {
+	ch := make(chan J)
 	var (
 		mu sync.Mutex
 		wg sync.WaitGroup
 	)
 	for range resetWorkers {
 		wg.Go(func() {
-			for i := range jobs {
-				if err := do(ctx, i); err != nil {
+			for j := range ch {
+				if err := do(ctx, j); err != nil {
 					mu.Lock()
 					failed, last = failed+1, err
 					mu.Unlock()
@@ -146,18 +122,15 @@ func forKeys(ctx context.Context, keys []int, do func(context.Context, int) erro
 		})
 	}
 feed:
-	for _, i := range keys {
+	for _, j := range jobs {
 		select {
-		case jobs <- i:
+		case ch <- j:
 		case <-ctx.Done():
 			break feed
 		}
 	}
-	close(jobs)
+	close(ch)
 	wg.Wait()
-	if err := ctx.Err(); err != nil && failed == 0 {
-		return len(keys), err
-	}
 	return failed, last
 }
 

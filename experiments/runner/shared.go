@@ -152,17 +152,24 @@ func (s *SharedTarget) Restart(ctx context.Context, why string) error {
 	return s.start(ctx)
 }
 
-// ResetKeys deletes the demo workload's keys k0..k{keys-1} and reads them
-// back as not found (resetKeys).
+// ResetKeys deletes the demo workload's keys k0..k{keys-1} until no store
+// node holds a value (resetKeys).
 func (s *SharedTarget) ResetKeys(ctx context.Context, keys int) error {
-	return resetKeys(ctx, s.target, keys)
+	return resetKeys(ctx, s.target, caches(s.opts.Target.Demo), keys)
+}
+
+// caches says whether the cluster's gateways cache (each holds its own
+// copies).
+func caches(d *experiments.DemoCluster) bool {
+	return d != nil && d.Cache.Policy != "" && d.Cache.Policy != experiments.CacheNone
 }
 
 // Preparation is what Prepare did.
 type Preparation struct {
 	// Restarted says why the target was restarted ("" when it was not).
 	Restarted string
-	// KeysReset counts the workload keys deleted and read back as not found.
+	// KeysReset counts the workload keys deleted, no store node holding a
+	// value after.
 	KeysReset int
 	Took      time.Duration
 }
@@ -174,8 +181,8 @@ type Preparation struct {
 // It restarts the target when prev, next or the target shows state a
 // reset cannot clear (ReuseBlocker, NextBlocker, then the target itself:
 // every member running and not paused, no link of the fault plane held,
-// disabled or with a toxic). Else it deletes every workload key and reads
-// each back as not found, deleting again until no store node holds a value
+// disabled or with a toxic). Else it deletes every workload key (through
+// every gateway when they cache), again until no store node holds a value
 // (a replica a delete missed would serve its old value to a later read
 // quorum) and every member's /metrics shows its breakers closed, no hint
 // or write-behind write pending and no clock offset, within quietWithin;
@@ -195,9 +202,7 @@ func (s *SharedTarget) Prepare(ctx context.Context, next *experiments.Experiment
 		why = s.dirty(ctx)
 	}
 	if why == "" {
-		// The read-backs are the traffic that closes the breakers a run
-		// left open.
-		r := keyReset{addrs: s.target.ClientAddrs(), keys: next.Workload.Keys, within: quietWithin(next), quiet: s.memberState}
+		r := keyReset{addrs: s.target.ClientAddrs(), keys: next.Workload.Keys, everyOne: caches(next.Target.Demo), within: quietWithin(next), quiet: s.memberState}
 		err := r.run(ctx)
 		switch {
 		case ctx.Err() != nil:

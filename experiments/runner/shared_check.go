@@ -62,7 +62,7 @@ func (s *SharedTarget) dirty(ctx context.Context) string {
 
 // quietWithin is how long a prepared target's members get to settle after a
 // reset: a breaker a run left open closes only after its open time and a
-// successful call, which the reset's read-backs make.
+// successful call, which the reset's deletes make.
 func quietWithin(e *experiments.Experiment) time.Duration {
 	within := resetWithin
 	if spec, err := e.Target.Demo.ClusterSpec(); err == nil {
