@@ -516,7 +516,7 @@ func TestExploreGivesAFreshTargetWhereNoResetIsPossible(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if f.host != nil || f.fresh != 2 || !strings.Contains(out.Report.Target.Fresh, "write-behind") {
+	if f.host != nil || f.fresh != 2 || !strings.Contains(out.Report.Target.Fresh, "gateways cache") {
 		t.Errorf("host %+v, %d fresh runs, %+v", f.host, f.fresh, out.Report.Target)
 	}
 }

@@ -62,8 +62,12 @@ func Shareable(e *experiments.Experiment) string {
 		return "the target is not the demo cluster, whose data chaosctl can reset"
 	case len(w.HTTP) > 0 || w.Redis != nil:
 		return "the workload is not the demo's key-value workload, whose keys chaosctl can reset"
-	case e.Target.Demo.Cache.Policy != "" && e.Target.Demo.Cache.Policy != experiments.CacheNone && e.Target.Demo.Cache.WriteMode == experiments.WriteBehind:
-		return "the gateways' write-behind cache acknowledges a delete before the store has it, so a reset cannot be known complete"
+	case caches(e.Target.Demo):
+		// Deletes through each gateway drop its copies, but leave entries
+		// of their own (not found, until a TTL), so the next run would not
+		// start from the cold cache its hit ratio and load assume (and a
+		// write-behind cache acknowledges a delete before the store has it).
+		return "the gateways cache, and a reset leaves their caches warm with its own entries"
 	}
 	return ""
 }
@@ -181,11 +185,11 @@ type Preparation struct {
 // It restarts the target when prev, next or the target shows state a
 // reset cannot clear (ReuseBlocker, NextBlocker, then the target itself:
 // every member running and not paused, no link of the fault plane held,
-// disabled or with a toxic). Else it deletes every workload key (through
-// every gateway when they cache), again until no store node holds a value
-// (a replica a delete missed would serve its old value to a later read
-// quorum) and every member's /metrics shows its breakers closed, no hint
-// or write-behind write pending and no clock offset, within quietWithin;
+// disabled or with a toxic). Else it deletes every workload key, again
+// until no store node holds a value (a replica a delete missed would serve
+// its old value to a later read quorum) and every member's /metrics shows
+// its breakers closed, no hint or write-behind write pending and no clock
+// offset, within quietWithin;
 // a reset that does not get there restarts the target too. What stays
 // from run to run is the members' processes and seeds, their stores'
 // tombstones (a deleted key reads as not found, the empty store's answer)

@@ -67,12 +67,15 @@ func TestShareableNeedsAResettableDemo(t *testing.T) {
 		want string
 	}{
 		{"the demo", demo(nil), ""},
+		{"no cache", demo(func(e *experiments.Experiment) {
+			e.Target.Demo.Cache = experiments.Cache{Policy: experiments.CacheNone}
+		}), ""},
 		{"a cache that invalidates", demo(func(e *experiments.Experiment) {
 			e.Target.Demo.Cache = experiments.Cache{Policy: experiments.CacheLRU, WriteMode: experiments.WriteInvalidate}
-		}), ""},
+		}), "caches warm"},
 		{"a write-behind cache", demo(func(e *experiments.Experiment) {
-			e.Target.Demo.Cache = experiments.Cache{Policy: experiments.CacheLRU, WriteMode: experiments.WriteBehind}
-		}), "write-behind"},
+			e.Target.Demo.Cache = experiments.Cache{Policy: experiments.Cache2Q, WriteMode: experiments.WriteBehind}
+		}), "caches warm"},
 		{"an external target", &experiments.Experiment{Target: experiments.Target{External: &experiments.ExternalTarget{}}}, "not the demo cluster"},
 		{"a Redis workload", demo(func(e *experiments.Experiment) { e.Workload.Redis = &experiments.RedisWorkload{Addr: "x:1"} }), "key-value workload"},
 	} {
