@@ -20,9 +20,12 @@ func exploreCommand(e *env) *cli.Command {
 			"the file and the run's seed (run i has seed S+i), and runs it with the file's target,\n" +
 			"workload, SLOs and checks. Stops at --runs, the --budget or the first failure, which\n" +
 			"it shrinks (drop faults, move them earlier, shorten them, lower their intensities,\n" +
-			"shorten the workload; a change is kept only while the run fails on the same check,\n" +
-			"SLO or probe) and writes as minimal-<n>.yaml, a plain experiment `chaosctl run` takes,\n" +
-			"then reruns --repro times. The folder holds explore.json, summary.md, explore.html and\n" +
+			"narrow their partitions, shorten the workload; a change is kept only while the run\n" +
+			"fails on the same check, SLO or probe) and writes as minimal-<n>.yaml, a plain\n" +
+			"experiment `chaosctl run` takes, then reruns --repro times. The runs share one\n" +
+			"started target, its data reset between runs and restarted where a run left what a\n" +
+			"reset cannot clear (--fresh-target: one per run). The folder holds explore.json,\n" +
+			"summary.md, explore.html and\n" +
 			"every run's own report folder. Exit 1 when a failure was found, 0 when none was, 4\n" +
 			"when runs were inconclusive.\n\n" +
 			"   chaosctl explore examples/explore.yaml --runs 20\n" +
@@ -38,6 +41,7 @@ func exploreCommand(e *env) *cli.Command {
 			&cli.BoolFlag{Name: "no-shrink", Usage: "write the failing schedule as it was drawn"},
 			&cli.IntFlag{Name: "tries", Value: 2, Usage: "runs of a shrink candidate before it counts as not failing (a timing bug does not show on every run)"},
 			&cli.DurationFlag{Name: "run-duration", Usage: "cap each run's workload at this, scaling every schedule to fit (default: the file's workload.duration)"},
+			&cli.BoolFlag{Name: "fresh-target", Usage: "start and stop the target in every run instead of sharing one started target, its data reset between runs"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "print the schedules as YAML; run nothing"},
 			&cli.StringFlag{Name: "out", Usage: "output folder (default chaosctl-out/<name>-explore-<UTC time>)"},
 			&cli.StringFlag{Name: "target", Usage: "runtime: " + e.targetUsage() + " (overrides target.runtime)"},
@@ -74,7 +78,7 @@ func exploreFile(c *cli.Context, e *env) error {
 	}
 	opts := explore.Options{File: file, Source: src, Settings: runSettings(c, e), Runs: c.Int("runs"), Budget: c.Duration("budget"),
 		KeepGoing: c.Bool("keep-going"), Shrink: !c.Bool("no-shrink"), Tries: c.Int("tries"), Repro: c.Int("repro"),
-		RunDuration: c.Duration("run-duration")}
+		RunDuration: c.Duration("run-duration"), FreshTarget: c.Bool("fresh-target")}
 	if c.IsSet("replay") {
 		seed := c.Int64("replay")
 		opts.Replay = &seed

@@ -4,10 +4,17 @@
 // experiment runner (experiments/runner) with the file's target, workload,
 // SLOs and checks, and stops at the number of runs, the time budget or the
 // first failure. A failing schedule is shrunk by delta debugging (drop
-// faults, shorten them, move them earlier, shorten the workload), keeping a
-// candidate only while it fails for the same reason, the same check, SLO or
-// probe; the minimal schedule is written as a plain v1 experiment,
-// minimal-<n>.yaml, and its reproduction rate measured over K more runs.
+// faults, move them earlier, shorten them, lower their intensities, narrow
+// their partitions, shorten the workload), keeping a candidate only while
+// it fails for the same reason, the same check, SLO or probe; the minimal
+// schedule is written as a plain v1 experiment, minimal-<n>.yaml, and its
+// reproduction rate measured over K more runs.
+//
+// The runs share one started target (runner.SharedTarget) where its data
+// can be reset (runner.Shareable): started before the first run, readied
+// before each other one (SharedTarget.Prepare: the workload's keys deleted
+// until no store node holds a value, breakers closed; restarted where a
+// run left what a reset cannot clear) and stopped at the end. Options.FreshTarget starts one per run instead.
 //
 // # Use
 //

@@ -13,6 +13,7 @@ import (
 	"github.com/chaosctl/chaosctl/experiments"
 	"github.com/chaosctl/chaosctl/experiments/report"
 	"github.com/chaosctl/chaosctl/experiments/runner"
+	"github.com/chaosctl/chaosctl/targets"
 )
 
 // Files of an explore folder.
@@ -59,10 +60,31 @@ type Options struct {
 	// Repro runs each minimal schedule this many more times and reports how
 	// many of them fail for the same reason.
 	Repro int
+	// FreshTarget starts and stops the target in every run, as
+	// `chaosctl run` does, instead of starting it once and sharing it
+	// between the runs (runner.SharedTarget: its data reset between runs,
+	// restarted where a run left what a reset cannot clear). A file whose
+	// target cannot be reset (runner.Shareable) gets a fresh target anyway.
+	FreshTarget bool
 	// Run runs one experiment (nil: runner.Run). Now is the clock of the
-	// budget (nil: time.Now).
-	Run RunFunc
-	Now func() time.Time
+	// budget (nil: time.Now). Share starts the target the runs share (nil:
+	// runner.StartShared).
+	Run   RunFunc
+	Now   func() time.Time
+	Share func(ctx context.Context, o runner.ShareOptions) (Host, error)
+}
+
+// Host is a started target that runs share: *runner.SharedTarget, or a
+// fake in tests.
+type Host interface {
+	Target() targets.Target
+	Prepare(ctx context.Context, next *experiments.Experiment, prev *report.Result) (runner.Preparation, error)
+	Starts() int
+	Close(ctx context.Context, failed bool) error
+}
+
+func startShared(ctx context.Context, o runner.ShareOptions) (Host, error) {
+	return runner.StartShared(ctx, o)
 }
 
 // Outcome is what Explore produced.
@@ -140,6 +162,11 @@ type explorer struct {
 	log     *logrus.Entry
 	rep     *Report
 	started time.Time
+	// host is the target the runs share (nil: each run starts its own);
+	// prev the result of the last run on it (nil before the first).
+	host Host
+	used bool
+	prev *report.Result
 }
 
 // Explore draws a schedule per run seed, runs it, and on a failure shrinks
@@ -156,6 +183,9 @@ func Explore(ctx context.Context, e *experiments.Experiment, opts Options) (*Out
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.Share == nil {
+		opts.Share = startShared
 	}
 	if opts.Tries <= 0 {
 		opts.Tries = 2
@@ -183,6 +213,14 @@ func Explore(ctx context.Context, e *experiments.Experiment, opts Options) (*Out
 		Runs: []RunRecord{}, Minimal: []Minimal{}, Shrinks: []Shrink{},
 	}
 	err = x.explore(ctx, schedules)
+	if x.host != nil {
+		x.rep.Target.Starts = x.host.Starts()
+		cleanup, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		if cerr := x.host.Close(cleanup, err != nil); cerr != nil {
+			x.log.WithError(cerr).Warn("stop the shared target")
+		}
+		cancel()
+	}
 	x.rep.Ended = opts.Now().UTC()
 	if took := x.rep.Ended.Sub(x.rep.Started); took > 0 {
 		x.rep.RunsPerHour = float64(x.rep.RunCount) / took.Hours()
@@ -201,6 +239,10 @@ func (x *explorer) spent() bool {
 
 func (x *explorer) explore(ctx context.Context, schedules []experiments.Schedule) error {
 	x.rep.Stopped = StopRuns
+	if err := x.share(ctx, schedules[0].Seed); err != nil {
+		x.rep.Stopped = StopError
+		return err
+	}
 	var failures []int
 	for i, s := range schedules {
 		if x.spent() {
@@ -232,6 +274,55 @@ func (x *explorer) explore(ctx context.Context, schedules []experiments.Schedule
 	return nil
 }
 
+// share starts the target the runs share, unless they cannot or
+// FreshTarget says not to; seed is the members' (the first run's).
+func (x *explorer) share(ctx context.Context, seed int64) error {
+	why := runner.Shareable(x.e)
+	if x.opts.FreshTarget {
+		why = "asked for (--fresh-target)"
+	}
+	if why != "" {
+		x.rep.Target = TargetUse{Fresh: why}
+		x.log.WithField("why", why).Info("every run starts and stops its own target")
+		return nil
+	}
+	settings := x.opts.Settings
+	settings.Log = x.log
+	host, err := x.opts.Share(ctx, runner.ShareOptions{
+		Settings: settings, Run: runner.RunID(x.e.Metadata.Name+"-explore", x.started.UTC()), Dir: x.dir,
+		Runtime: x.opts.RuntimeFor(string(x.e.Target.Runtime)), Seed: seed, Target: x.e.Target,
+	})
+	if err != nil {
+		return err
+	}
+	x.host = host
+	x.rep.Target = TargetUse{Shared: true, Starts: 1}
+	return nil
+}
+
+// prepare readies the shared target for the run of exp and says how on
+// rec.
+func (x *explorer) prepare(ctx context.Context, exp *experiments.Experiment, rec *RunRecord) error {
+	if !x.used {
+		x.used = true
+		rec.Target = TargetStarted
+		return nil
+	}
+	p, err := x.host.Prepare(ctx, exp, x.prev)
+	x.prev = nil
+	rec.Target = TargetReset
+	if p.Restarted != "" {
+		rec.Target = TargetRestarted + ": " + p.Restarted
+		x.rep.Target.Restarts++
+	}
+	x.rep.Target.Starts = x.host.Starts()
+	if err != nil {
+		return err
+	}
+	x.log.WithFields(logrus.Fields{"keys": p.KeysReset, "took": p.Took.Round(time.Millisecond), "restarted": p.Restarted}).Info("shared target readied for the next run")
+	return nil
+}
+
 // source writes schedule s into the file as a plain v1 experiment.
 func (x *explorer) source(s experiments.Schedule, header string) ([]byte, *experiments.Experiment, error) {
 	return experiments.ScheduleSource(x.opts.File, x.opts.Source, s, header)
@@ -252,7 +343,16 @@ func (x *explorer) run(ctx context.Context, s experiments.Schedule, rel string) 
 	settings.Seed = &seed
 	settings.Log = x.opts.Logger().WithFields(logrus.Fields{"seed": s.Seed, "dir": rel})
 	began := x.opts.Now()
-	out, err := x.opts.Run(ctx, exp, runner.RunOptions{File: x.opts.File, Source: src, Settings: settings})
+	ro := runner.RunOptions{File: x.opts.File, Source: src, Settings: settings}
+	if x.host != nil {
+		if err := x.prepare(ctx, exp, &rec); err != nil {
+			x.rep.RunCount++
+			rec.Verdict, rec.Reason, rec.Error = report.Inconclusive, "not run: the shared target could not be readied", err.Error()
+			return rec, err
+		}
+		ro.Target = x.host.Target()
+	}
+	out, err := x.opts.Run(ctx, exp, ro)
 	ended := x.opts.Now()
 	rec.Took = ended.Sub(began).Round(time.Millisecond).String()
 	x.rep.RunCount++
@@ -265,6 +365,12 @@ func (x *explorer) run(ctx context.Context, s experiments.Schedule, rel string) 
 	if out != nil && out.Result != nil {
 		rec.Verdict, rec.Reason = out.Result.Verdict, out.Result.Reason
 		rec.Failed = Failed(out.Result)
+	}
+	if x.host != nil {
+		x.prev = &report.Result{Errors: []string{"the run ended without a result"}}
+		if out != nil && out.Result != nil {
+			x.prev = out.Result
+		}
 	}
 	if err != nil {
 		rec.Error = err.Error()

@@ -3,6 +3,7 @@ package explore
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -14,6 +15,7 @@ import (
 	"github.com/chaosctl/chaosctl/experiments"
 	"github.com/chaosctl/chaosctl/experiments/report"
 	"github.com/chaosctl/chaosctl/experiments/runner"
+	"github.com/chaosctl/chaosctl/targets"
 )
 
 // exploreFile is the demo's amnesia setting explored over partitions and
@@ -62,6 +64,59 @@ type fakeRunner struct {
 	seeds  []int64
 	oracle func(*experiments.Experiment) string
 	err    error // returned by every run when set
+	// host is the shared target the explore started (nil: none); leaked
+	// counts the runs that found a key an earlier run wrote on it, fresh
+	// the runs given no target, result shapes each run's result.
+	host   *fakeHost
+	leaked int
+	fresh  int
+	result func(*report.Result)
+}
+
+// fakeHost is a shared target whose store is a set of keys: each run
+// writes one, Prepare clears them, or restarts when runner.ReuseBlocker
+// says the run before left what a reset cannot clear.
+type fakeHost struct {
+	starts, prepares, closes int
+	store                    map[string]bool
+	restarts                 []string
+	failedClose              bool
+}
+
+// fakeTarget is what a run on the fake host gets as its target.
+type fakeTarget struct {
+	targets.Target
+	host *fakeHost
+}
+
+func (h *fakeHost) Target() targets.Target { return fakeTarget{host: h} }
+func (h *fakeHost) Starts() int            { return h.starts }
+func (h *fakeHost) Close(_ context.Context, failed bool) error {
+	h.closes++
+	h.failedClose = failed
+	return nil
+}
+
+func (h *fakeHost) Prepare(_ context.Context, next *experiments.Experiment, prev *report.Result) (runner.Preparation, error) {
+	h.prepares++
+	clear(h.store)
+	if why := runner.ReuseBlocker(next, prev); why != "" {
+		h.starts++
+		h.restarts = append(h.restarts, why)
+		return runner.Preparation{Restarted: why}, nil
+	}
+	return runner.Preparation{KeysReset: next.Workload.Keys}, nil
+}
+
+func (f *fakeRunner) share(_ context.Context, o runner.ShareOptions) (Host, error) {
+	if f.host != nil {
+		return nil, errors.New("a second shared target")
+	}
+	if o.Target.Demo == nil || o.Dir == "" || o.Run == "" {
+		return nil, fmt.Errorf("share options %+v", o)
+	}
+	f.host = &fakeHost{starts: 1, store: map[string]bool{}}
+	return f.host, nil
 }
 
 func newFake(oracle func(*experiments.Experiment) string) *fakeRunner {
@@ -80,6 +135,14 @@ func (f *fakeRunner) run(_ context.Context, e *experiments.Experiment, opts runn
 	f.now = f.now.Add(30 * time.Second)
 	f.runs = append(f.runs, e)
 	f.seeds = append(f.seeds, *opts.Seed)
+	if t, ok := opts.Target.(fakeTarget); ok {
+		if len(t.host.store) > 0 {
+			f.leaked++
+		}
+		t.host.store[fmt.Sprintf("written-by-run-%d", len(f.runs))] = true
+	} else if opts.Target == nil {
+		f.fresh++
+	}
 	if err := os.MkdirAll(opts.OutDir, 0o755); err != nil {
 		return nil, err
 	}
@@ -95,6 +158,9 @@ func (f *fakeRunner) run(_ context.Context, e *experiments.Experiment, opts runn
 		res.Reason = "too little data"
 	default:
 		res.Reason = "every SLO within budget"
+	}
+	if f.result != nil {
+		f.result(res)
 	}
 	return &runner.Outcome{Result: res, Dir: opts.OutDir}, f.err
 }
@@ -123,7 +189,7 @@ func decodeExplore(t *testing.T) *experiments.Experiment {
 
 func options(t *testing.T, f *fakeRunner) Options {
 	return Options{File: "explore.yaml", Source: []byte(exploreFile), Settings: runner.Settings{OutDir: t.TempDir()},
-		Runs: 20, Shrink: true, Repro: 4, Run: f.run, Now: f.clock}
+		Runs: 20, Shrink: true, Repro: 4, Run: f.run, Now: f.clock, Share: f.share}
 }
 
 func TestExploreFindsShrinksAndReproduces(t *testing.T) {
@@ -358,5 +424,99 @@ func TestShrinkRerunsACandidateThatPassedOnce(t *testing.T) {
 		if tries == 2 && got != 2 {
 			t.Errorf("tries 2: shrunk to %d faults, want 2", got)
 		}
+	}
+}
+
+// The runs share one started target: it is started once, readied before
+// every run but the first (no run finds a key an earlier one wrote),
+// stopped once, and the explore finds and shrinks the same failure as
+// with a fresh target per run.
+func TestExploreSharesOneTargetAndResetsItBetweenRuns(t *testing.T) {
+	f := newFake(amnesiaOracle)
+	out, err := Explore(context.Background(), decodeExplore(t), options(t, f))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := f.host
+	if h == nil || h.starts != 1 || h.closes != 1 || h.failedClose || h.prepares != len(f.runs)-1 || f.fresh != 0 {
+		t.Fatalf("host %+v after %d runs (%d without it)", h, len(f.runs), f.fresh)
+	}
+	if f.leaked != 0 {
+		t.Errorf("%d runs found keys an earlier run wrote", f.leaked)
+	}
+	r := out.Report
+	if !r.Target.Shared || r.Target.Starts != 1 || r.Target.Restarts != 0 || r.Runs[0].Target != TargetStarted {
+		t.Errorf("target use %+v, first run %q", r.Target, r.Runs[0].Target)
+	}
+	for _, run := range r.Runs[1:] {
+		if run.Target != TargetReset {
+			t.Errorf("run %d found the target %q, want %q", run.Run, run.Target, TargetReset)
+		}
+	}
+
+	fresh := newFake(amnesiaOracle)
+	opts := options(t, fresh)
+	opts.FreshTarget = true
+	alone, err := Explore(context.Background(), decodeExplore(t), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fresh.host != nil || fresh.fresh != len(fresh.runs) || !strings.Contains(alone.Report.Target.Fresh, "--fresh-target") {
+		t.Fatalf("--fresh-target: host %+v, %d of %d runs fresh, %+v", fresh.host, fresh.fresh, len(fresh.runs), alone.Report.Target)
+	}
+	if !reflect.DeepEqual(r.Minimal, alone.Report.Minimal) || len(r.Runs) != len(alone.Report.Runs) {
+		t.Errorf("shared and fresh targets differ:\n%+v\n%+v", r.Minimal, alone.Report.Minimal)
+	}
+}
+
+// A run that leaves what a reset cannot clear (here a clock skew) gets the
+// target restarted before the next run, which the run's record says.
+func TestExploreRestartsTheSharedTargetAfterAClockSkew(t *testing.T) {
+	f := newFake(func(*experiments.Experiment) string { return report.Pass })
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	f.result = func(res *report.Result) {
+		if len(f.runs) == 2 {
+			res.Faults = append(res.Faults, report.FaultResult{Name: "f1-clockskew-n2", Kind: "clockSkew", Applied: &at, Reverted: &at})
+		}
+	}
+	opts := options(t, f)
+	opts.Runs = 4
+	out, err := Explore(context.Background(), decodeExplore(t), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := out.Report
+	if r.Target.Starts != 2 || r.Target.Restarts != 1 || len(f.host.restarts) != 1 {
+		t.Fatalf("target use %+v, restarts %v", r.Target, f.host.restarts)
+	}
+	if got := r.Runs[2].Target; !strings.HasPrefix(got, TargetRestarted+": fault f1-clockskew-n2 skewed a clock") {
+		t.Errorf("run 3 found the target %q", got)
+	}
+	if r.Runs[1].Target != TargetReset || r.Runs[3].Target != TargetReset {
+		t.Errorf("runs 2 and 4 found the target %q and %q", r.Runs[1].Target, r.Runs[3].Target)
+	}
+	md, _ := os.ReadFile(filepath.Join(out.Dir, FileMarkdown))
+	if !strings.Contains(string(md), "restarted 1 time") {
+		t.Errorf("summary.md does not say the target was restarted:\n%s", md)
+	}
+}
+
+// A file whose data chaosctl cannot reset gets a fresh target per run,
+// and the report says why.
+func TestExploreGivesAFreshTargetWhereNoResetIsPossible(t *testing.T) {
+	src := strings.Replace(exploreFile, "recovery: none}", "recovery: none, cache: {policy: lru, writeMode: behind}}", 1)
+	e, err := experiments.Decode("explore.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFake(func(*experiments.Experiment) string { return report.Pass })
+	opts := options(t, f)
+	opts.Source, opts.Runs = []byte(src), 2
+	out, err := Explore(context.Background(), e, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.host != nil || f.fresh != 2 || !strings.Contains(out.Report.Target.Fresh, "gateways cache") {
+		t.Errorf("host %+v, %d fresh runs, %+v", f.host, f.fresh, out.Report.Target)
 	}
 }

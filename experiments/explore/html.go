@@ -69,7 +69,7 @@ table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:
 </style></head><body>
 <h1>explore {{.R.Experiment}}: <span class="{{.R.Verdict}}">{{.R.Verdict}}</span></h1>
 <p>{{.R.Reason}}</p>
-<p>File <code>{{.R.File}}</code>; stopped by: {{.R.Stopped}}; {{len .R.Runs}} runs from {{.R.Started.Format "2006-01-02 15:04:05Z"}} to {{.R.Ended.Format "15:04:05Z"}}.</p>
+<p>File <code>{{.R.File}}</code>; stopped by: {{.R.Stopped}}; {{len .R.Runs}} runs from {{.R.Started.Format "2006-01-02 15:04:05Z"}} to {{.R.Ended.Format "15:04:05Z"}}. {{.R.Target.Sentence}}</p>
 {{range .Minimal}}
 <h2>{{.M.File}}: {{.M.Faults}} faults, failed the same way in {{.M.Reproduced}} of {{.M.Of}} runs</h2>
 <p>Shrunk from run {{.M.Run}} (seed {{.M.Seed}}){{if .M.Reason}}, failing on <b>{{.M.Reason}}</b>{{end}}; the workload lasts {{.M.Duration}}s. Run it with <code>chaosctl run {{.M.File}}</code>.</p>

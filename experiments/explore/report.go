@@ -43,7 +43,26 @@ type Report struct {
 	ToFind      string  `json:"toFind,omitempty"`
 	RunCount    int     `json:"runCount"`
 	RunsPerHour float64 `json:"runsPerHour"`
+	// Target says whether the runs shared one started target.
+	Target TargetUse `json:"target"`
 }
+
+// TargetUse is how the runs got their target: one started target shared
+// (Starts counts its starts, Restarts the runs before which it was
+// restarted), or a fresh one per run and why.
+type TargetUse struct {
+	Shared   bool   `json:"shared"`
+	Fresh    string `json:"fresh,omitempty"`
+	Starts   int    `json:"starts,omitempty"`
+	Restarts int    `json:"restarts,omitempty"`
+}
+
+// RunRecord.Target: how a run on the shared target found it.
+const (
+	TargetStarted   = "started"   // the run that started it
+	TargetReset     = "reset"     // its data reset after the run before
+	TargetRestarted = "restarted" // restarted after the run before, and why
+)
 
 // RunRecord is one run of a drawn schedule.
 type RunRecord struct {
@@ -56,8 +75,12 @@ type RunRecord struct {
 	Schedule []ScheduledFault `json:"schedule"`
 	Duration float64          `json:"duration"`
 	Dir      string           `json:"dir"` // the run's report folder, inside the explore folder
-	Took     string           `json:"took"`
-	Error    string           `json:"error,omitempty"`
+	// Target is how the run found the shared target ("" when it started
+	// its own): TargetStarted, TargetReset or "restarted: why".
+	Target string `json:"target,omitempty"`
+	// Took is the run's time, the shared target's reset before it included.
+	Took  string `json:"took"`
+	Error string `json:"error,omitempty"`
 }
 
 // ScheduledFault is one fault of a schedule: its name, kind, window in
@@ -149,6 +172,19 @@ func faultOn(f *experiments.Fault) []string {
 	return nil
 }
 
+// Sentence says how the runs got their target.
+func (t TargetUse) Sentence() string {
+	switch {
+	case !t.Shared && t.Fresh != "":
+		return "Every run started and stopped its own target: " + t.Fresh + "."
+	case !t.Shared:
+		return "No target was started."
+	case t.Restarts == 0:
+		return "The runs shared one started target, its data reset between runs."
+	}
+	return fmt.Sprintf("The runs shared a started target, its data reset between runs; it was restarted %d time%s where a run left what a reset cannot clear (see each run's target).", t.Restarts, plural(t.Restarts))
+}
+
 // judge sets the verdict and its reason.
 func (r *Report) judge() {
 	var failed, inconclusive []RunRecord
@@ -220,7 +256,7 @@ func (r *Report) writeMarkdown(b *bytes.Buffer) {
 	if r.ToFind != "" {
 		fmt.Fprintf(b, "; the first failure after %s", r.ToFind)
 	}
-	b.WriteString(".\n\n")
+	b.WriteString(".\n\n" + r.Target.Sentence() + "\n\n")
 	b.WriteString("| run | seed | faults | verdict | reason | report |\n|---|---|---|---|---|---|\n")
 	for _, run := range r.Runs {
 		var names []string

@@ -157,11 +157,12 @@ func (k *shrinker) fails(ctx context.Context, c experiments.Schedule, change str
 }
 
 // shrink delta-debugs s: drop faults (ddmin), move them earlier, shorten
-// them, lower their intensities, shorten the workload. Every change is
-// kept only while the schedule still fails for the same reason.
+// them, lower their intensities, narrow their partitions, shorten the
+// workload. Every change is kept only while the schedule still fails for
+// the same reason.
 func (k *shrinker) shrink(ctx context.Context, s experiments.Schedule) (experiments.Schedule, error) {
 	for _, pass := range []func(context.Context, experiments.Schedule) (experiments.Schedule, error){
-		k.dropFaults, k.moveEarlier, k.shorten, k.soften, k.shortenWorkload,
+		k.dropFaults, k.moveEarlier, k.shorten, k.soften, k.narrowPartitions, k.shortenWorkload,
 	} {
 		var err error
 		if s, err = pass(ctx, s); err != nil || k.stop {

@@ -50,14 +50,17 @@
 //	// out.Result is gameday.json; err wraps runner.ErrUsage (nothing
 //	// started), ErrInterrupted or ErrEnvironment.
 //
-// Run starts the shared target once, runs the steps in order and stops the
-// target; every experiment runs through runner.Run with
-// RunOptions.Target set, so it reverts its faults but leaves the target
-// running. Each experiment's seed is --seed, else its own (the file's or
+// Run starts the shared target once (runner.StartShared, as an explore
+// does), runs the steps in order and stops the target; every experiment
+// runs through runner.Run with RunOptions.Target set, so it reverts its
+// faults but leaves the target running. Each experiment's seed is --seed, else its own (the file's or
 // the inline seed), else the playbook's, else a random one drawn once.
 // Before an experiment with consistency checks, the workload's keys are
-// deleted: the checkers judge a history from an empty store, and on a
-// shared target the keys still hold what earlier steps wrote.
+// deleted until no store node holds a value (SharedTarget.ResetKeys): the
+// checkers judge a history from an empty store, and on a shared target the
+// keys still hold what earlier steps wrote. The GameDay never restarts its
+// target between steps (the team watches that one cluster), so state a
+// step leaves (a clock skew's hybrid logical clocks) stays for the next.
 //
 // Manual steps go to the Operator (the CLI prompts [c]onfirm / [n]ote /
 // [a]bort on a terminal); with no Operator (--yes) they are recorded as

@@ -12,9 +12,7 @@ import (
 	"github.com/chaosctl/chaosctl/experiments"
 	"github.com/chaosctl/chaosctl/experiments/report"
 	"github.com/chaosctl/chaosctl/experiments/runner"
-	"github.com/chaosctl/chaosctl/injectors"
 	"github.com/chaosctl/chaosctl/targets"
-	"github.com/chaosctl/chaosctl/targets/demo"
 	"github.com/chaosctl/chaosctl/targets/runtimes"
 )
 
@@ -79,15 +77,13 @@ func Run(ctx context.Context, gd *experiments.GameDay, opts Options) (out *Outco
 	defer func() { err = runner.RedactError(err, red) }()
 	seed := opts.SeedFor(gd.Seed)
 	runtime := opts.RuntimeFor(string(gd.Target.Runtime))
-	rt, err := runtimes.Default().Demo(runtime)
-	if err != nil {
+	if _, err := runtimes.Default().Demo(runtime); err != nil {
 		return nil, fmt.Errorf("%w: %w", err, runner.ErrUsage)
 	}
 	if gd.Target.Demo == nil {
 		return nil, fmt.Errorf("a GameDay's shared target is the demo cluster: %w", runner.ErrUsage)
 	}
-	spec, err := gd.Target.Demo.ClusterSpec()
-	if err != nil {
+	if _, err := gd.Target.Demo.ClusterSpec(); err != nil {
 		return nil, fmt.Errorf("%w: %w", err, runner.ErrUsage)
 	}
 	for _, s := range gd.Steps {
@@ -125,7 +121,7 @@ func Run(ctx context.Context, gd *experiments.GameDay, opts Options) (out *Outco
 	}
 	g.save()
 
-	runErr := g.run(ctx, rt, spec)
+	runErr := g.run(ctx, runtime)
 
 	g.res.Ended = time.Now().UTC()
 	if runErr != nil && !errors.Is(runErr, runner.ErrInterrupted) {
@@ -150,6 +146,7 @@ type gameDay struct {
 	res   *Result
 	// stoppedAt is the 1-based step that ended the GameDay early (0: none).
 	stoppedAt int
+	shared    *runner.SharedTarget
 }
 
 // save writes gameday.json, so a GameDay in progress can be followed.
@@ -160,62 +157,33 @@ func (g *gameDay) save() {
 }
 
 // run starts the shared target, runs the steps and stops the target.
-func (g *gameDay) run(ctx context.Context, rt runtimes.Runtime, spec demo.ClusterSpec) (err error) {
-	runtime := rt.Name
-	stateDir := g.opts.StateDir
-	if stateDir == "" {
-		if stateDir, err = injectors.StateDir(); err != nil {
-			return fmt.Errorf("state directory: %w: %w", runner.ErrEnvironment, err)
-		}
-	}
-	embedded := rt.EmbeddedPlane
-	ledger, err := injectors.CreateLedger(stateDir, injectors.RunInfo{Run: g.runID, Runtime: runtime, Dir: g.dir, PlaneEmbedded: embedded})
+func (g *gameDay) run(ctx context.Context, runtime string) (err error) {
+	settings := g.opts.Settings
+	settings.Log = g.log
+	sh, err := runner.StartShared(ctx, runner.ShareOptions{
+		Settings: settings, Run: g.runID, Dir: g.dir, Runtime: runtime, Seed: g.seed, Target: g.gd.Target,
+	})
 	if err != nil {
-		return fmt.Errorf("open the fault ledger: %w: %w", runner.ErrEnvironment, err)
-	}
-	defer ledger.Close()
-	defer ledger.RemovePlaneToken()
-
-	startCtx, cancel := context.WithTimeout(ctx, rt.StartTimeout)
-	began := time.Now()
-	target, err := g.startTarget(startCtx, runtime, spec, ledger)
-	cancel()
-	if err != nil {
-		_ = ledger.End("error")
-		if ctx.Err() != nil {
+		if errors.Is(err, runner.ErrInterrupted) {
 			g.stop(0, Interrupted, "interrupted while the shared target started")
 			return runner.ErrInterrupted
 		}
 		g.stop(0, NotRun, "the shared target did not start")
-		return fmt.Errorf("start the demo cluster on %s: %w: %w", runtime, runner.ErrEnvironment, err)
+		return err
 	}
-	g.log.WithFields(logrus.Fields{"runtime": runtime, "took": time.Since(began).Round(time.Millisecond)}).Info("shared target ready")
+	g.shared = sh
+	target := sh.Target()
 	g.res.Members, g.res.ClientAddrs = target.Members(), target.ClientAddrs()
 	g.save()
 	if g.opts.OnTarget != nil {
 		g.opts.OnTarget(target)
 	}
-	if embedded {
-		if err := ledger.Plane(target.Plane().URL(), true); err != nil {
-			g.log.WithError(err).Warn("fault ledger: record the fault plane")
-		}
-	}
-	if err := ledger.PlaneToken(target.Plane().Token()); err != nil {
-		g.log.WithError(err).Warn("fault ledger: halt will not reach the fault plane directly")
-	}
 	defer func() {
 		rec := recover()
 		cleanup, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		defer cancel()
-		if cerr := target.Close(cleanup); cerr != nil {
+		if cerr := sh.Close(cleanup, err != nil || rec != nil); cerr != nil {
 			g.log.WithError(cerr).Warn("stop the shared target")
-		}
-		outcome := "completed"
-		if err != nil || rec != nil {
-			outcome = "error"
-		}
-		if lerr := ledger.End(outcome); lerr != nil {
-			g.log.WithError(lerr).Warn("close the fault ledger")
 		}
 		if rec != nil {
 			panic(rec)
@@ -328,7 +296,7 @@ func (g *gameDay) experiment(ctx context.Context, i int, s *experiments.Step, sr
 	}
 	if len(e.Checks) > 0 && e.Target.Demo != nil {
 		began := time.Now()
-		if err := resetKeys(ctx, target.ClientAddrs(), e.Workload.Keys); err != nil {
+		if err := g.shared.ResetKeys(ctx, e.Workload.Keys); err != nil {
 			if ctx.Err() != nil {
 				sr.Verdict, sr.Reason = Interrupted, "interrupted while the workload's keys were deleted"
 				return nil
@@ -491,13 +459,4 @@ func targetLine(c *experiments.DemoCluster, runtime string) string {
 	return fmt.Sprintf("demo cluster on %s: %d store nodes, %d gateway%s, %s (n=%d w=%d r=%d), %s persistence, cache %s",
 		runtime, c.Nodes, c.Gateways, plural(c.Gateways), c.Consistency, c.Replication.N, c.Replication.W, c.Replication.R,
 		c.Persistence, c.Cache.Policy)
-}
-
-// startTarget starts the shared demo cluster; on error nothing of it is
-// left.
-func (g *gameDay) startTarget(ctx context.Context, runtime string, spec demo.ClusterSpec, ledger *injectors.Ledger) (targets.Target, error) {
-	return runner.StartDemo(ctx, runtime, spec, runner.DemoStart{
-		Run: g.runID, Dir: filepath.Join(g.dir, "members"), Binary: g.opts.Binary, Version: g.opts.Version, Seed: g.seed,
-		Log: g.log, MemberLogLevel: g.opts.MemberLogLevel, Kubernetes: g.gd.Target.Kubernetes, LeaseTTL: g.gd.Target.LeaseTTL, Ledger: ledger,
-	})
 }

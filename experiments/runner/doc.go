@@ -32,6 +32,17 @@
 // as they are written, and the output folder is swept when the run ends
 // (the members' own logs) (redact.go).
 //
+// # Shared targets
+//
+// A GameDay's steps and an explore's runs share one started demo cluster
+// (SharedTarget, started by StartShared and given to each Run as
+// RunOptions.Target, which Run neither starts nor stops). Between runs
+// Prepare deletes the workload's keys and checks that the target looks as
+// a fresh one would (no stored value on any replica, breakers closed, no
+// pending hint or write-behind write, no clock offset, every member
+// running, the fault plane clean), and restarts it where a run left what
+// a reset cannot clear (ReuseBlocker, NextBlocker).
+//
 // The runner only feeds the judge: which windows a probe is judged in, how
 // budgets burn and when the stop condition fires are the judge's rules,
 // tested as pure code there.

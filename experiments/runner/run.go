@@ -263,11 +263,10 @@ func (r *runState) execute(ctx context.Context, runtime string) (err error) {
 
 	startCtx, cancelStart := context.WithTimeout(maxCtx, startTimeout(runtime))
 	began := time.Now()
-	target, err := r.opts.Target, error(nil)
-	if target == nil {
+	// A target Run did not start (a shared one) is its owner's to stop.
+	target, err, owned := r.opts.Target, error(nil), r.opts.Target == nil
+	if owned {
 		target, err = r.startTarget(startCtx, runtime, demoSpec, ledger)
-	} else {
-		target = shared(target)
 	}
 	cancelStart()
 	if err != nil {
@@ -282,7 +281,9 @@ func (r *runState) execute(ctx context.Context, runtime string) (err error) {
 		r.log.WithError(err).Warn("write prometheus-targets.json")
 	}
 	if err := ledger.Plane(target.Plane().URL(), embedded); err != nil {
-		_ = target.Close(context.Background())
+		if owned {
+			_ = target.Close(context.Background())
+		}
 		return fmt.Errorf("fault ledger: %w: %w", ErrEnvironment, err)
 	}
 	// `chaosctl halt` reverts through the plane with it (not in the ledger).
@@ -306,8 +307,10 @@ func (r *runState) execute(ctx context.Context, runtime string) (err error) {
 			r.log.WithError(rerr).Error("REVERT FAILED: these faults may remain; run `chaosctl recover`")
 			err = errors.Join(err, fmt.Errorf("revert: %w: %w", ErrEnvironment, rerr))
 		}
-		if cerr := target.Close(cleanup); cerr != nil {
-			r.log.WithError(cerr).Warn("stop the target")
+		if owned {
+			if cerr := target.Close(cleanup); cerr != nil {
+				r.log.WithError(cerr).Warn("stop the target")
+			}
 		}
 		outcome := injectors.OutcomeCompleted
 		switch {
@@ -359,25 +362,6 @@ func externalSpec(x *experiments.ExternalTarget, k *experiments.KubernetesTarget
 		s.Proxies = append(s.Proxies, external.ProxySpec{Name: p.Name, Listen: p.Listen, Upstream: p.Upstream})
 	}
 	return s
-}
-
-// sharedTarget is a target Run did not start: closing it is its owner's job.
-type sharedTarget struct{ targets.Target }
-
-func (sharedTarget) Close(context.Context) error { return nil }
-
-// sharedIsolator is a shared target that can isolate members.
-type sharedIsolator struct {
-	sharedTarget
-	targets.Isolator
-}
-
-// shared wraps t so that Run does not close it, keeping what it can do.
-func shared(t targets.Target) targets.Target {
-	if iso, ok := t.(targets.Isolator); ok {
-		return sharedIsolator{sharedTarget{t}, iso}
-	}
-	return sharedTarget{t}
 }
 
 // drive runs the workload with the fault schedule beside it.

@@ -314,6 +314,9 @@ func (c *controls) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			st["clockOffset"] = c.node.ClockOffset().String()
 			st["recovering"] = c.node.Recovering()
 			st["corrupted"] = c.corrupted.Load()
+			if n, err := c.node.LiveValues(); err == nil {
+				st["values"] = n
+			}
 		}
 		writeJSON(w, st)
 		return

@@ -453,3 +453,23 @@ func (n *Node) ClockOffset() time.Duration { return n.clock.Offset() }
 // StoredValues counts the records this node stores (the base of a corrupt
 // ratio).
 func (n *Node) StoredValues() (int, error) { return n.engine.Len() }
+
+// LiveValues counts the records this node stores that hold a value, not a
+// delete's tombstone: none after every key was deleted, as on a fresh
+// store (what chaosctl checks before it reuses a cluster).
+func (n *Node) LiveValues() (int, error) {
+	count := 0
+	var gerr error
+	err := n.engine.Keys(func(key string) bool {
+		rec, found, err := n.engine.Get(key)
+		if err != nil && !errors.Is(err, storage.ErrCorrupt) {
+			gerr = err
+			return false
+		}
+		if found && !rec.Tombstone {
+			count++
+		}
+		return true
+	})
+	return count, errors.Join(err, gerr)
+}
