@@ -20,7 +20,10 @@ import (
 // readBack reverts every fault, lets the cluster settle, then reads every
 // key the workload wrote, for the no-lost-writes check.
 func (r *runState) readBack(ctx context.Context, target targets.Target, tracker *injectors.Tracker) error {
-	if err := tracker.RevertAll(ctx); err != nil {
+	// revertRemaining, not the tracker's RevertAll: a fault still applied
+	// when the workload ended (its window reached the end) is reverted
+	// here, and its result must say when, with its revert receipt.
+	if err := r.revertRemaining(ctx, tracker); err != nil {
 		return fmt.Errorf("revert before the read-back: %w: %w", ErrEnvironment, err)
 	}
 	if !r.settle(ctx, target) {

@@ -617,8 +617,10 @@ func (r *runState) revertRemaining(ctx context.Context, tracker *injectors.Track
 		if fr := r.faults[name]; fr != nil {
 			if err != nil {
 				fr.StillApplied, fr.RevertError = true, err.Error()
-			} else if fr.Applied != nil && fr.Reverted == nil {
-				fr.Reverted, fr.RevertError = &now, ""
+			} else if fr.Applied != nil && (fr.Reverted == nil || fr.StillApplied) {
+				// Reverted now; or on a retry, after an earlier final
+				// revert (the read-back's) failed.
+				fr.Reverted, fr.RevertError, fr.StillApplied = &now, "", false
 			}
 		}
 		delete(r.active, name)
