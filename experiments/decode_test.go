@@ -136,7 +136,7 @@ faults:
   - {name: ring, at: 4s, duration: 2s, partition: {mode: ring}}
   - {name: slow, at: 1s, latency: {pick: {count: 2, from: [n1, n2, n3]}, delay: 100ms, jitter: 20ms}}
   - {name: thin, at: 1s, duration: 5s, bandwidth: {nodes: [client], rate: 64KiB/s}}
-  - {name: rst, at: 2s, duration: 1s, reset: {nodes: [g2]}}
+  - {name: rst, at: 2s, duration: 1s, reset: {nodes: [g2], timeout: 150ms}}
   - {name: hole, at: 2s, duration: 1s, blackhole: {nodes: [n5]}}
   - {name: kill, at: 10s, crash: {nodes: [n4], restartAfter: 5s}}
   - {name: stop, at: 20s, duration: 3s, pause: {pick: {}}}
@@ -188,7 +188,7 @@ func TestDecodeEveryDemoField(t *testing.T) {
 				{Name: "ring", At: 4 * time.Second, Duration: 2 * time.Second, Partition: &Partition{Mode: ModeRing, Behavior: BehaviorDrop}},
 				{Name: "slow", At: time.Second, Duration: 59 * time.Second, Latency: &Latency{Selector: Selector{Pick: &Pick{Count: 2, From: []string{"n1", "n2", "n3"}}}, Delay: 100 * time.Millisecond, Jitter: 20 * time.Millisecond}},
 				{Name: "thin", At: time.Second, Duration: 5 * time.Second, Bandwidth: &Bandwidth{Selector: Selector{Nodes: []string{"client"}}, Rate: 64 * 1024}},
-				{Name: "rst", At: 2 * time.Second, Duration: time.Second, Reset: &Reset{Selector: Selector{Nodes: []string{"g2"}}}},
+				{Name: "rst", At: 2 * time.Second, Duration: time.Second, Reset: &Reset{Selector: Selector{Nodes: []string{"g2"}}, Timeout: 150 * time.Millisecond}},
 				{Name: "hole", At: 2 * time.Second, Duration: time.Second, Blackhole: &Blackhole{Selector: Selector{Nodes: []string{"n5"}}}},
 				{Name: "kill", At: 10 * time.Second, Duration: 5 * time.Second, Crash: &Crash{Selector: Selector{Nodes: []string{"n4"}}, RestartAfter: 5 * time.Second}},
 				{Name: "stop", At: 20 * time.Second, Duration: 3 * time.Second, Pause: &Pause{Selector: Selector{Pick: &Pick{Count: 1, From: []string{"n1", "n2", "n3", "n4", "n5"}}}}},
@@ -641,6 +641,21 @@ slos: [{name: r, sli: ratio, good: "sum(ok)", total: "sum(all)", url: "http://12
 			name: "negative duration",
 			src:  minimalWith("target: {demo: {cache: {ttl: -1s}}}\n"),
 			want: []string{`6:30: target.demo.cache.ttl: -1s is negative; allowed: 0 to 24h0m0s`},
+		},
+		{
+			name: "negative reset timeout",
+			src:  minimalWith("faults: [{name: a, at: 1s, reset: {nodes: [n1], timeout: -5ms}}]\n"),
+			want: []string{`6:58: faults[0].reset.timeout: -5ms is negative; allowed: 0 to 10s`},
+		},
+		{
+			name: "reset timeout without a unit",
+			src:  minimalWith("faults: [{name: a, at: 1s, reset: {nodes: [n1], timeout: 300}}]\n"),
+			want: []string{`6:58: faults[0].reset.timeout: bad duration 300: add a unit, e.g. 300s or 300ms`},
+		},
+		{
+			name: "reset timeout too long",
+			src:  minimalWith("faults: [{name: a, at: 1s, reset: {nodes: [n1], timeout: 1h}}]\n"),
+			want: []string{`6:58: faults[0].reset.timeout: 1h0m0s is out of range; allowed: 0s to 10s`},
 		},
 		{
 			name: "unknown node in a selector",

@@ -786,6 +786,9 @@ type Bandwidth struct {
 // Reset resets the connections of the selected links.
 type Reset struct {
 	Selector `yaml:",inline"`
+	// Timeout holds a connection's first data that long before the reset
+	// (0: reset at once). The fault plane counts whole milliseconds.
+	Timeout time.Duration `yaml:"timeout"`
 }
 
 // Blackhole stops the data on the selected links; connections stay open.

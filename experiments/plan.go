@@ -601,6 +601,8 @@ func (p *Plan) formatFault(t *textWriter, pf PlannedFault) {
 		t.printf("    delay %s, jitter %s on %s\n", f.Latency.Delay, f.Latency.Jitter, strings.Join(pf.Targets, " "))
 	case f.Bandwidth != nil:
 		t.printf("    rate %s on %s\n", f.Bandwidth.Rate, strings.Join(pf.Targets, " "))
+	case f.Reset != nil && f.Reset.Timeout > 0:
+		t.printf("    reset on %s after %s\n", strings.Join(pf.Targets, " "), f.Reset.Timeout)
 	case f.Crash != nil:
 		restart := "not restarted"
 		if f.Crash.RestartAfter > 0 {

@@ -33,8 +33,8 @@ type Ramp struct {
 	// condition the capacity is measured under.
 	Fault string `yaml:"fault"`
 	// Param is the ramped parameter (RampParams lists them):
-	// latency.delay, latency.jitter, bandwidth.rate, KIND.pick.count (how
-	// many members the fault picks) or workload.rate.
+	// latency.delay, latency.jitter, bandwidth.rate, reset.timeout,
+	// KIND.pick.count (how many members the fault picks) or workload.rate.
 	Param string    `yaml:"param"`
 	From  RampValue `yaml:"from"`
 	To    RampValue `yaml:"to"`
@@ -158,6 +158,11 @@ var rampParams = func() []rampParam {
 		// The fault plane limits in whole kB/s; less bandwidth is harsher.
 		{name: "bandwidth.rate", kind: FaultBandwidth, field: "rate", unit: RampByteRate, grid: 1000, harsher: -1,
 			gridUnit: "kB/s", bounds: fixedBounds(injectors.MinBytesPerSecond, 1<<40)},
+		// A reset drops a connection's first data and resets it after the
+		// timeout, so no data passes at any timeout: a longer one only
+		// holds the caller longer before it learns, which is harsher.
+		{name: "reset.timeout", kind: FaultReset, field: "timeout", unit: RampDuration, grid: float64(time.Millisecond), harsher: 1,
+			gridUnit: "ms", bounds: fixedBounds(0, float64(injectors.MaxResetTimeout))},
 		{name: "workload.rate", field: "rate", unit: RampNumber, grid: 1, harsher: 1,
 			gridUnit: "requests/s", bounds: fixedBounds(1, MaxRate)},
 	}

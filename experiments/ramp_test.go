@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-// rampFile is minimal's workload with two faults; line 8 is the ramp.
+// rampFile is minimal's workload with four faults; line 11 is the ramp.
 const rampFile = `apiVersion: chaosctl/v1
 kind: Experiment
 metadata: {name: t}
@@ -19,6 +19,7 @@ faults:
   - {name: slow-n1, at: 1s, latency: {nodes: [n1], delay: 100ms, jitter: 10ms}}
   - {name: kill, at: 1s, crash: {pick: {count: 1}}}
   - {name: thin, at: 1s, bandwidth: {nodes: [n2], rate: 1MiB/s}}
+  - {name: rst, at: 1s, reset: {nodes: [n3]}}
 `
 
 func rampWith(ramp string) string { return rampFile + ramp + "\n" }
@@ -48,6 +49,14 @@ func TestRampDecodesWithDefaults(t *testing.T) {
 	if from, to := e.Ramp.Bounds(); from != 1000 || to != 16 || !e.Ramp.Harsher(16, 1000) || e.Ramp.Show(16) != "16kB/s" || e.Ramp.Repeat != 1 {
 		t.Errorf("bandwidth bounds %d..%d (less is harsher), show %q", from, to, e.Ramp.Show(16))
 	}
+	// A reset's timeout is unwritten (0) in the file; a longer one is harsher.
+	e, err = Decode("r.yaml", []byte(rampWith("ramp: {fault: rst, param: reset.timeout, from: 0s, to: 2s}")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if from, to := e.Ramp.Bounds(); from != 0 || to != 2000 || !e.Ramp.Harsher(300, 200) || e.Ramp.Show(250) != "250ms" || e.Ramp.GridUnit() != "ms" || e.RampSubject(1) != "reset.timeout of rst (n3)" {
+		t.Errorf("reset timeout bounds %d..%d (more is harsher), show %q, subject %q", from, to, e.Ramp.Show(250), e.RampSubject(1))
+	}
 	e, err = Decode("r.yaml", []byte(rampWith("ramp: {param: workload.rate, from: 50, to: 400}")))
 	if err != nil || e.Ramp.GridUnit() != "requests/s" || e.RampSubject(1) != "workload.rate" {
 		t.Fatalf("workload ramp: %v", err)
@@ -60,45 +69,51 @@ func TestRampProblems(t *testing.T) {
 		want       []string
 	}{
 		{"unknown fault", "ramp: {fault: slow-n2, param: latency.delay, from: 20ms, to: 400ms}",
-			[]string{`10:15: ramp.fault: unknown fault "slow-n2"; allowed: slow-n1, kill, thin; did you mean "slow-n1"?`}},
+			[]string{`11:15: ramp.fault: unknown fault "slow-n2"; allowed: slow-n1, kill, thin, rst; did you mean "slow-n1"?`}},
 		{"unknown param", "ramp: {fault: slow-n1, param: latency.dealy, from: 20ms, to: 400ms}",
-			[]string{`10:31: ramp.param: unknown param "latency.dealy"; allowed for slow-n1: latency.delay, latency.jitter, workload.rate, latency.pick.count; did you mean "latency.delay"?`}},
+			[]string{`11:31: ramp.param: unknown param "latency.dealy"; allowed for slow-n1: latency.delay, latency.jitter, workload.rate, latency.pick.count; did you mean "latency.delay"?`}},
 		{"param of another kind", "ramp: {fault: kill, param: latency.delay, from: 20ms, to: 400ms}",
-			[]string{`10:28: ramp.param: latency.delay is a parameter of a latency fault, and faults[1] (kill) is a crash fault; allowed for it: workload.rate, crash.pick.count`}},
+			[]string{`11:28: ramp.param: latency.delay is a parameter of a latency fault, and faults[1] (kill) is a crash fault; allowed for it: workload.rate, crash.pick.count`}},
 		{"a fault's param without the fault", "ramp: {param: latency.delay, from: 20ms, to: 400ms}",
-			[]string{`10:15: ramp.param: latency.delay is a parameter of a latency fault: name the fault in ramp.fault`}},
+			[]string{`11:15: ramp.param: latency.delay is a parameter of a latency fault: name the fault in ramp.fault`}},
 		{"pick count of named nodes", "ramp: {fault: slow-n1, param: latency.pick.count, from: 1, to: 3}",
-			[]string{`10:31: ramp.param: latency.pick.count ramps how many members faults[0] (slow-n1) picks, and it names its members`}},
+			[]string{`11:31: ramp.param: latency.pick.count ramps how many members faults[0] (slow-n1) picks, and it names its members`}},
 		{"a number for a duration", "ramp: {fault: slow-n1, param: latency.delay, from: 20, to: 400ms}",
-			[]string{`10:52: ramp.from: 20 is a number; latency.delay takes a duration such as 20ms`}},
+			[]string{`11:52: ramp.from: 20 is a number; latency.delay takes a duration such as 20ms`}},
 		{"a duration for a rate", "ramp: {param: workload.rate, from: 50ms, to: 400}",
-			[]string{`10:36: ramp.from: 50ms is a duration; workload.rate takes a number of requests per second such as 200`}},
+			[]string{`11:36: ramp.from: 50ms is a duration; workload.rate takes a number of requests per second such as 200`}},
 		{"a quoted number", `ramp: {param: workload.rate, from: "50", to: 400}`,
-			[]string{`10:36: ramp.from: "50" is quoted`}},
+			[]string{`11:36: ramp.from: "50" is quoted`}},
 		{"not whole milliseconds", "ramp: {fault: slow-n1, param: latency.delay, from: 20500us, to: 400ms}",
-			[]string{`10:52: ramp.from: 20.5ms is not a whole number of ms`}},
+			[]string{`11:52: ramp.from: 20.5ms is not a whole number of ms`}},
 		{"out of range", "ramp: {fault: kill, param: crash.pick.count, from: 1, to: 4}",
-			[]string{`10:59: ramp.to: 4 is out of range for crash.pick.count; allowed: 1 to 3`}},
+			[]string{`11:59: ramp.to: 4 is out of range for crash.pick.count; allowed: 1 to 3`}},
 		{"jitter above the delay", "ramp: {fault: slow-n1, param: latency.jitter, from: 0ms, to: 200ms}",
-			[]string{`10:62: ramp.to: 200ms is out of range for latency.jitter; allowed: 0s to 100ms`}},
+			[]string{`11:62: ramp.to: 200ms is out of range for latency.jitter; allowed: 0s to 100ms`}},
 		{"to below from", "ramp: {fault: slow-n1, param: latency.delay, from: 400ms, to: 20ms}",
-			[]string{`10:63: ramp.to: 20ms is below from (400ms); latency.delay grows harsher as it rises`}},
+			[]string{`11:63: ramp.to: 20ms is below from (400ms); latency.delay grows harsher as it rises`}},
 		{"bandwidth upwards", "ramp: {fault: thin, param: bandwidth.rate, from: 16KiB/s, to: 1MiB/s}",
-			[]string{`10:63: ramp.to: 1MiB/s is above from (16KiB/s); bandwidth.rate grows harsher as it falls`}},
+			[]string{`11:63: ramp.to: 1MiB/s is above from (16KiB/s); bandwidth.rate grows harsher as it falls`}},
+		{"reset timeout downwards", "ramp: {fault: rst, param: reset.timeout, from: 2s, to: 0s}",
+			[]string{`11:56: ramp.to: 0s is below from (2s); reset.timeout grows harsher as it rises`}},
+		{"reset timeout too long", "ramp: {fault: rst, param: reset.timeout, from: 0s, to: 1m}",
+			[]string{`11:56: ramp.to: 1m0s is out of range for reset.timeout; allowed: 0s to 10s`}},
+		{"reset timeout of a latency fault", "ramp: {fault: slow-n1, param: reset.timeout, from: 0s, to: 1s}",
+			[]string{`11:31: ramp.param: reset.timeout is a parameter of a reset fault, and faults[0] (slow-n1) is a latency fault`}},
 		{"no range", "ramp: {param: workload.rate, from: 50, to: 50}",
-			[]string{`10:44: ramp.to: 50 is the value of from; a ramp needs a range`}},
+			[]string{`11:44: ramp.to: 50 is the value of from; a ramp needs a range`}},
 		{"require outside", "ramp: {param: workload.rate, from: 50, to: 100, require: 200}",
-			[]string{`10:58: ramp.require: 200 lies outside the ramp's range 50 to 100`}},
+			[]string{`11:58: ramp.require: 200 lies outside the ramp's range 50 to 100`}},
 		{"steps", "ramp: {param: workload.rate, from: 50, to: 100, steps: 0}",
-			[]string{`10:56: ramp.steps: 0 is out of range; allowed: 1 to 20`}},
+			[]string{`11:56: ramp.steps: 0 is out of range; allowed: 1 to 20`}},
 		{"missing to", "ramp: {param: workload.rate, from: 50}",
-			[]string{`10:7: ramp: missing required field to`}},
+			[]string{`11:7: ramp: missing required field to`}},
 		{"misspelt field", "ramp: {param: workload.rate, from: 50, to: 100, step: 3}",
-			[]string{`10:49: unknown field "step" in ramp; allowed: fault, param, from, to, steps, repeat, require; did you mean "steps"?`}},
+			[]string{`11:49: unknown field "step" in ramp; allowed: fault, param, from, to, steps, repeat, require; did you mean "steps"?`}},
 		{"with a nemesis", "nemesis: {kinds: [crash]}\nramp: {param: workload.rate, from: 50, to: 100}",
-			[]string{`11:1: ramp: a ramp searches one parameter of the file's faults with chaosctl run, and a nemesis draws faults for chaosctl explore`}},
+			[]string{`12:1: ramp: a ramp searches one parameter of the file's faults with chaosctl run, and a nemesis draws faults for chaosctl explore`}},
 		{"a mapping for a value", "ramp: {param: workload.rate, from: {a: 1}, to: 100}",
-			[]string{`10:36: ramp.from: expected a duration (20ms), a bandwidth (64KiB/s) or a number (250), got a mapping`}},
+			[]string{`11:36: ramp.from: expected a duration (20ms), a bandwidth (64KiB/s) or a number (250), got a mapping`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Decode("exp.yaml", []byte(rampWith(tc.ramp)))
@@ -124,6 +139,8 @@ func TestRampStepWritesThePlainExperimentOfOneStep(t *testing.T) {
 			func(e *Experiment) bool { return e.Faults[1].Crash.Pick.Count == 2 }, "count: 2"},
 		{"bandwidth", rampWith("ramp: {fault: thin, param: bandwidth.rate, from: 1MB/s, to: 16kB/s}"), 66,
 			func(e *Experiment) bool { return e.Faults[2].Bandwidth.Rate == 66000 }, "rate: 66kB/s"},
+		{"reset timeout", rampWith("ramp: {fault: rst, param: reset.timeout, from: 0s, to: 2s}"), 750,
+			func(e *Experiment) bool { return e.Faults[3].Reset.Timeout == 750*time.Millisecond }, "timeout: 750ms"},
 		{"workload rate", rampWith("ramp: {param: workload.rate, from: 50, to: 400, repeat: 3}"), 120,
 			func(e *Experiment) bool { return e.Workload.Rate == 120 && e.Repeat == 3 }, "rate: 120"},
 	} {

@@ -1088,6 +1088,9 @@ func (v *validator) fault(i int, f *Fault) {
 		if v.required(kp+".rate") && f.Bandwidth.Rate < injectors.MinBytesPerSecond {
 			v.errorf(kp+".rate", "%s is out of range; allowed: at least 1000B/s (the fault plane limits in KB/s)", f.Bandwidth.Rate)
 		}
+	case FaultReset:
+		// Up to the bound within which a revert can remove the toxic.
+		v.durationRange(kp+".timeout", f.Reset.Timeout, 0, injectors.MaxResetTimeout)
 	case FaultCrash:
 		ra := f.Crash.RestartAfter
 		if v.d.has(kp + ".restartAfter") {

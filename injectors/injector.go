@@ -61,6 +61,11 @@ type Fault struct {
 	// milliseconds; both are rounded to the millisecond.
 	Delay  time.Duration `json:"delay,omitempty"`
 	Jitter time.Duration `json:"jitter,omitempty"`
+	// ResetTimeout is a reset's: toxiproxy's reset_peer drops the first
+	// data of a connection, holds it ResetTimeout, then resets it (0: at
+	// once). Toxiproxy counts whole milliseconds; it is rounded to the
+	// millisecond.
+	ResetTimeout time.Duration `json:"resetTimeout,omitempty"`
 	// BytesPerSecond limits each direction of a bandwidth fault's links;
 	// toxiproxy counts whole KB/s (1000 bytes), so at least 1000.
 	BytesPerSecond int64 `json:"bytesPerSecond,omitempty"`

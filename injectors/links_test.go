@@ -136,6 +136,60 @@ func TestLinkFaultsCutExactlyTheirLinks(t *testing.T) {
 	}
 }
 
+func TestResetSetsTheToxicTimeout(t *testing.T) {
+	d := processtest.StartDemo(t, demo.ClusterSpec{Nodes: 2, Gateways: 0}, processdemo.Options{})
+	ctx := context.Background()
+	l := link("n1", "n2")
+	for _, tt := range []struct {
+		name    string
+		timeout time.Duration
+		wantMs  float64
+	}{
+		{"at once by default", 0, 0},
+		{"after the timeout", 300 * time.Millisecond, 300},
+		{"rounded to the millisecond", 250400 * time.Microsecond, 250},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			revert, err := injectors.Reset{}.Inject(ctx, d, injectors.Fault{Name: "rst", Links: []faultplane.Link{l}, ResetTimeout: tt.timeout})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer func() {
+				if err := revert(ctx); err != nil {
+					t.Errorf("revert: %v", err)
+				}
+			}()
+			txs, err := d.Plane().Proxy(l).Toxics()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var streams []string
+			for _, tx := range txs {
+				if tx.Type != "reset_peer" {
+					continue
+				}
+				streams = append(streams, tx.Stream)
+				// The attributes come back as JSON numbers.
+				if got, ok := tx.Attributes["timeout"].(float64); !ok || got != tt.wantMs {
+					t.Errorf("toxic %s (%s): timeout attribute %v, want %v ms", tx.Name, tx.Stream, tx.Attributes["timeout"], tt.wantMs)
+				}
+			}
+			if slices.Sort(streams); !slices.Equal(streams, []string{"downstream", "upstream"}) {
+				t.Errorf("reset_peer toxics on streams %v, want both", streams)
+			}
+			// A request on a new connection is dropped and reset no sooner
+			// than the timeout (a busy machine only adds time).
+			start := time.Now()
+			if got := probe(d.Plane().Addr(l), 5*time.Second); got != outcomeBroken {
+				t.Errorf("request during the reset: %s, want %s", got, outcomeBroken)
+			}
+			if took := time.Since(start); took < tt.timeout.Round(time.Millisecond) {
+				t.Errorf("the connection was reset after %s, before the timeout %s", took, tt.timeout)
+			}
+		})
+	}
+}
+
 // medianRTT times n GET /healthz over one keep-alive connection to addr.
 func medianRTT(t *testing.T, addr string, n int) (p50 time.Duration, samples []time.Duration) {
 	t.Helper()
@@ -379,6 +433,8 @@ func TestInvalidFaultsAreRejectedBeforeAnythingIsTouched(t *testing.T) {
 		{"unknown behavior", &injectors.Partition{}, injectors.Fault{Name: "x", Links: l, Behavior: "explode"}, `behavior "explode"`},
 		{"link without proxy", injectors.Blackhole{}, injectors.Fault{Name: "x", Links: []faultplane.Link{link("n1", "n9")}}, "no proxy for link n1→n9"},
 		{"no link", injectors.Reset{}, injectors.Fault{Name: "x", Targets: []string{"n9"}}, "no link to act on"},
+		{"negative reset timeout", injectors.Reset{}, injectors.Fault{Name: "x", Links: l, ResetTimeout: -time.Second}, "timeout -1s: must be between 0 and 10s"},
+		{"reset timeout too long", injectors.Reset{}, injectors.Fault{Name: "x", Links: l, ResetTimeout: time.Minute}, "timeout 1m0s: must be between 0 and 10s"},
 		{"no target", injectors.Crash{}, injectors.Fault{Name: "x"}, "no target member"},
 		{"zero skew", injectors.ClockSkew{}, injectors.Fault{Name: "x", Targets: []string{"n1"}}, "offset 0"},
 		{"corrupt nothing", injectors.Corrupt{}, injectors.Fault{Name: "x", Targets: []string{"n1"}}, "count above 0 or a ratio"},

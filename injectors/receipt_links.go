@@ -46,7 +46,7 @@ type linkEffect int
 
 const (
 	effectCut      linkEffect = iota // partition, blackhole: a probe fails
-	effectReset                      // reset: a probe fails (the connection is reset)
+	effectReset                      // reset: a probe fails (the connection is reset, after the fault's timeout)
 	effectDelay                      // latency: the round trip grows by the delay
 	effectThrottle                   // bandwidth: throughput is at most the rate
 )
@@ -268,11 +268,18 @@ func checkLink(ctx context.Context, t targets.Target, f Fault, l faultplane.Link
 	case effectThrottle:
 		return checkThrottle(ctx, t, f, l)
 	}
-	want := "cut (a probe fails)"
+	want, wait := "cut (a probe fails)", cutProbeTimeout
 	if effect == effectReset {
 		want = "reset (a probe fails)"
+		if rt := f.ResetTimeout.Round(time.Millisecond); rt > 0 {
+			// The toxic holds the probe's request rt before the reset;
+			// waiting for it shows the reset, up to a bound: any failure
+			// shows the link carries no data.
+			wait += min(rt, workProbeTimeout)
+			want = fmt.Sprintf("reset after %s (a probe fails; one waits %s)", rt, wait)
+		}
 	}
-	ans, un := probeLink(ctx, t, l, cutProbeTimeout, 0)
+	ans, un := probeLink(ctx, t, l, wait, 0)
 	if un != "" {
 		return ReceiptCheck{Subject: subject, Want: want, Unmeasured: un}
 	}

@@ -62,7 +62,11 @@ func (n *fakeNet) reach(l faultplane.Link, timeout time.Duration, pad int) api.R
 				ans.Error = "context deadline exceeded"
 				return ans
 			case "reset_peer":
+				// The request is held the toxic's timeout, then reset.
 				ans.Error = "read: connection reset by peer"
+				if float64(toInt(tx.Attributes["timeout"]))/1000 > timeout.Seconds() {
+					ans.Error = "context deadline exceeded"
+				}
 				return ans
 			case "latency":
 				rtt += n.delayFactor * float64(toInt(tx.Attributes["latency"])) / 1000
@@ -335,6 +339,29 @@ func TestLatencyReceiptMeasuresTheAddedRoundTrip(t *testing.T) {
 			}
 			if got, want := *c.Value, tc.factor*0.1; got < want-0.001 || got > want+0.001 {
 				t.Errorf("added round trip %.4fs, want %.3fs", got, want)
+			}
+		})
+	}
+}
+
+// A reset with a timeout holds the probe's request that long before the
+// reset: the receipt waits to see the reset, up to a bound, and says so.
+func TestResetReceiptWaitsForTheTimeout(t *testing.T) {
+	for _, tc := range []struct {
+		timeout   time.Duration
+		want, got string
+	}{
+		{0, "reset (a probe fails)", "connection reset by peer"},
+		{time.Second, "reset after 1s (a probe fails; one waits 1.5s)", "connection reset by peer"},
+		{5 * time.Second, "reset after 5s (a probe fails; one waits 2.5s)", "context deadline exceeded"},
+	} {
+		t.Run(tc.timeout.String(), func(t *testing.T) {
+			tg := newReceiptTarget(t)
+			f := injectors.Fault{Name: "rst", Kind: injectors.KindReset, ResetTimeout: tc.timeout, Links: []faultplane.Link{link("n1", "n2")}}
+			rec, _, _ := applyAndVerify(t, tg, f)
+			c := checkOf(t, rec, "link n1→n2")
+			if !rec.Verified || !c.OK || c.Want != tc.want || !strings.Contains(c.Got, tc.got) {
+				t.Errorf("receipt of a reset after %s: %+v", tc.timeout, c)
 			}
 		})
 	}

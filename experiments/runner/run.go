@@ -668,6 +668,8 @@ func (r *runState) injectorFault(pf experiments.PlannedFault) injectors.Fault {
 		f.Delay, f.Jitter = src.Latency.Delay, src.Latency.Jitter
 	case src.Bandwidth != nil:
 		f.BytesPerSecond = int64(src.Bandwidth.Rate)
+	case src.Reset != nil:
+		f.ResetTimeout = src.Reset.Timeout
 	case src.ClockSkew != nil:
 		f.Offset = src.ClockSkew.Offset
 	case src.Corrupt != nil:
