@@ -13,7 +13,6 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
-
 )
 
 // RampResult is the result.json of a ramp's parent folder (`chaosctl run`

@@ -247,7 +247,6 @@ func quantileName(objective float64) string {
 	return "p" + strconv.FormatFloat(math.Round(objective*100*1e6)/1e6, 'f', -1, 64)
 }
 
-
 func durText(secs float64) string {
 	return time.Duration(math.Round(secs * 1e9)).Round(10 * time.Microsecond).String()
 }
