@@ -38,7 +38,7 @@ func controlRows(r *Result) []controlRow {
 		if s.ControlN > 0 && s.ExperimentN > 0 && (s.U != 0 || s.P != 0) {
 			row.Effect = signed(val, s.Shift)
 			row.Interval = signed(val, s.Low) + " to " + signed(val, s.High)
-			row.P = pValue(s.P)
+			row.P = PValueText(s.P)
 		}
 		if s.Limit != nil {
 			row.Limit = val(*s.Limit)
@@ -66,8 +66,9 @@ func signed(val func(float64) string, f float64) string {
 	return "+" + val(f)
 }
 
-// pValue is a p-value for a table: "0.43", "0.0012", "3.1e-08", "< 1e-12".
-func pValue(p float64) string {
+// PValueText is a p-value for a table or a sentence: "0.43", "0.0012",
+// "3.1e-08", "< 1e-12".
+func PValueText(p float64) string {
 	switch {
 	case p < 1e-12:
 		return "< 1e-12"
@@ -94,7 +95,7 @@ func controlFigures(s ControlSLI) string {
 		return s.Reason
 	}
 	out := fmt.Sprintf("%s: shift %s (95%% CI %s to %s), p = %s, %d control and %d experiment seconds",
-		s.Series, signed(val, s.Shift), signed(val, s.Low), signed(val, s.High), pValue(s.P), s.ControlN, s.ExperimentN)
+		s.Series, signed(val, s.Shift), signed(val, s.Low), signed(val, s.High), PValueText(s.P), s.ControlN, s.ExperimentN)
 	if s.Limit != nil {
 		out += ", limit " + val(*s.Limit)
 	}

@@ -3,7 +3,6 @@ package report
 import (
 	"bytes"
 	"cmp"
-	"encoding/json"
 	"fmt"
 	"html/template"
 	"image/color"
@@ -14,8 +13,6 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
-
-	"github.com/chaosctl/chaosctl/internal/regularfile"
 )
 
 // RampResult is the result.json of a ramp's parent folder (`chaosctl run`
@@ -102,35 +99,12 @@ type StepBudget struct {
 const FileRampSteps = "steps"
 
 // WriteJSON writes the ramp's result.json into dir.
-func (r *RampResult) WriteJSON(dir string) error {
-	b, err := json.MarshalIndent(r, "", "  ")
-	if err != nil {
-		return fmt.Errorf("encode result: %w", err)
-	}
-	return writeFileAtomic(filepath.Join(dir, FileResult), append(b, '\n'))
-}
+func (r *RampResult) WriteJSON(dir string) error { return writeResultJSON(dir, r) }
 
 // ReadRampJSON reads a ramp's result.json from dir; ok is false when the
 // folder's result.json is not a ramp's (it has no margin section).
-func ReadRampJSON(dir string) (r *RampResult, ok bool, err error) {
-	b, err := regularfile.ReadFile(filepath.Join(dir, FileResult), MaxJSONSize)
-	if err != nil {
-		return nil, false, err
-	}
-	var probe struct {
-		Margin *json.RawMessage `json:"margin"`
-	}
-	if err := json.Unmarshal(b, &probe); err != nil {
-		return nil, false, fmt.Errorf("decode %s: %w", filepath.Join(dir, FileResult), err)
-	}
-	if probe.Margin == nil {
-		return nil, false, nil
-	}
-	r = &RampResult{}
-	if err := json.Unmarshal(b, r); err != nil {
-		return nil, false, fmt.Errorf("decode %s: %w", filepath.Join(dir, FileResult), err)
-	}
-	return r, true, nil
+func ReadRampJSON(dir string) (*RampResult, bool, error) {
+	return readResultWith[RampResult](dir, "margin")
 }
 
 // WriteRampReports writes a ramp's summary.md, junit.xml and report.html

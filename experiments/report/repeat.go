@@ -111,33 +111,42 @@ type Spread struct {
 const FileRepeatRuns = "runs"
 
 // WriteJSON writes the repeat's result.json into dir.
-func (r *RepeatResult) WriteJSON(dir string) error {
-	b, err := json.MarshalIndent(r, "", "  ")
+func (r *RepeatResult) WriteJSON(dir string) error { return writeResultJSON(dir, r) }
+
+// ReadRepeatJSON reads a repeat's result.json from dir; ok is false when
+// the folder's result.json is a single run's (it has no repeat section).
+func ReadRepeatJSON(dir string) (*RepeatResult, bool, error) {
+	return readResultWith[RepeatResult](dir, "repeat")
+}
+
+// writeResultJSON writes v, indented, as dir's result.json.
+func writeResultJSON(dir string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encode result: %w", err)
 	}
 	return writeFileAtomic(filepath.Join(dir, FileResult), append(b, '\n'))
 }
 
-// ReadRepeatJSON reads a repeat's result.json from dir; ok is false when
-// the folder's result.json is a single run's (it has no repeat section).
-func ReadRepeatJSON(dir string) (r *RepeatResult, ok bool, err error) {
-	b, err := regularfile.ReadFile(filepath.Join(dir, FileResult), MaxJSONSize)
+// readResultWith reads dir's result.json as a T when it has the top-level
+// section that makes it one (a repeat's "repeat", a ramp's "margin"); ok
+// is false when it has not.
+func readResultWith[T any](dir, section string) (r *T, ok bool, err error) {
+	path := filepath.Join(dir, FileResult)
+	b, err := regularfile.ReadFile(path, MaxJSONSize)
 	if err != nil {
 		return nil, false, err
 	}
-	var probe struct {
-		Repeat *json.RawMessage `json:"repeat"`
-	}
+	var probe map[string]json.RawMessage
 	if err := json.Unmarshal(b, &probe); err != nil {
-		return nil, false, fmt.Errorf("decode %s: %w", filepath.Join(dir, FileResult), err)
+		return nil, false, fmt.Errorf("decode %s: %w", path, err)
 	}
-	if probe.Repeat == nil {
+	if raw, has := probe[section]; !has || string(raw) == "null" {
 		return nil, false, nil
 	}
-	r = &RepeatResult{}
+	r = new(T)
 	if err := json.Unmarshal(b, r); err != nil {
-		return nil, false, fmt.Errorf("decode %s: %w", filepath.Join(dir, FileResult), err)
+		return nil, false, fmt.Errorf("decode %s: %w", path, err)
 	}
 	return r, true, nil
 }

@@ -210,7 +210,7 @@ func compareSLI(s SLO, in ControlInput) report.ControlSLI {
 		effect = fmt.Sprintf("error ratio changed %s (95 %% CI %s to %s) from %s to %s",
 			signedPct(c.Shift), signedPct(c.Low), signedPct(c.High), pctText(c.ControlRatio), pctText(c.ExperimentRatio))
 	}
-	test := fmt.Sprintf("p = %s over %d and %d seconds", PText(c.P), len(ys), len(xs))
+	test := fmt.Sprintf("p = %s over %d and %d seconds", report.PValueText(c.P), len(ys), len(xs))
 	if !haveLimit {
 		c.Reason = effect + ", " + test
 		return c
@@ -245,17 +245,6 @@ func sloVerdict(rs []report.SLOResult, name string) string {
 // quantileName names an objective's quantile: "p99" for 0.99, "p99.9".
 func quantileName(objective float64) string {
 	return "p" + strconv.FormatFloat(math.Round(objective*100*1e6)/1e6, 'f', -1, 64)
-}
-
-// PText is a p-value for a sentence: "0.43", "0.0012", "< 1e-12".
-func PText(p float64) string {
-	switch {
-	case p < 1e-12:
-		return "< 1e-12"
-	case p < 0.001:
-		return strconv.FormatFloat(p, 'e', 1, 64)
-	}
-	return strconv.FormatFloat(p, 'g', 2, 64)
 }
 
 func durText(secs float64) string {
