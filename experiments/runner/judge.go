@@ -3,6 +3,7 @@ package runner
 import (
 	"errors"
 	"fmt"
+	"github.com/chaosctl/chaosctl/internal/hostload"
 	"os"
 	"path/filepath"
 	"time"
@@ -203,10 +204,13 @@ func (r *runState) verdict(runErr error) {
 	r.runChecks()
 	r.compareControl()
 	res := r.res
+	if res.Host != nil {
+		res.Host.End = hostload.Read()
+	}
 	o := judge.Outcome{
 		SLOs: res.SLOs, Probes: res.Probes, Checks: res.Checks, Faults: res.Faults, Stop: res.StopCondition, Control: res.Control,
 		Interrupted: errors.Is(runErr, ErrInterrupted), Requests: res.Workload.Requests,
-		ReceiptsWarn: r.e.Receipts == experiments.ReceiptsWarn,
+		ReceiptsWarn: r.e.Receipts == experiments.ReceiptsWarn, Host: res.Host.String(),
 	}
 	if runErr != nil {
 		o.RunError = runErr.Error()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/chaosctl/chaosctl/internal/hostload"
 	"hash/fnv"
 	"math"
 	mrand "math/rand/v2"
@@ -172,6 +173,7 @@ func Run(ctx context.Context, e *experiments.Experiment, opts RunOptions) (out *
 		Experiment: e.Metadata.Name,
 		Header:     report.Header{Description: e.Metadata.Description, File: opts.File, Seed: seed, Started: started, ChaosctlVersion: opts.Version, Runtime: runtime},
 		SLOs:       []report.SLOResult{}, Probes: []report.ProbeResult{}, Checks: []report.CheckResult{}, Faults: []report.FaultResult{},
+		Host: &report.HostLoad{Start: hostload.Read()},
 	}
 	for _, pf := range plan.Faults {
 		fr := &report.FaultResult{Name: pf.Name, Kind: string(pf.Kind), Targets: pf.Targets, Scheduled: "+" + pf.Start.String()}
