@@ -153,11 +153,15 @@ func setUsageErrors(c *cli.Command) {
 // subcommands: no argument shows the help; any other is an unknown
 // (sub)command.
 func unknownCommand(c *cli.Context) error {
+	root := c.Command == nil || c.Command.Name == "" || c.Command.Name == c.App.Name
 	if c.NArg() == 0 {
+		if root {
+			return cli.ShowAppHelp(c)
+		}
 		return cli.ShowSubcommandHelp(c)
 	}
 	cmds, where := c.App.Commands, c.App.Name
-	if c.Command != nil && c.Command.Name != "" && c.Command.Name != c.App.Name {
+	if !root {
 		cmds, where = c.Command.Subcommands, c.App.Name+" "+c.Command.Name
 	}
 	var names []string

@@ -93,12 +93,17 @@ func TestFlagPlaceholders(t *testing.T) {
 		}
 		flags[strings.Join(p, " ")] = cmd.Flags
 	}
-	shape := regexp.MustCompile(`^(-{1,2}[a-z][a-z0-9-]*(, )?)+( (value|[A-Z][A-Z_|]*))?$`)
+	// Each name, with its placeholder: "--output FORMAT, -o FORMAT"; a
+	// repeatable flag adds "[ --name X ]".
+	shape := regexp.MustCompile(`^-{1,2}[a-z][a-z0-9-]*( (value|[A-Z][A-Z_]*))?$`)
 	for where, fs := range flags {
 		for _, f := range fs {
 			head, _, _ := strings.Cut(cli.FlagStringer(f), "\t")
-			if !shape.MatchString(head) {
-				t.Errorf("%s: flag renders as %q; a placeholder is one upper-case word", where, head)
+			head, _, _ = strings.Cut(head, " [ ")
+			for _, name := range strings.Split(head, ", ") {
+				if !shape.MatchString(name) {
+					t.Errorf("%s: flag renders as %q; a placeholder is one upper-case word", where, head)
+				}
 			}
 		}
 	}

@@ -68,6 +68,7 @@ func runCommand(e *env) *cli.Command {
 			&cli.StringFlag{Name: "junit", Usage: "also write one combined JUnit XML file for every experiment run"},
 			checkBudgetFlag("the linearizability check"),
 			prometheusURLFlag(),
+			outputFlag(),
 		},
 		Action: func(c *cli.Context) error { return runExperiments(c, e) },
 	}
