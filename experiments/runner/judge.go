@@ -115,10 +115,14 @@ func sloTally(all *workload.OpStats, ops map[workload.OpKind]*workload.OpStats, 
 		}
 	}
 	switch op {
-	case experiments.OpRead:
+	case experiments.OpRead, experiments.OpGet:
 		add(ops[workload.OpGet])
 	case experiments.OpWrite:
 		add(ops[workload.OpPut])
+		add(ops[workload.OpDelete])
+	case experiments.OpPut:
+		add(ops[workload.OpPut])
+	case experiments.OpDelete:
 		add(ops[workload.OpDelete])
 	case "":
 		add(all)
@@ -134,10 +138,14 @@ func sloTally(all *workload.OpStats, ops map[workload.OpKind]*workload.OpStats, 
 func sloQuantile(s experiments.SLO, sec *workload.Second) time.Duration {
 	var hs []*workload.OpStats
 	switch s.Op {
-	case experiments.OpRead:
+	case experiments.OpRead, experiments.OpGet:
 		hs = append(hs, sec.Ops[workload.OpGet])
 	case experiments.OpWrite:
 		hs = append(hs, sec.Ops[workload.OpPut], sec.Ops[workload.OpDelete])
+	case experiments.OpPut:
+		hs = append(hs, sec.Ops[workload.OpPut])
+	case experiments.OpDelete:
+		hs = append(hs, sec.Ops[workload.OpDelete])
 	case "":
 		hs = append(hs, sec.All)
 	default:
