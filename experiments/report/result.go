@@ -67,7 +67,8 @@ type HostLoad struct {
 	End   hostload.Sample `json:"end"`
 }
 
-// String is "load average 23.9 on 2 CPUs (24.0 at the start)", "" for nil.
+// String is "load average 24.0 at the start, 23.9 at the verdict, on 2
+// CPUs", "" for nil.
 func (h *HostLoad) String() string {
 	if h == nil {
 		return ""
@@ -75,7 +76,7 @@ func (h *HostLoad) String() string {
 	if h.Start.Load1 < 0 || h.End.Load1 < 0 {
 		return h.End.String()
 	}
-	return fmt.Sprintf("%s (%.1f at the start)", h.End, h.Start.Load1)
+	return fmt.Sprintf("load average %.1f at the start, %.1f at the verdict, on %d CPUs", h.Start.Load1, h.End.Load1, h.End.CPUs)
 }
 
 // Kinds of a compared SLI (ControlSLI.Kind).
