@@ -1841,6 +1841,8 @@ func (v *validator) nemesis() {
 		}
 		seen[k] = i
 		switch {
+		case k == FaultHTTP:
+			v.errorf(kp, "the nemesis does not draw http faults (what one matches and does is yours to say); write it in faults, or draw from %s", strings.Join(slices.DeleteFunc(faultKinds.KindsInOrder(), func(s string) bool { return s == injectors.KindHTTP }), ", "))
 		case k == FaultPartition && e.Target.Demo == nil:
 			v.errorf(kp, "the nemesis partitions the demo cluster's store nodes; against an external target draw blackhole or reset on proxies")
 		case faultCaps(k).StoreNodes && e.Target.Demo == nil:
