@@ -43,6 +43,7 @@ func (h *HTTP) Verify(ctx context.Context, t targets.Target, f Fault, phase Phas
 				c.OK, c.Got = true, "removed"
 				if n, ok := final[l]; ok {
 					c.Got += "; it " + describeCounts(n, f)
+					c.Value, c.Unit = floatPtr(float64(n.Aborted+n.Delayed+n.Dropped)), "requests acted on"
 				}
 			}
 			checks = append(checks, c)
