@@ -84,6 +84,15 @@ func (r *rig) serve(w http.ResponseWriter, req *http.Request) {
 	}
 }
 
+// expectConns checks the backend saw want connections (why says what
+// that shows).
+func (r *rig) expectConns(want int64, why ...string) {
+	r.t.Helper()
+	if c := r.conns.Load(); c != want {
+		r.t.Errorf("the backend saw %d connections, want %d %v", c, want, why)
+	}
+}
+
 func (r *rig) url(path string) string { return "http://" + r.proxy.Listen + path }
 
 func (r *rig) seenCount() int {
@@ -198,9 +207,7 @@ func TestAbortMatchesRequestsOneByOneOnAKeepAliveConnection(t *testing.T) {
 	if got := r.seenCount(); got != 60-wantAborted {
 		t.Errorf("the backend answered %d requests, want %d (aborted ones never reach it)", got, 60-wantAborted)
 	}
-	if c := r.conns.Load(); c != 1 {
-		t.Errorf("the backend saw %d connections, want 1 (every request on one keep-alive connection)", c)
-	}
+	r.expectConns(1, "every request on one keep-alive connection")
 	c := r.counts("abort")
 	if c.Matched != 30 || c.Aborted != int64(wantAborted) || c.Requests != 60 {
 		t.Errorf("counts %+v, want 60 requests, 30 matched, %d aborted", c, wantAborted)
@@ -229,9 +236,7 @@ func TestAConnectionOpenBeforeTheFaultIsMigrated(t *testing.T) {
 	if fmt.Sprint(got) != "[500 500 200 200]" {
 		t.Errorf("statuses %v, want the first 2 aborted", got)
 	}
-	if c := r.conns.Load(); c != 2 {
-		t.Errorf("the backend saw %d connections, want 2", c)
-	}
+	r.expectConns(2)
 	if c := r.counts("abort"); c.Migrated != 1 || c.Aborted != 2 {
 		t.Errorf("counts %+v", c)
 	}
@@ -243,34 +248,30 @@ func TestBodiesPassThroughUntouched(t *testing.T) {
 	payload := bytes.Repeat([]byte("0123456789abcdef"), 20000)
 	sum := sha256.Sum256(payload)
 	want := hex.EncodeToString(sum[:])
+	echoed := func(res result) bool { return res.err == nil && res.body == "ok POST /up "+want }
+	checks := []struct {
+		what string
+		send func() result
+		ok   func(result) bool
+	}{
+		{"Content-Length request body", func() result { return r.do("POST", "/up", bytes.NewReader(payload)) }, echoed},
+		// The client does not know the length: it sends the body chunked.
+		{"chunked request body", func() result { return r.do("POST", "/up", io.MultiReader(bytes.NewReader(payload))) }, echoed},
+		{"chunked response", func() result { return r.do("POST", "/chunked", bytes.NewReader(payload)) },
+			func(res result) bool { return res.err == nil && strings.Count(res.body, want) == 5 }},
+		{"big response", func() result { return r.do("GET", "/big", nil) },
+			func(res result) bool { return res.err == nil && res.body == strings.Repeat("x", 200000) }},
+		{"HEAD", func() result { return r.do("HEAD", "/big", nil) },
+			func(res result) bool { return res.err == nil && res.status == 200 && res.body == "" }},
+	}
 	for i := range 3 {
-		// Content-Length request body.
-		res := r.do("POST", "/up", bytes.NewReader(payload))
-		if res.err != nil || res.body != "ok POST /up "+want {
-			t.Fatalf("%d: Content-Length body: %v %q", i, res.err, res.body)
-		}
-		// Chunked request body (the length is unknown to the client).
-		res = r.do("POST", "/up", io.MultiReader(bytes.NewReader(payload)))
-		if res.err != nil || res.body != "ok POST /up "+want {
-			t.Fatalf("%d: chunked body: %v %q", i, res.err, res.body)
-		}
-		// Chunked response.
-		res = r.do("POST", "/chunked", bytes.NewReader(payload))
-		if res.err != nil || strings.Count(res.body, want) != 5 {
-			t.Fatalf("%d: chunked response: %v %q", i, res.err, res.body)
-		}
-		res = r.do("GET", "/big", nil)
-		if res.err != nil || res.body != strings.Repeat("x", 200000) {
-			t.Fatalf("%d: big response: %v, %d bytes", i, res.err, len(res.body))
-		}
-		res = r.do("HEAD", "/big", nil)
-		if res.err != nil || res.status != 200 {
-			t.Fatalf("%d: HEAD: %+v", i, res)
+		for _, c := range checks {
+			if res := c.send(); !c.ok(res) {
+				t.Fatalf("%d: %s: %d, %d bytes, %v", i, c.what, res.status, len(res.body), res.err)
+			}
 		}
 	}
-	if c := r.conns.Load(); c != 1 {
-		t.Errorf("the backend saw %d connections, want 1", c)
-	}
+	r.expectConns(1)
 	if c := r.counts("delay"); c.Delayed != 6 || c.Requests != 15 {
 		t.Errorf("counts %+v, want 6 delayed of 15", c)
 	}
@@ -332,9 +333,7 @@ func TestRemovingTheToxicLeavesConnectionsWorking(t *testing.T) {
 			t.Fatalf("after the removal: %+v", res)
 		}
 	}
-	if c := r.conns.Load(); c != 1 {
-		t.Errorf("the backend saw %d connections, want 1 (the removal keeps the connection)", c)
-	}
+	r.expectConns(1, "the removal keeps the connection")
 }
 
 func TestConcurrentConnectionsArePairedRight(t *testing.T) {
