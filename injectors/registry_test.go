@@ -99,7 +99,7 @@ func TestCapabilities(t *testing.T) {
 	member := injectors.Capabilities{MemberState: true}
 	tests := map[string]injectors.Capabilities{
 		"partition": {Links: true, Groups: true},
-		"latency":   link, "bandwidth": link, "reset": link, "blackhole": link,
+		"latency":   link, "bandwidth": link, "reset": link, "blackhole": link, "http": link,
 		"crash": member, "pause": member, "restart": member,
 		"clockSkew": {StoreNodes: true},
 		"corrupt":   {StoreNodes: true, Instant: true},
