@@ -434,7 +434,7 @@ func TestProblems(t *testing.T) {
     durration: 2s
     crash: {nodes: [n1]}
 `),
-			want: []string{`9:5: unknown field "durration" in faults[0]; allowed: name, at, duration, partition, latency, bandwidth, reset, blackhole, crash, pause, restart, clockSkew, corrupt; did you mean "duration"?`},
+			want: []string{`9:5: unknown field "durration" in faults[0]; allowed: name, at, duration, partition, latency, bandwidth, reset, blackhole, http, crash, pause, restart, clockSkew, corrupt; did you mean "duration"?`},
 		},
 		{
 			name: "unknown field inside a fault kind",
@@ -791,7 +791,7 @@ slos: [{name: r, sli: ratio, good: "sum(ok)", total: "sum(all)", url: "http://12
   - {name: b, at: 1s, pause: {nodes: [n1]}, crash: {nodes: [n2]}}
 `),
 			want: []string{
-				`7:5: faults[0]: needs one of partition, latency, bandwidth, reset, blackhole, crash, pause, restart, clockSkew, corrupt`,
+				`7:5: faults[0]: needs one of partition, latency, bandwidth, reset, blackhole, http, crash, pause, restart, clockSkew, corrupt`,
 				`8:45: faults[1].crash: pause and crash are exclusive`,
 			},
 		},
@@ -1091,7 +1091,7 @@ func checkProblems(t *testing.T, verr *ValidationError, file string, want []stri
 func TestErrorFormat(t *testing.T) {
 	_, err := Decode("dir/exp.yaml", []byte(minimalWith("bogus: 1\nfaults: [{name: a, at: 1s, durration: 1s, crash: {nodes: [n1]}}]\n")))
 	want := `dir/exp.yaml:6:1: unknown field "bogus" at top level; allowed: apiVersion, kind, metadata, seed, repeat, ramp, control, degradation, target, workload, steadyState, faults, slos, abort, checks, receipts, nemesis
-dir/exp.yaml:7:28: unknown field "durration" in faults[0]; allowed: name, at, duration, partition, latency, bandwidth, reset, blackhole, crash, pause, restart, clockSkew, corrupt; did you mean "duration"?`
+dir/exp.yaml:7:28: unknown field "durration" in faults[0]; allowed: name, at, duration, partition, latency, bandwidth, reset, blackhole, http, crash, pause, restart, clockSkew, corrupt; did you mean "duration"?`
 	if err == nil || err.Error() != want {
 		t.Errorf("Error() =\n%v\nwant\n%s", err, want)
 	}

@@ -238,6 +238,13 @@ func setFaultDefaults(e *Experiment, f *Fault, p string, d *decoder) {
 	if f.Corrupt != nil {
 		set(d, p+".corrupt.ratio", &f.Corrupt.Ratio, DefaultCorruptRatio)
 	}
+	if h := f.HTTP; h != nil {
+		for action, share := range map[string]*HTTPShare{"abort": shareOf(h.Abort), "delay": shareOf(h.Delay), "drop": shareOf(h.Drop)} {
+			if sp := p + ".http." + action; share != nil && !d.has(sp+".firstN") {
+				set(d, sp+".percent", &share.Percent, DefaultHTTPPercent)
+			}
+		}
+	}
 	sel := f.Selector()
 	if sel == nil || sel.Pick == nil {
 		return
@@ -1110,7 +1117,88 @@ func (v *validator) fault(i int, f *Fault) {
 		if v.d.has(kp+".ratio") && (f.Corrupt.Ratio <= 0 || f.Corrupt.Ratio > 1) {
 			v.errorf(kp+".ratio", "%s is out of range; allowed: above 0%% up to 100%%", f.Corrupt.Ratio)
 		}
+	case FaultHTTP:
+		v.httpFault(kp, f.HTTP)
 	}
+}
+
+// DefaultHTTPPercent is the share of matching requests an http fault acts
+// on when the file gives neither percent nor firstN: all of them.
+const DefaultHTTPPercent Percent = 1
+
+// MaxHTTPFirstN bounds an http fault's firstN.
+const MaxHTTPFirstN = 1_000_000_000
+
+var headerNameRE = regexp.MustCompile("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+
+// shareOf returns the share of an http fault's action, nil when the action
+// is not given.
+func shareOf[T HTTPAbort | HTTPDelay | HTTPDrop](a *T) *HTTPShare {
+	if a == nil {
+		return nil
+	}
+	switch x := any(a).(type) {
+	case *HTTPAbort:
+		return &x.HTTPShare
+	case *HTTPDelay:
+		return &x.HTTPShare
+	case *HTTPDrop:
+		return &x.HTTPShare
+	}
+	return nil
+}
+
+func (v *validator) httpFault(kp string, h *HTTP) {
+	if x := v.e.Target.External; x != nil && x.Toxiproxy != nil {
+		v.keyErrorf(kp, "needs chaosctl's own fault plane: the HTTP toxic does not exist in a toxiproxy server of yours (target.external.toxiproxy); leave toxiproxy out and chaosctl runs its own")
+		return
+	}
+	mp := kp + ".match"
+	if v.d.has(mp+".pathPrefix") && !strings.HasPrefix(h.Match.PathPrefix, "/") {
+		v.errorf(mp+".pathPrefix", "%q does not start with /; allowed: a path such as /kv/ (the request target's path, without the query)", h.Match.PathPrefix)
+	}
+	for name, val := range h.Match.Headers {
+		hp := mp + ".headers." + name
+		switch {
+		case !headerNameRE.MatchString(name):
+			v.keyErrorf(hp, "bad header name %q; allowed: a token such as X-Tenant (letters, digits and !#$%%&'*+-.^_`|~)", name)
+		case strings.ContainsAny(val, "\r\n"):
+			v.errorf(hp, "the value holds a line break; allowed: one line, compared exactly")
+		}
+	}
+	var share *HTTPShare
+	sp := kp
+	switch a := v.exactlyOne(kp, "abort", "delay", "drop"); a {
+	case "abort":
+		ap := kp + ".abort"
+		if v.required(ap + ".status") {
+			v.intRange(ap+".status", h.Abort.Status, 200, 599)
+		}
+		share, sp = &h.Abort.HTTPShare, ap
+	case "delay":
+		dp := kp + ".delay"
+		if v.required(dp + ".latency") {
+			v.durationRange(dp+".latency", h.Delay.Latency, injectors.MinDelay, time.Minute)
+		}
+		share, sp = &h.Delay.HTTPShare, dp
+	case "drop":
+		share, sp = &h.Drop.HTTPShare, kp+".drop"
+	}
+	if share == nil {
+		return
+	}
+	if v.d.has(sp+".percent") && v.d.has(sp+".firstN") {
+		v.keyErrorf(sp+".firstN", "percent and firstN are exclusive; give one of percent, firstN")
+		return
+	}
+	if v.d.has(sp+".percent") && (share.Percent <= 0 || share.Percent > 1) {
+		hint := ""
+		if share.Percent > 1 && share.Percent <= 100 {
+			hint = fmt.Sprintf(" (write %g%% for %g percent)", float64(share.Percent), float64(share.Percent))
+		}
+		v.errorf(sp+".percent", "%s is out of range; allowed: above 0%% up to 100%%%s", share.Percent, hint)
+	}
+	v.intRange(sp+".firstN", share.FirstN, 1, MaxHTTPFirstN)
 }
 
 // workloadDurationKnown reports whether fault times can be checked
@@ -1782,6 +1870,8 @@ func (v *validator) nemesis() {
 		}
 		seen[k] = i
 		switch {
+		case k == FaultHTTP:
+			v.errorf(kp, "the nemesis does not draw http faults (what one matches and does is yours to say); write it in faults, or draw from %s", strings.Join(slices.DeleteFunc(faultKinds.KindsInOrder(), func(s string) bool { return s == injectors.KindHTTP }), ", "))
 		case k == FaultPartition && e.Target.Demo == nil:
 			v.errorf(kp, "the nemesis partitions the demo cluster's store nodes; against an external target draw blackhole or reset on proxies")
 		case faultCaps(k).StoreNodes && e.Target.Demo == nil:

@@ -684,8 +684,26 @@ func (r *runState) injectorFault(pf experiments.PlannedFault) injectors.Fault {
 		f.Offset = src.ClockSkew.Offset
 	case src.Corrupt != nil:
 		f.Ratio = float64(src.Corrupt.Ratio)
+	case src.HTTP != nil:
+		f.HTTP = injectorHTTP(src.HTTP)
 	}
 	return f
+}
+
+// injectorHTTP translates an http fault's rule for the injector.
+func injectorHTTP(h *experiments.HTTP) *injectors.HTTPFault {
+	action, share := h.Action()
+	hf := &injectors.HTTPFault{
+		Method: string(h.Match.Method), PathPrefix: h.Match.PathPrefix, Headers: h.Match.Headers,
+		Action: action, Percent: float64(share.Percent), FirstN: int64(share.FirstN),
+	}
+	switch {
+	case h.Abort != nil:
+		hf.Status = h.Abort.Status
+	case h.Delay != nil:
+		hf.Latency = h.Delay.Latency
+	}
+	return hf
 }
 
 // onSecond feeds each closed second to the judge, journals it and its
