@@ -169,11 +169,16 @@ func IsGameDay(data []byte) bool {
 // is a *ValidationError (problems of a referenced experiment file name
 // that file).
 func LoadGameDay(path string, allowedDirs ...string) (*GameDay, error) {
+	return LoadGameDayWith(path, DecodeOptions{}, allowedDirs...)
+}
+
+// LoadGameDayWith is LoadGameDay with DecodeGameDayWith's options.
+func LoadGameDayWith(path string, o DecodeOptions, allowedDirs ...string) (*GameDay, error) {
 	data, err := ReadFile(path)
 	if err != nil {
 		return nil, readError("playbook", err)
 	}
-	return DecodeGameDay(path, data, allowedDirs...)
+	return DecodeGameDayWith(path, data, o, allowedDirs...)
 }
 
 // DecodeGameDay decodes and validates a GameDay playbook. filename names

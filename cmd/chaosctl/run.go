@@ -66,6 +66,7 @@ func runCommand(e *env) *cli.Command {
 			&cli.StringFlag{Name: "junit", Usage: "also write one combined JUnit XML file for every experiment run"},
 			checkBudgetFlag("the linearizability check"),
 			prometheusURLFlag(),
+			setFlag(),
 		},
 		Action: func(c *cli.Context) error { return runExperiments(c, e) },
 	}
@@ -132,7 +133,7 @@ func expandFiles(args []string) ([]string, error) {
 
 // loadAll validates every file (folders: their *.yaml and *.yml) and reports
 // every problem; nothing runs if one file is invalid.
-func loadAll(e *env, args []string) (files []string, exps []*experiments.Experiment, sources [][]byte, err error) {
+func loadAll(e *env, args []string, o experiments.DecodeOptions) (files []string, exps []*experiments.Experiment, sources [][]byte, err error) {
 	if len(args) == 0 {
 		return nil, nil, nil, usageError(errors.New("no experiment file given; usage: chaosctl run FILE|DIR..."))
 	}
@@ -144,7 +145,7 @@ func loadAll(e *env, args []string) (files []string, exps []*experiments.Experim
 		src, rerr := experiments.ReadFile(f)
 		var x *experiments.Experiment
 		if rerr == nil {
-			x, rerr = decodeExperiment(f, src)
+			x, rerr = decodeExperiment(f, src, o)
 		}
 		if rerr != nil {
 			bad++
@@ -152,7 +153,7 @@ func loadAll(e *env, args []string) (files []string, exps []*experiments.Experim
 			continue
 		}
 		exps = append(exps, x)
-		sources = append(sources, src)
+		sources = append(sources, x.ResolvedSource(src))
 	}
 	if bad > 0 {
 		return nil, nil, nil, &exitError{code: exitUsage, err: fmt.Errorf("%d of %d files invalid; nothing was started", bad, len(files)), reported: false}
@@ -161,7 +162,7 @@ func loadAll(e *env, args []string) (files []string, exps []*experiments.Experim
 }
 
 func runExperiments(c *cli.Context, e *env) error {
-	files, exps, sources, err := loadAll(e, c.Args().Slice())
+	files, exps, sources, err := loadAll(e, c.Args().Slice(), decodeOptions(c))
 	if err != nil {
 		return err
 	}
@@ -241,6 +242,7 @@ func runExperiments(c *cli.Context, e *env) error {
 	}()
 	for i, x := range exps {
 		opts := runner.RunOptions{File: files[i], Source: sources[i], Settings: settings}
+		opts.Variables = x.Variables
 		if opts.OutDir != "" && len(exps) > 1 {
 			opts.OutDir = filepath.Join(opts.OutDir, x.Metadata.Name)
 		}
@@ -403,7 +405,8 @@ func validateCommand(e *env) *cli.Command {
 		Name:      "validate",
 		Usage:     "check experiment files; errors are FILE:LINE:COL: message",
 		ArgsUsage: "FILE|DIR...",
-		Action:    func(c *cli.Context) error { return validateFiles(e, c.Args().Slice()) },
+		Flags:     []cli.Flag{setFlag()},
+		Action:    func(c *cli.Context) error { return validateFiles(e, c.Args().Slice(), decodeOptions(c)) },
 	}
 }
 

@@ -54,6 +54,17 @@ type Result struct {
 	// Control compares the run with its fault-free control run (control:
 	// true or --control); nil without one.
 	Control *ControlResult `json:"control,omitempty"`
+	// Variables are the values chaosctl put into the file, by name:
+	// ${NAME} references, ${secret:NAME} references (keyed "secret:NAME",
+	// the value redacted) and --set overrides (keyed by their path).
+	Variables map[string]Variable `json:"variables,omitempty"`
+}
+
+// Variable is one value of Result.Variables and where it came from: env
+// (the environment), default (the ${NAME:-default}) or --set.
+type Variable struct {
+	Value string `json:"value"`
+	From  string `json:"from"`
 }
 
 // Kinds of a compared SLI (ControlSLI.Kind).
