@@ -196,6 +196,8 @@ type decoder struct {
 	// variables are those the values read so far used.
 	vars      *varState
 	variables []Variable
+	// doc is the parsed document, whose comments a resolved source keeps.
+	doc *yaml.Node
 }
 
 func newDecoder(file string) *decoder {
@@ -327,6 +329,7 @@ func (d *decoder) parse(data []byte) (root *yaml.Node) {
 		d.problemAt(1, 1, "", "expected one YAML document")
 		return nil
 	}
+	d.doc = &doc
 	return doc.Content[0]
 }
 

@@ -58,7 +58,9 @@ func DecodeWith(filename string, data []byte, o DecodeOptions) (*Experiment, err
 	if len(d.problems) > 0 {
 		return nil, d.err()
 	}
-	exp.resolved = d.vars.resolvedSource(root, filename)
+	doc := *d.doc
+	doc.Content = []*yaml.Node{root}
+	exp.resolved = d.vars.resolvedSource(&doc, filename)
 	return exp, nil
 }
 
@@ -466,9 +468,9 @@ func (s *varState) written(n *yaml.Node) *yaml.Node {
 	return cp(n)
 }
 
-// resolvedSource is the file under root written anew with its variables
+// resolvedSource is the file of document doc written anew with its variables
 // and --set overrides resolved (ResolvedSource); nil when it has none.
-func (s *varState) resolvedSource(root *yaml.Node, file string) []byte {
+func (s *varState) resolvedSource(doc *yaml.Node, file string) []byte {
 	changed := false
 	for _, vn := range s.nodes {
 		for _, u := range vn.uses {
@@ -480,7 +482,7 @@ func (s *varState) resolvedSource(root *yaml.Node, file string) []byte {
 	}
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "# %s as chaosctl ran it: each ${NAME} replaced by its value and each --set\n# applied (result.json lists them under variables); ${secret:NAME} kept.\n", strings.ReplaceAll(file, "\n", " "))
-	if err := encodeYAML(&b, s.written(root)); err != nil {
+	if err := encodeYAML(&b, s.written(doc)); err != nil {
 		return nil
 	}
 	return b.Bytes()
