@@ -15,7 +15,7 @@ import (
 // copy of the file has them filled in.
 func TestVariablesExampleRunsWithEnvAndSet(t *testing.T) {
 	const file = "../../examples/variables.yaml"
-	env := []string{"RATE=60", "ENVIRONMENT=ci"}
+	env := []string{"CHAOS_RATE=60", "CHAOS_ENV=ci"}
 	sets := []string{"--set", "workload.duration=5s", "--set", "faults[0].duration=2s"}
 
 	stdout, stderr, code := runEnv(t, env, append([]string{"run", "--dry-run", file}, sets...)...)
@@ -23,9 +23,9 @@ func TestVariablesExampleRunsWithEnvAndSet(t *testing.T) {
 		t.Fatalf("dry run: exit %d\n%s", code, stderr)
 	}
 	for _, want := range []string{
-		`RATE = "60" (env)`,
-		`ENVIRONMENT = "ci" (env)`,
-		`DELAY = "30ms" (default)`,
+		`CHAOS_RATE = "60" (env)`,
+		`CHAOS_ENV = "ci" (env)`,
+		`CHAOS_DELAY = "30ms" (default)`,
 		`workload.duration = "5s" (--set)`,
 		"workload: 60 req/s for 5s",
 		"slow-node: latency, t = 2s -> 4s",
@@ -47,11 +47,11 @@ func TestVariablesExampleRunsWithEnvAndSet(t *testing.T) {
 		t.Errorf("workload %+v, want 60 req/s for 5s", res.Workload)
 	}
 	want := map[string]report.Variable{
-		"RATE":               {Value: "60", From: "env"},
-		"ENVIRONMENT":        {Value: "ci", From: "env"},
-		"DELAY":              {Value: "30ms", From: "default"},
-		"NODE":               {Value: "n3", From: "default"},
-		"SEED":               {Value: "1", From: "default"},
+		"CHAOS_RATE":         {Value: "60", From: "env"},
+		"CHAOS_ENV":          {Value: "ci", From: "env"},
+		"CHAOS_DELAY":        {Value: "30ms", From: "default"},
+		"CHAOS_NODE":         {Value: "n3", From: "default"},
+		"CHAOS_SEED":         {Value: "1", From: "default"},
 		"workload.duration":  {Value: "5s", From: "--set"},
 		"faults[0].duration": {Value: "2s", From: "--set"},
 	}
