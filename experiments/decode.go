@@ -7,7 +7,6 @@ import (
 	"io"
 	"io/fs"
 	"math"
-	"os"
 	"reflect"
 	"regexp"
 	"sort"
@@ -42,10 +41,17 @@ type Problem struct {
 	Line, Col int    // 1-based; the position of the offending key or value
 	Path      string // the field path, e.g. faults[2].partition.groups[0][1]; "" for the whole file
 	Msg       string // names the path and what is allowed
+	// Origin, when not "", is what gave the offending value instead of
+	// the file ("--set workload.rate=x"); Line and Col are then 0.
+	Origin string
 }
 
-// String formats the problem as FILE:LINE:COL: message.
+// String formats the problem as FILE:LINE:COL: message, or as FILE:
+// ORIGIN: message for a value the file did not give.
 func (p Problem) String() string {
+	if p.Origin != "" {
+		return fmt.Sprintf("%s: %s: %s", p.File, p.Origin, p.Msg)
+	}
 	return fmt.Sprintf("%s:%d:%d: %s", p.File, p.Line, p.Col, p.Msg)
 }
 
@@ -125,17 +131,10 @@ func notRegular(path string, mode fs.FileMode) error {
 // Decode decodes and validates one experiment. filename is used in the
 // problems only. The error, when not nil, is a *ValidationError listing
 // every problem found.
+// Variables (${NAME}, ${NAME:-default}, ${secret:NAME}) are resolved from
+// the environment (variables.go).
 func Decode(filename string, data []byte) (*Experiment, error) {
-	d := newDecoder(filename)
-	root := d.parseLimited(data, "an experiment")
-	if root == nil {
-		return nil, d.err()
-	}
-	exp := d.experiment(root)
-	if len(d.problems) > 0 {
-		return nil, d.err()
-	}
-	return exp, nil
+	return DecodeWith(filename, data, DecodeOptions{})
 }
 
 // parseLimited parses data into a node tree unless it is larger than
@@ -162,6 +161,7 @@ func (d *decoder) experiment(root *yaml.Node) *Experiment {
 	}
 	d.collectSensitive(&exp.Body, &exp.Target)
 	exp.sensitive = append([]string(nil), d.sensitive...)
+	exp.Variables = append([]Variable(nil), d.variables...)
 	setDefaults(exp, d)
 	validate(exp, d)
 	return exp
@@ -192,6 +192,12 @@ type decoder struct {
 	// sensitive holds the values no output may show (secrets.go); problem
 	// messages are redacted with them.
 	sensitive []string
+	// vars knows the scalars variables and --set changed (variables.go);
+	// variables are those the values read so far used.
+	vars      *varState
+	variables []Variable
+	// doc is the parsed document, whose comments a resolved source keeps.
+	doc *yaml.Node
 }
 
 func newDecoder(file string) *decoder {
@@ -203,6 +209,7 @@ func newDecoder(file string) *decoder {
 		broken:   map[string]bool{},
 		misspelt: map[string]bool{},
 		merging:  map[*yaml.Node]bool{},
+		vars:     newVarState(),
 	}
 }
 
@@ -235,6 +242,11 @@ func (d *decoder) problemAt(line, col int, path, msg string) {
 	if d.full() {
 		return
 	}
+	if k := -line - 1; k >= 0 && k < len(d.vars.sets) {
+		// A node a --set made (applySets).
+		d.problems = append(d.problems, Problem{File: d.file, Path: path, Msg: msg, Origin: "--set " + d.vars.sets[k]})
+		return
+	}
 	if line < 1 {
 		line, col = 1, 1
 	}
@@ -251,7 +263,7 @@ func (d *decoder) problem(n *yaml.Node, path, format string, args ...any) {
 	if d.full() {
 		return
 	}
-	d.problemAt(n.Line, n.Column, path, displayPath(path)+": "+fmt.Sprintf(format, args...))
+	d.problemAt(n.Line, n.Column, path, displayPath(path)+": "+fmt.Sprintf(format, args...)+d.note(n))
 }
 
 // displayPath names the root "top level" in messages.
@@ -317,6 +329,7 @@ func (d *decoder) parse(data []byte) (root *yaml.Node) {
 		d.problemAt(1, 1, "", "expected one YAML document")
 		return nil
 	}
+	d.doc = &doc
 	return doc.Content[0]
 }
 
@@ -446,6 +459,14 @@ func (d *decoder) decode(n *yaml.Node, path string, v reflect.Value) {
 		}
 		d.problem(n, path, "expected %s, got nothing (null)", describeType(v.Type()))
 		return
+	}
+	if vn := d.vars.nodes[n]; vn != nil {
+		if vn.failed {
+			// A reference that could not be resolved; a problem says so.
+			d.values[path], d.bad[path], d.broken[path] = n, true, true
+			return
+		}
+		d.use(vn)
 	}
 	d.values[path] = n
 	d.decodeResolved(n, path, v)
@@ -591,7 +612,11 @@ func (d *decoder) decodeDuration(n *yaml.Node, path string, v reflect.Value) {
 }
 
 func (d *decoder) decodeString(n *yaml.Node, path string, v reflect.Value) {
-	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!str" {
+	vn := d.vars.nodes[n]
+	if vn != nil && n.Kind == yaml.ScalarNode {
+		// A substituted value is text, whatever it looks like.
+		vn.asString = true
+	} else if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!str" {
 		hint := ""
 		if n.Kind == yaml.ScalarNode {
 			hint = " (quote it to make it a string)"
@@ -599,14 +624,7 @@ func (d *decoder) decodeString(n *yaml.Node, path string, v reflect.Value) {
 		d.problem(n, path, "expected %s, got %s%s", describeType(v.Type()), describeNode(n), hint)
 		return
 	}
-	value, secrets, problems := expandSecrets(n.Value, os.LookupEnv)
-	d.sensitive = append(d.sensitive, secrets...)
-	if len(problems) > 0 {
-		for _, p := range problems {
-			d.problem(n, path, "%s", p)
-		}
-		return
-	}
+	value := n.Value
 	if e, ok := v.Interface().(enum); ok {
 		allowed := e.allowed()
 		if !contains(allowed, value) {

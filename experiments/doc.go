@@ -40,12 +40,21 @@
 // absent. A misspelt key is reported once, as an unknown field with a
 // hint, not again as the required field it probably was.
 //
+// # Variables
+//
+// Any value may be, or contain, ${NAME} (the environment variable NAME),
+// ${NAME:-default} (the default when NAME is unset or empty) or
+// ${secret:NAME}; $$ is a literal $ (variables.go). They are substituted in
+// the parsed node tree before the strict decode, so a problem points at
+// the reference's $ and a substituted value is read as the field's type.
+// DecodeWith also applies --set PATH=VALUE overrides (set.go), whose
+// problems carry Problem.Origin instead of a position. Experiment.Variables
+// lists what was used and ResolvedSource is the file with it filled in.
+//
 // # Secrets
 //
-// Any string value may be, or contain, ${secret:NAME}: the decoder
-// replaces it by the environment variable NAME ([A-Za-z_][A-Za-z0-9_]*;
-// $${secret: is a literal ${secret:). An unset variable or a malformed
-// reference is a problem at the scalar's position. The values secrets gave,
+// An unset ${secret:NAME} variable or a malformed reference is a problem
+// at the reference's $. The values secrets gave,
 // the members' env: values and the values of sensitive HTTP headers
 // (SensitiveHeader) are the experiment's sensitive values:
 // Experiment.Redactor replaces them by [REDACTED] (values of at least

@@ -61,6 +61,14 @@ type Experiment struct {
 	// references gave, the members' env: values and sensitive HTTP header
 	// values (Redactor). Never serialised.
 	sensitive []string
+
+	// Variables are the values the decoder put into the file, in the order
+	// of their first use: ${NAME} references, ${secret:NAME} references
+	// (their Value Redacted) and --set overrides.
+	Variables []Variable
+	// resolved is the file written anew with its variables resolved
+	// (ResolvedSource); nil when it uses none.
+	resolved []byte
 }
 
 // Body is what an experiment does to its target: the workload, the

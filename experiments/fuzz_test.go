@@ -1,6 +1,7 @@
 package experiments
 
 import (
+	"bytes"
 	"errors"
 	"reflect"
 	"strings"
@@ -11,6 +12,7 @@ import (
 // odd scalars, deep nesting, bombs and near-valid files.
 var fuzzSnippets = []string{
 	"",
+	"apiVersion: chaosctl/v1\nkind: Experiment\nmetadata: {name: \"v-${X:-a}\", description: \"$$ $${Y} ${Z:-}\"}\nworkload: {rate: \"${R:-10}\", duration: \"${D:-5s}\"}\nchecks: [linearizable]\n",
 	"~",
 	"[]",
 	"- - - -",
@@ -100,6 +102,13 @@ func FuzzDecode(f *testing.F) {
 		}
 		if e.Nemesis != nil {
 			fuzzSchedule(t, e, data, seed)
+		}
+		if src := e.ResolvedSource(data); !bytes.Equal(src, data) {
+			// The file with its variables filled in is the same
+			// experiment.
+			if _, err := Decode("fuzz.yaml", src); err != nil {
+				t.Fatalf("the resolved source does not decode: %v\n%s", err, src)
+			}
 		}
 	})
 }

@@ -50,6 +50,9 @@ type GameDay struct {
 	// sensitive are the values no output may show, the playbook's own and
 	// its steps' (Redactor). Never serialised.
 	sensitive []string
+	// Variables are the values the decoder put into the playbook (each
+	// step's Resolved has its own): see Experiment.Variables.
+	Variables []Variable
 }
 
 // Redactor returns the redactor of everything this playbook must not show:
@@ -166,11 +169,16 @@ func IsGameDay(data []byte) bool {
 // is a *ValidationError (problems of a referenced experiment file name
 // that file).
 func LoadGameDay(path string, allowedDirs ...string) (*GameDay, error) {
+	return LoadGameDayWith(path, DecodeOptions{}, allowedDirs...)
+}
+
+// LoadGameDayWith is LoadGameDay with DecodeGameDayWith's options.
+func LoadGameDayWith(path string, o DecodeOptions, allowedDirs ...string) (*GameDay, error) {
 	data, err := ReadFile(path)
 	if err != nil {
 		return nil, readError("playbook", err)
 	}
-	return DecodeGameDay(path, data, allowedDirs...)
+	return DecodeGameDayWith(path, data, o, allowedDirs...)
 }
 
 // DecodeGameDay decodes and validates a GameDay playbook. filename names
@@ -182,11 +190,22 @@ func LoadGameDay(path string, allowedDirs ...string) (*GameDay, error) {
 // in the experiment files it names, or a wrapped error when an allowed
 // folder is not one.
 func DecodeGameDay(filename string, data []byte, allowedDirs ...string) (*GameDay, error) {
+	return DecodeGameDayWith(filename, data, DecodeOptions{}, allowedDirs...)
+}
+
+// DecodeGameDayWith is DecodeGameDay with o's variable lookup and --set
+// overrides: the overrides' paths are the playbook's
+// (steps[1].checkpoint.rate); variables are resolved in the playbook and
+// in the experiment files it names.
+func DecodeGameDayWith(filename string, data []byte, o DecodeOptions, allowedDirs ...string) (*GameDay, error) {
 	dirs, err := newExperimentDirs(filename, allowedDirs)
 	if err != nil {
 		return nil, err
 	}
 	d := newDecoder(filename)
+	if o.LookupEnv != nil {
+		d.vars.lookup = o.LookupEnv
+	}
 	root := d.parseLimited(data, "a playbook")
 	if root == nil {
 		for i, p := range d.problems {
@@ -196,6 +215,7 @@ func DecodeGameDay(filename string, data []byte, allowedDirs ...string) (*GameDa
 		}
 		return nil, d.err()
 	}
+	root = d.resolveVariables(root, data, reflect.TypeFor[GameDay](), o.Set)
 	gd := &GameDay{File: filename}
 	d.decode(root, "", reflect.ValueOf(gd).Elem())
 	if d.aborted {
@@ -218,5 +238,6 @@ func DecodeGameDay(filename string, data []byte, allowedDirs ...string) (*GameDa
 		return nil, &ValidationError{Problems: problems, Omitted: omitted}
 	}
 	gd.sensitive = append([]string(nil), d.sensitive...)
+	gd.Variables = append([]Variable(nil), d.variables...)
 	return gd, nil
 }

@@ -192,6 +192,7 @@ func (v *validator) inlineExperiment(s *Step, p string, targetOK bool) {
 // playbook, their paths rewritten to the playbook's.
 func (v *validator) embed(s *Step, root *yaml.Node, rewrite func(string) string) {
 	ed := newDecoder(v.d.file)
+	ed.vars = v.d.vars
 	exp := ed.experiment(root)
 	v.d.sensitive = append(v.d.sensitive, ed.sensitive...)
 	for _, pr := range ed.problems {
@@ -200,11 +201,18 @@ func (v *validator) embed(s *Step, root *yaml.Node, rewrite func(string) string)
 		}
 		path := rewrite(pr.Path)
 		v.d.bad[path] = true
+		if pr.Origin != "" {
+			if !v.d.full() {
+				pr.Path, pr.Msg = path, rewriteMsg(pr.Msg, rewrite)
+				v.d.problems = append(v.d.problems, pr)
+			}
+			continue
+		}
 		v.d.problemAt(pr.Line, pr.Col, path, rewriteMsg(pr.Msg, rewrite))
 	}
 	if len(ed.problems) == 0 {
 		s.Resolved = exp
-		s.Source = marshalNode(root)
+		s.Source = marshalNode(v.d.vars.written(root))
 	}
 }
 
@@ -253,10 +261,12 @@ func (v *validator) experimentFile(gd *GameDay, s *Step, p string, targetOK bool
 	}
 	s.File = file
 	ed := newDecoder(file)
+	ed.vars = &varState{lookup: v.d.vars.lookup, nodes: v.d.vars.nodes}
 	root := ed.parseLimited(data, "an experiment")
 	if root == nil {
 		return ed.problems
 	}
+	ed.substitute(root, data)
 	if root.Kind == yaml.MappingNode {
 		// The shared target replaces the file's own.
 		spliced := *root
@@ -296,7 +306,7 @@ func (v *validator) experimentFile(gd *GameDay, s *Step, p string, targetOK bool
 			return append(out, err.(*ValidationError).Problems...)
 		}
 		s.Resolved = exp
-		s.Source = marshalNode(root)
+		s.Source = marshalNode(ed.vars.written(root))
 	}
 	return out
 }

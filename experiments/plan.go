@@ -430,6 +430,7 @@ func (p *Plan) Format(w io.Writer) error {
 		t.printf("  %s\n", strings.TrimSpace(e.Metadata.Description))
 	}
 	t.printf("seed: %d\n", p.Seed)
+	formatVariables(t, e.Variables)
 	p.formatTarget(t)
 	p.formatWorkload(t)
 
@@ -753,4 +754,20 @@ func recoveryText(r Recovery) string {
 		return "none (answers at once with an empty store: amnesia)"
 	}
 	return "resync (catches up from its peers before answering reads)"
+}
+
+// formatVariables lists the values the decoder put into the file, one a
+// line: NAME = value (env), secrets redacted.
+func formatVariables(t *textWriter, vars []Variable) {
+	if len(vars) == 0 {
+		return
+	}
+	t.printf("variables (%d):\n", len(vars))
+	width := 0
+	for _, v := range vars {
+		width = max(width, len(v.Name))
+	}
+	for _, v := range vars {
+		t.printf("  %-*s = %s (%s)\n", width, v.Name, strconv.Quote(v.Value), v.From)
+	}
 }

@@ -497,5 +497,6 @@ func (e *Experiment) RampStep(file string, src []byte, g int64, runs int, header
 	if step.Ramp != nil {
 		return nil, nil, fmt.Errorf("ramp step of %s: the ramp comes from a merge key; write the section out", file)
 	}
+	step.Variables = e.Variables
 	return b.Bytes(), step, nil
 }

@@ -228,6 +228,22 @@ func objectSchema(fields []*Field, ref *Reference) (*schema, error) {
 }
 
 func scalarSchema(f *Field) *schema {
+	s := plainScalarSchema(f)
+	if s.Type == "string" && s.Enum == nil {
+		return s
+	}
+	// Any scalar may be given by a variable (${NAME}, ${NAME:-default},
+	// ${secret:NAME}), which the decoder resolves before it reads the type.
+	ref := &schema{Type: "string", Pattern: `\$\{`}
+	if s.AnyOf != nil {
+		s.AnyOf = append(s.AnyOf, ref)
+		return s
+	}
+	return &schema{AnyOf: []*schema{s, ref}}
+}
+
+// plainScalarSchema is the schema of f's value written out.
+func plainScalarSchema(f *Field) *schema {
 	if allowed := f.Allowed(); allowed != nil {
 		return &schema{Type: "string", Enum: allowed}
 	}

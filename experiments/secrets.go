@@ -27,60 +27,9 @@ const MinRedactLen = 4
 const secretOpen = "${secret:"
 
 // secretNameRE is what NAME of ${secret:NAME} may be: an environment
-// variable's name.
+// variable's name. The decoder resolves secrets with the variables
+// (variables.go).
 var secretNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-
-// expandSecrets replaces every ${secret:NAME} in s by the value of the
-// environment variable NAME (lookup); $${secret: is a literal ${secret:.
-// It returns the expanded string, the values it put in, and one message
-// per reference that is malformed or names an unset variable.
-func expandSecrets(s string, lookup func(string) (string, bool)) (out string, values, problems []string) {
-	if !strings.Contains(s, secretOpen) {
-		return s, nil, nil
-	}
-	var b strings.Builder
-	pos := 0
-	for {
-		i := strings.Index(s[pos:], secretOpen)
-		if i < 0 {
-			break
-		}
-		i += pos
-		if i > 0 && s[i-1] == '$' {
-			// $${secret: is the escape: a literal ${secret:.
-			b.WriteString(s[pos : i-1])
-			b.WriteString(secretOpen)
-			pos = i + len(secretOpen)
-			continue
-		}
-		b.WriteString(s[pos:i])
-		rest := s[i+len(secretOpen):]
-		j := strings.IndexByte(rest, '}')
-		if j < 0 {
-			problems = append(problems, "unclosed secret reference "+strconv.Quote(clip(s[i:]))+"; write ${secret:NAME} (NAME an environment variable)")
-			b.WriteString(s[i:])
-			pos = len(s)
-			break
-		}
-		name := rest[:j]
-		pos = i + len(secretOpen) + j + 1
-		if !secretNameRE.MatchString(name) {
-			problems = append(problems, "bad secret reference "+strconv.Quote(clip(s[i:pos]))+"; NAME of ${secret:NAME} must match [A-Za-z_][A-Za-z0-9_]*")
-			b.WriteString(s[i:pos])
-			continue
-		}
-		v, ok := lookup(name)
-		if !ok {
-			problems = append(problems, "secret "+name+": environment variable "+name+" is not set")
-			b.WriteString(s[i:pos])
-			continue
-		}
-		b.WriteString(v)
-		values = append(values, v)
-	}
-	b.WriteString(s[pos:])
-	return b.String(), values, problems
-}
 
 // clip shortens a quoted piece of the file for a message.
 func clip(s string) string {

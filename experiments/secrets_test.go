@@ -100,10 +100,10 @@ func TestSecretProblems(t *testing.T) {
 		t.Fatalf("got %v, want a *ValidationError", err)
 	}
 	checkProblems(t, verr, "bad.yaml", []string{
-		`7:44: target.external.members[0].env.A: secret CHAOSCTL_T_UNSET: environment variable CHAOSCTL_T_UNSET is not set`,
-		`7:77: target.external.members[0].env.B: bad secret reference "${secret:}"`,
-		`7:94: target.external.members[0].env.C: bad secret reference "${secret:9x}"`,
-		`7:113: target.external.members[0].env.D: unclosed secret reference "${secret:CHAOSCTL_T_SET"`,
+		`7:45: target.external.members[0].env.A: secret CHAOSCTL_T_UNSET: environment variable CHAOSCTL_T_UNSET is not set`,
+		`7:78: target.external.members[0].env.B: bad secret reference "${secret:}"`,
+		`7:95: target.external.members[0].env.C: bad secret reference "${secret:9x}"`,
+		`7:116: target.external.members[0].env.D: unclosed secret reference "${secret:CHAOSCTL_T_SET"`,
 	})
 }
 

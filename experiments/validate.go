@@ -464,7 +464,11 @@ func (v *validator) report(n *yaml.Node, path, format string, args ...any) {
 	if strings.HasPrefix(format, "missing required field") {
 		shown = parentPath(path)
 	}
-	v.d.problemAt(line, col, path, displayPath(shown)+": "+fmt.Sprintf(format, args...))
+	note := ""
+	if n != nil {
+		note = v.d.note(n)
+	}
+	v.d.problemAt(line, col, path, displayPath(shown)+": "+fmt.Sprintf(format, args...)+note)
 }
 
 // ok reports whether no path was complained about.

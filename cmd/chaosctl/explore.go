@@ -48,6 +48,7 @@ func exploreCommand(e *env) *cli.Command {
 			ledgerDirFlag(),
 			checkBudgetFlag("the linearizability check of each run"),
 			prometheusURLFlag(),
+			setFlag(),
 		},
 		Action: func(c *cli.Context) error { return exploreFile(c, e) },
 	}
@@ -65,7 +66,7 @@ func exploreFile(c *cli.Context, e *env) error {
 	if experiments.IsGameDay(src) {
 		return usageError(fmt.Errorf("%s is a GameDay playbook; explore takes an experiment with a nemesis section", file))
 	}
-	x, err := experiments.Decode(file, src)
+	x, err := experiments.DecodeWith(file, src, decodeOptions(c))
 	if err != nil {
 		fmt.Fprintln(e.stderr, err)
 		return &exitError{code: exitUsage, err: fmt.Errorf("%s invalid; nothing was started", file)}
@@ -76,7 +77,9 @@ func exploreFile(c *cli.Context, e *env) error {
 	if err := e.checkTarget(c.String("target")); err != nil {
 		return err
 	}
-	opts := explore.Options{File: file, Source: src, Settings: runSettings(c, e), Runs: c.Int("runs"), Budget: c.Duration("budget"),
+	settings := runSettings(c, e)
+	settings.Variables = x.Variables
+	opts := explore.Options{File: file, Source: x.ResolvedSource(src), Settings: settings, Runs: c.Int("runs"), Budget: c.Duration("budget"),
 		KeepGoing: c.Bool("keep-going"), Shrink: !c.Bool("no-shrink"), Tries: c.Int("tries"), Repro: c.Int("repro"),
 		RunDuration: c.Duration("run-duration"), FreshTarget: c.Bool("fresh-target")}
 	if c.IsSet("replay") {

@@ -48,6 +48,7 @@ func gamedayCommand(e *env) *cli.Command {
 			ledgerDirFlag(),
 			checkBudgetFlag("each linearizability check"),
 			prometheusURLFlag(),
+			setFlag(),
 		},
 		Action: func(c *cli.Context) error { return runGameDay(c, e) },
 	}
@@ -58,7 +59,7 @@ func runGameDay(c *cli.Context, e *env) error {
 		return usageError(errors.New("gameday takes one playbook: chaosctl gameday [--yes] PLAYBOOK"))
 	}
 	path := c.Args().First()
-	gd, err := experiments.LoadGameDay(path, c.StringSlice("allow-path")...)
+	gd, err := experiments.LoadGameDayWith(path, decodeOptions(c), c.StringSlice("allow-path")...)
 	var verr *experiments.ValidationError
 	switch {
 	case errors.As(err, &verr):
@@ -237,7 +238,7 @@ func (o *promptOperator) next(ctx context.Context) (string, error) {
 // validateFiles is `chaosctl validate`: every experiment and GameDay
 // playbook (folders: their *.yaml and *.yml) is checked and every problem
 // reported.
-func validateFiles(e *env, args []string, asJSON bool) error {
+func validateFiles(e *env, args []string, asJSON bool, o experiments.DecodeOptions) error {
 	if len(args) == 0 {
 		return usageError(errors.New("no file given; usage: chaosctl validate FILE|DIR..."))
 	}
@@ -254,9 +255,9 @@ func validateFiles(e *env, args []string, asJSON bool) error {
 			if experiments.IsGameDay(src) {
 				playbooks++
 				one.Kind = "gameday"
-				_, err = experiments.DecodeGameDay(f, src)
+				_, err = experiments.DecodeGameDayWith(f, src, o)
 			} else {
-				_, err = experiments.Decode(f, src)
+				_, err = experiments.DecodeWith(f, src, o)
 			}
 		}
 		if err != nil {
@@ -292,11 +293,11 @@ func validateFiles(e *env, args []string, asJSON bool) error {
 // decodeExperiment is experiments.Decode for `chaosctl run`, which points
 // GameDay playbooks to `chaosctl gameday` and a file with a nemesis and no
 // faults to `chaosctl explore`.
-func decodeExperiment(file string, src []byte) (*experiments.Experiment, error) {
+func decodeExperiment(file string, src []byte, o experiments.DecodeOptions) (*experiments.Experiment, error) {
 	if experiments.IsGameDay(src) {
 		return nil, fmt.Errorf("%s is a GameDay playbook; run it with chaosctl gameday %s", file, file)
 	}
-	x, err := experiments.Decode(file, src)
+	x, err := experiments.DecodeWith(file, src, o)
 	if err != nil {
 		return nil, err
 	}

@@ -69,6 +69,7 @@ func runCommand(e *env) *cli.Command {
 			checkBudgetFlag("the linearizability check"),
 			prometheusURLFlag(),
 			outputFlag(),
+			setFlag(),
 		},
 		Action: func(c *cli.Context) error { return runExperiments(c, e) },
 	}
@@ -147,7 +148,7 @@ func expandFiles(args []string) ([]string, error) {
 
 // loadAll validates every file (folders: their *.yaml and *.yml) and reports
 // every problem; nothing runs if one file is invalid.
-func loadAll(e *env, args []string) (files []string, exps []*experiments.Experiment, sources [][]byte, err error) {
+func loadAll(e *env, args []string, o experiments.DecodeOptions) (files []string, exps []*experiments.Experiment, sources [][]byte, err error) {
 	if len(args) == 0 {
 		return nil, nil, nil, usageError(errors.New("no experiment file given; usage: chaosctl run FILE|DIR..."))
 	}
@@ -159,7 +160,7 @@ func loadAll(e *env, args []string) (files []string, exps []*experiments.Experim
 		src, rerr := experiments.ReadFile(f)
 		var x *experiments.Experiment
 		if rerr == nil {
-			x, rerr = decodeExperiment(f, src)
+			x, rerr = decodeExperiment(f, src, o)
 		}
 		if rerr != nil {
 			bad++
@@ -167,7 +168,7 @@ func loadAll(e *env, args []string) (files []string, exps []*experiments.Experim
 			continue
 		}
 		exps = append(exps, x)
-		sources = append(sources, src)
+		sources = append(sources, x.ResolvedSource(src))
 	}
 	if bad > 0 {
 		return nil, nil, nil, &exitError{code: exitUsage, err: fmt.Errorf("%d of %d files invalid; nothing was started", bad, len(files)), reported: false}
@@ -183,7 +184,7 @@ func runExperiments(c *cli.Context, e *env) (err error) {
 	if asJSON && c.Bool("dry-run") {
 		return usageError(errors.New("--dry-run prints the plan as text; --output json applies to a run's results"))
 	}
-	files, exps, sources, err := loadAll(e, c.Args().Slice())
+	files, exps, sources, err := loadAll(e, c.Args().Slice(), decodeOptions(c))
 	if err != nil {
 		return err
 	}
@@ -283,6 +284,7 @@ func runExperiments(c *cli.Context, e *env) (err error) {
 	}()
 	for i, x := range exps {
 		opts := runner.RunOptions{File: files[i], Source: sources[i], Settings: settings}
+		opts.Variables = x.Variables
 		if opts.OutDir != "" && len(exps) > 1 {
 			opts.OutDir = filepath.Join(opts.OutDir, x.Metadata.Name)
 		}
@@ -454,13 +456,13 @@ func validateCommand(e *env) *cli.Command {
 		Name:      "validate",
 		Usage:     "check experiment files; errors are FILE:LINE:COL: message",
 		ArgsUsage: "FILE|DIR...",
-		Flags:     []cli.Flag{outputFlag()},
+		Flags:     []cli.Flag{outputFlag(), setFlag()},
 		Action: func(c *cli.Context) error {
 			asJSON, err := jsonOutput(c)
 			if err != nil {
 				return err
 			}
-			return validateFiles(e, c.Args().Slice(), asJSON)
+			return validateFiles(e, c.Args().Slice(), asJSON, decodeOptions(c))
 		},
 	}
 }

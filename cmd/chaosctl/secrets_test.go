@@ -36,8 +36,8 @@ func TestSecretsAreSentAndRedactedEverywhere(t *testing.T) {
 	os.Unsetenv("CHAOSCTL_TEST_SECRET")
 	for _, cmd := range []string{"validate", "run"} {
 		_, stderr, code := run(t, cmd, file)
-		if code != 2 || !strings.Contains(stderr, file+":6:40: metadata.description: secret CHAOSCTL_TEST_SECRET: environment variable CHAOSCTL_TEST_SECRET is not set") ||
-			!strings.Contains(stderr, file+":26:24: target.external.members[0].env.API_KEY") {
+		if code != 2 || !strings.Contains(stderr, file+":6:45: metadata.description: secret CHAOSCTL_TEST_SECRET: environment variable CHAOSCTL_TEST_SECRET is not set") ||
+			!strings.Contains(stderr, file+":26:25: target.external.members[0].env.API_KEY") {
 			t.Errorf("%s without the secret: exit %d, want 2 naming FILE:LINE:COL\n%s", cmd, code, stderr)
 		}
 	}

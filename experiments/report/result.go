@@ -59,6 +59,10 @@ type Result struct {
 	// started and when it was judged: a starved machine can break a
 	// steady state that the faults are not to blame for.
 	Host *HostLoad `json:"host,omitempty"`
+	// Variables are the values chaosctl put into the file, by name:
+	// ${NAME} references, ${secret:NAME} references (keyed "secret:NAME",
+	// the value redacted) and --set overrides (keyed by their path).
+	Variables map[string]Variable `json:"variables,omitempty"`
 }
 
 // HostLoad is the machine's load at a run's start and at its verdict.
@@ -77,6 +81,13 @@ func (h *HostLoad) String() string {
 		return h.End.String()
 	}
 	return fmt.Sprintf("load average %.1f at the start, %.1f at the verdict, on %d CPUs", h.Start.Load1, h.End.Load1, h.End.CPUs)
+}
+
+// Variable is one value of Result.Variables and where it came from: env
+// (the environment), default (the ${NAME:-default}) or --set.
+type Variable struct {
+	Value string `json:"value"`
+	From  string `json:"from"`
 }
 
 // Kinds of a compared SLI (ControlSLI.Kind).

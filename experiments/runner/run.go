@@ -175,6 +175,7 @@ func Run(ctx context.Context, e *experiments.Experiment, opts RunOptions) (out *
 		SLOs:       []report.SLOResult{}, Probes: []report.ProbeResult{}, Checks: []report.CheckResult{}, Faults: []report.FaultResult{},
 		Host: &report.HostLoad{Start: hostload.Read()},
 	}
+	r.res.Variables = resultVariables(opts.Variables, e.Variables)
 	for _, pf := range plan.Faults {
 		fr := &report.FaultResult{Name: pf.Name, Kind: string(pf.Kind), Targets: pf.Targets, Scheduled: "+" + pf.Start.String()}
 		at := (pf.Start - plan.Warmup).Seconds()
@@ -837,4 +838,25 @@ func hashName(s string) uint64 {
 	h := fnv.New64a()
 	_, _ = h.Write([]byte(s))
 	return h.Sum64()
+}
+
+// resultVariables is result.json's variables: vars, else the experiment's
+// own; nil when there are none. A name a --set shares with a variable is
+// keyed "--set NAME".
+func resultVariables(vars, own []experiments.Variable) map[string]report.Variable {
+	if vars == nil {
+		vars = own
+	}
+	if len(vars) == 0 {
+		return nil
+	}
+	out := make(map[string]report.Variable, len(vars))
+	for _, v := range vars {
+		key := v.Name
+		if _, taken := out[key]; taken {
+			key = v.From + " " + v.Name
+		}
+		out[key] = report.Variable{Value: v.Value, From: v.From}
+	}
+	return out
 }

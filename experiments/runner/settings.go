@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/sirupsen/logrus"
+
+	"github.com/chaosctl/chaosctl/experiments"
 )
 
 // Settings are what the command line decides about a run, the same for an
@@ -41,6 +43,11 @@ type Settings struct {
 	// MemberLogLevel is the demo members' log level (their logs go to files in
 	// the output folder); "" means info.
 	MemberLogLevel string
+	// Variables are the file's variables, recorded in result.json; nil
+	// means the experiment's own (Experiment.Variables). A caller that runs
+	// an experiment derived from the file (a ramp step, a control run, an
+	// explored schedule) passes the file's.
+	Variables []experiments.Variable
 }
 
 // ProgressLine shows a run's progress line; the runner never writes
