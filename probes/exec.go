@@ -49,9 +49,9 @@ type ExecResult struct {
 	Stderr   string        `json:"stderr,omitempty"`
 	Duration time.Duration `json:"duration"`
 	// Truncated: stdout or stderr was longer than MaxExecOutput.
-	Truncated bool `json:"truncated,omitempty"`
-	TimedOut  bool `json:"timedOut,omitempty"`
-	OK        bool `json:"ok"`
+	Truncated bool   `json:"truncated,omitempty"`
+	TimedOut  bool   `json:"timedOut,omitempty"`
+	OK        bool   `json:"ok"`
 	Reason    string `json:"reason"`
 }
 
