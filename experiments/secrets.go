@@ -114,11 +114,40 @@ func (d *decoder) collectSensitive(b *Body, t *Target) {
 		}
 	}
 	if b != nil {
+		for _, pr := range b.SteadyState.Probes {
+			if pr.Exec != nil {
+				for _, v := range pr.Exec.Env {
+					d.sensitive = append(d.sensitive, v)
+				}
+			}
+		}
+		for _, a := range b.Actions {
+			d.collectStep(&a.ActionStep)
+			if a.Rollback != nil {
+				d.collectStep(a.Rollback)
+			}
+		}
 		for _, h := range b.Workload.HTTP {
 			for k, v := range h.Headers {
 				if SensitiveHeader(k) {
 					d.sensitive = append(d.sensitive, v)
 				}
+			}
+		}
+	}
+}
+
+// collectStep adds a step's env: values and sensitive header values.
+func (d *decoder) collectStep(s *ActionStep) {
+	if s.Exec != nil {
+		for _, v := range s.Exec.Env {
+			d.sensitive = append(d.sensitive, v)
+		}
+	}
+	if s.HTTP != nil {
+		for k, v := range s.HTTP.Headers {
+			if SensitiveHeader(k) {
+				d.sensitive = append(d.sensitive, v)
 			}
 		}
 	}
