@@ -464,8 +464,7 @@ func (p *Plan) Format(w io.Writer) error {
 		p.formatFault(t, f)
 	}
 	if acts := p.Experiment.Actions; len(acts) > 0 {
-		t.printf("actions (%d; %s):
-", len(acts), p.originText())
+		t.printf("actions (%d; %s):\n", len(acts), p.originText())
 		for _, a := range acts {
 			t.printf("  %s at +%s: %s\n", a.Name, a.At, StepText(&a.ActionStep))
 			if a.Rollback != nil {
