@@ -114,13 +114,6 @@ func (d *decoder) collectSensitive(b *Body, t *Target) {
 		}
 	}
 	if b != nil {
-		for _, pr := range b.SteadyState.Probes {
-			if pr.Exec != nil {
-				for _, v := range pr.Exec.Env {
-					d.sensitive = append(d.sensitive, v)
-				}
-			}
-		}
 		for _, a := range b.Actions {
 			d.collectStep(&a.ActionStep)
 			if a.Rollback != nil {
@@ -137,13 +130,11 @@ func (d *decoder) collectSensitive(b *Body, t *Target) {
 	}
 }
 
-// collectStep adds a step's env: values and sensitive header values.
+// collectStep adds a step's sensitive header values. Its env: values are
+// not (unlike a member's): the ledger keeps a rollback runnable for
+// `chaosctl recover`, and a redacted value could not be found again;
+// secrets are written ${secret:NAME}, which recover resolves anew.
 func (d *decoder) collectStep(s *ActionStep) {
-	if s.Exec != nil {
-		for _, v := range s.Exec.Env {
-			d.sensitive = append(d.sensitive, v)
-		}
-	}
 	if s.HTTP != nil {
 		for k, v := range s.HTTP.Headers {
 			if SensitiveHeader(k) {
