@@ -35,7 +35,8 @@ type ExecSpec struct {
 	Dir     string            `json:"dir,omitempty"`
 	Timeout time.Duration     `json:"timeout,omitempty"` // 0: DefaultExecTimeout
 	// ExitCode is the exit status that counts as success, and Stdout, when
-	// set, a regular expression (RE2) the standard output must match.
+	// set, a regular expression (RE2, multi-line: ^ and $ match at each
+	// line's start and end) the standard output must match.
 	ExitCode int    `json:"exitCode,omitempty"`
 	Stdout   string `json:"stdout,omitempty"`
 }
@@ -66,7 +67,9 @@ func RunExec(ctx context.Context, spec ExecSpec) ExecResult {
 	var re *regexp.Regexp
 	if spec.Stdout != "" {
 		var err error
-		if re, err = regexp.Compile(spec.Stdout); err != nil {
+		// Multi-line: ^ and $ match at each line's start and end, as in
+		// grep, so ^ready$ matches "ready\n".
+		if re, err = regexp.Compile("(?m)" + spec.Stdout); err != nil {
 			res.Reason = fmt.Sprintf("bad stdout expression %q: %v", spec.Stdout, err)
 			return res
 		}

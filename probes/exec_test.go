@@ -27,6 +27,7 @@ func TestRunExecJudgesExitCodeAndStdout(t *testing.T) {
 		{"false", probes.ExecSpec{Command: []string{"false"}}, false, 1, "exit code 1, want 0"},
 		{"expected non-zero", probes.ExecSpec{Command: []string{"sh", "-c", "exit 3"}, ExitCode: 3}, true, 3, "exit code 3"},
 		{"stdout matches", probes.ExecSpec{Command: []string{"sh", "-c", "echo ready=yes"}, Stdout: `ready=(yes|true)`}, true, 0, "exit code 0"},
+		{"anchors match lines", probes.ExecSpec{Command: []string{"printf", "a\\nready\\nb\\n"}, Stdout: `^ready$`}, true, 0, "exit code 0"},
 		{"stdout differs", probes.ExecSpec{Command: []string{"echo", "ready=no"}, Stdout: `^ready=yes`}, false, 0, `stdout "ready=no\n" does not match`},
 		{"stderr in reason", probes.ExecSpec{Command: []string{"sh", "-c", "echo boom >&2; exit 2"}}, false, 2, "want 0 (in"},
 		{"env and dir", probes.ExecSpec{Command: []string{"sh", "-c", `test "$PROBE_X" = 42 && test "$(pwd)" = "` + dir + `"`}, Env: map[string]string{"PROBE_X": "42"}, Dir: dir}, true, 0, "exit code 0"},
