@@ -78,17 +78,7 @@ func (r *runState) runActions(ctx context.Context, t0 time.Time) {
 	sort.SliceStable(order, func(a, b int) bool { return r.e.Actions[order[a]].At < r.e.Actions[order[b]].At })
 	for _, i := range order {
 		a := &r.e.Actions[i]
-		wait := time.Until(t0.Add(r.plan.Warmup + a.At))
-		if wait > 0 {
-			t := time.NewTimer(wait)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return
-			case <-t.C:
-			}
-		}
-		if ctx.Err() != nil {
+		if !sleepUntil(ctx, t0.Add(r.plan.Warmup+a.At)) {
 			return
 		}
 		var rollback *injectors.Step

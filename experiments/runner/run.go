@@ -515,16 +515,7 @@ func (r *runState) schedule(ctx context.Context, t0 time.Time, tracker *injector
 		receiptCtx = context.WithoutCancel(ctx)
 	}
 	for _, ev := range events {
-		wait := time.Until(t0.Add(ev.at))
-		if wait > 0 {
-			t := time.NewTimer(wait)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return
-			case <-t.C:
-			}
-		} else if ctx.Err() != nil {
+		if !sleepUntil(ctx, t0.Add(ev.at)) {
 			return
 		}
 		name := ev.planned.Name
@@ -580,6 +571,21 @@ func (r *runState) schedule(ctx context.Context, t0 time.Time, tracker *injector
 			r.takeReceipt(receiptCtx, tracker, r.injectorFault(ev.planned), injectors.PhaseReverted)
 		}
 	}
+}
+
+// sleepUntil waits until at, and reports false when ctx ends first (or
+// has ended).
+func sleepUntil(ctx context.Context, at time.Time) bool {
+	if wait := time.Until(at); wait > 0 {
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+			return false
+		case <-t.C:
+		}
+	}
+	return ctx.Err() == nil
 }
 
 // stopped reports whether the stop condition fired.
