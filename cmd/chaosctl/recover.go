@@ -22,7 +22,8 @@ func recoverCommand(e *env) *cli.Command {
 		Name:  "recover",
 		Usage: "revert every fault a killed chaosctl left behind",
 		Description: "Reads the fault ledger in the state directory and, for every run whose chaosctl is\n" +
-			"gone without finishing, resumes and stops its member processes, deletes its proxies\n" +
+			"gone without finishing, runs the rollbacks of its started actions that had not run\n" +
+			"(newest first, each once), resumes and stops its member processes, deletes its proxies\n" +
 			"and removes its temporary folder, then says what it did. A command member of\n" +
 			"target.external goes with its whole process group and every process it started\n" +
 			"(thawed, then killed; a pid another process reused is never signalled); a user's\n" +
