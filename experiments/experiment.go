@@ -78,9 +78,12 @@ type Body struct {
 	Workload    Workload    `yaml:"workload"`
 	SteadyState SteadyState `yaml:"steadyState"`
 	Faults      []Fault     `yaml:"faults"`
-	SLOs        []SLO       `yaml:"slos"`
-	Abort       Abort       `yaml:"abort"`
-	Checks      []Check     `yaml:"checks"`
+	// Actions are the user's own steps (a command or an HTTP call) at
+	// times of the schedule, each with an optional rollback.
+	Actions []Action `yaml:"actions"`
+	SLOs    []SLO    `yaml:"slos"`
+	Abort   Abort    `yaml:"abort"`
+	Checks  []Check  `yaml:"checks"`
 	// Receipts says what a fault whose receipt contradicts it does to the
 	// verdict (default require).
 	Receipts ReceiptPolicy `yaml:"receipts"`
@@ -483,6 +486,8 @@ type Probe struct {
 	Prometheus *PrometheusProbe `yaml:"prometheus"`
 	HTTP       *HTTPProbe       `yaml:"http"`
 	TCP        *TCPProbe        `yaml:"tcp"`
+	// Exec runs a command; its exit code (and stdout) decide.
+	Exec *ExecStep `yaml:"exec"`
 	// During also judges the probe while faults are active; by default it is
 	// judged only before the first fault and after the last.
 	During bool `yaml:"during"`
@@ -511,6 +516,56 @@ type TCPProbe struct {
 	Send       string        `yaml:"send"`
 	Expect     string        `yaml:"expect"`
 	MaxLatency time.Duration `yaml:"maxLatency"` // 0: the default timeout
+}
+
+// ExecStep is a command chaosctl runs: an exec probe, action or
+// rollback. Command is an argv, run without a shell (write sh -c for one),
+// in a process group of its own that is killed whole at Timeout and when
+// the command ends.
+type ExecStep struct {
+	Command []string          `yaml:"command"`
+	Env     map[string]string `yaml:"env"` // added to chaosctl's environment
+	Dir     string            `yaml:"dir"` // working directory
+	// Timeout bounds the command (default: 5s for a probe, 30s for an
+	// action or rollback).
+	Timeout time.Duration `yaml:"timeout"`
+	Expect  ExecExpect    `yaml:"expect"`
+}
+
+// ExecExpect is what a command's success is: its exit code and, when
+// Stdout is set, a regular expression its standard output must match.
+type ExecExpect struct {
+	ExitCode int    `yaml:"exitCode"`
+	Stdout   string `yaml:"stdout"`
+}
+
+// HTTPStep is an HTTP call of an action or rollback.
+type HTTPStep struct {
+	Method  HTTPMethod        `yaml:"method"` // default POST
+	URL     string            `yaml:"url"`
+	Headers map[string]string `yaml:"headers"`
+	Body    string            `yaml:"body"`
+	// Status is the answer that counts as success; 0 (the default): any 2xx.
+	Status  int           `yaml:"status"`
+	Timeout time.Duration `yaml:"timeout"` // default 30s
+}
+
+// ActionStep is one thing an action or rollback does: exactly one of Exec and
+// HTTP.
+type ActionStep struct {
+	Exec *ExecStep `yaml:"exec"`
+	HTTP *HTTPStep `yaml:"http"`
+}
+
+// Action is a step of the user's at a time of the schedule. Its Rollback,
+// when set, runs once whenever the action was started, on every path out of
+// the run (and by `chaosctl recover` after a killed chaosctl).
+type Action struct {
+	Name string `yaml:"name"`
+	// At is the offset from the end of warmup, as a fault's.
+	At         time.Duration `yaml:"at"`
+	ActionStep `yaml:",inline"`
+	Rollback   *ActionStep `yaml:"rollback"`
 }
 
 // Metric names a probe metric.

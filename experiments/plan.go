@@ -464,6 +464,15 @@ func (p *Plan) Format(w io.Writer) error {
 	for _, f := range p.Faults {
 		p.formatFault(t, f)
 	}
+	if acts := p.Experiment.Actions; len(acts) > 0 {
+		t.printf("actions (%d; %s):\n", len(acts), p.originText())
+		for _, a := range acts {
+			t.printf("  %s at +%s: %s\n", a.Name, a.At, StepText(&a.ActionStep))
+			if a.Rollback != nil {
+				t.printf("    rollback: %s\n", StepText(a.Rollback))
+			}
+		}
+	}
 	p.formatJudgement(t)
 	return t.err
 }
@@ -651,6 +660,8 @@ func (p *Plan) formatJudgement(t *textWriter) {
 			t.printf("  %s: GET %s answers %d%s%s\n", pr.Name, pr.HTTP.URL, pr.HTTP.Status, latency, during)
 		case pr.TCP != nil:
 			t.printf("  %s: %s%s\n", pr.Name, TCPProbeText(pr.TCP), during)
+		case pr.Exec != nil:
+			t.printf("  %s: %s%s\n", pr.Name, ExecText(pr.Exec), during)
 		default:
 			t.printf("  %s: %s%s%s\n", pr.Name, pr.Metric, BoundsText(pr.Max, pr.Min), during)
 		}

@@ -163,6 +163,16 @@ workload:
   http: [{url: "http://127.0.0.1:2/"}]
   redis: {addr: "127.0.0.1:2"}
 slos: [{name: a, sli: availability, objective: 99%}]
+`, `
+apiVersion: chaosctl/v1
+kind: Experiment
+metadata: {name: defaults}
+workload: {rate: 10, duration: 30s}
+steadyState:
+  probes: [{name: x, exec: {command: ["true"]}}]
+actions:
+  - {name: e, at: 1s, exec: {command: ["true"]}, rollback: {exec: {command: ["true"]}}}
+  - {name: h, at: 1s, http: {url: "http://127.0.0.1:2/"}, rollback: {http: {url: "http://127.0.0.1:2/"}}}
 `}
 
 // decodeDefaults decodes src and fills its defaults as Decode does, without

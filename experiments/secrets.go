@@ -63,11 +63,31 @@ func (d *decoder) collectSensitive(b *Body, t *Target) {
 		}
 	}
 	if b != nil {
+		for _, a := range b.Actions {
+			d.collectStep(&a.ActionStep)
+			if a.Rollback != nil {
+				d.collectStep(a.Rollback)
+			}
+		}
 		for _, h := range b.Workload.HTTP {
 			for k, v := range h.Headers {
 				if SensitiveHeader(k) {
 					d.sensitive = append(d.sensitive, v)
 				}
+			}
+		}
+	}
+}
+
+// collectStep adds a step's sensitive header values. Its env: values are
+// not (unlike a member's): the ledger keeps a rollback runnable for
+// `chaosctl recover`, and a redacted value could not be found again;
+// secrets are written ${secret:NAME}, which recover resolves anew.
+func (d *decoder) collectStep(s *ActionStep) {
+	if s.HTTP != nil {
+		for k, v := range s.HTTP.Headers {
+			if SensitiveHeader(k) {
+				d.sensitive = append(d.sensitive, v)
 			}
 		}
 	}

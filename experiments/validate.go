@@ -62,6 +62,9 @@ const (
 	DefaultSteadyStateWindow = 5 * time.Second
 	DefaultRecoveryWithin    = 10 * time.Second
 	DefaultHTTPProbeStatus   = 200
+	DefaultExecProbeTimeout  = 5 * time.Second
+	DefaultStepTimeout       = 30 * time.Second
+	DefaultStepMethod        = HTTPMethod("POST")
 
 	DefaultPickCount                 = 1
 	DefaultPartitionBehavior         = BehaviorDrop
@@ -84,6 +87,12 @@ const (
 	MaxValueSize   = ByteSize(1 << 20)
 	MaxRetries     = 10
 	MaxFaults      = 1000
+	MaxActions     = 100
+	// MaxExecProbeTimeout and MaxStepTimeout bound the timeout of an exec
+	// probe and of an action's or rollback's step; MinStepTimeout both.
+	MaxExecProbeTimeout = time.Minute
+	MaxStepTimeout      = 10 * time.Minute
+	MinStepTimeout      = 10 * time.Millisecond
 	// MaxRepeat bounds repeat: (and --repeat): the runs of one experiment.
 	MaxRepeat = 1000
 )
@@ -156,6 +165,17 @@ func setDefaults(e *Experiment, d *decoder) {
 	for i := range s.Probes {
 		if h := s.Probes[i].HTTP; h != nil {
 			set(d, fmt.Sprintf("steadyState.probes[%d].http.status", i), &h.Status, DefaultHTTPProbeStatus)
+		}
+		if x := s.Probes[i].Exec; x != nil {
+			set(d, fmt.Sprintf("steadyState.probes[%d].exec.timeout", i), &x.Timeout, DefaultExecProbeTimeout)
+		}
+	}
+	for i := range e.Actions {
+		a := &e.Actions[i]
+		p := fmt.Sprintf("actions[%d]", i)
+		setStepDefaults(d, p, &a.ActionStep)
+		if a.Rollback != nil {
+			setStepDefaults(d, p+".rollback", a.Rollback)
 		}
 	}
 
@@ -355,6 +375,7 @@ func validate(e *Experiment, d *decoder) {
 	v.workload()
 	v.steadyState()
 	v.faults()
+	v.actions()
 	v.slos()
 	v.control()
 	v.abort()
@@ -941,7 +962,7 @@ func (v *validator) steadyState() {
 		pp := fmt.Sprintf("%s.probes[%d]", p, i)
 		v.name(pp+".name", pr.Name)
 		names[i] = pr.Name
-		switch v.exactlyOne(pp, "metric", "prometheus", "http", "tcp") {
+		switch v.exactlyOne(pp, "metric", "prometheus", "http", "tcp", "exec") {
 		case "metric":
 			v.metricProbe(pp, pr)
 		case "prometheus":
@@ -973,6 +994,9 @@ func (v *validator) steadyState() {
 				v.errorf(pp+".tcp.expect", "needs send: the probe reads an answer only after sending")
 			}
 			v.durationRange(pp+".tcp.maxLatency", c.MaxLatency, 0, time.Minute)
+		case "exec":
+			v.notAllowed("applies to metric probes", pp+".max", pp+".min")
+			v.execStep(pp+".exec", pr.Exec, MaxExecProbeTimeout)
 		}
 	}
 	v.unique("probe name", names, func(i int) string { return fmt.Sprintf("%s.probes[%d].name", p, i) })
@@ -2005,4 +2029,105 @@ func (e *Experiment) CheckRunnable() error {
 	p.Msg = "nemesis: the file has a nemesis and no faults, so it describes fault schedules for chaosctl explore to draw; " +
 		"run it with chaosctl explore " + p.File + ", or give it faults for chaosctl run"
 	return &ValidationError{Problems: []Problem{p}}
+}
+
+func setStepDefaults(d *decoder, p string, s *ActionStep) {
+	if s.Exec != nil {
+		set(d, p+".exec.timeout", &s.Exec.Timeout, DefaultStepTimeout)
+	}
+	if h := s.HTTP; h != nil {
+		set(d, p+".http.method", &h.Method, DefaultStepMethod)
+		set(d, p+".http.timeout", &h.Timeout, DefaultStepTimeout)
+	}
+}
+
+// actions checks the user's actions: names, times within the workload and
+// their steps.
+func (v *validator) actions() {
+	e := v.e
+	if len(e.Actions) > MaxActions {
+		v.errorf("actions", "%d actions; at most %d are allowed", len(e.Actions), MaxActions)
+		return
+	}
+	names := make([]string, len(e.Actions))
+	for i := range e.Actions {
+		a := &e.Actions[i]
+		p := fmt.Sprintf("actions[%d]", i)
+		v.name(p+".name", a.Name)
+		names[i] = a.Name
+		if v.required(p + ".at") {
+			switch end := e.Workload.Duration; {
+			case a.At < 0:
+				v.errorf(p+".at", "%s is negative; at counts from the end of warmup", a.At)
+			case a.At > MaxRunDuration:
+				v.errorf(p+".at", "%s is too late; the most allowed is %s", a.At, MaxRunDuration)
+			case v.workloadDurationKnown() && a.At >= end:
+				v.errorf(p+".at", "the action runs at %s, not before the workload ends at %s (at counts from the end of warmup)", a.At, end)
+			}
+		}
+		v.actionStep(p, &a.ActionStep)
+		if a.Rollback != nil {
+			v.actionStep(p+".rollback", a.Rollback)
+		}
+	}
+	v.unique("action name", names, func(i int) string { return fmt.Sprintf("actions[%d].name", i) })
+	fnames := map[string]bool{}
+	for _, f := range e.Faults {
+		fnames[f.Name] = true
+	}
+	for i, n := range names {
+		if fnames[n] {
+			v.errorf(fmt.Sprintf("actions[%d].name", i), "%q is already a fault's name; actions and faults share the timeline, give it another", n)
+		}
+	}
+}
+
+// actionStep checks an action's or rollback's step: exactly one of exec and http.
+func (v *validator) actionStep(p string, s *ActionStep) {
+	switch v.exactlyOne(p, "exec", "http") {
+	case "exec":
+		v.execStep(p+".exec", s.Exec, MaxStepTimeout)
+	case "http":
+		h := s.HTTP
+		if v.required(p + ".http.url") {
+			v.httpURL(p+".http.url", h.URL)
+		}
+		if v.d.has(p+".http.status") && (h.Status < 100 || h.Status > 599) {
+			v.errorf(p+".http.status", "%d is out of range; allowed: 100 to 599 (leave it out for any 2xx)", h.Status)
+		}
+		v.durationRange(p+".http.timeout", h.Timeout, MinStepTimeout, MaxStepTimeout)
+		for k := range h.Headers {
+			if strings.TrimSpace(k) == "" || strings.ContainsAny(k, " :\r\n") {
+				v.errorf(p+".http.headers", "bad header name %q: a token without spaces or colons, e.g. Authorization", k)
+			}
+		}
+	}
+}
+
+var envNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// execStep checks a command: an argv whose first word is not empty, a
+// timeout within bounds, an exit code a process can give and a stdout
+// expression that compiles.
+func (v *validator) execStep(p string, x *ExecStep, maxTimeout time.Duration) {
+	if v.required(p + ".command") {
+		switch {
+		case len(x.Command) == 0:
+			v.errorf(p+".command", "is empty; give the argv, e.g. [kubectl, get, pods] (no shell: write [sh, -c, \"...\"] for one)")
+		case strings.TrimSpace(x.Command[0]) == "" && !v.d.bad[p+".command[0]"]:
+			v.errorf(p+".command", "the program (first word) is empty; give its name or path")
+		}
+	}
+	v.durationRange(p+".timeout", x.Timeout, MinStepTimeout, maxTimeout)
+	v.intRange(p+".expect.exitCode", x.Expect.ExitCode, 0, 255)
+	if v.d.has(p + ".expect.stdout") {
+		if _, err := regexp.Compile(x.Expect.Stdout); err != nil {
+			v.errorf(p+".expect.stdout", "bad regular expression %q: %v (RE2 syntax)", x.Expect.Stdout, err)
+		}
+	}
+	for k := range x.Env {
+		if !envNameRE.MatchString(k) {
+			v.errorf(p+".env", "bad variable name %q: letters, digits and _, not starting with a digit", k)
+		}
+	}
 }

@@ -54,6 +54,10 @@ const (
 	RecordFaultReverted     RecordType = "fault-reverted"      // the fault is gone
 	RecordFaultRevertFailed RecordType = "fault-revert-failed" // reverting failed; the fault may remain
 	RecordRecoveryFailed    RecordType = "recovery-failed"     // `chaosctl recover` could not finish; it will try again
+	RecordActionIntent      RecordType = "action-intent"       // about to run an action: its rollback is pending from now on
+	RecordActionDone        RecordType = "action-done"         // the action ended (Error: it failed)
+	RecordRollbackDone      RecordType = "rollback-done"       // the action's rollback ran: never again
+	RecordRollbackFailed    RecordType = "rollback-failed"     // the rollback failed: still pending
 	RecordRunEnd            RecordType = "run-end"             // nothing of the run remains
 )
 
@@ -105,6 +109,10 @@ type Record struct {
 	FaultName string       `json:"faultName,omitempty"`
 	Processes []ProcessRef `json:"processes,omitempty"`
 	Error     string       `json:"error,omitempty"`
+
+	// action-* and rollback-*: the action, and (intent) its rollback.
+	ActionName string `json:"actionName,omitempty"`
+	Rollback   *Step  `json:"rollback,omitempty"`
 
 	// run-end.
 	Outcome string `json:"outcome,omitempty"`

@@ -67,8 +67,10 @@ type RunRecovery struct {
 	// them used.
 	SkippedLines int `json:"skippedLines,omitempty"`
 	// OpenFaults were applied (or about to be) and never reverted.
-	OpenFaults []string        `json:"openFaults,omitempty"`
-	Processes  []ProcessAction `json:"processes,omitempty"`
+	OpenFaults []string `json:"openFaults,omitempty"`
+	// Rollbacks are the actions' rollbacks that were pending, as run now.
+	Rollbacks []RollbackAction `json:"rollbacks,omitempty"`
+	Processes []ProcessAction  `json:"processes,omitempty"`
 	// Containers says what was undone on users' containers (only those the
 	// ledger records, only what chaosctl did to them).
 	Containers []ContainerAction `json:"containers,omitempty"`
@@ -93,6 +95,13 @@ type ProcessAction struct {
 	PID    int    `json:"pid"`
 	Action string `json:"action"`
 	Detail string `json:"detail,omitempty"`
+}
+
+// RollbackAction is a pending rollback that Recover ran.
+type RollbackAction struct {
+	Action string `json:"action"` // the action it rolls back
+	OK     bool   `json:"ok"`
+	Detail string `json:"detail"`
 }
 
 // ContainerAction is what happened to one user's container.
@@ -135,6 +144,10 @@ type RecoverOptions struct {
 	// a killed chaosctl could not, and says what it did (RunRecovery.Logs).
 	// It cannot fail the recovery: the faults are undone either way.
 	RedactLogs func(rr *RunRecovery) string
+	// ResolveRollback, when set, gives the rollback of action to run in
+	// place of recorded, the ledger's copy, whose sensitive values are
+	// redacted; and a redactor of what running it shows (nil: none).
+	ResolveRollback func(rr *RunRecovery, action string, recorded Step) (Step, func(string) string)
 }
 
 // Timeouts of a recovery.
@@ -271,6 +284,33 @@ func recoverRun(ctx context.Context, path string, log *logrus.Entry, o RecoverOp
 	rr.OpenFaults = sum.open
 	var errs []string
 
+	// The actions' pending rollbacks first, newest first, while the
+	// members still run (as a run's own end does).
+	torn := len(b) > 0 && b[len(b)-1] != '\n' // a torn last line must not swallow a record
+	for _, p := range pendingRollbacks(recs) {
+		step, redact := p.step, func(s string) string { return s }
+		if o.ResolveRollback != nil {
+			var red func(string) string
+			if step, red = o.ResolveRollback(rr, p.action, p.step); red != nil {
+				redact = red
+			}
+		}
+		res := RunStep(ctx, step)
+		act := RollbackAction{Action: p.action, OK: res.OK, Detail: redact(res.Reason)}
+		rec := Record{Type: RecordRollbackDone, ActionName: p.action}
+		if !res.OK {
+			rec = Record{Type: RecordRollbackFailed, ActionName: p.action, Error: act.Detail}
+			errs = append(errs, fmt.Sprintf("rollback of action %s: %s", p.action, act.Detail))
+		}
+		if err := appendRecord(f, run, rec, torn); err != nil {
+			errs = append(errs, err.Error())
+		} else {
+			torn = false
+		}
+		rr.Rollbacks = append(rr.Rollbacks, act)
+		log.WithFields(logrus.Fields{"action": p.action, "ok": res.OK}).Info("rollback run: " + act.Detail)
+	}
+
 	memberPIDs := map[int]bool{}
 	for _, m := range sum.members {
 		memberPIDs[m.PID] = true
@@ -318,8 +358,6 @@ func recoverRun(ctx context.Context, path string, log *logrus.Entry, o RecoverOp
 		errs = append(errs, err.Error())
 	}
 
-	// A torn last line must not swallow the record appended after it.
-	torn := len(b) > 0 && b[len(b)-1] != '\n'
 	if len(errs) == 0 {
 		if err := appendRecord(f, run, Record{Type: RecordRunEnd, Outcome: OutcomeRecovered}, torn); err != nil {
 			errs = append(errs, err.Error())
@@ -726,6 +764,13 @@ func (r *RecoveryReport) String() string {
 		}
 		if len(rr.OpenFaults) > 0 {
 			fmt.Fprintf(&b, "  faults left applied: %s\n", strings.Join(rr.OpenFaults, ", "))
+		}
+		for _, rb := range rr.Rollbacks {
+			status := "ran"
+			if !rb.OK {
+				status = "FAILED"
+			}
+			fmt.Fprintf(&b, "  rollback of action %s: %s: %s\n", rb.Action, status, rb.Detail)
 		}
 		for _, p := range rr.Processes {
 			line := fmt.Sprintf("  member %s (pid %d): %s", p.ID, p.PID, p.Action)

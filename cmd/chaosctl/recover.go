@@ -22,7 +22,8 @@ func recoverCommand(e *env) *cli.Command {
 		Name:  "recover",
 		Usage: "revert every fault a killed chaosctl left behind",
 		Description: "Reads the fault ledger in the state directory and, for every run whose chaosctl is\n" +
-			"gone without finishing, resumes and stops its member processes, deletes its proxies\n" +
+			"gone without finishing, runs the rollbacks of its started actions that had not run\n" +
+			"(newest first, each once), resumes and stops its member processes, deletes its proxies\n" +
 			"and removes its temporary folder, then says what it did. A command member of\n" +
 			"target.external goes with its whole process group and every process it started\n" +
 			"(thawed, then killed; a pid another process reused is never signalled); a user's\n" +
@@ -67,7 +68,7 @@ func recoverStateDir(c *cli.Context, e *env, dir string) error {
 	containers := &runtimes.Containers{}
 	defer containers.Close()
 	rep, err := injectors.RecoverWith(c.Context, dir, e.log.WithField("component", "recover"),
-		injectors.RecoverOptions{Containers: containers, RedactLogs: redactLogs})
+		injectors.RecoverOptions{Containers: containers, RedactLogs: redactLogs, ResolveRollback: resolveRollback})
 	if rep != nil {
 		for _, rr := range rep.Runs {
 			if rr.Done { // a killed chaosctl left its plane token behind
@@ -129,4 +130,24 @@ func redactLogs(rr *injectors.RunRecovery) string {
 
 func printRecovery(e *env, rep *injectors.RecoveryReport) {
 	_, _ = fmt.Fprint(e.stdout, rep.String())
+}
+
+// resolveRollback reads the rollback of action again from the copy of the
+// experiment in the run's folder, its ${secret:NAME} references resolved
+// from this environment: the ledger's copy has their values redacted. The
+// ledger's copy is run when the experiment cannot be read (or no longer
+// has the action).
+func resolveRollback(rr *injectors.RunRecovery, action string, recorded injectors.Step) (injectors.Step, func(string) string) {
+	if rr.Dir == "" {
+		return recorded, nil
+	}
+	exp, err := experiments.Load(filepath.Join(rr.Dir, report.FileExperiment))
+	if err != nil {
+		return recorded, nil
+	}
+	s := runner.RollbackOf(exp, action)
+	if s == nil {
+		return recorded, nil
+	}
+	return *s, exp.Redactor().String
 }

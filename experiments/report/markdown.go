@@ -135,6 +135,16 @@ func WriteMarkdown(w io.Writer, run *Run) error {
 		}
 		p("\n")
 	}
+	if rows := actionRows(r, clockOf(run)); len(rows) > 0 {
+		p("### Actions\n\n")
+		p("Each action, then its rollback; times in %s.\n\n", mdText(OriginText))
+		p("| Action | Step | Ran | Outcome |\n")
+		p("|---|---|---|---|\n")
+		for _, a := range rows {
+			p("| %s | %s | %s | %s |\n", mdCell(a.Name), mdCell(a.Step), a.When, mdCell(a.Outcome))
+		}
+		p("\n")
+	}
 	if len(r.Errors) > 0 {
 		p("### Errors\n\n")
 		for _, e := range r.Errors {

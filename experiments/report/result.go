@@ -44,11 +44,13 @@ type Result struct {
 	// reports and the journal, the origin of a fault's `at` (UTC).
 	MeasuredStart *time.Time `json:"measuredStart,omitempty"`
 
-	Workload      WorkloadResult `json:"workload"`
-	SLOs          []SLOResult    `json:"slos"`
-	Probes        []ProbeResult  `json:"probes"`
-	Checks        []CheckResult  `json:"checks"`
-	Faults        []FaultResult  `json:"faults"`
+	Workload WorkloadResult `json:"workload"`
+	SLOs     []SLOResult    `json:"slos"`
+	Probes   []ProbeResult  `json:"probes"`
+	Checks   []CheckResult  `json:"checks"`
+	Faults   []FaultResult  `json:"faults"`
+	// Actions are the user's actions and their rollbacks, in file order.
+	Actions       []ActionResult `json:"actions,omitempty"`
 	StopCondition *StopCondition `json:"stopCondition"`
 	Interrupted   bool           `json:"interrupted,omitempty"`
 	Errors        []string       `json:"errors,omitempty"`
@@ -343,6 +345,15 @@ func (r *Result) SetOffsets() {
 		f := &r.Faults[i]
 		f.AppliedT, f.RevertedT = ptr(f.Applied), ptr(f.Reverted)
 	}
+	for i := range r.Actions {
+		a := &r.Actions[i]
+		if o := a.Outcome; o != nil {
+			o.Offset = ptr(&o.Started)
+		}
+		if rb := a.Rollback; rb != nil && rb.Outcome != nil {
+			rb.Outcome.Offset = ptr(&rb.Outcome.Started)
+		}
+	}
 	if sc := r.StopCondition; sc != nil {
 		sc.T = ptr(&sc.At)
 	}
@@ -399,4 +410,44 @@ func JoinReasons(rs []string) string {
 		rs = append(rs[:3:3], fmt.Sprintf("and %d more", len(rs)-3))
 	}
 	return strings.Join(rs, "; ")
+}
+
+// ActionResult is one of the user's actions (actions: in the file): what
+// it does, when it ran and how it went, and its rollback.
+type ActionResult struct {
+	Name string `json:"name"`
+	Kind string `json:"kind"` // exec or http
+	// Step says what it does ("exec [./failover.sh b] exits 0 within 30s").
+	Step string `json:"step"`
+	// At is its planned start in seconds from the end of warmup.
+	At float64 `json:"at"`
+	// Outcome is how it went; nil when it never ran (the run ended
+	// before its time).
+	Outcome  *StepOutcome    `json:"outcome"`
+	Rollback *RollbackResult `json:"rollback,omitempty"`
+}
+
+// RollbackResult is an action's rollback.
+type RollbackResult struct {
+	Step string `json:"step"`
+	// Outcome is how it went; nil when it did not run (its action never
+	// started).
+	Outcome *StepOutcome `json:"outcome"`
+}
+
+// StepOutcome is how a command or HTTP call of an action or rollback went.
+type StepOutcome struct {
+	Started  time.Time `json:"started"`
+	Offset   *float64  `json:"offset,omitempty"` // Started in seconds from the end of warmup
+	Duration float64   `json:"duration"`         // seconds
+	OK       bool      `json:"ok"`
+	Reason   string    `json:"reason"`
+	// ExitCode, Stdout and Stderr (their first 64 KiB; Truncated when
+	// longer) of a command; -1 when it did not exit by itself.
+	ExitCode  *int   `json:"exitCode,omitempty"`
+	Stdout    string `json:"stdout,omitempty"`
+	Stderr    string `json:"stderr,omitempty"`
+	Truncated bool   `json:"truncated,omitempty"`
+	// Status is an HTTP call's answer (0: none came).
+	Status int `json:"status,omitempty"`
 }

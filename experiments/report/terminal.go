@@ -105,10 +105,16 @@ func Terminal(w io.Writer, r *Result, colour bool) error {
 			}
 		}
 	}
+	if rows := actionRows(r, clk); len(rows) > 0 {
+		fmt.Fprintln(tw, "\nACTION\tSTEP\tRAN\tOUTCOME")
+		for _, a := range rows {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", a.Name, a.Step, a.When, a.Outcome)
+		}
+	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	if clk.anchored() && (len(r.Faults) > 0 || r.StopCondition != nil) {
+	if clk.anchored() && (len(r.Faults) > 0 || len(r.Actions) > 0 || r.StopCondition != nil) {
 		p("\n%s.\n", OriginText)
 	}
 	if r.StopCondition != nil {

@@ -224,6 +224,9 @@ func (r *runState) verdict(runErr error) {
 		o.RunError = runErr.Error()
 	}
 	res.Verdict, res.Reason = judge.Decide(o)
+	if p := r.actionProblem(); p != "" && res.Verdict == report.Pass {
+		res.Verdict, res.Reason = report.Inconclusive, p+"; the run did not do what the file says"
+	}
 	if p := r.crash.Load(); p != nil && !anyStillApplied(res.Faults) {
 		// Whatever was measured before the crash, the run did not end as
 		// planned: never a pass. A fault left in place says more.

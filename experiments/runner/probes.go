@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/chaosctl/chaosctl/experiments"
@@ -54,6 +55,23 @@ func (p tcpProbe) sample(ctx context.Context) judge.Sample {
 	return judge.Sample{Have: true, Value: res.Latency.Seconds(), OK: res.OK, Note: res.Reason}
 }
 
+type execProbe struct{ *experiments.ExecStep }
+
+func (p execProbe) sample(ctx context.Context) judge.Sample {
+	res := probes.RunExec(ctx, ExecSpec(p.ExecStep))
+	return judge.Sample{Have: true, Value: res.Duration.Seconds(), OK: res.OK, Note: res.Reason}
+}
+
+// liveLimit bounds one sample of a live probe: an exec probe's timeout
+// (a sample still running at the next second skips it), 900 ms for the
+// others.
+func liveLimit(p experiments.Probe) time.Duration {
+	if p.Exec != nil && p.Exec.Timeout > 0 {
+		return p.Exec.Timeout
+	}
+	return 900 * time.Millisecond
+}
+
 // probeOf is the judge's view of a probe (where its values come from, its
 // bounds and their text) and, for a live probe, what samples it (nil when p
 // is judged on the workload or on the scraped members).
@@ -82,6 +100,9 @@ func (r *runState) probeOf(p experiments.Probe) (judge.Probe, liveProbe) {
 	case p.TCP != nil:
 		jp.Metric, jp.Bound = "tcp_latency", experiments.TCPProbeText(p.TCP)
 		return jp, tcpProbe{p.TCP}
+	case p.Exec != nil:
+		jp.Metric, jp.Bound = "exec_duration", experiments.ExecText(p.Exec)
+		return jp, execProbe{p.Exec}
 	case !p.Metric.Scraped():
 		jp.Source = judge.FromWorkload
 	}
@@ -154,13 +175,15 @@ func (r *runState) runProbes(ctx context.Context, t0 time.Time, target targets.T
 		})
 	}
 	type named struct {
-		name string
-		live liveProbe
+		name  string
+		live  liveProbe
+		limit time.Duration
+		busy  *atomic.Bool // a sample is under way: the next second skips it
 	}
 	var live []named
 	for _, p := range r.e.SteadyState.Probes {
 		if _, lp := r.probeOf(p); lp != nil {
-			live = append(live, named{p.Name, lp})
+			live = append(live, named{p.Name, lp, liveLimit(p), new(atomic.Bool)})
 		}
 	}
 	if len(live) > 0 {
@@ -168,18 +191,23 @@ func (r *runState) runProbes(ctx context.Context, t0 time.Time, target targets.T
 			defer crash.Recover("the live probes", r.crashed)
 			t := time.NewTicker(time.Second)
 			defer t.Stop()
+			var inner sync.WaitGroup
+			defer inner.Wait()
 			for {
 				select {
 				case <-ctx.Done():
 					return
 				case now := <-t.C:
 					idx := r.secondIndex(t0, now.Add(-500*time.Millisecond))
-					var inner sync.WaitGroup
 					for _, p := range live {
+						if !p.busy.CompareAndSwap(false, true) {
+							continue
+						}
 						inner.Go(func() {
+							defer p.busy.Store(false)
 							defer crash.Recover("probe "+p.name, r.crashed)
 							panicPoint("probe")
-							cctx, cancel := context.WithTimeout(ctx, 900*time.Millisecond)
+							cctx, cancel := context.WithTimeout(ctx, p.limit)
 							s := p.live.sample(cctx)
 							cancel()
 							if ctx.Err() != nil {
@@ -189,7 +217,6 @@ func (r *runState) runProbes(ctx context.Context, t0 time.Time, target targets.T
 							r.locked(func() { r.judge.AddSample(p.name, s) })
 						})
 					}
-					inner.Wait()
 				}
 			}
 		})

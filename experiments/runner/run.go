@@ -120,6 +120,11 @@ type runState struct {
 	// with the run, not when the workload stops.
 	receiptCtx context.Context
 
+	// ledger is the run's fault ledger (set by execute); actionsStarted the
+	// actions started, by index, in start order (guarded by mu).
+	ledger         *injectors.Ledger
+	actionsStarted []int
+
 	mu     sync.Mutex
 	judge  *judge.Judge // fed the seconds and samples; mu guards it
 	faults map[string]*report.FaultResult
@@ -185,6 +190,7 @@ func Run(ctx context.Context, e *experiments.Experiment, opts RunOptions) (out *
 		}
 		r.faults[pf.Name] = fr
 	}
+	r.initActions()
 	if r.journal, err = report.OpenJournal(dir); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrEnvironment, err)
 	}
@@ -263,6 +269,7 @@ func (r *runState) execute(ctx context.Context, runtime string) (err error) {
 	}
 	defer ledger.Close()
 	defer ledger.RemovePlaneToken()
+	r.ledger = ledger
 
 	startCtx, cancelStart := context.WithTimeout(maxCtx, startTimeout(runtime))
 	began := time.Now()
@@ -309,6 +316,11 @@ func (r *runState) execute(ctx context.Context, runtime string) (err error) {
 		if rerr != nil {
 			r.log.WithError(rerr).Error("REVERT FAILED: these faults may remain; run `chaosctl recover`")
 			err = errors.Join(err, fmt.Errorf("revert: %w: %w", ErrEnvironment, rerr))
+		}
+		if berr := r.rollbackActions(); berr != nil {
+			r.log.WithError(berr).Error("ROLLBACK FAILED: run `chaosctl recover` to try again")
+			err = errors.Join(err, fmt.Errorf("%w: %w", ErrEnvironment, berr))
+			rerr = errors.Join(rerr, berr)
 		}
 		if owned {
 			if cerr := target.Close(cleanup); cerr != nil {
@@ -438,6 +450,8 @@ func (r *runState) drive(ctx, userCtx context.Context, target targets.Target, tr
 	r.goSafe("the fault scheduler", func() { defer close(schedDone); r.schedule(wctx, t0, tracker) })
 	progressDone := make(chan struct{})
 	r.goSafe("the progress line", func() { r.progress(wctx, gen, progressDone) })
+	actionsDone := make(chan struct{})
+	r.goSafe("the actions", func() { defer close(actionsDone); r.runActions(wctx, t0) })
 	probesDone := make(chan struct{})
 	r.goSafe("the probes", func() { defer close(probesDone); r.runProbes(wctx, t0, target) })
 
@@ -449,6 +463,7 @@ func (r *runState) drive(ctx, userCtx context.Context, target targets.Target, tr
 	<-progressDone
 	<-probesDone
 	<-schedDone
+	<-actionsDone
 	if sum != nil {
 		r.summarize(sum)
 	}
@@ -503,16 +518,7 @@ func (r *runState) schedule(ctx context.Context, t0 time.Time, tracker *injector
 		receiptCtx = context.WithoutCancel(ctx)
 	}
 	for _, ev := range events {
-		wait := time.Until(t0.Add(ev.at))
-		if wait > 0 {
-			t := time.NewTimer(wait)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return
-			case <-t.C:
-			}
-		} else if ctx.Err() != nil {
+		if !sleepUntil(ctx, t0.Add(ev.at)) {
 			return
 		}
 		name := ev.planned.Name
@@ -571,6 +577,21 @@ func (r *runState) schedule(ctx context.Context, t0 time.Time, tracker *injector
 			r.takeReceipt(receiptCtx, tracker, r.injectorFault(ev.planned), injectors.PhaseReverted)
 		}
 	}
+}
+
+// sleepUntil waits until at, and reports false when ctx ends first (or
+// has ended).
+func sleepUntil(ctx context.Context, at time.Time) bool {
+	if wait := time.Until(at); wait > 0 {
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+			return false
+		case <-t.C:
+		}
+	}
+	return ctx.Err() == nil
 }
 
 // stopped reports whether the stop condition fired.
