@@ -48,6 +48,7 @@ func exploreCommand(e *env) *cli.Command {
 			ledgerDirFlag(),
 			checkBudgetFlag("the linearizability check of each run"),
 			prometheusURLFlag(),
+			annotateFlag(),
 		},
 		Action: func(c *cli.Context) error { return exploreFile(c, e) },
 	}
@@ -76,7 +77,11 @@ func exploreFile(c *cli.Context, e *env) error {
 	if err := e.checkTarget(c.String("target")); err != nil {
 		return err
 	}
-	opts := explore.Options{File: file, Source: src, Settings: runSettings(c, e), Runs: c.Int("runs"), Budget: c.Duration("budget"),
+	settings, err := runSettings(c, e)
+	if err != nil {
+		return err
+	}
+	opts := explore.Options{File: file, Source: src, Settings: settings, Runs: c.Int("runs"), Budget: c.Duration("budget"),
 		KeepGoing: c.Bool("keep-going"), Shrink: !c.Bool("no-shrink"), Tries: c.Int("tries"), Repro: c.Int("repro"),
 		RunDuration: c.Duration("run-duration"), FreshTarget: c.Bool("fresh-target")}
 	if c.IsSet("replay") {
