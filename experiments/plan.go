@@ -666,11 +666,21 @@ func (p *Plan) formatJudgement(t *textWriter) {
 		if s.Judge == JudgeFaults {
 			judged = ", judged on the bad events the faults cause (judge: faults)"
 		}
+		server := s.URL
+		if server == "" {
+			server = "the --prometheus-url server"
+		}
 		switch s.SLI {
 		case SLILatency:
 			t.printf("  %s: latency%s under %s, objective %s%s\n", s.Name, op, s.Threshold, s.Objective, judged)
 		case SLIRatio:
-			t.printf("  %s: ratio (%s) / (%s) at %s, objective %s\n", s.Name, s.Good, s.Total, s.URL, s.Objective)
+			if s.Bad != "" {
+				t.printf("  %s: ratio 1 - (%s) / (%s) at %s, objective %s\n", s.Name, s.Bad, s.Total, server, s.Objective)
+			} else {
+				t.printf("  %s: ratio (%s) / (%s) at %s, objective %s\n", s.Name, s.Good, s.Total, server, s.Objective)
+			}
+		case SLIThreshold:
+			t.printf("  %s: threshold: each second of (%s) %s %s at %s, objective %s\n", s.Name, s.Query, s.Compare.PromQL(), formatValue(s.Value), server, s.Objective)
 		default:
 			t.printf("  %s: availability%s, objective %s%s\n", s.Name, op, s.Objective, judged)
 		}
@@ -751,4 +761,12 @@ func recoveryText(r Recovery) string {
 		return "none (answers at once with an empty store: amnesia)"
 	}
 	return "resync (catches up from its peers before answering reads)"
+}
+
+// formatValue formats a threshold SLO's value ("" when unset).
+func formatValue(v *float64) string {
+	if v == nil {
+		return ""
+	}
+	return strconv.FormatFloat(*v, 'g', -1, 64)
 }

@@ -128,3 +128,35 @@ func Ratio(ctx context.Context, url, good, total string, at time.Time) (RatioRes
 	g = min(g, t)
 	return RatioResult{Good: g, Total: t, Ratio: g / t}, nil
 }
+
+// BadRatio is Ratio with a query of the bad events instead of the good
+// (OpenSLO's bad/total ratioMetric): good is total - bad. A bad query that
+// selects nothing while there are events counts 0 bad events; a bad count
+// above the total is an error.
+func BadRatio(ctx context.Context, url, bad, total string, at time.Time) (RatioResult, error) {
+	if at.IsZero() {
+		at = time.Now()
+	}
+	t, err := Query(ctx, url, total, at)
+	if errors.Is(err, ErrNoData) {
+		return RatioResult{}, fmt.Errorf("ratio SLI: total %q: %w (%w)", total, ErrNoEvents, err)
+	}
+	if err != nil {
+		return RatioResult{}, fmt.Errorf("ratio SLI: total: %w", err)
+	}
+	if t <= 0 {
+		return RatioResult{}, fmt.Errorf("ratio SLI: total %q is %g: %w", total, t, ErrNoEvents)
+	}
+	b, err := Query(ctx, url, bad, at)
+	if errors.Is(err, ErrNoData) {
+		b, err = 0, nil
+	}
+	if err != nil {
+		return RatioResult{}, fmt.Errorf("ratio SLI: bad: %w", err)
+	}
+	if b < 0 || b > t*(1+1e-9) {
+		return RatioResult{}, fmt.Errorf("ratio SLI: bad %g is not within [0, total %g]: bad %q must count a subset of total %q", b, t, bad, total)
+	}
+	g := max(t-b, 0)
+	return RatioResult{Good: g, Total: t, Ratio: g / t}, nil
+}

@@ -95,6 +95,7 @@ func newApp(e *env) *cli.App {
 			gamedayCommand(e),
 			validateCommand(e),
 			schemaCommand(e),
+			sloCommand(e),
 			recoverCommand(e),
 			haltCommand(e),
 			reportCommand(e),
