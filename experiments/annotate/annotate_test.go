@@ -68,8 +68,17 @@ func TestCheckURL(t *testing.T) {
 // says what failed; a URL given with the API path is not doubled; no token,
 // no Authorization header.
 func TestPostBoundedAndShaped(t *testing.T) {
-	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }))
+	// The handler holds each request until the client gives up on it or
+	// the test ends (a server does not always see a client go away).
+	stop := make(chan struct{})
+	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-stop:
+		}
+	}))
 	defer hang.Close()
+	defer close(stop)
 	c := annotate.Client{URL: hang.URL, Timeout: 200 * time.Millisecond}
 	start := time.Now()
 	n, err := c.PostAll(context.Background(), []annotate.Annotation{{Time: 1}, {Time: 2}})
