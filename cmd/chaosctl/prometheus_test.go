@@ -89,16 +89,23 @@ scrape_configs:
 	return addr
 }
 
-func TestRunJudgedThroughARealPrometheus(t *testing.T) {
+// runThroughPrometheus runs file with a real Prometheus scraping its
+// members as --prometheus-url and returns its result, stdout and exit code.
+func runThroughPrometheus(t *testing.T, file string) (*report.Result, string, int) {
+	t.Helper()
 	out := filepath.Join(t.TempDir(), "out")
 	addr := startRunPrometheus(t, out)
-
-	stdout, stderr, code := run(t, "run", "testdata/prometheus.yaml", "--out", out,
+	stdout, stderr, code := run(t, "run", file, "--out", out,
 		"--state-dir", filepath.Join(t.TempDir(), "state"), "--prometheus-url", "http://"+addr)
 	res, err := report.ReadJSON(out)
 	if err != nil {
 		t.Fatalf("no result (exit %d): %v\n%s\n%s", code, err, stdout, tail(stderr, 20))
 	}
+	return res, stdout, code
+}
+
+func TestRunJudgedThroughARealPrometheus(t *testing.T) {
+	res, stdout, code := runThroughPrometheus(t, "testdata/prometheus.yaml")
 	// This test proves the wiring: chaosctl asked a real Prometheus and
 	// judged its answers. How many of the gateway's answers were good
 	// depends on how fast the demo answers, which other work on a 2-core
@@ -148,14 +155,7 @@ func TestRunJudgedThroughARealPrometheus(t *testing.T) {
 // bad/total ratio on counters and the thresholdMetric are both measured
 // (not inconclusive), and count what they should.
 func TestOpenSLOExampleThroughARealPrometheus(t *testing.T) {
-	out := filepath.Join(t.TempDir(), "out")
-	addr := startRunPrometheus(t, out)
-	stdout, stderr, code := run(t, "run", "../../examples/openslo/checkout.yaml", "--out", out,
-		"--state-dir", filepath.Join(t.TempDir(), "state"), "--prometheus-url", "http://"+addr)
-	res, err := report.ReadJSON(out)
-	if err != nil {
-		t.Fatalf("no result (exit %d): %v\n%s\n%s", code, err, stdout, tail(stderr, 20))
-	}
+	res, _, code := runThroughPrometheus(t, "../../examples/openslo/checkout.yaml")
 	if len(res.SLOs) != 3 {
 		t.Fatalf("SLOs %+v, want availability and the two of the OpenSLO file", res.SLOs)
 	}
