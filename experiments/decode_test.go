@@ -597,10 +597,12 @@ seed: 1.5
 			src: minimalWith(`slos:
   - {name: a, sli: availability, objective: 99.5}
   - {name: b, sli: availability, objective: ninety%}
+  - {name: c, sli: availability, objective: 0.999%}
 `),
 			want: []string{
-				`7:45: slos[0].objective: 9950% is out of range; allowed: above 0% and below 100%`,
+				`7:45: slos[0].objective: 99.5 is a fraction (9950%), above 100%; a bare number is a fraction: write 99.5% (a percentage) or 0.995 (a fraction)`,
 				`8:45: slos[1].objective: bad percentage "ninety%"`,
+				`9:45: slos[2].objective: 0.999% leaves 99.001% of the events as error budget; an objective is the share of good events: if you meant 99.9%, write 99.9% (a percentage) or 0.999 (a fraction)`,
 			},
 		},
 		{
@@ -881,12 +883,22 @@ checks: [linearizable, no-lost-writes]
 		{
 			name: "invalid YAML: bad indentation",
 			src:  "apiVersion: chaosctl/v1\nkind: Experiment\nmetadata:\n  name: t\n description: x\n",
-			want: []string{`5:1: invalid YAML: did not find expected key`},
+			want: []string{`5:2: invalid YAML: did not find expected key`},
 		},
 		{
 			name: "invalid YAML: tab",
 			src:  "apiVersion: chaosctl/v1\n\tkind: Experiment\n",
-			want: []string{`2:1: invalid YAML: found a tab character`},
+			want: []string{`2:1: invalid YAML: tab character; YAML indents with spaces`},
+		},
+		{
+			name: "invalid YAML: tab after spaces",
+			src:  "apiVersion: chaosctl/v1\nkind: Experiment\nmetadata:\n  name: t\n  \tdescription: x\n",
+			want: []string{`5:3: invalid YAML: tab character; YAML indents with spaces`},
+		},
+		{
+			name: "invalid YAML: tab under a key",
+			src:  "apiVersion: chaosctl/v1\nkind: Experiment\nmetadata:\n\tname: t\n",
+			want: []string{`4:1: invalid YAML: tab character; YAML indents with spaces`},
 		},
 		{
 			name: "unknown anchor",

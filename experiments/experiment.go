@@ -880,7 +880,9 @@ type SLO struct {
 	SLI       SLI     `yaml:"sli"`
 	Objective Percent `yaml:"objective"` // share of good events, below 100%
 	// Op narrows availability and latency SLOs to "read" or "write" (demo
-	// cluster) or to an HTTP request class name; "" means every request.
+	// cluster; or to one operation as the metrics label it, "get", "put"
+	// or "delete") or to an HTTP request class name; "" means every
+	// request.
 	Op        string        `yaml:"op"`
 	Threshold time.Duration `yaml:"threshold"` // latency SLOs
 	// Good (or Bad), Total and URL define a ratio SLO: PromQL queries of
@@ -919,10 +921,15 @@ const (
 
 func (SLOJudge) allowed() []string { return []string{"run", "faults"} }
 
-// Ops of the demo workload that SLOs may narrow to.
+// Ops of the demo workload that SLOs may narrow to: read (the same as
+// get) and write (put and delete), or one operation by the name the
+// metrics' op label and the logs give it.
 const (
-	OpRead  = "read"
-	OpWrite = "write"
+	OpRead   = "read"
+	OpWrite  = "write"
+	OpGet    = "get"
+	OpPut    = "put"
+	OpDelete = "delete"
 )
 
 // Abort says when a run stops early; faults are reverted at once.

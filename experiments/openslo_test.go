@@ -125,7 +125,7 @@ func TestOpenSLOProblems(t *testing.T) {
 		{name: "misspelt", oslo: osloHead + osloRatioSpec + "  objectivs: [{target: 0.9}]\n",
 			want: "slos.yaml:10:3:", wants: `did you mean "objectives"`},
 		{name: "target out of range", oslo: osloHead + osloRatioSpec + "  objectives: [{target: 1.5}]\n",
-			want: "slos.yaml:10:25:", wants: "150% is out of range"},
+			want: "slos.yaml:10:25:", wants: "1.5 is a fraction (150%)"},
 		{name: "bad op", oslo: osloHead + "  indicator:\n    spec:\n      thresholdMetric: {metricSource: {type: Prometheus, spec: {query: q}}}\n  objectives: [{op: le, value: 1, target: 0.9}]\n",
 			want: "slos.yaml:8:21:", wants: "allowed: lt, lte, gt, gte"},
 		{name: "op on a ratio", oslo: osloHead + osloRatioSpec + "  objectives: [{op: lt, target: 0.9}]\n",

@@ -1429,9 +1429,38 @@ func sharedPartitionMember(a, b *Partition) string {
 	return ""
 }
 
+// objective checks an SLO's objective, the share of good events. The unit
+// rule: "99.9%" is a percentage and a bare number a fraction (0.999), both
+// 99.9 %. A bare number of 1 or more (99.9, a percentage without its %)
+// and a percentage below 1 % (0.999%, a fraction with a %) are errors that
+// spell out both spellings: neither is an objective anyone means.
+func (v *validator) objective(path string, o Percent) {
+	raw := ""
+	if n := v.d.values[path]; n != nil {
+		raw = strings.TrimSpace(n.Value)
+	}
+	percent := strings.HasSuffix(raw, "%")
+	switch {
+	case !percent && o > 1 && o < 100:
+		v.errorf(path, "%s is a fraction (%s), above 100%%; a bare number is a fraction: write %s%% (a percentage) or %s (a fraction)",
+			raw, o, raw, floatText(float64(o)/100))
+	case percent && o > 0 && o < 0.01:
+		written := float64(o) * 100 // the number before the %
+		v.errorf(path, "%s leaves %s of the events as error budget; an objective is the share of good events: if you meant %s%%, write %s%% (a percentage) or %s (a fraction)",
+			raw, 1-o, floatText(written*100), floatText(written*100), floatText(written))
+	case o <= 0 || o >= 1:
+		v.errorf(path, "%s is out of range; allowed: above 0%% and below 100%% (100%% leaves no error budget)", o)
+	}
+}
+
+// floatText is v without binary noise: "99.9", not "99.89999999999999".
+func floatText(v float64) string {
+	return strconv.FormatFloat(math.Round(v*1e9)/1e9, 'f', -1, 64)
+}
+
 func (v *validator) slos() {
 	e := v.e
-	ops := []string{OpRead, OpWrite}
+	ops := []string{OpRead, OpWrite, OpGet, OpPut, OpDelete}
 	if e.Target.External != nil && e.Workload.Redis == nil {
 		ops = nil
 		for _, r := range e.Workload.HTTP {
@@ -1444,8 +1473,8 @@ func (v *validator) slos() {
 		names[i] = s.Name
 		v.name(p+".name", s.Name)
 		v.required(p + ".sli")
-		if v.required(p+".objective") && (s.Objective <= 0 || s.Objective >= 1) {
-			v.errorf(p+".objective", "%s is out of range; allowed: above 0%% and below 100%% (100%% leaves no error budget)", s.Objective)
+		if v.required(p + ".objective") {
+			v.objective(p+".objective", s.Objective)
 		}
 		if v.d.has(p+".op") && !contains(ops, s.Op) {
 			v.errorf(p+".op", "unknown op %q; allowed: %s%s", s.Op, strings.Join(ops, ", "), suggest(s.Op, ops))
