@@ -152,6 +152,7 @@ func (d *decoder) parseLimited(data []byte, what string) *yaml.Node {
 // and validates it; nil when the decode was aborted (the problems say why).
 func (d *decoder) experiment(root *yaml.Node) *Experiment {
 	exp := &Experiment{}
+	d.importOpenSLO(root)
 	d.decode(root, "", reflect.ValueOf(exp).Elem())
 	if d.aborted {
 		return nil
@@ -189,6 +190,11 @@ type decoder struct {
 	aliasVisits int
 	aborted     bool
 	merging     map[*yaml.Node]bool
+	// foreign maps the nodes of imported files (OpenSLO) to their file,
+	// which their problems name.
+	foreign map[*yaml.Node]string
+	// openSLOFailed says an OpenSLO import reported problems.
+	openSLOFailed bool
 	// sensitive holds the values no output may show (secrets.go); problem
 	// messages are redacted with them.
 	sensitive []string
@@ -210,6 +216,7 @@ func newDecoder(file string) *decoder {
 		misspelt: map[string]bool{},
 		merging:  map[*yaml.Node]bool{},
 		vars:     newVarState(),
+		foreign:  map[*yaml.Node]string{},
 	}
 }
 
@@ -220,6 +227,12 @@ func (d *decoder) err() error {
 	}
 	problems := d.redactProblems(d.problems)
 	sort.SliceStable(problems, func(i, j int) bool {
+		if fi, fj := problems[i].File != d.file, problems[j].File != d.file; fi != fj || problems[i].File != problems[j].File {
+			if fi != fj {
+				return fj
+			}
+			return problems[i].File < problems[j].File
+		}
 		if problems[i].Line != problems[j].Line {
 			return problems[i].Line < problems[j].Line
 		}
@@ -239,6 +252,11 @@ func (d *decoder) full() bool {
 }
 
 func (d *decoder) problemAt(line, col int, path, msg string) {
+	d.problemIn(d.file, line, col, path, msg)
+}
+
+// problemIn is problemAt in file.
+func (d *decoder) problemIn(file string, line, col int, path, msg string) {
 	if d.full() {
 		return
 	}
@@ -253,7 +271,20 @@ func (d *decoder) problemAt(line, col int, path, msg string) {
 	if col < 1 {
 		col = 1
 	}
-	d.problems = append(d.problems, Problem{File: d.file, Line: line, Col: col, Path: path, Msg: msg})
+	d.problems = append(d.problems, Problem{File: file, Line: line, Col: col, Path: path, Msg: msg})
+}
+
+// problemAtNode is problemAt n's position, in the file n comes from: an
+// imported OpenSLO file's node names that file (openslo.go).
+func (d *decoder) problemAtNode(n *yaml.Node, path, msg string) {
+	line, col, file := 1, 1, d.file
+	if n != nil {
+		line, col = n.Line, n.Column
+		if f, ok := d.foreign[n]; ok {
+			file = f
+		}
+	}
+	d.problemIn(file, line, col, path, msg)
 }
 
 // problem reports msg at node n; the message is prefixed with the path.
@@ -263,7 +294,7 @@ func (d *decoder) problem(n *yaml.Node, path, format string, args ...any) {
 	if d.full() {
 		return
 	}
-	d.problemAt(n.Line, n.Column, path, displayPath(path)+": "+fmt.Sprintf(format, args...)+d.note(n))
+	d.problemAtNode(n, path, displayPath(path)+": "+fmt.Sprintf(format, args...)+d.note(n))
 }
 
 // displayPath names the root "top level" in messages.
@@ -681,7 +712,7 @@ func (d *decoder) decodeStruct(n *yaml.Node, path string, v reflect.Value) {
 			if d.full() {
 				continue
 			}
-			d.problemAt(e.keyNode.Line, e.keyNode.Column, joinPath(path, e.key),
+			d.problemAtNode(e.keyNode, joinPath(path, e.key),
 				fmt.Sprintf("unknown field %q %s; allowed: %s%s", e.key, where(path), fieldNames(fields), suggest(e.key, names(fields))))
 			continue
 		}
@@ -726,7 +757,7 @@ func (d *decoder) entries(n *yaml.Node, path string) []entry {
 			if d.full() {
 				continue
 			}
-			d.problemAt(k.Line, k.Column, joinPath(path, k.Value),
+			d.problemAtNode(k, joinPath(path, k.Value),
 				fmt.Sprintf("duplicate key %q %s (first on line %d)", k.Value, where(path), first.Line))
 			continue
 		}

@@ -23,6 +23,11 @@
 // field path (faults[2].partition.groups[0][1]) and what is allowed. The
 // package prints nothing.
 //
+// An entry slos: [{openslo: FILE}] is replaced by the SLOs of an OpenSLO v1
+// file (openslo.go) before the decode, from that file's own nodes: their
+// problems name FILE, its line and column. ExportOpenSLO writes a file's
+// ratio and threshold SLOs back as OpenSLO.
+//
 // # Strictness
 //
 // The decoder walks the yaml.Node tree itself, guided by the model's types

@@ -996,11 +996,39 @@ const (
 	// SLILatency: a request is bad when it takes longer than Threshold,
 	// timed from its intended send time.
 	SLILatency SLI = "latency"
-	// SLIRatio: good and total events are PromQL queries against URL.
+	// SLIRatio: good (or bad) and total events are PromQL queries against
+	// URL.
 	SLIRatio SLI = "ratio"
+	// SLIThreshold: Query, sampled every second of the measured period by
+	// Prometheus at URL, is good in each sample (of each series) where it
+	// compares with Value as Compare says; OpenSLO's thresholdMetric.
+	SLIThreshold SLI = "threshold"
 )
 
-func (SLI) allowed() []string { return []string{"availability", "latency", "ratio"} }
+func (SLI) allowed() []string { return []string{"availability", "latency", "ratio", "threshold"} }
+
+// Prometheus reports whether the SLI's events come from a Prometheus
+// server (ratio and threshold) rather than from the workload.
+func (s SLI) Prometheus() bool { return s == SLIRatio || s == SLIThreshold }
+
+// ThresholdOp compares a threshold SLO's query with its value.
+type ThresholdOp string
+
+// Threshold ops, OpenSLO's: less than, less or equal, greater than,
+// greater or equal.
+const (
+	OpLT  ThresholdOp = "lt"
+	OpLTE ThresholdOp = "lte"
+	OpGT  ThresholdOp = "gt"
+	OpGTE ThresholdOp = "gte"
+)
+
+func (ThresholdOp) allowed() []string { return []string{"lt", "lte", "gt", "gte"} }
+
+// PromQL is the op's PromQL comparison operator.
+func (o ThresholdOp) PromQL() string {
+	return map[ThresholdOp]string{OpLT: "<", OpLTE: "<=", OpGT: ">", OpGTE: ">="}[o]
+}
 
 // SLO is a service level objective with its error budget.
 type SLO struct {
@@ -1013,11 +1041,23 @@ type SLO struct {
 	// request.
 	Op        string        `yaml:"op"`
 	Threshold time.Duration `yaml:"threshold"` // latency SLOs
-	// Good, Total and URL define a ratio SLO: PromQL counters of good and
-	// of all events, queried from the Prometheus server at URL.
+	// Good (or Bad), Total and URL define a ratio SLO: PromQL queries of
+	// the good (or bad) and of all events of the measured period, asked
+	// once at its end from the Prometheus server at URL.
 	Good  string `yaml:"good"`
+	Bad   string `yaml:"bad"`
 	Total string `yaml:"total"`
 	URL   string `yaml:"url"`
+	// Query, Compare and Value define a threshold SLO (with URL): a
+	// second of a series is good when its value compares with Value as
+	// Compare says (OpenSLO's op; op here narrows to a workload op).
+	Query   string      `yaml:"query"`
+	Compare ThresholdOp `yaml:"compare"`
+	Value   *float64    `yaml:"value"`
+	// OpenSLO imports the SLOs of an OpenSLO v1 file (openslo.go): an
+	// entry with it is replaced by them when the file is decoded, so a
+	// decoded Experiment never has it set.
+	OpenSLO string `yaml:"openslo"`
 	// Judge says which bad events the verdict counts: every one of the
 	// measured period (run, the default), or only those the faults caused
 	// (faults: in a fault's window or its 5 s settle margin, or in the

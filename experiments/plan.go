@@ -680,11 +680,21 @@ func (p *Plan) formatJudgement(t *textWriter) {
 		if s.Judge == JudgeFaults {
 			judged = ", judged on the bad events the faults cause (judge: faults)"
 		}
+		server := s.URL
+		if server == "" {
+			server = "the --prometheus-url server"
+		}
 		switch s.SLI {
 		case SLILatency:
 			t.printf("  %s: latency%s under %s, objective %s%s\n", s.Name, op, s.Threshold, s.Objective, judged)
 		case SLIRatio:
-			t.printf("  %s: ratio (%s) / (%s) at %s, objective %s\n", s.Name, s.Good, s.Total, s.URL, s.Objective)
+			if s.Bad != "" {
+				t.printf("  %s: ratio 1 - (%s) / (%s) at %s, objective %s\n", s.Name, s.Bad, s.Total, server, s.Objective)
+			} else {
+				t.printf("  %s: ratio (%s) / (%s) at %s, objective %s\n", s.Name, s.Good, s.Total, server, s.Objective)
+			}
+		case SLIThreshold:
+			t.printf("  %s: threshold: each second of (%s) %s %s at %s, objective %s\n", s.Name, s.Query, s.Compare.PromQL(), formatValue(s.Value), server, s.Objective)
 		default:
 			t.printf("  %s: availability%s, objective %s%s\n", s.Name, op, s.Objective, judged)
 		}
@@ -781,4 +791,12 @@ func formatVariables(t *textWriter, vars []Variable) {
 	for _, v := range vars {
 		t.printf("  %-*s = %s (%s)\n", width, v.Name, strconv.Quote(v.Value), v.From)
 	}
+}
+
+// formatValue formats a threshold SLO's value ("" when unset).
+func formatValue(v *float64) string {
+	if v == nil {
+		return ""
+	}
+	return strconv.FormatFloat(*v, 'g', -1, 64)
 }

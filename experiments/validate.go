@@ -477,10 +477,6 @@ func (v *validator) report(n *yaml.Node, path, format string, args ...any) {
 	if v.d.full() {
 		return
 	}
-	line, col := 1, 1
-	if n != nil {
-		line, col = n.Line, n.Column
-	}
 	shown := path
 	if strings.HasPrefix(format, "missing required field") {
 		shown = parentPath(path)
@@ -489,7 +485,7 @@ func (v *validator) report(n *yaml.Node, path, format string, args ...any) {
 	if n != nil {
 		note = v.d.note(n)
 	}
-	v.d.problemAt(line, col, path, displayPath(shown)+": "+fmt.Sprintf(format, args...)+note)
+	v.d.problemAtNode(n, path, displayPath(shown)+": "+fmt.Sprintf(format, args...)+note)
 }
 
 // ok reports whether no path was complained about.
@@ -1599,23 +1595,42 @@ func (v *validator) slos() {
 		if v.d.has(p+".op") && !contains(ops, s.Op) {
 			v.errorf(p+".op", "unknown op %q; allowed: %s%s", s.Op, strings.Join(ops, ", "), suggest(s.Op, ops))
 		}
+		ratioFields := []string{p + ".good", p + ".bad", p + ".total"}
+		thresholdFields := []string{p + ".query", p + ".compare", p + ".value"}
 		switch s.SLI {
 		case SLIAvailability:
 			v.notAllowed("applies to latency SLOs", p+".threshold")
-			v.notAllowed("applies to ratio SLOs", p+".good", p+".total", p+".url")
+			v.notAllowed("applies to ratio SLOs", ratioFields...)
+			v.notAllowed("applies to threshold SLOs", thresholdFields...)
+			v.notAllowed("applies to ratio and threshold SLOs (the Prometheus server)", p+".url")
 		case SLILatency:
 			if v.required(p + ".threshold") {
 				v.positiveDuration(p+".threshold", s.Threshold, time.Minute)
 			}
-			v.notAllowed("applies to ratio SLOs", p+".good", p+".total", p+".url")
-		case SLIRatio:
+			v.notAllowed("applies to ratio SLOs", ratioFields...)
+			v.notAllowed("applies to threshold SLOs", thresholdFields...)
+			v.notAllowed("applies to ratio and threshold SLOs (the Prometheus server)", p+".url")
+		case SLIRatio, SLIThreshold:
 			v.notAllowed("applies to availability and latency SLOs", p+".op", p+".threshold")
 			if s.Judge == JudgeFaults {
-				v.errorf(p+".judge", "faults is not allowed for ratio SLOs: their events come from Prometheus without per-second data to attribute to the faults; allowed: run")
+				v.errorf(p+".judge", "faults is not allowed for %s SLOs: their events come from Prometheus without per-second data to attribute to the faults; allowed: run", s.SLI)
 			}
-			for _, q := range []string{"good", "total"} {
-				if v.required(p+"."+q) && strings.TrimSpace(map[string]string{"good": s.Good, "total": s.Total}[q]) == "" {
-					v.errorf(p+"."+q, "is empty; give a PromQL query")
+			if s.SLI == SLIRatio {
+				v.notAllowed("applies to threshold SLOs", thresholdFields...)
+				queries := map[string]string{"good": s.Good, "bad": s.Bad, "total": s.Total}
+				for _, q := range []string{v.exactlyOne(p, "good", "bad"), "total"} {
+					if q != "" && v.required(p+"."+q) && strings.TrimSpace(queries[q]) == "" {
+						v.errorf(p+"."+q, "is empty; give a PromQL query")
+					}
+				}
+			} else {
+				v.notAllowed("applies to ratio SLOs", ratioFields...)
+				if v.required(p+".query") && strings.TrimSpace(s.Query) == "" {
+					v.errorf(p+".query", "is empty; give a PromQL query whose every sample is compared with value")
+				}
+				v.required(p + ".compare")
+				if v.required(p+".value") && (math.IsNaN(*s.Value) || math.IsInf(*s.Value, 0)) {
+					v.errorf(p+".value", "is not a finite number")
 				}
 			}
 			if v.d.has(p + ".url") {
@@ -1627,7 +1642,7 @@ func (v *validator) slos() {
 		}
 	}
 	v.unique("SLO name", names, func(i int) string { return fmt.Sprintf("slos[%d].name", i) })
-	if len(e.SLOs) == 0 && len(e.SteadyState.Probes) == 0 && len(e.Checks) == 0 && v.ok("slos", "steadyState", "steadyState.probes", "checks") {
+	if len(e.SLOs) == 0 && len(e.SteadyState.Probes) == 0 && len(e.Checks) == 0 && v.ok("slos", "steadyState", "steadyState.probes", "checks") && !v.d.openSLOFailed {
 		v.errorf("", "nothing to judge: give at least one of slos, steadyState.probes or checks (a run with no criteria would pass vacuously)")
 	}
 }

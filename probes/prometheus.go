@@ -98,6 +98,20 @@ type RatioResult struct {
 // (counters of good events often appear only at the first one). A good
 // count above the total is an error (the queries do not describe a subset).
 func Ratio(ctx context.Context, url, good, total string, at time.Time) (RatioResult, error) {
+	return ratio(ctx, url, "good", good, total, at)
+}
+
+// BadRatio is Ratio with a query of the bad events instead of the good
+// (OpenSLO's bad/total ratioMetric): good is total - bad. A bad query that
+// selects nothing while there are events counts 0 bad events; a bad count
+// above the total is an error.
+func BadRatio(ctx context.Context, url, bad, total string, at time.Time) (RatioResult, error) {
+	return ratio(ctx, url, "bad", bad, total, at)
+}
+
+// ratio counts the events of total and the good or bad (side) ones of
+// counted, at time at.
+func ratio(ctx context.Context, url, side, counted, total string, at time.Time) (RatioResult, error) {
 	if at.IsZero() {
 		at = time.Now()
 	}
@@ -114,17 +128,22 @@ func Ratio(ctx context.Context, url, good, total string, at time.Time) (RatioRes
 	if t < 0 {
 		return RatioResult{}, fmt.Errorf("ratio SLI: total %q is negative (%g)", total, t)
 	}
-	g, err := Query(ctx, url, good, at)
+	c, err := Query(ctx, url, counted, at)
 	if errors.Is(err, ErrNoData) {
-		// No good series at all while there are events: every event was bad.
-		g, err = 0, nil
+		// No series at all while there are events: every event was on the
+		// other side.
+		c, err = 0, nil
 	}
 	if err != nil {
-		return RatioResult{}, fmt.Errorf("ratio SLI: good: %w", err)
+		return RatioResult{}, fmt.Errorf("ratio SLI: %s: %w", side, err)
 	}
-	if g < 0 || g > t*(1+1e-9) {
-		return RatioResult{}, fmt.Errorf("ratio SLI: good %g is not within [0, total %g]: good %q must count a subset of total %q", g, t, good, total)
+	if c < 0 || c > t*(1+1e-9) {
+		return RatioResult{}, fmt.Errorf("ratio SLI: %s %g is not within [0, total %g]: %s %q must count a subset of total %q", side, c, t, side, counted, total)
 	}
-	g = min(g, t)
+	c = min(c, t)
+	g := c
+	if side == "bad" {
+		g = t - c
+	}
 	return RatioResult{Good: g, Total: t, Ratio: g / t}, nil
 }

@@ -167,6 +167,18 @@ func TestPrometheusProbes(t *testing.T) {
 		t.Errorf("Ratio = %+v; want 0 < good ≤ total and ratio = good/total in (0, 1]", r)
 	}
 
+	// The same events counted from the bad side (OpenSLO's bad/total): a
+	// bad query that selects nothing counts none.
+	for _, bad := range []string{`sum(increase(chaosdemo_requests_total{code=~"5..|429"}[10s]))`, `sum(increase(chaosdemo_no_such_metric_total[10s]))`} {
+		b, err := probes.BadRatio(ctx, url, bad, total, time.Time{})
+		if err != nil || b.Total <= 0 || b.Good < 0 || b.Good > b.Total || b.Ratio != b.Good/b.Total {
+			t.Errorf("BadRatio(%s) = %+v, %v; want 0 ≤ good = total - bad ≤ total", bad, b, err)
+		}
+	}
+	if _, err := probes.BadRatio(ctx, url, total, `sum(increase(chaosdemo_no_such_metric_total[10s]))`, time.Time{}); !errors.Is(err, probes.ErrNoEvents) {
+		t.Errorf("BadRatio with no events: %v; want ErrNoEvents", err)
+	}
+
 	if v, err := probes.Query(ctx, url, `1 + 1`, time.Time{}); err != nil || v != 2 {
 		t.Errorf("scalar query: %g, %v; want 2", v, err)
 	}

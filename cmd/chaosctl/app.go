@@ -104,6 +104,7 @@ func newApp(e *env) *cli.App {
 			gamedayCommand(e),
 			validateCommand(e),
 			schemaCommand(e),
+			sloCommand(e),
 			recoverCommand(e),
 			haltCommand(e),
 			reportCommand(e),

@@ -49,6 +49,7 @@ func exploreCommand(e *env) *cli.Command {
 			checkBudgetFlag("the linearizability check of each run"),
 			prometheusURLFlag(),
 			setFlag(),
+			annotateFlag(),
 		},
 		Action: func(c *cli.Context) error { return exploreFile(c, e) },
 	}
@@ -77,7 +78,10 @@ func exploreFile(c *cli.Context, e *env) error {
 	if err := e.checkTarget(c.String("target")); err != nil {
 		return err
 	}
-	settings := runSettings(c, e)
+	settings, err := runSettings(c, e)
+	if err != nil {
+		return err
+	}
 	settings.Variables = x.Variables
 	opts := explore.Options{File: file, Source: x.ResolvedSource(src), Settings: settings, Runs: c.Int("runs"), Budget: c.Duration("budget"),
 		KeepGoing: c.Bool("keep-going"), Shrink: !c.Bool("no-shrink"), Tries: c.Int("tries"), Repro: c.Int("repro"),

@@ -49,6 +49,7 @@ func gamedayCommand(e *env) *cli.Command {
 			checkBudgetFlag("each linearizability check"),
 			prometheusURLFlag(),
 			setFlag(),
+			annotateFlag(),
 		},
 		Action: func(c *cli.Context) error { return runGameDay(c, e) },
 	}
@@ -86,7 +87,10 @@ func runGameDay(c *cli.Context, e *env) error {
 		"still cleaning up; chaosctl exits as soon as every fault is reverted")
 	defer stop()
 
-	settings := runSettings(c, e)
+	settings, err := runSettings(c, e)
+	if err != nil {
+		return err
+	}
 	settings.Log = e.log.WithField("gameday", gd.Metadata.Name)
 	fmt.Fprintf(e.stdout, "GameDay %s: %d steps against the shared target\n", gd.Metadata.Name, len(gd.Steps))
 	outcome, err := gameday.Run(ctx, gd, gameday.Options{

@@ -31,9 +31,12 @@ func prometheusBinary(t *testing.T) string {
 	return ""
 }
 
-func TestRunJudgedThroughARealPrometheus(t *testing.T) {
+// startRunPrometheus starts a real Prometheus server that scrapes, every
+// second, the members a run with output folder out lists in its
+// prometheus-targets.json, and returns its address once it is ready.
+func startRunPrometheus(t *testing.T, out string) string {
+	t.Helper()
 	bin := prometheusBinary(t)
-	out := filepath.Join(t.TempDir(), "out")
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -83,12 +86,26 @@ scrape_configs:
 		time.Sleep(50 * time.Millisecond) // polling a condition with a deadline
 	}
 
-	stdout, stderr, code := run(t, "run", "testdata/prometheus.yaml", "--out", out,
+	return addr
+}
+
+// runThroughPrometheus runs file with a real Prometheus scraping its
+// members as --prometheus-url and returns its result, stdout and exit code.
+func runThroughPrometheus(t *testing.T, file string) (*report.Result, string, int) {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "out")
+	addr := startRunPrometheus(t, out)
+	stdout, stderr, code := run(t, "run", file, "--out", out,
 		"--state-dir", filepath.Join(t.TempDir(), "state"), "--prometheus-url", "http://"+addr)
 	res, err := report.ReadJSON(out)
 	if err != nil {
 		t.Fatalf("no result (exit %d): %v\n%s\n%s", code, err, stdout, tail(stderr, 20))
 	}
+	return res, stdout, code
+}
+
+func TestRunJudgedThroughARealPrometheus(t *testing.T) {
+	res, stdout, code := runThroughPrometheus(t, "testdata/prometheus.yaml")
 	// This test proves the wiring: chaosctl asked a real Prometheus and
 	// judged its answers. How many of the gateway's answers were good
 	// depends on how fast the demo answers, which other work on a 2-core
@@ -131,4 +148,31 @@ scrape_configs:
 	}
 	t.Logf("prometheus probe %v/s before; ratio SLO %d bad of %d events (%s); the workload sent %d, %d failed",
 		res.Probes[0].Value, s.Bad, s.Total, s.Verdict, w.Requests, w.Errors)
+}
+
+// TestOpenSLOExampleThroughARealPrometheus runs examples/openslo/checkout.yaml,
+// whose SLOs come from an OpenSLO file, against a real Prometheus: the
+// bad/total ratio on counters and the thresholdMetric are both measured
+// (not inconclusive), and count what they should.
+func TestOpenSLOExampleThroughARealPrometheus(t *testing.T) {
+	res, _, code := runThroughPrometheus(t, "../../examples/openslo/checkout.yaml")
+	if len(res.SLOs) != 3 {
+		t.Fatalf("SLOs %+v, want availability and the two of the OpenSLO file", res.SLOs)
+	}
+	success, fast := res.SLOs[1], res.SLOs[2]
+	if success.Name != "gateway-success" || success.SLI != "ratio" || success.Verdict == report.Inconclusive {
+		t.Errorf("gateway-success not measured: %+v", success)
+	}
+	// The gateway answered about as many requests as the workload sent
+	// (increase() extrapolates, and the first scrape comes late).
+	if w := res.Workload; float64(success.Total) < 0.5*float64(w.Requests) || float64(success.Total) > 1.5*float64(w.Requests+w.Dropped) {
+		t.Errorf("gateway-success counts %d events; the workload sent %d requests", success.Total, w.Requests)
+	}
+	// One series sampled every second of the 30 s measured period (the
+	// first seconds may have no rate yet).
+	if fast.Name != "gateway-fast" || fast.SLI != "threshold" || fast.Verdict == report.Inconclusive || fast.Total < 20 || fast.Total > 32 {
+		t.Errorf("gateway-fast: %+v; want about 31 one-second samples judged", fast)
+	}
+	t.Logf("exit %d; gateway-success %d bad of %d (%s); gateway-fast %d bad seconds of %d (%s)", code,
+		success.Bad, success.Total, success.Verdict, fast.Bad, fast.Total, fast.Verdict)
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/chaosctl/chaosctl/experiments"
+	"github.com/chaosctl/chaosctl/experiments/annotate"
 	"github.com/chaosctl/chaosctl/experiments/control"
 	"github.com/chaosctl/chaosctl/experiments/gameday"
 	"github.com/chaosctl/chaosctl/experiments/ramp"
@@ -68,6 +69,7 @@ func runCommand(e *env) *cli.Command {
 			&cli.StringFlag{Name: "junit", Usage: "also write one combined JUnit XML file for every experiment run"},
 			checkBudgetFlag("the linearizability check"),
 			prometheusURLFlag(),
+			annotateFlag(),
 			outputFlag(),
 			setFlag(),
 		},
@@ -86,23 +88,38 @@ func checkBudgetFlag(what string) cli.Flag {
 	return &cli.DurationFlag{Name: "check-budget", Value: runner.DefaultCheckBudget, Usage: "time allowed to " + what + "; past it the check is inconclusive"}
 }
 
+// annotateFlag is --annotate of the commands that run experiments.
+func annotateFlag() cli.Flag {
+	return &cli.StringFlag{Name: "annotate", EnvVars: []string{"CHAOSCTL_ANNOTATE_URL"}, Usage: "post each run's fault windows as annotations to this Grafana-compatible API (POST URL/api/annotations; token from $" + annotateTokenEnv + "); a failure is a warning"}
+}
+
+// annotateTokenEnv holds the bearer token of --annotate.
+const annotateTokenEnv = "CHAOSCTL_ANNOTATE_TOKEN"
+
 func prometheusURLFlag() cli.Flag {
 	return &cli.StringFlag{Name: "prometheus-url", EnvVars: []string{"CHAOSCTL_PROMETHEUS_URL"}, Usage: "Prometheus server for prometheus probes and ratio SLOs that name none"}
 }
 
-// runSettings are the flags run and gameday share, as the runner takes them
-// (Log is the caller's to set); Progress is stdout when it is a terminal.
-func runSettings(c *cli.Context, e *env) runner.Settings {
+// runSettings are the flags run, explore and gameday share, as the runner
+// takes them (Log is the caller's to set), with the progress line. A bad
+// --annotate URL is a usage error.
+func runSettings(c *cli.Context, e *env) (runner.Settings, error) {
 	s := runner.Settings{
 		Runtime: c.String("target"), OutDir: c.String("out"), StateDir: c.String("state-dir"), Version: chaosctlVersion(),
 		MemberLogLevel: c.String("log-level"), PrometheusURL: c.String("prometheus-url"), CheckBudget: c.Duration("check-budget"),
+	}
+	if u := c.String("annotate"); u != "" {
+		if err := annotate.CheckURL(u); err != nil {
+			return s, usageError(fmt.Errorf("--annotate: %w", err))
+		}
+		s.AnnotateURL, s.AnnotateToken = u, os.Getenv(annotateTokenEnv)
 	}
 	if c.IsSet("seed") {
 		seed := c.Int64("seed")
 		s.Seed = &seed
 	}
 	s.Progress = e.progressLine()
-	return s
+	return s, nil
 }
 
 // progressLine is how a run shows its progress: redrawn below the logs on
@@ -191,7 +208,10 @@ func runExperiments(c *cli.Context, e *env) (err error) {
 	if err := e.checkTarget(c.String("target")); err != nil {
 		return err
 	}
-	settings := runSettings(c, e)
+	settings, err := runSettings(c, e)
+	if err != nil {
+		return err
+	}
 	// text is where the human-readable results go: stdout, or nowhere when
 	// stdout holds the JSON document instead.
 	text := e

@@ -448,7 +448,7 @@ func checkPrometheus(s experiments.Step, url string) error {
 		}
 	}
 	for _, o := range e.SLOs {
-		if o.SLI == experiments.SLIRatio && o.URL == "" {
+		if o.SLI.Prometheus() && o.URL == "" {
 			return fmt.Errorf("step %s: SLO %s: no Prometheus server: give url or --prometheus-url: %w", s.Name, o.Name, runner.ErrUsage)
 		}
 	}

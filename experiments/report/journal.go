@@ -63,8 +63,12 @@ func OpenJournal(dir string) (*Journal, error) {
 	return &Journal{f: f, w: bufio.NewWriter(f)}, nil
 }
 
-// Add appends one event.
-func (j *Journal) Add(typ string, data map[string]any) {
+// Add appends one event that happens now.
+func (j *Journal) Add(typ string, data map[string]any) { j.AddAt(time.Now(), typ, data) }
+
+// AddAt appends one event that happened at at: the instant a result
+// records too (a fault's apply and revert), so both say the same time.
+func (j *Journal) AddAt(at time.Time, typ string, data map[string]any) {
 	if j == nil {
 		return
 	}
@@ -73,7 +77,7 @@ func (j *Journal) Add(typ string, data map[string]any) {
 	if j.f == nil {
 		return
 	}
-	ev := Event{Time: time.Now().UTC(), Type: typ, Data: data}
+	ev := Event{Time: at.UTC(), Type: typ, Data: data}
 	if !j.origin.IsZero() {
 		t := math.Round(ev.Time.Sub(j.origin).Seconds()*1000) / 1000
 		ev.T = &t

@@ -125,7 +125,7 @@ func (r *runState) checkProbeURLs() error {
 		}
 	}
 	for _, s := range r.e.SLOs {
-		if s.SLI == experiments.SLIRatio && s.URL == "" && r.opts.PrometheusURL == "" {
+		if s.SLI.Prometheus() && s.URL == "" && r.opts.PrometheusURL == "" {
 			return fmt.Errorf("SLO %s: no Prometheus server: give url in the file or --prometheus-url: %w", s.Name, ErrUsage)
 		}
 	}
@@ -247,12 +247,21 @@ func (r *runState) feedScrapedProbes() {
 	}
 }
 
-// ratioSLO measures a ratio SLI with its good and total queries at the end
-// of the measured period.
-func (r *runState) ratioSLO(ctx context.Context, s experiments.SLO, at time.Time) report.SLOResult {
+// ratioSLO measures a ratio or threshold SLI with its queries at the end
+// (at) of the measured period that began at measured.
+func (r *runState) ratioSLO(ctx context.Context, s experiments.SLO, measured, at time.Time) report.SLOResult {
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	res, err := probes.Ratio(cctx, r.promURL(s.URL), s.Good, s.Total, at)
+	var (
+		res probes.RatioResult
+		err error
+	)
+	query, bad, total := s.PrometheusQueries(at.Sub(measured))
+	if bad {
+		res, err = probes.BadRatio(cctx, r.promURL(s.URL), query, total, at)
+	} else {
+		res, err = probes.Ratio(cctx, r.promURL(s.URL), query, total, at)
+	}
 	if err != nil {
 		return report.SLOResult{Name: s.Name, SLI: string(s.SLI), Objective: float64(s.Objective), Verdict: report.Inconclusive, Reason: err.Error()}
 	}

@@ -224,6 +224,9 @@ func Run(ctx context.Context, e *experiments.Experiment, opts RunOptions) (out *
 	if err := r.journal.Close(); err != nil {
 		r.log.WithError(err).Warn("close the journal")
 	}
+	if opts.AnnotateURL != "" {
+		r.annotate(ctx)
+	}
 	renderErr := report.Render(dir)
 	// What the run's own writers did not redact (the members' logs), and
 	// anything derived from what they did.
@@ -468,8 +471,8 @@ func (r *runState) drive(ctx, userCtx context.Context, target targets.Target, tr
 		r.summarize(sum)
 	}
 	for i, s := range r.e.SLOs {
-		if s.SLI == experiments.SLIRatio && userCtx.Err() == nil {
-			r.res.SLOs[i] = r.ratioSLO(context.Background(), s, time.Now())
+		if s.SLI.Prometheus() && userCtx.Err() == nil {
+			r.res.SLOs[i] = r.ratioSLO(context.Background(), s, t0.Add(r.plan.Warmup), time.Now())
 		}
 	}
 	switch {
@@ -539,7 +542,7 @@ func (r *runState) schedule(ctx context.Context, t0 time.Time, tracker *injector
 					r.active[name] = true
 				}
 			})
-			r.journal.Add("fault-applied", map[string]any{"fault": name, "kind": ev.planned.Kind, "targets": ev.planned.Targets, "lateness": lateness.String(), "error": errString(err)})
+			r.journal.AddAt(now, "fault-applied", map[string]any{"fault": name, "kind": ev.planned.Kind, "targets": ev.planned.Targets, "lateness": lateness.String(), "error": errString(err)})
 			fields := logrus.Fields{"fault": name, "kind": ev.planned.Kind, "targets": ev.planned.Targets, "lateness": lateness, "t": r.tText(now), "utc": utcText(now)}
 			if err != nil {
 				r.log.WithFields(fields).WithError(err).Warn("fault not applied; nothing of it remains")
@@ -571,7 +574,7 @@ func (r *runState) schedule(ctx context.Context, t0 time.Time, tracker *injector
 				delete(r.active, name)
 			}
 		})
-		r.journal.Add("fault-reverted", map[string]any{"fault": name, "lateness": lateness.String(), "error": errString(err)})
+		r.journal.AddAt(now, "fault-reverted", map[string]any{"fault": name, "lateness": lateness.String(), "error": errString(err)})
 		if err == nil {
 			r.log.WithFields(logrus.Fields{"fault": name, "lateness": lateness, "t": r.tText(now), "utc": utcText(now)}).Info("fault reverted")
 			r.takeReceipt(receiptCtx, tracker, r.injectorFault(ev.planned), injectors.PhaseReverted)
@@ -665,7 +668,7 @@ func (r *runState) revertRemaining(ctx context.Context, tracker *injectors.Track
 			// revert's own errors say what is left.
 			r.recordReceipt(ctx, tracker, r.injectorFault(pf), injectors.PhaseReverted, r.baselineOf(name))
 		}
-		r.journal.Add("fault-reverted", map[string]any{"fault": name, "final": true, "error": errString(err)})
+		r.journal.AddAt(now, "fault-reverted", map[string]any{"fault": name, "final": true, "error": errString(err)})
 	}
 	return errors.Join(errs...)
 }

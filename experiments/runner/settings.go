@@ -40,6 +40,11 @@ type Settings struct {
 	// PrometheusURL is the Prometheus server of prometheus probes and ratio
 	// SLOs that name none (--prometheus-url).
 	PrometheusURL string
+	// AnnotateURL, when set, is a Grafana-compatible annotations API each
+	// run posts its fault windows to when it ends (--annotate), with
+	// AnnotateToken as a bearer token when set; a failure is a warning.
+	AnnotateURL   string
+	AnnotateToken string
 	// MemberLogLevel is the demo members' log level (their logs go to files in
 	// the output folder); "" means info.
 	MemberLogLevel string
