@@ -330,7 +330,19 @@ func (d *decoder) parseProblem(data []byte, err error) {
 		if zeroBasedLineRE.MatchString(m[2]) {
 			line = min(line+1, 1+bytes.Count(data, []byte("\n")))
 		}
-		d.problemAt(line, 1, "", "invalid YAML: "+m[2])
+		// A tab in the indentation of the line, or of a neighbour (the
+		// scanner counts some lines from 0, and the parser notices some
+		// only on the next token), is the cause more often than what the
+		// parser says.
+		for _, l := range []int{line, line + 1, line - 1} {
+			if col := indentTab(data, l); col > 0 {
+				d.problemAt(l, col, "", "invalid YAML: tab character; YAML indents with spaces")
+				return
+			}
+		}
+		// The parser knows the line only: point at its first character,
+		// which is where a wrong indentation shows.
+		d.problemAt(line, firstColumn(data, line), "", "invalid YAML: "+m[2])
 		return
 	}
 	if m := unknownAnchorRE.FindStringSubmatch(msg); m != nil {
@@ -343,6 +355,50 @@ func (d *decoder) parseProblem(data []byte, err error) {
 		return
 	}
 	d.problemAt(1, 1, "", "invalid YAML: "+strings.TrimPrefix(msg, "yaml: "))
+}
+
+// lineOf is line n (1-based) of data, without its newline; "" past the end.
+func lineOf(data []byte, n int) []byte {
+	if n < 1 {
+		return nil
+	}
+	for i := 1; i < n; i++ {
+		j := bytes.IndexByte(data, '\n')
+		if j < 0 {
+			return nil
+		}
+		data = data[j+1:]
+	}
+	if j := bytes.IndexByte(data, '\n'); j >= 0 {
+		data = data[:j]
+	}
+	return data
+}
+
+// indentTab is the 1-based column of the first tab in the indentation of
+// line n of data, or 0 when its indentation holds none.
+func indentTab(data []byte, n int) int {
+	for i, c := range lineOf(data, n) {
+		switch c {
+		case '\t':
+			return i + 1
+		case ' ':
+			continue
+		}
+		break
+	}
+	return 0
+}
+
+// firstColumn is the 1-based column of the first character of line n of
+// data that is not a space (1 for a blank line).
+func firstColumn(data []byte, n int) int {
+	l := lineOf(data, n)
+	i := len(l) - len(bytes.TrimLeft(l, " "))
+	if i == len(l) {
+		return 1
+	}
+	return i + 1
 }
 
 // has reports whether the file gave a (non-null) value at path.
@@ -844,6 +900,10 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+// Suggest returns `; did you mean "x"?` when one of candidates is close
+// to s (a misspelled command, flag or field), else "".
+func Suggest(s string, candidates []string) string { return suggest(s, candidates) }
 
 // suggest returns `; did you mean "x"?` when one candidate is close to s.
 func suggest(s string, candidates []string) string {

@@ -434,7 +434,7 @@ func TestProblems(t *testing.T) {
     durration: 2s
     crash: {nodes: [n1]}
 `),
-			want: []string{`9:5: unknown field "durration" in faults[0]; allowed: name, at, duration, partition, latency, bandwidth, reset, blackhole, crash, pause, restart, clockSkew, corrupt; did you mean "duration"?`},
+			want: []string{`9:5: unknown field "durration" in faults[0]; allowed: name, at, duration, partition, latency, bandwidth, reset, blackhole, http, crash, pause, restart, clockSkew, corrupt; did you mean "duration"?`},
 		},
 		{
 			name: "unknown field inside a fault kind",
@@ -597,10 +597,12 @@ seed: 1.5
 			src: minimalWith(`slos:
   - {name: a, sli: availability, objective: 99.5}
   - {name: b, sli: availability, objective: ninety%}
+  - {name: c, sli: availability, objective: 0.999%}
 `),
 			want: []string{
-				`7:45: slos[0].objective: 9950% is out of range; allowed: above 0% and below 100%`,
+				`7:45: slos[0].objective: 99.5 is a fraction (9950%), above 100%; a bare number is a fraction: write 99.5% (a percentage) or 0.995 (a fraction)`,
 				`8:45: slos[1].objective: bad percentage "ninety%"`,
+				`9:45: slos[2].objective: 0.999% leaves 99.001% of the events as error budget; an objective is the share of good events: if you meant 99.9%, write 99.9% (a percentage) or 0.999 (a fraction)`,
 			},
 		},
 		{
@@ -789,7 +791,7 @@ slos: [{name: r, sli: ratio, good: "sum(ok)", total: "sum(all)", url: "http://12
   - {name: b, at: 1s, pause: {nodes: [n1]}, crash: {nodes: [n2]}}
 `),
 			want: []string{
-				`7:5: faults[0]: needs one of partition, latency, bandwidth, reset, blackhole, crash, pause, restart, clockSkew, corrupt`,
+				`7:5: faults[0]: needs one of partition, latency, bandwidth, reset, blackhole, http, crash, pause, restart, clockSkew, corrupt`,
 				`8:45: faults[1].crash: pause and crash are exclusive`,
 			},
 		},
@@ -881,12 +883,22 @@ checks: [linearizable, no-lost-writes]
 		{
 			name: "invalid YAML: bad indentation",
 			src:  "apiVersion: chaosctl/v1\nkind: Experiment\nmetadata:\n  name: t\n description: x\n",
-			want: []string{`5:1: invalid YAML: did not find expected key`},
+			want: []string{`5:2: invalid YAML: did not find expected key`},
 		},
 		{
 			name: "invalid YAML: tab",
 			src:  "apiVersion: chaosctl/v1\n\tkind: Experiment\n",
-			want: []string{`2:1: invalid YAML: found a tab character`},
+			want: []string{`2:1: invalid YAML: tab character; YAML indents with spaces`},
+		},
+		{
+			name: "invalid YAML: tab after spaces",
+			src:  "apiVersion: chaosctl/v1\nkind: Experiment\nmetadata:\n  name: t\n  \tdescription: x\n",
+			want: []string{`5:3: invalid YAML: tab character; YAML indents with spaces`},
+		},
+		{
+			name: "invalid YAML: tab under a key",
+			src:  "apiVersion: chaosctl/v1\nkind: Experiment\nmetadata:\n\tname: t\n",
+			want: []string{`4:1: invalid YAML: tab character; YAML indents with spaces`},
 		},
 		{
 			name: "unknown anchor",
@@ -1079,7 +1091,7 @@ func checkProblems(t *testing.T, verr *ValidationError, file string, want []stri
 func TestErrorFormat(t *testing.T) {
 	_, err := Decode("dir/exp.yaml", []byte(minimalWith("bogus: 1\nfaults: [{name: a, at: 1s, durration: 1s, crash: {nodes: [n1]}}]\n")))
 	want := `dir/exp.yaml:6:1: unknown field "bogus" at top level; allowed: apiVersion, kind, metadata, seed, repeat, ramp, control, degradation, target, workload, steadyState, faults, slos, abort, checks, receipts, nemesis
-dir/exp.yaml:7:28: unknown field "durration" in faults[0]; allowed: name, at, duration, partition, latency, bandwidth, reset, blackhole, crash, pause, restart, clockSkew, corrupt; did you mean "duration"?`
+dir/exp.yaml:7:28: unknown field "durration" in faults[0]; allowed: name, at, duration, partition, latency, bandwidth, reset, blackhole, http, crash, pause, restart, clockSkew, corrupt; did you mean "duration"?`
 	if err == nil || err.Error() != want {
 		t.Errorf("Error() =\n%v\nwant\n%s", err, want)
 	}

@@ -2,6 +2,9 @@ package experiments
 
 import (
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/chaosctl/chaosctl/injectors"
@@ -599,6 +602,7 @@ const (
 	FaultBandwidth FaultKind = injectors.KindBandwidth
 	FaultReset     FaultKind = injectors.KindReset
 	FaultBlackhole FaultKind = injectors.KindBlackhole
+	FaultHTTP      FaultKind = injectors.KindHTTP
 	FaultCrash     FaultKind = injectors.KindCrash
 	FaultPause     FaultKind = injectors.KindPause
 	FaultRestart   FaultKind = injectors.KindRestart
@@ -623,6 +627,7 @@ type Fault struct {
 	Bandwidth *Bandwidth `yaml:"bandwidth"`
 	Reset     *Reset     `yaml:"reset"`
 	Blackhole *Blackhole `yaml:"blackhole"`
+	HTTP      *HTTP      `yaml:"http"`
 	Crash     *Crash     `yaml:"crash"`
 	Pause     *Pause     `yaml:"pause"`
 	Restart   *Restart   `yaml:"restart"`
@@ -653,7 +658,7 @@ func (f *Fault) kinds() []FaultKind {
 	}{
 		{FaultPartition, f.Partition != nil}, {FaultLatency, f.Latency != nil},
 		{FaultBandwidth, f.Bandwidth != nil}, {FaultReset, f.Reset != nil},
-		{FaultBlackhole, f.Blackhole != nil}, {FaultCrash, f.Crash != nil},
+		{FaultBlackhole, f.Blackhole != nil}, {FaultHTTP, f.HTTP != nil}, {FaultCrash, f.Crash != nil},
 		{FaultPause, f.Pause != nil}, {FaultRestart, f.Restart != nil},
 		{FaultClockSkew, f.ClockSkew != nil}, {FaultCorrupt, f.Corrupt != nil},
 	} {
@@ -676,6 +681,8 @@ func (f *Fault) Selector() *Selector {
 		return &f.Reset.Selector
 	case f.Blackhole != nil:
 		return &f.Blackhole.Selector
+	case f.HTTP != nil:
+		return &f.HTTP.Selector
 	case f.Crash != nil:
 		return &f.Crash.Selector
 	case f.Pause != nil:
@@ -796,6 +803,92 @@ type Blackhole struct {
 	Selector `yaml:",inline"`
 }
 
+// HTTP acts on the HTTP/1.1 requests through the selected links that
+// match Match: exactly one of Abort, Delay and Drop says what it does.
+type HTTP struct {
+	Selector `yaml:",inline"`
+	Match    HTTPMatch  `yaml:"match"`
+	Abort    *HTTPAbort `yaml:"abort"`
+	Delay    *HTTPDelay `yaml:"delay"`
+	Drop     *HTTPDrop  `yaml:"drop"`
+}
+
+// HTTPMatch selects requests: every condition given must hold; none
+// matches every request.
+type HTTPMatch struct {
+	Method     HTTPMethod        `yaml:"method"`
+	PathPrefix string            `yaml:"pathPrefix"`
+	Headers    map[string]string `yaml:"headers"`
+}
+
+// HTTPShare says which matching requests an HTTP fault acts on: Percent
+// of them, drawn with the run's seed, or the first FirstN (on each link).
+type HTTPShare struct {
+	Percent Percent `yaml:"percent"`
+	FirstN  int     `yaml:"firstN"`
+}
+
+// HTTPAbort answers with Status without reaching the upstream.
+type HTTPAbort struct {
+	Status    int `yaml:"status"`
+	HTTPShare `yaml:",inline"`
+}
+
+// HTTPDelay holds each request Latency before it goes on.
+type HTTPDelay struct {
+	Latency   time.Duration `yaml:"latency"`
+	HTTPShare `yaml:",inline"`
+}
+
+// HTTPDrop sends the response's head, then closes the connection.
+type HTTPDrop struct {
+	HTTPShare `yaml:",inline"`
+}
+
+// Action returns the HTTP fault's action and its share.
+func (h *HTTP) Action() (string, HTTPShare) {
+	switch {
+	case h.Abort != nil:
+		return injectors.HTTPAbort, h.Abort.HTTPShare
+	case h.Delay != nil:
+		return injectors.HTTPDelay, h.Delay.HTTPShare
+	case h.Drop != nil:
+		return injectors.HTTPDrop, h.Drop.HTTPShare
+	}
+	return "", HTTPShare{}
+}
+
+// Describe says what the fault does in a line of the plan: "abort 20% of
+// GET /kv/* requests with 503".
+func (h *HTTP) Describe() string {
+	action, share := h.Action()
+	which := fmt.Sprintf("%s of", share.Percent)
+	if share.FirstN > 0 {
+		which = fmt.Sprintf("the first %d per link of", share.FirstN)
+	}
+	what := "requests"
+	if m := h.Match; m.Method != "" || m.PathPrefix != "" || len(m.Headers) > 0 {
+		var parts []string
+		if m.Method != "" {
+			parts = append(parts, string(m.Method))
+		}
+		if m.PathPrefix != "" {
+			parts = append(parts, m.PathPrefix+"*")
+		}
+		for _, name := range slices.Sorted(maps.Keys(m.Headers)) {
+			parts = append(parts, name+"="+m.Headers[name])
+		}
+		what = strings.Join(parts, " ") + " requests"
+	}
+	switch {
+	case h.Abort != nil:
+		return fmt.Sprintf("%s %s %s with %d", action, which, what, h.Abort.Status)
+	case h.Delay != nil:
+		return fmt.Sprintf("%s %s %s by %s", action, which, what, h.Delay.Latency)
+	}
+	return fmt.Sprintf("%s the connection mid-response for %s %s", action, which, what)
+}
+
 // Crash kills the selected members (SIGKILL or container kill); their data
 // directories are kept.
 type Crash struct {
@@ -852,7 +945,9 @@ type SLO struct {
 	SLI       SLI     `yaml:"sli"`
 	Objective Percent `yaml:"objective"` // share of good events, below 100%
 	// Op narrows availability and latency SLOs to "read" or "write" (demo
-	// cluster) or to an HTTP request class name; "" means every request.
+	// cluster; or to one operation as the metrics label it, "get", "put"
+	// or "delete") or to an HTTP request class name; "" means every
+	// request.
 	Op        string        `yaml:"op"`
 	Threshold time.Duration `yaml:"threshold"` // latency SLOs
 	// Good, Total and URL define a ratio SLO: PromQL counters of good and
@@ -879,10 +974,15 @@ const (
 
 func (SLOJudge) allowed() []string { return []string{"run", "faults"} }
 
-// Ops of the demo workload that SLOs may narrow to.
+// Ops of the demo workload that SLOs may narrow to: read (the same as
+// get) and write (put and delete), or one operation by the name the
+// metrics' op label and the logs give it.
 const (
-	OpRead  = "read"
-	OpWrite = "write"
+	OpRead   = "read"
+	OpWrite  = "write"
+	OpGet    = "get"
+	OpPut    = "put"
+	OpDelete = "delete"
 )
 
 // Abort says when a run stops early; faults are reverted at once.

@@ -101,7 +101,7 @@ func TestNemesisProblems(t *testing.T) {
 		{"misspelt field", "nemesis:\n  kinds: [crash]\n  duraton: 2s\n",
 			[]string{`8:3: unknown field "duraton" in nemesis; allowed: kinds, targets, faults, duration, spacing, overlap, partition, latency, bandwidth, crash, clockSkew, corrupt; did you mean "duration"?`}},
 		{"misspelt kind", "nemesis: {kinds: [partition, crsh]}\n",
-			[]string{`6:30: nemesis.kinds[1]: bad value "crsh"; allowed: partition, latency, bandwidth, reset, blackhole, crash, pause, restart, clockSkew, corrupt; did you mean "crash"?`}},
+			[]string{`6:30: nemesis.kinds[1]: bad value "crsh"; allowed: partition, latency, bandwidth, reset, blackhole, http, crash, pause, restart, clockSkew, corrupt; did you mean "crash"?`}},
 		{"misspelt target", "nemesis: {kinds: [crash], targets: [n1, n4]}\n",
 			[]string{`6:41: nemesis.targets[1]: unknown member "n4"; allowed: g1, n1, n2, n3, client; did you mean "n1"?`}},
 		{"missing kinds", "nemesis: {targets: [n1]}\n",

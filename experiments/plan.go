@@ -619,6 +619,8 @@ func (p *Plan) formatFault(t *textWriter, pf PlannedFault) {
 		t.printf("    shift the clock of %s by %s\n", strings.Join(pf.Targets, " "), f.ClockSkew.Offset)
 	case f.Corrupt != nil:
 		t.printf("    flip bits in %s of the values stored on %s\n", f.Corrupt.Ratio, strings.Join(pf.Targets, " "))
+	case f.HTTP != nil:
+		t.printf("    %s on %s\n", f.HTTP.Describe(), strings.Join(pf.Targets, " "))
 	default:
 		t.printf("    %s on %s\n", pf.Kind, strings.Join(pf.Targets, " "))
 	}

@@ -143,6 +143,9 @@ faults:
   - {name: re, at: 1s, restart: {pick: {}}}
   - {name: cs, at: 1s, clockSkew: {pick: {}, offset: 1s}}
   - {name: co, at: 1s, corrupt: {pick: {}}}
+  - {name: ha, at: 1s, http: {pick: {}, abort: {status: 503}}}
+  - {name: hd, at: 1s, http: {pick: {}, delay: {latency: 1ms}}}
+  - {name: hr, at: 1s, http: {pick: {}, drop: {}}}
 slos: [{name: a, sli: availability, objective: 99%}]
 nemesis: {kinds: [partition, latency, bandwidth, crash, clockSkew, corrupt]}
 ramp: {fault: l, param: latency.delay, from: 10ms, to: 20ms}

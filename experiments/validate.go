@@ -238,6 +238,13 @@ func setFaultDefaults(e *Experiment, f *Fault, p string, d *decoder) {
 	if f.Corrupt != nil {
 		set(d, p+".corrupt.ratio", &f.Corrupt.Ratio, DefaultCorruptRatio)
 	}
+	if h := f.HTTP; h != nil {
+		for action, share := range map[string]*HTTPShare{"abort": shareOf(h.Abort), "delay": shareOf(h.Delay), "drop": shareOf(h.Drop)} {
+			if sp := p + ".http." + action; share != nil && !d.has(sp+".firstN") {
+				set(d, sp+".percent", &share.Percent, DefaultHTTPPercent)
+			}
+		}
+	}
 	sel := f.Selector()
 	if sel == nil || sel.Pick == nil {
 		return
@@ -1110,7 +1117,88 @@ func (v *validator) fault(i int, f *Fault) {
 		if v.d.has(kp+".ratio") && (f.Corrupt.Ratio <= 0 || f.Corrupt.Ratio > 1) {
 			v.errorf(kp+".ratio", "%s is out of range; allowed: above 0%% up to 100%%", f.Corrupt.Ratio)
 		}
+	case FaultHTTP:
+		v.httpFault(kp, f.HTTP)
 	}
+}
+
+// DefaultHTTPPercent is the share of matching requests an http fault acts
+// on when the file gives neither percent nor firstN: all of them.
+const DefaultHTTPPercent Percent = 1
+
+// MaxHTTPFirstN bounds an http fault's firstN.
+const MaxHTTPFirstN = 1_000_000_000
+
+var headerNameRE = regexp.MustCompile("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+
+// shareOf returns the share of an http fault's action, nil when the action
+// is not given.
+func shareOf[T HTTPAbort | HTTPDelay | HTTPDrop](a *T) *HTTPShare {
+	if a == nil {
+		return nil
+	}
+	switch x := any(a).(type) {
+	case *HTTPAbort:
+		return &x.HTTPShare
+	case *HTTPDelay:
+		return &x.HTTPShare
+	case *HTTPDrop:
+		return &x.HTTPShare
+	}
+	return nil
+}
+
+func (v *validator) httpFault(kp string, h *HTTP) {
+	if x := v.e.Target.External; x != nil && x.Toxiproxy != nil {
+		v.keyErrorf(kp, "needs chaosctl's own fault plane: the HTTP toxic does not exist in a toxiproxy server of yours (target.external.toxiproxy); leave toxiproxy out and chaosctl runs its own")
+		return
+	}
+	mp := kp + ".match"
+	if v.d.has(mp+".pathPrefix") && !strings.HasPrefix(h.Match.PathPrefix, "/") {
+		v.errorf(mp+".pathPrefix", "%q does not start with /; allowed: a path such as /kv/ (the request target's path, without the query)", h.Match.PathPrefix)
+	}
+	for name, val := range h.Match.Headers {
+		hp := mp + ".headers." + name
+		switch {
+		case !headerNameRE.MatchString(name):
+			v.keyErrorf(hp, "bad header name %q; allowed: a token such as X-Tenant (letters, digits and !#$%%&'*+-.^_`|~)", name)
+		case strings.ContainsAny(val, "\r\n"):
+			v.errorf(hp, "the value holds a line break; allowed: one line, compared exactly")
+		}
+	}
+	var share *HTTPShare
+	sp := kp
+	switch a := v.exactlyOne(kp, "abort", "delay", "drop"); a {
+	case "abort":
+		ap := kp + ".abort"
+		if v.required(ap + ".status") {
+			v.intRange(ap+".status", h.Abort.Status, 200, 599)
+		}
+		share, sp = &h.Abort.HTTPShare, ap
+	case "delay":
+		dp := kp + ".delay"
+		if v.required(dp + ".latency") {
+			v.durationRange(dp+".latency", h.Delay.Latency, injectors.MinDelay, time.Minute)
+		}
+		share, sp = &h.Delay.HTTPShare, dp
+	case "drop":
+		share, sp = &h.Drop.HTTPShare, kp+".drop"
+	}
+	if share == nil {
+		return
+	}
+	if v.d.has(sp+".percent") && v.d.has(sp+".firstN") {
+		v.keyErrorf(sp+".firstN", "percent and firstN are exclusive; give one of percent, firstN")
+		return
+	}
+	if v.d.has(sp+".percent") && (share.Percent <= 0 || share.Percent > 1) {
+		hint := ""
+		if share.Percent > 1 && share.Percent <= 100 {
+			hint = fmt.Sprintf(" (write %g%% for %g percent)", float64(share.Percent), float64(share.Percent))
+		}
+		v.errorf(sp+".percent", "%s is out of range; allowed: above 0%% up to 100%%%s", share.Percent, hint)
+	}
+	v.intRange(sp+".firstN", share.FirstN, 1, MaxHTTPFirstN)
 }
 
 // workloadDurationKnown reports whether fault times can be checked
@@ -1433,9 +1521,38 @@ func sharedPartitionMember(a, b *Partition) string {
 	return ""
 }
 
+// objective checks an SLO's objective, the share of good events. The unit
+// rule: "99.9%" is a percentage and a bare number a fraction (0.999), both
+// 99.9 %. A bare number of 1 or more (99.9, a percentage without its %)
+// and a percentage below 1 % (0.999%, a fraction with a %) are errors that
+// spell out both spellings: neither is an objective anyone means.
+func (v *validator) objective(path string, o Percent) {
+	raw := ""
+	if n := v.d.values[path]; n != nil {
+		raw = strings.TrimSpace(n.Value)
+	}
+	percent := strings.HasSuffix(raw, "%")
+	switch {
+	case !percent && o > 1 && o < 100:
+		v.errorf(path, "%s is a fraction (%s), above 100%%; a bare number is a fraction: write %s%% (a percentage) or %s (a fraction)",
+			raw, o, raw, floatText(float64(o)/100))
+	case percent && o > 0 && o < 0.01:
+		written := float64(o) * 100 // the number before the %
+		v.errorf(path, "%s leaves %s of the events as error budget; an objective is the share of good events: if you meant %s%%, write %s%% (a percentage) or %s (a fraction)",
+			raw, 1-o, floatText(written*100), floatText(written*100), floatText(written))
+	case o <= 0 || o >= 1:
+		v.errorf(path, "%s is out of range; allowed: above 0%% and below 100%% (100%% leaves no error budget)", o)
+	}
+}
+
+// floatText is v without binary noise: "99.9", not "99.89999999999999".
+func floatText(v float64) string {
+	return strconv.FormatFloat(math.Round(v*1e9)/1e9, 'f', -1, 64)
+}
+
 func (v *validator) slos() {
 	e := v.e
-	ops := []string{OpRead, OpWrite}
+	ops := []string{OpRead, OpWrite, OpGet, OpPut, OpDelete}
 	if e.Target.External != nil && e.Workload.Redis == nil {
 		ops = nil
 		for _, r := range e.Workload.HTTP {
@@ -1448,8 +1565,8 @@ func (v *validator) slos() {
 		names[i] = s.Name
 		v.name(p+".name", s.Name)
 		v.required(p + ".sli")
-		if v.required(p+".objective") && (s.Objective <= 0 || s.Objective >= 1) {
-			v.errorf(p+".objective", "%s is out of range; allowed: above 0%% and below 100%% (100%% leaves no error budget)", s.Objective)
+		if v.required(p + ".objective") {
+			v.objective(p+".objective", s.Objective)
 		}
 		if v.d.has(p+".op") && !contains(ops, s.Op) {
 			v.errorf(p+".op", "unknown op %q; allowed: %s%s", s.Op, strings.Join(ops, ", "), suggest(s.Op, ops))
@@ -1753,6 +1870,8 @@ func (v *validator) nemesis() {
 		}
 		seen[k] = i
 		switch {
+		case k == FaultHTTP:
+			v.errorf(kp, "the nemesis does not draw http faults (what one matches and does is yours to say); write it in faults, or draw from %s", strings.Join(slices.DeleteFunc(faultKinds.KindsInOrder(), func(s string) bool { return s == injectors.KindHTTP }), ", "))
 		case k == FaultPartition && e.Target.Demo == nil:
 			v.errorf(kp, "the nemesis partitions the demo cluster's store nodes; against an external target draw blackhole or reset on proxies")
 		case faultCaps(k).StoreNodes && e.Target.Demo == nil:

@@ -24,6 +24,7 @@ const (
 	KindRestart   = "restart"
 	KindClockSkew = "clockSkew"
 	KindCorrupt   = "corrupt"
+	// KindHTTP is in http.go.
 )
 
 // Partition behaviours.
@@ -80,7 +81,10 @@ type Fault struct {
 	Count int `json:"count,omitempty"`
 	// Seed chooses which values a corrupt fault damages. Each target mixes
 	// in its own name, so replicas of one key are not all damaged at once.
+	// It draws which matching requests an http fault acts on.
 	Seed int64 `json:"seed,omitempty"`
+	// HTTP is an http fault's rule.
+	HTTP *HTTPFault `json:"http,omitempty"`
 }
 
 // Revert undoes a fault. It is idempotent: once it has succeeded, further

@@ -71,7 +71,7 @@ func NewRegistry(injs ...Injector) (*Registry, error) {
 // texts and validation messages show).
 func DefaultRegistry() *Registry {
 	r, err := NewRegistry(
-		&Partition{}, Latency{}, Bandwidth{}, Reset{}, Blackhole{},
+		&Partition{}, Latency{}, Bandwidth{}, Reset{}, Blackhole{}, &HTTP{},
 		Crash{}, Pause{}, Restart{}, ClockSkew{}, Corrupt{},
 	)
 	if err != nil {

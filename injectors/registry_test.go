@@ -13,7 +13,7 @@ import (
 
 func TestDefaultRegistryHoldsEveryKind(t *testing.T) {
 	r := injectors.DefaultRegistry()
-	want := []string{"bandwidth", "blackhole", "clockSkew", "corrupt", "crash", "latency", "partition", "pause", "reset", "restart"}
+	want := []string{"bandwidth", "blackhole", "clockSkew", "corrupt", "crash", "http", "latency", "partition", "pause", "reset", "restart"}
 	if got := r.Kinds(); !slices.Equal(got, want) {
 		t.Fatalf("Kinds() = %v, want %v", got, want)
 	}
@@ -81,7 +81,7 @@ func TestLookupUnknownKindListsValidOnes(t *testing.T) {
 }
 
 func TestKindsInOrderKeepsRegistrationOrder(t *testing.T) {
-	want := []string{"partition", "latency", "bandwidth", "reset", "blackhole", "crash", "pause", "restart", "clockSkew", "corrupt"}
+	want := []string{"partition", "latency", "bandwidth", "reset", "blackhole", "http", "crash", "pause", "restart", "clockSkew", "corrupt"}
 	if got := injectors.DefaultRegistry().KindsInOrder(); !slices.Equal(got, want) {
 		t.Fatalf("KindsInOrder() = %v, want %v", got, want)
 	}
@@ -99,7 +99,7 @@ func TestCapabilities(t *testing.T) {
 	member := injectors.Capabilities{MemberState: true}
 	tests := map[string]injectors.Capabilities{
 		"partition": {Links: true, Groups: true},
-		"latency":   link, "bandwidth": link, "reset": link, "blackhole": link,
+		"latency":   link, "bandwidth": link, "reset": link, "blackhole": link, "http": link,
 		"crash": member, "pause": member, "restart": member,
 		"clockSkew": {StoreNodes: true},
 		"corrupt":   {StoreNodes: true, Instant: true},

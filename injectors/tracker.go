@@ -87,7 +87,9 @@ func (tr *Tracker) Apply(ctx context.Context, f Fault) error {
 		// enough for recovery to find it.
 		log.WithError(err).Error("ledger: cannot record the applied fault")
 	}
-	log.WithFields(logrus.Fields{"targets": f.Targets, "links": len(f.Links)}).Info("fault applied")
+	// Debug: the caller (a run, cluster up) logs the fault once, with its
+	// own fields (the run's clock, the lateness), at info.
+	log.WithFields(logrus.Fields{"targets": f.Targets, "links": len(f.Links)}).Debug("fault applied")
 	return nil
 }
 
@@ -127,7 +129,7 @@ func (tr *Tracker) Revert(ctx context.Context, name string) error {
 		if err := tr.ledger.Reverted(name); err != nil {
 			log.WithError(err).Error("ledger: cannot record the reverted fault")
 		}
-		log.Info("fault reverted")
+		log.Debug("fault reverted") // the caller logs it at info, as Apply
 	}
 	return nil
 }

@@ -3,14 +3,18 @@ package main
 import (
 	"fmt"
 	"io"
+	"os"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strings"
 
 	"github.com/sirupsen/logrus"
 	"github.com/urfave/cli/v2"
 
+	"github.com/chaosctl/chaosctl/experiments"
 	"github.com/chaosctl/chaosctl/internal/guardedio"
+	"github.com/chaosctl/chaosctl/internal/statusline"
 	"github.com/chaosctl/chaosctl/targets/runtimes"
 )
 
@@ -75,6 +79,12 @@ type env struct {
 	log            *logrus.Logger
 	// runtimes is the runtime registry --target and recover ask.
 	runtimes *runtimes.Registry
+	// colour says whether the terminal report is coloured (stdout is a
+	// terminal, and neither --no-color nor NO_COLOR is set).
+	colour bool
+	// progress is the progress line when stdout is a terminal; the logs
+	// are written above it. nil elsewhere.
+	progress *statusline.Terminal
 }
 
 func newEnv(stdin io.Reader, stdout, stderr io.Writer) *env {
@@ -115,11 +125,10 @@ func newApp(e *env) *cli.App {
 		HideVersion:            false,
 		UseShortOptionHandling: false,
 		CustomAppHelpTemplate:  cli.AppHelpTemplate + "\n" + exitCodesHelp + "\n",
-		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "log-level", Value: "info", Usage: "log level: debug, info, warn, error"},
-			&cli.StringFlag{Name: "log-format", Value: "text", Usage: "log format on stderr: text or json"},
-		},
-		Before: func(c *cli.Context) error { return configureLog(e.log, c.String("log-level"), c.String("log-format")) },
+		Flags:                  globalFlags(),
+		EnableBashCompletion:   true,
+		Before:                 func(c *cli.Context) error { return e.configure(c) },
+		Action:                 unknownCommand,
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
 			return usageError(err)
 		},
@@ -143,6 +152,7 @@ func newApp(e *env) *cli.App {
 			healCommand(e),
 			statusCommand(e),
 			nodeCommand(e),
+			completionCommand(e),
 		},
 	}
 	for _, c := range app.Commands {
@@ -151,14 +161,82 @@ func newApp(e *env) *cli.App {
 	return app
 }
 
+// globalFlags are the app's flags; they may also follow the command
+// (reorderArgs moves them in front of it).
+func globalFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "log-level", Value: "info", Usage: "`LEVEL` of the logs on stderr: debug, info, warn, error"},
+		&cli.StringFlag{Name: "log-format", Value: "text", Usage: "`FORMAT` of the logs on stderr: text (with the date, RFC 3339 to the millisecond) or json"},
+		&cli.BoolFlag{Name: "no-color", Usage: "no colours in logs and reports (as a non-empty NO_COLOR does)"},
+	}
+}
+
+// setUsageErrors makes c's and its subcommands' usage errors exit 2, and
+// a command that has subcommands and no action of its own refuse an
+// unknown subcommand (exit 2, with a did-you-mean).
 func setUsageErrors(c *cli.Command) {
 	c.OnUsageError = func(_ *cli.Context, err error, _ bool) error { return usageError(err) }
+	if len(c.Subcommands) > 0 && c.Action == nil {
+		c.Action = unknownCommand
+	}
 	for _, sub := range c.Subcommands {
 		setUsageErrors(sub)
 	}
 }
 
-func configureLog(l *logrus.Logger, level, format string) error {
+// unknownCommand is the action of the app and of a command with
+// subcommands: no argument shows the help; any other is an unknown
+// (sub)command.
+func unknownCommand(c *cli.Context) error {
+	root := c.Command == nil || c.Command.Name == "" || c.Command.Name == c.App.Name
+	if c.NArg() == 0 {
+		if root {
+			return cli.ShowAppHelp(c)
+		}
+		return cli.ShowSubcommandHelp(c)
+	}
+	cmds, where := c.App.Commands, c.App.Name
+	if !root {
+		cmds, where = c.Command.Subcommands, c.App.Name+" "+c.Command.Name
+	}
+	var names []string
+	for _, cmd := range cmds {
+		if !cmd.Hidden && cmd.Name != "help" {
+			names = append(names, cmd.Names()...)
+		}
+	}
+	name := c.Args().First()
+	return usageError(fmt.Errorf("unknown command %q%s (commands: %s; see %s --help)",
+		name, experiments.Suggest(name, names), strings.Join(names, ", "), where))
+}
+
+// colourOff says whether colours are off: --no-color, or NO_COLOR set to
+// anything but "" (https://no-color.org).
+func colourOff(c *cli.Context) bool {
+	return c.Bool("no-color") || os.Getenv("NO_COLOR") != ""
+}
+
+// configure applies the global flags: the logger's level, format and
+// colours, whether the terminal report is coloured, and, when stdout is a
+// terminal, the progress line that log lines are written above.
+func (e *env) configure(c *cli.Context) error {
+	off := colourOff(c)
+	e.colour = !off && e.stdoutTerminal()
+	if err := configureLog(e.log, c.String("log-level"), c.String("log-format"), !off && isTerminalWriter(e.stderr)); err != nil {
+		return err
+	}
+	if e.stdoutTerminal() {
+		e.progress = statusline.NewTerminal(e.stdout)
+		e.log.SetOutput(e.progress.Above(e.stderr))
+	}
+	return nil
+}
+
+// logTimestamp is the text logs' time: RFC 3339 with milliseconds, so a
+// log line is placed in time without the run's start.
+const logTimestamp = "2006-01-02T15:04:05.000Z07:00"
+
+func configureLog(l *logrus.Logger, level, format string, colour bool) error {
 	lv, err := logrus.ParseLevel(level)
 	if err != nil {
 		return usageError(fmt.Errorf("--log-level %q: allowed are debug, info, warn, error", level))
@@ -166,9 +244,11 @@ func configureLog(l *logrus.Logger, level, format string) error {
 	l.SetLevel(lv)
 	switch format {
 	case "text":
-		l.SetFormatter(&logrus.TextFormatter{FullTimestamp: true, TimestampFormat: "15:04:05.000"})
+		// Colours are decided here, not by logrus, which cannot see the
+		// terminal behind the guarded writer.
+		l.SetFormatter(&logrus.TextFormatter{FullTimestamp: true, TimestampFormat: logTimestamp, ForceColors: colour, DisableColors: !colour})
 	case "json":
-		l.SetFormatter(&logrus.JSONFormatter{})
+		l.SetFormatter(&logrus.JSONFormatter{TimestampFormat: logTimestamp})
 	default:
 		return usageError(fmt.Errorf("--log-format %q: allowed are text, json", format))
 	}
@@ -188,17 +268,22 @@ func versionCommand(e *env) *cli.Command {
 
 // reorderArgs lets flags follow positional arguments, as people type them
 // (`chaosctl run quickstart.yaml --out x`): for every token after the command
-// words, flags and their values are moved in front of the positional ones.
-// A "--" ends flag handling.
+// words, flags and their values are moved in front of the positional ones,
+// and the app's global flags (--log-format json) in front of the command.
+// A "--" ends the flags: it is kept in front of every positional argument,
+// so none after it is read as a flag and it is never read as a file. A -h
+// or --help among the command's flags shows the command's help whatever the
+// positional arguments. A shell completion request (its last argument
+// --generate-bash-completion) is left as it is.
 func reorderArgs(args []string) []string {
-	if len(args) < 2 {
+	if len(args) < 2 || args[len(args)-1] == "--"+cli.BashCompletionFlag.Names()[0] {
 		return args
 	}
 	app := newApp(newEnv(nil, io.Discard, io.Discard))
 	out := []string{args[0]}
 	rest := args[1:]
 	// Global flags before the command stay where they are.
-	for len(rest) > 0 && strings.HasPrefix(rest[0], "-") {
+	for len(rest) > 0 && strings.HasPrefix(rest[0], "-") && rest[0] != "--" {
 		out = append(out, rest[0])
 		if !strings.Contains(rest[0], "=") && takesValue(app.Flags, rest[0]) && len(rest) > 1 {
 			out = append(out, rest[1])
@@ -207,37 +292,63 @@ func reorderArgs(args []string) []string {
 		rest = rest[1:]
 	}
 	cmds := app.Commands
-	var flags []cli.Flag
+	var (
+		words []string
+		flags []cli.Flag
+	)
 	for len(rest) > 0 {
 		cmd := findCommand(cmds, rest[0])
 		if cmd == nil {
 			break
 		}
-		out = append(out, rest[0])
+		words = append(words, rest[0])
 		rest = rest[1:]
 		cmds, flags = cmd.Subcommands, cmd.Flags
 	}
-	if flags == nil {
+	if words == nil {
 		return append(out, rest...)
 	}
-	var flagArgs, positional []string
+	var globals, flagArgs, positional, afterDashes []string
+	help := false
 	for i := 0; i < len(rest); i++ {
 		a := rest[i]
 		if a == "--" {
-			positional = append(positional, rest[i:]...)
+			afterDashes = append([]string{"--"}, rest[i+1:]...)
 			break
 		}
-		if strings.HasPrefix(a, "-") && a != "-" {
+		if !strings.HasPrefix(a, "-") || a == "-" {
+			positional = append(positional, a)
+			continue
+		}
+		switch {
+		case a == "-h" || a == "--help":
+			help = true
+		case !hasFlag(flags, a) && hasFlag(app.Flags, a):
+			globals = append(globals, a)
+			if !strings.Contains(a, "=") && takesValue(app.Flags, a) && i+1 < len(rest) {
+				globals = append(globals, rest[i+1])
+				i++
+			}
+		default:
 			flagArgs = append(flagArgs, a)
 			if !strings.Contains(a, "=") && takesValue(flags, a) && i+1 < len(rest) {
 				flagArgs = append(flagArgs, rest[i+1])
 				i++
 			}
-			continue
 		}
-		positional = append(positional, a)
+	}
+	out = append(append(out, globals...), words...)
+	if help {
+		return append(out, "--help")
 	}
 	out = append(out, flagArgs...)
+	if afterDashes != nil {
+		// "--" goes before every positional argument: the flag parser
+		// stops at the first one anyway, and would keep a later "--".
+		out = append(out, "--")
+		out = append(out, positional...)
+		return append(out, afterDashes[1:]...)
+	}
 	return append(out, positional...)
 }
 
@@ -248,6 +359,18 @@ func findCommand(cmds []*cli.Command, name string) *cli.Command {
 		}
 	}
 	return nil
+}
+
+// hasFlag says whether arg (-x, --name or --name=value) names one of
+// flags.
+func hasFlag(flags []cli.Flag, arg string) bool {
+	name, _, _ := strings.Cut(strings.TrimLeft(arg, "-"), "=")
+	for _, f := range flags {
+		if slices.Contains(f.Names(), name) {
+			return true
+		}
+	}
+	return false
 }
 
 func takesValue(flags []cli.Flag, arg string) bool {

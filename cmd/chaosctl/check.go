@@ -28,6 +28,7 @@ func checkCommand(e *env) *cli.Command {
 		Flags: []cli.Flag{
 			&cli.DurationFlag{Name: "time-budget", Value: runner.DefaultCheckBudget, Usage: "time allowed per history; past it the verdict is inconclusive"},
 			&cli.StringFlag{Name: "html", Usage: "write porcupine's visualisation of a violation into this folder (one file per history)"},
+			outputFlag(),
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() == 0 {
@@ -36,7 +37,12 @@ func checkCommand(e *env) *cli.Command {
 			if c.Duration("time-budget") <= 0 {
 				return usageError(fmt.Errorf("--time-budget %s: must be above 0", c.Duration("time-budget")))
 			}
+			asJSON, err := jsonOutput(c)
+			if err != nil {
+				return err
+			}
 			worst := exitPass
+			var checked []checkJSON
 			for _, path := range c.Args().Slice() {
 				res, err := slo.CheckFile(path, c.Duration("time-budget"))
 				if err != nil {
@@ -46,12 +52,19 @@ func checkCommand(e *env) *cli.Command {
 				if len(res.Violations) > 0 {
 					detail = fmt.Sprintf("%d of %d keys cannot be ordered", len(res.BadKeys), res.Keys)
 				}
-				fmt.Fprintf(e.stdout, "%s: %s — %d operations on %d keys: %s (%s)\n", path, res.Verdict, res.Operations, res.Keys, detail, res.Took.Round(time.Millisecond))
+				one := checkJSON{History: path, Verdict: string(res.Verdict), Operations: res.Operations, Keys: res.Keys, Detail: detail,
+					Took: jsonDuration(res.Took.Round(time.Millisecond)), Budget: jsonDuration(res.Budget), BadKeys: res.BadKeys, Violations: []string{}}
 				for i, v := range res.Violations {
 					if i == slo.MaxListed {
 						break
 					}
-					fmt.Fprintf(e.stdout, "  %s\n", v.String())
+					one.Violations = append(one.Violations, v.String())
+				}
+				if !asJSON {
+					fmt.Fprintf(e.stdout, "%s: %s — %d operations on %d keys: %s (%s)\n", path, res.Verdict, res.Operations, res.Keys, detail, res.Took.Round(time.Millisecond))
+					for _, v := range one.Violations {
+						fmt.Fprintf(e.stdout, "  %s\n", v)
+					}
 				}
 				if dir := c.String("html"); dir != "" && res.Verdict == slo.Fail {
 					if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -61,9 +74,18 @@ func checkCommand(e *env) *cli.Command {
 					if err := slo.WriteVisualization(res, out); err != nil {
 						return withCode(exitEnvironment, err)
 					}
-					fmt.Fprintf(e.stdout, "  visualisation: %s\n", out)
+					one.Visualisation = out
+					if !asJSON {
+						fmt.Fprintf(e.stdout, "  visualisation: %s\n", out)
+					}
 				}
 				worst = worseCode(worst, verdictCode(string(res.Verdict)))
+				checked = append(checked, one)
+			}
+			if asJSON {
+				if err := printJSON(e.stdout, checkOutputJSON{Histories: checked, ExitCode: worst}); err != nil {
+					return err
+				}
 			}
 			if worst != exitPass {
 				return &exitError{code: worst, reported: true}
@@ -71,4 +93,24 @@ func checkCommand(e *env) *cli.Command {
 			return nil
 		},
 	}
+}
+
+// checkOutputJSON is `check --output json`.
+type checkOutputJSON struct {
+	Histories []checkJSON `json:"histories"`
+	ExitCode  int         `json:"exitCode"`
+}
+
+// checkJSON is one history's check.
+type checkJSON struct {
+	History       string       `json:"history"`
+	Verdict       string       `json:"verdict"`
+	Operations    int          `json:"operations"`
+	Keys          int          `json:"keys"`
+	Detail        string       `json:"detail"`
+	Took          jsonDuration `json:"took"`
+	Budget        jsonDuration `json:"budget"`
+	BadKeys       []string     `json:"badKeys,omitempty"`
+	Violations    []string     `json:"violations"`
+	Visualisation string       `json:"visualisation,omitempty"`
 }

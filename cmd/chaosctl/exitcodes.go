@@ -17,7 +17,7 @@ const (
 	exitFail         = 1 // an SLO budget exhausted, a probe or check violated, or a stop condition fired
 	exitUsage        = 2 // invalid input or usage; nothing was started or injected
 	exitInterrupted  = 3 // SIGINT, SIGTERM, SIGHUP, SIGQUIT or a closed stdout; every fault reverted before exit
-	exitInconclusive = 4 // too little data, or a checker timed out; never reported as pass
+	exitInconclusive = 4 // too little data, a checker timed out, a fault that did not land, a steady state broken before the first fault
 	exitEnvironment  = 5 // environment or internal error (target failed to start, a revert failed)
 	// exitCrashed: chaosctl panicked (a bug) and every fault was reverted
 	// before exit. Not 5: 5 says the environment failed or a revert did, so
@@ -34,7 +34,7 @@ const exitCodesHelp = `EXIT CODES:
    1  fail: an SLO budget exhausted, a probe or check violated, or a stop condition fired
    2  invalid input or usage; nothing was started or injected
    3  interrupted (SIGINT, SIGTERM, SIGHUP, SIGQUIT, or stdout closed); every fault reverted before exit
-   4  inconclusive: too little data, or a checker timed out; never reported as pass
+   4  inconclusive: too little data, a checker timed out, a fault that did not land, or a steady state broken before the first fault (the faults were judged against no baseline); never reported as pass
    5  environment or internal error (target failed to start, a revert failed)
    6  chaosctl crashed (a bug: please report it); every fault was reverted before exit`
 

@@ -44,7 +44,7 @@ func exploreCommand(e *env) *cli.Command {
 			&cli.BoolFlag{Name: "fresh-target", Usage: "start and stop the target in every run instead of sharing one started target, its data reset between runs"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "print the schedules as YAML; run nothing"},
 			&cli.StringFlag{Name: "out", Usage: "output folder (default chaosctl-out/<name>-explore-<UTC time>)"},
-			&cli.StringFlag{Name: "target", Usage: "runtime: " + e.targetUsage() + " (overrides target.runtime)"},
+			&cli.StringFlag{Name: "target", Usage: "the `RUNTIME` of the demo cluster: " + e.targetUsage() + " (overrides target.runtime)"},
 			ledgerDirFlag(),
 			checkBudgetFlag("the linearizability check of each run"),
 			prometheusURLFlag(),

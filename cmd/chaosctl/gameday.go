@@ -43,7 +43,7 @@ func gamedayCommand(e *env) *cli.Command {
 			&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "run unattended: manual steps are recorded as skipped"},
 			&cli.StringFlag{Name: "out", Usage: "output folder (default chaosctl-out/<name>-<UTC time>)"},
 			&cli.Int64Flag{Name: "seed", Usage: "seed for every step (overrides the playbook's and the experiments' seeds)"},
-			&cli.StringFlag{Name: "target", Usage: "runtime of the shared target: " + e.targetUsage() + " (overrides target.runtime)"},
+			&cli.StringFlag{Name: "target", Usage: "the `RUNTIME` of the shared target: " + e.targetUsage() + " (overrides target.runtime)"},
 			&cli.StringSliceFlag{Name: "allow-path", Usage: "let the playbook's steps name experiment files in `DIR` too (repeatable); by default only files in the playbook's folder"},
 			ledgerDirFlag(),
 			checkBudgetFlag("each linearizability check"),
@@ -237,7 +237,7 @@ func (o *promptOperator) next(ctx context.Context) (string, error) {
 // validateFiles is `chaosctl validate`: every experiment and GameDay
 // playbook (folders: their *.yaml and *.yml) is checked and every problem
 // reported.
-func validateFiles(e *env, args []string) error {
+func validateFiles(e *env, args []string, asJSON bool) error {
 	if len(args) == 0 {
 		return usageError(errors.New("no file given; usage: chaosctl validate FILE|DIR..."))
 	}
@@ -246,11 +246,14 @@ func validateFiles(e *env, args []string) error {
 		return err
 	}
 	bad, playbooks := 0, 0
+	out := validateJSON{Files: []validatedJSON{}}
 	for _, f := range files {
+		one := validatedJSON{File: f, Kind: "experiment", Valid: true, Problems: []problemJSON{}}
 		src, err := experiments.ReadFile(f)
 		if err == nil {
 			if experiments.IsGameDay(src) {
 				playbooks++
+				one.Kind = "gameday"
 				_, err = experiments.DecodeGameDay(f, src)
 			} else {
 				_, err = experiments.Decode(f, src)
@@ -258,8 +261,22 @@ func validateFiles(e *env, args []string) error {
 		}
 		if err != nil {
 			bad++
-			fmt.Fprintln(e.stderr, err)
+			one.Valid, one.Problems = false, problemsJSON(f, err)
+			if !asJSON {
+				fmt.Fprintln(e.stderr, err)
+			}
 		}
+		out.Files = append(out.Files, one)
+	}
+	if asJSON {
+		out.Valid = bad == 0
+		if err := printJSON(e.stdout, out); err != nil {
+			return err
+		}
+		if bad > 0 {
+			return &exitError{code: exitUsage, reported: true}
+		}
+		return nil
 	}
 	if bad > 0 {
 		return &exitError{code: exitUsage, err: fmt.Errorf("%d of %d files invalid; nothing was started", bad, len(files))}
@@ -287,4 +304,40 @@ func decodeExperiment(file string, src []byte) (*experiments.Experiment, error) 
 		return nil, err
 	}
 	return x, nil
+}
+
+// validateJSON is `validate --output json`.
+type validateJSON struct {
+	Valid bool            `json:"valid"`
+	Files []validatedJSON `json:"files"`
+}
+
+type validatedJSON struct {
+	File     string        `json:"file"`
+	Kind     string        `json:"kind"` // experiment or gameday
+	Valid    bool          `json:"valid"`
+	Problems []problemJSON `json:"problems"`
+}
+
+// problemJSON is one FILE:LINE:COL problem; line and col are 0 when the
+// problem has no position (the file cannot be read).
+type problemJSON struct {
+	File    string `json:"file"`
+	Line    int    `json:"line"`
+	Col     int    `json:"col"`
+	Path    string `json:"path,omitempty"`
+	Message string `json:"message"`
+}
+
+// problemsJSON lists the problems err reports about file.
+func problemsJSON(file string, err error) []problemJSON {
+	var ve *experiments.ValidationError
+	if !errors.As(err, &ve) {
+		return []problemJSON{{File: file, Message: err.Error()}}
+	}
+	var out []problemJSON
+	for _, p := range ve.Problems {
+		out = append(out, problemJSON{File: p.File, Line: p.Line, Col: p.Col, Path: p.Path, Message: p.Msg})
+	}
+	return out
 }

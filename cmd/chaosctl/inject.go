@@ -1,9 +1,7 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
-	"io"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -52,7 +50,7 @@ func injectCommand(e *env) *cli.Command {
 			&cli.Int64Flag{Name: "seed", Usage: "corrupt: chooses which values are damaged"},
 			&cli.StringFlag{Name: "restart-after", Usage: "crash, restart: start the members again after this long (the fault's TTL)"},
 			&cli.StringFlag{Name: "ttl", Usage: "the fault reverts by itself after this long (default " + clusterctl.DefaultFaultTTL.String() + ")"},
-			&cli.BoolFlag{Name: "json", Usage: "print the applied fault as JSON"},
+			&cli.BoolFlag{Name: "json", Usage: "print the applied fault as JSON (as --output json)"}, outputFlag(),
 		),
 		Action: func(c *cli.Context) error { return inject(c, e) },
 	}
@@ -67,7 +65,7 @@ func healCommand(e *env) *cli.Command {
 			"`chaosctl cluster up` runs, and prints what was reverted. An unknown NAME exits 2.",
 		Flags: append(clusterFlags(),
 			&cli.BoolFlag{Name: "all", Usage: "revert every live fault"},
-			&cli.BoolFlag{Name: "json", Usage: "print the reverted faults as JSON"},
+			&cli.BoolFlag{Name: "json", Usage: "print the reverted faults as JSON (as --output json)"}, outputFlag(),
 		),
 		Action: func(c *cli.Context) error { return heal(c, e) },
 	}
@@ -78,7 +76,7 @@ func statusCommand(e *env) *cli.Command {
 		Name:  "status",
 		Usage: "show a running `chaosctl cluster up`: members and live faults with their remaining time",
 		Flags: append(clusterFlags(),
-			&cli.BoolFlag{Name: "json", Usage: "print the status as JSON"},
+			&cli.BoolFlag{Name: "json", Usage: "print the status as JSON (as --output json)"}, outputFlag(),
 		),
 		Action: func(c *cli.Context) error { return status(c, e) },
 	}
@@ -183,6 +181,10 @@ func faultFromFlags(c *cli.Context) (clusterctl.Request, error) {
 }
 
 func inject(c *cli.Context, e *env) error {
+	asJSON, err := jsonOutput(c)
+	if err != nil {
+		return err
+	}
 	req, err := faultFromFlags(c)
 	if err != nil {
 		return usageError(err)
@@ -199,8 +201,8 @@ func inject(c *cli.Context, e *env) error {
 	if err != nil {
 		return err
 	}
-	if c.Bool("json") {
-		return printJSON(e.stdout, v)
+	if asJSON {
+		return printJSON(e.stdout, faultsJSON([]clusterctl.FaultView{v})[0])
 	}
 	if v.EndReason == clusterctl.EndDone {
 		fmt.Fprintf(e.stdout, "applied %s: %s; nothing to revert (the cluster is expected to detect and repair the damage)\n", v.Name, clusterctl.Describe(v.Fault))
@@ -213,6 +215,10 @@ func inject(c *cli.Context, e *env) error {
 }
 
 func heal(c *cli.Context, e *env) error {
+	asJSON, err := jsonOutput(c)
+	if err != nil {
+		return err
+	}
 	all := c.Bool("all")
 	switch {
 	case all && c.NArg() > 0:
@@ -236,8 +242,8 @@ func heal(c *cli.Context, e *env) error {
 	if err != nil {
 		return err
 	}
-	if c.Bool("json") {
-		return printJSON(e.stdout, out)
+	if asJSON {
+		return printJSON(e.stdout, faultsViewJSON{Faults: faultsJSON(out.Faults)})
 	}
 	if len(out.Faults) == 0 {
 		fmt.Fprintln(e.stdout, "no live faults; nothing to revert")
@@ -250,6 +256,10 @@ func heal(c *cli.Context, e *env) error {
 }
 
 func status(c *cli.Context, e *env) error {
+	asJSON, err := jsonOutput(c)
+	if err != nil {
+		return err
+	}
 	if c.NArg() > 0 {
 		return usageError(fmt.Errorf("status takes no arguments; got %q", c.Args().Slice()))
 	}
@@ -261,8 +271,8 @@ func status(c *cli.Context, e *env) error {
 	if err != nil {
 		return err
 	}
-	if c.Bool("json") {
-		return printJSON(e.stdout, sv)
+	if asJSON {
+		return printJSON(e.stdout, statusJSON{Name: sv.Name, Members: sv.Members, Faults: faultsJSON(sv.Faults), Ended: faultsJSON(sv.Ended)})
 	}
 	w := e.stdout
 	fmt.Fprintf(w, "cluster %s (pid %d, up %s)\n\n", sv.Name, st.PID, time.Since(st.Started).Round(time.Second))
@@ -295,12 +305,6 @@ func status(c *cli.Context, e *env) error {
 		}
 	}
 	return nil
-}
-
-func printJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
 }
 
 // clusterFlags are the flags inject, heal and status use to find the cluster.

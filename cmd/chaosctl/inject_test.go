@@ -115,16 +115,21 @@ func (lc *liveCluster) member(t *testing.T, id string) clusterctl.StateMember {
 	return clusterctl.StateMember{}
 }
 
-func (lc *liveCluster) status(t *testing.T) clusterctl.StatusView {
+// status is `status --output json`, decoded as documented: durations as
+// Go duration strings, no number of seconds (--json, its alias, is
+// decoded the same).
+func (lc *liveCluster) status(t *testing.T) statusJSON {
 	t.Helper()
-	var sv clusterctl.StatusView
-	if err := json.Unmarshal([]byte(mustRun(t, lc.stateDir, "status", "--json")), &sv); err != nil {
-		t.Fatalf("status --json: %v", err)
+	var sv statusJSON
+	dec := json.NewDecoder(strings.NewReader(mustRun(t, lc.stateDir, "status", "--output", "json")))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&sv); err != nil {
+		t.Fatalf("status --output json: %v", err)
 	}
 	return sv
 }
 
-func faultNames(vs []clusterctl.FaultView) []string {
+func faultNames(vs []faultJSON) []string {
 	var out []string
 	for _, v := range vs {
 		out = append(out, v.Name)
@@ -230,9 +235,13 @@ func TestInjectHealStatusAgainstClusterUp(t *testing.T) {
 			t.Fatalf("live faults %v, want [slow cut]", got)
 		}
 		for _, f := range sv.Faults {
-			if f.RemainingSeconds <= 0 || f.RemainingSeconds > clusterctl.DefaultFaultTTL.Seconds() || !f.Expires.After(f.Applied) {
-				t.Fatalf("fault %s: remaining %gs, applied %s, expires %s", f.Name, f.RemainingSeconds, f.Applied, f.Expires)
+			remaining, err := time.ParseDuration(f.Remaining)
+			if err != nil || remaining <= 0 || remaining > clusterctl.DefaultFaultTTL || !f.Expires.After(f.Applied) {
+				t.Fatalf("fault %s: remaining %q (%v), applied %s, expires %s", f.Name, f.Remaining, err, f.Applied, f.Expires)
 			}
+		}
+		if slow := sv.Faults[0]; time.Duration(slow.Delay) != 300*time.Millisecond {
+			t.Fatalf("fault slow: delay %s, want 300ms", time.Duration(slow.Delay))
 		}
 		if cut := sv.Faults[1]; len(cut.Links) != 3 {
 			t.Fatalf("partition g1|n1,n2,n3 cuts links %v, want g1>n1, g1>n2, g1>n3", cut.Links)
@@ -273,7 +282,7 @@ func TestInjectHealStatusAgainstClusterUp(t *testing.T) {
 				return false
 			}
 			sv := lc.status(t)
-			return len(sv.Faults) == 0 && slices.ContainsFunc(sv.Ended, func(v clusterctl.FaultView) bool {
+			return len(sv.Faults) == 0 && slices.ContainsFunc(sv.Ended, func(v faultJSON) bool {
 				return v.Name == "nap" && v.EndReason == clusterctl.EndExpired
 			})
 		})

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"io"
 	"os"
 
 	"github.com/chaosctl/chaosctl/internal/guardedio"
@@ -22,4 +23,14 @@ func (e *env) stdoutFile() *os.File {
 	}
 	f, _ := g.Underlying().(*os.File)
 	return f
+}
+
+// isTerminalWriter says whether w (a guarded writer or a file) writes to
+// a terminal.
+func isTerminalWriter(w io.Writer) bool {
+	if g, ok := w.(*guardedio.Writer); ok {
+		w = g.Underlying()
+	}
+	f, ok := w.(*os.File)
+	return ok && isTerminal(f)
 }

@@ -35,15 +35,15 @@ func rampRunsPerStep(c *cli.Context) int {
 // line per step and the margin on stdout, and returns the ramp's verdict
 // ("" when nothing ran), its entry for the combined JUnit file (nil when
 // nothing ran) and its error.
-func runRamp(ctx context.Context, e *env, x *experiments.Experiment, opts runner.RunOptions, runs int, required float64) (string, *report.JUnitEntry, error) {
+func runRamp(ctx context.Context, e *env, x *experiments.Experiment, opts runner.RunOptions, runs int, required float64) (*runJSON, *report.JUnitEntry, error) {
 	out, err := ramp.Ramp(ctx, x, ramp.Options{File: opts.File, Source: opts.Source, Settings: opts.Settings, Runs: runs, Required: required,
 		OnStep: func(s report.RampStep) {
 			fmt.Fprintf(e.stdout, "step %d  %s=%s  %s — %s\n", s.Step, x.Ramp.Param, s.Value, s.Verdict, s.Reason)
 		}})
 	if out == nil {
-		return "", nil, err
+		return nil, nil, err
 	}
 	_ = report.RampTerminal(e.stdout, out.Result)
 	fmt.Fprintf(e.stdout, "output: %s\n", out.Dir)
-	return out.Result.Verdict, &report.JUnitEntry{Ramp: out.Result, RampDir: out.Dir}, err
+	return newRunJSON("ramp", opts.File, out.Result.Experiment, out.Result.Header, out.Dir), &report.JUnitEntry{Ramp: out.Result, RampDir: out.Dir}, err
 }

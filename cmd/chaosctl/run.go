@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -23,6 +24,7 @@ import (
 	"github.com/chaosctl/chaosctl/experiments/runner"
 	"github.com/chaosctl/chaosctl/internal/guardedio"
 	"github.com/chaosctl/chaosctl/internal/regularfile"
+	"github.com/chaosctl/chaosctl/internal/statusline"
 )
 
 func runCommand(e *env) *cli.Command {
@@ -55,9 +57,9 @@ func runCommand(e *env) *cli.Command {
 			"   chaosctl run examples/margin-latency.yaml   # a ramp: the breaking point and the margin\n" +
 			"   chaosctl run --control examples/control.yaml\n\n" + exitCodesHelp,
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "target", Usage: "runtime: " + e.targetUsage() + " (overrides target.runtime; docker needs a reachable engine and a static chaosctl, as \"make build\" makes it; kubernetes needs a cluster ($KUBECONFIG or target.kubernetes) whose nodes have chaosctl's image and whose pod IPs this host reaches)"},
+			&cli.StringFlag{Name: "target", Usage: "the `RUNTIME` of the demo cluster: " + e.targetUsage() + " (overrides target.runtime; docker needs a reachable engine and a static chaosctl, as 'make build' makes it; kubernetes needs a cluster ($KUBECONFIG or target.kubernetes) whose nodes have chaosctl's image and whose pod IPs this host reaches)"},
 			&cli.StringFlag{Name: "out", Usage: "output folder (default chaosctl-out/<name>-<UTC time>, a repeat's chaosctl-out/<name>-repeat-<UTC time>, a ramp's chaosctl-out/<name>-ramp-<UTC time>; with several files, one subfolder each)"},
-			&cli.Int64Flag{Name: "seed", Usage: "seed for every random choice (overrides the file's seed); with --repeat, the first run's; in a ramp, every step's"},
+			&cli.Int64Flag{Name: "seed", Usage: "seed for every random choice (overrides the file's seed); with --repeat, the first run's; in a ramp, every step's", DefaultText: "the file's seed:, else chosen at random and printed"},
 			&cli.IntFlag{Name: "repeat", Usage: fmt.Sprintf("run each experiment N times, with seeds S, S+1, ..., S+N-1, and judge the runs together (1 to %d; overrides the file's repeat:)", experiments.MaxRepeat), DefaultText: "the file's repeat:, else 1"},
 			&cli.StringFlag{Name: "require-pass-rate", Value: "1", Usage: "with --repeat: the pass rate the runs must reach, a fraction (0.9) or a percentage (90%); fewer passes fail, too many inconclusive runs to tell exit 4"},
 			&cli.BoolFlag{Name: "control", Usage: "run a fault-free control run (same seed, target and workload) before each run, into OUT/control, and compare each SLO's per-second series with it (overrides the file's control:; the file's degradation: limits decide)", DefaultText: "the file's control:, else false"},
@@ -66,6 +68,7 @@ func runCommand(e *env) *cli.Command {
 			&cli.StringFlag{Name: "junit", Usage: "also write one combined JUnit XML file for every experiment run"},
 			checkBudgetFlag("the linearizability check"),
 			prometheusURLFlag(),
+			outputFlag(),
 		},
 		Action: func(c *cli.Context) error { return runExperiments(c, e) },
 	}
@@ -97,10 +100,22 @@ func runSettings(c *cli.Context, e *env) runner.Settings {
 		seed := c.Int64("seed")
 		s.Seed = &seed
 	}
-	if e.stdoutTerminal() {
-		s.Progress = e.stdout
-	}
+	s.Progress = e.progressLine()
 	return s
+}
+
+// progressLine is how a run shows its progress: redrawn below the logs on
+// a terminal, else a plain log line every statusline.DefaultInterval.
+func (e *env) progressLine() runner.ProgressLine {
+	if e.progress != nil {
+		return e.progress
+	}
+	return e.plainProgress()
+}
+
+// plainProgress logs the progress line every statusline.DefaultInterval.
+func (e *env) plainProgress() runner.ProgressLine {
+	return statusline.NewPlain(func(line string) { e.log.Info("progress " + line) }, statusline.DefaultInterval)
 }
 
 // expandFiles lists the files args name: a file itself, a folder its *.yaml
@@ -160,7 +175,14 @@ func loadAll(e *env, args []string) (files []string, exps []*experiments.Experim
 	return files, exps, sources, nil
 }
 
-func runExperiments(c *cli.Context, e *env) error {
+func runExperiments(c *cli.Context, e *env) (err error) {
+	asJSON, err := jsonOutput(c)
+	if err != nil {
+		return err
+	}
+	if asJSON && c.Bool("dry-run") {
+		return usageError(errors.New("--dry-run prints the plan as text; --output json applies to a run's results"))
+	}
 	files, exps, sources, err := loadAll(e, c.Args().Slice())
 	if err != nil {
 		return err
@@ -169,6 +191,15 @@ func runExperiments(c *cli.Context, e *env) error {
 		return err
 	}
 	settings := runSettings(c, e)
+	// text is where the human-readable results go: stdout, or nowhere when
+	// stdout holds the JSON document instead.
+	text := e
+	if asJSON {
+		quiet := *e
+		quiet.stdout = io.Discard
+		text = &quiet
+		settings.Progress = text.plainProgress()
+	}
 	required, err := repeatPolicy(c)
 	if err != nil {
 		return err
@@ -180,12 +211,12 @@ func runExperiments(c *cli.Context, e *env) error {
 	}
 	if c.Bool("dry-run") {
 		for i, x := range exps {
-			s := int64(0)
-			switch {
-			case settings.Seed != nil:
-				s = *settings.Seed
-			case x.Seed != nil:
-				s = *x.Seed
+			// The seed the plan is drawn with: --seed, else the file's,
+			// else one chosen now, which a run without --seed would not
+			// choose again: the plan says how to run it.
+			s := settings.SeedFor(x.Seed)
+			if settings.Seed == nil && x.Seed == nil {
+				fmt.Fprintf(e.stdout, "# seed %d: chosen at random (no --seed, no seed: in %s); a run picks its own and prints it; to run this plan: --seed %d\n", s, files[i], s)
 			}
 			if x.Ramp != nil {
 				if i > 0 {
@@ -230,6 +261,17 @@ func runExperiments(c *cli.Context, e *env) error {
 	defer stop()
 
 	worst := exitPass
+	ran := runOutputJSON{Runs: []*runJSON{}}
+	if asJSON {
+		// Printed however the runs end (an interruption too), with the
+		// exit code chaosctl exits with.
+		defer func() {
+			ran.ExitCode = exitCode(err)
+			if perr := printJSON(e.stdout, ran); perr != nil && err == nil {
+				err = perr
+			}
+		}()
+	}
 	var results []report.JUnitEntry
 	// The combined JUnit file is written whatever happens after a run.
 	defer func() {
@@ -246,8 +288,8 @@ func runExperiments(c *cli.Context, e *env) error {
 		}
 		opts.Log = e.log.WithField("experiment", x.Metadata.Name)
 		var (
-			verdict string
-			err     error
+			one *runJSON
+			err error
 		)
 		withControl := controlled(c, x)
 		if x.Ramp != nil && withControl {
@@ -255,13 +297,13 @@ func runExperiments(c *cli.Context, e *env) error {
 		}
 		if x.Ramp != nil {
 			var entry *report.JUnitEntry
-			verdict, entry, err = runRamp(ctx, e, x, opts, rampRunsPerStep(c), required)
+			one, entry, err = runRamp(ctx, text, x, opts, rampRunsPerStep(c), required)
 			if entry != nil {
 				results = append(results, *entry)
 			}
 		} else if runs := repeats(c, x); runs > 1 {
 			var entry *report.JUnitEntry
-			verdict, entry, err = runRepeat(ctx, e, x, opts, runs, required, withControl)
+			one, entry, err = runRepeat(ctx, text, x, opts, runs, required, withControl)
 			if entry != nil {
 				results = append(results, *entry)
 			}
@@ -269,24 +311,30 @@ func runExperiments(c *cli.Context, e *env) error {
 			var outcome *runner.Outcome
 			if withControl {
 				outcome, err = control.Run(ctx, x, control.Options{RunOptions: opts, OnControl: func(o *runner.Outcome) {
-					printControlRun(e, o)
+					printControlRun(text, o)
 				}})
 			} else {
 				outcome, err = runner.Run(ctx, x, opts)
 			}
 			if outcome != nil && outcome.Result != nil {
 				results = append(results, report.JUnitEntry{Result: outcome.Result})
-				_ = report.Terminal(e.stdout, outcome.Result, settings.Progress != nil)
-				fmt.Fprintf(e.stdout, "output: %s\n", outcome.Dir)
-				verdict = outcome.Result.Verdict
+				_ = report.Terminal(text.stdout, outcome.Result, e.colour)
+				fmt.Fprintf(text.stdout, "output: %s\n", outcome.Dir)
+				one = newRunJSON("run", files[i], outcome.Result.Experiment, outcome.Result.Header, outcome.Dir)
 			}
 		}
 		if errors.Is(err, runner.ErrUsage) {
 			return usageError(fmt.Errorf("%s: %w", files[i], err))
 		}
 		code := exitPass
-		if verdict != "" {
-			code = verdictCode(verdict)
+		if one != nil && one.Verdict != "" {
+			code = verdictCode(one.Verdict)
+		}
+		if one != nil {
+			if err != nil {
+				one.Error = err.Error()
+			}
+			ran.Runs = append(ran.Runs, one)
 		}
 		if ended, ok := runEndCode(err); ok {
 			return &exitError{code: ended, err: err}
@@ -301,6 +349,9 @@ func runExperiments(c *cli.Context, e *env) error {
 			fmt.Fprintf(e.stderr, "chaosctl: %s: %v\n", files[i], err)
 		case err != nil:
 			return withCode(exitEnvironment, fmt.Errorf("%s: %w", files[i], err))
+		}
+		if one != nil {
+			one.ExitCode = code
 		}
 		worst = worseCode(worst, code)
 	}
@@ -353,7 +404,7 @@ func repeatPolicy(c *cli.Context) (float64, error) {
 // a line per run and the aggregate table on stdout, and returns the
 // aggregate verdict ("" when nothing ran), the repeat for the combined
 // JUnit file (nil when nothing ran) and the repeat's error.
-func runRepeat(ctx context.Context, e *env, x *experiments.Experiment, opts runner.RunOptions, runs int, required float64, withControl bool) (string, *report.JUnitEntry, error) {
+func runRepeat(ctx context.Context, e *env, x *experiments.Experiment, opts runner.RunOptions, runs int, required float64, withControl bool) (*runJSON, *report.JUnitEntry, error) {
 	var results []*report.Result
 	var run runner.RunFunc
 	if withControl {
@@ -366,11 +417,11 @@ func runRepeat(ctx context.Context, e *env, x *experiments.Experiment, opts runn
 			fmt.Fprintf(e.stdout, "run %d of %d  seed %d  %s — %s\n", r.Run, runs, r.Seed, r.Verdict, r.Reason)
 		}})
 	if out == nil {
-		return "", nil, err
+		return nil, nil, err
 	}
 	_ = report.RepeatTerminal(e.stdout, out.Result)
 	fmt.Fprintf(e.stdout, "output: %s\n", out.Dir)
-	return out.Result.Verdict, &report.JUnitEntry{Repeat: out.Result, Runs: results}, err
+	return newRunJSON("repeat", opts.File, out.Result.Experiment, out.Result.Header, out.Dir), &report.JUnitEntry{Repeat: out.Result, Runs: results}, err
 }
 
 func verdictCode(v string) int {
@@ -403,7 +454,14 @@ func validateCommand(e *env) *cli.Command {
 		Name:      "validate",
 		Usage:     "check experiment files; errors are FILE:LINE:COL: message",
 		ArgsUsage: "FILE|DIR...",
-		Action:    func(c *cli.Context) error { return validateFiles(e, c.Args().Slice()) },
+		Flags:     []cli.Flag{outputFlag()},
+		Action: func(c *cli.Context) error {
+			asJSON, err := jsonOutput(c)
+			if err != nil {
+				return err
+			}
+			return validateFiles(e, c.Args().Slice(), asJSON)
+		},
 	}
 }
 

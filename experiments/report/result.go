@@ -3,6 +3,7 @@ package report
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/chaosctl/chaosctl/internal/hostload"
 	"math"
 	"os"
 	"path/filepath"
@@ -54,6 +55,28 @@ type Result struct {
 	// Control compares the run with its fault-free control run (control:
 	// true or --control); nil without one.
 	Control *ControlResult `json:"control,omitempty"`
+	// Host is how busy the machine running chaosctl was when the run
+	// started and when it was judged: a starved machine can break a
+	// steady state that the faults are not to blame for.
+	Host *HostLoad `json:"host,omitempty"`
+}
+
+// HostLoad is the machine's load at a run's start and at its verdict.
+type HostLoad struct {
+	Start hostload.Sample `json:"start"`
+	End   hostload.Sample `json:"end"`
+}
+
+// String is "load average 24.0 at the start, 23.9 at the verdict, on 2
+// CPUs", "" for nil.
+func (h *HostLoad) String() string {
+	if h == nil {
+		return ""
+	}
+	if h.Start.Load1 < 0 || h.End.Load1 < 0 {
+		return h.End.String()
+	}
+	return fmt.Sprintf("load average %.1f at the start, %.1f at the verdict, on %d CPUs", h.Start.Load1, h.End.Load1, h.End.CPUs)
 }
 
 // Kinds of a compared SLI (ControlSLI.Kind).

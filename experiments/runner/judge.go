@@ -3,6 +3,7 @@ package runner
 import (
 	"errors"
 	"fmt"
+	"github.com/chaosctl/chaosctl/internal/hostload"
 	"os"
 	"path/filepath"
 	"time"
@@ -114,10 +115,14 @@ func sloTally(all *workload.OpStats, ops map[workload.OpKind]*workload.OpStats, 
 		}
 	}
 	switch op {
-	case experiments.OpRead:
+	case experiments.OpRead, experiments.OpGet:
 		add(ops[workload.OpGet])
 	case experiments.OpWrite:
 		add(ops[workload.OpPut])
+		add(ops[workload.OpDelete])
+	case experiments.OpPut:
+		add(ops[workload.OpPut])
+	case experiments.OpDelete:
 		add(ops[workload.OpDelete])
 	case "":
 		add(all)
@@ -133,10 +138,14 @@ func sloTally(all *workload.OpStats, ops map[workload.OpKind]*workload.OpStats, 
 func sloQuantile(s experiments.SLO, sec *workload.Second) time.Duration {
 	var hs []*workload.OpStats
 	switch s.Op {
-	case experiments.OpRead:
+	case experiments.OpRead, experiments.OpGet:
 		hs = append(hs, sec.Ops[workload.OpGet])
 	case experiments.OpWrite:
 		hs = append(hs, sec.Ops[workload.OpPut], sec.Ops[workload.OpDelete])
+	case experiments.OpPut:
+		hs = append(hs, sec.Ops[workload.OpPut])
+	case experiments.OpDelete:
+		hs = append(hs, sec.Ops[workload.OpDelete])
 	case "":
 		hs = append(hs, sec.All)
 	default:
@@ -203,10 +212,13 @@ func (r *runState) verdict(runErr error) {
 	r.runChecks()
 	r.compareControl()
 	res := r.res
+	if res.Host != nil {
+		res.Host.End = hostload.Read()
+	}
 	o := judge.Outcome{
 		SLOs: res.SLOs, Probes: res.Probes, Checks: res.Checks, Faults: res.Faults, Stop: res.StopCondition, Control: res.Control,
 		Interrupted: errors.Is(runErr, ErrInterrupted), Requests: res.Workload.Requests,
-		ReceiptsWarn: r.e.Receipts == experiments.ReceiptsWarn,
+		ReceiptsWarn: r.e.Receipts == experiments.ReceiptsWarn, Host: res.Host.String(),
 	}
 	if runErr != nil {
 		o.RunError = runErr.Error()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/chaosctl/chaosctl/internal/hostload"
 	"hash/fnv"
 	"math"
 	mrand "math/rand/v2"
@@ -172,6 +173,7 @@ func Run(ctx context.Context, e *experiments.Experiment, opts RunOptions) (out *
 		Experiment: e.Metadata.Name,
 		Header:     report.Header{Description: e.Metadata.Description, File: opts.File, Seed: seed, Started: started, ChaosctlVersion: opts.Version, Runtime: runtime},
 		SLOs:       []report.SLOResult{}, Probes: []report.ProbeResult{}, Checks: []report.CheckResult{}, Faults: []report.FaultResult{},
+		Host: &report.HostLoad{Start: hostload.Read()},
 	}
 	for _, pf := range plan.Faults {
 		fr := &report.FaultResult{Name: pf.Name, Kind: string(pf.Kind), Targets: pf.Targets, Scheduled: "+" + pf.Start.String()}
@@ -531,10 +533,13 @@ func (r *runState) schedule(ctx context.Context, t0 time.Time, tracker *injector
 				}
 			})
 			r.journal.Add("fault-applied", map[string]any{"fault": name, "kind": ev.planned.Kind, "targets": ev.planned.Targets, "lateness": lateness.String(), "error": errString(err)})
-			r.log.WithFields(logrus.Fields{"fault": name, "kind": ev.planned.Kind, "targets": ev.planned.Targets, "lateness": lateness, "t": r.tText(now), "utc": utcText(now)}).Info("fault applied")
-			if err == nil {
-				r.takeReceipt(receiptCtx, tracker, f, injectors.PhaseApplied)
+			fields := logrus.Fields{"fault": name, "kind": ev.planned.Kind, "targets": ev.planned.Targets, "lateness": lateness, "t": r.tText(now), "utc": utcText(now)}
+			if err != nil {
+				r.log.WithFields(fields).WithError(err).Warn("fault not applied; nothing of it remains")
+				continue
 			}
+			r.log.WithFields(fields).Info("fault applied")
+			r.takeReceipt(receiptCtx, tracker, f, injectors.PhaseApplied)
 			continue
 		}
 		if !r.isActive(name) {
@@ -560,8 +565,8 @@ func (r *runState) schedule(ctx context.Context, t0 time.Time, tracker *injector
 			}
 		})
 		r.journal.Add("fault-reverted", map[string]any{"fault": name, "lateness": lateness.String(), "error": errString(err)})
-		r.log.WithFields(logrus.Fields{"fault": name, "lateness": lateness, "t": r.tText(now), "utc": utcText(now)}).Info("fault reverted")
 		if err == nil {
+			r.log.WithFields(logrus.Fields{"fault": name, "lateness": lateness, "t": r.tText(now), "utc": utcText(now)}).Info("fault reverted")
 			r.takeReceipt(receiptCtx, tracker, r.injectorFault(ev.planned), injectors.PhaseReverted)
 		}
 	}
@@ -614,6 +619,7 @@ func (r *runState) revertRemaining(ctx context.Context, tracker *injectors.Track
 		err := tracker.Revert(ctx, name)
 		now := time.Now().UTC()
 		r.mu.Lock()
+		revertedNow := false
 		if fr := r.faults[name]; fr != nil {
 			if err != nil {
 				fr.StillApplied, fr.RevertError = true, err.Error()
@@ -621,11 +627,15 @@ func (r *runState) revertRemaining(ctx context.Context, tracker *injectors.Track
 				// Reverted now; or on a retry, after an earlier final
 				// revert (the read-back's) failed.
 				fr.Reverted, fr.RevertError, fr.StillApplied = &now, "", false
+				revertedNow = true
 			}
 		}
 		delete(r.active, name)
 		pf, planned := r.plannedFault(name)
 		r.mu.Unlock()
+		if revertedNow {
+			r.log.WithFields(logrus.Fields{"fault": name, "final": true, "t": r.tText(now), "utc": utcText(now)}).Info("fault reverted")
+		}
 		if err != nil {
 			errs = append(errs, err)
 		} else if planned && r.receiptCtx != nil && r.receiptCtx.Err() == nil {
@@ -674,8 +684,26 @@ func (r *runState) injectorFault(pf experiments.PlannedFault) injectors.Fault {
 		f.Offset = src.ClockSkew.Offset
 	case src.Corrupt != nil:
 		f.Ratio = float64(src.Corrupt.Ratio)
+	case src.HTTP != nil:
+		f.HTTP = injectorHTTP(src.HTTP)
 	}
 	return f
+}
+
+// injectorHTTP translates an http fault's rule for the injector.
+func injectorHTTP(h *experiments.HTTP) *injectors.HTTPFault {
+	action, share := h.Action()
+	hf := &injectors.HTTPFault{
+		Method: string(h.Match.Method), PathPrefix: h.Match.PathPrefix, Headers: h.Match.Headers,
+		Action: action, Percent: float64(share.Percent), FirstN: int64(share.FirstN),
+	}
+	switch {
+	case h.Abort != nil:
+		hf.Status = h.Abort.Status
+	case h.Delay != nil:
+		hf.Latency = h.Delay.Latency
+	}
+	return hf
 }
 
 // onSecond feeds each closed second to the judge, journals it and its
@@ -737,12 +765,7 @@ func (r *runState) progress(ctx context.Context, gen *workload.Workload, done ch
 	warmup, duration := r.e.Workload.Warmup, r.e.Workload.Duration
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
-	broken := false
-	defer func() {
-		if !broken {
-			fmt.Fprint(r.opts.Progress, "\r\x1b[K")
-		}
-	}()
+	defer r.opts.Progress.Clear()
 	for {
 		select {
 		case <-ctx.Done():
@@ -751,10 +774,9 @@ func (r *runState) progress(ctx context.Context, gen *workload.Workload, done ch
 		}
 		p := gen.Progress()
 		active := r.activeFaults()
-		_, err := fmt.Fprintf(r.opts.Progress, "\r\x1b[K[%s] rate %.0f/s  errors %.2f%%  p99 %s  faults: %s",
-			progressClock(p.Elapsed, warmup, duration, p.Warmup), p.SendRate, 100*p.ErrorRatio, p.P99.Round(100*time.Microsecond), orNone(active))
+		err := r.opts.Progress.Show(fmt.Sprintf("[%s] rate %.0f/s  errors %.2f%%  p99 %s  faults: %s",
+			progressClock(p.Elapsed, warmup, duration, p.Warmup), p.SendRate, 100*p.ErrorRatio, p.P99.Round(100*time.Microsecond), orNone(active)))
 		if err != nil {
-			broken = true
 			r.log.WithError(err).Warn("the progress line cannot be written; no more of it")
 			return
 		}

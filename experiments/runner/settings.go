@@ -29,9 +29,10 @@ type Settings struct {
 	// Version is written into the results.
 	Version string
 	Log     *logrus.Entry
-	// Progress, when set, receives a progress line about once a second (the
-	// CLI passes a terminal; nil keeps quiet).
-	Progress io.Writer
+	// Progress, when set, is shown the run's progress line about once a
+	// second (the CLI decides how: redrawn on a terminal, a plain status
+	// line every few seconds elsewhere); nil keeps quiet.
+	Progress ProgressLine
 	// CheckBudget bounds the linearizability check (0: DefaultCheckBudget).
 	CheckBudget time.Duration
 	// PrometheusURL is the Prometheus server of prometheus probes and ratio
@@ -40,6 +41,15 @@ type Settings struct {
 	// MemberLogLevel is the demo members' log level (their logs go to files in
 	// the output folder); "" means info.
 	MemberLogLevel string
+}
+
+// ProgressLine shows a run's progress line; the runner never writes
+// carriage returns or escape codes itself.
+type ProgressLine interface {
+	// Show replaces the line shown; an error stops the progress.
+	Show(line string) error
+	// Clear removes the line at the end of the run.
+	Clear()
 }
 
 // SeedFor is the run's seed: Seed when set, else the file's, else a new

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 )
 
 // NewRequest is a request of method to url, authorised by a bearer token,
@@ -58,15 +59,26 @@ func Send(ctx context.Context, hc *http.Client, method, url, token string, body 
 // Status GETs url and returns the answer's status code, its body read (up
 // to 4 KiB) and closed.
 func Status(ctx context.Context, hc *http.Client, url string) (int, error) {
+	code, _, err := StatusBody(ctx, hc, url)
+	return code, err
+}
+
+// StatusBody is Status that also returns the body's first line (at most
+// 200 bytes, trimmed): what a readiness endpoint says when it refuses.
+func StatusBody(ctx context.Context, hc *http.Client, url string) (int, string, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
-		return 0, err
+		return 0, "", err
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return 0, err
+		return 0, "", err
 	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
-	resp.Body.Close()
-	return resp.StatusCode, nil
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	line, _, _ := strings.Cut(string(body), "\n")
+	if len(line) > 200 {
+		line = line[:200]
+	}
+	return resp.StatusCode, strings.TrimSpace(line), nil
 }

@@ -153,6 +153,11 @@ clean_iptables() {
 }
 clean_iptables iptables
 clean_iptables ip6tables
+# up.sh's DOCKER-USER rule for Docker's bridges.
+while read -r rule; do
+  [[ -n "$rule" ]] || continue
+  eval "iptables -w -D ${rule#-A }" 2>/dev/null || true
+done < <(iptables-save -t filter 2>/dev/null | grep -E "^-A DOCKER-USER " | grep -F "\"$DOCKER_RULE_COMMENT\"" || true)
 for s in $(ipset list -n 2>/dev/null | grep -E "$OUR_IPSETS" || true); do
   ipset destroy "$s" 2>/dev/null || true
 done
@@ -202,6 +207,8 @@ for cmd in iptables ip6tables iptables-legacy ip6tables-legacy; do
   c="$("$cmd-save" 2>/dev/null | grep -oE "^:($OUR_CHAINS) " | tr -d ': ' | tr '\n' ' ' || true)"
   [[ -z "$c" ]] || problems+=("$cmd chains: $c")
   r="$("$cmd-save" 2>/dev/null | grep -cF "\"$CNI_NETWORK\"" || true)"
+  r="$("$cmd-save" 2>/dev/null | grep -cF "\"$DOCKER_RULE_COMMENT\"" || true)"
+  [[ "$r" == 0 ]] || problems+=("$cmd: $r rule(s) commented $DOCKER_RULE_COMMENT")
   [[ "$r" == 0 ]] || problems+=("$cmd: $r rule(s) of CNI network $CNI_NETWORK")
 done
 if command -v nft >/dev/null; then

@@ -18,6 +18,7 @@ K8S_BIN="$K8S_CACHE/$K8S_VERSION/bin"
 NODE_NAME="chaosctl-node"
 BRIDGE="chaosctl-k8s0"
 CNI_NETWORK="chaosctl-k8s"
+DOCKER_RULE_COMMENT="chaosctl-k8s: docker bridges"  # up.sh's DOCKER-USER rule (see up.sh)
 CLUSTER_CIDR="10.244.0.0/16"   # --cluster-cidr of the controller-manager
 NODE_POD_CIDR="10.244.0.0/24"  # the CNI subnet; also the node's allocated podCIDR
 NODE_IP="10.244.0.1"           # the bridge's address: node InternalIP and apiserver advertise address

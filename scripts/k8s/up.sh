@@ -307,6 +307,23 @@ node_registered() { api GET "/api/v1/nodes/$NODE_NAME" >/dev/null; }
 wait_for "node $NODE_NAME to register" 90 node_registered || die "kubelet did not register; see $LOGS/kubelet.log"
 log "node registered after $(elapsed "$t0")s"
 
+# --- Docker's bridges beside kube-router ---------------------------------------------------
+# kube-router's firewall rewrites the whole filter table at each sync (iptables-save, edit,
+# iptables-restore; kube-router issue 1248), so the rules dockerd adds for a network created
+# inside that window are lost. With br_netfilter on, frames between two containers of one
+# Docker network traverse FORWARD, whose policy dockerd sets to DROP: such a network's
+# containers could not reach each other. This rule, added before kube-router's first sync
+# and so in every table it restores, accepts what dockerd's own per-network rules accept
+# (frames bridged within one user-defined Docker bridge, br-*) and nothing more: traffic
+# between two Docker networks or to the pod bridge is not bridged and does not match it.
+# down.sh removes it. Skipped when dockerd is not running (no DOCKER-USER chain).
+DOCKER_BRIDGED_RULE=(-i br-+ -o br-+ -m physdev --physdev-is-bridged -m comment --comment "$DOCKER_RULE_COMMENT" -j ACCEPT)
+if iptables -w -S DOCKER-USER >/dev/null 2>&1; then
+  iptables -w -C DOCKER-USER "${DOCKER_BRIDGED_RULE[@]}" 2>/dev/null ||
+    iptables -w -I DOCKER-USER 1 "${DOCKER_BRIDGED_RULE[@]}"
+  log "DOCKER-USER accepts frames bridged within a Docker network (kube-router's restores cannot drop them)"
+fi
+
 # --- kube-router: NetworkPolicy firewall only ----------------------------------------------
 start_daemon kube-router "$K8S_BIN/kube-router" \
   --kubeconfig "$K8S_DIR/kube-router.kubeconfig" --hostname-override "$NODE_NAME" \

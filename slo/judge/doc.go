@@ -16,6 +16,13 @@
 //     did not land") makes the run inconclusive whatever the SLOs say: they
 //     did not judge the fault the file describes. Outcome.ReceiptsWarn
 //     (receipts: warn) turns both receipt rules into reports only;
+//   - a steady state broken before the first fault makes a run with faults
+//     inconclusive (unless a consistency check failed: an anomaly is
+//     evidence whatever the load): its stop condition fired before any
+//     fault was applied, an SLO judged on the whole run spent its budget
+//     before the first fault, or a probe failed before it. The faults were
+//     judged against no baseline; Outcome.Host (the machine's load) is
+//     named in the reason, for a starved machine is the usual cause;
 //   - the stop condition (an SLO burning faster than Abort.BurnRate over
 //     Abort.Window) fails the run;
 //   - any failed SLO, probe or check fails it, and so does an SLO that the

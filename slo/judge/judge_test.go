@@ -332,3 +332,60 @@ func TestReceiptsDecide(t *testing.T) {
 		})
 	}
 }
+
+// The steady state is the baseline the faults are judged against: a run
+// with faults whose steady state broke before the first of them was applied
+// is inconclusive, naming why and the machine's load; a fault-free run's
+// failure, a failure the faults caused and a failed consistency check stay
+// failures.
+func TestSteadyStateBrokenBeforeTheFirstFault(t *testing.T) {
+	t0 := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	at := func(s float64) *time.Time { v := t0.Add(time.Duration(s * float64(time.Second))); return &v }
+	applied := []report.FaultResult{{Name: "kill", Kind: "crash", Applied: at(5), Reverted: at(10)}}
+	notYet := []report.FaultResult{{Name: "kill", Kind: "crash"}}
+	stopAt := func(s float64) *report.StopCondition {
+		return &report.StopCondition{Reason: "SLO availability: burn rate (last 5s) 99.0 above abort.burnRate 14.4", At: *at(s)}
+	}
+	slo := func(before, inFaults int64, judge string) report.SLOResult {
+		return report.SLOResult{Name: "availability", Verdict: report.Fail, Reason: "budget exhausted", Budget: 30, Bad: before + inFaults, Judge: judge,
+			Attribution: &report.Attribution{BeforeFaults: before, Faults: map[string]int64{"kill": inFaults}}}
+	}
+	beforeProbe := report.ProbeResult{Name: "low-errors", Phase: PhaseBefore, Verdict: report.Fail, Reason: "error_ratio = 0.94 exceeds max 0.01 over 2 s"}
+	afterProbe := report.ProbeResult{Name: "low-errors", Phase: "after", Verdict: report.Fail, Reason: "error_ratio = 0.5"}
+	lost := report.CheckResult{Name: "no-lost-writes", Verdict: report.Fail, Detail: "1 acknowledged write lost"}
+	const broken = "STEADY STATE BROKEN BEFORE THE FIRST FAULT: "
+	for _, tc := range []struct {
+		name, verdict, prefix string
+		o                     Outcome
+	}{
+		{"stopped before any fault was applied", report.Inconclusive, broken + "the stop condition fired before any fault was applied (SLO availability",
+			Outcome{Faults: notYet, Stop: stopAt(2), SLOs: []report.SLOResult{slo(209, 0, "")}, Requests: 210}},
+		{"stopped after a fault was applied", report.Fail, "stop condition: SLO availability",
+			Outcome{Faults: applied, Stop: stopAt(7), SLOs: []report.SLOResult{slo(0, 300, "")}, Requests: 900}},
+		{"budget spent before the first fault", report.Inconclusive, broken + "SLO availability spent its whole budget before the first fault (729 bad events before it; budget 30.0)",
+			Outcome{Faults: applied, SLOs: []report.SLOResult{slo(729, 1600, "")}, Requests: 3000}},
+		{"budget spent by the faults", report.Fail, "SLO availability: budget exhausted",
+			Outcome{Faults: applied, SLOs: []report.SLOResult{slo(29, 1600, "")}, Requests: 3000}},
+		{"judge: faults ignores the events before them", report.Fail, "SLO availability: budget exhausted",
+			Outcome{Faults: applied, SLOs: []report.SLOResult{slo(729, 1600, JudgeFaults)}, Requests: 3000}},
+		{"a probe failed before the first fault", report.Inconclusive, broken + "probe low-errors failed before the first fault: error_ratio = 0.94",
+			Outcome{Faults: applied, Probes: []report.ProbeResult{beforeProbe, afterProbe}, Requests: 3000}},
+		{"a probe failed after the faults only", report.Fail, "probe low-errors (after)",
+			Outcome{Faults: applied, Probes: []report.ProbeResult{afterProbe}, Requests: 3000}},
+		{"a failed check is evidence whatever the load", report.Fail, "SLO availability: budget exhausted",
+			Outcome{Faults: applied, SLOs: []report.SLOResult{slo(729, 1600, "")}, Checks: []report.CheckResult{lost}, Requests: 3000}},
+		{"a fault-free run's failure is the system's", report.Fail, "stop condition: SLO availability",
+			Outcome{Stop: stopAt(2), SLOs: []report.SLOResult{slo(209, 0, "")}, Requests: 210}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.o.Host = "load average 24.0 on 2 CPUs"
+			v, reason := Decide(tc.o)
+			if v != tc.verdict || !strings.HasPrefix(reason, tc.prefix) {
+				t.Fatalf("%s (%s), want %s (%s…)", v, reason, tc.verdict, tc.prefix)
+			}
+			if v == report.Inconclusive && !strings.HasSuffix(reason, "(this machine: load average 24.0 on 2 CPUs)") {
+				t.Fatalf("reason %q does not name the machine's load", reason)
+			}
+		})
+	}
+}

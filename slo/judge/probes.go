@@ -68,7 +68,7 @@ type phaseWindows struct {
 // judge returns p's results: before, then after and during when there are
 // faults.
 func (w phaseWindows) judge(p Probe, ev evaluator) []report.ProbeResult {
-	out := []report.ProbeResult{ev.window("before", w.first-w.window, w.first)}
+	out := []report.ProbeResult{ev.window(PhaseBefore, w.first-w.window, w.first)}
 	if !w.haveFaults {
 		return out
 	}

@@ -7,6 +7,10 @@ import (
 	"github.com/chaosctl/chaosctl/experiments/report"
 )
 
+// PhaseBefore is the phase of a probe judged over the window that ends where
+// the first fault starts.
+const PhaseBefore = "before"
+
 // Outcome is everything the final verdict weighs.
 type Outcome struct {
 	SLOs   []report.SLOResult
@@ -23,6 +27,10 @@ type Outcome struct {
 	// ReceiptsWarn: receipts that contradict their fault are reported but
 	// do not decide the verdict (receipts: warn).
 	ReceiptsWarn bool
+	// Host says how loaded the machine running the experiment was (e.g.
+	// "load average 24.0 on 2 CPUs"), "" when unknown; a run whose steady
+	// state broke before the first fault names it in its reason.
+	Host string
 	// Control is the comparison with the control run (nil without one).
 	// Its SLIs with a limit decide like SLOs; an SLO it excuses (failed in
 	// the control run too) does not fail the run by itself.
@@ -65,6 +73,14 @@ func Decide(o Outcome) (verdict, reason string) {
 		// Whatever the SLOs say, they did not judge the fault the file
 		// describes.
 		return report.Inconclusive, report.JoinReasons(notLanded)
+	}
+	if why := brokenBeforeFaults(o); len(why) > 0 {
+		reason := "STEADY STATE BROKEN BEFORE THE FIRST FAULT: " + report.JoinReasons(why) +
+			"; the run says nothing about the faults: make the target healthy (or the workload lighter) and run again"
+		if o.Host != "" {
+			reason += " (this machine: " + o.Host + ")"
+		}
+		return report.Inconclusive, reason
 	}
 	var fails, inconclusive []string
 	sort := func(verdict, what string) {
@@ -119,4 +135,55 @@ func Decide(o Outcome) (verdict, reason string) {
 		why += fmt.Sprintf("; SLO %s failed in the control run too, without faults: not degraded beyond the limit against it", strings.Join(excused, ", "))
 	}
 	return report.Pass, why
+}
+
+// brokenBeforeFaults says why the steady state did not hold before the
+// first fault was applied, nil when it held or cannot be told. The steady
+// state is the baseline the faults are judged against (the first principle
+// of chaos engineering: a hypothesis about steady state, checked before
+// anything is injected), so a run without it cannot blame or clear the
+// faults: its stop condition fired before any fault was applied, or an SLO
+// judged on the whole run spent its whole budget before the first fault,
+// or a steady-state probe failed before it. Only experiments with faults
+// are concerned (a fault-free run's failure is the system's), and a failed
+// consistency check still fails the run: an anomaly is evidence whatever
+// the load.
+func brokenBeforeFaults(o Outcome) []string {
+	if len(o.Faults) == 0 {
+		return nil
+	}
+	for _, c := range o.Checks {
+		if c.Verdict == report.Fail {
+			return nil
+		}
+	}
+	var why []string
+	if o.Stop != nil && !appliedBefore(o.Faults, o.Stop) {
+		why = append(why, "the stop condition fired before any fault was applied ("+o.Stop.Reason+")")
+	}
+	for _, s := range o.SLOs {
+		a := s.Attribution
+		if s.Verdict != report.Fail || a == nil || s.Judge == JudgeFaults || float64(a.BeforeFaults) <= s.Budget {
+			continue
+		}
+		why = append(why, fmt.Sprintf("SLO %s spent its whole budget before the first fault (%d bad events before it; budget %.1f)",
+			s.Name, a.BeforeFaults, s.Budget))
+	}
+	for _, p := range o.Probes {
+		if p.Phase == PhaseBefore && p.Verdict == report.Fail {
+			why = append(why, fmt.Sprintf("probe %s failed before the first fault: %s", p.Name, p.Reason))
+		}
+	}
+	return why
+}
+
+// appliedBefore reports whether a fault was applied before the stop
+// condition fired.
+func appliedBefore(faults []report.FaultResult, stop *report.StopCondition) bool {
+	for _, f := range faults {
+		if f.Applied != nil && (stop.At.IsZero() || !f.Applied.After(stop.At)) {
+			return true
+		}
+	}
+	return false
 }

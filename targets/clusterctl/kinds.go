@@ -10,11 +10,21 @@ import (
 // from; Up applies faults through the same default registry.
 var registry = injectors.DefaultRegistry()
 
-// Kinds returns the fault kinds a Request takes, in the order help lists them.
-func Kinds() []string { return registry.KindsInOrder() }
+// Kinds returns the fault kinds a Request takes, in the order help lists
+// them. An http fault is written in an experiment file only: its match and
+// action have no request fields (yet).
+func Kinds() []string {
+	return slices.DeleteFunc(registry.KindsInOrder(), func(k string) bool { return k == injectors.KindHTTP })
+}
 
 // CanonicalKind maps what people type (any case, clock-skew) to a kind.
-func CanonicalKind(s string) (string, bool) { return registry.ParseKind(s) }
+func CanonicalKind(s string) (string, bool) {
+	k, ok := registry.ParseKind(s)
+	if k == injectors.KindHTTP {
+		return "", false
+	}
+	return k, ok
+}
 
 // capabilities says what faults of kind act on.
 func capabilities(kind string) injectors.Capabilities {

@@ -172,6 +172,7 @@ func (m *Manager) Apply(ctx context.Context, req Request) (FaultView, error) {
 	}
 	now := m.clock.Now()
 	lf.pending, lf.applied, lf.expires = false, now, now.Add(ttl)
+	m.log.WithFields(logrus.Fields{"fault": f.Name, "kind": f.Kind, "targets": f.Targets, "ttl": ttl}).Info("fault applied")
 	if capabilities(f.Kind).Instant {
 		// Nothing to revert (corrupt): the cluster is expected to repair the damage.
 		delete(m.live, f.Name)

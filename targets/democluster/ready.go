@@ -47,7 +47,8 @@ type NotReadyError struct {
 }
 
 func (e *NotReadyError) Error() string {
-	return fmt.Sprintf("members %v not ready within %s: %v", e.Pending, e.Timeout, e.Err)
+	return fmt.Sprintf("members %v not ready within %s (%s; last answer of %s: %v): %v",
+		e.Pending, e.Timeout, e.Path, e.Pending[0], e.Last, e.Err)
 }
 
 func (e *NotReadyError) Unwrap() error { return e.Err }
@@ -94,8 +95,15 @@ func WaitProbe(ctx context.Context, what string, r Readiness, probe Probe, ids .
 					return err
 				}
 			}
-			if last[id] = probe(ctx, hc, id); last[id] != nil {
-				still = append(still, id)
+			err := probe(ctx, hc, id)
+			if err == nil {
+				continue
+			}
+			still = append(still, id)
+			// A poll the deadline cut short says less than the answer
+			// before it: keep that one.
+			if last[id] == nil || ctx.Err() == nil {
+				last[id] = err
 			}
 		}
 		if pending = still; len(pending) == 0 {
@@ -115,11 +123,14 @@ func poll(ctx context.Context, hc *http.Client, addr, path string) error {
 	if addr == "" {
 		return fmt.Errorf("no address yet")
 	}
-	code, err := httpcall.Status(ctx, hc, "http://"+addr+path)
+	code, said, err := httpcall.StatusBody(ctx, hc, "http://"+addr+path)
 	if err != nil {
 		return err
 	}
 	if code != http.StatusOK {
+		if said != "" {
+			return fmt.Errorf("status %d: %s", code, said)
+		}
 		return fmt.Errorf("status %d", code)
 	}
 	return nil

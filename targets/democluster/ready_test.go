@@ -38,6 +38,7 @@ func newFakeMembers(t *testing.T, readyAfter int64) *fakeMembers {
 		f.mu.Unlock()
 		if n < f.readyAfter {
 			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = w.Write([]byte("starting: " + id + "\nsecond line\n"))
 			return
 		}
 		w.WriteHeader(http.StatusOK)
@@ -83,8 +84,17 @@ func TestWaitReadyTimesOutWithTheMembersStillPending(t *testing.T) {
 	if !errors.Is(err, context.DeadlineExceeded) || nr.Last == nil {
 		t.Fatalf("err = %v (last %v): want the deadline and the last answer", err, nr.Last)
 	}
-	if want := "members [n1 n2] not ready within 50ms: context deadline exceeded"; err.Error() != want {
-		t.Fatalf("err = %q, want %q", err, want)
+	// The message says what was asked and what the first pending member
+	// last said (its body's first line), so a failed start can be read.
+	if msg := err.Error(); !strings.Contains(msg, "/readyz") || !strings.Contains(msg, "last answer of n1") {
+		t.Fatalf("message %q: want the path and n1's last answer", msg)
+	}
+	if nr.Last.Error() != "status 503: starting: n1" && !errors.Is(nr.Last, context.DeadlineExceeded) {
+		t.Fatalf("last answer %q, want the status and the body's first line", nr.Last)
+	}
+	if want := "members [n1 n2] not ready within 50ms (/readyz; last answer of n1: "; !strings.HasPrefix(err.Error(), want) ||
+		!strings.HasSuffix(err.Error(), "): context deadline exceeded") {
+		t.Fatalf("err = %q, want %q…): context deadline exceeded", err, want)
 	}
 }
 

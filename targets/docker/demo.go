@@ -551,8 +551,8 @@ func (d *Demo) readiness() democluster.Readiness {
 func (d *Demo) notReady(err error) error {
 	var nr *democluster.NotReadyError
 	if errors.As(err, &nr) {
-		return fmt.Errorf("members %v not ready within %s (is %s reachable from this host?): %w",
-			nr.Pending, nr.Timeout, d.netName, nr.Err)
+		return fmt.Errorf("members %v not ready within %s (%s; last answer of %s: %v; is %s reachable from this host, and its containers from each other?): %w",
+			nr.Pending, nr.Timeout, nr.Path, nr.Pending[0], nr.Last, d.netName, nr.Err)
 	}
 	return err
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/chaosctl/chaosctl/internal/deadman"
 	"github.com/chaosctl/chaosctl/internal/httpcall"
+	"github.com/chaosctl/chaosctl/targets/faultplane/httptoxic"
 )
 
 // MetricsPath serves the plane's own metrics (behind the token).
@@ -45,6 +46,8 @@ func newServer(token string, log *logrus.Entry) *server {
 	if log == nil {
 		log = logrus.NewEntry(logrus.StandardLogger())
 	}
+	// chaosctl's own toxics: every plane chaosctl serves has them.
+	httptoxic.Register()
 	reg := prometheus.NewRegistry()
 	s := &server{api: toxiproxy.NewServer(toxiproxy.NewMetricsContainer(reg), zerolog.Nop()), log: log}
 	s.lease = deadman.NewLease(s.revertAll, log)
