@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -17,8 +18,10 @@ import (
 	"github.com/chaosctl/chaosctl/targets/runtimes"
 )
 
-// version is set at build time with -ldflags "-X main.version=v1.2.3".
-var version = ""
+// version, commit and date are set at build time with -ldflags "-X
+// main.version=v1.2.3 -X main.commit=<hash> -X main.date=<RFC 3339>" (make
+// build, make install and make dist do).
+var version, commit, date = "", "", ""
 
 // chaosctlVersion returns the build's version: the linked-in one, or the module
 // version, or "dev".
@@ -30,6 +33,38 @@ func chaosctlVersion() string {
 		return bi.Main.Version
 	}
 	return "dev"
+}
+
+// versionLine is what `chaosctl version` and `chaosctl --version` print:
+// "chaosctl VERSION (commit C, built D, GOVERSION OS/ARCH)". The commit and
+// date are the linked-in ones, else those `go build` stamps from a git
+// checkout (vcs.revision, vcs.time), else left out.
+func versionLine() string {
+	c, d := commit, date
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			switch {
+			case s.Key == "vcs.revision" && c == "":
+				c = s.Value
+			case s.Key == "vcs.time" && d == "":
+				d = s.Value
+			}
+		}
+	}
+	var parts []string
+	if c != "" {
+		parts = append(parts, "commit "+c)
+	}
+	if d != "" {
+		parts = append(parts, "built "+d)
+	}
+	parts = append(parts, runtime.Version()+" "+runtime.GOOS+"/"+runtime.GOARCH)
+	return "chaosctl " + chaosctlVersion() + " (" + strings.Join(parts, ", ") + ")"
+}
+
+// --version prints the same line as the version command.
+func init() {
+	cli.VersionPrinter = func(c *cli.Context) { fmt.Fprintln(c.App.Writer, versionLine()) }
 }
 
 // env holds what commands read and write besides their flags, so the app can be
@@ -226,7 +261,7 @@ func versionCommand(e *env) *cli.Command {
 		Name:  "version",
 		Usage: "print the chaosctl version",
 		Action: func(c *cli.Context) error {
-			_, err := fmt.Fprintf(e.stdout, "chaosctl %s\n", chaosctlVersion())
+			_, err := fmt.Fprintln(e.stdout, versionLine())
 			return err
 		},
 	}

@@ -73,7 +73,7 @@ func exploreFile(c *cli.Context, e *env) error {
 		return &exitError{code: exitUsage, err: fmt.Errorf("%s invalid; nothing was started", file)}
 	}
 	if x.Nemesis == nil {
-		return usageError(fmt.Errorf("%s has no nemesis section: explore draws its schedules from one (see the README's Explore section); chaosctl run runs its faults", file))
+		return usageError(fmt.Errorf("%s has no nemesis section: explore draws its schedules from one (see docs/explore.md); chaosctl run runs its faults", file))
 	}
 	if err := e.checkTarget(c.String("target")); err != nil {
 		return err

@@ -68,7 +68,7 @@ func Start(spec Spec) (*Process, error) {
 		defer f.Close() // the child holds its own copy
 		cmd.Stdout, cmd.Stderr = f, f
 	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = sysProcAttr()
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}

@@ -5,7 +5,8 @@
 // Start runs the command in its own process group (so a terminal's Ctrl-C
 // reaches only chaosctl, which then stops its children in order) with the
 // Linux parent-death signal set to SIGKILL (so a chaosctl that is killed
-// leaves no child behind), its output appended to a log file or written to
+// leaves no child behind; other systems have no such signal, and `chaosctl
+// recover` ends the child there), its output appended to a log file or written to
 // the given writers. Every signal goes to the whole group, so a member's own
 // children share its fate — except the parent-death signal, which the
 // kernel sends to the direct child only: what the leader started is left

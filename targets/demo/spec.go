@@ -122,7 +122,7 @@ type Hedge struct {
 	Budget  float64       `json:"budget"`  // (0, 1]; 0 = default
 }
 
-// DefaultClusterSpec returns the documented defaults (README, "The demo cluster").
+// DefaultClusterSpec returns the documented defaults (docs/demo-cluster.md).
 func DefaultClusterSpec() ClusterSpec {
 	s := ClusterSpec{Gateways: DefaultGateways}
 	_ = s.Validate()

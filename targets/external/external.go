@@ -15,12 +15,12 @@ import (
 
 	"github.com/docker/docker/client"
 	"github.com/sirupsen/logrus"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/chaosctl/chaosctl/internal/httpcall"
 	"github.com/chaosctl/chaosctl/targets"
 	"github.com/chaosctl/chaosctl/targets/democluster"
 	"github.com/chaosctl/chaosctl/targets/faultplane"
+	"github.com/chaosctl/chaosctl/targets/kubernetes"
 )
 
 // Spec is the user's services: members chaosctl starts or finds, and the
@@ -89,8 +89,8 @@ type Target struct {
 	spec  Spec
 	opts  Options
 	plane *faultplane.Plane
-	cli   *client.Client       // nil without container members
-	kube  kubernetes.Interface // nil without pod members
+	cli   *client.Client    // nil without container members
+	kube  kubernetes.Client // nil without pod members
 
 	mu      sync.Mutex
 	members map[string]*member

@@ -10,14 +10,13 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 )
 
 // Leftovers lists, by run label (RunLabel), the namespaces, pods and network policies
 // labelled io.chaosctl.run in the cluster (all namespaces but the protected
 // ones). Nothing unlabelled is listed. Objects inside a listed namespace are
 // not listed again.
-func Leftovers(ctx context.Context, cs kubernetes.Interface) (map[string][]string, error) {
+func Leftovers(ctx context.Context, cs Client) (map[string][]string, error) {
 	sel := metav1.ListOptions{LabelSelector: LabelRun}
 	out := map[string][]string{}
 	owned := map[string]bool{}
@@ -67,7 +66,7 @@ type RemoveOptions struct {
 // network policy and pod labelled io.chaosctl.run=run (pods with zero
 // grace), then every namespace labelled with the run. Protected namespaces
 // are never touched. It returns what it deleted and is idempotent.
-func RemoveRun(ctx context.Context, cs kubernetes.Interface, run string, opts RemoveOptions) ([]string, error) {
+func RemoveRun(ctx context.Context, cs Client, run string, opts RemoveOptions) ([]string, error) {
 	if run == "" {
 		return nil, errors.New("remove run: empty run id")
 	}
@@ -145,7 +144,7 @@ func RemoveRun(ctx context.Context, cs kubernetes.Interface, run string, opts Re
 	return removed, errors.Join(errs...)
 }
 
-func removeNamespacedObjects(ctx context.Context, cs kubernetes.Interface, ns string, sel metav1.ListOptions) ([]string, error) {
+func removeNamespacedObjects(ctx context.Context, cs Client, ns string, sel metav1.ListOptions) ([]string, error) {
 	var removed []string
 	var errs []error
 	if l, err := cs.CoreV1().Services(ns).List(ctx, sel); err == nil {
@@ -187,7 +186,7 @@ func removeNamespacedObjects(ctx context.Context, cs kubernetes.Interface, ns st
 	return removed, nil
 }
 
-func waitNamespacesGone(ctx context.Context, cs kubernetes.Interface, names []string, within time.Duration) error {
+func waitNamespacesGone(ctx context.Context, cs Client, names []string, within time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, within)
 	defer cancel()
 	tick := time.NewTicker(100 * time.Millisecond)

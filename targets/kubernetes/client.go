@@ -10,7 +10,8 @@ import (
 	"strings"
 	"time"
 
-	"k8s.io/client-go/kubernetes"
+	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
+	networkingv1client "k8s.io/client-go/kubernetes/typed/networking/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 )
@@ -44,8 +45,46 @@ type ClusterRef struct {
 	Context string `json:"context,omitempty"`
 }
 
-// Connect builds a clientset for ref and checks that the API server answers.
-func Connect(ctx context.Context, ref ClusterRef) (*kubernetes.Clientset, *rest.Config, error) {
+// Client is the part of the Kubernetes API chaosctl calls: the core group
+// (namespaces, pods, services, secrets, claims) and networking (network
+// policies). client-go's kubernetes.Interface has it; Connect returns one
+// built from those two typed clients alone, which keeps client-go's other
+// API groups' clients out of the binary.
+type Client interface {
+	CoreV1() corev1client.CoreV1Interface
+	NetworkingV1() networkingv1client.NetworkingV1Interface
+}
+
+// client is the Client of Connect.
+type client struct {
+	core       *corev1client.CoreV1Client
+	networking *networkingv1client.NetworkingV1Client
+}
+
+func (c *client) CoreV1() corev1client.CoreV1Interface { return c.core }
+
+func (c *client) NetworkingV1() networkingv1client.NetworkingV1Interface { return c.networking }
+
+// newClient builds the typed clients of cfg. They share one HTTP client,
+// as a clientset's do.
+func newClient(cfg *rest.Config) (*client, error) {
+	hc, err := rest.HTTPClientFor(cfg)
+	if err != nil {
+		return nil, err
+	}
+	core, err := corev1client.NewForConfigAndClient(cfg, hc)
+	if err != nil {
+		return nil, err
+	}
+	networking, err := networkingv1client.NewForConfigAndClient(cfg, hc)
+	if err != nil {
+		return nil, err
+	}
+	return &client{core: core, networking: networking}, nil
+}
+
+// Connect builds a client for ref and checks that the API server answers.
+func Connect(ctx context.Context, ref ClusterRef) (Client, *rest.Config, error) {
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()
 	if ref.Kubeconfig != "" {
 		rules.ExplicitPath = ref.Kubeconfig
@@ -58,21 +97,21 @@ func Connect(ctx context.Context, ref ClusterRef) (*kubernetes.Clientset, *rest.
 	return ConnectConfig(ctx, cfg, describeKubeconfig(ref))
 }
 
-// ConnectConfig builds a clientset for a rest config and checks that the API
+// ConnectConfig builds a client for a rest config and checks that the API
 // server answers; where names the config in errors.
-func ConnectConfig(ctx context.Context, cfg *rest.Config, where string) (*kubernetes.Clientset, *rest.Config, error) {
+func ConnectConfig(ctx context.Context, cfg *rest.Config, where string) (Client, *rest.Config, error) {
 	cfg = rest.CopyConfig(cfg)
 	if cfg.Timeout == 0 {
 		cfg.Timeout = 30 * time.Second
 	}
 	cfg.QPS, cfg.Burst = 50, 100
-	cs, err := kubernetes.NewForConfig(cfg)
+	cs, err := newClient(cfg)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %s: %w", ErrNoCluster, where, err)
 	}
 	vctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	if _, err := cs.Discovery().RESTClient().Get().AbsPath("/version").Do(vctx).Raw(); err != nil {
+	if _, err := cs.core.RESTClient().Get().AbsPath("/version").Do(vctx).Raw(); err != nil {
 		return nil, nil, fmt.Errorf("%w at %s (%s): %w", ErrNoCluster, cfg.Host, where, err)
 	}
 	return cs, cfg, nil

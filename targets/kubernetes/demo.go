@@ -19,7 +19,6 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
 	"github.com/chaosctl/chaosctl/internal/deadman"
@@ -122,7 +121,7 @@ type DemoOptions struct {
 // and Rejoin deletes it. A guard NetworkPolicy (guard.go) lets into the
 // run's pods only the run's own pods and chaosctl's host.
 type Demo struct {
-	cs      kubernetes.Interface
+	cs      Client
 	spec    demo.ClusterSpec
 	opts    DemoOptions
 	ns      string
@@ -156,7 +155,7 @@ func StartDemo(ctx context.Context, spec demo.ClusterSpec, opts DemoOptions) (_ 
 	if opts.Image == "" {
 		return nil, errors.New("kubernetes runtime: DemoOptions.Image is required")
 	}
-	var cs *kubernetes.Clientset
+	var cs Client
 	if opts.Config != nil {
 		cs, _, err = ConnectConfig(ctx, opts.Config, "the given rest config")
 	} else {
@@ -187,7 +186,7 @@ func StartDemo(ctx context.Context, spec demo.ClusterSpec, opts DemoOptions) (_ 
 
 // NewDemo checks the options and returns a Demo that has created nothing
 // yet (StartDemo is NewDemo, CreateObjects and the waits for the pods).
-func NewDemo(cs kubernetes.Interface, spec demo.ClusterSpec, opts DemoOptions) (*Demo, error) {
+func NewDemo(cs Client, spec demo.ClusterSpec, opts DemoOptions) (*Demo, error) {
 	if err := opts.Complete(Name, DefaultReadyTimeout, DefaultStopGrace); err != nil {
 		return nil, err
 	}

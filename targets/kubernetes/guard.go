@@ -10,7 +10,6 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/chaosctl/chaosctl/targets/democluster"
 )
@@ -91,7 +90,7 @@ func (d *Demo) guard(ctx context.Context) error {
 
 // ApplyGuard creates run's guard policy pol, or brings the one there to
 // pol's spec; a policy of that name that is not run's is refused.
-func ApplyGuard(ctx context.Context, cs kubernetes.Interface, run string, pol *networkingv1.NetworkPolicy) error {
+func ApplyGuard(ctx context.Context, cs Client, run string, pol *networkingv1.NetworkPolicy) error {
 	pols := cs.NetworkingV1().NetworkPolicies(pol.Namespace)
 	cur, err := pols.Get(ctx, pol.Name, metav1.GetOptions{})
 	switch {

@@ -12,7 +12,6 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/chaosctl/chaosctl/internal/crash"
 	"github.com/chaosctl/chaosctl/internal/httpcall"
@@ -45,7 +44,7 @@ func IsolationPolicyFor(run, ns, member string, sel metav1.LabelSelector) *netwo
 
 // ApplyIsolation creates the isolation policy of member; one that exists
 // already (a retried apply) is kept.
-func ApplyIsolation(ctx context.Context, cs kubernetes.Interface, pol *networkingv1.NetworkPolicy) error {
+func ApplyIsolation(ctx context.Context, cs Client, pol *networkingv1.NetworkPolicy) error {
 	_, err := cs.NetworkingV1().NetworkPolicies(pol.Namespace).Create(ctx, pol, metav1.CreateOptions{})
 	if err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("create network policy %s/%s: %w", pol.Namespace, pol.Name, err)
@@ -55,7 +54,7 @@ func ApplyIsolation(ctx context.Context, cs kubernetes.Interface, pol *networkin
 
 // RemoveIsolation deletes member's isolation policy in ns; a missing one is
 // fine. Only a policy carrying the run's label is deleted.
-func RemoveIsolation(ctx context.Context, cs kubernetes.Interface, run, ns, member string) error {
+func RemoveIsolation(ctx context.Context, cs Client, run, ns, member string) error {
 	name := IsolationPolicyName(member)
 	pol, err := cs.NetworkingV1().NetworkPolicies(ns).Get(ctx, name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
