@@ -424,7 +424,7 @@ func TestProblems(t *testing.T) {
 		{
 			name: "unknown top-level field",
 			src:  minimalWith("workloads: {}\n"),
-			want: []string{`6:1: unknown field "workloads" at top level; allowed: apiVersion, kind, metadata, seed, repeat, ramp, control, degradation, target, workload, steadyState, faults, slos, abort, checks, receipts, nemesis; did you mean "workload"?`},
+			want: []string{`6:1: unknown field "workloads" at top level; allowed: apiVersion, kind, metadata, seed, repeat, ramp, control, degradation, target, workload, steadyState, faults, actions, slos, abort, checks, receipts, nemesis; did you mean "workload"?`},
 		},
 		{
 			name: "unknown field in a fault",
@@ -953,7 +953,7 @@ faults: [{name: a, at: 1s, crash: {pick: {count: 1}}}, {name: b, at: 1s, partiti
 		{
 			name: "repeat misspelt",
 			src:  minimalWith("repaet: 3\n"),
-			want: []string{`6:1: unknown field "repaet" at top level; allowed: apiVersion, kind, metadata, seed, repeat, ramp, control, degradation, target, workload, steadyState, faults, slos, abort, checks, receipts, nemesis; did you mean "repeat"?`},
+			want: []string{`6:1: unknown field "repaet" at top level; allowed: apiVersion, kind, metadata, seed, repeat, ramp, control, degradation, target, workload, steadyState, faults, actions, slos, abort, checks, receipts, nemesis; did you mean "repeat"?`},
 		},
 		{
 			name: "degradation without control",
@@ -1003,7 +1003,7 @@ faults: [{name: a, at: 1s, crash: {pick: {count: 1}}}, {name: b, at: 1s, partiti
 		{
 			name: "control misspelt",
 			src:  minimalWith("contrl: true\n"),
-			want: []string{`6:1: unknown field "contrl" at top level; allowed: apiVersion, kind, metadata, seed, repeat, ramp, control, degradation, target, workload, steadyState, faults, slos, abort, checks, receipts, nemesis; did you mean "control"?`},
+			want: []string{`6:1: unknown field "contrl" at top level; allowed: apiVersion, kind, metadata, seed, repeat, ramp, control, degradation, target, workload, steadyState, faults, actions, slos, abort, checks, receipts, nemesis; did you mean "control"?`},
 		},
 		{
 			name: "too many faults",
@@ -1090,7 +1090,7 @@ func checkProblems(t *testing.T, verr *ValidationError, file string, want []stri
 
 func TestErrorFormat(t *testing.T) {
 	_, err := Decode("dir/exp.yaml", []byte(minimalWith("bogus: 1\nfaults: [{name: a, at: 1s, durration: 1s, crash: {nodes: [n1]}}]\n")))
-	want := `dir/exp.yaml:6:1: unknown field "bogus" at top level; allowed: apiVersion, kind, metadata, seed, repeat, ramp, control, degradation, target, workload, steadyState, faults, slos, abort, checks, receipts, nemesis
+	want := `dir/exp.yaml:6:1: unknown field "bogus" at top level; allowed: apiVersion, kind, metadata, seed, repeat, ramp, control, degradation, target, workload, steadyState, faults, actions, slos, abort, checks, receipts, nemesis
 dir/exp.yaml:7:28: unknown field "durration" in faults[0]; allowed: name, at, duration, partition, latency, bandwidth, reset, blackhole, http, crash, pause, restart, clockSkew, corrupt; did you mean "duration"?`
 	if err == nil || err.Error() != want {
 		t.Errorf("Error() =\n%v\nwant\n%s", err, want)

@@ -171,7 +171,7 @@ func TestGameDayProblems(t *testing.T) {
         workload: {rate: 10, duration: 5s}
         slos: [{name: av, sli: availability, objective: 99%}]
 `,
-			want: []string{pb + `:9:9: unknown field "target" in steps[0].experiment.inline; allowed: seed, workload, steadyState, faults, slos, abort, checks, receipts`},
+			want: []string{pb + `:9:9: unknown field "target" in steps[0].experiment.inline; allowed: seed, workload, steadyState, faults, actions, slos, abort, checks, receipts`},
 		},
 		{
 			name: "inline experiment judged against the shared target",

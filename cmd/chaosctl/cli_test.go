@@ -82,7 +82,8 @@ func TestHelpGolden(t *testing.T) {
 
 // TestFlagPlaceholders: urfave/cli shows a backquoted word of a flag's
 // usage as its placeholder (`--target make build` was one); every
-// placeholder is one upper-case word, or urfave's "value".
+// placeholder is one upper-case word (two joined by "=" for a KEY=VALUE
+// flag such as --set PATH=VALUE), or urfave's "value".
 func TestFlagPlaceholders(t *testing.T) {
 	app := newApp(newEnv(nil, io.Discard, io.Discard))
 	flags := map[string][]cli.Flag{"chaosctl": app.Flags}
@@ -95,7 +96,7 @@ func TestFlagPlaceholders(t *testing.T) {
 	}
 	// Each name, with its placeholder: "--output FORMAT, -o FORMAT"; a
 	// repeatable flag adds "[ --name X ]".
-	shape := regexp.MustCompile(`^-{1,2}[a-z][a-z0-9-]*( (value|[A-Z][A-Z_]*))?$`)
+	shape := regexp.MustCompile(`^-{1,2}[a-z][a-z0-9-]*( (value|[A-Z][A-Z_]*(=[A-Z][A-Z_]*)?))?$`)
 	for where, fs := range flags {
 		for _, f := range fs {
 			head, _, _ := strings.Cut(cli.FlagStringer(f), "\t")

@@ -26,7 +26,7 @@ func sloCommand(e *env) *cli.Command {
 				"no OpenSLO data source describes: they are named on stderr and left out.\n\n" +
 				"   chaosctl slo export examples/openslo/checkout.yaml --out slos.yaml",
 			Flags: []cli.Flag{
-				&cli.StringFlag{Name: "out", Usage: "write the OpenSLO file here instead of stdout"},
+				&cli.StringFlag{Name: "out", Usage: "write the OpenSLO `FILE` here instead of stdout"},
 				setFlag(),
 			},
 			Action: func(c *cli.Context) error { return exportSLOs(c, e) },
