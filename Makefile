@@ -61,7 +61,7 @@ image: build ## build the FROM-scratch container image chaosctl:<version> throug
 .PHONY: test
 test: vet ## vet, then every test with -race (end-to-end runs last, alone), then short fuzz runs of both decoders, the ledger parser and a member's HTTP API
 	$(GO) test -race -count=1 -timeout 20m $$($(GO) list $(PKGS) | grep -v '/cmd/chaosctl$$')
-	$(GO) test -race -count=1 -timeout 40m $(E2E)
+	$(GO) test -race -count=1 -timeout 60m $(E2E)
 	@# Minimizing a large seed may take the whole run: bound it so the
 	@# fuzzers spend their time on new inputs.
 	$(GO) test -run='^$$' -fuzz='^FuzzDecode$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=200x ./experiments/
