@@ -170,7 +170,8 @@ func (c *Cluster) allocate() (map[string]string, error) {
 }
 
 // AllocateAddrs gives each member id an address on host: the port fixed in
-// ports, else base+i, else (base 0) a free port. Every port is checked free; a
+// ports, else base+i, else (base 0) a free port, below the kernel's
+// ephemeral range where it can (see memberPortLow). Every port is checked free; a
 // taken one is a *PortInUseError. Callers that must know addresses before the
 // cluster starts (to put proxies in front of members) use ReserveAddrs.
 func AllocateAddrs(ids []string, host string, base int, ports map[string]int) (map[string]string, error) {
@@ -207,7 +208,13 @@ func ReserveAddrs(ids []string, host string, base int, ports map[string]int) (ad
 			port = base + i
 		}
 		addr := net.JoinHostPort(host, strconv.Itoa(port))
-		ln, err := net.Listen("tcp", addr)
+		var ln net.Listener
+		var err error
+		if port == 0 {
+			ln, err = listenFree(host)
+		} else {
+			ln, err = net.Listen("tcp", addr)
+		}
 		if err != nil {
 			release()
 			return nil, nil, &PortInUseError{Member: id, Addr: addr, Err: err}

@@ -6,6 +6,7 @@ import (
 	"math"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/chaosctl/chaosctl/targets/demo/api"
@@ -58,6 +59,12 @@ func (c Config) MiddlewareConfig(m *metrics.Member) MiddlewareConfig {
 // line per healthy request cost a 200 requests/s cluster about a fifth of a
 // core in formatting (and on the docker runtime as much again in the engine's
 // log pipeline), which a busy machine could not spare. log may be nil.
+//
+// The middleware's own refusals (2 and 3) are the exception: they come in
+// floods, exactly when the member has no CPU to spare, and a line each would
+// cost more than the refusal. Each is logged at debug level, and at info
+// level one line a second at most says how many there were since the last
+// one (the field refused); the metrics count every one.
 func Middleware(cfg MiddlewareConfig, m *metrics.Member, log *logrus.Entry, next http.Handler) http.Handler {
 	if log == nil {
 		log = discardLog()
@@ -68,6 +75,7 @@ func Middleware(cfg MiddlewareConfig, m *metrics.Member, log *logrus.Entry, next
 		slow = DefaultSlowRequest
 	}
 	admitDropped := m.DeadlineDropped.WithLabelValues("admit")
+	shedLog, limitLog := newRefusalLog(), newRefusalLog()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		id := api.RequestID(r)
@@ -78,12 +86,20 @@ func Middleware(cfg MiddlewareConfig, m *metrics.Member, log *logrus.Entry, next
 			op = "other"
 		}
 		rec := &statusRecorder{ResponseWriter: w}
+		var refusals *refusalLog // set when the middleware itself refused
 		defer func() {
 			code, d := rec.status(), time.Since(start)
 			m.ObserveRequest(op, code, d)
 			level := logrus.DebugLevel
 			if code >= http.StatusInternalServerError || code == http.StatusTooManyRequests || d >= slow {
 				level = logrus.InfoLevel
+			}
+			if refusals != nil {
+				if n, due := refusals.note(start); due && log.Logger.IsLevelEnabled(logrus.InfoLevel) {
+					log.WithFields(logrus.Fields{"member": member, "code": code, "error": rec.Header().Get(api.HeaderError), "refused": n}).
+						Info("requests refused (the count since the last such line)")
+				}
+				level = logrus.DebugLevel
 			}
 			if !log.Logger.IsLevelEnabled(level) {
 				return
@@ -100,11 +116,13 @@ func Middleware(cfg MiddlewareConfig, m *metrics.Member, log *logrus.Entry, next
 		}()
 
 		if ok, retryAfter := cfg.Limiter.Allow(); !ok {
+			refusals = limitLog
 			rec.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(retryAfter.Seconds()))))
 			api.Error(rec, http.StatusTooManyRequests, "rate limited")
 			return
 		}
 		if !cfg.Shedder.Admit() {
+			refusals = shedLog
 			api.Error(rec, http.StatusServiceUnavailable, "overloaded: load shed")
 			return
 		}
@@ -169,4 +187,31 @@ func discardLog() *logrus.Entry {
 	l.SetOutput(io.Discard)
 	l.SetLevel(logrus.PanicLevel)
 	return logrus.NewEntry(l)
+}
+
+// refusalEvery is how often at most the middleware logs its refusals at info
+// level.
+const refusalEvery = time.Second
+
+// refusalLog spaces out the info lines of one kind of refusal: note says
+// whether a line is due and how many refusals it stands for.
+type refusalLog struct {
+	mu      sync.Mutex
+	last    time.Time
+	pending int
+}
+
+func newRefusalLog() *refusalLog { return &refusalLog{} }
+
+// note counts a refusal at now; when the last line is refusalEvery old (or
+// there was none) it returns the refusals since that line and due true.
+func (l *refusalLog) note(now time.Time) (count int, due bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.pending++
+	if !l.last.IsZero() && now.Sub(l.last) < refusalEvery {
+		return 0, false
+	}
+	count, l.pending, l.last = l.pending, 0, now
+	return count, true
 }

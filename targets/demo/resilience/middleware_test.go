@@ -137,7 +137,8 @@ func TestMiddlewareShedsBurst(t *testing.T) {
 	const limit, burst = 5, 20
 	gate := make(chan struct{})
 	shedder := NewShedder(limit, m)
-	srv := serve(t, MiddlewareConfig{Shedder: shedder}, m, nil, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	logger, hook := logtest.NewNullLogger() // info level
+	srv := serve(t, MiddlewareConfig{Shedder: shedder}, m, logrus.NewEntry(logger), http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		<-gate
 		w.WriteHeader(http.StatusOK)
 	}))
@@ -179,6 +180,40 @@ func TestMiddlewareShedsBurst(t *testing.T) {
 	testkit.Eventually(t, 5*time.Second, "inflight back to 0", func() bool { return demotest.Value(t, m.Inflight) == 0 })
 	if v := demotest.Value(t, m.Requests.WithLabelValues("n1", "get", "503")); v != burst-limit {
 		t.Fatalf("requests_total{get,503} = %v, want %d", v, burst-limit)
+	}
+	// A flood of refusals is one info line, not one each (the burst is
+	// refused well within refusalEvery).
+	entries := hook.AllEntries()
+	if len(entries) != 1 || entries[0].Data["refused"] != 1 || entries[0].Data["error"] != "overloaded: load shed" {
+		var lines []string
+		for _, e := range entries {
+			lines = append(lines, fmt.Sprintf("%s %v", e.Message, e.Data))
+		}
+		t.Fatalf("info lines for %d shed requests:\n%s\nwant one, refused=1, error=overloaded: load shed", burst-limit, strings.Join(lines, "\n"))
+	}
+}
+
+// The refusal log's lines come at most once a refusalEvery, each with the
+// refusals since the last.
+func TestRefusalLogSpacesItsLines(t *testing.T) {
+	l := newRefusalLog()
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	steps := []struct {
+		at    time.Duration
+		count int
+		due   bool
+	}{
+		{0, 1, true},
+		{100 * time.Millisecond, 0, false},
+		{500 * time.Millisecond, 0, false},
+		{refusalEvery - time.Nanosecond, 0, false},
+		{refusalEvery, 4, true},
+		{3 * refusalEvery, 1, true},
+	}
+	for _, s := range steps {
+		if n, due := l.note(t0.Add(s.at)); n != s.count || due != s.due {
+			t.Fatalf("note at +%s = %d, %v; want %d, %v", s.at, n, due, s.count, s.due)
+		}
 	}
 }
 
