@@ -70,12 +70,14 @@ test: vet ## vet, then every test with -race (end-to-end runs last, alone), then
 	$(GO) test -run='^$$' -fuzz='^FuzzMemberHTTP$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=200x ./targets/demo/member/
 
 # Every example whose header promises a verdict ("# expect: ...") over seeds
-# 1..CHAOSCTL_LONG_SEEDS, CHAOSCTL_LONG_PARALLEL runs at a time; each run must
+# 1..CHAOSCTL_LONG_SEEDS, at most CHAOSCTL_LONG_PARALLEL runs at a time whose
+# demo clusters have at most CHAOSCTL_LONG_MEMBERS members in all; each run must
 # keep the promise. CHAOSCTL_LONG_EXAMPLES=a.yaml,b.yaml narrows it and
 # CHAOSCTL_LONG_OUT keeps every run's output folder there.
 CHAOSCTL_LONG_SEEDS    ?= 20
-CHAOSCTL_LONG_PARALLEL ?= 2
-export CHAOSCTL_LONG_SEEDS CHAOSCTL_LONG_PARALLEL
+CHAOSCTL_LONG_PARALLEL ?= 3
+CHAOSCTL_LONG_MEMBERS  ?= 14
+export CHAOSCTL_LONG_SEEDS CHAOSCTL_LONG_PARALLEL CHAOSCTL_LONG_MEMBERS
 
 .PHONY: test-long
 test-long: ## every example's promised verdict on every one of 20 seeds (about an hour, two runs at a time)

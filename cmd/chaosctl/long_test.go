@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sync/semaphore"
+
 	"github.com/chaosctl/chaosctl/experiments"
 	"github.com/chaosctl/chaosctl/experiments/report"
 )
@@ -298,31 +300,64 @@ func runOnce(file string, seed int, out string) sweepRun {
 	return r
 }
 
-// sweepParallel is how many runs of the long sweep go at once:
-// CHAOSCTL_LONG_PARALLEL, or 2. A run of a five-node example at 200 req/s
-// takes about 0.6 of a core (the members, the proxies and the workload), so
-// three side by side hold a 2-core machine at 85-90 % busy, where queueing
-// alone turns a cold start or a fault's onset into timeouts: the verdict would
-// measure the harness, not the example.
+// sweepParallel is how many runs of the long sweep go at once at most:
+// CHAOSCTL_LONG_PARALLEL, or 3; sweepMembers bounds them further.
 func sweepParallel(t *testing.T) int {
 	t.Helper()
-	v := os.Getenv("CHAOSCTL_LONG_PARALLEL")
+	return positiveEnv(t, "CHAOSCTL_LONG_PARALLEL", 3)
+}
+
+// sweepMembers is how many demo-cluster members (store nodes and gateways)
+// the runs side by side may have in all: CHAOSCTL_LONG_MEMBERS, or 14. A
+// run's cost grows with its cluster: a five-node example at 200 req/s takes
+// about 0.6 of a core (the members, the proxies and the workload), a
+// three-node one about 0.3. Three five-node runs side by side hold a 2-core
+// machine at 85-90 % busy, where queueing alone turns a cold start or a
+// fault's onset into timeouts: the verdict would measure the harness, not
+// the example. 14 lets one five-node run (6 members) go beside two
+// three-node ones (4 each), or two five-node runs, or three three-node
+// runs: about 1.2 cores at most.
+func sweepMembers(t *testing.T) int {
+	t.Helper()
+	return positiveEnv(t, "CHAOSCTL_LONG_MEMBERS", 14)
+}
+
+func positiveEnv(t *testing.T, name string, def int) int {
+	t.Helper()
+	v := os.Getenv(name)
 	if v == "" {
-		return 2
+		return def
 	}
 	n, err := strconv.Atoi(v)
 	if err != nil || n < 1 {
-		t.Fatalf("CHAOSCTL_LONG_PARALLEL=%q: want a positive number", v)
+		t.Fatalf("%s=%q: want a positive number", name, v)
 	}
 	return n
 }
 
-// sweep runs every file over every seed, at most parallel at once, and
+// membersOf is how many members file's demo cluster has (its weight in the
+// sweep's budget); a file with no demo cluster (or one that does not
+// decode without its variables) weighs as a five-node cluster.
+func membersOf(file string) int {
+	src, err := os.ReadFile(file)
+	if err != nil {
+		return 6
+	}
+	e, err := experiments.Decode(file, src)
+	if err != nil || e.Target.Demo == nil {
+		return 6
+	}
+	return len(e.Target.Demo.NodeNames()) + len(e.Target.Demo.GatewayNames())
+}
+
+// sweep runs every file over every seed, at most parallel at once with at
+// most members demo-cluster members in all (one run at a time whatever its
+// size when members is smaller than its cluster), and
 // requires each run to keep the file's promise. Output folders go to
 // CHAOSCTL_LONG_OUT when set (and stay), else to a temporary folder that is
 // removed when every run kept its promise and kept otherwise, so a human can
 // read the failed runs' reports.
-func sweep(t *testing.T, files []string, seeds []int, parallel int) {
+func sweep(t *testing.T, files []string, seeds []int, parallel, members int) {
 	t.Helper()
 	promises := map[string]promise{}
 	for _, f := range files {
@@ -345,7 +380,12 @@ func sweep(t *testing.T, files []string, seeds []int, parallel int) {
 		}
 	}
 	total := len(files) * len(seeds)
-	t.Logf("%d runs (%d files × seeds %d..%d), %d at a time, output in %s", total, len(files), seeds[0], seeds[len(seeds)-1], parallel, dir)
+	t.Logf("%d runs (%d files × seeds %d..%d), %d at a time at most with %d members in all, output in %s",
+		total, len(files), seeds[0], seeds[len(seeds)-1], parallel, members, dir)
+	weight := map[string]int64{}
+	for _, f := range files {
+		weight[f] = int64(min(membersOf(f), members))
+	}
 
 	// Seed-major order: the runs side by side are of different examples.
 	type job struct {
@@ -362,11 +402,15 @@ func sweep(t *testing.T, files []string, seeds []int, parallel int) {
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	slots := make(chan struct{}, parallel)
+	budget := semaphore.NewWeighted(int64(members))
 	start := time.Now()
 	for _, j := range jobs {
 		slots <- struct{}{}
+		if err := budget.Acquire(context.Background(), weight[j.file]); err != nil {
+			t.Fatal(err)
+		}
 		wg.Go(func() {
-			defer func() { <-slots }()
+			defer func() { budget.Release(weight[j.file]); <-slots }()
 			r := runOne(j.file, j.seed, dir)
 			verdict := "no result"
 			if r.res != nil {
@@ -384,7 +428,7 @@ func sweep(t *testing.T, files []string, seeds []int, parallel int) {
 		})
 	}
 	wg.Wait()
-	t.Logf("%d runs in %s (%d at a time)", total, time.Since(start).Round(time.Second), parallel)
+	t.Logf("%d runs in %s (%d at a time at most, %d members in all)", total, time.Since(start).Round(time.Second), parallel, members)
 
 	broken := 0
 	for _, f := range files {
@@ -562,7 +606,7 @@ func TestQuickstartKeepsItsPromiseOnMoreSeeds(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end runs")
 	}
-	sweep(t, []string{"../../examples/quickstart.yaml"}, seedRange(2, 6), 1)
+	sweep(t, []string{"../../examples/quickstart.yaml"}, seedRange(2, 6), 1, membersOf("../../examples/quickstart.yaml"))
 }
 
 // TestExamplesKeepTheirPromisesOnEverySeed is `make test-long`: every
@@ -596,5 +640,18 @@ func TestExamplesKeepTheirPromisesOnEverySeed(t *testing.T) {
 	if t.Failed() {
 		t.FailNow()
 	}
-	sweep(t, files, seedRange(1, seeds), sweepParallel(t))
+	sweep(t, files, seedRange(1, seeds), sweepParallel(t), sweepMembers(t))
+}
+
+// The sweep weighs a run by its cluster's members.
+func TestSweepWeighsARunByItsCluster(t *testing.T) {
+	for file, want := range map[string]int{
+		"../../examples/quickstart.yaml":         4, // 3 nodes, 1 gateway
+		"../../examples/minority-partition.yaml": 6, // 5 nodes, 1 gateway
+		"../../examples/external-http.yaml":      6, // no demo cluster: as a five-node one
+	} {
+		if got := membersOf(file); got != want {
+			t.Errorf("membersOf(%s) = %d, want %d", filepath.Base(file), got, want)
+		}
+	}
 }
