@@ -483,6 +483,38 @@ target: {external: {members: [{name: web, comand: [x]}]}}
 			},
 		},
 		{
+			name: "partition size: only with mode isolate, 1 to the nodes less one",
+			src: minimalWith(`faults:
+  - {name: a, at: 1s, duration: 1s, partition: {groups: [[n1], [n2, n3]], size: 1}}
+  - {name: b, at: 3s, duration: 1s, partition: {mode: halves, size: 2}}
+  - {name: c, at: 5s, duration: 1s, partition: {mode: isolate, size: 3}}
+  - {name: d, at: 7s, duration: 1s, partition: {mode: isolate, size: 0}}
+  - {name: e, at: 9s, duration: 1s, partition: {mode: isolate, size: two}}
+`),
+			want: []string{
+				`7:75: faults[0].partition.size: size applies to mode isolate (how many store nodes it cuts off together); with groups, name the members in the first group`,
+				`8:63: faults[1].partition.size: size applies to mode isolate (how many store nodes it cuts off together); mode halves sizes its groups itself`,
+				`9:70: faults[2].partition.size: 3 is out of range; allowed: 1 to 2 (isolate cuts size of the cluster's 3 store nodes off from the others, and leaves at least one)`,
+				`10:70: faults[3].partition.size: 0 is out of range; allowed: 1 to 2`,
+				`11:70: faults[4].partition.size: expected an integer, got the string "two"`,
+			},
+		},
+		{
+			name: "partition size of an external target",
+			src: minimalWith(`target:
+  kubernetes: {allow: [shop]}
+  external:
+    members: [{name: cart, pod: {namespace: shop, selector: "app=cart"}}]
+faults:
+  - {name: a, at: 1s, duration: 1s, partition: {groups: [[cart]], behavior: isolate, size: 1}}
+`),
+			want: []string{
+				`4:11: workload: missing required field http`,
+				`5:10: checks[0]: linearizable reads a key-value workload's operation history`,
+				`11:86: faults[0].partition.size: applies to the demo cluster's partitions; isolate of pod members takes groups`,
+			},
+		},
+		{
 			name: "kubernetes target: protected namespaces, names, runtime",
 			src: minimalWith(`target:
   runtime: docker

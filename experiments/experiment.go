@@ -782,6 +782,10 @@ type Partition struct {
 	// Groups or Mode: exactly one is set.
 	Groups [][]string    `yaml:"groups"`
 	Mode   PartitionMode `yaml:"mode"`
+	// Size is how many store nodes mode isolate cuts off together, chosen
+	// with the seed (default 1, only with mode isolate; 0 otherwise). They
+	// keep their links to each other unless Behavior is isolate.
+	Size int `yaml:"size"`
 	// OneWay cuts only the first group's outgoing links.
 	OneWay   bool              `yaml:"oneWay"`
 	Behavior PartitionBehavior `yaml:"behavior"`
@@ -793,7 +797,7 @@ type PartitionMode string
 
 // Partition modes.
 const (
-	// ModeIsolate cuts one node from the rest.
+	// ModeIsolate cuts Partition.Size nodes (one by default) from the rest.
 	ModeIsolate PartitionMode = "isolate"
 	// ModeMajorityMinority splits the nodes into a majority and a minority
 	// (groups in that order).

@@ -241,7 +241,13 @@ func (p *Plan) planPartition(pf PlannedFault, pt *Partition, src *rand.PCG) (Pla
 	case "":
 		pf.Groups = pt.Groups
 	case ModeIsolate:
-		pf.Groups = [][]string{{order[0]}, sortNames(order[1:])}
+		// The first Size nodes of the seeded order: one more node extends
+		// the cut side and leaves the earlier ones where they were.
+		size := max(pt.Size, 1)
+		if size >= len(order) {
+			return pf, fmt.Errorf("isolate %d of %d store nodes", size, len(order))
+		}
+		pf.Groups = [][]string{sortNames(order[:size]), sortNames(order[size:])}
 	case ModeMajorityMinority:
 		minority := (len(order) - 1) / 2
 		pf.Groups = [][]string{sortNames(order[minority:]), sortNames(order[:minority])}
@@ -585,6 +591,9 @@ func (p *Plan) formatFault(t *textWriter, pf PlannedFault) {
 		mode := "groups"
 		if pt.Mode != "" {
 			mode = "mode " + string(pt.Mode)
+		}
+		if pt.Size > 1 {
+			mode += fmt.Sprintf(" of %d nodes", pt.Size)
 		}
 		switch {
 		case pf.Ring != nil:

@@ -239,6 +239,88 @@ func checkPartition(t *testing.T, name string, nodes int, mode PartitionMode, pf
 	}
 }
 
+// Mode isolate with a size cuts that many store nodes, drawn with the
+// seed, from the others: they keep their links to each other (unless
+// behavior is isolate), a larger size keeps the nodes a smaller one drew,
+// and size 1 is the plan of a file that gives no size.
+func TestIsolateSize(t *testing.T) {
+	pairs := map[string]bool{}
+	for seed := int64(0); seed < 20; seed++ {
+		var prev []string
+		for size := 1; size <= 4; size++ {
+			name := fmt.Sprintf("size-%d/seed-%d", size, seed)
+			pf := partitionPlan(t, 5, fmt.Sprintf("{mode: isolate, size: %d}", size), seed)
+			if len(pf.Groups) != 2 || len(pf.Groups[0]) != size || len(pf.Groups[1]) != 5-size {
+				t.Fatalf("%s: groups %v, want %d nodes cut from %d", name, pf.Groups, size, 5-size)
+			}
+			checkPartition(t, name, 5, "", pf) // every link between the groups, none within
+			for _, n := range prev {
+				if !slices.Contains(pf.Groups[0], n) {
+					t.Errorf("%s: cuts %v, which leaves out %s of size %d's %v", name, pf.Groups[0], n, size-1, prev)
+				}
+			}
+			prev = pf.Groups[0]
+			if size == 1 {
+				if dflt := partitionPlan(t, 5, "{mode: isolate}", seed); !slices.Equal(dflt.Groups[0], pf.Groups[0]) || !slices.Equal(dflt.Links, pf.Links) {
+					t.Errorf("%s: size 1 cuts %v, a file without size %v", name, pf.Groups[0], dflt.Groups[0])
+				}
+			}
+			if size == 2 {
+				again := partitionPlan(t, 5, "{mode: isolate, size: 2}", seed)
+				if !slices.Equal(again.Groups[0], pf.Groups[0]) || !slices.Equal(again.Links, pf.Links) {
+					t.Errorf("%s: the same seed cut %v, then %v", name, pf.Groups[0], again.Groups[0])
+				}
+				pairs[strings.Join(pf.Groups[0], " ")] = true
+				a, b := pf.Groups[0][0], pf.Groups[0][1]
+				if len(pf.Links) != 2*2*3 || slices.Contains(pf.Links, Link{From: a, To: b}) || slices.Contains(pf.Links, Link{From: b, To: a}) {
+					t.Errorf("%s: cuts %v; want the 12 links between %s %s and the other three, not theirs to each other", name, pf.Links, a, b)
+				}
+				iso := partitionPlan(t, 5, "{mode: isolate, size: 2, behavior: isolate}", seed)
+				if !slices.Equal(iso.Targets, pf.Groups[0]) || !slices.Contains(iso.Links, Link{From: a, To: b}) || len(iso.Links) != len(isolateLinks(pf.Groups[0], iso.Links)) {
+					t.Errorf("%s: behavior isolate targets %v and cuts %v; want %s and %s off the network, their link to each other too", name, iso.Targets, iso.Links, a, b)
+				}
+			}
+		}
+	}
+	if len(pairs) < 5 {
+		t.Errorf("20 seeds cut only %d distinct pairs of 5 nodes: the seed is not used", len(pairs))
+	}
+}
+
+func TestIsolateSizeDecodesAndPrints(t *testing.T) {
+	e, err := Decode("p.yaml", []byte(minimalWith(`target: {demo: {nodes: 5}}
+faults:
+  - {name: one, at: 1s, duration: 1s, partition: {mode: isolate}}
+  - {name: two, at: 3s, duration: 1s, partition: {mode: isolate, size: 2}}
+  - {name: halves, at: 5s, duration: 1s, partition: {mode: halves}}
+  - {name: groups, at: 7s, duration: 1s, partition: {groups: [[n1], [n2]]}}
+`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sizes []int
+	for _, f := range e.Faults {
+		sizes = append(sizes, f.Partition.Size)
+	}
+	// The default is filled in for mode isolate only: a size elsewhere is
+	// an error, and a schedule written back must not carry one.
+	if !slices.Equal(sizes, []int{1, 2, 0, 0}) {
+		t.Errorf("sizes %v, want [1 2 0 0]", sizes)
+	}
+	p, err := e.Plan(7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	if err := p.Format(&b); err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("mode isolate of 2 nodes: [%s] | [%s], both ways", strings.Join(p.Faults[1].Groups[0], " "), strings.Join(p.Faults[1].Groups[1], " "))
+	if !strings.Contains(b.String(), want) || strings.Contains(b.String(), "mode isolate of 1") {
+		t.Errorf("plan lacks %q:\n%s", want, b.String())
+	}
+}
+
 func TestPartitionOneWayAndExplicitGroups(t *testing.T) {
 	pf := partitionPlan(t, 3, "{groups: [[n1, g1], [n2, n3], [client]], oneWay: true}", 1)
 	var got []string

@@ -34,6 +34,7 @@ type Ramp struct {
 	Fault string `yaml:"fault"`
 	// Param is the ramped parameter (RampParams lists them):
 	// latency.delay, latency.jitter, bandwidth.rate, reset.timeout,
+	// partition.size (how many store nodes mode isolate cuts off),
 	// KIND.pick.count (how many members the fault picks) or workload.rate.
 	Param string    `yaml:"param"`
 	From  RampValue `yaml:"from"`
@@ -163,12 +164,21 @@ var rampParams = func() []rampParam {
 		// holds the caller longer before it learns, which is harsher.
 		{name: "reset.timeout", kind: FaultReset, field: "timeout", unit: RampDuration, grid: float64(time.Millisecond), harsher: 1,
 			gridUnit: "ms", bounds: fixedBounds(0, float64(injectors.MaxResetTimeout))},
+		// How many store nodes mode isolate cuts off together: 1 to all
+		// but one of the demo cluster's.
+		{name: "partition.size", kind: FaultPartition, field: "size", unit: RampNumber, grid: 1, harsher: 1,
+			gridUnit: "nodes", bounds: func(e *Experiment, _ *Fault) (float64, float64) {
+				if c := e.Target.Demo; c != nil && len(c.NodeNames()) > 1 {
+					return 1, float64(len(c.NodeNames()) - 1)
+				}
+				return 1, 1
+			}},
 		{name: "workload.rate", field: "rate", unit: RampNumber, grid: 1, harsher: 1,
 			gridUnit: "requests/s", bounds: fixedBounds(1, MaxRate)},
 	}
 	for _, k := range faultKinds.KindsInOrder() {
 		if FaultKind(k) == FaultPartition {
-			continue // a partition has groups or a mode, no pick
+			continue // a partition has groups or a mode, no pick: see partition.size
 		}
 		ps = append(ps, rampParam{name: k + ".pick.count", kind: FaultKind(k), field: "pick.count", unit: RampNumber, grid: 1, harsher: 1,
 			gridUnit: "members", bounds: func(_ *Experiment, f *Fault) (float64, float64) {
@@ -247,7 +257,7 @@ func (r *Ramp) Show(g int64) string {
 // Number is grid value g in the grid's unit (GridUnit): 95 (ms).
 func (r *Ramp) Number(g int64) float64 { return float64(g) }
 
-// GridUnit names the unit of Number: ms, kB/s, requests/s or members.
+// GridUnit names the unit of Number: ms, kB/s, requests/s, members or nodes.
 func (r *Ramp) GridUnit() string { return r.param().gridUnit }
 
 // rampFault is the ramp's fault, nil without one.
@@ -330,6 +340,13 @@ func (v *validator) ramp() {
 	case param.field == "pick.count" && (f.Selector() == nil || f.Selector().Pick == nil):
 		v.errorf(p+".param", "%s ramps how many members faults[%d] (%s) picks, and it names its members; select them with pick: {count, from}", r.Param, fi, f.Name)
 		return
+	case param.kind == FaultPartition && f.Partition.Mode != ModeIsolate:
+		has := "names its groups"
+		if f.Partition.Mode != "" {
+			has = "has mode " + string(f.Partition.Mode)
+		}
+		v.errorf(p+".param", "%s ramps how many store nodes mode isolate cuts off, and faults[%d] (%s) %s; give it partition: {mode: isolate}", r.Param, fi, f.Name, has)
+		return
 	}
 	if !hasFrom || !hasTo {
 		return
@@ -408,7 +425,11 @@ func rampExample(p *rampParam) string {
 }
 
 // RampSubject names what the ramp acts on, for the margin's sentence:
-// "latency.delay of slow-n1 (n1)" or "workload.rate with kill-one".
+// "latency.delay of slow-n1 (n1)" (the members the fault acts on, as the
+// seed resolves them), "crash.pick.count of kill (from n1, n2, n3)" and
+// "partition.size of cut (from n1, n2, n3, n4, n5)" (where a count's
+// members come from: which it takes changes with the value), or
+// "workload.rate with kill-one".
 func (e *Experiment) RampSubject(seed int64) string {
 	r := e.Ramp
 	f := e.rampFault()
@@ -419,10 +440,25 @@ func (e *Experiment) RampSubject(seed int64) string {
 		return r.Param + " with " + f.Name
 	}
 	targets := ""
-	if p, err := e.Plan(seed); err == nil {
-		for _, pf := range p.Faults {
-			if pf.Name == f.Name && len(pf.Targets) > 0 && r.param().field != "pick.count" {
-				targets = " (" + strings.Join(pf.Targets, ", ") + ")"
+	switch r.param().field {
+	case "pick.count", "size":
+		// What is cut or picked changes with the value: name where it
+		// comes from.
+		var from []string
+		if s := f.Selector(); s != nil && s.Pick != nil {
+			from = s.Pick.From
+		} else if c := e.Target.Demo; c != nil && f.Partition != nil {
+			from = c.NodeNames()
+		}
+		if len(from) > 0 {
+			targets = " (from " + strings.Join(from, ", ") + ")"
+		}
+	default:
+		if p, err := e.Plan(seed); err == nil {
+			for _, pf := range p.Faults {
+				if pf.Name == f.Name && len(pf.Targets) > 0 {
+					targets = " (" + strings.Join(pf.Targets, ", ") + ")"
+				}
 			}
 		}
 	}

@@ -57,9 +57,75 @@ func TestRampDecodesWithDefaults(t *testing.T) {
 	if from, to := e.Ramp.Bounds(); from != 0 || to != 2000 || !e.Ramp.Harsher(300, 200) || e.Ramp.Show(250) != "250ms" || e.Ramp.GridUnit() != "ms" || e.RampSubject(1) != "reset.timeout of rst (n3)" {
 		t.Errorf("reset timeout bounds %d..%d (more is harsher), show %q, subject %q", from, to, e.Ramp.Show(250), e.RampSubject(1))
 	}
+	// The members a count picks change with it: the subject names the
+	// candidates.
+	e, err = Decode("r.yaml", []byte(rampWith("ramp: {fault: kill, param: crash.pick.count, from: 1, to: 3}")))
+	if err != nil || e.Ramp.GridUnit() != "members" || e.RampSubject(1) != "crash.pick.count of kill (from n1, n2, n3)" {
+		t.Fatalf("pick count ramp: %v, subject %q", err, e.RampSubject(1))
+	}
 	e, err = Decode("r.yaml", []byte(rampWith("ramp: {param: workload.rate, from: 50, to: 400}")))
 	if err != nil || e.Ramp.GridUnit() != "requests/s" || e.RampSubject(1) != "workload.rate" {
 		t.Fatalf("workload ramp: %v", err)
+	}
+}
+
+// partitionRampFile has three partitions on five nodes; line 11 is the
+// ramp.
+const partitionRampFile = `apiVersion: chaosctl/v1
+kind: Experiment
+metadata: {name: t}
+target: {demo: {nodes: 5}}
+workload: {rate: 10, duration: 10s}
+checks: [linearizable]
+faults:
+  - {name: cut, at: 1s, duration: 2s, partition: {mode: isolate}}
+  - {name: halves, at: 4s, duration: 2s, partition: {mode: halves}}
+  - {name: pair, at: 7s, duration: 2s, partition: {groups: [[n1], [n2]]}}
+`
+
+func TestRampPartitionSize(t *testing.T) {
+	e, err := Decode("r.yaml", []byte(partitionRampFile+"ramp: {fault: cut, param: partition.size, from: 1, to: 4, require: 2}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	from, to := e.Ramp.Bounds()
+	req, _ := e.Ramp.Required()
+	if from != 1 || to != 4 || req != 2 || !e.Ramp.Harsher(3, 2) || e.Ramp.Show(3) != "3" || e.Ramp.GridUnit() != "nodes" {
+		t.Errorf("bounds %d..%d, require %d, show %q, unit %q", from, to, req, e.Ramp.Show(3), e.Ramp.GridUnit())
+	}
+	// Which nodes are cut changes with the size: the subject names where
+	// they come from.
+	if s := e.RampSubject(1); s != "partition.size of cut (from n1, n2, n3, n4, n5)" {
+		t.Errorf("subject %q", s)
+	}
+
+	for _, tc := range []struct {
+		name, ramp string
+		want       []string
+	}{
+		{"all five nodes", "ramp: {fault: cut, param: partition.size, from: 1, to: 5}",
+			[]string{`11:56: ramp.to: 5 is out of range for partition.size; allowed: 1 to 4`}},
+		{"none", "ramp: {fault: cut, param: partition.size, from: 0, to: 2}",
+			[]string{`11:49: ramp.from: 0 is out of range for partition.size; allowed: 1 to 4`}},
+		{"another mode", "ramp: {fault: halves, param: partition.size, from: 1, to: 2}",
+			[]string{`11:30: ramp.param: partition.size ramps how many store nodes mode isolate cuts off, and faults[1] (halves) has mode halves; give it partition: {mode: isolate}`}},
+		{"groups", "ramp: {fault: pair, param: partition.size, from: 1, to: 2}",
+			[]string{`11:28: ramp.param: partition.size ramps how many store nodes mode isolate cuts off, and faults[2] (pair) names its groups; give it partition: {mode: isolate}`}},
+		{"a duration", "ramp: {fault: cut, param: partition.size, from: 1, to: 2s}",
+			[]string{`11:56: ramp.to: 2s is a duration; partition.size takes a whole number such as 2`}},
+		{"downwards", "ramp: {fault: cut, param: partition.size, from: 3, to: 1}",
+			[]string{`11:56: ramp.to: 1 is below from (3); partition.size grows harsher as it rises`}},
+		{"a pick count of a partition", "ramp: {fault: cut, param: partition.pick.count, from: 1, to: 2}",
+			[]string{`11:27: ramp.param: unknown param "partition.pick.count"; allowed for cut: partition.size, workload.rate`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Decode("exp.yaml", []byte(partitionRampFile+tc.ramp+"\n"))
+			var verr *ValidationError
+			if !errors.As(err, &verr) {
+				t.Fatalf("Decode error = %v, want a *ValidationError", err)
+			}
+			checkProblems(t, verr, "exp.yaml", tc.want)
+		})
 	}
 }
 
@@ -143,6 +209,11 @@ func TestRampStepWritesThePlainExperimentOfOneStep(t *testing.T) {
 			func(e *Experiment) bool { return e.Faults[3].Reset.Timeout == 750*time.Millisecond }, "timeout: 750ms"},
 		{"workload rate", rampWith("ramp: {param: workload.rate, from: 50, to: 400, repeat: 3}"), 120,
 			func(e *Experiment) bool { return e.Workload.Rate == 120 && e.Repeat == 3 }, "rate: 120"},
+		{"partition size", partitionRampFile + "ramp: {fault: cut, param: partition.size, from: 1, to: 4}\n", 3,
+			func(e *Experiment) bool {
+				p, err := e.Plan(1)
+				return err == nil && e.Faults[0].Partition.Size == 3 && len(p.Faults[0].Groups[0]) == 3 && e.Faults[1].Partition.Size == 0
+			}, "partition: {mode: isolate, size: 3}"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e, err := Decode("r.yaml", []byte(tc.src))

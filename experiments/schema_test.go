@@ -136,6 +136,7 @@ func TestSchemaRejectsMistakes(t *testing.T) {
 		{"quoted number", quickstart, "rate: 200", `rate: "200"`, experiment, "rate"},
 		{"missing required field", quickstart, "apiVersion: chaosctl/v1\n", "", experiment, "apiVersion"},
 		{"bad bound", quickstart, "max: 200ms", "max: fast", experiment, "max"},
+		{"partition size as a word", quickstart, "mode: isolate ", "size: two\n      mode: isolate ", experiment, "size"},
 		{"a playbook is no experiment", playbook, "", "", experiment, "kind"},
 		{"misspelt gameday field", playbook, "continueOnFail:", "continueOnFailure:", gameday, "continueOnFailure"},
 		{"misspelt field of an inline experiment", playbook, "recoveryWithin: 4s", "recoverWithin: 4s", gameday, "recoverWithin"},
@@ -155,6 +156,15 @@ func TestSchemaRejectsMistakes(t *testing.T) {
 				t.Errorf("the error does not name %q:\n%v", tc.wantInErr, err)
 			}
 		})
+	}
+	// A partition's size is part of the format: a file that gives one is
+	// valid for both.
+	sized := bytes.Replace(quickstart, []byte("mode: isolate "), []byte("size: 2\n      mode: isolate "), 1)
+	if _, err := Decode("quickstart.yaml", sized); err != nil {
+		t.Fatal(err)
+	}
+	if err := experiment.Validate(yamlInstance(t, sized)); err != nil {
+		t.Errorf("the schema rejects a partition's size: %v", err)
 	}
 	rate := []byte("apiVersion: chaosctl/v1\nkind: Experiment\nmetadata: {name: x}\nworkload: {rate: 1, duration: 2s}\nfaults: [{name: b, at: 0s, bandwidth: {nodes: [n1], rate: 64KiB}}]\n")
 	if err := experiment.Validate(yamlInstance(t, rate)); err == nil {

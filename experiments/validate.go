@@ -68,6 +68,7 @@ const (
 
 	DefaultPickCount                 = 1
 	DefaultPartitionBehavior         = BehaviorDrop
+	DefaultIsolateSize               = 1
 	DefaultCorruptRatio      Percent = 1
 
 	DefaultAbortWindow = 5 * time.Second
@@ -254,6 +255,9 @@ func setFaultDefaults(e *Experiment, f *Fault, p string, d *decoder) {
 	}
 	if f.Partition != nil {
 		set(d, p+".partition.behavior", &f.Partition.Behavior, DefaultPartitionBehavior)
+		if f.Partition.Mode == ModeIsolate {
+			set(d, p+".partition.size", &f.Partition.Size, DefaultIsolateSize)
+		}
 	}
 	if f.Corrupt != nil {
 		set(d, p+".corrupt.ratio", &f.Corrupt.Ratio, DefaultCorruptRatio)
@@ -1304,6 +1308,7 @@ func (v *validator) partition(kp string, pt *Partition) {
 	}
 	switch v.exactlyOne(kp, "groups", "mode") {
 	case "groups":
+		v.notAllowed("size applies to mode isolate (how many store nodes it cuts off together); with groups, name the members in the first group", kp+".size")
 		allowed := append(append([]string{ClientName}, c.GatewayNames()...), c.NodeNames()...)
 		if len(pt.Groups) < 2 {
 			v.errorf(kp+".groups", "needs at least two groups, e.g. [[n1], [n2, n3]]")
@@ -1353,6 +1358,13 @@ func (v *validator) partition(kp string, pt *Partition) {
 		if pt.Mode == ModeRing && pt.OneWay {
 			v.keyErrorf(kp+".oneWay", "a ring has no first group; oneWay applies to groups and to the other modes")
 		}
+		switch {
+		case !v.d.has(kp+".size") || !v.ok(kp+".mode"):
+		case pt.Mode != ModeIsolate:
+			v.keyErrorf(kp+".size", "size applies to mode isolate (how many store nodes it cuts off together); mode %s sizes its groups itself", pt.Mode)
+		case c.Nodes >= 2 && (pt.Size < 1 || pt.Size > c.Nodes-1) && v.ok("target.demo.nodes"):
+			v.errorf(kp+".size", "%d is out of range; allowed: 1 to %d (isolate cuts size of the cluster's %d store nodes off from the others, and leaves at least one)", pt.Size, c.Nodes-1, c.Nodes)
+		}
 	}
 }
 
@@ -1365,7 +1377,7 @@ func (v *validator) externalPartition(kp string, pt *Partition) {
 		v.keyErrorf(kp, "partition of an external target needs behavior: isolate and pod members (a NetworkPolicy); otherwise use blackhole or reset on proxies")
 		return
 	}
-	v.notAllowed("applies to the demo cluster's partitions; isolate of pod members takes groups", kp+".mode", kp+".oneWay")
+	v.notAllowed("applies to the demo cluster's partitions; isolate of pod members takes groups", kp+".mode", kp+".size", kp+".oneWay")
 	if !v.required(kp + ".groups") {
 		return
 	}

@@ -23,8 +23,8 @@ type narrowing struct {
 // non-neighbours only; a bridge, halves or a majority-minority split lose
 // a member from a group (a minority of two isolates one, a member in no
 // group keeps every link); with behavior isolate, the isolated group loses
-// a member to the rest. Groups of one member each are as narrow as a
-// partition gets.
+// a member to the rest (so mode isolate with a size shrinks toward one
+// node). Groups of one member each are as narrow as a partition gets.
 func narrower(f experiments.Fault, pf experiments.PlannedFault) []narrowing {
 	p := f.Partition
 	if p == nil {
@@ -32,7 +32,8 @@ func narrower(f experiments.Fault, pf experiments.PlannedFault) []narrowing {
 	}
 	with := func(groups [][]string, change string) narrowing {
 		np := *p
-		np.Mode, np.Groups = "", groups
+		// Groups name the members: a mode's size goes with the mode.
+		np.Mode, np.Groups, np.Size = "", groups, 0
 		nf := f
 		nf.Partition = &np
 		return narrowing{fault: nf, change: fmt.Sprintf("narrow %s to %s", f.Name, change)}

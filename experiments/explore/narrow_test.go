@@ -35,6 +35,12 @@ func TestNarrowerListsStrictlySmallerCuts(t *testing.T) {
 		{"behavior isolate: the isolated group loses a member to the rest",
 			part(experiments.Partition{Groups: [][]string{{"n1", "n2"}, {"n3"}}, Behavior: experiments.BehaviorIsolate}), experiments.PlannedFault{Groups: [][]string{{"n1", "n2"}, {"n3"}}},
 			[]string{"n2 | n1 n3", "n1 | n2 n3"}},
+		{"mode isolate of two: a member fewer on either side, the mode and its size dropped",
+			part(experiments.Partition{Mode: experiments.ModeIsolate, Size: 2}), experiments.PlannedFault{Groups: [][]string{{"n2", "n4"}, {"n1", "n3", "n5"}}},
+			[]string{"n2 n4 | n3 n5", "n2 n4 | n1 n5", "n2 n4 | n1 n3", "n4 | n1 n3 n5", "n2 | n1 n3 n5"}},
+		{"mode isolate of two with behavior isolate: one node leaves the network, the size shrinks to 1",
+			part(experiments.Partition{Mode: experiments.ModeIsolate, Size: 2, Behavior: experiments.BehaviorIsolate}), experiments.PlannedFault{Groups: [][]string{{"n2", "n4"}, {"n1", "n3", "n5"}}},
+			[]string{"n4 | n1 n2 n3 n5", "n2 | n1 n3 n4 n5"}},
 		{"a cut of one pair is as narrow as it gets",
 			part(experiments.Partition{Groups: [][]string{{"n1"}, {"n2"}}}), experiments.PlannedFault{Groups: [][]string{{"n1"}, {"n2"}}}, nil},
 		{"not a partition", experiments.Fault{Name: "f1", Crash: &experiments.Crash{}}, experiments.PlannedFault{}, nil},
@@ -42,7 +48,7 @@ func TestNarrowerListsStrictlySmallerCuts(t *testing.T) {
 		var got []string
 		for _, n := range narrower(c.f, c.pf) {
 			p := n.fault.Partition
-			if p.Mode != "" || n.fault.Name != "f1" || c.f.Partition.Groups != nil && &p.Groups[0][0] == &c.f.Partition.Groups[0][0] {
+			if p.Mode != "" || p.Size != 0 || n.fault.Name != "f1" || c.f.Partition.Groups != nil && &p.Groups[0][0] == &c.f.Partition.Groups[0][0] {
 				t.Errorf("%s: candidate %+v keeps the mode or shares the groups", c.name, p)
 			}
 			if p.Behavior != c.f.Partition.Behavior {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -175,6 +176,103 @@ func TestRampFindsTheKnownBreakingPoint(t *testing.T) {
 	if err != nil || out.Result.Verdict != report.Fail || !strings.Contains(out.Result.Reason, "below the required 300ms") || *out.Result.Margin.Meets {
 		t.Fatalf("require 300ms: %v %+v", err, out.Result)
 	}
+}
+
+// partitionFile cuts store nodes of five off with mode isolate and ramps
+// how many.
+const partitionFile = `apiVersion: chaosctl/v1
+kind: Experiment
+metadata: {name: cut-more}
+seed: 5
+target: {demo: {nodes: 5}}
+workload: {rate: 10, duration: 5s}
+faults:
+  - {name: cut, at: 0s, partition: {mode: isolate}}
+slos:
+  - {name: quorum-writes, sli: availability, objective: 99%}
+ramp: {fault: cut, param: partition.size, from: 1, to: 4}
+`
+
+// A ramp of partition.size over a target that fails once a majority of
+// the five nodes is cut off (three) finds it, each step cutting off the
+// nodes the previous sizes did and more, and the margin names the nodes
+// the size is drawn from in every report.
+func TestRampFindsThePartitionSizeThatBreaks(t *testing.T) {
+	e := load(t, partitionFile)
+	var sizes []int
+	var cuts [][]string
+	run := func(_ context.Context, e *experiments.Experiment, opts runner.RunOptions) (*runner.Outcome, error) {
+		p, err := e.Plan(*opts.Seed)
+		if err != nil {
+			return nil, err
+		}
+		cut := p.Faults[0].Groups[0]
+		sizes, cuts = append(sizes, e.Faults[0].Partition.Size), append(cuts, cut)
+		v := report.Pass
+		if len(cut) >= 3 {
+			v = report.Fail
+		}
+		res := &report.Result{Experiment: e.Metadata.Name, Header: report.Header{Verdict: v, Reason: "cut " + strings.Join(cut, " "), Seed: *opts.Seed, Runtime: "process"},
+			SLOs: []report.SLOResult{{Name: "quorum-writes", Verdict: v, Consumed: float64(len(cut)) / 3}}}
+		if err := os.MkdirAll(opts.OutDir, 0o755); err != nil {
+			return nil, err
+		}
+		return &runner.Outcome{Result: res, Dir: opts.OutDir}, res.WriteJSON(opts.OutDir)
+	}
+	dir := filepath.Join(t.TempDir(), "ramp")
+	out, err := Ramp(context.Background(), e, Options{File: "cut-more.yaml", Source: []byte(partitionFile), Run: run, Settings: runner.Settings{OutDir: dir}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := out.Result.Margin
+	const subject = "partition.size of cut (from n1, n2, n3, n4, n5)"
+	if m.Status != StatusBracketed || *m.Holds != "2" || *m.Breaks != "3" || m.Text != "holds to 2, breaks at 3: quorum-writes" || m.Subject != subject || m.Unit != "nodes" {
+		t.Fatalf("margin %+v", m)
+	}
+	for i, size := range sizes {
+		if len(cuts[i]) != size {
+			t.Errorf("step %d: size %d cut %v", i+1, size, cuts[i])
+		}
+		for j := range sizes {
+			if sizes[j] < size && !isSubset(cuts[j], cuts[i]) {
+				t.Errorf("size %d cuts %v, which leaves out some of size %d's %v", size, cuts[i], sizes[j], cuts[j])
+			}
+		}
+	}
+	md, _ := os.ReadFile(filepath.Join(dir, report.FileMarkdown))
+	junit, _ := os.ReadFile(filepath.Join(dir, report.FileJUnit))
+	var term strings.Builder
+	if err := report.RampTerminal(&term, out.Result); err != nil {
+		t.Fatal(err)
+	}
+	// The margin's own testcase says it, not only the suite's verdict.
+	var doc struct {
+		Suites []struct {
+			Cases []struct {
+				Name      string `xml:"name,attr"`
+				SystemOut string `xml:"system-out"`
+			} `xml:"testcase"`
+		} `xml:"testsuite"`
+	}
+	if err := xml.Unmarshal(junit, &doc); err != nil || len(doc.Suites) == 0 || len(doc.Suites[0].Cases) == 0 || doc.Suites[0].Cases[0].Name != "margin" {
+		t.Fatalf("junit.xml (%v):\n%s", err, junit)
+	}
+	sentence := subject + " holds to 2, breaks at 3: quorum-writes"
+	for name, text := range map[string]string{"summary.md": strings.ReplaceAll(string(md), "`", ""), "junit.xml's margin case": doc.Suites[0].Cases[0].SystemOut,
+		"terminal": term.String(), "reason": out.Result.Reason} {
+		if !strings.Contains(text, sentence) {
+			t.Errorf("%s lacks %q:\n%s", name, sentence, text)
+		}
+	}
+}
+
+func isSubset(small, big []string) bool {
+	for _, n := range small {
+		if !slices.Contains(big, n) {
+			return false
+		}
+	}
+	return true
 }
 
 // An inconclusive step is rerun once, in a step of its own; one that stays

@@ -37,7 +37,7 @@ type Margin struct {
 	Subject string `json:"subject"`
 	From    string `json:"from"`
 	To      string `json:"to"`
-	// Unit is the unit of every step's X: ms, kB/s, members or
+	// Unit is the unit of every step's X: ms, kB/s, members, nodes or
 	// requests/s.
 	Unit string `json:"unit"`
 	// Bisect is the bisection steps planned after the two ends; RunsPerStep
@@ -183,7 +183,7 @@ func rampSuite(r *RampResult) junitSuite {
 			s.Properties = append(s.Properties, pr)
 		}
 	}
-	c := junitCase{Name: "margin", Classname: r.Experiment, Time: s.Time, SystemOut: m.Text}
+	c := junitCase{Name: "margin", Classname: r.Experiment, Time: s.Time, SystemOut: marginSentence(m)}
 	c.judge(r.Verdict, &junitProblem{Message: r.Reason, Type: junitMarginBelow, Body: rampStepsText(r)}, r.Reason)
 	s.Cases, s.Tests = []junitCase{c}, 1
 	switch {
@@ -205,11 +205,21 @@ const junitMarginBelow = "margin-below-required"
 
 func rampStepsText(r *RampResult) string {
 	var b strings.Builder
-	b.WriteString(r.Margin.Text)
+	b.WriteString(marginSentence(r.Margin))
 	for _, s := range r.Margin.Steps {
 		fmt.Fprintf(&b, "\nstep %d %s=%s: %s: %s", s.Step, r.Margin.Param, s.Value, s.Verdict, s.Reason)
 	}
 	return b.String()
+}
+
+// marginSentence is the margin with what was ramped and on which members:
+// "latency.delay of slow-n1 (n1) holds to 180ms, breaks at 220ms:
+// fast-reads".
+func marginSentence(m Margin) string {
+	if m.Subject == "" {
+		return m.Text
+	}
+	return m.Subject + " " + m.Text
 }
 
 func deref(s *string) string {
