@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -237,6 +239,17 @@ func valueNode(v reflect.Value) (*yaml.Node, bool) {
 			seq.Content = append(seq.Content, n)
 		}
 		return seq, v.Len() > 0
+	case reflect.Map:
+		// Names to strings (an http fault's match.headers), in name order.
+		m := mapping(nil)
+		m.Style = yaml.FlowStyle
+		keys := v.MapKeys()
+		slices.SortFunc(keys, func(a, b reflect.Value) int { return strings.Compare(a.String(), b.String()) })
+		for _, k := range keys {
+			n, _ := valueNode(v.MapIndex(k))
+			addPair(m, k.String(), n)
+		}
+		return m, v.Len() > 0
 	case reflect.String:
 		return strNode(v.String()), v.String() != ""
 	case reflect.Int, reflect.Int64:

@@ -1154,6 +1154,7 @@ type Nemesis struct {
 	Crash     NemesisCrash     `yaml:"crash"`
 	ClockSkew NemesisClockSkew `yaml:"clockSkew"`
 	Corrupt   NemesisCorrupt   `yaml:"corrupt"`
+	HTTP      NemesisHTTP      `yaml:"http"`
 
 	// pos is where the file gives the section, for CheckRunnable.
 	pos Problem
@@ -1194,4 +1195,38 @@ type NemesisClockSkew struct {
 // NemesisCorrupt is the ratio range of corrupt faults (default 1% to 10%).
 type NemesisCorrupt struct {
 	Ratio Range[Percent] `yaml:"ratio"`
+}
+
+// NemesisHTTP is how http faults are drawn: each drawn fault takes one of
+// Actions; an abort answers with one of Status, a delay holds each request
+// a latency drawn from Delay; every drawn fault acts on a share of the
+// matching requests drawn from Percent, and matches what Match says.
+type NemesisHTTP struct {
+	// Actions to draw from (default abort, delay, drop).
+	Actions []HTTPAction `yaml:"actions"`
+	// Status are the statuses an abort answers with (default 500, 503).
+	Status []int `yaml:"status"`
+	// Delay is the range of a delay's latency (default 100ms to 1s).
+	Delay Range[time.Duration] `yaml:"delay"`
+	// Percent is the range of the share of matching requests acted on
+	// (default 10% to 50%).
+	Percent Range[Percent] `yaml:"percent"`
+	// Match selects the requests every drawn fault acts on (default: every
+	// request).
+	Match HTTPMatch `yaml:"match"`
+}
+
+// HTTPAction is what an http fault does to the requests it acts on: one
+// of the fault's abort, delay and drop.
+type HTTPAction string
+
+// HTTP actions.
+const (
+	HTTPActionAbort HTTPAction = injectors.HTTPAbort
+	HTTPActionDelay HTTPAction = injectors.HTTPDelay
+	HTTPActionDrop  HTTPAction = injectors.HTTPDrop
+)
+
+func (HTTPAction) allowed() []string {
+	return []string{string(HTTPActionAbort), string(HTTPActionDelay), string(HTTPActionDrop)}
 }

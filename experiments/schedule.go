@@ -3,6 +3,8 @@ package experiments
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -255,8 +257,54 @@ func (g *drawer) fault(kind FaultKind, at, length time.Duration) Fault {
 		// In steps of 0.1%, never below the range's floor.
 		steps := uint64((hi - lo) * 1000)
 		f.Corrupt = &Corrupt{Selector: sel, Ratio: asWritten(min(hi, lo+Percent(uniform(g.src, steps+1))/1000), Percent.String, ParsePercent)}
+	case FaultHTTP:
+		f.HTTP = g.http(sel)
 	}
 	return f
+}
+
+// http draws an http fault on sel: an action, its status or latency, and
+// the share of matching requests, in whole percents when the range holds
+// two of them and whole tenths of a percent otherwise; the match is the
+// nemesis's.
+func (g *drawer) http(sel Selector) *HTTP {
+	n := &g.n.HTTP
+	h := &HTTP{Selector: sel, Match: HTTPMatch{Method: n.Match.Method, PathPrefix: n.Match.PathPrefix}}
+	if len(n.Match.Headers) > 0 {
+		h.Match.Headers = maps.Clone(n.Match.Headers)
+	}
+	action := n.Actions[uniform(g.src, uint64(len(n.Actions)))]
+	var share HTTPShare
+	switch action {
+	case HTTPActionAbort:
+		h.Abort = &HTTPAbort{Status: n.Status[uniform(g.src, uint64(len(n.Status)))]}
+	case HTTPActionDelay:
+		h.Delay = &HTTPDelay{Latency: g.duration(n.Delay.Min, n.Delay.Max)}
+	default:
+		h.Drop = &HTTPDrop{}
+	}
+	// In tenths of a percent, so the drawn share is a decimal the file
+	// writes as is; a range within one tenth is its min.
+	lo, hi := int64(math.Ceil(float64(n.Percent.Min)*1000-1e-9)), int64(math.Floor(float64(n.Percent.Max)*1000+1e-9))
+	share.Percent = n.Percent.Min
+	if hi >= lo {
+		step := int64(10)
+		first, last := (lo+step-1)/step, hi/step // whole percents within lo..hi
+		if last <= first {
+			step, first, last = 1, lo, hi
+		}
+		share.Percent = Percent(float64((first+int64(uniform(g.src, uint64(last-first)+1)))*step) / 1000)
+	}
+	share.Percent = asWritten(share.Percent, Percent.String, ParsePercent)
+	switch {
+	case h.Abort != nil:
+		h.Abort.HTTPShare = share
+	case h.Delay != nil:
+		h.Delay.HTTPShare = share
+	default:
+		h.Drop.HTTPShare = share
+	}
+	return h
 }
 
 // asWritten is v as a file that writes it reads it back, so a drawn value

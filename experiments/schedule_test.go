@@ -2,6 +2,8 @@ package experiments
 
 import (
 	"bytes"
+	"fmt"
+	"math"
 	"reflect"
 	"slices"
 	"strings"
@@ -31,6 +33,22 @@ nemesis:
   spacing: {min: 500ms, max: 3s}
   crash: {restartAfter: {min: 1s, max: 2s}}
 `),
+	"http, matched": minimalWith(nemesisHTTPSample),
+	"http on proxies": `apiVersion: chaosctl/v1
+kind: Experiment
+metadata: {name: ext}
+target:
+  external:
+    members: [{name: web, command: [sleep, "60"]}]
+    proxies: [{name: web-proxy, listen: "127.0.0.1:28080", upstream: "127.0.0.1:18080"}, {name: db-proxy, listen: "127.0.0.1:25432", upstream: "127.0.0.1:5432"}]
+workload: {rate: 10, duration: 20s, http: [{url: "http://127.0.0.1:28080/"}]}
+slos: [{name: ok, sli: availability, objective: 99%}]
+nemesis:
+  kinds: [http, crash]
+  faults: {min: 1, max: 4}
+  overlap: true
+  http: {actions: [abort, drop], status: [502], percent: {min: 0.5%, max: 1.2%}}
+`,
 	"external": `apiVersion: chaosctl/v1
 kind: Experiment
 metadata: {name: ext}
@@ -43,6 +61,21 @@ slos: [{name: ok, sli: availability, objective: 99%}]
 nemesis: {kinds: [blackhole, latency, crash, restart], faults: {min: 1, max: 4}}
 `,
 }
+
+// nemesisHTTPSample draws http faults with every action on the workload's
+// links, the gateway's and the store nodes', beside crashes.
+const nemesisHTTPSample = `nemesis:
+  kinds: [http, crash]
+  targets: [client, g1, n1, n2, n3]
+  faults: {min: 1, max: 4}
+  duration: {min: 1s, max: 3s}
+  http:
+    actions: [abort, delay, drop]
+    status: [500, 502, 503]
+    delay: {min: 50ms, max: 2s}
+    percent: {min: 5%, max: 80%}
+    match: {method: GET, pathPrefix: /kv/, headers: {X-Tenant: blue, Accept: text/plain}}
+`
 
 func TestDrawScheduleIsAPureFunctionOfFileAndSeed(t *testing.T) {
 	for name, src := range nemesisFiles {
@@ -209,6 +242,18 @@ func checkIntensity(t *testing.T, n *Nemesis, f *Fault) {
 		in(f.ClockSkew.Offset >= n.ClockSkew.Offset.Min && f.ClockSkew.Offset <= n.ClockSkew.Offset.Max, "offset")
 	case f.Corrupt != nil:
 		in(f.Corrupt.Ratio >= n.Corrupt.Ratio.Min && f.Corrupt.Ratio <= n.Corrupt.Ratio.Max, "ratio")
+	case f.HTTP != nil:
+		h := f.HTTP
+		action, share := h.Action()
+		in(slices.Contains(n.HTTP.Actions, HTTPAction(action)), "action")
+		in(share.FirstN == 0 && share.Percent >= n.HTTP.Percent.Min && share.Percent <= n.HTTP.Percent.Max, "percent "+share.Percent.String())
+		in(reflect.DeepEqual(h.Match, n.HTTP.Match) || len(n.HTTP.Match.Headers) == 0 && h.Match.Headers == nil, "match")
+		if h.Abort != nil {
+			in(slices.Contains(n.HTTP.Status, h.Abort.Status), "status")
+		}
+		if h.Delay != nil {
+			in(h.Delay.Latency >= n.HTTP.Delay.Min && h.Delay.Latency <= n.HTTP.Delay.Max, "latency")
+		}
 	case f.Partition != nil:
 		in(f.Partition.Behavior == n.Partition.Behavior, "behavior")
 		shape := f.Partition.Mode
@@ -285,5 +330,122 @@ checks: [linearizable]
 	}
 	if got.Nemesis != nil || !reflect.DeepEqual(got.Faults, s.Faults) || *got.Seed != 9 {
 		t.Errorf("decoded %+v", got)
+	}
+}
+
+// The nemesis draws http faults on every link an http fault may select,
+// with every action, status and a spread of shares; the same seed draws
+// the same schedule, written byte for byte the same.
+func TestDrawnHTTPFaults(t *testing.T) {
+	src := minimalWith(nemesisHTTPSample)
+	e, err := Decode("t.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	on, actions, statuses, shares := map[string]int{}, map[string]int{}, map[int]int{}, map[Percent]bool{}
+	for seed := range int64(300) {
+		s, err := e.DrawSchedule(seed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range s.Faults {
+			h := f.HTTP
+			if h == nil {
+				continue
+			}
+			on[h.Nodes[0]]++
+			action, share := h.Action()
+			actions[action]++
+			shares[share.Percent] = true
+			if h.Abort != nil {
+				statuses[h.Abort.Status]++
+			}
+			if share.Percent != Percent(math.Round(float64(share.Percent)*100)/100) {
+				t.Fatalf("seed %d: %s acts on %s, not a whole percent", seed, f.Name, share.Percent)
+			}
+		}
+	}
+	t.Logf("on %v, actions %v, statuses %v, %d shares", on, actions, statuses, len(shares))
+	for _, name := range []string{"client", "g1", "n1", "n2", "n3"} {
+		if on[name] == 0 {
+			t.Errorf("no http fault drawn on %s: %v", name, on)
+		}
+	}
+	for _, a := range []string{"abort", "delay", "drop"} {
+		if actions[a] == 0 {
+			t.Errorf("no %s drawn: %v", a, actions)
+		}
+	}
+	for _, st := range []int{500, 502, 503} {
+		if statuses[st] == 0 {
+			t.Errorf("no abort with %d: %v", st, statuses)
+		}
+	}
+	if len(shares) < 30 {
+		t.Errorf("only %d distinct shares of 5%% to 80%%", len(shares))
+	}
+
+	// One seed's schedule, as explore --dry-run prints it: the draw's
+	// order (kind, start, length, target, action, its setting, share) is
+	// part of the format's promise that a seed replays.
+	var a, b bytes.Buffer
+	for _, buf := range []*bytes.Buffer{&a, &b} {
+		e, err := Decode("t.yaml", []byte(src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := e.DrawSchedule(4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := FormatSchedule(buf, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !bytes.Equal(a.Bytes(), b.Bytes()) {
+		t.Fatalf("two draws of seed 4 differ:\n%s\n%s", a.String(), b.String())
+	}
+	t.Log("\n" + a.String())
+	want := `seed: 4
+faults:
+  - {name: f1-http-client, at: 200ms, duration: 1.9s, http: {nodes: [client], match: {method: GET, pathPrefix: /kv/, headers: {Accept: text/plain, X-Tenant: blue}}, drop: {percent: 68%}}}
+  - {name: f2-crash-n1, at: 2.2s, crash: {nodes: [n1], restartAfter: 1.3s}}
+`
+	if a.String() != want {
+		t.Errorf("seed 4 draws\n%s\nwant\n%s", a.String(), want)
+	}
+}
+
+// A range within one tenth of a percent is drawn as its min; a narrow one
+// in tenths of a percent.
+func TestDrawnHTTPSharesOfNarrowRanges(t *testing.T) {
+	for _, tt := range []struct {
+		percent string
+		want    string
+	}{
+		{"0.15%", "[0.15%]"},
+		{"{min: 0.5%, max: 1.2%}", "[0.5% 0.6% 0.7% 0.8% 0.9% 1% 1.1% 1.2%]"},
+		{"{min: 2.5%, max: 5%}", "[3% 4% 5%]"},
+	} {
+		e, err := Decode("t.yaml", []byte(minimalWith("nemesis: {kinds: [http], faults: 3, http: {percent: "+tt.percent+"}}\n")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[Percent]bool{}
+		for seed := range int64(200) {
+			s, _ := e.DrawSchedule(seed)
+			for _, f := range s.Faults {
+				_, share := f.HTTP.Action()
+				got[share.Percent] = true
+			}
+		}
+		var drawn []Percent
+		for p := range got {
+			drawn = append(drawn, p)
+		}
+		slices.Sort(drawn)
+		if fmt.Sprint(drawn) != tt.want {
+			t.Errorf("percent %s: drew %v, want %v", tt.percent, drawn, tt.want)
+		}
 	}
 }

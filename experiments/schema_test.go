@@ -121,6 +121,10 @@ func TestSchemaRejectsMistakes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	nemesisHTTP, err := os.ReadFile("../cmd/chaosctl/testdata/explore-http.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
 		name      string
 		src       []byte
@@ -137,6 +141,9 @@ func TestSchemaRejectsMistakes(t *testing.T) {
 		{"missing required field", quickstart, "apiVersion: chaosctl/v1\n", "", experiment, "apiVersion"},
 		{"bad bound", quickstart, "max: 200ms", "max: fast", experiment, "max"},
 		{"partition size as a word", quickstart, "mode: isolate ", "size: two\n      mode: isolate ", experiment, "size"},
+		{"misspelt nemesis http field", nemesisHTTP, "status: [500, 503]", "statuses: [500, 503]", experiment, "statuses"},
+		{"bad nemesis http action", nemesisHTTP, "status: [500, 503]", "actions: [abort, slow]\n    status: [500, 503]", experiment, "actions"},
+		{"nemesis http status as a string", nemesisHTTP, "status: [500, 503]", "status: [500, five]", experiment, "status"},
 		{"a playbook is no experiment", playbook, "", "", experiment, "kind"},
 		{"misspelt gameday field", playbook, "continueOnFail:", "continueOnFailure:", gameday, "continueOnFailure"},
 		{"misspelt field of an inline experiment", playbook, "recoveryWithin: 4s", "recoverWithin: 4s", gameday, "recoverWithin"},

@@ -3,6 +3,7 @@ package experiments
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"math"
 	"net"
 	"net/url"
@@ -1176,24 +1177,28 @@ func shareOf[T HTTPAbort | HTTPDelay | HTTPDrop](a *T) *HTTPShare {
 	return nil
 }
 
-func (v *validator) httpFault(kp string, h *HTTP) {
-	if x := v.e.Target.External; x != nil && x.Toxiproxy != nil {
-		v.keyErrorf(kp, "needs chaosctl's own fault plane: the HTTP toxic does not exist in a toxiproxy server of yours (target.external.toxiproxy); leave toxiproxy out and chaosctl runs its own")
-		return
+// httpMatch checks an http fault's match (or the nemesis's) at mp.
+func (v *validator) httpMatch(mp string, m *HTTPMatch) {
+	if v.d.has(mp+".pathPrefix") && !strings.HasPrefix(m.PathPrefix, "/") {
+		v.errorf(mp+".pathPrefix", "%q does not start with /; allowed: a path such as /kv/ (the request target's path, without the query)", m.PathPrefix)
 	}
-	mp := kp + ".match"
-	if v.d.has(mp+".pathPrefix") && !strings.HasPrefix(h.Match.PathPrefix, "/") {
-		v.errorf(mp+".pathPrefix", "%q does not start with /; allowed: a path such as /kv/ (the request target's path, without the query)", h.Match.PathPrefix)
-	}
-	for name, val := range h.Match.Headers {
+	for _, name := range slices.Sorted(maps.Keys(m.Headers)) {
 		hp := mp + ".headers." + name
-		switch {
+		switch val := m.Headers[name]; {
 		case !headerNameRE.MatchString(name):
 			v.keyErrorf(hp, "bad header name %q; allowed: a token such as X-Tenant (letters, digits and !#$%%&'*+-.^_`|~)", name)
 		case strings.ContainsAny(val, "\r\n"):
 			v.errorf(hp, "the value holds a line break; allowed: one line, compared exactly")
 		}
 	}
+}
+
+func (v *validator) httpFault(kp string, h *HTTP) {
+	if x := v.e.Target.External; x != nil && x.Toxiproxy != nil {
+		v.keyErrorf(kp, "needs chaosctl's own fault plane: the HTTP toxic does not exist in a toxiproxy server of yours (target.external.toxiproxy); leave toxiproxy out and chaosctl runs its own")
+		return
+	}
+	v.httpMatch(kp+".match", &h.Match)
 	var share *HTTPShare
 	sp := kp
 	switch a := v.exactlyOne(kp, "abort", "delay", "drop"); a {
@@ -1770,6 +1775,13 @@ var (
 	DefaultNemesisBandwidth = Range[ByteRate]{Min: 16 << 10, Max: 256 << 10}
 	DefaultNemesisSkew      = Range[time.Duration]{Min: time.Second, Max: 10 * time.Second}
 	DefaultNemesisCorrupt   = Range[Percent]{Min: 0.01, Max: 0.1}
+	// DefaultNemesisHTTPActions, DefaultNemesisHTTPStatus,
+	// DefaultNemesisHTTPDelay and DefaultNemesisHTTPPercent are how http
+	// faults are drawn when nemesis.http leaves them out.
+	DefaultNemesisHTTPActions = []HTTPAction{HTTPActionAbort, HTTPActionDelay, HTTPActionDrop}
+	DefaultNemesisHTTPStatus  = []int{500, 503}
+	DefaultNemesisHTTPDelay   = Range[time.Duration]{Min: 100 * time.Millisecond, Max: time.Second}
+	DefaultNemesisHTTPPercent = Range[Percent]{Min: 0.1, Max: 0.5}
 )
 
 // setNemesisDefaults fills what the nemesis section leaves out; a range
@@ -1793,6 +1805,10 @@ func setNemesisDefaults(e *Experiment, d *decoder) {
 	setRange(d, p+"crash.restartAfter", &n.Crash.RestartAfter, n.Duration)
 	setRange(d, p+"clockSkew.offset", &n.ClockSkew.Offset, DefaultNemesisSkew)
 	setRange(d, p+"corrupt.ratio", &n.Corrupt.Ratio, DefaultNemesisCorrupt)
+	set(d, p+"http.actions", &n.HTTP.Actions, slices.Clone(DefaultNemesisHTTPActions))
+	set(d, p+"http.status", &n.HTTP.Status, slices.Clone(DefaultNemesisHTTPStatus))
+	setRange(d, p+"http.delay", &n.HTTP.Delay, DefaultNemesisHTTPDelay)
+	setRange(d, p+"http.percent", &n.HTTP.Percent, DefaultNemesisHTTPPercent)
 	set(d, p+"partition.behavior", &n.Partition.Behavior, DefaultPartitionBehavior)
 	if !d.has(p+"partition.shapes") && !d.bad[p+"partition.shapes"] {
 		n.Partition.Shapes = nemesisDefaultShapes(e)
@@ -1901,7 +1917,7 @@ func nemesisDefaultShapes(e *Experiment) []PartitionMode {
 }
 
 // nemesisKindSections are the kinds whose intensity has its own section.
-var nemesisKindSections = []FaultKind{FaultPartition, FaultLatency, FaultBandwidth, FaultCrash, FaultClockSkew, FaultCorrupt}
+var nemesisKindSections = []FaultKind{FaultPartition, FaultLatency, FaultBandwidth, FaultCrash, FaultClockSkew, FaultCorrupt, FaultHTTP}
 
 func (v *validator) nemesis() {
 	n := v.e.Nemesis
@@ -1925,8 +1941,8 @@ func (v *validator) nemesis() {
 		}
 		seen[k] = i
 		switch {
-		case k == FaultHTTP:
-			v.errorf(kp, "the nemesis does not draw http faults (what one matches and does is yours to say); write it in faults, or draw from %s", strings.Join(slices.DeleteFunc(faultKinds.KindsInOrder(), func(s string) bool { return s == injectors.KindHTTP }), ", "))
+		case k == FaultHTTP && e.Target.External != nil && e.Target.External.Toxiproxy != nil:
+			v.errorf(kp, "http faults need chaosctl's own fault plane: the HTTP toxic does not exist in a toxiproxy server of yours (target.external.toxiproxy); leave toxiproxy out and chaosctl runs its own")
 		case k == FaultPartition && e.Target.Demo == nil:
 			v.errorf(kp, "the nemesis partitions the demo cluster's store nodes; against an external target draw blackhole or reset on proxies")
 		case faultCaps(k).StoreNodes && e.Target.Demo == nil:
@@ -2039,6 +2055,75 @@ func (v *validator) nemesisSections(p string, n *Nemesis, end time.Duration) {
 		v.errorf(p+".clockSkew.offset", "%s to %s includes or touches 0; allowed: both bounds above 0, or both below", o.Min, o.Max)
 	}
 	nemesisRange(v, p+".corrupt.ratio", n.Corrupt.Ratio, 0.0001, 1, Percent.String)
+	v.nemesisHTTP(p+".http", &n.HTTP)
+}
+
+// MinNemesisHTTPPercent is the smallest share of requests the nemesis's
+// http faults may act on (drawn shares are whole tenths of a percent).
+const MinNemesisHTTPPercent Percent = 0.001
+
+// nemesisHTTP checks how http faults are drawn: the actions and statuses
+// each once, the ranges in bounds, a setting only for an action drawn, the
+// match as a fault's.
+func (v *validator) nemesisHTTP(p string, h *NemesisHTTP) {
+	if v.d.has(p+".actions") && len(h.Actions) == 0 {
+		v.errorf(p+".actions", "is empty; give the actions to draw from: %s, or leave it out for all of them", strings.Join(HTTPAction("").allowed(), ", "))
+	}
+	actions := map[HTTPAction]int{}
+	for i, a := range h.Actions {
+		ap := fmt.Sprintf("%s.actions[%d]", p, i)
+		if j, dup := actions[a]; dup && a != "" {
+			v.errorf(ap, "%s is already listed at %s.actions[%d]", a, p, j)
+			continue
+		}
+		actions[a] = i
+	}
+	drawn := func(a HTTPAction, field string) bool {
+		if !v.d.has(p+"."+field) || !v.ok(p+".actions") || slices.Contains(h.Actions, a) {
+			return true
+		}
+		v.keyErrorf(p+"."+field, "sets how %s faults are drawn, and nemesis.http.actions does not list %s; add it there or remove %s", a, a, field)
+		return false
+	}
+	if drawn(HTTPActionAbort, "status") {
+		if v.d.has(p+".status") && len(h.Status) == 0 {
+			v.errorf(p+".status", "is empty; give the statuses an abort answers with (200 to 599), or leave it out for %s", strings.Join(intsText(DefaultNemesisHTTPStatus), ", "))
+		}
+		statuses := map[int]int{}
+		for i, st := range h.Status {
+			sp := fmt.Sprintf("%s.status[%d]", p, i)
+			if j, dup := statuses[st]; dup {
+				v.errorf(sp, "%d is already listed at %s.status[%d]", st, p, j)
+				continue
+			}
+			statuses[st] = i
+			v.intRange(sp, st, 200, 599)
+		}
+	}
+	if drawn(HTTPActionDelay, "delay") {
+		nemesisRange(v, p+".delay", h.Delay, injectors.MinDelay, time.Minute, time.Duration.String)
+	}
+	// The first bound out of range (as nemesisRange sees them), when it is
+	// a plain number above 1 meant as a percent, gets a hint.
+	r, which := h.Percent, "min"
+	bound := r.Min
+	if bound >= MinNemesisHTTPPercent && bound <= 1 {
+		which, bound = "max", r.Max
+	}
+	if bound > 1 && bound <= 100 {
+		v.errorf(p+".percent", "%s %s is out of range; allowed: %s to 100%% (write %g%% for %g percent)", which, bound, MinNemesisHTTPPercent, float64(bound), float64(bound))
+	} else {
+		nemesisRange(v, p+".percent", r, MinNemesisHTTPPercent, 1, Percent.String)
+	}
+	v.httpMatch(p+".match", &h.Match)
+}
+
+func intsText(xs []int) []string {
+	out := make([]string, len(xs))
+	for i, x := range xs {
+		out[i] = strconv.Itoa(x)
+	}
+	return out
 }
 
 // CheckRunnable reports a file that `chaosctl run` cannot run although it

@@ -56,6 +56,26 @@ func TestExploreDryRunPrintsTheSameSchedulesForTheSameSeed(t *testing.T) {
 	}
 }
 
+// The nemesis draws http faults with the seed, as every other kind: the
+// dry run prints them, byte for byte the same for the same seed, and the
+// file validates.
+func TestExploreDryRunDrawsHTTPFaults(t *testing.T) {
+	if _, stderr, code := run(t, "validate", "testdata/explore-http.yaml"); code != 0 {
+		t.Fatalf("validate: exit %d\n%s", code, stderr)
+	}
+	a, stderr, code := run(t, "explore", "--dry-run", "testdata/explore-http.yaml", "--seed", "11", "--runs", "6")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	b, _, _ := run(t, "explore", "--dry-run", "testdata/explore-http.yaml", "--seed", "11", "--runs", "6")
+	if a != b {
+		t.Fatalf("two dry runs differ:\n%s\n%s", a, b)
+	}
+	if n := strings.Count(a, "http: {nodes: ["); n == 0 || !strings.Contains(a, "match: {method: GET, pathPrefix: /kv/}") {
+		t.Errorf("no http fault with the nemesis's match in six schedules:\n%s", a)
+	}
+}
+
 func TestExploreRefusesBadInput(t *testing.T) {
 	for _, args := range [][]string{
 		{"explore", "testdata/calm.yaml"},                           // no nemesis

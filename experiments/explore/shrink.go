@@ -3,6 +3,7 @@ package explore
 import (
 	"context"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -290,8 +291,9 @@ func setLength(f *experiments.Fault, d time.Duration) {
 	}
 }
 
-// soften lowers each fault's intensity once: half the delay, skew or
-// corrupted share, twice the bandwidth.
+// soften lowers each fault's intensity once: half the delay, skew,
+// corrupted share or share of requests an http fault acts on (half an
+// http delay's latency once its share is below 2%), twice the bandwidth.
 func (k *shrinker) soften(ctx context.Context, s experiments.Schedule) (experiments.Schedule, error) {
 	for i := 0; i < len(s.Faults) && !k.stop; i++ {
 		cand := s
@@ -308,6 +310,10 @@ func (k *shrinker) soften(ctx context.Context, s experiments.Schedule) (experime
 		case f.Corrupt != nil && f.Corrupt.Ratio >= 0.002:
 			f.Corrupt.Ratio = asPercent(f.Corrupt.Ratio / 2)
 			change = fmt.Sprintf("corrupt share of %s to %s", f.Name, f.Corrupt.Ratio)
+		case f.HTTP != nil:
+			if change = softenHTTP(f); change == "" {
+				continue
+			}
 		case f.Bandwidth != nil:
 			f.Bandwidth.Rate *= 2
 			change = fmt.Sprintf("bandwidth of %s to %s", f.Name, f.Bandwidth.Rate)
@@ -323,6 +329,36 @@ func (k *shrinker) soften(ctx context.Context, s experiments.Schedule) (experime
 		}
 	}
 	return s, nil
+}
+
+// softenHTTP halves the share of requests http fault f acts on, down to
+// 1%, then a delay's latency; "" when f is as mild as that gets. A fault
+// that acts on the first N requests acts on half as many.
+func softenHTTP(f *experiments.Fault) string {
+	h := f.HTTP
+	var share *experiments.HTTPShare
+	switch {
+	case h.Abort != nil:
+		share = &h.Abort.HTTPShare
+	case h.Delay != nil:
+		share = &h.Delay.HTTPShare
+	case h.Drop != nil:
+		share = &h.Drop.HTTPShare
+	default:
+		return ""
+	}
+	switch {
+	case share.FirstN >= 2:
+		share.FirstN /= 2
+		return fmt.Sprintf("requests %s acts on to the first %d", f.Name, share.FirstN)
+	case share.FirstN == 0 && share.Percent >= 0.02:
+		share.Percent = asPercent(share.Percent / 2)
+		return fmt.Sprintf("share of requests %s acts on to %s", f.Name, share.Percent)
+	case h.Delay != nil && h.Delay.Latency >= 2*time.Millisecond:
+		h.Delay.Latency = (h.Delay.Latency / 2).Round(time.Millisecond)
+		return fmt.Sprintf("request delay of %s to %s", f.Name, h.Delay.Latency)
+	}
+	return ""
 }
 
 // asPercent rounds a share to 0.1% as a file writes it.
@@ -366,6 +402,12 @@ func cloneFaults(faults []experiments.Fault) []experiments.Fault {
 		f := &out[i]
 		f.Crash, f.Latency, f.ClockSkew = clonePtr(f.Crash), clonePtr(f.Latency), clonePtr(f.ClockSkew)
 		f.Corrupt, f.Bandwidth = clonePtr(f.Corrupt), clonePtr(f.Bandwidth)
+		if f.HTTP != nil {
+			h := *f.HTTP
+			h.Abort, h.Delay, h.Drop = clonePtr(h.Abort), clonePtr(h.Delay), clonePtr(h.Drop)
+			h.Match.Headers = maps.Clone(h.Match.Headers)
+			f.HTTP = &h
+		}
 	}
 	return out
 }
