@@ -9,10 +9,15 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
-	"sync"
 	"syscall"
 	"time"
+
+	"github.com/chaosctl/chaosctl/internal/crash"
 )
+
+// execPanicHook, set only by tests, runs in the goroutine that kills a
+// command at its timeout, so that a test can make it panic.
+var execPanicHook func()
 
 // MaxExecOutput is how much of each of a command's stdout and stderr is
 // kept; the rest is read and dropped (Truncated says so).
@@ -120,19 +125,33 @@ func RunExec(ctx context.Context, spec ExecSpec) ExecResult {
 		res.Reason = fmt.Sprintf("%s: %v", name, err)
 		return res
 	}
-	var readers sync.WaitGroup
-	readers.Go(func() { stdout.drain(outR) })
-	readers.Go(func() { stderr.drain(errR) })
+	// A panic in one of these goroutines is passed on to RunExec's caller
+	// (g.Wait), whose own recover ends the run: not the process.
+	var g crash.Group
+	g.Go("the stdout reader of "+name, func() { stdout.drain(outR) })
+	g.Go("the stderr reader of "+name, func() { stderr.drain(errR) })
 
 	pgid := cmd.Process.Pid
 	exited := make(chan struct{})
-	go func() {
+	g.Go("the timeout of "+name, func() {
+		// Panicking, it kills the command first: nothing else would, at
+		// its timeout or when ctx ends, and RunExec would wait for it.
+		done := false
+		defer func() {
+			if !done {
+				_ = syscall.Kill(-pgid, syscall.SIGKILL)
+			}
+		}()
+		if execPanicHook != nil {
+			execPanicHook()
+		}
 		select {
 		case <-cctx.Done():
 			_ = syscall.Kill(-pgid, syscall.SIGKILL)
 		case <-exited:
 		}
-	}()
+		done = true
+	})
 	waitErr := cmd.Wait()
 	close(exited)
 	res.Duration = time.Since(start)
@@ -142,9 +161,9 @@ func RunExec(ctx context.Context, spec ExecSpec) ExecResult {
 	deadline := time.Now().Add(outputDrain)
 	_ = outR.SetReadDeadline(deadline)
 	_ = errR.SetReadDeadline(deadline)
-	readers.Wait()
-	outR.Close()
-	errR.Close()
+	defer outR.Close()
+	defer errR.Close()
+	g.Wait()
 	res.Stdout, res.Stderr = stdout.String(), stderr.String()
 	res.Truncated = stdout.dropped || stderr.dropped
 	if st := cmd.ProcessState; st != nil && st.Exited() {

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chaosctl/chaosctl/internal/crash"
 	"github.com/chaosctl/chaosctl/internal/testkit"
 	"github.com/chaosctl/chaosctl/probes"
 )
@@ -150,4 +151,26 @@ func TestCallHTTP(t *testing.T) {
 	if res.OK || !strings.Contains(res.Reason, "within its timeout 100ms") {
 		t.Errorf("got %+v; want a timeout", res)
 	}
+}
+
+// A panic in the goroutine that kills a command at its timeout kills the
+// command and reaches RunExec's caller as a *crash.Panic (whose recover
+// ends the run), instead of ending the process with faults applied.
+func TestRunExecPassesAPanicOnToItsCaller(t *testing.T) {
+	marker := fmt.Sprintf("CHAOSCTL_EXEC_TEST=%d", time.Now().UnixNano())
+	k, v, _ := strings.Cut(marker, "=")
+	defer probes.SetExecPanicHook(func() { panic("boom") })()
+	var got *crash.Panic
+	start := time.Now()
+	func() {
+		defer crash.Recover("the test", func(p *crash.Panic) { got = p })
+		probes.RunExec(context.Background(), probes.ExecSpec{Command: []string{"sleep", "30"}, Env: map[string]string{k: v}, Timeout: time.Minute})
+	}()
+	if got == nil || got.Value != "boom" || !strings.Contains(got.Where, "the timeout of exec sleep 30") {
+		t.Fatalf("recovered %v, want the timeout goroutine's panic", got)
+	}
+	if took := time.Since(start); took > 10*time.Second {
+		t.Errorf("took %s: the panicking goroutine did not kill the command", took)
+	}
+	testkit.Eventually(t, 5*time.Second, "the command gone", func() bool { return len(testkit.ProcessesWithEnv(marker)) == 0 })
 }

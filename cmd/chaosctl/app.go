@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -8,11 +9,13 @@ import (
 	"runtime/debug"
 	"slices"
 	"strings"
+	"sync/atomic"
 
 	"github.com/sirupsen/logrus"
 	"github.com/urfave/cli/v2"
 
 	"github.com/chaosctl/chaosctl/experiments"
+	"github.com/chaosctl/chaosctl/internal/crash"
 	"github.com/chaosctl/chaosctl/internal/guardedio"
 	"github.com/chaosctl/chaosctl/internal/statusline"
 	"github.com/chaosctl/chaosctl/targets/runtimes"
@@ -85,13 +88,40 @@ type env struct {
 	// progress is the progress line when stdout is a terminal; the logs
 	// are written above it. nil elsewhere.
 	progress *statusline.Terminal
+	// crashed is the first panic in a goroutine of the command's own
+	// machinery (the signal and stdout watchers), which cancelled the
+	// command: runMain exits 6 for it, or 5 when a revert failed. Shared
+	// by the copies of env a command makes.
+	crashed *atomic.Pointer[crash.Panic]
+}
+
+// signalWatcherHook, set only by tests, runs as cancelOnSignal's signal
+// watcher starts, so that a test can make it panic.
+var signalWatcherHook func()
+
+// goroutineCrashed records p, the panic of a goroutine of the command,
+// logs it and cancels the command with it as the cause.
+func (e *env) goroutineCrashed(p *crash.Panic, cancel context.CancelCauseFunc) {
+	e.crashed.CompareAndSwap(nil, p)
+	e.log.WithField("stack", string(p.Stack)).Errorf("%v; please report this bug: reverting every fault, then exiting (code %d)", p, exitCrashed)
+	cancel(p)
+}
+
+// finalCode is the exit code of a command that ended with code: a crash
+// of one of its goroutines outranks it (6), unless a fault may remain (5).
+func (e *env) finalCode(code int) int {
+	if e.crashed.Load() != nil && code != exitEnvironment {
+		return exitCrashed
+	}
+	return code
 }
 
 func newEnv(stdin io.Reader, stdout, stderr io.Writer) *env {
 	out, errOut, lost := guardedio.Guard(stdout, stderr)
 	l := logrus.New()
 	l.SetOutput(errOut)
-	return &env{stdin: stdin, stdout: out, stderr: errOut, outputLost: lost, log: l, runtimes: runtimes.Default()}
+	return &env{stdin: stdin, stdout: out, stderr: errOut, outputLost: lost, log: l, runtimes: runtimes.Default(),
+		crashed: &atomic.Pointer[crash.Panic]{}}
 }
 
 // targetUsage is the --target flag's list of runtimes: "a, b or c".

@@ -10,6 +10,7 @@ import (
 
 	"github.com/chaosctl/chaosctl/experiments"
 	"github.com/chaosctl/chaosctl/injectors"
+	"github.com/chaosctl/chaosctl/internal/deadman"
 	"github.com/chaosctl/chaosctl/targets/clusterctl"
 )
 
@@ -29,7 +30,12 @@ func injectCommand(e *env) *cli.Command {
 			"   chaosctl inject crash --nodes n2 --restart-after 20s\n" +
 			"   chaosctl inject pause --nodes n3 --ttl 10s\n" +
 			"   chaosctl inject clockSkew --nodes n1 --offset -2s\n" +
-			"   chaosctl inject corrupt --nodes n1 --count 5\n\n" +
+			"   chaosctl inject corrupt --nodes n1 --count 5\n" +
+			"   chaosctl inject latency --nodes g1 --delay 200ms --hold   # until Ctrl-C\n\n" +
+			"With --hold, inject stays in the foreground and holds the fault on a short lease\n" +
+			"(--lease, default " + deadman.DefaultTTL.String() + ") that it renews every third of it, until Ctrl-C, SIGTERM, SIGHUP\n" +
+			"or SIGQUIT (it heals the fault and exits 3) or until the fault's --ttl (exit 0). If inject\n" +
+			"dies (SIGKILL, a lost terminal, a crash), cluster up reverts the fault within the lease.\n\n" +
 			"Link faults (partition, latency, bandwidth, reset, blackhole) act on the fault plane's\n" +
 			"links: client>MEMBER (what the printed addresses reach), g*>n* and n*>n*; --nodes selects\n" +
 			"every link from or to those members. Bad input exits 2 and applies nothing; no running\n" +
@@ -50,6 +56,8 @@ func injectCommand(e *env) *cli.Command {
 			&cli.Int64Flag{Name: "seed", Usage: "corrupt: chooses which values are damaged"},
 			&cli.StringFlag{Name: "restart-after", Usage: "crash, restart: start the members again after this long (the fault's TTL)"},
 			&cli.StringFlag{Name: "ttl", Usage: "the fault reverts by itself after this long (default " + clusterctl.DefaultFaultTTL.String() + ")"},
+			&cli.BoolFlag{Name: "hold", Usage: "stay in the foreground holding the fault on a lease until Ctrl-C (which heals it) or its --ttl"},
+			&cli.StringFlag{Name: "lease", Usage: "with --hold: the fault reverts this long after inject's last renewal, " + deadman.MinTTL.String() + " to " + deadman.MaxTTL.String() + " (default " + deadman.DefaultTTL.String() + ")"},
 			&cli.BoolFlag{Name: "json", Usage: "print the applied fault as JSON (as --output json)"}, outputFlag(),
 		),
 		Action: func(c *cli.Context) error { return inject(c, e) },
@@ -165,6 +173,24 @@ func faultFromFlags(c *cli.Context) (clusterctl.Request, error) {
 		}
 		r.TTL = c.String("ttl")
 	}
+	if c.IsSet("lease") && !c.Bool("hold") {
+		return r, fmt.Errorf("--lease applies to --hold only (without it the fault lasts its --ttl)")
+	}
+	if c.Bool("hold") {
+		lease := deadman.DefaultTTL
+		if c.IsSet("lease") {
+			if lease, err = duration("lease"); err != nil {
+				return r, err
+			}
+			if deadman.CheckTTL(lease) != nil {
+				return r, fmt.Errorf("--lease %s: allowed are %s to %s", c.String("lease"), deadman.MinTTL, deadman.MaxTTL)
+			}
+		}
+		if kind == injectors.KindCorrupt {
+			return r, fmt.Errorf("--hold: corrupt has nothing to revert, so nothing to hold")
+		}
+		r.Lease = lease.String()
+	}
 	if c.IsSet("restart-after") {
 		if kind != injectors.KindCrash && kind != injectors.KindRestart {
 			return r, fmt.Errorf("--restart-after applies to crash and restart only, not to %s (use --ttl)", kind)
@@ -196,6 +222,9 @@ func inject(c *cli.Context, e *env) error {
 	// Checked here too, so bad input never reaches the cluster.
 	if _, _, err := req.Resolve(st.Topology()); err != nil {
 		return usageError(err)
+	}
+	if req.Lease != "" {
+		return injectHeld(c, e, st, req, asJSON)
 	}
 	v, err := clusterctl.NewClient(st).Apply(c.Context, req)
 	if err != nil {
@@ -287,14 +316,18 @@ func status(c *cli.Context, e *env) error {
 		fmt.Fprintln(w, "no live faults")
 	} else {
 		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "FAULT\tKIND\tAPPLIED\tEXPIRES\tREMAINING\tWHAT")
+		fmt.Fprintln(tw, "FAULT\tKIND\tAPPLIED\tEXPIRES\tREMAINING\tLEASE\tWHAT")
 		for _, v := range sv.Faults {
 			what := clusterctl.Describe(v.Fault)
 			if v.Error != "" {
 				what += " (revert failed, retrying: " + v.Error + ")"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", v.Name, v.Kind, v.Applied.Local().Format("15:04:05"),
-				v.Expires.Local().Format("15:04:05"), v.Remaining, what)
+			lease := "-"
+			if v.Lease != "" {
+				lease = v.Lease + " (" + v.LeaseRemaining + " left)"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", v.Name, v.Kind, v.Applied.Local().Format("15:04:05"),
+				v.Expires.Local().Format("15:04:05"), v.Remaining, lease, what)
 		}
 		_ = tw.Flush()
 	}

@@ -415,9 +415,20 @@ func TestInjectWithoutClusterExits5(t *testing.T) {
 		}
 	}
 	// Bad input is reported before the cluster is looked for.
-	_, stderr, code := runIn(t, empty, "inject", "latency", "--delay", "soon")
-	if code != 2 || !strings.Contains(stderr, "--delay") {
-		t.Errorf("exit %d, want 2; stderr:\n%s", code, stderr)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"inject", "latency", "--delay", "soon"}, "--delay"},
+		{[]string{"inject", "pause", "--nodes", "n1", "--lease", "5s"}, "--lease applies to --hold only"},
+		{[]string{"inject", "pause", "--nodes", "n1", "--hold", "--lease", "50ms"}, "--lease 50ms: allowed are 100ms to 10m0s"},
+		{[]string{"inject", "pause", "--nodes", "n1", "--hold", "--lease", "soon"}, "--lease"},
+		{[]string{"inject", "corrupt", "--nodes", "n1", "--count", "1", "--hold"}, "--hold: corrupt has nothing to revert"},
+	} {
+		_, stderr, code := runIn(t, empty, tc.args...)
+		if code != 2 || !strings.Contains(stderr, tc.want) {
+			t.Errorf("chaosctl %v: exit %d, want 2 with %q; stderr:\n%s", tc.args, code, tc.want, stderr)
+		}
 	}
 }
 
@@ -485,4 +496,83 @@ func freeBasePort(t *testing.T, n int) int {
 	}
 	t.Skipf("no %d free consecutive ports between %d and %d", n, start, low)
 	return 0
+}
+
+// `inject --hold` keeps its fault on a short lease as long as it runs:
+// SIGKILLed, it renews nothing more and cluster up reverts the fault
+// within the lease (ended as lapsed, long before its TTL); interrupted, it
+// heals the fault itself and exits 3.
+func TestInjectHoldRevertsWithinTheLeaseOnceKilled(t *testing.T) {
+	lc := startLiveCluster(t, "--nodes", "1", "--gateways", "1")
+	const lease = 2 * time.Second
+	hold := func(name string) (*exec.Cmd, *testkit.SyncBuffer) {
+		cmd := exec.Command(binary, "inject", "latency", "--links", "client>g1", "--delay", "50ms",
+			"--hold", "--lease", lease.String(), "--name", name)
+		cmd.Env = append(os.Environ(), injectors.EnvStateDir+"="+lc.stateDir)
+		out := &testkit.SyncBuffer{}
+		cmd.Stdout, cmd.Stderr = out, out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = cmd.Process.Kill(); _, _ = cmd.Process.Wait() })
+		return cmd, out
+	}
+	live := func(name string) *faultJSON {
+		for _, f := range lc.status(t).Faults {
+			if f.Name == name {
+				return &f
+			}
+		}
+		return nil
+	}
+	ended := func(name, reason string) bool {
+		sv := lc.status(t)
+		return len(sv.Faults) == 0 && slices.ContainsFunc(sv.Ended, func(v faultJSON) bool { return v.Name == name && v.EndReason == reason })
+	}
+
+	t.Run("SIGKILL: the fault lapses within the lease", func(t *testing.T) {
+		cmd, out := hold("held")
+		var applied time.Time
+		testkit.Eventually(t, 20*time.Second, "the held fault is live with its lease", func() bool {
+			f := live("held")
+			if f != nil {
+				applied = f.Applied
+			}
+			return f != nil && f.Lease == lease.String() && !f.LeaseExpires.IsZero()
+		})
+		// Renewed, it outlives its lease twice over.
+		testkit.Eventually(t, 20*time.Second, "the held fault outlives twice its lease", func() bool {
+			if live("held") == nil {
+				t.Fatalf("the held fault ended while inject renewed it:\n%s", out)
+			}
+			return time.Since(applied) > 2*lease+lease/2
+		})
+		if text := mustRun(t, lc.stateDir, "status"); !strings.Contains(text, "LEASE") || !strings.Contains(text, "2s (") {
+			t.Fatalf("status does not show the held fault's lease:\n%s", text)
+		}
+		if err := cmd.Process.Kill(); err != nil {
+			t.Fatal(err)
+		}
+		_, _ = cmd.Process.Wait()
+		killed := time.Now()
+		testkit.Eventually(t, lease+8*time.Second, "the fault lapses and is reverted", func() bool { return ended("held", clusterctl.EndLapsed) })
+		t.Logf("reverted %s after inject was killed (lease %s)", time.Since(killed).Round(time.Millisecond), lease)
+	})
+
+	t.Run("SIGINT: inject heals the fault and exits 3", func(t *testing.T) {
+		cmd, out := hold("held2")
+		testkit.Eventually(t, 20*time.Second, "the held fault is live", func() bool {
+			return live("held2") != nil && strings.Contains(out.String(), "holding it on a 2s lease")
+		})
+		if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+			t.Fatal(err)
+		}
+		err := cmd.Wait()
+		if code := cmd.ProcessState.ExitCode(); code != exitInterrupted || !strings.Contains(out.String(), "reverted held2") {
+			t.Fatalf("inject --hold after SIGINT: exit %d (%v), want %d saying it reverted held2:\n%s", code, err, exitInterrupted, out)
+		}
+		if !ended("held2", clusterctl.EndHealed) {
+			t.Fatalf("after SIGINT: %+v", lc.status(t))
+		}
+	})
 }

@@ -37,7 +37,7 @@ func runMain(e *env, args []string) (code int) {
 		}
 	}()
 	err := newApp(e).RunContext(context.Background(), reorderArgs(args))
-	code = exitCode(err)
+	code = e.finalCode(exitCode(err))
 	if err != nil && code != exitPass && !isReported(err) {
 		fmt.Fprintf(e.stderr, "chaosctl: %v\n", err)
 	}

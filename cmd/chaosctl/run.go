@@ -23,6 +23,7 @@ import (
 	"github.com/chaosctl/chaosctl/experiments/repeat"
 	"github.com/chaosctl/chaosctl/experiments/report"
 	"github.com/chaosctl/chaosctl/experiments/runner"
+	"github.com/chaosctl/chaosctl/internal/crash"
 	"github.com/chaosctl/chaosctl/internal/guardedio"
 	"github.com/chaosctl/chaosctl/internal/regularfile"
 	"github.com/chaosctl/chaosctl/internal/statusline"
@@ -604,8 +605,14 @@ var stopSignals = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, s
 // is looked at every guardedio.WatchInterval until stop), cancels (logging first); later signals are only
 // acknowledged (logging later), so nothing can skip the revert that
 // cancelling starts. stop releases the signals.
+//
+// A panic in either of its goroutines cancels ctx too, with the
+// *crash.Panic as its cause, so the command reverts and ends; runMain then
+// exits 6 (see env.crashed).
 func cancelOnSignal(parent context.Context, e *env, first, later string) (ctx context.Context, stop func()) {
-	ctx, cancel := context.WithCancel(parent)
+	ctx, cancelCause := context.WithCancelCause(parent)
+	cancel := func() { cancelCause(nil) }
+	crashed := func(p *crash.Panic) { e.goroutineCrashed(p, cancelCause) }
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, stopSignals...)
 	stopped := make(chan struct{})
@@ -614,10 +621,17 @@ func cancelOnSignal(parent context.Context, e *env, first, later string) (ctx co
 		lost = e.outputLost.Done()
 		// A reader that goes away is noticed while nothing is written too.
 		if f := e.stdoutFile(); f != nil {
-			go e.outputLost.Watch(ctx, f, guardedio.WatchInterval)
+			go func() {
+				defer crash.Recover("the stdout watcher", crashed)
+				e.outputLost.Watch(ctx, f, guardedio.WatchInterval)
+			}()
 		}
 	}
 	go func() {
+		defer crash.Recover("the signal watcher", crashed)
+		if signalWatcherHook != nil {
+			signalWatcherHook()
+		}
 		n := 0
 		for {
 			var why string

@@ -200,3 +200,33 @@ func TestALostStdoutCancelsTheRun(t *testing.T) {
 		t.Fatal("a lost stdout did not cancel the run")
 	}
 }
+
+// A panic in the signal watcher cancels the command with the panic as the
+// cause (so it reverts and ends, instead of the process ending with faults
+// applied), and the command then exits 6, or 5 when a revert failed.
+func TestAPanicInTheSignalWatcherEndsTheCommandAsCrashed(t *testing.T) {
+	signalWatcherHook = func() { panic("boom") }
+	t.Cleanup(func() { signalWatcherHook = nil })
+	var stderr bytes.Buffer
+	e := newEnv(nil, io.Discard, &stderr)
+	ctx, stop := cancelOnSignal(context.Background(), e, "first", "later")
+	defer stop()
+	select {
+	case <-ctx.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("a panic in the signal watcher did not cancel the command")
+	}
+	p, ok := errors.AsType[*crash.Panic](context.Cause(ctx))
+	if !ok || p.Value != "boom" || p.Where != "the signal watcher" {
+		t.Fatalf("cause %v, want the signal watcher's panic", context.Cause(ctx))
+	}
+	if got := e.finalCode(exitInterrupted); got != exitCrashed {
+		t.Errorf("exit %d after the crash, want %d", got, exitCrashed)
+	}
+	if got := e.finalCode(exitEnvironment); got != exitEnvironment {
+		t.Errorf("exit %d after the crash with a failed revert, want %d", got, exitEnvironment)
+	}
+	if !strings.Contains(stderr.String(), "the signal watcher panicked: boom; please report this bug") {
+		t.Errorf("stderr:\n%s", stderr.String())
+	}
+}

@@ -31,6 +31,14 @@ func (c *Client) Apply(ctx context.Context, req Request) (FaultView, error) {
 	return v, c.call(ctx, http.MethodPost, "/v1/faults", req, &v)
 }
 
+// Renew renews the lease of the held fault name (Request.Lease) and
+// returns it as renewed. A fault that is no longer live, or whose lease
+// lapsed, is an *InputError.
+func (c *Client) Renew(ctx context.Context, name string) (FaultView, error) {
+	var v FaultView
+	return v, c.call(ctx, http.MethodPost, "/v1/faults/"+url.PathEscape(name)+"/lease", nil, &v)
+}
+
 // Heal reverts the live fault name.
 func (c *Client) Heal(ctx context.Context, name string) (FaultsView, error) {
 	var out FaultsView

@@ -10,9 +10,11 @@
 //     injectors.Fault to apply, with its time to live.
 //   - Manager: applies resolved faults through an injectors.Tracker (so the
 //     ledger journals them) and reverts each at its expiry, retrying a failed
-//     revert.
+//     revert; a held fault (Request.Lease) reverts sooner, once its client
+//     stops renewing its lease.
 //   - Server: the control API over a Manager (GET /v1/status, GET, POST and
-//     DELETE /v1/faults, DELETE /v1/faults/{name}), behind a bearer token.
+//     DELETE /v1/faults, DELETE /v1/faults/{name}, POST
+//     /v1/faults/{name}/lease), behind a bearer token.
 //   - Client: calls a running cluster's control API.
 //   - State and Claim: the state file a running cluster registers in the
 //     state directory (cluster/NAME.json, mode 0600) and the flock that says

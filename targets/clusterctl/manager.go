@@ -30,6 +30,8 @@ const (
 	EndExpired  = "expired"
 	EndShutdown = "shutdown"
 	EndDone     = "done" // corrupt: nothing to revert
+	// EndLapsed: a held fault whose client stopped renewing its lease.
+	EndLapsed = "lapsed"
 )
 
 // FaultView is a fault as the control API shows it.
@@ -45,6 +47,12 @@ type FaultView struct {
 	EndReason string    `json:"endReason,omitempty"`
 	// Error is the last failed attempt to revert it at expiry (retried).
 	Error string `json:"error,omitempty"`
+	// Lease is a held fault's lease (Request.Lease): it reverts at
+	// LeaseExpires unless its client renews it first (and at Expires
+	// whatever happens). Empty for a fault that is not held.
+	Lease          string    `json:"lease,omitempty"`
+	LeaseExpires   time.Time `json:"leaseExpires,omitzero"`
+	LeaseRemaining string    `json:"leaseRemaining,omitempty"`
 }
 
 // FaultsView is GET /v1/faults and the answer of DELETE /v1/faults.
@@ -71,10 +79,12 @@ func (systemClock) AfterFunc(d time.Duration, f func()) func() bool {
 // journals them) and reverts each at its expiry. It is safe for concurrent
 // use.
 //
-// Each fault's expiry is the dead-man switch of `cluster up`: its clients
-// (`chaosctl inject`, `heal`, a GameDay) are one-shot requests, not a
-// process that could renew a lease, so the TTL every fault must carry is
-// the lease a client takes when it injects, and nothing outlives it. The
+// Each fault's expiry is the dead-man switch of `cluster up`: a client
+// (`chaosctl inject`, `heal`, a GameDay) that makes one-shot requests
+// leaves the fault to its TTL, which every fault must carry, and nothing
+// outlives it. A client that stays (`chaosctl inject --hold`) also takes a
+// short lease with the fault and renews it (Renew): when it stops renewing
+// (killed, its terminal lost), the fault reverts within the lease. The
 // manager itself runs in `cluster up`'s process beside the embedded fault
 // plane: killed, its link faults die with the plane, and `chaosctl recover`
 // thaws and stops the members from the ledger.
@@ -104,6 +114,22 @@ type liveFault struct {
 	pending   bool        // being applied
 	lastErr   string
 	reverted  bool
+	// lease is a held fault's lease (0: not held), leaseExpires when it
+	// lapses unless renewed.
+	lease        time.Duration
+	leaseExpires time.Time
+	// ending is why the fault is being reverted at its deadline (EndExpired
+	// or EndLapsed), set once its timer fired: no renewal revives it.
+	ending string
+}
+
+// deadline is when the fault reverts by itself: its expiry, or sooner the
+// end of its lease.
+func (lf *liveFault) deadline() time.Time {
+	if lf.lease > 0 && lf.leaseExpires.Before(lf.expires) {
+		return lf.leaseExpires
+	}
+	return lf.expires
 }
 
 // NewManager returns a manager applying faults resolved against top through
@@ -126,18 +152,32 @@ func badRequest(err error) error { return &statusError{status: http.StatusBadReq
 func (m *Manager) view(lf *liveFault, now time.Time) FaultView {
 	v := FaultView{Fault: lf.fault, TTL: lf.ttl.String(), Applied: lf.applied, Expires: lf.expires, Error: lf.lastErr}
 	rem := max(lf.expires.Sub(now), 0)
-	v.Remaining = rem.Round(time.Second).String()
-	if rem < time.Second {
-		v.Remaining = rem.Round(time.Millisecond).String()
-	}
+	v.Remaining = roundRemaining(rem).String()
 	v.RemainingSeconds = rem.Seconds()
+	if lf.lease > 0 {
+		v.Lease, v.LeaseExpires = lf.lease.String(), lf.leaseExpires
+		v.LeaseRemaining = roundRemaining(max(lf.leaseExpires.Sub(now), 0)).String()
+	}
 	return v
+}
+
+// roundRemaining rounds a remaining time to the second, or to the
+// millisecond below one second.
+func roundRemaining(d time.Duration) time.Duration {
+	if d < time.Second {
+		return d.Round(time.Millisecond)
+	}
+	return d.Round(time.Second)
 }
 
 // Apply resolves and applies req and schedules its expiry. An unnamed fault
 // is named KIND-N.
 func (m *Manager) Apply(ctx context.Context, req Request) (FaultView, error) {
 	f, ttl, err := req.Resolve(m.top)
+	if err != nil {
+		return FaultView{}, badRequest(err)
+	}
+	lease, err := req.leaseOf(f.Kind)
 	if err != nil {
 		return FaultView{}, badRequest(err)
 	}
@@ -159,7 +199,7 @@ func (m *Manager) Apply(ctx context.Context, req Request) (FaultView, error) {
 		m.mu.Unlock()
 		return FaultView{}, &statusError{status: http.StatusConflict, err: fmt.Errorf("a fault named %s is live: heal it first (chaosctl heal %s) or choose another --name", f.Name, f.Name)}
 	}
-	lf := &liveFault{fault: f, ttl: ttl, pending: true}
+	lf := &liveFault{fault: f, ttl: ttl, lease: lease, pending: true}
 	m.live[f.Name] = lf
 	m.mu.Unlock()
 
@@ -172,7 +212,12 @@ func (m *Manager) Apply(ctx context.Context, req Request) (FaultView, error) {
 	}
 	now := m.clock.Now()
 	lf.pending, lf.applied, lf.expires = false, now, now.Add(ttl)
-	m.log.WithFields(logrus.Fields{"fault": f.Name, "kind": f.Kind, "targets": f.Targets, "ttl": ttl}).Info("fault applied")
+	fields := logrus.Fields{"fault": f.Name, "kind": f.Kind, "targets": f.Targets, "ttl": ttl}
+	if lease > 0 {
+		lf.leaseExpires = now.Add(lease)
+		fields["lease"] = lease
+	}
+	m.log.WithFields(fields).Info("fault applied")
 	if capabilities(f.Kind).Instant {
 		// Nothing to revert (corrupt): the cluster is expected to repair the damage.
 		delete(m.live, f.Name)
@@ -188,7 +233,37 @@ func (m *Manager) Apply(ctx context.Context, req Request) (FaultView, error) {
 	name := f.Name
 	// When shutdown began meanwhile, its RevertAll reverts this fault too:
 	// the tracker lists faults being applied, and waits for them.
-	lf.stopTimer = m.clock.AfterFunc(ttl, func() { m.expire(name) })
+	lf.stopTimer = m.clock.AfterFunc(lf.deadline().Sub(now), func() { m.expire(name) })
+	return m.view(lf, now), nil
+}
+
+// Renew renews the lease of the held fault name: it now reverts when its
+// lease has passed again without a renewal (or at its TTL). A fault that
+// is gone, or whose lease already lapsed, is a 404 (errNoFault): its holder
+// has nothing left to hold.
+func (m *Manager) Renew(name string) (FaultView, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return FaultView{}, &statusError{status: http.StatusServiceUnavailable, err: errors.New("the cluster is shutting down; it reverts every fault")}
+	}
+	lf := m.live[name]
+	now := m.clock.Now()
+	switch {
+	case lf == nil:
+		return FaultView{}, &statusError{status: http.StatusNotFound, err: fmt.Errorf("%w: %q", errNoFault, name)}
+	case lf.pending:
+		return FaultView{}, &statusError{status: http.StatusConflict, err: fmt.Errorf("fault %s is still being applied; try again", name)}
+	case lf.lease == 0:
+		return FaultView{}, &statusError{status: http.StatusConflict, err: fmt.Errorf("fault %s is not held (it was injected without --hold): it lasts its TTL, there is no lease to renew", name)}
+	case lf.ending != "" || !now.Before(lf.deadline()):
+		return FaultView{}, &statusError{status: http.StatusNotFound, err: fmt.Errorf("%w: %q ended (its lease or its TTL ran out) and is being reverted", errNoFault, name)}
+	}
+	lf.leaseExpires = now.Add(lf.lease)
+	if lf.stopTimer != nil {
+		lf.stopTimer()
+	}
+	lf.stopTimer = m.clock.AfterFunc(lf.deadline().Sub(now), func() { m.expire(name) })
 	return m.view(lf, now), nil
 }
 
@@ -226,6 +301,19 @@ func (m *Manager) expire(name string) {
 		m.mu.Unlock()
 		return
 	}
+	if lf.ending == "" {
+		deadline := lf.deadline()
+		if m.clock.Now().Before(deadline) {
+			// A timer that fired as its lease was renewed: the renewal's
+			// own timer reverts the fault at the new deadline.
+			m.mu.Unlock()
+			return
+		}
+		lf.ending = EndExpired
+		if deadline.Before(lf.expires) {
+			lf.ending = EndLapsed
+		}
+	}
 	m.expiring.Add(1)
 	m.mu.Unlock()
 	defer m.expiring.Done()
@@ -244,7 +332,11 @@ func (m *Manager) expire(name string) {
 		}
 		return
 	}
-	m.finish(lf, EndExpired)
+	m.finish(lf, lf.ending)
+	if lf.ending == EndLapsed {
+		log.WithField("lease", lf.lease).Warn("dead-man switch: the fault's holder stopped renewing its lease; the fault was reverted")
+		return
+	}
 	log.WithField("ttl", lf.ttl).Info("fault expired and was reverted")
 }
 
@@ -282,7 +374,7 @@ func (m *Manager) Heal(ctx context.Context, name string) (FaultView, error) {
 		m.mu.Lock()
 		lf.lastErr = err.Error()
 		if !lf.reverted && !m.closed {
-			lf.stopTimer = m.clock.AfterFunc(max(lf.expires.Sub(m.clock.Now()), expireRetryBackoff), func() { m.expire(name) })
+			lf.stopTimer = m.clock.AfterFunc(max(lf.deadline().Sub(m.clock.Now()), expireRetryBackoff), func() { m.expire(name) })
 		}
 		m.mu.Unlock()
 		return FaultView{}, fmt.Errorf("the fault may remain applied: %w", err)

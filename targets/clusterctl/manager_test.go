@@ -226,3 +226,138 @@ func TestManagerEndedFaultsAreBounded(t *testing.T) {
 		t.Fatalf("%d ended faults, first %s; want the last %d", len(ended), ended[0].Name, endedFaultsKept)
 	}
 }
+
+func heldReq(name, ttl, lease string, targets ...string) Request {
+	r := pauseReq(name, ttl, targets...)
+	r.Lease = lease
+	return r
+}
+
+// A held fault that is not renewed reverts when its lease lapses, long
+// before its TTL, and ends as lapsed.
+func TestManagerHeldFaultLapsesWithoutRenewal(t *testing.T) {
+	m, target, clock, ledger := newTestManager(t)
+	v, err := m.Apply(context.Background(), heldReq("held", "1m", "2s", "n1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Lease != "2s" || v.LeaseRemaining != "2s" || !v.LeaseExpires.Equal(v.Applied.Add(2*time.Second)) || !v.Expires.Equal(v.Applied.Add(time.Minute)) {
+		t.Fatalf("applied view %+v", v)
+	}
+	clock.Advance(1500 * time.Millisecond)
+	if got := m.List().Faults; len(got) != 1 || got[0].LeaseRemaining != "500ms" || got[0].Remaining != "59s" {
+		t.Fatalf("1.5s in: %+v", got)
+	}
+	clock.Advance(500 * time.Millisecond)
+	fl := m.List()
+	if len(fl.Faults) != 0 || len(fl.Ended) != 1 || fl.Ended[0].EndReason != EndLapsed || fl.Ended[0].Name != "held" {
+		t.Fatalf("after the lease: %+v", fl)
+	}
+	if got := target.Calls(); !slices.Equal(got, []string{"pause n1", "resume n1"}) {
+		t.Fatalf("target calls %v", got)
+	}
+	assertLedgerReverted(t, ledger, "held")
+	_, err = m.Renew("held")
+	if statusOf(err) != http.StatusNotFound || !errors.Is(err, errNoFault) {
+		t.Fatalf("renewing a lapsed fault: %v (status %d), want 404", err, statusOf(err))
+	}
+}
+
+// Each renewal holds the fault for another lease from then on, up to its
+// TTL, where it expires as any fault does.
+func TestManagerRenewalExtendsTheLeaseUpToTheTTL(t *testing.T) {
+	m, target, clock, _ := newTestManager(t)
+	if _, err := m.Apply(context.Background(), heldReq("held", "10s", "2s", "n1")); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 6 { // renewed every 1.5s: 9s in, the lease would end at 11s
+		clock.Advance(1500 * time.Millisecond)
+		v, err := m.Renew("held")
+		if err != nil {
+			t.Fatalf("renewal %d: %v", i+1, err)
+		}
+		if v.LeaseRemaining != "2s" {
+			t.Fatalf("renewal %d: lease remaining %s, want 2s", i+1, v.LeaseRemaining)
+		}
+	}
+	if got := target.Calls(); !slices.Equal(got, []string{"pause n1"}) {
+		t.Fatalf("a renewed fault was reverted: %v", got)
+	}
+	if clock.pending() != 1 {
+		t.Fatalf("%d timers pending, want one: a renewal replaces the timer", clock.pending())
+	}
+	clock.Advance(999 * time.Millisecond)
+	if len(m.List().Faults) != 1 {
+		t.Fatal("reverted before its TTL")
+	}
+	clock.Advance(time.Millisecond) // the TTL, 1s before the lease would end
+	fl := m.List()
+	if len(fl.Faults) != 0 || len(fl.Ended) != 1 || fl.Ended[0].EndReason != EndExpired {
+		t.Fatalf("at the TTL: %+v", fl)
+	}
+}
+
+// A renewal that comes after the lease ended, before its timer ran, does
+// not revive the fault; a timer that fired as a renewal came does not
+// revert it.
+func TestManagerRenewalRacesTheLease(t *testing.T) {
+	m, target, clock, _ := newTestManager(t)
+	if _, err := m.Apply(context.Background(), heldReq("held", "1m", "2s", "n1")); err != nil {
+		t.Fatal(err)
+	}
+	// The first timer fires as if it had waited for the lock while a
+	// renewal moved the deadline on.
+	stale := func() { m.expire("held") }
+	clock.Advance(time.Second)
+	if _, err := m.Renew("held"); err != nil {
+		t.Fatal(err)
+	}
+	stale()
+	if got := target.Calls(); !slices.Equal(got, []string{"pause n1"}) {
+		t.Fatalf("a stale timer reverted a renewed fault: %v", got)
+	}
+	// Now 1s in, the lease ends at 3s. A renewal at exactly 3s is too late.
+	m.mu.Lock()
+	m.live["held"].stopTimer() // the timer has not run yet
+	m.mu.Unlock()
+	clock.Advance(2 * time.Second)
+	if _, err := m.Renew("held"); statusOf(err) != http.StatusNotFound {
+		t.Fatalf("a renewal at the lease's end: %v, want 404", err)
+	}
+	stale() // its timer runs now
+	if fl := m.List(); len(fl.Faults) != 0 || fl.Ended[0].EndReason != EndLapsed {
+		t.Fatalf("after the late renewal: %+v", fl)
+	}
+}
+
+// Heal ends a held fault at once; its lease's timer then does nothing.
+// A fault injected without a lease cannot be renewed.
+func TestManagerHealEndsAHeldFault(t *testing.T) {
+	m, target, clock, _ := newTestManager(t)
+	ctx := context.Background()
+	if _, err := m.Apply(ctx, heldReq("held", "1m", "2s", "n1")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Apply(ctx, pauseReq("plain", "1m", "n2")); err != nil {
+		t.Fatal(err)
+	}
+	_, err := m.Renew("plain")
+	if statusOf(err) != http.StatusConflict || !strings.Contains(err.Error(), "fault plain is not held") {
+		t.Fatalf("renewing a fault without a lease: %v (status %d), want 409", err, statusOf(err))
+	}
+	clock.Advance(time.Second)
+	v, err := m.Heal(ctx, "held")
+	if err != nil || v.EndReason != EndHealed {
+		t.Fatalf("heal: %+v %v", v, err)
+	}
+	if _, err := m.Renew("held"); statusOf(err) != http.StatusNotFound {
+		t.Fatalf("renewing a healed fault: %v, want 404", err)
+	}
+	clock.Advance(5 * time.Second)
+	if got := target.Calls(); !slices.Equal(got, []string{"pause n1", "pause n2", "resume n1"}) {
+		t.Fatalf("target calls %v: the healed fault's lease acted, or the plain fault ended", got)
+	}
+	if fl := m.List(); !slices.Equal(names(fl.Faults), []string{"plain"}) || len(fl.Ended) != 1 {
+		t.Fatalf("after heal: %+v", fl)
+	}
+}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/chaosctl/chaosctl/experiments"
 	"github.com/chaosctl/chaosctl/injectors"
+	"github.com/chaosctl/chaosctl/internal/deadman"
 	"github.com/chaosctl/chaosctl/targets/faultplane"
 )
 
@@ -28,6 +29,10 @@ type Request struct {
 	Groups [][]string `json:"groups,omitempty"`
 	// OneWay cuts only the first group's outgoing links.
 	OneWay bool `json:"oneWay,omitempty"`
+	// Lease, a Go duration ("5s"), makes the fault held: it reverts when
+	// its client has not renewed it (POST /v1/faults/{name}/lease) for
+	// this long, or at its TTL, whichever comes first. Empty: not held.
+	Lease string `json:"lease,omitempty"`
 }
 
 // Topology is what a Request is checked against: the members, the store
@@ -67,6 +72,9 @@ func (r Request) Resolve(top Topology) (injectors.Fault, time.Duration, error) {
 	if err := checkUnused(r, kind); err != nil {
 		return f, 0, err
 	}
+	if _, err := r.leaseOf(kind); err != nil {
+		return f, 0, err
+	}
 	if err := checkTargets(f, top); err != nil {
 		return f, 0, err
 	}
@@ -91,6 +99,24 @@ func (r Request) Resolve(top Topology) (injectors.Fault, time.Duration, error) {
 		return f, 0, err
 	}
 	return f, ttl, nil
+}
+
+// leaseOf is r's lease (0: the fault is not held) for a fault of kind.
+func (r Request) leaseOf(kind string) (time.Duration, error) {
+	if r.Lease == "" {
+		return 0, nil
+	}
+	d, err := experiments.ParseDuration(r.Lease)
+	if err != nil {
+		return 0, fmt.Errorf("lease: %w", err)
+	}
+	if deadman.CheckTTL(d) != nil {
+		return 0, fmt.Errorf("lease %s: want between %s and %s (the fault reverts this long after its holder's last renewal)", r.Lease, deadman.MinTTL, deadman.MaxTTL)
+	}
+	if capabilities(kind).Instant {
+		return 0, fmt.Errorf("lease: %s has nothing to revert, so nothing to hold", kind)
+	}
+	return d, nil
 }
 
 // checkTargets checks that f's targets are members its kind can act on and

@@ -170,6 +170,11 @@ func TestResolveRejects(t *testing.T) {
 		{"clock skew of zero", Request{Fault: fault("clockSkew", "n1")}, "clockSkew: give a non-zero offset"},
 		{"corrupt count and ratio", Request{Fault: injectors.Fault{Kind: "corrupt", Targets: []string{"n1"}, Count: 1, Ratio: 0.5}}, "corrupt: give a count or a ratio, not both"},
 		{"corrupt negative count", Request{Fault: injectors.Fault{Kind: "corrupt", Targets: []string{"n1"}, Count: -1}}, "corrupt: count -1: must be above 0"},
+		{"lease without unit", Request{Fault: fault("pause", "n1"), Lease: "5"}, "lease: "},
+		{"lease too short", Request{Fault: fault("pause", "n1"), Lease: "50ms"}, "lease 50ms: want between 100ms and 10m0s"},
+		{"lease too long", Request{Fault: fault("pause", "n1"), Lease: "1h"}, "lease 1h: want between 100ms and 10m0s"},
+		{"lease on a fault with nothing to revert", Request{Fault: injectors.Fault{Kind: "corrupt", Targets: []string{"n1"}, Count: 1}, Lease: "5s"},
+			"lease: corrupt has nothing to revert, so nothing to hold"},
 		{"corrupt ratio above 1", Request{Fault: injectors.Fault{Kind: "corrupt", Targets: []string{"n1"}, Ratio: 1.5}}, "corrupt: give a count above 0 (--count) or a ratio in (0, 1] (--ratio); have ratio 1.5"},
 	}
 	for _, tc := range tests {

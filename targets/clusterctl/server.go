@@ -85,6 +85,14 @@ func (s *Server) Handler() http.Handler {
 		}
 		writeJSON(w, http.StatusCreated, v)
 	})
+	mux.HandleFunc("POST /v1/faults/{name}/lease", func(w http.ResponseWriter, r *http.Request) {
+		v, err := s.Faults.Renew(r.PathValue("name"))
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, v)
+	})
 	mux.HandleFunc("DELETE /v1/faults/{name}", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), faultOpTimeout)
 		defer cancel()

@@ -118,7 +118,7 @@ func TestServerRoutes(t *testing.T) {
 func TestServerNeedsTheToken(t *testing.T) {
 	_, srv, target := newTestServer(t)
 	for _, token := range []string{"", "wrong"} {
-		for _, route := range [][2]string{{"GET", "/v1/status"}, {"GET", "/v1/faults"}, {"POST", "/v1/faults"}, {"DELETE", "/v1/faults"}, {"DELETE", "/v1/faults/x"}} {
+		for _, route := range [][2]string{{"GET", "/v1/status"}, {"GET", "/v1/faults"}, {"POST", "/v1/faults"}, {"DELETE", "/v1/faults"}, {"DELETE", "/v1/faults/x"}, {"POST", "/v1/faults/x/lease"}} {
 			status, body := do(t, srv, route[0], route[1], token, `{"kind":"pause","targets":["n1"]}`)
 			if status != http.StatusUnauthorized || errorOf(t, body) != "missing or wrong bearer token (it is in the cluster's state file)" {
 				t.Errorf("%s %s with token %q: %d %s", route[0], route[1], token, status, body)
@@ -193,5 +193,34 @@ func TestClientOfAGoneCluster(t *testing.T) {
 	if err == nil || IsInputError(err) || !strings.Contains(err.Error(), "cannot reach the control API of cluster gone at "+addr) ||
 		!strings.Contains(err.Error(), "chaosctl cluster up") {
 		t.Fatalf("status of a gone cluster: %v", err)
+	}
+}
+
+// A held fault's lease is renewed through the control API; the renewal of
+// a fault that is gone or not held is the caller's error.
+func TestServerRenewsALease(t *testing.T) {
+	c, _, _ := newTestServer(t)
+	ctx := context.Background()
+	req := pauseReq("held", "1m", "n1")
+	req.Lease = "3s"
+	if _, err := c.Apply(ctx, req); err != nil {
+		t.Fatal(err)
+	}
+	v, err := c.Renew(ctx, "held")
+	if err != nil || v.Name != "held" || v.Lease != "3s" || v.LeaseRemaining != "3s" {
+		t.Fatalf("renewed %+v: %v", v, err)
+	}
+	sv, err := c.Status(ctx)
+	if err != nil || len(sv.Faults) != 1 || sv.Faults[0].Lease != "3s" || sv.Faults[0].LeaseExpires.IsZero() {
+		t.Fatalf("status %+v: %v", sv.Faults, err)
+	}
+	if _, err := c.Renew(ctx, "nope"); !IsInputError(err) || !strings.Contains(err.Error(), `no live fault of that name: "nope"`) {
+		t.Fatalf("renewing an unknown fault: %v", err)
+	}
+	if _, err := c.Apply(ctx, pauseReq("plain", "1m", "n2")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Renew(ctx, "plain"); !IsInputError(err) || !strings.Contains(err.Error(), "is not held") {
+		t.Fatalf("renewing a fault without a lease: %v", err)
 	}
 }
