@@ -155,10 +155,13 @@ func newApp(e *env) *cli.App {
 		HideVersion:            false,
 		UseShortOptionHandling: false,
 		CustomAppHelpTemplate:  cli.AppHelpTemplate + "\n" + exitCodesHelp + "\n",
-		Flags:                  globalFlags(),
-		EnableBashCompletion:   true,
-		Before:                 func(c *cli.Context) error { return e.configure(c) },
-		Action:                 unknownCommand,
+		// The library adds its --help flag only when it adds its help
+		// command; helpCommand replaces that command, so the flag is ours
+		// to add.
+		Flags:                append(globalFlags(), cli.HelpFlag),
+		EnableBashCompletion: true,
+		Before:               func(c *cli.Context) error { return e.configure(c) },
+		Action:               unknownCommand,
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
 			return usageError(err)
 		},
@@ -184,6 +187,7 @@ func newApp(e *env) *cli.App {
 			statusCommand(e),
 			nodeCommand(e),
 			completionCommand(e),
+			helpCommand(),
 		},
 	}
 	for _, c := range app.Commands {

@@ -132,6 +132,27 @@ func TestCommandLineManners(t *testing.T) {
 			t.Errorf("no command: exit %d, want 0 and the help:\n%s", code, stdout)
 		}
 	})
+	t.Run("help COMMAND is COMMAND --help; an unknown one exits 2", func(t *testing.T) {
+		for _, tc := range []struct{ args []string }{{[]string{"help", "rn"}}, {[]string{"h", "rn"}}} {
+			_, stderr, code := run(t, tc.args...)
+			if code != 2 || !strings.Contains(stderr, `unknown command "rn"; did you mean "run"?`) {
+				t.Errorf("chaosctl %s: exit %d, want 2 and a did-you-mean:\n%s", strings.Join(tc.args, " "), code, stderr)
+			}
+		}
+		if _, stderr, code := run(t, "help", "cluster", "upp"); code != 2 || !strings.Contains(stderr, `did you mean "up"?`) {
+			t.Errorf("help cluster upp: exit %d, want 2 and a did-you-mean:\n%s", code, stderr)
+		}
+		for _, path := range [][]string{{"run"}, {"cluster", "up"}, {"image", "build"}} {
+			viaHelp, _, code := run(t, append([]string{"help"}, path...)...)
+			direct, _, _ := run(t, append(path, "--help")...)
+			if code != 0 || viaHelp != direct {
+				t.Errorf("help %s: exit %d, and its text differs from %s --help:\n%s\n---\n%s", strings.Join(path, " "), code, strings.Join(path, " "), viaHelp, direct)
+			}
+		}
+		if stdout, _, code := run(t, "help"); code != 0 || !strings.Contains(stdout, "COMMANDS:") {
+			t.Errorf("help: exit %d, want 0 and the command list:\n%s", code, stdout)
+		}
+	})
 	t.Run("help after a file exits 0", func(t *testing.T) {
 		for _, h := range []string{"-h", "--help"} {
 			stdout, stderr, code := run(t, "run", "testdata/calm.yaml", h)
