@@ -88,6 +88,15 @@ func TestKubernetesRunInterruptedOrKilledLeavesNothing(t *testing.T) {
 		func(run string) string { return "removed namespace " + k8s.NamespaceName(run) })
 }
 
+// The dead-man switch of the kubernetes runtime, as on docker
+// (TestDockerPlaneRevertsWhenChaosctlIsKilled): the fault-plane pod, its
+// lease (target.leaseTTL: 1s) no longer renewed, removes every toxic and
+// enables every proxy by itself; recover then removes the run's namespace.
+func TestKubernetesPlaneRevertsWhenChaosctlIsKilled(t *testing.T) {
+	cs := kubeNode(t)
+	planeRevertsWhenKilled(t, "testdata/kubernetes-lease.yaml", func(t *testing.T, state string) { noKubeLeftovers(t, cs, state) })
+}
+
 // Bad kubernetes input exits 2 before anything is created.
 func TestKubernetesBadInputExits2(t *testing.T) {
 	dir := t.TempDir()

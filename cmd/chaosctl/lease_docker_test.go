@@ -45,8 +45,20 @@ func planeOf(t *testing.T, state string) (run, url, token string) {
 // run's containers.
 func TestDockerPlaneRevertsWhenChaosctlIsKilled(t *testing.T) {
 	dockerEngine(t)
-	cmd, _, state, output := startRun(t, "testdata/docker-lease.yaml", 2)
-	t.Cleanup(func() { recoverState(t, state) })
+	planeRevertsWhenKilled(t, "testdata/docker-lease.yaml", func(*testing.T, string) {})
+}
+
+// planeRevertsWhenKilled runs file (faults with a 1 s lease on a plane in
+// a container or pod), SIGKILLs chaosctl once two faults are applied, and
+// requires the plane to remove every toxic and enable every proxy of the
+// run by itself. Then recover (and after it, left) clean up.
+func planeRevertsWhenKilled(t *testing.T, file string, left func(t *testing.T, state string)) {
+	t.Helper()
+	cmd, _, state, output := startRun(t, file, 2)
+	t.Cleanup(func() {
+		recoverState(t, state)
+		left(t, state)
+	})
 	run, url, token := planeOf(t, state)
 	client := faultplane.NewClient(url, token)
 	faults := func() (toxics, disabled int) {
@@ -69,7 +81,7 @@ func TestDockerPlaneRevertsWhenChaosctlIsKilled(t *testing.T) {
 	}
 	// The plane refuses a request without the token.
 	if _, err := faultplane.NewClient(url, "").Proxies(); err == nil {
-		t.Fatal("the docker plane answered GET /proxies without the token")
+		t.Fatalf("the plane at %s answered GET /proxies without the token", url)
 	}
 
 	if err := cmd.Process.Kill(); err != nil {
