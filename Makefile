@@ -80,7 +80,7 @@ CHAOSCTL_LONG_MEMBERS  ?= 14
 export CHAOSCTL_LONG_SEEDS CHAOSCTL_LONG_PARALLEL CHAOSCTL_LONG_MEMBERS
 
 .PHONY: test-long
-test-long: ## every example's promised verdict on every one of 20 seeds (about an hour, two runs at a time)
+test-long: ## every example's promised verdict on every one of 20 seeds (about 50 minutes on 2 cores, up to three runs at a time)
 	CHAOSCTL_LONG=1 $(GO) test -count=1 -timeout 120m -run '^(TestExamplesKeepTheirPromisesOnEverySeed|TestExploreFindsNoFailureWithResync)$$' -v $(E2E)
 
 .PHONY: vet
