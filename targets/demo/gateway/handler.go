@@ -20,6 +20,7 @@ import (
 func (g *Gateway) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle(api.KVPrefix, resilience.Middleware(g.mw, g.m, g.log, http.HandlerFunc(g.serveKV)))
+	mux.Handle(api.LockPrefix, resilience.Middleware(g.mw, g.m, g.log, http.HandlerFunc(g.serveLock)))
 	mux.HandleFunc("GET /debug/ring", g.serveRing)
 	return mux
 }
@@ -56,6 +57,18 @@ func (g *Gateway) serveKV(w http.ResponseWriter, r *http.Request) {
 		value, err := readValue(w, r)
 		if err != nil {
 			api.Error(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		if fence := r.Header.Get(api.HeaderFencingToken); fence != "" {
+			// A fenced write is a compare-and-set at the node: never
+			// cached or queued, whatever the write mode.
+			ans, err := g.call(ctx, storeOp{method: http.MethodPut, key: key, value: value, fence: fence})
+			g.cache.Invalidate(key)
+			if err != nil {
+				g.fail(w, r, err)
+				return
+			}
+			answerWritten(w, ans.version)
 			return
 		}
 		version, err := g.Put(ctx, key, value)
@@ -157,4 +170,29 @@ func (g *Gateway) serveRing(w http.ResponseWriter, r *http.Request) {
 
 func (g *Gateway) replicaCalls(node, class string) prometheus.Counter {
 	return g.m.ReplicaRequests.WithLabelValues(node, class)
+}
+
+// serveLock passes the lock API (api.LockPrefix) to the lock's coordinator,
+// the first node of its record's preference list that admits the call. A
+// POST is a write: it fails over only when it certainly had no effect.
+func (g *Gateway) serveLock(w http.ResponseWriter, r *http.Request) {
+	name, _ := api.LockNameFromPath(r.URL.Path)
+	if err := api.ValidateKey(name); err != nil {
+		api.Error(w, http.StatusBadRequest, "lock name: "+err.Error())
+		return
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodPost {
+		w.Header().Set("Allow", "GET, POST")
+		api.Error(w, http.StatusMethodNotAllowed, fmt.Sprintf("method %s not allowed", r.Method))
+		return
+	}
+	// The record's key places the call; the node's path takes the name.
+	ans, err := g.call(r.Context(), storeOp{method: r.Method, key: name, prefix: api.LockPrefix, query: r.URL.RawQuery})
+	if err != nil {
+		g.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(ans.code)
+	_, _ = w.Write(ans.value)
 }

@@ -74,6 +74,19 @@ type storeOp struct {
 	method string
 	key    string
 	value  []byte // PUT only
+	// prefix is the node API path the key is appended to: api.KVPrefix
+	// when empty, api.LockPrefix for the lock service (key is the name).
+	prefix string
+	query  string // raw query, "" for none
+	fence  string // X-Fencing-Token, "" for none
+}
+
+// routeKey is the store key whose preference list serves op.
+func (op storeOp) routeKey() string {
+	if op.prefix == api.LockPrefix {
+		return api.LockKey(op.key)
+	}
+	return op.key
 }
 
 // storeAnswer is a node's successful answer: 200, 204 or 404.
@@ -138,7 +151,7 @@ func (g *Gateway) call(ctx context.Context, op storeOp) (storeAnswer, error) {
 	}
 	deadline, _ := ctx.Deadline()
 	attempts := 1 + res.Retries.Max
-	prefs := g.ring.Preference(op.key, g.cfg.Replicas)
+	prefs := g.ring.Preference(op.routeKey(), g.cfg.Replicas)
 	reqID := resilience.RequestIDFrom(ctx)
 	read := isRead(op.method)
 	if read && !res.Hedge.Disabled {
@@ -324,9 +337,19 @@ func (g *Gateway) send(ctx context.Context, node string, op storeOp, reqID strin
 		body = bytes.NewReader(op.value)
 	}
 	trace := &httptrace.ClientTrace{GotConn: func(httptrace.GotConnInfo) { connected.Store(true) }}
-	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, trace), op.method, g.kvURL[node]+url.PathEscape(op.key), body)
+	target := g.kvURL[node] + url.PathEscape(op.key)
+	if op.prefix != "" {
+		target = "http://" + g.cfg.Peers[node] + op.prefix + url.PathEscape(op.key)
+	}
+	if op.query != "" {
+		target += "?" + op.query
+	}
+	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, trace), op.method, target, body)
 	if err != nil {
 		return ans, "error", true, fmt.Errorf("build request to %s: %w", node, err)
+	}
+	if op.fence != "" {
+		req.Header.Set(api.HeaderFencingToken, op.fence)
 	}
 	api.SetOutgoing(ctx, req, reqID)
 	resp, err := g.client.Do(req)

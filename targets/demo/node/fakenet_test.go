@@ -233,7 +233,11 @@ func (t *fakeTransport) Read(ctx context.Context, peer, key string, meta bool, r
 func (t *fakeTransport) Write(ctx context.Context, peer, key string, rec storage.Record, hintFor, rid string) error {
 	var werr error
 	var mu sync.Mutex
+	atMost, conditional := conditionFrom(ctx)
 	m := &message{kind: "write", from: t.from, to: peer, key: key, run: func(ctx context.Context) {
+		if conditional {
+			ctx = withCondition(ctx, atMost) // as the HTTP transport's header does
+		}
 		_, err := t.net.node(peer).ReplicaWrite(ctx, key, rec, hintFor)
 		mu.Lock()
 		werr = err

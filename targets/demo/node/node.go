@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -160,6 +161,8 @@ type Node struct {
 	http      *httpTransport // nil when cfg.Transport was given
 	recovery  recovery
 	suspects  *suspects
+	casLocks  keyLocks // a coordinator's CompareAndSet calls, one at a time per key
+	condLocks keyLocks // a replica's conditional writes: check and apply as one
 
 	background sync.WaitGroup // replication and read repair still under way
 	bgCtx      context.Context
@@ -224,6 +227,7 @@ func (n *Node) Config() Config { return n.cfg }
 func (n *Node) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc(api.KVPrefix, n.serveClient)
+	mux.HandleFunc(api.LockPrefix, n.serveLock)
 	mux.Handle(replicaPrefix, n.peersOnly(n.serveReplica))
 	mux.Handle(snapshotPath, n.peersOnly(n.serveSnapshot))
 	mux.HandleFunc("/debug/ring", n.serveRing)
@@ -326,11 +330,16 @@ func (n *Node) serveClient(w http.ResponseWriter, r *http.Request) {
 			api.Error(w, http.StatusNotFound, "not found")
 			return
 		}
+		value := rec.Value
+		if token, v, ok := api.DecodeFenced(rec.Value); ok {
+			w.Header().Set(api.HeaderFencingToken, strconv.FormatInt(token, 10))
+			value = v
+		}
 		w.Header().Set(api.HeaderVersion, rec.Version.String())
 		w.Header().Set("Content-Type", "application/octet-stream")
 		w.WriteHeader(http.StatusOK)
 		if r.Method == http.MethodGet {
-			_, _ = w.Write(rec.Value)
+			_, _ = w.Write(value)
 		}
 	case http.MethodPut, http.MethodDelete:
 		var value []byte
@@ -347,6 +356,21 @@ func (n *Node) serveClient(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		op := api.OpName(r.Method)
+		if h := r.Header.Get(api.HeaderFencingToken); h != "" && !tomb {
+			token, err := strconv.ParseInt(h, 10, 64)
+			if err != nil || token < 0 {
+				api.Error(w, http.StatusBadRequest, fmt.Sprintf("%s %q: a non-negative integer is required", api.HeaderFencingToken, h))
+				return
+			}
+			v, err := n.fencedWrite(ctx, key, token, value, rid)
+			if err != nil {
+				n.writeCASError(w, op, err, arrived)
+				return
+			}
+			w.Header().Set(api.HeaderVersion, v.String())
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
 		v, err := n.Write(ctx, key, value, tomb, rid)
 		if err != nil {
 			n.writeError(w, op, err, arrived)

@@ -73,6 +73,13 @@ func (n *Node) ReplicaWrite(ctx context.Context, key string, rec storage.Record,
 		}
 		return true, nil
 	}
+	if atMost, ok := conditionFrom(ctx); ok {
+		unlock := n.condLocks.lock(key)
+		defer unlock()
+		if err := n.checkCondition(key, atMost); err != nil {
+			return false, err
+		}
+	}
 	applied, err = n.engine.Put(key, rec)
 	if err == nil && !applied {
 		n.noteRefusedRollback(key, rec)
@@ -210,8 +217,19 @@ func (n *Node) serveReplica(w http.ResponseWriter, r *http.Request) {
 			api.Error(w, http.StatusBadRequest, err.Error())
 			return
 		}
+		if h := r.Header.Get(headerIfAtMost); h != "" {
+			atMost, err := storage.ParseVersion(h)
+			if err != nil {
+				api.Error(w, http.StatusBadRequest, fmt.Sprintf("bad %s: %v", headerIfAtMost, err))
+				return
+			}
+			ctx = withCondition(ctx, atMost)
+		}
 		applied, err := n.ReplicaWrite(ctx, key, rec, r.Header.Get(headerHintFor))
 		switch {
+		case errors.Is(err, ErrConditionFailed):
+			api.Error(w, http.StatusPreconditionFailed, err.Error())
+			return
 		case errors.Is(err, errDeadline):
 			api.Error(w, http.StatusGatewayTimeout, err.Error())
 			return

@@ -193,6 +193,9 @@ func (t *httpTransport) Write(ctx context.Context, peer, key string, rec storage
 	if hintFor != "" {
 		h.Set(headerHintFor, hintFor)
 	}
+	if atMost, ok := conditionFrom(ctx); ok {
+		h.Set(headerIfAtMost, atMost.String())
+	}
 	t.prepare(ctx, req, rid)
 	resp, err := t.client.Do(req)
 	if err != nil {
@@ -202,6 +205,9 @@ func (t *httpTransport) Write(ctx context.Context, peer, key string, rec storage
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
 	resp.Body.Close()
 	t.count(peer, strconv.Itoa(resp.StatusCode))
+	if resp.StatusCode == http.StatusPreconditionFailed {
+		return fmt.Errorf("write %s to %s: %w", key, peer, ErrConditionFailed)
+	}
 	if resp.StatusCode != http.StatusNoContent {
 		return fmt.Errorf("write %s to %s: status %d %s", key, peer, resp.StatusCode, resp.Header.Get(api.HeaderError))
 	}
