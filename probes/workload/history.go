@@ -24,6 +24,12 @@ import (
 // take effect at any time after Invoke, also after Complete: a checker must treat
 // it as possibly concurrent with everything that follows.
 //
+// The lock workload adds, on its lines only: lock (the lock's name) and
+// token on acquire, renew and release (the token granted, renewed or given
+// back) and on its puts to the protected resource (the token the client held
+// when it wrote, whether or not it sent it), fenced on those puts (the token
+// went in X-Fencing-Token), and lease (nanoseconds) on acquire and renew.
+//
 // Lines are written in completion order, not ID order. Values are written as
 // JSON strings; bytes that are not valid UTF-8 (a corrupted value) are written
 // as U+FFFD, which still differs from every value that was written.
@@ -37,6 +43,11 @@ type HistoryOp struct {
 	Invoke   int64   `json:"invoke"`
 	Complete *int64  `json:"complete"`
 	Outcome  Outcome `json:"outcome"`
+	// The lock workload's fields (see above); absent elsewhere.
+	Lock   string `json:"lock,omitempty"`
+	Token  *int64 `json:"token,omitempty"`
+	Fenced bool   `json:"fenced,omitempty"`
+	Lease  int64  `json:"lease,omitempty"`
 }
 
 // historyEncoder turns operations into lines. Each worker has its own, so that
@@ -104,6 +115,10 @@ type rawHistoryOp struct {
 	Invoke   *int64   `json:"invoke"`
 	Complete *int64   `json:"complete"`
 	Outcome  *Outcome `json:"outcome"`
+	Lock     string   `json:"lock"`
+	Token    *int64   `json:"token"`
+	Fenced   bool     `json:"fenced"`
+	Lease    int64    `json:"lease"`
 }
 
 // ErrStopReading may be returned by a ReadHistory callback to stop early without
@@ -166,5 +181,6 @@ func parseHistoryLine(b []byte) (HistoryOp, error) {
 		ID: *raw.ID, Client: *raw.Client, Op: *raw.Op, Key: *raw.Key,
 		Value: raw.Value, Expect: raw.Expect,
 		Invoke: *raw.Invoke, Complete: raw.Complete, Outcome: *raw.Outcome,
+		Lock: raw.Lock, Token: raw.Token, Fenced: raw.Fenced, Lease: raw.Lease,
 	}, nil
 }

@@ -19,6 +19,15 @@ const (
 	OpCAS
 )
 
+// Lock operations, written by the lock workload (see LockWorkload): the
+// lock service's acquire, renew and release. Its writes to the protected
+// resource are puts with a token.
+const (
+	OpAcquire OpKind = iota + 16
+	OpRenew
+	OpRelease
+)
+
 // String returns the kind's name as written in the history: get, put, delete, cas.
 func (k OpKind) String() string {
 	switch k {
@@ -30,6 +39,12 @@ func (k OpKind) String() string {
 		return "delete"
 	case OpCAS:
 		return "cas"
+	case OpAcquire:
+		return "acquire"
+	case OpRenew:
+		return "renew"
+	case OpRelease:
+		return "release"
 	}
 	return "OpKind(" + strconv.Itoa(int(k)) + ")"
 }
@@ -39,7 +54,7 @@ func (k OpKind) IsWrite() bool { return k == OpPut || k == OpDelete || k == OpCA
 
 // MarshalText implements encoding.TextMarshaler.
 func (k OpKind) MarshalText() ([]byte, error) {
-	if k < OpGet || k > OpCAS {
+	if (k < OpGet || k > OpCAS) && (k < OpAcquire || k > OpRelease) {
 		return nil, fmt.Errorf("marshal op kind: unknown kind %d", k)
 	}
 	return []byte(k.String()), nil
@@ -56,8 +71,14 @@ func (k *OpKind) UnmarshalText(b []byte) error {
 		*k = OpDelete
 	case "cas":
 		*k = OpCAS
+	case "acquire":
+		*k = OpAcquire
+	case "renew":
+		*k = OpRenew
+	case "release":
+		*k = OpRelease
 	default:
-		return fmt.Errorf("unknown op %q (valid: get, put, delete, cas)", b)
+		return fmt.Errorf("unknown op %q (valid: get, put, delete, cas, acquire, renew, release)", b)
 	}
 	return nil
 }
