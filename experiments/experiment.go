@@ -428,6 +428,40 @@ type Workload struct {
 	// Redis server of an external target as GET and SET; the consistency
 	// checks apply to it as to the demo cluster.
 	Redis *RedisWorkload `yaml:"redis"`
+	// Kind is what the workload does: kv (the key-value traffic above,
+	// the default) or lock (closed-loop clients of the demo's lock service,
+	// Lock).
+	Kind WorkloadKind `yaml:"kind"`
+	// Lock configures the lock workload (kind lock only).
+	Lock *LockWorkload `yaml:"lock"`
+}
+
+// WorkloadKind is what the workload does.
+type WorkloadKind string
+
+// Workload kinds.
+const (
+	WorkloadKV   WorkloadKind = "kv"
+	WorkloadLock WorkloadKind = "lock"
+)
+
+func (WorkloadKind) allowed() []string { return []string{"kv", "lock"} }
+
+// LockWorkload is the lock workload: Clients clients compete for the lock
+// Name with leases of Lease; a holder writes Resource, waits Hold, writes
+// it again and releases. Fencing sends the lock's token with each write
+// (X-Fencing-Token), so the store refuses a stale holder's. About every
+// PauseEvery (seeded) the holder after its first write pauses for Pause, as a
+// GC pause would, and then writes as if it still held the lock.
+type LockWorkload struct {
+	Name       string        `yaml:"name"`
+	Resource   string        `yaml:"resource"`
+	Clients    int           `yaml:"clients"`
+	Lease      time.Duration `yaml:"lease"`
+	Hold       time.Duration `yaml:"hold"`
+	Fencing    bool          `yaml:"fencing"`
+	PauseEvery time.Duration `yaml:"pauseEvery"`
+	Pause      time.Duration `yaml:"pause"`
 }
 
 // RedisWorkload is where the Redis workload connects.
@@ -1108,9 +1142,13 @@ type Check string
 const (
 	CheckLinearizable Check = "linearizable"
 	CheckNoLostWrites Check = "no-lost-writes"
+	// CheckMutualExclusion judges the lock workload's history (slo.CheckMutualExclusion).
+	CheckMutualExclusion Check = "mutual-exclusion"
 )
 
-func (Check) allowed() []string { return []string{"linearizable", "no-lost-writes"} }
+func (Check) allowed() []string {
+	return []string{"linearizable", "no-lost-writes", "mutual-exclusion"}
+}
 
 // Range is a closed interval of values, written {min: 1, max: 3} or as one
 // plain value (min = max). Decode fills a bound the file leaves out from

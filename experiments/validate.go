@@ -146,6 +146,19 @@ func setDefaults(e *Experiment, d *decoder) {
 	set(d, "workload.warmup", &w.Warmup, DefaultWarmup)
 	set(d, "workload.rampUp", &w.RampUp, true)
 	set(d, "workload.timeout", &w.Timeout, DefaultWorkloadTimeout)
+	set(d, "workload.kind", &w.Kind, WorkloadKV)
+	if w.Kind == WorkloadLock {
+		if w.Lock == nil {
+			w.Lock = &LockWorkload{}
+		}
+		l := w.Lock
+		set(d, "workload.lock.name", &l.Name, DefaultLockName)
+		set(d, "workload.lock.resource", &l.Resource, DefaultLockResource)
+		set(d, "workload.lock.clients", &l.Clients, DefaultLockClients)
+		set(d, "workload.lock.lease", &l.Lease, DefaultLockLease)
+		set(d, "workload.lock.hold", &l.Hold, DefaultLockHold)
+		set(d, "workload.lock.pause", &l.Pause, 2*l.Lease)
+	}
 	if e.Target.Demo != nil || w.Redis != nil {
 		set(d, "workload.keys", &w.Keys, DefaultKeys)
 		set(d, "workload.distribution", &w.Distribution, DefaultDistribution)
@@ -886,9 +899,65 @@ func (v *validator) external(x *ExternalTarget) {
 	}
 }
 
+// The lock workload's defaults and bounds.
+const (
+	DefaultLockName     = "demo-lock"
+	DefaultLockResource = "locked-resource"
+	DefaultLockClients  = 3
+	DefaultLockLease    = time.Second
+	DefaultLockHold     = 100 * time.Millisecond
+	MaxLockClients      = 64
+	MaxLockLease        = time.Minute
+)
+
+// lockWorkload checks workload.kind lock and workload.lock.
+func (v *validator) lockWorkload() {
+	w := &v.e.Workload
+	const p = "workload"
+	if w.Kind != WorkloadLock {
+		v.notAllowed("needs workload.kind: lock", p+".lock")
+		return
+	}
+	v.notAllowed("is the key-value workload's; the lock workload's load is set by workload.lock.clients",
+		p+".rate", p+".keys", p+".distribution", p+".readRatio", p+".valueSize", p+".http", p+".redis")
+	c := v.e.Target.Demo
+	switch {
+	case c == nil:
+		v.errorf(p+".kind", "lock drives the demo cluster's lock service; give target.demo (or leave target out)")
+	case c.Consistency != ConsistencyLinearizable && v.ok("target.demo.consistency"):
+		v.errorf(p+".kind", "lock needs target.demo.consistency: linearizable (the lock service compares-and-sets on the linearizable store); it is %s", c.Consistency)
+	}
+	l := w.Lock
+	for _, f := range []struct{ path, val string }{{p + ".lock.name", l.Name}, {p + ".lock.resource", l.Resource}} {
+		if v.d.has(f.path) && (f.val == "" || len(f.val) > 200 || strings.ContainsAny(f.val, "/?# \t\n")) {
+			v.errorf(f.path, "%q is not allowed; allowed: 1 to 200 bytes without '/', '?', '#' or spaces", f.val)
+		}
+	}
+	if v.d.has(p+".lock.name") && v.d.has(p+".lock.resource") && "lock."+l.Name == l.Resource {
+		v.errorf(p+".lock.resource", "%q is the lock's own record; name another key", l.Resource)
+	}
+	v.intRange(p+".lock.clients", l.Clients, 1, MaxLockClients)
+	v.durationRange(p+".lock.lease", l.Lease, 10*time.Millisecond, MaxLockLease)
+	v.durationRange(p+".lock.hold", l.Hold, 0, MaxLockLease)
+	v.durationRange(p+".lock.pauseEvery", l.PauseEvery, 0, MaxRunDuration)
+	v.positiveDuration(p+".lock.pause", l.Pause, MaxLockLease)
+	if l.PauseEvery > 0 && l.PauseEvery < 2*time.Millisecond {
+		v.errorf(p+".lock.pauseEvery", "%s is out of range; allowed: 0 (no pauses) or 2ms to %s", l.PauseEvery, MaxRunDuration)
+	}
+}
+
 func (v *validator) workload() {
 	w := &v.e.Workload
 	const p = "workload"
+	v.lockWorkload()
+	if w.Kind == WorkloadLock {
+		if v.required(p + ".duration") {
+			v.positiveDuration(p+".duration", w.Duration, MaxRunDuration)
+		}
+		v.durationRange(p+".warmup", w.Warmup, 0, MaxRunDuration)
+		v.positiveDuration(p+".timeout", w.Timeout, time.Minute)
+		return
+	}
 	if v.required(p+".rate") && (w.Rate <= 0 || w.Rate > MaxRate) {
 		v.errorf(p+".rate", "%g requests/s is out of range; allowed: above 0 up to %g", w.Rate, MaxRate)
 	}
@@ -1754,7 +1823,13 @@ func (v *validator) checks() {
 			v.errorf(p, "%s is already listed at checks[%d]", c, j)
 		}
 		seen[c] = i
-		if v.e.Target.Demo == nil && v.e.Workload.Redis == nil {
+		lock := v.e.Workload.Kind == WorkloadLock
+		switch {
+		case c == CheckMutualExclusion && !lock:
+			v.errorf(p, "%s reads the lock workload's history; it needs workload.kind: lock", c)
+		case c != CheckMutualExclusion && lock:
+			v.errorf(p, "%s reads a key-value workload's operation history; with workload.kind: lock use mutual-exclusion", c)
+		case v.e.Target.Demo == nil && v.e.Workload.Redis == nil:
 			v.errorf(p, "%s reads a key-value workload's operation history; an HTTP workload has none (workload.redis has one)", c)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 
+	"github.com/chaosctl/chaosctl/internal/regularfile"
 	"github.com/chaosctl/chaosctl/probes/workload"
 )
 
@@ -37,11 +38,12 @@ type MutexAnomaly struct {
 // MutexResult is the verdict of CheckMutualExclusion.
 type MutexResult struct {
 	Verdict      Verdict
-	Acquisitions int // acquires that succeeded
-	Writes       int // resource writes that succeeded (the evidence)
-	Refused      int // resource writes that failed (a fenced resource's refusals among them)
-	Anomalies    []MutexAnomaly
-	Total        int // anomalies, listed or not
+	Acquisitions int            // acquires that succeeded
+	Writes       int            // resource writes that succeeded (the evidence)
+	Refused      int            // resource writes that failed (a fenced resource's refusals among them)
+	Anomalies    []MutexAnomaly // the first MaxListed
+	Total        int            // anomalies, listed or not
+	ByKind       map[string]int // anomalies by kind, listed or not
 	Detail       string
 }
 
@@ -120,6 +122,10 @@ func CheckMutualExclusion(ops []workload.HistoryOp) MutexResult {
 
 func (r *MutexResult) add(a MutexAnomaly) {
 	r.Total++
+	if r.ByKind == nil {
+		r.ByKind = map[string]int{}
+	}
+	r.ByKind[a.Kind]++
 	if len(r.Anomalies) < MaxListed {
 		r.Anomalies = append(r.Anomalies, a)
 	}
@@ -152,4 +158,19 @@ func staleWrites(ws []workload.HistoryOp) []MutexAnomaly {
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Op < out[j].Op })
 	return out
+}
+
+// CheckMutualExclusionFile reads a lock workload's history.ndjson at path
+// and checks it with CheckMutualExclusion. The file rules are CheckFile's.
+func CheckMutualExclusionFile(path string) (MutexResult, error) {
+	f, err := regularfile.OpenLimited(path, MaxHistorySize)
+	if err != nil {
+		return MutexResult{}, fmt.Errorf("open history: %w", err)
+	}
+	defer f.Close()
+	var ops []workload.HistoryOp
+	if err := workload.ReadHistory(f, func(h workload.HistoryOp) error { ops = append(ops, h); return nil }); err != nil {
+		return MutexResult{}, fmt.Errorf("read history %s: %w", path, err)
+	}
+	return CheckMutualExclusion(ops), nil
 }

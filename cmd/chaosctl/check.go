@@ -17,16 +17,19 @@ import (
 func checkCommand(e *env) *cli.Command {
 	return &cli.Command{
 		Name:      "check",
-		Usage:     "check recorded histories for linearizability, offline",
+		Usage:     "check recorded histories for linearizability (or mutual exclusion), offline",
 		ArgsUsage: "HISTORY...",
 		Description: "Reads each history — a run's history.ndjson (written by chaosctl run) or a Jepsen\n" +
 			"register log (:invoke/:ok/:fail/:info lines with :read, :write, :cas, as in the\n" +
 			"published etcd histories) — and checks it with porcupine against a register model,\n" +
 			"per key. Exit 0 when every history is linearizable, 1 when one is not, 4 when a\n" +
 			"check ran out of its time budget or had nothing to check, 2 when a history is not a\n" +
-			"regular file (a FIFO, a device) or is larger than 1 GiB: it is refused unread.",
+			"regular file (a FIFO, a device) or is larger than 1 GiB: it is refused unread.\n" +
+			"--checker mutual-exclusion reads a lock workload's history.ndjson instead and checks\n" +
+			"that no stale holder's write was accepted after a newer token's (docs/checks.md).",
 		Flags: []cli.Flag{
 			&cli.DurationFlag{Name: "time-budget", Value: runner.DefaultCheckBudget, Usage: "time allowed per history; past it the verdict is inconclusive"},
+			&cli.StringFlag{Name: "checker", Value: "linearizable", Usage: "the check: linearizable, or mutual-exclusion (a lock workload's history)"},
 			&cli.StringFlag{Name: "html", Usage: "write porcupine's visualisation of a violation into this folder (one file per history)"},
 			outputFlag(),
 		},
@@ -40,6 +43,13 @@ func checkCommand(e *env) *cli.Command {
 			asJSON, err := jsonOutput(c)
 			if err != nil {
 				return err
+			}
+			switch c.String("checker") {
+			case "linearizable":
+			case "mutual-exclusion":
+				return checkMutualExclusion(e, c.Args().Slice(), asJSON)
+			default:
+				return usageError(fmt.Errorf("--checker %q: allowed: linearizable, mutual-exclusion", c.String("checker")))
 			}
 			worst := exitPass
 			var checked []checkJSON
@@ -113,4 +123,37 @@ type checkJSON struct {
 	BadKeys       []string     `json:"badKeys,omitempty"`
 	Violations    []string     `json:"violations"`
 	Visualisation string       `json:"visualisation,omitempty"`
+}
+
+// checkMutualExclusion is `check --checker mutual-exclusion`.
+func checkMutualExclusion(e *env, paths []string, asJSON bool) error {
+	worst := exitPass
+	var checked []checkJSON
+	for _, path := range paths {
+		t0 := time.Now()
+		res, err := slo.CheckMutualExclusionFile(path)
+		if err != nil {
+			return usageError(fmt.Errorf("check %s: %w", path, err))
+		}
+		rep := runner.MutexCheckResult(res, time.Since(t0))
+		one := checkJSON{History: path, Verdict: rep.Verdict, Operations: rep.Operations, Detail: rep.Detail,
+			Took: jsonDuration(time.Since(t0).Round(time.Millisecond)), Violations: append([]string{}, rep.Listed...)}
+		if !asJSON {
+			fmt.Fprintf(e.stdout, "%s: %s — %d accepted writes: %s\n", path, rep.Verdict, rep.Operations, rep.Detail)
+			for _, v := range one.Violations {
+				fmt.Fprintf(e.stdout, "  %s\n", v)
+			}
+		}
+		worst = worseCode(worst, verdictCode(rep.Verdict))
+		checked = append(checked, one)
+	}
+	if asJSON {
+		if err := printJSON(e.stdout, checkOutputJSON{Histories: checked, ExitCode: worst}); err != nil {
+			return err
+		}
+	}
+	if worst != exitPass {
+		return &exitError{code: worst, reported: true}
+	}
+	return nil
 }

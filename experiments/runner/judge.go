@@ -251,6 +251,8 @@ func (r *runState) runChecks() {
 			r.res.Checks = append(r.res.Checks, r.checkLinearizable())
 		case experiments.CheckNoLostWrites:
 			r.res.Checks = append(r.res.Checks, r.checkNoLostWrites())
+		case experiments.CheckMutualExclusion:
+			r.res.Checks = append(r.res.Checks, r.checkMutualExclusion())
 		default:
 			r.res.Checks = append(r.res.Checks, report.CheckResult{Name: string(c), Verdict: report.Inconclusive,
 				Detail: "the " + string(c) + " checker is not available in this version"})
@@ -274,6 +276,35 @@ func (r *runState) history() ([]slo.Op, error) {
 		return nil, fmt.Errorf("read history: %w", err)
 	}
 	return ops, nil
+}
+
+func (r *runState) checkMutualExclusion() report.CheckResult {
+	out := report.CheckResult{Name: string(experiments.CheckMutualExclusion)}
+	f, err := os.Open(filepath.Join(r.dir, "history.ndjson"))
+	if err != nil {
+		out.Verdict, out.Detail = report.Inconclusive, "no history: "+err.Error()
+		return out
+	}
+	defer f.Close()
+	var ops []workload.HistoryOp
+	if err := workload.ReadHistory(f, func(h workload.HistoryOp) error { ops = append(ops, h); return nil }); err != nil {
+		out.Verdict, out.Detail = report.Inconclusive, "read history: "+err.Error()
+		return out
+	}
+	t0 := time.Now()
+	return MutexCheckResult(slo.CheckMutualExclusion(ops), time.Since(t0))
+}
+
+// MutexCheckResult is the report of a mutual-exclusion check (the runner's
+// and `chaosctl check`'s).
+func MutexCheckResult(res slo.MutexResult, took time.Duration) report.CheckResult {
+	out := report.CheckResult{Name: string(experiments.CheckMutualExclusion), Verdict: string(res.Verdict), Detail: res.Detail,
+		Operations: res.Writes, Anomalies: res.Total, ByKind: res.ByKind, Took: took.Round(time.Millisecond).String()}
+	for _, a := range res.Anomalies {
+		out.Listed = append(out.Listed, fmt.Sprintf("%s: %s op %d by client %d under token %d, after op %d by client %d under token %d",
+			a.Kind, a.Key, a.Op, a.Client, a.Token, a.Before, a.BeforeClient, a.BeforeToken))
+	}
+	return out
 }
 
 func (r *runState) checkNoLostWrites() report.CheckResult {

@@ -382,6 +382,33 @@ func externalSpec(x *experiments.ExternalTarget, k *experiments.KubernetesTarget
 	return s
 }
 
+// generator is the workload a run drives: the key-value load generator or
+// the lock workload.
+type generator interface {
+	Run(ctx context.Context) (*workload.Summary, error)
+	Progress() workload.Progress
+}
+
+// lockWorkload builds the lock workload (workload.kind lock) against the
+// target's gateways, with cfg's timing, history and per-second callback.
+func (r *runState) lockWorkload(target targets.Target, cfg workload.Config) (*workload.LockWorkload, error) {
+	l := r.e.Workload.Lock
+	lc := workload.LockConfig{
+		Name: l.Name, Resource: l.Resource, Clients: l.Clients, Lease: l.Lease, Hold: l.Hold,
+		Fencing: l.Fencing, PauseEvery: l.PauseEvery, Pause: l.Pause,
+		Warmup: cfg.Warmup, Duration: cfg.Duration, Timeout: cfg.Timeout,
+		LatencyThresholds: cfg.LatencyThresholds, History: cfg.History, OnSecond: cfg.OnSecond,
+	}
+	for _, a := range target.ClientAddrs() {
+		lc.Bases = append(lc.Bases, "http://"+a)
+	}
+	lg, err := workload.NewLockWorkload(lc, workload.NewHTTPClient(l.Clients), mrand.New(mrand.NewPCG(uint64(r.res.Seed), 0x10c)))
+	if err != nil {
+		return nil, fmt.Errorf("workload: %w", err)
+	}
+	return lg, nil
+}
+
 // drive runs the workload with the fault schedule beside it.
 func (r *runState) drive(ctx, userCtx context.Context, target targets.Target, tracker *injectors.Tracker) error {
 	w := r.e.Workload
@@ -403,8 +430,17 @@ func (r *runState) drive(ctx, userCtx context.Context, target targets.Target, tr
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("workload: %w", err)
 	}
-	var driver workload.Driver
-	if len(w.HTTP) > 0 {
+	var (
+		driver workload.Driver
+		gen    generator
+	)
+	if w.Kind == experiments.WorkloadLock {
+		lg, err := r.lockWorkload(target, cfg)
+		if err != nil {
+			return err
+		}
+		gen = lg
+	} else if len(w.HTTP) > 0 {
 		// Users' own services: the request classes, by weight.
 		cfg.ReadRatio, cfg.Keys = 1, 1
 		var classes []workload.HTTPClass
@@ -436,9 +472,12 @@ func (r *runState) drive(ctx, userCtx context.Context, target targets.Target, tr
 		}
 		driver = d
 	}
-	gen, err := workload.New(cfg, withPanicPoint(driver), mrand.New(mrand.NewPCG(uint64(r.res.Seed), 0x5eed)))
-	if err != nil {
-		return fmt.Errorf("workload: %w", err)
+	if gen == nil {
+		kv, err := workload.New(cfg, withPanicPoint(driver), mrand.New(mrand.NewPCG(uint64(r.res.Seed), 0x5eed)))
+		if err != nil {
+			return fmt.Errorf("workload: %w", err)
+		}
+		gen = kv
 	}
 
 	wctx, stopWorkload := context.WithCancel(ctx)
@@ -782,7 +821,7 @@ func (r *runState) onSecond(s *workload.Second) {
 
 // progress prints a progress line about once a second while the run lasts,
 // and stops at the first write that fails (a closed terminal or pipe).
-func (r *runState) progress(ctx context.Context, gen *workload.Workload, done chan<- struct{}) {
+func (r *runState) progress(ctx context.Context, gen generator, done chan<- struct{}) {
 	defer close(done)
 	if r.opts.Progress == nil {
 		return
