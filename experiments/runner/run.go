@@ -427,8 +427,10 @@ func (r *runState) drive(ctx, userCtx context.Context, target targets.Target, tr
 		defer history.Close()
 		cfg.History = history
 	}
-	if err := cfg.Validate(); err != nil {
-		return fmt.Errorf("workload: %w", err)
+	if w.Kind != experiments.WorkloadLock {
+		if err := cfg.Validate(); err != nil {
+			return fmt.Errorf("workload: %w", err)
+		}
 	}
 	var (
 		driver workload.Driver
