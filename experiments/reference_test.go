@@ -173,6 +173,12 @@ steadyState:
 actions:
   - {name: e, at: 1s, exec: {command: ["true"]}, rollback: {exec: {command: ["true"]}}}
   - {name: h, at: 1s, http: {url: "http://127.0.0.1:2/"}, rollback: {http: {url: "http://127.0.0.1:2/"}}}
+`, `
+apiVersion: chaosctl/v1
+kind: Experiment
+metadata: {name: defaults}
+workload: {kind: lock, duration: 30s, lock: {}}
+checks: [mutual-exclusion]
 `}
 
 // decodeDefaults decodes src and fills its defaults as Decode does, without
