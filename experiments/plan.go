@@ -551,6 +551,19 @@ func (p *Plan) formatWorkload(t *textWriter) {
 	if w.RampUp && w.Warmup > 0 {
 		ramp = " ramping up from 0"
 	}
+	if l := w.Lock; w.Kind == WorkloadLock && l != nil {
+		fencing, pauses := "without fencing tokens", "no pauses"
+		if l.Fencing {
+			fencing = "with fencing tokens (X-Fencing-Token)"
+		}
+		if l.PauseEvery > 0 {
+			pauses = fmt.Sprintf("a %s pause about every %s (seeded)", l.Pause, l.PauseEvery)
+		}
+		t.printf("workload: lock, %d clients for %s after a %s warmup (the run lasts %s), timeout %s\n",
+			l.Clients, w.Duration, w.Warmup, w.Warmup+w.Duration, w.Timeout)
+		t.printf("  lock %s, lease %s, hold %s; writes %s %s; %s\n", l.Name, l.Lease, l.Hold, l.Resource, fencing, pauses)
+		return
+	}
 	t.printf("workload: %s req/s for %s after a %s warmup%s (the run lasts %s), timeout %s\n",
 		strconv.FormatFloat(w.Rate, 'f', -1, 64), w.Duration, w.Warmup, ramp, w.Warmup+w.Duration, w.Timeout)
 	if p.Experiment.Target.Demo != nil || w.Redis != nil {

@@ -88,6 +88,10 @@ func (r *runState) summarize(sum *workload.Summary) {
 	wl := &r.res.Workload
 	wl.Rate, wl.Duration, wl.Warmup = r.e.Workload.Rate, r.e.Workload.Duration.String(), r.e.Workload.Warmup.String()
 	wl.Requests, wl.Errors, wl.Dropped, wl.ErrorRatio = m.Total, m.Bad(), m.Dropped, m.ErrorRatio()
+	if r.e.Workload.Kind == experiments.WorkloadLock && sum.Measured.Length > 0 {
+		// A closed loop has no configured rate: the one it reached.
+		wl.Rate = float64(m.Total) / sum.Measured.Length.Seconds()
+	}
 	if m.Latency != nil && m.Latency.TotalCount() > 0 {
 		wl.LatencyP50 = workload.LatencyAt(m.Latency, 50).Seconds()
 		wl.LatencyP99 = workload.LatencyAt(m.Latency, 99).Seconds()
