@@ -1,0 +1,192 @@
+package workload
+
+import (
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+)
+
+// generatorRun is what one bounded run of a generator measured.
+type generatorRun struct {
+	requests int64         // answered, good or bad
+	bad      int64         // answered with anything but 204/404, or not at all
+	dropped  int64         // never sent (ours only: no worker free in time)
+	cpu      time.Duration // the test process's user+system CPU over the run
+	p99      time.Duration // ours: from the intended send time; vegeta: from its send
+	p99Sent  time.Duration // from the actual send time (vegeta's definition)
+}
+
+func (r generatorRun) cpuPerRequest() time.Duration {
+	return r.cpu / time.Duration(max(r.requests, 1))
+}
+
+// processCPU is the user and system CPU time this process has used.
+func processCPU(tb testing.TB) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		tb.Fatalf("getrusage: %v", err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// compareConfig is the workload both generators send: half gets, half puts of
+// 32-byte values over 1,000 keys, uniform, seed 1.
+func compareConfig(tb testing.TB, rate float64, d time.Duration) Config {
+	cfg := Config{Rate: rate, Duration: d, ReadRatio: 0.5, History: io.Discard, OnSecond: func(*Second) {}}
+	if err := cfg.Validate(); err != nil {
+		tb.Fatal(err)
+	}
+	return cfg
+}
+
+// runOurs runs the workload generator (KV driver, history written) against url.
+func runOurs(tb testing.TB, url string, rate float64, d time.Duration) generatorRun {
+	cfg := compareConfig(tb, rate, d)
+	drv := newTestDriver(tb, cfg.MaxInFlight, url)
+	defer drv.client.CloseIdleConnections()
+	runtime.GC()
+	cpu0 := processCPU(tb)
+	sum, err := runWorkload(tb, cfg, drv, 1)
+	cpu := processCPU(tb) - cpu0
+	if err != nil {
+		tb.Fatalf("ours at %g/s: %v", rate, err)
+	}
+	all := sum.Measured.All
+	return generatorRun{
+		requests: all.Total, bad: all.Bad() + all.Unfinished, dropped: all.Dropped, cpu: cpu,
+		p99: LatencyAt(all.Latency, 99), p99Sent: LatencyAt(sum.ServiceTime, 99),
+	}
+}
+
+// vegetaTargets are the operations of compareConfig's sequence as vegeta
+// targets, so both generators send the same requests.
+func vegetaTargets(tb testing.TB, url string, rate float64, d time.Duration) []vegeta.Target {
+	cfg := compareConfig(tb, rate, d)
+	gen := NewOpGenerator(cfg, rand.New(rand.NewPCG(1, 0)))
+	tgts := make([]vegeta.Target, int(rate*d.Seconds())+1)
+	for i := range tgts {
+		op := gen.Next()
+		t := vegeta.Target{Method: http.MethodGet, URL: url + "/kv/" + op.Key}
+		if op.Kind == OpPut {
+			t.Method, t.Body = http.MethodPut, MakeValue(0, op.ID, cfg.ValueSize)
+		}
+		tgts[i] = t
+	}
+	return tgts
+}
+
+// runVegeta runs vegeta's attacker (its defaults, the same 1 s timeout) at rate
+// for d over tgts.
+func runVegeta(tb testing.TB, tgts []vegeta.Target, rate float64, d time.Duration) generatorRun {
+	atk := vegeta.NewAttacker(vegeta.Timeout(DefaultTimeout))
+	pacer := vegeta.ConstantPacer{Freq: int(rate), Per: time.Second}
+	h := NewLatencyHistogram()
+	var run generatorRun
+	runtime.GC()
+	cpu0 := processCPU(tb)
+	for res := range atk.Attack(vegeta.NewStaticTargeter(tgts...), pacer, d, "") {
+		run.requests++
+		if res.Code != http.StatusNoContent && res.Code != http.StatusNotFound {
+			run.bad++
+			continue
+		}
+		recordLatency(h, res.Latency)
+	}
+	run.cpu = processCPU(tb) - cpu0
+	run.p99 = LatencyAt(h, 99)
+	run.p99Sent = run.p99
+	return run
+}
+
+// benchEnvInt reads a positive integer from the environment, or def.
+func benchEnvInt(tb testing.TB, name string, def int) int {
+	s := os.Getenv(name)
+	if s == "" {
+		return def
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 {
+		tb.Fatalf("%s=%q: want a positive integer", name, s)
+	}
+	return n
+}
+
+func median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// BenchmarkGeneratorVsVegeta runs our generator and vegeta's library
+// (vegeta.NewAttacker, its defaults) side by side against the same no-op HTTP
+// server on 127.0.0.1, in a child process so that this process's CPU is the
+// generators' alone, at 2,000 and 8,000 requests/s. Each pair is ours then
+// vegeta, 3 s each (CHAOSCTL_BENCH_SECONDS), 3 pairs (CHAOSCTL_BENCH_PAIRS);
+// the medians and their ratios (ours/vegeta) are reported:
+//
+//	cpu-µs/req-*   user+system CPU (getrusage) per answered request
+//	p99-ms-ours    latency from the intended send time (the open model's, which
+//	               includes any lateness of the generator)
+//	p99-sent-ms-ours  latency from the actual send time (vegeta's definition)
+//	p99-ms-vegeta  vegeta's latency (from its actual send time)
+//
+// Both send the same sequence of operations (seed 1: half gets, half puts of
+// 32-byte values over 1,000 keys); ours also writes the history (to
+// io.Discard) and keeps its per-second stats, as in a run with checks.
+func BenchmarkGeneratorVsVegeta(b *testing.B) {
+	d := time.Duration(benchEnvInt(b, "CHAOSCTL_BENCH_SECONDS", 3)) * time.Second
+	pairs := benchEnvInt(b, "CHAOSCTL_BENCH_PAIRS", 3)
+	srv := startNoopServerProcess(b)
+	for _, rate := range []float64{2000, 8000} {
+		b.Run(fmt.Sprintf("rate=%g", rate), func(b *testing.B) {
+			tgts := vegetaTargets(b, srv.URL, rate, d)
+			var ourCPU, vegCPU, cpuRatio, ourP99, ourP99Sent, vegP99, p99Ratio []float64
+			for b.Loop() {
+				var log strings.Builder
+				fmt.Fprintf(&log, "%g req/s, %s per run; cpu µs/req ours vegeta ratio | p99 ms ours (from sent) vegeta ratio | dropped, bad\n", rate, d)
+				for i := range pairs {
+					o := runOurs(b, srv.URL, rate, d)
+					v := runVegeta(b, tgts, rate, d)
+					if o.bad > 0 || v.bad > 0 {
+						b.Fatalf("pair %d: bad requests: ours %d, vegeta %d (the no-op server must answer every one)", i, o.bad, v.bad)
+					}
+					oc, vc := us(o.cpuPerRequest()), us(v.cpuPerRequest())
+					ourCPU, vegCPU = append(ourCPU, oc), append(vegCPU, vc)
+					cpuRatio = append(cpuRatio, oc/vc)
+					ourP99, ourP99Sent = append(ourP99, ms(o.p99)), append(ourP99Sent, ms(o.p99Sent))
+					vegP99 = append(vegP99, ms(v.p99))
+					p99Ratio = append(p99Ratio, ms(o.p99)/max(ms(v.p99), 0.001))
+					fmt.Fprintf(&log, "  pair %d: %6.1f %6.1f %5.2f | %7.2f (%7.2f) %7.2f %5.2f | %d, %d/%d\n", i, oc, vc, oc/vc,
+						ms(o.p99), ms(o.p99Sent), ms(v.p99), ms(o.p99)/max(ms(v.p99), 0.001), o.dropped, o.bad, v.bad)
+				}
+				fmt.Fprintf(&log, "  ratios: cpu %.2f–%.2f, p99 %.2f–%.2f (min–max over pairs)",
+					slices.Min(cpuRatio), slices.Max(cpuRatio), slices.Min(p99Ratio), slices.Max(p99Ratio))
+				b.Log(log.String())
+			}
+			b.ReportMetric(median(ourCPU), "cpu-µs/req-ours")
+			b.ReportMetric(median(vegCPU), "cpu-µs/req-vegeta")
+			b.ReportMetric(median(ourCPU)/median(vegCPU), "cpu-ours/vegeta")
+			b.ReportMetric(median(ourP99), "p99-ms-ours")
+			b.ReportMetric(median(ourP99Sent), "p99-sent-ms-ours")
+			b.ReportMetric(median(vegP99), "p99-ms-vegeta")
+			b.ReportMetric(median(ourP99)/max(median(vegP99), 0.001), "p99-ours/vegeta")
+		})
+	}
+}
+
+func us(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
