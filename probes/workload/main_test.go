@@ -9,7 +9,9 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -40,13 +42,25 @@ func noopHandler(w http.ResponseWriter, r *http.Request) {
 
 // serveNoop listens on 127.0.0.1:0, writes "listening ADDR" to out and
 // serves noopHandler until in reaches EOF (the parent went away or closed it).
+// GET /connections answers the number of connections accepted so far.
 func serveNoop(in io.Reader, out io.Writer) int {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "no-op server: listen:", err)
 		return 1
 	}
-	srv := &http.Server{Handler: http.HandlerFunc(noopHandler), ReadHeaderTimeout: 10 * time.Second}
+	var conns atomic.Int64
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", noopHandler)
+	mux.HandleFunc("GET /connections", func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = io.WriteString(w, strconv.FormatInt(conns.Load(), 10))
+	})
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second,
+		ConnState: func(_ net.Conn, s http.ConnState) {
+			if s == http.StateNew {
+				conns.Add(1)
+			}
+		}}
 	go func() {
 		_, _ = io.Copy(io.Discard, in)
 		_ = srv.Close()
@@ -109,6 +123,24 @@ func startNoopServerProcess(t testing.TB) *noopServerProcess {
 	return &noopServerProcess{URL: "http://" + addr, cmd: cmd}
 }
 
+// connections returns the number of connections the server has accepted,
+// not counting the one this call opens.
+func (s *noopServerProcess) connections(t testing.TB) int64 {
+	t.Helper()
+	c := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 10 * time.Second}
+	resp, err := c.Get(s.URL + "/connections")
+	if err != nil {
+		t.Fatalf("no-op server connections: %v", err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	n, perr := strconv.ParseInt(string(b), 10, 64)
+	if err != nil || perr != nil {
+		t.Fatalf("no-op server connections: %q: %v %v", b, err, perr)
+	}
+	return n - 1
+}
+
 func TestNoopServerProcessAnswersLikeAnEmptyStore(t *testing.T) {
 	srv := startNoopServerProcess(t)
 	for _, tc := range []struct {
@@ -131,6 +163,9 @@ func TestNoopServerProcessAnswersLikeAnEmptyStore(t *testing.T) {
 		if resp.StatusCode != tc.want {
 			t.Errorf("%s: status %d, want %d", tc.method, resp.StatusCode, tc.want)
 		}
+	}
+	if n := srv.connections(t); n < 1 {
+		t.Errorf("%d connections accepted, want at least the ones just made", n)
 	}
 	if pid := srv.cmd.Process.Pid; pid == os.Getpid() {
 		t.Errorf("server pid %d is the test's own", pid)

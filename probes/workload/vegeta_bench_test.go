@@ -22,6 +22,7 @@ type generatorRun struct {
 	requests int64         // answered, good or bad
 	bad      int64         // answered with anything but 204/404, or not at all
 	dropped  int64         // never sent (ours only: no worker free in time)
+	conns    int64         // connections the server accepted
 	cpu      time.Duration // the test process's user+system CPU over the run
 	p99      time.Duration // ours: from the intended send time; vegeta: from its send
 	p99Sent  time.Duration // from the actual send time (vegeta's definition)
@@ -51,9 +52,10 @@ func compareConfig(tb testing.TB, rate float64, d time.Duration) Config {
 }
 
 // runOurs runs the workload generator (KV driver, history written) against url.
-func runOurs(tb testing.TB, url string, rate float64, d time.Duration) generatorRun {
+func runOurs(tb testing.TB, srv *noopServerProcess, rate float64, d time.Duration) generatorRun {
 	cfg := compareConfig(tb, rate, d)
-	drv := newTestDriver(tb, cfg.MaxInFlight, url)
+	drv := newTestDriver(tb, cfg.MaxInFlight, srv.URL)
+	conns := srv.connections(tb)
 	defer drv.client.CloseIdleConnections()
 	runtime.GC()
 	cpu0 := processCPU(tb)
@@ -64,7 +66,7 @@ func runOurs(tb testing.TB, url string, rate float64, d time.Duration) generator
 	}
 	all := sum.Measured.All
 	return generatorRun{
-		requests: all.Total, bad: all.Bad() + all.Unfinished, dropped: all.Dropped, cpu: cpu,
+		requests: all.Total, bad: all.Bad() + all.Unfinished, dropped: all.Dropped, cpu: cpu, conns: srv.connections(tb) - conns - 1,
 		p99: LatencyAt(all.Latency, 99), p99Sent: LatencyAt(sum.ServiceTime, 99),
 	}
 }
@@ -88,11 +90,12 @@ func vegetaTargets(tb testing.TB, url string, rate float64, d time.Duration) []v
 
 // runVegeta runs vegeta's attacker (its defaults, the same 1 s timeout) at rate
 // for d over tgts.
-func runVegeta(tb testing.TB, tgts []vegeta.Target, rate float64, d time.Duration) generatorRun {
+func runVegeta(tb testing.TB, srv *noopServerProcess, tgts []vegeta.Target, rate float64, d time.Duration) generatorRun {
 	atk := vegeta.NewAttacker(vegeta.Timeout(DefaultTimeout))
 	pacer := vegeta.ConstantPacer{Freq: int(rate), Per: time.Second}
 	h := NewLatencyHistogram()
 	var run generatorRun
+	conns := srv.connections(tb)
 	runtime.GC()
 	cpu0 := processCPU(tb)
 	for res := range atk.Attack(vegeta.NewStaticTargeter(tgts...), pacer, d, "") {
@@ -104,6 +107,7 @@ func runVegeta(tb testing.TB, tgts []vegeta.Target, rate float64, d time.Duratio
 		recordLatency(h, res.Latency)
 	}
 	run.cpu = processCPU(tb) - cpu0
+	run.conns = srv.connections(tb) - conns - 1
 	run.p99 = LatencyAt(h, 99)
 	run.p99Sent = run.p99
 	return run
@@ -139,7 +143,7 @@ func median(xs []float64) float64 {
 // the medians and their ratios (ours/vegeta) are reported, and the requests
 // either answered with anything but 204/404 or not at all (bad-*), which on a
 // no-op server mean the machine, not the server, was the limit.
-// CHAOSCTL_BENCH_ONLY=ours runs our generator alone, for -cpuprofile.
+// CHAOSCTL_BENCH_ONLY=ours (or vegeta) runs one generator alone, for -cpuprofile.
 //
 //	cpu-µs/req-*   user+system CPU (getrusage) per answered request
 //	p99-ms-ours    latency from the intended send time (the open model's, which
@@ -153,7 +157,10 @@ func median(xs []float64) float64 {
 func BenchmarkGeneratorVsVegeta(b *testing.B) {
 	d := time.Duration(benchEnvInt(b, "CHAOSCTL_BENCH_SECONDS", 3)) * time.Second
 	pairs := benchEnvInt(b, "CHAOSCTL_BENCH_PAIRS", 3)
-	only := os.Getenv("CHAOSCTL_BENCH_ONLY") // "ours": our generator alone, to profile it
+	only := os.Getenv("CHAOSCTL_BENCH_ONLY") // "ours" or "vegeta": one generator alone, to profile it
+	if only != "" && only != "ours" && only != "vegeta" {
+		b.Fatalf("CHAOSCTL_BENCH_ONLY=%q: want ours or vegeta", only)
+	}
 	srv := startNoopServerProcess(b)
 	for _, rate := range []float64{2000, 8000} {
 		b.Run(fmt.Sprintf("rate=%g", rate), func(b *testing.B) {
@@ -162,16 +169,21 @@ func BenchmarkGeneratorVsVegeta(b *testing.B) {
 			var ourBad, vegBad int64
 			for b.Loop() {
 				var log strings.Builder
-				fmt.Fprintf(&log, "%g req/s, %s per run; cpu µs/req ours vegeta ratio | p99 ms ours (from sent) vegeta ratio | dropped, bad\n", rate, d)
+				fmt.Fprintf(&log, "%g req/s, %s per run; cpu µs/req ours vegeta ratio | p99 ms ours (from sent) vegeta ratio | dropped, bad, connections\n", rate, d)
 				for i := range pairs {
-					if only == "ours" {
-						o := runOurs(b, srv.URL, rate, d)
-						fmt.Fprintf(&log, "  run %d: cpu %6.1f µs/req, p99 %7.2f ms (from sent %7.2f) | %d dropped, %d bad\n", i,
-							us(o.cpuPerRequest()), ms(o.p99), ms(o.p99Sent), o.dropped, o.bad)
+					if only != "" {
+						var r generatorRun
+						if only == "ours" {
+							r = runOurs(b, srv, rate, d)
+						} else {
+							r = runVegeta(b, srv, tgts, rate, d)
+						}
+						fmt.Fprintf(&log, "  %s run %d: cpu %6.1f µs/req, p99 %7.2f ms (from sent %7.2f) | %d dropped, %d bad, %d connections\n", only, i,
+							us(r.cpuPerRequest()), ms(r.p99), ms(r.p99Sent), r.dropped, r.bad, r.conns)
 						continue
 					}
-					o := runOurs(b, srv.URL, rate, d)
-					v := runVegeta(b, tgts, rate, d)
+					o := runOurs(b, srv, rate, d)
+					v := runVegeta(b, srv, tgts, rate, d)
 					ourBad, vegBad = ourBad+o.bad, vegBad+v.bad
 					oc, vc := us(o.cpuPerRequest()), us(v.cpuPerRequest())
 					ourCPU, vegCPU = append(ourCPU, oc), append(vegCPU, vc)
@@ -179,10 +191,10 @@ func BenchmarkGeneratorVsVegeta(b *testing.B) {
 					ourP99, ourP99Sent = append(ourP99, ms(o.p99)), append(ourP99Sent, ms(o.p99Sent))
 					vegP99 = append(vegP99, ms(v.p99))
 					p99Ratio = append(p99Ratio, ms(o.p99)/max(ms(v.p99), 0.001))
-					fmt.Fprintf(&log, "  pair %d: %6.1f %6.1f %5.2f | %7.2f (%7.2f) %7.2f %5.2f | %d, %d/%d\n", i, oc, vc, oc/vc,
-						ms(o.p99), ms(o.p99Sent), ms(v.p99), ms(o.p99)/max(ms(v.p99), 0.001), o.dropped, o.bad, v.bad)
+					fmt.Fprintf(&log, "  pair %d: %6.1f %6.1f %5.2f | %7.2f (%7.2f) %7.2f %5.2f | %d, %d/%d, %d/%d\n", i, oc, vc, oc/vc,
+						ms(o.p99), ms(o.p99Sent), ms(v.p99), ms(o.p99)/max(ms(v.p99), 0.001), o.dropped, o.bad, v.bad, o.conns, v.conns)
 				}
-				if only == "ours" {
+				if only != "" {
 					b.Log(log.String())
 					continue
 				}
@@ -190,7 +202,7 @@ func BenchmarkGeneratorVsVegeta(b *testing.B) {
 					slices.Min(cpuRatio), slices.Max(cpuRatio), slices.Min(p99Ratio), slices.Max(p99Ratio))
 				b.Log(log.String())
 			}
-			if only == "ours" {
+			if only != "" {
 				return
 			}
 			b.ReportMetric(float64(ourBad), "bad-ours")
