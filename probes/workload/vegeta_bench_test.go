@@ -150,6 +150,7 @@ func median(xs []float64) float64 {
 //	               includes any lateness of the generator)
 //	p99-sent-ms-ours  latency from the actual send time (vegeta's definition)
 //	p99-ms-vegeta  vegeta's latency (from its actual send time)
+//	p99-ours/vegeta, p99-sent-ours/vegeta  the ratios of the medians
 //
 // Both send the same sequence of operations (seed 1: half gets, half puts of
 // 32-byte values over 1,000 keys); ours also writes the history (to
@@ -214,6 +215,7 @@ func BenchmarkGeneratorVsVegeta(b *testing.B) {
 			b.ReportMetric(median(ourP99Sent), "p99-sent-ms-ours")
 			b.ReportMetric(median(vegP99), "p99-ms-vegeta")
 			b.ReportMetric(median(ourP99)/max(median(vegP99), 0.001), "p99-ours/vegeta")
+			b.ReportMetric(median(ourP99Sent)/max(median(vegP99), 0.001), "p99-sent-ours/vegeta")
 		})
 	}
 }
