@@ -15,13 +15,14 @@ func (c *loadConn) open() bool {
 		return true
 	}
 	var buf [1]byte
-	var n int
 	var err error
 	if cerr := c.raw.Read(func(fd uintptr) bool {
-		n, _, err = syscall.Recvfrom(int(fd), buf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		_, _, err = syscall.Recvfrom(int(fd), buf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
 		return true
 	}); cerr != nil {
 		return false
 	}
-	return n < 0 && err == syscall.EAGAIN // nothing to read: still open
+	// Nothing to read: still open. EOF (no error, no byte), a byte or a reset
+	// mean it cannot carry a request.
+	return err == syscall.EAGAIN || err == syscall.EWOULDBLOCK
 }
