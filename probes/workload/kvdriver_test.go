@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -166,34 +165,17 @@ func TestDriversSendThroughTheTransportWithClientErrors(t *testing.T) {
 	}
 	refused := refusedURL(t)
 	for _, c := range []*http.Client{own, {Transport: own.Transport}} {
-		d, err := NewKVDriver([]string{refused}, c)
+		d, err := NewKVDriver([]string{strings.Replace(refused, "http://", "http://u:secret@", 1)}, c)
 		if err != nil {
 			t.Fatal(err)
 		}
 		res := d.Do(context.Background(), Op{ID: 1, Kind: OpPut, Key: "k1", Value: []byte("v")})
 		var ue *url.Error
-		if !errors.As(res.Err, &ue) || ue.Op != "Put" || ue.URL != refused+"/kv/k1" {
-			t.Errorf("via transport %v: error %v, want a *url.Error Put %s/kv/k1", newSender(c).transport != nil, res.Err, refused)
+		if !errors.As(res.Err, &ue) || ue.Op != "Put" || strings.Contains(ue.URL, "secret") || !strings.Contains(ue.URL, "u:***@") {
+			t.Errorf("via transport %v: error %v, want a *url.Error Put with the password hidden", newSender(c).transport != nil, res.Err)
 		}
 		if res.Outcome != OutcomeFail || res.Class != ClassTransport {
 			t.Errorf("refused put: %s %s, want fail transport", res.Outcome, res.Class)
 		}
-	}
-	// Credentials in the URL go through the client, which sends them as a
-	// header.
-	var auth atomic.Value
-	srv := newKVServer(t, func(w http.ResponseWriter, r *http.Request) bool {
-		auth.Store(r.Header.Get("Authorization"))
-		return false
-	})
-	d, err := NewKVDriver([]string{strings.Replace(srv.URL, "http://", "http://u:secret@", 1)}, own)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res := d.Do(context.Background(), Op{ID: 2, Kind: OpGet, Key: "k1"}); res.Outcome != OutcomeOK {
-		t.Fatalf("get with credentials: %s %v", res.Outcome, res.Err)
-	}
-	if got, _ := auth.Load().(string); !strings.HasPrefix(got, "Basic ") {
-		t.Errorf("Authorization %q, want the URL's credentials as Basic", got)
 	}
 }

@@ -15,14 +15,13 @@ func (c *loadConn) open() bool {
 		return true
 	}
 	var buf [1]byte
+	var n int
 	var err error
 	if cerr := c.raw.Read(func(fd uintptr) bool {
-		_, _, err = syscall.Recvfrom(int(fd), buf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		n, _, err = syscall.Recvfrom(int(fd), buf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
 		return true
 	}); cerr != nil {
 		return false
 	}
-	// Nothing to read: still open. EOF (no error, no byte), a byte or a reset
-	// mean it cannot carry a request.
-	return err == syscall.EAGAIN || err == syscall.EWOULDBLOCK
+	return n < 0 && err == syscall.EAGAIN // nothing to read: still open
 }

@@ -32,14 +32,22 @@ func newSender(c *http.Client) sender {
 }
 
 // do sends req. Its errors read as http.Client.Do's: a *url.Error naming the
-// method and the URL (which has no credentials: those go through Do).
+// method and the URL.
 func (s sender) do(req *http.Request) (*http.Response, error) {
 	if s.transport == nil || req.URL.User != nil { // the client turns URL credentials into a header
 		return s.client.Do(req)
 	}
 	resp, err := s.transport.RoundTrip(req)
 	if err != nil {
-		return nil, &url.Error{Op: req.Method[:1] + strings.ToLower(req.Method[1:]), URL: req.URL.String(), Err: err}
+		return nil, &url.Error{Op: req.Method[:1] + strings.ToLower(req.Method[1:]), URL: stripPassword(req.URL), Err: err}
 	}
 	return resp, nil
+}
+
+// stripPassword writes u as http.Client's errors do: a password as "***".
+func stripPassword(u *url.URL) string {
+	if _, set := u.User.Password(); set {
+		return strings.Replace(u.String(), u.User.String()+"@", u.User.Username()+":***@", 1)
+	}
+	return u.String()
 }
