@@ -35,25 +35,21 @@ const maxReadBody = 16 << 20
 // connections per host as requests in flight (so a burst does not close and
 // reopen connections), no compression, no HTTP/2 (one request per connection
 // keeps the requests independent), no client-level timeout (each request has
-// its own deadline). Plain http:// requests are sent by loadTransport, in the
-// calling goroutine.
+// its own deadline).
 func NewHTTPClient(maxInFlight int) *http.Client {
 	maxInFlight = max(maxInFlight, 1)
 	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
-	fallback := &http.Transport{
-		Proxy:                 nil, // a chaos run must reach what it names, not an environment proxy
-		DialContext:           dialer.DialContext,
-		MaxIdleConns:          maxInFlight,
-		MaxIdleConnsPerHost:   maxInFlight,
-		IdleConnTimeout:       90 * time.Second,
-		DisableCompression:    true,
-		ForceAttemptHTTP2:     false,
-		ExpectContinueTimeout: 0,
-	}
 	return &http.Client{
-		// http:// in the calling goroutine (loadTransport), https through
-		// http.Transport.
-		Transport:     newLoadTransport(dialer, fallback, maxInFlight, fallback.IdleConnTimeout),
+		Transport: &http.Transport{
+			Proxy:                 nil, // a chaos run must reach what it names, not an environment proxy
+			DialContext:           dialer.DialContext,
+			MaxIdleConns:          maxInFlight,
+			MaxIdleConnsPerHost:   maxInFlight,
+			IdleConnTimeout:       90 * time.Second,
+			DisableCompression:    true,
+			ForceAttemptHTTP2:     false,
+			ExpectContinueTimeout: 0,
+		},
 		CheckRedirect: refuseRedirects,
 	}
 }

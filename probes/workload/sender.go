@@ -34,7 +34,7 @@ func newSender(c *http.Client) sender {
 // do sends req. Its errors read as http.Client.Do's: a *url.Error naming the
 // method and the URL.
 func (s sender) do(req *http.Request) (*http.Response, error) {
-	if s.transport == nil || req.URL.User != nil { // the client turns URL credentials into a header
+	if s.transport == nil {
 		return s.client.Do(req)
 	}
 	resp, err := s.transport.RoundTrip(req)
