@@ -93,7 +93,7 @@ lint: vet ## gofmt check, go vet, and the duplicates report when the tool is ins
 	@if command -v duplicates >/dev/null 2>&1; then duplicates . || true; fi
 
 .PHONY: bench
-bench: ## benchmarks: cache hit path, ring, storage, generator, cluster throughput, docker vs process timing
+bench: ## benchmarks: cache hit path, ring, storage, generator (and against vegeta), cluster throughput, docker vs process timing
 	$(GO) test -run='^$$' -bench=. -benchtime=$(BENCHTIME) -timeout 30m $(PKGS)
 
 # A one-node Kubernetes cluster on this machine for the kubernetes runtime's

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 )
 
 // HistoryOp is one line of history.ndjson:
@@ -50,23 +51,138 @@ type HistoryOp struct {
 	Lease  int64  `json:"lease,omitempty"`
 }
 
+// historyRecord is one operation as the workload writes it: a HistoryOp
+// without pointers, so that writing the common line allocates nothing.
+type historyRecord struct {
+	id                  uint64
+	client              int
+	op                  OpKind
+	key                 string
+	value, expect       []byte // written when hasValue, hasExpect; else null
+	hasValue, hasExpect bool
+	invoke, complete    int64 // complete written when hasComplete; else null
+	hasComplete         bool
+	outcome             Outcome
+}
+
+// recordOf is h as a historyRecord.
+func recordOf(h *HistoryOp) historyRecord {
+	r := historyRecord{id: h.ID, client: h.Client, op: h.Op, key: h.Key, invoke: h.Invoke, outcome: h.Outcome}
+	if h.Value != nil {
+		r.value, r.hasValue = []byte(*h.Value), true
+	}
+	if h.Expect != nil {
+		r.expect, r.hasExpect = []byte(*h.Expect), true
+	}
+	if h.Complete != nil {
+		r.complete, r.hasComplete = *h.Complete, true
+	}
+	return r
+}
+
+// historyOp is r as a HistoryOp.
+func (r *historyRecord) historyOp() *HistoryOp {
+	h := &HistoryOp{ID: r.id, Client: r.client, Op: r.op, Key: r.key, Invoke: r.invoke, Outcome: r.outcome}
+	if r.hasValue {
+		v := string(r.value)
+		h.Value = &v
+	}
+	if r.hasExpect {
+		e := string(r.expect)
+		h.Expect = &e
+	}
+	if r.hasComplete {
+		c := r.complete
+		h.Complete = &c
+	}
+	return h
+}
+
+// plain reports whether r's line can be written without encoding/json: its
+// kind and outcome are valid and its strings need no escaping.
+func (r *historyRecord) plain() bool {
+	return r.op >= OpGet && r.op <= OpCAS && r.outcome <= OutcomeFail &&
+		plainJSON(r.key) && (!r.hasValue || plainJSON(r.value)) && (!r.hasExpect || plainJSON(r.expect))
+}
+
+// plainJSON reports whether encoding/json writes s as its bytes between
+// quotes: printable ASCII other than '"' and '\\' (with HTML escaping off,
+// '<', '>' and '&' are written as they are).
+func plainJSON[S string | []byte](s S) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
+// appendPlainLine appends r's line, byte for byte what encoding/json writes
+// for r.historyOp(), to b. r must be plain.
+func appendPlainLine(b []byte, r *historyRecord) []byte {
+	b = append(b, `{"id":`...)
+	b = strconv.AppendUint(b, r.id, 10)
+	b = append(b, `,"client":`...)
+	b = strconv.AppendInt(b, int64(r.client), 10)
+	b = append(b, `,"op":"`...)
+	b = append(b, r.op.String()...)
+	b = append(b, `","key":"`...)
+	b = append(b, r.key...)
+	b = append(b, `","value":`...)
+	b = appendPlainOrNull(b, r.value, r.hasValue)
+	b = append(b, `,"expect":`...)
+	b = appendPlainOrNull(b, r.expect, r.hasExpect)
+	b = append(b, `,"invoke":`...)
+	b = strconv.AppendInt(b, r.invoke, 10)
+	b = append(b, `,"complete":`...)
+	if r.hasComplete {
+		b = strconv.AppendInt(b, r.complete, 10)
+	} else {
+		b = append(b, "null"...)
+	}
+	b = append(b, `,"outcome":"`...)
+	b = append(b, r.outcome.String()...)
+	return append(b, "\"}\n"...)
+}
+
+func appendPlainOrNull(b, s []byte, ok bool) []byte {
+	if !ok {
+		return append(b, "null"...)
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}
+
 // historyEncoder turns operations into lines. Each worker has its own, so that
-// encoding happens outside the workload's lock.
+// encoding happens outside the workload's lock. Lines whose strings need
+// escaping go through encoding/json; the rest (every line the generator's own
+// keys and values make) are appended directly, the same bytes without the
+// reflection and the allocations.
 type historyEncoder struct {
+	out []byte
 	buf bytes.Buffer
-	enc *json.Encoder
+	enc *json.Encoder // made on first use
 }
 
-func newHistoryEncoder() *historyEncoder {
-	e := &historyEncoder{}
-	e.enc = json.NewEncoder(&e.buf)
-	e.enc.SetEscapeHTML(false)
-	return e
-}
+func newHistoryEncoder() *historyEncoder { return &historyEncoder{} }
 
-// line encodes op as one JSON line (with its newline). The slice is valid until
+// line encodes r as one JSON line (with its newline). The slice is valid until
 // the next call.
-func (e *historyEncoder) line(op *HistoryOp) ([]byte, error) {
+func (e *historyEncoder) line(r *historyRecord) ([]byte, error) {
+	if r.plain() {
+		e.out = appendPlainLine(e.out[:0], r)
+		return e.out, nil
+	}
+	return e.encode(r.historyOp())
+}
+
+// encode encodes op with encoding/json.
+func (e *historyEncoder) encode(op *HistoryOp) ([]byte, error) {
+	if e.enc == nil {
+		e.enc = json.NewEncoder(&e.buf)
+		e.enc.SetEscapeHTML(false)
+	}
 	e.buf.Reset()
 	if err := e.enc.Encode(op); err != nil {
 		return nil, fmt.Errorf("encode history operation %d: %w", op.ID, err)

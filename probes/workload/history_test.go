@@ -2,7 +2,10 @@ package workload
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
+	"math/rand/v2"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -90,7 +93,8 @@ func TestHistoryRoundTrip(t *testing.T) {
 	hw := newHistoryWriter(&buf)
 	enc := newHistoryEncoder()
 	for i := range ops {
-		line, err := enc.line(&ops[i])
+		r := recordOf(&ops[i])
+		line, err := enc.line(&r)
 		if err != nil {
 			t.Fatalf("encode: %v", err)
 		}
@@ -134,7 +138,8 @@ func FuzzReadHistory(f *testing.F) {
 		var buf bytes.Buffer
 		enc := newHistoryEncoder()
 		for i := range ops {
-			line, err := enc.line(&ops[i])
+			r := recordOf(&ops[i])
+			line, err := enc.line(&r)
 			if err != nil {
 				t.Fatalf("encode %+v: %v", ops[i], err)
 			}
@@ -156,4 +161,78 @@ func FuzzReadHistory(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestHistoryLineIsWhatEncodingJSONWrites: the direct writer of plain lines
+// and the encoding/json path for the rest give the bytes encoding/json gives
+// for every record, plain or not (seeded, with escapes, invalid UTF-8, nulls).
+func TestHistoryLineIsWhatEncodingJSONWrites(t *testing.T) {
+	t.Parallel()
+	reference := func(r *historyRecord) string {
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(r.historyOp()); err != nil {
+			return "error"
+		}
+		return buf.String()
+	}
+	records := []historyRecord{
+		{id: 17, client: 3, op: OpPut, key: "k42", value: []byte("v-3-17-xxxx"), hasValue: true, invoke: 1234567, complete: 1250000, hasComplete: true, outcome: OutcomeOK},
+		{id: 0, client: 0, op: OpGet, key: "k0", invoke: 0, outcome: OutcomeUnknown},
+		{id: 1<<64 - 1, client: -1, op: OpDelete, key: "", invoke: -5, complete: 1 << 62, hasComplete: true, outcome: OutcomeFail},
+		{id: 2, op: OpCAS, key: "k<&>", value: []byte("b"), hasValue: true, expect: []byte("a"), hasExpect: true, outcome: OutcomeOK},
+		{id: 3, op: OpGet, key: `k"\`, value: []byte{}, hasValue: true, outcome: OutcomeOK},
+		{id: 4, op: OpPut, key: "k\n\t\x00\x7f", value: []byte{0xff, 'a', 0xe2, 0x80, 0xa8}, hasValue: true, outcome: OutcomeOK},
+		{id: 5, op: OpPut, key: "ключ", value: []byte("\u2029"), hasValue: true, outcome: OutcomeOK},
+		{id: 6, op: OpKind(9), key: "k1", outcome: OutcomeOK},
+		{id: 7, op: OpGet, key: "k1", outcome: Outcome(7)},
+	}
+	rng := rand.New(rand.NewPCG(22, 0))
+	alphabet := []byte("kv-x09 \"\\<>&\n\x01\x7f\xff\xc3\xa9")
+	randomBytes := func() []byte {
+		b := make([]byte, rng.IntN(6))
+		for i := range b {
+			b[i] = alphabet[rng.IntN(len(alphabet))]
+		}
+		return b
+	}
+	for i := range 2000 {
+		r := historyRecord{id: rng.Uint64(), client: rng.IntN(1 << 20), op: OpKind(1 + rng.IntN(4)), key: string(randomBytes()),
+			invoke: rng.Int64(), outcome: Outcome(rng.IntN(3))}
+		if rng.IntN(2) == 0 {
+			r.value, r.hasValue = randomBytes(), true
+		}
+		if rng.IntN(4) == 0 {
+			r.expect, r.hasExpect = randomBytes(), true
+		}
+		if rng.IntN(3) > 0 {
+			r.complete, r.hasComplete = rng.Int64(), true
+		}
+		if i%2 == 0 { // half of them plain, as the generator's are
+			r.key = "k" + strconv.Itoa(rng.IntN(1000))
+			r.value = MakeValue(r.client, r.id, rng.IntN(40))
+		}
+		records = append(records, r)
+	}
+	enc := newHistoryEncoder()
+	plain := 0
+	for i := range records {
+		r := &records[i]
+		want := reference(r)
+		line, err := enc.line(r)
+		got := string(line)
+		if err != nil {
+			got = "error"
+		}
+		if got != want {
+			t.Fatalf("record %d (%+v):\n got %q\nwant %q", i, *r, got, want)
+		}
+		if r.plain() {
+			plain++
+		}
+	}
+	if plain < 1000 || plain == len(records) {
+		t.Errorf("%d of %d records plain: the test must cover both paths", plain, len(records))
+	}
 }

@@ -31,7 +31,7 @@ type HTTPClass struct {
 type HTTPDriver struct {
 	classes map[string]HTTPClass
 	only    string // the class used when an op has none (a single class)
-	client  *http.Client
+	send    sender
 }
 
 // NewHTTPDriver returns a driver for classes (at least one), sending through
@@ -43,7 +43,7 @@ func NewHTTPDriver(classes []HTTPClass, client *http.Client) (*HTTPDriver, error
 	if client == nil {
 		return nil, errors.New("http driver: client is nil")
 	}
-	d := &HTTPDriver{classes: map[string]HTTPClass{}, client: client}
+	d := &HTTPDriver{classes: map[string]HTTPClass{}, send: newSender(client)}
 	for i, c := range classes {
 		if c.Name == "" {
 			return nil, fmt.Errorf("http driver: class %d has no name", i)
@@ -98,7 +98,7 @@ func (d *HTTPDriver) Do(ctx context.Context, op Op) Result {
 	if c.Method == http.MethodGet || c.Method == http.MethodHead || c.Method == http.MethodOptions {
 		kind = OpGet
 	}
-	resp, err := d.client.Do(req)
+	resp, err := d.send.do(req)
 	if err != nil {
 		return transportResult(ctx, kind, fmt.Errorf("%s: %w", c.Name, err))
 	}

@@ -50,7 +50,7 @@ func NewHTTPClient(maxInFlight int) *http.Client {
 			ForceAttemptHTTP2:     false,
 			ExpectContinueTimeout: 0,
 		},
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		CheckRedirect: refuseRedirects,
 	}
 }
 
@@ -78,6 +78,7 @@ func NewHTTPClient(maxInFlight int) *http.Client {
 // the deadline nor loses the trail.
 type KVDriver struct {
 	client *http.Client
+	send   sender
 	bases  []string
 	next   atomic.Uint64
 }
@@ -95,6 +96,7 @@ func NewKVDriver(baseURLs []string, client *http.Client) (*KVDriver, error) {
 	if d.client == nil {
 		d.client = NewHTTPClient(MinMaxInFlight)
 	}
+	d.send = newSender(d.client)
 	for i, b := range baseURLs {
 		u, err := url.Parse(b)
 		if err != nil {
@@ -129,15 +131,22 @@ func (d *KVDriver) Do(ctx context.Context, op Op) Result {
 	if err != nil {
 		return Result{Outcome: OutcomeFail, Class: ClassUnexpected, Err: fmt.Errorf("build %s request: %w", op.Kind, err)}
 	}
-	req.Header.Set(headerRequestID, "op-"+strconv.FormatUint(op.ID, 10))
+	// The header values share one backing array: one allocation, not four.
+	var num [20]byte
+	vals := make([]string, 4)
+	vals[0] = "op-" + string(strconv.AppendUint(num[:0], op.ID, 10))
+	req.Header[headerRequestID] = vals[0:1:1]
 	if dl, ok := ctx.Deadline(); ok {
-		req.Header.Set(headerRequestTimeout, max(time.Until(dl), time.Microsecond).String())
-		req.Header.Set(headerRequestDeadline, strconv.FormatInt(dl.UnixNano(), 10))
+		vals[1] = max(time.Until(dl), time.Microsecond).String()
+		vals[2] = string(strconv.AppendInt(num[:0], dl.UnixNano(), 10))
+		req.Header[headerRequestTimeout] = vals[1:2:2]
+		req.Header[headerRequestDeadline] = vals[2:3:3]
 	}
 	if op.Kind == OpPut {
-		req.Header.Set("Content-Type", "application/octet-stream")
+		vals[3] = "application/octet-stream"
+		req.Header["Content-Type"] = vals[3:4:4]
 	}
-	resp, err := d.client.Do(req)
+	resp, err := d.send.do(req)
 	if err != nil {
 		return transportResult(ctx, op.Kind, fmt.Errorf("%s %s: %w", op.Kind, op.Key, err))
 	}
@@ -152,8 +161,11 @@ func (d *KVDriver) Do(ctx context.Context, op Op) Result {
 		res.Outcome, res.Found, res.Value = OutcomeOK, true, v
 		return res
 	}
-	// Drain a little so the connection can be reused.
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	// Drain a little so the connection can be reused (an empty answer has
+	// nothing to drain).
+	if resp.Body != http.NoBody {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	}
 
 	code := resp.StatusCode
 	switch {

@@ -2,7 +2,9 @@ package workload
 
 import (
 	"context"
+	"errors"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -144,5 +146,36 @@ func TestNewKVDriverRejects(t *testing.T) {
 				t.Errorf("NewKVDriver(%q): %v, want an error containing %q", tc.urls, err, tc.want)
 			}
 		})
+	}
+}
+
+// TestDriversSendThroughTheTransportWithClientErrors: a client from
+// NewHTTPClient is used through its transport, any other through Do, and the
+// errors read the same either way.
+func TestDriversSendThroughTheTransportWithClientErrors(t *testing.T) {
+	t.Parallel()
+	own := NewHTTPClient(4)
+	if newSender(own).transport == nil {
+		t.Error("NewHTTPClient's client is sent through Do, want its transport")
+	}
+	follows := NewHTTPClient(4)
+	follows.CheckRedirect = nil
+	if newSender(follows).transport != nil || newSender(http.DefaultClient).transport != nil {
+		t.Error("a client that follows redirects is sent through its transport, want Do")
+	}
+	refused := refusedURL(t)
+	for _, c := range []*http.Client{own, {Transport: own.Transport}} {
+		d, err := NewKVDriver([]string{strings.Replace(refused, "http://", "http://u:secret@", 1)}, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res := d.Do(context.Background(), Op{ID: 1, Kind: OpPut, Key: "k1", Value: []byte("v")})
+		var ue *url.Error
+		if !errors.As(res.Err, &ue) || ue.Op != "Put" || strings.Contains(ue.URL, "secret") || !strings.Contains(ue.URL, "u:***@") {
+			t.Errorf("via transport %v: error %v, want a *url.Error Put with the password hidden", newSender(c).transport != nil, res.Err)
+		}
+		if res.Outcome != OutcomeFail || res.Class != ClassTransport {
+			t.Errorf("refused put: %s %s, want fail transport", res.Outcome, res.Class)
+		}
 	}
 }

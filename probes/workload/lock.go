@@ -297,7 +297,7 @@ func (l *LockWorkload) record(h HistoryOp, c call, invoke, complete time.Duratio
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.enc != nil {
-		line, err := l.enc.line(&h)
+		line, err := l.enc.encode(&h)
 		if err != nil && l.history.err == nil {
 			l.history.err = err
 		}

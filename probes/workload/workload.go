@@ -368,6 +368,9 @@ func (w *Workload) dispatch(done <-chan struct{}, intended time.Duration) bool {
 	}
 	w.mu.Lock()
 	for _, st := range w.stats(b, op) {
+		if st == nil {
+			continue
+		}
 		st.Scheduled++
 		st.Sent++
 	}
@@ -386,6 +389,9 @@ func (w *Workload) dispatch(done <-chan struct{}, intended time.Duration) bool {
 func (w *Workload) recordDropped(b *bucket, op Op) {
 	w.mu.Lock()
 	for _, st := range w.stats(b, op) {
+		if st == nil {
+			continue
+		}
 		st.Scheduled++
 		st.Dropped++
 	}
@@ -395,13 +401,14 @@ func (w *Workload) recordDropped(b *bucket, op Op) {
 }
 
 // stats returns the bucket's stats that op counts in — its kind's, and its
-// class's when it has one — allocating them. Callers hold mu.
-func (w *Workload) stats(b *bucket, op Op) []*OpStats {
+// class's when it has one (else nil) — allocating them. It returns an array,
+// not a slice, so that the hot path allocates nothing. Callers hold mu.
+func (w *Workload) stats(b *bucket, op Op) [2]*OpStats {
 	if b.ops[op.Kind] == nil {
 		b.ops[op.Kind] = newOpStats(w.cfg.LatencyThresholds)
 	}
 	if op.Class == "" {
-		return []*OpStats{b.ops[op.Kind]}
+		return [2]*OpStats{b.ops[op.Kind], nil}
 	}
 	if b.classes == nil {
 		b.classes = map[string]*OpStats{}
@@ -409,7 +416,7 @@ func (w *Workload) stats(b *bucket, op Op) []*OpStats {
 	if b.classes[op.Class] == nil {
 		b.classes[op.Class] = newOpStats(w.cfg.LatencyThresholds)
 	}
-	return []*OpStats{b.ops[op.Kind], b.classes[op.Class]}
+	return [2]*OpStats{b.ops[op.Kind], b.classes[op.Class]}
 }
 
 // work runs the requests handed to one worker slot until its channel closes.
@@ -451,24 +458,20 @@ func (w *Workload) finish(slot int, enc *historyEncoder, j job, op Op, res Resul
 	var line []byte
 	var encErr error
 	if w.cfg.History != nil {
-		h := HistoryOp{ID: op.ID, Client: op.Client, Op: op.Kind, Key: op.Key, Invoke: int64(invoke), Outcome: res.Outcome}
+		h := historyRecord{id: op.ID, client: op.Client, op: op.Kind, key: op.Key, invoke: int64(invoke), outcome: res.Outcome}
 		if cut {
-			h.Outcome = OutcomeUnknown
+			h.outcome = OutcomeUnknown
 		} else {
-			c := int64(complete)
-			h.Complete = &c
+			h.complete, h.hasComplete = int64(complete), true
 		}
 		switch {
 		case op.Kind == OpPut || op.Kind == OpCAS:
-			v := string(op.Value)
-			h.Value = &v
+			h.value, h.hasValue = op.Value, true
 		case op.Kind == OpGet && res.Outcome == OutcomeOK && res.Found && !cut:
-			v := string(res.Value)
-			h.Value = &v
+			h.value, h.hasValue = res.Value, true
 		}
 		if op.Kind == OpCAS {
-			e := string(op.Expect)
-			h.Expect = &e
+			h.expect, h.hasExpect = op.Expect, true
 		}
 		line, encErr = enc.line(&h)
 	}
@@ -480,7 +483,11 @@ func (w *Workload) finish(slot int, enc *historyEncoder, j job, op Op, res Resul
 	}
 	w.inflight[slot].active = false
 	w.progress.InFlight--
-	all := w.stats(j.b, op)
+	stats := w.stats(j.b, op)
+	all := stats[:1]
+	if stats[1] != nil {
+		all = stats[:2]
+	}
 	switch {
 	case cut:
 		for _, st := range all {
@@ -596,7 +603,9 @@ func (w *Workload) finalize() {
 		f.active = false
 		w.progress.InFlight--
 		for _, st := range w.stats(f.b, f.op) {
-			st.Unfinished++
+			if st != nil {
+				st.Unfinished++
+			}
 		}
 		f.b.outstanding--
 		if f.invoke < 0 {
@@ -604,11 +613,10 @@ func (w *Workload) finalize() {
 		}
 		w.abandoned++
 		if w.history != nil {
-			h := HistoryOp{ID: f.op.ID, Client: f.op.Client, Op: f.op.Kind, Key: f.op.Key,
-				Invoke: int64(f.invoke), Outcome: OutcomeUnknown}
+			h := historyRecord{id: f.op.ID, client: f.op.Client, op: f.op.Kind, key: f.op.Key,
+				invoke: int64(f.invoke), outcome: OutcomeUnknown}
 			if f.op.Kind == OpPut {
-				v := string(f.op.Value)
-				h.Value = &v
+				h.value, h.hasValue = f.op.Value, true
 			}
 			line, err := newHistoryEncoder().line(&h)
 			if err != nil && w.history.err == nil {
