@@ -19,10 +19,11 @@ const (
 	PolicyLRU  Policy = "lru"
 	Policy2Q   Policy = "2q"
 	PolicyARC  Policy = "arc"
+	PolicyLFU  Policy = "lfu"
 )
 
 // Policies lists the valid policy names, for error messages and flag help.
-var Policies = []Policy{PolicyNone, PolicyLRU, Policy2Q, PolicyARC}
+var Policies = []Policy{PolicyNone, PolicyLRU, Policy2Q, PolicyARC, PolicyLFU}
 
 // Defaults filled in by Config.Validate for zero fields.
 const (

@@ -3,7 +3,9 @@
 //
 // Policies: none (off: every read goes to the store), lru, 2q and arc (the
 // hashicorp/golang-lru implementations; 2Q and ARC resist a one-off scan that
-// would flush an LRU). On top of the policy:
+// would flush an LRU) and lfu (an O(1) least-frequently-used store written
+// here, lfu.go: it keeps the keys used most often, ties broken by recency; it
+// resists scans too but never forgets a key's old popularity). On top of the policy:
 //
 //   - TTL with jitter: an entry lives TTL·(1 ± TTLJitter·u), so keys loaded
 //     together do not expire together;
