@@ -121,12 +121,12 @@ func TestConfigValidate(t *testing.T) {
 		want    Config
 	}{
 		{name: "zero is none with defaults", cfg: Config{},
-			want: Config{Policy: PolicyNone, Size: DefaultSize, MaxBytes: DefaultMaxBytes, TTL: DefaultTTL, EarlyRefreshBeta: 1}},
+			want: Config{Penetration: PenetrationNone, Policy: PolicyNone, Size: DefaultSize, MaxBytes: DefaultMaxBytes, TTL: DefaultTTL, EarlyRefreshBeta: 1}},
 		{name: "policy case folded", cfg: Config{Policy: "ARC", Size: 5, TTL: time.Second, EarlyRefreshBeta: 2},
-			want: Config{Policy: PolicyARC, Size: 5, MaxBytes: DefaultMaxBytes, TTL: time.Second, EarlyRefreshBeta: 2}},
+			want: Config{Penetration: PenetrationNone, Policy: PolicyARC, Size: 5, MaxBytes: DefaultMaxBytes, TTL: time.Second, EarlyRefreshBeta: 2}},
 		{name: "unknown policy lists valid ones", cfg: Config{Policy: "mru"}, wantErr: `cache policy "mru" is unknown (valid: none, lru, 2q, arc, lfu)`},
 		{name: "lfu", cfg: Config{Policy: "LFU"},
-			want: Config{Policy: PolicyLFU, Size: DefaultSize, MaxBytes: DefaultMaxBytes, TTL: DefaultTTL, EarlyRefreshBeta: 1}},
+			want: Config{Penetration: PenetrationNone, Policy: PolicyLFU, Size: DefaultSize, MaxBytes: DefaultMaxBytes, TTL: DefaultTTL, EarlyRefreshBeta: 1}},
 		{name: "negative size", cfg: Config{Policy: PolicyLRU, Size: -1}, wantErr: "cache size -1 is negative"},
 		{name: "negative maxBytes", cfg: Config{Policy: PolicyLRU, MaxBytes: -1}, wantErr: "cache maxBytes -1 is negative"},
 		{name: "negative ttl", cfg: Config{Policy: PolicyLRU, TTL: -time.Second}, wantErr: "cache ttl -1s is negative"},
