@@ -165,7 +165,7 @@ func TestDecodeEveryDemoField(t *testing.T) {
 			Nodes: 5, Gateways: 2, VNodes: 128,
 			Replication: Replication{N: 3, W: 2, R: 1},
 			Consistency: ConsistencyQuorum, Persistence: PersistenceDisk, Recovery: RecoveryNone,
-			Cache: Cache{Policy: CacheARC, Size: 50, TTL: 10 * time.Second, TTLJitter: 0.1, NegativeTTL: time.Second, WriteMode: WriteThrough, Singleflight: true},
+			Cache: Cache{Policy: CacheARC, Size: 50, TTL: 10 * time.Second, TTLJitter: 0.1, NegativeTTL: time.Second, WriteMode: WriteThrough, Singleflight: true, Penetration: PenetrationNegative, BloomFalsePositive: 0.01},
 			Resilience: Resilience{
 				Timeout:  250 * time.Millisecond,
 				Retries:  Retries{Max: 0, Base: 5 * time.Millisecond, Cap: 50 * time.Millisecond},
