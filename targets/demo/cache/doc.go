@@ -22,6 +22,12 @@
 //     evicts others, the policy's coldest first, and one larger than MaxBytes
 //     is not cached.
 //
+// Cache penetration (reads of keys that do not exist) is met by
+// Config.Penetration: negative caches not-found answers for NegativeTTL;
+// bloom is a KeyFilter, a Bloom filter of the keys that exist that the
+// gateway asks before the cache, trusted to answer absent only when it holds
+// every key (see KeyFilter); none lets every such read reach the store.
+//
 // Writes are the caller's: Set after a write-through or write-behind, Invalidate
 // after a write that went to the store. A write wins over a load of the same key
 // that was in flight when it happened, so a slow load cannot put back the value
