@@ -165,7 +165,7 @@ func TestDecodeEveryDemoField(t *testing.T) {
 			Nodes: 5, Gateways: 2, VNodes: 128,
 			Replication: Replication{N: 3, W: 2, R: 1},
 			Consistency: ConsistencyQuorum, Persistence: PersistenceDisk, Recovery: RecoveryNone,
-			Cache: Cache{Policy: CacheARC, Size: 50, TTL: 10 * time.Second, TTLJitter: 0.1, NegativeTTL: time.Second, WriteMode: WriteThrough, Singleflight: true},
+			Cache: Cache{Policy: CacheARC, Size: 50, TTL: 10 * time.Second, TTLJitter: 0.1, NegativeTTL: time.Second, WriteMode: WriteThrough, Singleflight: true, Penetration: PenetrationNegative, BloomFalsePositive: 0.01},
 			Resilience: Resilience{
 				Timeout:  250 * time.Millisecond,
 				Retries:  Retries{Max: 0, Base: 5 * time.Millisecond, Cap: 50 * time.Millisecond},
@@ -675,6 +675,26 @@ slos: [{name: r, sli: ratio, good: "sum(ok)", total: "sum(all)", url: "http://12
 			name: "negative duration",
 			src:  minimalWith("target: {demo: {cache: {ttl: -1s}}}\n"),
 			want: []string{`6:30: target.demo.cache.ttl: -1s is negative; allowed: 0 to 24h0m0s`},
+		},
+		{
+			name: "unknown cache penetration",
+			src:  minimalWith("target: {demo: {cache: {penetration: cuckoo}}}\n"),
+			want: []string{`6:38: target.demo.cache.penetration: bad value "cuckoo"; allowed: bloom, negative, none`},
+		},
+		{
+			name: "bloomFalsePositive without penetration bloom",
+			src:  minimalWith("target: {demo: {cache: {bloomFalsePositive: 2%}}}\n"),
+			want: []string{`6:45: target.demo.cache.bloomFalsePositive: applies to penetration bloom only; penetration is negative`},
+		},
+		{
+			name: "bloomFalsePositive out of range",
+			src:  minimalWith("target: {demo: {cache: {penetration: bloom, bloomFalsePositive: 60%}}}\n"),
+			want: []string{`6:65: target.demo.cache.bloomFalsePositive: 60% is out of range; allowed: above 0% up to 50%`},
+		},
+		{
+			name: "missRatio out of range",
+			src:  "apiVersion: chaosctl/v1\nkind: Experiment\nmetadata: {name: t}\nworkload: {rate: 10, duration: 10s, missRatio: 150%}\nchecks: [linearizable]\n",
+			want: []string{`4:48: workload.missRatio: 150% is out of range; allowed: 0% to 100%`},
 		},
 		{
 			name: "negative reset timeout",

@@ -18,6 +18,7 @@ func (c *DemoCluster) ClusterSpec() (demo.ClusterSpec, error) {
 			Policy: string(c.Cache.Policy), Size: c.Cache.Size, TTL: c.Cache.TTL, TTLJitter: float64(c.Cache.TTLJitter),
 			NegativeTTL: c.Cache.NegativeTTL, WriteMode: string(c.Cache.WriteMode),
 			NoSingleflight: !c.Cache.Singleflight,
+			Penetration:    string(c.Cache.Penetration), BloomFalsePositive: float64(c.Cache.BloomFalsePositive),
 		},
 		Resilience: demo.Resilience{
 			Timeout:     c.Resilience.Timeout,

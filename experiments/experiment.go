@@ -280,7 +280,26 @@ type Cache struct {
 	// Singleflight (default true) makes concurrent misses of one key share
 	// one load; false lets a stampede reach the store.
 	Singleflight bool `yaml:"singleflight"`
+	// Penetration is the defence against reads of keys that do not exist:
+	// bloom (a Bloom filter of existing keys in the gateway), negative
+	// (cache not-found answers for negativeTTL; the default) or none.
+	Penetration Penetration `yaml:"penetration"`
+	// BloomFalsePositive is the false positive rate the Bloom filter is
+	// sized for (penetration bloom).
+	BloomFalsePositive Percent `yaml:"bloomFalsePositive"`
 }
+
+// Penetration is the gateways' defence against cache penetration.
+type Penetration string
+
+// Penetration defences.
+const (
+	PenetrationBloom    Penetration = "bloom"
+	PenetrationNegative Penetration = "negative"
+	PenetrationNone     Penetration = "none"
+)
+
+func (Penetration) allowed() []string { return []string{"bloom", "negative", "none"} }
 
 // CachePolicy is the gateway cache's eviction policy; none turns it off.
 type CachePolicy string
@@ -291,9 +310,10 @@ const (
 	CacheLRU  CachePolicy = "lru"
 	CacheARC  CachePolicy = "arc"
 	Cache2Q   CachePolicy = "2q"
+	CacheLFU  CachePolicy = "lfu"
 )
 
-func (CachePolicy) allowed() []string { return []string{"none", "lru", "arc", "2q"} }
+func (CachePolicy) allowed() []string { return []string{"none", "lru", "arc", "2q", "lfu"} }
 
 // WriteMode is how the gateway cache treats writes.
 type WriteMode string
@@ -416,11 +436,14 @@ type Workload struct {
 	// false sends the warmup at the full rate.
 	RampUp bool `yaml:"rampUp"`
 	// Keys, Distribution, ReadRatio and ValueSize apply to the demo cluster.
-	Keys         int           `yaml:"keys"`
-	Distribution Distribution  `yaml:"distribution"`
-	ReadRatio    Percent       `yaml:"readRatio"`
-	ValueSize    ByteSize      `yaml:"valueSize"`
-	Timeout      time.Duration `yaml:"timeout"` // per request
+	Keys         int          `yaml:"keys"`
+	Distribution Distribution `yaml:"distribution"`
+	ReadRatio    Percent      `yaml:"readRatio"`
+	// MissRatio is the share of reads that ask for a key never written
+	// (demo cluster only): a cache penetration flood.
+	MissRatio Percent       `yaml:"missRatio"`
+	ValueSize ByteSize      `yaml:"valueSize"`
+	Timeout   time.Duration `yaml:"timeout"` // per request
 	// HTTP lists the request classes sent to an external target, chosen in
 	// proportion to their weights.
 	HTTP []HTTPRequest `yaml:"http"`
@@ -625,6 +648,7 @@ const (
 	MetricShedRate         Metric = "shed_rate"
 	MetricBreakerOpen      Metric = "breaker_open"
 	MetricCacheHitRatio    Metric = "cache_hit_ratio"
+	MetricStoreRequestRate Metric = "store_request_rate"
 )
 
 // metricUnits is the one table of probe metrics and their units.
@@ -647,6 +671,7 @@ var metricUnits = []struct {
 	{MetricShedRate, UnitPerSecond, true},
 	{MetricBreakerOpen, UnitCount, true},
 	{MetricCacheHitRatio, UnitRatio, true},
+	{MetricStoreRequestRate, UnitPerSecond, true},
 }
 
 func (Metric) allowed() []string {

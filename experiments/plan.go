@@ -502,6 +502,12 @@ func (p *Plan) formatTarget(t *textWriter) {
 				t.printf("  cache singleflight: off (every concurrent miss loads from the store)\n")
 			}
 		}
+		switch c.Cache.Penetration {
+		case PenetrationBloom:
+			t.printf("  cache penetration: bloom (filter of existing keys, sized for %s false positives)\n", c.Cache.BloomFalsePositive)
+		case PenetrationNone:
+			t.printf("  cache penetration: none (every read of a missing key reaches the store)\n")
+		}
 		rs := c.Resilience
 		rate := "off"
 		if rs.RateLimit > 0 {
@@ -568,6 +574,9 @@ func (p *Plan) formatWorkload(t *textWriter) {
 		strconv.FormatFloat(w.Rate, 'f', -1, 64), w.Duration, w.Warmup, ramp, w.Warmup+w.Duration, w.Timeout)
 	if p.Experiment.Target.Demo != nil || w.Redis != nil {
 		t.printf("  %d keys (%s), reads %s, values %s\n", w.Keys, w.Distribution, w.ReadRatio, w.ValueSize)
+		if w.MissRatio > 0 {
+			t.printf("  %s of reads ask for keys never written\n", w.MissRatio)
+		}
 	}
 	if w.Redis != nil {
 		t.printf("  redis at %s (db %d): GET, SET through the go-redis client\n", w.Redis.Addr, w.Redis.DB)

@@ -78,6 +78,10 @@ const (
 	DefaultAbortMaxDuration = 10 * time.Minute
 )
 
+// DefaultBloomFalsePositive is the false positive rate of
+// target.demo.cache.bloomFalsePositive (penetration bloom).
+const DefaultBloomFalsePositive Percent = 0.01
+
 // Bounds of the values the file may give.
 const (
 	MaxNodes       = 32
@@ -110,7 +114,7 @@ func DefaultDemoCluster() DemoCluster {
 		Consistency: DefaultConsistency,
 		Persistence: DefaultPersistence,
 		Recovery:    DefaultRecovery,
-		Cache:       Cache{Policy: DefaultCachePolicy, Size: DefaultCacheSize, WriteMode: DefaultCacheWriteMode, Singleflight: true},
+		Cache:       Cache{Policy: DefaultCachePolicy, Size: DefaultCacheSize, WriteMode: DefaultCacheWriteMode, Singleflight: true, Penetration: PenetrationNegative},
 		Resilience: Resilience{
 			Timeout:     DefaultResilienceTimeout,
 			Retries:     Retries{Max: DefaultRetryMax, Base: DefaultRetryBase, Cap: DefaultRetryCap},
@@ -239,6 +243,8 @@ func setDemoDefaults(c *DemoCluster, d *decoder) {
 	set(d, p+"cache.size", &c.Cache.Size, def.Cache.Size)
 	set(d, p+"cache.writeMode", &c.Cache.WriteMode, def.Cache.WriteMode)
 	set(d, p+"cache.singleflight", &c.Cache.Singleflight, def.Cache.Singleflight)
+	set(d, p+"cache.penetration", &c.Cache.Penetration, def.Cache.Penetration)
+	set(d, p+"cache.bloomFalsePositive", &c.Cache.BloomFalsePositive, DefaultBloomFalsePositive)
 	r, dr := &c.Resilience, def.Resilience
 	set(d, p+"resilience.timeout", &r.Timeout, dr.Timeout)
 	set(d, p+"resilience.retries.max", &r.Retries.Max, dr.Retries.Max)
@@ -736,6 +742,13 @@ func (v *validator) demo(c *DemoCluster) {
 	v.durationRange(p+"cache.ttl", cache.TTL, 0, MaxRunDuration)
 	v.percentRange(p+"cache.ttlJitter", cache.TTLJitter, 0, 1)
 	v.durationRange(p+"cache.negativeTTL", cache.NegativeTTL, 0, MaxRunDuration)
+	if v.d.has(p + "cache.bloomFalsePositive") {
+		if cache.Penetration != PenetrationBloom {
+			v.errorf(p+"cache.bloomFalsePositive", "applies to penetration bloom only; penetration is %s", cache.Penetration)
+		} else if cache.BloomFalsePositive <= 0 || cache.BloomFalsePositive > 0.5 {
+			v.errorf(p+"cache.bloomFalsePositive", "%s is out of range; allowed: above 0%% up to 50%% (the false positive rate the Bloom filter is sized for)", cache.BloomFalsePositive)
+		}
+	}
 
 	r := c.Resilience
 	v.positiveDuration(p+"resilience.timeout", r.Timeout, time.Minute)
@@ -978,6 +991,7 @@ func (v *validator) workload() {
 			v.hostPort(p+".redis.addr", w.Redis.Addr)
 		}
 		v.intRange(p+".redis.db", w.Redis.DB, 0, 15)
+		v.notAllowed("applies to the demo cluster's workload", p+".missRatio")
 		v.intRange(p+".keys", w.Keys, 1, MaxKeys)
 		v.percentRange(p+".readRatio", w.ReadRatio, 0, 1)
 		if v.d.has(p+".valueSize") && (w.ValueSize < 1 || w.ValueSize > MaxValueSize) {
@@ -985,7 +999,7 @@ func (v *validator) workload() {
 		}
 	} else if v.e.Target.External != nil {
 		v.notAllowed("applies to a key-value workload (the demo cluster's, or workload.redis); give workload.redis, or use workload.http",
-			p+".keys", p+".distribution", p+".readRatio", p+".valueSize")
+			p+".keys", p+".distribution", p+".readRatio", p+".valueSize", p+".missRatio")
 		if len(w.HTTP) == 0 && v.ok(p+".http") {
 			v.required(p + ".http")
 			if v.d.has(p + ".http") {
@@ -996,6 +1010,7 @@ func (v *validator) workload() {
 		v.notAllowed("needs target.external; the demo cluster's workload is set by keys, readRatio and valueSize", p+".http", p+".redis")
 		v.intRange(p+".keys", w.Keys, 1, MaxKeys)
 		v.percentRange(p+".readRatio", w.ReadRatio, 0, 1)
+		v.percentRange(p+".missRatio", w.MissRatio, 0, 1)
 		if v.d.has(p+".valueSize") && (w.ValueSize < 1 || w.ValueSize > MaxValueSize) {
 			v.errorf(p+".valueSize", "%s is out of range; allowed: 1B to %s", w.ValueSize, MaxValueSize)
 		}

@@ -15,12 +15,14 @@ const (
 	MetricShedRate         = "shed_rate"          // requests shed per second, all members
 	MetricBreakerOpen      = "breaker_open"       // open circuit breakers, all members
 	MetricCacheHitRatio    = "cache_hit_ratio"    // hit ÷ lookups, all members with a cache
+	MetricStoreRequestRate = "store_request_rate" // requests/s the store nodes answered (what got past the gateways)
 )
 
 // ScrapedMetrics lists the probe metrics MetricValue knows, in a fixed order.
 var ScrapedMetrics = []string{
 	MetricServerErrorRatio, MetricServerLatencyP99, MetricCPUUtilization,
 	MetricInflight, MetricShedRate, MetricBreakerOpen, MetricCacheHitRatio,
+	MetricStoreRequestRate,
 }
 
 // Bucket is one bucket of a latency histogram: how many requests of an
@@ -105,8 +107,13 @@ type ClusterSample struct {
 	BreakerOpen    int     `json:"breakerOpen"`
 	CacheHitRatio  float64 `json:"cacheHitRatio"`
 	CacheLookups   float64 `json:"cacheLookups"`
+	// StoreRequestRate is the client API request rate of the store nodes
+	// (every member but the gateways): with gateways, the reads and writes
+	// that got past their caches and filters.
+	StoreRequestRate float64 `json:"storeRequestRate"`
 
 	frontWithRates int // client-facing members with rates
+	storeWithRates int // store nodes with rates
 }
 
 // Aggregate computes the cluster-wide sample of one second.
@@ -134,6 +141,10 @@ func Aggregate(second time.Time, samples []MemberSample) ClusterSample {
 		c.ShedRate += s.ShedRate
 		c.CacheLookups += s.CacheLookups
 		cacheHits += s.CacheHitRatio * s.CacheLookups
+		if s.Role != roleGateway {
+			c.storeWithRates++
+			c.StoreRequestRate += s.RequestRate
+		}
 		if front(s) {
 			c.frontWithRates++
 			c.Requests += s.Requests
@@ -177,6 +188,8 @@ func (c ClusterSample) Value(metric string) (value float64, ok bool) {
 		return float64(c.BreakerOpen), c.Up > 0
 	case MetricCacheHitRatio:
 		return c.CacheHitRatio, c.CacheLookups > 0
+	case MetricStoreRequestRate:
+		return c.StoreRequestRate, c.storeWithRates > 0
 	}
 	return 0, false
 }

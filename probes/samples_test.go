@@ -398,8 +398,9 @@ func TestAggregateAndMetricValue(t *testing.T) {
 func TestScrapedMetricsAllHaveValues(t *testing.T) {
 	s := MemberSample{Member: "g1", Role: "gateway", Up: true, HaveRates: true, Requests: 1, RequestRate: 1,
 		LatencyCount: 1, LatencyBuckets: []Bucket{{UpperBound: 0.1, Count: 1}}, CacheLookups: 1, HaveCache: true}
+	node := MemberSample{Member: "n1", Role: "node", Up: true, HaveRates: true, Requests: 1, RequestRate: 1}
 	for _, m := range ScrapedMetrics {
-		if _, ok := MetricValue(m, []MemberSample{s}); !ok {
+		if _, ok := MetricValue(m, []MemberSample{s, node}); !ok {
 			t.Errorf("%s: no value from a sample that has every figure", m)
 		}
 	}
@@ -471,4 +472,20 @@ func FuzzParseSnapshot(f *testing.F) {
 			}
 		}
 	})
+}
+
+// store_request_rate sums the store nodes' request rates, not the gateways':
+// what got past the gateways' caches and filters. No store node with rates is
+// no data.
+func TestStoreRequestRate(t *testing.T) {
+	g := MemberSample{Member: "g1", Role: "gateway", Up: true, HaveRates: true, RequestRate: 100}
+	n1 := MemberSample{Member: "n1", Role: "node", Up: true, HaveRates: true, RequestRate: 7}
+	n2 := MemberSample{Member: "n2", Role: "node", Up: true, HaveRates: true, RequestRate: 5}
+	n3 := MemberSample{Member: "n3", Role: "node", Up: true} // first scrape: no rates yet
+	if v, ok := MetricValue(MetricStoreRequestRate, []MemberSample{g, n1, n2, n3}); !ok || v != 12 {
+		t.Fatalf("store_request_rate = %g, %v; want 12, true", v, ok)
+	}
+	if v, ok := MetricValue(MetricStoreRequestRate, []MemberSample{g, n3}); ok {
+		t.Fatalf("store_request_rate = %g with no store node rates; want no data", v)
+	}
 }

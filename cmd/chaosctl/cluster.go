@@ -56,7 +56,9 @@ func clusterCommand(e *env) *cli.Command {
 				&cli.StringFlag{Name: "recovery", Value: node.RecoveryResync, Usage: "what a store node restarted without its data (memory persistence) does: resync (catch up from its peers before answering reads) or none (answer at once: amnesia)"},
 				&cli.StringFlag{Name: "data-dir", Usage: "directory for member data and logs (default: a temporary one, removed on exit)"},
 				&cli.IntFlag{Name: "base-port", Value: DefaultBasePort, Usage: "first member port; 0 picks free ports"},
-				&cli.StringFlag{Name: "cache", Value: "none", Usage: "gateway cache policy: none, lru, arc, 2q"},
+				&cli.StringFlag{Name: "cache", Value: "none", Usage: "gateway cache policy: none, lru, arc, 2q, lfu"},
+				&cli.StringFlag{Name: "penetration", Value: demo.DefaultPenetration, Usage: "defence against reads of missing keys: bloom (a Bloom filter of existing keys per gateway; trusted with one gateway), negative (cache not-found answers; needs --cache), none"},
+				&cli.Float64Flag{Name: "bloom-false-positive", Value: demo.DefaultBloomFalsePos, Usage: "false positive rate the Bloom filter is sized for (--penetration bloom), above 0 up to 0.5"},
 				&cli.StringFlag{Name: "write-mode", Value: demo.WriteInvalidate, Usage: "gateway cache write mode: invalidate, through, behind"},
 				&cli.Float64Flag{Name: "rate-limit", Usage: "requests/s per gateway, 0 = off"},
 				&cli.StringFlag{Name: "state", Usage: "also write the JSON state file here once every member is ready (mode 0600)"},
@@ -89,6 +91,8 @@ func clusterSpecFromFlags(c *cli.Context) (demo.ClusterSpec, error) {
 	}
 	s.Cache.Policy = c.String("cache")
 	s.Cache.WriteMode = c.String("write-mode")
+	s.Cache.Penetration = c.String("penetration")
+	s.Cache.BloomFalsePositive = c.Float64("bloom-false-positive")
 	s.Resilience.RateLimit = c.Float64("rate-limit")
 	if s.Nodes < 1 {
 		return s, fmt.Errorf("--nodes %d: at least 1 store node is needed", s.Nodes)

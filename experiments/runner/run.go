@@ -415,6 +415,7 @@ func (r *runState) drive(ctx, userCtx context.Context, target targets.Target, tr
 	cfg := workload.Config{
 		Rate: w.Rate, Warmup: w.Warmup, FlatWarmup: !w.RampUp, Duration: w.Duration,
 		Keys: w.Keys, Distribution: workload.Distribution(w.Distribution), ReadRatio: float64(w.ReadRatio),
+		MissRatio: float64(w.MissRatio),
 		ValueSize: int(w.ValueSize), Timeout: w.Timeout, LatencyThresholds: r.latencyThresholds(),
 		OnSecond: r.onSecond,
 	}

@@ -80,6 +80,10 @@ type Config struct {
 	ReadRatio float64
 	// DeleteRatio is the share of deletes, in [0, 1 - ReadRatio]; the rest are puts.
 	DeleteRatio float64
+	// MissRatio is the share of gets that read a key no operation writes,
+	// in [0, 1]: MissingKeyName of the drawn key number (a cache
+	// penetration flood). Zero reads only k0..k{Keys-1}.
+	MissRatio float64
 	// ValueSize is the size of written values in bytes.
 	ValueSize int
 
@@ -147,6 +151,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("workload zipf v must be >= 1, got %g", c.ZipfV)
 	case !(c.ReadRatio >= 0 && c.ReadRatio <= 1):
 		return fmt.Errorf("workload readRatio must be in [0, 1], got %g", c.ReadRatio)
+	case !(c.MissRatio >= 0 && c.MissRatio <= 1):
+		return fmt.Errorf("workload missRatio must be in [0, 1], got %g", c.MissRatio)
 	case !(c.DeleteRatio >= 0 && c.DeleteRatio <= 1-c.ReadRatio):
 		return fmt.Errorf("workload deleteRatio must be in [0, 1 - readRatio = %g], got %g", 1-c.ReadRatio, c.DeleteRatio)
 	case c.ValueSize < 1 || c.ValueSize > MaxValueSize:

@@ -239,6 +239,7 @@ type OpGenerator struct {
 	keys        []string
 	readRatio   float64
 	deleteRatio float64
+	missRatio   float64
 	next        uint64
 	classes     []Class
 	classTotal  float64
@@ -252,6 +253,7 @@ func NewOpGenerator(cfg Config, rng *rand.Rand) *OpGenerator {
 		keys:        make([]string, cfg.Keys),
 		readRatio:   cfg.ReadRatio,
 		deleteRatio: cfg.DeleteRatio,
+		missRatio:   cfg.MissRatio,
 	}
 	for i := range g.keys {
 		g.keys[i] = KeyName(i)
@@ -288,6 +290,11 @@ func (g *OpGenerator) Next() Op {
 		op.Kind = OpPut
 	}
 	op.Key = g.keys[k]
+	if op.Kind == OpGet && u < g.readRatio*g.missRatio {
+		// No draw of its own: given a get, u/readRatio is uniform in [0, 1),
+		// so the kinds and keys of a seed stay those without missRatio.
+		op.Key = MissingKeyName(k)
+	}
 	if len(g.classes) > 0 {
 		// A third draw, only with classes: sequences without them are the
 		// same as before classes existed.
@@ -306,6 +313,10 @@ func (g *OpGenerator) Next() Op {
 
 // KeyName is the name of key number i: k0, k1, ...
 func KeyName(i int) string { return "k" + strconv.Itoa(i) }
+
+// MissingKeyName is the name of missing key number i, one no operation
+// writes: missing-k0, missing-k1, ...
+func MissingKeyName(i int) string { return "missing-" + KeyName(i) }
 
 // MakeValue returns the value that client writes in operation id:
 // "v-<client>-<id>-" padded with 'x' to size bytes. The prefix makes every

@@ -156,3 +156,43 @@ func TestOpKindAndOutcomeText(t *testing.T) {
 		}
 	}
 }
+
+// MissRatio sends that share of gets to keys no operation writes, and leaves
+// the sequence of a config without it as it was: same kinds, same keys.
+func TestOpGeneratorMissRatio(t *testing.T) {
+	t.Parallel()
+	const n = 50000
+	base := Config{Rate: 1, Duration: 1, ReadRatio: 0.8, DeleteRatio: 0.05, Keys: 100}
+	withMisses := base
+	withMisses.MissRatio = 0.5
+	plain, missing := generate(t, base, 7, n), generate(t, withMisses, 7, n)
+	gets, misses := 0.0, 0.0
+	for i, op := range missing {
+		if op.Kind != plain[i].Kind {
+			t.Fatalf("op %d: kind %s with missRatio, %s without: the kind sequence moved", i, op.Kind, plain[i].Kind)
+		}
+		isMissing := strings.HasPrefix(op.Key, "missing-")
+		switch {
+		case isMissing && op.Kind != OpGet:
+			t.Fatalf("op %d: a %s of the missing key %s; only gets may ask for missing keys", i, op.Kind, op.Key)
+		case isMissing && op.Key != "missing-"+plain[i].Key:
+			t.Fatalf("op %d: missing key %q, want missing-%s (the key drawn without missRatio)", i, op.Key, plain[i].Key)
+		case !isMissing && op.Key != plain[i].Key:
+			t.Fatalf("op %d: key %s with missRatio, %s without", i, op.Key, plain[i].Key)
+		}
+		if op.Kind == OpGet {
+			gets++
+			if isMissing {
+				misses++
+			}
+		}
+	}
+	if share := misses / gets; math.Abs(share-0.5) > 0.02 {
+		t.Fatalf("%.3f of gets asked for missing keys, want about 0.5", share)
+	}
+	bad := base
+	bad.MissRatio = 1.5
+	if err := bad.Validate(); err == nil || !strings.Contains(err.Error(), "missRatio") {
+		t.Fatalf("Validate(missRatio 1.5) = %v, want a missRatio error", err)
+	}
+}

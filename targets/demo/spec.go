@@ -34,6 +34,8 @@ const (
 	DefaultCacheSize        = 10000
 	DefaultCacheTTL         = 10 * time.Second
 	DefaultNegativeTTL      = time.Second
+	DefaultPenetration      = PenetrationNegative
+	DefaultBloomFalsePos    = 0.01
 	DefaultWriteBehindQueue = 1024
 
 	MaxNodes    = 64
@@ -73,9 +75,17 @@ type Replication struct {
 	R int `json:"r"`
 }
 
+// Cache penetration defences (cache.penetration): what stops a flood of reads
+// of missing keys from reaching the store.
+const (
+	PenetrationNone     = "none"     // every read of a missing key reaches the store
+	PenetrationNegative = "negative" // not-found answers cached for negativeTTL (needs a cache policy)
+	PenetrationBloom    = "bloom"    // a Bloom filter of existing keys in each gateway
+)
+
 // CacheSpec configures the gateways' cache. Policy "none" (the default) turns it off.
 type CacheSpec struct {
-	Policy           string        `json:"policy"` // none | lru | arc | 2q
+	Policy           string        `json:"policy"` // none | lru | arc | 2q | lfu
 	Size             int           `json:"size"`
 	TTL              time.Duration `json:"ttl"`
 	TTLJitter        float64       `json:"ttlJitter"` // fraction 0..1
@@ -85,6 +95,13 @@ type CacheSpec struct {
 	NoSingleflight   bool          `json:"noSingleflight"`   // let every miss reach the store (to show a stampede)
 	EarlyRefreshBeta float64       `json:"earlyRefreshBeta"` // XFetch β; 0 = default 1, <0 = off
 	StaleIfError     time.Duration `json:"staleIfError"`
+	// Penetration is the defence against reads of missing keys: bloom |
+	// negative | none; default negative (negativeTTL's caching of not-found
+	// answers, the behaviour before the field existed).
+	Penetration string `json:"penetration,omitempty"`
+	// BloomFalsePositive is the false positive rate the gateways' Bloom
+	// filters are sized for (penetration bloom), in (0, 0.5]; default 0.01.
+	BloomFalsePositive float64 `json:"bloomFalsePositive,omitempty"`
 }
 
 // Resilience configures the gateways' calls to the store and every member's
@@ -191,9 +208,21 @@ func (s *ClusterSpec) Validate() error {
 	c := &s.Cache
 	c.Policy = cmp.Or(c.Policy, "none")
 	switch c.Policy {
-	case "none", "lru", "arc", "2q":
+	case "none", "lru", "arc", "2q", "lfu":
 	default:
-		bad("cache policy %q: allowed are none, lru, arc, 2q", c.Policy)
+		bad("cache policy %q: allowed are none, lru, arc, 2q, lfu", c.Policy)
+	}
+	c.Penetration = cmp.Or(c.Penetration, DefaultPenetration)
+	switch c.Penetration {
+	case PenetrationNone, PenetrationNegative, PenetrationBloom:
+	default:
+		bad("cache penetration %q: allowed are bloom, negative, none", c.Penetration)
+	}
+	if c.Penetration == PenetrationBloom {
+		c.BloomFalsePositive = cmp.Or(c.BloomFalsePositive, DefaultBloomFalsePos)
+	}
+	if c.BloomFalsePositive < 0 || c.BloomFalsePositive > 0.5 || c.BloomFalsePositive != c.BloomFalsePositive {
+		bad("cache bloomFalsePositive %g: must be above 0 and at most 0.5", c.BloomFalsePositive)
 	}
 	def(&c.Size, DefaultCacheSize)
 	defD(&c.TTL, DefaultCacheTTL)

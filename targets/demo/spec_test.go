@@ -84,3 +84,30 @@ func TestPeerTokenIsDerivedAndOneWay(t *testing.T) {
 		t.Fatal("an empty control token gave a peer token; it must give none")
 	}
 }
+
+// The cache's penetration defaults to negative (negativeTTL's caching of
+// not-found answers, the behaviour before the field existed); bloom fills its
+// false positive rate; bad values are named with the allowed ones.
+func TestCachePenetrationSpec(t *testing.T) {
+	d := DefaultClusterSpec()
+	if d.Cache.Penetration != PenetrationNegative || d.Cache.NegativeTTL != DefaultNegativeTTL {
+		t.Fatalf("default penetration %q, negativeTTL %s; want negative, %s", d.Cache.Penetration, d.Cache.NegativeTTL, DefaultNegativeTTL)
+	}
+	b := ClusterSpec{Cache: CacheSpec{Policy: "lfu", Penetration: PenetrationBloom}}
+	if err := b.Validate(); err != nil || b.Cache.BloomFalsePositive != DefaultBloomFalsePos {
+		t.Fatalf("bloom: %v, bloomFalsePositive %g; want no error and %g", err, b.Cache.BloomFalsePositive, DefaultBloomFalsePos)
+	}
+	for _, tt := range []struct {
+		cache CacheSpec
+		want  string
+	}{
+		{CacheSpec{Penetration: "cuckoo"}, `cache penetration "cuckoo": allowed are bloom, negative, none`},
+		{CacheSpec{Penetration: PenetrationBloom, BloomFalsePositive: 0.6}, "cache bloomFalsePositive 0.6: must be above 0 and at most 0.5"},
+		{CacheSpec{Policy: "mru"}, `cache policy "mru": allowed are none, lru, arc, 2q, lfu`},
+	} {
+		s := ClusterSpec{Cache: tt.cache}
+		if err := s.Validate(); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("Validate(%+v) = %v, want an error containing %q", tt.cache, err, tt.want)
+		}
+	}
+}

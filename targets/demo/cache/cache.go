@@ -147,6 +147,8 @@ func New(cfg Config, rng *rand.Rand, now func() time.Time, m *metrics.Member) (*
 			return nil, fmt.Errorf("create arc cache of %d entries: %w", cfg.Size, err)
 		}
 		c.store = a
+	case PolicyLFU:
+		c.store = &lockedLFU{s: newLFU(cfg.Size)}
 	}
 	if m != nil {
 		c.hits = m.CacheRequests.WithLabelValues(string(OutcomeHit))

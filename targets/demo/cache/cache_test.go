@@ -121,10 +121,12 @@ func TestConfigValidate(t *testing.T) {
 		want    Config
 	}{
 		{name: "zero is none with defaults", cfg: Config{},
-			want: Config{Policy: PolicyNone, Size: DefaultSize, MaxBytes: DefaultMaxBytes, TTL: DefaultTTL, EarlyRefreshBeta: 1}},
+			want: Config{Penetration: PenetrationNone, Policy: PolicyNone, Size: DefaultSize, MaxBytes: DefaultMaxBytes, TTL: DefaultTTL, EarlyRefreshBeta: 1}},
 		{name: "policy case folded", cfg: Config{Policy: "ARC", Size: 5, TTL: time.Second, EarlyRefreshBeta: 2},
-			want: Config{Policy: PolicyARC, Size: 5, MaxBytes: DefaultMaxBytes, TTL: time.Second, EarlyRefreshBeta: 2}},
-		{name: "unknown policy lists valid ones", cfg: Config{Policy: "lfu"}, wantErr: `cache policy "lfu" is unknown (valid: none, lru, 2q, arc)`},
+			want: Config{Penetration: PenetrationNone, Policy: PolicyARC, Size: 5, MaxBytes: DefaultMaxBytes, TTL: time.Second, EarlyRefreshBeta: 2}},
+		{name: "unknown policy lists valid ones", cfg: Config{Policy: "mru"}, wantErr: `cache policy "mru" is unknown (valid: none, lru, 2q, arc, lfu)`},
+		{name: "lfu", cfg: Config{Policy: "LFU"},
+			want: Config{Penetration: PenetrationNone, Policy: PolicyLFU, Size: DefaultSize, MaxBytes: DefaultMaxBytes, TTL: DefaultTTL, EarlyRefreshBeta: 1}},
 		{name: "negative size", cfg: Config{Policy: PolicyLRU, Size: -1}, wantErr: "cache size -1 is negative"},
 		{name: "negative maxBytes", cfg: Config{Policy: PolicyLRU, MaxBytes: -1}, wantErr: "cache maxBytes -1 is negative"},
 		{name: "negative ttl", cfg: Config{Policy: PolicyLRU, TTL: -time.Second}, wantErr: "cache ttl -1s is negative"},
@@ -188,7 +190,7 @@ func TestLRUEvictsLeastRecentlyUsed(t *testing.T) {
 // a value larger than the whole bound is not cached, and the count of bytes
 // stays exact through the policy's own evictions.
 func TestCacheBoundedInBytes(t *testing.T) {
-	for _, policy := range []Policy{PolicyLRU, Policy2Q, PolicyARC} {
+	for _, policy := range []Policy{PolicyLRU, Policy2Q, PolicyARC, PolicyLFU} {
 		t.Run(string(policy), func(t *testing.T) {
 			const maxBytes = 3500
 			c := newTestCache(t, Config{Policy: policy, Size: 100, MaxBytes: maxBytes, TTL: time.Hour}, demotest.NewClock())
@@ -244,6 +246,7 @@ func TestScanResistance(t *testing.T) {
 		{PolicyLRU, 0},
 		{Policy2Q, 5},
 		{PolicyARC, 5},
+		{PolicyLFU, 5}, // the hot keys were used twice, the scan's once
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.policy), func(t *testing.T) {
@@ -278,7 +281,7 @@ func TestScanResistance(t *testing.T) {
 }
 
 func TestTTLExpiry(t *testing.T) {
-	for _, policy := range []Policy{PolicyLRU, Policy2Q, PolicyARC} {
+	for _, policy := range []Policy{PolicyLRU, Policy2Q, PolicyARC, PolicyLFU} {
 		t.Run(string(policy), func(t *testing.T) {
 			clock := demotest.NewClock()
 			s := newCountingStore()
@@ -685,7 +688,7 @@ func TestMetrics(t *testing.T) {
 }
 
 func TestHitDoesNotAllocate(t *testing.T) {
-	for _, policy := range []Policy{PolicyLRU, Policy2Q, PolicyARC} {
+	for _, policy := range []Policy{PolicyLRU, Policy2Q, PolicyARC, PolicyLFU} {
 		t.Run(string(policy), func(t *testing.T) {
 			c, err := New(Config{Policy: policy, Size: 10, TTL: time.Hour}, rand.New(rand.NewPCG(1, 2)), time.Now, metrics.New("g1"))
 			if err != nil {
@@ -711,7 +714,7 @@ func TestHitDoesNotAllocate(t *testing.T) {
 //
 //	go test -run '^$' -bench GetHit -benchmem ./targets/demo/cache/
 func BenchmarkGetHit(b *testing.B) {
-	for _, policy := range []Policy{PolicyLRU, Policy2Q, PolicyARC} {
+	for _, policy := range []Policy{PolicyLRU, Policy2Q, PolicyARC, PolicyLFU} {
 		b.Run(string(policy), func(b *testing.B) {
 			c, err := New(Config{Policy: policy, Size: 10000, TTL: time.Hour, TTLJitter: 0.1}, rand.New(rand.NewPCG(1, 2)), time.Now, metrics.New("g1"))
 			if err != nil {

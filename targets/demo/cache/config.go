@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -19,10 +20,11 @@ const (
 	PolicyLRU  Policy = "lru"
 	Policy2Q   Policy = "2q"
 	PolicyARC  Policy = "arc"
+	PolicyLFU  Policy = "lfu"
 )
 
 // Policies lists the valid policy names, for error messages and flag help.
-var Policies = []Policy{PolicyNone, PolicyLRU, Policy2Q, PolicyARC}
+var Policies = []Policy{PolicyNone, PolicyLRU, Policy2Q, PolicyARC, PolicyLFU}
 
 // Defaults filled in by Config.Validate for zero fields.
 const (
@@ -52,8 +54,19 @@ type Config struct {
 	// each entry lives TTL·(1 ± TTLJitter·u), u uniform in [0, 1). In [0, 1).
 	TTLJitter float64
 	// NegativeTTL is how long a not-found answer is served from the cache; 0
-	// turns negative caching off (not-found loads are not stored).
+	// turns negative caching off (not-found loads are not stored). Only
+	// Penetration negative caches not-found answers.
 	NegativeTTL time.Duration
+	// Penetration is the defence against reads of missing keys; "" means
+	// negative when NegativeTTL is set, else none. Bloom is the gateway's
+	// (a KeyFilter); negative and none are the cache's.
+	Penetration Penetration
+	// BloomFalsePositive is the false positive rate the Bloom filter is
+	// sized for, in (0, 1); 0 means DefaultBloomFalsePositive.
+	BloomFalsePositive float64
+	// BloomCapacity is the number of keys the Bloom filter is sized for; 0
+	// means DefaultBloomCapacity.
+	BloomCapacity int
 	// DisableSingleflight lets every concurrent miss of a key load it on its own
 	// (a cache stampede). Singleflight is on by default: N concurrent misses of one
 	// key make one load.
@@ -100,6 +113,33 @@ func (c Config) Validate() (Config, error) {
 		return c, fmt.Errorf("cache earlyRefreshBeta %v is negative; use disableEarlyRefresh to turn it off: %w", c.EarlyRefreshBeta, ErrInvalidConfig)
 	case c.StaleIfError < 0:
 		return c, fmt.Errorf("cache staleIfError %s is negative: %w", c.StaleIfError, ErrInvalidConfig)
+	}
+	if c.Penetration == "" {
+		c.Penetration = PenetrationNone
+		if c.NegativeTTL > 0 {
+			c.Penetration = PenetrationNegative
+		}
+	}
+	c.Penetration = Penetration(strings.ToLower(string(c.Penetration)))
+	switch {
+	case !slices.Contains(Penetrations, c.Penetration):
+		names := make([]string, len(Penetrations))
+		for i, p := range Penetrations {
+			names[i] = string(p)
+		}
+		return c, fmt.Errorf("cache penetration %q is unknown (valid: %s): %w", c.Penetration, strings.Join(names, ", "), ErrInvalidConfig)
+	case c.Penetration == PenetrationNegative && c.NegativeTTL == 0:
+		return c, fmt.Errorf("cache penetration negative needs negativeTTL above 0: %w", ErrInvalidConfig)
+	case c.Penetration != PenetrationNegative && c.NegativeTTL > 0:
+		return c, fmt.Errorf("cache negativeTTL %s is set but penetration is %s; not-found answers are cached only with penetration negative: %w", c.NegativeTTL, c.Penetration, ErrInvalidConfig)
+	case c.BloomFalsePositive < 0 || c.BloomFalsePositive >= 1 || c.BloomFalsePositive != c.BloomFalsePositive:
+		return c, fmt.Errorf("cache bloomFalsePositive %v is outside (0, 1); use 0 for the default %v: %w", c.BloomFalsePositive, DefaultBloomFalsePositive, ErrInvalidConfig)
+	case c.BloomCapacity < 0:
+		return c, fmt.Errorf("cache bloomCapacity %d is negative; use 0 for the default %d: %w", c.BloomCapacity, DefaultBloomCapacity, ErrInvalidConfig)
+	}
+	if c.Penetration == PenetrationBloom {
+		c.BloomFalsePositive = cmp.Or(c.BloomFalsePositive, DefaultBloomFalsePositive)
+		c.BloomCapacity = cmp.Or(c.BloomCapacity, DefaultBloomCapacity)
 	}
 	c.Size = cmp.Or(c.Size, DefaultSize)
 	c.MaxBytes = cmp.Or(c.MaxBytes, DefaultMaxBytes)

@@ -3,7 +3,9 @@
 //
 // Policies: none (off: every read goes to the store), lru, 2q and arc (the
 // hashicorp/golang-lru implementations; 2Q and ARC resist a one-off scan that
-// would flush an LRU). On top of the policy:
+// would flush an LRU) and lfu (an O(1) least-frequently-used store written
+// here, lfu.go: it keeps the keys used most often, ties broken by recency; it
+// resists scans too but never forgets a key's old popularity). On top of the policy:
 //
 //   - TTL with jitter: an entry lives TTL·(1 ± TTLJitter·u), so keys loaded
 //     together do not expire together;
@@ -19,6 +21,12 @@
 //     most MaxBytes of keys, values and versions; a new entry that does not fit
 //     evicts others, the policy's coldest first, and one larger than MaxBytes
 //     is not cached.
+//
+// Cache penetration (reads of keys that do not exist) is met by
+// Config.Penetration: negative caches not-found answers for NegativeTTL;
+// bloom is a KeyFilter, a Bloom filter of the keys that exist that the
+// gateway asks before the cache, trusted to answer absent only when it holds
+// every key (see KeyFilter); none lets every such read reach the store.
 //
 // Writes are the caller's: Set after a write-through or write-behind, Invalidate
 // after a write that went to the store. A write wins over a load of the same key

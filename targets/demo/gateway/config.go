@@ -66,6 +66,16 @@ type Config struct {
 	// (beyond it writes get 503 too); 0 = DefaultWriteBehindBytes.
 	WriteBehindBytes int64
 	Resilience       Resilience
+	// OnlyWriter says every write to the store passes through this gateway
+	// (a cluster of one gateway whose clients do not write to the nodes
+	// directly). Only then may the Bloom filter of Cache.Penetration bloom
+	// answer absent on its own (see bloom.go).
+	OnlyWriter bool
+	// PeerToken is the store nodes' replica token: with penetration bloom
+	// the gateway lists the store's keys through the nodes' snapshot
+	// endpoint to seed its filter. "" leaves the filter unseeded, so never
+	// trusted.
+	PeerToken string
 }
 
 // Validate checks c, fills defaults and returns the completed config. Errors name

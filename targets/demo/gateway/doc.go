@@ -3,6 +3,12 @@
 // kit towards the store nodes. The process wiring (listener, /metrics, /healthz,
 // /readyz) is the member server's; this package provides the handler.
 //
+// With cache penetration bloom, a read first asks the gateway's Bloom filter
+// of the keys that exist; a key it never saw is answered 404 at once, but only
+// while the filter is trusted: seeded from a listing of every node's keys and
+// the gateway the only writer (bloom.go says why). A no-cache GET skips the
+// filter.
+//
 // Reads go through the cache (package cache; policy none turns it off). A GET
 // or HEAD with Cache-Control: no-cache bypasses the cache and the write-behind
 // writes not yet flushed: it goes to the store, where the key's node coordinates

@@ -39,6 +39,9 @@ type Gateway struct {
 	rng         *resilience.LockedRand
 	mw          resilience.MiddlewareConfig
 	behind      *writeBehind // nil unless WriteMode is behind
+	// filter holds the keys that may exist; nil unless Cache.Penetration
+	// is bloom (see bloom.go).
+	filter *cache.KeyFilter
 	// stalls watches the gateway's own process (Run starts it): an attempt
 	// that failed while the gateway itself stalled is not held against the
 	// node (see attempt).
@@ -117,6 +120,9 @@ func New(cfg Config, m *metrics.Member, log *logrus.Entry, rng *rand.Rand) (*Gat
 		g.kvURL[n] = "http://" + cfg.Peers[n] + api.KVPrefix
 		g.peerRetries[n] = m.Retries.WithLabelValues(n)
 	}
+	if cfg.Cache.Penetration == cache.PenetrationBloom {
+		g.filter = cache.NewKeyFilter(cfg.Cache.BloomCapacity, cfg.Cache.BloomFalsePositive, cfg.OnlyWriter, m)
+	}
 	if cfg.WriteMode == WriteBehind {
 		g.behind = newWriteBehind(g)
 	}
@@ -131,12 +137,21 @@ func (g *Gateway) Ring() *ring.Ring { return g.ring }
 
 // Get reads key through the cache (hit, miss, stale, negative are counted in
 // chaosdemo_cache_requests_total); a miss loads from the key's preference list.
+// With penetration bloom a key the trusted filter never saw is not found
+// without the cache or the store (chaosdemo_bloom_checks_total).
 // A key the store does not hold is an Entry with Found false and a nil error.
 // The entry's Value is shared with the cache and must not be modified.
 func (g *Gateway) Get(ctx context.Context, key string) (cache.Entry, error) {
 	if err := api.ValidateKey(key); err != nil {
 		return cache.Entry{}, &StatusError{Code: http.StatusBadRequest, Reason: err.Error()}
 	}
+	if g.filter != nil {
+		return g.checkFilter(ctx, key, g.getCached)
+	}
+	return g.getCached(ctx, key)
+}
+
+func (g *Gateway) getCached(ctx context.Context, key string) (cache.Entry, error) {
 	e, _, err := g.cache.Get(ctx, key, g.load)
 	return e, err
 }
@@ -144,12 +159,17 @@ func (g *Gateway) Get(ctx context.Context, key string) (cache.Entry, error) {
 // GetFromStore reads key from the store, bypassing the cache and the
 // write-behind writes not yet flushed: the key's node coordinates the read (a
 // quorum read in the linearizable and quorum modes). The answer is not cached.
-// It serves GET with Cache-Control: no-cache.
+// It serves GET with Cache-Control: no-cache; the Bloom filter is not asked
+// either, but learns a key found.
 func (g *Gateway) GetFromStore(ctx context.Context, key string) (cache.Entry, error) {
 	if err := api.ValidateKey(key); err != nil {
 		return cache.Entry{}, &StatusError{Code: http.StatusBadRequest, Reason: err.Error()}
 	}
-	return g.loadFromStore(ctx, key)
+	e, err := g.loadFromStore(ctx, key)
+	if err == nil && e.Found && g.filter != nil {
+		g.filter.Learn(key)
+	}
+	return e, err
 }
 
 func (g *Gateway) loadFromStore(ctx context.Context, key string) (cache.Entry, error) {
@@ -186,6 +206,9 @@ func (g *Gateway) Delete(ctx context.Context, key string) (version string, err e
 
 func (g *Gateway) write(ctx context.Context, op storeOp) (string, error) {
 	written := cache.Entry{Value: op.value, Found: op.method == http.MethodPut}
+	if g.filter != nil && written.Found {
+		g.filter.Add(op.key) // before any node can hold the key (bloom.go, rule 1)
+	}
 	switch g.cfg.WriteMode {
 	case WriteBehind:
 		return "", g.behind.enqueue(op, resilience.RequestIDFrom(ctx), written)
@@ -213,8 +236,17 @@ func (g *Gateway) write(ctx context.Context, op storeOp) (string, error) {
 // flushes the queue within ctx; writes still queued when ctx ends are lost
 // (counted in chaosdemo_writebehind_flushes_total{result="error"}) and Close
 // says how many. Idle connections to the nodes are closed.
-// Run watches the gateway's own stalls until ctx ends.
+// Run watches the gateway's own stalls, and with penetration bloom seeds the
+// filter from the store (retrying until it succeeds), until ctx ends.
 func (g *Gateway) Run(ctx context.Context) {
+	if g.filter != nil {
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			g.seedFilterUntilDone(ctx)
+		}()
+		defer func() { <-done }()
+	}
 	g.stalls.Run(ctx)
 }
 

@@ -15,13 +15,19 @@ import (
 // gatewayRole is a gateway: cache and resilience kit in front of the store.
 type gatewayRole struct{ gw *gateway.Gateway }
 
-func newGatewayRole(cfg demo.MemberConfig, m *metrics.Member, log *logrus.Entry) (role, error) {
+// newGatewayRole builds a gateway; peerToken lets it list the store's keys
+// (the Bloom filter's seed, cache penetration bloom).
+func newGatewayRole(cfg demo.MemberConfig, peerToken string, m *metrics.Member, log *logrus.Entry) (role, error) {
 	s := cfg.Cluster
 	rc, err := resilienceConfig(s.Resilience)
 	if err != nil {
 		return nil, err
 	}
 	c := s.Cache
+	negativeTTL := c.NegativeTTL
+	if c.Penetration != demo.PenetrationNegative {
+		negativeTTL = 0 // not-found answers are cached only by the negative defence
+	}
 	gw, err := gateway.New(gateway.Config{
 		ID:       cfg.ID,
 		Nodes:    s.NodeIDs(),
@@ -33,7 +39,9 @@ func newGatewayRole(cfg demo.MemberConfig, m *metrics.Member, log *logrus.Entry)
 			Size:                c.Size,
 			TTL:                 c.TTL,
 			TTLJitter:           min(c.TTLJitter, 0.999),
-			NegativeTTL:         c.NegativeTTL,
+			NegativeTTL:         negativeTTL,
+			Penetration:         cache.Penetration(c.Penetration),
+			BloomFalsePositive:  c.BloomFalsePositive,
 			DisableSingleflight: c.NoSingleflight,
 			EarlyRefreshBeta:    max(c.EarlyRefreshBeta, 0),
 			DisableEarlyRefresh: c.EarlyRefreshBeta < 0,
@@ -42,6 +50,10 @@ func newGatewayRole(cfg demo.MemberConfig, m *metrics.Member, log *logrus.Entry)
 		WriteMode:        gateway.WriteMode(c.WriteMode),
 		WriteBehindQueue: c.WriteBehindQueue,
 		Resilience:       rc,
+		// One gateway sees every write the workload makes (clients of a
+		// cluster with gateways write through them).
+		OnlyWriter: s.Gateways == 1,
+		PeerToken:  peerToken,
 	}, m, log, memberRand(cfg))
 	if err != nil {
 		return nil, err

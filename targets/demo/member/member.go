@@ -90,7 +90,7 @@ func Run(ctx context.Context, cfg demo.MemberConfig, opts Options) error {
 			control = &controls{node: nr.node}
 		}
 	case demo.RoleGateway:
-		r, err = newGatewayRole(cfg, m, log)
+		r, err = newGatewayRole(cfg, demo.PeerToken(opts.ControlToken), m, log)
 		control = &controls{}
 	}
 	if err != nil {

@@ -51,6 +51,9 @@ type Member struct {
 	CacheRequests    *prometheus.CounterVec   // chaosdemo_cache_requests_total{result}
 	CacheLoads       prometheus.Counter       // chaosdemo_cache_loads_total
 	CacheRefreshes   prometheus.Counter       // chaosdemo_cache_early_refreshes_total
+	BloomChecks      *prometheus.CounterVec   // chaosdemo_bloom_checks_total{result} (absent, maybe, unverified)
+	BloomFalsePos    prometheus.Counter       // chaosdemo_bloom_false_positives_total
+	BloomTrusted     prometheus.Gauge         // chaosdemo_bloom_trusted
 	WriteBehind      prometheus.Gauge         // chaosdemo_writebehind_queue_depth
 	WriteFlushes     *prometheus.CounterVec   // chaosdemo_writebehind_flushes_total{result}
 	Indeterminate    *prometheus.CounterVec   // chaosdemo_gateway_writes_indeterminate_total{op}
@@ -101,6 +104,9 @@ func New(member string) *Member {
 	m.CacheRequests = prometheus.NewCounterVec(f("cache_requests_total", "Cache lookups by result: hit, miss, stale, negative."), []string{"result"})
 	m.CacheLoads = prometheus.NewCounter(f("cache_loads_total", "Reads the cache sent to the store (after singleflight)."))
 	m.CacheRefreshes = prometheus.NewCounter(f("cache_early_refreshes_total", "Probabilistic early refreshes (XFetch) started."))
+	m.BloomChecks = prometheus.NewCounterVec(f("bloom_checks_total", "Gateway reads checked against the Bloom filter of existing keys (cache.penetration bloom), by result: absent (answered 404 without the store), maybe (the key may exist: read from the store), unverified (never seen, but the filter is not trusted to know every key: read from the store)."), []string{"result"})
+	m.BloomFalsePos = prometheus.NewCounter(f("bloom_false_positives_total", "Bloom filter checks that said maybe for a key the read then found missing: the measured false positives (deleted keys count too: a Bloom filter cannot forget)."))
+	m.BloomTrusted = prometheus.NewGauge(g("bloom_trusted", "1 while the gateway's Bloom filter answers absent on its own: it was seeded from a complete listing of the store and the gateway is the only one writing."))
 	m.WriteBehind = prometheus.NewGauge(g("writebehind_queue_depth", "Acknowledged writes waiting in the write-behind queue."))
 	m.WriteFlushes = prometheus.NewCounterVec(f("writebehind_flushes_total", "Write-behind flushes by result (ok, error, indeterminate)."), []string{"result"})
 	m.Indeterminate = prometheus.NewCounterVec(f("gateway_writes_indeterminate_total", "Gateway writes (client or write-behind flush) whose attempt was sent and may have applied (timeout, lost connection, node answered 500 or 504), so they were answered unknown and not retried, by operation (put, delete)."), []string{"op"})
@@ -121,7 +127,7 @@ func New(member string) *Member {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.Requests, m.Duration, m.Inflight, m.Shed, m.RateLimited, m.DeadlineDropped,
 		m.BreakerState, m.BreakerHeld, m.BreakerSpared, m.BreakerStalled, m.StallSeconds, m.Retries, m.BulkheadFull, m.Failovers, m.Hedges, m.HedgeDelay, m.CacheRequests,
-		m.CacheLoads, m.CacheRefreshes, m.WriteBehind, m.WriteFlushes, m.Indeterminate, m.QuorumFailures,
+		m.CacheLoads, m.CacheRefreshes, m.BloomChecks, m.BloomFalsePos, m.BloomTrusted, m.WriteBehind, m.WriteFlushes, m.Indeterminate, m.QuorumFailures,
 		m.ReplicaRequests, m.ReplicaSuspected, m.ReadRepairs, m.Corruptions, m.Hints, m.HintsPending, m.ClockOffset,
 		m.HLCClamped, m.Unauthorized, m.BodyRefused,
 	)
