@@ -143,3 +143,27 @@ func startBaseline(b *testing.B) string {
 		time.Sleep(10 * time.Millisecond) // polling a condition with a deadline
 	}
 }
+
+// BenchmarkRaftVersusABDThroughput reports, in one run with the same
+// generator (sustainable), the highest rate a 3-node cluster behind one
+// gateway sustains at p99 ≤ 20 ms in raft mode (ReadIndex reads, leader
+// forwarding) and in linearizable (ABD) mode, both with memory persistence.
+//
+//	go test -run '^$' -bench RaftVersusABDThroughput -benchtime 1x ./targets/process/
+func BenchmarkRaftVersusABDThroughput(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		res := demo.Resilience{Bulkhead: 256}
+		abd := startBenchCluster(b, demo.ClusterSpec{Nodes: 3, Gateways: 1, Consistency: "linearizable", Resilience: res})
+		abdRate, abdP99 := sustainable(b, []string{"http://" + abd.Addrs(demo.RoleGateway)[0]})
+		_ = abd.Stop(context.Background())
+		rc := startBenchCluster(b, demo.ClusterSpec{Nodes: 3, Gateways: 1, Consistency: "raft", Resilience: res})
+		if err := rc.WaitSettled(context.Background(), 15*time.Second); err != nil {
+			b.Fatal(err)
+		}
+		raftRate, raftP99 := sustainable(b, []string{"http://" + rc.Addrs(demo.RoleGateway)[0]})
+		b.ReportMetric(raftRate, "raft-ops/s")
+		b.ReportMetric(float64(raftP99.Microseconds())/1000, "raft-p99-ms")
+		b.ReportMetric(abdRate, "abd-ops/s")
+		b.ReportMetric(float64(abdP99.Microseconds())/1000, "abd-p99-ms")
+	}
+}
