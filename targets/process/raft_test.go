@@ -57,6 +57,11 @@ func raftHistory(t *testing.T, c *process.Cluster, run time.Duration, fault func
 	t.Helper()
 	addrs := memberAddrs(c)
 	nodes := c.Spec().NodeIDs()
+	// Settled: the group has handed its lead to n1, so the fault below hits
+	// the leader and not a node about to lose the lead anyway.
+	if err := c.WaitSettled(context.Background(), 15*time.Second); err != nil {
+		t.Fatal(err)
+	}
 	leader := raftLeader(t, c, "")
 	client := newKV(2 * time.Second)
 	start := time.Now()

@@ -71,12 +71,14 @@ func fastSettings() Settings {
 	return Settings{HeartbeatTimeout: 200 * time.Millisecond, ElectionTimeout: 200 * time.Millisecond, LeaderLeaseTimeout: 100 * time.Millisecond, CommitTimeout: 5 * time.Millisecond}
 }
 
-func leaderOf(t *testing.T, nodes map[string]*testNode) *testNode {
+// leaderOf waits for a leader among nodes (for want when it is not "": at
+// the start, the group hands its lead to its first member) and returns it.
+func leaderOf(t *testing.T, nodes map[string]*testNode, want string) *testNode {
 	t.Helper()
 	var leader *testNode
 	testkit.Eventually(t, 10*time.Second, "a leader is elected", func() bool {
 		for _, n := range nodes {
-			if n.store.GroupOf("k").IsLeader() {
+			if n.store.GroupOf("k").IsLeader() && (want == "" || n.id == want) {
 				leader = n
 				return true
 			}
@@ -96,7 +98,7 @@ func TestGroupElectsReplicatesFailsOverAndSnapshots(t *testing.T) {
 	nodes := startGroup(t, []string{"n1", "n2", "n3"}, st)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	leader := leaderOf(t, nodes)
+	leader := leaderOf(t, nodes, "n1")
 	for i := range 20 {
 		if _, err := leader.store.GroupOf("k").Write(ctx, fmt.Sprintf("k%d", i%5), []byte(fmt.Sprint(i)), false); err != nil {
 			t.Fatalf("write %d: %v", i, err)
@@ -106,15 +108,16 @@ func TestGroupElectsReplicatesFailsOverAndSnapshots(t *testing.T) {
 		if n == leader {
 			continue
 		}
-		_, err := n.store.GroupOf("k").Write(ctx, "k0", []byte("x"), false)
-		var nl *NotLeaderError
-		if !errors.As(err, &nl) || nl.Leader != leader.id {
-			t.Fatalf("write on follower %s: %v, want not-leader naming %s", n.id, err, leader.id)
-		}
+		// A follower learns the leader from its first heartbeat.
+		testkit.Eventually(t, 5*time.Second, "follower "+n.id+" refuses a write naming "+leader.id, func() bool {
+			_, err := n.store.GroupOf("k").Write(ctx, "k0", []byte("x"), false)
+			var nl *NotLeaderError
+			return errors.As(err, &nl) && nl.Leader == leader.id
+		})
 	}
 	leader.stop()
 	delete(nodes, leader.id)
-	next := leaderOf(t, nodes)
+	next := leaderOf(t, nodes, "")
 	rec, found, err := next.store.GroupOf("k").Read(ctx, "k4", next.engine)
 	if err != nil || !found || string(rec.Value) != "19" {
 		t.Fatalf("read k4 on the new leader %s: %q %v %v, want 19", next.id, rec.Value, found, err)
@@ -140,7 +143,7 @@ func TestGroupElectsReplicatesFailsOverAndSnapshots(t *testing.T) {
 // fails (or reports it no longer leads) instead of answering.
 func TestReadIndexRefusesWhenTheLeaderIsCutOff(t *testing.T) {
 	nodes := startGroup(t, []string{"n1", "n2", "n3"}, fastSettings())
-	leader := leaderOf(t, nodes)
+	leader := leaderOf(t, nodes, "n1")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if _, err := leader.store.GroupOf("k").Write(ctx, "k", []byte("v"), false); err != nil {
