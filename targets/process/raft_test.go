@@ -71,7 +71,7 @@ func raftHistory(t *testing.T, c *process.Cluster, run time.Duration, fault func
 		healed  int64
 		stopped = make(chan struct{})
 	)
-	const clients, maxOps, keys = 6, 1500, 4
+	const clients, maxOps, keys = 6, 3000, 4
 	for ci := range clients {
 		addr := addrs[nodes[ci%len(nodes)]]
 		wg.Go(func() {
@@ -157,7 +157,7 @@ func raftSpec(persistence string) demo.ClusterSpec {
 // steps down, and the history stays linearizable.
 func TestRaftModeIsLinearizableWhileTheLeaderIsPartitioned(t *testing.T) {
 	c, plane := startCluster(t, raftSpec(demo.PersistMemory), true)
-	ops, after := raftHistory(t, c, 6*time.Second, func(leader string) {
+	ops, after := raftHistory(t, c, 8*time.Second, func(leader string) {
 		var cut []faultplane.Link
 		for _, l := range plane.Links() {
 			if l.From == leader || l.To == leader {
@@ -185,7 +185,7 @@ func TestRaftModeIsLinearizableWhileTheLeaderIsPartitioned(t *testing.T) {
 // new leader, and the restarted node rejoins as a follower.
 func TestRaftModeIsLinearizableWhenTheLeaderCrashes(t *testing.T) {
 	c, _ := startCluster(t, raftSpec(demo.PersistDisk), true)
-	ops, after := raftHistory(t, c, 6*time.Second, func(leader string) {
+	ops, after := raftHistory(t, c, 8*time.Second, func(leader string) {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
 		if err := c.Kill(ctx, leader); err != nil {
@@ -205,7 +205,7 @@ func TestRaftModeIsLinearizableWhenTheLeaderCrashes(t *testing.T) {
 // new term, and ReadIndex keeps it from answering reads meanwhile.
 func TestRaftModeIsLinearizableWhileTheLeaderIsPaused(t *testing.T) {
 	c, _ := startCluster(t, raftSpec(demo.PersistMemory), true)
-	ops, after := raftHistory(t, c, 6*time.Second, func(leader string) {
+	ops, after := raftHistory(t, c, 8*time.Second, func(leader string) {
 		if err := c.Pause(leader); err != nil {
 			t.Error(err)
 			return
