@@ -597,7 +597,7 @@ seed: 1.5
 		{
 			name: "bad enum value",
 			src:  minimalWith("target: {demo: {consistency: linearisable}}\n"),
-			want: []string{`6:30: target.demo.consistency: bad value "linearisable"; allowed: linearizable, quorum, eventual; did you mean "linearizable"?`},
+			want: []string{`6:30: target.demo.consistency: bad value "linearisable"; allowed: linearizable, quorum, eventual, raft; did you mean "linearizable"?`},
 		},
 		{
 			name: "out of range",

@@ -242,9 +242,10 @@ const (
 	ConsistencyLinearizable Consistency = "linearizable"
 	ConsistencyQuorum       Consistency = "quorum"
 	ConsistencyEventual     Consistency = "eventual"
+	ConsistencyRaft         Consistency = "raft"
 )
 
-func (Consistency) allowed() []string { return []string{"linearizable", "quorum", "eventual"} }
+func (Consistency) allowed() []string { return []string{"linearizable", "quorum", "eventual", "raft"} }
 
 // Persistence is where demo store nodes keep their data.
 type Persistence string

@@ -50,7 +50,7 @@ func clusterCommand(e *env) *cli.Command {
 				&cli.IntFlag{Name: "replicas", Value: demo.DefaultReplicas, Usage: "replicas per key (n)"},
 				&cli.IntFlag{Name: "write-quorum", Value: demo.DefaultWriteQuorum, Usage: "write quorum (w); eventual uses 1"},
 				&cli.IntFlag{Name: "read-quorum", Value: demo.DefaultReadQuorum, Usage: "read quorum (r); eventual uses 1"},
-				&cli.StringFlag{Name: "consistency", Value: demo.DefaultConsistency, Usage: "linearizable, quorum or eventual"},
+				&cli.StringFlag{Name: "consistency", Value: demo.DefaultConsistency, Usage: "linearizable, quorum, eventual or raft"},
 				&cli.IntFlag{Name: "vnodes", Value: demo.DefaultVNodes, Usage: "virtual nodes per store node on the ring"},
 				&cli.StringFlag{Name: "persistence", Value: demo.PersistMemory, Usage: "memory or disk (bbolt, fsync on every write)"},
 				&cli.StringFlag{Name: "recovery", Value: node.RecoveryResync, Usage: "what a store node restarted without its data (memory persistence) does: resync (catch up from its peers before answering reads) or none (answer at once: amnesia)"},

@@ -183,13 +183,13 @@ func (s *ClusterSpec) Validate() error {
 		bad("vnodes %d: must be 1..4096", s.VNodes)
 	}
 	switch s.Consistency {
-	case node.Linearizable, node.Quorum:
+	case node.Linearizable, node.Quorum, node.Raft:
 	case node.Eventual:
 		if s.Replication.W != 1 || s.Replication.R != 1 {
 			bad("eventual consistency uses w=1 r=1; got w=%d r=%d", s.Replication.W, s.Replication.R)
 		}
 	default:
-		bad("consistency %q: allowed are linearizable, quorum, eventual", s.Consistency)
+		bad("consistency %q: allowed are linearizable, quorum, eventual, raft", s.Consistency)
 	}
 	if err := node.CheckQuorums(s.Nodes, s.Replication.N, s.Replication.W, s.Replication.R, s.Consistency); err != nil {
 		errs = append(errs, err)

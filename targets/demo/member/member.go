@@ -217,12 +217,22 @@ func newNodeRole(cfg demo.MemberConfig, peerToken string, m *metrics.Member, log
 		Timeout:     s.Resilience.Timeout,
 		Recovery:    nodeRecovery(s),
 		PeerToken:   peerToken,
+		RaftDir:     raftDir(cfg),
 	}, eng, hlc.New(nil), m, log)
 	if err != nil {
 		eng.Close()
 		return nil, err
 	}
 	return &nodeRole{node: n, engine: eng, admit: admission(cfg, m, log)}, nil
+}
+
+// raftDir is where Raft mode keeps its logs and snapshots: beside the data
+// under disk persistence, nowhere (memory) otherwise.
+func raftDir(cfg demo.MemberConfig) string {
+	if cfg.Cluster.Persistence == demo.PersistDisk {
+		return cfg.DataDir
+	}
+	return ""
 }
 
 // nodeRecovery is the node's start-up recovery: a node whose data is on disk

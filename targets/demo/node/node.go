@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -18,6 +19,7 @@ import (
 	"github.com/chaosctl/chaosctl/targets/demo/api"
 	"github.com/chaosctl/chaosctl/targets/demo/hlc"
 	"github.com/chaosctl/chaosctl/targets/demo/metrics"
+	"github.com/chaosctl/chaosctl/targets/demo/raftkv"
 	"github.com/chaosctl/chaosctl/targets/demo/ring"
 	"github.com/chaosctl/chaosctl/targets/demo/storage"
 )
@@ -27,6 +29,9 @@ const (
 	Linearizable = "linearizable"
 	Quorum       = "quorum"
 	Eventual     = "eventual"
+	// Raft: every replica set of the ring is a Raft group (package raftkv);
+	// the leader orders writes and answers linearizable reads.
+	Raft = "raft"
 )
 
 // Defaults used when a Config field is zero.
@@ -70,6 +75,10 @@ type Config struct {
 	// (/internal/v1/...) refuses a request without it (401). Empty refuses
 	// every replica request: a node given no token replicates with nobody.
 	PeerToken string
+	// Raft tunes Raft mode's groups (Consistency Raft).
+	Raft raftkv.Settings
+	// RaftDir keeps Raft mode's logs and snapshots; "" keeps them in memory.
+	RaftDir string
 }
 
 func (c *Config) validate() error {
@@ -89,8 +98,11 @@ func (c *Config) validate() error {
 	case "":
 		c.Consistency = Linearizable
 	case Linearizable, Quorum, Eventual:
+	case Raft:
+		// The groups catch up by themselves: the log and snapshots.
+		c.Recovery = RecoveryNone
 	default:
-		return fmt.Errorf("consistency %q unknown; allowed: linearizable, quorum, eventual", c.Consistency)
+		return fmt.Errorf("consistency %q unknown; allowed: linearizable, quorum, eventual, raft", c.Consistency)
 	}
 	if c.Consistency == Eventual {
 		c.W, c.R = 1, 1
@@ -164,6 +176,9 @@ type Node struct {
 	casLocks  keyLocks // a coordinator's CompareAndSet calls, one at a time per key
 	condLocks keyLocks // a replica's conditional writes: check and apply as one
 
+	raft      *raftkv.Store // Raft mode's groups; nil in the other modes
+	forwarder *http.Client  // Raft mode: client requests to the leader
+
 	background sync.WaitGroup // replication and read repair still under way
 	bgCtx      context.Context
 	bgCancel   context.CancelFunc
@@ -211,7 +226,45 @@ func New(cfg Config, engine storage.Engine, clock *hlc.Clock, m *metrics.Member,
 		}
 	}
 	n.countHints()
+	if cfg.Consistency == Raft {
+		if err := n.startRaft(); err != nil {
+			return nil, err
+		}
+	}
 	return n, nil
+}
+
+// startRaft starts the node's Raft groups, one per replica set it is in.
+func (n *Node) startRaft() error {
+	s, err := raftkv.New(raftkv.Config{
+		Self:      n.cfg.ID,
+		Sets:      n.ring.ReplicaSets(n.cfg.N),
+		Route:     func(key string) []string { return n.ring.Preference(key, n.cfg.N) },
+		Peers:     n.cfg.Peers,
+		PeerToken: n.cfg.PeerToken,
+		Engine:    n.engine,
+		DataDir:   n.cfg.RaftDir,
+		Settings:  n.cfg.Raft,
+		Log:       n.log,
+	})
+	if err != nil {
+		return fmt.Errorf("start raft: %w", err)
+	}
+	n.raft = s
+	n.forwarder = &http.Client{Transport: &http.Transport{
+		Proxy:               nil,
+		DialContext:         (&net.Dialer{Timeout: time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConnsPerHost: 256,
+		IdleConnTimeout:     90 * time.Second,
+		DisableCompression:  true,
+	}}
+	if n.metrics != nil {
+		if err := n.metrics.Registry.Register(s.Collector()); err != nil {
+			_ = s.Close()
+			return fmt.Errorf("register raft metrics: %w", err)
+		}
+	}
+	return nil
 }
 
 // Ring returns the node's view of the ring.
@@ -231,6 +284,10 @@ func (n *Node) Handler() http.Handler {
 	mux.Handle(replicaPrefix, n.peersOnly(n.serveReplica))
 	mux.Handle(snapshotPath, n.peersOnly(n.serveSnapshot))
 	mux.HandleFunc("/debug/ring", n.serveRing)
+	if n.raft != nil {
+		mux.Handle(raftkv.PathPrefix, n.peersOnly(n.raft.Handler().ServeHTTP))
+		mux.HandleFunc(raftDebugPath, n.serveRaftDebug)
+	}
 	return mux
 }
 
@@ -250,6 +307,12 @@ func (n *Node) Run(ctx context.Context) error {
 			n.background.Wait()
 			if n.http != nil {
 				n.http.closeIdle()
+			}
+			if n.raft != nil {
+				n.forwarder.CloseIdleConnections()
+				if err := n.raft.Close(); err != nil {
+					return fmt.Errorf("stop raft: %w", err)
+				}
 			}
 			return nil
 		case <-t.C:
@@ -318,6 +381,10 @@ func (n *Node) serveClient(w http.ResponseWriter, r *http.Request) {
 	ctx, cancelWork := withAnswerMargin(ctx)
 	defer cancelWork()
 	rid := r.Header.Get(api.HeaderRequestID)
+	if n.raft != nil {
+		n.serveRaft(ctx, w, r, key, rid)
+		return
+	}
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
 		rec, found, err := n.Read(ctx, key, rid)

@@ -207,6 +207,9 @@ func (n *Node) Unsettled() string {
 	if n.Recovering() {
 		return "recovering: catching up from its peers"
 	}
+	if n.raft != nil {
+		return n.raft.Unsettled()
+	}
 	targets, err := n.engine.HintTargets()
 	if err != nil {
 		return fmt.Sprintf("hints unknown: %v", err)
