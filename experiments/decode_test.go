@@ -330,7 +330,8 @@ func TestDefaults(t *testing.T) {
 		t.Errorf("target = %+v %+v, want the default demo cluster", e.Target.Runtime, e.Target.Demo)
 	}
 	if demo.Nodes != 3 || demo.Gateways != 1 || demo.Replication != (Replication{3, 2, 2}) || demo.Resilience.Timeout != 500*time.Millisecond ||
-		demo.Resilience.Retries != (Retries{2, 10 * time.Millisecond, 200 * time.Millisecond}) || demo.Resilience.Breaker != (Breaker{true, 5, 2 * time.Second, 1}) ||
+		demo.Resilience.Retries != (Retries{2, 10 * time.Millisecond, 200 * time.Millisecond}) || demo.Resilience.Breaker != (Breaker{true, 5, 2 * time.Second, 1, TripConsecutive, 0.5, 20, 5 * time.Second}) ||
+		demo.Resilience.RetryBudget != 0 || demo.Resilience.Admission != (Admission{LimitStatic, 50 * time.Millisecond, QueueNone, 5 * time.Millisecond, 100 * time.Millisecond, false}) ||
 		demo.Resilience.Hedge != (Hedge{false, 50 * time.Millisecond, 0.1}) ||
 		demo.Resilience.Bulkhead != 32 || demo.Resilience.MaxInflight != 512 || demo.Resilience.RateLimit != 0 || demo.VNodes != 64 ||
 		demo.Cache.Policy != CacheNone || demo.Consistency != ConsistencyLinearizable || demo.Persistence != PersistenceMemory {

@@ -141,6 +141,7 @@ func (g *Gateway) call(ctx context.Context, op storeOp) (storeAnswer, error) {
 	prefs := g.ring.Preference(op.key, g.cfg.Replicas)
 	reqID := resilience.RequestIDFrom(ctx)
 	read := isRead(op.method)
+	g.retries.Request()
 	if read && !res.Hedge.Disabled {
 		return g.read(ctx, op, prefs, deadline, reqID)
 	}
@@ -149,6 +150,9 @@ func (g *Gateway) call(ctx context.Context, op storeOp) (storeAnswer, error) {
 	next, prev := 0, ""
 	for attempt := range attempts {
 		if attempt > 0 {
+			if !g.retries.TryRetry() {
+				break // the retry budget is spent: retries would only add load
+			}
 			pause := resilience.Backoff(attempt-1, res.Retries.Base, res.Retries.Cap, g.rng)
 			if time.Until(deadline) <= pause {
 				break // no time left for another attempt
