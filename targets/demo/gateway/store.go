@@ -305,6 +305,10 @@ func (g *Gateway) attempt(ctx context.Context, c candidate, op storeOp, budget, 
 		// slow: not this node's failure (see api.CauseReplicas).
 		g.m.BreakerSpared.WithLabelValues(c.node).Inc()
 		c.done(fmt.Errorf("%w: %w", resilience.ErrBeyondPeer, err))
+	case errors.As(err, &ns) && api.NoEffect(ns.Code) && g.breakers.Config().Trip == resilience.TripErrorRate:
+		// The node answered at once that it sheds load: busy, not dead
+		// (breaker trip mode errorRate; see resilience.ErrPeerBusy).
+		c.done(fmt.Errorf("%w: %w", resilience.ErrPeerBusy, err))
 	case class != "refused" && g.stalledFor(started, time.Now()) >= budget/stalledShare:
 		// The gateway did not run for much of the call's budget: the
 		// failure may be its own lateness (a timer fired late, the node's

@@ -245,10 +245,9 @@ func (b *Breakers) Allow(peer string) (done func(error), err error) {
 	if b.cfg.Trip != TripErrorRate {
 		return done, nil
 	}
-	started := b.now().UnixNano()
+	started, report := b.now().UnixNano(), done
 	return func(err error) {
-		err = busyOrDead(err, started, &pb.answered, b.now().UnixNano())
-		done(err)
+		report(busyOrDead(err, started, &pb.answered, b.now().UnixNano()))
 	}, nil
 }
 

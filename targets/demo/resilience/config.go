@@ -96,11 +96,14 @@ type Config struct {
 // in flight, no rate limit.
 func DefaultConfig() Config {
 	return Config{
-		Timeout:  DefaultTimeout,
-		Retries:  RetryConfig{Max: 2, Base: DefaultRetryBase, Cap: DefaultRetryCap},
-		Breaker:  BreakerConfig{Failures: DefaultBreakerFailures, OpenFor: DefaultBreakerOpenFor, MaxOpen: DefaultBreakerMaxOpen},
+		Timeout: DefaultTimeout,
+		Retries: RetryConfig{Max: 2, Base: DefaultRetryBase, Cap: DefaultRetryCap},
+		Breaker: BreakerConfig{Failures: DefaultBreakerFailures, OpenFor: DefaultBreakerOpenFor, MaxOpen: DefaultBreakerMaxOpen,
+			Trip: TripConsecutive, ErrorRate: DefaultBreakerErrorRate, MinRequests: DefaultBreakerMinRequests, Window: DefaultBreakerWindow},
 		Hedge:    HedgeConfig{After: DefaultHedgeAfter, Budget: DefaultHedgeBudget, Disabled: true},
 		Bulkhead: DefaultBulkhead, MaxInflight: DefaultMaxInflight,
+		Admission: AdmissionConfig{Limit: LimitStatic, Target: DefaultAdmissionTarget, Queue: QueueNone,
+			QueueTarget: DefaultQueueTarget, QueueInterval: DefaultQueueInterval},
 	}
 }
 

@@ -85,10 +85,10 @@ func (b *RetryBudget) TryRetry() bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.refill()
-	if b.tokens < 1 {
+	if b.tokens < 1-1e-9 { // deposits of 0.1 add up to a little under 1
 		return false
 	}
-	b.tokens--
+	b.tokens = max(b.tokens-1, 0)
 	return true
 }
 
