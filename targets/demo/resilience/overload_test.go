@@ -396,3 +396,44 @@ func TestOverloadConfigValidate(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkMiddlewareRefusal is the server's work to refuse a request that
+// queued too long (CoDel) and one beyond the in-flight limit: the cost of
+// saying no under overload, which must stay far below that of serving.
+//
+//	go test -run '^$' -bench '^BenchmarkMiddlewareRefusal$' ./targets/demo/resilience/
+func BenchmarkMiddlewareRefusal(b *testing.B) {
+	cfg, err := Config{MaxInflight: 1, Admission: AdmissionConfig{Queue: QueueCoDel, Priority: true}}.Validate()
+	if err != nil {
+		b.Fatal(err)
+	}
+	m := metrics.New("n1")
+	mc := cfg.MiddlewareConfig(m)
+	h := Middleware(mc, m, nil, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	old := httptest.NewRequest(http.MethodGet, "/kv/a", nil)
+	old.Header.Set(api.HeaderTimeout, "1s")
+	old.Header.Set(api.HeaderDeadline, strconv.FormatInt(time.Now().Add(500*time.Millisecond).UnixNano(), 10)) // sent 500ms ago
+	b.Run("codel", func(b *testing.B) {
+		for range b.N {
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, old)
+			if rec.Code != http.StatusServiceUnavailable {
+				b.Fatalf("code %d, want 503", rec.Code)
+			}
+		}
+	})
+	b.Run("limit", func(b *testing.B) {
+		if !mc.Shedder.Admit() { // fill the one slot
+			b.Fatal("the first request was refused")
+		}
+		defer mc.Shedder.Done()
+		fresh := httptest.NewRequest(http.MethodGet, "/kv/a", nil)
+		for range b.N {
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, fresh)
+			if rec.Code != http.StatusServiceUnavailable {
+				b.Fatalf("code %d, want 503", rec.Code)
+			}
+		}
+	})
+}

@@ -1,0 +1,127 @@
+package process_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/chaosctl/chaosctl/probes/workload"
+	"github.com/chaosctl/chaosctl/targets/demo"
+)
+
+// overloadProtections is the demo's resilience section with every overload
+// protection on (docs/demo-cluster.md#overload), as examples/overload.yaml
+// sets it.
+func overloadProtections() demo.Resilience {
+	return demo.Resilience{
+		RetryBudget: 0.1,
+		Breaker:     demo.Breaker{Trip: "errorRate"},
+		Admission: demo.Admission{Limit: "aimd", Target: 50 * time.Millisecond, Queue: "codel",
+			QueueTarget: 25 * time.Millisecond, QueueInterval: 250 * time.Millisecond, Priority: true},
+	}
+}
+
+// overloadStep is one offered load's outcome.
+type overloadStep struct {
+	offered, goodput float64       // requests/s offered, and answered OK
+	admittedP99      time.Duration // of the OK answers, from intended send time
+	errorRatio       float64
+	dropped          int64
+	recovery         time.Duration // from the load falling to 0.5× until a fully successful second; -1: not within the bound
+}
+
+// offer runs the open-model generator at rate for d against url.
+func offer(b *testing.B, url string, rate float64, d time.Duration, seed uint64) workload.OpStats {
+	b.Helper()
+	cfg := workload.Config{Rate: rate, Duration: d, Keys: 1000, ReadRatio: 0.9, ValueSize: 64, Timeout: time.Second}
+	if err := cfg.Validate(); err != nil {
+		b.Fatal(err)
+	}
+	drv, err := workload.NewKVDriver([]string{url}, workload.NewHTTPClient(cfg.MaxInFlight))
+	if err != nil {
+		b.Fatal(err)
+	}
+	w, err := workload.New(cfg, drv, rand.New(rand.NewPCG(seed, 22)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	sum, err := w.Run(context.Background())
+	if err != nil {
+		b.Fatal(err)
+	}
+	return *sum.Measured.All
+}
+
+// overloadRun offers rate for 3 s, then 0.5×capacity in 1 s windows until
+// one is answered in full (at most 8), on a fresh cluster.
+func overloadRun(b *testing.B, spec demo.ClusterSpec, capacity, rate float64, seed uint64) overloadStep {
+	b.Helper()
+	c := startBenchCluster(b, spec)
+	defer func() { _ = c.Stop(context.Background()) }()
+	url := "http://" + c.Addrs(demo.RoleGateway)[0]
+	offer(b, url, capacity/2, time.Second, seed) // warm connections and the AIMD limit
+	m := offer(b, url, rate, 3*time.Second, seed)
+	st := overloadStep{offered: rate, goodput: float64(m.OK) / 3, admittedP99: workload.LatencyAt(m.Latency, 99),
+		errorRatio: m.ErrorRatio(), dropped: m.Dropped, recovery: -1}
+	fell := time.Now()
+	for range 8 {
+		w := offer(b, url, capacity/2, time.Second, seed)
+		if w.Total > 0 && w.Bad() == 0 && w.Dropped == 0 {
+			st.recovery = time.Since(fell) - time.Second // the clean second's start
+			break
+		}
+	}
+	return st
+}
+
+// BenchmarkOverload offers 0.5×, 1×, 1.5×, 2× and 3× the measured capacity
+// of a 3-node cluster (n=3 w=2 r=2, linearizable, memory) behind one gateway,
+// 90 % reads, with the overload protections off (the defaults) and on, each
+// step on a fresh cluster for 3 s, and reports goodput as a share of
+// capacity, the p99 of the admitted (successful) requests, and the recovery
+// time: from the load falling to 0.5× until the first second answered in
+// full. Capacity is the highest rate the unprotected cluster sustains at p99
+// ≤ 20 ms (sustainable), or $CHAOSCTL_OVERLOAD_CAPACITY requests/s. About
+// 3 minutes; 127.0.0.1 only.
+//
+//	go test -run '^$' -bench '^BenchmarkOverload$' -benchtime 1x ./targets/process/
+func BenchmarkOverload(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		capacity, _ := strconv.ParseFloat(os.Getenv("CHAOSCTL_OVERLOAD_CAPACITY"), 64)
+		if capacity <= 0 {
+			c := startBenchCluster(b, demo.ClusterSpec{Nodes: 3, Gateways: 1})
+			capacity, _ = sustainable(b, []string{"http://" + c.Addrs(demo.RoleGateway)[0]})
+			_ = c.Stop(context.Background())
+		}
+		if capacity <= 0 {
+			capacity = 250 // a busy machine where even 500/s missed p99 ≤ 20 ms
+		}
+		b.Logf("capacity %.0f requests/s", capacity)
+		b.Logf("%-4s %-5s %8s %9s %8s %7s %7s %9s", "prot", "load", "offered", "goodput", "share", "p99", "errors", "recovery")
+		for _, prot := range []bool{false, true} {
+			spec := demo.ClusterSpec{Nodes: 3, Gateways: 1}
+			if prot {
+				spec.Resilience = overloadProtections()
+			}
+			for _, x := range []float64{0.5, 1, 1.5, 2, 3} {
+				st := overloadRun(b, spec, capacity, x*capacity, uint64(i+1))
+				rec := "> 8s"
+				if st.recovery >= 0 {
+					rec = st.recovery.Round(10 * time.Millisecond).String()
+				}
+				b.Logf("%-4v %-5s %8.0f %9.0f %7.0f%% %7s %6.1f%% %9s (dropped %d)", prot, fmt.Sprintf("%.1fx", x), st.offered, st.goodput,
+					100*st.goodput/capacity, st.admittedP99.Round(time.Millisecond), 100*st.errorRatio, rec, st.dropped)
+				name := fmt.Sprintf("%.1fx", x)
+				if prot {
+					name = "prot-" + name
+				}
+				b.ReportMetric(st.goodput/capacity, name+"-goodput/capacity")
+			}
+		}
+	}
+}
+
