@@ -10,6 +10,7 @@ import (
 	"github.com/chaosctl/chaosctl/targets/demo/cache"
 	"github.com/chaosctl/chaosctl/targets/demo/gateway"
 	"github.com/chaosctl/chaosctl/targets/demo/metrics"
+	"github.com/chaosctl/chaosctl/targets/demo/resilience"
 )
 
 // gatewayRole is a gateway: cache and resilience kit in front of the store.
@@ -21,6 +22,11 @@ func newGatewayRole(cfg demo.MemberConfig, m *metrics.Member, log *logrus.Entry)
 	if err != nil {
 		return nil, err
 	}
+	// CoDel judges a request's age, and a client's request ages on the
+	// client's side too (a load generator running late, a dial): at a
+	// gateway that would count the client's lateness as the gateway's
+	// queue. Store nodes, whose callers are members, keep it.
+	rc.Admission.Queue = resilience.QueueNone
 	c := s.Cache
 	gw, err := gateway.New(gateway.Config{
 		ID:       cfg.ID,
