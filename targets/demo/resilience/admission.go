@@ -83,7 +83,9 @@ type AdmissionConfig struct {
 	// older than twice QueueTarget), otherwise those older than Interval.
 	// This sees the queue that forms in front of the handlers (in the
 	// kernel's and the runtime's queues), which the in-flight count cannot.
-	// A request without the headers has no age and is not judged.
+	// A request without the headers has no age and is not judged. The demo
+	// applies it at store nodes only: a client's request ages on the
+	// client's side too, which a gateway must not take for its own queue.
 	Queue         string
 	QueueTarget   time.Duration // 0 = DefaultQueueTarget
 	QueueInterval time.Duration // 0 = DefaultQueueInterval
