@@ -156,7 +156,9 @@ func (b *Breakers) readyToTrip(peer string, c gobreaker.Counts) bool {
 		return true
 	}
 	b.held.WithLabelValues(peer).Inc()
-	if c.ConsecutiveFailures == uint32(b.cfg.Failures) || b.cfg.Trip == TripErrorRate {
+	// Once per streak: in errorRate mode every further failure would log
+	// (chaosdemo_breaker_trips_held_total counts them all).
+	if b.cfg.Trip != TripErrorRate && c.ConsecutiveFailures == uint32(b.cfg.Failures) {
 		b.log.WithFields(logrus.Fields{"peer": peer, "open": b.ejected.Load(), "maxOpen": b.MaxOpen()}).
 			Warn("circuit breaker held closed: the share of open breakers (breaker.maxOpen) is used up")
 	}
