@@ -124,4 +124,3 @@ func BenchmarkOverload(b *testing.B) {
 		}
 	}
 }
-
