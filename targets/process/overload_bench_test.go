@@ -98,7 +98,7 @@ func overloadRun(b *testing.B, spec demo.ClusterSpec, capacity, rate float64, se
 // ≤ 20 ms (sustainable), or $CHAOSCTL_OVERLOAD_CAPACITY requests/s. About
 // 3 minutes; 127.0.0.1 only.
 //
-//	go test -run '^$' -bench '^BenchmarkOverload$' -benchtime 1x ./targets/process/
+//	go test -run '^$' -bench '^BenchmarkOverload$' -benchtime 1x -v ./targets/process/
 func BenchmarkOverload(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		capacity, _ := strconv.ParseFloat(os.Getenv("CHAOSCTL_OVERLOAD_CAPACITY"), 64)
@@ -119,8 +119,16 @@ func BenchmarkOverload(b *testing.B) {
 			a := overloadRun(b, off, capacity, x*capacity, uint64(i+1))
 			p := overloadRun(b, on, capacity, x*capacity, uint64(i+1))
 			b.Logf("%.1fx (%5.0f/s) | off: %s | on: %s", x, x*capacity, a.row(capacity), p.row(capacity))
-			b.ReportMetric(a.goodput/capacity, fmt.Sprintf("off-%.1fx-goodput/capacity", x))
-			b.ReportMetric(p.goodput/capacity, fmt.Sprintf("on-%.1fx-goodput/capacity", x))
+			for _, r := range []struct {
+				mode string
+				st   overloadStep
+			}{{"off", a}, {"on", p}} {
+				// Metrics as well as the log: go test truncates a
+				// benchmark's log after 10 lines unless -v.
+				b.ReportMetric(r.st.goodput/capacity, fmt.Sprintf("%s-%.1fx-goodput/capacity", r.mode, x))
+				b.ReportMetric(float64(r.st.admittedP99.Microseconds())/1000, fmt.Sprintf("%s-%.1fx-p99-ms", r.mode, x))
+				b.ReportMetric(r.st.recovery.Seconds(), fmt.Sprintf("%s-%.1fx-recovery-s", r.mode, x))
+			}
 		}
 	}
 }
