@@ -108,11 +108,13 @@ target:
     resilience:
       timeout: 250ms
       retries: {max: 0, base: 5ms, cap: 50ms}
-      breaker: {failures: 3, openFor: 1s, maxOpen: 34%}
+      breaker: {failures: 3, openFor: 1s, maxOpen: 34%, trip: errorRate, errorRate: 25%, minRequests: 7, window: 3s}
       hedge: {enabled: true, after: 30ms, budget: 5%}
       bulkhead: 8
       maxInflight: 64
       rateLimit: 100.5
+      retryBudget: 20%
+      admission: {limit: aimd, target: 30ms, queue: codel, queueTarget: 10ms, queueInterval: 200ms, priority: true}
 workload:
   rate: 150.5
   duration: 1m
@@ -167,11 +169,14 @@ func TestDecodeEveryDemoField(t *testing.T) {
 			Consistency: ConsistencyQuorum, Persistence: PersistenceDisk, Recovery: RecoveryNone,
 			Cache: Cache{Policy: CacheARC, Size: 50, TTL: 10 * time.Second, TTLJitter: 0.1, NegativeTTL: time.Second, WriteMode: WriteThrough, Singleflight: true, Penetration: PenetrationNegative, BloomFalsePositive: 0.01},
 			Resilience: Resilience{
-				Timeout:  250 * time.Millisecond,
-				Retries:  Retries{Max: 0, Base: 5 * time.Millisecond, Cap: 50 * time.Millisecond},
-				Breaker:  Breaker{Enabled: true, Failures: 3, OpenFor: time.Second, MaxOpen: 0.34},
+				Timeout: 250 * time.Millisecond,
+				Retries: Retries{Max: 0, Base: 5 * time.Millisecond, Cap: 50 * time.Millisecond},
+				Breaker: Breaker{Enabled: true, Failures: 3, OpenFor: time.Second, MaxOpen: 0.34,
+					Trip: TripErrorRate, ErrorRate: 0.25, MinRequests: 7, Window: 3 * time.Second},
 				Hedge:    Hedge{Enabled: true, After: 30 * time.Millisecond, Budget: 0.05},
-				Bulkhead: 8, MaxInflight: 64, RateLimit: 100.5,
+				Bulkhead: 8, MaxInflight: 64, RateLimit: 100.5, RetryBudget: 0.2,
+				Admission: Admission{Limit: LimitAIMD, Target: 30 * time.Millisecond, Queue: QueueCoDel,
+					QueueTarget: 10 * time.Millisecond, QueueInterval: 200 * time.Millisecond, Priority: true},
 			},
 		}},
 		Body: Body{
@@ -330,7 +335,8 @@ func TestDefaults(t *testing.T) {
 		t.Errorf("target = %+v %+v, want the default demo cluster", e.Target.Runtime, e.Target.Demo)
 	}
 	if demo.Nodes != 3 || demo.Gateways != 1 || demo.Replication != (Replication{3, 2, 2}) || demo.Resilience.Timeout != 500*time.Millisecond ||
-		demo.Resilience.Retries != (Retries{2, 10 * time.Millisecond, 200 * time.Millisecond}) || demo.Resilience.Breaker != (Breaker{true, 5, 2 * time.Second, 1}) ||
+		demo.Resilience.Retries != (Retries{2, 10 * time.Millisecond, 200 * time.Millisecond}) || demo.Resilience.Breaker != (Breaker{true, 5, 2 * time.Second, 1, TripConsecutive, 0.5, 20, 5 * time.Second}) ||
+		demo.Resilience.RetryBudget != 0 || demo.Resilience.Admission != (Admission{LimitStatic, 50 * time.Millisecond, QueueNone, 5 * time.Millisecond, 100 * time.Millisecond, false}) ||
 		demo.Resilience.Hedge != (Hedge{false, 50 * time.Millisecond, 0.1}) ||
 		demo.Resilience.Bulkhead != 32 || demo.Resilience.MaxInflight != 512 || demo.Resilience.RateLimit != 0 || demo.VNodes != 64 ||
 		demo.Cache.Policy != CacheNone || demo.Consistency != ConsistencyLinearizable || demo.Persistence != PersistenceMemory {
@@ -618,6 +624,17 @@ seed: 1.5
 			name: "breaker share out of range",
 			src:  minimalWith("target: {demo: {resilience: {breaker: {maxOpen: 0%}}}}\n"),
 			want: []string{`6:49: target.demo.resilience.breaker.maxOpen: 0% is out of range; allowed: above 0% up to 100% (the share of store nodes whose breakers a gateway may hold open at once; one may always open)`},
+		},
+		{
+			name: "overload switches out of range",
+			src:  minimalWith("target: {demo: {resilience: {breaker: {trip: often}, admission: {limit: vegas, queue: red, queueTarget: 1s, queueInterval: 10ms}, retryBudget: 150%}}}\n"),
+			want: []string{
+				`6:46: target.demo.resilience.breaker.trip: bad value "often"; allowed: consecutive, errorRate`,
+				`6:73: target.demo.resilience.admission.limit: bad value "vegas"; allowed: static, aimd`,
+				`6:87: target.demo.resilience.admission.queue: bad value "red"; allowed: none, codel`,
+				`6:124: target.demo.resilience.admission.queueInterval: 10ms is below queueTarget 1s; allowed: at least queueTarget, up to 1m`,
+				`6:144: target.demo.resilience.retryBudget: 150% is out of range; allowed: 0% to 100%`,
+			},
 		},
 		{
 			name: "hedge after the timeout",

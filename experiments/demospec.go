@@ -21,13 +21,18 @@ func (c *DemoCluster) ClusterSpec() (demo.ClusterSpec, error) {
 			Penetration:    string(c.Cache.Penetration), BloomFalsePositive: float64(c.Cache.BloomFalsePositive),
 		},
 		Resilience: demo.Resilience{
-			Timeout:     c.Resilience.Timeout,
-			Retries:     demo.Retries{Max: c.Resilience.Retries.Max, Base: c.Resilience.Retries.Base, Cap: c.Resilience.Retries.Cap},
-			Breaker:     demo.Breaker{Failures: c.Resilience.Breaker.Failures, OpenFor: c.Resilience.Breaker.OpenFor, MaxOpen: float64(c.Resilience.Breaker.MaxOpen), Disabled: !c.Resilience.Breaker.Enabled},
+			Timeout: c.Resilience.Timeout,
+			Retries: demo.Retries{Max: c.Resilience.Retries.Max, Base: c.Resilience.Retries.Base, Cap: c.Resilience.Retries.Cap},
+			Breaker: demo.Breaker{Failures: c.Resilience.Breaker.Failures, OpenFor: c.Resilience.Breaker.OpenFor, MaxOpen: float64(c.Resilience.Breaker.MaxOpen), Disabled: !c.Resilience.Breaker.Enabled,
+				Trip: string(c.Resilience.Breaker.Trip), ErrorRate: float64(c.Resilience.Breaker.ErrorRate), MinRequests: c.Resilience.Breaker.MinRequests, Window: c.Resilience.Breaker.Window},
 			Hedge:       demo.Hedge{After: c.Resilience.Hedge.After, Budget: float64(c.Resilience.Hedge.Budget), Enabled: c.Resilience.Hedge.Enabled},
 			Bulkhead:    c.Resilience.Bulkhead,
 			MaxInflight: c.Resilience.MaxInflight,
 			RateLimit:   c.Resilience.RateLimit,
+			RetryBudget: float64(c.Resilience.RetryBudget),
+			Admission: demo.Admission{Limit: string(c.Resilience.Admission.Limit), Target: c.Resilience.Admission.Target,
+				Queue: string(c.Resilience.Admission.Queue), QueueTarget: c.Resilience.Admission.QueueTarget,
+				QueueInterval: c.Resilience.Admission.QueueInterval, Priority: c.Resilience.Admission.Priority},
 		},
 	}
 	if err := s.Validate(); err != nil {

@@ -337,7 +337,64 @@ type Resilience struct {
 	Bulkhead    int           `yaml:"bulkhead"`    // concurrent calls per peer
 	MaxInflight int           `yaml:"maxInflight"` // beyond this a member sheds load (503)
 	RateLimit   float64       `yaml:"rateLimit"`   // requests/s per gateway; 0 = off
+	// RetryBudget (default 0, off) caps a gateway's retries at that share
+	// of its recent requests plus 10 a second (Finagle's and gRPC's retry
+	// budget): retries cannot multiply an overload.
+	RetryBudget Percent   `yaml:"retryBudget"`
+	Admission   Admission `yaml:"admission"`
 }
+
+// Admission is every member's admission control beyond maxInflight. The
+// defaults are a static limit, no queueing-delay test and no priority.
+type Admission struct {
+	// Limit: static (maxInflight at once) or aimd (an in-flight limit that
+	// grows while requests are answered within Target and shrinks by 10 %
+	// when they are not, up to maxInflight).
+	Limit  AdmissionLimit `yaml:"limit"`
+	Target time.Duration  `yaml:"target"`
+	// Queue: none, or codel (refuse a request that queued longer than
+	// QueueTarget once the smallest queueing delay over QueueInterval
+	// exceeded it).
+	Queue         AdmissionQueue `yaml:"queue"`
+	QueueTarget   time.Duration  `yaml:"queueTarget"`
+	QueueInterval time.Duration  `yaml:"queueInterval"`
+	// Priority sheds writes before reads (or X-Request-Class: low before
+	// high).
+	Priority bool `yaml:"priority"`
+}
+
+// AdmissionLimit is how a member's in-flight limit is set.
+type AdmissionLimit string
+
+// Admission limits.
+const (
+	LimitStatic AdmissionLimit = "static"
+	LimitAIMD   AdmissionLimit = "aimd"
+)
+
+func (AdmissionLimit) allowed() []string { return []string{"static", "aimd"} }
+
+// AdmissionQueue is a member's queueing-delay test.
+type AdmissionQueue string
+
+// Admission queue tests.
+const (
+	QueueNone  AdmissionQueue = "none"
+	QueueCoDel AdmissionQueue = "codel"
+)
+
+func (AdmissionQueue) allowed() []string { return []string{"none", "codel"} }
+
+// BreakerTrip is what opens a circuit breaker.
+type BreakerTrip string
+
+// Breaker trip modes.
+const (
+	TripConsecutive BreakerTrip = "consecutive"
+	TripErrorRate   BreakerTrip = "errorRate"
+)
+
+func (BreakerTrip) allowed() []string { return []string{"consecutive", "errorRate"} }
 
 // Retries is exponential backoff with full jitter.
 type Retries struct {
@@ -356,6 +413,14 @@ type Breaker struct {
 	// MaxOpen (default 100%) is the largest share of store nodes whose
 	// breakers a gateway holds open at once; one may always open.
 	MaxOpen Percent `yaml:"maxOpen"`
+	// Trip (default consecutive): consecutive opens after Failures failures
+	// in a row; errorRate opens when at least ErrorRate of at least
+	// MinRequests calls over Window failed, a timeout while the node
+	// answered other calls not counting (a busy node is not a dead one).
+	Trip        BreakerTrip   `yaml:"trip"`
+	ErrorRate   Percent       `yaml:"errorRate"`
+	MinRequests int           `yaml:"minRequests"`
+	Window      time.Duration `yaml:"window"`
 }
 
 // Hedge sends a read that its first store node has not answered within After

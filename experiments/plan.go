@@ -518,6 +518,15 @@ func (p *Plan) formatTarget(t *textWriter) {
 		if !rs.Breaker.Enabled {
 			t.printf("  circuit breakers: off\n")
 		}
+		if rs.Breaker.Trip == TripErrorRate {
+			t.printf("  circuit breakers trip on an error rate: %s of at least %d calls over %s (a busy node's timeouts and refusals not counted)\n", rs.Breaker.ErrorRate, rs.Breaker.MinRequests, rs.Breaker.Window)
+		}
+		if rs.RetryBudget > 0 {
+			t.printf("  retry budget: %s of requests plus 10/s\n", rs.RetryBudget)
+		}
+		if a := rs.Admission; a.Limit != LimitStatic || a.Queue != QueueNone || a.Priority {
+			t.printf("  admission: limit %s (target %s), queue %s (target %s, interval %s), read priority %v\n", a.Limit, a.Target, a.Queue, a.QueueTarget, a.QueueInterval, a.Priority)
+		}
 		if rs.Hedge.Enabled {
 			t.printf("  hedged reads: after %s, at most %s of reads\n", rs.Hedge.After, rs.Hedge.Budget)
 		} else {

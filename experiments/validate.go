@@ -44,6 +44,15 @@ const (
 	DefaultBreakerFailures   = 5
 	DefaultBreakerOpenFor    = 2 * time.Second
 	DefaultBreakerMaxOpen    = Percent(1)
+	DefaultBreakerTrip       = TripConsecutive
+	DefaultBreakerErrorRate  = Percent(0.5)
+	DefaultBreakerMinReqs    = 20
+	DefaultBreakerWindow     = 5 * time.Second
+	DefaultAdmissionLimit    = LimitStatic
+	DefaultAdmissionTarget   = 50 * time.Millisecond
+	DefaultAdmissionQueue    = QueueNone
+	DefaultQueueTarget       = 5 * time.Millisecond
+	DefaultQueueInterval     = 100 * time.Millisecond
 	DefaultHedgeAfter        = 50 * time.Millisecond
 	DefaultHedgeBudget       = Percent(0.1)
 	DefaultBulkhead          = 32
@@ -116,9 +125,12 @@ func DefaultDemoCluster() DemoCluster {
 		Recovery:    DefaultRecovery,
 		Cache:       Cache{Policy: DefaultCachePolicy, Size: DefaultCacheSize, WriteMode: DefaultCacheWriteMode, Singleflight: true, Penetration: PenetrationNegative},
 		Resilience: Resilience{
-			Timeout:     DefaultResilienceTimeout,
-			Retries:     Retries{Max: DefaultRetryMax, Base: DefaultRetryBase, Cap: DefaultRetryCap},
-			Breaker:     Breaker{Enabled: true, Failures: DefaultBreakerFailures, OpenFor: DefaultBreakerOpenFor, MaxOpen: DefaultBreakerMaxOpen},
+			Timeout: DefaultResilienceTimeout,
+			Retries: Retries{Max: DefaultRetryMax, Base: DefaultRetryBase, Cap: DefaultRetryCap},
+			Breaker: Breaker{Enabled: true, Failures: DefaultBreakerFailures, OpenFor: DefaultBreakerOpenFor, MaxOpen: DefaultBreakerMaxOpen,
+				Trip: DefaultBreakerTrip, ErrorRate: DefaultBreakerErrorRate, MinRequests: DefaultBreakerMinReqs, Window: DefaultBreakerWindow},
+			Admission: Admission{Limit: DefaultAdmissionLimit, Target: DefaultAdmissionTarget, Queue: DefaultAdmissionQueue,
+				QueueTarget: DefaultQueueTarget, QueueInterval: DefaultQueueInterval},
 			Hedge:       Hedge{Enabled: false, After: DefaultHedgeAfter, Budget: DefaultHedgeBudget},
 			Bulkhead:    DefaultBulkhead,
 			MaxInflight: DefaultMaxInflight,
@@ -260,6 +272,17 @@ func setDemoDefaults(c *DemoCluster, d *decoder) {
 	set(d, p+"resilience.bulkhead", &r.Bulkhead, dr.Bulkhead)
 	set(d, p+"resilience.maxInflight", &r.MaxInflight, dr.MaxInflight)
 	set(d, p+"resilience.rateLimit", &r.RateLimit, dr.RateLimit)
+	set(d, p+"resilience.retryBudget", &r.RetryBudget, dr.RetryBudget)
+	set(d, p+"resilience.breaker.trip", &r.Breaker.Trip, dr.Breaker.Trip)
+	set(d, p+"resilience.breaker.errorRate", &r.Breaker.ErrorRate, dr.Breaker.ErrorRate)
+	set(d, p+"resilience.breaker.minRequests", &r.Breaker.MinRequests, dr.Breaker.MinRequests)
+	set(d, p+"resilience.breaker.window", &r.Breaker.Window, dr.Breaker.Window)
+	set(d, p+"resilience.admission.limit", &r.Admission.Limit, dr.Admission.Limit)
+	set(d, p+"resilience.admission.target", &r.Admission.Target, dr.Admission.Target)
+	set(d, p+"resilience.admission.queue", &r.Admission.Queue, dr.Admission.Queue)
+	set(d, p+"resilience.admission.queueTarget", &r.Admission.QueueTarget, dr.Admission.QueueTarget)
+	set(d, p+"resilience.admission.queueInterval", &r.Admission.QueueInterval, dr.Admission.QueueInterval)
+	set(d, p+"resilience.admission.priority", &r.Admission.Priority, dr.Admission.Priority)
 }
 
 func setFaultDefaults(e *Experiment, f *Fault, p string, d *decoder) {
@@ -774,6 +797,18 @@ func (v *validator) demo(c *DemoCluster) {
 	v.intRange(p+"resilience.maxInflight", r.MaxInflight, 1, 1_000_000)
 	if v.d.has(p+"resilience.rateLimit") && (r.RateLimit < 0 || r.RateLimit > MaxRate) {
 		v.errorf(p+"resilience.rateLimit", "%g is out of range; allowed: 0 (off) to %g", r.RateLimit, MaxRate)
+	}
+	v.percentRange(p+"resilience.retryBudget", r.RetryBudget, 0, 1)
+	if v.d.has(p+"resilience.breaker.errorRate") && (r.Breaker.ErrorRate <= 0 || r.Breaker.ErrorRate > 1) {
+		v.errorf(p+"resilience.breaker.errorRate", "%s is out of range; allowed: above 0%% up to 100%% (the share of failed calls over the window that opens the breaker, trip: errorRate)", r.Breaker.ErrorRate)
+	}
+	v.intRange(p+"resilience.breaker.minRequests", r.Breaker.MinRequests, 1, 1_000_000)
+	v.positiveDuration(p+"resilience.breaker.window", r.Breaker.Window, time.Hour)
+	v.positiveDuration(p+"resilience.admission.target", r.Admission.Target, time.Minute)
+	v.positiveDuration(p+"resilience.admission.queueTarget", r.Admission.QueueTarget, time.Minute)
+	v.positiveDuration(p+"resilience.admission.queueInterval", r.Admission.QueueInterval, time.Minute)
+	if v.ok(p+"resilience.admission.queueTarget", p+"resilience.admission.queueInterval") && r.Admission.QueueInterval < r.Admission.QueueTarget {
+		v.errorf(p+"resilience.admission.queueInterval", "%s is below queueTarget %s; allowed: at least queueTarget, up to 1m", r.Admission.QueueInterval, r.Admission.QueueTarget)
 	}
 }
 

@@ -114,6 +114,22 @@ type Resilience struct {
 	Bulkhead    int           `json:"bulkhead"`
 	MaxInflight int           `json:"maxInflight"`
 	RateLimit   float64       `json:"rateLimit"` // requests/s per gateway, 0 = off
+	// RetryBudget, in [0, 1], caps a gateway's retries at that share of its
+	// recent requests (plus a floor of 10 a second); 0 = off (the default).
+	RetryBudget float64   `json:"retryBudget"`
+	Admission   Admission `json:"admission"`
+}
+
+// Admission is every member's admission control beyond the static in-flight
+// limit (see resilience.AdmissionConfig). The zero value is today's
+// behaviour: a static limit, no queueing-delay test, no priority.
+type Admission struct {
+	Limit         string        `json:"limit"`         // static | aimd; "" = static
+	Target        time.Duration `json:"target"`        // aimd latency target; 0 = default
+	Queue         string        `json:"queue"`         // none | codel; "" = none
+	QueueTarget   time.Duration `json:"queueTarget"`   // codel target delay; 0 = default
+	QueueInterval time.Duration `json:"queueInterval"` // codel interval; 0 = default
+	Priority      bool          `json:"priority"`      // shed writes (low priority) before reads
 }
 
 // Retries is exponential backoff with full jitter.
@@ -129,6 +145,13 @@ type Breaker struct {
 	OpenFor  time.Duration `json:"openFor"`
 	MaxOpen  float64       `json:"maxOpen"`  // share of nodes whose breakers may be open at once, (0, 1]; 0 = default
 	Disabled bool          `json:"disabled"` // never open (to show life without a breaker)
+	// Trip is consecutive (Failures in a row; "" too) or errorRate (at
+	// least ErrorRate of at least MinRequests calls over Window failed, a
+	// timeout while the node answered others not counting).
+	Trip        string        `json:"trip"`
+	ErrorRate   float64       `json:"errorRate"`   // (0, 1]; 0 = default
+	MinRequests int           `json:"minRequests"` // 0 = default
+	Window      time.Duration `json:"window"`      // 0 = default
 }
 
 // Hedge, when Enabled, sends a read its first node has not answered within
@@ -272,6 +295,30 @@ func (s *ClusterSpec) Validate() error {
 		bad("resilience hedge: after %s must be ≥ 0 and budget %g in (0, 1]", r.Hedge.After, r.Hedge.Budget)
 	case r.Breaker.MaxOpen <= 0 || r.Breaker.MaxOpen > 1:
 		bad("resilience breaker.maxOpen %g: must be above 0 and at most 1", r.Breaker.MaxOpen)
+	case r.RetryBudget < 0 || r.RetryBudget > 1:
+		bad("resilience retryBudget %g: must be 0 (off) to 1", r.RetryBudget)
+	}
+	switch r.Breaker.Trip {
+	case "", "consecutive", "errorRate":
+	default:
+		bad("resilience breaker.trip %q: allowed are consecutive, errorRate", r.Breaker.Trip)
+	}
+	if r.Breaker.ErrorRate < 0 || r.Breaker.ErrorRate > 1 || r.Breaker.MinRequests < 0 || r.Breaker.Window < 0 {
+		bad("resilience breaker: errorRate %g must be 0 (default) to 1, minRequests %d and window %s ≥ 0", r.Breaker.ErrorRate, r.Breaker.MinRequests, r.Breaker.Window)
+	}
+	a := &r.Admission
+	switch a.Limit {
+	case "", "static", "aimd":
+	default:
+		bad("resilience admission.limit %q: allowed are static, aimd", a.Limit)
+	}
+	switch a.Queue {
+	case "", "none", "codel":
+	default:
+		bad("resilience admission.queue %q: allowed are none, codel", a.Queue)
+	}
+	if a.Target < 0 || a.QueueTarget < 0 || a.QueueInterval < 0 {
+		bad("resilience admission: target %s, queueTarget %s and queueInterval %s must be ≥ 0", a.Target, a.QueueTarget, a.QueueInterval)
 	}
 	return errors.Join(errs...)
 }

@@ -111,3 +111,30 @@ func TestCachePenetrationSpec(t *testing.T) {
 		}
 	}
 }
+
+func TestOverloadSwitchesValidate(t *testing.T) {
+	tests := []struct {
+		name string
+		edit func(*Resilience)
+		err  string // "" = valid
+	}{
+		{"defaults: all off", func(*Resilience) {}, ""},
+		{"all on", func(r *Resilience) {
+			r.RetryBudget, r.Breaker.Trip = 0.1, "errorRate"
+			r.Admission = Admission{Limit: "aimd", Queue: "codel", Priority: true}
+		}, ""},
+		{"unknown trip", func(r *Resilience) { r.Breaker.Trip = "often" }, `breaker.trip "often": allowed are consecutive, errorRate`},
+		{"unknown limit", func(r *Resilience) { r.Admission.Limit = "vegas" }, `admission.limit "vegas": allowed are static, aimd`},
+		{"unknown queue", func(r *Resilience) { r.Admission.Queue = "red" }, `admission.queue "red": allowed are none, codel`},
+		{"retry budget above 1", func(r *Resilience) { r.RetryBudget = 1.5 }, "retryBudget 1.5: must be 0 (off) to 1"},
+		{"negative error rate", func(r *Resilience) { r.Breaker.ErrorRate = -0.5 }, "errorRate -0.5 must be 0 (default) to 1"},
+	}
+	for _, tt := range tests {
+		s := ClusterSpec{Gateways: 1}
+		tt.edit(&s.Resilience)
+		err := s.Validate()
+		if tt.err == "" && err != nil || tt.err != "" && (err == nil || !strings.Contains(err.Error(), tt.err)) {
+			t.Errorf("%s: error %v, want %q", tt.name, err, tt.err)
+		}
+	}
+}

@@ -32,6 +32,7 @@ type Gateway struct {
 	client    *http.Client
 	breakers  *resilience.Breakers
 	hedges    *resilience.HedgeBudget
+	retries   *resilience.RetryBudget // nil: no retry budget
 	// readLatency holds recent successful read attempts' latencies: the
 	// hedge delay is their 95th percentile.
 	readLatency *resilience.LatencyWindow
@@ -106,6 +107,7 @@ func New(cfg Config, m *metrics.Member, log *logrus.Entry, rng *rand.Rand) (*Gat
 		client:      &http.Client{Transport: transport},
 		breakers:    breakers,
 		hedges:      resilience.NewHedgeBudget(cfg.Resilience.Hedge.Budget),
+		retries:     resilience.NewRetryBudget(cfg.Resilience.RetryBudget, resilience.DefaultRetryBudgetFloor, nil),
 		readLatency: resilience.NewLatencyWindow(time.Second, nil),
 		bulkheads:   resilience.NewBulkheads(bulkhead, cfg.Nodes, m),
 		rng:         resilience.NewLockedRand(rng),

@@ -109,6 +109,9 @@ func (g *Gateway) read(ctx context.Context, op storeOp, prefs []string, deadline
 			if len(busy) > 0 || launched >= attempts {
 				continue // another attempt may still answer, or none is left
 			}
+			if !g.retries.TryRetry() {
+				continue // the retry budget is spent
+			}
 			pause := resilience.Backoff(launched-1, res.Retries.Base, res.Retries.Cap, g.rng)
 			if time.Until(deadline) <= pause || resilience.Sleep(ctx, pause) != nil {
 				continue

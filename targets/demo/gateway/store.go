@@ -154,6 +154,7 @@ func (g *Gateway) call(ctx context.Context, op storeOp) (storeAnswer, error) {
 	prefs := g.ring.Preference(op.routeKey(), g.cfg.Replicas)
 	reqID := resilience.RequestIDFrom(ctx)
 	read := isRead(op.method)
+	g.retries.Request()
 	if read && !res.Hedge.Disabled {
 		return g.read(ctx, op, prefs, deadline, reqID)
 	}
@@ -162,6 +163,9 @@ func (g *Gateway) call(ctx context.Context, op storeOp) (storeAnswer, error) {
 	next, prev := 0, ""
 	for attempt := range attempts {
 		if attempt > 0 {
+			if !g.retries.TryRetry() {
+				break // the retry budget is spent: retries would only add load
+			}
 			pause := resilience.Backoff(attempt-1, res.Retries.Base, res.Retries.Cap, g.rng)
 			if time.Until(deadline) <= pause {
 				break // no time left for another attempt
@@ -314,6 +318,10 @@ func (g *Gateway) attempt(ctx context.Context, c candidate, op storeOp, budget, 
 		// slow: not this node's failure (see api.CauseReplicas).
 		g.m.BreakerSpared.WithLabelValues(c.node).Inc()
 		c.done(fmt.Errorf("%w: %w", resilience.ErrBeyondPeer, err))
+	case errors.As(err, &ns) && api.NoEffect(ns.Code) && g.breakers.Config().Trip == resilience.TripErrorRate:
+		// The node answered at once that it sheds load: busy, not dead
+		// (breaker trip mode errorRate; see resilience.ErrPeerBusy).
+		c.done(fmt.Errorf("%w: %w", resilience.ErrPeerBusy, err))
 	case class != "refused" && g.stalledFor(started, time.Now()) >= budget/stalledShare:
 		// The gateway did not run for much of the call's budget: the
 		// failure may be its own lateness (a timer fired late, the node's

@@ -13,13 +13,18 @@ import (
 // resilienceConfig translates the cluster's resilience section.
 func resilienceConfig(s demo.Resilience) (resilience.Config, error) {
 	return resilience.Config{
-		Timeout:     s.Timeout,
-		Retries:     resilience.RetryConfig{Max: s.Retries.Max, Base: s.Retries.Base, Cap: s.Retries.Cap},
-		Breaker:     resilience.BreakerConfig{Failures: s.Breaker.Failures, OpenFor: s.Breaker.OpenFor, MaxOpen: s.Breaker.MaxOpen, Disabled: s.Breaker.Disabled},
+		Timeout: s.Timeout,
+		Retries: resilience.RetryConfig{Max: s.Retries.Max, Base: s.Retries.Base, Cap: s.Retries.Cap},
+		Breaker: resilience.BreakerConfig{Failures: s.Breaker.Failures, OpenFor: s.Breaker.OpenFor, MaxOpen: s.Breaker.MaxOpen, Disabled: s.Breaker.Disabled,
+			Trip: s.Breaker.Trip, ErrorRate: s.Breaker.ErrorRate, MinRequests: s.Breaker.MinRequests, Window: s.Breaker.Window},
 		Hedge:       resilience.HedgeConfig{After: s.Hedge.After, Budget: s.Hedge.Budget, Disabled: !s.Hedge.Enabled},
 		Bulkhead:    s.Bulkhead,
 		MaxInflight: s.MaxInflight,
 		RateLimit:   s.RateLimit,
+		RetryBudget: s.RetryBudget,
+		Admission: resilience.AdmissionConfig{Limit: s.Admission.Limit, Target: s.Admission.Target,
+			Queue: s.Admission.Queue, QueueTarget: s.Admission.QueueTarget, QueueInterval: s.Admission.QueueInterval,
+			Priority: s.Admission.Priority},
 	}.Validate()
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/chaosctl/chaosctl/targets/demo/cache"
 	"github.com/chaosctl/chaosctl/targets/demo/gateway"
 	"github.com/chaosctl/chaosctl/targets/demo/metrics"
+	"github.com/chaosctl/chaosctl/targets/demo/resilience"
 )
 
 // gatewayRole is a gateway: cache and resilience kit in front of the store.
@@ -23,6 +24,11 @@ func newGatewayRole(cfg demo.MemberConfig, peerToken string, m *metrics.Member, 
 	if err != nil {
 		return nil, err
 	}
+	// CoDel judges a request's age, and a client's request ages on the
+	// client's side too (a load generator running late, a dial): at a
+	// gateway that would count the client's lateness as the gateway's
+	// queue. Store nodes, whose callers are members, keep it.
+	rc.Admission.Queue = resilience.QueueNone
 	c := s.Cache
 	negativeTTL := c.NegativeTTL
 	if c.Penetration != demo.PenetrationNegative {

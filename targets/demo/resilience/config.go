@@ -18,6 +18,16 @@ const (
 	DefaultBreakerMaxOpen  = 1.0
 	DefaultBulkhead        = 32
 	DefaultMaxInflight     = 512
+
+	DefaultBreakerErrorRate   = 0.5
+	DefaultBreakerMinRequests = 20
+	DefaultBreakerWindow      = 5 * time.Second
+)
+
+// Breaker trip modes (BreakerConfig.Trip).
+const (
+	TripConsecutive = "consecutive"
+	TripErrorRate   = "errorRate"
 )
 
 // ErrInvalidConfig is wrapped by every validation error of this package.
@@ -46,6 +56,18 @@ type BreakerConfig struct {
 	// Disabled breakers never open: every call goes through, as if there
 	// were none (what an experiment compares the breaker against).
 	Disabled bool
+	// Trip is what opens a closed breaker: TripConsecutive (the default,
+	// "" too), Failures failures in a row; or TripErrorRate, at least
+	// ErrorRate of at least MinRequests calls over the last Window failed,
+	// where a timeout while the peer answered other calls is not a failure
+	// (ErrPeerBusy). Consecutive timeouts are what an overloaded peer
+	// produces as much as a dead one; an error rate over a window with a
+	// floor of calls, and timeouts judged against the peer's other answers,
+	// tell the two apart.
+	Trip        string
+	ErrorRate   float64       // (0, 1]; 0 = DefaultBreakerErrorRate
+	MinRequests int           // 0 = DefaultBreakerMinRequests
+	Window      time.Duration // 0 = DefaultBreakerWindow
 }
 
 // Config is the resilience section of the experiment file, shared by gateways
@@ -60,6 +82,12 @@ type Config struct {
 	MaxInflight int     // requests served at once before shedding (503); 0 = DefaultMaxInflight
 	RateLimit   float64 // requests/s admitted (429 beyond); 0 = off
 	RateBurst   int     // token bucket depth; 0 = ceil(RateLimit)
+	// RetryBudget, in (0, 1], limits a gateway's retries to that share of
+	// its recent requests plus DefaultRetryBudgetFloor a second (see
+	// RetryBudget); 0 = no budget, every failure may be retried Retries.Max
+	// times.
+	RetryBudget float64
+	Admission   AdmissionConfig
 }
 
 // DefaultConfig is the demo cluster's default configuration: 500ms timeout, two
@@ -68,11 +96,14 @@ type Config struct {
 // in flight, no rate limit.
 func DefaultConfig() Config {
 	return Config{
-		Timeout:  DefaultTimeout,
-		Retries:  RetryConfig{Max: 2, Base: DefaultRetryBase, Cap: DefaultRetryCap},
-		Breaker:  BreakerConfig{Failures: DefaultBreakerFailures, OpenFor: DefaultBreakerOpenFor, MaxOpen: DefaultBreakerMaxOpen},
+		Timeout: DefaultTimeout,
+		Retries: RetryConfig{Max: 2, Base: DefaultRetryBase, Cap: DefaultRetryCap},
+		Breaker: BreakerConfig{Failures: DefaultBreakerFailures, OpenFor: DefaultBreakerOpenFor, MaxOpen: DefaultBreakerMaxOpen,
+			Trip: TripConsecutive, ErrorRate: DefaultBreakerErrorRate, MinRequests: DefaultBreakerMinRequests, Window: DefaultBreakerWindow},
 		Hedge:    HedgeConfig{After: DefaultHedgeAfter, Budget: DefaultHedgeBudget, Disabled: true},
 		Bulkhead: DefaultBulkhead, MaxInflight: DefaultMaxInflight,
+		Admission: AdmissionConfig{Limit: LimitStatic, Target: DefaultAdmissionTarget, Queue: QueueNone,
+			QueueTarget: DefaultQueueTarget, QueueInterval: DefaultQueueInterval},
 	}
 }
 
@@ -90,6 +121,8 @@ func (c Config) Validate() (Config, error) {
 		return c, fmt.Errorf("resilience rateLimit %v must be a finite number >= 0 (0 = off): %w", c.RateLimit, ErrInvalidConfig)
 	case c.RateBurst < 0:
 		return c, fmt.Errorf("resilience rateBurst %d is negative: %w", c.RateBurst, ErrInvalidConfig)
+	case c.RetryBudget < 0 || c.RetryBudget > 1 || math.IsNaN(c.RetryBudget):
+		return c, fmt.Errorf("resilience retryBudget %v is outside [0, 1] (0 = no budget): %w", c.RetryBudget, ErrInvalidConfig)
 	}
 	var err error
 	if c.Retries, err = c.Retries.Validate(); err != nil {
@@ -99,6 +132,9 @@ func (c Config) Validate() (Config, error) {
 		return c, err
 	}
 	if c.Hedge, err = c.Hedge.Validate(); err != nil {
+		return c, err
+	}
+	if c.Admission, err = c.Admission.Validate(); err != nil {
 		return c, err
 	}
 	c.Timeout = cmp.Or(c.Timeout, DefaultTimeout)
@@ -138,8 +174,29 @@ func (b BreakerConfig) Validate() (BreakerConfig, error) {
 	case b.MaxOpen < 0 || b.MaxOpen > 1 || math.IsNaN(b.MaxOpen):
 		return b, fmt.Errorf("resilience breaker.maxOpen %v is outside (0, 1] (0 = default %v): %w", b.MaxOpen, DefaultBreakerMaxOpen, ErrInvalidConfig)
 	}
+	switch b.Trip {
+	case "", TripConsecutive, TripErrorRate:
+	default:
+		return b, fmt.Errorf("resilience breaker.trip %q: allowed are %s, %s: %w", b.Trip, TripConsecutive, TripErrorRate, ErrInvalidConfig)
+	}
+	switch {
+	case b.ErrorRate < 0 || b.ErrorRate > 1 || math.IsNaN(b.ErrorRate):
+		return b, fmt.Errorf("resilience breaker.errorRate %v is outside (0, 1] (0 = default %v): %w", b.ErrorRate, DefaultBreakerErrorRate, ErrInvalidConfig)
+	case b.MinRequests < 0:
+		return b, fmt.Errorf("resilience breaker.minRequests %d is negative: %w", b.MinRequests, ErrInvalidConfig)
+	case b.Window < 0:
+		return b, fmt.Errorf("resilience breaker.window %s is negative: %w", b.Window, ErrInvalidConfig)
+	}
+	b.Trip = cmp.Or(b.Trip, TripConsecutive)
+	b.ErrorRate = cmp.Or(b.ErrorRate, DefaultBreakerErrorRate)
+	b.MinRequests = cmp.Or(b.MinRequests, DefaultBreakerMinRequests)
+	b.Window = cmp.Or(b.Window, DefaultBreakerWindow)
 	b.MaxOpen = cmp.Or(b.MaxOpen, DefaultBreakerMaxOpen)
 	b.Failures = cmp.Or(b.Failures, DefaultBreakerFailures)
 	b.OpenFor = cmp.Or(b.OpenFor, DefaultBreakerOpenFor)
 	return b, nil
+}
+
+func errorf(format string, a ...any) error {
+	return fmt.Errorf(format+": %w", append(a, ErrInvalidConfig)...)
 }

@@ -13,11 +13,18 @@
 //   - HedgeBudget: the token bucket that caps hedged reads at a share of reads.
 //   - Backoff: exponential backoff with full jitter, from a seeded source.
 //   - Bulkheads: a non-blocking semaphore per peer (TryAcquire/Release).
+//   - RetryBudget: retries capped at a share of recent requests plus a floor
+//     (Finagle's and gRPC's retry budget); Breakers in trip mode errorRate
+//     open on an error rate over a window and do not count a busy peer's
+//     timeouts or refusals (ErrPeerBusy).
 //
 // Protecting a member (gateways and store nodes alike):
 //
 //   - Shedder: refuses requests beyond an in-flight limit (503).
 //   - RateLimiter: a token bucket; no token means 429.
+//   - AdmissionConfig: an AIMD in-flight limit (AIMDLimit) under MaxInflight,
+//     CoDel on a request's age (RequestAge), and priority of reads over
+//     writes (RequestPriority); all off by default.
 //   - Middleware: request id, rate limit, shedding, deadline on arrival (504
 //     without work), and one metric observation and log line per request.
 //

@@ -1,6 +1,7 @@
 package resilience
 
 import (
+	"cmp"
 	"context"
 	"io"
 	"math"
@@ -22,6 +23,12 @@ type MiddlewareConfig struct {
 	Timeout time.Duration
 	Shedder *Shedder
 	Limiter *RateLimiter
+	// CoDel, when not nil, refuses requests that queued too long (see
+	// AdmissionConfig.Queue).
+	CoDel *CoDel
+	// Priority classes requests (RequestPriority) for the Shedder and CoDel;
+	// off, every request is high-priority.
+	Priority bool
 	// SlowRequest is the duration from which an answered request is logged at
 	// info level whatever its code; 0 means DefaultSlowRequest.
 	SlowRequest time.Duration
@@ -31,12 +38,25 @@ type MiddlewareConfig struct {
 const DefaultSlowRequest = 100 * time.Millisecond
 
 // MiddlewareConfig builds the middleware's parts from a validated Config: its
-// Timeout, a Shedder of MaxInflight and a RateLimiter of RateLimit/RateBurst.
+// Timeout, a Shedder of MaxInflight (adaptive and by priority as Admission
+// says), CoDel when Admission.Queue asks for it, and a RateLimiter of
+// RateLimit/RateBurst.
 func (c Config) MiddlewareConfig(m *metrics.Member) MiddlewareConfig {
+	a := c.Admission
+	var aimd *AIMDLimit
+	if a.Limit == LimitAIMD {
+		aimd = NewAIMDLimit(c.MaxInflight, cmp.Or(a.Target, DefaultAdmissionTarget))
+	}
+	var codel *CoDel
+	if a.Queue == QueueCoDel {
+		codel = NewCoDel(cmp.Or(a.QueueTarget, DefaultQueueTarget), cmp.Or(a.QueueInterval, DefaultQueueInterval))
+	}
 	return MiddlewareConfig{
-		Timeout: c.Timeout,
-		Shedder: NewShedder(c.MaxInflight, m),
-		Limiter: NewRateLimiter(c.RateLimit, c.RateBurst, m),
+		Timeout:  c.Timeout,
+		Shedder:  NewAdaptiveShedder(c.MaxInflight, aimd, a.Priority, m),
+		Limiter:  NewRateLimiter(c.RateLimit, c.RateBurst, m),
+		CoDel:    codel,
+		Priority: a.Priority,
 	}
 }
 
@@ -46,7 +66,11 @@ func (c Config) MiddlewareConfig(m *metrics.Member) MiddlewareConfig {
 //  1. request id: X-Request-Id is taken from the request or made up, set on the
 //     request, the answer and the context (RequestIDFrom);
 //  2. rate limit: 429 with Retry-After when the token bucket is empty;
-//  3. load shedding: 503 when MaxInflight requests are being served;
+//  3. load shedding: 503 when the request queued too long (CoDel, when set;
+//     the request's age comes from its deadline headers, see RequestAge) or
+//     when the in-flight limit (MaxInflight, or the AIMD limit under it) is
+//     reached; with Priority, low-priority requests (RequestPriority) are
+//     refused first;
 //  4. deadline: the context gets the budget from X-Request-Timeout or Timeout; a
 //     budget already spent on arrival gets 504 without calling next, counted in
 //     chaosdemo_deadline_dropped_total{stage="admit"}.
@@ -121,12 +145,29 @@ func Middleware(cfg MiddlewareConfig, m *metrics.Member, log *logrus.Entry, next
 			api.Error(rec, http.StatusTooManyRequests, "rate limited")
 			return
 		}
-		if !cfg.Shedder.Admit() {
+		prio := PriorityHigh
+		if cfg.Priority {
+			prio = RequestPriority(r)
+		}
+		if cfg.CoDel != nil {
+			if age, ok := RequestAge(r, start); ok && !cfg.CoDel.Admit(age, start, prio) {
+				refusals = shedLog
+				m.Shed.Inc()
+				api.Error(rec, http.StatusServiceUnavailable, "overloaded: queued too long")
+				return
+			}
+		}
+		inflight := cfg.Shedder.Inflight()
+		if !cfg.Shedder.AdmitClass(prio) {
 			refusals = shedLog
 			api.Error(rec, http.StatusServiceUnavailable, "overloaded: load shed")
 			return
 		}
-		defer cfg.Shedder.Done()
+		defer func() {
+			cfg.Shedder.Done()
+			end := time.Now()
+			cfg.Shedder.Observe(end.Sub(start), rec.status() >= http.StatusInternalServerError, inflight+1, end)
+		}()
 		ctx, cancel, expired := api.IncomingContext(r, cfg.Timeout)
 		defer cancel()
 		if expired {
