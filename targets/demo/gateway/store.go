@@ -73,7 +73,17 @@ func (e *nodeStatusError) Error() string {
 type storeOp struct {
 	method string
 	key    string
-	value  []byte // PUT only
+	value  []byte // PUT only (and a CRDT update's JSON)
+	crdt   string // a CRDT value's type: the call goes to /crdt/{crdt}/{key}
+}
+
+// routeKey is the key whose preference list the call follows: a CRDT value's
+// storage key, so that its coordinator is one of its home replicas.
+func (op storeOp) routeKey() string {
+	if op.crdt != "" {
+		return api.CRDTStorageKey(op.crdt, op.key)
+	}
+	return op.key
 }
 
 // storeAnswer is a node's successful answer: 200, 204 or 404.
@@ -138,7 +148,7 @@ func (g *Gateway) call(ctx context.Context, op storeOp) (storeAnswer, error) {
 	}
 	deadline, _ := ctx.Deadline()
 	attempts := 1 + res.Retries.Max
-	prefs := g.ring.Preference(op.key, g.cfg.Replicas)
+	prefs := g.ring.Preference(op.routeKey(), g.cfg.Replicas)
 	reqID := resilience.RequestIDFrom(ctx)
 	read := isRead(op.method)
 	if read && !res.Hedge.Disabled {
@@ -324,9 +334,16 @@ func (g *Gateway) send(ctx context.Context, node string, op storeOp, reqID strin
 		body = bytes.NewReader(op.value)
 	}
 	trace := &httptrace.ClientTrace{GotConn: func(httptrace.GotConnInfo) { connected.Store(true) }}
-	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, trace), op.method, g.kvURL[node]+url.PathEscape(op.key), body)
+	u := g.kvURL[node] + url.PathEscape(op.key)
+	if op.crdt != "" {
+		u = "http://" + g.cfg.Peers[node] + api.CRDTPrefix + op.crdt + "/" + url.PathEscape(op.key)
+	}
+	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, trace), op.method, u, body)
 	if err != nil {
 		return ans, "error", true, fmt.Errorf("build request to %s: %w", node, err)
+	}
+	if op.crdt != "" && op.value != nil {
+		req.Header.Set("Content-Type", "application/json")
 	}
 	api.SetOutgoing(ctx, req, reqID)
 	resp, err := g.client.Do(req)
