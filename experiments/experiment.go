@@ -415,6 +415,11 @@ type Workload struct {
 	// RampUp (default true) raises the rate from 0 to Rate over the warmup;
 	// false sends the warmup at the full rate.
 	RampUp bool `yaml:"rampUp"`
+	// Kind is what the demo workload's operations act on: kv (puts, gets,
+	// deletes of values), counter (increments and decrements of CRDT
+	// counters) or set (adds and removes of CRDT set elements); counter and
+	// set need the eventual mode.
+	Kind WorkloadKind `yaml:"kind"`
 	// Keys, Distribution, ReadRatio and ValueSize apply to the demo cluster.
 	Keys         int           `yaml:"keys"`
 	Distribution Distribution  `yaml:"distribution"`
@@ -435,6 +440,21 @@ type RedisWorkload struct {
 	Addr string `yaml:"addr"` // host:port, usually a proxy's listen address
 	DB   int    `yaml:"db"`
 }
+
+// WorkloadKind is what the demo workload's operations act on.
+type WorkloadKind string
+
+// Workload kinds.
+const (
+	WorkloadKV      WorkloadKind = "kv"
+	WorkloadCounter WorkloadKind = "counter"
+	WorkloadSet     WorkloadKind = "set"
+)
+
+func (WorkloadKind) allowed() []string { return []string{"kv", "counter", "set"} }
+
+// CRDT reports whether the kind acts on CRDT values (counter, set).
+func (k WorkloadKind) CRDT() bool { return k == WorkloadCounter || k == WorkloadSet }
 
 // Distribution is how the demo workload picks keys.
 type Distribution string
@@ -1108,9 +1128,13 @@ type Check string
 const (
 	CheckLinearizable Check = "linearizable"
 	CheckNoLostWrites Check = "no-lost-writes"
+	// CheckConverges: after the faults heal and the cluster settles, every
+	// home replica of every CRDT value holds the same state, and it is the
+	// effect of the acknowledged updates (a counter or set workload).
+	CheckConverges Check = "converges"
 )
 
-func (Check) allowed() []string { return []string{"linearizable", "no-lost-writes"} }
+func (Check) allowed() []string { return []string{"linearizable", "no-lost-writes", "converges"} }
 
 // Range is a closed interval of values, written {min: 1, max: 3} or as one
 // plain value (min = max). Decode fills a bound the file leaves out from

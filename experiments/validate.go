@@ -146,6 +146,9 @@ func setDefaults(e *Experiment, d *decoder) {
 	set(d, "workload.warmup", &w.Warmup, DefaultWarmup)
 	set(d, "workload.rampUp", &w.RampUp, true)
 	set(d, "workload.timeout", &w.Timeout, DefaultWorkloadTimeout)
+	if e.Target.Demo != nil {
+		set(d, "workload.kind", &w.Kind, WorkloadKV)
+	}
 	if e.Target.Demo != nil || w.Redis != nil {
 		set(d, "workload.keys", &w.Keys, DefaultKeys)
 		set(d, "workload.distribution", &w.Distribution, DefaultDistribution)
@@ -925,6 +928,9 @@ func (v *validator) workload() {
 		}
 	} else {
 		v.notAllowed("needs target.external; the demo cluster's workload is set by keys, readRatio and valueSize", p+".http", p+".redis")
+		if d := v.e.Target.Demo; d != nil && w.Kind.CRDT() && d.Consistency != ConsistencyEventual && v.ok(p+".kind") {
+			v.errorf(p+".kind", "%s acts on CRDT values, which only the eventual mode has; set target.demo.consistency: eventual, or use kind kv", w.Kind)
+		}
 		v.intRange(p+".keys", w.Keys, 1, MaxKeys)
 		v.percentRange(p+".readRatio", w.ReadRatio, 0, 1)
 		if v.d.has(p+".valueSize") && (w.ValueSize < 1 || w.ValueSize > MaxValueSize) {
@@ -1756,6 +1762,13 @@ func (v *validator) checks() {
 		seen[c] = i
 		if v.e.Target.Demo == nil && v.e.Workload.Redis == nil {
 			v.errorf(p, "%s reads a key-value workload's operation history; an HTTP workload has none (workload.redis has one)", c)
+			continue
+		}
+		switch kind := v.e.Workload.Kind; {
+		case c == CheckConverges && !kind.CRDT():
+			v.errorf(p, "converges judges CRDT values; it needs workload.kind counter or set, not %s", cmp.Or(kind, WorkloadKV))
+		case (c == CheckLinearizable || c == CheckNoLostWrites) && kind.CRDT():
+			v.errorf(p, "%s judges a key-value workload; workload.kind %s updates CRDT values: use converges", c, kind)
 		}
 	}
 }

@@ -37,6 +37,15 @@ type HistoryOp struct {
 	Invoke   int64   `json:"invoke"`
 	Complete *int64  `json:"complete"`
 	Outcome  Outcome `json:"outcome"`
+	// CRDT is the type of the CRDT value an operation of a counter or set
+	// workload acts on (counter, set); absent for the key-value API. A get
+	// of a CRDT value records what it read as Value (the JSON the API
+	// answered).
+	CRDT string `json:"crdt,omitempty"`
+	// Delta is what an incr added to its counter.
+	Delta *int64 `json:"delta,omitempty"`
+	// Element is what an add or remove added to or removed from its set.
+	Element *string `json:"element,omitempty"`
 }
 
 // historyEncoder turns operations into lines. Each worker has its own, so that
@@ -104,6 +113,9 @@ type rawHistoryOp struct {
 	Invoke   *int64   `json:"invoke"`
 	Complete *int64   `json:"complete"`
 	Outcome  *Outcome `json:"outcome"`
+	CRDT     string   `json:"crdt"`
+	Delta    *int64   `json:"delta"`
+	Element  *string  `json:"element"`
 }
 
 // ErrStopReading may be returned by a ReadHistory callback to stop early without
@@ -161,10 +173,15 @@ func parseHistoryLine(b []byte) (HistoryOp, error) {
 		return HistoryOp{}, fmt.Errorf(`operation %d: outcome %q needs a "complete" time`, *raw.ID, *raw.Outcome)
 	case raw.Complete != nil && *raw.Complete < *raw.Invoke:
 		return HistoryOp{}, fmt.Errorf("operation %d: complete %d is before invoke %d", *raw.ID, *raw.Complete, *raw.Invoke)
+	case *raw.Op == OpIncr && raw.Delta == nil:
+		return HistoryOp{}, fmt.Errorf(`operation %d: an incr needs a "delta"`, *raw.ID)
+	case (*raw.Op == OpAdd || *raw.Op == OpRemove) && raw.Element == nil:
+		return HistoryOp{}, fmt.Errorf(`operation %d: an %s needs an "element"`, *raw.ID, *raw.Op)
 	}
 	return HistoryOp{
 		ID: *raw.ID, Client: *raw.Client, Op: *raw.Op, Key: *raw.Key,
 		Value: raw.Value, Expect: raw.Expect,
 		Invoke: *raw.Invoke, Complete: raw.Complete, Outcome: *raw.Outcome,
+		CRDT: raw.CRDT, Delta: raw.Delta, Element: raw.Element,
 	}, nil
 }

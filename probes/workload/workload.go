@@ -100,7 +100,14 @@ func New(cfg Config, driver Driver, rng *rand.Rand) (*Workload, error) {
 		w.kinds = append(w.kinds, OpGet)
 	}
 	if cfg.ReadRatio+cfg.DeleteRatio < 1 {
-		w.kinds = append(w.kinds, OpPut)
+		switch cfg.Kind {
+		case KindCounter:
+			w.kinds = append(w.kinds, OpIncr)
+		case KindSet:
+			w.kinds = append(w.kinds, OpAdd, OpRemove)
+		default:
+			w.kinds = append(w.kinds, OpPut)
+		}
 	}
 	if cfg.DeleteRatio > 0 {
 		w.kinds = append(w.kinds, OpDelete)
@@ -469,6 +476,15 @@ func (w *Workload) finish(slot int, enc *historyEncoder, j job, op Op, res Resul
 		if op.Kind == OpCAS {
 			e := string(op.Expect)
 			h.Expect = &e
+		}
+		h.CRDT = op.CRDT
+		switch op.Kind {
+		case OpIncr:
+			d := op.Delta
+			h.Delta = &d
+		case OpAdd, OpRemove:
+			e := op.Element
+			h.Element = &e
 		}
 		line, encErr = enc.line(&h)
 	}
