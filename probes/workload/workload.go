@@ -61,7 +61,7 @@ type Workload struct {
 type bucket struct {
 	sec         Second
 	end         time.Duration
-	ops         [OpCAS + 1]*OpStats // by kind, allocated on first use
+	ops         [OpRemove + 1]*OpStats // by kind, allocated on first use
 	classes     map[string]*OpStats // by class, allocated on first use
 	outstanding int                 // sent and not yet completed
 	scheduled   bool                // no more requests will be assigned
