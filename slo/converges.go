@@ -1,12 +1,17 @@
 package slo
 
 import (
+	"bufio"
+	"encoding/json"
 	"fmt"
 	"math"
+	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
 
+	"github.com/chaosctl/chaosctl/internal/regularfile"
 	"github.com/chaosctl/chaosctl/probes/workload"
 )
 
@@ -28,17 +33,57 @@ const (
 
 // CRDTReplica is what one home replica of a CRDT value holds after the run.
 type CRDTReplica struct {
-	Node     string
-	Value    int64    // a counter's value
-	Elements []string // a set's elements, sorted
-	Err      string   // why the replica could not be read; "" when it was
+	Node     string   `json:"node"`
+	Value    int64    `json:"value,omitempty"`    // a counter's value
+	Elements []string `json:"elements,omitempty"` // a set's elements, sorted
+	Err      string   `json:"error,omitempty"`    // why the replica could not be read; "" when it was
 }
 
 // CRDTFinal is every home replica's copy of one CRDT value after the run.
 type CRDTFinal struct {
-	Type     string // counter or set
-	Key      string
-	Replicas []CRDTReplica
+	Type     string        `json:"type"` // counter or set
+	Key      string        `json:"key"`
+	Replicas []CRDTReplica `json:"replicas"`
+}
+
+// CRDTFinalFile is the file a run writes beside its history.ndjson with the
+// read-back of the converges check, for `chaosctl check`.
+const CRDTFinalFile = "crdt-final.json"
+
+// CheckConvergesFile runs CheckConverges on a run's history.ndjson and the
+// CRDTFinalFile beside it. crdt is false when the history updates no CRDT
+// value (a key-value history: check it with CheckFile). Without the
+// read-back file the verdict is inconclusive.
+func CheckConvergesFile(path string) (res ConvergesResult, crdt bool, err error) {
+	f, err := regularfile.OpenLimited(path, MaxHistorySize)
+	if err != nil {
+		return res, false, fmt.Errorf("open history: %w", err)
+	}
+	defer f.Close()
+	br := bufio.NewReader(f)
+	if format, err := detectFormat(br); err != nil || format != FormatNDJSON {
+		return res, false, nil // CheckFile reports what it is
+	}
+	var ops []workload.HistoryOp
+	if err := workload.ReadHistory(br, func(h workload.HistoryOp) error {
+		crdt = crdt || h.CRDT != ""
+		ops = append(ops, h)
+		return nil
+	}); err != nil || !crdt {
+		return res, false, nil
+	}
+	b, err := os.ReadFile(filepath.Join(filepath.Dir(path), CRDTFinalFile))
+	if err != nil {
+		res = CheckConverges(ops, nil)
+		res.Verdict = Inconclusive
+		res.Detail = fmt.Sprintf("converges needs the read-back of the run, %s beside the history: %v", CRDTFinalFile, err)
+		return res, true, nil
+	}
+	var finals []CRDTFinal
+	if err := json.Unmarshal(b, &finals); err != nil {
+		return res, true, fmt.Errorf("read %s: %w", CRDTFinalFile, err)
+	}
+	return CheckConverges(ops, finals), true, nil
 }
 
 // CRDTAnomaly is one thing the converges check flags.

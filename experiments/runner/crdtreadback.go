@@ -64,6 +64,11 @@ func (r *runState) readBackCRDT(ctx context.Context, target targets.Target, trac
 		}
 	}
 	r.crdtFinals = finals
+	if b, err := json.MarshalIndent(finals, "", "  "); err == nil {
+		if err := os.WriteFile(filepath.Join(r.dir, slo.CRDTFinalFile), b, 0o644); err != nil {
+			r.log.WithError(err).Warn("write the CRDT read-back")
+		}
+	}
 	r.journal.Add("read-back", map[string]any{"crdtValues": len(values), "converged": allAgree(finals)})
 	return nil
 }
