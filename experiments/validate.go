@@ -1765,6 +1765,7 @@ func (v *validator) checks() {
 			continue
 		}
 		switch kind := v.e.Workload.Kind; {
+		case !v.ok("workload.kind"):
 		case c == CheckConverges && !kind.CRDT():
 			v.errorf(p, "converges judges CRDT values; it needs workload.kind counter or set, not %s", cmp.Or(kind, WorkloadKV))
 		case (c == CheckLinearizable || c == CheckNoLostWrites) && kind.CRDT():
