@@ -175,7 +175,7 @@ func TestDecodeEveryDemoField(t *testing.T) {
 			},
 		}},
 		Body: Body{
-			Workload: Workload{Rate: 150.5, Duration: time.Minute, Warmup: 0, Keys: 10, Distribution: DistributionZipf,
+			Workload: Workload{Kind: WorkloadKV, Rate: 150.5, Duration: time.Minute, Warmup: 0, Keys: 10, Distribution: DistributionZipf,
 				ReadRatio: 0.5, ValueSize: 1024, Timeout: 2 * time.Second},
 			SteadyState: SteadyState{Window: 3 * time.Second, RecoveryWithin: 0, Probes: []Probe{
 				{Name: "errs", Metric: MetricErrorRatio, Max: &Threshold{0.01, ThresholdPercent}, Min: &Threshold{0, ThresholdNumber}, During: true},
@@ -337,7 +337,7 @@ func TestDefaults(t *testing.T) {
 		t.Errorf("DefaultDemoCluster() = %+v, not the documented defaults", demo)
 	}
 	w := e.Workload
-	wantW := Workload{Rate: 10, Duration: 10 * time.Second, Warmup: 2 * time.Second, RampUp: true, Keys: 1000, Distribution: DistributionUniform,
+	wantW := Workload{Rate: 10, Duration: 10 * time.Second, Warmup: 2 * time.Second, RampUp: true, Kind: WorkloadKV, Keys: 1000, Distribution: DistributionUniform,
 		ReadRatio: 0.9, ValueSize: 32, Timeout: time.Second}
 	if !reflect.DeepEqual(w, wantW) {
 		t.Errorf("workload = %+v, want %+v", w, wantW)
