@@ -517,9 +517,10 @@ type Workload struct {
 	// Redis server of an external target as GET and SET; the consistency
 	// checks apply to it as to the demo cluster.
 	Redis *RedisWorkload `yaml:"redis"`
-	// Kind is what the workload does: kv (the key-value traffic above,
-	// the default) or lock (closed-loop clients of the demo's lock service,
-	// Lock).
+	// Kind is what the workload does: kv (the key-value traffic above, the
+	// default), lock (closed-loop clients of the demo's lock service, Lock),
+	// counter (increments and decrements of CRDT counters) or set (adds and
+	// removes of CRDT set elements); counter and set need the eventual mode.
 	Kind WorkloadKind `yaml:"kind"`
 	// Lock configures the lock workload (kind lock only).
 	Lock *LockWorkload `yaml:"lock"`
@@ -530,11 +531,16 @@ type WorkloadKind string
 
 // Workload kinds.
 const (
-	WorkloadKV   WorkloadKind = "kv"
-	WorkloadLock WorkloadKind = "lock"
+	WorkloadKV      WorkloadKind = "kv"
+	WorkloadLock    WorkloadKind = "lock"
+	WorkloadCounter WorkloadKind = "counter"
+	WorkloadSet     WorkloadKind = "set"
 )
 
-func (WorkloadKind) allowed() []string { return []string{"kv", "lock"} }
+func (WorkloadKind) allowed() []string { return []string{"kv", "lock", "counter", "set"} }
+
+// CRDT reports whether the kind acts on CRDT values (counter, set).
+func (k WorkloadKind) CRDT() bool { return k == WorkloadCounter || k == WorkloadSet }
 
 // LockWorkload is the lock workload: Clients clients compete for the lock
 // Name with leases of Lease; a holder writes Resource, waits Hold, writes
@@ -1235,10 +1241,14 @@ const (
 	CheckNoLostWrites Check = "no-lost-writes"
 	// CheckMutualExclusion judges the lock workload's history (slo.CheckMutualExclusion).
 	CheckMutualExclusion Check = "mutual-exclusion"
+	// CheckConverges: after the faults heal and the cluster settles, every
+	// home replica of every CRDT value holds the same state, and it is the
+	// effect of the acknowledged updates (a counter or set workload).
+	CheckConverges Check = "converges"
 )
 
 func (Check) allowed() []string {
-	return []string{"linearizable", "no-lost-writes", "mutual-exclusion"}
+	return []string{"linearizable", "no-lost-writes", "mutual-exclusion", "converges"}
 }
 
 // Range is a closed interval of values, written {min: 1, max: 3} or as one

@@ -33,7 +33,7 @@ func TestLockWorkload(t *testing.T) {
 		want []string
 	}{
 		{"unknown kind", "workload: {kind: locks, rate: 5, duration: 5s}\nchecks: [linearizable]\n",
-			[]string{`4:18: workload.kind: bad value "locks"; allowed: kv, lock; did you mean "lock"?`}},
+			[]string{`4:18: workload.kind: bad value "locks"; allowed: kv, lock, counter, set; did you mean "lock"?`}},
 		{"lock needs linearizable", "target: {demo: {consistency: eventual}}\nworkload: {kind: lock, duration: 5s}\nchecks: [mutual-exclusion]\n",
 			[]string{`5:18: workload.kind: lock needs target.demo.consistency: linearizable`}},
 		{"rate is the key-value workload's", "workload: {kind: lock, rate: 5, duration: 5s}\nchecks: [mutual-exclusion]\n",
@@ -49,7 +49,7 @@ func TestLockWorkload(t *testing.T) {
 		{"mutual-exclusion needs the lock workload", "workload: {rate: 5, duration: 5s}\nchecks: [mutual-exclusion]\n",
 			[]string{`5:10: checks[0]: mutual-exclusion reads the lock workload's history; it needs workload.kind: lock`}},
 		{"the lock workload has no key-value history", "workload: {kind: lock, duration: 5s}\nchecks: [linearizable]\n",
-			[]string{`5:10: checks[0]: linearizable reads a key-value workload's operation history; with workload.kind: lock use mutual-exclusion`}},
+			[]string{`5:10: checks[0]: linearizable does not judge the lock workload's history; with workload.kind: lock use mutual-exclusion`}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := Decode("exp.yaml", []byte(lockHead+tt.src))

@@ -1043,6 +1043,9 @@ func (v *validator) workload() {
 		}
 	} else {
 		v.notAllowed("needs target.external; the demo cluster's workload is set by keys, readRatio and valueSize", p+".http", p+".redis")
+		if d := v.e.Target.Demo; d != nil && w.Kind.CRDT() && d.Consistency != ConsistencyEventual && v.ok(p+".kind") {
+			v.errorf(p+".kind", "%s acts on CRDT values, which only the eventual mode has; set target.demo.consistency: eventual, or use kind kv", w.Kind)
+		}
 		v.intRange(p+".keys", w.Keys, 1, MaxKeys)
 		v.percentRange(p+".readRatio", w.ReadRatio, 0, 1)
 		v.percentRange(p+".missRatio", w.MissRatio, 0, 1)
@@ -1877,10 +1880,20 @@ func (v *validator) checks() {
 		switch {
 		case c == CheckMutualExclusion && !lock:
 			v.errorf(p, "%s reads the lock workload's history; it needs workload.kind: lock", c)
+			continue
 		case c != CheckMutualExclusion && lock:
-			v.errorf(p, "%s reads a key-value workload's operation history; with workload.kind: lock use mutual-exclusion", c)
+			v.errorf(p, "%s does not judge the lock workload's history; with workload.kind: lock use mutual-exclusion", c)
+			continue
 		case v.e.Target.Demo == nil && v.e.Workload.Redis == nil:
 			v.errorf(p, "%s reads a key-value workload's operation history; an HTTP workload has none (workload.redis has one)", c)
+			continue
+		}
+		switch kind := v.e.Workload.Kind; {
+		case !v.ok("workload.kind"):
+		case c == CheckConverges && !kind.CRDT():
+			v.errorf(p, "converges judges CRDT values; it needs workload.kind counter or set, not %s", cmp.Or(kind, WorkloadKV))
+		case (c == CheckLinearizable || c == CheckNoLostWrites) && kind.CRDT():
+			v.errorf(p, "%s judges a key-value workload; workload.kind %s updates CRDT values: use converges", c, kind)
 		}
 	}
 }

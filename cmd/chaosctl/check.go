@@ -17,7 +17,7 @@ import (
 func checkCommand(e *env) *cli.Command {
 	return &cli.Command{
 		Name:      "check",
-		Usage:     "check recorded histories for linearizability (or mutual exclusion), offline",
+		Usage:     "check recorded histories for linearizability (or mutual exclusion, or convergence of CRDT values), offline",
 		ArgsUsage: "HISTORY...",
 		Description: "Reads each history — a run's history.ndjson (written by chaosctl run) or a Jepsen\n" +
 			"register log (:invoke/:ok/:fail/:info lines with :read, :write, :cas, as in the\n" +
@@ -26,7 +26,9 @@ func checkCommand(e *env) *cli.Command {
 			"check ran out of its time budget or had nothing to check, 2 when a history is not a\n" +
 			"regular file (a FIFO, a device) or is larger than 1 GiB: it is refused unread.\n" +
 			"--checker mutual-exclusion reads a lock workload's history.ndjson instead and checks\n" +
-			"that no stale holder's write was accepted after a newer token's (docs/checks.md).",
+			"that no stale holder's write was accepted after a newer token's (docs/checks.md).\n" +
+			"A history of a counter or set workload (CRDT values) is judged by converges instead,\n" +
+			"against the replicas' read-back the run wrote beside it (crdt-final.json).",
 		Flags: []cli.Flag{
 			&cli.DurationFlag{Name: "time-budget", Value: runner.DefaultCheckBudget, Usage: "time allowed per history; past it the verdict is inconclusive"},
 			&cli.StringFlag{Name: "checker", Value: "linearizable", Usage: "the check: linearizable, or mutual-exclusion (a lock workload's history)"},
@@ -54,6 +56,20 @@ func checkCommand(e *env) *cli.Command {
 			worst := exitPass
 			var checked []checkJSON
 			for _, path := range c.Args().Slice() {
+				if cres, isCRDT, err := slo.CheckConvergesFile(path); err != nil {
+					return usageError(fmt.Errorf("check %s: %w", path, err))
+				} else if isCRDT {
+					one := convergesJSON(path, cres)
+					if !asJSON {
+						fmt.Fprintf(e.stdout, "%s: converges %s — %d CRDT values, %d acknowledged updates: %s\n", path, cres.Verdict, cres.Values, cres.Acknowledged, cres.Detail)
+						for _, v := range one.Violations {
+							fmt.Fprintf(e.stdout, "  %s\n", v)
+						}
+					}
+					worst = worseCode(worst, verdictCode(string(cres.Verdict)))
+					checked = append(checked, one)
+					continue
+				}
 				res, err := slo.CheckFile(path, c.Duration("time-budget"))
 				if err != nil {
 					return usageError(fmt.Errorf("check %s: %w", path, err))
@@ -105,6 +121,16 @@ func checkCommand(e *env) *cli.Command {
 	}
 }
 
+// convergesJSON is a CRDT history's converges check (Keys counts its values).
+func convergesJSON(path string, res slo.ConvergesResult) checkJSON {
+	one := checkJSON{History: path, Check: "converges", Verdict: string(res.Verdict), Operations: res.Acknowledged, Keys: res.Values,
+		Detail: res.Detail, Violations: []string{}}
+	for _, a := range res.Anomalies {
+		one.Violations = append(one.Violations, a.String())
+	}
+	return one
+}
+
 // checkOutputJSON is `check --output json`.
 type checkOutputJSON struct {
 	Histories []checkJSON `json:"histories"`
@@ -113,7 +139,11 @@ type checkOutputJSON struct {
 
 // checkJSON is one history's check.
 type checkJSON struct {
-	History       string       `json:"history"`
+	History string `json:"history"`
+	// Check is the check that judged the history: converges for a
+	// counter or set workload's (with the read-back beside it), absent for
+	// linearizable.
+	Check         string       `json:"check,omitempty"`
 	Verdict       string       `json:"verdict"`
 	Operations    int          `json:"operations"`
 	Keys          int          `json:"keys"`

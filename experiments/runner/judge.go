@@ -124,6 +124,9 @@ func sloTally(all *workload.OpStats, ops map[workload.OpKind]*workload.OpStats, 
 	case experiments.OpWrite:
 		add(ops[workload.OpPut])
 		add(ops[workload.OpDelete])
+		add(ops[workload.OpIncr])
+		add(ops[workload.OpAdd])
+		add(ops[workload.OpRemove])
 	case experiments.OpPut:
 		add(ops[workload.OpPut])
 	case experiments.OpDelete:
@@ -145,7 +148,7 @@ func sloQuantile(s experiments.SLO, sec *workload.Second) time.Duration {
 	case experiments.OpRead, experiments.OpGet:
 		hs = append(hs, sec.Ops[workload.OpGet])
 	case experiments.OpWrite:
-		hs = append(hs, sec.Ops[workload.OpPut], sec.Ops[workload.OpDelete])
+		hs = append(hs, sec.Ops[workload.OpPut], sec.Ops[workload.OpDelete], sec.Ops[workload.OpIncr], sec.Ops[workload.OpAdd], sec.Ops[workload.OpRemove])
 	case experiments.OpPut:
 		hs = append(hs, sec.Ops[workload.OpPut])
 	case experiments.OpDelete:
@@ -257,6 +260,8 @@ func (r *runState) runChecks() {
 			r.res.Checks = append(r.res.Checks, r.checkNoLostWrites())
 		case experiments.CheckMutualExclusion:
 			r.res.Checks = append(r.res.Checks, r.checkMutualExclusion())
+		case experiments.CheckConverges:
+			r.res.Checks = append(r.res.Checks, r.checkConverges())
 		default:
 			r.res.Checks = append(r.res.Checks, report.CheckResult{Name: string(c), Verdict: report.Inconclusive,
 				Detail: "the " + string(c) + " checker is not available in this version"})
@@ -337,6 +342,40 @@ func (r *runState) checkNoLostWrites() report.CheckResult {
 	}
 	for _, a := range res.Anomalies {
 		out.Listed = append(out.Listed, fmt.Sprintf("%s: key %s op %d wrote %q, read %q", a.Kind, a.Key, a.Op, a.Value, a.Found))
+	}
+	return out
+}
+
+func (r *runState) checkConverges() report.CheckResult {
+	out := report.CheckResult{Name: string(experiments.CheckConverges)}
+	f, err := os.Open(filepath.Join(r.dir, "history.ndjson"))
+	if err != nil {
+		out.Verdict, out.Detail = report.Inconclusive, "no history: "+err.Error()
+		return out
+	}
+	defer f.Close()
+	var ops []workload.HistoryOp
+	if err := workload.ReadHistory(f, func(h workload.HistoryOp) error { ops = append(ops, h); return nil }); err != nil {
+		out.Verdict, out.Detail = report.Inconclusive, "read history: "+err.Error()
+		return out
+	}
+	if r.crdtFinals == nil {
+		out.Verdict, out.Detail = report.Inconclusive, "no read-back after the run"
+		return out
+	}
+	t0 := time.Now()
+	res := slo.CheckConverges(ops, r.crdtFinals)
+	out.Verdict, out.Detail, out.Keys, out.Operations = string(res.Verdict), res.Detail, res.Values, res.Acknowledged
+	out.Took = time.Since(t0).Round(time.Millisecond).String()
+	for k, n := range res.ByKind {
+		out.Anomalies += n
+		if out.ByKind == nil {
+			out.ByKind = map[string]int{}
+		}
+		out.ByKind[k] = n
+	}
+	for _, a := range res.Anomalies {
+		out.Listed = append(out.Listed, a.String())
 	}
 	return out
 }

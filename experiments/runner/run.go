@@ -25,6 +25,7 @@ import (
 	"github.com/chaosctl/chaosctl/internal/crash"
 	"github.com/chaosctl/chaosctl/probes"
 	"github.com/chaosctl/chaosctl/probes/workload"
+	"github.com/chaosctl/chaosctl/slo"
 	"github.com/chaosctl/chaosctl/slo/judge"
 	"github.com/chaosctl/chaosctl/targets"
 	"github.com/chaosctl/chaosctl/targets/demo"
@@ -114,6 +115,9 @@ type runState struct {
 	// final is every written key's value read back after the run (nil:
 	// absent), for no-lost-writes; a key that could not be read is missing.
 	final map[string]*string
+	// crdtFinals is every home replica's copy of every CRDT value the
+	// workload updated, read back after the run, for converges.
+	crdtFinals []slo.CRDTFinal
 
 	rc receipts // the faults' receipts (receipts.go)
 	// receiptCtx is the run's context (not the workload's): receipts end
@@ -350,6 +354,11 @@ func (r *runState) execute(ctx context.Context, runtime string) (err error) {
 			return err
 		}
 	}
+	if slices.Contains(r.e.Checks, experiments.CheckConverges) {
+		if err := r.readBackCRDT(maxCtx, target, tracker); err != nil {
+			return err
+		}
+	}
 	return r.crashErr()
 }
 
@@ -414,6 +423,7 @@ func (r *runState) drive(ctx, userCtx context.Context, target targets.Target, tr
 	w := r.e.Workload
 	cfg := workload.Config{
 		Rate: w.Rate, Warmup: w.Warmup, FlatWarmup: !w.RampUp, Duration: w.Duration,
+		Kind: string(w.Kind),
 		Keys: w.Keys, Distribution: workload.Distribution(w.Distribution), ReadRatio: float64(w.ReadRatio),
 		MissRatio: float64(w.MissRatio),
 		ValueSize: int(w.ValueSize), Timeout: w.Timeout, LatencyThresholds: r.latencyThresholds(),

@@ -236,13 +236,17 @@ func (s *SharedTarget) Prepare(ctx context.Context, next *experiments.Experiment
 // store node of e's cluster that restarted empty (in-memory data without
 // recovery: the replicas of a key then disagree, and a delete's version
 // query may read only replicas older than the one that answers later
-// reads), a run with no result or one that did not end normally.
+// reads), CRDT values (never deleted), a run with no result or one that
+// did not end normally.
 func ReuseBlocker(e *experiments.Experiment, prev *report.Result) string {
 	if prev == nil {
 		return ""
 	}
 	if prev.Interrupted || len(prev.Errors) > 0 {
 		return "the previous run did not end normally"
+	}
+	if e.Workload.Kind.CRDT() {
+		return fmt.Sprintf("the previous run updated CRDT values (workload.kind %s), which a reset's deletes cannot clear", e.Workload.Kind)
 	}
 	for _, f := range prev.Faults {
 		switch {

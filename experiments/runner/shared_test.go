@@ -53,6 +53,17 @@ func TestReuseBlockerReadsWhatARunLeft(t *testing.T) {
 	}
 }
 
+func TestReuseBlockerAfterACRDTWorkload(t *testing.T) {
+	clean := &report.Result{}
+	for kind, blocks := range map[experiments.WorkloadKind]bool{"": false, experiments.WorkloadKV: false, experiments.WorkloadCounter: true, experiments.WorkloadSet: true} {
+		e := &experiments.Experiment{Target: experiments.Target{Demo: &experiments.DemoCluster{Nodes: 3}}}
+		e.Workload.Kind = kind
+		if got := ReuseBlocker(e, clean); (got != "") != blocks || (blocks && !strings.Contains(got, "CRDT values")) {
+			t.Errorf("kind %q: %q, want a blocker: %v", kind, got, blocks)
+		}
+	}
+}
+
 func TestShareableNeedsAResettableDemo(t *testing.T) {
 	demo := func(mod func(*experiments.Experiment)) *experiments.Experiment {
 		e := &experiments.Experiment{Target: experiments.Target{Demo: &experiments.DemoCluster{Nodes: 3}}}

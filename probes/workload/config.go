@@ -70,6 +70,11 @@ type Config struct {
 	// Duration is the length of the measured phase. Required.
 	Duration time.Duration
 
+	// Kind is what the operations act on: KindKV (the default) puts, gets
+	// and deletes values; KindCounter increments and decrements CRDT
+	// counters and reads them; KindSet adds and removes elements of CRDT
+	// sets and reads them (the demo cluster's eventual mode).
+	Kind string
 	// Keys is the number of keys, named k0..k{Keys-1}.
 	Keys int
 	// Distribution picks keys: uniform (default) or zipf.
@@ -118,6 +123,13 @@ type Config struct {
 	Classes []Class
 }
 
+// Workload kinds (Config.Kind).
+const (
+	KindKV      = "kv"
+	KindCounter = "counter"
+	KindSet     = "set"
+)
+
 // Class is one request class and its relative share of the rate.
 type Class struct {
 	Name   string
@@ -127,6 +139,7 @@ type Class struct {
 // Validate fills defaults and checks every field, naming the field and the bound
 // in its error.
 func (c *Config) Validate() error {
+	c.Kind = cmp.Or(c.Kind, KindKV)
 	c.Keys = cmp.Or(c.Keys, DefaultKeys)
 	c.Distribution = cmp.Or(c.Distribution, DefaultDistribution)
 	c.ZipfS = cmp.Or(c.ZipfS, DefaultZipfS)
@@ -141,6 +154,10 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("workload duration must be > 0, got %s", c.Duration)
 	case c.Warmup < 0:
 		return fmt.Errorf("workload warmup must be >= 0, got %s", c.Warmup)
+	case c.Kind != KindKV && c.Kind != KindCounter && c.Kind != KindSet:
+		return fmt.Errorf("workload kind must be %s, %s or %s, got %q", KindKV, KindCounter, KindSet, c.Kind)
+	case c.Kind != KindKV && c.DeleteRatio > 0:
+		return fmt.Errorf("workload deleteRatio must be 0 for kind %s (CRDT values are never deleted), got %g", c.Kind, c.DeleteRatio)
 	case c.Keys < 1:
 		return fmt.Errorf("workload keys must be >= 1, got %d", c.Keys)
 	case c.Distribution != DistributionUniform && c.Distribution != DistributionZipf:

@@ -44,6 +44,15 @@ type HistoryOp struct {
 	Invoke   int64   `json:"invoke"`
 	Complete *int64  `json:"complete"`
 	Outcome  Outcome `json:"outcome"`
+	// CRDT is the type of the CRDT value an operation of a counter or set
+	// workload acts on (counter, set); absent for the key-value API. A get
+	// of a CRDT value records what it read as Value (the JSON the API
+	// answered).
+	CRDT string `json:"crdt,omitempty"`
+	// Delta is what an incr added to its counter.
+	Delta *int64 `json:"delta,omitempty"`
+	// Element is what an add or remove added to or removed from its set.
+	Element *string `json:"element,omitempty"`
 	// The lock workload's fields (see above); absent elsewhere.
 	Lock   string `json:"lock,omitempty"`
 	Token  *int64 `json:"token,omitempty"`
@@ -63,11 +72,17 @@ type historyRecord struct {
 	invoke, complete    int64 // complete written when hasComplete; else null
 	hasComplete         bool
 	outcome             Outcome
+	// A CRDT workload's fields (HistoryOp's CRDT, Delta, Element); a line
+	// with them is written by encoding/json.
+	crdt    string
+	delta   *int64
+	element *string
 }
 
 // recordOf is h as a historyRecord.
 func recordOf(h *HistoryOp) historyRecord {
-	r := historyRecord{id: h.ID, client: h.Client, op: h.Op, key: h.Key, invoke: h.Invoke, outcome: h.Outcome}
+	r := historyRecord{id: h.ID, client: h.Client, op: h.Op, key: h.Key, invoke: h.Invoke, outcome: h.Outcome,
+		crdt: h.CRDT, delta: h.Delta, element: h.Element}
 	if h.Value != nil {
 		r.value, r.hasValue = []byte(*h.Value), true
 	}
@@ -82,7 +97,8 @@ func recordOf(h *HistoryOp) historyRecord {
 
 // historyOp is r as a HistoryOp.
 func (r *historyRecord) historyOp() *HistoryOp {
-	h := &HistoryOp{ID: r.id, Client: r.client, Op: r.op, Key: r.key, Invoke: r.invoke, Outcome: r.outcome}
+	h := &HistoryOp{ID: r.id, Client: r.client, Op: r.op, Key: r.key, Invoke: r.invoke, Outcome: r.outcome,
+		CRDT: r.crdt, Delta: r.delta, Element: r.element}
 	if r.hasValue {
 		v := string(r.value)
 		h.Value = &v
@@ -101,7 +117,7 @@ func (r *historyRecord) historyOp() *HistoryOp {
 // plain reports whether r's line can be written without encoding/json: its
 // kind and outcome are valid and its strings need no escaping.
 func (r *historyRecord) plain() bool {
-	return r.op >= OpGet && r.op <= OpCAS && r.outcome <= OutcomeFail &&
+	return r.op >= OpGet && r.op <= OpCAS && r.crdt == "" && r.outcome <= OutcomeFail &&
 		plainJSON(r.key) && (!r.hasValue || plainJSON(r.value)) && (!r.hasExpect || plainJSON(r.expect))
 }
 
@@ -235,6 +251,9 @@ type rawHistoryOp struct {
 	Token    *int64   `json:"token"`
 	Fenced   bool     `json:"fenced"`
 	Lease    int64    `json:"lease"`
+	CRDT     string   `json:"crdt"`
+	Delta    *int64   `json:"delta"`
+	Element  *string  `json:"element"`
 }
 
 // ErrStopReading may be returned by a ReadHistory callback to stop early without
@@ -292,11 +311,16 @@ func parseHistoryLine(b []byte) (HistoryOp, error) {
 		return HistoryOp{}, fmt.Errorf(`operation %d: outcome %q needs a "complete" time`, *raw.ID, *raw.Outcome)
 	case raw.Complete != nil && *raw.Complete < *raw.Invoke:
 		return HistoryOp{}, fmt.Errorf("operation %d: complete %d is before invoke %d", *raw.ID, *raw.Complete, *raw.Invoke)
+	case *raw.Op == OpIncr && raw.Delta == nil:
+		return HistoryOp{}, fmt.Errorf(`operation %d: an incr needs a "delta"`, *raw.ID)
+	case (*raw.Op == OpAdd || *raw.Op == OpRemove) && raw.Element == nil:
+		return HistoryOp{}, fmt.Errorf(`operation %d: an %s needs an "element"`, *raw.ID, *raw.Op)
 	}
 	return HistoryOp{
 		ID: *raw.ID, Client: *raw.Client, Op: *raw.Op, Key: *raw.Key,
 		Value: raw.Value, Expect: raw.Expect,
 		Invoke: *raw.Invoke, Complete: raw.Complete, Outcome: *raw.Outcome,
 		Lock: raw.Lock, Token: raw.Token, Fenced: raw.Fenced, Lease: raw.Lease,
+		CRDT: raw.CRDT, Delta: raw.Delta, Element: raw.Element,
 	}, nil
 }

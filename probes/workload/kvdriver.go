@@ -3,6 +3,7 @@ package workload
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -111,10 +112,30 @@ func NewKVDriver(baseURLs []string, client *http.Client) (*KVDriver, error) {
 }
 
 // Do runs one operation. It returns when the answer is in or ctx is done.
+//
+// The operations of a CRDT workload (Op.CRDT set) go to the CRDT API:
+//
+//	get    → GET  {base}/crdt/{type}/{key}: 200 ok with the JSON state
+//	incr   → POST {base}/crdt/counter/{key} {"delta": N}: 2xx ok
+//	add    → POST {base}/crdt/set/{key} {"add": "e"}: 2xx ok
+//	remove → POST {base}/crdt/set/{key} {"remove": "e"}: 2xx ok
+//
+// with the outcomes of a write as above.
 func (d *KVDriver) Do(ctx context.Context, op Op) Result {
 	var method string
 	var body io.Reader
+	path := "/kv/"
+	if op.CRDT != "" {
+		path = "/crdt/" + op.CRDT + "/"
+	}
 	switch op.Kind {
+	case OpIncr:
+		method = http.MethodPost
+		body = strings.NewReader(`{"delta":` + strconv.FormatInt(op.Delta, 10) + `}`)
+	case OpAdd, OpRemove:
+		method = http.MethodPost
+		elem, _ := json.Marshal(op.Element) // a string always marshals
+		body = strings.NewReader(`{"` + op.Kind.String() + `":` + string(elem) + `}`)
 	case OpGet:
 		method = http.MethodGet
 	case OpPut:
@@ -127,7 +148,7 @@ func (d *KVDriver) Do(ctx context.Context, op Op) Result {
 			Err: fmt.Errorf("kv driver: operation %s is not supported", op.Kind)}
 	}
 	base := d.bases[(d.next.Add(1)-1)%uint64(len(d.bases))]
-	req, err := http.NewRequestWithContext(ctx, method, base+"/kv/"+url.PathEscape(op.Key), body)
+	req, err := http.NewRequestWithContext(ctx, method, base+path+url.PathEscape(op.Key), body)
 	if err != nil {
 		return Result{Outcome: OutcomeFail, Class: ClassUnexpected, Err: fmt.Errorf("build %s request: %w", op.Kind, err)}
 	}
@@ -142,8 +163,12 @@ func (d *KVDriver) Do(ctx context.Context, op Op) Result {
 		req.Header[headerRequestTimeout] = vals[1:2:2]
 		req.Header[headerRequestDeadline] = vals[2:3:3]
 	}
-	if op.Kind == OpPut {
+	switch op.Kind {
+	case OpPut:
 		vals[3] = "application/octet-stream"
+		req.Header["Content-Type"] = vals[3:4:4]
+	case OpIncr, OpAdd, OpRemove:
+		vals[3] = "application/json"
 		req.Header["Content-Type"] = vals[3:4:4]
 	}
 	resp, err := d.send.do(req)

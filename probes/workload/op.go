@@ -17,6 +17,13 @@ const (
 	OpPut
 	OpDelete
 	OpCAS
+	// OpIncr adds Op.Delta (negative: takes away) to a CRDT counter.
+	OpIncr
+	// OpAdd adds Op.Element to a CRDT set.
+	OpAdd
+	// OpRemove removes Op.Element from a CRDT set (the adds its
+	// coordinator observed).
+	OpRemove
 )
 
 // Lock operations, written by the lock workload (see LockWorkload): the
@@ -45,16 +52,22 @@ func (k OpKind) String() string {
 		return "renew"
 	case OpRelease:
 		return "release"
+	case OpIncr:
+		return "incr"
+	case OpAdd:
+		return "add"
+	case OpRemove:
+		return "remove"
 	}
 	return "OpKind(" + strconv.Itoa(int(k)) + ")"
 }
 
 // IsWrite reports whether the operation may change the store.
-func (k OpKind) IsWrite() bool { return k == OpPut || k == OpDelete || k == OpCAS }
+func (k OpKind) IsWrite() bool { return k != OpGet && k >= OpGet && k <= OpRemove }
 
 // MarshalText implements encoding.TextMarshaler.
 func (k OpKind) MarshalText() ([]byte, error) {
-	if (k < OpGet || k > OpCAS) && (k < OpAcquire || k > OpRelease) {
+	if (k < OpGet || k > OpRemove) && (k < OpAcquire || k > OpRelease) {
 		return nil, fmt.Errorf("marshal op kind: unknown kind %d", k)
 	}
 	return []byte(k.String()), nil
@@ -77,8 +90,14 @@ func (k *OpKind) UnmarshalText(b []byte) error {
 		*k = OpRenew
 	case "release":
 		*k = OpRelease
+	case "incr":
+		*k = OpIncr
+	case "add":
+		*k = OpAdd
+	case "remove":
+		*k = OpRemove
 	default:
-		return fmt.Errorf("unknown op %q (valid: get, put, delete, cas, acquire, renew, release)", b)
+		return fmt.Errorf("unknown op %q (valid: get, put, delete, cas, incr, add, remove, acquire, renew, release)", b)
 	}
 	return nil
 }
@@ -101,6 +120,13 @@ type Op struct {
 	Expect []byte
 	// Class is the request class (Config.Classes), "" when there are none.
 	Class string
+	// CRDT is the type of the CRDT value the operation reads or updates
+	// (counter, set; Config.Kind), "" for the key-value API.
+	CRDT string
+	// Delta is what an incr adds to its counter.
+	Delta int64
+	// Element is what an add or remove adds to or removes from its set.
+	Element string
 }
 
 // Outcome says whether an operation took effect.
@@ -243,6 +269,7 @@ type OpGenerator struct {
 	next        uint64
 	classes     []Class
 	classTotal  float64
+	kind        string
 }
 
 // NewOpGenerator returns a generator over cfg's keys, kinds and distribution.
@@ -254,6 +281,7 @@ func NewOpGenerator(cfg Config, rng *rand.Rand) *OpGenerator {
 		readRatio:   cfg.ReadRatio,
 		deleteRatio: cfg.DeleteRatio,
 		missRatio:   cfg.MissRatio,
+		kind:        cfg.Kind,
 	}
 	for i := range g.keys {
 		g.keys[i] = KeyName(i)
@@ -295,6 +323,9 @@ func (g *OpGenerator) Next() Op {
 		// so the kinds and keys of a seed stay those without missRatio.
 		op.Key = MissingKeyName(k)
 	}
+	if g.kind == KindCounter || g.kind == KindSet {
+		g.crdtOp(&op)
+	}
 	if len(g.classes) > 0 {
 		// A third draw, only with classes: sequences without them are the
 		// same as before classes existed.
@@ -309,6 +340,34 @@ func (g *OpGenerator) Next() Op {
 		}
 	}
 	return op
+}
+
+// setElements is how many elements a set workload draws from (e0..e7).
+const setElements = 8
+
+// crdtOp turns a drawn get or put into an operation of a CRDT workload, with
+// one more draw (only for such workloads, so key-value sequences stay as they
+// were): a counter's put becomes an incr of 1 to 5, one in four of them a
+// decrement; a set's put becomes an add of one of e0..e7, one in three of them
+// a remove.
+func (g *OpGenerator) crdtOp(op *Op) {
+	op.CRDT = g.kind
+	x := g.rng.IntN(4 * 3 * 5 * setElements)
+	if op.Kind == OpGet {
+		return
+	}
+	switch g.kind {
+	case KindCounter:
+		op.Kind, op.Delta = OpIncr, int64(1+x%5)
+		if x/5%4 == 0 {
+			op.Delta = -op.Delta
+		}
+	case KindSet:
+		op.Kind, op.Element = OpAdd, "e"+strconv.Itoa(x%setElements)
+		if x/setElements%3 == 0 {
+			op.Kind = OpRemove
+		}
+	}
 }
 
 // KeyName is the name of key number i: k0, k1, ...

@@ -61,10 +61,10 @@ type Workload struct {
 type bucket struct {
 	sec         Second
 	end         time.Duration
-	ops         [OpCAS + 1]*OpStats // by kind, allocated on first use
-	classes     map[string]*OpStats // by class, allocated on first use
-	outstanding int                 // sent and not yet completed
-	scheduled   bool                // no more requests will be assigned
+	ops         [OpRemove + 1]*OpStats // by kind, allocated on first use
+	classes     map[string]*OpStats    // by class, allocated on first use
+	outstanding int                    // sent and not yet completed
+	scheduled   bool                   // no more requests will be assigned
 }
 
 // job is one request handed to a worker.
@@ -100,7 +100,14 @@ func New(cfg Config, driver Driver, rng *rand.Rand) (*Workload, error) {
 		w.kinds = append(w.kinds, OpGet)
 	}
 	if cfg.ReadRatio+cfg.DeleteRatio < 1 {
-		w.kinds = append(w.kinds, OpPut)
+		switch cfg.Kind {
+		case KindCounter:
+			w.kinds = append(w.kinds, OpIncr)
+		case KindSet:
+			w.kinds = append(w.kinds, OpAdd, OpRemove)
+		default:
+			w.kinds = append(w.kinds, OpPut)
+		}
 	}
 	if cfg.DeleteRatio > 0 {
 		w.kinds = append(w.kinds, OpDelete)
@@ -473,6 +480,7 @@ func (w *Workload) finish(slot int, enc *historyEncoder, j job, op Op, res Resul
 		if op.Kind == OpCAS {
 			h.expect, h.hasExpect = op.Expect, true
 		}
+		h.crdt, h.delta, h.element = crdtFields(op)
 		line, encErr = enc.line(&h)
 	}
 
@@ -618,6 +626,7 @@ func (w *Workload) finalize() {
 			if f.op.Kind == OpPut {
 				h.value, h.hasValue = f.op.Value, true
 			}
+			h.crdt, h.delta, h.element = crdtFields(f.op)
 			line, err := newHistoryEncoder().line(&h)
 			if err != nil && w.history.err == nil {
 				w.history.err = err
@@ -642,4 +651,18 @@ func (w *Workload) Progress() Progress {
 		p.Elapsed = time.Since(w.start)
 	}
 	return p
+}
+
+// crdtFields are the history fields of a CRDT workload's operation: its
+// value's type, and an incr's delta or an add's or remove's element.
+func crdtFields(op Op) (crdt string, delta *int64, element *string) {
+	switch op.Kind {
+	case OpIncr:
+		d := op.Delta
+		delta = &d
+	case OpAdd, OpRemove:
+		e := op.Element
+		element = &e
+	}
+	return op.CRDT, delta, element
 }

@@ -43,6 +43,26 @@ const CauseReplicas = "replicas"
 // KVPrefix is the path prefix of the client API.
 const KVPrefix = "/kv/"
 
+// CRDTPrefix is the path prefix of the CRDT values of the eventual mode:
+// /crdt/{type}/{key}, type counter or set (package targets/demo/crdt).
+const CRDTPrefix = "/crdt/"
+
+// CRDTFromPath splits a /crdt/{type}/{key} path; ok is false when path has no
+// such shape (the type and key are not checked).
+func CRDTFromPath(path string) (typ, key string, ok bool) {
+	rest, found := strings.CutPrefix(path, CRDTPrefix)
+	if !found {
+		return "", "", false
+	}
+	typ, key, ok = strings.Cut(rest, "/")
+	return typ, key, ok
+}
+
+// CRDTStorageKey is the key under which the store nodes keep the CRDT value
+// key of type typ, and by whose preference list it is routed: "crdt/{type}/{key}",
+// which no /kv/ key can be (those contain no '/').
+func CRDTStorageKey(typ, key string) string { return "crdt/" + typ + "/" + key }
+
 // ValidateKey reports why key cannot be used, or nil.
 func ValidateKey(key string) error {
 	switch {
@@ -180,6 +200,8 @@ func OpName(method string) string {
 		return "put"
 	case http.MethodDelete:
 		return "delete"
+	case http.MethodPost:
+		return "update" // a CRDT value's update
 	}
 	return ""
 }

@@ -21,6 +21,7 @@ func (g *Gateway) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle(api.KVPrefix, resilience.Middleware(g.mw, g.m, g.log, http.HandlerFunc(g.serveKV)))
 	mux.Handle(api.LockPrefix, resilience.Middleware(g.mw, g.m, g.log, http.HandlerFunc(g.serveLock)))
+	mux.Handle(api.CRDTPrefix, resilience.Middleware(g.mw, g.m, g.log, http.HandlerFunc(g.serveCRDT)))
 	mux.HandleFunc("GET /debug/ring", g.serveRing)
 	return mux
 }
@@ -88,6 +89,51 @@ func (g *Gateway) serveKV(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Allow", "GET, HEAD, PUT, DELETE")
 		api.Error(w, http.StatusMethodNotAllowed, fmt.Sprintf("method %s not allowed", r.Method))
 	}
+}
+
+// serveCRDT passes the CRDT API (/crdt/{type}/{key}, eventual mode) to the
+// key's nodes with the gateway's retries, failover and breakers, never
+// through its cache or write-behind queue: a CRDT value is merged by the
+// store's replicas, and a copy here would be one more replica that merges
+// nothing. An update is retried on another node only when it certainly did not
+// apply, as a PUT is.
+func (g *Gateway) serveCRDT(w http.ResponseWriter, r *http.Request) {
+	typ, key, ok := api.CRDTFromPath(r.URL.Path)
+	if !ok || (typ != "counter" && typ != "set") {
+		api.Error(w, http.StatusNotFound, "no such CRDT type; use /crdt/counter/{key} or /crdt/set/{key}")
+		return
+	}
+	if err := api.ValidateKey(key); err != nil {
+		api.Error(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	op := storeOp{method: r.Method, key: key, crdt: typ}
+	switch r.Method {
+	case http.MethodGet:
+	case http.MethodPost:
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 4096))
+		if err != nil || len(body) == 0 {
+			api.Error(w, http.StatusBadRequest, "an update is a JSON body of at most 4096 bytes")
+			return
+		}
+		op.value = body
+	default:
+		w.Header().Set("Allow", "GET, POST")
+		api.Error(w, http.StatusMethodNotAllowed, fmt.Sprintf("method %s not allowed", r.Method))
+		return
+	}
+	ans, err := g.call(r.Context(), op)
+	if err != nil {
+		g.fail(w, r, err)
+		return
+	}
+	if r.Method == http.MethodPost {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(ans.value)
 }
 
 // noCache reports whether the request's Cache-Control carries no-cache (RFC 9111

@@ -73,16 +73,22 @@ func (e *nodeStatusError) Error() string {
 type storeOp struct {
 	method string
 	key    string
-	value  []byte // PUT only
+	value  []byte // PUT only (and a CRDT update's JSON)
 	// prefix is the node API path the key is appended to: api.KVPrefix
 	// when empty, api.LockPrefix for the lock service (key is the name).
 	prefix string
 	query  string // raw query, "" for none
 	fence  string // X-Fencing-Token, "" for none
+	crdt   string // a CRDT value's type: the call goes to /crdt/{crdt}/{key}
 }
 
-// routeKey is the store key whose preference list serves op.
+// routeKey is the store key whose preference list serves op: a lock's
+// record, or a CRDT value's storage key (so that its coordinator is one of
+// its home replicas).
 func (op storeOp) routeKey() string {
+	if op.crdt != "" {
+		return api.CRDTStorageKey(op.crdt, op.key)
+	}
 	if op.prefix == api.LockPrefix {
 		return api.LockKey(op.key)
 	}
@@ -346,7 +352,10 @@ func (g *Gateway) send(ctx context.Context, node string, op storeOp, reqID strin
 	}
 	trace := &httptrace.ClientTrace{GotConn: func(httptrace.GotConnInfo) { connected.Store(true) }}
 	target := g.kvURL[node] + url.PathEscape(op.key)
-	if op.prefix != "" {
+	switch {
+	case op.crdt != "":
+		target = "http://" + g.cfg.Peers[node] + api.CRDTPrefix + op.crdt + "/" + url.PathEscape(op.key)
+	case op.prefix != "":
 		target = "http://" + g.cfg.Peers[node] + op.prefix + url.PathEscape(op.key)
 	}
 	if op.query != "" {
@@ -355,6 +364,9 @@ func (g *Gateway) send(ctx context.Context, node string, op storeOp, reqID strin
 	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, trace), op.method, target, body)
 	if err != nil {
 		return ans, "error", true, fmt.Errorf("build request to %s: %w", node, err)
+	}
+	if op.crdt != "" && op.value != nil {
+		req.Header.Set("Content-Type", "application/json")
 	}
 	if op.fence != "" {
 		req.Header.Set(api.HeaderFencingToken, op.fence)

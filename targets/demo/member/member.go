@@ -251,7 +251,7 @@ func (n *nodeRole) Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// Only the client API goes through admission control; replica traffic
 		// between nodes is bounded by the callers' deadlines.
-		if strings.HasPrefix(r.URL.Path, api.KVPrefix) {
+		if strings.HasPrefix(r.URL.Path, api.KVPrefix) || strings.HasPrefix(r.URL.Path, api.CRDTPrefix) {
 			admitted.ServeHTTP(w, r)
 			return
 		}

@@ -98,7 +98,7 @@ func (n *Node) Write(ctx context.Context, key string, value []byte, tombstone bo
 
 	var acks <-chan error
 	if n.cfg.Consistency == Eventual {
-		acks = n.startSloppyWrites(bg, peers, key, rec, rid)
+		acks = n.startSloppyWrites(bg, peers, key, rec, rid, false)
 	} else {
 		acks = n.startWrites(bg, peers, key, rec, rid)
 	}
@@ -224,8 +224,12 @@ func (n *Node) startWrites(ctx context.Context, peers []string, key string, rec 
 
 // startSloppyWrites writes to the home replicas; a home replica that cannot be
 // reached is replaced by the next node on the ring beyond them, which keeps the
-// record as a hint for it (sloppy quorum with hinted handoff).
-func (n *Node) startSloppyWrites(ctx context.Context, home []string, key string, rec storage.Record, rid string) <-chan error {
+// record as a hint for it (sloppy quorum with hinted handoff). With keepHint,
+// a home replica that neither it nor any stand-in took the record for (a
+// partition that drops the calls until the deadline) gets a hint held by this
+// node, so the record reaches it once it can be reached: what CRDT values,
+// which every replica must receive, need.
+func (n *Node) startSloppyWrites(ctx context.Context, home []string, key string, rec storage.Record, rid string, keepHint bool) <-chan error {
 	walk := n.ring.Preference(key, len(n.cfg.Nodes))
 	var mu sync.Mutex
 	fallbacks := walk[len(home):]
@@ -249,6 +253,11 @@ func (n *Node) startSloppyWrites(ctx context.Context, home []string, key string,
 					break
 				}
 				err = n.writeReplica(ctx, f, key, rec, p, rid)
+			}
+			if err != nil && keepHint && p != n.cfg.ID {
+				if _, herr := n.ReplicaWrite(context.WithoutCancel(ctx), key, rec, p); herr != nil {
+					n.log.WithError(herr).WithField("peer", p).Warn("keep a hint for an unreachable home replica")
+				}
 			}
 			ch <- err
 		})

@@ -178,6 +178,7 @@ type Node struct {
 
 	raft      *raftkv.Store // Raft mode's groups; nil in the other modes
 	forwarder *http.Client  // Raft mode: client requests to the leader
+	crdt      crdtState
 
 	background sync.WaitGroup // replication and read repair still under way
 	bgCtx      context.Context
@@ -203,6 +204,9 @@ func New(cfg Config, engine storage.Engine, clock *hlc.Clock, m *metrics.Member,
 	// A node that restarts must not reuse the (counter, node, seq) of a write it
 	// made before it died, so the sequence starts from the clock.
 	n.seq.Store(uint32(time.Now().UnixNano() >> 12))
+	// The CRDT actor of this process: its counters' totals are kept in
+	// memory, so a restarted node must not take up the old actor's.
+	n.crdt.actor = cfg.ID + "." + strconv.FormatInt(time.Now().UnixNano(), 36)
 	n.transport = cfg.Transport
 	if n.transport == nil {
 		n.http = newHTTPTransport(cfg.Peers, cfg.PeerToken, n.countReplica)
@@ -273,7 +277,7 @@ func (n *Node) Ring() *ring.Ring { return n.ring }
 // Config returns the node's configuration with defaults filled in.
 func (n *Node) Config() Config { return n.cfg }
 
-// Handler serves the client API (/kv/), the replica API and /debug/ring. The
+// Handler serves the client API (/kv/ and /crdt/), the replica API and /debug/ring. The
 // caller wraps the client API with admission control (shedding, deadlines).
 // The replica API answers only requests that carry the peer token
 // (Config.PeerToken); the client API and /debug/ring are open.
@@ -281,6 +285,7 @@ func (n *Node) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc(api.KVPrefix, n.serveClient)
 	mux.HandleFunc(api.LockPrefix, n.serveLock)
+	mux.HandleFunc(api.CRDTPrefix, n.serveCRDT)
 	mux.Handle(replicaPrefix, n.peersOnly(n.serveReplica))
 	mux.Handle(snapshotPath, n.peersOnly(n.serveSnapshot))
 	mux.HandleFunc("/debug/ring", n.serveRing)

@@ -182,7 +182,7 @@ func (n *Node) copyFrom(ctx context.Context, peer string) (int, error) {
 	}
 	applied := 0
 	for _, kr := range recs {
-		ok, err := n.engine.Put(kr.Key, kr.Record)
+		ok, err := n.storeRecord(kr.Key, kr.Record)
 		if err != nil {
 			return applied, fmt.Errorf("apply %s's copy of %q: %w", peer, kr.Key, err)
 		}

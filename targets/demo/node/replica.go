@@ -63,6 +63,9 @@ func (n *Node) ReplicaWrite(ctx context.Context, key string, rec storage.Record,
 	if n.cfg.Consistency != Linearizable {
 		n.observeClock(hlcOf(rec.Version))
 	}
+	if typ, ok := crdtTypeOf(key); ok {
+		return n.mergeCRDT(key, typ, rec, hintFor)
+	}
 	if hintFor != "" {
 		if err := n.engine.PutHint(hintFor, key, rec); err != nil {
 			return false, err
@@ -164,7 +167,7 @@ func (n *Node) peersOnly(h http.HandlerFunc) http.Handler {
 
 func (n *Node) serveReplica(w http.ResponseWriter, r *http.Request) {
 	key := strings.TrimPrefix(r.URL.Path, replicaPrefix)
-	if err := api.ValidateKey(key); err != nil {
+	if err := validateStorageKey(key); err != nil {
 		api.Error(w, http.StatusBadRequest, err.Error())
 		return
 	}
