@@ -421,6 +421,11 @@ type Workload struct {
 	ReadRatio    Percent       `yaml:"readRatio"`
 	ValueSize    ByteSize      `yaml:"valueSize"`
 	Timeout      time.Duration `yaml:"timeout"` // per request
+	// Sticky (demo cluster) makes each workload client a sticky session:
+	// all its requests go to one gateway, which sends the session's
+	// requests for a key to one coordinator (X-Session). Default false:
+	// requests spread round-robin over the gateways.
+	Sticky bool `yaml:"sticky"`
 	// HTTP lists the request classes sent to an external target, chosen in
 	// proportion to their weights.
 	HTTP []HTTPRequest `yaml:"http"`
@@ -1108,9 +1113,15 @@ type Check string
 const (
 	CheckLinearizable Check = "linearizable"
 	CheckNoLostWrites Check = "no-lost-writes"
+	// CheckReadYourWrites and CheckMonotonicReads are the session
+	// guarantees, judged per workload client (slo.CheckReadYourWrites).
+	CheckReadYourWrites Check = "read-your-writes"
+	CheckMonotonicReads Check = "monotonic-reads"
 )
 
-func (Check) allowed() []string { return []string{"linearizable", "no-lost-writes"} }
+func (Check) allowed() []string {
+	return []string{"linearizable", "no-lost-writes", "read-your-writes", "monotonic-reads"}
+}
 
 // Range is a closed interval of values, written {min: 1, max: 3} or as one
 // plain value (min = max). Decode fills a bound the file leaves out from

@@ -434,6 +434,9 @@ func (r *runState) drive(ctx, userCtx context.Context, target targets.Target, tr
 		if err != nil {
 			return fmt.Errorf("workload driver: %w", err)
 		}
+		if w.Sticky {
+			d.Sticky()
+		}
 		driver = d
 	}
 	gen, err := workload.New(cfg, withPanicPoint(driver), mrand.New(mrand.NewPCG(uint64(r.res.Seed), 0x5eed)))

@@ -24,6 +24,8 @@ const (
 	// demo cluster refuses a request that arrives after it (one held up by a
 	// latency fault) rather than work on it with a fresh budget.
 	headerRequestDeadline = "X-Request-Deadline"
+	// headerSession names the client session of a sticky driver.
+	headerSession = "X-Session"
 )
 
 // maxReadBody bounds the body of a get the driver keeps; the demo cluster's
@@ -76,11 +78,22 @@ func NewHTTPClient(maxInFlight int) *http.Client {
 // Every request carries X-Request-Id "op-<id>", and X-Request-Deadline (absolute)
 // and X-Request-Timeout (remaining budget), so the cluster neither works past
 // the deadline nor loses the trail.
+//
+// A sticky driver (Sticky) sends every operation of a client session
+// (Op.Client: one operation at a time, a new number after an unknown outcome)
+// to one gateway, bases[Client mod len(bases)], with X-Session
+// "c<Client>", so the gateway sends the session's requests for a key to one
+// coordinator (package targets/demo/gateway). Otherwise operations spread
+// round-robin over the gateways whatever their client.
 type KVDriver struct {
 	client *http.Client
 	bases  []string
 	next   atomic.Uint64
+	sticky bool
 }
+
+// Sticky makes d route by session (see KVDriver). Call it before the first Do.
+func (d *KVDriver) Sticky() { d.sticky = true }
 
 var _ Driver = (*KVDriver)(nil)
 
@@ -124,12 +137,20 @@ func (d *KVDriver) Do(ctx context.Context, op Op) Result {
 		return Result{Outcome: OutcomeFail, Class: ClassUnexpected,
 			Err: fmt.Errorf("kv driver: operation %s is not supported", op.Kind)}
 	}
-	base := d.bases[(d.next.Add(1)-1)%uint64(len(d.bases))]
+	var base string
+	if d.sticky {
+		base = d.bases[uint64(op.Client)%uint64(len(d.bases))]
+	} else {
+		base = d.bases[(d.next.Add(1)-1)%uint64(len(d.bases))]
+	}
 	req, err := http.NewRequestWithContext(ctx, method, base+"/kv/"+url.PathEscape(op.Key), body)
 	if err != nil {
 		return Result{Outcome: OutcomeFail, Class: ClassUnexpected, Err: fmt.Errorf("build %s request: %w", op.Kind, err)}
 	}
 	req.Header.Set(headerRequestID, "op-"+strconv.FormatUint(op.ID, 10))
+	if d.sticky {
+		req.Header.Set(headerSession, "c"+strconv.Itoa(op.Client))
+	}
 	if dl, ok := ctx.Deadline(); ok {
 		req.Header.Set(headerRequestTimeout, max(time.Until(dl), time.Microsecond).String())
 		req.Header.Set(headerRequestDeadline, strconv.FormatInt(dl.UnixNano(), 10))

@@ -139,6 +139,9 @@ func (g *Gateway) call(ctx context.Context, op storeOp) (storeAnswer, error) {
 	deadline, _ := ctx.Deadline()
 	attempts := 1 + res.Retries.Max
 	prefs := g.ring.Preference(op.key, g.cfg.Replicas)
+	if s := sessionFrom(ctx); s != "" {
+		prefs = []string{sessionCoordinator(prefs, s)} // no failover: see session.go
+	}
 	reqID := resilience.RequestIDFrom(ctx)
 	read := isRead(op.method)
 	if read && !res.Hedge.Disabled {
@@ -329,6 +332,9 @@ func (g *Gateway) send(ctx context.Context, node string, op storeOp, reqID strin
 		return ans, "error", true, fmt.Errorf("build request to %s: %w", node, err)
 	}
 	api.SetOutgoing(ctx, req, reqID)
+	if s := sessionFrom(ctx); s != "" {
+		req.Header.Set(api.HeaderSession, s)
+	}
 	resp, err := g.client.Do(req)
 	if err != nil {
 		notSent = !connected.Load()

@@ -314,9 +314,13 @@ func (n *Node) serveClient(w http.ResponseWriter, r *http.Request) {
 	ctx, cancelWork := withAnswerMargin(ctx)
 	defer cancelWork()
 	rid := r.Header.Get(api.HeaderRequestID)
+	read, write := n.Read, n.Write
+	if s := r.Header.Get(api.HeaderSession); s != "" && len(s) <= api.MaxSessionLen {
+		read, write = n.ReadSession, n.WriteSession
+	}
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
-		rec, found, err := n.Read(ctx, key, rid)
+		rec, found, err := read(ctx, key, rid)
 		if err != nil {
 			n.writeError(w, "get", err, arrived)
 			return
@@ -347,7 +351,7 @@ func (n *Node) serveClient(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		op := api.OpName(r.Method)
-		v, err := n.Write(ctx, key, value, tomb, rid)
+		v, err := write(ctx, key, value, tomb, rid)
 		if err != nil {
 			n.writeError(w, op, err, arrived)
 			return
