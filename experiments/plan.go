@@ -555,6 +555,9 @@ func (p *Plan) formatWorkload(t *textWriter) {
 		strconv.FormatFloat(w.Rate, 'f', -1, 64), w.Duration, w.Warmup, ramp, w.Warmup+w.Duration, w.Timeout)
 	if p.Experiment.Target.Demo != nil || w.Redis != nil {
 		t.printf("  %d keys (%s), reads %s, values %s\n", w.Keys, w.Distribution, w.ReadRatio, w.ValueSize)
+		if w.Sticky {
+			t.printf("  sticky sessions: each client to one gateway, and per key to one coordinator\n")
+		}
 	}
 	if w.Redis != nil {
 		t.printf("  redis at %s (db %d): GET, SET through the go-redis client\n", w.Redis.Addr, w.Redis.DB)
