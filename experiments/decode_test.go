@@ -929,7 +929,7 @@ metadata: {name: t}
 target:
   external:
     members: [{name: db, command: [redis-server], ready: {tcp: "127.0.0.1:6379"}}]
-workload: {rate: 1, duration: 10s, redis: {addr: "127.0.0.1", db: 16}, http: [{url: "http://127.0.0.1:1/"}]}
+workload: {rate: 1, duration: 10s, redis: {addr: "127.0.0.1", db: 16}, http: [{url: "http://127.0.0.1:1/"}], sticky: true}
 slos: [{name: s, sli: availability, objective: 99%, op: read}]
 checks: [linearizable, no-lost-writes]
 `,
@@ -937,7 +937,13 @@ checks: [linearizable, no-lost-writes]
 				`7:50: workload.redis.addr: bad address "127.0.0.1"`,
 				`7:67: workload.redis.db: 16 is out of range; allowed: 0 to 15`,
 				`7:72: workload.http: is the HTTP workload; workload.redis sends the key-value workload, give one of the two`,
+				`7:110: workload.sticky: applies to the demo cluster (one gateway and coordinator per client session); an external target has neither`,
 			},
+		},
+		{
+			name: "sticky is a boolean",
+			src:  strings.Replace(minimal, "workload: {", "workload: {sticky: maybe, ", 1),
+			want: []string{`4:20: workload.sticky: expected true or false, got the string "maybe"`},
 		},
 		{
 			name: "nothing to judge",

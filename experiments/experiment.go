@@ -510,6 +510,11 @@ type Workload struct {
 	MissRatio Percent       `yaml:"missRatio"`
 	ValueSize ByteSize      `yaml:"valueSize"`
 	Timeout   time.Duration `yaml:"timeout"` // per request
+	// Sticky (demo cluster) makes each workload client a sticky session:
+	// all its requests go to one gateway, which sends the session's
+	// requests for a key to one coordinator (X-Session). Default false:
+	// requests spread round-robin over the gateways.
+	Sticky bool `yaml:"sticky"`
 	// HTTP lists the request classes sent to an external target, chosen in
 	// proportion to their weights.
 	HTTP []HTTPRequest `yaml:"http"`
@@ -1245,10 +1250,14 @@ const (
 	// home replica of every CRDT value holds the same state, and it is the
 	// effect of the acknowledged updates (a counter or set workload).
 	CheckConverges Check = "converges"
+	// CheckReadYourWrites and CheckMonotonicReads are the session
+	// guarantees, judged per workload client (slo.CheckReadYourWrites).
+	CheckReadYourWrites Check = "read-your-writes"
+	CheckMonotonicReads Check = "monotonic-reads"
 )
 
 func (Check) allowed() []string {
-	return []string{"linearizable", "no-lost-writes", "mutual-exclusion", "converges"}
+	return []string{"linearizable", "no-lost-writes", "mutual-exclusion", "converges", "read-your-writes", "monotonic-reads"}
 }
 
 // Range is a closed interval of values, written {min: 1, max: 3} or as one

@@ -586,6 +586,9 @@ func (p *Plan) formatWorkload(t *textWriter) {
 		if w.MissRatio > 0 {
 			t.printf("  %s of reads ask for keys never written\n", w.MissRatio)
 		}
+		if w.Sticky {
+			t.printf("  sticky sessions: each client to one gateway, and per key to one coordinator\n")
+		}
 	}
 	if w.Redis != nil {
 		t.printf("  redis at %s (db %d): GET, SET through the go-redis client\n", w.Redis.Addr, w.Redis.DB)

@@ -1054,6 +1054,10 @@ func (v *validator) workload() {
 		}
 	}
 
+	if v.e.Target.External != nil {
+		v.notAllowed("applies to the demo cluster (one gateway and coordinator per client session); an external target has neither", p+".sticky")
+	}
+
 	names := make([]string, len(w.HTTP))
 	for i, r := range w.HTTP {
 		rp := fmt.Sprintf("%s.http[%d]", p, i)

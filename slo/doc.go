@@ -57,4 +57,11 @@
 // after later acknowledged writes, so its end is open there too: the value
 // it wrote is never "stale". A value that no write of the history wrote
 // (a phantom) fails the check whatever the outcomes of the key's writes.
+//
+// CheckReadYourWrites and CheckMonotonicReads judge the session guarantees
+// per client (a session: one operation at a time): no read older than the
+// session's last acknowledged write of the key, or than a value it read
+// before. "Older" is real-time precedence of acknowledged writes, told apart
+// by the values' identity; what cannot be placed is undecided, never a
+// violation (see sessions.go).
 package slo

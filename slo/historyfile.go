@@ -47,18 +47,28 @@ const MaxHistorySize = regularfile.GiB
 // at most MaxHistorySize is read: another (a FIFO, a device) or a larger
 // one is a *regularfile.Error.
 func CheckFile(path string, budget time.Duration) (LinearizabilityResult, error) {
-	f, err := regularfile.OpenLimited(path, MaxHistorySize)
+	ops, format, err := ReadHistoryPath(path)
 	if err != nil {
-		return LinearizabilityResult{}, fmt.Errorf("open history: %w", err)
-	}
-	defer f.Close()
-	ops, format, err := ReadHistoryFile(f)
-	if err != nil {
-		return LinearizabilityResult{}, fmt.Errorf("read history %s: %w", path, err)
+		return LinearizabilityResult{}, err
 	}
 	res := CheckLinearizable(ops, budget)
 	res.Format = format
 	return res, nil
+}
+
+// ReadHistoryPath reads the history at path as CheckFile does (the same
+// formats and limits), for the other checkers.
+func ReadHistoryPath(path string) ([]Op, HistoryFormat, error) {
+	f, err := regularfile.OpenLimited(path, MaxHistorySize)
+	if err != nil {
+		return nil, "", fmt.Errorf("open history: %w", err)
+	}
+	defer f.Close()
+	ops, format, err := ReadHistoryFile(f)
+	if err != nil {
+		return nil, format, fmt.Errorf("read history %s: %w", path, err)
+	}
+	return ops, format, nil
 }
 
 // ReadHistoryFile detects the format of r and reads its operations.

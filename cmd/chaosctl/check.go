@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/chaosctl/chaosctl/experiments"
 	"github.com/chaosctl/chaosctl/experiments/runner"
 	"github.com/chaosctl/chaosctl/slo"
 )
@@ -17,7 +19,7 @@ import (
 func checkCommand(e *env) *cli.Command {
 	return &cli.Command{
 		Name:      "check",
-		Usage:     "check recorded histories for linearizability (or mutual exclusion, or convergence of CRDT values), offline",
+		Usage:     "check recorded histories for linearizability, session guarantees, mutual exclusion or the convergence of CRDT values, offline",
 		ArgsUsage: "HISTORY...",
 		Description: "Reads each history — a run's history.ndjson (written by chaosctl run) or a Jepsen\n" +
 			"register log (:invoke/:ok/:fail/:info lines with :read, :write, :cas, as in the\n" +
@@ -25,13 +27,15 @@ func checkCommand(e *env) *cli.Command {
 			"per key. Exit 0 when every history is linearizable, 1 when one is not, 4 when a\n" +
 			"check ran out of its time budget or had nothing to check, 2 when a history is not a\n" +
 			"regular file (a FIFO, a device) or is larger than 1 GiB: it is refused unread.\n" +
-			"--checker mutual-exclusion reads a lock workload's history.ndjson instead and checks\n" +
+			"--check read-your-writes or monotonic-reads (repeatable) judges the session\n" +
+			"guarantees instead, per client (the history's client, a Jepsen log's process).\n" +
+			"--check mutual-exclusion reads a lock workload's history.ndjson instead and checks\n" +
 			"that no stale holder's write was accepted after a newer token's (docs/checks.md).\n" +
 			"A history of a counter or set workload (CRDT values) is judged by converges instead,\n" +
 			"against the replicas' read-back the run wrote beside it (crdt-final.json).",
 		Flags: []cli.Flag{
 			&cli.DurationFlag{Name: "time-budget", Value: runner.DefaultCheckBudget, Usage: "time allowed per history; past it the verdict is inconclusive"},
-			&cli.StringFlag{Name: "checker", Value: "linearizable", Usage: "the check: linearizable, or mutual-exclusion (a lock workload's history)"},
+			&cli.StringSliceFlag{Name: "check", Aliases: []string{"checker"}, Usage: "`CHECK` to run: linearizable, read-your-writes, monotonic-reads (repeatable), or mutual-exclusion alone (a lock workload's history); default: linearizable"},
 			&cli.StringFlag{Name: "html", Usage: "write porcupine's visualisation of a violation into this folder (one file per history)"},
 			outputFlag(),
 		},
@@ -46,12 +50,15 @@ func checkCommand(e *env) *cli.Command {
 			if err != nil {
 				return err
 			}
-			switch c.String("checker") {
-			case "linearizable":
-			case "mutual-exclusion":
+			checks, err := checkNames(c.StringSlice("check"))
+			if err != nil {
+				return usageError(err)
+			}
+			if slices.Contains(checks, string(experiments.CheckMutualExclusion)) {
+				if len(checks) > 1 {
+					return usageError(errors.New("--check mutual-exclusion reads a lock workload's history: give it alone"))
+				}
 				return checkMutualExclusion(e, c.Args().Slice(), asJSON)
-			default:
-				return usageError(fmt.Errorf("--checker %q: allowed: linearizable, mutual-exclusion", c.String("checker")))
 			}
 			worst := exitPass
 			var checked []checkJSON
@@ -68,6 +75,17 @@ func checkCommand(e *env) *cli.Command {
 					}
 					worst = worseCode(worst, verdictCode(string(cres.Verdict)))
 					checked = append(checked, one)
+					continue
+				}
+				if !slices.Contains(checks, string(experiments.CheckLinearizable)) {
+					ones, err := checkSessions(e, path, checks, asJSON)
+					if err != nil {
+						return err
+					}
+					for _, one := range ones {
+						worst = worseCode(worst, verdictCode(one.Verdict))
+					}
+					checked = append(checked, ones...)
 					continue
 				}
 				res, err := slo.CheckFile(path, c.Duration("time-budget"))
@@ -107,6 +125,16 @@ func checkCommand(e *env) *cli.Command {
 				}
 				worst = worseCode(worst, verdictCode(string(res.Verdict)))
 				checked = append(checked, one)
+				if len(checks) > 1 {
+					ones, err := checkSessions(e, path, checks, asJSON)
+					if err != nil {
+						return err
+					}
+					for _, one := range ones {
+						worst = worseCode(worst, verdictCode(one.Verdict))
+					}
+					checked = append(checked, ones...)
+				}
 			}
 			if asJSON {
 				if err := printJSON(e.stdout, checkOutputJSON{Histories: checked, ExitCode: worst}); err != nil {
@@ -140,9 +168,9 @@ type checkOutputJSON struct {
 // checkJSON is one history's check.
 type checkJSON struct {
 	History string `json:"history"`
-	// Check is the check that judged the history: converges for a
-	// counter or set workload's (with the read-back beside it), absent for
-	// linearizable.
+	// Check is the check that judged the history: a session checker's name,
+	// or converges for a counter or set workload's (with the read-back beside
+	// it); absent for linearizable.
 	Check         string       `json:"check,omitempty"`
 	Verdict       string       `json:"verdict"`
 	Operations    int          `json:"operations"`
@@ -155,7 +183,7 @@ type checkJSON struct {
 	Visualisation string       `json:"visualisation,omitempty"`
 }
 
-// checkMutualExclusion is `check --checker mutual-exclusion`.
+// checkMutualExclusion is `check --check mutual-exclusion`.
 func checkMutualExclusion(e *env, paths []string, asJSON bool) error {
 	worst := exitPass
 	var checked []checkJSON
@@ -186,4 +214,62 @@ func checkMutualExclusion(e *env, paths []string, asJSON bool) error {
 		return &exitError{code: worst, reported: true}
 	}
 	return nil
+}
+
+// sessionCheckers are the checkers of `check --check` besides linearizable.
+var sessionCheckers = map[string]func([]slo.Op) slo.SessionResult{
+	string(experiments.CheckReadYourWrites): slo.CheckReadYourWrites,
+	string(experiments.CheckMonotonicReads): slo.CheckMonotonicReads,
+}
+
+// checkNames validates --check: linearizable when none is given.
+func checkNames(given []string) ([]string, error) {
+	if len(given) == 0 {
+		return []string{string(experiments.CheckLinearizable)}, nil
+	}
+	var out []string
+	for _, g := range given {
+		for _, name := range strings.Split(g, ",") {
+			name = strings.TrimSpace(name)
+			if _, ok := sessionCheckers[name]; !ok && name != string(experiments.CheckLinearizable) && name != string(experiments.CheckMutualExclusion) {
+				return nil, fmt.Errorf("--check %q: allowed values: linearizable, read-your-writes, monotonic-reads, mutual-exclusion", name)
+			}
+			if !slices.Contains(out, name) {
+				out = append(out, name)
+			}
+		}
+	}
+	return out, nil
+}
+
+// checkSessions runs the session checkers among checks on the history at
+// path, printing each verdict unless asJSON.
+func checkSessions(e *env, path string, checks []string, asJSON bool) ([]checkJSON, error) {
+	ops, _, err := slo.ReadHistoryPath(path)
+	if err != nil {
+		return nil, usageError(fmt.Errorf("check %s: %w", path, err))
+	}
+	var out []checkJSON
+	for _, name := range checks {
+		fn, ok := sessionCheckers[name]
+		if !ok {
+			continue
+		}
+		t0 := time.Now()
+		res := fn(ops)
+		took := time.Since(t0).Round(time.Millisecond)
+		one := checkJSON{History: path, Check: name, Verdict: string(res.Verdict), Operations: res.Judged, Detail: res.Detail,
+			Took: jsonDuration(took), Violations: []string{}}
+		for _, a := range res.Anomalies {
+			one.Violations = append(one.Violations, a.String())
+		}
+		if !asJSON {
+			fmt.Fprintf(e.stdout, "%s: %s %s — %s (%s)\n", path, name, res.Verdict, res.Detail, took)
+			for _, v := range one.Violations {
+				fmt.Fprintf(e.stdout, "  %s\n", v)
+			}
+		}
+		out = append(out, one)
+	}
+	return out, nil
 }

@@ -409,3 +409,39 @@ func TestCheckCommandOnJepsenAndOwnHistories(t *testing.T) {
 		t.Fatalf("not a history: exit %d, want 2", code)
 	}
 }
+
+// TestCheckCommandSessionGuarantees: --check read-your-writes and
+// monotonic-reads on a recorded history, with the ops of the violation listed.
+func TestCheckCommandSessionGuarantees(t *testing.T) {
+	history := filepath.Join(t.TempDir(), "history.ndjson")
+	// Client 1 writes a, client 2 then writes b; client 1 reads b (newer:
+	// fine), then a again (its own older write after having read b).
+	lines := `{"id":1,"client":1,"op":"put","key":"k","value":"a","expect":null,"invoke":1,"complete":2,"outcome":"ok"}
+{"id":2,"client":2,"op":"put","key":"k","value":"b","expect":null,"invoke":3,"complete":4,"outcome":"ok"}
+{"id":3,"client":1,"op":"get","key":"k","value":"b","expect":null,"invoke":5,"complete":6,"outcome":"ok"}
+{"id":4,"client":1,"op":"get","key":"k","value":"a","expect":null,"invoke":7,"complete":8,"outcome":"ok"}
+`
+	if err := os.WriteFile(history, []byte(lines), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stdout, _, code := run(t, "check", "--check", "read-your-writes", history)
+	if code != 0 || !strings.Contains(stdout, "read-your-writes pass") {
+		t.Fatalf("read-your-writes: exit %d, want 0\n%s", code, stdout)
+	}
+	stdout, _, code = run(t, "check", "--check", "read-your-writes,monotonic-reads", history)
+	if code != 1 || !strings.Contains(stdout, "monotonic-reads fail") ||
+		!strings.Contains(stdout, `session 1 key k: read op 4 found "a" (op 1), older than op 2's "b"`) {
+		t.Fatalf("monotonic-reads: exit %d, want 1\n%s", code, stdout)
+	}
+	stdout, _, code = run(t, "check", "--check", "linearizable", "--check", "monotonic-reads", "--output", "json", history)
+	var c checkOutputJSON
+	dec := json.NewDecoder(strings.NewReader(stdout))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil || code != 1 || len(c.Histories) != 2 || c.Histories[1].Check != "monotonic-reads" ||
+		c.Histories[1].Verdict != "fail" || len(c.Histories[1].Violations) != 1 {
+		t.Fatalf("json: exit %d, %v\n%s", code, err, stdout)
+	}
+	if _, stderr, code := run(t, "check", "--check", "read-your-write", history); code != 2 || !strings.Contains(stderr, "read-your-writes, monotonic-reads") {
+		t.Fatalf("unknown check: exit %d, want 2\n%s", code, stderr)
+	}
+}

@@ -262,6 +262,10 @@ func (r *runState) runChecks() {
 			r.res.Checks = append(r.res.Checks, r.checkMutualExclusion())
 		case experiments.CheckConverges:
 			r.res.Checks = append(r.res.Checks, r.checkConverges())
+		case experiments.CheckReadYourWrites:
+			r.res.Checks = append(r.res.Checks, r.checkSession(c, slo.CheckReadYourWrites))
+		case experiments.CheckMonotonicReads:
+			r.res.Checks = append(r.res.Checks, r.checkSession(c, slo.CheckMonotonicReads))
 		default:
 			r.res.Checks = append(r.res.Checks, report.CheckResult{Name: string(c), Verdict: report.Inconclusive,
 				Detail: "the " + string(c) + " checker is not available in this version"})
@@ -373,6 +377,34 @@ func (r *runState) checkConverges() report.CheckResult {
 			out.ByKind = map[string]int{}
 		}
 		out.ByKind[k] = n
+	}
+	for _, a := range res.Anomalies {
+		out.Listed = append(out.Listed, a.String())
+	}
+	return out
+}
+
+// checkSession runs a session-guarantee checker on the history.
+func (r *runState) checkSession(c experiments.Check, check func([]slo.Op) slo.SessionResult) report.CheckResult {
+	out := report.CheckResult{Name: string(c)}
+	ops, err := r.history()
+	if err != nil {
+		out.Verdict, out.Detail = report.Inconclusive, err.Error()
+		return out
+	}
+	t0 := time.Now()
+	res := check(ops)
+	out.Took = time.Since(t0).Round(time.Millisecond).String()
+	return SessionCheckResult(out, res)
+}
+
+// SessionCheckResult fills out, named, from a session checker's result (also
+// for chaosctl check).
+func SessionCheckResult(out report.CheckResult, res slo.SessionResult) report.CheckResult {
+	out.Verdict, out.Detail, out.Operations = string(res.Verdict), res.Detail, res.Judged
+	out.Anomalies = res.Violations
+	if res.Violations > 0 {
+		out.ByKind = map[string]int{"stale reads": res.Violations}
 	}
 	for _, a := range res.Anomalies {
 		out.Listed = append(out.Listed, a.String())

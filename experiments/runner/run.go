@@ -483,6 +483,9 @@ func (r *runState) drive(ctx, userCtx context.Context, target targets.Target, tr
 		if err != nil {
 			return fmt.Errorf("workload driver: %w", err)
 		}
+		if w.Sticky {
+			d.Sticky()
+		}
 		driver = d
 	}
 	if gen == nil {

@@ -25,6 +25,8 @@ const (
 	// demo cluster refuses a request that arrives after it (one held up by a
 	// latency fault) rather than work on it with a fresh budget.
 	headerRequestDeadline = "X-Request-Deadline"
+	// headerSession names the client session of a sticky driver.
+	headerSession = "X-Session"
 )
 
 // maxReadBody bounds the body of a get the driver keeps; the demo cluster's
@@ -77,12 +79,23 @@ func NewHTTPClient(maxInFlight int) *http.Client {
 // Every request carries X-Request-Id "op-<id>", and X-Request-Deadline (absolute)
 // and X-Request-Timeout (remaining budget), so the cluster neither works past
 // the deadline nor loses the trail.
+//
+// A sticky driver (Sticky) sends every operation of a client session
+// (Op.Client: one operation at a time, a new number after an unknown outcome)
+// to one gateway, bases[Client mod len(bases)], with X-Session
+// "c<Client>", so the gateway sends the session's requests for a key to one
+// coordinator (package targets/demo/gateway). Otherwise operations spread
+// round-robin over the gateways whatever their client.
 type KVDriver struct {
 	client *http.Client
 	send   sender
 	bases  []string
 	next   atomic.Uint64
+	sticky bool
 }
+
+// Sticky makes d route by session (see KVDriver). Call it before the first Do.
+func (d *KVDriver) Sticky() { d.sticky = true }
 
 var _ Driver = (*KVDriver)(nil)
 
@@ -147,16 +160,25 @@ func (d *KVDriver) Do(ctx context.Context, op Op) Result {
 		return Result{Outcome: OutcomeFail, Class: ClassUnexpected,
 			Err: fmt.Errorf("kv driver: operation %s is not supported", op.Kind)}
 	}
-	base := d.bases[(d.next.Add(1)-1)%uint64(len(d.bases))]
+	var base string
+	if d.sticky {
+		base = d.bases[uint64(op.Client)%uint64(len(d.bases))]
+	} else {
+		base = d.bases[(d.next.Add(1)-1)%uint64(len(d.bases))]
+	}
 	req, err := http.NewRequestWithContext(ctx, method, base+path+url.PathEscape(op.Key), body)
 	if err != nil {
 		return Result{Outcome: OutcomeFail, Class: ClassUnexpected, Err: fmt.Errorf("build %s request: %w", op.Kind, err)}
 	}
-	// The header values share one backing array: one allocation, not four.
+	// The header values share one backing array: one allocation, not five.
 	var num [20]byte
-	vals := make([]string, 4)
+	vals := make([]string, 5)
 	vals[0] = "op-" + string(strconv.AppendUint(num[:0], op.ID, 10))
 	req.Header[headerRequestID] = vals[0:1:1]
+	if d.sticky {
+		vals[4] = "c" + string(strconv.AppendInt(num[:0], int64(op.Client), 10))
+		req.Header[headerSession] = vals[4:5:5]
+	}
 	if dl, ok := ctx.Deadline(); ok {
 		vals[1] = max(time.Until(dl), time.Microsecond).String()
 		vals[2] = string(strconv.AppendInt(num[:0], dl.UnixNano(), 10))

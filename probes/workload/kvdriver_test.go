@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -176,6 +178,51 @@ func TestDriversSendThroughTheTransportWithClientErrors(t *testing.T) {
 		}
 		if res.Outcome != OutcomeFail || res.Class != ClassTransport {
 			t.Errorf("refused put: %s %s, want fail transport", res.Outcome, res.Class)
+		}
+	}
+}
+
+// A sticky driver sends a client's every operation to one gateway, with
+// X-Session naming the client; a plain one spreads them round-robin and names
+// no session.
+func TestKVDriverStickySessions(t *testing.T) {
+	t.Parallel()
+	type seen struct {
+		server  int
+		session string
+	}
+	got := make(chan seen, 64)
+	var urls []string
+	for i := range 2 {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			got <- seen{i, r.Header.Get("X-Session")}
+			w.WriteHeader(http.StatusNotFound)
+		}))
+		t.Cleanup(srv.Close)
+		urls = append(urls, srv.URL)
+	}
+	ctx := context.Background()
+	sticky, err := NewKVDriver(urls, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sticky.Sticky()
+	for i, client := range []int{3, 3, 4, 3, 4, 7} {
+		if res := sticky.Do(ctx, Op{ID: uint64(i), Client: client, Kind: OpGet, Key: "k"}); res.Outcome != OutcomeOK {
+			t.Fatalf("get: %+v", res)
+		}
+		if s := <-got; s.server != client%2 || s.session != "c"+strconv.Itoa(client) {
+			t.Fatalf("client %d: server %d session %q, want server %d session c%d", client, s.server, s.session, client%2, client)
+		}
+	}
+	plain, err := NewKVDriver(urls, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 4 {
+		plain.Do(ctx, Op{ID: uint64(i), Client: 3, Kind: OpGet, Key: "k"})
+		if s := <-got; s.server != i%2 || s.session != "" {
+			t.Fatalf("plain op %d: server %d session %q, want server %d and none", i, s.server, s.session, i%2)
 		}
 	}
 }

@@ -26,7 +26,15 @@ const (
 	HeaderDeadline  = "X-Request-Deadline" // absolute deadline, Unix nanoseconds
 	HeaderError     = "X-Error"            // short machine-readable reason on error answers
 	HeaderCause     = "X-Failure-Cause"    // on a coordinator's error answer: CauseReplicas, or absent
+	// HeaderSession names a client session (at most MaxSessionLen bytes):
+	// the gateway sends every request of a session for a key to one
+	// coordinator, and in eventual mode that coordinator serves it from its
+	// own replica (package gateway, package node: sessions).
+	HeaderSession = "X-Session"
 )
+
+// MaxSessionLen bounds X-Session; a longer one is ignored.
+const MaxSessionLen = 128
 
 // CauseReplicas, in HeaderCause, says that a coordinator failed a request
 // because the key's replicas did not answer it in time, although the

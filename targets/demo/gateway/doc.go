@@ -15,7 +15,9 @@
 // a quorum read, and its answer is not cached. The experiments' no-lost-writes
 // read-back sends it, so a cached value cannot hide a lost write. A miss is sent
 // to a node of the key's preference list on the consistent-hash ring (package
-// ring), and that node coordinates the quorum:
+// ring), and that node coordinates the quorum. A request with X-Session goes,
+// past the cache, to its session's one coordinator for the key, without
+// failover or hedge (session.go); the others go as follows:
 //
 //   - candidates are taken in preference order, skipping a node whose breaker is
 //     open or whose bulkhead is full (those calls were never sent, so skipping is

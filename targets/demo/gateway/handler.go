@@ -33,10 +33,14 @@ func (g *Gateway) serveKV(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
+	session := r.Header.Get(api.HeaderSession)
+	if session != "" && len(session) <= api.MaxSessionLen {
+		ctx = withSession(ctx, session)
+	}
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
 		get := g.Get
-		if noCache(r.Header) {
+		if noCache(r.Header) || sessionFrom(ctx) != "" {
 			get = g.GetFromStore
 		}
 		e, err := get(ctx, key)

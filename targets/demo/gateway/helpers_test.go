@@ -45,6 +45,7 @@ type testNode struct {
 	ops         []string // "GET k", "PUT k v", "DELETE k", in arrival order
 	lastTimeout string
 	lastReqID   string
+	lastSession string
 	hold        map[string]chan struct{} // method -> gate requests wait for
 }
 
@@ -72,6 +73,7 @@ func (n *testNode) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	n.calls++
 	n.lastTimeout = r.Header.Get(api.HeaderTimeout)
 	n.lastReqID = r.Header.Get(api.HeaderRequestID)
+	n.lastSession = r.Header.Get(api.HeaderSession)
 	op := r.Method + " " + key
 	if r.Method == http.MethodPut {
 		op += " " + string(body)

@@ -158,6 +158,9 @@ func (g *Gateway) call(ctx context.Context, op storeOp) (storeAnswer, error) {
 	deadline, _ := ctx.Deadline()
 	attempts := 1 + res.Retries.Max
 	prefs := g.ring.Preference(op.routeKey(), g.cfg.Replicas)
+	if s := sessionFrom(ctx); s != "" {
+		prefs = []string{sessionCoordinator(prefs, s)} // no failover: see session.go
+	}
 	reqID := resilience.RequestIDFrom(ctx)
 	read := isRead(op.method)
 	g.retries.Request()
@@ -372,6 +375,9 @@ func (g *Gateway) send(ctx context.Context, node string, op storeOp, reqID strin
 		req.Header.Set(api.HeaderFencingToken, op.fence)
 	}
 	api.SetOutgoing(ctx, req, reqID)
+	if s := sessionFrom(ctx); s != "" {
+		req.Header.Set(api.HeaderSession, s)
+	}
 	resp, err := g.client.Do(req)
 	if err != nil {
 		notSent = !connected.Load()

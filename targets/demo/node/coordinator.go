@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"time"
 
@@ -67,9 +68,54 @@ func (n *Node) Read(ctx context.Context, key, rid string) (rec storage.Record, f
 	return newest.Rec, newest.Found, nil
 }
 
+// Sessions: a client request that names a session (api.HeaderSession) in
+// eventual mode, sent to a coordinator that is one of the key's replicas (the
+// gateway sends a session's requests for a key to one such node), is served
+// from the coordinator's own replica: a write is acknowledged once its own
+// replica holds it (the others get it in the background, sloppily, as any
+// eventual write), and a read answers what its own replica holds. So, while
+// the session keeps its coordinator, it reads its writes (its replica keeps
+// the newest version it was given: last write wins) and its reads never go
+// back (that replica's versions only grow). Without a session a W = R = 1
+// request takes the first replica to answer, which may be any of them. Other
+// modes ignore the session: their quorums already give more.
+
+// sessionLocal reports whether a session's request for key is served from
+// this node's own replica.
+func (n *Node) sessionLocal(key string) bool {
+	return n.cfg.Consistency == Eventual && slices.Contains(n.ring.Preference(key, n.cfg.N), n.cfg.ID)
+}
+
+// ReadSession is Read for a request of a client session (see Sessions).
+func (n *Node) ReadSession(ctx context.Context, key, rid string) (rec storage.Record, found bool, err error) {
+	if !n.sessionLocal(key) {
+		return n.Read(ctx, key, rid)
+	}
+	r := n.readReplica(ctx, n.cfg.ID, key, rid, false)
+	if r.Err != nil || r.Corrupt {
+		last := r.Err
+		if last == nil {
+			last = errors.New("own copy is corrupt")
+		}
+		return rec, false, &QuorumError{Op: "read " + key + " (session, own replica)", Need: 1, Replicas: []string{n.cfg.ID}, DeadlinePassed: ctx.Err() != nil, Last: last}
+	}
+	return r.Rec, r.Found, nil
+}
+
+// WriteSession is Write for a request of a client session (see Sessions).
+func (n *Node) WriteSession(ctx context.Context, key string, value []byte, tombstone bool, rid string) (storage.Version, error) {
+	return n.write(ctx, key, value, tombstone, rid, n.sessionLocal(key))
+}
+
 // Write coordinates a put (or, with tombstone, a delete) of key and returns the
 // version it was stored under.
 func (n *Node) Write(ctx context.Context, key string, value []byte, tombstone bool, rid string) (storage.Version, error) {
+	return n.write(ctx, key, value, tombstone, rid, false)
+}
+
+// write is Write; own (eventual mode, a replica of key) acknowledges once
+// this node's own replica holds the record.
+func (n *Node) write(ctx context.Context, key string, value []byte, tombstone bool, rid string, own bool) (storage.Version, error) {
 	peers := n.ring.Preference(key, n.cfg.N)
 	bg, cancel := n.detached(ctx)
 
@@ -96,9 +142,19 @@ func (n *Node) Write(ctx context.Context, key string, value []byte, tombstone bo
 	}
 	rec := storage.Seal(key, storage.Record{Version: v, Value: value, Tombstone: tombstone})
 
+	if own {
+		// The own replica first, then the others in the background (W = 1).
+		if err := n.writeReplica(bg, n.cfg.ID, key, rec, "", rid); err != nil {
+			cancel()
+			return v, &QuorumError{Op: "write " + key + " (session, own replica)", Need: 1, Replicas: []string{n.cfg.ID}, DeadlinePassed: ctx.Err() != nil, Indeterminate: true, Last: err}
+		}
+		acks := n.startSloppyWrites(bg, peers, n.cfg.ID, key, rec, rid, false)
+		n.background.Go(func() { defer cancel(); drainErrs(bg, acks) })
+		return v, nil
+	}
 	var acks <-chan error
 	if n.cfg.Consistency == Eventual {
-		acks = n.startSloppyWrites(bg, peers, key, rec, rid, false)
+		acks = n.startSloppyWrites(bg, peers, "", key, rec, rid, false)
 	} else {
 		acks = n.startWrites(bg, peers, key, rec, rid)
 	}
@@ -224,12 +280,13 @@ func (n *Node) startWrites(ctx context.Context, peers []string, key string, rec 
 
 // startSloppyWrites writes to the home replicas; a home replica that cannot be
 // reached is replaced by the next node on the ring beyond them, which keeps the
-// record as a hint for it (sloppy quorum with hinted handoff). With keepHint,
-// a home replica that neither it nor any stand-in took the record for (a
-// partition that drops the calls until the deadline) gets a hint held by this
-// node, so the record reaches it once it can be reached: what CRDT values,
-// which every replica must receive, need.
-func (n *Node) startSloppyWrites(ctx context.Context, home []string, key string, rec storage.Record, rid string, keepHint bool) <-chan error {
+// record as a hint for it (sloppy quorum with hinted handoff). A home replica
+// named skip (already written) is left out. With keepHint, a home replica that
+// neither it nor any stand-in took the record for (a partition that drops the
+// calls until the deadline) gets a hint held by this node, so the record
+// reaches it once it can be reached: what CRDT values, which every replica
+// must receive, need.
+func (n *Node) startSloppyWrites(ctx context.Context, home []string, skip, key string, rec storage.Record, rid string, keepHint bool) <-chan error {
 	walk := n.ring.Preference(key, len(n.cfg.Nodes))
 	var mu sync.Mutex
 	fallbacks := walk[len(home):]
@@ -245,6 +302,9 @@ func (n *Node) startSloppyWrites(ctx context.Context, home []string, key string,
 	}
 	ch := make(chan error, len(home))
 	for _, p := range home {
+		if p == skip {
+			continue
+		}
 		n.background.Go(func() {
 			err := n.writeReplica(ctx, p, key, rec, "", rid)
 			for err != nil && ctx.Err() == nil {

@@ -254,7 +254,7 @@ func (n *Node) CRDTUpdate(ctx context.Context, typ, key string, op CRDTOp, rid s
 	rec := storage.Seal(skey, storage.Record{Version: n.newVersion(), Value: delta})
 	peers := n.ring.Preference(skey, n.cfg.N)
 	bg, cancel := n.detached(ctx)
-	acks := n.startSloppyWrites(bg, peers, skey, rec, rid, true)
+	acks := n.startSloppyWrites(bg, peers, "", skey, rec, rid, true)
 	ok, last := awaitAcks(ctx, acks, len(peers), n.cfg.W)
 	if !ok {
 		cancel()

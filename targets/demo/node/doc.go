@@ -29,7 +29,10 @@
 //   - eventual: W=R=1 with a sloppy quorum: when a home replica is unreachable the
 //     write goes to the next node on the ring as a hint, delivered when the home
 //     replica is back (hinted handoff). Available under partition; stale reads and
-//     lost updates are expected.
+//     lost updates are expected. A request of a client session (X-Session) to
+//     a replica of its key is served from that node's own replica, which gives
+//     the session read-your-writes and monotonic reads while it keeps its
+//     coordinator (coordinator.go: Sessions).
 //
 // Every stored value carries a checksum; a replica whose copy fails it reports so
 // on read, the coordinator counts it (chaosdemo_corruptions_total{event="detected"})

@@ -390,9 +390,13 @@ func (n *Node) serveClient(w http.ResponseWriter, r *http.Request) {
 		n.serveRaft(ctx, w, r, key, rid)
 		return
 	}
+	read, write := n.Read, n.Write
+	if s := r.Header.Get(api.HeaderSession); s != "" && len(s) <= api.MaxSessionLen {
+		read, write = n.ReadSession, n.WriteSession
+	}
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
-		rec, found, err := n.Read(ctx, key, rid)
+		rec, found, err := read(ctx, key, rid)
 		if err != nil {
 			n.writeError(w, "get", err, arrived)
 			return
@@ -443,7 +447,7 @@ func (n *Node) serveClient(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(http.StatusNoContent)
 			return
 		}
-		v, err := n.Write(ctx, key, value, tomb, rid)
+		v, err := write(ctx, key, value, tomb, rid)
 		if err != nil {
 			n.writeError(w, op, err, arrived)
 			return
