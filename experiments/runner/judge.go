@@ -293,15 +293,9 @@ func (r *runState) history() ([]slo.Op, error) {
 
 func (r *runState) checkMutualExclusion() report.CheckResult {
 	out := report.CheckResult{Name: string(experiments.CheckMutualExclusion)}
-	f, err := os.Open(filepath.Join(r.dir, "history.ndjson"))
-	if err != nil {
-		out.Verdict, out.Detail = report.Inconclusive, "no history: "+err.Error()
-		return out
-	}
-	defer f.Close()
-	var ops []workload.HistoryOp
-	if err := workload.ReadHistory(f, func(h workload.HistoryOp) error { ops = append(ops, h); return nil }); err != nil {
-		out.Verdict, out.Detail = report.Inconclusive, "read history: "+err.Error()
+	ops, detail := r.historyOps()
+	if detail != "" {
+		out.Verdict, out.Detail = report.Inconclusive, detail
 		return out
 	}
 	t0 := time.Now()
@@ -352,15 +346,9 @@ func (r *runState) checkNoLostWrites() report.CheckResult {
 
 func (r *runState) checkConverges() report.CheckResult {
 	out := report.CheckResult{Name: string(experiments.CheckConverges)}
-	f, err := os.Open(filepath.Join(r.dir, "history.ndjson"))
-	if err != nil {
-		out.Verdict, out.Detail = report.Inconclusive, "no history: "+err.Error()
-		return out
-	}
-	defer f.Close()
-	var ops []workload.HistoryOp
-	if err := workload.ReadHistory(f, func(h workload.HistoryOp) error { ops = append(ops, h); return nil }); err != nil {
-		out.Verdict, out.Detail = report.Inconclusive, "read history: "+err.Error()
+	ops, detail := r.historyOps()
+	if detail != "" {
+		out.Verdict, out.Detail = report.Inconclusive, detail
 		return out
 	}
 	if r.crdtFinals == nil {
@@ -451,4 +439,20 @@ func (r *runState) checkBudget() time.Duration {
 		return r.opts.CheckBudget
 	}
 	return DefaultCheckBudget
+}
+
+// historyOps reads the run's history.ndjson whole, with every field the
+// workload wrote (the lock's and the CRDT values' too); detail says why
+// it could not.
+func (r *runState) historyOps() ([]workload.HistoryOp, string) {
+	f, err := os.Open(filepath.Join(r.dir, "history.ndjson"))
+	if err != nil {
+		return nil, "no history: " + err.Error()
+	}
+	defer f.Close()
+	var ops []workload.HistoryOp
+	if err := workload.ReadHistory(f, func(h workload.HistoryOp) error { ops = append(ops, h); return nil }); err != nil {
+		return nil, "read history: " + err.Error()
+	}
+	return ops, ""
 }

@@ -41,31 +41,7 @@ func registerHistory(t *testing.T, consistency string, replicaDelay time.Duratio
 		addr := nodes[ci%len(nodes)]
 		wg.Go(func() {
 			for i := 0; i < maxOps && time.Since(start) < run; i++ {
-				key := fmt.Sprintf("k%d", (ci*7+i)%keys)
-				op := slo.Op{ID: uint64(ci*maxOps + i), Client: ci, Key: key, Invoke: int64(time.Since(start))}
-				var (
-					code int
-					body string
-					err  error
-				)
-				switch {
-				case i%5 == 4:
-					op.Kind = slo.OpDelete
-					code, err = client.del(addr, key)
-				case i%2 == 0:
-					op.Kind = slo.OpPut
-					v := fmt.Sprintf("c%d-%d", ci, i)
-					op.Value = &v
-					code, err = client.put(addr, key, v)
-				default:
-					op.Kind = slo.OpGet
-					code, body, err = client.get(addr, key)
-					if err == nil && code == http.StatusOK {
-						op.Value = &body
-					}
-				}
-				op.Complete = int64(time.Since(start))
-				op.Outcome = apitest.Outcome(code, err)
+				op := client.registerOp(addr, ci, i, uint64(ci*maxOps+i), fmt.Sprintf("k%d", (ci*7+i)%keys), start)
 				mu.Lock()
 				ops = append(ops, op)
 				if killAt > 0 && op.Invoke > killAt && op.Outcome == slo.OutcomeOK {
@@ -108,4 +84,35 @@ func TestEventualModeIsNotLinearizable(t *testing.T) {
 	if res.Verdict != slo.Fail {
 		t.Fatalf("eventual mode: verdict %s, want fail (stale reads through other coordinators): %s", res.Verdict, res.Detail)
 	}
+}
+
+// registerOp sends the i-th operation of client ci on key to addr — every
+// fifth a delete, otherwise puts and gets in turn — and records it for
+// porcupine, its times from start.
+func (c *kv) registerOp(addr string, ci, i int, id uint64, key string, start time.Time) slo.Op {
+	op := slo.Op{ID: id, Client: ci, Key: key, Invoke: int64(time.Since(start))}
+	var (
+		code int
+		body string
+		err  error
+	)
+	switch {
+	case i%5 == 4:
+		op.Kind = slo.OpDelete
+		code, err = c.del(addr, key)
+	case i%2 == 0:
+		op.Kind = slo.OpPut
+		v := fmt.Sprintf("c%d-%d", ci, i)
+		op.Value = &v
+		code, err = c.put(addr, key, v)
+	default:
+		op.Kind = slo.OpGet
+		code, body, err = c.get(addr, key)
+		if err == nil && code == http.StatusOK {
+			op.Value = &body
+		}
+	}
+	op.Complete = int64(time.Since(start))
+	op.Outcome = apitest.Outcome(code, err)
+	return op
 }

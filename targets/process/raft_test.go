@@ -12,7 +12,6 @@ import (
 	"github.com/chaosctl/chaosctl/internal/testkit"
 	"github.com/chaosctl/chaosctl/slo"
 	"github.com/chaosctl/chaosctl/targets/demo"
-	"github.com/chaosctl/chaosctl/targets/demo/api/apitest"
 	"github.com/chaosctl/chaosctl/targets/faultplane"
 	"github.com/chaosctl/chaosctl/targets/process"
 )
@@ -76,31 +75,7 @@ func raftHistory(t *testing.T, c *process.Cluster, run time.Duration, fault func
 		addr := addrs[nodes[ci%len(nodes)]]
 		wg.Go(func() {
 			for i := 0; i < maxOps && time.Since(start) < run; i++ {
-				key := fmt.Sprintf("k%d", (ci*7+i)%keys)
-				op := slo.Op{ID: uint64(ci*maxOps + i), Client: ci, Key: key, Invoke: int64(time.Since(start))}
-				var (
-					code int
-					body string
-					err  error
-				)
-				switch {
-				case i%5 == 4:
-					op.Kind = slo.OpDelete
-					code, err = client.del(addr, key)
-				case i%2 == 0:
-					op.Kind = slo.OpPut
-					v := fmt.Sprintf("c%d-%d", ci, i)
-					op.Value = &v
-					code, err = client.put(addr, key, v)
-				default:
-					op.Kind = slo.OpGet
-					code, body, err = client.get(addr, key)
-					if err == nil && code == http.StatusOK {
-						op.Value = &body
-					}
-				}
-				op.Complete = int64(time.Since(start))
-				op.Outcome = apitest.Outcome(code, err)
+				op := client.registerOp(addr, ci, i, uint64(ci*maxOps+i), fmt.Sprintf("k%d", (ci*7+i)%keys), start)
 				mu.Lock()
 				ops = append(ops, op)
 				if healed > 0 && op.Invoke > healed && op.Outcome == slo.OutcomeOK {

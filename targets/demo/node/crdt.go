@@ -352,17 +352,11 @@ func (n *Node) serveCRDT(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	arrived := n.suspects.now()
-	ctx, cancel, expired := api.IncomingContext(r, n.cfg.Timeout)
-	defer cancel()
-	if expired {
-		if n.metrics != nil {
-			n.metrics.DeadlineDropped.WithLabelValues("coordinator").Inc()
-		}
-		api.Error(w, http.StatusGatewayTimeout, "deadline passed before the request was worked on")
+	ctx, cancel, ok := n.clientContext(w, r)
+	if !ok {
 		return
 	}
-	ctx, cancelWork := withAnswerMargin(ctx)
-	defer cancelWork()
+	defer cancel()
 	rid := r.Header.Get(api.HeaderRequestID)
 	switch r.Method {
 	case http.MethodGet:

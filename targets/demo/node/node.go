@@ -374,17 +374,11 @@ func (n *Node) serveClient(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	arrived := n.suspects.now()
-	ctx, cancel, expired := api.IncomingContext(r, n.cfg.Timeout)
-	defer cancel()
-	if expired {
-		if n.metrics != nil {
-			n.metrics.DeadlineDropped.WithLabelValues("coordinator").Inc()
-		}
-		api.Error(w, http.StatusGatewayTimeout, "deadline passed before the request was worked on")
+	ctx, cancel, ok := n.clientContext(w, r)
+	if !ok {
 		return
 	}
-	ctx, cancelWork := withAnswerMargin(ctx)
-	defer cancelWork()
+	defer cancel()
 	rid := r.Header.Get(api.HeaderRequestID)
 	if n.raft != nil {
 		n.serveRaft(ctx, w, r, key, rid)
@@ -572,4 +566,22 @@ func (n *Node) LiveValues() (int, error) {
 		return true
 	})
 	return count, errors.Join(err, gerr)
+}
+
+// clientContext is a client request's context: its caller's deadline (as
+// the gateway sent it) less the margin for the answer. A request whose
+// deadline has passed already is answered 504 and counted as dropped; ok
+// is then false.
+func (n *Node) clientContext(w http.ResponseWriter, r *http.Request) (ctx context.Context, cancel context.CancelFunc, ok bool) {
+	ctx, cancelIncoming, expired := api.IncomingContext(r, n.cfg.Timeout)
+	if expired {
+		cancelIncoming()
+		if n.metrics != nil {
+			n.metrics.DeadlineDropped.WithLabelValues("coordinator").Inc()
+		}
+		api.Error(w, http.StatusGatewayTimeout, "deadline passed before the request was worked on")
+		return nil, nil, false
+	}
+	ctx, cancelWork := withAnswerMargin(ctx)
+	return ctx, func() { cancelWork(); cancelIncoming() }, true
 }
