@@ -719,7 +719,7 @@ func (v *validator) demo(c *DemoCluster) {
 	v.intRange(p+"gateways", c.Gateways, 1, MaxGateways)
 	v.intRange(p+"vnodes", c.VNodes, 1, MaxVNodes)
 	if c.Consistency != ConsistencyRaft && v.ok(p+"consistency") {
-		v.notAllowed("tunes Raft mode; it needs target.demo.consistency: raft", p+"raft", p+"raft.reads")
+		v.notAllowed("tunes Raft mode; it needs target.demo.consistency: raft", p+"raft")
 	}
 
 	rep := c.Replication
