@@ -29,14 +29,14 @@ func setClockOffset(t *testing.T, c *process.Cluster, id, offset string) {
 }
 
 // partitionLeaderAndSetItsClockBack runs raftHistory with reads (index or
-// lease) and, as its fault, cuts the leader off from both followers and at
+// lease) for 12 s and, as its fault, cuts the leader off from both followers and at
 // once sets its clock back by back (0: leaves it); after 3 s it heals both.
 func partitionLeaderAndSetItsClockBack(t *testing.T, reads string, back time.Duration) ([]slo.Op, int) {
 	t.Helper()
 	spec := raftSpec(demo.PersistMemory)
 	spec.RaftReads = reads
 	c, plane := startCluster(t, spec, true)
-	return raftHistory(t, c, 9*time.Second, func(leader string) {
+	return raftHistory(t, c, 12*time.Second, func(leader string) {
 		var cut []faultplane.Link
 		for _, l := range plane.Links() {
 			if l.From == leader || l.To == leader {
