@@ -166,7 +166,7 @@ func TestDecodeEveryDemoField(t *testing.T) {
 		Target: Target{Runtime: RuntimeDocker, Demo: &DemoCluster{
 			Nodes: 5, Gateways: 2, VNodes: 128,
 			Replication: Replication{N: 3, W: 2, R: 1},
-			Consistency: ConsistencyQuorum, Persistence: PersistenceDisk, Recovery: RecoveryNone,
+			Consistency: ConsistencyQuorum, Persistence: PersistenceDisk, Recovery: RecoveryNone, Raft: RaftTuning{Reads: RaftReadsIndex},
 			Cache: Cache{Policy: CacheARC, Size: 50, TTL: 10 * time.Second, TTLJitter: 0.1, NegativeTTL: time.Second, WriteMode: WriteThrough, Singleflight: true, Penetration: PenetrationNegative, BloomFalsePositive: 0.01},
 			Resilience: Resilience{
 				Timeout: 250 * time.Millisecond,
@@ -697,6 +697,16 @@ slos: [{name: r, sli: ratio, good: "sum(ok)", total: "sum(all)", url: "http://12
 			name: "unknown cache penetration",
 			src:  minimalWith("target: {demo: {cache: {penetration: cuckoo}}}\n"),
 			want: []string{`6:38: target.demo.cache.penetration: bad value "cuckoo"; allowed: bloom, negative, none`},
+		},
+		{
+			name: "unknown raft reads",
+			src:  minimalWith("target: {demo: {consistency: raft, raft: {reads: stale}}}\n"),
+			want: []string{`6:50: target.demo.raft.reads: bad value "stale"; allowed: index, lease`},
+		},
+		{
+			name: "raft reads outside raft mode",
+			src:  minimalWith("target: {demo: {raft: {reads: lease}}}\n"),
+			want: []string{`6:17: target.demo.raft: tunes Raft mode; it needs target.demo.consistency: raft`},
 		},
 		{
 			name: "bloomFalsePositive without penetration bloom",

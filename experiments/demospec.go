@@ -14,6 +14,7 @@ func (c *DemoCluster) ClusterSpec() (demo.ClusterSpec, error) {
 		Nodes: c.Nodes, Gateways: c.Gateways, VNodes: c.VNodes,
 		Replication: demo.Replication{N: c.Replication.N, W: c.Replication.W, R: c.Replication.R},
 		Consistency: string(c.Consistency), Persistence: string(c.Persistence), Recovery: string(c.Recovery),
+		RaftReads: string(c.Raft.Reads),
 		Cache: demo.CacheSpec{
 			Policy: string(c.Cache.Policy), Size: c.Cache.Size, TTL: c.Cache.TTL, TTLJitter: float64(c.Cache.TTLJitter),
 			NegativeTTL: c.Cache.NegativeTTL, WriteMode: string(c.Cache.WriteMode),

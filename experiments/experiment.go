@@ -203,6 +203,7 @@ type DemoCluster struct {
 	// persistence) does: resync (default) catches up from its peers before
 	// it answers reads; none answers at once with an empty store (amnesia).
 	Recovery   Recovery   `yaml:"recovery"`
+	Raft       RaftTuning `yaml:"raft"` // consistency raft only
 	Cache      Cache      `yaml:"cache"`
 	Resilience Resilience `yaml:"resilience"`
 }
@@ -246,6 +247,26 @@ const (
 )
 
 func (Consistency) allowed() []string { return []string{"linearizable", "quorum", "eventual", "raft"} }
+
+// RaftTuning tunes Raft mode (consistency: raft).
+type RaftTuning struct {
+	// Reads is the read path: index (ReadIndex: the leader confirms its
+	// lead with a quorum per read; linearizable) or lease (the node that
+	// holds a read lease answers alone, trusting its own clock: stale reads
+	// when that clock is set back or the node pauses past the lease).
+	Reads RaftReads `yaml:"reads"`
+}
+
+// RaftReads is Raft mode's read path.
+type RaftReads string
+
+// Raft read paths.
+const (
+	RaftReadsIndex RaftReads = "index"
+	RaftReadsLease RaftReads = "lease"
+)
+
+func (RaftReads) allowed() []string { return []string{"index", "lease"} }
 
 // Persistence is where demo store nodes keep their data.
 type Persistence string

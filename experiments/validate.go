@@ -123,6 +123,7 @@ func DefaultDemoCluster() DemoCluster {
 		Consistency: DefaultConsistency,
 		Persistence: DefaultPersistence,
 		Recovery:    DefaultRecovery,
+		Raft:        RaftTuning{Reads: RaftReadsIndex},
 		Cache:       Cache{Policy: DefaultCachePolicy, Size: DefaultCacheSize, WriteMode: DefaultCacheWriteMode, Singleflight: true, Penetration: PenetrationNegative},
 		Resilience: Resilience{
 			Timeout: DefaultResilienceTimeout,
@@ -251,6 +252,7 @@ func setDemoDefaults(c *DemoCluster, d *decoder) {
 	set(d, p+"replication.r", &c.Replication.R, quorumR)
 	set(d, p+"persistence", &c.Persistence, def.Persistence)
 	set(d, p+"recovery", &c.Recovery, def.Recovery)
+	set(d, p+"raft.reads", &c.Raft.Reads, def.Raft.Reads)
 	set(d, p+"cache.policy", &c.Cache.Policy, def.Cache.Policy)
 	set(d, p+"cache.size", &c.Cache.Size, def.Cache.Size)
 	set(d, p+"cache.writeMode", &c.Cache.WriteMode, def.Cache.WriteMode)
@@ -739,6 +741,9 @@ func (v *validator) demo(c *DemoCluster) {
 	v.intRange(p+"nodes", c.Nodes, 1, MaxNodes)
 	v.intRange(p+"gateways", c.Gateways, 1, MaxGateways)
 	v.intRange(p+"vnodes", c.VNodes, 1, MaxVNodes)
+	if c.Consistency != ConsistencyRaft && v.ok(p+"consistency") {
+		v.notAllowed("tunes Raft mode; it needs target.demo.consistency: raft", p+"raft")
+	}
 
 	rep := c.Replication
 	if v.ok(p+"nodes", p+"replication.n", p+"replication.w", p+"replication.r") {

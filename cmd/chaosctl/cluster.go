@@ -16,6 +16,7 @@ import (
 	"github.com/chaosctl/chaosctl/targets/clusterctl"
 	"github.com/chaosctl/chaosctl/targets/demo"
 	"github.com/chaosctl/chaosctl/targets/demo/node"
+	"github.com/chaosctl/chaosctl/targets/demo/raftkv"
 )
 
 // DefaultBasePort is where `cluster up` puts its first member (g1) unless told.
@@ -51,6 +52,7 @@ func clusterCommand(e *env) *cli.Command {
 				&cli.IntFlag{Name: "write-quorum", Value: demo.DefaultWriteQuorum, Usage: "write quorum (w); eventual uses 1"},
 				&cli.IntFlag{Name: "read-quorum", Value: demo.DefaultReadQuorum, Usage: "read quorum (r); eventual uses 1"},
 				&cli.StringFlag{Name: "consistency", Value: demo.DefaultConsistency, Usage: "linearizable, quorum, eventual or raft"},
+				&cli.StringFlag{Name: "raft-reads", Value: raftkv.ReadIndex, Usage: "raft mode's reads: index (ReadIndex, a quorum round per read) or lease (a read lease judged on the node's clock: stale reads under clock skew or pauses)"},
 				&cli.IntFlag{Name: "vnodes", Value: demo.DefaultVNodes, Usage: "virtual nodes per store node on the ring"},
 				&cli.StringFlag{Name: "persistence", Value: demo.PersistMemory, Usage: "memory or disk (bbolt, fsync on every write)"},
 				&cli.StringFlag{Name: "recovery", Value: node.RecoveryResync, Usage: "what a store node restarted without its data (memory persistence) does: resync (catch up from its peers before answering reads) or none (answer at once: amnesia)"},
@@ -78,6 +80,9 @@ func clusterSpecFromFlags(c *cli.Context) (demo.ClusterSpec, error) {
 		Consistency: c.String("consistency"),
 		Persistence: c.String("persistence"),
 		Recovery:    c.String("recovery"),
+	}
+	if c.IsSet("raft-reads") {
+		s.RaftReads = c.String("raft-reads")
 	}
 	// Quorum flags the user did not set follow the mode and node count.
 	if c.IsSet("replicas") {

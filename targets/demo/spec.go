@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/chaosctl/chaosctl/targets/demo/node"
+	"github.com/chaosctl/chaosctl/targets/demo/raftkv"
 )
 
 // Defaults of a cluster, reused as flag defaults by the CLI.
@@ -64,8 +65,11 @@ type ClusterSpec struct {
 	Consistency string      `json:"consistency"`
 	Persistence string      `json:"persistence"`
 	Recovery    string      `json:"recovery"` // resync | none: a restarted in-memory node's catch-up
-	Cache       CacheSpec   `json:"cache"`
-	Resilience  Resilience  `json:"resilience"`
+	// RaftReads is Raft mode's read path: index (ReadIndex, the default) or
+	// lease (a read lease judged on each node's clock; see raftkv.ReadLease).
+	RaftReads  string     `json:"raftReads,omitempty"`
+	Cache      CacheSpec  `json:"cache"`
+	Resilience Resilience `json:"resilience"`
 }
 
 // Replication is n replicas per key with write quorum w and read quorum r.
@@ -216,6 +220,11 @@ func (s *ClusterSpec) Validate() error {
 	}
 	if err := node.CheckQuorums(s.Nodes, s.Replication.N, s.Replication.W, s.Replication.R, s.Consistency); err != nil {
 		errs = append(errs, err)
+	}
+	switch s.RaftReads {
+	case "", raftkv.ReadIndex, raftkv.ReadLease:
+	default:
+		bad("raft reads %q: allowed are index, lease", s.RaftReads)
 	}
 	switch s.Persistence {
 	case PersistMemory, PersistDisk:

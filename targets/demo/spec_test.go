@@ -138,3 +138,16 @@ func TestOverloadSwitchesValidate(t *testing.T) {
 		}
 	}
 }
+
+func TestRaftReadsSpec(t *testing.T) {
+	for _, reads := range []string{"", "index", "lease"} {
+		s := ClusterSpec{Nodes: 3, Consistency: "raft", RaftReads: reads}
+		if err := s.Validate(); err != nil {
+			t.Errorf("raft reads %q: %v", reads, err)
+		}
+	}
+	s := ClusterSpec{Nodes: 3, Consistency: "raft", RaftReads: "stale"}
+	if err := s.Validate(); err == nil || !strings.Contains(err.Error(), `raft reads "stale": allowed are index, lease`) {
+		t.Fatalf("raft reads stale: %v, want an error naming the allowed values", err)
+	}
+}

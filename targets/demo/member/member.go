@@ -25,6 +25,7 @@ import (
 	"github.com/chaosctl/chaosctl/targets/demo/hlc"
 	"github.com/chaosctl/chaosctl/targets/demo/metrics"
 	"github.com/chaosctl/chaosctl/targets/demo/node"
+	"github.com/chaosctl/chaosctl/targets/demo/raftkv"
 	"github.com/chaosctl/chaosctl/targets/demo/storage"
 )
 
@@ -218,6 +219,7 @@ func newNodeRole(cfg demo.MemberConfig, peerToken string, m *metrics.Member, log
 		Recovery:    nodeRecovery(s),
 		PeerToken:   peerToken,
 		RaftDir:     raftDir(cfg),
+		Raft:        raftkv.Settings{Reads: s.RaftReads},
 	}, eng, hlc.New(nil), m, log)
 	if err != nil {
 		eng.Close()

@@ -249,7 +249,9 @@ func (n *Node) startRaft() error {
 		Engine:    n.engine,
 		DataDir:   n.cfg.RaftDir,
 		Settings:  n.cfg.Raft,
-		Log:       n.log,
+		// The read lease is judged on the clock the clock-skew fault moves.
+		Now: func() time.Time { return time.Now().Add(n.clock.Offset()) },
+		Log: n.log,
 	})
 	if err != nil {
 		return fmt.Errorf("start raft: %w", err)

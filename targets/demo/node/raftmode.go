@@ -57,7 +57,10 @@ func (n *Node) serveRaft(ctx context.Context, w http.ResponseWriter, r *http.Req
 		api.Error(w, http.StatusMethodNotAllowed, "method not allowed; use GET, PUT or DELETE")
 		return
 	}
-	if !g.IsLeader() {
+	read := r.Method == http.MethodGet || r.Method == http.MethodHead
+	// Under a read lease (raftkv.ReadLease) the node answers reads itself,
+	// leader or not, until its clock says the lease is over.
+	if !g.IsLeader() && !(read && g.LeaseHolds()) {
 		leader := g.Leader()
 		if leader == "" || leader == n.cfg.ID || r.Header.Get(headerForwarded) != "" {
 			w.Header().Set(api.HeaderCause, api.CauseReplicas)
@@ -71,7 +74,7 @@ func (n *Node) serveRaft(ctx context.Context, w http.ResponseWriter, r *http.Req
 		n.forward(ctx, w, r, leader, rid)
 		return
 	}
-	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+	if read {
 		rec, found, err := g.Read(ctx, key, n.engine)
 		if err != nil {
 			// The group, not this node, failed the read (no quorum to

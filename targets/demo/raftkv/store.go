@@ -25,9 +25,11 @@ const (
 	// ReadIndex confirms leadership with a quorum (VerifyLeader) after noting
 	// the commit index, then waits until that index is applied: linearizable.
 	ReadIndex = "index"
-	// ReadLease answers on whichever node believes it leads, without asking
-	// the others: one round trip less, and stale reads when a deposed leader
-	// does not know it yet (a paused leader that wakes up).
+	// ReadLease answers on the node that holds the read lease, without
+	// asking the others: one round trip less. The lease (see lease) is
+	// judged on the node's own clock (Config.Now), so it is only as safe as
+	// that clock: set back, or paused past the lease, a deposed leader
+	// answers stale reads while the others elect a new one and accept writes.
 	ReadLease = "lease"
 )
 
@@ -42,6 +44,9 @@ const (
 	DefaultSnapshotThreshold  = 4096
 	DefaultTrailingLogs       = 1024
 	DefaultSnapshotInterval   = 30 * time.Second
+	// DefaultLeaseDriftBound is the share of the heartbeat timeout the read
+	// lease leaves for clock drift: the lease lasts the rest.
+	DefaultLeaseDriftBound = 10 // per cent
 )
 
 // Settings tune the Raft groups; zero fields take the defaults above.
@@ -57,6 +62,12 @@ type Settings struct {
 	SnapshotThreshold uint64
 	TrailingLogs      uint64
 	SnapshotInterval  time.Duration
+	// LeaseDuration is how long a quorum round keeps the read lease
+	// (ReadLease) after it started; default the heartbeat timeout less
+	// DefaultLeaseDriftBound per cent. A follower waits at least the
+	// heartbeat timeout without hearing the leader before it stands, so a
+	// longer lease is refused.
+	LeaseDuration time.Duration
 }
 
 func (s *Settings) validate() error {
@@ -83,6 +94,10 @@ func (s *Settings) validate() error {
 	if s.TrailingLogs == 0 {
 		s.TrailingLogs = DefaultTrailingLogs
 	}
+	def(&s.LeaseDuration, s.HeartbeatTimeout*(100-DefaultLeaseDriftBound)/100)
+	if s.LeaseDuration > s.HeartbeatTimeout {
+		return fmt.Errorf("raft read lease %s exceeds the heartbeat timeout %s", s.LeaseDuration, s.HeartbeatTimeout)
+	}
 	if s.LeaderLeaseTimeout > s.HeartbeatTimeout {
 		return fmt.Errorf("raft leader lease %s exceeds the heartbeat timeout %s", s.LeaderLeaseTimeout, s.HeartbeatTimeout)
 	}
@@ -99,7 +114,10 @@ type Config struct {
 	Engine    storage.Engine            // where the groups apply their writes
 	DataDir   string                    // "" keeps logs and snapshots in memory
 	Settings  Settings
-	Log       *logrus.Entry
+	// Now reads the node's clock, the one a clock-skew fault moves; the
+	// read lease is judged on it. Default time.Now.
+	Now func() time.Time
+	Log *logrus.Entry
 }
 
 // Store is a node's Raft groups: one per replica set the node belongs to.
@@ -124,6 +142,9 @@ func New(cfg Config) (*Store, error) {
 	}
 	if cfg.Log == nil {
 		cfg.Log = logrus.NewEntry(logrus.StandardLogger())
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
 	s := &Store{cfg: cfg, groups: map[string]*Group{}}
 	for _, set := range cfg.Sets {
@@ -150,7 +171,12 @@ type Group struct {
 	trans   *raft.NetworkTransport
 	stream  *streamLayer
 	reads   string
+	self    string
+	now     func() time.Time // the node's clock (Config.Now)
+	lease   lease            // ReadLease mode's read lease
 	closers []func() error
+
+	transferring atomic.Bool // preferLeader is handing the lead over: no lease renewal
 
 	readyTerm atomic.Uint64 // the term in which this leader's barrier was applied
 	elections atomic.Uint64 // elections this node started (became candidate)
@@ -163,7 +189,11 @@ type Group struct {
 
 func (s *Store) startGroup(set []string) (*Group, error) {
 	id := GroupID(set)
-	g := &Group{ID: id, Members: slices.Sorted(slices.Values(set)), reads: s.cfg.Settings.Reads, obsDone: make(chan struct{})}
+	g := &Group{
+		ID: id, Members: slices.Sorted(slices.Values(set)), reads: s.cfg.Settings.Reads,
+		self: s.cfg.Self, now: s.cfg.Now, lease: lease{dur: s.cfg.Settings.LeaseDuration},
+		obsDone: make(chan struct{}),
+	}
 	owns := func(key string) bool { return GroupID(s.cfg.Route(key)) == id }
 	g.fsm = NewFSM(s.cfg.Engine, owns)
 	st := s.cfg.Settings
@@ -267,6 +297,9 @@ func (s *Store) startGroup(set []string) (*Group, error) {
 	g.preferred = g.Members[0]
 	g.handing.Store(true)
 	go g.preferLeader(preferWithin)
+	if g.reads == ReadLease {
+		go g.renewLease(g.lease.dur / 8)
+	}
 	return g, nil
 }
 
@@ -297,8 +330,13 @@ func (g *Group) preferLeader(within time.Duration) {
 			return
 		}
 		if g.IsLeader() {
+			// The next leader is elected at once, not after a timeout:
+			// the lease must go first.
+			g.transferring.Store(true)
+			g.lease.revoke()
 			f := g.raft.LeadershipTransferToServer(raft.ServerID(g.preferred), raft.ServerAddress(g.preferred))
 			_ = f.Error() // on failure, try again at the next tick
+			g.transferring.Store(false)
 		}
 	}
 }
@@ -432,35 +470,93 @@ func (g *Group) Write(ctx context.Context, key string, value []byte, tombstone b
 	return res.Version, nil
 }
 
+// renewLease keeps the read lease (ReadLease) while this node leads: every
+// interval it confirms its lead with a quorum (VerifyLeader) and, on
+// success, renews the lease from the clock reading taken before it asked.
+func (g *Group) renewLease(interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-g.obsDone:
+			return
+		case <-t.C:
+		}
+		if !g.IsLeader() || g.transferring.Load() {
+			continue
+		}
+		gen, start := g.lease.begin(), g.now()
+		ctx, cancel := context.WithTimeout(context.Background(), g.lease.dur)
+		err := g.ready(ctx)
+		if err == nil {
+			err = wait(ctx, g.raft.VerifyLeader())
+		}
+		cancel()
+		if err == nil {
+			g.lease.renew(gen, start)
+		}
+	}
+}
+
+// LeaseHolds says whether this node may answer a read of the group from its
+// own state under the read lease (ReadLease mode): its clock says the lease
+// has not expired, and it has heard of no other leader. Raft's own view of
+// the role is not consulted: the lease is the authority (hashicorp/raft's
+// leader steps down on monotonic timers the clock-skew fault does not move).
+func (g *Group) LeaseHolds() bool {
+	if g.reads != ReadLease {
+		return false
+	}
+	if l := g.Leader(); l != "" && l != g.self {
+		return false
+	}
+	return g.lease.valid(g.now())
+}
+
+// ready commits a barrier when this leader is new in its term: its commit
+// index may not yet cover what the previous leader committed.
+func (g *Group) ready(ctx context.Context) error {
+	term := g.raft.CurrentTerm()
+	if g.readyTerm.Load() == term {
+		return nil
+	}
+	budget := time.Second
+	if dl, ok := ctx.Deadline(); ok {
+		budget = max(time.Until(dl), time.Millisecond)
+	}
+	before := g.raft.CommitIndex()
+	if err := wait(ctx, g.raft.Barrier(budget)); err != nil {
+		if errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipLost) {
+			return g.notLeader()
+		}
+		return fmt.Errorf("raft group %s: barrier: %w", g.ID, err)
+	}
+	// Every entry up to the barrier is applied, those before the call too.
+	g.fsm.raiseFloor(before)
+	g.readyTerm.Store(term)
+	return nil
+}
+
 // Read returns key's record as the group's leader holds it. In ReadIndex
 // mode it is linearizable: the leader notes its commit index, confirms with
 // a quorum that it still leads, and waits until that index is applied. A
 // leader new in its term first commits a barrier, since its commit index
 // may not yet cover what the previous leader committed. In ReadLease mode
-// it skips the confirmation.
+// a node whose lease holds (LeaseHolds) skips the confirmation and answers
+// from its own state, leader or not; without the lease it reads as in
+// ReadIndex mode.
 func (g *Group) Read(ctx context.Context, key string, engine storage.Engine) (storage.Record, bool, error) {
-	if !g.IsLeader() {
-		return storage.Record{}, false, g.notLeader()
-	}
-	term := g.raft.CurrentTerm()
-	if g.readyTerm.Load() != term {
-		budget := time.Second
-		if dl, ok := ctx.Deadline(); ok {
-			budget = max(time.Until(dl), time.Millisecond)
+	leased := g.LeaseHolds()
+	if !leased {
+		if !g.IsLeader() {
+			return storage.Record{}, false, g.notLeader()
 		}
-		before := g.raft.CommitIndex()
-		if err := wait(ctx, g.raft.Barrier(budget)); err != nil {
-			if errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipLost) {
-				return storage.Record{}, false, g.notLeader()
-			}
-			return storage.Record{}, false, fmt.Errorf("raft group %s: barrier: %w", g.ID, err)
+		if err := g.ready(ctx); err != nil {
+			return storage.Record{}, false, err
 		}
-		// Every entry up to the barrier is applied, those before the call too.
-		g.fsm.raiseFloor(before)
-		g.readyTerm.Store(term)
 	}
 	index := g.raft.CommitIndex()
-	if g.reads == ReadIndex {
+	if !leased {
 		if err := wait(ctx, g.raft.VerifyLeader()); err != nil {
 			if errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipLost) {
 				return storage.Record{}, false, g.notLeader()
