@@ -136,15 +136,7 @@ func checkCommand(e *env) *cli.Command {
 					checked = append(checked, ones...)
 				}
 			}
-			if asJSON {
-				if err := printJSON(e.stdout, checkOutputJSON{Histories: checked, ExitCode: worst}); err != nil {
-					return err
-				}
-			}
-			if worst != exitPass {
-				return &exitError{code: worst, reported: true}
-			}
-			return nil
+			return endCheck(e, checked, worst, asJSON)
 		},
 	}
 }
@@ -205,6 +197,12 @@ func checkMutualExclusion(e *env, paths []string, asJSON bool) error {
 		worst = worseCode(worst, verdictCode(rep.Verdict))
 		checked = append(checked, one)
 	}
+	return endCheck(e, checked, worst, asJSON)
+}
+
+// endCheck ends a check command: the JSON document of every history checked
+// when asJSON, and the worst verdict's exit code.
+func endCheck(e *env, checked []checkJSON, worst int, asJSON bool) error {
 	if asJSON {
 		if err := printJSON(e.stdout, checkOutputJSON{Histories: checked, ExitCode: worst}); err != nil {
 			return err
