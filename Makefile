@@ -72,7 +72,8 @@ test: vet ## vet, then every test with -race (end-to-end runs last, alone), then
 # Every example whose header promises a verdict ("# expect: ...") over seeds
 # 1..CHAOSCTL_LONG_SEEDS, at most CHAOSCTL_LONG_PARALLEL runs at a time whose
 # demo clusters have at most CHAOSCTL_LONG_MEMBERS members in all; each run must
-# keep the promise. CHAOSCTL_LONG_EXAMPLES=a.yaml,b.yaml narrows it and
+# keep the promise. CHAOSCTL_LONG_EXAMPLES=a.yaml,b.yaml narrows it,
+# CHAOSCTL_LONG_FIRST_SEED=11 starts the seeds there, and
 # CHAOSCTL_LONG_OUT keeps every run's output folder there.
 CHAOSCTL_LONG_SEEDS    ?= 20
 CHAOSCTL_LONG_PARALLEL ?= 3

@@ -560,13 +560,21 @@ const (
 	WorkloadKV      WorkloadKind = "kv"
 	WorkloadLock    WorkloadKind = "lock"
 	WorkloadCounter WorkloadKind = "counter"
-	WorkloadSet     WorkloadKind = "set"
+	// WorkloadLWWCounter is the counter workload on counters kept as
+	// last-write-wins registers: the foil of the PN-counter.
+	WorkloadLWWCounter WorkloadKind = "lww-counter"
+	WorkloadSet        WorkloadKind = "set"
 )
 
-func (WorkloadKind) allowed() []string { return []string{"kv", "lock", "counter", "set"} }
+func (WorkloadKind) allowed() []string {
+	return []string{"kv", "lock", "counter", "lww-counter", "set"}
+}
 
-// CRDT reports whether the kind acts on CRDT values (counter, set).
-func (k WorkloadKind) CRDT() bool { return k == WorkloadCounter || k == WorkloadSet }
+// CRDT reports whether the kind acts on the demo's /crdt/ values (counter,
+// lww-counter, set).
+func (k WorkloadKind) CRDT() bool {
+	return k == WorkloadCounter || k == WorkloadLWWCounter || k == WorkloadSet
+}
 
 // LockWorkload is the lock workload: Clients clients compete for the lock
 // Name with leases of Lease; a holder writes Resource, waits Hold, writes

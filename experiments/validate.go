@@ -1900,7 +1900,7 @@ func (v *validator) checks() {
 		switch kind := v.e.Workload.Kind; {
 		case !v.ok("workload.kind"):
 		case c == CheckConverges && !kind.CRDT():
-			v.errorf(p, "converges judges CRDT values; it needs workload.kind counter or set, not %s", cmp.Or(kind, WorkloadKV))
+			v.errorf(p, "converges judges CRDT values; it needs workload.kind counter, lww-counter or set, not %s", cmp.Or(kind, WorkloadKV))
 		case (c == CheckLinearizable || c == CheckNoLostWrites) && kind.CRDT():
 			v.errorf(p, "%s judges a key-value workload; workload.kind %s updates CRDT values: use converges", c, kind)
 		}

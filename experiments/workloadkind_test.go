@@ -20,7 +20,7 @@ target: {demo: {consistency: eventual}}
 workload: {kind: map, rate: 10, duration: 10s}
 checks: [converges]
 `,
-			want: []string{`5:18: workload.kind: bad value "map"; allowed: kv, lock, counter, set`},
+			want: []string{`5:18: workload.kind: bad value "map"; allowed: kv, lock, counter, lww-counter, set`},
 		},
 		{
 			name: "CRDT kinds need the eventual mode",
@@ -56,7 +56,7 @@ target: {demo: {consistency: eventual}}
 workload: {rate: 10, duration: 10s}
 checks: [converges]
 `,
-			want: []string{`6:10: checks[0]: converges judges CRDT values; it needs workload.kind counter or set, not kv`},
+			want: []string{`6:10: checks[0]: converges judges CRDT values; it needs workload.kind counter, lww-counter or set, not kv`},
 		},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

@@ -183,7 +183,7 @@ func CheckConverges(ops []workload.HistoryOp, finals []CRDTFinal) ConvergesResul
 		}
 		first := f.Replicas[0]
 		switch k.typ {
-		case "counter":
+		case "counter", "lww-counter":
 			judgeCounter(updates[k], first.Value, func(format string, args ...any) { flag(AnomalyCounterOutOfRange, k, format, args...) })
 		case "set":
 			judgeSet(updates[k], first.Elements, func(kind, format string, args ...any) { flag(kind, k, format, args...) })

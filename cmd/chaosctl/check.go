@@ -31,7 +31,7 @@ func checkCommand(e *env) *cli.Command {
 			"guarantees instead, per client (the history's client, a Jepsen log's process).\n" +
 			"--check mutual-exclusion reads a lock workload's history.ndjson instead and checks\n" +
 			"that no stale holder's write was accepted after a newer token's (docs/checks.md).\n" +
-			"A history of a counter or set workload (CRDT values) is judged by converges instead,\n" +
+			"A history of a counter, lww-counter or set workload (CRDT values) is judged by converges instead,\n" +
 			"against the replicas' read-back the run wrote beside it (crdt-final.json).",
 		Flags: []cli.Flag{
 			&cli.DurationFlag{Name: "time-budget", Value: runner.DefaultCheckBudget, Usage: "time allowed per history; past it the verdict is inconclusive"},

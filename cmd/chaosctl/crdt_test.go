@@ -69,3 +69,50 @@ func TestCRDTCountersConvergeThroughAPartition(t *testing.T) {
 		t.Fatalf("check with a diverged replica: exit %d, want 1 naming %s\n%s", code, slo.AnomalyDiverged, stdout)
 	}
 }
+
+// TestCRDTExamplesOnSetsAndLWWCounters runs the two twins of cap-ap-crdt.yaml,
+// shortened: OR-sets under the partition converge with no lost add, and
+// counters kept as last-write-wins values converge to sums that lack
+// acknowledged increments, which converges reports as counter-out-of-range.
+func TestCRDTExamplesOnSetsAndLWWCounters(t *testing.T) {
+	if testing.Short() {
+		t.Skip("long end-to-end run")
+	}
+	for _, tc := range []struct {
+		file    string
+		code    int
+		verdict string
+		anomaly string
+	}{
+		{"cap-ap-crdt-set.yaml", 0, report.Pass, ""},
+		{"cap-ap-lww-counter.yaml", 1, report.Fail, slo.AnomalyCounterOutOfRange},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "out")
+			stdout, _, code := run(t, "run", "../../examples/"+tc.file, "--out", out, "--state-dir", filepath.Join(t.TempDir(), "state"),
+				"--set", "workload.duration=12s", "--set", "workload.rate=150")
+			noMembersLeft(t, out)
+			res, err := report.ReadJSON(out)
+			if err != nil {
+				t.Fatalf("exit %d, no result: %v\n%s", code, err, stdout)
+			}
+			var converges *report.CheckResult
+			for i := range res.Checks {
+				if res.Checks[i].Name == "converges" {
+					converges = &res.Checks[i]
+				}
+			}
+			if code != tc.code || converges == nil || converges.Verdict != tc.verdict || converges.Keys != 20 || converges.Operations == 0 {
+				t.Fatalf("exit %d, converges %+v; want exit %d and converges %s over 20 values\n%s", code, converges, tc.code, tc.verdict, stdout)
+			}
+			if tc.anomaly != "" && converges.ByKind[tc.anomaly] == 0 {
+				t.Fatalf("converges found %v, want %s among them\n%s", converges.ByKind, tc.anomaly, stdout)
+			}
+			// chaosctl check reaches the same verdict from the files.
+			want := "converges " + tc.verdict
+			if stdout, _, c := run(t, "check", filepath.Join(out, "history.ndjson")); c != tc.code || !strings.Contains(stdout, want) {
+				t.Fatalf("check of the run's history: exit %d, want %d with %q\n%s", c, tc.code, want, stdout)
+			}
+		})
+	}
+}

@@ -72,8 +72,10 @@ type Config struct {
 
 	// Kind is what the operations act on: KindKV (the default) puts, gets
 	// and deletes values; KindCounter increments and decrements CRDT
-	// counters and reads them; KindSet adds and removes elements of CRDT
-	// sets and reads them (the demo cluster's eventual mode).
+	// counters and reads them; KindLWWCounter does the same to counters
+	// kept as last-write-wins registers (which lose concurrent increments);
+	// KindSet adds and removes elements of CRDT sets and reads them (the
+	// demo cluster's eventual mode).
 	Kind string
 	// Keys is the number of keys, named k0..k{Keys-1}.
 	Keys int
@@ -125,10 +127,16 @@ type Config struct {
 
 // Workload kinds (Config.Kind).
 const (
-	KindKV      = "kv"
-	KindCounter = "counter"
-	KindSet     = "set"
+	KindKV         = "kv"
+	KindCounter    = "counter"
+	KindLWWCounter = "lww-counter"
+	KindSet        = "set"
 )
+
+// isCRDT reports whether kind updates CRDT values (/crdt/{kind}/{key}).
+func isCRDT(kind string) bool {
+	return kind == KindCounter || kind == KindLWWCounter || kind == KindSet
+}
 
 // Class is one request class and its relative share of the rate.
 type Class struct {
@@ -154,8 +162,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("workload duration must be > 0, got %s", c.Duration)
 	case c.Warmup < 0:
 		return fmt.Errorf("workload warmup must be >= 0, got %s", c.Warmup)
-	case c.Kind != KindKV && c.Kind != KindCounter && c.Kind != KindSet:
-		return fmt.Errorf("workload kind must be %s, %s or %s, got %q", KindKV, KindCounter, KindSet, c.Kind)
+	case c.Kind != KindKV && !isCRDT(c.Kind):
+		return fmt.Errorf("workload kind must be %s, %s, %s or %s, got %q", KindKV, KindCounter, KindLWWCounter, KindSet, c.Kind)
 	case c.Kind != KindKV && c.DeleteRatio > 0:
 		return fmt.Errorf("workload deleteRatio must be 0 for kind %s (CRDT values are never deleted), got %g", c.Kind, c.DeleteRatio)
 	case c.Keys < 1:

@@ -129,7 +129,7 @@ func NewKVDriver(baseURLs []string, client *http.Client) (*KVDriver, error) {
 // The operations of a CRDT workload (Op.CRDT set) go to the CRDT API:
 //
 //	get    → GET  {base}/crdt/{type}/{key}: 200 ok with the JSON state
-//	incr   → POST {base}/crdt/counter/{key} {"delta": N}: 2xx ok
+//	incr   → POST {base}/crdt/{counter|lww-counter}/{key} {"delta": N}: 2xx ok
 //	add    → POST {base}/crdt/set/{key} {"add": "e"}: 2xx ok
 //	remove → POST {base}/crdt/set/{key} {"remove": "e"}: 2xx ok
 //

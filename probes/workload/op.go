@@ -323,7 +323,7 @@ func (g *OpGenerator) Next() Op {
 		// so the kinds and keys of a seed stay those without missRatio.
 		op.Key = MissingKeyName(k)
 	}
-	if g.kind == KindCounter || g.kind == KindSet {
+	if isCRDT(g.kind) {
 		g.crdtOp(&op)
 	}
 	if len(g.classes) > 0 {
@@ -357,7 +357,7 @@ func (g *OpGenerator) crdtOp(op *Op) {
 		return
 	}
 	switch g.kind {
-	case KindCounter:
+	case KindCounter, KindLWWCounter:
 		op.Kind, op.Delta = OpIncr, int64(1+x%5)
 		if x/5%4 == 0 {
 			op.Delta = -op.Delta

@@ -101,7 +101,7 @@ func New(cfg Config, driver Driver, rng *rand.Rand) (*Workload, error) {
 	}
 	if cfg.ReadRatio+cfg.DeleteRatio < 1 {
 		switch cfg.Kind {
-		case KindCounter:
+		case KindCounter, KindLWWCounter:
 			w.kinds = append(w.kinds, OpIncr)
 		case KindSet:
 			w.kinds = append(w.kinds, OpAdd, OpRemove)

@@ -16,6 +16,11 @@
 //	replica.Merge(delta)         // every replica joins the delta
 //	replica.Value()              // the sum over actors of P - N
 //
+// LWWCounter is the foil: a counter kept as a last-write-wins register
+// (read, add, write the sum), whose merge is a join too, so its replicas
+// converge, but to one writer's sum: concurrent increments are lost. The
+// demo offers it as "lww-counter" so an experiment can show the difference.
+//
 // The states encode as JSON (Encode, DecodeCounter, DecodeSet) with sorted
 // keys, so equal states encode to equal bytes.
 package crdt

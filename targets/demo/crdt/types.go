@@ -8,12 +8,17 @@ import (
 
 // Type names, as in the demo's API paths (/crdt/{type}/{key}).
 const (
-	TypeCounter = "counter"
-	TypeSet     = "set"
+	TypeCounter    = "counter"
+	TypeLWWCounter = "lww-counter"
+	TypeSet        = "set"
 )
 
 // Types lists the type names, sorted.
-func Types() []string { return []string{TypeCounter, TypeSet} }
+func Types() []string { return []string{TypeCounter, TypeLWWCounter, TypeSet} }
+
+// IsCounter reports whether typ is one of the counter types, whose updates
+// are deltas and whose view is a value.
+func IsCounter(typ string) bool { return typ == TypeCounter || typ == TypeLWWCounter }
 
 // KnownType reports whether typ names a type of this package.
 func KnownType(typ string) bool { return slices.Contains(Types(), typ) }
@@ -28,6 +33,17 @@ func MergeEncoded(typ string, a, b []byte) ([]byte, error) {
 			return nil, err
 		}
 		y, err := DecodeCounter(b)
+		if err != nil {
+			return nil, err
+		}
+		x.Merge(y)
+		return x.Encode(), nil
+	case TypeLWWCounter:
+		x, err := DecodeLWWCounter(a)
+		if err != nil {
+			return nil, err
+		}
+		y, err := DecodeLWWCounter(b)
 		if err != nil {
 			return nil, err
 		}
@@ -66,6 +82,12 @@ func ViewOf(typ string, state []byte) (View, error) {
 		}
 		v := c.Value()
 		return View{Type: typ, Value: &v}, nil
+	case TypeLWWCounter:
+		c, err := DecodeLWWCounter(state)
+		if err != nil {
+			return View{}, err
+		}
+		return View{Type: typ, Value: &c.Value}, nil
 	case TypeSet:
 		s, err := DecodeSet(state)
 		if err != nil {

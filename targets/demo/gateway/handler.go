@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/chaosctl/chaosctl/targets/demo/api"
+	"github.com/chaosctl/chaosctl/targets/demo/crdt"
 	"github.com/chaosctl/chaosctl/targets/demo/resilience"
 	"github.com/chaosctl/chaosctl/targets/demo/ring"
 	"github.com/prometheus/client_golang/prometheus"
@@ -103,8 +104,8 @@ func (g *Gateway) serveKV(w http.ResponseWriter, r *http.Request) {
 // apply, as a PUT is.
 func (g *Gateway) serveCRDT(w http.ResponseWriter, r *http.Request) {
 	typ, key, ok := api.CRDTFromPath(r.URL.Path)
-	if !ok || (typ != "counter" && typ != "set") {
-		api.Error(w, http.StatusNotFound, "no such CRDT type; use /crdt/counter/{key} or /crdt/set/{key}")
+	if !ok || !crdt.KnownType(typ) {
+		api.Error(w, http.StatusNotFound, fmt.Sprintf("no such CRDT type %q; use /crdt/{type}/{key} with type one of %s", typ, strings.Join(crdt.Types(), ", ")))
 		return
 	}
 	if err := api.ValidateKey(key); err != nil {

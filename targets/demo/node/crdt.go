@@ -74,15 +74,15 @@ type CRDTOp struct {
 
 // Validate reports why op is not an update of a value of type typ.
 func (op CRDTOp) Validate(typ string) error {
-	switch typ {
-	case crdt.TypeCounter:
+	switch {
+	case crdt.IsCounter(typ):
 		switch {
 		case op.Delta == nil || op.Add != nil || op.Remove != nil:
 			return errors.New(`a counter update is {"delta": N}`)
 		case *op.Delta == 0 || *op.Delta > maxDelta || *op.Delta < -maxDelta:
 			return fmt.Errorf("delta %d: it must be nonzero and within ±%d", *op.Delta, int64(maxDelta))
 		}
-	case crdt.TypeSet:
+	case typ == crdt.TypeSet:
 		var elem *string
 		switch {
 		case op.Delta != nil || (op.Add == nil) == (op.Remove == nil):
@@ -231,6 +231,20 @@ func (n *Node) CRDTUpdate(ctx context.Context, typ, key string, op CRDTOp, rid s
 	skey := CRDTStorageKey(typ, key)
 	var delta []byte
 	switch {
+	case op.Delta != nil && typ == crdt.TypeLWWCounter:
+		// The naive counter: read (R replicas), add, write the sum under
+		// this node's clock; the replicas keep the newest sum.
+		state, err := n.CRDTRead(ctx, typ, key, rid)
+		if err != nil {
+			return err
+		}
+		c, err := crdt.DecodeLWWCounter(state)
+		if err != nil {
+			return err
+		}
+		v := n.newVersion()
+		delta = crdt.LWWCounter{Value: c.Value + *op.Delta, Time: v.Time, Logical: v.Logical,
+			Actor: n.crdt.actor + "." + strconv.FormatUint(uint64(v.Seq), 10)}.Encode()
 	case op.Delta != nil:
 		delta = n.crdt.counterDelta(skey, *op.Delta).Encode()
 	case op.Add != nil:

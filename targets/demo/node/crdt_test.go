@@ -146,3 +146,69 @@ func viewFromString(s string) (crdt.View, error) {
 	err := json.Unmarshal([]byte(s), &v)
 	return v, err
 }
+
+// TestLWWCounterLosesTheOtherSidesIncrements: the foil of the PN-counter.
+// Increments of an lww-counter coordinated on both sides of a partition each
+// write a sum of what their side saw; after the heal the home replicas agree,
+// on the newer side's sum, and the other side's acknowledged increments are
+// gone.
+func TestLWWCounterLosesTheOtherSidesIncrements(t *testing.T) {
+	f := newFakeNet(t, fiveEventual())
+	minority := map[string]bool{"n1": true, "n2": true}
+	// A key with a home replica on each side, so each side can read it.
+	key := ""
+	for i := range 100 {
+		pref := f.node("n1").ring.Preference(CRDTStorageKey(crdt.TypeLWWCounter, fmt.Sprint("c", i)), f.cfg.N)
+		if slices.ContainsFunc(pref, func(id string) bool { return minority[id] }) &&
+			slices.ContainsFunc(pref, func(id string) bool { return !minority[id] }) {
+			key = fmt.Sprint("c", i)
+			break
+		}
+	}
+	if key == "" {
+		t.Fatal("no key with a home replica on each side")
+	}
+	ctx := context.Background()
+	incr := func(coord string, d int64) {
+		t.Helper()
+		if err := f.node(coord).CRDTUpdate(ctx, crdt.TypeLWWCounter, key, CRDTOp{Delta: &d}, ""); err != nil {
+			t.Fatalf("incr %d on %s: %v", d, coord, err)
+		}
+	}
+	incr("n3", 10) // before the partition, seen by both sides once settled
+	testkit.Eventually(t, 10*time.Second, "the first increment on every home replica", func() bool {
+		s, ok := converged(localStates(t, f, crdt.TypeLWWCounter, key))
+		return ok && s == `{"type":"lww-counter","value":10}`
+	})
+	f.setPolicy(func(m *message) fate {
+		if minority[m.from] != minority[m.to] {
+			return drop
+		}
+		return deliver
+	})
+	for range 3 {
+		incr("n1", 1) // the minority: 11, 12, 13
+	}
+	for range 2 {
+		incr("n4", 5) // the majority, later on the clock: 15, 20
+	}
+	f.setPolicy(nil)
+	var final string
+	testkit.Eventually(t, 10*time.Second, "every home replica holds the same sum after the heal", func() bool {
+		for _, id := range f.cfg.Nodes {
+			if f.node(id).Unsettled() != "" {
+				return false
+			}
+		}
+		s, ok := converged(localStates(t, f, crdt.TypeLWWCounter, key))
+		final = s
+		return ok
+	})
+	v, err := viewFromString(final)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *v.Value != 20 {
+		t.Fatalf("the replicas agree on %d, want 20: the majority's last sum, without the minority's 3 (23 acknowledged in all)", *v.Value)
+	}
+}
