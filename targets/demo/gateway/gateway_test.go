@@ -766,6 +766,10 @@ func TestHedgedReadsStillTripTheBreaker(t *testing.T) {
 	res := fastResilience()
 	res.Timeout = 600 * time.Millisecond
 	res.Breaker = resilience.BreakerConfig{Failures: 3, OpenFor: time.Minute}
+	// Hedges no sooner than 150 ms: a hung n1 is hedged all the same, and a
+	// read of a healthy node slowed by a busy machine is not, so the count
+	// below is the hung node's.
+	res.Hedge = resilience.HedgeConfig{After: 150 * time.Millisecond}
 	g := newTestGateway(t, Config{Replicas: 3, Resilience: res}, nodes)
 	keys := keysWithPrimary(t, g.Ring(), "n1", 12)
 	for _, k := range keys {
