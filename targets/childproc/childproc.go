@@ -30,6 +30,9 @@ type Spec struct {
 	// (created 0644). Otherwise they go to Stdout and Stderr (nil: discarded).
 	LogPath        string
 	Stdout, Stderr io.Writer
+	// ExtraFiles are open files the child inherits, as descriptors 3, 4, ...
+	// (exec.Cmd.ExtraFiles); the caller closes its own copies after Start.
+	ExtraFiles []*os.File
 	// OnExit, when set, is called once the process has exited and been
 	// reaped, with what exec.Cmd.Wait returned, before Done is closed.
 	OnExit func(state *os.ProcessState, err error)
@@ -59,6 +62,7 @@ func Start(spec Spec) (*Process, error) {
 	}
 	cmd := exec.Command(spec.Argv[0], spec.Argv[1:]...)
 	cmd.Dir, cmd.Env = spec.Dir, spec.Env
+	cmd.ExtraFiles = spec.ExtraFiles
 	cmd.Stdout, cmd.Stderr = spec.Stdout, spec.Stderr
 	if spec.LogPath != "" {
 		f, err := os.OpenFile(spec.LogPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)

@@ -28,6 +28,12 @@ const EnvControlToken = "CHAOSCTL_CONTROL_TOKEN"
 // plain /readyz only).
 const ReadyzSettled = "/readyz?settled=1"
 
+// EnvListenFD names the file descriptor of a listening socket the parent
+// bound for a member and handed to it (the process runtime does): the member
+// serves on it instead of binding its Listen address itself, so no other
+// process can take the port between the parent's pick and the member's start.
+const EnvListenFD = "CHAOSCTL_LISTEN_FD"
+
 // EnvParentPID names the process that started a member; the member exits when
 // that process is gone (a second guard beside the parent-death signal).
 const EnvParentPID = "CHAOSCTL_PARENT_PID"

@@ -2,7 +2,9 @@ package process_test
 
 import (
 	"context"
+	"errors"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"syscall"
@@ -32,25 +34,30 @@ func startCluster(t *testing.T, spec demo.ClusterSpec, proxied bool) (*process.C
 	opts := process.Options{Binary: processtest.Binary(t), Dir: t.TempDir(), Log: processtest.Log(t), Seed: 1}
 	var plane *faultplane.Plane
 	if proxied {
-		addrs, release, err := process.ReserveAddrs(spec.MemberIDs(), "", 0, nil)
+		lns, err := process.ReserveListeners(spec.MemberIDs(), "", 0, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer release()
+		addrs := map[string]string{}
+		for id, ln := range lns {
+			addrs[id] = ln.Addr().String()
+		}
 		plane, err = faultplane.StartEmbedded(ctx, "t", processtest.Log(t))
 		if err != nil {
+			process.CloseListeners(lns)
 			t.Fatal(err)
 		}
 		peer := map[faultplane.Link]string{}
 		for _, l := range democluster.PeerLinks(spec) {
 			a, err := plane.AddProxy(l, "127.0.0.1:0", addrs[l.To])
 			if err != nil {
+				process.CloseListeners(lns)
+				plane.Close()
 				t.Fatal(err)
 			}
 			peer[l] = a
 		}
-		opts.Ports = process.PortsOf(addrs)
-		release()
+		opts.Listeners = lns
 		opts.PeerAddr = func(from, to string) string { return peer[faultplane.Link{From: from, To: to}] }
 	}
 	c, err := process.Start(ctx, spec, opts)
@@ -138,4 +145,54 @@ func (k *kv) get(addr, key string) (int, string, error) {
 
 func (k *kv) del(addr, key string) (int, error) {
 	return k.send(http.MethodDelete, addr, key, nil)
+}
+
+// The members serve on the sockets reserved for them: from the reservation
+// on, no other process can bind a member's port (two runs picking free ports
+// at the same moment cannot collide), and once a member is down its port is
+// free, none held here. A restart whose port was taken meanwhile fails with
+// a *PortInUseError instead of a stranger answering in the member's place.
+func TestMembersServeOnTheListenersReservedForThem(t *testing.T) {
+	spec := demo.ClusterSpec{Nodes: 3}
+	lns, err := process.ReserveListeners(spec.MemberIDs(), "", 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reserved := map[string]string{}
+	for id, ln := range lns {
+		reserved[id] = ln.Addr().String()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, err := process.Start(ctx, spec, process.Options{Binary: processtest.Binary(t), Dir: t.TempDir(), Log: processtest.Log(t), Seed: 1, Listeners: lns})
+	if err != nil {
+		t.Fatalf("start cluster: %v", err)
+	}
+	t.Cleanup(func() { _ = c.Stop(context.Background()) })
+	for _, m := range c.Members() {
+		if m.Addr != reserved[m.ID] {
+			t.Fatalf("%s serves on %s, want the reserved %s", m.ID, m.Addr, reserved[m.ID])
+		}
+		if ln, err := net.Listen("tcp", m.Addr); err == nil {
+			ln.Close()
+			t.Fatalf("%s's port %s could be bound while it runs", m.ID, m.Addr)
+		}
+	}
+	n1, _ := c.Member("n1")
+	if err := c.Kill(ctx, "n1"); err != nil {
+		t.Fatal(err)
+	}
+	thief, err := net.Listen("tcp", n1.Addr)
+	if err != nil {
+		t.Fatalf("n1 is down but its port %s is still held: %v", n1.Addr, err)
+	}
+	var inUse *process.PortInUseError
+	if err := c.StartMember(ctx, "n1"); !errors.As(err, &inUse) || inUse.Member != "n1" {
+		thief.Close()
+		t.Fatalf("restart of n1 with its port taken: %v, want a *PortInUseError for n1", err)
+	}
+	thief.Close()
+	if err := c.StartMember(ctx, "n1"); err != nil {
+		t.Fatalf("restart of n1 once its port is free: %v", err)
+	}
 }

@@ -45,6 +45,14 @@ type Options struct {
 	PeerAddr func(from, to string) string
 	// Ports, when set, fixes the port of each member id (overrides BasePort).
 	Ports map[string]int
+	// Listeners, when set, are every member's listening sockets, bound by
+	// the caller (ReserveListeners): their addresses are the members', and
+	// each is handed to its member's process, which serves on it, so no
+	// other process can take a port between its pick and the member's
+	// start (another run picking free ports at the same moment). Start
+	// takes them over: they are closed here once handed on, or on error.
+	// Overrides Ports and BasePort.
+	Listeners map[string]net.Listener
 	// OnSpawn, when set, is called after each member process starts (also on
 	// restarts), before readiness: callers record pids for crash recovery.
 	// It runs with the cluster's lock held and must not call the Cluster.
@@ -89,6 +97,7 @@ type member struct {
 	cfg     demo.MemberConfig
 	logPath string
 	proc    *childproc.Process // nil until first started
+	ln      net.Listener       // the reserved listener, until handed to the first process
 }
 
 // exited is closed once the member's process has exited (nil before its
@@ -101,7 +110,12 @@ func (m *member) exited() <-chan struct{} {
 }
 
 // Start starts every member of spec and waits until all are ready.
-func Start(ctx context.Context, spec demo.ClusterSpec, opts Options) (*Cluster, error) {
+func Start(ctx context.Context, spec demo.ClusterSpec, opts Options) (_ *Cluster, err error) {
+	defer func() {
+		if err != nil {
+			CloseListeners(opts.Listeners) // those not handed on yet; closing twice is harmless
+		}
+	}()
 	if err := spec.Validate(); err != nil {
 		return nil, fmt.Errorf("cluster spec: %w", err)
 	}
@@ -143,7 +157,7 @@ func Start(ctx context.Context, spec demo.ClusterSpec, opts Options) (*Cluster, 
 		DataDir: func(id string) string { return filepath.Join(opts.Dir, id) },
 	}
 	for _, cfg := range democluster.MemberConfigs(spec, opts.Seed, wiring) {
-		c.members[cfg.ID] = &member{cfg: cfg, logPath: filepath.Join(opts.Dir, cfg.ID+".log")}
+		c.members[cfg.ID] = &member{cfg: cfg, logPath: filepath.Join(opts.Dir, cfg.ID+".log"), ln: opts.Listeners[cfg.ID]}
 	}
 
 	// Start store nodes first so gateways find them, but do not wait between
@@ -164,9 +178,21 @@ func Start(ctx context.Context, spec demo.ClusterSpec, opts Options) (*Cluster, 
 	return c, nil
 }
 
-// allocate picks each member's address and checks every port is free.
+// allocate picks each member's address and checks every port is free; with
+// Options.Listeners the addresses are theirs.
 func (c *Cluster) allocate() (map[string]string, error) {
-	return AllocateAddrs(c.order, c.opts.Host, c.opts.BasePort, c.opts.Ports)
+	if c.opts.Listeners == nil {
+		return AllocateAddrs(c.order, c.opts.Host, c.opts.BasePort, c.opts.Ports)
+	}
+	addrs := map[string]string{}
+	for _, id := range c.order {
+		ln, ok := c.opts.Listeners[id]
+		if !ok {
+			return nil, fmt.Errorf("process runtime: Options.Listeners has none for member %s", id)
+		}
+		addrs[id] = ln.Addr().String()
+	}
+	return addrs, nil
 }
 
 // AllocateAddrs gives each member id an address on host: the port fixed in
@@ -186,19 +212,36 @@ func AllocateAddrs(ids []string, host string, base int, ports map[string]int) (m
 // ReserveAddrs is AllocateAddrs that keeps the ports bound until release is
 // called, so that listeners opened meanwhile on port 0 (the fault plane's
 // proxies) cannot take a member's port. Release just before starting the
-// members; pass the ports in Options.Ports.
+// members; pass the ports in Options.Ports. (ReserveListeners hands the
+// bound ports on to the members instead, with no gap at all.)
 func ReserveAddrs(ids []string, host string, base int, ports map[string]int) (addrs map[string]string, release func(), err error) {
+	lns, err := ReserveListeners(ids, host, base, ports)
+	if err != nil {
+		return nil, nil, err
+	}
+	addrs = map[string]string{}
+	for id, ln := range lns {
+		addrs[id] = ln.Addr().String()
+	}
+	return addrs, func() { CloseListeners(lns) }, nil
+}
+
+// CloseListeners closes every listener of lns (those ReserveListeners bound
+// that were not handed to Start).
+func CloseListeners(lns map[string]net.Listener) {
+	for _, ln := range lns {
+		_ = ln.Close()
+	}
+}
+
+// ReserveListeners binds a port for each member id on host, as AllocateAddrs
+// picks them, and returns the listeners, for Options.Listeners. On error
+// none is left bound.
+func ReserveListeners(ids []string, host string, base int, ports map[string]int) (map[string]net.Listener, error) {
 	if host == "" {
 		host = DefaultHost
 	}
-	addrs = map[string]string{}
-	var held []net.Listener
-	release = func() {
-		for _, ln := range held {
-			_ = ln.Close()
-		}
-		held = nil
-	}
+	lns := map[string]net.Listener{}
 	for i, id := range ids {
 		port := 0
 		switch {
@@ -216,14 +259,13 @@ func ReserveAddrs(ids []string, host string, base int, ports map[string]int) (ad
 			ln, err = net.Listen("tcp", addr)
 		}
 		if err != nil {
-			release()
-			return nil, nil, &PortInUseError{Member: id, Addr: addr, Err: err}
+			CloseListeners(lns)
+			return nil, &PortInUseError{Member: id, Addr: addr, Err: err}
 		}
 		// Held until all are chosen, so two members never get the same free port.
-		held = append(held, ln)
-		addrs[id] = ln.Addr().String()
+		lns[id] = ln
 	}
-	return addrs, release, nil
+	return lns, nil
 }
 
 // PortsOf turns addresses from AllocateAddrs into Options.Ports.
@@ -320,10 +362,29 @@ func (c *Cluster) spawn(id string) error {
 		// would spend the CPU spinning for work.
 		env = append(env, "GOMAXPROCS="+strconv.Itoa(democluster.MemberProcs(c.spec)))
 	}
+	// The member serves on a socket bound here: the reserved one at its
+	// first start, its address bound again at a restart (a port taken
+	// while the member was down fails here, not as a member answering for
+	// another process).
+	ln := m.ln
+	m.ln = nil
+	if ln == nil {
+		if ln, err = net.Listen("tcp", m.cfg.Listen); err != nil {
+			return fmt.Errorf("start %s: %w", id, &PortInUseError{Member: id, Addr: m.cfg.Listen, Err: err})
+		}
+	}
+	defer ln.Close() // the child holds its own copy
+	lf, err := ln.(*net.TCPListener).File()
+	if err != nil {
+		return fmt.Errorf("start %s: hand over its listener: %w", id, err)
+	}
+	defer lf.Close()
+	env = append(env, demo.EnvListenFD+"=3")
 	proc, err := childproc.Start(childproc.Spec{
-		Argv:    append([]string{c.opts.Binary}, democluster.MemberArgs(c.opts.LogLevel, conf)...),
-		Env:     env,
-		LogPath: m.logPath,
+		Argv:       append([]string{c.opts.Binary}, democluster.MemberArgs(c.opts.LogLevel, conf)...),
+		Env:        env,
+		LogPath:    m.logPath,
+		ExtraFiles: []*os.File{lf},
 	})
 	if err != nil {
 		return fmt.Errorf("start %s: %w", id, err)

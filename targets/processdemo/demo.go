@@ -72,11 +72,22 @@ func Start(ctx context.Context, spec demo.ClusterSpec, opts Options) (_ *Demo, e
 		return nil, err
 	}
 	defer releaseClients()
-	addrs, release, err := process.ReserveAddrs(spec.MemberIDs(), "", 0, nil)
+	// The members' ports stay bound from here until each member's process
+	// serves on its own (process.Options.Listeners).
+	lns, err := process.ReserveListeners(spec.MemberIDs(), "", 0, nil)
 	if err != nil {
 		return nil, err
 	}
-	defer release()
+	handed := false
+	defer func() {
+		if !handed {
+			process.CloseListeners(lns)
+		}
+	}()
+	addrs := map[string]string{}
+	for id, ln := range lns {
+		addrs[id] = ln.Addr().String()
+	}
 	plane, err := faultplane.StartEmbedded(ctx, opts.Run, opts.Log.WithField("component", "faultplane"))
 	if err != nil {
 		return nil, err
@@ -113,15 +124,15 @@ func Start(ctx context.Context, spec demo.ClusterSpec, opts Options) (_ *Demo, e
 	for _, id := range democluster.WorkloadSide(spec) {
 		d.clients = append(d.clients, peer[faultplane.Link{From: faultplane.ClientSide, To: id}])
 	}
-	release()
+	handed = true
 	d.cluster, err = process.Start(ctx, spec, process.Options{
-		Binary:   opts.Binary,
-		Dir:      opts.Dir,
-		Seed:     opts.Seed,
-		Log:      opts.Log,
-		LogLevel: opts.LogLevel,
-		Ports:    process.PortsOf(addrs),
-		PeerAddr: func(from, to string) string { return peer[faultplane.Link{From: from, To: to}] },
+		Binary:    opts.Binary,
+		Dir:       opts.Dir,
+		Seed:      opts.Seed,
+		Log:       opts.Log,
+		LogLevel:  opts.LogLevel,
+		Listeners: lns,
+		PeerAddr:  func(from, to string) string { return peer[faultplane.Link{From: from, To: to}] },
 		OnSpawn: func(id string, pid int) {
 			if opts.OnStarted != nil {
 				opts.OnStarted([]targets.Member{{ID: id, Role: demo.RoleOf(id), Addr: addrs[id], PID: pid}})

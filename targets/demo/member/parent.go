@@ -2,6 +2,8 @@ package member
 
 import (
 	"context"
+	"fmt"
+	"net"
 	"os"
 	"os/signal"
 	"strconv"
@@ -22,7 +24,37 @@ func RunChild(ctx context.Context, cfg demo.MemberConfig, log *logrus.Entry) err
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go WatchParent(ctx, cancel)
-	return Run(ctx, cfg, Options{ControlToken: os.Getenv(demo.EnvControlToken), Log: log})
+	ln, err := inheritedListener(cfg)
+	if err != nil {
+		return err
+	}
+	return Run(ctx, cfg, Options{ControlToken: os.Getenv(demo.EnvControlToken), Log: log, Listener: ln})
+}
+
+// inheritedListener returns the listener the parent handed over in the
+// descriptor named by demo.EnvListenFD, or nil when there is none. It must be
+// listening on cfg.Listen: a member never serves another address than the
+// one its peers were told.
+func inheritedListener(cfg demo.MemberConfig) (net.Listener, error) {
+	v := os.Getenv(demo.EnvListenFD)
+	if v == "" {
+		return nil, nil
+	}
+	fd, err := strconv.Atoi(v)
+	if err != nil || fd < 3 {
+		return nil, fmt.Errorf("member %s: %s=%q: want a descriptor number of 3 or more", cfg.ID, demo.EnvListenFD, v)
+	}
+	f := os.NewFile(uintptr(fd), "listener")
+	defer f.Close() // FileListener holds its own duplicate
+	ln, err := net.FileListener(f)
+	if err != nil {
+		return nil, fmt.Errorf("member %s: the listener handed over in descriptor %d: %w", cfg.ID, fd, err)
+	}
+	if got := ln.Addr().String(); got != cfg.Listen {
+		_ = ln.Close()
+		return nil, fmt.Errorf("member %s: the listener handed over is on %s, not on its address %s", cfg.ID, got, cfg.Listen)
+	}
+	return ln, nil
 }
 
 // WatchParent calls stop when the process named by CHAOSCTL_PARENT_PID is no
