@@ -53,7 +53,11 @@ var ErrInvalidConfig = errors.New("invalid gateway config")
 type Config struct {
 	ID       string            // member name, e.g. g1
 	Nodes    []string          // store node ids, e.g. n1..n5
-	VNodes   int               // tokens per node on the ring; 0 = DefaultVNodes
+	VNodes   int               // tokens per node on the ring (sharding hash); 0 = DefaultVNodes
+	// Sharding is the placement scheme: placement.Hash ("" too) or
+	// placement.Range with the split points Splits (see package placement).
+	Sharding string
+	Splits   []string
 	Replicas int               // preference list length n; 0 = DefaultReplicas, capped at len(Nodes)
 	Peers    map[string]string // node id -> "host:port" as this gateway reaches it (may be a proxy)
 	Cache    cache.Config
