@@ -13,8 +13,8 @@ import (
 	"github.com/chaosctl/chaosctl/targets/demo/api"
 	"github.com/chaosctl/chaosctl/targets/demo/cache"
 	"github.com/chaosctl/chaosctl/targets/demo/metrics"
-	"github.com/chaosctl/chaosctl/targets/demo/resilience"
 	"github.com/chaosctl/chaosctl/targets/demo/placement"
+	"github.com/chaosctl/chaosctl/targets/demo/resilience"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sirupsen/logrus"
 )

@@ -9,8 +9,8 @@ import (
 	"strings"
 
 	"github.com/chaosctl/chaosctl/targets/demo/api"
-	"github.com/chaosctl/chaosctl/targets/demo/resilience"
 	"github.com/chaosctl/chaosctl/targets/demo/placement"
+	"github.com/chaosctl/chaosctl/targets/demo/resilience"
 	"github.com/prometheus/client_golang/prometheus"
 )
 

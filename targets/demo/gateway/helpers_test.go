@@ -16,8 +16,8 @@ import (
 
 	"github.com/chaosctl/chaosctl/targets/demo/api"
 	"github.com/chaosctl/chaosctl/targets/demo/metrics"
-	"github.com/chaosctl/chaosctl/targets/demo/resilience"
 	"github.com/chaosctl/chaosctl/targets/demo/placement"
+	"github.com/chaosctl/chaosctl/targets/demo/resilience"
 )
 
 // Node behaviours.

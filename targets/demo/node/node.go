@@ -19,8 +19,8 @@ import (
 	"github.com/chaosctl/chaosctl/targets/demo/api"
 	"github.com/chaosctl/chaosctl/targets/demo/hlc"
 	"github.com/chaosctl/chaosctl/targets/demo/metrics"
-	"github.com/chaosctl/chaosctl/targets/demo/raftkv"
 	"github.com/chaosctl/chaosctl/targets/demo/placement"
+	"github.com/chaosctl/chaosctl/targets/demo/raftkv"
 	"github.com/chaosctl/chaosctl/targets/demo/storage"
 )
 
@@ -43,13 +43,13 @@ const (
 
 // Config describes one store node.
 type Config struct {
-	ID           string
-	Nodes        []string          // every store node id, in ring order
-	VNodes       int               // virtual nodes per node on the ring (sharding hash)
+	ID     string
+	Nodes  []string // every store node id, in ring order
+	VNodes int      // virtual nodes per node on the ring (sharding hash)
 	// Sharding is the placement scheme, placement.Hash ("" too) or
 	// placement.Range; Splits are the range scheme's split points.
-	Sharding string
-	Splits   []string
+	Sharding     string
+	Splits       []string
 	N, W, R      int               // replicas, write quorum, read quorum
 	Consistency  string            // linearizable | quorum | eventual
 	Peers        map[string]string // node id -> host:port as this node reaches it

@@ -259,7 +259,7 @@ func TestEvenSplits(t *testing.T) {
 		{names(1000, "k%d"), 3, []string{"k4", "k7"}},
 		{names(1000, "k%03d"), 4, []string{"k250", "k500", "k750"}},
 		{names(10, "k%02d"), 3, []string{"k04", "k07"}}, // 4, 3, 3
-		{[]string{"b", "a", "a"}, 5, []string{"b"}},      // two distinct keys
+		{[]string{"b", "a", "a"}, 5, []string{"b"}},     // two distinct keys
 		{names(10, "k%d"), 1, nil},
 		{nil, 3, nil},
 	}
