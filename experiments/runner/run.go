@@ -425,8 +425,9 @@ func (r *runState) drive(ctx, userCtx context.Context, target targets.Target, tr
 		Rate: w.Rate, Warmup: w.Warmup, FlatWarmup: !w.RampUp, Duration: w.Duration,
 		Kind: string(w.Kind),
 		Keys: w.Keys, Distribution: workload.Distribution(w.Distribution), ReadRatio: float64(w.ReadRatio),
-		MissRatio: float64(w.MissRatio),
-		ValueSize: int(w.ValueSize), Timeout: w.Timeout, LatencyThresholds: r.latencyThresholds(),
+		KeyPattern: string(w.KeyPattern),
+		MissRatio:  float64(w.MissRatio),
+		ValueSize:  int(w.ValueSize), Timeout: w.Timeout, LatencyThresholds: r.latencyThresholds(),
 		OnSecond: r.onSecond,
 	}
 	var history *os.File

@@ -11,6 +11,13 @@ const (
 	Sequential = "sequential"
 )
 
+// DefaultKeys is the workload's key count when it gives none.
+const DefaultKeys = 1000
+
+// RecentKeys is how many of the newest keys the reads and deletes of the
+// sequential pattern draw from.
+const RecentKeys = 100
+
 // Patterns lists the key patterns.
 func Patterns() []string { return []string{Random, Sequential} }
 

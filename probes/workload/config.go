@@ -37,7 +37,7 @@ const (
 // Defaults filled in by Config.Validate. They are exported so that flags and the
 // experiment file can use the same values.
 const (
-	DefaultKeys         = 1000
+	DefaultKeys         = keyspace.DefaultKeys
 	DefaultDistribution = DistributionUniform
 	// DefaultReadRatio is the read share the experiment file uses when it says
 	// nothing. Validate does not fill it: 0 is a valid ratio (writes only).

@@ -357,7 +357,7 @@ func (g *OpGenerator) Next() Op {
 
 // RecentKeys is how many of the newest keys the reads and deletes of the
 // sequential key pattern draw from.
-const RecentKeys = 100
+const RecentKeys = keyspace.RecentKeys
 
 // sequentialKey is the key number of an operation of the sequential
 // pattern, from the drawn number k: a put takes the next key (after
