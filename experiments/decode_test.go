@@ -669,7 +669,7 @@ slos: [{name: a, sli: availability, objective: 99%, judge: fault}]
 			src: minimalWith(`faults: [{name: k, at: 1s, crash: {nodes: [n1]}}]
 slos: [{name: a, sli: availability, objective: 99%, jugde: faults}]
 `),
-			want: []string{`7:53: unknown field "jugde" in slos[0]; allowed: name, sli, objective, op, threshold, good, bad, total, url, query, compare, value, openslo, judge; did you mean "judge"?`},
+			want: []string{`7:53: unknown field "jugde" in slos[0]; allowed: name, sli, objective, op, threshold, good, bad, total, url, query, compare, value, metric, openslo, judge; did you mean "judge"?`},
 		},
 		{
 			name: "judge faults without faults",

@@ -782,6 +782,7 @@ const (
 	MetricBreakerOpen      Metric = "breaker_open"
 	MetricCacheHitRatio    Metric = "cache_hit_ratio"
 	MetricStoreRequestRate Metric = "store_request_rate"
+	MetricHotShardShare    Metric = "hot_shard_share"
 )
 
 // metricUnits is the one table of probe metrics and their units.
@@ -805,6 +806,7 @@ var metricUnits = []struct {
 	{MetricBreakerOpen, UnitCount, true},
 	{MetricCacheHitRatio, UnitRatio, true},
 	{MetricStoreRequestRate, UnitPerSecond, true},
+	{MetricHotShardShare, UnitRatio, true},
 }
 
 func (Metric) allowed() []string {
@@ -1199,9 +1201,14 @@ const (
 	// Prometheus at URL, is good in each sample (of each series) where it
 	// compares with Value as Compare says; OpenSLO's thresholdMetric.
 	SLIThreshold SLI = "threshold"
+	// SLIMetric: a probe metric scraped from the demo cluster's members
+	// (Metric, e.g. hot_shard_share) is good in each measured second where
+	// it compares with Value as Compare says; seconds without data count
+	// neither way.
+	SLIMetric SLI = "metric"
 )
 
-func (SLI) allowed() []string { return []string{"availability", "latency", "ratio", "threshold"} }
+func (SLI) allowed() []string { return []string{"availability", "latency", "ratio", "threshold", "metric"} }
 
 // Prometheus reports whether the SLI's events come from a Prometheus
 // server (ratio and threshold) rather than from the workload.
@@ -1250,6 +1257,9 @@ type SLO struct {
 	Query   string      `yaml:"query"`
 	Compare ThresholdOp `yaml:"compare"`
 	Value   *float64    `yaml:"value"`
+	// Metric is a metric SLO's probe metric, one scraped from the demo
+	// cluster's members (with Compare and Value).
+	Metric Metric `yaml:"metric"`
 	// OpenSLO imports the SLOs of an OpenSLO v1 file (openslo.go): an
 	// entry with it is replaced by them when the file is decoded, so a
 	// decoded Experiment never has it set.

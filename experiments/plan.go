@@ -745,6 +745,8 @@ func (p *Plan) formatJudgement(t *textWriter) {
 			}
 		case SLIThreshold:
 			t.printf("  %s: threshold: each second of (%s) %s %s at %s, objective %s\n", s.Name, s.Query, s.Compare.PromQL(), formatValue(s.Value), server, s.Objective)
+		case SLIMetric:
+			t.printf("  %s: metric: each second of %s %s %s (scraped from the members), objective %s\n", s.Name, s.Metric, s.Compare.PromQL(), formatValue(s.Value), s.Objective)
 		default:
 			t.printf("  %s: availability%s, objective %s%s\n", s.Name, op, s.Objective, judged)
 		}

@@ -1789,7 +1789,12 @@ func (v *validator) slos() {
 		}
 		ratioFields := []string{p + ".good", p + ".bad", p + ".total"}
 		thresholdFields := []string{p + ".query", p + ".compare", p + ".value"}
+		if s.SLI != SLIMetric {
+			v.notAllowed("applies to metric SLOs (sli: metric)", p+".metric")
+		}
 		switch s.SLI {
+		case SLIMetric:
+			v.metricSLO(p, s)
 		case SLIAvailability:
 			v.notAllowed("applies to latency SLOs", p+".threshold")
 			v.notAllowed("applies to ratio SLOs", ratioFields...)
@@ -1837,6 +1842,41 @@ func (v *validator) slos() {
 	if len(e.SLOs) == 0 && len(e.SteadyState.Probes) == 0 && len(e.Checks) == 0 && v.ok("slos", "steadyState", "steadyState.probes", "checks") && !v.d.openSLOFailed {
 		v.errorf("", "nothing to judge: give at least one of slos, steadyState.probes or checks (a run with no criteria would pass vacuously)")
 	}
+}
+
+// metricSLO checks a metric SLO: a member metric of the demo cluster,
+// compared with a value each second.
+func (v *validator) metricSLO(p string, s SLO) {
+	v.notAllowed("applies to availability and latency SLOs", p+".op", p+".threshold")
+	v.notAllowed("applies to ratio SLOs", p+".good", p+".bad", p+".total")
+	v.notAllowed("applies to threshold SLOs (a PromQL query); a metric SLO names its metric", p+".query")
+	v.notAllowed("applies to ratio and threshold SLOs (the Prometheus server)", p+".url")
+	if v.required(p+".metric") && v.ok(p+".metric") {
+		switch {
+		case !s.Metric.Scraped():
+			v.errorf(p+".metric", "%s is measured by the workload; a metric SLO takes a metric scraped from the members: %s", s.Metric, strings.Join(scrapedMetrics(), ", "))
+		case v.e.Target.Demo == nil:
+			v.errorf(p+".metric", "is scraped from the demo cluster's members; an external target has none")
+		}
+	}
+	v.required(p + ".compare")
+	if v.required(p+".value") && (math.IsNaN(*s.Value) || math.IsInf(*s.Value, 0)) {
+		v.errorf(p+".value", "is not a finite number")
+	}
+	if s.Judge == JudgeFaults {
+		v.errorf(p+".judge", "faults is not allowed for metric SLOs: their events are seconds of the whole cluster, not requests a fault could be blamed for; allowed: run")
+	}
+}
+
+// scrapedMetrics lists the probe metrics scraped from the members.
+func scrapedMetrics() []string {
+	var out []string
+	for _, m := range metricUnits {
+		if m.scraped {
+			out = append(out, string(m.metric))
+		}
+	}
+	return out
 }
 
 // MaxDegradationLatency bounds degradation.latency.

@@ -16,13 +16,14 @@ const (
 	MetricBreakerOpen      = "breaker_open"       // open circuit breakers, all members
 	MetricCacheHitRatio    = "cache_hit_ratio"    // hit ÷ lookups, all members with a cache
 	MetricStoreRequestRate = "store_request_rate" // requests/s the store nodes answered (what got past the gateways)
+	MetricHotShardShare    = "hot_shard_share"    // ratio: the busiest store node's share of the store nodes' client requests
 )
 
 // ScrapedMetrics lists the probe metrics MetricValue knows, in a fixed order.
 var ScrapedMetrics = []string{
 	MetricServerErrorRatio, MetricServerLatencyP99, MetricCPUUtilization,
 	MetricInflight, MetricShedRate, MetricBreakerOpen, MetricCacheHitRatio,
-	MetricStoreRequestRate,
+	MetricStoreRequestRate, MetricHotShardShare,
 }
 
 // Bucket is one bucket of a latency histogram: how many requests of an
@@ -111,9 +112,16 @@ type ClusterSample struct {
 	// (every member but the gateways): with gateways, the reads and writes
 	// that got past their caches and filters.
 	StoreRequestRate float64 `json:"storeRequestRate"`
+	// HotShardShare is the busiest store node's share of StoreRequestRate:
+	// 1/nodes when the shards are evenly loaded, 1 when one takes every
+	// request. A gateway sends each request to the first node of the key's
+	// preference list, the owner of its shard, so a node's client requests
+	// are its shard's load (see package placement).
+	HotShardShare float64 `json:"hotShardShare"`
 
 	frontWithRates int // client-facing members with rates
 	storeWithRates int // store nodes with rates
+	storeNodes     int // store nodes sampled, answering or not
 }
 
 // Aggregate computes the cluster-wide sample of one second.
@@ -123,9 +131,12 @@ func Aggregate(second time.Time, samples []MemberSample) ClusterSample {
 	if slices.ContainsFunc(samples, func(s MemberSample) bool { return s.Role == roleGateway }) {
 		front = func(s MemberSample) bool { return s.Role == roleGateway }
 	}
-	var cacheHits float64
+	var cacheHits, busiest float64
 	latency := map[float64]float64{}
 	for _, s := range samples {
+		if s.Role != roleGateway {
+			c.storeNodes++
+		}
 		if !s.Up {
 			c.Down = append(c.Down, s.Member)
 			continue
@@ -144,6 +155,7 @@ func Aggregate(second time.Time, samples []MemberSample) ClusterSample {
 		if s.Role != roleGateway {
 			c.storeWithRates++
 			c.StoreRequestRate += s.RequestRate
+			busiest = max(busiest, s.RequestRate)
 		}
 		if front(s) {
 			c.frontWithRates++
@@ -161,6 +173,9 @@ func Aggregate(second time.Time, samples []MemberSample) ClusterSample {
 	}
 	if c.CacheLookups > 0 {
 		c.CacheHitRatio = cacheHits / c.CacheLookups
+	}
+	if c.StoreRequestRate > 0 {
+		c.HotShardShare = busiest / c.StoreRequestRate
 	}
 	if c.LatencyCount > 0 {
 		c.ServerLatencyP99, _ = bucketQuantile(0.99, bucketsOf(latency), c.LatencyCount)
@@ -190,6 +205,11 @@ func (c ClusterSample) Value(metric string) (value float64, ok bool) {
 		return c.CacheHitRatio, c.CacheLookups > 0
 	case MetricStoreRequestRate:
 		return c.StoreRequestRate, c.storeWithRates > 0
+	case MetricHotShardShare:
+		// Judged only over seconds in which every store node answered
+		// twice in a row: a share among the nodes that happened to answer
+		// would not be the busiest shard's.
+		return c.HotShardShare, c.StoreRequestRate > 0 && c.storeWithRates == c.storeNodes
 	}
 	return 0, false
 }

@@ -268,6 +268,51 @@ func (r *runState) ratioSLO(ctx context.Context, s experiments.SLO, measured, at
 	return judge.RatioBudget(judgeSLO(s), res.Good, res.Total)
 }
 
+// metricSLO judges a metric SLO over the scraped seconds of the measured
+// period: each second with data is good when the metric compares with the
+// value; seconds without data (a store node that did not answer) count
+// neither way, and a period without any is inconclusive.
+func (r *runState) metricSLO(s experiments.SLO) report.SLOResult {
+	r.cluster.mu.Lock()
+	defer r.cluster.mu.Unlock()
+	measured := int(r.plan.Duration / time.Second)
+	var good, total int64
+	for idx, c := range r.cluster.seconds {
+		if idx < 0 || idx >= measured {
+			continue
+		}
+		v, ok := c.Value(string(s.Metric))
+		if !ok {
+			continue
+		}
+		total++
+		if compare(v, s.Compare, *s.Value) {
+			good++
+		}
+	}
+	what := fmt.Sprintf("had %s %s %g", s.Metric, s.Compare.PromQL(), *s.Value)
+	if total == 0 {
+		return report.SLOResult{Name: s.Name, SLI: string(s.SLI), Objective: float64(s.Objective), Judge: judge.JudgeRun,
+			Verdict: report.Inconclusive, Reason: fmt.Sprintf("no measured second had %s from every member it needs", s.Metric)}
+	}
+	return judge.SecondsBudget(judgeSLO(s), good, total, what)
+}
+
+// compare says whether v compares with value as op says.
+func compare(v float64, op experiments.ThresholdOp, value float64) bool {
+	switch op {
+	case experiments.OpLT:
+		return v < value
+	case experiments.OpLTE:
+		return v <= value
+	case experiments.OpGT:
+		return v > value
+	case experiments.OpGTE:
+		return v >= value
+	}
+	return false
+}
+
 // PrometheusTargetsFile is written into the output folder once the members
 // run: a file_sd target list, so a Prometheus server can scrape the demo
 // cluster of a run (file_sd_configs: [{files: [DIR/prometheus-targets.json]}]).

@@ -527,8 +527,14 @@ func (r *runState) drive(ctx, userCtx context.Context, target targets.Target, tr
 		r.summarize(sum)
 	}
 	for i, s := range r.e.SLOs {
-		if s.SLI.Prometheus() && userCtx.Err() == nil {
+		if i >= len(r.res.SLOs) {
+			break // the workload did not summarize
+		}
+		switch {
+		case s.SLI.Prometheus() && userCtx.Err() == nil:
 			r.res.SLOs[i] = r.ratioSLO(context.Background(), s, t0.Add(r.plan.Warmup), time.Now())
+		case s.SLI == experiments.SLIMetric:
+			r.res.SLOs[i] = r.metricSLO(s)
 		}
 	}
 	switch {

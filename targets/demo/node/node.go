@@ -170,6 +170,7 @@ type Node struct {
 	engine  storage.Engine
 	clock   *hlc.Clock
 	metrics *metrics.Member
+	shards  *metrics.Shards // nil without metrics
 	log     *logrus.Entry
 	seq     atomic.Uint32
 
@@ -225,6 +226,7 @@ func New(cfg Config, engine storage.Engine, clock *hlc.Clock, m *metrics.Member,
 	if m != nil {
 		m.ClockOffset.Set(clock.Offset().Seconds())
 		n.recovery.m = m.NewRecovery()
+		n.shards = m.NewShards(n.shardKeyCounts)
 	}
 	if cfg.Recovery == RecoveryResync {
 		n.recovery.recovering.Store(true)
@@ -380,6 +382,7 @@ func (n *Node) serveClient(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	arrived := n.suspects.now()
+	n.countShardRequest(key)
 	ctx, cancel, ok := n.clientContext(w, r)
 	if !ok {
 		return
