@@ -1208,7 +1208,9 @@ const (
 	SLIMetric SLI = "metric"
 )
 
-func (SLI) allowed() []string { return []string{"availability", "latency", "ratio", "threshold", "metric"} }
+func (SLI) allowed() []string {
+	return []string{"availability", "latency", "ratio", "threshold", "metric"}
+}
 
 // Prometheus reports whether the SLI's events come from a Prometheus
 // server (ratio and threshold) rather than from the workload.
