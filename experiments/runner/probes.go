@@ -156,11 +156,12 @@ func (r *runState) runProbes(ctx context.Context, t0 time.Time, target targets.T
 	if target.Runtime() != string(experiments.RuntimeExternal) { // the demo cluster's members
 		client := &http.Client{Timeout: 900 * time.Millisecond}
 		scraper := probes.NewScraper(target.Members, time.Second, client, r.log.WithField("component", "scrape"))
+		shards := probes.NewShardWindow(probes.ShardWindowSeconds)
 		wg.Go(func() {
 			defer crash.Recover("the member scraper", r.crashed)
 			_ = scraper.Run(ctx, func(second time.Time, samples []probes.MemberSample) {
 				idx := r.secondIndex(t0, second)
-				agg := probes.Aggregate(second, samples)
+				agg := probes.Aggregate(second, samples).WithHotShardShare(shards.Add(samples))
 				r.cluster.mu.Lock()
 				r.cluster.seconds[idx] = agg
 				r.cluster.mu.Unlock()
