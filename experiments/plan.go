@@ -489,11 +489,12 @@ func (p *Plan) formatTarget(t *textWriter) {
 	if c := e.Target.Demo; c != nil {
 		r := c.Replication
 		t.printf("target: demo cluster, runtime %s\n", e.Target.Runtime)
-		t.printf("  %s, %s, %d vnodes; replication n=%d w=%d r=%d, %s, persistence %s\n",
-			plural(c.Nodes, "store node"), plural(c.Gateways, "gateway"), c.VNodes, r.N, r.W, r.R, c.Consistency, c.Persistence)
+		placement := fmt.Sprintf("%d vnodes", c.VNodes)
 		if c.Sharding == ShardingRange {
-			t.printf("  range sharding: %d ranges, split at %s\n", len(c.Splits)+1, strings.Join(c.Splits, ", "))
+			placement = fmt.Sprintf("range sharding (%d ranges, split at %s)", len(c.Splits)+1, strings.Join(c.Splits, ", "))
 		}
+		t.printf("  %s, %s, %s; replication n=%d w=%d r=%d, %s, persistence %s\n",
+			plural(c.Nodes, "store node"), plural(c.Gateways, "gateway"), placement, r.N, r.W, r.R, c.Consistency, c.Persistence)
 		if c.Persistence == PersistenceMemory {
 			t.printf("  recovery after a restart: %s\n", recoveryText(c.Recovery))
 		}
