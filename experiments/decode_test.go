@@ -752,6 +752,21 @@ slos: [{name: r, sli: ratio, good: "sum(ok)", total: "sum(all)", url: "http://12
 			want: []string{`4:49: workload.keyPattern: bad value "monotonic"; allowed: random, sequential`},
 		},
 		{
+			name: "metric SLO on a workload metric",
+			src:  minimalWith("slos: [{name: s, sli: metric, metric: latency_p99, compare: lte, value: 1, objective: 90%}]\n"),
+			want: []string{`6:39: slos[0].metric: latency_p99 is measured by the workload; a metric SLO takes a metric scraped from the members: server_error_ratio, server_latency_p99, cpu_utilization, inflight, shed_rate, breaker_open, cache_hit_ratio, store_request_rate, hot_shard_share`},
+		},
+		{
+			name: "metric SLO without compare and value",
+			src:  minimalWith("slos: [{name: s, sli: metric, metric: hot_shard_share, objective: 90%}]\n"),
+			want: []string{`6:8: slos[0]: missing required field compare`, `6:8: slos[0]: missing required field value`},
+		},
+		{
+			name: "metric on an availability SLO",
+			src:  minimalWith("slos: [{name: s, sli: availability, metric: hot_shard_share, objective: 90%}]\n"),
+			want: []string{`6:37: slos[0].metric: applies to metric SLOs (sli: metric)`},
+		},
+		{
 			name: "missRatio out of range",
 			src:  "apiVersion: chaosctl/v1\nkind: Experiment\nmetadata: {name: t}\nworkload: {rate: 10, duration: 10s, missRatio: 150%}\nchecks: [linearizable]\n",
 			want: []string{`4:48: workload.missRatio: 150% is out of range; allowed: 0% to 100%`},
