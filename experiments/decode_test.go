@@ -100,6 +100,8 @@ target:
     nodes: 5
     gateways: 2
     vnodes: 128
+    sharding: range
+    splits: [k3, k6]
     replication: {n: 3, w: 2, r: 1}
     consistency: quorum
     persistence: disk
@@ -122,6 +124,7 @@ workload:
   rampUp: false
   keys: 10
   distribution: zipf
+  keyPattern: sequential
   readRatio: 50%
   valueSize: 1KiB
   timeout: 2s
@@ -164,7 +167,7 @@ func TestDecodeEveryDemoField(t *testing.T) {
 		Seed:     ptr(int64(-7)),
 		Repeat:   5,
 		Target: Target{Runtime: RuntimeDocker, Demo: &DemoCluster{
-			Nodes: 5, Gateways: 2, VNodes: 128,
+			Nodes: 5, Gateways: 2, VNodes: 128, Sharding: ShardingRange, Splits: []string{"k3", "k6"},
 			Replication: Replication{N: 3, W: 2, R: 1},
 			Consistency: ConsistencyQuorum, Persistence: PersistenceDisk, Recovery: RecoveryNone, Raft: RaftTuning{Reads: RaftReadsIndex},
 			Cache: Cache{Policy: CacheARC, Size: 50, TTL: 10 * time.Second, TTLJitter: 0.1, NegativeTTL: time.Second, WriteMode: WriteThrough, Singleflight: true, Penetration: PenetrationNegative, BloomFalsePositive: 0.01},
@@ -180,7 +183,7 @@ func TestDecodeEveryDemoField(t *testing.T) {
 			},
 		}},
 		Body: Body{
-			Workload: Workload{Kind: WorkloadKV, Rate: 150.5, Duration: time.Minute, Warmup: 0, Keys: 10, Distribution: DistributionZipf,
+			Workload: Workload{Kind: WorkloadKV, Rate: 150.5, Duration: time.Minute, Warmup: 0, Keys: 10, Distribution: DistributionZipf, KeyPattern: KeyPatternSequential,
 				ReadRatio: 0.5, ValueSize: 1024, Timeout: 2 * time.Second},
 			SteadyState: SteadyState{Window: 3 * time.Second, RecoveryWithin: 0, Probes: []Probe{
 				{Name: "errs", Metric: MetricErrorRatio, Max: &Threshold{0.01, ThresholdPercent}, Min: &Threshold{0, ThresholdNumber}, During: true},
@@ -344,7 +347,7 @@ func TestDefaults(t *testing.T) {
 	}
 	w := e.Workload
 	wantW := Workload{Kind: WorkloadKV, Rate: 10, Duration: 10 * time.Second, Warmup: 2 * time.Second, RampUp: true, Keys: 1000, Distribution: DistributionUniform,
-		ReadRatio: 0.9, ValueSize: 32, Timeout: time.Second}
+		KeyPattern: KeyPatternRandom, ReadRatio: 0.9, ValueSize: 32, Timeout: time.Second}
 	if !reflect.DeepEqual(w, wantW) {
 		t.Errorf("workload = %+v, want %+v", w, wantW)
 	}
@@ -666,7 +669,7 @@ slos: [{name: a, sli: availability, objective: 99%, judge: fault}]
 			src: minimalWith(`faults: [{name: k, at: 1s, crash: {nodes: [n1]}}]
 slos: [{name: a, sli: availability, objective: 99%, jugde: faults}]
 `),
-			want: []string{`7:53: unknown field "jugde" in slos[0]; allowed: name, sli, objective, op, threshold, good, bad, total, url, query, compare, value, openslo, judge; did you mean "judge"?`},
+			want: []string{`7:53: unknown field "jugde" in slos[0]; allowed: name, sli, objective, op, threshold, good, bad, total, url, query, compare, value, metric, openslo, judge; did you mean "judge"?`},
 		},
 		{
 			name: "judge faults without faults",
@@ -717,6 +720,51 @@ slos: [{name: r, sli: ratio, good: "sum(ok)", total: "sum(all)", url: "http://12
 			name: "bloomFalsePositive out of range",
 			src:  minimalWith("target: {demo: {cache: {penetration: bloom, bloomFalsePositive: 60%}}}\n"),
 			want: []string{`6:65: target.demo.cache.bloomFalsePositive: 60% is out of range; allowed: above 0% up to 50%`},
+		},
+		{
+			name: "unknown sharding",
+			src:  minimalWith("target: {demo: {sharding: directory}}\n"),
+			want: []string{`6:27: target.demo.sharding: bad value "directory"; allowed: hash, range`},
+		},
+		{
+			name: "splits without range sharding",
+			src:  minimalWith("target: {demo: {splits: [k3]}}\n"),
+			want: []string{`6:17: target.demo.splits: are range sharding's split points; set target.demo.sharding: range`},
+		},
+		{
+			name: "splits out of byte order",
+			src:  minimalWith("target: {demo: {sharding: range, splits: [k9, k10]}}\n"),
+			want: []string{`6:47: target.demo.splits[1]: "k10" is not above "k9"; split points must be strictly increasing as byte strings (k10 sorts before k9: zero-pad numbers)`},
+		},
+		{
+			name: "empty split point",
+			src:  minimalWith("target: {demo: {sharding: range, splits: [\"\", k5]}}\n"),
+			want: []string{`6:43: target.demo.splits[0]: is empty; the first range already starts at the smallest key, give split points above it`},
+		},
+		{
+			name: "sequential keys of a counter workload",
+			src:  "apiVersion: chaosctl/v1\nkind: Experiment\nmetadata: {name: t}\ntarget: {demo: {consistency: eventual}}\nworkload: {rate: 10, duration: 10s, kind: counter, keyPattern: sequential}\nchecks: [converges]\n",
+			want: []string{`5:64: workload.keyPattern: sequential writes new key-value keys; it needs kind kv, and kind is counter`},
+		},
+		{
+			name: "unknown key pattern",
+			src:  "apiVersion: chaosctl/v1\nkind: Experiment\nmetadata: {name: t}\nworkload: {rate: 10, duration: 10s, keyPattern: monotonic}\nchecks: [linearizable]\n",
+			want: []string{`4:49: workload.keyPattern: bad value "monotonic"; allowed: random, sequential`},
+		},
+		{
+			name: "metric SLO on a workload metric",
+			src:  minimalWith("slos: [{name: s, sli: metric, metric: latency_p99, compare: lte, value: 1, objective: 90%}]\n"),
+			want: []string{`6:39: slos[0].metric: latency_p99 is measured by the workload; a metric SLO takes a metric scraped from the members: server_error_ratio, server_latency_p99, cpu_utilization, inflight, shed_rate, breaker_open, cache_hit_ratio, store_request_rate, hot_shard_share`},
+		},
+		{
+			name: "metric SLO without compare and value",
+			src:  minimalWith("slos: [{name: s, sli: metric, metric: hot_shard_share, objective: 90%}]\n"),
+			want: []string{`6:8: slos[0]: missing required field compare`, `6:8: slos[0]: missing required field value`},
+		},
+		{
+			name: "metric on an availability SLO",
+			src:  minimalWith("slos: [{name: s, sli: availability, metric: hot_shard_share, objective: 90%}]\n"),
+			want: []string{`6:37: slos[0].metric: applies to metric SLOs (sli: metric)`},
 		},
 		{
 			name: "missRatio out of range",

@@ -12,6 +12,7 @@ import (
 func (c *DemoCluster) ClusterSpec() (demo.ClusterSpec, error) {
 	s := demo.ClusterSpec{
 		Nodes: c.Nodes, Gateways: c.Gateways, VNodes: c.VNodes,
+		Sharding: string(c.Sharding), Splits: c.Splits,
 		Replication: demo.Replication{N: c.Replication.N, W: c.Replication.W, R: c.Replication.R},
 		Consistency: string(c.Consistency), Persistence: string(c.Persistence), Recovery: string(c.Recovery),
 		RaftReads: string(c.Raft.Reads),

@@ -193,9 +193,17 @@ type KubernetesTarget struct {
 
 // DemoCluster configures the bundled demo key-value store.
 type DemoCluster struct {
-	Nodes       int         `yaml:"nodes"`    // store nodes n1..nN
-	Gateways    int         `yaml:"gateways"` // gateways g1..gG
-	VNodes      int         `yaml:"vnodes"`   // virtual nodes per store node on the hash ring
+	Nodes    int `yaml:"nodes"`    // store nodes n1..nN
+	Gateways int `yaml:"gateways"` // gateways g1..gG
+	VNodes   int `yaml:"vnodes"`   // virtual nodes per store node on the hash ring
+	// Sharding places keys on the store nodes: hash (the consistent-hash
+	// ring, the default) or range (ordered key ranges cut at Splits).
+	Sharding Sharding `yaml:"sharding"`
+	// Splits are range sharding's split points, strictly increasing as
+	// byte strings; range i is owned by node i mod nodes. Default: the
+	// nodes-1 keys that cut the workload's key names, in byte order, into
+	// equal runs (see demo.DefaultSplits).
+	Splits      []string    `yaml:"splits"`
 	Replication Replication `yaml:"replication"`
 	Consistency Consistency `yaml:"consistency"`
 	Persistence Persistence `yaml:"persistence"`
@@ -227,6 +235,17 @@ func numberedNames(prefix string, count int) []string {
 	}
 	return names
 }
+
+// Sharding is the demo store's placement scheme (see package placement).
+type Sharding string
+
+// Sharding schemes.
+const (
+	ShardingHash  Sharding = "hash"
+	ShardingRange Sharding = "range"
+)
+
+func (Sharding) allowed() []string { return []string{"hash", "range"} }
 
 // Replication is the demo store's replica count and quorums.
 type Replication struct {
@@ -525,7 +544,12 @@ type Workload struct {
 	// Keys, Distribution, ReadRatio and ValueSize apply to the demo cluster.
 	Keys         int          `yaml:"keys"`
 	Distribution Distribution `yaml:"distribution"`
-	ReadRatio    Percent      `yaml:"readRatio"`
+	// KeyPattern is random (each operation's key drawn by the
+	// distribution, the default) or sequential (each put writes a new key
+	// above every earlier one, k000, k001, ..., starting again after keys
+	// puts; reads and deletes take one of the 100 newest).
+	KeyPattern KeyPattern `yaml:"keyPattern"`
+	ReadRatio  Percent    `yaml:"readRatio"`
 	// MissRatio is the share of reads that ask for a key never written
 	// (demo cluster only): a cache penetration flood.
 	MissRatio Percent       `yaml:"missRatio"`
@@ -598,6 +622,17 @@ type RedisWorkload struct {
 	Addr string `yaml:"addr"` // host:port, usually a proxy's listen address
 	DB   int    `yaml:"db"`
 }
+
+// KeyPattern is the order the demo workload writes keys in.
+type KeyPattern string
+
+// Key patterns.
+const (
+	KeyPatternRandom     KeyPattern = "random"
+	KeyPatternSequential KeyPattern = "sequential"
+)
+
+func (KeyPattern) allowed() []string { return []string{"random", "sequential"} }
 
 // Distribution is how the demo workload picks keys.
 type Distribution string
@@ -755,6 +790,7 @@ const (
 	MetricBreakerOpen      Metric = "breaker_open"
 	MetricCacheHitRatio    Metric = "cache_hit_ratio"
 	MetricStoreRequestRate Metric = "store_request_rate"
+	MetricHotShardShare    Metric = "hot_shard_share"
 )
 
 // metricUnits is the one table of probe metrics and their units.
@@ -778,6 +814,7 @@ var metricUnits = []struct {
 	{MetricBreakerOpen, UnitCount, true},
 	{MetricCacheHitRatio, UnitRatio, true},
 	{MetricStoreRequestRate, UnitPerSecond, true},
+	{MetricHotShardShare, UnitRatio, true},
 }
 
 func (Metric) allowed() []string {
@@ -1172,9 +1209,16 @@ const (
 	// Prometheus at URL, is good in each sample (of each series) where it
 	// compares with Value as Compare says; OpenSLO's thresholdMetric.
 	SLIThreshold SLI = "threshold"
+	// SLIMetric: a probe metric scraped from the demo cluster's members
+	// (Metric, e.g. hot_shard_share) is good in each measured second where
+	// it compares with Value as Compare says; seconds without data count
+	// neither way.
+	SLIMetric SLI = "metric"
 )
 
-func (SLI) allowed() []string { return []string{"availability", "latency", "ratio", "threshold"} }
+func (SLI) allowed() []string {
+	return []string{"availability", "latency", "ratio", "threshold", "metric"}
+}
 
 // Prometheus reports whether the SLI's events come from a Prometheus
 // server (ratio and threshold) rather than from the workload.
@@ -1223,6 +1267,9 @@ type SLO struct {
 	Query   string      `yaml:"query"`
 	Compare ThresholdOp `yaml:"compare"`
 	Value   *float64    `yaml:"value"`
+	// Metric is a metric SLO's probe metric, one scraped from the demo
+	// cluster's members (with Compare and Value).
+	Metric Metric `yaml:"metric"`
 	// OpenSLO imports the SLOs of an OpenSLO v1 file (openslo.go): an
 	// entry with it is replaced by them when the file is decoded, so a
 	// decoded Experiment never has it set.

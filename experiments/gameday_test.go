@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"syscall"
 	"testing"
@@ -89,7 +90,7 @@ func TestGameDayDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if gd.Target.Demo == nil || *gd.Target.Demo != DefaultDemoCluster() {
+	if gd.Target.Demo == nil || !reflect.DeepEqual(*gd.Target.Demo, DefaultDemoCluster()) {
 		t.Errorf("a playbook without target gets %+v, want the default demo cluster", gd.Target.Demo)
 	}
 }

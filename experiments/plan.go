@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/chaosctl/chaosctl/internal/keyspace"
 	"github.com/chaosctl/chaosctl/targets/demo"
 	"github.com/chaosctl/chaosctl/targets/democluster"
 )
@@ -488,8 +489,12 @@ func (p *Plan) formatTarget(t *textWriter) {
 	if c := e.Target.Demo; c != nil {
 		r := c.Replication
 		t.printf("target: demo cluster, runtime %s\n", e.Target.Runtime)
-		t.printf("  %s, %s, %d vnodes; replication n=%d w=%d r=%d, %s, persistence %s\n",
-			plural(c.Nodes, "store node"), plural(c.Gateways, "gateway"), c.VNodes, r.N, r.W, r.R, c.Consistency, c.Persistence)
+		placement := fmt.Sprintf("%d vnodes", c.VNodes)
+		if c.Sharding == ShardingRange {
+			placement = fmt.Sprintf("range sharding (%d ranges, split at %s)", len(c.Splits)+1, strings.Join(c.Splits, ", "))
+		}
+		t.printf("  %s, %s, %s; replication n=%d w=%d r=%d, %s, persistence %s\n",
+			plural(c.Nodes, "store node"), plural(c.Gateways, "gateway"), placement, r.N, r.W, r.R, c.Consistency, c.Persistence)
 		if c.Persistence == PersistenceMemory {
 			t.printf("  recovery after a restart: %s\n", recoveryText(c.Recovery))
 		}
@@ -583,6 +588,9 @@ func (p *Plan) formatWorkload(t *textWriter) {
 		strconv.FormatFloat(w.Rate, 'f', -1, 64), w.Duration, w.Warmup, ramp, w.Warmup+w.Duration, w.Timeout)
 	if p.Experiment.Target.Demo != nil || w.Redis != nil {
 		t.printf("  %d keys (%s), reads %s, values %s\n", w.Keys, w.Distribution, w.ReadRatio, w.ValueSize)
+		if w.KeyPattern == KeyPatternSequential {
+			t.printf("  sequential keys: each put writes a new key above the last, reads and deletes take the %d newest\n", keyspace.RecentKeys)
+		}
 		if w.MissRatio > 0 {
 			t.printf("  %s of reads ask for keys never written\n", w.MissRatio)
 		}
@@ -738,6 +746,8 @@ func (p *Plan) formatJudgement(t *textWriter) {
 			}
 		case SLIThreshold:
 			t.printf("  %s: threshold: each second of (%s) %s %s at %s, objective %s\n", s.Name, s.Query, s.Compare.PromQL(), formatValue(s.Value), server, s.Objective)
+		case SLIMetric:
+			t.printf("  %s: metric: each second of %s %s %s (scraped from the members), objective %s\n", s.Name, s.Metric, s.Compare.PromQL(), formatValue(s.Value), s.Objective)
 		default:
 			t.printf("  %s: availability%s, objective %s%s\n", s.Name, op, s.Objective, judged)
 		}

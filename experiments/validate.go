@@ -19,6 +19,8 @@ import (
 
 	"github.com/chaosctl/chaosctl/injectors"
 	"github.com/chaosctl/chaosctl/internal/deadman"
+	"github.com/chaosctl/chaosctl/targets/demo"
+	"github.com/chaosctl/chaosctl/targets/demo/placement"
 )
 
 // Defaults, filled in by Decode in one place (setDefaults) and exported so
@@ -28,6 +30,7 @@ const (
 	DefaultNodes             = 3
 	DefaultGateways          = 1
 	DefaultVNodes            = 64
+	DefaultSharding          = ShardingHash
 	DefaultReplicas          = 3
 	DefaultWriteQuorum       = 2
 	DefaultReadQuorum        = 2
@@ -62,6 +65,7 @@ const (
 	DefaultWarmup                     = 2 * time.Second
 	DefaultKeys                       = 1000
 	DefaultDistribution               = DistributionUniform
+	DefaultKeyPattern                 = KeyPatternRandom
 	DefaultReadRatio       Percent    = 0.9
 	DefaultValueSize       ByteSize   = 32
 	DefaultWorkloadTimeout            = time.Second
@@ -119,6 +123,7 @@ func DefaultDemoCluster() DemoCluster {
 		Nodes:       DefaultNodes,
 		Gateways:    DefaultGateways,
 		VNodes:      DefaultVNodes,
+		Sharding:    DefaultSharding,
 		Replication: Replication{N: DefaultReplicas, W: DefaultWriteQuorum, R: DefaultReadQuorum},
 		Consistency: DefaultConsistency,
 		Persistence: DefaultPersistence,
@@ -179,6 +184,7 @@ func setDefaults(e *Experiment, d *decoder) {
 	if e.Target.Demo != nil || w.Redis != nil {
 		set(d, "workload.keys", &w.Keys, DefaultKeys)
 		set(d, "workload.distribution", &w.Distribution, DefaultDistribution)
+		set(d, "workload.keyPattern", &w.KeyPattern, DefaultKeyPattern)
 		set(d, "workload.readRatio", &w.ReadRatio, DefaultReadRatio)
 		set(d, "workload.valueSize", &w.ValueSize, DefaultValueSize)
 	}
@@ -189,6 +195,15 @@ func setDefaults(e *Experiment, d *decoder) {
 		set(d, p+".expect", &r.Expect, DefaultHTTPExpect)
 		set(d, p+".weight", &r.Weight, DefaultHTTPWeight)
 		set(d, p+".name", &r.Name, string(r.Method)+" "+r.URL)
+	}
+
+	if c := e.Target.Demo; c != nil && c.Sharding == ShardingRange && w.Kind == WorkloadKV {
+		// Split the workload's own key names evenly (see demo.DefaultSplits).
+		keys := w.Keys
+		if keys < 1 || keys > MaxKeys {
+			keys = DefaultKeys // out of range: reported by validation
+		}
+		set(d, "target.demo.splits", &c.Splits, demo.DefaultSplits(string(w.KeyPattern), keys, min(max(c.Nodes, 1), MaxNodes)))
 	}
 
 	s := &e.SteadyState
@@ -239,6 +254,7 @@ func setDemoDefaults(c *DemoCluster, d *decoder) {
 	set(d, p+"nodes", &c.Nodes, def.Nodes)
 	set(d, p+"gateways", &c.Gateways, def.Gateways)
 	set(d, p+"vnodes", &c.VNodes, def.VNodes)
+	set(d, p+"sharding", &c.Sharding, def.Sharding)
 	set(d, p+"consistency", &c.Consistency, def.Consistency)
 	// n defaults to 3, or to the node count when there are fewer nodes.
 	// Eventual mode is w = r = 1 (a sloppy quorum); the others default to
@@ -741,6 +757,12 @@ func (v *validator) demo(c *DemoCluster) {
 	v.intRange(p+"nodes", c.Nodes, 1, MaxNodes)
 	v.intRange(p+"gateways", c.Gateways, 1, MaxGateways)
 	v.intRange(p+"vnodes", c.VNodes, 1, MaxVNodes)
+	if c.Sharding != ShardingRange && v.ok(p+"sharding") {
+		v.notAllowed("are range sharding's split points; set target.demo.sharding: range", p+"splits")
+	}
+	if c.Sharding == ShardingRange && v.d.has(p+"splits") && v.ok(p+"nodes") {
+		v.splits(p+"splits", c)
+	}
 	if c.Consistency != ConsistencyRaft && v.ok(p+"consistency") {
 		v.notAllowed("tunes Raft mode; it needs target.demo.consistency: raft", p+"raft")
 	}
@@ -814,6 +836,25 @@ func (v *validator) demo(c *DemoCluster) {
 	v.positiveDuration(p+"resilience.admission.queueInterval", r.Admission.QueueInterval, time.Minute)
 	if v.ok(p+"resilience.admission.queueTarget", p+"resilience.admission.queueInterval") && r.Admission.QueueInterval < r.Admission.QueueTarget {
 		v.errorf(p+"resilience.admission.queueInterval", "%s is below queueTarget %s; allowed: at least queueTarget, up to 1m", r.Admission.QueueInterval, r.Admission.QueueTarget)
+	}
+}
+
+// splits checks range sharding's split points, naming the first bad one.
+func (v *validator) splits(path string, c *DemoCluster) {
+	if len(c.Splits) > placement.MaxSplits {
+		v.errorf(path, "%d split points; allowed: at most %d", len(c.Splits), placement.MaxSplits)
+		return
+	}
+	for i, s := range c.Splits {
+		at := fmt.Sprintf("%s[%d]", path, i)
+		switch {
+		case s == "":
+			v.errorf(at, "is empty; the first range already starts at the smallest key, give split points above it")
+			return
+		case i > 0 && s <= c.Splits[i-1]:
+			v.errorf(at, "%q is not above %q; split points must be strictly increasing as byte strings (k10 sorts before k9: zero-pad numbers)", s, c.Splits[i-1])
+			return
+		}
 	}
 }
 
@@ -1031,7 +1072,7 @@ func (v *validator) workload() {
 			v.hostPort(p+".redis.addr", w.Redis.Addr)
 		}
 		v.intRange(p+".redis.db", w.Redis.DB, 0, 15)
-		v.notAllowed("applies to the demo cluster's workload", p+".missRatio")
+		v.notAllowed("applies to the demo cluster's workload", p+".missRatio", p+".keyPattern")
 		v.intRange(p+".keys", w.Keys, 1, MaxKeys)
 		v.percentRange(p+".readRatio", w.ReadRatio, 0, 1)
 		if v.d.has(p+".valueSize") && (w.ValueSize < 1 || w.ValueSize > MaxValueSize) {
@@ -1039,7 +1080,7 @@ func (v *validator) workload() {
 		}
 	} else if v.e.Target.External != nil {
 		v.notAllowed("applies to a key-value workload (the demo cluster's, or workload.redis); give workload.redis, or use workload.http",
-			p+".keys", p+".distribution", p+".readRatio", p+".valueSize", p+".missRatio")
+			p+".keys", p+".distribution", p+".readRatio", p+".valueSize", p+".missRatio", p+".keyPattern")
 		if len(w.HTTP) == 0 && v.ok(p+".http") {
 			v.required(p + ".http")
 			if v.d.has(p + ".http") {
@@ -1050,6 +1091,9 @@ func (v *validator) workload() {
 		v.notAllowed("needs target.external; the demo cluster's workload is set by keys, readRatio and valueSize", p+".http", p+".redis")
 		if d := v.e.Target.Demo; d != nil && w.Kind.CRDT() && d.Consistency != ConsistencyEventual && v.ok(p+".kind") {
 			v.errorf(p+".kind", "%s acts on CRDT values, which only the eventual mode has; set target.demo.consistency: eventual, or use kind kv", w.Kind)
+		}
+		if w.KeyPattern == KeyPatternSequential && w.Kind != WorkloadKV && v.ok(p+".kind", p+".keyPattern") {
+			v.errorf(p+".keyPattern", "sequential writes new key-value keys; it needs kind kv, and kind is %s", w.Kind)
 		}
 		v.intRange(p+".keys", w.Keys, 1, MaxKeys)
 		v.percentRange(p+".readRatio", w.ReadRatio, 0, 1)
@@ -1745,7 +1789,12 @@ func (v *validator) slos() {
 		}
 		ratioFields := []string{p + ".good", p + ".bad", p + ".total"}
 		thresholdFields := []string{p + ".query", p + ".compare", p + ".value"}
+		if s.SLI != SLIMetric {
+			v.notAllowed("applies to metric SLOs (sli: metric)", p+".metric")
+		}
 		switch s.SLI {
+		case SLIMetric:
+			v.metricSLO(p, s)
 		case SLIAvailability:
 			v.notAllowed("applies to latency SLOs", p+".threshold")
 			v.notAllowed("applies to ratio SLOs", ratioFields...)
@@ -1793,6 +1842,41 @@ func (v *validator) slos() {
 	if len(e.SLOs) == 0 && len(e.SteadyState.Probes) == 0 && len(e.Checks) == 0 && v.ok("slos", "steadyState", "steadyState.probes", "checks") && !v.d.openSLOFailed {
 		v.errorf("", "nothing to judge: give at least one of slos, steadyState.probes or checks (a run with no criteria would pass vacuously)")
 	}
+}
+
+// metricSLO checks a metric SLO: a member metric of the demo cluster,
+// compared with a value each second.
+func (v *validator) metricSLO(p string, s SLO) {
+	v.notAllowed("applies to availability and latency SLOs", p+".op", p+".threshold")
+	v.notAllowed("applies to ratio SLOs", p+".good", p+".bad", p+".total")
+	v.notAllowed("applies to threshold SLOs (a PromQL query); a metric SLO names its metric", p+".query")
+	v.notAllowed("applies to ratio and threshold SLOs (the Prometheus server)", p+".url")
+	if v.required(p+".metric") && v.ok(p+".metric") {
+		switch {
+		case !s.Metric.Scraped():
+			v.errorf(p+".metric", "%s is measured by the workload; a metric SLO takes a metric scraped from the members: %s", s.Metric, strings.Join(scrapedMetrics(), ", "))
+		case v.e.Target.Demo == nil:
+			v.errorf(p+".metric", "is scraped from the demo cluster's members; an external target has none")
+		}
+	}
+	v.required(p + ".compare")
+	if v.required(p+".value") && (math.IsNaN(*s.Value) || math.IsInf(*s.Value, 0)) {
+		v.errorf(p+".value", "is not a finite number")
+	}
+	if s.Judge == JudgeFaults {
+		v.errorf(p+".judge", "faults is not allowed for metric SLOs: their events are seconds of the whole cluster, not requests a fault could be blamed for; allowed: run")
+	}
+}
+
+// scrapedMetrics lists the probe metrics scraped from the members.
+func scrapedMetrics() []string {
+	var out []string
+	for _, m := range metricUnits {
+		if m.scraped {
+			out = append(out, string(m.metric))
+		}
+	}
+	return out
 }
 
 // MaxDegradationLatency bounds degradation.latency.

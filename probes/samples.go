@@ -16,13 +16,14 @@ const (
 	MetricBreakerOpen      = "breaker_open"       // open circuit breakers, all members
 	MetricCacheHitRatio    = "cache_hit_ratio"    // hit ÷ lookups, all members with a cache
 	MetricStoreRequestRate = "store_request_rate" // requests/s the store nodes answered (what got past the gateways)
+	MetricHotShardShare    = "hot_shard_share"    // ratio: the busiest store node's share of the store nodes' client requests (over ShardWindowSeconds, see ShardWindow)
 )
 
 // ScrapedMetrics lists the probe metrics MetricValue knows, in a fixed order.
 var ScrapedMetrics = []string{
 	MetricServerErrorRatio, MetricServerLatencyP99, MetricCPUUtilization,
 	MetricInflight, MetricShedRate, MetricBreakerOpen, MetricCacheHitRatio,
-	MetricStoreRequestRate,
+	MetricStoreRequestRate, MetricHotShardShare,
 }
 
 // Bucket is one bucket of a latency histogram: how many requests of an
@@ -111,9 +112,19 @@ type ClusterSample struct {
 	// (every member but the gateways): with gateways, the reads and writes
 	// that got past their caches and filters.
 	StoreRequestRate float64 `json:"storeRequestRate"`
+	// HotShardShare is the busiest store node's share of the store nodes'
+	// client requests: 1/nodes when the shards are evenly loaded, 1 when one
+	// takes every request. A gateway sends each request to the first node
+	// of the key's preference list, the owner of its shard, so a node's
+	// client requests are its shard's load (see package placement).
+	// Aggregate gives this second's; WithHotShardShare replaces it with a
+	// ShardWindow's.
+	HotShardShare float64 `json:"hotShardShare"`
+	hotShardOK    bool
 
 	frontWithRates int // client-facing members with rates
 	storeWithRates int // store nodes with rates
+	storeNodes     int // store nodes sampled, answering or not
 }
 
 // Aggregate computes the cluster-wide sample of one second.
@@ -123,9 +134,12 @@ func Aggregate(second time.Time, samples []MemberSample) ClusterSample {
 	if slices.ContainsFunc(samples, func(s MemberSample) bool { return s.Role == roleGateway }) {
 		front = func(s MemberSample) bool { return s.Role == roleGateway }
 	}
-	var cacheHits float64
+	var cacheHits, busiest float64
 	latency := map[float64]float64{}
 	for _, s := range samples {
+		if s.Role != roleGateway {
+			c.storeNodes++
+		}
 		if !s.Up {
 			c.Down = append(c.Down, s.Member)
 			continue
@@ -144,6 +158,7 @@ func Aggregate(second time.Time, samples []MemberSample) ClusterSample {
 		if s.Role != roleGateway {
 			c.storeWithRates++
 			c.StoreRequestRate += s.RequestRate
+			busiest = max(busiest, s.RequestRate)
 		}
 		if front(s) {
 			c.frontWithRates++
@@ -161,6 +176,13 @@ func Aggregate(second time.Time, samples []MemberSample) ClusterSample {
 	}
 	if c.CacheLookups > 0 {
 		c.CacheHitRatio = cacheHits / c.CacheLookups
+	}
+	if c.StoreRequestRate > 0 {
+		c.HotShardShare = busiest / c.StoreRequestRate
+		// Only over seconds in which every store node answered twice in a
+		// row: a share among the nodes that happened to answer would not be
+		// the busiest shard's.
+		c.hotShardOK = c.storeWithRates == c.storeNodes
 	}
 	if c.LatencyCount > 0 {
 		c.ServerLatencyP99, _ = bucketQuantile(0.99, bucketsOf(latency), c.LatencyCount)
@@ -190,8 +212,75 @@ func (c ClusterSample) Value(metric string) (value float64, ok bool) {
 		return c.CacheHitRatio, c.CacheLookups > 0
 	case MetricStoreRequestRate:
 		return c.StoreRequestRate, c.storeWithRates > 0
+	case MetricHotShardShare:
+		return c.HotShardShare, c.hotShardOK
 	}
 	return 0, false
+}
+
+// WithHotShardShare returns c with HotShardShare replaced, e.g. by a
+// ShardWindow's; ok false leaves the second without that metric.
+func (c ClusterSample) WithHotShardShare(share float64, ok bool) ClusterSample {
+	c.HotShardShare, c.hotShardOK = share, ok
+	return c
+}
+
+// ShardWindowSeconds is the window of the scraped hot_shard_share.
+const ShardWindowSeconds = 5
+
+// ShardWindow measures hot_shard_share over the last few seconds: the
+// busiest store node's share of the store nodes' client requests answered
+// in them. One second is noisy on a busy machine: a node that stalls for a
+// second answers nothing in it and twice as much in the next, which says
+// nothing about its shard's load; over a window the shift cancels out. It
+// is not safe for concurrent use.
+type ShardWindow struct {
+	size    int
+	seconds []map[string]float64 // store node -> requests answered, oldest first
+}
+
+// NewShardWindow returns a window of the given number of seconds (at least 1).
+func NewShardWindow(seconds int) *ShardWindow {
+	return &ShardWindow{size: max(seconds, 1)}
+}
+
+// Add takes one second's member samples and returns the share over the
+// window, ending with this second. ok is false when this second lacks a
+// store node's rates (the node did not answer twice in a row) or the window
+// holds no store request.
+func (w *ShardWindow) Add(samples []MemberSample) (share float64, ok bool) {
+	now := map[string]float64{}
+	complete := true
+	for _, s := range samples {
+		if s.Role == roleGateway {
+			continue
+		}
+		if !s.Up || !s.HaveRates {
+			complete = false
+			continue
+		}
+		now[s.Member] = s.Requests
+	}
+	w.seconds = append(w.seconds, now)
+	if len(w.seconds) > w.size {
+		w.seconds = w.seconds[1:]
+	}
+	total := map[string]float64{}
+	var sum float64
+	for _, sec := range w.seconds {
+		for m, n := range sec {
+			total[m] += n
+			sum += n
+		}
+	}
+	if !complete || sum <= 0 {
+		return 0, false
+	}
+	var busiest float64
+	for _, n := range total {
+		busiest = max(busiest, n)
+	}
+	return busiest / sum, true
 }
 
 // MetricValue returns a probe metric (one of ScrapedMetrics) over one

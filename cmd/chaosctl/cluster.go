@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os/signal"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -54,6 +55,8 @@ func clusterCommand(e *env) *cli.Command {
 				&cli.StringFlag{Name: "consistency", Value: demo.DefaultConsistency, Usage: "linearizable, quorum, eventual or raft"},
 				&cli.StringFlag{Name: "raft-reads", Value: raftkv.ReadIndex, Usage: "raft mode's reads: index (ReadIndex, a quorum round per read) or lease (a read lease judged on the node's clock: stale reads under clock skew or pauses)"},
 				&cli.IntFlag{Name: "vnodes", Value: demo.DefaultVNodes, Usage: "virtual nodes per store node on the ring"},
+				&cli.StringFlag{Name: "sharding", Value: demo.DefaultSharding, Usage: "placement of keys on the store nodes: hash (a consistent-hash ring) or range (ordered key ranges cut at --splits)"},
+				&cli.StringFlag{Name: "splits", Usage: "range sharding's split points, comma-separated and increasing as byte strings, e.g. k3,k6 (default: cut k0..k999 into one equal range per node)"},
 				&cli.StringFlag{Name: "persistence", Value: demo.PersistMemory, Usage: "memory or disk (bbolt, fsync on every write)"},
 				&cli.StringFlag{Name: "recovery", Value: node.RecoveryResync, Usage: "what a store node restarted without its data (memory persistence) does: resync (catch up from its peers before answering reads) or none (answer at once: amnesia)"},
 				&cli.StringFlag{Name: "data-dir", Usage: "directory for member data and logs (default: a temporary one, removed on exit)"},
@@ -77,12 +80,16 @@ func clusterSpecFromFlags(c *cli.Context) (demo.ClusterSpec, error) {
 		Nodes:       c.Int("nodes"),
 		Gateways:    c.Int("gateways"),
 		VNodes:      c.Int("vnodes"),
+		Sharding:    c.String("sharding"),
 		Consistency: c.String("consistency"),
 		Persistence: c.String("persistence"),
 		Recovery:    c.String("recovery"),
 	}
 	if c.IsSet("raft-reads") {
 		s.RaftReads = c.String("raft-reads")
+	}
+	if c.IsSet("splits") {
+		s.Splits = strings.Split(c.String("splits"), ",")
 	}
 	// Quorum flags the user did not set follow the mode and node count.
 	if c.IsSet("replicas") {

@@ -147,6 +147,11 @@ func newHTMLView(run *Run) (*htmlView, error) {
 	if v.Members, err = memberFigures(run, ax); err != nil {
 		return nil, err
 	}
+	if load, ok, err := shardLoadFigure(run, ax); err != nil {
+		return nil, err
+	} else if ok {
+		v.Members = append(v.Members, load)
+	}
 	if len(v.Members) == 0 {
 		v.MembersNote = "No member samples in the journal: this run recorded no per-member scrapes (\"member\" events), so there are no USE panels."
 	}
@@ -472,6 +477,58 @@ func memberFigures(run *Run, ax timeAxis) ([]figure, error) {
 		figs = append(figs, figure{Title: "Member " + name, Caption: caption + ".", SVG: svg, Legend: legend})
 	}
 	return figs, nil
+}
+
+// shardLoadFigure draws the load per shard: the requests per second each
+// store node (members n1, n2, ...) answered, one line per node. A gateway
+// sends each request to the first node of its key's preference list, the
+// owner of the key's shard, so a node's line is its shard's load; one line
+// far above the others is a hot shard (see hot_shard_share). ok is false
+// with fewer than two store nodes sampled.
+func shardLoadFigure(run *Run, ax timeAxis) (figure, bool, error) {
+	byNode := map[string][]MemberPoint{}
+	for _, m := range run.Timeline.Members {
+		if strings.HasPrefix(m.Member, "n") {
+			byNode[m.Member] = append(byNode[m.Member], m)
+		}
+	}
+	if len(byNode) < 2 {
+		return figure{}, false, nil
+	}
+	colours := []color.RGBA{colourBlue, colourRed, colourGreen, colourPurple, colourGrey}
+	var (
+		ss     []series
+		legend []legendItem
+	)
+	for i, name := range run.Timeline.members() {
+		pts, ok := byNode[name]
+		if !ok {
+			continue
+		}
+		sort.SliceStable(pts, func(a, b int) bool { return pts[a].Second < pts[b].Second })
+		xs, ys := make([]float64, len(pts)), make([]float64, len(pts))
+		for j, m := range pts {
+			xs[j], ys[j] = float64(m.Second)+0.5, m.RequestRate
+			if !m.Up {
+				ys[j] = math.NaN()
+			}
+		}
+		c := colours[i%len(colours)]
+		ss = append(ss, series{Name: name, X: xs, Y: ys, Colour: c})
+		legend = append(legend, legendItem{Name: name, Colour: cssColour(c)})
+	}
+	ch := ax.chart("requests/s", ss...)
+	ch.YMaxAtLeast = 1
+	p, err := ch.newPlot()
+	if err != nil {
+		return figure{}, false, err
+	}
+	svg, err := svgOf("load per shard: requests per second each store node answered", memberW, memberH, p)
+	if err != nil {
+		return figure{}, false, err
+	}
+	return figure{Title: "Load per shard", SVG: svg, Legend: append(legend, ax.Legend...),
+		Caption: "Requests/s each store node answered. A gateway sends each key to the owner of its shard first, so a node's line is its shard's load: one line far above the others is a hot shard."}, true, nil
 }
 
 // downBands shades the spans a member was down. The scrapes see it second by

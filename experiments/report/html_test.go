@@ -27,12 +27,12 @@ func TestHTMLCharts(t *testing.T) {
 	tests := []struct {
 		name       string
 		dir        string
-		svgs       int // 3 over time, one per SLO with data, one per member
+		svgs       int // 3 over time, one per SLO with data, one per member, the load per shard
 		withFaults int // charts whose fault bands are drawn and labelled
 		contains   []string
 	}{
-		{"fail with member and burn events", fixtureFail, 3 + 2 + 4, 3 + 2 + 4, []string{
-			`class="banner fail"`, "Verdict: FAIL", "from the journal&#39;s burn events (cumulative bad events)", "exhausted at t = 5 s", "Member g1", "Member n2", "down for 3 s",
+		{"fail with member and burn events", fixtureFail, 3 + 2 + 4 + 1, 3 + 2 + 4 + 1, []string{
+			`class="banner fail"`, "Verdict: FAIL", "Load per shard", "from the journal&#39;s burn events (cumulative bad events)", "exhausted at t = 5 s", "Member g1", "Member n2", "down for 3 s",
 			"non-linearizable keys: 2", "key k17: read of v-3-17 after write of v-1-40 completed", "t = 4.04 s (22:05:05.660 UTC) → t = 9.01 s (22:05:10.636 UTC)",
 			"t = 0 (end of warmup) at 22:05:01.623 UTC", "t (s) from the end of warmup; t = 0 at 22:05:01 UTC",
 			"Times: t = seconds from the end of warmup (t = 0), where a fault&#39;s <code>at</code> in the experiment file counts from",

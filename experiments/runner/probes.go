@@ -156,11 +156,12 @@ func (r *runState) runProbes(ctx context.Context, t0 time.Time, target targets.T
 	if target.Runtime() != string(experiments.RuntimeExternal) { // the demo cluster's members
 		client := &http.Client{Timeout: 900 * time.Millisecond}
 		scraper := probes.NewScraper(target.Members, time.Second, client, r.log.WithField("component", "scrape"))
+		shards := probes.NewShardWindow(probes.ShardWindowSeconds)
 		wg.Go(func() {
 			defer crash.Recover("the member scraper", r.crashed)
 			_ = scraper.Run(ctx, func(second time.Time, samples []probes.MemberSample) {
 				idx := r.secondIndex(t0, second)
-				agg := probes.Aggregate(second, samples)
+				agg := probes.Aggregate(second, samples).WithHotShardShare(shards.Add(samples))
 				r.cluster.mu.Lock()
 				r.cluster.seconds[idx] = agg
 				r.cluster.mu.Unlock()
@@ -266,6 +267,51 @@ func (r *runState) ratioSLO(ctx context.Context, s experiments.SLO, measured, at
 		return report.SLOResult{Name: s.Name, SLI: string(s.SLI), Objective: float64(s.Objective), Verdict: report.Inconclusive, Reason: err.Error()}
 	}
 	return judge.RatioBudget(judgeSLO(s), res.Good, res.Total)
+}
+
+// metricSLO judges a metric SLO over the scraped seconds of the measured
+// period: each second with data is good when the metric compares with the
+// value; seconds without data (a store node that did not answer) count
+// neither way, and a period without any is inconclusive.
+func (r *runState) metricSLO(s experiments.SLO) report.SLOResult {
+	r.cluster.mu.Lock()
+	defer r.cluster.mu.Unlock()
+	measured := int(r.plan.Duration / time.Second)
+	var good, total int64
+	for idx, c := range r.cluster.seconds {
+		if idx < 0 || idx >= measured {
+			continue
+		}
+		v, ok := c.Value(string(s.Metric))
+		if !ok {
+			continue
+		}
+		total++
+		if compare(v, s.Compare, *s.Value) {
+			good++
+		}
+	}
+	what := fmt.Sprintf("had %s %s %g", s.Metric, s.Compare.PromQL(), *s.Value)
+	if total == 0 {
+		return report.SLOResult{Name: s.Name, SLI: string(s.SLI), Objective: float64(s.Objective), Judge: judge.JudgeRun,
+			Verdict: report.Inconclusive, Reason: fmt.Sprintf("no measured second had %s from every member it needs", s.Metric)}
+	}
+	return judge.SecondsBudget(judgeSLO(s), good, total, what)
+}
+
+// compare says whether v compares with value as op says.
+func compare(v float64, op experiments.ThresholdOp, value float64) bool {
+	switch op {
+	case experiments.OpLT:
+		return v < value
+	case experiments.OpLTE:
+		return v <= value
+	case experiments.OpGT:
+		return v > value
+	case experiments.OpGTE:
+		return v >= value
+	}
+	return false
 }
 
 // PrometheusTargetsFile is written into the output folder once the members

@@ -425,8 +425,9 @@ func (r *runState) drive(ctx, userCtx context.Context, target targets.Target, tr
 		Rate: w.Rate, Warmup: w.Warmup, FlatWarmup: !w.RampUp, Duration: w.Duration,
 		Kind: string(w.Kind),
 		Keys: w.Keys, Distribution: workload.Distribution(w.Distribution), ReadRatio: float64(w.ReadRatio),
-		MissRatio: float64(w.MissRatio),
-		ValueSize: int(w.ValueSize), Timeout: w.Timeout, LatencyThresholds: r.latencyThresholds(),
+		KeyPattern: string(w.KeyPattern),
+		MissRatio:  float64(w.MissRatio),
+		ValueSize:  int(w.ValueSize), Timeout: w.Timeout, LatencyThresholds: r.latencyThresholds(),
 		OnSecond: r.onSecond,
 	}
 	var history *os.File
@@ -526,8 +527,14 @@ func (r *runState) drive(ctx, userCtx context.Context, target targets.Target, tr
 		r.summarize(sum)
 	}
 	for i, s := range r.e.SLOs {
-		if s.SLI.Prometheus() && userCtx.Err() == nil {
+		if i >= len(r.res.SLOs) {
+			break // the workload did not summarize
+		}
+		switch {
+		case s.SLI.Prometheus() && userCtx.Err() == nil:
 			r.res.SLOs[i] = r.ratioSLO(context.Background(), s, t0.Add(r.plan.Warmup), time.Now())
+		case s.SLI == experiments.SLIMetric:
+			r.res.SLOs[i] = r.metricSLO(s)
 		}
 	}
 	switch {

@@ -5,7 +5,10 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"strings"
 	"time"
+
+	"github.com/chaosctl/chaosctl/internal/keyspace"
 )
 
 // Distribution is how keys are chosen.
@@ -20,10 +23,21 @@ const (
 	DistributionZipf Distribution = "zipf"
 )
 
+// Key patterns (Config.KeyPattern).
+const (
+	// KeyPatternRandom draws every operation's key by the distribution.
+	KeyPatternRandom = keyspace.Random
+	// KeyPatternSequential makes every put write the next key of an
+	// increasing sequence of zero-padded names (k000, k001, ...; see
+	// package keyspace), as inserts keyed by time or an auto-increment id
+	// do, and every get and delete use one of the RecentKeys newest.
+	KeyPatternSequential = keyspace.Sequential
+)
+
 // Defaults filled in by Config.Validate. They are exported so that flags and the
 // experiment file can use the same values.
 const (
-	DefaultKeys         = 1000
+	DefaultKeys         = keyspace.DefaultKeys
 	DefaultDistribution = DistributionUniform
 	// DefaultReadRatio is the read share the experiment file uses when it says
 	// nothing. Validate does not fill it: 0 is a valid ratio (writes only).
@@ -81,6 +95,9 @@ type Config struct {
 	Keys int
 	// Distribution picks keys: uniform (default) or zipf.
 	Distribution Distribution
+	// KeyPattern is KeyPatternRandom ("" too) or KeyPatternSequential
+	// (kind kv only).
+	KeyPattern string
 	// ZipfS (> 1) and ZipfV (>= 1) parameterise the zipf distribution.
 	ZipfS, ZipfV float64
 	// ReadRatio is the share of gets, in [0, 1]. Zero means writes only.
@@ -150,6 +167,7 @@ func (c *Config) Validate() error {
 	c.Kind = cmp.Or(c.Kind, KindKV)
 	c.Keys = cmp.Or(c.Keys, DefaultKeys)
 	c.Distribution = cmp.Or(c.Distribution, DefaultDistribution)
+	c.KeyPattern = cmp.Or(c.KeyPattern, KeyPatternRandom)
 	c.ZipfS = cmp.Or(c.ZipfS, DefaultZipfS)
 	c.ZipfV = cmp.Or(c.ZipfV, DefaultZipfV)
 	c.ValueSize = cmp.Or(c.ValueSize, DefaultValueSize)
@@ -168,6 +186,10 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("workload deleteRatio must be 0 for kind %s (CRDT values are never deleted), got %g", c.Kind, c.DeleteRatio)
 	case c.Keys < 1:
 		return fmt.Errorf("workload keys must be >= 1, got %d", c.Keys)
+	case !keyspace.Known(c.KeyPattern):
+		return fmt.Errorf("workload keyPattern must be %s, got %q", strings.Join(keyspace.Patterns(), " or "), c.KeyPattern)
+	case c.KeyPattern == KeyPatternSequential && c.Kind != KindKV:
+		return fmt.Errorf("workload keyPattern %s needs kind %s, got %q", c.KeyPattern, KindKV, c.Kind)
 	case c.Distribution != DistributionUniform && c.Distribution != DistributionZipf:
 		return fmt.Errorf("workload distribution must be uniform or zipf, got %q", c.Distribution)
 	case !(c.ZipfS > 1):

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strconv"
+
+	"github.com/chaosctl/chaosctl/internal/keyspace"
 )
 
 // OpKind is what an operation does to a key.
@@ -270,6 +272,10 @@ type OpGenerator struct {
 	classes     []Class
 	classTotal  float64
 	kind        string
+	// sequential: puts write new, increasing keys (KeyPattern sequential);
+	// written counts them.
+	sequential bool
+	written    int
 }
 
 // NewOpGenerator returns a generator over cfg's keys, kinds and distribution.
@@ -282,9 +288,13 @@ func NewOpGenerator(cfg Config, rng *rand.Rand) *OpGenerator {
 		deleteRatio: cfg.DeleteRatio,
 		missRatio:   cfg.MissRatio,
 		kind:        cfg.Kind,
+		sequential:  cfg.KeyPattern == KeyPatternSequential,
 	}
 	for i := range g.keys {
 		g.keys[i] = KeyName(i)
+		if g.sequential {
+			g.keys[i] = keyspace.SequentialName(i, cfg.Keys)
+		}
 	}
 	g.classes = cfg.Classes
 	for _, c := range cfg.Classes {
@@ -318,6 +328,9 @@ func (g *OpGenerator) Next() Op {
 		op.Kind = OpPut
 	}
 	op.Key = g.keys[k]
+	if g.sequential {
+		op.Key = g.keys[g.sequentialKey(op.Kind, k)]
+	}
 	if op.Kind == OpGet && u < g.readRatio*g.missRatio {
 		// No draw of its own: given a get, u/readRatio is uniform in [0, 1),
 		// so the kinds and keys of a seed stay those without missRatio.
@@ -340,6 +353,30 @@ func (g *OpGenerator) Next() Op {
 		}
 	}
 	return op
+}
+
+// RecentKeys is how many of the newest keys the reads and deletes of the
+// sequential key pattern draw from.
+const RecentKeys = keyspace.RecentKeys
+
+// sequentialKey is the key number of an operation of the sequential
+// pattern, from the drawn number k: a put takes the next key (after
+// keys-1 the sequence starts again at 0, so the store stays bounded); a get
+// or delete takes one of the RecentKeys newest, k counting back from the
+// newest (the distribution's skew, if zipf, favours the newest). Before the
+// first put they read key 0.
+func (g *OpGenerator) sequentialKey(kind OpKind, k int) int {
+	keys := len(g.keys)
+	if kind == OpPut {
+		n := g.written % keys
+		g.written++
+		return n
+	}
+	if g.written == 0 {
+		return 0
+	}
+	window := min(g.written, RecentKeys, keys)
+	return ((g.written-1-k%window)%keys + keys) % keys
 }
 
 // setElements is how many elements a set workload draws from (e0..e7).
@@ -371,7 +408,7 @@ func (g *OpGenerator) crdtOp(op *Op) {
 }
 
 // KeyName is the name of key number i: k0, k1, ...
-func KeyName(i int) string { return "k" + strconv.Itoa(i) }
+func KeyName(i int) string { return keyspace.Name(i) }
 
 // MissingKeyName is the name of missing key number i, one no operation
 // writes: missing-k0, missing-k1, ...

@@ -290,6 +290,14 @@ func RatioBudget(s SLO, good, total float64) report.SLOResult {
 	return fillBudget(out, b, fmt.Sprintf(" (good %.0f of %.0f from Prometheus)", good, total))
 }
 
+// SecondsBudget is the verdict of an SLO whose events are seconds (a metric
+// SLO: good seconds of total seconds with data).
+func SecondsBudget(s SLO, good, total int64, what string) report.SLOResult {
+	out := report.SLOResult{Name: s.Name, SLI: s.SLI, Objective: s.Objective, Judge: JudgeRun}
+	b := slo.Budget{Objective: s.Objective, Total: total, Bad: total - good}
+	return fillBudget(out, b, fmt.Sprintf(" (%d of %d seconds %s)", good, total, what))
+}
+
 func fillBudget(out report.SLOResult, b slo.Budget, note string) report.SLOResult {
 	out.Total, out.Bad = b.Total, b.Bad
 	out.Budget, out.BurnRate = b.Allowed(), b.BurnRate()

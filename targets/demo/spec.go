@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/chaosctl/chaosctl/internal/keyspace"
 	"github.com/chaosctl/chaosctl/targets/demo/node"
+	"github.com/chaosctl/chaosctl/targets/demo/placement"
 	"github.com/chaosctl/chaosctl/targets/demo/raftkv"
 )
 
@@ -19,6 +21,10 @@ const (
 	DefaultWriteQuorum = 2
 	DefaultReadQuorum  = 2
 	DefaultConsistency = node.Linearizable
+	DefaultSharding    = placement.Hash
+	// DefaultSplitKeys is the workload's default key count, whose random
+	// key names a range cluster given no split points is cut by.
+	DefaultSplitKeys = keyspace.DefaultKeys
 
 	DefaultTimeout        = 500 * time.Millisecond
 	DefaultRetries        = 2
@@ -58,9 +64,15 @@ const (
 
 // ClusterSpec is a whole demo cluster.
 type ClusterSpec struct {
-	Nodes       int         `json:"nodes"`
-	Gateways    int         `json:"gateways"`
-	VNodes      int         `json:"vnodes"`
+	Nodes    int `json:"nodes"`
+	Gateways int `json:"gateways"`
+	VNodes   int `json:"vnodes"`
+	// Sharding is the placement of keys on the store nodes: hash (the
+	// consistent-hash ring, the default) or range (ordered key ranges cut at
+	// Splits; see package placement). Range with no Splits takes
+	// DefaultSplits.
+	Sharding    string      `json:"sharding,omitempty"`
+	Splits      []string    `json:"splits,omitempty"`
 	Replication Replication `json:"replication"`
 	Consistency string      `json:"consistency"`
 	Persistence string      `json:"persistence"`
@@ -209,6 +221,15 @@ func (s *ClusterSpec) Validate() error {
 	if s.VNodes < 1 || s.VNodes > 4096 {
 		bad("vnodes %d: must be 1..4096", s.VNodes)
 	}
+	s.Sharding = cmp.Or(s.Sharding, DefaultSharding)
+	if s.Sharding == placement.Range && len(s.Splits) == 0 && s.Nodes >= 1 && s.Nodes <= MaxNodes {
+		s.Splits = DefaultSplits(keyspace.Random, DefaultSplitKeys, s.Nodes)
+	}
+	if s.Nodes >= 1 && s.Nodes <= MaxNodes {
+		if _, err := s.Placement(); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	switch s.Consistency {
 	case node.Linearizable, node.Quorum, node.Raft:
 	case node.Eventual:
@@ -330,6 +351,26 @@ func (s *ClusterSpec) Validate() error {
 		bad("resilience admission: target %s, queueTarget %s and queueInterval %s must be ≥ 0", a.Target, a.QueueTarget, a.QueueInterval)
 	}
 	return errors.Join(errs...)
+}
+
+// DefaultSplits are the split points range sharding takes when none are
+// given: the nodes-1 keys that cut the workload's key names (keys of
+// pattern, see package keyspace), in byte order, into nodes equal runs. Each
+// node then owns one range holding the same share of the keys, so a uniform
+// workload loads the nodes evenly and any imbalance comes from the access
+// pattern (sequential keys), not from the split points.
+func DefaultSplits(pattern string, keys, nodes int) []string {
+	return placement.EvenSplits(keyspace.Names(pattern, keys), nodes)
+}
+
+// Placement builds the spec's placement of keys on its store nodes, the
+// one every member routes by.
+func (s ClusterSpec) Placement() (placement.Placement, error) {
+	p, err := placement.New(placement.Config{Scheme: s.Sharding, Nodes: s.NodeIDs(), VNodes: s.VNodes, Splits: s.Splits})
+	if err != nil {
+		return nil, fmt.Errorf("sharding: %w", err)
+	}
+	return p, nil
 }
 
 // NodeIDs returns n1..nN.

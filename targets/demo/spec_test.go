@@ -1,6 +1,7 @@
 package demo
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -149,5 +150,38 @@ func TestRaftReadsSpec(t *testing.T) {
 	s := ClusterSpec{Nodes: 3, Consistency: "raft", RaftReads: "stale"}
 	if err := s.Validate(); err == nil || !strings.Contains(err.Error(), `raft reads "stale": allowed are index, lease`) {
 		t.Fatalf("raft reads stale: %v, want an error naming the allowed values", err)
+	}
+}
+
+func TestShardingSpec(t *testing.T) {
+	s := ClusterSpec{Nodes: 3}
+	if err := s.Validate(); err != nil || s.Sharding != "hash" || s.Splits != nil {
+		t.Fatalf("default sharding: %q %q, %v; want hash and no split points", s.Sharding, s.Splits, err)
+	}
+	s = ClusterSpec{Nodes: 3, Sharding: "range"}
+	if err := s.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	// k0..k999 in byte order: k0, k1, k10, k100, ..., so a third of them
+	// come before k4 and two thirds before k7.
+	if want := []string{"k4", "k7"}; !slices.Equal(s.Splits, want) {
+		t.Fatalf("default split points %q, want %q", s.Splits, want)
+	}
+	p, err := s.Placement()
+	if err != nil || p.Owner("k42") != "n2" || p.Scheme() != "range" {
+		t.Fatalf("Placement() = %v, %v", p, err)
+	}
+	for _, tt := range []struct {
+		spec ClusterSpec
+		want string
+	}{
+		{ClusterSpec{Nodes: 3, Sharding: "directory"}, `sharding: sharding scheme "directory" unknown; allowed: hash, range`},
+		{ClusterSpec{Nodes: 3, Splits: []string{"k5"}}, `split points ["k5"] apply to range sharding only`},
+		{ClusterSpec{Nodes: 3, Sharding: "range", Splits: []string{"k6", "k3"}}, `split point 1 "k3" is not above split point 0 "k6"`},
+		{ClusterSpec{Nodes: 3, Sharding: "range", Splits: []string{""}}, "split point 0 is empty"},
+	} {
+		if err := tt.spec.Validate(); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("Validate(%+v) = %v, want an error saying %q", tt.spec, err, tt.want)
+		}
 	}
 }

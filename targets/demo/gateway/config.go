@@ -51,9 +51,13 @@ var ErrInvalidConfig = errors.New("invalid gateway config")
 
 // Config configures a gateway.
 type Config struct {
-	ID       string            // member name, e.g. g1
-	Nodes    []string          // store node ids, e.g. n1..n5
-	VNodes   int               // tokens per node on the ring; 0 = DefaultVNodes
+	ID     string   // member name, e.g. g1
+	Nodes  []string // store node ids, e.g. n1..n5
+	VNodes int      // tokens per node on the ring (sharding hash); 0 = DefaultVNodes
+	// Sharding is the placement scheme: placement.Hash ("" too) or
+	// placement.Range with the split points Splits (see package placement).
+	Sharding string
+	Splits   []string
 	Replicas int               // preference list length n; 0 = DefaultReplicas, capped at len(Nodes)
 	Peers    map[string]string // node id -> "host:port" as this gateway reaches it (may be a proxy)
 	Cache    cache.Config

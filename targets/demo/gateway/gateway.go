@@ -13,8 +13,8 @@ import (
 	"github.com/chaosctl/chaosctl/targets/demo/api"
 	"github.com/chaosctl/chaosctl/targets/demo/cache"
 	"github.com/chaosctl/chaosctl/targets/demo/metrics"
+	"github.com/chaosctl/chaosctl/targets/demo/placement"
 	"github.com/chaosctl/chaosctl/targets/demo/resilience"
-	"github.com/chaosctl/chaosctl/targets/demo/ring"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sirupsen/logrus"
 )
@@ -25,7 +25,7 @@ type Gateway struct {
 	cfg       Config
 	m         *metrics.Member
 	log       *logrus.Entry
-	ring      *ring.Ring
+	ring      placement.Placement
 	cache     *cache.Cache
 	load      cache.Loader // g.loadFromStore, bound once so a hit does not allocate
 	transport *http.Transport
@@ -69,7 +69,7 @@ func New(cfg Config, m *metrics.Member, log *logrus.Entry, rng *rand.Rand) (*Gat
 		log.Logger.SetOutput(io.Discard)
 	}
 	log = log.WithField("member", cfg.ID)
-	r, err := ring.New(cfg.Nodes, cfg.VNodes)
+	r, err := placement.New(placement.Config{Scheme: cfg.Sharding, Nodes: cfg.Nodes, VNodes: cfg.VNodes, Splits: cfg.Splits})
 	if err != nil {
 		return nil, fmt.Errorf("create gateway %s: %w", cfg.ID, err)
 	}
@@ -134,8 +134,8 @@ func New(cfg Config, m *metrics.Member, log *logrus.Entry, rng *rand.Rand) (*Gat
 // Config returns the validated config, defaults filled in.
 func (g *Gateway) Config() Config { return g.cfg }
 
-// Ring returns the ring the gateway routes by.
-func (g *Gateway) Ring() *ring.Ring { return g.ring }
+// Ring returns the placement the gateway routes by.
+func (g *Gateway) Ring() placement.Placement { return g.ring }
 
 // Get reads key through the cache (hit, miss, stale, negative are counted in
 // chaosdemo_cache_requests_total); a miss loads from the key's preference list.

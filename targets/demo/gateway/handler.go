@@ -10,8 +10,8 @@ import (
 
 	"github.com/chaosctl/chaosctl/targets/demo/api"
 	"github.com/chaosctl/chaosctl/targets/demo/crdt"
+	"github.com/chaosctl/chaosctl/targets/demo/placement"
 	"github.com/chaosctl/chaosctl/targets/demo/resilience"
-	"github.com/chaosctl/chaosctl/targets/demo/ring"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -193,7 +193,7 @@ func (g *Gateway) fail(w http.ResponseWriter, r *http.Request, err error) {
 // the nodes (their addresses and breaker states) and, for ?key=K, K's preference
 // list.
 type RingView struct {
-	ring.Description
+	placement.Description
 	Member     string            `json:"member"`
 	Replicas   int               `json:"replicas"`
 	Peers      map[string]string `json:"peers"`

@@ -16,8 +16,8 @@ import (
 
 	"github.com/chaosctl/chaosctl/targets/demo/api"
 	"github.com/chaosctl/chaosctl/targets/demo/metrics"
+	"github.com/chaosctl/chaosctl/targets/demo/placement"
 	"github.com/chaosctl/chaosctl/targets/demo/resilience"
-	"github.com/chaosctl/chaosctl/targets/demo/ring"
 )
 
 // Node behaviours.
@@ -254,7 +254,7 @@ func do(t testing.TB, method, url, body string, header map[string]string) answer
 }
 
 // keysWithPrimary returns count keys whose preference list starts with node.
-func keysWithPrimary(t testing.TB, r *ring.Ring, node string, count int) []string {
+func keysWithPrimary(t testing.TB, r placement.Placement, node string, count int) []string {
 	t.Helper()
 	var keys []string
 	for i := 0; len(keys) < count; i++ {

@@ -38,6 +38,8 @@ func newGatewayRole(cfg demo.MemberConfig, peerToken string, m *metrics.Member, 
 		ID:       cfg.ID,
 		Nodes:    s.NodeIDs(),
 		VNodes:   s.VNodes,
+		Sharding: s.Sharding,
+		Splits:   s.Splits,
 		Replicas: s.Replication.N,
 		Peers:    cfg.Peers,
 		Cache: cache.Config{

@@ -210,6 +210,8 @@ func newNodeRole(cfg demo.MemberConfig, peerToken string, m *metrics.Member, log
 		ID:          cfg.ID,
 		Nodes:       s.NodeIDs(),
 		VNodes:      s.VNodes,
+		Sharding:    s.Sharding,
+		Splits:      s.Splits,
 		N:           s.Replication.N,
 		W:           s.Replication.W,
 		R:           s.Replication.R,

@@ -102,10 +102,16 @@ func (f *fakeNet) start(id, recovery string, engine storage.Engine) *Node {
 	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { _ = n.Run(ctx); close(done) }()
+	// The old incarnation is stopped without f.mu held: its background
+	// work (a resync's askers) may be sending through the net, which takes
+	// f.mu, and stopping waits for that work to end.
 	f.mu.Lock()
-	if old := f.stops[id]; old != nil {
+	old := f.stops[id]
+	f.mu.Unlock()
+	if old != nil {
 		old()
 	}
+	f.mu.Lock()
 	f.nodes[id] = n
 	f.stops[id] = func() { stop(); <-done }
 	f.mu.Unlock()

@@ -19,8 +19,8 @@ import (
 	"github.com/chaosctl/chaosctl/targets/demo/api"
 	"github.com/chaosctl/chaosctl/targets/demo/hlc"
 	"github.com/chaosctl/chaosctl/targets/demo/metrics"
+	"github.com/chaosctl/chaosctl/targets/demo/placement"
 	"github.com/chaosctl/chaosctl/targets/demo/raftkv"
-	"github.com/chaosctl/chaosctl/targets/demo/ring"
 	"github.com/chaosctl/chaosctl/targets/demo/storage"
 )
 
@@ -43,9 +43,13 @@ const (
 
 // Config describes one store node.
 type Config struct {
-	ID           string
-	Nodes        []string          // every store node id, in ring order
-	VNodes       int               // virtual nodes per node on the ring
+	ID     string
+	Nodes  []string // every store node id, in ring order
+	VNodes int      // virtual nodes per node on the ring (sharding hash)
+	// Sharding is the placement scheme, placement.Hash ("" too) or
+	// placement.Range; Splits are the range scheme's split points.
+	Sharding     string
+	Splits       []string
 	N, W, R      int               // replicas, write quorum, read quorum
 	Consistency  string            // linearizable | quorum | eventual
 	Peers        map[string]string // node id -> host:port as this node reaches it
@@ -162,10 +166,11 @@ func CheckQuorums(nodes, n, w, r int, mode string) error {
 type Node struct {
 	cfg     Config
 	index   uint32 // 1-based position in cfg.Nodes, the tie-breaker in versions
-	ring    *ring.Ring
+	ring    placement.Placement
 	engine  storage.Engine
 	clock   *hlc.Clock
 	metrics *metrics.Member
+	shards  *metrics.Shards // nil without metrics
 	log     *logrus.Entry
 	seq     atomic.Uint32
 
@@ -191,9 +196,9 @@ func New(cfg Config, engine storage.Engine, clock *hlc.Clock, m *metrics.Member,
 	if err := cfg.validate(); err != nil {
 		return nil, fmt.Errorf("configure node: %w", err)
 	}
-	r, err := ring.New(cfg.Nodes, cfg.VNodes)
+	r, err := placement.New(placement.Config{Scheme: cfg.Sharding, Nodes: cfg.Nodes, VNodes: cfg.VNodes, Splits: cfg.Splits})
 	if err != nil {
-		return nil, fmt.Errorf("build ring: %w", err)
+		return nil, fmt.Errorf("build placement: %w", err)
 	}
 	n := &Node{cfg: cfg, ring: r, engine: engine, clock: clock, metrics: m, log: log}
 	for i, id := range cfg.Nodes {
@@ -221,6 +226,7 @@ func New(cfg Config, engine storage.Engine, clock *hlc.Clock, m *metrics.Member,
 	if m != nil {
 		m.ClockOffset.Set(clock.Offset().Seconds())
 		n.recovery.m = m.NewRecovery()
+		n.shards = m.NewShards(n.shardKeyCounts)
 	}
 	if cfg.Recovery == RecoveryResync {
 		n.recovery.recovering.Store(true)
@@ -273,8 +279,8 @@ func (n *Node) startRaft() error {
 	return nil
 }
 
-// Ring returns the node's view of the ring.
-func (n *Node) Ring() *ring.Ring { return n.ring }
+// Ring returns the node's placement (the hash ring or the key ranges).
+func (n *Node) Ring() placement.Placement { return n.ring }
 
 // Config returns the node's configuration with defaults filled in.
 func (n *Node) Config() Config { return n.cfg }
@@ -351,7 +357,7 @@ func (n *Node) Corrupt(count int, seed int64) ([]string, error) {
 
 func (n *Node) serveRing(w http.ResponseWriter, r *http.Request) {
 	view := struct {
-		ring.Description
+		placement.Description
 		Replicas    int      `json:"replicas"`
 		W           int      `json:"writeQuorum"`
 		R           int      `json:"readQuorum"`
@@ -376,6 +382,7 @@ func (n *Node) serveClient(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	arrived := n.suspects.now()
+	n.countShardRequest(key)
 	ctx, cancel, ok := n.clientContext(w, r)
 	if !ok {
 		return
