@@ -206,7 +206,32 @@ type DemoCluster struct {
 	Raft       RaftTuning `yaml:"raft"` // consistency raft only
 	Cache      Cache      `yaml:"cache"`
 	Resilience Resilience `yaml:"resilience"`
+	// Scan configures the gateways' range queries (GET /kv?from=&to=).
+	Scan Scan `yaml:"scan"`
 }
+
+// Scan configures the gateways' range queries: scatter-gather over the
+// store nodes that can own the range.
+type Scan struct {
+	// ShardTimeout bounds each node's listing; a node that misses it
+	// makes the scan partial.
+	ShardTimeout time.Duration `yaml:"shardTimeout"`
+	// Partial is what a partial scan answers: fail (503 naming the missed
+	// shards in X-Chaos-Partial) or allow (200 with what the others listed,
+	// the same header naming the missed ones).
+	Partial ScanPartial `yaml:"partial"`
+}
+
+// ScanPartial is a range query's partial-result policy.
+type ScanPartial string
+
+// Partial-result policies.
+const (
+	ScanPartialFail  ScanPartial = "fail"
+	ScanPartialAllow ScanPartial = "allow"
+)
+
+func (ScanPartial) allowed() []string { return []string{"fail", "allow"} }
 
 // NodeNames returns n1..nN.
 func (c *DemoCluster) NodeNames() []string { return numberedNames("n", c.Nodes) }

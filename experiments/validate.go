@@ -87,6 +87,9 @@ const (
 	DefaultAbortMaxDuration = 10 * time.Minute
 )
 
+// DefaultScanShardTimeout is target.demo.scan.shardTimeout's default.
+const DefaultScanShardTimeout = 200 * time.Millisecond
+
 // DefaultBloomFalsePositive is the false positive rate of
 // target.demo.cache.bloomFalsePositive (penetration bloom).
 const DefaultBloomFalsePositive Percent = 0.01
@@ -125,6 +128,7 @@ func DefaultDemoCluster() DemoCluster {
 		Recovery:    DefaultRecovery,
 		Raft:        RaftTuning{Reads: RaftReadsIndex},
 		Cache:       Cache{Policy: DefaultCachePolicy, Size: DefaultCacheSize, WriteMode: DefaultCacheWriteMode, Singleflight: true, Penetration: PenetrationNegative},
+		Scan:        Scan{ShardTimeout: DefaultScanShardTimeout, Partial: ScanPartialFail},
 		Resilience: Resilience{
 			Timeout: DefaultResilienceTimeout,
 			Retries: Retries{Max: DefaultRetryMax, Base: DefaultRetryBase, Cap: DefaultRetryCap},
@@ -259,6 +263,8 @@ func setDemoDefaults(c *DemoCluster, d *decoder) {
 	set(d, p+"cache.singleflight", &c.Cache.Singleflight, def.Cache.Singleflight)
 	set(d, p+"cache.penetration", &c.Cache.Penetration, def.Cache.Penetration)
 	set(d, p+"cache.bloomFalsePositive", &c.Cache.BloomFalsePositive, DefaultBloomFalsePositive)
+	set(d, p+"scan.shardTimeout", &c.Scan.ShardTimeout, def.Scan.ShardTimeout)
+	set(d, p+"scan.partial", &c.Scan.Partial, def.Scan.Partial)
 	r, dr := &c.Resilience, def.Resilience
 	set(d, p+"resilience.timeout", &r.Timeout, dr.Timeout)
 	set(d, p+"resilience.retries.max", &r.Retries.Max, dr.Retries.Max)
@@ -780,6 +786,10 @@ func (v *validator) demo(c *DemoCluster) {
 
 	r := c.Resilience
 	v.positiveDuration(p+"resilience.timeout", r.Timeout, time.Minute)
+	v.positiveDuration(p+"scan.shardTimeout", c.Scan.ShardTimeout, time.Minute)
+	if v.ok(p+"scan.shardTimeout", p+"resilience.timeout") && v.d.has(p+"scan.shardTimeout") && c.Scan.ShardTimeout > r.Timeout {
+		v.errorf(p+"scan.shardTimeout", "%s is above resilience.timeout %s, the whole scan's deadline; allowed: above 0 up to the timeout", c.Scan.ShardTimeout, r.Timeout)
+	}
 	v.intRange(p+"resilience.retries.max", r.Retries.Max, 0, MaxRetries)
 	v.positiveDuration(p+"resilience.retries.base", r.Retries.Base, time.Minute)
 	v.positiveDuration(p+"resilience.retries.cap", r.Retries.Cap, time.Minute)
