@@ -570,11 +570,27 @@ type Workload struct {
 	Redis *RedisWorkload `yaml:"redis"`
 	// Kind is what the workload does: kv (the key-value traffic above, the
 	// default), lock (closed-loop clients of the demo's lock service, Lock),
-	// counter (increments and decrements of CRDT counters) or set (adds and
-	// removes of CRDT set elements); counter and set need the eventual mode.
+	// counter (increments and decrements of CRDT counters), set (adds and
+	// removes of CRDT set elements) or scan (kv with range queries, Scan);
+	// counter and set need the eventual mode.
 	Kind WorkloadKind `yaml:"kind"`
 	// Lock configures the lock workload (kind lock only).
 	Lock *LockWorkload `yaml:"lock"`
+	// Scan configures the scan workload (kind scan only): the key-value
+	// traffic above with a share of range queries.
+	Scan *ScanWorkload `yaml:"scan"`
+}
+
+// ScanWorkload is the scan workload's range queries: Ratio of the
+// operations are scans (GET /kv?from=&to=&limit=) of Width of the
+// workload's keys (in key order) asking for at most Limit keys; the rest
+// are the gets, puts and deletes of readRatio. Scans are not written to the
+// history (the checks judge single-key operations); SLOs judge them with op
+// scan.
+type ScanWorkload struct {
+	Ratio Percent `yaml:"ratio"`
+	Width int     `yaml:"width"`
+	Limit int     `yaml:"limit"`
 }
 
 // WorkloadKind is what the workload does.
@@ -586,9 +602,10 @@ const (
 	WorkloadLock    WorkloadKind = "lock"
 	WorkloadCounter WorkloadKind = "counter"
 	WorkloadSet     WorkloadKind = "set"
+	WorkloadScan    WorkloadKind = "scan"
 )
 
-func (WorkloadKind) allowed() []string { return []string{"kv", "lock", "counter", "set"} }
+func (WorkloadKind) allowed() []string { return []string{"kv", "lock", "counter", "set", "scan"} }
 
 // CRDT reports whether the kind acts on CRDT values (counter, set).
 func (k WorkloadKind) CRDT() bool { return k == WorkloadCounter || k == WorkloadSet }
@@ -1272,6 +1289,9 @@ const (
 	OpGet    = "get"
 	OpPut    = "put"
 	OpDelete = "delete"
+	// OpScan is the scan workload's range queries, apart from the point
+	// reads of read and get.
+	OpScan = "scan"
 )
 
 // Abort says when a run stops early; faults are reverted at once.
