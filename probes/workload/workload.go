@@ -62,9 +62,9 @@ type bucket struct {
 	sec         Second
 	end         time.Duration
 	ops         [OpScan + 1]*OpStats // by kind, allocated on first use
-	classes     map[string]*OpStats    // by class, allocated on first use
-	outstanding int                    // sent and not yet completed
-	scheduled   bool                   // no more requests will be assigned
+	classes     map[string]*OpStats  // by class, allocated on first use
+	outstanding int                  // sent and not yet completed
+	scheduled   bool                 // no more requests will be assigned
 }
 
 // job is one request handed to a worker.
