@@ -117,6 +117,7 @@ target:
       rateLimit: 100.5
       retryBudget: 20%
       admission: {limit: aimd, target: 30ms, queue: codel, queueTarget: 10ms, queueInterval: 200ms, priority: true}
+    scan: {shardTimeout: 150ms, partial: allow}
 workload:
   rate: 150.5
   duration: 1m
@@ -181,6 +182,7 @@ func TestDecodeEveryDemoField(t *testing.T) {
 				Admission: Admission{Limit: LimitAIMD, Target: 30 * time.Millisecond, Queue: QueueCoDel,
 					QueueTarget: 10 * time.Millisecond, QueueInterval: 200 * time.Millisecond, Priority: true},
 			},
+			Scan: Scan{ShardTimeout: 150 * time.Millisecond, Partial: ScanPartialAllow},
 		}},
 		Body: Body{
 			Workload: Workload{Kind: WorkloadKV, Rate: 150.5, Duration: time.Minute, Warmup: 0, Keys: 10, Distribution: DistributionZipf, KeyPattern: KeyPatternSequential,

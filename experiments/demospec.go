@@ -22,6 +22,7 @@ func (c *DemoCluster) ClusterSpec() (demo.ClusterSpec, error) {
 			NoSingleflight: !c.Cache.Singleflight,
 			Penetration:    string(c.Cache.Penetration), BloomFalsePositive: float64(c.Cache.BloomFalsePositive),
 		},
+		Scan: demo.ScanSpec{ShardTimeout: c.Scan.ShardTimeout, Partial: string(c.Scan.Partial)},
 		Resilience: demo.Resilience{
 			Timeout: c.Resilience.Timeout,
 			Retries: demo.Retries{Max: c.Resilience.Retries.Max, Base: c.Resilience.Retries.Base, Cap: c.Resilience.Retries.Cap},

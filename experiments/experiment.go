@@ -214,7 +214,32 @@ type DemoCluster struct {
 	Raft       RaftTuning `yaml:"raft"` // consistency raft only
 	Cache      Cache      `yaml:"cache"`
 	Resilience Resilience `yaml:"resilience"`
+	// Scan configures the gateways' range queries (GET /kv?from=&to=).
+	Scan Scan `yaml:"scan"`
 }
+
+// Scan configures the gateways' range queries: scatter-gather over the
+// store nodes that can own the range.
+type Scan struct {
+	// ShardTimeout bounds each node's listing; a node that misses it
+	// makes the scan partial.
+	ShardTimeout time.Duration `yaml:"shardTimeout"`
+	// Partial is what a partial scan answers: fail (503 naming the missed
+	// shards in X-Chaos-Partial) or allow (200 with what the others listed,
+	// the same header naming the missed ones).
+	Partial ScanPartial `yaml:"partial"`
+}
+
+// ScanPartial is a range query's partial-result policy.
+type ScanPartial string
+
+// Partial-result policies.
+const (
+	ScanPartialFail  ScanPartial = "fail"
+	ScanPartialAllow ScanPartial = "allow"
+)
+
+func (ScanPartial) allowed() []string { return []string{"fail", "allow"} }
 
 // NodeNames returns n1..nN.
 func (c *DemoCluster) NodeNames() []string { return numberedNames("n", c.Nodes) }
@@ -569,11 +594,27 @@ type Workload struct {
 	Redis *RedisWorkload `yaml:"redis"`
 	// Kind is what the workload does: kv (the key-value traffic above, the
 	// default), lock (closed-loop clients of the demo's lock service, Lock),
-	// counter (increments and decrements of CRDT counters) or set (adds and
-	// removes of CRDT set elements); counter and set need the eventual mode.
+	// counter (increments and decrements of CRDT counters), set (adds and
+	// removes of CRDT set elements) or scan (kv with range queries, Scan);
+	// counter and set need the eventual mode.
 	Kind WorkloadKind `yaml:"kind"`
 	// Lock configures the lock workload (kind lock only).
 	Lock *LockWorkload `yaml:"lock"`
+	// Scan configures the scan workload (kind scan only): the key-value
+	// traffic above with a share of range queries.
+	Scan *ScanWorkload `yaml:"scan"`
+}
+
+// ScanWorkload is the scan workload's range queries: Ratio of the
+// operations are scans (GET /kv?from=&to=&limit=) of Width of the
+// workload's keys (in key order) asking for at most Limit keys; the rest
+// are the gets, puts and deletes of readRatio. Scans are not written to the
+// history (the checks judge single-key operations); SLOs judge them with op
+// scan.
+type ScanWorkload struct {
+	Ratio Percent `yaml:"ratio"`
+	Width int     `yaml:"width"`
+	Limit int     `yaml:"limit"`
 }
 
 // WorkloadKind is what the workload does.
@@ -588,10 +629,11 @@ const (
 	// last-write-wins registers: the foil of the PN-counter.
 	WorkloadLWWCounter WorkloadKind = "lww-counter"
 	WorkloadSet        WorkloadKind = "set"
+	WorkloadScan       WorkloadKind = "scan"
 )
 
 func (WorkloadKind) allowed() []string {
-	return []string{"kv", "lock", "counter", "lww-counter", "set"}
+	return []string{"kv", "lock", "counter", "lww-counter", "set", "scan"}
 }
 
 // CRDT reports whether the kind acts on the demo's /crdt/ values (counter,
@@ -1302,6 +1344,9 @@ const (
 	OpGet    = "get"
 	OpPut    = "put"
 	OpDelete = "delete"
+	// OpScan is the scan workload's range queries, apart from the point
+	// reads of read and get.
+	OpScan = "scan"
 )
 
 // Abort says when a run stops early; faults are reverted at once.

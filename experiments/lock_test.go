@@ -33,7 +33,7 @@ func TestLockWorkload(t *testing.T) {
 		want []string
 	}{
 		{"unknown kind", "workload: {kind: locks, rate: 5, duration: 5s}\nchecks: [linearizable]\n",
-			[]string{`4:18: workload.kind: bad value "locks"; allowed: kv, lock, counter, lww-counter, set; did you mean "lock"?`}},
+			[]string{`4:18: workload.kind: bad value "locks"; allowed: kv, lock, counter, lww-counter, set, scan; did you mean "lock"?`}},
 		{"lock needs linearizable", "target: {demo: {consistency: eventual}}\nworkload: {kind: lock, duration: 5s}\nchecks: [mutual-exclusion]\n",
 			[]string{`5:18: workload.kind: lock needs target.demo.consistency: linearizable`}},
 		{"rate is the key-value workload's", "workload: {kind: lock, rate: 5, duration: 5s}\nchecks: [mutual-exclusion]\n",

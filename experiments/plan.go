@@ -537,6 +537,10 @@ func (p *Plan) formatTarget(t *textWriter) {
 		} else {
 			t.printf("  hedged reads: off\n")
 		}
+		if e.Workload.Kind == WorkloadScan || c.Scan != DefaultDemoCluster().Scan {
+			t.printf("  range queries: each node's listing within %s, partial scans %s\n", c.Scan.ShardTimeout,
+				map[ScanPartial]string{ScanPartialFail: "fail (503)", ScanPartialAllow: "allowed (200, X-Chaos-Partial)"}[c.Scan.Partial])
+		}
 		return
 	}
 	x := e.Target.External
@@ -593,6 +597,9 @@ func (p *Plan) formatWorkload(t *textWriter) {
 		}
 		if w.MissRatio > 0 {
 			t.printf("  %s of reads ask for keys never written\n", w.MissRatio)
+		}
+		if s := w.Scan; w.Kind == WorkloadScan && s != nil {
+			t.printf("  scans: %s of operations, each over %d keys in key order, limit %d (not in the history)\n", s.Ratio, s.Width, s.Limit)
 		}
 		if w.Sticky {
 			t.printf("  sticky sessions: each client to one gateway, and per key to one coordinator\n")

@@ -179,6 +179,11 @@ kind: Experiment
 metadata: {name: defaults}
 workload: {kind: lock, duration: 30s, lock: {}}
 checks: [mutual-exclusion]
+`, `
+apiVersion: chaosctl/v1
+kind: Experiment
+metadata: {name: defaults}
+workload: {kind: scan, rate: 10, duration: 30s, scan: {}}
 `}
 
 // decodeDefaults decodes src and fills its defaults as Decode does, without

@@ -91,6 +91,17 @@ const (
 	DefaultAbortMaxDuration = 10 * time.Minute
 )
 
+// DefaultScanShardTimeout is target.demo.scan.shardTimeout's default.
+const DefaultScanShardTimeout = 200 * time.Millisecond
+
+// Defaults and bounds of the scan workload (workload.scan).
+const (
+	DefaultScanRatio Percent = 0.1
+	DefaultScanWidth         = 10
+	DefaultScanLimit         = 100
+	MaxScanLimit             = 1000 // the gateways' limit (api.MaxScanLimit)
+)
+
 // DefaultBloomFalsePositive is the false positive rate of
 // target.demo.cache.bloomFalsePositive (penetration bloom).
 const DefaultBloomFalsePositive Percent = 0.01
@@ -130,6 +141,7 @@ func DefaultDemoCluster() DemoCluster {
 		Recovery:    DefaultRecovery,
 		Raft:        RaftTuning{Reads: RaftReadsIndex},
 		Cache:       Cache{Policy: DefaultCachePolicy, Size: DefaultCacheSize, WriteMode: DefaultCacheWriteMode, Singleflight: true, Penetration: PenetrationNegative},
+		Scan:        Scan{ShardTimeout: DefaultScanShardTimeout, Partial: ScanPartialFail},
 		Resilience: Resilience{
 			Timeout: DefaultResilienceTimeout,
 			Retries: Retries{Max: DefaultRetryMax, Base: DefaultRetryBase, Cap: DefaultRetryCap},
@@ -180,6 +192,14 @@ func setDefaults(e *Experiment, d *decoder) {
 		set(d, "workload.lock.lease", &l.Lease, DefaultLockLease)
 		set(d, "workload.lock.hold", &l.Hold, DefaultLockHold)
 		set(d, "workload.lock.pause", &l.Pause, 2*l.Lease)
+	}
+	if w.Kind == WorkloadScan {
+		if w.Scan == nil {
+			w.Scan = &ScanWorkload{}
+		}
+		set(d, "workload.scan.ratio", &w.Scan.Ratio, DefaultScanRatio)
+		set(d, "workload.scan.width", &w.Scan.Width, DefaultScanWidth)
+		set(d, "workload.scan.limit", &w.Scan.Limit, DefaultScanLimit)
 	}
 	if e.Target.Demo != nil || w.Redis != nil {
 		set(d, "workload.keys", &w.Keys, DefaultKeys)
@@ -275,6 +295,8 @@ func setDemoDefaults(c *DemoCluster, d *decoder) {
 	set(d, p+"cache.singleflight", &c.Cache.Singleflight, def.Cache.Singleflight)
 	set(d, p+"cache.penetration", &c.Cache.Penetration, def.Cache.Penetration)
 	set(d, p+"cache.bloomFalsePositive", &c.Cache.BloomFalsePositive, DefaultBloomFalsePositive)
+	set(d, p+"scan.shardTimeout", &c.Scan.ShardTimeout, def.Scan.ShardTimeout)
+	set(d, p+"scan.partial", &c.Scan.Partial, def.Scan.Partial)
 	r, dr := &c.Resilience, def.Resilience
 	set(d, p+"resilience.timeout", &r.Timeout, dr.Timeout)
 	set(d, p+"resilience.retries.max", &r.Retries.Max, dr.Retries.Max)
@@ -802,6 +824,10 @@ func (v *validator) demo(c *DemoCluster) {
 
 	r := c.Resilience
 	v.positiveDuration(p+"resilience.timeout", r.Timeout, time.Minute)
+	v.positiveDuration(p+"scan.shardTimeout", c.Scan.ShardTimeout, time.Minute)
+	if v.ok(p+"scan.shardTimeout", p+"resilience.timeout") && v.d.has(p+"scan.shardTimeout") && c.Scan.ShardTimeout > r.Timeout {
+		v.errorf(p+"scan.shardTimeout", "%s is above resilience.timeout %s, the whole scan's deadline; allowed: above 0 up to the timeout", c.Scan.ShardTimeout, r.Timeout)
+	}
 	v.intRange(p+"resilience.retries.max", r.Retries.Max, 0, MaxRetries)
 	v.positiveDuration(p+"resilience.retries.base", r.Retries.Base, time.Minute)
 	v.positiveDuration(p+"resilience.retries.cap", r.Retries.Cap, time.Minute)
@@ -1040,10 +1066,33 @@ func (v *validator) lockWorkload() {
 	}
 }
 
+// scanWorkload checks workload.kind scan and workload.scan.
+func (v *validator) scanWorkload() {
+	w := &v.e.Workload
+	const p = "workload"
+	if w.Kind != WorkloadScan {
+		v.notAllowed("needs workload.kind: scan", p+".scan")
+		return
+	}
+	if v.e.Target.Demo == nil {
+		v.errorf(p+".kind", "scan sends range queries to the demo cluster's gateways; give target.demo (or leave target out)")
+		return
+	}
+	s := w.Scan
+	if v.d.has(p+".scan.ratio") && (s.Ratio <= 0 || s.Ratio > 1) {
+		v.errorf(p+".scan.ratio", "%s is out of range; allowed: above 0%% up to 100%% (the share of operations that are scans)", s.Ratio)
+	}
+	v.intRange(p+".scan.limit", s.Limit, 1, MaxScanLimit)
+	if v.d.has(p+".scan.width") && (s.Width < 1 || s.Width > w.Keys) {
+		v.errorf(p+".scan.width", "%d is out of range; allowed: 1 to workload.keys (%d), the keys a scan's range spans", s.Width, w.Keys)
+	}
+}
+
 func (v *validator) workload() {
 	w := &v.e.Workload
 	const p = "workload"
 	v.lockWorkload()
+	v.scanWorkload()
 	if w.Kind == WorkloadLock {
 		if v.required(p + ".duration") {
 			v.positiveDuration(p+".duration", w.Duration, MaxRunDuration)
@@ -1769,6 +1818,9 @@ func floatText(v float64) string {
 func (v *validator) slos() {
 	e := v.e
 	ops := []string{OpRead, OpWrite, OpGet, OpPut, OpDelete}
+	if e.Workload.Kind == WorkloadScan {
+		ops = append(ops, OpScan)
+	}
 	if e.Target.External != nil && e.Workload.Redis == nil {
 		ops = nil
 		for _, r := range e.Workload.HTTP {

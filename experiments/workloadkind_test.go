@@ -20,7 +20,7 @@ target: {demo: {consistency: eventual}}
 workload: {kind: map, rate: 10, duration: 10s}
 checks: [converges]
 `,
-			want: []string{`5:18: workload.kind: bad value "map"; allowed: kv, lock, counter, lww-counter, set`},
+			want: []string{`5:18: workload.kind: bad value "map"; allowed: kv, lock, counter, lww-counter, set, scan`},
 		},
 		{
 			name: "CRDT kinds need the eventual mode",

@@ -131,6 +131,8 @@ func sloTally(all *workload.OpStats, ops map[workload.OpKind]*workload.OpStats, 
 		add(ops[workload.OpPut])
 	case experiments.OpDelete:
 		add(ops[workload.OpDelete])
+	case experiments.OpScan:
+		add(ops[workload.OpScan])
 	case "":
 		add(all)
 	default:
@@ -153,6 +155,8 @@ func sloQuantile(s experiments.SLO, sec *workload.Second) time.Duration {
 		hs = append(hs, sec.Ops[workload.OpPut])
 	case experiments.OpDelete:
 		hs = append(hs, sec.Ops[workload.OpDelete])
+	case experiments.OpScan:
+		hs = append(hs, sec.Ops[workload.OpScan])
 	case "":
 		hs = append(hs, sec.All)
 	default:

@@ -430,6 +430,9 @@ func (r *runState) drive(ctx, userCtx context.Context, target targets.Target, tr
 		ValueSize:  int(w.ValueSize), Timeout: w.Timeout, LatencyThresholds: r.latencyThresholds(),
 		OnSecond: r.onSecond,
 	}
+	if s := w.Scan; w.Kind == experiments.WorkloadScan && s != nil {
+		cfg.ScanRatio, cfg.ScanWidth, cfg.ScanLimit = float64(s.Ratio), s.Width, s.Limit
+	}
 	var history *os.File
 	if len(r.e.Checks) > 0 {
 		var err error

@@ -89,8 +89,20 @@ type Config struct {
 	// counters and reads them; KindLWWCounter does the same to counters
 	// kept as last-write-wins registers (which lose concurrent increments);
 	// KindSet adds and removes elements of CRDT sets and reads them (the
-	// demo cluster's eventual mode).
+	// demo cluster's eventual mode); KindScan is KindKV with a share of
+	// range queries (ScanRatio, ScanWidth, ScanLimit).
 	Kind string
+	// ScanRatio is the share of a scan workload's operations that are
+	// scans, in (0, 1]; the rest are gets, puts and deletes as ReadRatio
+	// and DeleteRatio say. Kind scan only; default DefaultScanRatio.
+	ScanRatio float64
+	// ScanWidth is how many of the workload's keys a scan's range spans
+	// (in bytewise key order), 1 to Keys; default DefaultScanWidth (at most
+	// Keys). Kind scan only.
+	ScanWidth int
+	// ScanLimit is the most keys a scan asks for, 1 to MaxScanLimit;
+	// default DefaultScanLimit. Kind scan only.
+	ScanLimit int
 	// Keys is the number of keys, named k0..k{Keys-1}.
 	Keys int
 	// Distribution picks keys: uniform (default) or zipf.
@@ -148,6 +160,16 @@ const (
 	KindCounter    = "counter"
 	KindLWWCounter = "lww-counter"
 	KindSet        = "set"
+	KindScan       = "scan"
+)
+
+// The scan workload's defaults and bounds (Config.ScanRatio, ScanWidth,
+// ScanLimit). MaxScanLimit is the demo gateways' limit.
+const (
+	DefaultScanRatio = 0.1
+	DefaultScanWidth = 10
+	DefaultScanLimit = 100
+	MaxScanLimit     = 1000
 )
 
 // isCRDT reports whether kind updates CRDT values (/crdt/{kind}/{key}).
@@ -166,6 +188,11 @@ type Class struct {
 func (c *Config) Validate() error {
 	c.Kind = cmp.Or(c.Kind, KindKV)
 	c.Keys = cmp.Or(c.Keys, DefaultKeys)
+	if c.Kind == KindScan {
+		c.ScanRatio = cmp.Or(c.ScanRatio, DefaultScanRatio)
+		c.ScanWidth = cmp.Or(c.ScanWidth, min(DefaultScanWidth, max(c.Keys, 1)))
+		c.ScanLimit = cmp.Or(c.ScanLimit, DefaultScanLimit)
+	}
 	c.Distribution = cmp.Or(c.Distribution, DefaultDistribution)
 	c.KeyPattern = cmp.Or(c.KeyPattern, KeyPatternRandom)
 	c.ZipfS = cmp.Or(c.ZipfS, DefaultZipfS)
@@ -180,9 +207,11 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("workload duration must be > 0, got %s", c.Duration)
 	case c.Warmup < 0:
 		return fmt.Errorf("workload warmup must be >= 0, got %s", c.Warmup)
-	case c.Kind != KindKV && !isCRDT(c.Kind):
-		return fmt.Errorf("workload kind must be %s, %s, %s or %s, got %q", KindKV, KindCounter, KindLWWCounter, KindSet, c.Kind)
-	case c.Kind != KindKV && c.DeleteRatio > 0:
+	case c.Kind != KindKV && c.Kind != KindScan && !isCRDT(c.Kind):
+		return fmt.Errorf("workload kind must be %s, %s, %s, %s or %s, got %q", KindKV, KindCounter, KindLWWCounter, KindSet, KindScan, c.Kind)
+	case c.Kind != KindScan && (c.ScanRatio != 0 || c.ScanWidth != 0 || c.ScanLimit != 0):
+		return fmt.Errorf("workload scanRatio, scanWidth and scanLimit apply to kind %s only, got kind %s", KindScan, c.Kind)
+	case isCRDT(c.Kind) && c.DeleteRatio > 0:
 		return fmt.Errorf("workload deleteRatio must be 0 for kind %s (CRDT values are never deleted), got %g", c.Kind, c.DeleteRatio)
 	case c.Keys < 1:
 		return fmt.Errorf("workload keys must be >= 1, got %d", c.Keys)
@@ -210,6 +239,12 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("workload maxLateness must be > 0, got %s", c.MaxLateness)
 	case c.MaxInFlight < 0:
 		return fmt.Errorf("workload maxInFlight must be >= 1, got %d", c.MaxInFlight)
+	case c.Kind == KindScan && !(c.ScanRatio > 0 && c.ScanRatio <= 1):
+		return fmt.Errorf("workload scanRatio must be in (0, 1], got %g", c.ScanRatio)
+	case c.Kind == KindScan && (c.ScanWidth < 1 || c.ScanWidth > c.Keys):
+		return fmt.Errorf("workload scanWidth must be in [1, keys = %d], got %d", c.Keys, c.ScanWidth)
+	case c.Kind == KindScan && (c.ScanLimit < 1 || c.ScanLimit > MaxScanLimit):
+		return fmt.Errorf("workload scanLimit must be in [1, %d], got %d", MaxScanLimit, c.ScanLimit)
 	}
 	seen := map[string]bool{}
 	for i, cl := range c.Classes {

@@ -69,7 +69,7 @@ func TestGeneratorDrawsCRDTOperations(t *testing.T) {
 
 	bad := base
 	bad.Kind = "map"
-	if err := bad.Validate(); err == nil || !strings.Contains(err.Error(), "kv, counter, lww-counter or set") {
+	if err := bad.Validate(); err == nil || !strings.Contains(err.Error(), "kv, counter, lww-counter, set or scan") {
 		t.Errorf("kind map: %v, want the allowed kinds", err)
 	}
 	bad = base

@@ -63,6 +63,10 @@ func NewHTTPClient(maxInFlight int) *http.Client {
 //	get    → GET    {base}/kv/{key}: 200 ok with the body; 404 ok, not found
 //	put    → PUT    {base}/kv/{key} with the value: 2xx ok
 //	delete → DELETE {base}/kv/{key}: 2xx or 404 ok
+//	scan   → GET    {base}/kv?from={key}&to={to}&limit={limit}: 200 ok
+//
+// A scan is a read: any failure is OutcomeFail. A partial answer (200 with
+// X-Chaos-Partial, the gateways' scan policy allow) is ok.
 //
 // Outcomes of bad requests follow what the system may have done:
 //   - a read that failed in any way is OutcomeFail: it changed nothing;
@@ -149,7 +153,7 @@ func (d *KVDriver) Do(ctx context.Context, op Op) Result {
 		method = http.MethodPost
 		elem, _ := json.Marshal(op.Element) // a string always marshals
 		body = strings.NewReader(`{"` + op.Kind.String() + `":` + string(elem) + `}`)
-	case OpGet:
+	case OpGet, OpScan:
 		method = http.MethodGet
 	case OpPut:
 		method = http.MethodPut
@@ -166,7 +170,11 @@ func (d *KVDriver) Do(ctx context.Context, op Op) Result {
 	} else {
 		base = d.bases[(d.next.Add(1)-1)%uint64(len(d.bases))]
 	}
-	req, err := http.NewRequestWithContext(ctx, method, base+path+url.PathEscape(op.Key), body)
+	target := base + path + url.PathEscape(op.Key)
+	if op.Kind == OpScan {
+		target = base + "/kv?" + scanQuery(op)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, target, body)
 	if err != nil {
 		return Result{Outcome: OutcomeFail, Class: ClassUnexpected, Err: fmt.Errorf("build %s request: %w", op.Kind, err)}
 	}
@@ -208,6 +216,14 @@ func (d *KVDriver) Do(ctx context.Context, op Op) Result {
 		res.Outcome, res.Found, res.Value = OutcomeOK, true, v
 		return res
 	}
+	if op.Kind == OpScan && resp.StatusCode == http.StatusOK {
+		// The whole answer is part of the scan's latency.
+		if _, err := io.Copy(io.Discard, io.LimitReader(resp.Body, maxReadBody)); err != nil {
+			return transportResult(ctx, op.Kind, fmt.Errorf("read %s %s answer: %w", op.Kind, op.Key, err))
+		}
+		res.Outcome = OutcomeOK
+		return res
+	}
 	// Drain a little so the connection can be reused (an empty answer has
 	// nothing to drain).
 	if resp.Body != http.NoBody {
@@ -219,14 +235,14 @@ func (d *KVDriver) Do(ctx context.Context, op Op) Result {
 	case code == http.StatusNotFound && (op.Kind == OpGet || op.Kind == OpDelete):
 		res.Outcome = OutcomeOK
 	case code >= 200 && code < 300 && op.Kind != OpGet:
-		res.Outcome = OutcomeOK
+		res.Outcome = OutcomeOK // a scan's items are not kept: drained above
 	case code == http.StatusTooManyRequests:
 		res.Outcome, res.Class = OutcomeFail, ClassRateLimited
 	case code == http.StatusServiceUnavailable:
 		res.Outcome, res.Class = OutcomeFail, ClassServerError
 	case code >= 500:
 		res.Outcome, res.Class = OutcomeUnknown, ClassServerError
-		if op.Kind == OpGet {
+		if op.Kind == OpGet || op.Kind == OpScan {
 			res.Outcome = OutcomeFail
 		}
 	default:
@@ -251,8 +267,17 @@ func transportResult(ctx context.Context, kind OpKind, err error) Result {
 		// No connection, so nothing was sent: the write certainly did not happen.
 		res.Outcome = OutcomeFail
 	}
-	if kind == OpGet {
+	if kind == OpGet || kind == OpScan {
 		res.Outcome = OutcomeFail
 	}
 	return res
+}
+
+// scanQuery is a scan's query string: from, to (when set) and limit.
+func scanQuery(op Op) string {
+	v := url.Values{"from": {op.Key}, "limit": {strconv.Itoa(op.Limit)}}
+	if op.To != "" {
+		v.Set("to", op.To)
+	}
+	return v.Encode()
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 
 	"github.com/chaosctl/chaosctl/internal/keyspace"
@@ -26,6 +27,12 @@ const (
 	// OpRemove removes Op.Element from a CRDT set (the adds its
 	// coordinator observed).
 	OpRemove
+	// OpScan lists the live keys in [Op.Key, Op.To), at most Op.Limit (a
+	// range query of the demo cluster's gateways; the scan workload). It
+	// reads many keys at once and is neither a write nor a get, so the
+	// workload does not write it to the history: the checkers judge
+	// single-key operations only. Its stats are kept apart (op scan).
+	OpScan
 )
 
 // Lock operations, written by the lock workload (see LockWorkload): the
@@ -60,6 +67,8 @@ func (k OpKind) String() string {
 		return "add"
 	case OpRemove:
 		return "remove"
+	case OpScan:
+		return "scan"
 	}
 	return "OpKind(" + strconv.Itoa(int(k)) + ")"
 }
@@ -69,7 +78,7 @@ func (k OpKind) IsWrite() bool { return k != OpGet && k >= OpGet && k <= OpRemov
 
 // MarshalText implements encoding.TextMarshaler.
 func (k OpKind) MarshalText() ([]byte, error) {
-	if (k < OpGet || k > OpRemove) && (k < OpAcquire || k > OpRelease) {
+	if (k < OpGet || k > OpScan) && (k < OpAcquire || k > OpRelease) {
 		return nil, fmt.Errorf("marshal op kind: unknown kind %d", k)
 	}
 	return []byte(k.String()), nil
@@ -98,8 +107,10 @@ func (k *OpKind) UnmarshalText(b []byte) error {
 		*k = OpAdd
 	case "remove":
 		*k = OpRemove
+	case "scan":
+		*k = OpScan
 	default:
-		return fmt.Errorf("unknown op %q (valid: get, put, delete, cas, incr, add, remove, acquire, renew, release)", b)
+		return fmt.Errorf("unknown op %q (valid: get, put, delete, cas, incr, add, remove, scan, acquire, renew, release)", b)
 	}
 	return nil
 }
@@ -129,6 +140,10 @@ type Op struct {
 	Delta int64
 	// Element is what an add or remove adds to or removes from its set.
 	Element string
+	// To is a scan's end: it lists the keys in [Key, To); "" has no end.
+	To string
+	// Limit is the most keys a scan asks for.
+	Limit int
 }
 
 // Outcome says whether an operation took effect.
@@ -276,6 +291,12 @@ type OpGenerator struct {
 	// written counts them.
 	sequential bool
 	written    int
+	// The scan workload's: the keys in bytewise order (a scan's range is
+	// sorted[i] to sorted[i+scanWidth]), the share of scans and their limit.
+	sorted    []string
+	scanRatio float64
+	scanWidth int
+	scanLimit int
 }
 
 // NewOpGenerator returns a generator over cfg's keys, kinds and distribution.
@@ -303,7 +324,25 @@ func NewOpGenerator(cfg Config, rng *rand.Rand) *OpGenerator {
 	if cfg.Distribution == DistributionZipf {
 		g.zipf = rand.NewZipf(rng, cfg.ZipfS, cfg.ZipfV, uint64(cfg.Keys-1))
 	}
+	if cfg.Kind == KindScan {
+		g.sorted = slices.Sorted(slices.Values(g.keys))
+		g.scanRatio, g.scanWidth, g.scanLimit = cfg.ScanRatio, cfg.ScanWidth, cfg.ScanLimit
+	}
 	return g
+}
+
+// scanOp turns a drawn operation of the scan workload into a scan with one
+// more draw (only for that workload, so other sequences stay as they were):
+// with probability scanRatio it lists scanWidth keys of the workload from the
+// drawn key number's place in bytewise order (fewer at the end).
+func (g *OpGenerator) scanOp(op *Op, k int) {
+	if g.rng.Float64() >= g.scanRatio {
+		return
+	}
+	op.Kind, op.Key, op.Limit = OpScan, g.sorted[k], g.scanLimit
+	if end := k + g.scanWidth; end < len(g.sorted) {
+		op.To = g.sorted[end]
+	}
 }
 
 // Next returns the next operation with ID, Kind and Key set.
@@ -336,8 +375,11 @@ func (g *OpGenerator) Next() Op {
 		// so the kinds and keys of a seed stay those without missRatio.
 		op.Key = MissingKeyName(k)
 	}
-	if isCRDT(g.kind) {
+	switch {
+	case isCRDT(g.kind):
 		g.crdtOp(&op)
+	case g.kind == KindScan:
+		g.scanOp(&op, k)
 	}
 	if len(g.classes) > 0 {
 		// A third draw, only with classes: sequences without them are the

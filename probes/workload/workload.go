@@ -61,10 +61,10 @@ type Workload struct {
 type bucket struct {
 	sec         Second
 	end         time.Duration
-	ops         [OpRemove + 1]*OpStats // by kind, allocated on first use
-	classes     map[string]*OpStats    // by class, allocated on first use
-	outstanding int                    // sent and not yet completed
-	scheduled   bool                   // no more requests will be assigned
+	ops         [OpScan + 1]*OpStats // by kind, allocated on first use
+	classes     map[string]*OpStats  // by class, allocated on first use
+	outstanding int                  // sent and not yet completed
+	scheduled   bool                 // no more requests will be assigned
 }
 
 // job is one request handed to a worker.
@@ -111,6 +111,9 @@ func New(cfg Config, driver Driver, rng *rand.Rand) (*Workload, error) {
 	}
 	if cfg.DeleteRatio > 0 {
 		w.kinds = append(w.kinds, OpDelete)
+	}
+	if cfg.Kind == KindScan {
+		w.kinds = append(w.kinds, OpScan)
 	}
 	w.kMin = -int((cfg.Warmup + time.Second - 1) / time.Second)
 	kEnd := int((cfg.Duration + time.Second - 1) / time.Second)
@@ -464,7 +467,7 @@ func (w *Workload) work(slot int, jobs <-chan job) {
 func (w *Workload) finish(slot int, enc *historyEncoder, j job, op Op, res Result, cut bool, invoke, complete time.Duration) {
 	var line []byte
 	var encErr error
-	if w.cfg.History != nil {
+	if w.cfg.History != nil && op.Kind != OpScan { // scans are not single-key operations (see OpScan)
 		h := historyRecord{id: op.ID, client: op.Client, op: op.Kind, key: op.Key, invoke: int64(invoke), outcome: res.Outcome}
 		if cut {
 			h.outcome = OutcomeUnknown
@@ -620,7 +623,7 @@ func (w *Workload) finalize() {
 			continue // handed over but never sent: nothing to write
 		}
 		w.abandoned++
-		if w.history != nil {
+		if w.history != nil && f.op.Kind != OpScan {
 			h := historyRecord{id: f.op.ID, client: f.op.Client, op: f.op.Kind, key: f.op.Key,
 				invoke: int64(f.invoke), outcome: OutcomeUnknown}
 			if f.op.Kind == OpPut {

@@ -45,6 +45,8 @@ const (
 	DefaultBloomFalsePos    = 0.01
 	DefaultWriteBehindQueue = 1024
 
+	DefaultScanShardTimeout = 200 * time.Millisecond
+
 	MaxNodes    = 64
 	MaxGateways = 16
 )
@@ -82,7 +84,20 @@ type ClusterSpec struct {
 	RaftReads  string     `json:"raftReads,omitempty"`
 	Cache      CacheSpec  `json:"cache"`
 	Resilience Resilience `json:"resilience"`
+	Scan       ScanSpec   `json:"scan"`
 }
+
+// ScanSpec configures the gateways' range queries (GET /kv?from=&to=).
+type ScanSpec struct {
+	ShardTimeout time.Duration `json:"shardTimeout"` // each node's listing; 0 = DefaultScanShardTimeout
+	Partial      string        `json:"partial"`      // fail | allow; "" = fail
+}
+
+// Partial-result policies of a range query (scan.partial).
+const (
+	ScanPartialFail  = "fail"  // 503 naming the missed shards
+	ScanPartialAllow = "allow" // 200 with the others' keys, the missed shards named
+)
 
 // Replication is n replicas per key with write quorum w and read quorum r.
 type Replication struct {
@@ -335,6 +350,17 @@ func (s *ClusterSpec) Validate() error {
 	}
 	if r.Breaker.ErrorRate < 0 || r.Breaker.ErrorRate > 1 || r.Breaker.MinRequests < 0 || r.Breaker.Window < 0 {
 		bad("resilience breaker: errorRate %g must be 0 (default) to 1, minRequests %d and window %s ≥ 0", r.Breaker.ErrorRate, r.Breaker.MinRequests, r.Breaker.Window)
+	}
+	sc := &s.Scan
+	defD(&sc.ShardTimeout, DefaultScanShardTimeout)
+	sc.Partial = cmp.Or(sc.Partial, ScanPartialFail)
+	switch sc.Partial {
+	case ScanPartialFail, ScanPartialAllow:
+	default:
+		bad("scan partial %q: allowed are fail, allow", sc.Partial)
+	}
+	if sc.ShardTimeout < 0 {
+		bad("scan shardTimeout %s: must be > 0", sc.ShardTimeout)
 	}
 	a := &r.Admission
 	switch a.Limit {

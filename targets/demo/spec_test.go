@@ -185,3 +185,18 @@ func TestShardingSpec(t *testing.T) {
 		}
 	}
 }
+
+// A scan's shard deadline defaults to 200ms and its policy to fail; an
+// unknown policy or a negative deadline is refused.
+func TestScanSpec(t *testing.T) {
+	d := DefaultClusterSpec()
+	if d.Scan.ShardTimeout != DefaultScanShardTimeout || d.Scan.Partial != ScanPartialFail {
+		t.Fatalf("default scan %+v; want %s, fail", d.Scan, DefaultScanShardTimeout)
+	}
+	for _, sc := range []ScanSpec{{Partial: "sometimes"}, {ShardTimeout: -1}} {
+		s := ClusterSpec{Scan: sc}
+		if err := s.Validate(); err == nil || !strings.Contains(err.Error(), "scan") {
+			t.Errorf("Validate(scan %+v) = %v, want an error naming scan", sc, err)
+		}
+	}
+}

@@ -7,6 +7,7 @@
 //	PUT    /kv/{key}   body = value      → 204, X-Version
 //	GET    /kv/{key}                     → 200 body + X-Version, or 404
 //	DELETE /kv/{key}                     → 204
+//	GET    /kv?from=&to=&limit=          → 200 ScanAnswer (gateways only; scan.go)
 //
 // Errors: 400 bad key or value; 503 no quorum / breaker open / load shed and 429
 // rate limited, both DEFINITE: the request had no effect; 500 (X-Error

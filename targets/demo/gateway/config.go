@@ -4,7 +4,9 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/chaosctl/chaosctl/targets/demo/cache"
 	"github.com/chaosctl/chaosctl/targets/demo/resilience"
@@ -77,9 +79,55 @@ type Config struct {
 	OnlyWriter bool
 	// PeerToken is the store nodes' replica token: with penetration bloom
 	// the gateway lists the store's keys through the nodes' snapshot
-	// endpoint to seed its filter. "" leaves the filter unseeded, so never
-	// trusted.
+	// endpoint to seed its filter, and a range query lists each node's
+	// records through its range endpoint. "" leaves the filter unseeded, so
+	// never trusted, and makes every scan fail.
 	PeerToken string
+	// Scan is the range queries' per-shard deadline and partial-result
+	// policy (scan.go).
+	Scan ScanConfig
+}
+
+// ScanPolicy is what a range query answers when a shard's listing is missing.
+type ScanPolicy string
+
+// The partial-result policies.
+const (
+	// ScanFail answers 503 naming the shards that missed (api.HeaderPartial).
+	ScanFail ScanPolicy = "fail"
+	// ScanAllow answers 200 with what the other shards listed, naming the
+	// shards that missed in api.HeaderPartial and the answer's partial.
+	ScanAllow ScanPolicy = "allow"
+)
+
+// ScanPolicies lists the valid partial-result policies.
+var ScanPolicies = []ScanPolicy{ScanFail, ScanAllow}
+
+// DefaultScanShardTimeout is a shard's listing deadline when
+// ScanConfig.ShardTimeout is zero.
+const DefaultScanShardTimeout = 200 * time.Millisecond
+
+// ScanConfig configures range queries (scatter-gather).
+type ScanConfig struct {
+	// ShardTimeout bounds each store node's listing (within the request's
+	// own deadline); 0 = DefaultScanShardTimeout.
+	ShardTimeout time.Duration
+	// Partial is the policy when a shard misses its deadline or fails;
+	// "" = ScanFail.
+	Partial ScanPolicy
+}
+
+// validate fills the defaults; errors name the field.
+func (s ScanConfig) validate() (ScanConfig, error) {
+	if s.ShardTimeout < 0 {
+		return s, fmt.Errorf("scan shardTimeout %s is negative", s.ShardTimeout)
+	}
+	s.ShardTimeout = cmp.Or(s.ShardTimeout, DefaultScanShardTimeout)
+	s.Partial = cmp.Or(s.Partial, ScanFail)
+	if !slices.Contains(ScanPolicies, s.Partial) {
+		return s, fmt.Errorf("scan partial %q is unknown (valid: fail, allow)", s.Partial)
+	}
+	return s, nil
 }
 
 // Validate checks c, fills defaults and returns the completed config. Errors name
@@ -120,6 +168,9 @@ func (c Config) Validate() (Config, error) {
 		return c, fmt.Errorf("gateway %s: writeMode %q is unknown (valid: %s): %w", c.ID, c.WriteMode, strings.Join(names, ", "), ErrInvalidConfig)
 	}
 	var err error
+	if c.Scan, err = c.Scan.validate(); err != nil {
+		return c, fmt.Errorf("gateway %s: %w: %w", c.ID, err, ErrInvalidConfig)
+	}
 	if c.Cache, err = c.Cache.Validate(); err != nil {
 		return c, fmt.Errorf("gateway %s: %w", c.ID, err)
 	}

@@ -46,6 +46,13 @@
 //     503 or 429); 504 when the deadline passed; 500 or 504 "indeterminate" for
 //     a write that may have applied.
 //
+// A range query (GET /kv?from=&to=&limit=, scan.go) is a scatter-gather: the
+// gateway lists the range on every node that can own keys of it, each within
+// Config.Scan.ShardTimeout, and merges the listings (newest version per key,
+// deletes dropped, in key order, at most the limit); a missing listing fails
+// the scan (503) or leaves it partial (X-Chaos-Partial), as Config.Scan.Partial
+// says. It bypasses the cache.
+//
 // Writes follow the write mode: invalidate (write, then drop the cached entry),
 // through (write, then cache the written value; on any failure, drop it) or
 // behind (cache the value, queue the write, answer 204 at once; background

@@ -15,12 +15,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// Handler serves the client API on /kv/{key} behind resilience.Middleware
-// (request id, rate limit, shedding, deadline, metrics, one log line per request)
-// and GET /debug/ring. The member wiring adds /metrics, /healthz and /readyz.
+// Handler serves the client API on /kv/{key} and range queries on
+// GET /kv?from=&to=&limit= (scan.go) behind resilience.Middleware (request
+// id, rate limit, shedding, deadline, metrics, one log line per request) and
+// GET /debug/ring. The member wiring adds /metrics, /healthz and /readyz.
 func (g *Gateway) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle(api.KVPrefix, resilience.Middleware(g.mw, g.m, g.log, http.HandlerFunc(g.serveKV)))
+	mux.Handle(api.ScanPath, resilience.Middleware(g.mw, g.m, g.log, http.HandlerFunc(g.serveScan)))
 	mux.Handle(api.LockPrefix, resilience.Middleware(g.mw, g.m, g.log, http.HandlerFunc(g.serveLock)))
 	mux.Handle(api.CRDTPrefix, resilience.Middleware(g.mw, g.m, g.log, http.HandlerFunc(g.serveCRDT)))
 	mux.HandleFunc("GET /debug/ring", g.serveRing)

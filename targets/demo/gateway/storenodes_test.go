@@ -42,7 +42,7 @@ type storeCluster struct {
 }
 
 // front forwards requests to one node and applies the test's rule to PUTs and
-// DELETEs (reads always pass).
+// DELETEs and its rangeRule to range listings (reads always pass).
 type front struct {
 	node   string
 	target string // the node's own address
@@ -52,6 +52,8 @@ type front struct {
 	mu     sync.Mutex
 	rule   func(r *http.Request) frontAction
 	writes []string // "PUT key rid", in arrival order
+	// rangeRule, when set, decides the range listings (api.RangePath).
+	rangeRule func(r *http.Request) frontAction
 }
 
 // startStoreCluster starts n linearizable nodes (N=3, W=R=2) and their fronts.
@@ -145,6 +147,13 @@ func (f *front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.writes = append(f.writes, r.Method+" "+key+" "+r.Header.Get(api.HeaderRequestID))
 		if f.rule != nil {
 			action = f.rule(r)
+		}
+		f.mu.Unlock()
+	}
+	if r.URL.Path == api.RangePath {
+		f.mu.Lock()
+		if f.rangeRule != nil {
+			action = f.rangeRule(r)
 		}
 		f.mu.Unlock()
 	}

@@ -62,6 +62,7 @@ func newGatewayRole(cfg demo.MemberConfig, peerToken string, m *metrics.Member, 
 		// cluster with gateways write through them).
 		OnlyWriter: s.Gateways == 1,
 		PeerToken:  peerToken,
+		Scan:       gateway.ScanConfig{ShardTimeout: s.Scan.ShardTimeout, Partial: gateway.ScanPolicy(s.Scan.Partial)},
 	}, m, log, memberRand(cfg))
 	if err != nil {
 		return nil, err

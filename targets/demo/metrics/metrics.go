@@ -68,7 +68,14 @@ type Member struct {
 	HLCClamped       prometheus.Counter       // chaosdemo_hlc_clamped_total
 	Unauthorized     *prometheus.CounterVec   // chaosdemo_unauthorized_total{endpoint} (replica, control, pprof)
 	BodyRefused      *prometheus.CounterVec   // chaosdemo_body_refused_total{reason} (timeout, too_large, budget)
+	ScanFanout       prometheus.Histogram     // chaosdemo_scan_fanout
+	ScanSlowest      prometheus.Histogram     // chaosdemo_scan_slowest_shard_seconds
+	ScanPartial      *prometheus.CounterVec   // chaosdemo_scan_partial_total{result} (failed, served)
 }
+
+// FanoutBuckets bound chaosdemo_scan_fanout: store nodes per scan, up to
+// the cluster's limit of 64.
+var FanoutBuckets = []float64{1, 2, 3, 4, 5, 6, 8, 12, 16, 24, 32, 48, 64}
 
 // New creates the metrics of one member and registers them, with the Go and
 // process collectors, in a fresh registry.
@@ -121,6 +128,17 @@ func New(member string) *Member {
 	m.HLCClamped = prometheus.NewCounter(f("hlc_clamped_total", "Received timestamps more than the max offset ahead of this member's clock (physical time plus skew); the clock advanced at most to now + max offset instead of adopting them."))
 	m.Unauthorized = prometheus.NewCounterVec(f("unauthorized_total", "Requests refused with 401 for a missing or wrong token, by endpoint: replica (the peer token), control and pprof (the control token)."), []string{"endpoint"})
 	m.BodyRefused = prometheus.NewCounterVec(f("body_refused_total", "Requests refused before admission because of their body, by reason: timeout (not received within the body deadline, 408), too_large (413), budget (the bodies being received already held the member's byte budget, 503)."), []string{"reason"})
+	m.ScanFanout = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Namespace: Namespace, Name: "scan_fanout",
+		Help:    "Store nodes a gateway's range query (GET /kv?from=&to=) sent its listing to.",
+		Buckets: FanoutBuckets,
+	})
+	m.ScanSlowest = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Namespace: Namespace, Name: "scan_slowest_shard_seconds",
+		Help:    "Per range query, the latency of its slowest node listing (a missed one counts until it failed or its deadline passed): a scan waits for it.",
+		Buckets: LatencyBuckets,
+	})
+	m.ScanPartial = prometheus.NewCounterVec(f("scan_partial_total", "Range queries missing at least one shard's listing (deadline passed, node failed or refused), by result: failed (answered 503, scan policy fail) or served (answered with X-Chaos-Partial, policy allow)."), []string{"result"})
 
 	r.MustRegister(
 		collectors.NewGoCollector(),
@@ -129,7 +147,7 @@ func New(member string) *Member {
 		m.BreakerState, m.BreakerHeld, m.BreakerSpared, m.BreakerStalled, m.StallSeconds, m.Retries, m.BulkheadFull, m.Failovers, m.Hedges, m.HedgeDelay, m.CacheRequests,
 		m.CacheLoads, m.CacheRefreshes, m.BloomChecks, m.BloomFalsePos, m.BloomTrusted, m.WriteBehind, m.WriteFlushes, m.Indeterminate, m.QuorumFailures,
 		m.ReplicaRequests, m.ReplicaSuspected, m.ReadRepairs, m.Corruptions, m.Hints, m.HintsPending, m.ClockOffset,
-		m.HLCClamped, m.Unauthorized, m.BodyRefused,
+		m.HLCClamped, m.Unauthorized, m.BodyRefused, m.ScanFanout, m.ScanSlowest, m.ScanPartial,
 	)
 	return m
 }

@@ -9,6 +9,7 @@
 //	GET /internal/v1/replica/{key}[?meta=1]  → 200 + X-Version, X-Tombstone, X-Checksum (+ value); 404
 //	PUT /internal/v1/replica/{key}           ← X-Version, X-Tombstone, X-Checksum [, X-Hint-For]; → 204, X-Applied
 //	GET /internal/v1/snapshot?for={node}     → JSON lines of the records node replicates (a restarted node's catch-up)
+//	GET /internal/v1/range?from=&to=&limit=  → api.RangeListing: this node's records in [from, to), in order (a gateway's scan; scan.go)
 //
 // The replica API is for peers only: every call carries "Authorization: Bearer
 // TOKEN" with the peer token (Config.PeerToken), and a request without it is

@@ -296,6 +296,7 @@ func (n *Node) Handler() http.Handler {
 	mux.HandleFunc(api.CRDTPrefix, n.serveCRDT)
 	mux.Handle(replicaPrefix, n.peersOnly(n.serveReplica))
 	mux.Handle(snapshotPath, n.peersOnly(n.serveSnapshot))
+	mux.Handle(api.RangePath, n.peersOnly(n.serveRange))
 	mux.HandleFunc("/debug/ring", n.serveRing)
 	if n.raft != nil {
 		mux.Handle(raftkv.PathPrefix, n.peersOnly(n.raft.Handler().ServeHTTP))

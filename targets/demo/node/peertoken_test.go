@@ -129,13 +129,21 @@ func TestReplicaAPIRequiresThePeerToken(t *testing.T) {
 	if code, _ := do(t, http.MethodGet, snap, "", nil); code != http.StatusUnauthorized {
 		t.Fatalf("snapshot without the token = %d, want 401 (it hands out every record)", code)
 	}
+	listing := "http://" + c.addr["n2"] + api.RangePath + "?from=a&to=z"
+	if code, _ := do(t, http.MethodGet, listing, "", nil); code != http.StatusUnauthorized {
+		t.Fatalf("range listing without the token = %d, want 401 (it hands out every record)", code)
+	}
+	withToken := http.Header{"Authorization": {"Bearer " + token}}
+	if code, body := do(t, http.MethodGet, listing, "", withToken); code != http.StatusOK || !strings.Contains(body, `"k":"real"`) {
+		t.Fatalf("range listing with the token = %d %s, want 200 listing key real", code, body)
+	}
 	for _, id := range c.ids {
 		if code, body := do(t, http.MethodGet, kv(id, "real"), "", nil); code != http.StatusOK || body != "v1" {
 			t.Fatalf("client GET from %s after forged writes = %d %q, want 200 v1", id, code, body)
 		}
 	}
-	if v := demotest.Value(t, c.metrics["n2"].Unauthorized.WithLabelValues("replica")); v != 6 {
-		t.Fatalf("chaosdemo_unauthorized_total{endpoint=replica} on n2 = %v, want 6", v)
+	if v := demotest.Value(t, c.metrics["n2"].Unauthorized.WithLabelValues("replica")); v != 7 {
+		t.Fatalf("chaosdemo_unauthorized_total{endpoint=replica} on n2 = %v, want 7", v)
 	}
 
 	// The token is what lets a record in: the same PUT with it is applied.

@@ -51,11 +51,8 @@ type Reply struct {
 	Err   error
 }
 
-// KeyRecord is one record of a snapshot.
-type KeyRecord struct {
-	Key    string
-	Record storage.Record
-}
+// KeyRecord is one record of a snapshot or a range listing.
+type KeyRecord = storage.KeyRecord
 
 // ErrRecovering is returned by a replica that lost its state (a restart with
 // in-memory storage) and has not yet caught up from its peers: its copies must

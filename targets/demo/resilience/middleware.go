@@ -106,6 +106,9 @@ func Middleware(cfg MiddlewareConfig, m *metrics.Member, log *logrus.Entry, next
 		r.Header.Set(api.HeaderRequestID, id)
 		w.Header().Set(api.HeaderRequestID, id)
 		op := api.OpName(r.Method)
+		if op == "get" && r.URL.Path == api.ScanPath {
+			op = "scan" // a range query, so its latency is told apart from point reads
+		}
 		if op == "" {
 			op = "other"
 		}

@@ -302,6 +302,40 @@ func (e *boltEngine) Len() (int, error) {
 	return n, nil
 }
 
+// Range walks a cursor from from: O(limit) records read, in one read
+// transaction. A record that cannot be decoded is returned as a zero record,
+// which fails its checksum, so the caller sees a damaged copy.
+func (e *boltEngine) Range(from, to string, limit int) ([]KeyRecord, bool, error) {
+	var (
+		out  []KeyRecord
+		more bool
+	)
+	err := e.view(func(tx *bolt.Tx) error {
+		out, more = out[:0], false
+		c := tx.Bucket(dataBucket).Cursor()
+		for k, raw := c.Seek([]byte(from)); k != nil; k, raw = c.Next() {
+			key := string(k)
+			if !inRange(key, from, to) {
+				break
+			}
+			if limit > 0 && len(out) == limit {
+				more = true
+				break
+			}
+			rec, err := decodeRecord(raw)
+			if err != nil {
+				rec = Record{Checksum: ^checksum(key, Record{})} // never verifies
+			}
+			out = append(out, KeyRecord{Key: key, Record: rec})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, false, fmt.Errorf("range [%q, %q): %w", from, to, err)
+	}
+	return out, more, nil
+}
+
 func (e *boltEngine) PutHint(target, key string, rec Record) error {
 	if err := validateKey("hint target", target); err != nil {
 		return fmt.Errorf("put hint: %w", err)

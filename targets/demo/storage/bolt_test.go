@@ -65,6 +65,9 @@ func TestBoltUndecodableRecordIsCorrupt(t *testing.T) {
 	if _, found, err := e.Get("k"); !found || !errors.Is(err, ErrCorrupt) {
 		t.Fatalf("Get(undecodable) = found %v, err %v; want ErrCorrupt", found, err)
 	}
+	if recs, _, err := e.Range("", "", 0); err != nil || len(recs) != 1 || recs[0].Key != "k" || recs[0].Record.Verify("k") {
+		t.Fatalf("Range over an undecodable record = %+v, %v; want it listed as a copy that fails its checksum", recs, err)
+	}
 	if _, err := e.Corrupt(5, nil); err == nil {
 		t.Fatal("Corrupt with a nil rng succeeded")
 	}

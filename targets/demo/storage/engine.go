@@ -32,6 +32,13 @@ type Engine interface {
 	Keys(fn func(key string) bool) error
 	// Len is the number of stored keys, tombstones included.
 	Len() (int, error)
+	// Range returns the stored records whose keys are in [from, to) (to ""
+	// means no upper bound), ordered by key (bytewise), at most limit of them
+	// (all when limit <= 0); more says whether records in the range were
+	// left out by the limit. Tombstones are included; a copy that fails its
+	// checksum is included as stored (Verify tells it), so the caller decides
+	// what a damaged copy means. The returned Values are the caller's.
+	Range(from, to string, limit int) (recs []KeyRecord, more bool, err error)
 
 	// PutHint holds rec for target, an unreachable home replica (sloppy quorum,
 	// hinted handoff). It keeps only the newest record per (target, key).
@@ -47,6 +54,17 @@ type Engine interface {
 
 	// Close releases the engine; later calls fail with ErrClosed.
 	Close() error
+}
+
+// KeyRecord is one stored record with its key.
+type KeyRecord struct {
+	Key    string
+	Record Record
+}
+
+// inRange reports whether key is in [from, to); to "" is no upper bound.
+func inRange(key, from, to string) bool {
+	return key >= from && (to == "" || key < to)
 }
 
 // Hint is a write held for Target, a home replica that could not be reached.

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -103,6 +104,62 @@ var engineTests = []struct {
 		} {
 			mustPut(t, e, "k", rec("k", v, "v"+v.String()), true)
 			wantRecord(t, e, "k", rec("k", v, "v"+v.String()))
+		}
+	}},
+	{name: "range lists keys in order within [from, to), tombstones included", run: func(t *testing.T, e Engine) {
+		for i, k := range []string{"b", "a", "d", "c", "e", "ab"} {
+			mustPut(t, e, k, rec(k, ver(int64(i+1)), "v"+k), true)
+		}
+		mustPut(t, e, "c", rec("c", ver(20), "newer c"), true)
+		mustPut(t, e, "d", tombstone("d", ver(21)), true)
+		keysOf := func(recs []KeyRecord) string {
+			var b strings.Builder
+			for _, r := range recs {
+				b.WriteString(r.Key + " ")
+			}
+			return strings.TrimSpace(b.String())
+		}
+		for _, tt := range []struct {
+			from, to string
+			limit    int
+			want     string
+			more     bool
+		}{
+			{"", "", 0, "a ab b c d e", false},
+			{"ab", "d", 0, "ab b c", false},
+			{"ab", "d", 2, "ab b", true},
+			{"ab", "d", 3, "ab b c", false},
+			{"b", "", 2, "b c", true},
+			{"zz", "", 0, "", false},
+			{"a", "a", 0, "", false},
+			{"", "", 6, "a ab b c d e", false},
+		} {
+			recs, more, err := e.Range(tt.from, tt.to, tt.limit)
+			if err != nil {
+				t.Fatalf("Range(%q, %q, %d): %v", tt.from, tt.to, tt.limit, err)
+			}
+			if got := keysOf(recs); got != tt.want || more != tt.more {
+				t.Errorf("Range(%q, %q, %d) = [%s] more %v, want [%s] more %v", tt.from, tt.to, tt.limit, got, more, tt.want, tt.more)
+			}
+			for _, r := range recs {
+				if !r.Record.Verify(r.Key) {
+					t.Errorf("Range(%q, %q): %q fails its checksum", tt.from, tt.to, r.Key)
+				}
+			}
+		}
+		recs, _, err := e.Range("c", "e", 0)
+		if err != nil || len(recs) != 2 {
+			t.Fatalf("Range(c, e) = %v, %v", recs, err)
+		}
+		if string(recs[0].Record.Value) != "newer c" || recs[0].Record.Version != ver(20) {
+			t.Errorf("Range gave c = %+v, want the newest version", recs[0].Record)
+		}
+		if !recs[1].Record.Tombstone {
+			t.Errorf("Range gave d = %+v, want its tombstone", recs[1].Record)
+		}
+		recs[0].Record.Value[0] = 'X' // the caller's copy
+		if got := mustGet(t, e, "c"); string(got.Value) != "newer c" {
+			t.Errorf("changing a Range result changed the store: %q", got.Value)
 		}
 	}},
 	{name: "zero version stores into an empty slot only", run: func(t *testing.T, e Engine) {
@@ -460,6 +517,9 @@ var engineTests = []struct {
 		}
 		if err := e.PutHint("n2", "k", rec("k", ver(2), "v")); !errors.Is(err, ErrClosed) {
 			t.Errorf("PutHint after Close = %v, want ErrClosed", err)
+		}
+		if _, _, err := e.Range("", "", 0); !errors.Is(err, ErrClosed) {
+			t.Errorf("Range after Close = %v, want ErrClosed", err)
 		}
 		if _, err := e.Len(); !errors.Is(err, ErrClosed) {
 			t.Errorf("Len after Close = %v, want ErrClosed", err)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -152,6 +153,34 @@ func (e *memoryEngine) Len() (int, error) {
 		s.mu.RUnlock()
 	}
 	return n, nil
+}
+
+// Range scans every shard (the maps keep no order): O(stored keys) plus a
+// sort of the keys in range, which is what a demo's in-memory store affords.
+func (e *memoryEngine) Range(from, to string, limit int) ([]KeyRecord, bool, error) {
+	if e.closed.Load() {
+		return nil, false, fmt.Errorf("range [%q, %q): %w", from, to, ErrClosed)
+	}
+	var out []KeyRecord
+	for i := range e.shards {
+		s := &e.shards[i]
+		s.mu.RLock()
+		for k, rec := range s.records {
+			if inRange(k, from, to) {
+				out = append(out, KeyRecord{Key: k, Record: rec})
+			}
+		}
+		s.mu.RUnlock()
+	}
+	slices.SortFunc(out, func(a, b KeyRecord) int { return strings.Compare(a.Key, b.Key) })
+	more := false
+	if limit > 0 && len(out) > limit {
+		out, more = out[:limit], true
+	}
+	for i := range out {
+		out[i].Record = out[i].Record.clone() // stored values are never modified in place
+	}
+	return out, more, nil
 }
 
 func (e *memoryEngine) PutHint(target, key string, rec Record) error {
