@@ -22,20 +22,7 @@ func TestCRDTCountersConvergeThroughAPartition(t *testing.T) {
 	if testing.Short() {
 		t.Skip("long end-to-end run")
 	}
-	out := filepath.Join(t.TempDir(), "out")
-	stdout, _, code := run(t, "run", "../../examples/cap-ap-crdt.yaml", "--out", out, "--state-dir", filepath.Join(t.TempDir(), "state"),
-		"--set", "workload.duration=12s", "--set", "workload.rate=150")
-	noMembersLeft(t, out)
-	res, err := report.ReadJSON(out)
-	if err != nil {
-		t.Fatalf("exit %d, no result: %v\n%s", code, err, stdout)
-	}
-	var converges *report.CheckResult
-	for i := range res.Checks {
-		if res.Checks[i].Name == "converges" {
-			converges = &res.Checks[i]
-		}
-	}
+	out, res, converges, stdout, _ := runConvergesExample(t, "cap-ap-crdt.yaml")
 	if converges == nil || converges.Verdict != report.Pass || converges.Keys != 20 || converges.Operations == 0 {
 		t.Fatalf("converges %+v, want pass over 20 counters with acknowledged updates\n%s", converges, stdout)
 	}
@@ -88,20 +75,7 @@ func TestCRDTExamplesOnSetsAndLWWCounters(t *testing.T) {
 		{"cap-ap-lww-counter.yaml", 1, report.Fail, slo.AnomalyCounterOutOfRange},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
-			out := filepath.Join(t.TempDir(), "out")
-			stdout, _, code := run(t, "run", "../../examples/"+tc.file, "--out", out, "--state-dir", filepath.Join(t.TempDir(), "state"),
-				"--set", "workload.duration=12s", "--set", "workload.rate=150")
-			noMembersLeft(t, out)
-			res, err := report.ReadJSON(out)
-			if err != nil {
-				t.Fatalf("exit %d, no result: %v\n%s", code, err, stdout)
-			}
-			var converges *report.CheckResult
-			for i := range res.Checks {
-				if res.Checks[i].Name == "converges" {
-					converges = &res.Checks[i]
-				}
-			}
+			out, _, converges, stdout, code := runConvergesExample(t, tc.file)
 			// The exit code is not asserted for the passing twin: its loose
 			// availability objective is the run's, and a starved machine can
 			// miss it; converges is what the test is about.
@@ -118,4 +92,25 @@ func TestCRDTExamplesOnSetsAndLWWCounters(t *testing.T) {
 			}
 		})
 	}
+}
+
+// runConvergesExample runs an example judged by converges, shortened to 12 s
+// at 150 requests/s, checks no member is left, and returns its output folder,
+// result, converges check (nil when absent), stdout and exit code.
+func runConvergesExample(t *testing.T, file string) (out string, res *report.Result, converges *report.CheckResult, stdout string, code int) {
+	t.Helper()
+	out = filepath.Join(t.TempDir(), "out")
+	stdout, _, code = run(t, "run", "../../examples/"+file, "--out", out, "--state-dir", filepath.Join(t.TempDir(), "state"),
+		"--set", "workload.duration=12s", "--set", "workload.rate=150")
+	noMembersLeft(t, out)
+	res, err := report.ReadJSON(out)
+	if err != nil {
+		t.Fatalf("exit %d, no result: %v\n%s", code, err, stdout)
+	}
+	for i := range res.Checks {
+		if res.Checks[i].Name == "converges" {
+			converges = &res.Checks[i]
+		}
+	}
+	return out, res, converges, stdout, code
 }

@@ -28,40 +28,27 @@ func KnownType(typ string) bool { return slices.Contains(Types(), typ) }
 func MergeEncoded(typ string, a, b []byte) ([]byte, error) {
 	switch typ {
 	case TypeCounter:
-		x, err := DecodeCounter(a)
-		if err != nil {
-			return nil, err
-		}
-		y, err := DecodeCounter(b)
-		if err != nil {
-			return nil, err
-		}
-		x.Merge(y)
-		return x.Encode(), nil
+		return mergeEncoded(a, b, DecodeCounter, (*Counter).Merge)
 	case TypeLWWCounter:
-		x, err := DecodeLWWCounter(a)
-		if err != nil {
-			return nil, err
-		}
-		y, err := DecodeLWWCounter(b)
-		if err != nil {
-			return nil, err
-		}
-		x.Merge(y)
-		return x.Encode(), nil
+		return mergeEncoded(a, b, DecodeLWWCounter, (*LWWCounter).Merge)
 	case TypeSet:
-		x, err := DecodeSet(a)
-		if err != nil {
-			return nil, err
-		}
-		y, err := DecodeSet(b)
-		if err != nil {
-			return nil, err
-		}
-		x.Merge(y)
-		return x.Encode(), nil
+		return mergeEncoded(a, b, DecodeSet, (*Set).Merge)
 	}
 	return nil, fmt.Errorf("crdt type %q unknown; allowed: %v", typ, Types())
+}
+
+// mergeEncoded decodes a and b, merges b into a and encodes the join.
+func mergeEncoded[T interface{ Encode() []byte }](a, b []byte, decode func([]byte) (T, error), merge func(*T, T)) ([]byte, error) {
+	x, err := decode(a)
+	if err != nil {
+		return nil, err
+	}
+	y, err := decode(b)
+	if err != nil {
+		return nil, err
+	}
+	merge(&x, y)
+	return x.Encode(), nil
 }
 
 // View is what a client reads of a state: a counter's value, or a set's
