@@ -62,6 +62,18 @@ func checkCommand(e *env) *cli.Command {
 			}
 			worst := exitPass
 			var checked []checkJSON
+			// addSessions runs the session checks named in checks on path.
+			addSessions := func(path string) error {
+				ones, err := checkSessions(e, path, checks, asJSON)
+				if err != nil {
+					return err
+				}
+				for _, one := range ones {
+					worst = worseCode(worst, verdictCode(one.Verdict))
+				}
+				checked = append(checked, ones...)
+				return nil
+			}
 			for _, path := range c.Args().Slice() {
 				if cres, isCRDT, err := slo.CheckConvergesFile(path); err != nil {
 					return usageError(fmt.Errorf("check %s: %w", path, err))
@@ -78,14 +90,9 @@ func checkCommand(e *env) *cli.Command {
 					continue
 				}
 				if !slices.Contains(checks, string(experiments.CheckLinearizable)) {
-					ones, err := checkSessions(e, path, checks, asJSON)
-					if err != nil {
+					if err := addSessions(path); err != nil {
 						return err
 					}
-					for _, one := range ones {
-						worst = worseCode(worst, verdictCode(one.Verdict))
-					}
-					checked = append(checked, ones...)
 					continue
 				}
 				res, err := slo.CheckFile(path, c.Duration("time-budget"))
@@ -126,14 +133,9 @@ func checkCommand(e *env) *cli.Command {
 				worst = worseCode(worst, verdictCode(string(res.Verdict)))
 				checked = append(checked, one)
 				if len(checks) > 1 {
-					ones, err := checkSessions(e, path, checks, asJSON)
-					if err != nil {
+					if err := addSessions(path); err != nil {
 						return err
 					}
-					for _, one := range ones {
-						worst = worseCode(worst, verdictCode(one.Verdict))
-					}
-					checked = append(checked, ones...)
 				}
 			}
 			return endCheck(e, checked, worst, asJSON)
